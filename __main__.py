@@ -1,0 +1,5 @@
+"""Entry point for `python -m charmony`."""
+
+from charmony.cli import main
+
+main()

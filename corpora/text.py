@@ -1,0 +1,65 @@
+"""The `text` corpus: any UTF-8 text, as char-rnn's --input_file, optionally split into documents."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from charmony.pipeline.corpus import CorpusPlugin, Document
+from charmony.pipeline.errors import CorpusError
+from charmony.pipeline.hookspecs import hookimpl
+from charmony.pipeline.sources import expand, read_text
+
+
+def splitter(spec: str):
+    """A function splitting text into documents by `spec`: none, blank, re:PATTERN or a literal."""
+    if spec == "none":
+        return lambda text: [text]
+    if spec == "blank":
+        return re.compile(r"\n[ \t]*\n(?:[ \t]*\n)*").split
+    if spec.startswith("re:"):
+        try:
+            return re.compile(spec[3:], re.MULTILINE).split
+        except re.error as error:
+            raise CorpusError(f"--option split={spec}: bad regular expression ({error})") from None
+    if not spec:
+        raise CorpusError("--option split= needs a value: none, blank, re:PATTERN or a literal string")
+    return lambda text: text.split(spec)
+
+
+def python_help_topics() -> Iterator[Document]:
+    """The English text of Python's built-in help topics, one document per topic."""
+    from pydoc_data import topics
+
+    source = Path(topics.__file__)
+    for name in sorted(topics.topics):
+        yield Document(topics.topics[name], source)
+
+
+class TextCorpus(CorpusPlugin):
+    """UTF-8 text files or directories, one document per file or split on a delimiter."""
+
+    name = "text"
+    description = "Any UTF-8 text: files or directories, one document per file or split on a delimiter."
+    default_source = "Python's built-in help topics (pydoc_data), about 460,000 characters of English"
+    options = {
+        "split": "how files split into documents: none (default), blank (blank lines), re:PATTERN, or a literal string",
+        "glob": "which files to read in a --source directory (default *)",
+    }
+
+    def documents(self, sources: list[Path], options: Mapping[str, str]) -> Iterator[Document]:
+        """Yield each file, or each piece of it, as a document."""
+        split = splitter(options.get("split", "none"))
+        if not sources:
+            yield from python_help_topics()
+            return
+        for path in expand(sources, options.get("glob", "*")):
+            for piece in split(read_text(path)):
+                if piece and piece.strip():
+                    yield Document(piece, path)
+
+
+@hookimpl
+def register_corpora(register):
+    register(TextCorpus())

@@ -1,0 +1,46 @@
+"""The corpus plugin interface: what a corpus is and what it yields."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Document:
+    """One unit of the corpus (a tune, a poem, a file) and where it came from."""
+
+    text: str
+    source: Path | None = None
+
+
+class CorpusPlugin:
+    """Base class for corpus plugins; subclass it and hand an instance to `register`.
+
+    A subclass sets `name` and `description` and implements `documents`.
+    The other attributes are defaults a user would want for this kind of material.
+    """
+
+    name: str = ""
+    description: str = ""
+    # None means "the version of the distribution that registered the plugin".
+    version: str | None = None
+    # What `prepare` reads when the user gives no --source, in words.
+    default_source: str = "none: --source is required"
+    # Text that starts every sample unless the user gives --prime.
+    prime: str = ""
+    # Whether a learned embedding is recommended over one-hot input.
+    embedding: bool = False
+    # Extension of the sample files written by `charmony sample --out`.
+    extension: str = ".txt"
+    # Option name -> one-line help, for `--option KEY=VALUE`.
+    options: Mapping[str, str] = {}
+
+    def documents(self, sources: list[Path], options: Mapping[str, str]) -> Iterator[Document]:
+        """Yield the corpus documents read from `sources` (the defaults when empty)."""
+        raise NotImplementedError
+
+    def tokenize(self, text: str) -> Iterable[str]:
+        """Split text into tokens; joining the tokens must give the text back."""
+        return text

@@ -1,0 +1,25 @@
+"""Exceptions for mistakes a user can fix; the CLI turns each into a one-line message."""
+
+
+class CharmonyError(Exception):
+    """A problem with the user's input or environment, explained in one line."""
+
+
+class PluginError(CharmonyError):
+    """A plugin is missing, misnamed or clashes with another."""
+
+
+class CorpusError(CharmonyError):
+    """A corpus source is missing, empty or unreadable."""
+
+
+class RunError(CharmonyError):
+    """A run directory is missing, incomplete or inconsistent."""
+
+
+class CheckpointError(CharmonyError):
+    """A checkpoint is missing, corrupt or does not fit the run."""
+
+
+class ConfigError(CharmonyError):
+    """A setting is out of range or does not fit the data."""

@@ -1,0 +1,56 @@
+"""The output plugin interface: checking and rendering what a model wrote."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in a sample, at a 1-based line and column."""
+
+    line: int
+    column: int
+    message: str
+
+
+@dataclass
+class Verdict:
+    """What a checker concluded about one sample."""
+
+    valid: bool
+    problems: list[Problem] = field(default_factory=list)
+    # Checker-specific figures, e.g. {"bars": 32, "bars_ok": 30}; JSON-serialisable.
+    details: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        """The verdict as plain JSON data."""
+        return asdict(self)
+
+
+class OutputPlugin:
+    """Base class for output plugins; subclass it and hand an instance to `register`.
+
+    An output plugin checks samples (override `check`), renders sample files into
+    other files (override `render`), or both.
+    """
+
+    name: str = ""
+    description: str = ""
+    # None means "the version of the distribution that registered the plugin".
+    version: str | None = None
+    # Sample file extensions this plugin understands, e.g. (".abc",); empty means any.
+    extensions: tuple[str, ...] = ()
+
+    def check(self, text: str) -> Verdict | None:
+        """Check one sample's text; None means this plugin does not check."""
+        return None
+
+    def render(self, path: Path, out_dir: Path) -> list[Path]:
+        """Render the sample file at `path` into `out_dir`; return the files written."""
+        return []
+
+    def accepts(self, path: Path) -> bool:
+        """Whether this plugin understands files like `path`."""
+        return not self.extensions or path.suffix in self.extensions

@@ -1,0 +1,192 @@
+"""The plugin manager: built-in and third-party plugins, and the corpora and outputs they register."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+import warnings
+from dataclasses import dataclass
+from importlib import metadata
+
+import pluggy
+
+from charmony import __version__
+from charmony.pipeline import hookspecs
+from charmony.pipeline.corpus import CorpusPlugin
+from charmony.pipeline.errors import PluginError
+from charmony.pipeline.output import OutputPlugin
+
+ENTRY_POINT_GROUP = "charmony"
+LOAD_PLUGINS_ENV = "CHARMONY_LOAD_PLUGINS"
+BUILTIN_PLUGINS = (
+    "charmony.corpora.text",
+)
+
+
+class PluginWarning(UserWarning):
+    """A third-party plugin could not be loaded or raised; the others still work."""
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """One registered corpus or output plugin, as `charmony plugins` lists it."""
+
+    name: str
+    kind: str
+    version: str
+    origin: str  # the distribution that provides it, or the plugin name when it has none
+    description: str
+
+
+def _normalise(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _allowed_distributions() -> set[str] | None:
+    """Distributions named in CHARMONY_LOAD_PLUGINS, or None when it is unset."""
+    value = os.environ.get(LOAD_PLUGINS_ENV)
+    if value is None:
+        return None
+    return {_normalise(part) for part in value.split(",") if part.strip()}
+
+
+def _load_entry_points(pm: PluginManager) -> None:
+    allowed = _allowed_distributions()
+    for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        dist = entry_point.dist
+        dist_name = dist.metadata["Name"] if dist else entry_point.name
+        if allowed is not None and _normalise(dist_name) not in allowed:
+            continue
+        if pm.get_plugin(entry_point.name) is not None:
+            continue
+        try:
+            plugin = entry_point.load()
+            pm.register(plugin, name=entry_point.name)
+        except Exception as error:  # a broken plugin must not take the others down
+            warnings.warn(
+                f"plugin {entry_point.name!r} from {dist_name!r} failed to load and is skipped: {error}",
+                PluginWarning,
+                stacklevel=2,
+            )
+            continue
+        pm.origins[entry_point.name] = (dist_name, dist.version if dist else "unknown")
+
+
+def _check_pending(pm: PluginManager, builtin: set[str]) -> None:
+    """Reject misspelt hook implementations: loudly for built-ins, by skipping third parties."""
+    while True:
+        try:
+            pm.check_pending()
+            return
+        except pluggy.PluginValidationError as error:
+            name = pm.get_name(error.plugin)
+            if name in builtin:
+                raise
+            pm.unregister(error.plugin)
+            warnings.warn(f"plugin {name!r} is skipped: {error}", PluginWarning, stacklevel=2)
+
+
+class PluginManager(pluggy.PluginManager):
+    """pluggy's manager, remembering the distribution and version behind each plugin."""
+
+    def __init__(self) -> None:
+        super().__init__("charmony")
+        self.add_hookspecs(hookspecs)
+        self.origins: dict[str, tuple[str, str]] = {}
+
+
+def make_plugin_manager(entry_points: bool = True) -> PluginManager:
+    """A plugin manager holding the built-in plugins and, unless disabled, the installed ones."""
+    pm = PluginManager()
+    for module_name in BUILTIN_PLUGINS:
+        pm.register(importlib.import_module(module_name), name=module_name)
+        pm.origins[module_name] = ("charmony (built-in)", __version__)
+    if entry_points:
+        _load_entry_points(pm)
+    _check_pending(pm, set(BUILTIN_PLUGINS))
+    return pm
+
+
+_plugin_manager: PluginManager | None = None
+
+
+def get_plugin_manager() -> PluginManager:
+    """The process-wide plugin manager, loaded on first use."""
+    global _plugin_manager
+    if _plugin_manager is None:
+        _plugin_manager = make_plugin_manager()
+    return _plugin_manager
+
+
+def _collect(pm: PluginManager, hook_name: str, base: type, kind: str) -> dict:
+    """Call one registration hook plugin by plugin, so each object is traced to its plugin."""
+    found: dict[str, tuple[object, str]] = {}
+    for impl in getattr(pm.hook, hook_name).get_hookimpls():
+
+        def register(obj, _plugin=impl.plugin_name):
+            if not isinstance(obj, base):
+                raise PluginError(f"plugin {_plugin!r} registered {obj!r}, which is not a {base.__name__}")
+            if not obj.name:
+                raise PluginError(f"plugin {_plugin!r} registered a {kind} plugin with no name")
+            if obj.name in found:
+                raise PluginError(
+                    f"{kind} {obj.name!r} is registered by both {found[obj.name][1]!r} and {_plugin!r}; "
+                    f"uninstall one, or choose with {LOAD_PLUGINS_ENV}"
+                )
+            found[obj.name] = (obj, _plugin)
+
+        try:
+            impl.function(register)
+        except PluginError:
+            raise
+        except Exception as error:
+            warnings.warn(
+                f"plugin {impl.plugin_name!r} raised in {hook_name} and is skipped: {error}",
+                PluginWarning,
+                stacklevel=2,
+            )
+    return found
+
+
+def corpora(pm: PluginManager | None = None) -> dict[str, CorpusPlugin]:
+    """Every registered corpus plugin, by name."""
+    found = _collect(pm or get_plugin_manager(), "register_corpora", CorpusPlugin, "corpus")
+    return {name: obj for name, (obj, _) in found.items()}
+
+
+def outputs(pm: PluginManager | None = None) -> dict[str, OutputPlugin]:
+    """Every registered output plugin, by name."""
+    found = _collect(pm or get_plugin_manager(), "register_outputs", OutputPlugin, "output")
+    return {name: obj for name, (obj, _) in found.items()}
+
+
+def get_corpus(name: str) -> CorpusPlugin:
+    """The corpus plugin called `name`, or a PluginError listing the known ones."""
+    known = corpora()
+    if name not in known:
+        raise PluginError(f"unknown corpus {name!r}; known corpora: {', '.join(sorted(known)) or 'none'}")
+    return known[name]
+
+
+def get_outputs(names: list[str]) -> list[OutputPlugin]:
+    """The output plugins called `names`, in order, or a PluginError naming the unknown one."""
+    known = outputs()
+    for name in names:
+        if name not in known:
+            raise PluginError(f"unknown output plugin {name!r}; known outputs: {', '.join(sorted(known)) or 'none'}")
+    return [known[name] for name in names]
+
+
+def plugin_infos(pm: PluginManager | None = None) -> list[PluginInfo]:
+    """Every corpus and output plugin with its kind, version and origin."""
+    pm = pm or get_plugin_manager()
+    infos = []
+    for hook_name, base, kind in (
+        ("register_corpora", CorpusPlugin, "corpus"),
+        ("register_outputs", OutputPlugin, "output"),
+    ):
+        for name, (obj, plugin) in sorted(_collect(pm, hook_name, base, kind).items()):
+            origin, version = pm.origins.get(plugin, (plugin, "unknown"))
+            infos.append(PluginInfo(name, kind, obj.version or version, origin, obj.description))
+    return infos

@@ -1,0 +1,326 @@
+"""The `train` stage: stateful truncated BPTT with AdamW, evaluation, metrics and atomic checkpoints."""
+
+from __future__ import annotations
+
+import json
+import math
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, fields
+
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from charmony import __version__
+from charmony.pipeline.atomic import atomic_path
+from charmony.pipeline.batching import StreamBatches
+from charmony.pipeline.checkpoint import check_vocabulary, load_checkpoint, save_checkpoint
+from charmony.pipeline.device import autocast, resolve_device
+from charmony.pipeline.errors import CheckpointError, ConfigError
+from charmony.pipeline.model import CharModel, ModelConfig, State, detach
+from charmony.pipeline.runs import Run
+
+DEFAULT_EMBEDDING = 64
+MODEL_FIELDS = ("layers", "hidden", "embedding", "cell", "dropout", "tie_weights")
+
+
+@dataclass
+class TrainConfig:
+    """Model shape and training settings; saved in each checkpoint."""
+
+    layers: int = 2
+    hidden: int = 256
+    embedding: int | None = None  # None: 64 if the corpus recommends an embedding, else one-hot
+    cell: str = "lstm"
+    dropout: float = 0.0
+    tie_weights: bool = False
+    seq_len: int = 100  # time steps per batch (truncated BPTT length)
+    batch_size: int = 32  # parallel streams
+    lr: float = 2e-3  # peak learning rate
+    weight_decay: float = 0.01  # AdamW, on weight matrices only
+    grad_clip: float = 1.0  # max global gradient norm
+    warmup_steps: int = 100  # linear warm-up, then cosine decay to lr / 10 at max_steps
+    max_steps: int = 2000
+    max_minutes: float | None = None  # stop early after this much wall time
+    eval_every: int = 200
+    eval_batches: int = 50  # at most this many validation batches per evaluation
+    save_every: int = 500
+    log_every: int = 10
+    device: str = "auto"
+    seed: int = 1337
+
+    def __post_init__(self) -> None:
+        for name in ("seq_len", "batch_size", "max_steps", "eval_every", "eval_batches", "save_every", "log_every"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, not {getattr(self, name)}")
+        if self.lr <= 0 or self.grad_clip <= 0:
+            raise ConfigError("--lr and the gradient clip must be positive")
+        if self.max_minutes is not None and self.max_minutes <= 0:
+            raise ConfigError(f"--max-minutes must be positive, not {self.max_minutes}")
+
+    @classmethod
+    def from_json(cls, data: dict) -> TrainConfig:
+        """A config from a checkpoint's saved dict, ignoring fields this version does not know."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass
+class TrainResult:
+    """How a training session ended."""
+
+    step: int
+    best_val_loss: float | None
+    interrupted: bool
+    checkpoint: str
+
+
+def model_config_for(config: TrainConfig, manifest: dict) -> ModelConfig:
+    """The model shape for this corpus: the config's, with the corpus' embedding advice as default."""
+    embedding = config.embedding
+    if embedding is None:
+        embedding = config.hidden if config.tie_weights else DEFAULT_EMBEDDING if manifest.get("embedding") else 0
+    return ModelConfig(
+        vocab_size=manifest["vocab_size"],
+        cell=config.cell,
+        layers=config.layers,
+        hidden=config.hidden,
+        embedding=embedding,
+        dropout=config.dropout,
+        tie_weights=config.tie_weights,
+    )
+
+
+def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    """AdamW that decays weight matrices but not biases or norms."""
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=config.lr, betas=(0.9, 0.99))
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig) -> torch.optim.lr_scheduler.LambdaLR:
+    """Linear warm-up, then cosine decay to a tenth of the peak at `max_steps`."""
+    warmup = min(config.warmup_steps, config.max_steps // 10)
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = min(1.0, (step - warmup) / max(1, config.max_steps - warmup))
+        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def train_step(model, optimizer, scheduler, x, y, state: State, grad_clip: float, device) -> tuple[torch.Tensor, State]:
+    """One optimisation step on a batch; returns the (unsynchronised) loss and the detached state."""
+    with autocast(device):
+        logits, state = model(x, state)
+        loss = F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), y.reshape(-1))
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    optimizer.step()
+    scheduler.step()
+    return loss.detach(), detach(state)
+
+
+@torch.no_grad()
+def evaluate(model: CharModel, batches: StreamBatches, max_batches: int, chars_per_token: torch.Tensor, device) -> tuple[float, float]:
+    """Mean validation loss in nats per token, and bits per character, over the first batches of the split."""
+    model.eval()
+    state = model.initial_state(batches.batch_size, device)
+    total_loss = torch.zeros((), device=device, dtype=torch.float64)
+    tokens = chars = 0
+    for index in range(min(len(batches), max_batches)):
+        x, y = (t.to(device) for t in batches.get(index))
+        with autocast(device):
+            logits, state = model(x, state)
+        total_loss += F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), y.reshape(-1), reduction="sum")
+        tokens += y.numel()
+        chars += int(chars_per_token[y].sum())
+    model.train()
+    total = total_loss.item()
+    return total / tokens, total / chars / math.log(2)
+
+
+@contextmanager
+def stop_on_interrupt() -> Iterator[threading.Event]:
+    """Turn the first Ctrl-C into a request to stop after the current step; a second one aborts."""
+    requested = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield requested
+        return
+
+    def handler(signum, frame):
+        if requested.is_set():
+            raise KeyboardInterrupt
+        requested.set()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield requested
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _validation_batches(run: Run, config: TrainConfig) -> StreamBatches | None:
+    tokens = run.tokens("val")
+    if len(tokens) == 0:
+        return None
+    batch_size = min(config.batch_size, len(tokens) // (config.seq_len + 1))
+    if batch_size == 0:
+        raise ConfigError(
+            f"the val split has {len(tokens):,} tokens but --seq-len {config.seq_len} needs at least "
+            f"{config.seq_len + 1}; lower --seq-len or prepare with a larger --val-fraction"
+        )
+    return StreamBatches(tokens, batch_size, config.seq_len, "val")
+
+
+def _trim_metrics(run: Run, step: int) -> None:
+    """Drop metric lines logged after `step`, so a resumed run's log reads as one run."""
+    if not run.metrics_path.exists():
+        return
+    kept = [line for line in run.metrics_path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
+    with atomic_path(run.metrics_path) as temporary:
+        temporary.write_text("".join(line + "\n" for line in kept))
+
+
+def load_train_config(run: Run) -> TrainConfig:
+    """The training settings saved in a run's latest checkpoint, for --resume."""
+    return TrainConfig.from_json(load_checkpoint(run.checkpoint_path)["train_config"])
+
+
+def train(
+    run: Run,
+    config: TrainConfig,
+    resume: bool = False,
+    restart: bool = False,
+    on_step: Callable[[int], None] | None = None,
+) -> TrainResult:
+    """Train the run's model, resuming from its checkpoint if asked; `on_step(step)` is called after each step."""
+    manifest = run.manifest()
+    vocab = run.vocabulary()
+    if vocab.sha256 != manifest["vocab_sha256"]:
+        raise CheckpointError(f"{run.vocab_path} does not match the manifest; run `charmony prepare` again")
+    device = resolve_device(config.device)
+    model_config = model_config_for(config, manifest)
+
+    checkpoint = None
+    if resume:
+        checkpoint = load_checkpoint(run.checkpoint_path)
+        check_vocabulary(checkpoint, vocab, run.checkpoint_path)
+        saved = ModelConfig(**checkpoint["model_config"])
+        if saved != model_config:
+            changed = [f for f in MODEL_FIELDS if getattr(saved, f) != getattr(model_config, f)]
+            raise ConfigError(f"--resume cannot change the model's shape ({', '.join(changed)}); drop those options or use --restart")
+    elif run.checkpoint_path.exists() and not restart:
+        raise ConfigError(
+            f"run {run.name!r} already has a checkpoint; continue it with --resume, or start over with --restart"
+        )
+
+    batches = StreamBatches(run.tokens("train"), config.batch_size, config.seq_len, "train")
+    val_batches = _validation_batches(run, config)
+    chars_per_token = torch.from_numpy(vocab.token_lengths()).to(device)
+
+    torch.manual_seed(config.seed)
+    model = CharModel(model_config).to(device)
+    optimizer = make_optimizer(model, config)
+    scheduler = make_scheduler(optimizer, config)
+    step, best_val_loss, loss_sum, loss_count = 0, None, 0.0, 0
+    state = model.initial_state(config.batch_size, device)
+    if checkpoint is not None:
+        model.load_state_dict(checkpoint["model"])
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        scheduler.load_state_dict(checkpoint["scheduler"])
+        scheduler.base_lrs = [config.lr] * len(optimizer.param_groups)
+        torch.set_rng_state(checkpoint["rng"]["torch"])
+        if device.type == "cuda" and checkpoint["rng"]["cuda"]:
+            torch.cuda.set_rng_state_all(checkpoint["rng"]["cuda"])
+        step, best_val_loss = checkpoint["step"], checkpoint["best_val_loss"]
+        loss_sum, loss_count = checkpoint["log"]
+        state = tuple(part.to(device) for part in checkpoint["state"])
+        _trim_metrics(run, step)
+    elif run.metrics_path.exists():
+        run.metrics_path.unlink()
+        run.best_path.unlink(missing_ok=True)
+
+    def payload() -> dict:
+        return {
+            "format": 1,
+            "charmony_version": __version__,
+            "corpus": manifest["corpus"],
+            "vocab_sha256": vocab.sha256,
+            "step": step,
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "rng": {"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all() if device.type == "cuda" else []},
+            "state": [part.detach().cpu() for part in state],
+            "log": [loss_sum + pending_loss.item(), loss_count + interval_steps],
+            "best_val_loss": best_val_loss,
+            "model_config": asdict(model_config),
+            "train_config": asdict(config),
+        }
+
+    deadline = time.monotonic() + config.max_minutes * 60 if config.max_minutes else math.inf
+    tokens_per_step = config.batch_size * config.seq_len
+    interval_start, interval_steps = time.perf_counter(), 0
+    interrupted = False
+    pending_loss = torch.zeros((), device=device, dtype=torch.float64)
+    progress = tqdm(total=config.max_steps, initial=step, desc=f"train {run.name}", unit="step", dynamic_ncols=True, leave=False)
+    with stop_on_interrupt() as stop_requested, run.metrics_path.open("a") as metrics, progress:
+        model.train()
+        while step < config.max_steps:
+            epoch, index = batches.position(step)
+            if index == 0:
+                state = model.initial_state(config.batch_size, device)  # the streams start again
+            x, y = (t.to(device, non_blocking=True) for t in batches.get(index))
+            loss, state = train_step(model, optimizer, scheduler, x, y, state, config.grad_clip, device)
+            pending_loss += loss
+            step += 1
+            interval_steps += 1
+            progress.update(1)
+            final = step >= config.max_steps or time.monotonic() >= deadline
+            evaluate_now = val_batches is not None and (step % config.eval_every == 0 or final)
+            if step % config.log_every == 0 or evaluate_now or final:
+                loss_sum += pending_loss.item()  # the only host-device sync of the step loop
+                record = {
+                    "step": step,
+                    "epoch": epoch,
+                    "train_loss": loss_sum / (loss_count + interval_steps),
+                    "lr": scheduler.get_last_lr()[0],
+                    "tokens_per_sec": interval_steps * tokens_per_step / (time.perf_counter() - interval_start),
+                }
+                pending_loss.zero_()
+                loss_sum, loss_count, interval_steps = 0.0, 0, 0
+                if evaluate_now:
+                    record["val_loss"], record["val_bpc"] = evaluate(model, val_batches, config.eval_batches, chars_per_token, device)
+                    if best_val_loss is None or record["val_loss"] < best_val_loss:
+                        best_val_loss = record["val_loss"]
+                        save_checkpoint(payload(), run.best_path)
+                    progress.write(
+                        f"step {step}: train loss {record['train_loss']:.4f}, "
+                        f"val loss {record['val_loss']:.4f}, val bpc {record['val_bpc']:.3f}"
+                    )
+                metrics.write(json.dumps(record) + "\n")
+                metrics.flush()
+                progress.set_postfix(loss=f"{record['train_loss']:.3f}", tok_s=f"{record['tokens_per_sec']:,.0f}")
+                interval_start = time.perf_counter()
+            if on_step is not None:
+                on_step(step)
+            if stop_requested.is_set():
+                interrupted = True
+                break
+            if final:
+                break
+            if step % config.save_every == 0:
+                save_checkpoint(payload(), run.checkpoint_path)
+        save_checkpoint(payload(), run.checkpoint_path)
+        if val_batches is None:
+            save_checkpoint(payload(), run.best_path)
+    return TrainResult(step, best_val_loss, interrupted, str(run.checkpoint_path))

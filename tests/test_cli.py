@@ -1,0 +1,199 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from charmony.pipeline.hookspecs import hookimpl
+from charmony.pipeline.output import OutputPlugin, Problem, Verdict
+from helpers import assert_user_error
+
+TINY = ["--layers", "1", "--hidden", "32", "--embedding", "16", "--seq-len", "16", "--batch-size", "8",
+        "--lr", "0.01", "--eval-every", "20", "--device", "cpu"]
+
+
+def test_prepare_train_sample_end_to_end(invoke, rhymes_file, runs_dir, tmp_path):
+    prepared = invoke("prepare", "text", "--source", rhymes_file, "--option", "split=blank",
+                      "--run", "rhymes", "--runs-dir", runs_dir)
+    assert prepared.exit_code == 0, prepared.output
+    assert "54 train / 6 val documents" in prepared.output
+    trained = invoke("train", "rhymes", "--runs-dir", runs_dir, "--max-steps", "40", *TINY)
+    assert trained.exit_code == 0, trained.output
+    assert "best validation loss" in trained.output
+    metrics = [json.loads(line) for line in (runs_dir / "rhymes" / "metrics.jsonl").read_text().splitlines()]
+    assert metrics[-1]["step"] == 40 and "val_bpc" in metrics[-1]
+
+    out = tmp_path / "samples"
+    sampled = invoke("sample", "--runs-dir", runs_dir, "--num-samples", "5", "--max-length", "60",
+                     "--seed", "4", "--top-k", "10", "--out", out)
+    assert sampled.exit_code == 0, sampled.output
+    assert sorted(p.name for p in out.iterdir()) == [f"sample_00{i}.txt" for i in range(5)] + ["samples.json"]
+    report = json.loads((out / "samples.json").read_text())
+    assert report["seed"] == 4 and report["top_k"] == 10 and report["step"] == 40
+
+    printed = invoke("sample", "rhymes", "--runs-dir", runs_dir, "--num-samples", "5", "--seed", "4",
+                     "--max-length", "60", "--top-k", "10")
+    assert printed.exit_code == 0
+    assert (out / "sample_000.txt").read_text() in printed.output, "same seed, same samples"
+    assert (runs_dir / "rhymes" / "samples" / "step000040-seed4" / "samples.json").exists()
+
+
+def test_train_resume_from_the_cli_extends_the_run(invoke, rhymes_file, runs_dir):
+    invoke("prepare", "text", "--source", rhymes_file, "--runs-dir", runs_dir)
+    assert invoke("train", "--runs-dir", runs_dir, "--max-steps", "10", *TINY).exit_code == 0
+    resumed = invoke("train", "--runs-dir", runs_dir, "--resume", "--max-steps", "20")
+    assert resumed.exit_code == 0, resumed.output
+    assert "to step 20" in resumed.output
+    checkpoint = torch.load(runs_dir / "text" / "checkpoint.pt", weights_only=True)
+    assert checkpoint["train_config"]["hidden"] == 32, "resume keeps the saved settings"
+
+
+def test_python_dash_m_runs_the_cli():
+    result = subprocess.run([sys.executable, "-m", "charmony", "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip() == "charmony, version 0.1.0"
+
+
+class Parens(OutputPlugin):
+    """Checks that brackets balance, and renders an upper-case copy."""
+
+    name = "parens"
+    description = "Balanced brackets."
+    extensions = (".txt",)
+
+    def check(self, text):
+        problems, depth = [], 0
+        for number, line in enumerate(text.splitlines(), 1):
+            for column, char in enumerate(line, 1):
+                depth += {"(": 1, ")": -1}.get(char, 0)
+                if depth < 0:
+                    problems.append(Problem(number, column, "')' closes nothing"))
+                    depth = 0
+        return Verdict(valid=not problems, problems=problems, details={"depth": depth})
+
+    def render(self, path, out_dir):
+        target = out_dir / (path.stem + ".upper")
+        target.write_text(path.read_text().upper())
+        return [target]
+
+
+class ParensPlugin:
+    @hookimpl
+    def register_outputs(self, register):
+        register(Parens())
+
+
+def test_check_prints_file_line_column_and_exits_1_on_problems(invoke, register_plugin, tmp_path):
+    register_plugin(ParensPlugin(), "parens-plugin")
+    good, bad = tmp_path / "good.txt", tmp_path / "bad.txt"
+    good.write_text("(fine)\n")
+    bad.write_text("ok\nno) and no)\n")
+    assert invoke("check", good).exit_code == 0
+    result = invoke("check", good, bad)
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [f"{bad}:2:3: ')' closes nothing", f"{bad}:2:11: ')' closes nothing"]
+    assert_user_error(invoke("check", tmp_path / "good.txt", "--with", "nope"), "unknown output plugin 'nope'")
+
+
+def test_render_and_sample_render_run_output_plugins(invoke, register_plugin, trained_run, copy_of, tmp_path):
+    register_plugin(ParensPlugin(), "parens-plugin")
+    source = tmp_path / "mine.txt"
+    source.write_text("hello (world)")
+    rendered = invoke("render", source, "--to", "parens", "--out", tmp_path / "r")
+    assert rendered.exit_code == 0, rendered.output
+    assert (tmp_path / "r" / "mine.upper").read_text() == "HELLO (WORLD)"
+    assert "parens: 1/1 valid" in rendered.output
+
+    run = copy_of(trained_run)
+    out = tmp_path / "s"
+    result = invoke("sample", run.name, "--runs-dir", run.dir.parent, "--num-samples", "4", "--seed", "1",
+                    "--max-length", "40", "--out", out, "--render", "parens")
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "samples.json").read_text())
+    assert report["summary"]["parens"]["checked"] == 4
+    assert f"parens: {report['summary']['parens']['valid']}/4 valid" in result.output
+    first = report["samples"][0]["outputs"]["parens"]
+    assert first["files"] == ["sample_000.upper"] and "valid" in first["verdict"]
+    assert (out / "sample_000.upper").read_text() == (out / "sample_000.txt").read_text().upper()
+
+
+# Bad input: one clear line, a non-zero exit, no traceback.
+
+def test_missing_source(invoke, runs_dir):
+    assert_user_error(invoke("prepare", "text", "--source", "no/such/file.txt", "--runs-dir", runs_dir),
+                      "source no/such/file.txt does not exist")
+
+
+def test_empty_corpus(invoke, runs_dir, tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "blank.txt").write_text("\n\n")
+    assert_user_error(invoke("prepare", "text", "--source", tmp_path / "empty", "--runs-dir", runs_dir), "found no text")
+
+
+def test_binary_file(invoke, runs_dir, tmp_path):
+    (tmp_path / "a.out").write_bytes(b"\x7fELF\x00\x01")
+    assert_user_error(invoke("prepare", "text", "--source", tmp_path / "a.out", "--runs-dir", runs_dir),
+                      "a.out: binary file (NUL byte at offset 4)")
+
+
+def test_unknown_corpus_and_unknown_run(invoke, runs_dir):
+    assert_user_error(invoke("prepare", "novels", "--runs-dir", runs_dir), "unknown corpus 'novels'", "text")
+    assert_user_error(invoke("train", "ghost", "--runs-dir", runs_dir), "no run 'ghost'")
+    assert_user_error(invoke("sample", "ghost", "--runs-dir", runs_dir), "no run 'ghost'")
+
+
+def test_train_before_prepare(invoke, runs_dir):
+    (runs_dir / "half").mkdir(parents=True)
+    assert_user_error(invoke("train", "half", "--runs-dir", runs_dir), "is not prepared", "charmony prepare")
+
+
+def test_corpus_smaller_than_one_batch(invoke, runs_dir, tmp_path):
+    (tmp_path / "short.txt").write_text("too short to train on")
+    invoke("prepare", "text", "--source", tmp_path / "short.txt", "--val-fraction", "0", "--runs-dir", runs_dir)
+    assert_user_error(invoke("train", "text", "--runs-dir", runs_dir, "--batch-size", "4", "--seq-len", "10"),
+                      "has 22 tokens", "needs at least 44")
+
+
+def test_prime_outside_the_vocabulary(invoke, trained_run):
+    result = invoke("sample", "rhymes", "--runs-dir", trained_run.dir.parent, "--prime", "Quixote")
+    assert_user_error(result, "not in the vocabulary: 'Q', 'x'")
+
+
+def test_checkpoint_with_another_vocabulary(invoke, trained_run, copy_of, tmp_path):
+    run = copy_of(trained_run)
+    (tmp_path / "other.txt").write_text("ABCDEFGHIJKLMNOP " * 100)
+    invoke("prepare", "text", "--source", tmp_path / "other.txt", "--run", run.name, "--runs-dir", run.dir.parent)
+    assert_user_error(invoke("sample", run.name, "--runs-dir", run.dir.parent), "different vocabulary")
+
+
+def test_truncated_checkpoint(invoke, trained_run, copy_of):
+    run = copy_of(trained_run)
+    data = run.best_path.read_bytes()
+    run.best_path.write_bytes(data[:1000])
+    assert_user_error(invoke("sample", run.name, "--runs-dir", run.dir.parent), "best.pt is truncated or corrupt")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU, so --device cuda is valid here")
+def test_device_cuda_without_a_gpu(invoke, trained_run):
+    assert_user_error(invoke("sample", "rhymes", "--runs-dir", trained_run.dir.parent, "--device", "cuda"),
+                      "no usable CUDA GPU")
+
+
+def test_malformed_option_and_unknown_render(invoke, trained_run, runs_dir):
+    result = invoke("prepare", "text", "--option", "split", "--runs-dir", runs_dir)
+    assert result.exit_code == 2 and "'split' is not KEY=VALUE" in result.output
+    assert_user_error(invoke("sample", "rhymes", "--runs-dir", trained_run.dir.parent, "--render", "midi"),
+                      "unknown output plugin 'midi'")
+
+
+def test_no_run_named_and_several_exist(invoke, rhymes_file, runs_dir):
+    for name in ("a", "b"):
+        invoke("prepare", "text", "--source", rhymes_file, "--run", name, "--runs-dir", runs_dir)
+    assert_user_error(invoke("train", "--runs-dir", runs_dir), "name the RUN to use; runs in", "a, b")
+
+
+def test_runs_dir_comes_from_the_environment(invoke, rhymes_file, tmp_path, monkeypatch):
+    monkeypatch.setenv("CHARMONY_RUNS", str(tmp_path / "elsewhere"))
+    assert invoke("prepare", "text", "--source", rhymes_file).exit_code == 0
+    assert Path(tmp_path / "elsewhere" / "text" / "manifest.json").exists()

@@ -1,0 +1,197 @@
+import inspect
+import json
+import re
+import sys
+import textwrap
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from charmony.cli import CharmonyGroup, cli
+from charmony.pipeline import hookspecs
+from charmony.pipeline.corpus import CorpusPlugin, Document
+from charmony.pipeline.errors import PluginError
+from charmony.pipeline.hookspecs import hookimpl
+from charmony.pipeline.plugins import PluginWarning, corpora, make_plugin_manager, plugin_infos
+from charmony.pipeline.prepare import PrepareConfig, prepare
+from charmony.pipeline.runs import Run
+from charmony.pipeline.sample import SampleConfig, sample
+from charmony.pipeline.train import train
+from helpers import TINY_TRAIN
+
+DOCS = Path(__file__).parent.parent / "docs" / "plugins.md"
+
+
+class WordCorpus(CorpusPlugin):
+    """Whole words as tokens, as a word-level recipe would have them."""
+
+    name = "words"
+    description = "Counting rhymes, one word per token."
+    version = "2.5"
+    prime = "one "
+
+    def documents(self, sources, options):
+        for _ in range(40):
+            yield Document("one two three four, five six seven eight, nine ten a big fat hen\n")
+
+    def tokenize(self, text):
+        return re.findall(r"\w+|\W", text)
+
+
+class WordPlugin:
+    @hookimpl
+    def register_corpora(self, register):
+        register(WordCorpus())
+
+
+def test_a_registered_plugin_prepares_trains_and_samples_with_its_own_tokens(register_plugin, runs_dir):
+    register_plugin(WordPlugin(), "word-plugin")
+    assert "words" in corpora()
+    run = Run(runs_dir / "words")
+    prepare(PrepareConfig("words", val_fraction=0.25), run)
+    vocab = run.vocabulary()
+    assert {"three", "seven", "hen", " "} <= set(vocab.tokens)
+    assert len(vocab) < 25, "words, not characters, are the tokens"
+    train(run, TINY_TRAIN)
+    samples, meta = sample(run, SampleConfig(num_samples=2, max_length=12, seed=1, temperature=0.3, device="cpu"))
+    assert meta["prime"] == "one "
+    assert all(s.text.startswith("one two three") for s in samples)
+
+
+def test_plugins_lists_name_kind_version_and_description(register_plugin, invoke):
+    register_plugin(WordPlugin(), "word-plugin")
+    listing = invoke("plugins")
+    assert listing.exit_code == 0
+    assert re.search(r"^words\s+corpus\s+2\.5\s+word-plugin\s+Counting rhymes", listing.output, re.M)
+    assert re.search(r"^text\s+corpus\s+0\.1\.0\s+charmony \(built-in\)", listing.output, re.M)
+    data = json.loads(invoke("plugins", "--json").output)
+    assert {"name": "words", "kind": "corpus", "version": "2.5", "origin": "word-plugin",
+            "description": "Counting rhymes, one word per token."} in data
+
+
+class Duplicate:
+    @hookimpl
+    def register_corpora(self, register):
+        register(WordCorpus())
+
+
+def test_two_plugins_registering_one_name_are_both_named(register_plugin):
+    register_plugin(WordPlugin(), "word-plugin")
+    register_plugin(Duplicate(), "copycat")
+    with pytest.raises(PluginError, match="corpus 'words' is registered by both 'word-plugin' and 'copycat'"):
+        corpora()
+
+
+class Raising:
+    @hookimpl
+    def register_corpora(self, register):
+        raise RuntimeError("boom")
+
+
+def test_a_plugin_that_raises_is_skipped_with_a_warning(register_plugin):
+    register_plugin(Raising(), "raiser")
+    with pytest.warns(PluginWarning, match="plugin 'raiser' raised in register_corpora and is skipped: boom"):
+        found = corpora()
+    assert "text" in found
+
+
+def write_distribution(root: Path, name: str, module_source: str) -> None:
+    """An installed distribution with a `charmony` entry point, as pip would leave it."""
+    info = root / f"{name}-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(f"[charmony]\n{name} = {name}_module\n")
+    (root / f"{name}_module.py").write_text(textwrap.dedent(module_source))
+
+
+GOOD = """
+    from charmony.pipeline.corpus import CorpusPlugin, Document
+    from charmony.pipeline.hookspecs import hookimpl
+
+    class Limericks(CorpusPlugin):
+        name = "limericks"
+        description = "There once was a corpus from Crewe."
+
+        def documents(self, sources, options):
+            yield Document("there once was a corpus from crewe")
+
+    @hookimpl
+    def register_corpora(register):
+        register(Limericks())
+"""
+
+
+@pytest.fixture
+def site(tmp_path, monkeypatch):
+    root = tmp_path / "site"
+    root.mkdir()
+    monkeypatch.syspath_prepend(str(root))
+    monkeypatch.delenv("CHARMONY_LOAD_PLUGINS")
+    yield root
+    for name in list(sys.modules):
+        if name.endswith("_module") and name.split("_")[0] in {"goodplug", "brokenplug", "typoplug"}:
+            del sys.modules[name]
+
+
+def test_entry_point_plugins_load_and_a_broken_one_only_warns(site):
+    write_distribution(site, "goodplug", GOOD)
+    write_distribution(site, "brokenplug", "raise ImportError('needs libfoo')\n")
+    with pytest.warns(PluginWarning, match="plugin 'brokenplug' from 'brokenplug' failed to load .*needs libfoo"):
+        pm = make_plugin_manager()
+    infos = {info.name: info for info in plugin_infos(pm)}
+    assert infos["limericks"].version == "1.0" and infos["limericks"].origin == "goodplug"
+    assert infos["text"].origin == "charmony (built-in)"
+    assert "text" in infos
+
+
+def test_load_plugins_variable_restricts_distributions(site, monkeypatch, recwarn):
+    write_distribution(site, "goodplug", GOOD)
+    write_distribution(site, "brokenplug", "raise ImportError('needs libfoo')\n")
+    monkeypatch.setenv("CHARMONY_LOAD_PLUGINS", "goodplug")
+    names = {info.name for info in plugin_infos(make_plugin_manager())}
+    assert names >= {"limericks", "text"}
+    monkeypatch.setenv("CHARMONY_LOAD_PLUGINS", "")
+    assert "limericks" not in {info.name for info in plugin_infos(make_plugin_manager())}
+    assert not [w for w in recwarn if issubclass(w.category, PluginWarning)]
+
+
+def test_misspelt_hook_is_caught_by_check_pending(site):
+    write_distribution(site, "typoplug", """
+        from charmony.pipeline.hookspecs import hookimpl
+
+        @hookimpl
+        def register_corpra(register):
+            pass
+    """)
+    with pytest.warns(PluginWarning, match="plugin 'typoplug' is skipped: .*register_corpra"):
+        pm = make_plugin_manager()
+    assert pm.get_plugin("typoplug") is None
+
+
+class CommandPlugin:
+    @hookimpl
+    def register_commands(self, cli):
+        @cli.command()
+        @click.argument("name")
+        def greet(name):
+            """Say hello."""
+            click.echo(f"hello {name}")
+
+
+def test_register_commands_adds_a_cli_command(register_plugin):
+    register_plugin(CommandPlugin(), "greeter")
+    group = CharmonyGroup(name="charmony", commands=dict(cli.commands))
+    result = CliRunner().invoke(group, ["greet", "Bach"])
+    assert result.exit_code == 0 and result.output == "hello Bach\n"
+    assert "greet" in CliRunner().invoke(group, ["--help"]).output
+
+
+def test_every_hook_is_documented_with_its_signature():
+    text = DOCS.read_text()
+    specs = [name for name, f in inspect.getmembers(hookspecs, inspect.isfunction) if hasattr(f, "charmony_spec")]
+    assert sorted(specs) == ["register_commands", "register_corpora", "register_outputs"]
+    for name in specs:
+        arguments = ", ".join(inspect.signature(getattr(hookspecs, name)).parameters)
+        assert f"### {name}({arguments})" in text, f"docs/plugins.md lacks a section for {name}({arguments})"

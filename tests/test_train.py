@@ -1,0 +1,146 @@
+import dataclasses
+import json
+import os
+import signal
+
+import pytest
+import torch
+from helpers import TINY_TRAIN
+
+from charmony.pipeline.checkpoint import load_checkpoint
+from charmony.pipeline.errors import CheckpointError, ConfigError, RunError
+from charmony.pipeline.prepare import PrepareConfig, prepare
+from charmony.pipeline.runs import Run
+from charmony.pipeline.train import TrainConfig, load_train_config, train
+
+RESUMABLE = dataclasses.replace(
+    TINY_TRAIN, layers=2, dropout=0.2, max_steps=24, eval_every=6, save_every=1000, log_every=1
+)
+
+
+@pytest.fixture
+def prepared(rhymes_file, runs_dir):
+    def make(name: str) -> Run:
+        run = Run(runs_dir / name)
+        prepare(PrepareConfig("text", [rhymes_file], options={"split": "blank"}), run)
+        return run
+
+    return make
+
+
+def metrics(run: Run) -> list[dict]:
+    return [json.loads(line) for line in run.metrics_path.read_text().splitlines()]
+
+
+def interrupt_at(stop_step: int):
+    def on_step(step: int) -> None:
+        if step == stop_step:
+            os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C, delivered to the training loop
+
+    return on_step
+
+
+def test_ctrl_c_saves_and_resume_matches_an_uninterrupted_run(prepared):
+    straight, resumed = prepared("straight"), prepared("resumed")
+    train(straight, RESUMABLE)
+
+    first = train(resumed, RESUMABLE, on_step=interrupt_at(9))
+    assert first.interrupted and first.step == 9
+    assert load_checkpoint(resumed.checkpoint_path)["step"] == 9
+    second = train(resumed, load_train_config(resumed), resume=True)
+    assert not second.interrupted and second.step == RESUMABLE.max_steps
+
+    a, b = metrics(straight), metrics(resumed)
+    assert [m["step"] for m in a] == [m["step"] for m in b] == list(range(1, 25))
+    for x, y in zip(a, b):
+        assert x["train_loss"] == pytest.approx(y["train_loss"], rel=1e-6, abs=1e-7)
+        assert ("val_loss" in x) == ("val_loss" in y)
+        if "val_loss" in x:
+            assert x["val_loss"] == pytest.approx(y["val_loss"], rel=1e-6)
+        assert x["lr"] == pytest.approx(y["lr"], rel=1e-12)
+    final_a = load_checkpoint(straight.checkpoint_path)["model"]
+    final_b = load_checkpoint(resumed.checkpoint_path)["model"]
+    for name in final_a:
+        assert torch.equal(final_a[name], final_b[name]), name
+
+
+def test_metrics_lines_hold_the_promised_fields(prepared):
+    run = prepared("metrics")
+    result = train(run, dataclasses.replace(TINY_TRAIN, max_steps=20, eval_every=10, log_every=5))
+    lines = metrics(run)
+    assert [m["step"] for m in lines] == [5, 10, 15, 20]
+    for line in lines:
+        assert {"step", "train_loss", "lr", "tokens_per_sec"} <= set(line)
+    evaluated = [m for m in lines if "val_loss" in m]
+    assert [m["step"] for m in evaluated] == [10, 20]
+    assert all(m["val_bpc"] == pytest.approx(m["val_loss"] / 0.6931471805599453) for m in evaluated)
+    assert result.best_val_loss == min(m["val_loss"] for m in evaluated)
+    assert load_checkpoint(run.best_path)["best_val_loss"] == result.best_val_loss
+
+
+def test_checkpoint_is_plain_data_loaded_without_unpickling_code(prepared):
+    run = prepared("plain")
+    train(run, dataclasses.replace(TINY_TRAIN, max_steps=5))
+    payload = torch.load(run.checkpoint_path, weights_only=True)
+    assert payload["step"] == 5
+    assert {"model", "optimizer", "scheduler", "rng", "model_config", "train_config", "vocab_sha256"} <= set(payload)
+    assert TrainConfig.from_json(payload["train_config"]).hidden == TINY_TRAIN.hidden
+    assert not [p for p in run.dir.iterdir() if p.name.endswith(".tmp")], "no temporary files are left"
+
+
+def test_training_again_without_resume_refuses_to_overwrite(prepared):
+    run = prepared("twice")
+    train(run, dataclasses.replace(TINY_TRAIN, max_steps=3))
+    before = run.checkpoint_path.read_bytes()
+    with pytest.raises(ConfigError, match="already has a checkpoint; continue it with --resume"):
+        train(run, dataclasses.replace(TINY_TRAIN, max_steps=3))
+    assert run.checkpoint_path.read_bytes() == before
+    assert train(run, dataclasses.replace(TINY_TRAIN, max_steps=3), restart=True).step == 3
+
+
+def test_resume_refuses_to_change_the_model_shape(prepared):
+    run = prepared("shape")
+    train(run, dataclasses.replace(TINY_TRAIN, max_steps=3))
+    with pytest.raises(ConfigError, match=r"cannot change the model's shape \(hidden\)"):
+        train(run, dataclasses.replace(TINY_TRAIN, hidden=64, max_steps=6), resume=True)
+
+
+def test_truncated_checkpoint_is_reported(prepared):
+    run = prepared("truncated")
+    train(run, dataclasses.replace(TINY_TRAIN, max_steps=3))
+    data = run.checkpoint_path.read_bytes()
+    run.checkpoint_path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="truncated or corrupt"):
+        train(run, TINY_TRAIN, resume=True)
+
+
+def test_checkpoint_from_another_vocabulary_is_refused(prepared, tmp_path):
+    run = prepared("vocab")
+    train(run, dataclasses.replace(TINY_TRAIN, max_steps=3))
+    other = tmp_path / "other.txt"
+    other.write_text("a completely different alphabet: XYZ 123 " * 200)
+    prepare(PrepareConfig("text", [other]), run)
+    with pytest.raises(CheckpointError, match="different vocabulary"):
+        train(run, TINY_TRAIN, resume=True)
+
+
+def test_train_before_prepare(runs_dir):
+    run = Run(runs_dir / "new")
+    run.dir.mkdir(parents=True)
+    with pytest.raises(RunError, match=r"not prepared .* run `charmony prepare CORPUS --run new` first"):
+        train(run, TINY_TRAIN)
+
+
+def test_corpus_smaller_than_one_batch(tmp_path, runs_dir):
+    source = tmp_path / "tiny.txt"
+    source.write_text("just a few characters")
+    run = Run(runs_dir / "tiny")
+    prepare(PrepareConfig("text", [source], val_fraction=0), run)
+    with pytest.raises(ConfigError, match=r"train split has 22 tokens .* needs at least 136"):
+        train(run, TINY_TRAIN)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU, so --device cuda is valid here")
+def test_cuda_without_a_gpu(prepared):
+    with pytest.raises(ConfigError, match="no usable CUDA GPU; use --device cpu"):
+        train(prepared("cuda"), dataclasses.replace(TINY_TRAIN, device="cuda"))
