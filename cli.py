@@ -12,11 +12,12 @@ import click
 
 from charmony import __version__
 from charmony.pipeline.errors import CharmonyError, RunError
-from charmony.pipeline.plugins import PluginWarning, get_outputs, get_plugin_manager, outputs, plugin_infos
+from charmony.pipeline.plugins import PluginWarning, call_each, get_outputs, get_plugin_manager, outputs, plugin_infos
 from charmony.pipeline.prepare import PrepareConfig, prepare
 from charmony.pipeline.rendering import apply_outputs, summarise
-from charmony.pipeline.runs import RUNS_ENV, Run, find_run
-from charmony.pipeline.sample import SampleConfig, sample, write_samples
+from charmony.pipeline.runs import RUNS_ENV, Run, find_run, named_run
+from charmony.pipeline.sources import read_text
+from charmony.pipeline.sample import SampleConfig, new_samples_dir, sample, write_samples
 from charmony.pipeline.train import TrainConfig, load_train_config, train
 
 TRAIN_DEFAULTS = TrainConfig()
@@ -30,9 +31,16 @@ class CharmonyGroup(click.Group):
     _plugin_commands_loaded = False
 
     def _load_plugin_commands(self) -> None:
-        if not self._plugin_commands_loaded:
-            self._plugin_commands_loaded = True
-            get_plugin_manager().hook.register_commands(cli=self)
+        if self._plugin_commands_loaded:
+            return
+        self._plugin_commands_loaded = True
+        plugin_commands = click.Group()
+        call_each(get_plugin_manager(), "register_commands", cli=plugin_commands)
+        for name, command in plugin_commands.commands.items():
+            if name in self.commands:
+                warnings.warn(f"a plugin's command {name!r} is skipped: charmony already has a command of that name", PluginWarning)
+            else:
+                self.add_command(command, name)
 
     def list_commands(self, ctx):
         self._load_plugin_commands()
@@ -47,6 +55,9 @@ class CharmonyGroup(click.Group):
             return super().invoke(ctx)
         except CharmonyError as error:
             raise click.ClickException(str(error)) from None
+        except OSError as error:  # an unwritable --out, a full disk: the system's own words say it best
+            where = f"{error.filename}: " if error.filename else ""
+            raise click.ClickException(f"{where}{error.strerror or error}") from None
 
 
 def runs_dir_option(command):
@@ -86,7 +97,8 @@ def pick_run(runs_dir: Path, name: str | None) -> Run:
     return find_run(runs_dir, name)
 
 
-def default(config, field: str) -> str:
+def default_note(config, field: str) -> str:
+    """The `[default: …]` note of an option whose default lives in a config dataclass."""
     return f"[default: {getattr(config, field)}]"
 
 
@@ -100,16 +112,17 @@ def cli():
 @click.argument("corpus")
 @click.option("--source", "sources", multiple=True, type=click.Path(path_type=Path), help="File or directory to read; repeatable. Default: the corpus' own.")
 @click.option("--run", "run_name", help="Run name.  [default: the corpus name]")
-@click.option("--max-vocab", type=int, help="Keep this many most frequent tokens; the rest become <unk>.")
+@click.option("--max-vocab", type=int, help="Keep this many most frequent tokens (besides <eod>); the rest become <unk>.")
 @click.option("--val-fraction", type=float, default=0.1, show_default=True, help="Share held out for validation.")
 @click.option("--seed", type=int, default=1337, show_default=True, help="Decides the train/validation split.")
 @click.option("--option", "options", multiple=True, callback=parse_options, metavar="KEY=VALUE", help="A corpus plugin option; repeatable.")
+@click.option("--force", is_flag=True, help="Replace a trained run's data even if its vocabulary changes.")
 @runs_dir_option
-def prepare_command(corpus, sources, run_name, max_vocab, val_fraction, seed, options, runs_dir):
+def prepare_command(corpus, sources, run_name, max_vocab, val_fraction, seed, options, force, runs_dir):
     """Read CORPUS, build its vocabulary and write the token files of a run."""
-    config = PrepareConfig(corpus, list(sources), max_vocab, val_fraction, seed, options)
-    run = Run(runs_dir / (run_name or corpus))
-    manifest = prepare(config, run)
+    config = PrepareConfig(corpus, list(sources), max_vocab, val_fraction, seed, options, force)
+    run = named_run(runs_dir, run_name or corpus)
+    manifest = prepare(run, config)
     docs, tokens = manifest["documents"], manifest["tokens"]
     click.echo(
         f"prepared run {run.name!r} in {run.dir}: corpus {manifest['corpus']}, "
@@ -121,22 +134,22 @@ def prepare_command(corpus, sources, run_name, max_vocab, val_fraction, seed, op
 
 @cli.command("train")
 @click.argument("run_name", metavar="[RUN]", required=False)
-@click.option("--layers", type=int, help=f"Stacked recurrent layers. {default(TRAIN_DEFAULTS, 'layers')}")
-@click.option("--hidden", type=int, help=f"Units per layer. {default(TRAIN_DEFAULTS, 'hidden')}")
+@click.option("--layers", type=int, help=f"Stacked recurrent layers. {default_note(TRAIN_DEFAULTS, 'layers')}")
+@click.option("--hidden", type=int, help=f"Units per layer. {default_note(TRAIN_DEFAULTS, 'hidden')}")
 @click.option("--embedding", type=int, help="Embedding size; 0 for one-hot.  [default: 64 if the corpus recommends one, else 0]")
-@click.option("--cell", type=click.Choice(["lstm", "gru", "rnn"]), help=f"Recurrent cell. {default(TRAIN_DEFAULTS, 'cell')}")
-@click.option("--dropout", type=float, help=f"Dropout between layers. {default(TRAIN_DEFAULTS, 'dropout')}")
+@click.option("--cell", type=click.Choice(["lstm", "gru", "rnn"]), help=f"Recurrent cell. {default_note(TRAIN_DEFAULTS, 'cell')}")
+@click.option("--dropout", type=float, help=f"Dropout between layers. {default_note(TRAIN_DEFAULTS, 'dropout')}")
 @click.option("--tie-weights/--no-tie-weights", default=None, help="Share embedding and output weights (needs --embedding = --hidden).")
-@click.option("--seq-len", type=int, help=f"Time steps per batch. {default(TRAIN_DEFAULTS, 'seq_len')}")
-@click.option("--batch-size", type=int, help=f"Parallel streams. {default(TRAIN_DEFAULTS, 'batch_size')}")
-@click.option("--lr", type=float, help=f"Peak learning rate. {default(TRAIN_DEFAULTS, 'lr')}")
-@click.option("--max-steps", type=int, help=f"Steps to train to. {default(TRAIN_DEFAULTS, 'max_steps')}")
+@click.option("--seq-len", type=int, help=f"Time steps per batch. {default_note(TRAIN_DEFAULTS, 'seq_len')}")
+@click.option("--batch-size", type=int, help=f"Parallel streams. {default_note(TRAIN_DEFAULTS, 'batch_size')}")
+@click.option("--lr", type=float, help=f"Peak learning rate. {default_note(TRAIN_DEFAULTS, 'lr')}")
+@click.option("--max-steps", type=int, help=f"Steps to train to. {default_note(TRAIN_DEFAULTS, 'max_steps')}")
 @click.option("--max-minutes", type=float, help="Stop after this many minutes of wall time.")
-@click.option("--eval-every", type=int, help=f"Steps between validations. {default(TRAIN_DEFAULTS, 'eval_every')}")
-@click.option("--save-every", type=int, help=f"Steps between checkpoints. {default(TRAIN_DEFAULTS, 'save_every')}")
-@click.option("--log-every", type=int, help=f"Steps between metrics lines. {default(TRAIN_DEFAULTS, 'log_every')}")
-@click.option("--device", help=f"auto, cpu or cuda. {default(TRAIN_DEFAULTS, 'device')}")
-@click.option("--seed", type=int, help=f"Seed for initialisation and dropout. {default(TRAIN_DEFAULTS, 'seed')}")
+@click.option("--eval-every", type=int, help=f"Steps between validations. {default_note(TRAIN_DEFAULTS, 'eval_every')}")
+@click.option("--save-every", type=int, help=f"Steps between checkpoints. {default_note(TRAIN_DEFAULTS, 'save_every')}")
+@click.option("--log-every", type=int, help=f"Steps between metrics lines. {default_note(TRAIN_DEFAULTS, 'log_every')}")
+@click.option("--device", help=f"auto, cpu or cuda. {default_note(TRAIN_DEFAULTS, 'device')}")
+@click.option("--seed", type=int, help=f"Seed for initialisation and dropout. {default_note(TRAIN_DEFAULTS, 'seed')}")
 @click.option("--resume", is_flag=True, help="Continue from the run's latest checkpoint with its saved settings.")
 @click.option("--restart", is_flag=True, help="Discard the run's checkpoints and train from step 0.")
 @runs_dir_option
@@ -181,7 +194,7 @@ def sample_command(run_name, out_dir, runs_dir, **settings):
     run = pick_run(runs_dir, run_name)
     config = SampleConfig(**settings)
     samples, metadata = sample(run, config)
-    target = out_dir or run.samples_dir / f"step{metadata['step']:06d}-seed{metadata['seed']}"
+    target = out_dir or new_samples_dir(run, metadata["step"], metadata["seed"])
     report = write_samples(samples, metadata, target, run.manifest()["extension"], config.render)
     if out_dir is None:
         for number, item in enumerate(samples):
@@ -202,13 +215,23 @@ def check_command(files, names):
     checkers = get_outputs(names) if names else list(outputs().values())
     invalid = False
     for path in files:
-        verdicts = [v for v in (p.check(path.read_text(encoding="utf-8")) for p in checkers if p.accepts(path)) if v]
-        if not verdicts:
-            raise click.ClickException(f"no output plugin checks files like {path}; see `charmony plugins`")
-        for verdict in verdicts:
+        text = read_text(path)
+        checked = False
+        for plugin in (p for p in checkers if p.accepts(path)):
+            try:
+                verdict = plugin.check(text)
+            except Exception as error:  # a failing checker marks the file, and the others still run
+                click.echo(f"{path}: checker {plugin.name!r} failed: {type(error).__name__}: {error}")
+                invalid = checked = True
+                continue
+            if verdict is None:
+                continue
+            checked = True
             for problem in verdict.problems:
                 click.echo(f"{path}:{problem.line}:{problem.column}: {problem.message}")
             invalid |= not verdict.valid
+        if not checked:
+            raise click.ClickException(f"no output plugin checks files like {path}; see `charmony plugins`")
     sys.exit(1 if invalid else 0)
 
 

@@ -24,8 +24,10 @@ def load_checkpoint(path: Path) -> dict:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types for a damaged file; all mean the same here
-        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise CheckpointError(f"{path} is truncated or corrupt ({reason}); use another checkpoint or train again") from None
+        # torch's own message may advise weights_only=False, which must never be followed for a damaged file.
+        raise CheckpointError(
+            f"{path} is truncated or corrupt ({type(error).__name__}); use another checkpoint or train again"
+        ) from None
     if not isinstance(payload, dict) or "model" not in payload or "model_config" not in payload:
         raise CheckpointError(f"{path} is not a charmony checkpoint")
     return payload

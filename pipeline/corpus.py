@@ -30,8 +30,9 @@ class CorpusPlugin:
     default_source: str = "none: --source is required"
     # Text that starts every sample unless the user gives --prime.
     prime: str = ""
-    # Whether a learned embedding is recommended over one-hot input.
-    embedding: bool = False
+    # Whether a learned embedding is recommended over one-hot input. One-hot input is tiny next to
+    # the LSTM's initial weights and learns several times slower, so the default is yes.
+    embedding: bool = True
     # Extension of the sample files written by `charmony sample --out`.
     extension: str = ".txt"
     # Option name -> one-line help, for `--option KEY=VALUE`.

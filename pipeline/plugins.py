@@ -58,17 +58,15 @@ def _load_entry_points(pm: PluginManager) -> None:
         dist_name = dist.metadata["Name"] if dist else entry_point.name
         if allowed is not None and _normalise(dist_name) not in allowed:
             continue
-        if pm.get_plugin(entry_point.name) is not None:
+        if pm.has_plugin(entry_point.name):
+            other = pm.origins.get(entry_point.name, ("?",))[0]
+            _warn(f"plugin {entry_point.name!r} from {dist_name!r} is skipped: {other!r} already provides a plugin of that name")
             continue
         try:
             plugin = entry_point.load()
             pm.register(plugin, name=entry_point.name)
         except Exception as error:  # a broken plugin must not take the others down
-            warnings.warn(
-                f"plugin {entry_point.name!r} from {dist_name!r} failed to load and is skipped: {error}",
-                PluginWarning,
-                stacklevel=2,
-            )
+            _warn(f"plugin {entry_point.name!r} from {dist_name!r} failed to load and is skipped: {error}")
             continue
         pm.origins[entry_point.name] = (dist_name, dist.version if dist else "unknown")
 
@@ -84,7 +82,7 @@ def _check_pending(pm: PluginManager, builtin: set[str]) -> None:
             if name in builtin:
                 raise
             pm.unregister(error.plugin)
-            warnings.warn(f"plugin {name!r} is skipped: {error}", PluginWarning, stacklevel=2)
+            _warn(f"plugin {name!r} is skipped: {error}")
 
 
 class PluginManager(pluggy.PluginManager):
@@ -119,16 +117,30 @@ def get_plugin_manager() -> PluginManager:
     return _plugin_manager
 
 
-def _collect(pm: PluginManager, hook_name: str, base: type, kind: str) -> dict:
-    """Call one registration hook plugin by plugin, so each object is traced to its plugin."""
+def _warn(message: str) -> None:
+    warnings.warn(message, PluginWarning, stacklevel=3)
+
+
+def call_each(pm: PluginManager, hook_name: str, **kwargs) -> None:
+    """Call a hook plugin by plugin, so that one plugin raising only skips that plugin."""
+    for impl in getattr(pm.hook, hook_name).get_hookimpls():
+        try:
+            impl.function(**{name: kwargs[name] for name in impl.argnames})
+        except PluginError:
+            raise
+        except Exception as error:  # a broken plugin must not take the others down
+            _warn(f"plugin {impl.plugin_name!r} raised in {hook_name} and is skipped: {type(error).__name__}: {error}")
+
+
+def _collect(pm: PluginManager, hook_name: str, base: type, kind: str) -> dict[str, tuple[object, str]]:
+    """Every object registered through one hook, with the name of the plugin that registered it."""
     found: dict[str, tuple[object, str]] = {}
     for impl in getattr(pm.hook, hook_name).get_hookimpls():
 
         def register(obj, _plugin=impl.plugin_name):
-            if not isinstance(obj, base):
-                raise PluginError(f"plugin {_plugin!r} registered {obj!r}, which is not a {base.__name__}")
-            if not obj.name:
-                raise PluginError(f"plugin {_plugin!r} registered a {kind} plugin with no name")
+            if not isinstance(obj, base) or not obj.name:
+                _warn(f"plugin {_plugin!r} registered {obj!r}, which is not a named {base.__name__}; it is skipped")
+                return
             if obj.name in found:
                 raise PluginError(
                     f"{kind} {obj.name!r} is registered by both {found[obj.name][1]!r} and {_plugin!r}; "
@@ -137,15 +149,11 @@ def _collect(pm: PluginManager, hook_name: str, base: type, kind: str) -> dict:
             found[obj.name] = (obj, _plugin)
 
         try:
-            impl.function(register)
+            impl.function(**{name: register for name in impl.argnames})
         except PluginError:
             raise
-        except Exception as error:
-            warnings.warn(
-                f"plugin {impl.plugin_name!r} raised in {hook_name} and is skipped: {error}",
-                PluginWarning,
-                stacklevel=2,
-            )
+        except Exception as error:  # a broken plugin must not take the others down
+            _warn(f"plugin {impl.plugin_name!r} raised in {hook_name} and is skipped: {type(error).__name__}: {error}")
     return found
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from charmony import __version__
 from charmony.pipeline.atomic import write_json
 from charmony.pipeline.corpus import CorpusPlugin, Document
-from charmony.pipeline.errors import CharmonyError, ConfigError, CorpusError, PluginError
+from charmony.pipeline.errors import CharmonyError, ConfigError, CorpusError, PluginError, RunError
 from charmony.pipeline.plugins import get_corpus, plugin_infos
 from charmony.pipeline.runs import Run
 from charmony.pipeline.sources import file_sha256
@@ -29,17 +29,20 @@ class PrepareConfig:
 
     corpus: str
     sources: list[Path] = field(default_factory=list)
-    max_vocab: int | None = None  # keep the most frequent tokens, the rest become <unk>
+    max_vocab: int | None = None  # keep this many most frequent tokens, the rest become <unk>
     val_fraction: float = 0.1  # share of documents (or of the text, for one document) held out
     seed: int = 1337  # decides which documents are held out
     options: dict[str, str] = field(default_factory=dict)  # the corpus plugin's --option KEY=VALUE
+    force: bool = False  # replace a trained run's data even when the vocabulary changes
 
 
 def _validate(config: PrepareConfig, plugin: CorpusPlugin) -> None:
     if not 0 <= config.val_fraction < 1:
         raise ConfigError(f"--val-fraction must be at least 0 and below 1, not {config.val_fraction}")
-    if config.max_vocab is not None and config.max_vocab < 3:
-        raise ConfigError(f"--max-vocab must be at least 3, not {config.max_vocab}")
+    if config.max_vocab is not None and config.max_vocab < 1:
+        raise ConfigError(f"--max-vocab must be at least 1, not {config.max_vocab}")
+    if config.seed < 0:
+        raise ConfigError(f"--seed must be 0 or more, not {config.seed}")
     unknown = sorted(set(config.options) - set(plugin.options))
     if unknown:
         offered = ", ".join(sorted(plugin.options)) or "none"
@@ -71,7 +74,7 @@ def _assign_splits(lengths: list[int], val_fraction: float, seed: int) -> tuple[
     return "contiguous", total - round(total * val_fraction)
 
 
-def prepare(config: PrepareConfig, run: Run) -> dict:
+def prepare(run: Run, config: PrepareConfig) -> dict:
     """Read the corpus, build the vocabulary, write the token files and manifest; return the manifest."""
     plugin = get_corpus(config.corpus)
     _validate(config, plugin)
@@ -92,6 +95,7 @@ def prepare(config: PrepareConfig, run: Run) -> dict:
         raise CorpusError(f"corpus {plugin.name!r} found no text in {where}")
 
     vocab = Vocabulary.from_counts(counts, config.max_vocab)
+    _protect_checkpoints(run, vocab, config.force)
     split_kind, assignment = _assign_splits(lengths, config.val_fraction, config.seed)
     if split_kind == "documents":
         sizes = {s: sum(n for n, a in zip(lengths, assignment) if a == s) for s in SPLITS}
@@ -172,6 +176,18 @@ def _encode(plugin, config, vocab, lengths, split_kind, assignment, sizes, stagi
         raise PluginError(f"corpus plugin {plugin.name!r} gave different documents when read a second time")
     for array in arrays.values():
         array.flush()
+
+
+def _protect_checkpoints(run: Run, vocab: Vocabulary, force: bool) -> None:
+    """Refuse to give a trained run a new vocabulary, which would orphan its checkpoints."""
+    trained = run.checkpoint_path.exists() or run.best_path.exists()
+    if not trained or force or not run.is_prepared():
+        return
+    if run.manifest().get("vocab_sha256") != vocab.sha256:
+        raise RunError(
+            f"run {run.name!r} has checkpoints trained on another vocabulary than this corpus gives; "
+            "prepare it under a new --run name, or replace it with --force"
+        )
 
 
 def _plugin_version(plugin: CorpusPlugin) -> str:

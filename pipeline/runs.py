@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,11 +13,7 @@ from charmony.pipeline.errors import RunError
 from charmony.pipeline.vocabulary import Vocabulary
 
 RUNS_ENV = "CHARMONY_RUNS"
-
-
-def default_runs_dir() -> Path:
-    """$CHARMONY_RUNS, or ./runs."""
-    return Path(os.environ.get(RUNS_ENV, "runs"))
+RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 @dataclass(frozen=True)
@@ -77,9 +73,16 @@ class Run:
         return np.memmap(path, dtype=dtype, mode="r")
 
 
+def named_run(runs_dir: Path, name: str) -> Run:
+    """The run called `name` in `runs_dir`; names are single folder names, not paths."""
+    if not RUN_NAME.fullmatch(name):
+        raise RunError(f"run name {name!r} is not allowed; use letters, digits, '.', '_' and '-', starting with a letter or digit")
+    return Run(runs_dir / name)
+
+
 def find_run(runs_dir: Path, name: str) -> Run:
     """An existing, prepared run, or a RunError saying how to make one."""
-    run = Run(runs_dir / name)
+    run = named_run(runs_dir, name)
     if not run.dir.is_dir():
         known = sorted(p.name for p in runs_dir.iterdir() if (p / "manifest.json").is_file()) if runs_dir.is_dir() else []
         hint = f"known runs: {', '.join(known)}" if known else f"prepare one with `charmony prepare CORPUS --run {name}`"

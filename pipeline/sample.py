@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,12 +12,16 @@ import torch
 from charmony.pipeline.atomic import write_json
 from charmony.pipeline.checkpoint import check_vocabulary, load_checkpoint
 from charmony.pipeline.device import autocast, resolve_device
-from charmony.pipeline.errors import ConfigError
+from charmony.pipeline.errors import ConfigError, PluginError
 from charmony.pipeline.model import CharModel, ModelConfig
 from charmony.pipeline.plugins import get_corpus, get_outputs
 from charmony.pipeline.rendering import apply_outputs, summarise
 from charmony.pipeline.runs import Run
 from charmony.pipeline.vocabulary import Vocabulary
+
+
+# Dividing logits by a smaller temperature overflows to inf; such temperatures mean "greedy" anyway.
+GREEDY_BELOW = 1e-6
 
 
 @dataclass
@@ -25,7 +30,7 @@ class SampleConfig:
 
     num_samples: int = 1
     max_length: int = 1000  # tokens generated after the prime, at most
-    temperature: float = 1.0  # 0 always picks the most likely token
+    temperature: float = 1.0  # 0 (or below GREEDY_BELOW) always picks the most likely token
     top_k: int | None = None  # keep only the k most likely tokens
     top_p: float | None = None  # keep the fewest tokens whose probabilities reach p
     prime: str | None = None  # text to start from; None uses the corpus' default
@@ -57,8 +62,8 @@ def filter_logits(logits: torch.Tensor, temperature: float, top_k: int | None, t
     """Scale by temperature and mask everything outside the top-k and the top-p nucleus with -inf."""
     logits = logits.float() / temperature
     if top_k is not None and top_k < logits.size(-1):
-        kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]
-        logits = logits.masked_fill(logits < kth, float("-inf"))
+        keep = torch.zeros_like(logits, dtype=torch.bool).scatter(-1, torch.topk(logits, top_k, dim=-1).indices, True)
+        logits = logits.masked_fill(~keep, float("-inf"))
     if top_p is not None and top_p < 1:
         ordered, order = torch.sort(logits, dim=-1, descending=True)
         probs = ordered.softmax(dim=-1)
@@ -78,8 +83,12 @@ def generate(
     config: SampleConfig,
     generator: torch.Generator,
     device: torch.device,
+    banned: list[int] = (),
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Token ids (num_samples, max_length) continuing `prefix`, and each row's length before <eod>."""
+    """Token ids (num_samples, max_length) continuing `prefix`, and each row's length before <eod>.
+
+    Tokens in `banned` (such as `<unk>`) are never chosen.
+    """
     model.eval()
     ids = torch.tensor([prefix] * num_samples, device=device)
     with autocast(device):
@@ -88,8 +97,10 @@ def generate(
     lengths = torch.full((num_samples,), max_length, dtype=torch.long, device=device)
     done = torch.zeros(num_samples, dtype=torch.bool, device=device)
     for t in range(max_length):
-        last = logits[:, -1]
-        if config.temperature == 0:
+        last = logits[:, -1].float()
+        if banned:
+            last[:, list(banned)] = float("-inf")
+        if config.temperature < GREEDY_BELOW:
             chosen = last.argmax(dim=-1)
         else:
             probs = filter_logits(last, config.temperature, config.top_k, config.top_p).softmax(dim=-1)
@@ -122,7 +133,11 @@ def prime_ids(run: Run, vocab: Vocabulary, prime: str) -> list[int]:
     """The prime's token ids, or a ConfigError naming the characters the vocabulary lacks."""
     if not prime:
         return []
-    tokens = list(get_corpus(run.manifest()["corpus"]).tokenize(prime))
+    corpus = get_corpus(run.manifest()["corpus"])
+    try:
+        tokens = list(corpus.tokenize(prime))
+    except Exception as error:
+        raise PluginError(f"corpus plugin {corpus.name!r} failed to tokenize --prime: {type(error).__name__}: {error}") from error
     unknown = vocab.unknown(tokens)
     if unknown:
         raise ConfigError(
@@ -143,7 +158,8 @@ def sample(run: Run, config: SampleConfig) -> tuple[list[Sample], dict]:
     model, checkpoint, path = load_model(run, config.checkpoint, device)
     seed = config.seed if config.seed is not None else secrets.randbelow(2**31)
     generator = torch.Generator(device=device).manual_seed(seed)
-    out, lengths = generate(model, prefix, config.num_samples, config.max_length, vocab.eod_id, config, generator, device)
+    banned = [vocab.unk_id] if vocab.unk_id is not None else []
+    out, lengths = generate(model, prefix, config.num_samples, config.max_length, vocab.eod_id, config, generator, device, banned)
     samples = [
         Sample(prime + vocab.decode(row[:length].tolist()), finished=length < config.max_length)
         for row, length in zip(out.cpu(), lengths.cpu().tolist())
@@ -167,6 +183,7 @@ def write_samples(samples: list[Sample], metadata: dict, out_dir: Path, extensio
     """Write each sample to `out_dir/sample_NNN<ext>`, run the output plugins, and write samples.json."""
     out_dir.mkdir(parents=True, exist_ok=True)
     plugins = get_outputs(render)
+    _remove_earlier_samples(out_dir)
     entries = []
     for number, item in enumerate(samples):
         path = out_dir / f"sample_{number:03d}{extension}"
@@ -180,3 +197,26 @@ def write_samples(samples: list[Sample], metadata: dict, out_dir: Path, extensio
     report = dict(metadata, samples=entries, summary=summarise([e["outputs"] for e in entries]))
     write_json(out_dir / "samples.json", report)
     return report
+
+
+def _remove_earlier_samples(out_dir: Path) -> None:
+    """Delete the files an earlier `write_samples` listed in this folder's samples.json, and nothing else."""
+    try:
+        earlier = json.loads((out_dir / "samples.json").read_text(encoding="utf-8"))["samples"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    for entry in earlier:
+        names = [entry.get("file")] + [f for r in entry.get("outputs", {}).values() for f in r.get("files", [])]
+        for name in names:
+            if isinstance(name, str) and Path(name).name == name:
+                (out_dir / name).unlink(missing_ok=True)
+
+
+def new_samples_dir(run: Run, step: int, seed: int) -> Path:
+    """A folder under the run for samples printed without --out, never one already used."""
+    base = run.samples_dir / f"step{step:06d}-seed{seed}"
+    path, number = base, 1
+    while path.exists():
+        number += 1
+        path = base.with_name(f"{base.name}-{number}")
+    return path

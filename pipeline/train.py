@@ -26,6 +26,8 @@ from charmony.pipeline.runs import Run
 
 DEFAULT_EMBEDDING = 64
 MODEL_FIELDS = ("layers", "hidden", "embedding", "cell", "dropout", "tie_weights")
+# The carried hidden state and the position in the streams depend on these.
+STREAM_FIELDS = ("batch_size", "seq_len")
 
 
 @dataclass
@@ -57,10 +59,10 @@ class TrainConfig:
         for name in ("seq_len", "batch_size", "max_steps", "eval_every", "eval_batches", "save_every", "log_every"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, not {getattr(self, name)}")
-        if self.lr <= 0 or self.grad_clip <= 0:
-            raise ConfigError("--lr and the gradient clip must be positive")
-        if self.max_minutes is not None and self.max_minutes <= 0:
-            raise ConfigError(f"--max-minutes must be positive, not {self.max_minutes}")
+        for name in ("lr", "grad_clip", "max_minutes"):
+            value = getattr(self, name)
+            if value is not None and not (math.isfinite(value) and value > 0):
+                raise ConfigError(f"--{name.replace('_', '-')} must be a positive number, not {value}")
 
     @classmethod
     def from_json(cls, data: dict) -> TrainConfig:
@@ -150,7 +152,7 @@ def evaluate(model: CharModel, batches: StreamBatches, max_batches: int, chars_p
 
 @contextmanager
 def stop_on_interrupt() -> Iterator[threading.Event]:
-    """Turn the first Ctrl-C into a request to stop after the current step; a second one aborts."""
+    """Turn the first Ctrl-C (or SIGTERM) into a request to stop after the current step; a second aborts."""
     requested = threading.Event()
     if threading.current_thread() is not threading.main_thread():
         yield requested
@@ -161,11 +163,12 @@ def stop_on_interrupt() -> Iterator[threading.Event]:
             raise KeyboardInterrupt
         requested.set()
 
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield requested
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def _validation_batches(run: Run, config: TrainConfig) -> StreamBatches | None:
@@ -185,7 +188,13 @@ def _trim_metrics(run: Run, step: int) -> None:
     """Drop metric lines logged after `step`, so a resumed run's log reads as one run."""
     if not run.metrics_path.exists():
         return
-    kept = [line for line in run.metrics_path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
+    kept = []
+    for line in run.metrics_path.read_text().splitlines():
+        try:
+            if json.loads(line)["step"] <= step:
+                kept.append(line)
+        except (ValueError, KeyError, TypeError):  # a line cut short when the process was killed
+            continue
     with atomic_path(run.metrics_path) as temporary:
         temporary.write_text("".join(line + "\n" for line in kept))
 
@@ -215,10 +224,13 @@ def train(
         checkpoint = load_checkpoint(run.checkpoint_path)
         check_vocabulary(checkpoint, vocab, run.checkpoint_path)
         saved = ModelConfig(**checkpoint["model_config"])
-        if saved != model_config:
-            changed = [f for f in MODEL_FIELDS if getattr(saved, f) != getattr(model_config, f)]
-            raise ConfigError(f"--resume cannot change the model's shape ({', '.join(changed)}); drop those options or use --restart")
-    elif run.checkpoint_path.exists() and not restart:
+        saved_train = TrainConfig.from_json(checkpoint["train_config"])
+        changed = [f for f in MODEL_FIELDS if getattr(saved, f) != getattr(model_config, f)]
+        changed += [f for f in STREAM_FIELDS if getattr(saved_train, f) != getattr(config, f)]
+        if changed:
+            options = ", ".join("--" + f.replace("_", "-") for f in changed)
+            raise ConfigError(f"--resume cannot change {options}; drop those options, or start over with --restart")
+    elif (run.checkpoint_path.exists() or run.best_path.exists()) and not restart:
         raise ConfigError(
             f"run {run.name!r} already has a checkpoint; continue it with --resume, or start over with --restart"
         )
@@ -245,9 +257,10 @@ def train(
         loss_sum, loss_count = checkpoint["log"]
         state = tuple(part.to(device) for part in checkpoint["state"])
         _trim_metrics(run, step)
-    elif run.metrics_path.exists():
-        run.metrics_path.unlink()
+    else:
+        run.metrics_path.unlink(missing_ok=True)
         run.best_path.unlink(missing_ok=True)
+        run.checkpoint_path.unlink(missing_ok=True)
 
     def payload() -> dict:
         return {

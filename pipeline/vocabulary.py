@@ -28,15 +28,13 @@ class Vocabulary:
         self.unk_id = self.index[UNK] if unk else None
 
     @classmethod
-    def from_counts(cls, counts: Counter, max_size: int | None = None) -> Vocabulary:
-        """Most frequent first (ties by token), keeping at most `max_size` ids including specials."""
+    def from_counts(cls, counts: Counter, max_tokens: int | None = None) -> Vocabulary:
+        """Most frequent first (ties by token); beyond `max_tokens` tokens the rest become `<unk>`."""
         ranked = sorted(counts, key=lambda token: (-counts[token], token))
         ranked = [token for token in ranked if token not in (EOD, UNK)]
-        specials = [EOD]
-        if max_size is not None and len(ranked) + 1 > max_size:
-            specials.append(UNK)
-            ranked = ranked[: max(0, max_size - len(specials))]
-        return cls(specials + ranked, unk=UNK in specials)
+        if max_tokens is not None and len(ranked) > max_tokens:
+            return cls([EOD, UNK] + ranked[:max_tokens], unk=True)
+        return cls([EOD] + ranked)
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -65,8 +63,8 @@ class Vocabulary:
         return "".join(self.tokens[i] for i in ids)
 
     def token_lengths(self) -> np.ndarray:
-        """Characters per token id; the end-of-document token counts as one."""
-        return np.array([1 if t == EOD else len(t) for t in self.tokens], dtype=np.int64)
+        """Characters per token id; `<eod>` and `<unk>` stand for one character each."""
+        return np.array([1 if t in (EOD, UNK) else len(t) for t in self.tokens], dtype=np.int64)
 
     def to_json(self) -> dict:
         """The vocabulary as plain JSON data."""

@@ -20,7 +20,7 @@ from charmony.pipeline.prepare import PrepareConfig, prepare  # noqa: E402
 from charmony.pipeline.runs import Run  # noqa: E402
 from charmony.pipeline.train import train  # noqa: E402
 
-from helpers import RHYMES, TINY_TRAIN  # noqa: E402
+from tiny import RHYMES, TINY_TRAIN  # noqa: E402
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def trained_run(tmp_path_factory) -> Run:
     source = root / "rhymes.txt"
     source.write_text("\n\n".join(RHYMES * 6), encoding="utf-8")
     run = Run(root / "runs" / "rhymes")
-    prepare(PrepareConfig("text", [source], options={"split": "blank"}, val_fraction=0.2), run)
+    prepare(run, PrepareConfig("text", [source], options={"split": "blank"}, val_fraction=0.2))
     train(run, dataclasses.replace(TINY_TRAIN, max_steps=150))
     return run
 

@@ -8,7 +8,7 @@ import torch
 
 from charmony.pipeline.hookspecs import hookimpl
 from charmony.pipeline.output import OutputPlugin, Problem, Verdict
-from helpers import assert_user_error
+from assertions import assert_user_error
 
 TINY = ["--layers", "1", "--hidden", "32", "--embedding", "16", "--seq-len", "16", "--batch-size", "8",
         "--lr", "0.01", "--eval-every", "20", "--device", "cpu"]
@@ -163,7 +163,9 @@ def test_prime_outside_the_vocabulary(invoke, trained_run):
 def test_checkpoint_with_another_vocabulary(invoke, trained_run, copy_of, tmp_path):
     run = copy_of(trained_run)
     (tmp_path / "other.txt").write_text("ABCDEFGHIJKLMNOP " * 100)
-    invoke("prepare", "text", "--source", tmp_path / "other.txt", "--run", run.name, "--runs-dir", run.dir.parent)
+    again = ("prepare", "text", "--source", tmp_path / "other.txt", "--run", run.name, "--runs-dir", run.dir.parent)
+    assert_user_error(invoke(*again), "has checkpoints trained on another vocabulary", "--force")
+    assert invoke(*again, "--force").exit_code == 0
     assert_user_error(invoke("sample", run.name, "--runs-dir", run.dir.parent), "different vocabulary")
 
 
@@ -174,8 +176,8 @@ def test_truncated_checkpoint(invoke, trained_run, copy_of):
     assert_user_error(invoke("sample", run.name, "--runs-dir", run.dir.parent), "best.pt is truncated or corrupt")
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU, so --device cuda is valid here")
-def test_device_cuda_without_a_gpu(invoke, trained_run):
+def test_device_cuda_without_a_gpu(invoke, trained_run, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # as on every machine without a GPU
     assert_user_error(invoke("sample", "rhymes", "--runs-dir", trained_run.dir.parent, "--device", "cuda"),
                       "no usable CUDA GPU")
 
@@ -197,3 +199,39 @@ def test_runs_dir_comes_from_the_environment(invoke, rhymes_file, tmp_path, monk
     monkeypatch.setenv("CHARMONY_RUNS", str(tmp_path / "elsewhere"))
     assert invoke("prepare", "text", "--source", rhymes_file).exit_code == 0
     assert Path(tmp_path / "elsewhere" / "text" / "manifest.json").exists()
+
+
+def test_run_names_cannot_escape_the_runs_dir(invoke, rhymes_file, runs_dir):
+    assert_user_error(invoke("prepare", "text", "--source", rhymes_file, "--run", "../outside", "--runs-dir", runs_dir),
+                      "run name '../outside' is not allowed")
+    assert not (runs_dir.parent / "outside").exists()
+
+
+def test_unwritable_output_is_one_line(invoke, trained_run, tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
+    result = invoke("sample", "rhymes", "--runs-dir", trained_run.dir.parent, "--out", tmp_path / "a-file" / "out")
+    assert_user_error(result, "a-file")
+
+
+def test_negative_seed(invoke, rhymes_file, runs_dir):
+    assert_user_error(invoke("prepare", "text", "--source", rhymes_file, "--seed", "-1", "--runs-dir", runs_dir),
+                      "--seed must be 0 or more")
+
+
+def test_sampling_again_with_one_seed_keeps_the_earlier_samples(invoke, trained_run, copy_of):
+    run = copy_of(trained_run)
+    for temperature in ("1.0", "0.5"):
+        result = invoke("sample", run.name, "--runs-dir", run.dir.parent, "--seed", "3", "--max-length", "20",
+                        "--temperature", temperature)
+        assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in run.samples_dir.iterdir()) == ["step000150-seed3", "step000150-seed3-2"]
+
+
+def test_sampling_into_an_used_out_folder_replaces_only_its_own_files(invoke, trained_run, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    args = ("sample", "rhymes", "--runs-dir", trained_run.dir.parent, "--seed", "1", "--max-length", "20", "--out", out)
+    assert invoke(*args, "--num-samples", "3").exit_code == 0
+    assert invoke(*args, "--num-samples", "1").exit_code == 0
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "sample_000.txt", "samples.json"]

@@ -19,7 +19,7 @@ from charmony.pipeline.prepare import PrepareConfig, prepare
 from charmony.pipeline.runs import Run
 from charmony.pipeline.sample import SampleConfig, sample
 from charmony.pipeline.train import train
-from helpers import TINY_TRAIN
+from tiny import TINY_TRAIN
 
 DOCS = Path(__file__).parent.parent / "docs" / "plugins.md"
 
@@ -50,7 +50,7 @@ def test_a_registered_plugin_prepares_trains_and_samples_with_its_own_tokens(reg
     register_plugin(WordPlugin(), "word-plugin")
     assert "words" in corpora()
     run = Run(runs_dir / "words")
-    prepare(PrepareConfig("words", val_fraction=0.25), run)
+    prepare(run, PrepareConfig("words", val_fraction=0.25))
     vocab = run.vocabulary()
     assert {"three", "seven", "hen", " "} <= set(vocab.tokens)
     assert len(vocab) < 25, "words, not characters, are the tokens"
@@ -92,9 +92,47 @@ class Raising:
 
 def test_a_plugin_that_raises_is_skipped_with_a_warning(register_plugin):
     register_plugin(Raising(), "raiser")
-    with pytest.warns(PluginWarning, match="plugin 'raiser' raised in register_corpora and is skipped: boom"):
+    with pytest.warns(PluginWarning, match="plugin 'raiser' raised in register_corpora and is skipped: RuntimeError: boom"):
         found = corpora()
     assert "text" in found
+
+
+class WrongThing:
+    @hookimpl
+    def register_corpora(self, register):
+        register("not a plugin")
+
+
+class BrokenCommands:
+    @hookimpl
+    def register_commands(self, cli):
+        raise RuntimeError("no commands today")
+
+
+class Hijacker:
+    @hookimpl
+    def register_commands(self, cli):
+        @cli.command("train")
+        def train():
+            click.echo("hijacked")
+
+
+def test_a_wrong_registration_is_skipped_with_a_warning(register_plugin):
+    register_plugin(WrongThing(), "wrong")
+    with pytest.warns(PluginWarning, match="plugin 'wrong' registered 'not a plugin', which is not a named CorpusPlugin"):
+        assert "text" in corpora()
+
+
+def test_broken_or_clashing_plugin_commands_leave_the_cli_working(register_plugin, tmp_path):
+    register_plugin(BrokenCommands(), "broken-commands")
+    register_plugin(Hijacker(), "hijacker")
+    group = CharmonyGroup(name="charmony", commands=dict(cli.commands))
+    with pytest.warns(PluginWarning) as caught:
+        result = CliRunner().invoke(group, ["train", "--help"])
+    assert result.exit_code == 0 and "Train the model of RUN" in result.output
+    messages = [str(w.message) for w in caught]
+    assert any("'broken-commands' raised in register_commands" in m and "no commands today" in m for m in messages)
+    assert any("command 'train' is skipped" in m for m in messages)
 
 
 def write_distribution(root: Path, name: str, module_source: str) -> None:

@@ -2,7 +2,7 @@ import json
 
 import numpy as np
 import pytest
-from helpers import RHYMES
+from tiny import RHYMES
 
 from charmony.pipeline.corpus import CorpusPlugin, Document
 from charmony.pipeline.errors import ConfigError, CorpusError, PluginError
@@ -19,13 +19,13 @@ def decoded_documents(run: Run, split: str) -> list[str]:
 
 def test_documents_split_by_seed_and_encoded_exactly(rhymes_file, runs_dir):
     run = Run(runs_dir / "rhymes")
-    manifest = prepare(PrepareConfig("text", [rhymes_file], options={"split": "blank"}, val_fraction=0.2), run)
+    manifest = prepare(run, PrepareConfig("text", [rhymes_file], options={"split": "blank"}, val_fraction=0.2))
     train_docs, val_docs = decoded_documents(run, "train"), decoded_documents(run, "val")
     assert manifest["split"] == "documents"
     assert manifest["documents"] == {"train": 48, "val": 12}
     assert sorted(d.rstrip("\n") for d in train_docs + val_docs) == sorted(r.rstrip("\n") for r in RHYMES * 6)
     assert manifest["tokens"]["train"] == sum(len(d) + 1 for d in train_docs)
-    assert manifest["tokens"]["val"] == len(run.tokens("val"))
+    assert manifest["tokens"]["val"] == sum(len(d) + 1 for d in val_docs)
     assert manifest["vocab_size"] == len(run.vocabulary())
     assert manifest["sources"][0]["path"] == str(rhymes_file)
     assert len(manifest["sources"][0]["sha256"]) == 64
@@ -37,7 +37,7 @@ def test_documents_split_by_seed_and_encoded_exactly(rhymes_file, runs_dir):
 def test_same_seed_same_split_other_seed_other_split(rhymes_file, runs_dir):
     def val_docs(seed, name):
         run = Run(runs_dir / name)
-        prepare(PrepareConfig("text", [rhymes_file], options={"split": "blank"}, seed=seed), run)
+        prepare(run, PrepareConfig("text", [rhymes_file], options={"split": "blank"}, seed=seed))
         return run.tokens("val").tobytes()
 
     assert val_docs(1, "a") == val_docs(1, "b")
@@ -49,7 +49,7 @@ def test_one_long_document_is_split_into_contiguous_stretches(tmp_path, runs_dir
     text = "".join(f"line {i}\n" for i in range(1000))
     source.write_text(text)
     run = Run(runs_dir / "novel")
-    manifest = prepare(PrepareConfig("text", [source], val_fraction=0.1), run)
+    manifest = prepare(run, PrepareConfig("text", [source], val_fraction=0.1))
     vocab = run.vocabulary()
     assert manifest["split"] == "contiguous"
     joined = vocab.decode(run.tokens("train").tolist()) + vocab.decode(run.tokens("val").tolist())
@@ -65,9 +65,9 @@ def test_split_option(tmp_path, runs_dir, split, expected):
     source = tmp_path / "docs.txt"
     source.write_text("a b\n\n%%c\nd\n\n\n%%e" if split == "%%" else "a b\n\nc\nd\n\n\ne")
     run = Run(runs_dir / "split")
-    prepare(PrepareConfig("text", [source], val_fraction=0), run)
+    prepare(run, PrepareConfig("text", [source], val_fraction=0))
     assert decoded_documents(run, "train") == [source.read_text()]
-    prepare(PrepareConfig("text", [source], val_fraction=0, options={"split": split}), run)
+    prepare(run, PrepareConfig("text", [source], val_fraction=0, options={"split": split}))
     assert decoded_documents(run, "train") == expected
 
 
@@ -78,54 +78,54 @@ def test_directory_source_reads_matching_files(tmp_path, runs_dir):
     (folder / "sub" / "b.txt").write_text("beta")
     (folder / "skip.md").write_text("gamma")
     run = Run(runs_dir / "dir")
-    manifest = prepare(PrepareConfig("text", [folder], val_fraction=0, options={"glob": "*.txt"}), run)
+    manifest = prepare(run, PrepareConfig("text", [folder], val_fraction=0, options={"glob": "*.txt"}))
     assert decoded_documents(run, "train") == ["alpha", "beta"]
     assert [s["path"] for s in manifest["sources"]] == [str(folder / "a.txt"), str(folder / "sub" / "b.txt")]
 
 
 def test_default_source_is_on_every_machine(runs_dir):
-    manifest = prepare(PrepareConfig("text"), Run(runs_dir / "text"))
+    manifest = prepare(Run(runs_dir / "text"), PrepareConfig("text"))
     assert manifest["documents"]["train"] > 50
     assert manifest["tokens"]["train"] > 300_000
 
 
 def test_max_vocab_maps_rare_characters_to_unk(rhymes_file, runs_dir):
     run = Run(runs_dir / "small")
-    manifest = prepare(PrepareConfig("text", [rhymes_file], max_vocab=10), run)
-    assert manifest["vocab_size"] == 10 and manifest["unk"]
+    manifest = prepare(run, PrepareConfig("text", [rhymes_file], max_vocab=10))
+    assert manifest["vocab_size"] == 12 and manifest["unk"], "ten tokens, <eod> and <unk>"
     assert "<unk>" in run.vocabulary().decode(run.tokens("train").tolist())
 
 
 def test_missing_source(runs_dir, tmp_path):
     with pytest.raises(CorpusError, match="does not exist"):
-        prepare(PrepareConfig("text", [tmp_path / "nope.txt"]), Run(runs_dir / "x"))
+        prepare(Run(runs_dir / "x"), PrepareConfig("text", [tmp_path / "nope.txt"]))
 
 
 def test_empty_corpus(runs_dir, tmp_path):
     (tmp_path / "empty.txt").write_text("  \n")
     with pytest.raises(CorpusError, match="found no text"):
-        prepare(PrepareConfig("text", [tmp_path / "empty.txt"]), Run(runs_dir / "x"))
+        prepare(Run(runs_dir / "x"), PrepareConfig("text", [tmp_path / "empty.txt"]))
 
 
 def test_binary_file_names_file_and_offset(runs_dir, tmp_path):
     path = tmp_path / "image.bin"
     path.write_bytes(b"GIF89a" + bytes(range(10)))
     with pytest.raises(CorpusError, match=r"image\.bin: binary file \(NUL byte at offset 6\)"):
-        prepare(PrepareConfig("text", [path]), Run(runs_dir / "x"))
+        prepare(Run(runs_dir / "x"), PrepareConfig("text", [path]))
 
 
 def test_non_utf8_file_names_file_and_offset(runs_dir, tmp_path):
     path = tmp_path / "latin1.txt"
     path.write_bytes("café au lait".encode("latin-1"))
     with pytest.raises(CorpusError, match=r"latin1\.txt: not UTF-8 \(byte 0xe9 at offset 3\)"):
-        prepare(PrepareConfig("text", [path]), Run(runs_dir / "x"))
+        prepare(Run(runs_dir / "x"), PrepareConfig("text", [path]))
 
 
 def test_unknown_corpus_and_unknown_option(runs_dir, rhymes_file):
     with pytest.raises(PluginError, match="unknown corpus 'bahc'; known corpora: text"):
-        prepare(PrepareConfig("bahc"), Run(runs_dir / "x"))
+        prepare(Run(runs_dir / "x"), PrepareConfig("bahc"))
     with pytest.raises(ConfigError, match="no option 'splitt'; its options: glob, split"):
-        prepare(PrepareConfig("text", [rhymes_file], options={"splitt": "blank"}), Run(runs_dir / "x"))
+        prepare(Run(runs_dir / "x"), PrepareConfig("text", [rhymes_file], options={"splitt": "blank"}))
 
 
 class ExplodingCorpus(CorpusPlugin):
@@ -146,10 +146,10 @@ class ExplodingPlugin:
 def test_plugin_failing_in_prepare_is_named_and_leaves_the_run_as_it_was(register_plugin, rhymes_file, runs_dir):
     register_plugin(ExplodingPlugin(), "exploding-plugin")
     run = Run(runs_dir / "kept")
-    prepare(PrepareConfig("text", [rhymes_file]), run)
+    prepare(run, PrepareConfig("text", [rhymes_file]))
     before = {p.name: p.read_bytes() for p in run.dir.iterdir()}
     with pytest.raises(PluginError, match="corpus plugin 'exploding' failed: RuntimeError: disk on fire"):
-        prepare(PrepareConfig("exploding"), run)
+        prepare(run, PrepareConfig("exploding"))
     assert {p.name: p.read_bytes() for p in run.dir.iterdir()} == before
     assert [p.name for p in runs_dir.iterdir()] == ["kept"], "no staging folder is left behind"
     assert json.loads(run.manifest_path.read_text())["corpus"] == "text"
@@ -157,6 +157,6 @@ def test_plugin_failing_in_prepare_is_named_and_leaves_the_run_as_it_was(registe
 
 def test_token_files_are_memmaps_of_the_recorded_dtype(rhymes_file, runs_dir):
     run = Run(runs_dir / "r")
-    prepare(PrepareConfig("text", [rhymes_file]), run)
+    prepare(run, PrepareConfig("text", [rhymes_file]))
     tokens = run.tokens("train")
     assert isinstance(tokens, np.memmap) and tokens.dtype == np.uint8

@@ -5,7 +5,7 @@ import signal
 
 import pytest
 import torch
-from helpers import TINY_TRAIN
+from tiny import TINY_TRAIN
 
 from charmony.pipeline.checkpoint import load_checkpoint
 from charmony.pipeline.errors import CheckpointError, ConfigError, RunError
@@ -14,7 +14,7 @@ from charmony.pipeline.runs import Run
 from charmony.pipeline.train import TrainConfig, load_train_config, train
 
 RESUMABLE = dataclasses.replace(
-    TINY_TRAIN, layers=2, dropout=0.2, max_steps=24, eval_every=6, save_every=1000, log_every=1
+    TINY_TRAIN, layers=2, dropout=0.2, max_steps=24, eval_every=6, save_every=8, log_every=4
 )
 
 
@@ -22,7 +22,7 @@ RESUMABLE = dataclasses.replace(
 def prepared(rhymes_file, runs_dir):
     def make(name: str) -> Run:
         run = Run(runs_dir / name)
-        prepare(PrepareConfig("text", [rhymes_file], options={"split": "blank"}), run)
+        prepare(run, PrepareConfig("text", [rhymes_file], options={"split": "blank"}))
         return run
 
     return make
@@ -32,26 +32,25 @@ def metrics(run: Run) -> list[dict]:
     return [json.loads(line) for line in run.metrics_path.read_text().splitlines()]
 
 
-def interrupt_at(stop_step: int):
+def send_at(stop_step: int, signum: int):
     def on_step(step: int) -> None:
         if step == stop_step:
-            os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C, delivered to the training loop
+            os.kill(os.getpid(), signum)  # a real Ctrl-C (or kill), delivered to the training loop
 
     return on_step
 
 
-def test_ctrl_c_saves_and_resume_matches_an_uninterrupted_run(prepared):
-    straight, resumed = prepared("straight"), prepared("resumed")
-    train(straight, RESUMABLE)
+def crash_at(stop_step: int):
+    def on_step(step: int) -> None:
+        if step == stop_step:
+            raise MemoryError("the machine fell over")
 
-    first = train(resumed, RESUMABLE, on_step=interrupt_at(9))
-    assert first.interrupted and first.step == 9
-    assert load_checkpoint(resumed.checkpoint_path)["step"] == 9
-    second = train(resumed, load_train_config(resumed), resume=True)
-    assert not second.interrupted and second.step == RESUMABLE.max_steps
+    return on_step
 
+
+def assert_same_training(straight: Run, resumed: Run) -> None:
     a, b = metrics(straight), metrics(resumed)
-    assert [m["step"] for m in a] == [m["step"] for m in b] == list(range(1, 25))
+    assert [m["step"] for m in a] == [m["step"] for m in b] == [4, 6, 8, 12, 16, 18, 20, 24]
     for x, y in zip(a, b):
         assert x["train_loss"] == pytest.approx(y["train_loss"], rel=1e-6, abs=1e-7)
         assert ("val_loss" in x) == ("val_loss" in y)
@@ -62,6 +61,32 @@ def test_ctrl_c_saves_and_resume_matches_an_uninterrupted_run(prepared):
     final_b = load_checkpoint(resumed.checkpoint_path)["model"]
     for name in final_a:
         assert torch.equal(final_a[name], final_b[name]), name
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_saves_and_resume_matches_an_uninterrupted_run(prepared, signum):
+    straight, resumed = prepared("straight"), prepared("resumed")
+    train(straight, RESUMABLE)
+
+    # Step 9 is inside a logging interval, so the interval's partial loss must survive too.
+    first = train(resumed, RESUMABLE, on_step=send_at(9, signum))
+    assert first.interrupted and first.step == 9
+    assert load_checkpoint(resumed.checkpoint_path)["step"] == 9
+    second = train(resumed, load_train_config(resumed), resume=True)
+    assert not second.interrupted and second.step == RESUMABLE.max_steps
+    assert_same_training(straight, resumed)
+
+
+def test_a_crash_resumes_from_the_last_periodic_checkpoint(prepared):
+    straight, crashed = prepared("straight"), prepared("crashed")
+    train(straight, RESUMABLE)
+    with pytest.raises(MemoryError):
+        train(crashed, RESUMABLE, on_step=crash_at(13))
+    assert load_checkpoint(crashed.checkpoint_path)["step"] == 8
+    with crashed.metrics_path.open("a") as log:
+        log.write('{"step": 13, "train_lo')  # a line cut short by the crash
+    train(crashed, load_train_config(crashed), resume=True)
+    assert_same_training(straight, crashed)
 
 
 def test_metrics_lines_hold_the_promised_fields(prepared):
@@ -101,8 +126,10 @@ def test_training_again_without_resume_refuses_to_overwrite(prepared):
 def test_resume_refuses_to_change_the_model_shape(prepared):
     run = prepared("shape")
     train(run, dataclasses.replace(TINY_TRAIN, max_steps=3))
-    with pytest.raises(ConfigError, match=r"cannot change the model's shape \(hidden\)"):
+    with pytest.raises(ConfigError, match=r"--resume cannot change --hidden; drop those options"):
         train(run, dataclasses.replace(TINY_TRAIN, hidden=64, max_steps=6), resume=True)
+    with pytest.raises(ConfigError, match=r"--resume cannot change --batch-size, --seq-len"):
+        train(run, dataclasses.replace(TINY_TRAIN, batch_size=4, seq_len=8, max_steps=6), resume=True)
 
 
 def test_truncated_checkpoint_is_reported(prepared):
@@ -119,9 +146,15 @@ def test_checkpoint_from_another_vocabulary_is_refused(prepared, tmp_path):
     train(run, dataclasses.replace(TINY_TRAIN, max_steps=3))
     other = tmp_path / "other.txt"
     other.write_text("a completely different alphabet: XYZ 123 " * 200)
-    prepare(PrepareConfig("text", [other]), run)
+    prepare(run, PrepareConfig("text", [other], force=True))
     with pytest.raises(CheckpointError, match="different vocabulary"):
         train(run, TINY_TRAIN, resume=True)
+
+
+@pytest.mark.parametrize("option,value", [("lr", float("nan")), ("lr", -1.0), ("max_minutes", float("inf")), ("batch_size", 0)])
+def test_nonsense_settings_are_refused(option, value):
+    with pytest.raises(ConfigError, match=f"--{option.replace('_', '-')} must be"):
+        dataclasses.replace(TINY_TRAIN, **{option: value})
 
 
 def test_train_before_prepare(runs_dir):
@@ -135,12 +168,12 @@ def test_corpus_smaller_than_one_batch(tmp_path, runs_dir):
     source = tmp_path / "tiny.txt"
     source.write_text("just a few characters")
     run = Run(runs_dir / "tiny")
-    prepare(PrepareConfig("text", [source], val_fraction=0), run)
+    prepare(run, PrepareConfig("text", [source], val_fraction=0))
     with pytest.raises(ConfigError, match=r"train split has 22 tokens .* needs at least 136"):
         train(run, TINY_TRAIN)
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU, so --device cuda is valid here")
-def test_cuda_without_a_gpu(prepared):
+def test_cuda_without_a_gpu(prepared, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # as on every machine without a GPU
     with pytest.raises(ConfigError, match="no usable CUDA GPU; use --device cpu"):
         train(prepared("cuda"), dataclasses.replace(TINY_TRAIN, device="cuda"))

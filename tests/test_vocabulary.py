@@ -15,7 +15,7 @@ def test_encode_decode_round_trips(text):
 
 @given(st.text(min_size=1))
 def test_json_round_trip_keeps_ids_and_hash(tmp_path_factory, text):
-    vocab = Vocabulary.from_counts(Counter(text), max_size=5)
+    vocab = Vocabulary.from_counts(Counter(text), max_tokens=3)
     path = tmp_path_factory.mktemp("vocab") / "vocab.json"
     vocab.save(path)
     loaded = Vocabulary.load(path)
@@ -31,9 +31,11 @@ def test_ids_follow_frequency_with_reserved_end_of_document():
 
 
 def test_max_vocab_keeps_most_frequent_and_maps_the_rest_to_unk():
-    vocab = Vocabulary.from_counts(Counter("aaaabbbccd"), max_size=4)
+    vocab = Vocabulary.from_counts(Counter("aaaabbbccd"), max_tokens=2)
     assert vocab.tokens == [EOD, UNK, "a", "b"]
     assert vocab.decode(vocab.encode("abcd")) == "ab" + UNK * 2
+    assert list(vocab.token_lengths()) == [1, 1, 1, 1], "<unk> stands for one character"
+    assert Vocabulary.from_counts(Counter("aabbc"), max_tokens=3).tokens == [EOD, "a", "b", "c"]
 
 
 def test_dtype_is_the_smallest_that_fits():
