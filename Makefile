@@ -4,7 +4,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# The CPU build; a GPU machine can use `make demo TORCH=torch` for the default CUDA build.
+# Installed first, so that installing charmony finds torch already there. Our machines keep
+# torch 2.13.0's CPU build on disk; elsewhere pip fetches it from PyPI (the CUDA build on Linux).
 TORCH ?= torch==2.13.0
 DEMO_MINUTES ?= 4
 DEMO_STEPS ?= 1000
