@@ -199,9 +199,63 @@ def _trim_metrics(run: Run, step: int) -> None:
         temporary.write_text("".join(line + "\n" for line in kept))
 
 
+class RunningLoss:
+    """The mean training loss between log lines, summed on the device so that no step waits for it."""
+
+    def __init__(self, device: torch.device, carried: tuple[float, int] = (0.0, 0)):
+        self.pending = torch.zeros((), device=device, dtype=torch.float64)
+        self.total, self.count = carried  # read back already, or carried over a resume
+        self.restart_clock()
+
+    def add(self, loss: torch.Tensor) -> None:
+        """Count one step's loss."""
+        self.pending += loss
+        self.count += 1
+        self.timed_steps += 1
+
+    def restart_clock(self) -> None:
+        """Time steps from now, leaving out e.g. an evaluation."""
+        self.started, self.timed_steps = time.perf_counter(), 0
+
+    def saved(self) -> tuple[float, int]:
+        """Sum and count so far, for a checkpoint."""
+        return self.total + self.pending.item(), self.count
+
+    def take(self) -> tuple[float, float]:
+        """Mean loss and steps per second since the last take; starts a new interval."""
+        total, count = self.saved()  # the only host-device sync of the step loop
+        rate = self.timed_steps / (time.perf_counter() - self.started)
+        self.pending.zero_()
+        self.total, self.count = 0.0, 0
+        self.restart_clock()
+        return total / count, rate
+
+
 def load_train_config(run: Run) -> TrainConfig:
     """The training settings saved in a run's latest checkpoint, for --resume."""
     return TrainConfig.from_json(load_checkpoint(run.checkpoint_path)["train_config"])
+
+
+def _check_resumable(checkpoint: dict, model_config: ModelConfig, config: TrainConfig) -> None:
+    saved_model = ModelConfig(**checkpoint["model_config"])
+    saved_train = TrainConfig.from_json(checkpoint["train_config"])
+    changed = [f for f in MODEL_FIELDS if getattr(saved_model, f) != getattr(model_config, f)]
+    changed += [f for f in STREAM_FIELDS if getattr(saved_train, f) != getattr(config, f)]
+    if changed:
+        options = ", ".join("--" + f.replace("_", "-") for f in changed)
+        raise ConfigError(f"--resume cannot change {options}; drop those options, or start over with --restart")
+
+
+def _restore(checkpoint: dict, model, optimizer, scheduler, config: TrainConfig, device) -> State:
+    """Load weights, optimizer, schedule and random-number state; return the carried hidden state."""
+    model.load_state_dict(checkpoint["model"])
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    scheduler.load_state_dict(checkpoint["scheduler"])
+    scheduler.base_lrs = [config.lr] * len(optimizer.param_groups)  # --lr may change on resume
+    torch.set_rng_state(checkpoint["rng"]["torch"])
+    if device.type == "cuda" and checkpoint["rng"]["cuda"]:
+        torch.cuda.set_rng_state_all(checkpoint["rng"]["cuda"])
+    return tuple(part.to(device) for part in checkpoint["state"])
 
 
 def train(
@@ -218,18 +272,11 @@ def train(
         raise CheckpointError(f"{run.vocab_path} does not match the manifest; run `charmony prepare` again")
     device = resolve_device(config.device)
     model_config = model_config_for(config, manifest)
-
     checkpoint = None
     if resume:
         checkpoint = load_checkpoint(run.checkpoint_path)
         check_vocabulary(checkpoint, vocab, run.checkpoint_path)
-        saved = ModelConfig(**checkpoint["model_config"])
-        saved_train = TrainConfig.from_json(checkpoint["train_config"])
-        changed = [f for f in MODEL_FIELDS if getattr(saved, f) != getattr(model_config, f)]
-        changed += [f for f in STREAM_FIELDS if getattr(saved_train, f) != getattr(config, f)]
-        if changed:
-            options = ", ".join("--" + f.replace("_", "-") for f in changed)
-            raise ConfigError(f"--resume cannot change {options}; drop those options, or start over with --restart")
+        _check_resumable(checkpoint, model_config, config)
     elif (run.checkpoint_path.exists() or run.best_path.exists()) and not restart:
         raise ConfigError(
             f"run {run.name!r} already has a checkpoint; continue it with --resume, or start over with --restart"
@@ -243,27 +290,20 @@ def train(
     model = CharModel(model_config).to(device)
     optimizer = make_optimizer(model, config)
     scheduler = make_scheduler(optimizer, config)
-    step, best_val_loss, loss_sum, loss_count = 0, None, 0.0, 0
-    state = model.initial_state(config.batch_size, device)
     if checkpoint is not None:
-        model.load_state_dict(checkpoint["model"])
-        optimizer.load_state_dict(checkpoint["optimizer"])
-        scheduler.load_state_dict(checkpoint["scheduler"])
-        scheduler.base_lrs = [config.lr] * len(optimizer.param_groups)
-        torch.set_rng_state(checkpoint["rng"]["torch"])
-        if device.type == "cuda" and checkpoint["rng"]["cuda"]:
-            torch.cuda.set_rng_state_all(checkpoint["rng"]["cuda"])
+        state = _restore(checkpoint, model, optimizer, scheduler, config, device)
         step, best_val_loss = checkpoint["step"], checkpoint["best_val_loss"]
-        loss_sum, loss_count = checkpoint["log"]
-        state = tuple(part.to(device) for part in checkpoint["state"])
+        running = RunningLoss(device, tuple(checkpoint["log"]))
         _trim_metrics(run, step)
     else:
-        run.metrics_path.unlink(missing_ok=True)
-        run.best_path.unlink(missing_ok=True)
-        run.checkpoint_path.unlink(missing_ok=True)
+        for path in (run.metrics_path, run.best_path, run.checkpoint_path):
+            path.unlink(missing_ok=True)
+        state = model.initial_state(config.batch_size, device)
+        step, best_val_loss = 0, None
+        running = RunningLoss(device)
 
-    def payload() -> dict:
-        return {
+    def save(path) -> None:
+        save_checkpoint({
             "format": 1,
             "charmony_version": __version__,
             "corpus": manifest["corpus"],
@@ -274,17 +314,14 @@ def train(
             "scheduler": scheduler.state_dict(),
             "rng": {"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all() if device.type == "cuda" else []},
             "state": [part.detach().cpu() for part in state],
-            "log": [loss_sum + pending_loss.item(), loss_count + interval_steps],
+            "log": list(running.saved()),
             "best_val_loss": best_val_loss,
             "model_config": asdict(model_config),
             "train_config": asdict(config),
-        }
+        }, path)
 
     deadline = time.monotonic() + config.max_minutes * 60 if config.max_minutes else math.inf
-    tokens_per_step = config.batch_size * config.seq_len
-    interval_start, interval_steps = time.perf_counter(), 0
     interrupted = False
-    pending_loss = torch.zeros((), device=device, dtype=torch.float64)
     progress = tqdm(total=config.max_steps, initial=step, desc=f"train {run.name}", unit="step", dynamic_ncols=True, leave=False)
     with stop_on_interrupt() as stop_requested, run.metrics_path.open("a") as metrics, progress:
         model.train()
@@ -294,36 +331,33 @@ def train(
                 state = model.initial_state(config.batch_size, device)  # the streams start again
             x, y = (t.to(device, non_blocking=True) for t in batches.get(index))
             loss, state = train_step(model, optimizer, scheduler, x, y, state, config.grad_clip, device)
-            pending_loss += loss
+            running.add(loss)
             step += 1
-            interval_steps += 1
             progress.update(1)
             final = step >= config.max_steps or time.monotonic() >= deadline
             evaluate_now = val_batches is not None and (step % config.eval_every == 0 or final)
             if step % config.log_every == 0 or evaluate_now or final:
-                loss_sum += pending_loss.item()  # the only host-device sync of the step loop
+                train_loss, steps_per_sec = running.take()
                 record = {
                     "step": step,
                     "epoch": epoch,
-                    "train_loss": loss_sum / (loss_count + interval_steps),
+                    "train_loss": train_loss,
                     "lr": scheduler.get_last_lr()[0],
-                    "tokens_per_sec": interval_steps * tokens_per_step / (time.perf_counter() - interval_start),
+                    "tokens_per_sec": steps_per_sec * config.batch_size * config.seq_len,
                 }
-                pending_loss.zero_()
-                loss_sum, loss_count, interval_steps = 0.0, 0, 0
                 if evaluate_now:
                     record["val_loss"], record["val_bpc"] = evaluate(model, val_batches, config.eval_batches, chars_per_token, device)
                     if best_val_loss is None or record["val_loss"] < best_val_loss:
                         best_val_loss = record["val_loss"]
-                        save_checkpoint(payload(), run.best_path)
+                        save(run.best_path)
                     progress.write(
-                        f"step {step}: train loss {record['train_loss']:.4f}, "
+                        f"step {step}: train loss {train_loss:.4f}, "
                         f"val loss {record['val_loss']:.4f}, val bpc {record['val_bpc']:.3f}"
                     )
+                    running.restart_clock()
                 metrics.write(json.dumps(record) + "\n")
                 metrics.flush()
-                progress.set_postfix(loss=f"{record['train_loss']:.3f}", tok_s=f"{record['tokens_per_sec']:,.0f}")
-                interval_start = time.perf_counter()
+                progress.set_postfix(loss=f"{train_loss:.3f}", tok_s=f"{record['tokens_per_sec']:,.0f}")
             if on_step is not None:
                 on_step(step)
             if stop_requested.is_set():
@@ -332,8 +366,8 @@ def train(
             if final:
                 break
             if step % config.save_every == 0:
-                save_checkpoint(payload(), run.checkpoint_path)
-        save_checkpoint(payload(), run.checkpoint_path)
+                save(run.checkpoint_path)
+        save(run.checkpoint_path)
         if val_batches is None:
-            save_checkpoint(payload(), run.best_path)
+            save(run.best_path)
     return TrainResult(step, best_val_loss, interrupted, str(run.checkpoint_path))

@@ -1,6 +1,9 @@
 import json
+import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -235,3 +238,26 @@ def test_sampling_into_an_used_out_folder_replaces_only_its_own_files(invoke, tr
     assert invoke(*args, "--num-samples", "3").exit_code == 0
     assert invoke(*args, "--num-samples", "1").exit_code == 0
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "sample_000.txt", "samples.json"]
+
+
+def test_ctrl_c_in_the_cli_saves_a_checkpoint_and_exits_cleanly(invoke, rhymes_file, runs_dir):
+    invoke("prepare", "text", "--source", rhymes_file, "--runs-dir", runs_dir)
+    metrics = runs_dir / "text" / "metrics.jsonl"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "charmony", "train", "--runs-dir", str(runs_dir), "--max-steps", "100000",
+         "--log-every", "1", *TINY],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (metrics.exists() and metrics.stat().st_size) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    step = int(re.search(r"interrupted at step (\d+); checkpoint saved", stdout).group(1))
+    assert "continue with: charmony train text --resume" in stdout
+    assert torch.load(runs_dir / "text" / "checkpoint.pt", weights_only=True)["step"] == step > 0
