@@ -16,8 +16,8 @@ from charmony.pipeline.plugins import PluginWarning, call_each, get_outputs, get
 from charmony.pipeline.prepare import PrepareConfig, prepare
 from charmony.pipeline.rendering import apply_outputs, summarise
 from charmony.pipeline.runs import RUNS_ENV, Run, find_run, named_run
-from charmony.pipeline.sources import read_text
 from charmony.pipeline.sample import SampleConfig, new_samples_dir, sample, write_samples
+from charmony.pipeline.sources import read_text
 from charmony.pipeline.train import TrainConfig, load_train_config, train
 
 TRAIN_DEFAULTS = TrainConfig()
@@ -73,6 +73,7 @@ def runs_dir_option(command):
 
 
 def parse_options(ctx, param, values) -> dict[str, str]:
+    """Turn repeated `--option KEY=VALUE` into a dict."""
     options = {}
     for value in values:
         key, sep, setting = value.partition("=")
@@ -83,6 +84,7 @@ def parse_options(ctx, param, values) -> dict[str, str]:
 
 
 def parse_names(ctx, param, value) -> list[str]:
+    """Turn `a,b,c` into a list of names."""
     return [name.strip() for name in (value or "").split(",") if name.strip()]
 
 

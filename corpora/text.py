@@ -62,4 +62,5 @@ class TextCorpus(CorpusPlugin):
 
 @hookimpl
 def register_corpora(register):
+    """Register the `text` corpus."""
     register(TextCorpus())
