@@ -9,6 +9,7 @@ import warnings
 from pathlib import Path
 
 import click
+import torch
 
 from charmony import __version__
 from charmony.pipeline.errors import CharmonyError, RunError
@@ -58,6 +59,27 @@ class CharmonyGroup(click.Group):
         except OSError as error:  # an unwritable --out, a full disk: the system's own words say it best
             where = f"{error.filename}: " if error.filename else ""
             raise click.ClickException(f"{where}{error.strerror or error}") from None
+        except (MemoryError, torch.OutOfMemoryError) as error:
+            raise click.ClickException(out_of_memory(error)) from None
+        except RuntimeError as error:
+            if "allocate" not in str(error) and "out of memory" not in str(error):
+                raise
+            raise click.ClickException(out_of_memory(error)) from None
+
+
+def out_of_memory(error: BaseException) -> str:
+    """The one-line message for running out of memory."""
+    first = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return (
+        f"out of memory ({first[:120]}); lower --batch-size, --seq-len, --hidden or --layers for training, "
+        "--num-samples or --max-length for sampling; checkpoints already written are intact"
+    )
+
+
+class NoSuchTool(click.ClickException):
+    """Nothing can do what was asked for these files: exit 2, since 1 means 'checked and invalid'."""
+
+    exit_code = 2
 
 
 def runs_dir_option(command):
@@ -81,6 +103,13 @@ def parse_options(ctx, param, values) -> dict[str, str]:
             raise click.BadParameter(f"{value!r} is not KEY=VALUE")
         options[key] = setting
     return options
+
+
+def parse_sources(ctx, param, values) -> list[Path]:
+    """Paths from repeated `--source`; an empty one would silently mean the current folder."""
+    if any(not value for value in values):
+        raise click.BadParameter("an empty path is not a source")
+    return [Path(value) for value in values]
 
 
 def parse_names(ctx, param, value) -> list[str]:
@@ -112,11 +141,11 @@ def cli():
 
 @cli.command("prepare")
 @click.argument("corpus")
-@click.option("--source", "sources", multiple=True, type=click.Path(path_type=Path), help="File or directory to read; repeatable. Default: the corpus' own.")
+@click.option("--source", "sources", multiple=True, callback=parse_sources, help="File or directory to read; repeatable. Default: the corpus' own.")
 @click.option("--run", "run_name", help="Run name.  [default: the corpus name]")
 @click.option("--max-vocab", type=int, help="Keep this many most frequent tokens (besides <eod>); the rest become <unk>.")
 @click.option("--val-fraction", type=float, default=0.1, show_default=True, help="Share held out for validation.")
-@click.option("--seed", type=int, default=1337, show_default=True, help="Decides the train/validation split.")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=1337, show_default=True, help="Decides the train/validation split.")
 @click.option("--option", "options", multiple=True, callback=parse_options, metavar="KEY=VALUE", help="A corpus plugin option; repeatable.")
 @click.option("--force", is_flag=True, help="Replace a trained run's data even if its vocabulary changes.")
 @runs_dir_option
@@ -151,7 +180,7 @@ def prepare_command(corpus, sources, run_name, max_vocab, val_fraction, seed, op
 @click.option("--save-every", type=int, help=f"Steps between checkpoints. {default_note(TRAIN_DEFAULTS, 'save_every')}")
 @click.option("--log-every", type=int, help=f"Steps between metrics lines. {default_note(TRAIN_DEFAULTS, 'log_every')}")
 @click.option("--device", help=f"auto, cpu or cuda. {default_note(TRAIN_DEFAULTS, 'device')}")
-@click.option("--seed", type=int, help=f"Seed for initialisation and dropout. {default_note(TRAIN_DEFAULTS, 'seed')}")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), help=f"Seed for initialisation and dropout. {default_note(TRAIN_DEFAULTS, 'seed')}")
 @click.option("--resume", is_flag=True, help="Continue from the run's latest checkpoint with its saved settings.")
 @click.option("--restart", is_flag=True, help="Discard the run's checkpoints and train from step 0.")
 @runs_dir_option
@@ -185,7 +214,7 @@ def train_command(run_name, resume, restart, runs_dir, **settings):
 @click.option("--top-k", type=int, help="Pick only among the k most likely tokens.")
 @click.option("--top-p", type=float, help="Pick only among the most likely tokens whose probabilities reach p.")
 @click.option("--prime", help="Text every sample starts with.  [default: the corpus' own]")
-@click.option("--seed", type=int, help="Same seed, same samples.  [default: random, recorded in samples.json]")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Same seed, same samples.  [default: random, recorded in samples.json]")
 @click.option("--checkpoint", default=SAMPLE_DEFAULTS.checkpoint, show_default=True, help="best, latest, or a checkpoint file.")
 @click.option("--device", default=SAMPLE_DEFAULTS.device, show_default=True, help="auto, cpu or cuda.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Write the samples and samples.json here instead of printing them.")
@@ -233,7 +262,7 @@ def check_command(files, names):
                 click.echo(f"{path}:{problem.line}:{problem.column}: {problem.message}")
             invalid |= not verdict.valid
         if not checked:
-            raise click.ClickException(f"no output plugin checks files like {path}; see `charmony plugins`")
+            raise NoSuchTool(f"no output plugin checks files like {path}; see `charmony plugins`")
     sys.exit(1 if invalid else 0)
 
 
@@ -243,6 +272,8 @@ def check_command(files, names):
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Folder for the results.  [default: beside each file]")
 def render_command(files, names, out_dir):
     """Render FILES with the named output plugins."""
+    if not names:
+        raise NoSuchTool("--to needs at least one output plugin name; see `charmony plugins`")
     plugins = get_outputs(names)
     per_file = []
     for path in files:

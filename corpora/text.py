@@ -20,9 +20,12 @@ def splitter(spec: str):
         return re.compile(r"\n[ \t]*\n(?:[ \t]*\n)*").split
     if spec.startswith("re:"):
         try:
-            return re.compile(spec[3:], re.MULTILINE).split
+            pattern = re.compile(spec[3:], re.MULTILINE)
         except re.error as error:
             raise CorpusError(f"--option split={spec}: bad regular expression ({error})") from None
+        if not spec[3:] or pattern.groups:
+            raise CorpusError(f"--option split={spec}: give a non-empty pattern without capturing groups, e.g. (?:...)")
+        return pattern.split
     if not spec:
         raise CorpusError("--option split= needs a value: none, blank, re:PATTERN or a literal string")
     return lambda text: text.split(spec)

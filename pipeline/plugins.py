@@ -118,7 +118,8 @@ def get_plugin_manager() -> PluginManager:
 
 
 def _warn(message: str) -> None:
-    warnings.warn(message, PluginWarning, stacklevel=3)
+    # One source line for every plugin warning, so Python shows each distinct message once.
+    warnings.warn(message, PluginWarning, stacklevel=1)
 
 
 def call_each(pm: PluginManager, hook_name: str, **kwargs) -> None:

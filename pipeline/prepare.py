@@ -37,12 +37,12 @@ class PrepareConfig:
 
 
 def _validate(config: PrepareConfig, plugin: CorpusPlugin) -> None:
-    if not 0 <= config.val_fraction < 1:
-        raise ConfigError(f"--val-fraction must be at least 0 and below 1, not {config.val_fraction}")
+    if not 0 <= config.val_fraction <= 0.5:
+        raise ConfigError(f"--val-fraction must be from 0 to 0.5, not {config.val_fraction}")
     if config.max_vocab is not None and config.max_vocab < 1:
         raise ConfigError(f"--max-vocab must be at least 1, not {config.max_vocab}")
-    if config.seed < 0:
-        raise ConfigError(f"--seed must be 0 or more, not {config.seed}")
+    if not 0 <= config.seed < 2**63:
+        raise ConfigError(f"--seed must be from 0 to 2**63 - 1, not {config.seed}")
     unknown = sorted(set(config.options) - set(plugin.options))
     if unknown:
         offered = ", ".join(sorted(plugin.options)) or "none"
@@ -95,14 +95,21 @@ def prepare(run: Run, config: PrepareConfig) -> dict:
         raise CorpusError(f"corpus {plugin.name!r} found no text in {where}")
 
     vocab = Vocabulary.from_counts(counts, config.max_vocab)
-    _protect_checkpoints(run, vocab, config.force)
     split_kind, assignment = _assign_splits(lengths, config.val_fraction, config.seed)
     if split_kind == "documents":
         sizes = {s: sum(n for n, a in zip(lengths, assignment) if a == s) for s in SPLITS}
         documents = {s: assignment.count(s) for s in SPLITS}
     else:
         sizes = {"train": assignment, "val": sum(lengths) - assignment}
-        documents = {"train": len(lengths), "val": 1 if sizes["val"] else 0}
+        ends = np.cumsum(lengths)
+        starts = ends - np.asarray(lengths)
+        # Documents with any text on each side of the cut; one document may straddle it.
+        documents = {"train": int((starts < assignment).sum()), "val": int((ends > assignment).sum())}
+    if sizes["train"] == 0:
+        raise ConfigError(f"--val-fraction {config.val_fraction} leaves no training text in this corpus; lower it")
+    if config.val_fraction > 0 and sizes["val"] == 0:
+        raise ConfigError(f"--val-fraction {config.val_fraction} holds out no text of this corpus; raise it, or use 0")
+    _protect_checkpoints(run, vocab, config)
 
     run.dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{run.name}.prepare-", dir=run.dir.parent))
@@ -178,16 +185,26 @@ def _encode(plugin, config, vocab, lengths, split_kind, assignment, sizes, stagi
         array.flush()
 
 
-def _protect_checkpoints(run: Run, vocab: Vocabulary, force: bool) -> None:
-    """Refuse to give a trained run a new vocabulary, which would orphan its checkpoints."""
-    trained = run.checkpoint_path.exists() or run.best_path.exists()
-    if not trained or force or not run.is_prepared():
+def _protect_checkpoints(run: Run, vocab: Vocabulary, config: PrepareConfig) -> None:
+    """Refuse to change the data under a trained run's checkpoints unless forced.
+
+    Preparing the same corpus the same way again is harmless; a new vocabulary would orphan the
+    checkpoints, and new data or a new split would make their validation losses incomparable.
+    """
+    if config.force or not (run.checkpoint_path.exists() or run.best_path.exists()):
         return
-    if run.manifest().get("vocab_sha256") != vocab.sha256:
-        raise RunError(
-            f"run {run.name!r} has checkpoints trained on another vocabulary than this corpus gives; "
-            "prepare it under a new --run name, or replace it with --force"
-        )
+    advice = "prepare it under a new --run name, or replace it with --force"
+    try:
+        old = run.manifest()
+    except RunError:
+        raise RunError(f"run {run.name!r} has checkpoints but a damaged manifest; {advice}") from None
+    if old.get("vocab_sha256") != vocab.sha256:
+        raise RunError(f"run {run.name!r} has checkpoints trained on another vocabulary than this corpus gives; {advice}")
+    same = {"corpus": config.corpus, "seed": config.seed, "val_fraction": config.val_fraction,
+            "max_vocab": config.max_vocab, "options": dict(config.options)}
+    changed = [key for key, value in same.items() if old.get(key) != value]
+    if changed:
+        raise RunError(f"run {run.name!r} has checkpoints trained on data prepared with other {', '.join(changed)}; {advice}")
 
 
 def _plugin_version(plugin: CorpusPlugin) -> str:

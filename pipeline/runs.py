@@ -14,6 +14,9 @@ from charmony.pipeline.vocabulary import Vocabulary
 
 RUNS_ENV = "CHARMONY_RUNS"
 RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+DTYPES = ("uint8", "uint16", "uint32")
+# What every manifest must hold, and of what type, for the run to be usable.
+MANIFEST_FIELDS = {"corpus": str, "dtype": str, "tokens": dict, "vocab_size": int, "vocab_sha256": str, "extension": str}
 
 
 @dataclass(frozen=True)
@@ -50,9 +53,13 @@ class Run:
                 f"run `charmony prepare CORPUS --run {self.name}` first"
             )
         try:
-            return json.loads(self.manifest_path.read_text(encoding="utf-8"))
+            manifest = json.loads(self.manifest_path.read_text(encoding="utf-8"))
         except ValueError as error:
-            raise RunError(f"{self.manifest_path} is not valid JSON ({error}); run `charmony prepare` again") from None
+            raise RunError(f"{self.manifest_path} is not valid JSON ({error}); prepare the run again") from None
+        problem = _manifest_problem(manifest)
+        if problem:
+            raise RunError(f"{self.manifest_path} is damaged ({problem}); prepare the run again")
+        return manifest
 
     def vocabulary(self) -> Vocabulary:
         """The run's vocabulary."""
@@ -71,6 +78,22 @@ class Run:
         if expected == 0:
             return np.zeros(0, dtype=dtype)
         return np.memmap(path, dtype=dtype, mode="r")
+
+
+def _manifest_problem(manifest) -> str | None:
+    """What is wrong with a manifest's shape, or None."""
+    if not isinstance(manifest, dict):
+        return "not a JSON object"
+    for key, kind in MANIFEST_FIELDS.items():
+        if not isinstance(manifest.get(key), kind):
+            return f"{key!r} is missing or not a {kind.__name__}"
+    if manifest["dtype"] not in DTYPES:
+        return f"dtype {manifest['dtype']!r} is not one of {', '.join(DTYPES)}"
+    for split in ("train", "val"):
+        count = manifest["tokens"].get(split)
+        if not isinstance(count, int) or count < 0:
+            return f"tokens.{split} is not a count"
+    return None
 
 
 def named_run(runs_dir: Path, name: str) -> Run:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,8 +43,10 @@ class SampleConfig:
     def __post_init__(self) -> None:
         if self.num_samples < 1 or self.max_length < 1:
             raise ConfigError("--num-samples and --max-length must be at least 1")
-        if not self.temperature >= 0:
-            raise ConfigError(f"--temperature must be at least 0, not {self.temperature}")
+        if not (math.isfinite(self.temperature) and self.temperature >= 0):
+            raise ConfigError(f"--temperature must be at least 0 and finite, not {self.temperature}")
+        if self.seed is not None and not 0 <= self.seed < 2**63:
+            raise ConfigError(f"--seed must be from 0 to 2**63 - 1, not {self.seed}")
         if self.top_k is not None and self.top_k < 1:
             raise ConfigError(f"--top-k must be at least 1, not {self.top_k}")
         if self.top_p is not None and not 0 < self.top_p <= 1:  # also refuses NaN
@@ -97,14 +100,16 @@ def generate(
     lengths = torch.full((num_samples,), max_length, dtype=torch.long, device=device)
     done = torch.zeros(num_samples, dtype=torch.bool, device=device)
     for t in range(max_length):
-        last = logits[:, -1].float()
+        if config.temperature < GREEDY_BELOW:
+            last = logits[:, -1].float().clone()
+        else:
+            last = filter_logits(logits[:, -1], config.temperature, config.top_k, config.top_p)
         if banned:
             last[:, list(banned)] = float("-inf")
         if config.temperature < GREEDY_BELOW:
             chosen = last.argmax(dim=-1)
         else:
-            probs = filter_logits(last, config.temperature, config.top_k, config.top_p).softmax(dim=-1)
-            chosen = torch.multinomial(probs, 1, generator=generator).squeeze(1)
+            chosen = torch.multinomial(last.softmax(dim=-1), 1, generator=generator).squeeze(1)
         chosen = chosen.masked_fill(done, eod_id)
         out[:, t] = chosen
         ended = (chosen == eod_id) & ~done

@@ -33,6 +33,8 @@ def expand(sources: list[Path], pattern: str = "*") -> Iterator[Path]:
     for source in sources:
         if not source.exists():
             raise CorpusError(f"source {source} does not exist; check the --source path")
+        if not source.is_dir() and not source.is_file():
+            raise CorpusError(f"source {source} is not a regular file or folder; save the text to a file first")
         if source.is_dir():
             files = sorted(
                 path for path in source.rglob(pattern)

@@ -26,8 +26,9 @@ from charmony.pipeline.runs import Run
 
 DEFAULT_EMBEDDING = 64
 MODEL_FIELDS = ("layers", "hidden", "embedding", "cell", "dropout", "tie_weights")
-# The carried hidden state and the position in the streams depend on these.
-STREAM_FIELDS = ("batch_size", "seq_len")
+# The carried hidden state and the position in the streams depend on these; the seed only
+# matters at step 0, after which the saved random-number state takes over.
+FIXED_ON_RESUME = ("batch_size", "seq_len", "seed")
 
 
 @dataclass
@@ -59,6 +60,8 @@ class TrainConfig:
         for name in ("seq_len", "batch_size", "max_steps", "eval_every", "eval_batches", "save_every", "log_every"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, not {getattr(self, name)}")
+        if not 0 <= self.seed < 2**63:
+            raise ConfigError(f"--seed must be from 0 to 2**63 - 1, not {self.seed}")
         for name in ("lr", "grad_clip", "max_minutes"):
             value = getattr(self, name)
             if value is not None and not (math.isfinite(value) and value > 0):
@@ -71,6 +74,13 @@ class TrainConfig:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
+DIVERGED_ADVICE = "the checkpoints already written are kept; resume or restart with a lower --lr"
+
+
+class Diverged(ConfigError):
+    """The loss became NaN or infinite."""
+
+
 @dataclass
 class TrainResult:
     """How a training session ended."""
@@ -81,13 +91,13 @@ class TrainResult:
     checkpoint: str
 
 
-def model_config_for(config: TrainConfig, manifest: dict) -> ModelConfig:
+def model_config_for(config: TrainConfig, manifest: dict, vocab_size: int) -> ModelConfig:
     """The model shape for this corpus: the config's, with the corpus' embedding advice as default."""
     embedding = config.embedding
     if embedding is None:
         embedding = config.hidden if config.tie_weights else DEFAULT_EMBEDDING if manifest.get("embedding") else 0
     return ModelConfig(
-        vocab_size=manifest["vocab_size"],
+        vocab_size=vocab_size,
         cell=config.cell,
         layers=config.layers,
         hidden=config.hidden,
@@ -240,10 +250,15 @@ def _check_resumable(checkpoint: dict, model_config: ModelConfig, config: TrainC
     saved_model = ModelConfig(**checkpoint["model_config"])
     saved_train = TrainConfig.from_json(checkpoint["train_config"])
     changed = [f for f in MODEL_FIELDS if getattr(saved_model, f) != getattr(model_config, f)]
-    changed += [f for f in STREAM_FIELDS if getattr(saved_train, f) != getattr(config, f)]
+    changed += [f for f in FIXED_ON_RESUME if getattr(saved_train, f) != getattr(config, f)]
     if changed:
         options = ", ".join("--" + f.replace("_", "-") for f in changed)
         raise ConfigError(f"--resume cannot change {options}; drop those options, or start over with --restart")
+    if checkpoint["step"] >= config.max_steps:
+        raise ConfigError(
+            f"the run is already at step {checkpoint['step']}, and --max-steps is {config.max_steps}; "
+            "give a larger --max-steps to train further"
+        )
 
 
 def _restore(checkpoint: dict, model, optimizer, scheduler, config: TrainConfig, device) -> State:
@@ -268,12 +283,17 @@ def train(
     """Train the run's model, resuming from its checkpoint if asked; `on_step(step)` is called after each step."""
     manifest = run.manifest()
     vocab = run.vocabulary()
-    if vocab.sha256 != manifest["vocab_sha256"]:
+    if vocab.sha256 != manifest["vocab_sha256"] or len(vocab) != manifest["vocab_size"]:
         raise CheckpointError(f"{run.vocab_path} does not match the manifest; run `charmony prepare` again")
     device = resolve_device(config.device)
-    model_config = model_config_for(config, manifest)
+    model_config = model_config_for(config, manifest, len(vocab))
     checkpoint = None
     if resume:
+        if not run.checkpoint_path.exists() and run.best_path.exists():
+            raise CheckpointError(
+                f"run {run.name!r} stopped before its first periodic save, so there is only best.pt, "
+                "which cannot be resumed; start over with --restart"
+            )
         checkpoint = load_checkpoint(run.checkpoint_path)
         check_vocabulary(checkpoint, vocab, run.checkpoint_path)
         _check_resumable(checkpoint, model_config, config)
@@ -338,6 +358,8 @@ def train(
             evaluate_now = val_batches is not None and (step % config.eval_every == 0 or final)
             if step % config.log_every == 0 or evaluate_now or final:
                 train_loss, steps_per_sec = running.take()
+                if not math.isfinite(train_loss):
+                    raise Diverged(f"training diverged by step {step} (the loss is {train_loss}); {DIVERGED_ADVICE}")
                 record = {
                     "step": step,
                     "epoch": epoch,
@@ -347,6 +369,8 @@ def train(
                 }
                 if evaluate_now:
                     record["val_loss"], record["val_bpc"] = evaluate(model, val_batches, config.eval_batches, chars_per_token, device)
+                    if not math.isfinite(record["val_loss"]):
+                        raise Diverged(f"validation loss is {record['val_loss']} at step {step}; {DIVERGED_ADVICE}")
                     if best_val_loss is None or record["val_loss"] < best_val_loss:
                         best_val_loss = record["val_loss"]
                         save(run.best_path)

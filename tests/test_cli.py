@@ -39,16 +39,22 @@ def test_prepare_train_sample_end_to_end(invoke, rhymes_file, runs_dir, tmp_path
     printed = invoke("sample", "rhymes", "--runs-dir", runs_dir, "--num-samples", "5", "--seed", "4",
                      "--max-length", "60", "--top-k", "10")
     assert printed.exit_code == 0
-    assert (out / "sample_000.txt").read_text() in printed.output, "same seed, same samples"
+    shown = re.split(r"--- sample \d+ ---\n", printed.output.split("\n---\n")[0])[1:]
+    assert [text.removesuffix("\n") for text in shown] == [(out / f"sample_00{i}.txt").read_text() for i in range(5)]
     assert (runs_dir / "rhymes" / "samples" / "step000040-seed4" / "samples.json").exists()
 
 
 def test_train_resume_from_the_cli_extends_the_run(invoke, rhymes_file, runs_dir):
     invoke("prepare", "text", "--source", rhymes_file, "--runs-dir", runs_dir)
     assert invoke("train", "--runs-dir", runs_dir, "--max-steps", "10", *TINY).exit_code == 0
+    metrics = runs_dir / "text" / "metrics.jsonl"
+    first_session = metrics.read_text()
     resumed = invoke("train", "--runs-dir", runs_dir, "--resume", "--max-steps", "20")
     assert resumed.exit_code == 0, resumed.output
     assert "to step 20" in resumed.output
+    # Training from scratch to 20 steps would have logged step 10 with another learning rate.
+    assert metrics.read_text().startswith(first_session)
+    assert [json.loads(line)["step"] for line in metrics.read_text().splitlines()] == [10, 20]
     checkpoint = torch.load(runs_dir / "text" / "checkpoint.pt", weights_only=True)
     assert checkpoint["train_config"]["hidden"] == 32, "resume keeps the saved settings"
 
@@ -216,9 +222,11 @@ def test_unwritable_output_is_one_line(invoke, trained_run, tmp_path):
     assert_user_error(result, "a-file")
 
 
-def test_negative_seed(invoke, rhymes_file, runs_dir):
-    assert_user_error(invoke("prepare", "text", "--source", rhymes_file, "--seed", "-1", "--runs-dir", runs_dir),
-                      "--seed must be 0 or more")
+@pytest.mark.parametrize("command", ["prepare text", "train rhymes", "sample rhymes"])
+@pytest.mark.parametrize("seed", ["-1", str(2**64)])
+def test_seeds_out_of_range(invoke, trained_run, command, seed):
+    result = invoke(*command.split(), "--seed", seed, "--runs-dir", trained_run.dir.parent)
+    assert_user_error(result, "Invalid value for '--seed'", f"{seed} is not in the range")
 
 
 def test_sampling_again_with_one_seed_keeps_the_earlier_samples(invoke, trained_run, copy_of):
@@ -261,3 +269,16 @@ def test_ctrl_c_in_the_cli_saves_a_checkpoint_and_exits_cleanly(invoke, rhymes_f
     step = int(re.search(r"interrupted at step (\d+); checkpoint saved", stdout).group(1))
     assert "continue with: charmony train text --resume" in stdout
     assert torch.load(runs_dir / "text" / "checkpoint.pt", weights_only=True)["step"] == step > 0
+
+
+def test_check_and_render_with_nothing_to_do_exit_2(invoke, tmp_path):
+    (tmp_path / "f.txt").write_text("text")
+    result = invoke("check", tmp_path / "f.txt")
+    assert result.exit_code == 2 and "no output plugin checks files like" in result.output
+    result = invoke("render", tmp_path / "f.txt", "--to", "")
+    assert result.exit_code == 2 and "--to needs at least one output plugin name" in result.output
+
+
+def test_an_empty_source_path_is_refused(invoke, runs_dir):
+    result = invoke("prepare", "text", "--source", "", "--runs-dir", runs_dir)
+    assert result.exit_code == 2 and "an empty path is not a source" in result.output

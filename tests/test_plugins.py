@@ -3,6 +3,7 @@ import json
 import re
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 
 import click
@@ -95,6 +96,15 @@ def test_a_plugin_that_raises_is_skipped_with_a_warning(register_plugin):
     with pytest.warns(PluginWarning, match="plugin 'raiser' raised in register_corpora and is skipped: RuntimeError: boom"):
         found = corpora()
     assert "text" in found
+
+
+def test_each_plugin_warning_is_shown_once(register_plugin):
+    register_plugin(Raising(), "raiser")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        corpora()
+        plugin_infos()  # looks the corpora up again, as prepare does
+    assert len([w for w in caught if issubclass(w.category, PluginWarning)]) == 1
 
 
 class WrongThing:

@@ -1,14 +1,17 @@
+import dataclasses
 import json
+import os
 
 import numpy as np
 import pytest
-from tiny import RHYMES
+from tiny import RHYMES, TINY_TRAIN
 
 from charmony.pipeline.corpus import CorpusPlugin, Document
-from charmony.pipeline.errors import ConfigError, CorpusError, PluginError
+from charmony.pipeline.errors import ConfigError, CorpusError, PluginError, RunError
 from charmony.pipeline.hookspecs import hookimpl
 from charmony.pipeline.prepare import PrepareConfig, prepare
 from charmony.pipeline.runs import Run
+from charmony.pipeline.train import train
 
 
 def decoded_documents(run: Run, split: str) -> list[str]:
@@ -160,3 +163,63 @@ def test_token_files_are_memmaps_of_the_recorded_dtype(rhymes_file, runs_dir):
     prepare(run, PrepareConfig("text", [rhymes_file]))
     tokens = run.tokens("train")
     assert isinstance(tokens, np.memmap) and tokens.dtype == np.uint8
+
+
+@pytest.mark.parametrize("spec", [r"re:\n(---)\n", "re:"])
+def test_split_patterns_with_groups_or_nothing_are_refused(tmp_path, runs_dir, spec):
+    source = tmp_path / "docs.txt"
+    source.write_text("alpha\n---\nbeta")
+    with pytest.raises(CorpusError, match="give a non-empty pattern without capturing groups"):
+        prepare(Run(runs_dir / "x"), PrepareConfig("text", [source], options={"split": spec}))
+
+
+def test_a_few_documents_fall_back_to_a_contiguous_split_with_true_counts(tmp_path, runs_dir):
+    source = tmp_path / "three.txt"
+    source.write_text("a" * 100 + "\n\n" + "b" * 100 + "\n\n" + "c" * 100)
+    manifest = prepare(Run(runs_dir / "few"), PrepareConfig("text", [source], options={"split": "blank"}, val_fraction=0.1))
+    assert manifest["split"] == "contiguous"
+    assert manifest["documents"] == {"train": 3, "val": 1}, "the last document straddles the cut"
+    assert manifest["tokens"] == {"train": 303 - 30, "val": 30}
+
+
+@pytest.mark.parametrize("fraction,message", [(0.6, "from 0 to 0.5"), (1e-9, "holds out no text")])
+def test_val_fraction_out_of_range_or_holding_nothing(rhymes_file, runs_dir, fraction, message):
+    with pytest.raises(ConfigError, match=message):
+        prepare(Run(runs_dir / "x"), PrepareConfig("text", [rhymes_file], val_fraction=fraction))
+
+
+def test_a_trained_run_keeps_its_data_unless_forced(rhymes_file, runs_dir):
+    run = Run(runs_dir / "kept")
+    config = PrepareConfig("text", [rhymes_file], options={"split": "blank"})
+    prepare(run, config)
+    train(run, dataclasses.replace(TINY_TRAIN, max_steps=3))
+    prepare(run, config)  # the same preparation again is harmless
+    with pytest.raises(RunError, match=r"trained on data prepared with other seed; prepare it under a new --run"):
+        prepare(run, dataclasses.replace(config, seed=7))
+    run.manifest_path.write_text("[]")
+    with pytest.raises(RunError, match="has checkpoints but a damaged manifest"):
+        prepare(run, config)
+    prepare(run, dataclasses.replace(config, seed=7, force=True))
+    assert run.manifest()["seed"] == 7
+
+
+def test_a_pipe_is_not_a_source(tmp_path, runs_dir):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(CorpusError, match="is not a regular file or folder"):
+        prepare(Run(runs_dir / "x"), PrepareConfig("text", [fifo]))
+
+
+@pytest.mark.parametrize("damage,problem", [
+    (lambda m: m.pop("dtype"), "'dtype' is missing"),
+    (lambda m: m.update(dtype="int7"), "dtype 'int7' is not one of"),
+    (lambda m: m["tokens"].update(train=-1), "tokens.train is not a count"),
+])
+def test_a_damaged_manifest_is_named(rhymes_file, runs_dir, damage, problem):
+    run = Run(runs_dir / "damaged")
+    prepare(run, PrepareConfig("text", [rhymes_file]))
+    manifest = json.loads(run.manifest_path.read_text())
+    damage(manifest)
+    run.manifest_path.write_text(json.dumps(manifest))
+    with pytest.raises(RunError, match=f"manifest.json is damaged \\({problem}"):
+        train(run, TINY_TRAIN)

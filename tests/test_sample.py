@@ -85,13 +85,14 @@ def test_a_tiny_temperature_is_greedy_not_a_crash(trained_run):
     assert [s.text for s in greedy] == [s.text for s in tiny]
 
 
-def test_unk_is_never_sampled(tmp_path):
+@pytest.mark.parametrize("temperature", [2.0, 1e30])
+def test_unk_is_never_sampled(tmp_path, temperature):
     source = tmp_path / "abc.txt"
     source.write_text(("ab" * 50 + "cdefg") * 40)  # c to g are rare, so --max-vocab 2 turns them into <unk>
     run = Run(tmp_path / "runs" / "unk")
     prepare(run, PrepareConfig("text", [source], max_vocab=2, val_fraction=0))
     train(run, dataclasses.replace(TINY_TRAIN, max_steps=30))
-    samples, _ = sample(run, SampleConfig(num_samples=32, max_length=200, temperature=2.0, seed=0, device="cpu"))
+    samples, _ = sample(run, SampleConfig(num_samples=32, max_length=200, temperature=temperature, seed=0, device="cpu"))
     text = "".join(s.text for s in samples)
     assert "<unk>" not in text and set(text) <= {"a", "b"}
 
@@ -125,7 +126,7 @@ def test_samples_json_records_the_settings(trained_run, tmp_path):
     assert (tmp_path / "out" / "sample_001.txt").read_text() == samples[1].text
 
 
-@pytest.mark.parametrize("value", [-1.0, -0.01, float("nan")])
+@pytest.mark.parametrize("value", [-1.0, -0.01, float("nan"), float("inf")])
 def test_bad_temperature_is_refused(value):
-    with pytest.raises(ConfigError, match="--temperature must be at least 0"):
+    with pytest.raises(ConfigError, match="--temperature must be at least 0 and finite"):
         SampleConfig(temperature=value)

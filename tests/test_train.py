@@ -1,5 +1,6 @@
 import dataclasses
 import json
+import math
 import os
 import signal
 
@@ -11,7 +12,7 @@ from charmony.pipeline.checkpoint import load_checkpoint
 from charmony.pipeline.errors import CheckpointError, ConfigError, RunError
 from charmony.pipeline.prepare import PrepareConfig, prepare
 from charmony.pipeline.runs import Run
-from charmony.pipeline.train import TrainConfig, load_train_config, train
+from charmony.pipeline.train import Diverged, TrainConfig, load_train_config, train
 
 RESUMABLE = dataclasses.replace(
     TINY_TRAIN, layers=2, dropout=0.2, max_steps=24, eval_every=6, save_every=8, log_every=4
@@ -177,3 +178,33 @@ def test_cuda_without_a_gpu(prepared, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # as on every machine without a GPU
     with pytest.raises(ConfigError, match="no usable CUDA GPU; use --device cpu"):
         train(prepared("cuda"), dataclasses.replace(TINY_TRAIN, device="cuda"))
+
+
+def test_a_run_that_died_before_its_first_save_points_to_restart(prepared):
+    run = prepared("early")
+    with pytest.raises(MemoryError):
+        train(run, dataclasses.replace(TINY_TRAIN, eval_every=5, save_every=100), on_step=crash_at(7))
+    assert run.best_path.exists() and not run.checkpoint_path.exists()
+    with pytest.raises(CheckpointError, match="only best.pt, which cannot be resumed; start over with --restart"):
+        train(run, TINY_TRAIN, resume=True)
+    with pytest.raises(ConfigError, match="or start over with --restart"):
+        train(run, TINY_TRAIN)
+
+
+def test_resume_refuses_a_new_seed_and_a_finished_run(prepared):
+    run = prepared("finished")
+    train(run, dataclasses.replace(TINY_TRAIN, max_steps=6))
+    with pytest.raises(ConfigError, match="--resume cannot change --seed"):
+        train(run, dataclasses.replace(TINY_TRAIN, max_steps=12, seed=5), resume=True)
+    with pytest.raises(ConfigError, match="already at step 6, and --max-steps is 6; give a larger --max-steps"):
+        train(run, dataclasses.replace(TINY_TRAIN, max_steps=6), resume=True)
+    assert load_checkpoint(run.checkpoint_path)["train_config"]["max_steps"] == 6
+
+
+def test_divergence_stops_with_a_message_and_keeps_the_log_valid(prepared):
+    run = prepared("diverged")
+    with pytest.raises(Diverged, match="diverged by step .* resume or restart with a lower --lr"):
+        train(run, dataclasses.replace(TINY_TRAIN, lr=1e30, log_every=1, save_every=1, max_steps=50))
+    lines = [json.loads(line) for line in run.metrics_path.read_text().splitlines()]  # strict JSON: no NaN
+    assert lines and all(math.isfinite(line["train_loss"]) for line in lines)
+    assert load_checkpoint(run.checkpoint_path)["step"] == lines[-1]["step"]
