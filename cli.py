@@ -12,7 +12,7 @@ import click
 import torch
 
 from charmony import __version__
-from charmony.pipeline.errors import CharmonyError, RunError
+from charmony.pipeline.errors import SEED_LIMIT, CharmonyError, RunError
 from charmony.pipeline.plugins import PluginWarning, call_each, get_outputs, get_plugin_manager, outputs, plugin_infos
 from charmony.pipeline.prepare import PrepareConfig, prepare
 from charmony.pipeline.rendering import apply_outputs, summarise
@@ -36,7 +36,7 @@ class CharmonyGroup(click.Group):
             return
         self._plugin_commands_loaded = True
         plugin_commands = click.Group()
-        call_each(get_plugin_manager(), "register_commands", cli=plugin_commands)
+        call_each(get_plugin_manager(), "register_commands", lambda plugin: {"cli": plugin_commands})
         for name, command in plugin_commands.commands.items():
             if name in self.commands:
                 warnings.warn(f"a plugin's command {name!r} is skipped: charmony already has a command of that name", PluginWarning)
@@ -145,7 +145,7 @@ def cli():
 @click.option("--run", "run_name", help="Run name.  [default: the corpus name]")
 @click.option("--max-vocab", type=int, help="Keep this many most frequent tokens (besides <eod>); the rest become <unk>.")
 @click.option("--val-fraction", type=float, default=0.1, show_default=True, help="Share held out for validation.")
-@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=1337, show_default=True, help="Decides the train/validation split.")
+@click.option("--seed", type=click.IntRange(0, SEED_LIMIT - 1), default=1337, show_default=True, help="Decides the train/validation split.")
 @click.option("--option", "options", multiple=True, callback=parse_options, metavar="KEY=VALUE", help="A corpus plugin option; repeatable.")
 @click.option("--force", is_flag=True, help="Replace a trained run's data even if its vocabulary changes.")
 @runs_dir_option
@@ -180,7 +180,7 @@ def prepare_command(corpus, sources, run_name, max_vocab, val_fraction, seed, op
 @click.option("--save-every", type=int, help=f"Steps between checkpoints. {default_note(TRAIN_DEFAULTS, 'save_every')}")
 @click.option("--log-every", type=int, help=f"Steps between metrics lines. {default_note(TRAIN_DEFAULTS, 'log_every')}")
 @click.option("--device", help=f"auto, cpu or cuda. {default_note(TRAIN_DEFAULTS, 'device')}")
-@click.option("--seed", type=click.IntRange(0, 2**63 - 1), help=f"Seed for initialisation and dropout. {default_note(TRAIN_DEFAULTS, 'seed')}")
+@click.option("--seed", type=click.IntRange(0, SEED_LIMIT - 1), help=f"Seed for initialisation and dropout. {default_note(TRAIN_DEFAULTS, 'seed')}")
 @click.option("--resume", is_flag=True, help="Continue from the run's latest checkpoint with its saved settings.")
 @click.option("--restart", is_flag=True, help="Discard the run's checkpoints and train from step 0.")
 @runs_dir_option
@@ -214,7 +214,7 @@ def train_command(run_name, resume, restart, runs_dir, **settings):
 @click.option("--top-k", type=int, help="Pick only among the k most likely tokens.")
 @click.option("--top-p", type=float, help="Pick only among the most likely tokens whose probabilities reach p.")
 @click.option("--prime", help="Text every sample starts with.  [default: the corpus' own]")
-@click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Same seed, same samples.  [default: random, recorded in samples.json]")
+@click.option("--seed", type=click.IntRange(0, SEED_LIMIT - 1), help="Same seed, same samples.  [default: random, recorded in samples.json]")
 @click.option("--checkpoint", default=SAMPLE_DEFAULTS.checkpoint, show_default=True, help="best, latest, or a checkpoint file.")
 @click.option("--device", default=SAMPLE_DEFAULTS.device, show_default=True, help="auto, cpu or cuda.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Write the samples and samples.json here instead of printing them.")

@@ -23,3 +23,13 @@ class CheckpointError(CharmonyError):
 
 class ConfigError(CharmonyError):
     """A setting is out of range or does not fit the data."""
+
+
+# torch's and numpy's generators take seeds from 0 up to this, exclusive.
+SEED_LIMIT = 2**63
+
+
+def check_seed(seed: int) -> None:
+    """Raise a ConfigError for a seed the random-number generators cannot take."""
+    if not 0 <= seed < SEED_LIMIT:
+        raise ConfigError(f"--seed must be from 0 to 2**63 - 1, not {seed}")

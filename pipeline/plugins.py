@@ -6,6 +6,7 @@ import importlib
 import os
 import re
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 
@@ -122,11 +123,12 @@ def _warn(message: str) -> None:
     warnings.warn(message, PluginWarning, stacklevel=1)
 
 
-def call_each(pm: PluginManager, hook_name: str, **kwargs) -> None:
-    """Call a hook plugin by plugin, so that one plugin raising only skips that plugin."""
+def call_each(pm: PluginManager, hook_name: str, arguments: Callable[[str], dict]) -> None:
+    """Call a hook plugin by plugin with `arguments(plugin_name)`, so one plugin raising skips only that one."""
     for impl in getattr(pm.hook, hook_name).get_hookimpls():
+        given = arguments(impl.plugin_name)
         try:
-            impl.function(**{name: kwargs[name] for name in impl.argnames})
+            impl.function(**{name: given[name] for name in impl.argnames})
         except PluginError:
             raise
         except Exception as error:  # a broken plugin must not take the others down
@@ -136,26 +138,28 @@ def call_each(pm: PluginManager, hook_name: str, **kwargs) -> None:
 def _collect(pm: PluginManager, hook_name: str, base: type, kind: str) -> dict[str, tuple[object, str]]:
     """Every object registered through one hook, with the name of the plugin that registered it."""
     found: dict[str, tuple[object, str]] = {}
-    for impl in getattr(pm.hook, hook_name).get_hookimpls():
 
-        def register(obj, _plugin=impl.plugin_name):
+    def arguments(plugin: str) -> dict:
+        def register(obj) -> None:
             if not isinstance(obj, base) or not obj.name:
-                _warn(f"plugin {_plugin!r} registered {obj!r}, which is not a named {base.__name__}; it is skipped")
+                _warn(f"plugin {plugin!r} registered {obj!r}, which is not a named {base.__name__}; it is skipped")
                 return
             if obj.name in found:
                 raise PluginError(
-                    f"{kind} {obj.name!r} is registered by both {found[obj.name][1]!r} and {_plugin!r}; "
+                    f"{kind} {obj.name!r} is registered by both {found[obj.name][1]!r} and {plugin!r}; "
                     f"uninstall one, or choose with {LOAD_PLUGINS_ENV}"
                 )
-            found[obj.name] = (obj, _plugin)
+            found[obj.name] = (obj, plugin)
 
-        try:
-            impl.function(**{name: register for name in impl.argnames})
-        except PluginError:
-            raise
-        except Exception as error:  # a broken plugin must not take the others down
-            _warn(f"plugin {impl.plugin_name!r} raised in {hook_name} and is skipped: {type(error).__name__}: {error}")
+        return {"register": register}
+
+    call_each(pm, hook_name, arguments)
     return found
+
+
+def _version(pm: PluginManager, obj, plugin: str) -> str:
+    """A plugin object's own version, or else that of the distribution that registered it."""
+    return obj.version or pm.origins.get(plugin, (plugin, "unknown"))[1]
 
 
 def corpora(pm: PluginManager | None = None) -> dict[str, CorpusPlugin]:
@@ -178,6 +182,13 @@ def get_corpus(name: str) -> CorpusPlugin:
     return known[name]
 
 
+def corpus_version(name: str) -> str:
+    """The version of the corpus plugin called `name`, as `charmony plugins` shows it."""
+    pm = get_plugin_manager()
+    obj, plugin = _collect(pm, "register_corpora", CorpusPlugin, "corpus")[name]
+    return _version(pm, obj, plugin)
+
+
 def get_outputs(names: list[str]) -> list[OutputPlugin]:
     """The output plugins called `names`, in order, or a PluginError naming the unknown one."""
     known = outputs()
@@ -196,6 +207,6 @@ def plugin_infos(pm: PluginManager | None = None) -> list[PluginInfo]:
         ("register_outputs", OutputPlugin, "output"),
     ):
         for name, (obj, plugin) in sorted(_collect(pm, hook_name, base, kind).items()):
-            origin, version = pm.origins.get(plugin, (plugin, "unknown"))
-            infos.append(PluginInfo(name, kind, obj.version or version, origin, obj.description))
+            origin = pm.origins.get(plugin, (plugin,))[0]
+            infos.append(PluginInfo(name, kind, _version(pm, obj, plugin), origin, obj.description))
     return infos

@@ -14,8 +14,8 @@ import numpy as np
 from charmony import __version__
 from charmony.pipeline.atomic import write_json
 from charmony.pipeline.corpus import CorpusPlugin, Document
-from charmony.pipeline.errors import CharmonyError, ConfigError, CorpusError, PluginError, RunError
-from charmony.pipeline.plugins import get_corpus, plugin_infos
+from charmony.pipeline.errors import CharmonyError, ConfigError, CorpusError, PluginError, RunError, check_seed
+from charmony.pipeline.plugins import corpus_version, get_corpus
 from charmony.pipeline.runs import Run
 from charmony.pipeline.sources import file_sha256
 from charmony.pipeline.vocabulary import Vocabulary
@@ -35,14 +35,15 @@ class PrepareConfig:
     options: dict[str, str] = field(default_factory=dict)  # the corpus plugin's --option KEY=VALUE
     force: bool = False  # replace a trained run's data even when the vocabulary changes
 
+    def __post_init__(self) -> None:
+        if not 0 <= self.val_fraction <= 0.5:
+            raise ConfigError(f"--val-fraction must be from 0 to 0.5, not {self.val_fraction}")
+        if self.max_vocab is not None and self.max_vocab < 1:
+            raise ConfigError(f"--max-vocab must be at least 1, not {self.max_vocab}")
+        check_seed(self.seed)
 
-def _validate(config: PrepareConfig, plugin: CorpusPlugin) -> None:
-    if not 0 <= config.val_fraction <= 0.5:
-        raise ConfigError(f"--val-fraction must be from 0 to 0.5, not {config.val_fraction}")
-    if config.max_vocab is not None and config.max_vocab < 1:
-        raise ConfigError(f"--max-vocab must be at least 1, not {config.max_vocab}")
-    if not 0 <= config.seed < 2**63:
-        raise ConfigError(f"--seed must be from 0 to 2**63 - 1, not {config.seed}")
+
+def _check_options(config: PrepareConfig, plugin: CorpusPlugin) -> None:
     unknown = sorted(set(config.options) - set(plugin.options))
     if unknown:
         offered = ", ".join(sorted(plugin.options)) or "none"
@@ -77,7 +78,7 @@ def _assign_splits(lengths: list[int], val_fraction: float, seed: int) -> tuple[
 def prepare(run: Run, config: PrepareConfig) -> dict:
     """Read the corpus, build the vocabulary, write the token files and manifest; return the manifest."""
     plugin = get_corpus(config.corpus)
-    _validate(config, plugin)
+    _check_options(config, plugin)
 
     counts: Counter = Counter()
     lengths: list[int] = []
@@ -119,7 +120,7 @@ def prepare(run: Run, config: PrepareConfig) -> dict:
         manifest = {
             "format": 1,
             "corpus": plugin.name,
-            "plugin_version": _plugin_version(plugin),
+            "plugin_version": corpus_version(plugin.name),
             "charmony_version": __version__,
             "sources": [
                 {"path": str(path), "sha256": file_sha256(path), "bytes": path.stat().st_size}
@@ -205,10 +206,3 @@ def _protect_checkpoints(run: Run, vocab: Vocabulary, config: PrepareConfig) -> 
     changed = [key for key, value in same.items() if old.get(key) != value]
     if changed:
         raise RunError(f"run {run.name!r} has checkpoints trained on data prepared with other {', '.join(changed)}; {advice}")
-
-
-def _plugin_version(plugin: CorpusPlugin) -> str:
-    for info in plugin_infos():
-        if info.kind == "corpus" and info.name == plugin.name:
-            return info.version
-    return plugin.version or "unknown"

@@ -13,7 +13,7 @@ import torch
 from charmony.pipeline.atomic import write_json
 from charmony.pipeline.checkpoint import check_vocabulary, load_checkpoint
 from charmony.pipeline.device import autocast, resolve_device
-from charmony.pipeline.errors import ConfigError, PluginError
+from charmony.pipeline.errors import ConfigError, PluginError, check_seed
 from charmony.pipeline.model import CharModel, ModelConfig
 from charmony.pipeline.plugins import get_corpus, get_outputs
 from charmony.pipeline.rendering import apply_outputs, summarise
@@ -45,8 +45,8 @@ class SampleConfig:
             raise ConfigError("--num-samples and --max-length must be at least 1")
         if not (math.isfinite(self.temperature) and self.temperature >= 0):
             raise ConfigError(f"--temperature must be at least 0 and finite, not {self.temperature}")
-        if self.seed is not None and not 0 <= self.seed < 2**63:
-            raise ConfigError(f"--seed must be from 0 to 2**63 - 1, not {self.seed}")
+        if self.seed is not None:
+            check_seed(self.seed)
         if self.top_k is not None and self.top_k < 1:
             raise ConfigError(f"--top-k must be at least 1, not {self.top_k}")
         if self.top_p is not None and not 0 < self.top_p <= 1:  # also refuses NaN
@@ -99,14 +99,12 @@ def generate(
     out = torch.full((num_samples, max_length), eod_id, dtype=torch.long, device=device)
     lengths = torch.full((num_samples,), max_length, dtype=torch.long, device=device)
     done = torch.zeros(num_samples, dtype=torch.bool, device=device)
+    banned_ids = torch.tensor(list(banned), dtype=torch.long, device=device)
+    greedy = config.temperature < GREEDY_BELOW
     for t in range(max_length):
-        if config.temperature < GREEDY_BELOW:
-            last = logits[:, -1].float().clone()
-        else:
-            last = filter_logits(logits[:, -1], config.temperature, config.top_k, config.top_p)
-        if banned:
-            last[:, list(banned)] = float("-inf")
-        if config.temperature < GREEDY_BELOW:
+        last = logits[:, -1].float() if greedy else filter_logits(logits[:, -1], config.temperature, config.top_k, config.top_p)
+        last = last.index_fill(1, banned_ids, float("-inf"))
+        if greedy:
             chosen = last.argmax(dim=-1)
         else:
             chosen = torch.multinomial(last.softmax(dim=-1), 1, generator=generator).squeeze(1)

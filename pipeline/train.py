@@ -20,7 +20,7 @@ from charmony.pipeline.atomic import atomic_path
 from charmony.pipeline.batching import StreamBatches
 from charmony.pipeline.checkpoint import check_vocabulary, load_checkpoint, save_checkpoint
 from charmony.pipeline.device import autocast, resolve_device
-from charmony.pipeline.errors import CheckpointError, ConfigError
+from charmony.pipeline.errors import CheckpointError, ConfigError, check_seed
 from charmony.pipeline.model import CharModel, ModelConfig, State, detach
 from charmony.pipeline.runs import Run
 
@@ -60,8 +60,7 @@ class TrainConfig:
         for name in ("seq_len", "batch_size", "max_steps", "eval_every", "eval_batches", "save_every", "log_every"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, not {getattr(self, name)}")
-        if not 0 <= self.seed < 2**63:
-            raise ConfigError(f"--seed must be from 0 to 2**63 - 1, not {self.seed}")
+        check_seed(self.seed)
         for name in ("lr", "grad_clip", "max_minutes"):
             value = getattr(self, name)
             if value is not None and not (math.isfinite(value) and value > 0):
