@@ -147,7 +147,7 @@ def cli():
 @click.option("--val-fraction", type=float, default=0.1, show_default=True, help="Share held out for validation.")
 @click.option("--seed", type=click.IntRange(0, SEED_LIMIT - 1), default=1337, show_default=True, help="Decides the train/validation split.")
 @click.option("--option", "options", multiple=True, callback=parse_options, metavar="KEY=VALUE", help="A corpus plugin option; repeatable.")
-@click.option("--force", is_flag=True, help="Replace a trained run's data even if its vocabulary changes.")
+@click.option("--force", is_flag=True, help="Replace a trained run's data even when its vocabulary, seed, split or options change.")
 @runs_dir_option
 def prepare_command(corpus, sources, run_name, max_vocab, val_fraction, seed, options, force, runs_dir):
     """Read CORPUS, build its vocabulary and write the token files of a run."""

@@ -33,7 +33,7 @@ class PrepareConfig:
     val_fraction: float = 0.1  # share of documents (or of the text, for one document) held out
     seed: int = 1337  # decides which documents are held out
     options: dict[str, str] = field(default_factory=dict)  # the corpus plugin's --option KEY=VALUE
-    force: bool = False  # replace a trained run's data even when the vocabulary changes
+    force: bool = False  # replace a trained run's data even when vocabulary, seed, split or options change
 
     def __post_init__(self) -> None:
         if not 0 <= self.val_fraction <= 0.5:
