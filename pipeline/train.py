@@ -57,6 +57,8 @@ class TrainConfig:
     seed: int = 1337
 
     def __post_init__(self) -> None:
+        if self.warmup_steps < 0 or not 0 <= self.weight_decay < 1:
+            raise ConfigError("--warmup-steps must be at least 0, and --weight-decay from 0 to below 1")
         for name in ("seq_len", "batch_size", "max_steps", "eval_every", "eval_batches", "save_every", "log_every"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, not {getattr(self, name)}")

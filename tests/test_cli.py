@@ -49,7 +49,7 @@ def test_train_resume_from_the_cli_extends_the_run(invoke, rhymes_file, runs_dir
     assert invoke("train", "--runs-dir", runs_dir, "--max-steps", "10", *TINY).exit_code == 0
     metrics = runs_dir / "text" / "metrics.jsonl"
     first_session = metrics.read_text()
-    resumed = invoke("train", "--runs-dir", runs_dir, "--resume", "--max-steps", "20")
+    resumed = invoke("train", "--runs-dir", runs_dir, "--resume", "--max-steps", "20", "--grad-clip", "2.5")
     assert resumed.exit_code == 0, resumed.output
     assert "to step 20" in resumed.output
     # Training from scratch to 20 steps would have logged step 10 with another learning rate.
@@ -57,6 +57,7 @@ def test_train_resume_from_the_cli_extends_the_run(invoke, rhymes_file, runs_dir
     assert [json.loads(line)["step"] for line in metrics.read_text().splitlines()] == [10, 20]
     checkpoint = torch.load(runs_dir / "text" / "checkpoint.pt", weights_only=True)
     assert checkpoint["train_config"]["hidden"] == 32, "resume keeps the saved settings"
+    assert checkpoint["train_config"]["grad_clip"] == 2.5, "and takes the ones given again"
 
 
 def test_python_dash_m_runs_the_cli():
