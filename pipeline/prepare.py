@@ -192,7 +192,7 @@ def _protect_checkpoints(run: Run, vocab: Vocabulary, config: PrepareConfig) -> 
     Preparing the same corpus the same way again is harmless; a new vocabulary would orphan the
     checkpoints, and new data or a new split would make their validation losses incomparable.
     """
-    if config.force or not (run.checkpoint_path.exists() or run.best_path.exists()):
+    if config.force or not run.has_checkpoints():
         return
     advice = "prepare it under a new --run name, or replace it with --force"
     try:

@@ -41,6 +41,10 @@ class Run:
         """The token file of the `train` or `val` split."""
         return self.dir / f"{split}.bin"
 
+    def has_checkpoints(self) -> bool:
+        """Whether training has written a checkpoint (latest or best) here."""
+        return self.checkpoint_path.exists() or self.best_path.exists()
+
     def is_prepared(self) -> bool:
         """Whether `prepare` has written this run's manifest."""
         return self.manifest_path.is_file()

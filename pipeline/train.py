@@ -298,7 +298,7 @@ def train(
         checkpoint = load_checkpoint(run.checkpoint_path)
         check_vocabulary(checkpoint, vocab, run.checkpoint_path)
         _check_resumable(checkpoint, model_config, config)
-    elif (run.checkpoint_path.exists() or run.best_path.exists()) and not restart:
+    elif run.has_checkpoints() and not restart:
         raise ConfigError(
             f"run {run.name!r} already has a checkpoint; continue it with --resume, or start over with --restart"
         )

@@ -14,6 +14,7 @@ from charmony.pipeline.errors import RunError
 
 EOD = "<eod>"
 UNK = "<unk>"
+SPECIALS = (EOD, UNK)
 
 
 class Vocabulary:
@@ -31,7 +32,7 @@ class Vocabulary:
     def from_counts(cls, counts: Counter, max_tokens: int | None = None) -> Vocabulary:
         """Most frequent first (ties by token); beyond `max_tokens` tokens the rest become `<unk>`."""
         ranked = sorted(counts, key=lambda token: (-counts[token], token))
-        ranked = [token for token in ranked if token not in (EOD, UNK)]
+        ranked = [token for token in ranked if token not in SPECIALS]
         if max_tokens is not None and len(ranked) > max_tokens:
             return cls([EOD, UNK] + ranked[:max_tokens], unk=True)
         return cls([EOD] + ranked)
@@ -64,7 +65,7 @@ class Vocabulary:
 
     def token_lengths(self) -> np.ndarray:
         """Characters per token id; `<eod>` and `<unk>` stand for one character each."""
-        return np.array([1 if t in (EOD, UNK) else len(t) for t in self.tokens], dtype=np.int64)
+        return np.array([1 if t in SPECIALS else len(t) for t in self.tokens], dtype=np.int64)
 
     def to_json(self) -> dict:
         """The vocabulary as plain JSON data."""
