@@ -229,7 +229,7 @@ def sample_command(run_name, out_dir, runs_dir, **settings):
     config = SampleConfig(**settings)
     samples, metadata = sample(run, config)
     target = out_dir or new_samples_dir(run, metadata["step"], metadata["seed"])
-    report = write_samples(samples, metadata, target, run.manifest()["extension"], config.render)
+    report = write_samples(samples, metadata, target, run.manifest()["extension"], metadata["outputs"])
     if out_dir is None:
         for number, item in enumerate(samples):
             click.echo(f"--- sample {number} ---")

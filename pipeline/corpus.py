@@ -37,10 +37,16 @@ class CorpusPlugin:
     extension: str = ".txt"
     # Option name -> one-line help, for `--option KEY=VALUE`.
     options: Mapping[str, str] = {}
+    # Output plugins that check every sample of this corpus, whether or not --render names them.
+    checks: tuple[str, ...] = ()
 
     def documents(self, sources: list[Path], options: Mapping[str, str]) -> Iterator[Document]:
         """Yield the corpus documents read from `sources` (the defaults when empty)."""
         raise NotImplementedError
+
+    def finish(self, text: str, number: int) -> str:
+        """Turn sample `number` (counted from 1), prime included, into the text written to its file."""
+        return text
 
     def tokenize(self, text: str) -> Iterable[str]:
         """Split text into tokens; joining the tokens must give the text back."""

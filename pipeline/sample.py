@@ -38,7 +38,7 @@ class SampleConfig:
     seed: int | None = None  # None draws one, which samples.json records
     checkpoint: str = "best"  # best, latest, or a path
     device: str = "auto"
-    render: list[str] = field(default_factory=list)  # output plugins to run on each sample
+    render: list[str] = field(default_factory=list)  # output plugins to run on each sample, besides the corpus' checks
 
     def __post_init__(self) -> None:
         if self.num_samples < 1 or self.max_length < 1:
@@ -155,7 +155,9 @@ def sample(run: Run, config: SampleConfig) -> tuple[list[Sample], dict]:
     manifest = run.manifest()
     vocab = run.vocabulary()
     device = resolve_device(config.device)
-    get_outputs(config.render)  # unknown names fail before any work
+    corpus = get_corpus(manifest["corpus"])
+    outputs = list(dict.fromkeys([*corpus.checks, *config.render]))
+    get_outputs(outputs)  # unknown names fail before any work
     prime = manifest.get("prime", "") if config.prime is None else config.prime
     prefix = [vocab.eod_id] + prime_ids(run, vocab, prime)  # <eod> marks the start of a new document
     model, checkpoint, path = load_model(run, config.checkpoint, device)
@@ -164,8 +166,8 @@ def sample(run: Run, config: SampleConfig) -> tuple[list[Sample], dict]:
     banned = [vocab.unk_id] if vocab.unk_id is not None else []
     out, lengths = generate(model, prefix, config.num_samples, config.max_length, vocab.eod_id, config, generator, device, banned)
     samples = [
-        Sample(prime + vocab.decode(row[:length].tolist()), finished=length < config.max_length)
-        for row, length in zip(out.cpu(), lengths.cpu().tolist())
+        Sample(corpus.finish(prime + vocab.decode(row[:length].tolist()), number), finished=length < config.max_length)
+        for number, (row, length) in enumerate(zip(out.cpu(), lengths.cpu().tolist()), start=1)
     ]
     metadata = {
         "run": run.name,
@@ -178,6 +180,7 @@ def sample(run: Run, config: SampleConfig) -> tuple[list[Sample], dict]:
         "top_p": config.top_p,
         "prime": prime,
         "max_length": config.max_length,
+        "outputs": outputs,
     }
     return samples, metadata
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from charmony.corpora.text import TextCorpus
 from charmony.pipeline.hookspecs import hookimpl
 from charmony.pipeline.output import OutputPlugin, Problem, Verdict
 from assertions import assert_user_error
@@ -283,3 +284,34 @@ def test_check_and_render_with_nothing_to_do_exit_2(invoke, tmp_path):
 def test_an_empty_source_path_is_refused(invoke, runs_dir):
     result = invoke("prepare", "text", "--source", "", "--runs-dir", runs_dir)
     assert result.exit_code == 2 and "an empty path is not a source" in result.output
+
+
+class NumberedText(TextCorpus):
+    """Text whose samples are always checked by `parens` and numbered in a first line."""
+
+    name = "numbered"
+    checks = ("parens",)
+
+    def finish(self, text, number):
+        return f"#{number}\n{text}"
+
+
+class NumberedPlugin:
+    @hookimpl
+    def register_corpora(self, register):
+        register(NumberedText())
+
+
+def test_a_corpus_checks_and_finishes_its_own_samples(invoke, register_plugin, trained_run, copy_of, tmp_path):
+    register_plugin(ParensPlugin(), "parens-plugin")
+    register_plugin(NumberedPlugin(), "numbered-plugin")
+    run = copy_of(trained_run)
+    manifest = json.loads(run.manifest_path.read_text())
+    run.manifest_path.write_text(json.dumps(dict(manifest, corpus="numbered")))
+    out = tmp_path / "s"
+    result = invoke("sample", run.name, "--runs-dir", run.dir.parent, "--num-samples", "3", "--seed", "1",
+                    "--max-length", "30", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert [(out / f"sample_{n:03d}.txt").read_text().split("\n")[0] for n in range(3)] == ["#1", "#2", "#3"]
+    report = json.loads((out / "samples.json").read_text())
+    assert report["outputs"] == ["parens"] and report["summary"]["parens"]["checked"] == 3
