@@ -21,6 +21,10 @@ class CheckpointError(CharmonyError):
     """A checkpoint is missing, corrupt or does not fit the run."""
 
 
+class AbcError(CharmonyError):
+    """ABC text that cannot be read as a tune."""
+
+
 class ConfigError(CharmonyError):
     """A setting is out of range or does not fit the data."""
 
