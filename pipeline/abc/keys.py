@@ -1,0 +1,55 @@
+"""Keys in ABC: the K: value of a music21 key signature, and transpositions that keep key signatures simple."""
+
+from __future__ import annotations
+
+from music21 import interval, key, pitch, stream
+
+from charmony.pipeline.errors import AbcError
+
+MODES = {  # music21 mode -> ABC mode suffix
+    "major": "", "ionian": "", "minor": "m", "aeolian": "aeo", "dorian": "dor",
+    "phrygian": "phr", "lydian": "lyd", "mixolydian": "mix", "locrian": "loc",
+}
+# How many fifths below its major key's tonic each mode's tonic lies (as in the reader's fields.py).
+MODE_FIFTHS = {"": 0, "m": -3, "aeo": -3, "dor": -2, "phr": -4, "lyd": 1, "mix": -1, "loc": -5}
+LETTERS_BY_FIFTHS = "FCGDAEB"  # F is one fifth below C
+
+
+def name_at_fifths(fifths: int) -> str:
+    """The note name `fifths` perfect fifths above C (negative: below), in music21's spelling (F#, B-)."""
+    letter = LETTERS_BY_FIFTHS[(fifths + 1) % 7]
+    alter = (fifths + 1) // 7
+    return letter + ("#" * alter if alter > 0 else "-" * -alter)
+
+
+def abc_key(signature: key.KeySignature | None) -> str:
+    """K: value of a key signature: F, Gm, Ddor...; C when there is none."""
+    if signature is None:
+        return "C"
+    sharps = signature.sharps
+    if not -7 <= sharps <= 7:
+        raise AbcError(f"a key signature of {abs(sharps)} {'sharps' if sharps > 0 else 'flats'} cannot be written in ABC")
+    mode = MODES.get(getattr(signature, "mode", None) or "major", "")
+    tonic = name_at_fifths(sharps - MODE_FIFTHS[mode])
+    return tonic.replace("-", "b") + mode
+
+
+def simplest_shift(semitones: int, sharps: int) -> interval.Interval:
+    """The spelling of a shift by `semitones` that leaves a key of `sharps` with the fewest sharps or flats.
+
+    Moving a key by d fifths moves it by 7*d semitones, so each shift has two spellings 12 fifths apart
+    (+1 semitone is a minor second, -5 fifths, or an augmented unison, +7). Of two equally simple keys
+    (F# and Gb major) the flat one wins.
+    """
+    near = (7 * semitones) % 12
+    fifths = min((near, near - 12), key=lambda d: (abs(sharps + d), sharps + d > 0))
+    target = pitch.Pitch(name_at_fifths(fifths) + "4")
+    target.octave += round((60 + semitones - target.ps) / 12)
+    return interval.Interval(pitch.Pitch("C4"), target)
+
+
+def transpose_score(score: stream.Score, semitones: int) -> stream.Score:
+    """A copy of `score` moved by `semitones`, spelt so that its first key signature stays simple."""
+    first = score.recurse().getElementsByClass(key.KeySignature).first()
+    shift = simplest_shift(semitones, first.sharps if first is not None else 0)
+    return score.transpose(shift, inPlace=False)

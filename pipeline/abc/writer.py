@@ -1,0 +1,414 @@
+"""Writing a music21 score as ABC 2.1 text: one voice per part, bars in blocks aligned across voices."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from music21 import articulations, bar, chord, clef, expressions, key, meter, note, spanner, stream, tempo
+
+from charmony.pipeline.abc.keys import abc_key
+from charmony.pipeline.errors import AbcError
+
+# Bump when the same score would be written differently: cached conversions are keyed by it.
+WRITER_VERSION = 1
+
+UNITS = (Fraction(1, 4), Fraction(1, 8), Fraction(1, 16))
+ACCIDENTALS = {-2: "__", -1: "_", 0: "=", 1: "^", 2: "^^"}
+CLEFS = (  # most specific first: Treble8vbClef is a TrebleClef
+    (clef.Treble8vbClef, "treble-8"), (clef.Treble8vaClef, "treble+8"), (clef.Bass8vbClef, "bass-8"),
+    (clef.Bass8vaClef, "bass+8"), (clef.TrebleClef, "treble"), (clef.BassClef, "bass"), (clef.AltoClef, "alto"),
+    (clef.TenorClef, "tenor"), (clef.SopranoClef, "soprano"), (clef.MezzoSopranoClef, "mezzosoprano"),
+    (clef.CBaritoneClef, "baritone"), (clef.FBaritoneClef, "baritone"), (clef.PercussionClef, "perc"),
+)
+EXPRESSIONS = (  # ABC 2.1's shorthand decorations
+    (expressions.Fermata, "H"), (expressions.Trill, "T"), (expressions.InvertedMordent, "P"), (expressions.Mordent, "M"),
+)
+ARTICULATIONS = ((articulations.Staccato, "."), (articulations.Accent, "L"), (articulations.Tenuto, "!tenuto!"))
+
+
+@dataclass(frozen=True)
+class WriterOptions:
+    """How to lay out the ABC text."""
+
+    number: int = 1  # X:
+    title: str | None = None  # T:, else the score's title or movement name
+    unit: Fraction | None = None  # L:, else the one giving the shortest lengths
+    bars_per_line: int = 4  # bars of one voice per line, the pickup bar not counted
+
+
+def score_to_abc(score: stream.Stream, options: WriterOptions = WriterOptions()) -> str:
+    """The ABC text of a music21 score (or part); the same score always gives the same text."""
+    parts = _parts(score)
+    measures = _aligned_measures(parts)
+    first_meter = _first(parts[0], meter.TimeSignature)
+    unit = options.unit or choose_unit(parts, first_meter)
+    lines = _header(score, parts, options, first_meter, unit)
+    signature = _first(parts[0], key.KeySignature)
+    writers = [VoiceWriter(unit, signature, first_meter) for _ in parts]
+    count = len(measures[0])
+    for block in _blocks(measures[0], options.bars_per_line):
+        for number, (writer, bars) in enumerate(zip(writers, measures), start=1):
+            following = [bars[i + 1] if i + 1 < count else None for i in block]
+            line = writer.bars([bars[i] for i in block], following, last=block[-1] + 1 == count)
+            lines.append(f"[V:{number}] {line}")
+    return "\n".join(lines) + "\n"
+
+
+def _parts(score: stream.Stream) -> list[stream.Stream]:
+    """The parts of a score, each with measures; a part or a flat stream is one part."""
+    if isinstance(score, stream.Score):
+        parts = list(score.parts) or [score.flatten()]
+    else:
+        parts = [score]
+    parts = [part if part.getElementsByClass(stream.Measure) else part.makeNotation() for part in parts]
+    parts = [part for part in parts if part.recurse().notesAndRests]
+    if not parts:
+        raise AbcError("the score holds no notes or rests to write")
+    return parts
+
+
+def _aligned_measures(parts: list[stream.Stream]) -> list[list[stream.Measure | None]]:
+    """Each part's measures, padded with None where a part has fewer bars than the longest."""
+    measures = [list(part.getElementsByClass(stream.Measure)) for part in parts]
+    longest = max(len(m) for m in measures)
+    return [m + [None] * (longest - len(m)) for m in measures]
+
+
+def _blocks(measures: list, bars_per_line: int) -> list[range]:
+    """Bar indexes per line: the pickup bar (if any) joins the first line."""
+    start = 1 if measures and _is_pickup(measures[0]) and len(measures) > 1 else 0
+    edges = list(range(start, len(measures), bars_per_line))
+    edges[0] = 0
+    return [range(a, b) for a, b in zip(edges, edges[1:] + [len(measures)])]
+
+
+def _is_pickup(measure: stream.Measure | None) -> bool:
+    return measure is not None and (measure.number == 0 or measure.paddingLeft > 0)
+
+
+def _first(part: stream.Stream, kind):
+    return part.recurse().getElementsByClass(kind).first()
+
+
+def _header(score, parts, options: WriterOptions, first_meter, unit: Fraction) -> list[str]:
+    metadata = score.metadata if isinstance(score, stream.Score) else None
+    title = options.title or (metadata and (metadata.title or metadata.movementName)) or "Untitled"
+    lines = [f"X:{options.number}", f"T:{_one_line(title)}"]
+    if metadata is not None and metadata.composer:
+        lines.append(f"C:{_one_line(metadata.composer)}")
+    lines.append(f"M:{meter_text(first_meter)}")
+    lines.append(f"L:{unit.numerator}/{unit.denominator}")
+    mark = _first(parts[0], tempo.MetronomeMark)
+    if mark is not None and (mark.number or mark.numberSounding):
+        beat = Fraction(mark.referent.quarterLength).limit_denominator(64) / 4
+        lines.append(f"Q:{beat.numerator}/{beat.denominator}={round(mark.number or mark.numberSounding)}")
+    for number, part in enumerate(parts, start=1):
+        name = _one_line(part.partName or "")
+        voice = f"V:{number}"
+        if name:
+            voice += f' name="{name.replace(chr(34), chr(39))}"'
+        voice += f" clef={clef_name(_first(part, clef.Clef))}"
+        lines.append(voice)
+    lines.append(f"K:{abc_key(_first(parts[0], key.KeySignature))}")
+    return lines
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def meter_text(signature: meter.TimeSignature | None) -> str:
+    """M: value of a time signature; 4/4 when there is none, as music21 assumes."""
+    return signature.ratioString if signature is not None else "4/4"
+
+
+def clef_name(found: clef.Clef | None) -> str:
+    """The ABC clef name of a music21 clef; treble when unknown."""
+    for kind, name in CLEFS:
+        if isinstance(found, kind):
+            return name
+    return "treble"
+
+
+def length_text(units: Fraction) -> str:
+    """A length in units of L: as ABC writes it: "", "2", "3/2", "/", "/4"."""
+    if units == 1:
+        return ""
+    if units.denominator == 1:
+        return str(units.numerator)
+    if units.denominator == 2 and units.numerator == 1:
+        return "/"
+    return f"{units.numerator if units.numerator != 1 else ''}/{units.denominator}"
+
+
+def _quarters(value) -> Fraction:
+    return Fraction(value).limit_denominator(10_000)
+
+
+def written_quarters(element: note.GeneralNote) -> Fraction:
+    """How long a note looks, without its tuplet's scaling (an ABC tuplet scales it back)."""
+    tuplet = _tuplet(element)
+    quarters = _quarters(element.duration.quarterLength)
+    return quarters / _quarters(tuplet.tupletMultiplier()) if tuplet is not None else quarters
+
+
+def choose_unit(parts: list[stream.Stream], signature: meter.TimeSignature | None) -> Fraction:
+    """The L: among 1/4, 1/8, 1/16 that writes the fewest length characters; ABC's default wins ties."""
+    lengths = [written_quarters(n) for part in parts for n in part.recurse().notesAndRests if not n.duration.isGrace]
+    bar = Fraction(signature.barDuration.quarterLength) / 4 if signature is not None else Fraction(1)
+    default = Fraction(1, 16) if bar < Fraction(3, 4) else Fraction(1, 8)
+
+    def cost(unit: Fraction) -> tuple[int, bool, Fraction]:
+        return sum(len(length_text(q / 4 / unit)) for q in lengths), unit != default, -unit
+
+    return min(UNITS, key=cost)
+
+
+@dataclass
+class Accidentals:
+    """The accidentals in force in one bar, so that each note gets exactly the sign it needs.
+
+    ABC 2.1 carries an accidental to the same pitch in the same octave; some older programs carry it
+    to every octave. A sign is written whenever either reading would otherwise get the note wrong.
+    """
+
+    signature: dict[str, int]
+    by_octave: dict[tuple[str, int], int] = field(default_factory=dict)
+    by_step: dict[str, int] = field(default_factory=dict)
+    dirty: set[str] = field(default_factory=set)  # steps altered in an earlier overlay layer of the bar
+
+    def sign(self, step: str, octave: int, alter: int) -> str:
+        """The accidental to write before this note (maybe none), remembering it for the rest of the bar."""
+        in_key = self.signature.get(step, 0)
+        same_octave = self.by_octave.get((step, octave), in_key)
+        any_octave = self.by_step.get(step, in_key)
+        needed = alter != same_octave or alter != any_octave or (step in self.dirty and (step, octave) not in self.by_octave)
+        self.by_octave[(step, octave)] = alter
+        self.by_step[step] = alter
+        return ACCIDENTALS[alter] if needed else ""
+
+    def next_layer(self) -> None:
+        """Start an overlay layer: back to the key signature, explicit for steps changed so far."""
+        self.dirty |= {step for (step, _), alter in self.by_octave.items() if alter != self.signature.get(step, 0)}
+        self.by_octave.clear()
+        self.by_step.clear()
+
+
+def key_alters(signature: key.KeySignature | None) -> dict[str, int]:
+    """The alteration a key signature gives each step."""
+    if signature is None:
+        return {}
+    return {p.step: int(p.alter) for p in signature.alteredPitches}
+
+
+class VoiceWriter:
+    """Writes one part's bars, carrying its key and meter from one line to the next."""
+
+    def __init__(self, unit: Fraction, signature: key.KeySignature | None, first_meter: meter.TimeSignature | None) -> None:
+        self.unit = unit
+        self.signature = key_alters(signature)  # in force now, for the accidentals
+        self.key_alters = self.signature  # as last written in K:
+        self.meter_text = meter_text(first_meter)
+        self.bar_length = _quarters(first_meter.barDuration.quarterLength) if first_meter else Fraction(4)
+        self.beat = _quarters(first_meter.beatDuration.quarterLength) if first_meter else Fraction(1)
+
+    def bars(self, measures: list[stream.Measure | None], following: list[stream.Measure | None], last: bool) -> str:
+        """One line: `measures`, each closed by its barline; `following[i]` is the bar after `measures[i]`."""
+        pieces = []
+        for position, measure in enumerate(measures):
+            if position == 0 and _starts_repeat(measure):
+                pieces.append("|:")
+            ending = _ending_number(measure)
+            pieces.append((f"[{ending} " if ending else "") + self.bar(measure))
+            on_line = following[position] if position + 1 < len(measures) else None
+            pieces.append(_barline(measure, on_line, last=last and position + 1 == len(measures)))
+        return " ".join(pieces)
+
+    def bar(self, measure: stream.Measure | None) -> str:
+        """The notes, rests and inline fields of one bar, overlay layers joined with `&`."""
+        if measure is None:
+            return "z" + length_text(self.bar_length / 4 / self.unit)
+        changes = self._changes(measure)
+        layers = list(measure.voices) or [measure]
+        end = max(_quarters(layer.highestTime) for layer in [measure, *layers]) if len(layers) > 1 else None
+        accidentals = Accidentals(self.signature)
+        texts = []
+        for number, layer in enumerate(layers):
+            if number:
+                accidentals.next_layer()
+            texts.append(self._layer(layer, changes if number == 0 else [], accidentals, end))
+        return " & ".join(texts)
+
+    def _changes(self, measure: stream.Measure) -> list[tuple[Fraction, str, dict | None]]:
+        """Key and meter changes in the bar as (offset, inline field, new key alterations).
+
+        Changes at the start of the bar take effect at once; those later in the bar when they are written.
+        A change to what is already in force (the header's key and meter, for the first bar) is not written.
+        """
+        changes = []
+        for signature in measure.getElementsByClass(meter.TimeSignature):
+            self.bar_length = _quarters(signature.barDuration.quarterLength)
+            self.beat = _quarters(signature.beatDuration.quarterLength)
+            if meter_text(signature) != self.meter_text:
+                self.meter_text = meter_text(signature)
+                changes.append((_quarters(signature.offset), f"[M:{self.meter_text}]", None))
+        for signature in measure.getElementsByClass(key.KeySignature):
+            text, alters = abc_key(signature), key_alters(signature)
+            if alters != self.key_alters:  # a new mode on the same signature (F to Dm) is not written
+                self.key_alters = alters
+                changes.append((_quarters(signature.offset), f"[K:{text}]", alters))
+                if signature.offset == 0:
+                    self.signature = alters
+        return sorted(changes, key=lambda change: change[0])
+
+    def _layer(self, layer: stream.Stream, changes, accidentals: Accidentals, end: Fraction | None) -> str:
+        """One layer of a bar; gaps become invisible rests, and so does the rest of a short overlay layer."""
+        out: list[str] = []
+        position = Fraction(0)
+        pending = list(changes)
+        elements = [
+            n for n in sorted(layer.notesAndRests, key=lambda n: (_quarters(n.offset), not n.duration.isGrace))
+            if n.duration.isGrace or n.duration.quarterLength > 0
+        ]
+        graces: list[note.GeneralNote] = []
+        tuplet_left = Fraction(0)
+        for index, element in enumerate(elements):
+            offset = _quarters(element.offset)
+            while pending and pending[0][0] <= offset:
+                _, change, alters = pending.pop(0)
+                out.append(change)
+                if alters is not None:
+                    self.signature = accidentals.signature = alters
+                    accidentals.by_octave.clear()
+                    accidentals.by_step.clear()
+            if element.duration.isGrace:
+                graces.append(element)
+                continue
+            if offset < position:
+                raise AbcError(f"bar {layer.number if isinstance(layer, stream.Measure) else ''} has overlapping notes in one voice")
+            if offset > position:
+                out.append("x" + length_text((offset - position) / 4 / self.unit))
+                position = offset
+            text = ""
+            quarters = _quarters(element.duration.quarterLength)
+            if tuplet_left <= 0 and _tuplet(element) is not None:
+                marker, tuplet_left = self._tuplet_start(elements, index)
+                text += marker
+            if graces:
+                slash = "/" if any(getattr(g.duration, "slash", False) for g in graces) else ""
+                text += "{" + slash + "".join(self._grace(g, accidentals) for g in graces) + "}"
+                graces = []
+            written = quarters
+            if tuplet_left > 0:
+                tuplet_left -= quarters
+                written = written_quarters(element)
+            text += _decorations(element) + self._event(element, accidentals, written)
+            if out and position % self.beat == 0:
+                out.append(" ")
+            out.append(text)
+            position += quarters
+        out.extend(change for _, change, _ in pending)
+        if end is not None and end > position:
+            out.append("x" + length_text((end - position) / 4 / self.unit))
+        return "".join(out).strip()
+
+    def _tuplet_start(self, elements: list, start: int) -> tuple[str, Fraction]:
+        """`(p`, or `(p:q:r` where needed, for the tuplet group starting at `elements[start]`, and its length."""
+        tuplet = _tuplet(elements[start])
+        ratio = (tuplet.numberNotesActual, tuplet.numberNotesNormal)
+        total = _quarters(tuplet.totalTupletLength())
+        count, filled = 0, Fraction(0)
+        for element in elements[start:]:
+            if element.duration.isGrace:
+                continue
+            found = _tuplet(element)
+            if found is None or (found.numberNotesActual, found.numberNotesNormal) != ratio or filled >= total:
+                break
+            filled += _quarters(element.duration.quarterLength)
+            count += 1
+        p, q = ratio
+        compound = self.beat.denominator == 2 and self.beat.numerator % 3 == 0
+        default_q = {2: 3, 3: 2, 4: 3, 6: 2, 8: 3}.get(p, 2 if compound else 3)
+        if q == default_q and count == p:
+            return f"({p}", filled
+        return f"({p}:{q}:{count}", filled
+
+    def _event(self, element: note.GeneralNote, accidentals: Accidentals, quarters: Fraction) -> str:
+        """A note, chord or rest with its length and tie."""
+        length = length_text(quarters / 4 / self.unit)
+        if isinstance(element, note.Rest):
+            return ("x" if element.style.hideObjectOnPrint else "z") + length
+        if isinstance(element, chord.Chord):
+            notes = sorted(element.notes, key=lambda n: n.pitch.ps)
+            ties = [_ties_forward(n) or _ties_forward(element) for n in notes]
+            inner = "".join(self._pitch(n.pitch, accidentals) + ("-" if tie and not all(ties) else "") for n, tie in zip(notes, ties))
+            return f"[{inner}]{length}" + ("-" if all(ties) else "")
+        return self._pitch(element.pitch, accidentals) + length + ("-" if _ties_forward(element) else "")
+
+    def _grace(self, element: note.GeneralNote, accidentals: Accidentals) -> str:
+        if isinstance(element, chord.Chord):
+            return "".join(self._pitch(p, accidentals) for p in element.pitches[-1:])
+        return self._pitch(element.pitch, accidentals) if isinstance(element, note.Note) else ""
+
+    def _pitch(self, pitch, accidentals: Accidentals) -> str:
+        """A pitch with the accidental it needs in this bar and its octave marks."""
+        alter = pitch.alter
+        if alter != int(alter) or not -2 <= alter <= 2:
+            raise AbcError(f"{pitch.nameWithOctave} has a microtone or an alteration ABC cannot write")
+        octave = pitch.implicitOctave
+        sign = accidentals.sign(pitch.step, octave, int(alter))
+        return sign + (pitch.step.lower() + "'" * (octave - 5) if octave >= 5 else pitch.step + "," * (4 - octave))
+
+
+def _tuplet(element: note.GeneralNote):
+    tuplets = element.duration.tuplets
+    return tuplets[0] if len(tuplets) == 1 else None
+
+
+def _ties_forward(element) -> bool:
+    return element.tie is not None and element.tie.type in ("start", "continue")
+
+
+def _decorations(element: note.GeneralNote) -> str:
+    signs = [text for kind, text in EXPRESSIONS if any(isinstance(e, kind) for e in element.expressions)]
+    signs += [text for kind, text in ARTICULATIONS if any(isinstance(a, kind) for a in element.articulations)]
+    return "".join(signs)
+
+
+def _starts_repeat(measure: stream.Measure | None) -> bool:
+    return measure is not None and isinstance(measure.leftBarline, bar.Repeat) and measure.leftBarline.direction == "start"
+
+
+def _ends_repeat(measure: stream.Measure | None) -> bool:
+    return measure is not None and isinstance(measure.rightBarline, bar.Repeat) and measure.rightBarline.direction == "end"
+
+
+def _ending_number(measure: stream.Measure | None) -> str:
+    """`1`, `2` or `1,2` when an ending (a first or second time bar) starts at this bar."""
+    if measure is None:
+        return ""
+    for bracket in measure.getSpannerSites([spanner.RepeatBracket]):
+        if bracket.isFirst(measure):
+            return ",".join(str(n) for n in bracket.numberRange) or "1"
+    return ""
+
+
+def _barline(measure, following, last: bool) -> str:
+    """The barline closing `measure`; `following` is the next bar when it is on the same line."""
+    ends, starts = _ends_repeat(measure), _starts_repeat(following)
+    if ends and starts:
+        return "::"
+    if ends:
+        return ":|"
+    if starts:
+        return "|:"
+    style = measure.rightBarline.type if measure is not None and measure.rightBarline is not None else None
+    if style in ("final", "light-heavy") or (last and style is None):
+        return "|]"
+    if style in ("double", "light-light"):
+        return "||"
+    if style == "heavy-light":
+        return "[|"
+    return "|"
