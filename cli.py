@@ -15,7 +15,7 @@ from charmony import __version__
 from charmony.pipeline.errors import SEED_LIMIT, CharmonyError, RunError
 from charmony.pipeline.plugins import PluginWarning, call_each, get_outputs, get_plugin_manager, outputs, plugin_infos
 from charmony.pipeline.prepare import PrepareConfig, prepare
-from charmony.pipeline.rendering import apply_outputs, summarise
+from charmony.pipeline.rendering import apply_outputs, summarise, summary_line
 from charmony.pipeline.runs import RUNS_ENV, Run, find_run, named_run
 from charmony.pipeline.sample import SampleConfig, new_samples_dir, sample, write_samples
 from charmony.pipeline.sources import read_text
@@ -238,7 +238,8 @@ def sample_command(run_name, out_dir, runs_dir, **settings):
     finished = sum(item.finished for item in samples)
     click.echo(f"{len(samples)} samples (seed {metadata['seed']}, {finished} ended by themselves) written to {target}")
     for name, counts in report["summary"].items():
-        click.echo(f"{name}: {counts['valid']}/{counts['checked']} valid" + (f", {counts['errors']} errors" if counts["errors"] else ""))
+        if summary_line(name, counts):
+            click.echo(summary_line(name, counts))
 
 
 @cli.command("check")
@@ -289,10 +290,12 @@ def render_command(files, names, out_dir):
                 click.echo(f"{path} -> {target / written}")
             if "error" in result:
                 click.echo(f"{path}: {name} failed: {result['error']}", err=True)
+            for reason in result.get("skipped", []):
+                click.echo(f"{path}: {name}: {reason}", err=True)
     for name, counts in summarise(per_file).items():
         if counts["checked"]:
-            click.echo(f"{name}: {counts['valid']}/{counts['checked']} valid")
-    sys.exit(1 if any("error" in r for results in per_file for r in results.values()) else 0)
+            click.echo(summary_line(name, counts))
+    sys.exit(1 if any("error" in r or "skipped" in r for results in per_file for r in results.values()) else 0)
 
 
 @cli.command("plugins")

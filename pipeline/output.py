@@ -29,6 +29,14 @@ class Verdict:
         return asdict(self)
 
 
+@dataclass
+class Rendered:
+    """What `render` wrote, and what it left out with the reason for each (e.g. a tune that fails its check)."""
+
+    files: list[Path]
+    skipped: list[str] = field(default_factory=list)
+
+
 class OutputPlugin:
     """Base class for output plugins; subclass it and hand an instance to `register`.
 
@@ -42,13 +50,16 @@ class OutputPlugin:
     version: str | None = None
     # Sample file extensions this plugin understands, e.g. (".abc",); empty means any.
     extensions: tuple[str, ...] = ()
+    # What a verdict counts when a file holds several items, e.g. "tunes": the verdict's details then hold
+    # the counts under this name and "valid_" + this name. Empty: each file counts once.
+    unit: str = ""
 
     def check(self, text: str) -> Verdict | None:
         """Check one sample's text; None means this plugin does not check."""
         return None
 
-    def render(self, path: Path, out_dir: Path) -> list[Path]:
-        """Render the sample file at `path` into `out_dir`; return the files written."""
+    def render(self, path: Path, out_dir: Path) -> list[Path] | Rendered:
+        """Render the sample file at `path` into `out_dir`; return the files written (and what was skipped)."""
         return []
 
     def accepts(self, path: Path) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from charmony.pipeline.output import OutputPlugin
+from charmony.pipeline.output import OutputPlugin, Rendered
 
 
 def apply_outputs(plugins: list[OutputPlugin], path: Path, out_dir: Path) -> dict:
@@ -18,7 +18,13 @@ def apply_outputs(plugins: list[OutputPlugin], path: Path, out_dir: Path) -> dic
             verdict = plugin.check(path.read_text(encoding="utf-8"))
             if verdict is not None:
                 result["verdict"] = verdict.to_json()
+                if plugin.unit:
+                    result["unit"] = plugin.unit
             written = plugin.render(path, out_dir)
+            if isinstance(written, Rendered):
+                if written.skipped:
+                    result["skipped"] = written.skipped
+                written = written.files
             if written:
                 result["files"] = [p.name if p.parent == out_dir else str(p) for p in written]
         except Exception as error:  # one bad sample or plugin must not stop the others
@@ -28,14 +34,32 @@ def apply_outputs(plugins: list[OutputPlugin], path: Path, out_dir: Path) -> dic
 
 
 def summarise(per_file: list[dict]) -> dict:
-    """Per plugin: how many files it checked and how many it found valid."""
-    summary: dict[str, dict[str, int]] = {}
+    """Per plugin: how many files (or units, such as tunes) it checked and found valid, and what failed or was skipped."""
+    summary: dict[str, dict] = {}
     for results in per_file:
         for name, result in results.items():
-            counts = summary.setdefault(name, {"valid": 0, "checked": 0, "errors": 0})
+            counts = summary.setdefault(name, {"valid": 0, "checked": 0, "errors": 0, "skipped": 0})
             if "verdict" in result:
-                counts["checked"] += 1
-                counts["valid"] += bool(result["verdict"]["valid"])
+                unit = result.get("unit")
+                details = result["verdict"]["details"]
+                if unit:
+                    counts["unit"] = unit
+                counts["checked"] += details.get(unit, 0) if unit else 1
+                counts["valid"] += details.get(f"valid_{unit}", 0) if unit else bool(result["verdict"]["valid"])
             if "error" in result:
                 counts["errors"] += 1
+            counts["skipped"] += len(result.get("skipped", ()))
     return summary
+
+
+def summary_line(name: str, counts: dict) -> str:
+    """One plugin's summary, as `abc: 17/20 tunes valid` or `midi: 3 skipped`."""
+    parts = []
+    if counts["checked"]:
+        unit = f" {counts['unit']}" if counts.get("unit") else ""
+        parts.append(f"{counts['valid']}/{counts['checked']}{unit} valid")
+    if counts["errors"]:
+        parts.append(f"{counts['errors']} errors")
+    if counts["skipped"]:
+        parts.append(f"{counts['skipped']} skipped")
+    return f"{name}: {', '.join(parts)}" if parts else ""

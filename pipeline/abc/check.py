@@ -1,0 +1,150 @@
+"""Checking ABC: every tune's syntax and header (from the parser), bar durations against the meter, and bar counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from math import lcm
+
+from charmony.pipeline.abc.collection import split_tunes
+from charmony.pipeline.abc.parser import parse_tune
+from charmony.pipeline.abc.tune import Bar, Tune, Voice
+from charmony.pipeline.output import Problem, Verdict
+
+NO_TUNES = "no tunes: the file holds no music; a tune starts with a line such as X:1 and its header ends with one such as K:C"
+
+
+@dataclass
+class TuneReport:
+    """What the checker found in one tune."""
+
+    tune: Tune
+    problems: list[Problem]
+    bars: int  # bars of all voices
+    bars_ok: int  # of those, the bars whose duration is right
+
+    @property
+    def valid(self) -> bool:
+        """Whether the tune has no problem at all."""
+        return not self.problems
+
+
+def check_tune(tune: Tune) -> TuneReport:
+    """Check one parsed tune: its parser problems, then durations and bar counts."""
+    problems = list(tune.problems)
+    bars = bars_ok = 0
+    if tune.key is not None and not tune.voices:
+        problems.append(Problem(tune.line, 1, "the tune holds no music after its header"))
+    for voice in tune.voices.values():
+        voice_problems = duration_problems(voice)
+        problems.extend(voice_problems)
+        bars += len(voice.bars)
+        bars_ok += len(voice.bars) - len({(p.line, p.column) for p in voice_problems})
+    problems.extend(bar_count_problems(tune))
+    problems.sort(key=lambda p: (p.line, p.column))
+    return TuneReport(tune, problems, bars, bars_ok)
+
+
+def check_tunes(text: str) -> list[TuneReport]:
+    """Check every tune of an ABC file; lines are those of the file."""
+    return [check_tune(parse_tune(piece.text, piece.line)) for piece in split_tunes(text)]
+
+
+def check_abc(text: str) -> Verdict:
+    """The verdict on an ABC file: valid when it holds at least one tune and every tune is valid."""
+    reports = check_tunes(text)
+    if not reports:
+        return Verdict(False, [Problem(1, 1, NO_TUNES)], {"tunes": 0, "valid_tunes": 0, "bars": 0, "bars_ok": 0})
+    details = {
+        "tunes": len(reports),
+        "valid_tunes": sum(report.valid for report in reports),
+        "bars": sum(report.bars for report in reports),
+        "bars_ok": sum(report.bars_ok for report in reports),
+    }
+    problems = [problem for report in reports for problem in report.problems]
+    return Verdict(details["valid_tunes"] == len(reports), problems, details)
+
+
+def bar_numbers(voice: Voice) -> list[int]:
+    """Each bar's number as musicians count: from 0 when the first bar is a pickup, else from 1."""
+    first = voice.bars[0]
+    pickup = first.meter.length is not None and first.duration() < first.meter.length
+    return list(range(0 if pickup else 1, len(voice.bars) + (0 if pickup else 1)))
+
+
+def duration_problems(voice: Voice) -> list[Problem]:
+    """One problem per bar whose duration does not fit the meter in force (at most one per bar).
+
+    A short first bar is a pickup and a short last bar ends the tune. A short bar that opens or closes a
+    section (at a repeat, `||`, `|]` or an ending) is fine when it and the pickup it completes add up to a bar.
+    """
+    bars = voice.bars
+    numbers = bar_numbers(voice)
+    problems = []
+    short = _short_bars_accepted(bars)
+    for index, bar in enumerate(bars):
+        length = bar.meter.length
+        where = f"voice {voice.id}, bar {numbers[index]}"
+        if length is None:
+            continue
+        duration = bar.duration()
+        overlay = next((k for k in range(1, len(bar.layers)) if bar.duration(k) != duration), None)
+        if duration > length or (duration < length and index not in short):
+            problems.append(Problem(bar.line, bar.column, f"{where} lasts {fraction_text(duration, bar.meter.denominator)} "
+                                    f"but M:{bar.meter.text} needs {fraction_text(length, bar.meter.denominator)}"))
+        elif overlay is not None:
+            problems.append(Problem(bar.line, bar.column, f"{where}: its & overlay lasts "
+                                    f"{fraction_text(bar.duration(overlay), bar.meter.denominator)}, the bar "
+                                    f"{fraction_text(duration, bar.meter.denominator)}"))
+    return problems
+
+
+def _short_bars_accepted(bars: list[Bar]) -> set[int]:
+    """The indices of the short bars that a pickup explains (see duration_problems)."""
+    def is_short(index: int) -> bool:
+        length = bars[index].meter.length
+        return length is not None and 0 < bars[index].duration() < length
+
+    def completes(a: int, b: int) -> bool:
+        return is_short(a) and is_short(b) and bars[a].meter == bars[b].meter and (
+            bars[a].duration() + bars[b].duration() == bars[a].meter.length)
+
+    last = len(bars) - 1
+    closes = [bar.section_end or (i < last and bars[i + 1].start_repeat) for i, bar in enumerate(bars)]
+    accepted = {0, last}
+    opener = 0
+    openers = []
+    for index in range(len(bars)):
+        openers.append(opener)
+        if closes[index]:
+            opener = index + 1
+    for index in range(1, last):
+        if not is_short(index):
+            continue
+        section_opener = openers[index]
+        if closes[index] and (completes(index, section_opener) or completes(index, 0) or completes(index, index + 1)):
+            accepted.add(index)
+        elif index == section_opener and (completes(index, index - 1) or any(
+            completes(index, later) for later in range(index + 1, last + 1) if closes[later] and openers[later] == index
+        )):
+            accepted.add(index)
+    return accepted
+
+
+def bar_count_problems(tune: Tune) -> list[Problem]:
+    """A problem for each voice whose number of bars differs from the first voice's."""
+    voices = list(tune.voices.values())
+    if len(voices) < 2:
+        return []
+    first = voices[0]
+    return [
+        Problem(voice.line, 1, f"voice {voice.id} has {len(voice.bars)} bars but voice {first.id} has {len(first.bars)}")
+        for voice in voices[1:]
+        if len(voice.bars) != len(first.bars)
+    ]
+
+
+def fraction_text(value: Fraction, denominator: int) -> str:
+    """A length in whole notes written over the meter's denominator where it fits, as 5/4 or 7/8."""
+    common = lcm(value.denominator, denominator)
+    return f"{value.numerator * common // value.denominator}/{common}"

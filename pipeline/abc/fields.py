@@ -1,0 +1,240 @@
+"""The values of ABC header fields: meter (M:), unit note length (L:), key (K:), tempo (Q:) and voice (V:)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+STEPS = "CDEFGAB"
+# Sharps and flats of each major key, as a position on the circle of fifths.
+MAJOR_FIFTHS = {"C": 0, "G": 1, "D": 2, "A": 3, "E": 4, "B": 5, "F": -1}
+MODE_SHIFT = {"maj": 0, "ion": 0, "mix": -1, "dor": -2, "aeo": -3, "min": -3, "m": -3, "phr": -4, "loc": -5, "lyd": 1}
+SHARP_ORDER = "FCGDAEB"
+ACCIDENTAL_ALTER = {"^^": 2, "^": 1, "=": 0, "_": -1, "__": -2}
+CLEFS = {
+    "treble", "bass", "alto", "tenor", "baritone", "soprano", "mezzosoprano", "perc", "none",
+    "treble-8", "treble+8", "bass-8", "bass+8", "bass3", "alto1", "alto2", "treble8", "G", "F", "C",
+}
+
+
+class FieldError(ValueError):
+    """A field value that cannot be read; the message says what a good one looks like."""
+
+
+@dataclass(frozen=True)
+class Meter:
+    """A time signature; `length` is the bar length in whole notes, None for free meter (M:none)."""
+
+    text: str
+    numerator: int | None
+    denominator: int | None
+
+    @property
+    def length(self) -> Fraction | None:
+        """How long a full bar lasts, in whole notes."""
+        if self.numerator is None:
+            return None
+        return Fraction(self.numerator, self.denominator)
+
+    @property
+    def compound(self) -> bool:
+        """Whether the meter is compound (6/8, 9/8, 12/8...), which changes some tuplets."""
+        return self.numerator is not None and self.numerator % 3 == 0 and self.numerator > 3
+
+
+FREE_METER = Meter("none", None, None)
+
+
+def parse_meter(value: str) -> Meter:
+    """M: C, C|, none, 4/4, 6/8, 2+3/8 or (2+2+3)/8."""
+    text = value.split("%")[0].strip()
+    if text in ("", "none"):
+        return FREE_METER
+    if text == "C":
+        return Meter("C", 4, 4)
+    if text == "C|":
+        return Meter("C|", 2, 2)
+    match = re.fullmatch(r"\(?(\d+(?:\s*\+\s*\d+)*)\)?\s*/\s*(\d+)", text)
+    if not match:
+        raise FieldError(f"M:{text} is not a meter such as 4/4, 6/8, C, C| or none")
+    numerator = sum(int(part) for part in match.group(1).split("+"))
+    denominator = int(match.group(2))
+    if numerator == 0 or denominator == 0:
+        raise FieldError(f"M:{text} is not a meter such as 4/4, 6/8, C, C| or none")
+    return Meter(text, numerator, denominator)
+
+
+def default_unit(meter: Meter) -> Fraction:
+    """The unit note length when L: is absent: 1/16 below 3/4, else 1/8 (also for free meter)."""
+    if meter.length is not None and meter.length < Fraction(3, 4):
+        return Fraction(1, 16)
+    return Fraction(1, 8)
+
+
+def parse_unit(value: str) -> Fraction:
+    """L: 1/8, 1/16, 1/4, 1..."""
+    text = value.split("%")[0].strip()
+    match = re.fullmatch(r"(\d+)(?:\s*/\s*(\d+))?", text)
+    if not match or int(match.group(1)) == 0 or (match.group(2) and int(match.group(2)) == 0):
+        raise FieldError(f"L:{text} is not a note length such as 1/8")
+    return Fraction(int(match.group(1)), int(match.group(2) or 1))
+
+
+@dataclass(frozen=True)
+class Key:
+    """A key signature: tonic and mode as written, and the alteration it gives each step."""
+
+    tonic: str  # "" for K:none and for keys given only by explicit accidentals
+    mode: str
+    alters: dict[str, int]
+
+    @property
+    def sharps(self) -> int:
+        """Sharps (positive) or flats (negative) of a standard signature; 0 for other ones."""
+        count = sum(self.alters.values())
+        return count if all(a == (1 if count > 0 else -1) for a in self.alters.values()) else 0
+
+
+@dataclass(frozen=True)
+class KeyField:
+    """A K: (or V:) field: the key, if it names one, and its clef, octave and other properties."""
+
+    key: Key | None
+    clef: str | None = None
+    octave: int = 0
+    properties: dict[str, str] = field(default_factory=dict)
+
+
+def key_signature(fifths: int) -> dict[str, int]:
+    """The alterations of a signature with `fifths` sharps (negative: flats)."""
+    if fifths >= 0:
+        return {step: 1 for step in SHARP_ORDER[:fifths]}
+    return {step: -1 for step in SHARP_ORDER[::-1][:-fifths]}
+
+
+KEY_PATTERN = re.compile(r"(?P<tonic>[A-G])(?P<acc>[#b]?)\s*(?P<mode>[A-Za-z]*)")
+PROPERTY_PATTERN = re.compile(r'(?P<name>[A-Za-z][\w-]*)\s*=\s*(?P<value>"[^"]*"|\S+)')
+
+
+def split_properties(text: str) -> tuple[list[str], dict[str, str]]:
+    """Words and name=value properties (values may be quoted) of a K: or V: field."""
+    properties = {}
+    for match in PROPERTY_PATTERN.finditer(text):
+        properties[match.group("name").lower()] = match.group("value").strip('"')
+    words = PROPERTY_PATTERN.sub(" ", text).split()
+    return words, properties
+
+
+def _clef_and_octave(words: list[str], properties: dict[str, str], what: str) -> tuple[str | None, int]:
+    clef = properties.get("clef")
+    for word in list(words):
+        if word in CLEFS and word not in "GFC":
+            clef = word
+            words.remove(word)
+    if clef is not None and clef not in CLEFS:
+        raise FieldError(f"{what}clef={clef} is not a clef such as treble, bass, alto or tenor")
+    octave = properties.get("octave", "0")
+    if not re.fullmatch(r"[+-]?\d", octave):
+        raise FieldError(f"{what}octave={octave} is not a whole number of octaves such as -1")
+    return clef, int(octave)
+
+
+def _mode(word: str) -> str | None:
+    """The mode a word names (m, min, minor, Mix, dorian, exp...), or None."""
+    word = word.lower()
+    if word in ("m", "exp"):
+        return word
+    return next((mode for mode in MODE_SHIFT if len(mode) == 3 and len(word) >= 3 and word.startswith(mode)), None)
+
+
+def parse_key(value: str) -> KeyField:
+    """K: G, Dmix, F#m, Bbdor, none, HP, D exp ^c, D clef=bass, clef=bass alone..."""
+    text = value.split("%")[0].strip()
+    words, properties = split_properties(text)
+    clef, octave = _clef_and_octave(words, properties, "K:")
+    if not words:
+        return KeyField(None, clef, octave, properties)
+    first, rest = words[0], words[1:]
+    if rest and KEY_PATTERN.fullmatch(first) and not KEY_PATTERN.fullmatch(first).group("mode") and _mode(rest[0]):
+        first, rest = first + rest[0], rest[1:]  # "D mix", "D exp"
+    match = KEY_PATTERN.fullmatch(first)
+    if first in ("none", "HP"):
+        key = Key("", "none", {})
+    elif first == "Hp":
+        key = Key("", "Hp", {"F": 1, "C": 1})
+    elif match is None and re.fullmatch(r"(\^\^|\^|__|_|=)[A-Ga-g]", first):
+        key, rest = Key("", "exp", {}), words
+    elif match is None:
+        raise FieldError(f"K:{text} is not a key such as G, Dmix, F#m or none")
+    else:
+        mode = _mode(match.group("mode")) if match.group("mode") else "maj"
+        if mode is None:
+            raise FieldError(f"K:{text}: {match.group('mode')!r} is not a mode such as maj, m, mix, dor, phr, lyd or loc")
+        tonic = match.group("tonic") + match.group("acc")
+        if mode == "exp":
+            key = Key(tonic, "exp", {})
+        else:
+            fifths = MAJOR_FIFTHS[match.group("tonic")] + {"#": 7, "b": -7, "": 0}[match.group("acc")] + MODE_SHIFT[mode]
+            if not -7 <= fifths <= 7:
+                raise FieldError(f"K:{text} needs more than 7 sharps or flats; write it as its enharmonic key")
+            key = Key(tonic, mode, key_signature(fifths))
+    alters = dict(key.alters)
+    for word in rest:
+        match = re.fullmatch(r"(\^\^|\^|__|_|=)([A-Ga-g])", word)
+        if not match:
+            raise FieldError(f"K:{text}: {word!r} is neither an accidental such as ^f nor a property such as clef=bass")
+        step = match.group(2).upper()
+        alters[step] = ACCIDENTAL_ALTER[match.group(1)]
+        if alters[step] == 0:
+            del alters[step]
+    return KeyField(Key(key.tonic, key.mode, alters), clef, octave, properties)
+
+
+@dataclass(frozen=True)
+class VoiceField:
+    """A V: field: the voice id and its properties."""
+
+    id: str
+    name: str | None
+    clef: str | None
+    octave: int
+    properties: dict[str, str]
+
+
+def parse_voice(value: str) -> VoiceField:
+    """V:1 clef=bass name="Bass" sname="B"..."""
+    text = value.split("%")[0].strip()
+    if not text:
+        raise FieldError("V: needs a voice id, as in V:1 or V:T1")
+    voice_id, _, rest = text.partition(" ")
+    if not re.fullmatch(r"[\w.+-]+", voice_id):
+        raise FieldError(f"V:{voice_id} is not a voice id: use letters, digits and _ . + -")
+    words, properties = split_properties(rest)
+    clef, octave = _clef_and_octave(words, properties, f"V:{voice_id} ")
+    name = properties.get("name", properties.get("nm"))
+    return VoiceField(voice_id, name, clef, octave, properties)
+
+
+def parse_tempo(value: str, unit: Fraction) -> tuple[Fraction, int, str | None]:
+    """Q: 1/4=120, 3/8=60, 1/4 1/8=60, "Allegro" 1/4=120, or a bare 120 (unit notes per minute).
+
+    Returns the beat as a length in whole notes, beats per minute, and the text, if any.
+    """
+    text = value.split("%")[0].strip()
+    words = re.findall(r'"([^"]*)"', text)
+    rest = re.sub(r'"[^"]*"', " ", text).strip()
+    label = " ".join(words) or None
+    if not rest and label:
+        return Fraction(1, 4), 0, label  # a tempo word with no figure
+    match = re.fullmatch(r"((?:\d+/\d+\s*)+)=\s*(\d+)", rest) or re.fullmatch(r"(C\d*|\d*)\s*=?\s*(\d+)", rest)
+    if not match:
+        raise FieldError(f"Q:{text} is not a tempo such as 1/4=120")
+    beat_text, bpm = match.group(1).strip(), int(match.group(2))
+    if beat_text.startswith("C") or beat_text == "":
+        beat = unit * (int(beat_text[1:]) if beat_text[1:] else 1)
+    else:
+        beat = sum((Fraction(part) for part in beat_text.split()), Fraction(0))
+    if beat == 0 or bpm == 0:
+        raise FieldError(f"Q:{text} is not a tempo such as 1/4=120")
+    return beat, bpm, label
