@@ -1,8 +1,8 @@
-"""Keys in ABC: the K: value of a music21 key signature, and transpositions that keep key signatures simple."""
+"""Keys in ABC: the K: value of a music21 key signature, and how to spell a transposition so the key stays simple."""
 
 from __future__ import annotations
 
-from music21 import interval, key, pitch, stream
+from music21 import interval, key, pitch
 
 from charmony.pipeline.errors import AbcError
 
@@ -46,10 +46,3 @@ def simplest_shift(semitones: int, sharps: int) -> interval.Interval:
     target = pitch.Pitch(name_at_fifths(fifths) + "4")
     target.octave += round((60 + semitones - target.ps) / 12)
     return interval.Interval(pitch.Pitch("C4"), target)
-
-
-def transpose_score(score: stream.Score, semitones: int) -> stream.Score:
-    """A copy of `score` moved by `semitones`, spelt so that its first key signature stays simple."""
-    first = score.recurse().getElementsByClass(key.KeySignature).first()
-    shift = simplest_shift(semitones, first.sharps if first is not None else 0)
-    return score.transpose(shift, inPlace=False)

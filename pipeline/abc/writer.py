@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import math
+import copy
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-from music21 import articulations, bar, chord, clef, expressions, key, meter, note, spanner, stream, tempo
+from music21 import articulations, bar, chord, clef, expressions, interval, key, meter, note, pitch, spanner, stream, tempo
 
-from charmony.pipeline.abc.keys import abc_key
+from charmony.pipeline.abc.keys import abc_key, simplest_shift
 from charmony.pipeline.errors import AbcError
 
 # Bump when the same score would be written differently: cached conversions are keyed by it.
@@ -34,6 +34,8 @@ class WriterOptions:
 
     number: int = 1  # X:
     title: str | None = None  # T:, else the score's title or movement name
+    composer: str | None = None  # C:, else the score's composer, if any
+    transpose: int = 0  # semitones, spelt so that the first key signature stays simple (see keys.simplest_shift)
     unit: Fraction | None = None  # L:, else the one giving the shortest lengths
     bars_per_line: int = 4  # bars of one voice per line, the pickup bar not counted
 
@@ -41,12 +43,14 @@ class WriterOptions:
 def score_to_abc(score: stream.Stream, options: WriterOptions = WriterOptions()) -> str:
     """The ABC text of a music21 score (or part); the same score always gives the same text."""
     parts = _parts(score)
-    measures = _aligned_measures(parts)
+    measures = join_split_bars(_aligned_measures(parts))
     first_meter = _first(parts[0], meter.TimeSignature)
     unit = options.unit or choose_unit(parts, first_meter)
-    lines = _header(score, parts, options, first_meter, unit)
     signature = _first(parts[0], key.KeySignature)
-    writers = [VoiceWriter(unit, signature, first_meter) for _ in parts]
+    shift = simplest_shift(options.transpose, signature.sharps if signature else 0) if options.transpose else None
+    signature = transposed_key(signature, shift)
+    lines = _header(score, parts, options, first_meter, unit, signature)
+    writers = [VoiceWriter(unit, signature, first_meter, shift) for _ in parts]
     count = len(measures[0])
     for block in _blocks(measures[0], options.bars_per_line):
         for number, (writer, bars) in enumerate(zip(writers, measures), start=1):
@@ -76,6 +80,53 @@ def _aligned_measures(parts: list[stream.Stream]) -> list[list[stream.Measure | 
     return [m + [None] * (longest - len(m)) for m in measures]
 
 
+def join_split_bars(measures: list[list[stream.Measure | None]]) -> list[list[stream.Measure | None]]:
+    """Join each pair of short bars that add up to one bar across a plain barline, in every part alike.
+
+    Chorale editions often split a bar at a fermata (three beats, then the one-beat upbeat of the next
+    phrase); ABC writes the bar whole, as a musician would. Bar 0 (a pickup) and repeats are left alone.
+    """
+    count = len(measures[0])
+    joined: list[list[stream.Measure | None]] = [[] for _ in measures]
+    index = 0
+    while index < count:
+        pairs = [(bars[index], bars[index + 1]) for bars in measures] if 0 < index < count - 1 else []
+        if pairs and all(_split_pair(first, second) for first, second in pairs):
+            for out, (first, second) in zip(joined, pairs):
+                out.append(_joined(first, second))
+            index += 2
+            continue
+        for out, bars in zip(joined, measures):
+            out.append(bars[index])
+        index += 1
+    return joined
+
+
+def _split_pair(first: stream.Measure | None, second: stream.Measure | None) -> bool:
+    """Whether two bars are the halves of one bar split at a plain barline."""
+    if first is None or second is None or first.voices or second.voices:
+        return False
+    full = _quarters(first.barDuration.quarterLength)
+    one, two = _quarters(first.duration.quarterLength), _quarters(second.duration.quarterLength)
+    plain = first.rightBarline is None or (type(first.rightBarline) is bar.Barline and first.rightBarline.type == "regular")
+    return (
+        0 < one < full and 0 < two < full and one + two == full and plain and second.leftBarline is None
+        and _quarters(second.barDuration.quarterLength) == full
+        and not second.getElementsByClass((meter.TimeSignature, key.KeySignature, clef.Clef))
+        and not first.getSpannerSites([spanner.RepeatBracket]) and not second.getSpannerSites([spanner.RepeatBracket])
+    )
+
+
+def _joined(first: stream.Measure, second: stream.Measure) -> stream.Measure:
+    """One bar holding copies of both halves' contents."""
+    whole = stream.Measure(number=first.number)
+    for half, shift in ((first, 0), (second, _quarters(first.duration.quarterLength))):
+        for element in half:
+            whole.insert(_quarters(element.offset) + shift, copy.deepcopy(element))
+    whole.rightBarline = copy.deepcopy(second.rightBarline)
+    return whole
+
+
 def _blocks(measures: list, bars_per_line: int) -> list[range]:
     """Bar indexes per line: the pickup bar (if any) joins the first line."""
     start = 1 if measures and _is_pickup(measures[0]) and len(measures) > 1 else 0
@@ -92,12 +143,18 @@ def _first(part: stream.Stream, kind):
     return part.recurse().getElementsByClass(kind).first()
 
 
-def _header(score, parts, options: WriterOptions, first_meter, unit: Fraction) -> list[str]:
+def transposed_key(signature: key.KeySignature | None, shift: interval.Interval | None) -> key.KeySignature | None:
+    """A key signature moved by `shift` (None: as it is)."""
+    return signature if signature is None or shift is None else signature.transpose(shift)
+
+
+def _header(score, parts, options: WriterOptions, first_meter, unit: Fraction, signature) -> list[str]:
     metadata = score.metadata if isinstance(score, stream.Score) else None
     title = options.title or (metadata and (metadata.title or metadata.movementName)) or "Untitled"
     lines = [f"X:{options.number}", f"T:{_one_line(title)}"]
-    if metadata is not None and metadata.composer:
-        lines.append(f"C:{_one_line(metadata.composer)}")
+    composer = options.composer or (metadata and metadata.composer)
+    if composer:
+        lines.append(f"C:{_one_line(composer)}")
     lines.append(f"M:{meter_text(first_meter)}")
     lines.append(f"L:{unit.numerator}/{unit.denominator}")
     mark = _first(parts[0], tempo.MetronomeMark)
@@ -111,7 +168,7 @@ def _header(score, parts, options: WriterOptions, first_meter, unit: Fraction) -
             voice += f' name="{name.replace(chr(34), chr(39))}"'
         voice += f" clef={clef_name(_first(part, clef.Clef))}"
         lines.append(voice)
-    lines.append(f"K:{abc_key(_first(parts[0], key.KeySignature))}")
+    lines.append(f"K:{abc_key(signature)}")
     return lines
 
 
@@ -206,8 +263,10 @@ def key_alters(signature: key.KeySignature | None) -> dict[str, int]:
 class VoiceWriter:
     """Writes one part's bars, carrying its key and meter from one line to the next."""
 
-    def __init__(self, unit: Fraction, signature: key.KeySignature | None, first_meter: meter.TimeSignature | None) -> None:
+    def __init__(self, unit: Fraction, signature, first_meter, shift: interval.Interval | None) -> None:
         self.unit = unit
+        self.shift = shift
+        self.moved: dict[str, pitch.Pitch] = {}  # transposed pitches by name, as transposing is slow
         self.signature = key_alters(signature)  # in force now, for the accidentals
         self.key_alters = self.signature  # as last written in K:
         self.meter_text = meter_text(first_meter)
@@ -255,6 +314,7 @@ class VoiceWriter:
                 self.meter_text = meter_text(signature)
                 changes.append((_quarters(signature.offset), f"[M:{self.meter_text}]", None))
         for signature in measure.getElementsByClass(key.KeySignature):
+            signature = transposed_key(signature, self.shift)
             text, alters = abc_key(signature), key_alters(signature)
             if alters != self.key_alters:  # a new mode on the same signature (F to Dm) is not written
                 self.key_alters = alters
@@ -352,14 +412,20 @@ class VoiceWriter:
             return "".join(self._pitch(p, accidentals) for p in element.pitches[-1:])
         return self._pitch(element.pitch, accidentals) if isinstance(element, note.Note) else ""
 
-    def _pitch(self, pitch, accidentals: Accidentals) -> str:
-        """A pitch with the accidental it needs in this bar and its octave marks."""
-        alter = pitch.alter
+    def _pitch(self, original: pitch.Pitch, accidentals: Accidentals) -> str:
+        """A pitch (transposed if asked) with the accidental it needs in this bar and its octave marks."""
+        written = original
+        if self.shift is not None:
+            name = original.nameWithOctave
+            if name not in self.moved:
+                self.moved[name] = self.shift.transposePitch(original)
+            written = self.moved[name]
+        alter = written.alter
         if alter != int(alter) or not -2 <= alter <= 2:
-            raise AbcError(f"{pitch.nameWithOctave} has a microtone or an alteration ABC cannot write")
-        octave = pitch.implicitOctave
-        sign = accidentals.sign(pitch.step, octave, int(alter))
-        return sign + (pitch.step.lower() + "'" * (octave - 5) if octave >= 5 else pitch.step + "," * (4 - octave))
+            raise AbcError(f"{written.nameWithOctave} has a microtone or an alteration ABC cannot write")
+        octave = written.implicitOctave
+        sign = accidentals.sign(written.step, octave, int(alter))
+        return sign + (written.step.lower() + "'" * (octave - 5) if octave >= 5 else written.step + "," * (4 - octave))
 
 
 def _tuplet(element: note.GeneralNote):
