@@ -12,6 +12,7 @@ import click
 import torch
 
 from charmony import __version__
+from charmony.pipeline.corpus import CorpusWarning
 from charmony.pipeline.errors import SEED_LIMIT, CharmonyError, RunError
 from charmony.pipeline.plugins import PluginWarning, call_each, get_outputs, get_plugin_manager, outputs, plugin_infos
 from charmony.pipeline.prepare import PrepareConfig, prepare
@@ -315,7 +316,7 @@ def plugins_command(as_json):
 
 
 def _format_warning(message, category, filename, lineno, line=None):
-    if issubclass(category, PluginWarning):
+    if issubclass(category, (PluginWarning, CorpusWarning)):
         return f"Warning: {message}\n"
     return _original_format_warning(message, category, filename, lineno, line)
 

@@ -7,6 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+class CorpusWarning(UserWarning):
+    """A source, or a piece of it, that a corpus plugin skipped; the others are still used."""
+
+
 @dataclass(frozen=True)
 class Document:
     """One unit of the corpus (a tune, a poem, a file) and where it came from."""

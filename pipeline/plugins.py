@@ -22,6 +22,8 @@ ENTRY_POINT_GROUP = "charmony"
 LOAD_PLUGINS_ENV = "CHARMONY_LOAD_PLUGINS"
 BUILTIN_PLUGINS = (
     "charmony.corpora.text",
+    "charmony.corpora.bach",
+    "charmony.corpora.folk",
     "charmony.plugins.abc",
     "charmony.plugins.midi",
     "charmony.plugins.score",

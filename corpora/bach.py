@@ -1,0 +1,185 @@
+"""The `bach` corpus: Bach's chorales, or the user's scores and ABC files, as ABC tunes, one tune per document."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from charmony.pipeline.abc.collection import split_tunes
+from charmony.pipeline.abc.parser import parse_tune
+from charmony.pipeline.abc.tunes import AbcCorpus, renumber, skip
+from charmony.pipeline.corpus import Document
+from charmony.pipeline.errors import CharmonyError, ConfigError, CorpusError
+from charmony.pipeline.hookspecs import hookimpl
+from charmony.pipeline.sources import expand, read_text
+
+# music21 takes a second to import, so it (and what needs it) is imported only when documents are read.
+VOICE_CHOICES = ("all", "soprano")
+ALL_SHIFTS = tuple(range(-5, 7))  # the twelve keys, moving no voice more than half an octave
+LARGEST_SHIFT = 12
+
+
+@dataclass(frozen=True)
+class BachOptions:
+    """The `bach` corpus' --option values, checked."""
+
+    voices: str = "all"
+    transpose: tuple[int, ...] = (0,)
+    instances: int | None = None  # draw this many tunes, with replacement
+    seed: int = 0  # for the draw
+    glob: str = "*"
+
+    @classmethod
+    def parse(cls, options: Mapping[str, str]) -> BachOptions:
+        """The options from their text, or a ConfigError saying which value is wrong and what would do."""
+        voices = options.get("voices", "all")
+        if voices not in VOICE_CHOICES:
+            raise ConfigError(f"--option voices={voices}: choose one of {', '.join(VOICE_CHOICES)}")
+        return cls(voices, _shifts(options.get("transpose", "0")), _instances(options.get("instances")),
+                   _whole(options.get("seed", "0"), "seed", 0), options.get("glob", "*") or "*")
+
+    @property
+    def variants(self):
+        """One chorales.Variant per shift."""
+        from charmony.corpora.chorales import Variant
+
+        return tuple(Variant(self.voices, shift) for shift in self.transpose)
+
+    @property
+    def rewrites(self) -> bool:
+        """Whether ABC tunes must be read and written again (for other voices or keys)."""
+        return self.voices != "all" or self.transpose != (0,)
+
+
+def _whole(text: str, name: str, least: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < least:
+        raise ConfigError(f"--option {name}={text}: give a whole number of at least {least}")
+    return value
+
+
+def _instances(text: str | None) -> int | None:
+    return None if text is None else _whole(text, "instances", 1)
+
+
+def _shifts(text: str) -> tuple[int, ...]:
+    """`all`, or a comma list of semitones such as -2,0,3."""
+    if text == "all":
+        return ALL_SHIFTS
+    try:
+        shifts = [int(part) for part in text.split(",")]
+    except ValueError:
+        shifts = []
+    if not shifts or any(abs(s) > LARGEST_SHIFT for s in shifts):
+        raise ConfigError(
+            f"--option transpose={text}: give all, or semitones from -{LARGEST_SHIFT} to {LARGEST_SHIFT} separated by commas, e.g. -2,0,3"
+        )
+    return tuple(dict.fromkeys(shifts))
+
+
+def abc_file_tunes(path: Path, options: BachOptions) -> Iterator[str]:
+    """Each tune of an ABC file, as it is or, for other voices or keys, read and written again."""
+    from charmony.corpora.chorales import write_variant
+    from charmony.pipeline.abc.score import tune_to_score
+
+    tunes = split_tunes(read_text(path))
+    if not tunes:
+        skip(f"{path}: holds no ABC tune (no X: line and no music); skipped")
+    for piece in tunes:
+        tune = parse_tune(piece.text, piece.line)
+        if not tune.readable:
+            missing = "X:" if tune.number is None else "K:"
+            skip(f"{path}:{piece.line}: the tune has no {missing} field; skipped, the other tunes are used")
+            continue
+        if not options.rewrites:
+            yield renumber(piece.text, 1)
+            continue
+        try:
+            score = tune_to_score(tune)
+            for variant in options.variants:
+                yield write_variant(score, variant, tune.title or path.stem)
+        except CharmonyError as error:
+            skip(f"{path}:{piece.line}: the tune cannot be rewritten ({error}); skipped")
+
+
+def score_file_scores(path: Path) -> list:
+    """The music21 scores read from a file (an opus gives several); [] with a warning when music21 cannot."""
+    from music21 import converter, stream
+
+    try:
+        parsed = converter.parse(path, forceSource=True)
+    except Exception as error:  # music21 raises many kinds, and some of its parsers plain IndexError
+        reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+        skip(f"{path}: music21 cannot read it as a score ({reason}); skipped")
+        return []
+    if isinstance(parsed, stream.Opus):
+        return list(parsed.scores)
+    return [parsed if isinstance(parsed, stream.Score) else stream.Score([parsed])]
+
+
+def score_file_tunes(path: Path, options: BachOptions) -> Iterator[str]:
+    """Each score of a file music21 reads, written as ABC in each variant."""
+    from charmony.corpora.chorales import write_variant
+
+    for number, score in enumerate(score_file_scores(path), start=1):
+        title = (score.metadata.title if score.metadata else None) or path.stem + (f" {number}" if number > 1 else "")
+        try:
+            texts = [write_variant(score, variant, title) for variant in options.variants]
+        except CharmonyError as error:
+            skip(f"{path}: cannot be written as ABC ({error}); skipped")
+            continue
+        yield from texts
+
+
+class BachCorpus(AbcCorpus):
+    """Bach's chorales from music21's corpus, or the user's ABC and score files, as ABC tunes."""
+
+    name = "bach"
+    description = "Bach's chorales (music21's corpus) or your .abc and score files, written as ABC; one tune per document."
+    default_source = "the Bach chorales in music21's corpus, written as ABC on first use and cached"
+    options = {
+        "voices": "all (default) or soprano (the melody: the part named Soprano, else the top part)",
+        "transpose": "semitones to move every tune by, e.g. -2,0,3, or all (the twelve keys, -5 to +6); default 0",
+        "instances": "draw this many tunes at random, with replacement, from the sources (for small collections)",
+        "seed": "seed of the instances draw (default 0)",
+        "glob": "which files to read in a --source folder (default *)",
+    }
+
+    def documents(self, sources: list[Path], options: Mapping[str, str]) -> Iterator[Document]:
+        """Yield each tune (each variant of it) as a document."""
+        settings = BachOptions.parse(options)
+        if sources:
+            documents = self._source_documents(sources, settings)
+        else:
+            from charmony.corpora.chorales import chorale_tunes
+
+            variants, _ = chorale_tunes(settings.variants)
+            documents = [
+                Document(tune["abc"], Path(tune["source"])) for variant in settings.variants for tune in variants[variant]
+            ]
+        if settings.instances is not None:
+            draw = random.Random(settings.seed)
+            documents = [draw.choice(documents) for _ in range(settings.instances)]
+        yield from documents
+
+    def _source_documents(self, sources: list[Path], settings: BachOptions) -> list[Document]:
+        documents = []
+        files = list(expand(sources, settings.glob))
+        for path in files:
+            tunes = abc_file_tunes(path, settings) if path.suffix.lower() == ".abc" else score_file_tunes(path, settings)
+            documents.extend(Document(text, path) for text in tunes)
+        if not documents:
+            named = ", ".join(str(p) for p in files[:3]) + (" ..." if len(files) > 3 else "")
+            raise CorpusError(f"no tune could be read from {named}; see the warnings above for each file")
+        return documents
+
+
+@hookimpl
+def register_corpora(register):
+    """Register the `bach` corpus."""
+    register(BachCorpus())

@@ -1,0 +1,183 @@
+"""Bach's chorales from music21's corpus, written as ABC once and cached as JSON."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from itertools import repeat
+from pathlib import Path
+
+import music21
+from music21 import converter, corpus, stream
+from tqdm import tqdm
+
+from charmony.pipeline.abc.check import check_abc
+from charmony.pipeline.abc.compare import differences
+from charmony.pipeline.abc.score import abc_to_score
+from charmony.pipeline.abc.writer import WRITER_VERSION, WriterOptions, score_to_abc
+from charmony.pipeline.atomic import write_json
+from charmony.pipeline.errors import CorpusError
+
+CACHE_ENV = "CHARMONY_CACHE"
+CACHE_FORMAT = 1
+COMPOSER = "J.S. Bach"
+
+
+@dataclass(frozen=True, order=True)
+class Variant:
+    """Which voices, moved by how many semitones."""
+
+    voices: str = "all"
+    transpose: int = 0
+
+    @property
+    def file_name(self) -> str:
+        """The name of this variant's cache file."""
+        return f"{self.voices}{self.transpose:+d}.json"
+
+
+ORIGINAL = Variant()
+
+
+def cache_root() -> Path:
+    """$CHARMONY_CACHE, else $XDG_CACHE_HOME/charmony, else ~/.cache/charmony."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "charmony"
+
+
+def cache_dir() -> Path:
+    """Where the chorales converted by this music21 and this writer are kept."""
+    return cache_root() / "bach" / f"music21-{music21.__version__}-writer-{WRITER_VERSION}"
+
+
+def chorale_paths() -> list[Path]:
+    """The Bach scores in music21's corpus (MusicXML and Humdrum), by name; analyses left out."""
+    paths = [Path(p) for p in corpus.getComposer("bach") if Path(p).suffix in (".mxl", ".xml", ".krn")]
+    return sorted(paths, key=lambda p: p.name)
+
+
+def chorale_name(path: Path) -> str:
+    """bwv1.6.mxl -> BWV 1.6"""
+    return "BWV " + path.stem.removeprefix("bwv")
+
+
+def select_voices(score: stream.Score, voices: str) -> stream.Score:
+    """The score itself, or a score of its soprano (the part named so, else the top part)."""
+    if voices == "all":
+        return score
+    parts = list(score.parts)
+    chosen = next((p for p in parts if (p.partName or "").strip().lower().startswith("soprano")), parts[0])
+    selected = stream.Score()
+    selected.metadata = score.metadata
+    selected.insert(0, chosen)
+    return selected
+
+
+def write_variant(score: stream.Score, variant: Variant, title: str, composer: str | None = None) -> str:
+    """The ABC of one variant of a score."""
+    options = WriterOptions(title=title, composer=composer, transpose=variant.transpose)
+    return score_to_abc(select_voices(score, variant.voices), options)
+
+
+def not_a_chorale(score: stream.Score) -> str | None:
+    """Why a score is no four-part chorale (the keyboard prelude BWV 846 is in the corpus too), or None."""
+    names = [(p.partName or "").strip().lower() for p in score.parts]
+    if any(name.startswith("soprano") for name in names) or (len(names) == 4 and not any(names)):
+        return None
+    return f"not a chorale (parts: {', '.join(n or 'unnamed' for n in names)})"
+
+
+def convert_chorale(path: str, variants: tuple[Variant, ...], verify: bool = False) -> dict:
+    """One chorale's ABC in each variant, or why it is left out; with `verify`, the round trip's differences too.
+
+    A chorale is left out when it is not one, or when its bars do not fit its meter in music21's edition
+    (the checker says which), so that the corpus teaches only bars that add up.
+    """
+    source = Path(path)
+    name = chorale_name(source)
+    score = converter.parse(source, forceSource=True)  # forceSource: music21 would otherwise cache a pickle
+    result: dict = {"name": name, "source": str(source), "abc": {}}
+    reason = not_a_chorale(score)
+    original = write_variant(score, ORIGINAL, name, COMPOSER)
+    if verify:
+        result["differences"] = differences(score, abc_to_score(original))
+    if reason is None:
+        verdict = check_abc(original)
+        if not verdict.valid:
+            reason = f"its bars do not fit its meter in music21's edition: {verdict.problems[0].message}"
+    if reason is not None:
+        result["left_out"] = reason
+        return result
+    for variant in variants:
+        result["abc"][variant.file_name] = original if variant == ORIGINAL else write_variant(score, variant, name, COMPOSER)
+    return result
+
+
+def _convert_all(variants: tuple[Variant, ...], verify: bool) -> list[dict]:
+    """Every chorale converted, in parallel on the machine's cores, with a progress bar on a terminal."""
+    paths = [str(p) for p in chorale_paths()]
+    if not paths:
+        raise CorpusError("music21's corpus holds no Bach chorales; reinstall music21 (pip install --force-reinstall music21)")
+    workers = max(1, min(os.cpu_count() or 1, 8))
+    what = ", ".join(f"{v.voices} voices{f' moved {v.transpose:+d}' if v.transpose else ''}" for v in variants)
+    print(f"bach: writing music21's {len(paths)} Bach chorale scores as ABC ({what}) on {workers} cores, once; "
+          f"cached in {cache_dir()}", file=sys.stderr)
+    results = []
+    with tqdm(total=len(paths), unit="chorale", file=sys.stderr, disable=None) as progress:
+        if workers == 1:
+            converted = (convert_chorale(path, variants, verify) for path in paths)
+            for result in converted:
+                results.append(result)
+                progress.update()
+            return results
+        # spawn, not fork: the parent may hold torch's threads, which a forked child would inherit broken.
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            for result in pool.map(convert_chorale, paths, repeat(variants), repeat(verify), chunksize=4):
+                results.append(result)
+                progress.update()
+    return results
+
+
+def _load(path: Path) -> list[dict] | None:
+    """A cache file's tunes, or None when it is missing or damaged (then it is rebuilt)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        tunes = data["tunes"]
+        if data["format"] != CACHE_FORMAT or not all(isinstance(t["abc"], str) and isinstance(t["name"], str) for t in tunes):
+            raise ValueError
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError):
+        print(f"bach: cache file {path} is damaged; rebuilding it", file=sys.stderr)
+        return None
+    return tunes
+
+
+def chorale_tunes(variants: tuple[Variant, ...], verify: bool = False) -> tuple[dict[Variant, list[dict]], list[dict]]:
+    """Each variant's tunes ({"name", "source", "abc"}), from the cache or converted now (and cached).
+
+    With `verify`, every chorale is converted afresh and read back; the second result holds, per chorale,
+    its name, source and the differences found (and why it is left out of the corpus, if it is).
+    """
+    folder = cache_dir()
+    found = {} if verify else {v: _load(folder / v.file_name) for v in variants}
+    missing = tuple(v for v in variants if found.get(v) is None)
+    checked: list[dict] = []
+    if missing:
+        results = _convert_all(missing, verify)
+        for variant in missing:
+            tunes = [{"name": r["name"], "source": r["source"], "abc": r["abc"][variant.file_name]} for r in results if "left_out" not in r]
+            left_out = [{"name": r["name"], "reason": r["left_out"]} for r in results if "left_out" in r]
+            write_json(folder / variant.file_name, {
+                "format": CACHE_FORMAT, "music21": music21.__version__, "writer": WRITER_VERSION,
+                "voices": variant.voices, "transpose": variant.transpose, "tunes": tunes, "left_out": left_out,
+            })
+            found[variant] = tunes
+        checked = [{k: r[k] for k in ("name", "source", "differences", "left_out") if k in r} for r in results]
+    return {v: found[v] for v in variants}, checked
