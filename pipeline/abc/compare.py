@@ -35,9 +35,9 @@ def soundings(part: stream.Stream) -> list[Sounding]:
         quarters = _fraction(element.duration.quarterLength)
         notes = element.notes if isinstance(element, chord.Chord) else [element]
         for member in notes:
-            tie = member.tie or element.tie
-            tied = tie is not None and tie.type in ("start", "continue")
-            found.append(Sounding(offset, member.pitch.nameWithOctave, quarters, tied, element.measureNumber or 0))
+            tied = member.tie is not None and member.tie.type in ("start", "continue")
+            spelt = member.pitch.name + str(member.pitch.implicitOctave)
+            found.append(Sounding(offset, spelt, quarters, tied, element.measureNumber or 0))
     return sorted(found)
 
 

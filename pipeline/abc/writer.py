@@ -402,7 +402,7 @@ class VoiceWriter:
             return ("x" if element.style.hideObjectOnPrint else "z") + length
         if isinstance(element, chord.Chord):
             notes = sorted(element.notes, key=lambda n: n.pitch.ps)
-            ties = [_ties_forward(n) or _ties_forward(element) for n in notes]
+            ties = [_ties_forward(n) for n in notes]  # music21 keeps a chord's ties on its notes
             inner = "".join(self._pitch(n.pitch, accidentals) + ("-" if tie and not all(ties) else "") for n, tie in zip(notes, ties))
             return f"[{inner}]{length}" + ("-" if all(ties) else "")
         return self._pitch(element.pitch, accidentals) + length + ("-" if _ties_forward(element) else "")
