@@ -32,11 +32,12 @@ def strip_annotations(music: str) -> str:
 def normalise_tune(text: str, number: int = 1) -> str | None:
     """The tune numbered `number`, with annotations, non-musical fields and comments gone, and its header ordered.
 
-    Returns None for text without a K: field, which is no tune at all. The tune ends at its first blank line.
+    Returns None for text without a K: field or without music, which is no tune at all. The tune ends at its
+    first blank line.
     """
     header: dict[str, list[str]] = {letter: [] for letter in HEADER_ORDER}
     body: list[str] = []
-    in_body = False
+    in_body = has_music = False
     for raw in text.splitlines():
         if raw.startswith("%%"):
             continue
@@ -63,7 +64,8 @@ def normalise_tune(text: str, number: int = 1) -> str | None:
             music = strip_annotations(line).rstrip()
             if music.strip():
                 body.append(music)
-    if not header["K"] or not body:
+                has_music = True
+    if not header["K"] or not has_music:
         return None
     if body[-1].endswith("\\"):
         body[-1] = body[-1][:-1].rstrip()

@@ -1,0 +1,206 @@
+"""The bach corpus: every chorale round-trips through the writer and the reader; the cache; options; user sources."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from music21 import key, meter, note, stream
+
+from charmony.corpora import chorales
+from charmony.corpora.bach import BachCorpus
+from charmony.corpora.chorales import ORIGINAL, Variant, chorale_tunes, convert_chorale
+from charmony.pipeline.abc.check import check_abc
+from charmony.pipeline.corpus import CorpusWarning
+from charmony.pipeline.runs import Run
+
+from assertions import assert_user_error
+
+# BWV 846 is the C major prelude, not a chorale; nine chorales have bars that do not add up in music21's edition.
+MOST_LEFT_OUT = 10
+
+
+@pytest.fixture(scope="session")
+def chorale_cache(tmp_path_factory):
+    """Every chorale written, read back and compared, once per session; the conversions fill a fresh cache."""
+    folder = tmp_path_factory.mktemp("cache")
+    before = os.environ.get(chorales.CACHE_ENV)
+    os.environ[chorales.CACHE_ENV] = str(folder)
+    try:
+        _, checked = chorale_tunes((ORIGINAL,), verify=True)
+        yield folder, checked
+    finally:
+        if before is None:
+            del os.environ[chorales.CACHE_ENV]
+        else:
+            os.environ[chorales.CACHE_ENV] = before
+
+
+def test_every_chorale_round_trips_exactly(chorale_cache, capsys):
+    """Write each chorale as ABC, read it back with charmony's reader, compare pitches and lengths voice by voice."""
+    _, checked = chorale_cache
+    exact = [c for c in checked if not c["differences"]]
+    with capsys.disabled():
+        print(f"\n{len(exact)}/{len(checked)} Bach scores in music21's corpus round-trip exactly through ABC")
+        for c in checked:
+            for difference in c["differences"]:
+                print(f"  {c['name']}: {difference}")
+    assert len(checked) >= 400
+    assert len(exact) == len(checked), [(c["name"], c["differences"]) for c in checked if c["differences"]]
+
+
+def test_the_default_corpus_is_the_cached_chorales_that_pass_the_checker(chorale_cache, invoke, runs_dir):
+    folder, checked = chorale_cache
+    cached = json.loads((chorales.cache_dir() / ORIGINAL.file_name).read_text(encoding="utf-8"))
+    left_out = {entry["name"] for entry in cached["left_out"]}
+    assert "BWV 846" in left_out and len(left_out) <= MOST_LEFT_OUT
+    assert len(cached["tunes"]) + len(left_out) == len(checked)
+    result = invoke("prepare", "bach", "--runs-dir", runs_dir)
+    assert result.exit_code == 0, result.output
+    manifest = Run(runs_dir / "bach").manifest()
+    assert sum(manifest["documents"].values()) == len(cached["tunes"])
+    assert manifest["prime"] == "X:" and manifest["extension"] == ".abc"
+    first = cached["tunes"][0]["abc"]
+    assert first.startswith("X:1\nT:BWV 1.6\nC:J.S. Bach\nM:4/4\n") and "\nK:F\n[V:1] " in first
+    assert all(check_abc(tune["abc"]).valid for tune in cached["tunes"][:40])
+
+
+def test_a_damaged_cache_file_is_rebuilt(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(chorales.CACHE_ENV, str(tmp_path))
+    few = [p for p in chorales.chorale_paths() if p.stem in ("bwv1.6", "bwv10.7")]
+    monkeypatch.setattr(chorales, "chorale_paths", lambda: few)
+    first, _ = chorale_tunes((ORIGINAL,))
+    path = chorales.cache_dir() / ORIGINAL.file_name
+    assert path.is_file()
+    path.write_text('{"format": 1, "tunes": [{"abc": 3', encoding="utf-8")
+    again, _ = chorale_tunes((ORIGINAL,))
+    assert "damaged; rebuilding it" in capsys.readouterr().err
+    assert again == first and json.loads(path.read_text(encoding="utf-8"))["tunes"] == first[ORIGINAL]
+
+
+def test_soprano_and_transposed_variants_of_a_chorale():
+    path = next(p for p in chorales.chorale_paths() if p.stem == "bwv10.7")  # G minor, two flats
+    result = convert_chorale(str(path), (Variant("soprano", 0), Variant("all", 2), Variant("all", -5)))
+    soprano = result["abc"]["soprano+0.json"]
+    assert soprano.count("\nV:") == 1 and 'name="Soprano"' in soprano and "[V:2]" not in soprano
+    assert "\nK:Am\n" in result["abc"]["all+2.json"] and "\nK:Dm\n" in result["abc"]["all-5.json"]
+    assert all(check_abc(text).valid for text in result["abc"].values())
+
+
+def write_score_file(path: Path) -> Path:
+    """A two-bar melody in D major saved as MusicXML."""
+    part = stream.Part()
+    for number, names in enumerate((("D4", "F#4", "A4", "D5"), ("C#5", "B4", "A4", "A4")), start=1):
+        measure = stream.Measure(number=number)
+        if number == 1:
+            measure.append([meter.TimeSignature("4/4"), key.Key("D")])
+        measure.append([note.Note(name) for name in names])
+        part.append(measure)
+    score = stream.Score([part])
+    score.write("musicxml", fp=path)
+    return path
+
+
+TWO_TUNES = """X:5
+T:First
+M:4/4
+L:1/4
+K:F
+F =B c2 | A4 |]
+
+X:6
+T:No key
+M:4/4
+C D E F |]
+
+X:7
+T:Second
+M:3/4
+L:1/4
+K:G
+G A B | d3 |]
+"""
+
+
+def test_user_scores_and_abc_files_with_a_bad_file_among_them(tmp_path, invoke, runs_dir):
+    sources = tmp_path / "music"
+    sources.mkdir()
+    write_score_file(sources / "melody.musicxml")
+    (sources / "tunes.abc").write_text(TWO_TUNES, encoding="utf-8")
+    (sources / "broken.musicxml").write_text("<score-partwise><part id='P1'><measure>", encoding="utf-8")
+    with pytest.warns(CorpusWarning) as warned:
+        result = invoke("prepare", "bach", "--source", sources, "--runs-dir", runs_dir)
+    assert result.exit_code == 0, result.output
+    messages = [str(w.message) for w in warned]
+    assert any("broken.musicxml" in m and "music21 cannot read it" in m for m in messages), messages
+    assert any("tunes.abc:8" in m and "no K:" in m for m in messages), messages
+    assert Run(runs_dir / "bach").manifest()["corpus"] == "bach"
+    with pytest.warns(CorpusWarning):
+        texts = [d.text for d in BachCorpus().documents([sources], {})]
+    assert len(texts) == 3 and "\nT:melody\n" in texts[0] and "\nK:D\n" in texts[0]
+
+
+def test_abc_tunes_are_transposed_with_key_and_accidentals_right(tmp_path):
+    source = tmp_path / "tunes.abc"
+    source.write_text(TWO_TUNES, encoding="utf-8")
+    with pytest.warns(CorpusWarning, match="no K:"):
+        documents = list(BachCorpus().documents([source], {"transpose": "2"}))
+    assert len(documents) == 2
+    first = documents[0].text
+    # F major up a tone is G major; the B natural becomes C sharp.
+    assert first.endswith("K:G\n[V:1] G ^c d2 | B4 |]\n"), first
+    with pytest.warns(CorpusWarning):
+        kept = list(BachCorpus().documents([source], {}))
+    assert kept[1].text.startswith("X:1\nT:Second\n")  # renumbered, otherwise as written
+
+
+def test_instances_are_drawn_with_replacement_reproducibly(tmp_path):
+    source = tmp_path / "tunes.abc"
+    source.write_text(TWO_TUNES.replace("X:6\nT:No key\nM:4/4\nC D E F |]\n\n", ""), encoding="utf-8")
+    corpus = BachCorpus()
+
+    def draw(seed: str) -> list[str]:
+        return [d.text for d in corpus.documents([source], {"instances": "12", "seed": seed})]
+
+    assert len(draw("1")) == 12 and draw("1") == draw("1")
+    assert draw("1") != draw("2") and len(set(draw("1"))) == 2
+
+
+def test_samples_are_renumbered():
+    corpus = BachCorpus()
+    assert corpus.prime == "X:" and corpus.checks == ("abc",)
+    assert corpus.finish("X:1\nT:A\nK:C\nCDEF|]\n", 12) == "X:12\nT:A\nK:C\nCDEF|]\n"
+    assert corpus.finish("X:\nT:A\n", 3).startswith("X:3\nT:A")
+
+
+@pytest.mark.parametrize(("option", "fragment"), [
+    ("transpose=13", "transpose=13"),
+    ("transpose=up", "transpose=up"),
+    ("voices=alto", "voices=alto"),
+    ("instances=0", "instances=0"),
+    ("seed=x", "seed=x"),
+])
+def test_bad_option_values_are_one_line_errors(tmp_path, invoke, runs_dir, option, fragment):
+    source = tmp_path / "tunes.abc"
+    source.write_text(TWO_TUNES, encoding="utf-8")
+    result = invoke("prepare", "bach", "--source", source, "--option", option, "--runs-dir", runs_dir)
+    assert_user_error(result, fragment)
+
+
+def test_a_score_music21_cannot_read_is_one_line(tmp_path, invoke, runs_dir):
+    bad = tmp_path / "noise.mid"
+    bad.write_bytes(b"MThd not really a midi file")
+    with pytest.warns(CorpusWarning, match="noise.mid: music21 cannot read it as a score"):
+        result = invoke("prepare", "bach", "--source", bad, "--runs-dir", runs_dir)
+    assert_user_error(result, "no tune could be read", "noise.mid")
+
+
+def test_an_empty_collection_is_one_line(tmp_path, invoke, runs_dir):
+    empty = tmp_path / "empty.abc"
+    empty.write_text("% just a comment\n\n", encoding="utf-8")
+    with pytest.warns(CorpusWarning, match="empty.abc: holds no ABC tune"):
+        result = invoke("prepare", "bach", "--source", empty, "--runs-dir", runs_dir)
+    assert_user_error(result, "no tune could be read", "empty.abc")
+
