@@ -125,7 +125,9 @@ def _convert_all(variants: tuple[Variant, ...], verify: bool) -> list[dict]:
     if not paths:
         raise CorpusError("music21's corpus holds no Bach chorales; reinstall music21 (pip install --force-reinstall music21)")
     workers = max(1, min(os.cpu_count() or 1, 8))
-    what = ", ".join(f"{v.voices} voices{f' moved {v.transpose:+d}' if v.transpose else ''}" for v in variants)
+    shifts = sorted({v.transpose for v in variants})
+    what = " and ".join(sorted({v.voices for v in variants})) + " voices" + (
+        f", moved by {', '.join(f'{s:+d}' for s in shifts)} semitones" if shifts != [0] else "")
     print(f"bach: writing music21's {len(paths)} Bach chorale scores as ABC ({what}) on {workers} cores, once; "
           f"cached in {cache_dir()}", file=sys.stderr)
     results = []

@@ -1,0 +1,80 @@
+"""How good is the default Bach model after a fixed training budget? Validity, bar durations, MIDI, bits per character.
+
+Trains the default Bach model (below) for --minutes of wall time, samples 100 tunes and prints the share that
+pass the `abc` checker, the share of bars whose duration fits the meter, the share that render to MIDI, and
+the validation bits per character. Run: .venv/bin/python benchmarks/bench_bach.py [--minutes 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from charmony.pipeline.prepare import PrepareConfig, prepare
+from charmony.pipeline.runs import Run
+from charmony.pipeline.sample import SampleConfig, sample, write_samples
+from charmony.pipeline.train import TrainConfig, train
+
+# The default Bach model: the chorales' soprano lines in all twelve keys, the default 2 x 256 LSTM.
+CORPUS_OPTIONS = {"voices": "soprano", "transpose": "all"}
+TRAIN = TrainConfig(dropout=0.1, max_steps=100_000, eval_every=250, save_every=1000, log_every=100, device="cpu")
+SAMPLING = SampleConfig(num_samples=100, max_length=1500, temperature=0.8, seed=1)
+
+
+def shares(report: dict) -> dict[str, float]:
+    """Valid tunes, bars of the right duration, and tunes whose MIDI was written, as fractions."""
+    entries = report["samples"]
+    verdicts = [e["outputs"]["abc"].get("verdict") for e in entries]
+    bars = sum(v["details"].get("bars", 0) for v in verdicts if v)
+    bars_ok = sum(v["details"].get("bars_ok", 0) for v in verdicts if v)
+    midi = [e["outputs"].get("midi", {}) for e in entries]
+    return {
+        "valid": sum(bool(v and v["valid"]) for v in verdicts) / len(entries),
+        "bars_ok": bars_ok / bars if bars else 0.0,
+        "midi": sum(bool(m.get("files")) and "error" not in m for m in midi) / len(entries),
+        "finished": sum(e["finished"] for e in entries) / len(entries),
+    }
+
+
+def main() -> None:
+    """Prepare, train for the budget, sample and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=10.0, help="training budget in wall-clock minutes (default 10)")
+    parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    parser.add_argument("--keep", type=Path, help="keep the run and the samples in this folder")
+    args = parser.parse_args()
+
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="bench-bach-"))
+    run = Run(folder / "runs" / "bach")
+    started = time.perf_counter()
+    manifest = prepare(run, PrepareConfig("bach", options=dict(CORPUS_OPTIONS), force=True))
+    prepared = time.perf_counter() - started
+    config = dataclasses.replace(TRAIN, max_minutes=args.minutes, device=args.device)
+    result = train(run, config, restart=True)
+    samples, metadata = sample(run, dataclasses.replace(SAMPLING, device=args.device))
+    report = write_samples(samples, metadata, folder / "samples", manifest["extension"], ["abc", "midi"])
+    figures = shares(report)
+
+    print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}, device {args.device}")
+    print(f"corpus: bach {CORPUS_OPTIONS}, {sum(manifest['documents'].values())} tunes, "
+          f"{manifest['tokens']['train']:,} training characters (prepared in {prepared:.0f} s)")
+    print(f"model: {config.layers} x {config.hidden} {config.cell}, dropout {config.dropout}; trained {args.minutes:g} min, "
+          f"{result.step} steps")
+    print(f"sampling: {SAMPLING.num_samples} tunes, temperature {SAMPLING.temperature}, seed {SAMPLING.seed}; "
+          f"{figures['finished']:.0%} ended by themselves")
+    print(f"valid tunes (abc checker):   {figures['valid']:.1%}")
+    print(f"bars of the right duration:  {figures['bars_ok']:.1%}")
+    print(f"tunes whose MIDI renders:    {figures['midi']:.1%}")
+    print(f"validation bits/character:   {result.best_val_loss / math.log(2):.3f}")
+    print(f"run and samples in {folder}")
+
+
+if __name__ == "__main__":
+    main()
