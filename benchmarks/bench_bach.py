@@ -49,7 +49,10 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0, help="training budget in wall-clock minutes (default 10)")
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     parser.add_argument("--keep", type=Path, help="keep the run and the samples in this folder")
+    parser.add_argument("--threads", type=int, help="torch CPU threads; 1 avoids OpenMP stalls on a busy shared machine")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
 
     folder = args.keep or Path(tempfile.mkdtemp(prefix="bench-bach-"))
     run = Run(folder / "runs" / "bach")
