@@ -227,7 +227,8 @@ def parse_tempo(value: str, unit: Fraction) -> tuple[Fraction, int, str | None]:
     label = " ".join(words) or None
     if not rest and label:
         return Fraction(1, 4), 0, label  # a tempo word with no figure
-    match = re.fullmatch(r"((?:\d+/\d+\s*)+)=\s*(\d+)", rest) or re.fullmatch(r"(C\d*|\d*)\s*=?\s*(\d+)", rest)
+    match = (re.fullmatch(r"((?:\d+/[1-9]\d*\s*)+)=\s*(\d+)", rest) or re.fullmatch(r"(C\d*)\s*=\s*(\d+)", rest)
+             or re.fullmatch(r"()(\d+)", rest))
     if not match:
         raise FieldError(f"Q:{text} is not a tempo such as 1/4=120")
     beat_text, bpm = match.group(1).strip(), int(match.group(2))
