@@ -129,7 +129,7 @@ def split_properties(text: str) -> tuple[list[str], dict[str, str]]:
 def _clef_and_octave(words: list[str], properties: dict[str, str], what: str) -> tuple[str | None, int]:
     clef = properties.get("clef")
     for word in list(words):
-        if word in CLEFS and word not in "GFC":
+        if word in CLEFS and word not in ("G", "F", "C", "none"):
             clef = word
             words.remove(word)
     if clef is not None and clef not in CLEFS:

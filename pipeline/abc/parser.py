@@ -59,6 +59,7 @@ class VoiceState:
     last: Note | Chord | Rest | None = None  # the last note, chord or rest, for `-` and `>`
     tied: list[Note] = field(default_factory=list)  # notes whose `-` waits for the next note
     broken: Fraction | None = None  # the factor `>` or `<` left for the next note
+    broken_at: tuple[int, int] = (0, 0)  # where that `>` or `<` is
     tuplet: tuple[int, int, int, Fraction, int, int] | None = None  # p, q, notes left, factor, line, column
     slurs: list[tuple[int, int]] = field(default_factory=list)  # where each open slur started
     repeat_open: tuple[int, int] | None = None  # where the open `|:` is
@@ -309,7 +310,10 @@ class TuneParser:
                 self.problem(chord_start[0], chord_start[1], "unclosed chord: '[' without ']'")
                 chord = None
             if grace is not None and kind not in ("note", "grace_close", "chord_open", "chord_close", "decoration", "short_decoration"):
-                self.problem(index, column, "only notes belong in grace notes {...}")
+                if kind == "bar":
+                    self.problem(grace_start[0], grace_start[1], "unclosed grace notes: '{' without '}'")
+                else:
+                    self.problem(index, column, "only notes belong in grace notes {...}")
                 grace = None
             if kind == "note":
                 note = self.read_note(state, match, index, column)
@@ -491,7 +495,7 @@ class TuneParser:
         if isinstance(state.last, Chord):
             for note in state.last.notes:
                 note.length = state.last.length
-        state.broken = second
+        state.broken, state.broken_at = second, (index, column)
 
     def read_tuplet(self, state: VoiceState, match: re.Match, index: int, column: int) -> None:
         """(p:q:r: the next r notes take the time of q for p of them."""
@@ -522,7 +526,7 @@ class TuneParser:
             return
         self.check_tuplet_done(state, "the bar line")
         if state.broken is not None:
-            self.problem(index, column, "'>' or '<' needs a note on each side within the bar")
+            self.problem(*state.broken_at, "'>' or '<' needs a note on each side within the bar")
             state.broken = None
         end_repeat, start_repeat = text.startswith(":"), text.endswith(":")
         if start_repeat and state.repeat_open is not None and not end_repeat:
