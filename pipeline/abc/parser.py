@@ -307,7 +307,7 @@ class TuneParser:
                     return
                 continue
             if chord is not None and kind not in ("note", "tie", "decoration", "short_decoration", "chord_close"):
-                self.problem(chord_start[0], chord_start[1], "unclosed chord: '[' without ']'")
+                self.unclosed_chord(state, chord, chord_start)
                 chord = None
             if grace is not None and kind not in ("note", "grace_close", "chord_open", "chord_close", "decoration", "short_decoration"):
                 if kind == "bar":
@@ -404,9 +404,17 @@ class TuneParser:
             elif kind == "ending":
                 self.start_ending(state, match.group("ending_numbers"), index, column)
         if chord is not None:
-            self.problem(chord_start[0], chord_start[1], "unclosed chord: '[' without ']'")
+            self.unclosed_chord(state, chord, chord_start)
         if grace is not None:
             self.problem(grace_start[0], grace_start[1], "unclosed grace notes: '{' without '}'")
+
+    def unclosed_chord(self, state: VoiceState, notes: list[Note], start: tuple[int, int]) -> None:
+        """Report a chord without `]`, and keep its notes as a chord so that its bar still counts."""
+        self.problem(start[0], start[1], "unclosed chord: '[' without ']'")
+        if notes:
+            for note in notes:
+                note.length = notes[0].length
+            self.place(state, Chord(notes, notes[0].length, self.first_line + start[0], start[1] + 1), *start)
 
     def tie_targets(self, state: VoiceState) -> list[Note]:
         last = state.last

@@ -106,7 +106,10 @@ def write_svg(musicxml: Path, target: Path) -> list[Path]:
     if finished.returncode != 0:
         last = (finished.stderr.strip().splitlines() or [f"exit status {finished.returncode}"])[-1]
         raise RenderError(f"verovio could not draw {musicxml.name}: {last}")
-    return [Path(line) for line in finished.stdout.split("\n") if line.strip()]
+    pages = [Path(line) for line in finished.stdout.split("\n") if line.strip()]
+    if not pages:
+        raise RenderError(f"verovio could not draw {musicxml.name}: it made no page")
+    return pages
 
 
 def soundfont() -> Path | None:
