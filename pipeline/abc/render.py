@@ -13,6 +13,7 @@ from charmony.pipeline.abc.check import check_tunes
 from charmony.pipeline.abc.tune import Tune
 from charmony.pipeline.atomic import atomic_path
 from charmony.pipeline.errors import CharmonyError
+from charmony.pipeline.output import OutputPlugin, Rendered
 from charmony.pipeline.sources import read_text
 
 DEFAULT_QUARTERS_PER_MINUTE = 120  # as abc2midi plays a tune without Q:
@@ -63,6 +64,21 @@ def tunes_to_render(path: Path) -> tuple[list[TuneToRender], list[str]]:
             skipped.append(f"tune {position} (line {report.tune.line}) is not rendered: "
                            f"line {first.line}:{first.column}: {first.message}{more}")
     return chosen, skipped
+
+
+class TuneRenderer(OutputPlugin):
+    """Base of the ABC renderers: renders each tune of a file that passes the check, and says why it skips the others."""
+
+    extensions = (".abc",)
+
+    def render(self, path: Path, out_dir: Path) -> Rendered:
+        """Render every valid tune of the file at `path` into `out_dir`."""
+        tunes, skipped = tunes_to_render(path)
+        return Rendered([written for item in tunes for written in self.render_tune(item, out_dir)], skipped)
+
+    def render_tune(self, item: TuneToRender, out_dir: Path) -> list[Path]:
+        """Write the files of one checked tune, named after `item.stem`; return them."""
+        raise NotImplementedError
 
 
 def write_midi(tune: Tune, target: Path) -> Path:
