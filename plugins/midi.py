@@ -4,22 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from charmony.pipeline.abc.render import tunes_to_render, write_midi
+from charmony.pipeline.abc.render import TuneRenderer, TuneToRender, write_midi
 from charmony.pipeline.hookspecs import hookimpl
-from charmony.pipeline.output import OutputPlugin, Rendered
 
 
-class MidiRenderer(OutputPlugin):
+class MidiRenderer(TuneRenderer):
     """ABC to MIDI: one track per voice, repeats and endings played, tempo from Q: (else 120 quarters a minute)."""
 
     name = "midi"
     description = "ABC to MIDI, one track per voice, repeats played; only tunes that pass the abc check."
-    extensions = (".abc",)
 
-    def render(self, path: Path, out_dir: Path) -> Rendered:
-        """Write NAME.mid (NAME-X.mid per tune of a collection) for each valid tune."""
-        tunes, skipped = tunes_to_render(path)
-        return Rendered([write_midi(item.tune, out_dir / f"{item.stem}.mid") for item in tunes], skipped)
+    def render_tune(self, item: TuneToRender, out_dir: Path) -> list[Path]:
+        """NAME.mid (NAME-X.mid for tune X of a collection)."""
+        return [write_midi(item.tune, out_dir / f"{item.stem}.mid")]
 
 
 @hookimpl

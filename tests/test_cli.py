@@ -196,8 +196,8 @@ def test_device_cuda_without_a_gpu(invoke, trained_run, monkeypatch):
 def test_malformed_option_and_unknown_render(invoke, trained_run, runs_dir):
     result = invoke("prepare", "text", "--option", "split", "--runs-dir", runs_dir)
     assert result.exit_code == 2 and "'split' is not KEY=VALUE" in result.output
-    assert_user_error(invoke("sample", "rhymes", "--runs-dir", trained_run.dir.parent, "--render", "midi"),
-                      "unknown output plugin 'midi'")
+    assert_user_error(invoke("sample", "rhymes", "--runs-dir", trained_run.dir.parent, "--render", "lilypond"),
+                      "unknown output plugin 'lilypond'")
 
 
 def test_no_run_named_and_several_exist(invoke, rhymes_file, runs_dir):

@@ -81,13 +81,14 @@ def duration_problems(voice: Voice) -> list[Problem]:
     bars = voice.bars
     numbers = bar_numbers(voice)
     problems = []
-    short = _short_bars_accepted(bars)
+    durations = [bar.duration() for bar in bars]
+    short = _short_bars_accepted(bars, durations)
     for index, bar in enumerate(bars):
         length = bar.meter.length
-        where = f"voice {voice.id}, bar {numbers[index]}"
         if length is None:
             continue
-        duration = bar.duration()
+        where = f"voice {voice.id}, bar {numbers[index]}"
+        duration = durations[index]
         overlay = next((k for k in range(1, len(bar.layers)) if bar.duration(k) != duration), None)
         if duration > length or (duration < length and index not in short):
             problems.append(Problem(bar.line, bar.column, f"{where} lasts {fraction_text(duration, bar.meter.denominator)} "
@@ -99,15 +100,15 @@ def duration_problems(voice: Voice) -> list[Problem]:
     return problems
 
 
-def _short_bars_accepted(bars: list[Bar]) -> set[int]:
+def _short_bars_accepted(bars: list[Bar], durations: list[Fraction]) -> set[int]:
     """The indices of the short bars that a pickup explains (see duration_problems)."""
     def is_short(index: int) -> bool:
         length = bars[index].meter.length
-        return length is not None and 0 < bars[index].duration() < length
+        return length is not None and 0 < durations[index] < length
 
     def completes(a: int, b: int) -> bool:
         return is_short(a) and is_short(b) and bars[a].meter == bars[b].meter and (
-            bars[a].duration() + bars[b].duration() == bars[a].meter.length)
+            durations[a] + durations[b] == bars[a].meter.length)
 
     last = len(bars) - 1
     closes = [bar.section_end or (i < last and bars[i + 1].start_repeat) for i, bar in enumerate(bars)]

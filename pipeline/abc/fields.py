@@ -129,7 +129,7 @@ def split_properties(text: str) -> tuple[list[str], dict[str, str]]:
 def _clef_and_octave(words: list[str], properties: dict[str, str], what: str) -> tuple[str | None, int]:
     clef = properties.get("clef")
     for word in list(words):
-        if word in CLEFS and word not in "GFC":
+        if word in CLEFS and word not in ("G", "F", "C", "none"):
             clef = word
             words.remove(word)
     if clef is not None and clef not in CLEFS:
@@ -227,7 +227,8 @@ def parse_tempo(value: str, unit: Fraction) -> tuple[Fraction, int, str | None]:
     label = " ".join(words) or None
     if not rest and label:
         return Fraction(1, 4), 0, label  # a tempo word with no figure
-    match = re.fullmatch(r"((?:\d+/\d+\s*)+)=\s*(\d+)", rest) or re.fullmatch(r"(C\d*|\d*)\s*=?\s*(\d+)", rest)
+    match = (re.fullmatch(r"((?:\d+/[1-9]\d*\s*)+)=\s*(\d+)", rest) or re.fullmatch(r"(C\d*)\s*=\s*(\d+)", rest)
+             or re.fullmatch(r"()(\d+)", rest))
     if not match:
         raise FieldError(f"Q:{text} is not a tempo such as 1/4=120")
     beat_text, bpm = match.group(1).strip(), int(match.group(2))

@@ -36,9 +36,10 @@ DECORATIONS = set(SHORT_DECORATIONS.values()) | {
     "fff", "ffff", "sfz", "crescendo(", "<(", "crescendo)", "<)", "diminuendo(", ">(", "diminuendo)", ">)",
     "D.S.", "D.C.", "dacoda", "dacapo", "fine", "shortphrase", "mediumphrase", "longphrase", "editorial",
     "courtesy", "/", "//", "///", "////", "invisible", "beamon", "dot", "xstem", "slap", "trem1", "trem2",
-    "trem3", "trem4", "ped", "ped-up", "fermata", "staccato",
+    "trem3", "trem4", "ped", "ped-up", "fermata", "staccato", "sf", "sfp", "fp", "rfz", "8va(", "8va)", "8vb(", "8vb)",
 }
-# Tuplet (p: the time q of p notes when q is not given (None: 2 in compound meter, else 3).
+# Tuplet (p: the time q of p notes when q is not given; other p take 3 in compound meter and 2 otherwise,
+# as the ABC 2.1 standard and abc2midi have it.
 TUPLET_TIME = {2: 3, 3: 2, 4: 3, 6: 2, 8: 3}
 BROKEN = {1: (Fraction(3, 2), Fraction(1, 2)), 2: (Fraction(7, 4), Fraction(1, 4)), 3: (Fraction(15, 8), Fraction(1, 8))}
 
@@ -58,6 +59,7 @@ class VoiceState:
     last: Note | Chord | Rest | None = None  # the last note, chord or rest, for `-` and `>`
     tied: list[Note] = field(default_factory=list)  # notes whose `-` waits for the next note
     broken: Fraction | None = None  # the factor `>` or `<` left for the next note
+    broken_at: tuple[int, int] = (0, 0)  # where that `>` or `<` is
     tuplet: tuple[int, int, int, Fraction, int, int] | None = None  # p, q, notes left, factor, line, column
     slurs: list[tuple[int, int]] = field(default_factory=list)  # where each open slur started
     repeat_open: tuple[int, int] | None = None  # where the open `|:` is
@@ -148,7 +150,7 @@ class TuneParser:
             if letter == "X":
                 if self.number is not None:
                     self.problem(index, 0, "a second X: field in one tune; start each tune with its own X: line")
-                elif not re.fullmatch(r"\s*[1-9]\d*\s*", value.split("%")[0]):
+                elif not re.fullmatch(r"\s*\d+\s*", value.split("%")[0]) or int(value.split("%")[0]) == 0:
                     self.problem(index, column, f"X:{value.strip()} is not a tune number such as X:1")
                     self.number = 0
                 else:
@@ -298,15 +300,20 @@ class TuneParser:
             if kind == "symbol":
                 continue
             if kind == "other":
+                if match.group() == "!" and not line[column + 1:].strip():
+                    continue  # ABC 2.0's line break
                 self.problem(index, column, describe_other(match.group()))
                 if match.group() == '"':
                     return
                 continue
             if chord is not None and kind not in ("note", "tie", "decoration", "short_decoration", "chord_close"):
-                self.problem(chord_start[0], chord_start[1], "unclosed chord: '[' without ']'")
+                self.unclosed_chord(state, chord, chord_start)
                 chord = None
-            if grace is not None and kind not in ("note", "grace_close", "chord_open", "chord_close"):
-                self.problem(index, column, "only notes belong in grace notes {...}")
+            if grace is not None and kind not in ("note", "grace_close", "chord_open", "chord_close", "decoration", "short_decoration"):
+                if kind == "bar":
+                    self.problem(grace_start[0], grace_start[1], "unclosed grace notes: '{' without '}'")
+                else:
+                    self.problem(index, column, "only notes belong in grace notes {...}")
                 grace = None
             if kind == "note":
                 note = self.read_note(state, match, index, column)
@@ -376,16 +383,16 @@ class TuneParser:
                 grace = None
             elif kind == "decoration":
                 name = match.group()[1:-1]
-                if name not in DECORATIONS:
+                if name.lower() not in DECORATIONS:
                     self.problem(index, column, f"unknown decoration {match.group()}")
-                elif chord is None:
-                    state.decorations.append(name)
+                elif chord is None and grace is None:
+                    state.decorations.append(name.lower())
             elif kind == "short_decoration":
                 symbol = match.group()
                 name = self.user_decorations.get(symbol, SHORT_DECORATIONS.get(symbol))
                 if name is None:
                     self.problem(index, column, f"unexpected character {symbol!r} in the music")
-                elif chord is None:
+                elif chord is None and grace is None:
                     state.decorations.append(name)
             elif kind == "overlay":
                 self.check_tuplet_done(state, "the & overlay")
@@ -397,9 +404,17 @@ class TuneParser:
             elif kind == "ending":
                 self.start_ending(state, match.group("ending_numbers"), index, column)
         if chord is not None:
-            self.problem(chord_start[0], chord_start[1], "unclosed chord: '[' without ']'")
+            self.unclosed_chord(state, chord, chord_start)
         if grace is not None:
             self.problem(grace_start[0], grace_start[1], "unclosed grace notes: '{' without '}'")
+
+    def unclosed_chord(self, state: VoiceState, notes: list[Note], start: tuple[int, int]) -> None:
+        """Report a chord without `]`, and keep its notes as a chord so that its bar still counts."""
+        self.problem(start[0], start[1], "unclosed chord: '[' without ']'")
+        if notes:
+            for note in notes:
+                note.length = notes[0].length
+            self.place(state, Chord(notes, notes[0].length, self.first_line + start[0], start[1] + 1), *start)
 
     def tie_targets(self, state: VoiceState) -> list[Note]:
         last = state.last
@@ -473,6 +488,7 @@ class TuneParser:
         state.decorations = []
         if not state.bar.has_music:
             state.bar.line, state.bar.column = event.line, event.column
+            state.bar.has_music = True
         state.bar.layers[state.layer].append(event)
         state.last = event
 
@@ -487,7 +503,7 @@ class TuneParser:
         if isinstance(state.last, Chord):
             for note in state.last.notes:
                 note.length = state.last.length
-        state.broken = second
+        state.broken, state.broken_at = second, (index, column)
 
     def read_tuplet(self, state: VoiceState, match: re.Match, index: int, column: int) -> None:
         """(p:q:r: the next r notes take the time of q for p of them."""
@@ -496,7 +512,7 @@ class TuneParser:
         if p < 2:
             self.problem(index, column, f"bad tuplet {match.group()}: it needs at least 2 notes, as in (3abc")
             return
-        q = int(q_text) if q_text else TUPLET_TIME.get(p, 2 if state.meter.compound else 3)
+        q = int(q_text) if q_text else TUPLET_TIME.get(p, 3 if state.meter.compound else 2)
         r = int(r_text) if r_text else p
         if q == 0 or r == 0:
             self.problem(index, column, f"bad tuplet {match.group()}")
@@ -512,13 +528,13 @@ class TuneParser:
 
     def read_barline(self, state: VoiceState, match: re.Match, index: int, column: int) -> None:
         """Close the open bar at a barline and open the next one."""
-        text = match.group("bar")
+        text = match.group("bar_text")
         if "|" not in text and text != "::":
             self.problem(index, column, describe_other(":"))
             return
         self.check_tuplet_done(state, "the bar line")
         if state.broken is not None:
-            self.problem(index, column, "'>' or '<' needs a note on each side within the bar")
+            self.problem(*state.broken_at, "'>' or '<' needs a note on each side within the bar")
             state.broken = None
         end_repeat, start_repeat = text.startswith(":"), text.endswith(":")
         if start_repeat and state.repeat_open is not None and not end_repeat:
@@ -574,7 +590,7 @@ class TuneParser:
             self.problem(bar.line - self.first_line, bar.column - 1, "Z (a rest of whole bars) must stand alone in its bar")
         count = bar.whole_rest_bars
         for number in range(count):
-            copy = Bar(bar.meter, bar.line, bar.column, [list(bar.layers[0])] if number == 0 else [[Rest(music[0].length, bar.line, bar.column)]])
+            copy = Bar(bar.meter, bar.line, bar.column, [list(bar.layers[0])] if number == 0 else [[Rest(music[0].length, bar.line, bar.column)]], has_music=True)
             copy.start_repeat = bar.start_repeat and number == 0
             copy.ending = bar.ending if number == 0 else ()
             if number == count - 1:

@@ -13,6 +13,7 @@ from charmony.pipeline.abc.check import check_tunes
 from charmony.pipeline.abc.tune import Tune
 from charmony.pipeline.atomic import atomic_path
 from charmony.pipeline.errors import CharmonyError
+from charmony.pipeline.output import OutputPlugin, Rendered
 from charmony.pipeline.sources import read_text
 
 DEFAULT_QUARTERS_PER_MINUTE = 120  # as abc2midi plays a tune without Q:
@@ -65,6 +66,21 @@ def tunes_to_render(path: Path) -> tuple[list[TuneToRender], list[str]]:
     return chosen, skipped
 
 
+class TuneRenderer(OutputPlugin):
+    """Base of the ABC renderers: renders each tune of a file that passes the check, and says why it skips the others."""
+
+    extensions = (".abc",)
+
+    def render(self, path: Path, out_dir: Path) -> Rendered:
+        """Render every valid tune of the file at `path` into `out_dir`."""
+        tunes, skipped = tunes_to_render(path)
+        return Rendered([written for item in tunes for written in self.render_tune(item, out_dir)], skipped)
+
+    def render_tune(self, item: TuneToRender, out_dir: Path) -> list[Path]:
+        """Write the files of one checked tune, named after `item.stem`; return them."""
+        raise NotImplementedError
+
+
 def write_midi(tune: Tune, target: Path) -> Path:
     """A MIDI file of the tune as played: one track per voice, repeats and endings unrolled, tied notes joined."""
     from music21 import stream, tempo
@@ -106,7 +122,10 @@ def write_svg(musicxml: Path, target: Path) -> list[Path]:
     if finished.returncode != 0:
         last = (finished.stderr.strip().splitlines() or [f"exit status {finished.returncode}"])[-1]
         raise RenderError(f"verovio could not draw {musicxml.name}: {last}")
-    return [Path(line) for line in finished.stdout.split("\n") if line.strip()]
+    pages = [Path(line) for line in finished.stdout.split("\n") if line.strip()]
+    if not pages:
+        raise RenderError(f"verovio could not draw {musicxml.name}: it made no page")
+    return pages
 
 
 def soundfont() -> Path | None:

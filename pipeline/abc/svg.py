@@ -21,6 +21,9 @@ def main(source: Path, target: Path) -> None:
     toolkit.setOptions(OPTIONS)
     if not toolkit.loadFile(str(source)):
         sys.exit(f"verovio could not load {source.name}")
+    encoded = toolkit.getMEI()
+    if not any(element in encoded for element in ("<note", "<rest", "<mRest")):
+        sys.exit(f"verovio found no music in {source.name}")
     for page in range(1, toolkit.getPageCount() + 1):
         path = target if page == 1 else target.with_name(f"{target.stem}-{page}{target.suffix}")
         temporary = path.with_name(f".{path.name}.tmp")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 from fractions import Fraction
 
 LENGTH = r"\d*(?:/+\d*)?"
@@ -33,7 +34,7 @@ TOKEN = re.compile(
   | (?P<short_decoration>[.~H-Wh-w])
   | (?P<overlay>&)
   | (?P<ignored>[y`$])
-  | (?P<continuation>\\[ \t]*$)
+  | (?P<continuation>\\[ \t]*(?:%.*)?$)
   | (?P<other>.)
     """,
     re.VERBOSE,
@@ -51,6 +52,7 @@ def tokens(line: str) -> Iterator[re.Match]:
         position = match.end()
 
 
+@lru_cache(maxsize=512)
 def length_factor(text: str) -> Fraction | None:
     """The multiplier a length suffix gives (`2`, `/2`, `/`, `//`, `3/2`, `3/`), or None when it is malformed."""
     if not text:

@@ -86,6 +86,7 @@ class Bar:
     ending: tuple[int, ...] = ()  # an ending (`[1`, `|2`, `[1,3`) starts at this bar
     barline: str = "|"  # the barline that closes it ("" when the tune ends without one)
     whole_rest_bars: int = 0  # `Z4` written alone: a rest of this many bars
+    has_music: bool = False  # whether it holds notes or rests, not only changes or nothing
 
     @property
     def events(self) -> list[Event]:
@@ -95,11 +96,6 @@ class Bar:
     def duration(self, layer: int = 0) -> Fraction:
         """How long one layer of the bar lasts, in whole notes."""
         return sum((event.length for event in self.layers[layer]), Fraction(0))
-
-    @property
-    def has_music(self) -> bool:
-        """Whether the bar holds notes or rests (and not only changes or nothing)."""
-        return any(not isinstance(event, Change) for layer in self.layers for event in layer)
 
     @property
     def section_end(self) -> bool:

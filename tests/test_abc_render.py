@@ -1,0 +1,201 @@
+"""The midi, score and audio output plugins, and `charmony check` and `charmony render` on ABC files."""
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from music21 import converter, midi, stream
+
+from assertions import assert_user_error
+from charmony.pipeline.abc import render
+from charmony.pipeline.plugins import get_outputs
+from charmony.pipeline.sample import Sample, write_samples
+
+REEL = """X:1
+T:Reel with repeats
+M:4/4
+L:1/8
+Q:1/4=150
+K:D
+A|:d2fd c2ec|1 d2fd cAGE:|2 d8-|d4 z4|]
+"""
+CHORALE = """X:2
+T:Two voices
+M:3/4
+L:1/4
+V:1 name="Soprano"
+V:2 clef=bass name="Bass"
+K:F
+V:1
+A B c|[FA]3-|[FA] G2|]
+V:2
+F, G, A,|D,3|C,3|]
+"""
+BAD = """X:3
+T:Bad
+M:4/4
+L:1/8
+K:C
+CDEF GABc d|c8|]
+"""
+
+
+def midi_notes(path: Path) -> list[list[tuple[float, int, float]]]:
+    """Per track holding notes: (start, key, length) of each note, in quarter notes, read from the MIDI events."""
+    file = midi.MidiFile()
+    file.open(str(path))
+    file.read()
+    file.close()
+    tracks = []
+    for track in file.tracks:
+        time, sounding, notes = 0, {}, []
+        for event in track.events:
+            time += event.time if event.isDeltaTime() else 0
+            if event.type == midi.ChannelVoiceMessages.NOTE_ON and event.velocity > 0:
+                sounding[event.pitch] = time
+            elif event.type in (midi.ChannelVoiceMessages.NOTE_OFF, midi.ChannelVoiceMessages.NOTE_ON):
+                start = sounding.pop(event.pitch)
+                notes.append((start / file.ticksPerQuarterNote, event.pitch, (time - start) / file.ticksPerQuarterNote))
+        if notes:
+            tracks.append(sorted(notes))
+    return tracks
+
+
+def notes_of(score: stream.Score, part: int) -> list[tuple[float, str, float]]:
+    """(offset, pitches, length) of every note or chord of a part, in order."""
+    found = []
+    for element in score.parts[part].flatten().notes:
+        names = "+".join(sorted(p.nameWithOctave for p in element.pitches))
+        found.append((float(element.offset), names, float(element.quarterLength)))
+    return found
+
+
+def test_midi_plays_repeats_endings_and_ties_as_one_note(tmp_path):
+    source = tmp_path / "reel.abc"
+    source.write_text(REEL)
+    result = get_outputs(["midi"])[0].render(source, tmp_path)
+    assert result.files == [tmp_path / "reel.mid"] and result.skipped == []
+    expected = [(0.0, 69, 0.5)]  # A4
+    bars = [[74, 1.0, 78, 0.5, 74, 0.5, 73, 1.0, 76, 0.5, 73, 0.5], [74, 1.0, 78, 0.5, 74, 0.5, 73, 0.5, 69, 0.5, 67, 0.5, 64, 0.5]]
+    offset = 0.5
+    for bar in (bars[0], bars[1], bars[0]):  # the first ending, then back to |: and on to the second ending
+        for key, length in zip(bar[::2], bar[1::2]):
+            expected.append((offset, key, length))
+            offset += length
+    expected.append((offset, 74, 6.0))  # d8-|d4 sounds as one note
+    assert midi_notes(result.files[0]) == [expected]
+    assert converter.parse(result.files[0]).metronomeMarkBoundaries()[0][2].getQuarterBPM() == 150
+
+
+def test_midi_has_a_track_per_voice_and_a_default_tempo(tmp_path):
+    source = tmp_path / "chorale.abc"
+    source.write_text(CHORALE)
+    result = get_outputs(["midi"])[0].render(source, tmp_path)
+    soprano, bass = midi_notes(result.files[0])
+    assert soprano == [(0.0, 69, 1.0), (1.0, 70, 1.0), (2.0, 72, 1.0), (3.0, 65, 4.0), (3.0, 69, 4.0), (7.0, 67, 2.0)]
+    assert [n[1] for n in bass] == [53, 55, 57, 50, 48]
+    played = converter.parse(result.files[0])
+    assert played.metronomeMarkBoundaries()[0][2].getQuarterBPM() == render.DEFAULT_QUARTERS_PER_MINUTE
+
+
+def test_score_writes_musicxml_and_svg_of_each_valid_tune_and_says_why_it_skips_the_others(tmp_path):
+    source = tmp_path / "book.abc"
+    source.write_text(REEL + "\n" + CHORALE + "\n" + BAD)
+    result = get_outputs(["score"])[0].render(source, tmp_path / "out")
+    names = [path.name for path in result.files]
+    assert names == ["book-1.musicxml", "book-1.svg", "book-2.musicxml", "book-2.svg"]
+    assert len(result.skipped) == 1 and result.skipped[0].startswith("tune 3 (line 21) is not rendered: line 26:1: voice 1, bar 1 lasts 9/8")
+    chorale = converter.parse(tmp_path / "out" / "book-2.musicxml")
+    assert [p.partName for p in chorale.parts] == ["Soprano", "Bass"]
+    assert [n[1] for n in notes_of(chorale, 1)] == ["F3", "G3", "A3", "D3", "C3"]
+    svg = (tmp_path / "out" / "book-2.svg").read_text()
+    assert svg.lstrip().startswith("<svg")
+    assert len(re.findall(r'class="note[ "]', svg)) == 8 + 5  # every note drawn, chords note by note
+
+
+@pytest.mark.skipif(shutil.which("fluidsynth") is None or render.soundfont() is None,
+                    reason="FluidSynth and a General MIDI SoundFont (Debian fluidsynth, fluid-soundfont-gm) are not installed")
+def test_audio_writes_a_wav_file(tmp_path):
+    source = tmp_path / "chorale.abc"
+    source.write_text(CHORALE)
+    result = get_outputs(["audio"])[0].render(source, tmp_path)
+    data = result.files[0].read_bytes()
+    assert result.files[0].name == "chorale.wav" and data[:4] == b"RIFF" and data[8:12] == b"WAVE"
+    assert len(data) > 44100 * 2 * 2 * 4  # at least 4 seconds of 16-bit stereo
+
+
+def test_audio_without_fluidsynth_says_what_to_install(tmp_path, monkeypatch, invoke):
+    monkeypatch.setattr(render, "SOUNDFONTS", (tmp_path / "missing.sf2",))
+    source = tmp_path / "chorale.abc"
+    source.write_text(CHORALE)
+    result = invoke("render", source, "--to", "audio")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "install Debian's fluidsynth and fluid-soundfont-gm" in result.output
+
+
+def test_check_prints_each_problem_with_file_line_and_column(tmp_path, invoke):
+    good, bad = tmp_path / "good.abc", tmp_path / "bad.abc"
+    good.write_text(REEL + "\n" + CHORALE)
+    bad.write_text(CHORALE + "\n" + BAD)
+    assert invoke("check", good).exit_code == 0 and invoke("check", good).output == ""
+    result = invoke("check", good, bad)
+    assert result.exit_code == 1
+    assert result.output == f"{bad}:18:1: voice 1, bar 1 lasts 9/8 but M:4/4 needs 4/4\n"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("T:Nothing\nK:C\nCDEF|\n", ":1:1: no X: field"),
+    ("X:1\nT:Keyless\nM:4/4\nCDEF GABc|\n", ":4:1: music before the K: field"),
+    ("X:1\nM:4/4\nL:1/8\nK:C\nCDEF @GABc|\n", ":5:6: reserved character '@'"),
+    ("X:1\nM:4/4\nL:1/8\nK:C\n[CEG2 c6|\n", ":5:1: unclosed chord"),
+    ("X:1\nM:4/4\nL:1/8\nK:C\nCDEF GABc|CDEF GABcd|c8|]\n", ":5:11: voice 1, bar 2 lasts 9/8"),
+    ("", ":1:1: no tunes"),
+    ("% an empty collection\n\n", ":1:1: no tunes"),
+])
+def test_bad_input_gets_one_line_and_a_failing_exit(tmp_path, invoke, text, message):
+    path = tmp_path / "tune.abc"
+    path.write_text(text)
+    result = invoke("check", path)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.count("\n") == 1 and result.output.startswith(f"{path}{message}"), result.output
+    rendered = invoke("render", path, "--to", "midi", "--out", tmp_path / "out")
+    assert rendered.exit_code == 1 and "Traceback" not in rendered.output
+    assert rendered.output.count("\n") == 1 and "not rendered" in rendered.output or "no tunes" in rendered.output
+    assert not list((tmp_path / "out").glob("*.mid"))
+
+
+def test_render_goes_on_with_the_other_tunes_of_a_collection(tmp_path, invoke):
+    path = tmp_path / "book.abc"
+    path.write_text("X:1\nT:No key\nCDEF|\n\n" + REEL + "\n" + BAD + "\n" + CHORALE.replace("X:2", "X:4"))
+    result = invoke("render", path, "--to", "abc,midi", "--out", tmp_path / "out")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["book-2.mid", "book-4.mid"]  # X:1 twice: tunes are named by position
+    assert f"{path}: midi: tune 1 (line 1) is not rendered" in result.output
+    assert f"{path}: midi: tune 3 (line 13) is not rendered" in result.output
+    assert "abc: 2/4 tunes valid" in result.output
+
+
+def test_sampled_tunes_are_checked_rendered_and_summarised(tmp_path):
+    samples = [Sample(REEL, True), Sample(BAD, True), Sample(CHORALE, False)]
+    report = write_samples(samples, {"run": "test"}, tmp_path, ".abc", ["abc", "midi", "score"])
+    assert report["summary"]["abc"] == {"valid": 2, "checked": 3, "errors": 0, "skipped": 0, "unit": "tunes"}
+    assert report["summary"]["midi"]["skipped"] == 1
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert written == ["sample_000.abc", "sample_000.mid", "sample_000.musicxml", "sample_000.svg", "sample_001.abc",
+                       "sample_002.abc", "sample_002.mid", "sample_002.musicxml", "sample_002.svg", "samples.json"]
+    saved = json.loads((tmp_path / "samples.json").read_text())
+    second = saved["samples"][1]["outputs"]
+    assert second["abc"]["verdict"]["valid"] is False and "not rendered" in second["midi"]["skipped"][0]
+    from charmony.pipeline.rendering import summary_line
+    assert summary_line("abc", report["summary"]["abc"]) == "abc: 2/3 tunes valid"
+    assert summary_line("midi", report["summary"]["midi"]) == "midi: 1 skipped"
+
+
+def test_a_score_verovio_cannot_draw_is_an_error_in_its_child_process_not_a_crash(tmp_path):
+    broken = tmp_path / "broken.musicxml"
+    broken.write_text("<score-partwise><part-list>")
+    with pytest.raises(render.RenderError, match="verovio could not"):
+        render.write_svg(broken, tmp_path / "broken.svg")
+    assert not Path(tmp_path / "broken.svg").exists()
