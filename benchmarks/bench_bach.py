@@ -25,7 +25,9 @@ from charmony.pipeline.train import TrainConfig, train
 # The default Bach model: the chorales' soprano lines in all twelve keys, the default 2 x 256 LSTM.
 CORPUS_OPTIONS = {"voices": "soprano", "transpose": "all"}
 TRAIN = TrainConfig(dropout=0.1, max_steps=100_000, eval_every=250, save_every=1000, log_every=100, device="cpu")
-SAMPLING = SampleConfig(num_samples=100, max_length=1500, temperature=0.8, seed=1)
+SAMPLING = SampleConfig(num_samples=100, max_length=1500, seed=1)
+# One trained model, sampled at each temperature: lower is safer, higher more varied.
+TEMPERATURES = (0.3, 0.5, 0.8)
 
 
 def shares(report: dict) -> dict[str, float]:
@@ -61,21 +63,22 @@ def main() -> None:
     prepared = time.perf_counter() - started
     config = dataclasses.replace(TRAIN, max_minutes=args.minutes, device=args.device)
     result = train(run, config, restart=True)
-    samples, metadata = sample(run, dataclasses.replace(SAMPLING, device=args.device))
-    report = write_samples(samples, metadata, folder / "samples", manifest["extension"], ["abc", "midi"])
-    figures = shares(report)
+    figures = {}
+    for temperature in TEMPERATURES:
+        samples, metadata = sample(run, dataclasses.replace(SAMPLING, temperature=temperature, device=args.device))
+        report = write_samples(samples, metadata, folder / f"samples-t{temperature}", manifest["extension"], ["abc", "midi"])
+        figures[temperature] = shares(report)
 
     print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}, device {args.device}")
     print(f"corpus: bach {CORPUS_OPTIONS}, {sum(manifest['documents'].values())} tunes, "
           f"{manifest['tokens']['train']:,} training characters (prepared in {prepared:.0f} s)")
     print(f"model: {config.layers} x {config.hidden} {config.cell}, dropout {config.dropout}; trained {args.minutes:g} min, "
           f"{result.step} steps")
-    print(f"sampling: {SAMPLING.num_samples} tunes, temperature {SAMPLING.temperature}, seed {SAMPLING.seed}; "
-          f"{figures['finished']:.0%} ended by themselves")
-    print(f"valid tunes (abc checker):   {figures['valid']:.1%}")
-    print(f"bars of the right duration:  {figures['bars_ok']:.1%}")
-    print(f"tunes whose MIDI renders:    {figures['midi']:.1%}")
-    print(f"validation bits/character:   {result.best_val_loss / math.log(2):.3f}")
+    print(f"validation bits/character: {result.best_val_loss / math.log(2):.3f}")
+    print(f"sampling {SAMPLING.num_samples} tunes (seed {SAMPLING.seed}, at most {SAMPLING.max_length} characters) at each temperature:")
+    print("temperature  valid tunes  bars of the right length  MIDI renders  ended by themselves")
+    for temperature, shown in figures.items():
+        print(f"{temperature:>11}  {shown['valid']:>11.0%}  {shown['bars_ok']:>24.1%}  {shown['midi']:>12.0%}  {shown['finished']:>19.0%}")
     print(f"run and samples in {folder}")
 
 
