@@ -136,7 +136,8 @@ def checker_bars(text: str) -> set[tuple[int, int]]:
 
 def abc2midi_bars(path, voices: int) -> set[tuple[int, int]]:
     """The same from `abc2midi FILE -c`, which counts bars from 0, tracks from 1 when there are voices."""
-    output = subprocess.run(["abc2midi", str(path), "-c"], capture_output=True, text=True, timeout=60).stdout
+    # abc2midi writes barloc.txt into its working folder: keep it beside the tune.
+    output = subprocess.run(["abc2midi", path.name, "-c"], capture_output=True, text=True, timeout=60, cwd=path.parent).stdout
     return {(int(track) - (voices > 1), int(bar)) for track, bar in re.findall(r"Track (\d+) Bar (\d+) has", output)}
 
 

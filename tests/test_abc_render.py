@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from music21 import converter, midi, stream
 
-from assertions import assert_user_error
 from charmony.pipeline.abc import render
 from charmony.pipeline.plugins import get_outputs
 from charmony.pipeline.sample import Sample, write_samples
