@@ -238,7 +238,8 @@ def sample_command(run_name, out_dir, runs_dir, **settings):
     finished = sum(item.finished for item in samples)
     click.echo(f"{len(samples)} samples (seed {metadata['seed']}, {finished} ended by themselves) written to {target}")
     for name, counts in report["summary"].items():
-        click.echo(f"{name}: {counts['valid']}/{counts['checked']} valid" + (f", {counts['errors']} errors" if counts["errors"] else ""))
+        if counts.get("line"):
+            click.echo(f"{name}: {counts['line']}")
 
 
 @cli.command("check")
@@ -289,9 +290,9 @@ def render_command(files, names, out_dir):
                 click.echo(f"{path} -> {target / written}")
             if "error" in result:
                 click.echo(f"{path}: {name} failed: {result['error']}", err=True)
-    for name, counts in summarise(per_file).items():
+    for name, counts in summarise(per_file, plugins).items():
         if counts["checked"]:
-            click.echo(f"{name}: {counts['valid']}/{counts['checked']} valid")
+            click.echo(f"{name}: {counts['line']}")
     sys.exit(1 if any("error" in r for results in per_file for r in results.values()) else 0)
 
 

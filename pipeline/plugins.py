@@ -22,6 +22,10 @@ ENTRY_POINT_GROUP = "charmony"
 LOAD_PLUGINS_ENV = "CHARMONY_LOAD_PLUGINS"
 BUILTIN_PLUGINS = (
     "charmony.corpora.text",
+    "charmony.corpora.poetry",
+    "charmony.corpora.code",
+    "charmony.plugins.poem",
+    "charmony.plugins.python",
 )
 
 

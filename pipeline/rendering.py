@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from charmony.pipeline.output import OutputPlugin
+from charmony.pipeline.output import OutputPlugin, Verdict
 
 
 def apply_outputs(plugins: list[OutputPlugin], path: Path, out_dir: Path) -> dict:
@@ -27,15 +27,31 @@ def apply_outputs(plugins: list[OutputPlugin], path: Path, out_dir: Path) -> dic
     return results
 
 
-def summarise(per_file: list[dict]) -> dict:
-    """Per plugin: how many files it checked and how many it found valid."""
-    summary: dict[str, dict[str, int]] = {}
+def summarise(per_file: list[dict], plugins: list[OutputPlugin] = ()) -> dict:
+    """Per plugin: how many files it checked and found valid, and the plugin's own summary `line`."""
+    summary: dict[str, dict] = {}
+    verdicts: dict[str, list[Verdict]] = {}
     for results in per_file:
         for name, result in results.items():
             counts = summary.setdefault(name, {"valid": 0, "checked": 0, "errors": 0})
             if "verdict" in result:
                 counts["checked"] += 1
                 counts["valid"] += bool(result["verdict"]["valid"])
+                verdicts.setdefault(name, []).append(Verdict.from_json(result["verdict"]))
             if "error" in result:
                 counts["errors"] += 1
+    for plugin in plugins:
+        if plugin.name in summary:
+            summary[plugin.name]["line"] = _summary_line(plugin, verdicts.get(plugin.name, []), summary[plugin.name])
     return summary
+
+
+def _summary_line(plugin: OutputPlugin, verdicts: list[Verdict], counts: dict) -> str:
+    """The plugin's summary of its verdicts, or the plain count when it has none or fails."""
+    try:
+        line = plugin.summarise(verdicts) if verdicts else ""
+    except Exception:  # a summary is a courtesy; a failing one falls back to the count
+        line = OutputPlugin.summarise(plugin, verdicts)
+    if counts["errors"]:
+        line += f"{', ' if line else ''}{counts['errors']} errors"
+    return line
