@@ -29,7 +29,7 @@ COUPLET = re.compile(r"[^。！？；]+[。！？；]*")
 # poetry.txt as some recipes have it, `title:poem`; a title holds no pause mark.
 TITLED_LINE = re.compile(r"^([^:]{1,40}):(.+)$")
 # English verse is letters, spaces and the punctuation of prose; code, tables and markup are not.
-VERSE_CHARACTERS = re.compile(r"[\w\s.,;:!?'\"’‘“”()\-–—]", re.UNICODE)
+VERSE_CHARACTERS = re.compile(r"[^\W\d_]|[\s.,;:!?'\"’‘“”()\-–—]")
 
 
 @dataclass(frozen=True)
