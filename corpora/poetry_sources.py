@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from charmony.corpora.verse import PAUSE, character_count
+from charmony.corpora.verse import HAN, PAUSE, character_count
 from charmony.pipeline.errors import CorpusError
 
 FORMATS = ("auto", "lines", "json", "fortune", "blank")
@@ -19,7 +19,6 @@ FORMATS_IN_WORDS = (
 )
 JSON_LAYOUT = "a list of objects with title, author and paragraphs, as in the chinese-poetry collection"
 
-HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 FORTUNE_SEPARATOR = re.compile(r"^%[ \t]*$", re.MULTILINE)
 BLANK_LINES = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)*")

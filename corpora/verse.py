@@ -9,6 +9,7 @@ from dataclasses import dataclass
 # Marks that end a line of verse; a text line usually holds a couplet, e.g. 白日依山尽，黄河入海流。
 PAUSES = "，。？！；：、,.?!;:"
 PAUSE = re.compile(f"[{re.escape(PAUSES)}]")
+HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 
 FORM_NAMES = {
     (5, 4): "five-character quatrain",

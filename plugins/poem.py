@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
-from charmony.corpora.verse import FORM_NAMES, shape, verse_lines
+from charmony.corpora.verse import FORM_NAMES, HAN, shape, verse_lines
 from charmony.pipeline.hookspecs import hookimpl
 from charmony.pipeline.output import OutputPlugin, Problem, Verdict
 from charmony.pipeline.vocabulary import UNK
@@ -14,7 +15,7 @@ class PoemChecker(OutputPlugin):
     """Regular verse: every line five or seven characters, all alike, an even number of lines, no `<unk>`."""
 
     name = "poem"
-    description = "Checks poems: lines of one length, five or seven characters, an even number of lines, no <unk>."
+    description = "Checks Chinese poems: lines of one length, five or seven characters, an even number of lines, no <unk>."
     extensions = (".txt",)
 
     def check(self, text: str) -> Verdict:
@@ -42,6 +43,13 @@ class PoemChecker(OutputPlugin):
                 problems.append(Problem(lines[-1].line, lines[-1].column, f"{len(lines)} lines; regular verse has an even number"))
         details = {"lines": poem_shape.lines, "line_length": poem_shape.line_length, "form": poem_shape.form}
         return Verdict(valid=not problems, problems=sorted(problems, key=lambda p: (p.line, p.column)), details=details)
+
+    def accepts(self, path: Path) -> bool:
+        """Text files holding Chinese characters: regular verse is a form of Chinese poetry."""
+        try:
+            return path.suffix in self.extensions and bool(HAN.search(path.read_text(encoding="utf-8", errors="replace")))
+        except OSError:
+            return False
 
     def summarise(self, verdicts: list[Verdict]) -> str:
         """How many poems are regular, and of which forms, e.g. `3/10 regular (2 five-character quatrain, 1 other)`."""

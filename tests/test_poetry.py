@@ -239,6 +239,8 @@ def test_check_on_the_command_line(invoke, tmp_path):
     assert invoke("check", good, "--with", "poem").exit_code == 0
     result = invoke("check", good, bad, "--with", "poem")
     assert result.exit_code == 1 and f"{bad}:1:1: a line of 10 characters among lines of 7" in result.output
+    english = write(tmp_path / "english.txt", "Tyger Tyger, burning bright,\nIn the forests of the night;\n")
+    assert invoke("check", english).exit_code == 2, "the poem checker leaves text without Chinese alone"
 
 
 # Prepare, train and sample through the CLI
