@@ -55,6 +55,8 @@ def poem(lines: list[str], title: str = "", author: str = "") -> Poem | None:
 
 def detect_format(path: Path, text: str) -> str:
     """Which of the formats a file is in, or a CorpusError saying it is in none."""
+    if not text.strip():
+        return "lines"  # no poems: prepare says the corpus is empty
     if path.suffix.lower() == ".json" or text.lstrip()[:1] in ("[", "{"):
         return "json"
     if FORTUNE_SEPARATOR.search(text):
