@@ -293,7 +293,7 @@ def render_command(files, names, out_dir):
                 click.echo(f"{path}: {name} failed: {result['error']}", err=True)
             for reason in result.get("skipped", []):
                 click.echo(f"{path}: {name}: {reason}", err=True)
-    for name, counts in summarise(per_file).items():
+    for name, counts in summarise(per_file, plugins).items():
         if counts["checked"]:
             click.echo(summary_line(name, counts))
     sys.exit(1 if any("error" in r or "skipped" in r for results in per_file for r in results.values()) else 0)

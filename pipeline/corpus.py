@@ -37,6 +37,8 @@ class CorpusPlugin:
     # Whether a learned embedding is recommended over one-hot input. One-hot input is tiny next to
     # the LSTM's initial weights and learns several times slower, so the default is yes.
     embedding: bool = True
+    # How many of the most frequent tokens to keep when the user gives no --max-vocab; None keeps all.
+    max_vocab: int | None = None
     # Extension of the sample files written by `charmony sample --out`.
     extension: str = ".txt"
     # Option name -> one-line help, for `--option KEY=VALUE`.
@@ -47,6 +49,10 @@ class CorpusPlugin:
     def documents(self, sources: list[Path], options: Mapping[str, str]) -> Iterator[Document]:
         """Yield the corpus documents read from `sources` (the defaults when empty)."""
         raise NotImplementedError
+
+    def sample_extension(self, options: Mapping[str, str]) -> str:
+        """The extension of sample files for a run prepared with `options`; `extension` unless overridden."""
+        return self.extension
 
     def finish(self, text: str, number: int) -> str:
         """Turn sample `number` (counted from 1), prime included, into the text written to its file."""

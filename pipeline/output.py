@@ -28,6 +28,11 @@ class Verdict:
         """The verdict as plain JSON data."""
         return asdict(self)
 
+    @classmethod
+    def from_json(cls, data: dict) -> Verdict:
+        """The verdict `to_json` gave."""
+        return cls(data["valid"], [Problem(**p) for p in data.get("problems", [])], data.get("details", {}))
+
 
 @dataclass
 class Rendered:
@@ -61,6 +66,10 @@ class OutputPlugin:
     def render(self, path: Path, out_dir: Path) -> list[Path] | Rendered:
         """Render the sample file at `path` into `out_dir`; return the files written (and what was skipped)."""
         return []
+
+    def summarise(self, verdicts: list[Verdict]) -> str:
+        """One short line about the verdicts on many samples, for samples.json and the screen."""
+        return f"{sum(v.valid for v in verdicts)}/{len(verdicts)} valid"
 
     def accepts(self, path: Path) -> bool:
         """Whether this plugin understands files like `path`."""

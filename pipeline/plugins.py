@@ -28,6 +28,10 @@ BUILTIN_PLUGINS = (
     "charmony.plugins.midi",
     "charmony.plugins.score",
     "charmony.plugins.audio",
+    "charmony.corpora.poetry",
+    "charmony.corpora.code",
+    "charmony.plugins.poem",
+    "charmony.plugins.python",
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import tempfile
 from collections import Counter
@@ -79,6 +80,8 @@ def prepare(run: Run, config: PrepareConfig) -> dict:
     """Read the corpus, build the vocabulary, write the token files and manifest; return the manifest."""
     plugin = get_corpus(config.corpus)
     _check_options(config, plugin)
+    if config.max_vocab is None and plugin.max_vocab is not None:
+        config = dataclasses.replace(config, max_vocab=plugin.max_vocab)
 
     counts: Counter = Counter()
     lengths: list[int] = []
@@ -139,7 +142,7 @@ def prepare(run: Run, config: PrepareConfig) -> dict:
             "options": dict(config.options),
             "prime": plugin.prime,
             "embedding": plugin.embedding,
-            "extension": plugin.extension,
+            "extension": plugin.sample_extension(config.options),
         }
         write_json(staging / "manifest.json", manifest)
         run.dir.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from charmony.pipeline.output import OutputPlugin, Rendered
+from charmony.pipeline.output import OutputPlugin, Rendered, Verdict
 
 
 def apply_outputs(plugins: list[OutputPlugin], path: Path, out_dir: Path) -> dict:
@@ -33,9 +33,11 @@ def apply_outputs(plugins: list[OutputPlugin], path: Path, out_dir: Path) -> dic
     return results
 
 
-def summarise(per_file: list[dict]) -> dict:
-    """Per plugin: how many files (or units, such as tunes) it checked and found valid, and what failed or was skipped."""
+def summarise(per_file: list[dict], plugins: list[OutputPlugin] = ()) -> dict:
+    """Per plugin: how many files (or units, such as tunes) it checked and found valid, what failed or was
+    skipped, and the plugin's own summary `line` where it gives one."""
     summary: dict[str, dict] = {}
+    verdicts: dict[str, list[Verdict]] = {}
     for results in per_file:
         for name, result in results.items():
             counts = summary.setdefault(name, {"valid": 0, "checked": 0, "errors": 0, "skipped": 0})
@@ -46,16 +48,25 @@ def summarise(per_file: list[dict]) -> dict:
                     counts["unit"] = unit
                 counts["checked"] += details.get(unit, 0) if unit else 1
                 counts["valid"] += details.get(f"valid_{unit}", 0) if unit else bool(result["verdict"]["valid"])
+                verdicts.setdefault(name, []).append(Verdict.from_json(result["verdict"]))
             if "error" in result:
                 counts["errors"] += 1
             counts["skipped"] += len(result.get("skipped", ()))
+    for plugin in plugins:
+        if plugin.name in verdicts and type(plugin).summarise is not OutputPlugin.summarise:
+            try:
+                summary[plugin.name]["line"] = plugin.summarise(verdicts[plugin.name])
+            except Exception:  # a summary is a courtesy; a failing one falls back to the count
+                pass
     return summary
 
 
 def summary_line(name: str, counts: dict) -> str:
-    """One plugin's summary, as `abc: 17/20 tunes valid` or `midi: 3 skipped`."""
+    """One plugin's summary, as `abc: 17/20 tunes valid`, the plugin's own line, or `midi: 3 skipped`."""
     parts = []
-    if counts["checked"]:
+    if counts.get("line"):
+        parts.append(counts["line"])
+    elif counts["checked"]:
         unit = f" {counts['unit']}" if counts.get("unit") else ""
         parts.append(f"{counts['valid']}/{counts['checked']}{unit} valid")
     if counts["errors"]:

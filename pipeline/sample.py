@@ -200,7 +200,7 @@ def write_samples(samples: list[Sample], metadata: dict, out_dir: Path, extensio
             "finished": item.finished,
             "outputs": apply_outputs(plugins, path, out_dir),
         })
-    report = dict(metadata, samples=entries, summary=summarise([e["outputs"] for e in entries]))
+    report = dict(metadata, samples=entries, summary=summarise([e["outputs"] for e in entries], plugins))
     write_json(out_dir / "samples.json", report)
     return report
 

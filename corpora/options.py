@@ -1,0 +1,36 @@
+"""Reading a corpus plugin's `--option KEY=VALUE` strings as numbers and choices, with one-line errors."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from charmony.pipeline.errors import CorpusError
+
+
+def int_option(options: Mapping[str, str], key: str, default: int | None, minimum: int = 0) -> int | None:
+    """The whole number given as `key`, at least `minimum`, or `default` when it is not given."""
+    if key not in options:
+        return default
+    value = options[key]
+    try:
+        number = int(value)
+    except ValueError:
+        number = None
+    if number is None or number < minimum:
+        raise CorpusError(f"--option {key}={value}: give a whole number of at least {minimum}")
+    return number
+
+
+def choice_option(options: Mapping[str, str], key: str, choices: tuple[str, ...]) -> str:
+    """The value given as `key`, one of `choices`; the first choice when it is not given."""
+    value = options.get(key, choices[0])
+    if value not in choices:
+        raise CorpusError(f"--option {key}={value}: choose one of {', '.join(choices)}")
+    return value
+
+
+def list_option(options: Mapping[str, str], key: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The comma-separated names given as `key`, or `default` when it is not given."""
+    if key not in options:
+        return default
+    return tuple(part.strip() for part in options[key].split(",") if part.strip())

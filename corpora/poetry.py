@@ -1,0 +1,95 @@
+"""The `poetry` corpus: classical Chinese poems (or English ones), one poem per document."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from charmony.corpora.options import choice_option, int_option
+from charmony.corpora.poetry_sources import FORMATS, FORMATS_IN_WORDS, Poem, read_poems
+from charmony.corpora.verse import has_form, parse_forms, shape, verse_lines
+from charmony.pipeline.corpus import CorpusPlugin, Document
+from charmony.pipeline.errors import CorpusError
+from charmony.pipeline.hookspecs import hookimpl
+from charmony.pipeline.sources import expand, read_text
+
+# Debian's fortunes-zh package: the 300 Tang Poems and 100 Song Poems (its third file, `chinese`, is not verse).
+FORTUNES_DIR = Path("/usr/share/games/fortunes")
+FORTUNE_FILES = ("tang300", "song100")
+
+
+def default_sources() -> list[Path]:
+    """fortunes-zh's poem files, or a CorpusError listing the ways to give a corpus."""
+    found = [FORTUNES_DIR / name for name in FORTUNE_FILES if (FORTUNES_DIR / name).is_file()]
+    if not found:
+        raise CorpusError(
+            f"no poetry to read: Debian's fortunes-zh is not installed ({FORTUNES_DIR}/tang300 is missing); "
+            f"install it (apt install fortunes-zh) or give --source with {FORMATS_IN_WORDS}"
+        )
+    return found
+
+
+def layout(poem: Poem, titles: bool) -> str:
+    """A poem's document: `《title》` and author lines (when kept and known), then one line per couplet."""
+    heading = [f"《{poem.title}》"] * bool(titles and poem.title) + [poem.author] * bool(titles and poem.author)
+    return "\n".join([*heading, *poem.lines]) + "\n"
+
+
+class PoetryCorpus(CorpusPlugin):
+    """Poems from plain text, chinese-poetry JSON or fortune files, filtered by form and length."""
+
+    name = "poetry"
+    description = "Classical Chinese poems (or English ones), one poem per document, as the Tang-poetry char-RNN recipe."
+    default_source = "Debian's fortunes-zh: the 300 Tang Poems and 100 Song Poems (/usr/share/games/fortunes)"
+    max_vocab = 3500
+    checks = ("poem",)
+    options = {
+        "format": "auto (default), lines (one poem per line, as poetry.txt), json (chinese-poetry), "
+                  "fortune (entries between % lines) or blank (poems between blank lines)",
+        "form": "keep only poems of this form: five, seven, quatrain, regulated or regular, combined with commas",
+        "titles": "keep (default) or drop the title and author lines",
+        "min_length": "leave out poems of fewer characters, punctuation and spaces not counted",
+        "max_length": "leave out poems of more characters",
+        "glob": "which files to read in a --source directory (default *)",
+    }
+
+    def documents(self, sources: list[Path], options: Mapping[str, str]) -> Iterator[Document]:
+        """Yield each poem that passes the form and length filters."""
+        format = choice_option(options, "format", FORMATS)
+        titles = choice_option(options, "titles", ("keep", "drop")) == "keep"
+        min_length = int_option(options, "min_length", 0)
+        max_length = int_option(options, "max_length", None)
+        forms = _forms(options)
+        read = kept = 0
+        for path in expand(sources, options.get("glob", "*")) if sources else default_sources():
+            for poem in read_poems(path, read_text(path), format):
+                read += 1
+                lines = verse_lines("\n".join(poem.lines))
+                length = sum(line.length for line in lines)
+                if length < min_length or (max_length is not None and length > max_length):
+                    continue
+                if forms and not has_form(shape(lines), forms):
+                    continue
+                kept += 1
+                yield Document(layout(poem, titles), path)
+        if read and not kept:
+            wanted = ", ".join(f"{key}={options[key]}" for key in ("form", "min_length", "max_length") if key in options)
+            raise CorpusError(f"none of the {read} poems read has {wanted}; loosen these options")
+
+
+def _forms(options: Mapping[str, str]) -> tuple[str, ...]:
+    if "form" not in options:
+        return ()
+    try:
+        return parse_forms(options["form"])
+    except ValueError as error:
+        raise CorpusError(
+            f"--option form={options['form']}: {str(error)!r} is not a form; "
+            "name five, seven, quatrain, regulated or regular, combined with commas (five,quatrain)"
+        ) from None
+
+
+@hookimpl
+def register_corpora(register):
+    """Register the `poetry` corpus."""
+    register(PoetryCorpus())

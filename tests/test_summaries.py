@@ -1,0 +1,57 @@
+"""Each output plugin's one-line summary of its verdicts, as samples.json and the screen show it."""
+
+from __future__ import annotations
+
+from charmony.pipeline.output import OutputPlugin, Problem, Verdict
+from charmony.pipeline.rendering import apply_outputs, summarise
+
+
+class Counting(OutputPlugin):
+    name = "counting"
+
+    def check(self, text):
+        return Verdict(len(text) > 3, [Problem(1, 1, "short")] * (len(text) <= 3), {"characters": len(text)})
+
+    def summarise(self, verdicts):
+        return f"{sum(v.details['characters'] for v in verdicts)} characters in {len(verdicts)} files"
+
+
+class BrokenSummary(Counting):
+    name = "broken-summary"
+
+    def summarise(self, verdicts):
+        raise RuntimeError("oops")
+
+
+class Plain(Counting):
+    name = "plain"
+    summarise = OutputPlugin.summarise
+
+
+class Failing(OutputPlugin):
+    name = "failing"
+
+    def check(self, text):
+        raise ValueError("cannot read this")
+
+
+class RenderOnly(OutputPlugin):
+    name = "render-only"
+
+
+def test_each_plugin_summarises_its_own_verdicts(tmp_path):
+    plugins = [Counting(), BrokenSummary(), Plain(), Failing(), RenderOnly()]
+    files = [tmp_path / "a.txt", tmp_path / "b.txt"]
+    files[0].write_text("abcdef")
+    files[1].write_text("ab")
+    summary = summarise([apply_outputs(plugins, path, tmp_path) for path in files], plugins)
+    assert summary["counting"] == {"valid": 1, "checked": 2, "errors": 0, "line": "8 characters in 2 files"}
+    assert summary["broken-summary"]["line"] == "1/2 valid", "a failing summary falls back to the count"
+    assert summary["plain"]["line"] == "1/2 valid"
+    assert summary["failing"] == {"valid": 0, "checked": 0, "errors": 2, "line": "2 errors"}
+    assert summary["render-only"]["line"] == "", "nothing to say, nothing printed"
+
+
+def test_verdicts_survive_the_trip_through_json():
+    verdict = Verdict(False, [Problem(2, 3, "bad")], {"lines": 4})
+    assert Verdict.from_json(verdict.to_json()) == verdict
