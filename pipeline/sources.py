@@ -80,21 +80,25 @@ def split_pieces(pieces: Iterable[str], separator: re.Pattern | None) -> Iterato
             previous = piece
         yield previous or "", False
         return
-    carry = ""  # the start of a document whose end has not been seen
+    # The start of a document whose end has not been seen, after one character of context for ^ and \b.
+    carry, begin = "", 0
     for piece in pieces:
         text = carry + piece
-        start = 0
-        for match in separator.finditer(text):
-            if match.end() == len(text):  # the next piece may make this separator longer
+        start = begin
+        unsettled = len(text)  # from here on, a separator may still grow or appear with the next piece
+        for match in separator.finditer(text, begin):
+            if match.end() > len(text) - SEPARATOR_CHARS:
+                unsettled = match.start()
                 break
             yield text[start:match.start()], False
             start = match.end()
-        carry = text[start:]
-        if len(carry) > PART_CHARS:
-            yield carry[:-SEPARATOR_CHARS], True
-            carry = carry[-SEPARATOR_CHARS:]
-    start = 0
-    for match in separator.finditer(carry):
+        cut = min(unsettled, len(text) - SEPARATOR_CHARS)
+        if cut - start > PART_CHARS:
+            yield text[start:cut], True
+            start = cut
+        carry, begin = text[max(0, start - 1):], min(start, 1)
+    start = begin
+    for match in separator.finditer(carry, begin):
         yield carry[start:match.start()], False
         start = match.end()
     yield carry[start:], False
