@@ -138,7 +138,9 @@ def launch(nproc: int, args: list[str]) -> None:
         failures = error.failures
         if all(failure.exitcode == INTERRUPTED_EXIT for failure in failures.values()):
             raise LaunchInterrupted("stopped by a signal") from None
-        rank, failure = min(failures.items())
+        # The cause rather than its consequences: a process killed outright comes before one that
+        # failed when its partner vanished, and both before those the launcher stopped with SIGTERM.
+        rank, failure = min(failures.items(), key=lambda item: (item[1].exitcode == -signal.SIGTERM, item[1].exitcode >= 0, item[0]))
         how = f"was killed by {failure.signal_name()}" if failure.exitcode < 0 else f"exited with status {failure.exitcode}"
         raise LaunchFailed(f"training process {rank} of {nproc} {how}, so the job stopped; see its message above") from None
     finally:
