@@ -9,6 +9,7 @@ from charmony.pipeline.errors import ConfigError
 
 # Token files copied to the GPU whole when they take at most this share of its free memory.
 RESIDENT_SHARE = 0.25
+COPY_TOKENS = 1 << 26
 # Signed types of the same width, since torch indexes few unsigned ones; ids are widened on the device.
 SIGNED = {np.dtype(np.uint8): np.uint8, np.dtype(np.uint16): np.int16, np.dtype(np.uint32): np.int32}
 TORCH_SIGNED = {np.dtype(np.uint8): torch.uint8, np.dtype(np.uint16): torch.int16, np.dtype(np.uint32): torch.int32}
@@ -85,8 +86,10 @@ class DeviceBatches:
             resident = device.type == "cuda" and (last - first) * self.dtype.itemsize <= RESIDENT_SHARE * torch.cuda.mem_get_info(device)[0]
         self.resident = resident
         if resident:
-            stretch = np.ascontiguousarray(batches.tokens[first:last]).view(SIGNED[self.dtype])
-            self.tokens = torch.from_numpy(stretch).to(device)
+            self.tokens = torch.empty(last - first, dtype=TORCH_SIGNED[self.dtype], device=device)
+            for start in range(first, last, COPY_TOKENS):  # in chunks, so the host never holds the whole file
+                chunk = np.array(batches.tokens[start:min(last, start + COPY_TOKENS)]).view(SIGNED[self.dtype])
+                self.tokens[start - first:start - first + len(chunk)].copy_(torch.from_numpy(chunk))
             self.rows = torch.from_numpy(batches.rows(0) - first).to(device)
         elif device.type == "cuda":
             shape = (batches.batch_size, batches.seq_len + 1)

@@ -9,7 +9,6 @@ import numpy as np
 
 from charmony.pipeline.vocabulary import Vocabulary
 
-UNICODE_SIZE = 0x110000
 MISSING = np.iinfo(np.uint32).max
 
 
@@ -49,15 +48,18 @@ class Encoder:
 
     def __init__(self, vocab: Vocabulary):
         self.vocab = vocab
-        self.table = np.full(UNICODE_SIZE, MISSING if vocab.unk_id is None else vocab.unk_id, dtype=np.uint32)
-        for token, index in vocab.index.items():
-            if len(token) == 1:
-                self.table[ord(token)] = index
+        characters = {ord(token): index for token, index in vocab.index.items() if len(token) == 1}
+        # Up to the largest character of the vocabulary, and one entry more for every code point above it;
+        # a small table stays in the cache.
+        self.table = np.full(max(characters, default=0) + 2, MISSING if vocab.unk_id is None else vocab.unk_id, dtype=np.uint32)
+        self.table[list(characters)] = list(characters.values())
 
     def encode(self, tokens: Iterable[str]) -> np.ndarray:
         """The ids of one part's tokens; a KeyError for a token outside a vocabulary without `<unk>`."""
         if isinstance(tokens, str):
-            ids = self.table[code_points(tokens)]
+            codes = code_points(tokens).copy()
+            np.minimum(codes, len(self.table) - 1, out=codes)
+            ids = self.table[codes]
             if self.vocab.unk_id is None and len(ids) and ids.max() == MISSING:
                 raise KeyError(tokens[int(np.argmax(ids == MISSING))])
             return ids.astype(self.vocab.dtype)

@@ -55,7 +55,7 @@ def read_pieces(path: Path, size: int | None = None) -> Iterator[str]:
             if first and text:
                 text, first = text.removeprefix("\ufeff"), False
             if text:
-                yield text.replace("\r\n", "\n")
+                yield text.replace("\r\n", "\n") if "\r" in text else text
             if not block:
                 return
 

@@ -210,3 +210,14 @@ def test_divergence_stops_with_a_message_and_keeps_the_log_valid(prepared):
     lines = [json.loads(line) for line in run.metrics_path.read_text().splitlines()]  # strict JSON: no NaN
     assert lines and all(math.isfinite(line["train_loss"]) for line in lines)
     assert load_checkpoint(run.checkpoint_path)["step"] == lines[-1]["step"]
+
+
+def test_compile_trains_the_same_model(prepared):
+    plain, compiled = prepared("plain"), prepared("compiled")
+    config = dataclasses.replace(TINY_TRAIN, max_steps=4, eval_every=4, log_every=2, warmup_steps=0)
+    train(plain, config)
+    train(compiled, dataclasses.replace(config, compile=True))
+    for x, y in zip(metrics(plain), metrics(compiled)):
+        assert y["train_loss"] == pytest.approx(x["train_loss"], rel=1e-4)
+    assert load_checkpoint(compiled.checkpoint_path)["train_config"]["compile"] is True
+    assert set(load_checkpoint(compiled.checkpoint_path)["model"]) == set(load_checkpoint(plain.checkpoint_path)["model"])
