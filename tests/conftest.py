@@ -44,7 +44,7 @@ def trained_run(tmp_path_factory) -> Run:
     source.write_text("\n\n".join(RHYMES * 6), encoding="utf-8")
     run = Run(root / "runs" / "rhymes")
     prepare(run, PrepareConfig("text", [source], options={"split": "blank"}, val_fraction=0.2))
-    train(run, dataclasses.replace(TINY_TRAIN, max_steps=150))
+    train(run, dataclasses.replace(TINY_TRAIN, max_steps=200))  # enough to learn the rhymes with any split
     return run
 
 
