@@ -36,6 +36,18 @@ def rhymes_file(tmp_path: Path) -> Path:
     return path
 
 
+@pytest.fixture
+def prepared(rhymes_file, runs_dir):
+    """Prepare the rhymes, one document per rhyme, as a run of the given name."""
+
+    def make(name: str) -> Run:
+        run = Run(runs_dir / name)
+        prepare(run, PrepareConfig("text", [rhymes_file], options={"split": "blank"}))
+        return run
+
+    return make
+
+
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory) -> Run:
     """A small model trained on nursery rhymes, shared by tests that only read it."""

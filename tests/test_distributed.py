@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from tiny import TINY_TRAIN
+from tiny import RHYMES, TINY_TRAIN
 
 from charmony.pipeline.checkpoint import load_checkpoint
 from charmony.pipeline.prepare import PrepareConfig, prepare
@@ -38,28 +38,11 @@ def charmony(*args, timeout=LAUNCH_TIMEOUT, **kwargs) -> subprocess.CompletedPro
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory) -> Path:
-    from tiny import RHYMES
-
-    path = tmp_path_factory.mktemp("corpus") / "rhymes.txt"
-    path.write_text("\n\n".join(RHYMES * 12), encoding="utf-8")
-    return path
-
-
-@pytest.fixture
-def prepared(corpus, runs_dir):
-    def make(name: str) -> Run:
-        run = Run(runs_dir / name)
-        prepare(run, PrepareConfig("text", [corpus], options={"split": "blank"}))
-        return run
-
-    return make
-
-
-@pytest.fixture(scope="module")
-def one_process(corpus, tmp_path_factory) -> Run:
-    """The reference: one process training 8 streams."""
-    run = Run(tmp_path_factory.mktemp("one") / "one")
+def one_process(tmp_path_factory) -> Run:
+    """The reference: one process training 8 streams, on the rhymes of the `prepared` fixture."""
+    corpus = tmp_path_factory.mktemp("one") / "rhymes.txt"
+    corpus.write_text("\n\n".join(RHYMES * 6), encoding="utf-8")
+    run = Run(corpus.parent / "runs" / "one")
     prepare(run, PrepareConfig("text", [corpus], options={"split": "blank"}))
     train(run, SETTINGS)
     return run

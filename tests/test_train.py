@@ -19,16 +19,6 @@ RESUMABLE = dataclasses.replace(
 )
 
 
-@pytest.fixture
-def prepared(rhymes_file, runs_dir):
-    def make(name: str) -> Run:
-        run = Run(runs_dir / name)
-        prepare(run, PrepareConfig("text", [rhymes_file], options={"split": "blank"}))
-        return run
-
-    return make
-
-
 def metrics(run: Run) -> list[dict]:
     return [json.loads(line) for line in run.metrics_path.read_text().splitlines()]
 
@@ -221,3 +211,17 @@ def test_compile_trains_the_same_model(prepared):
         assert y["train_loss"] == pytest.approx(x["train_loss"], rel=1e-4)
     assert load_checkpoint(compiled.checkpoint_path)["train_config"]["compile"] is True
     assert set(load_checkpoint(compiled.checkpoint_path)["model"]) == set(load_checkpoint(plain.checkpoint_path)["model"])
+
+
+def test_running_out_of_memory_is_one_line_and_keeps_the_checkpoint(prepared, invoke):
+    run = prepared("oom")
+    train(run, dataclasses.replace(TINY_TRAIN, max_steps=3))
+    before = run.checkpoint_path.read_bytes()
+    # A real allocation failure: 3 million units make LSTM weights of over a hundred terabytes.
+    result = invoke("train", run.name, "--runs-dir", run.dir.parent, "--restart", "--hidden", 3_000_000,
+                    "--batch-size", 8, "--seq-len", 16, "--device", "cpu")
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: out of memory (")
+    assert "lower --batch-size, --seq-len" in lines[0]
+    assert run.checkpoint_path.read_bytes() == before
