@@ -101,7 +101,9 @@ def process_group(world: World, device: torch.device):
             torch.set_num_threads(max(1, (os.cpu_count() or 1) // world.local_size))
         dist.init_process_group("gloo")
     yield
-    # Only after success: a process leaving on an error must not wait here for the others.
+    # Only after success: a process leaving on an error must not wait here for the others. The
+    # barrier lets every process finish (process 0 its last checkpoint) before any tears down.
+    dist.barrier()
     dist.destroy_process_group()
 
 
