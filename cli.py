@@ -13,18 +13,19 @@ import torch
 
 from charmony import __version__
 from charmony.pipeline.corpus import CorpusWarning
-from charmony.pipeline.errors import SEED_LIMIT, CharmonyError, RunError
+from charmony.pipeline.device import resolve_device
+from charmony.pipeline.distributed import INTERRUPTED_EXIT, LaunchInterrupted, World, check_gpus, launch
+from charmony.pipeline.errors import SEED_LIMIT, CharmonyError, ConfigError, RunError
 from charmony.pipeline.plugins import PluginWarning, call_each, get_outputs, get_plugin_manager, outputs, plugin_infos
 from charmony.pipeline.prepare import PrepareConfig, prepare
 from charmony.pipeline.rendering import apply_outputs, summarise, summary_line
 from charmony.pipeline.runs import RUNS_ENV, Run, find_run, named_run
 from charmony.pipeline.sample import SampleConfig, new_samples_dir, sample, write_samples
 from charmony.pipeline.sources import read_text
-from charmony.pipeline.train import TrainConfig, load_train_config, train
+from charmony.pipeline.train import TrainConfig, plan_training, resumable_checkpoint, resume_config, train
 
 TRAIN_DEFAULTS = TrainConfig()
 SAMPLE_DEFAULTS = SampleConfig()
-INTERRUPTED_EXIT = 130
 
 
 class CharmonyGroup(click.Group):
@@ -185,18 +186,36 @@ def prepare_command(corpus, sources, run_name, max_vocab, val_fraction, seed, op
 @click.option("--log-every", type=int, help=f"Steps between metrics lines. {default_note(TRAIN_DEFAULTS, 'log_every')}")
 @click.option("--device", help=f"auto, cpu or cuda. {default_note(TRAIN_DEFAULTS, 'device')}")
 @click.option("--seed", type=click.IntRange(0, SEED_LIMIT - 1), help=f"Seed for initialisation and dropout. {default_note(TRAIN_DEFAULTS, 'seed')}")
+@click.option("--compile/--no-compile", default=None, help="torch.compile the step around the recurrent layers.  [default: no]")
+@click.option("--nproc", type=click.IntRange(1), help="Train with this many processes on this machine (one per GPU), as torchrun does.")
 @click.option("--resume", is_flag=True, help="Continue from the run's latest checkpoint with its saved settings.")
 @click.option("--restart", is_flag=True, help="Discard the run's checkpoints and train from step 0.")
 @runs_dir_option
-def train_command(run_name, resume, restart, runs_dir, **settings):
-    """Train the model of RUN, a prepared run."""
+def train_command(run_name, resume, restart, nproc, runs_dir, **settings):
+    """Train the model of RUN, a prepared run (with --nproc N, or under torchrun, in N processes)."""
     if resume and restart:
         raise click.UsageError("--resume and --restart exclude each other")
+    world = World.from_environment()
+    if nproc and world.size > 1:
+        raise ConfigError("--nproc launches processes itself; under torchrun, leave it out")
+    processes = nproc or world.size
     run = pick_run(runs_dir, run_name)
     given = {key: value for key, value in settings.items() if value is not None}
-    base = load_train_config(run) if resume else TRAIN_DEFAULTS
-    config = dataclasses.replace(base, **given)
-    result = train(run, config, resume=resume, restart=restart)
+    checkpoint = resumable_checkpoint(run) if resume else None
+    config = resume_config(checkpoint, given, processes) if resume else dataclasses.replace(TRAIN_DEFAULTS, **given)
+    if processes > world.size:
+        check_gpus(processes, resolve_device(config.device))
+        plan_training(run, config, processes, resume, restart, checkpoint)  # fail here, before any process starts
+        try:
+            launch(processes, worker_arguments(click.get_current_context(), run, runs_dir))
+        except LaunchInterrupted:
+            click.echo(f"interrupted; checkpoint saved to {run.checkpoint_path}")
+            click.echo(f"continue with: charmony train {run.name} --resume --nproc {processes}")
+            sys.exit(INTERRUPTED_EXIT)
+        return  # process 0 has said how training ended
+    result = train(run, config, resume=resume, restart=restart, checkpoint=checkpoint)
+    if not world.main:
+        sys.exit(INTERRUPTED_EXIT if result.interrupted else 0)
     if result.interrupted:
         click.echo(f"interrupted at step {result.step}; checkpoint saved to {result.checkpoint}")
         click.echo(f"continue with: charmony train {run.name} --resume")
@@ -208,6 +227,20 @@ def train_command(run_name, resume, restart, runs_dir, **settings):
             f"trained run {run.name!r} to step {result.step}; best validation loss "
             f"{result.best_val_loss:.4f} nats/token, checkpoint {run.best_path}"
         )
+
+
+def worker_arguments(ctx: click.Context, run: Run, runs_dir: Path) -> list[str]:
+    """The `train` command line each launched process runs: this one's options, without --nproc."""
+    args = ["train", run.name, "--runs-dir", str(runs_dir.resolve())]
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name)
+        if not isinstance(param, click.Option) or param.name in ("nproc", "runs_dir") or value is None or value is False:
+            continue
+        if param.is_flag:
+            args.append(param.opts[0] if value else param.secondary_opts[0])
+        else:
+            args += [param.opts[0], str(value)]
+    return args
 
 
 @cli.command("sample")

@@ -9,15 +9,15 @@ from pathlib import Path
 from charmony.pipeline.corpus import CorpusPlugin, Document
 from charmony.pipeline.errors import CorpusError
 from charmony.pipeline.hookspecs import hookimpl
-from charmony.pipeline.sources import expand, read_text
+from charmony.pipeline.sources import expand, read_pieces, split_pieces
 
 
-def splitter(spec: str):
-    """A function splitting text into documents by `spec`: none, blank, re:PATTERN or a literal."""
+def separator(spec: str) -> re.Pattern | None:
+    """The pattern that separates documents by `spec`: none (None), blank, re:PATTERN or a literal."""
     if spec == "none":
-        return lambda text: [text]
+        return None
     if spec == "blank":
-        return re.compile(r"\n[ \t]*\n(?:[ \t]*\n)*").split
+        return re.compile(r"\n[ \t]*\n(?:[ \t]*\n)*")
     if spec.startswith("re:"):
         try:
             pattern = re.compile(spec[3:], re.MULTILINE)
@@ -25,10 +25,16 @@ def splitter(spec: str):
             raise CorpusError(f"--option split={spec}: bad regular expression ({error})") from None
         if not spec[3:] or pattern.groups:
             raise CorpusError(f"--option split={spec}: give a non-empty pattern without capturing groups, e.g. (?:...)")
-        return pattern.split
+        return pattern
     if not spec:
         raise CorpusError("--option split= needs a value: none, blank, re:PATTERN or a literal string")
-    return lambda text: text.split(spec)
+    return re.compile(re.escape(spec))
+
+
+def splitter(spec: str):
+    """A function splitting text into documents by `spec`: none, blank, re:PATTERN or a literal."""
+    pattern = separator(spec)
+    return (lambda text: [text]) if pattern is None else pattern.split
 
 
 def python_help_topics() -> Iterator[Document]:
@@ -53,14 +59,17 @@ class TextCorpus(CorpusPlugin):
 
     def documents(self, sources: list[Path], options: Mapping[str, str]) -> Iterator[Document]:
         """Yield each file, or each piece of it, as a document."""
-        split = splitter(options.get("split", "none"))
+        pattern = separator(options.get("split", "none"))
         if not sources:
             yield from python_help_topics()
             return
         for path in expand(sources, options.get("glob", "*")):
-            for piece in split(read_text(path)):
-                if piece and piece.strip():
-                    yield Document(piece, path)
+            # A file is read a piece at a time, so a large one is never held whole.
+            open_document = False
+            for text, continues in split_pieces(read_pieces(path), pattern):
+                if open_document or continues or text.strip():
+                    yield Document(text, path, continues)
+                open_document = continues
 
 
 @hookimpl

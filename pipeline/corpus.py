@@ -17,6 +17,9 @@ class Document:
 
     text: str
     source: Path | None = None
+    # True when the next Document yielded continues this one's text: a document too large to hold
+    # (a 1 GB file read whole) may be yielded in parts, cut between tokens, all but the last marked so.
+    continues: bool = False
 
 
 class CorpusPlugin:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import shutil
 import tempfile
-from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -18,10 +20,13 @@ from charmony.pipeline.corpus import CorpusPlugin, Document
 from charmony.pipeline.errors import CharmonyError, ConfigError, CorpusError, PluginError, RunError, check_seed
 from charmony.pipeline.plugins import corpus_version, get_corpus
 from charmony.pipeline.runs import Run
-from charmony.pipeline.sources import file_sha256
+from charmony.pipeline.encoding import Encoder, TokenCounter
+from charmony.pipeline.sources import source_record
 from charmony.pipeline.vocabulary import Vocabulary
 
 SPLITS = ("train", "val")
+# 2: documents are held out by selection sampling, in one streaming pass
+MANIFEST_FORMAT = 2
 
 
 @dataclass
@@ -51,8 +56,8 @@ def _check_options(config: PrepareConfig, plugin: CorpusPlugin) -> None:
         raise ConfigError(f"corpus {plugin.name!r} has no option {unknown[0]!r}; its options: {offered}")
 
 
-def _documents(plugin: CorpusPlugin, config: PrepareConfig) -> Iterator[tuple[Document, list[str] | str]]:
-    """The plugin's documents with their tokens, its own failures named after it."""
+def _documents(plugin: CorpusPlugin, config: PrepareConfig) -> Iterator[tuple[Document, Iterable[str]]]:
+    """The plugin's documents (or parts of them) with their tokens, its own failures named after it."""
     try:
         for document in plugin.documents(list(config.sources), dict(config.options)):
             yield document, plugin.tokenize(document.text)
@@ -62,73 +67,109 @@ def _documents(plugin: CorpusPlugin, config: PrepareConfig) -> Iterator[tuple[Do
         raise PluginError(f"corpus plugin {plugin.name!r} failed: {type(error).__name__}: {error}") from error
 
 
-def _assign_splits(lengths: list[int], val_fraction: float, seed: int) -> tuple[str, list[str] | int]:
-    """Hold out whole documents chosen by seed or, for too few documents, the end of the text.
+def _parts(plugin: CorpusPlugin, config: PrepareConfig) -> Iterator[tuple[Iterable[str], Path | None, bool]]:
+    """Each part's tokens, its source, and whether it ends its document (the corpus' last part always does)."""
+    held = None
+    for document, tokens in _documents(plugin, config):
+        if held is not None:
+            yield held
+        held = (tokens, document.source, not document.continues)
+    if held is not None:
+        yield held[0], held[1], True
 
-    Returns ("documents", split name per document) or ("contiguous", first validation position).
+
+@dataclass
+class Survey:
+    """What the first pass over the corpus learns, without keeping anything per document."""
+
+    documents: int = 0  # with at least one token
+    tokens: int = 0  # each document's tokens and its <eod>
+    lengths: Any = field(default_factory=hashlib.sha256)  # digest of the document lengths, to compare passes
+    sources: dict = field(default_factory=dict)  # source files of documents with tokens, in order
+
+    def add(self, length: int, source: Path | None) -> None:
+        """Count a document of `length` tokens (without its <eod>) read from `source`."""
+        if length:
+            self.documents += 1
+            self.tokens += length + 1
+            self.lengths.update(length.to_bytes(8, "little"))
+            if source is not None:
+                self.sources[source] = None
+
+
+def _survey(plugin: CorpusPlugin, config: PrepareConfig, counter: TokenCounter) -> Survey:
+    """First pass: count the tokens and documents, streaming."""
+    survey, length = Survey(), 0
+    for tokens, source, ends in _parts(plugin, config):
+        length += counter.add(tokens)
+        if ends:
+            survey.add(length, source)
+            length = 0
+    return survey
+
+
+class HeldOut:
+    """Chooses exactly `count` of `total` documents met one at a time, each set equally likely (selection sampling)."""
+
+    def __init__(self, total: int, count: int, seed: int):
+        self.remaining, self.needed = total, count
+        self.random = np.random.default_rng(seed)
+
+    def next(self) -> str:
+        """The split of the next document."""
+        chosen = self.random.random() * self.remaining < self.needed
+        self.remaining -= 1
+        self.needed -= chosen
+        return "val" if chosen else "train"
+
+
+def _split_plan(survey: Survey, val_fraction: float) -> tuple[str, int]:
+    """Hold out whole documents or, for too few documents, the end of the text.
+
+    Returns ("documents", how many to hold out) or ("contiguous", first validation position).
     """
-    count = len(lengths)
-    held_out = round(count * val_fraction)
-    if val_fraction == 0 or 0 < held_out < count:
-        chosen = set(np.random.default_rng(seed).permutation(count)[:held_out].tolist())
-        return "documents", ["val" if i in chosen else "train" for i in range(count)]
-    total = sum(lengths)
-    return "contiguous", total - round(total * val_fraction)
+    held_out = round(survey.documents * val_fraction)
+    if val_fraction == 0 or 0 < held_out < survey.documents:
+        return "documents", held_out
+    return "contiguous", survey.tokens - round(survey.tokens * val_fraction)
 
 
 def prepare(run: Run, config: PrepareConfig) -> dict:
-    """Read the corpus, build the vocabulary, write the token files and manifest; return the manifest."""
+    """Read the corpus, build the vocabulary, write the token files and manifest; return the manifest.
+
+    Two streaming passes: one counts the tokens, one encodes them a part at a time straight into the
+    token files, so memory stays small whatever the size of the corpus or of one document.
+    """
     plugin = get_corpus(config.corpus)
     _check_options(config, plugin)
     if config.max_vocab is None and plugin.max_vocab is not None:
         config = dataclasses.replace(config, max_vocab=plugin.max_vocab)
 
-    counts: Counter = Counter()
-    lengths: list[int] = []
-    sources: dict[Path, None] = {}
-    for document, tokens in _documents(plugin, config):
-        before = counts.total()
-        counts.update(tokens)
-        length = counts.total() - before
-        if length:
-            lengths.append(length + 1)  # + the end-of-document token
-            if document.source is not None:
-                sources[document.source] = None
-    if not lengths:
+    counter = TokenCounter()
+    survey = _survey(plugin, config, counter)
+    if not survey.documents:
         where = ", ".join(map(str, config.sources)) or plugin.default_source
         raise CorpusError(f"corpus {plugin.name!r} found no text in {where}")
-
-    vocab = Vocabulary.from_counts(counts, config.max_vocab)
-    split_kind, assignment = _assign_splits(lengths, config.val_fraction, config.seed)
-    if split_kind == "documents":
-        sizes = {s: sum(n for n, a in zip(lengths, assignment) if a == s) for s in SPLITS}
-        documents = {s: assignment.count(s) for s in SPLITS}
-    else:
-        sizes = {"train": assignment, "val": sum(lengths) - assignment}
-        ends = np.cumsum(lengths)
-        starts = ends - np.asarray(lengths)
-        # Documents with any text on each side of the cut; one document may straddle it.
-        documents = {"train": int((starts < assignment).sum()), "val": int((ends > assignment).sum())}
-    if sizes["train"] == 0:
-        raise ConfigError(f"--val-fraction {config.val_fraction} leaves no training text in this corpus; lower it")
-    if config.val_fraction > 0 and sizes["val"] == 0:
-        raise ConfigError(f"--val-fraction {config.val_fraction} holds out no text of this corpus; raise it, or use 0")
+    vocab = Vocabulary.from_counts(counter.counts(), config.max_vocab)
+    split_kind, split_at = _split_plan(survey, config.val_fraction)
+    if split_kind == "contiguous":
+        if split_at == 0:
+            raise ConfigError(f"--val-fraction {config.val_fraction} leaves no training text in this corpus; lower it")
+        if config.val_fraction > 0 and split_at == survey.tokens:
+            raise ConfigError(f"--val-fraction {config.val_fraction} holds out no text of this corpus; raise it, or use 0")
     _protect_checkpoints(run, vocab, config)
 
     run.dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{run.name}.prepare-", dir=run.dir.parent))
     try:
-        _encode(plugin, config, vocab, lengths, split_kind, assignment, sizes, staging)
+        sizes, documents = _encode(plugin, config, Encoder(vocab), survey, split_kind, split_at, staging)
         vocab.save(staging / "vocab.json")
         manifest = {
-            "format": 1,
+            "format": MANIFEST_FORMAT,
             "corpus": plugin.name,
             "plugin_version": corpus_version(plugin.name),
             "charmony_version": __version__,
-            "sources": [
-                {"path": str(path), "sha256": file_sha256(path), "bytes": path.stat().st_size}
-                for path in sources if path.is_file()
-            ],
+            "sources": [source_record(path) for path in survey.sources if path.is_file()],
             "documents": documents,
             "tokens": sizes,
             "split": split_kind,
@@ -154,39 +195,61 @@ def prepare(run: Run, config: PrepareConfig) -> dict:
     return manifest
 
 
-def _encode(plugin, config, vocab, lengths, split_kind, assignment, sizes, staging: Path) -> None:
-    """Second pass over the corpus: write each split's token ids straight into its file."""
-    arrays = {}
-    for split in SPLITS:
-        path = staging / f"{split}.bin"
-        path.touch()
-        if sizes[split]:
-            arrays[split] = np.memmap(path, dtype=vocab.dtype, mode="w+", shape=(sizes[split],))
-    offsets = dict.fromkeys(SPLITS, 0)
-    position = 0
-    index = 0
-    for _, tokens in _documents(plugin, config):
-        ids = vocab.encode(tokens)
-        if not ids:
-            continue
-        if index >= len(lengths) or len(ids) + 1 != lengths[index]:
-            raise PluginError(f"corpus plugin {plugin.name!r} gave different documents when read a second time")
-        ids.append(vocab.eod_id)
-        if split_kind == "documents":
-            pieces = [(assignment[index], ids)]
-        else:
-            cut = max(0, min(len(ids), assignment - position))
-            pieces = [("train", ids[:cut]), ("val", ids[cut:])]
-        for split, piece in pieces:
-            if piece:
-                arrays[split][offsets[split]: offsets[split] + len(piece)] = piece
-                offsets[split] += len(piece)
-        position += len(ids)
-        index += 1
-    if index != len(lengths):
-        raise PluginError(f"corpus plugin {plugin.name!r} gave different documents when read a second time")
-    for array in arrays.values():
-        array.flush()
+def _encode(plugin, config, encoder: Encoder, survey: Survey, split_kind: str, split_at: int, staging: Path):
+    """Second pass: append each part's token ids to its split's file; return tokens and documents per split."""
+    different = PluginError(f"corpus plugin {plugin.name!r} gave different documents when read a second time")
+    eod = np.array([encoder.vocab.eod_id], dtype=encoder.vocab.dtype)
+    held_out = HeldOut(survey.documents, split_at, config.seed) if split_kind == "documents" else None
+    sizes = dict.fromkeys(SPLITS, 0)
+    documents = dict.fromkeys(SPLITS, 0)
+    again = Survey()
+    length = 0  # tokens of the current document so far
+    split = None  # of the current document, when split by documents
+    with ExitStack() as stack:
+        files = {name: stack.enter_context((staging / f"{name}.bin").open("wb")) for name in SPLITS}
+
+        def write(ids: np.ndarray) -> None:
+            """Write ids that start at corpus position sizes[train] + sizes[val]."""
+            if split_kind == "documents":
+                pieces = [(split, ids)]
+            else:
+                cut = max(0, min(len(ids), split_at - sizes["train"] - sizes["val"]))
+                pieces = [("train", ids[:cut]), ("val", ids[cut:])]
+            for name, piece in pieces:
+                if len(piece):
+                    files[name].write(piece.tobytes())
+                    sizes[name] += len(piece)
+
+        start = 0
+        for tokens, source, ends in _parts(plugin, config):
+            try:
+                ids = encoder.encode(tokens)
+            except KeyError:
+                raise different from None
+            if len(ids) and not length:
+                start = sizes["train"] + sizes["val"]
+                split = held_out.next() if held_out else None
+            length += len(ids)
+            write(ids)
+            if ends:
+                if length:
+                    write(eod)
+                    _count_document(documents, split_kind, split, start, sizes, split_at)
+                again.add(length, source)
+                length = 0
+    if (again.documents, again.tokens, again.lengths.digest()) != (survey.documents, survey.tokens, survey.lengths.digest()):
+        raise different
+    return sizes, documents
+
+
+def _count_document(documents: dict, split_kind: str, split: str | None, start: int, sizes: dict, split_at: int) -> None:
+    """Count a finished document in the split(s) it went to; with a contiguous split one may straddle the cut."""
+    if split_kind == "documents":
+        documents[split] += 1
+        return
+    end = sizes["train"] + sizes["val"]
+    documents["train"] += start < split_at
+    documents["val"] += end > split_at
 
 
 def _protect_checkpoints(run: Run, vocab: Vocabulary, config: PrepareConfig) -> None:
@@ -204,7 +267,7 @@ def _protect_checkpoints(run: Run, vocab: Vocabulary, config: PrepareConfig) -> 
         raise RunError(f"run {run.name!r} has checkpoints but a damaged manifest; {advice}") from None
     if old.get("vocab_sha256") != vocab.sha256:
         raise RunError(f"run {run.name!r} has checkpoints trained on another vocabulary than this corpus gives; {advice}")
-    same = {"corpus": config.corpus, "seed": config.seed, "val_fraction": config.val_fraction,
+    same = {"format": MANIFEST_FORMAT, "corpus": config.corpus, "seed": config.seed, "val_fraction": config.val_fraction,
             "max_vocab": config.max_vocab, "options": dict(config.options)}
     changed = [key for key, value in same.items() if old.get(key) != value]
     if changed:

@@ -1,7 +1,13 @@
-"""The `train` stage: stateful truncated BPTT with AdamW, evaluation, metrics and atomic checkpoints."""
+"""The `train` stage: stateful truncated BPTT with AdamW, evaluation, metrics and atomic checkpoints.
+
+One process or many: under torchrun each process trains its own streams with DistributedDataParallel,
+and only rank 0 writes checkpoints and metrics.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import math
 import signal
@@ -17,18 +23,21 @@ from tqdm import tqdm
 
 from charmony import __version__
 from charmony.pipeline.atomic import atomic_path
-from charmony.pipeline.batching import StreamBatches
+from charmony.pipeline.batching import DeviceBatches, StreamBatches
 from charmony.pipeline.checkpoint import check_vocabulary, load_checkpoint, save_checkpoint
 from charmony.pipeline.device import autocast, resolve_device
+from charmony.pipeline.distributed import World, process_group
 from charmony.pipeline.errors import CheckpointError, ConfigError, check_seed
 from charmony.pipeline.model import CharModel, ModelConfig, State, detach
 from charmony.pipeline.runs import Run
+from charmony.pipeline.sources import check_sources
 
 DEFAULT_EMBEDDING = 64
 MODEL_FIELDS = ("layers", "hidden", "embedding", "cell", "dropout", "tie_weights")
-# The carried hidden state and the position in the streams depend on these; the seed only
-# matters at step 0, after which the saved random-number state takes over.
-FIXED_ON_RESUME = ("batch_size", "seq_len", "seed")
+# The carried hidden state and the position in the streams depend on these (and on the number of
+# streams, --batch-size x processes); the seed only matters at step 0, after which the saved
+# random-number state takes over.
+FIXED_ON_RESUME = ("seq_len", "seed")
 
 
 @dataclass
@@ -42,7 +51,7 @@ class TrainConfig:
     dropout: float = 0.0
     tie_weights: bool = False
     seq_len: int = 100  # time steps per batch (truncated BPTT length)
-    batch_size: int = 32  # parallel streams
+    batch_size: int = 32  # parallel streams per process
     lr: float = 5e-3  # peak learning rate (Adam); 2e-3, char-rnn's, learns about half as fast here
     weight_decay: float = 0.01  # AdamW, on weight matrices only
     grad_clip: float = 1.0  # max global gradient norm
@@ -55,6 +64,7 @@ class TrainConfig:
     log_every: int = 10
     device: str = "auto"
     seed: int = 1337
+    compile: bool = False  # torch.compile the step around the recurrent layers
 
     def __post_init__(self) -> None:
         if self.warmup_steps < 0 or not 0 <= self.weight_decay < 1:
@@ -109,11 +119,14 @@ def model_config_for(config: TrainConfig, manifest: dict, vocab_size: int) -> Mo
 
 
 def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    """AdamW that decays weight matrices but not biases or norms."""
+    """AdamW that decays weight matrices but not biases or norms; fused into one kernel (CPU and CUDA)."""
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=config.lr, betas=(0.9, 0.99))
+    device = next(model.parameters()).device
+    # Several times faster than the default for-each implementation on both devices.
+    fused = device.type in ("cpu", "cuda")
+    return torch.optim.AdamW(groups, lr=config.lr, betas=(0.9, 0.99), fused=fused)
 
 
 def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig) -> torch.optim.lr_scheduler.LambdaLR:
@@ -143,34 +156,37 @@ def train_step(model, optimizer, scheduler, x, y, state: State, grad_clip: float
 
 
 @torch.no_grad()
-def evaluate(model: CharModel, batches: StreamBatches, max_batches: int, chars_per_token: torch.Tensor, device) -> tuple[float, float]:
-    """Mean validation loss in nats per token, and bits per character, over the first batches of the split."""
+def evaluate(model: CharModel, batches: DeviceBatches, max_batches: int, chars_per_token: torch.Tensor, device, world: World = World()) -> tuple[float, float]:
+    """Mean validation loss in nats per token, and bits per character, over the first batches of every process' streams."""
     model.eval()
-    state = model.initial_state(batches.batch_size, device)
-    total_loss = torch.zeros((), device=device, dtype=torch.float64)
-    tokens = chars = 0
+    state = model.initial_state(batches.batches.batch_size, device)
+    totals = torch.zeros(3, device=device, dtype=torch.float64)  # loss, tokens, characters
     for index in range(min(len(batches), max_batches)):
-        x, y = (t.to(device) for t in batches.get(index))
+        x, y = batches.get(index)
         with autocast(device):
             logits, state = model(x, state)
-        total_loss += F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), y.reshape(-1), reduction="sum")
-        tokens += y.numel()
-        chars += int(chars_per_token[y].sum())
+        totals[0] += F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), y.reshape(-1), reduction="sum")
+        totals[1] += y.numel()
+        totals[2] += chars_per_token[y].sum()
     model.train()
-    total = total_loss.item()
-    return total / tokens, total / chars / math.log(2)
+    loss, tokens, chars = world.sum(totals).tolist()
+    return loss / tokens, loss / chars / math.log(2)
 
 
 @contextmanager
-def stop_on_interrupt() -> Iterator[threading.Event]:
-    """Turn the first Ctrl-C (or SIGTERM) into a request to stop after the current step; a second aborts."""
+def stop_on_interrupt(escalate: bool = True) -> Iterator[threading.Event]:
+    """Turn the first Ctrl-C (or SIGTERM) into a request to stop after the current step; a second aborts.
+
+    With `escalate` off every signal only requests the stop: torchrun passes a signal on to its
+    processes, and kills any that are still running after its own grace period.
+    """
     requested = threading.Event()
     if threading.current_thread() is not threading.main_thread():
         yield requested
         return
 
     def handler(signum, frame):
-        if requested.is_set():
+        if requested.is_set() and escalate:
             raise KeyboardInterrupt
         requested.set()
 
@@ -182,17 +198,19 @@ def stop_on_interrupt() -> Iterator[threading.Event]:
             signal.signal(sig, old)
 
 
-def _validation_batches(run: Run, config: TrainConfig) -> StreamBatches | None:
+def _validation_batches(run: Run, config: TrainConfig, world: World) -> StreamBatches | None:
+    """Each process' share of the validation streams: as many as for training where the split allows."""
     tokens = run.tokens("val")
     if len(tokens) == 0:
         return None
-    batch_size = min(config.batch_size, len(tokens) // (config.seq_len + 1))
+    batch_size = min(config.batch_size, len(tokens) // (config.seq_len + 1) // world.size)
     if batch_size == 0:
+        processes = f" for each of {world.size} processes" if world.size > 1 else ""
         raise ConfigError(
             f"the val split has {len(tokens):,} tokens but --seq-len {config.seq_len} needs at least "
-            f"{config.seq_len + 1}; lower --seq-len or prepare with a larger --val-fraction"
+            f"{config.seq_len + 1}{processes}; lower --seq-len or prepare with a larger --val-fraction"
         )
-    return StreamBatches(tokens, batch_size, config.seq_len, "val")
+    return StreamBatches(tokens, batch_size, config.seq_len, "val", world.rank, world.size)
 
 
 def _trim_metrics(run: Run, step: int) -> None:
@@ -211,11 +229,15 @@ def _trim_metrics(run: Run, step: int) -> None:
 
 
 class RunningLoss:
-    """The mean training loss between log lines, summed on the device so that no step waits for it."""
+    """The mean training loss between log lines, summed on the device so that no step waits for it.
 
-    def __init__(self, device: torch.device, carried: tuple[float, int] = (0.0, 0)):
+    With several processes the mean is over all of them.
+    """
+
+    def __init__(self, device: torch.device, carried: tuple[float, int] = (0.0, 0), world: World = World()):
         self.pending = torch.zeros((), device=device, dtype=torch.float64)
         self.total, self.count = carried  # read back already, or carried over a resume
+        self.world = world
         self.restart_clock()
 
     def add(self, loss: torch.Tensor) -> None:
@@ -229,12 +251,13 @@ class RunningLoss:
         self.started, self.timed_steps = time.perf_counter(), 0
 
     def saved(self) -> tuple[float, int]:
-        """Sum and count so far, for a checkpoint."""
-        return self.total + self.pending.item(), self.count
+        """Sum and count so far, for a checkpoint (every process must call it)."""
+        pending = self.world.sum(self.pending.clone()).item() / self.world.size  # the only host-device sync of the step loop
+        return self.total + pending, self.count
 
     def take(self) -> tuple[float, float]:
         """Mean loss and steps per second since the last take; starts a new interval."""
-        total, count = self.saved()  # the only host-device sync of the step loop
+        total, count = self.saved()
         rate = self.timed_steps / (time.perf_counter() - self.started)
         self.pending.zero_()
         self.total, self.count = 0.0, 0
@@ -242,12 +265,41 @@ class RunningLoss:
         return total / count, rate
 
 
+def resumable_checkpoint(run: Run) -> dict:
+    """The run's latest checkpoint, read once, to resume from."""
+    if not run.checkpoint_path.exists() and run.best_path.exists():
+        raise CheckpointError(
+            f"run {run.name!r} stopped before its first periodic save, so there is only best.pt, "
+            "which cannot be resumed; start over with --restart"
+        )
+    return load_checkpoint(run.checkpoint_path)
+
+
+def saved_streams(checkpoint: dict) -> int:
+    """How many streams a checkpoint trains: --batch-size times the number of processes."""
+    return checkpoint["train_config"]["batch_size"] * checkpoint.get("world_size", 1)
+
+
+def resume_config(checkpoint: dict, overrides: dict, world_size: int = 1) -> TrainConfig:
+    """A checkpoint's saved settings with `overrides`; the processes share the saved streams unless --batch-size is given."""
+    config = TrainConfig.from_json(checkpoint["train_config"])
+    if "batch_size" not in overrides:
+        streams = saved_streams(checkpoint)
+        if streams % world_size:
+            raise ConfigError(
+                f"the checkpoint trains {streams} streams, which {world_size} processes cannot share evenly; "
+                f"resume with a number of processes that divides {streams}"
+            )
+        overrides = {**overrides, "batch_size": streams // world_size}
+    return dataclasses.replace(config, **overrides)
+
+
 def load_train_config(run: Run) -> TrainConfig:
     """The training settings saved in a run's latest checkpoint, for --resume."""
-    return TrainConfig.from_json(load_checkpoint(run.checkpoint_path)["train_config"])
+    return resume_config(load_checkpoint(run.checkpoint_path), {})
 
 
-def _check_resumable(checkpoint: dict, model_config: ModelConfig, config: TrainConfig) -> None:
+def _check_resumable(checkpoint: dict, model_config: ModelConfig, config: TrainConfig, world_size: int) -> None:
     saved_model = ModelConfig(**checkpoint["model_config"])
     saved_train = TrainConfig.from_json(checkpoint["train_config"])
     changed = [f for f in MODEL_FIELDS if getattr(saved_model, f) != getattr(model_config, f)]
@@ -255,6 +307,12 @@ def _check_resumable(checkpoint: dict, model_config: ModelConfig, config: TrainC
     if changed:
         options = ", ".join("--" + f.replace("_", "-") for f in changed)
         raise ConfigError(f"--resume cannot change {options}; drop those options, or start over with --restart")
+    streams = saved_streams(checkpoint)
+    if config.batch_size * world_size != streams:
+        raise ConfigError(
+            f"--resume cannot change the number of streams (--batch-size x processes): {streams} when saved, "
+            f"{config.batch_size} x {world_size} now; drop --batch-size, or start over with --restart"
+        )
     if checkpoint["step"] >= config.max_steps:
         raise ConfigError(
             f"the run is already at step {checkpoint['step']}, and --max-steps is {config.max_steps}; "
@@ -262,16 +320,55 @@ def _check_resumable(checkpoint: dict, model_config: ModelConfig, config: TrainC
         )
 
 
-def _restore(checkpoint: dict, model, optimizer, scheduler, config: TrainConfig, device) -> State:
-    """Load weights, optimizer, schedule and random-number state; return the carried hidden state."""
+@dataclass
+class Plan:
+    """What a training session starts from, checked before any process does real work."""
+
+    manifest: dict
+    model_config: ModelConfig
+    checkpoint: dict | None
+
+
+def plan_training(run: Run, config: TrainConfig, world_size: int = 1, resume: bool = False, restart: bool = False,
+                  checkpoint: dict | None = None) -> Plan:
+    """Check that the run can be trained as asked by `world_size` processes; the checkpoint is read once, if not given."""
+    manifest = run.manifest()
+    vocab = run.vocabulary()
+    if vocab.sha256 != manifest["vocab_sha256"] or len(vocab) != manifest["vocab_size"]:
+        raise CheckpointError(f"{run.vocab_path} does not match the manifest; run `charmony prepare` again")
+    check_sources(manifest.get("sources", []), f"prepare run {run.name!r} again to train on the new text, or restore the file")
+    model_config = model_config_for(config, manifest, len(vocab))
+    if resume:
+        checkpoint = checkpoint if checkpoint is not None else resumable_checkpoint(run)
+        check_vocabulary(checkpoint, vocab, run.checkpoint_path)
+        _check_resumable(checkpoint, model_config, config, world_size)
+    elif run.has_checkpoints() and not restart:
+        raise ConfigError(
+            f"run {run.name!r} already has a checkpoint; continue it with --resume, or start over with --restart"
+        )
+    else:
+        checkpoint = None
+    StreamBatches(run.tokens("train"), config.batch_size, config.seq_len, "train", 0, world_size)
+    _validation_batches(run, config, World(0, world_size))
+    return Plan(manifest, model_config, checkpoint)
+
+
+def _restore(checkpoint: dict, model, optimizer, scheduler, config: TrainConfig, device, world: World) -> State:
+    """Load weights, optimizer, schedule and random-number state; return this process' carried hidden state."""
     model.load_state_dict(checkpoint["model"])
     optimizer.load_state_dict(checkpoint["optimizer"])
     scheduler.load_state_dict(checkpoint["scheduler"])
     scheduler.base_lrs = [config.lr] * len(optimizer.param_groups)  # --lr may change on resume
-    torch.set_rng_state(checkpoint["rng"]["torch"])
-    if device.type == "cuda" and checkpoint["rng"]["cuda"]:
-        torch.cuda.set_rng_state_all(checkpoint["rng"]["cuda"])
-    return tuple(part.to(device) for part in checkpoint["state"])
+    rng = checkpoint["rng"]
+    ranks = rng.get("ranks", [{"torch": rng["torch"], "cuda": rng["cuda"]}])
+    if world.rank < len(ranks):
+        torch.set_rng_state(ranks[world.rank]["torch"])
+        if device.type == "cuda" and ranks[world.rank]["cuda"]:
+            torch.cuda.set_rng_state(ranks[world.rank]["cuda"][0], device)
+    else:  # more processes than when saved: dropout draws anew, the rest resumes exactly
+        torch.manual_seed(config.seed + world.rank + checkpoint["step"])
+    rows = slice(world.rank * config.batch_size, (world.rank + 1) * config.batch_size)
+    return tuple(part[:, rows].to(device) for part in checkpoint["state"])
 
 
 def train(
@@ -280,82 +377,102 @@ def train(
     resume: bool = False,
     restart: bool = False,
     on_step: Callable[[int], None] | None = None,
+    checkpoint: dict | None = None,
 ) -> TrainResult:
-    """Train the run's model, resuming from its checkpoint if asked; `on_step(step)` is called after each step."""
-    manifest = run.manifest()
-    vocab = run.vocabulary()
-    if vocab.sha256 != manifest["vocab_sha256"] or len(vocab) != manifest["vocab_size"]:
-        raise CheckpointError(f"{run.vocab_path} does not match the manifest; run `charmony prepare` again")
-    device = resolve_device(config.device)
-    model_config = model_config_for(config, manifest, len(vocab))
-    checkpoint = None
-    if resume:
-        if not run.checkpoint_path.exists() and run.best_path.exists():
-            raise CheckpointError(
-                f"run {run.name!r} stopped before its first periodic save, so there is only best.pt, "
-                "which cannot be resumed; start over with --restart"
-            )
-        checkpoint = load_checkpoint(run.checkpoint_path)
-        check_vocabulary(checkpoint, vocab, run.checkpoint_path)
-        _check_resumable(checkpoint, model_config, config)
-    elif run.has_checkpoints() and not restart:
-        raise ConfigError(
-            f"run {run.name!r} already has a checkpoint; continue it with --resume, or start over with --restart"
-        )
+    """Train the run's model, resuming from its checkpoint if asked; `on_step(step)` is called after each step.
 
-    batches = StreamBatches(run.tokens("train"), config.batch_size, config.seq_len, "train")
-    val_batches = _validation_batches(run, config)
+    `checkpoint` is the checkpoint to resume from when the caller has read it already. Under
+    torchrun this process trains its share of the streams with DistributedDataParallel.
+    """
+    world = World.from_environment()
+    plan = plan_training(run, config, world.size, resume, restart, checkpoint)
+    device = world.device(resolve_device(config.device))
+    with process_group(world, device):
+        return _train(run, config, plan, world, device, on_step)
+
+
+def _train(run: Run, config: TrainConfig, plan: Plan, world: World, device: torch.device, on_step) -> TrainResult:
+    manifest, checkpoint = plan.manifest, plan.checkpoint
+    vocab = run.vocabulary()
+    batches = DeviceBatches(StreamBatches(run.tokens("train"), config.batch_size, config.seq_len, "train", world.rank, world.size), device)
+    val_streams = _validation_batches(run, config, world)
+    val_batches = DeviceBatches(val_streams, device) if val_streams is not None else None
     chars_per_token = torch.from_numpy(vocab.token_lengths()).to(device)
 
     torch.manual_seed(config.seed)
-    model = CharModel(model_config).to(device)
-    optimizer = make_optimizer(model, config)
+    raw = CharModel(plan.model_config).to(device)
+    if world.rank:
+        torch.manual_seed(config.seed + world.rank)  # the same initial weights, but each process its own dropout
+    optimizer = make_optimizer(raw, config)
     scheduler = make_scheduler(optimizer, config)
     if checkpoint is not None:
-        state = _restore(checkpoint, model, optimizer, scheduler, config, device)
+        state = _restore(checkpoint, raw, optimizer, scheduler, config, device, world)
         step, best_val_loss = checkpoint["step"], checkpoint["best_val_loss"]
-        running = RunningLoss(device, tuple(checkpoint["log"]))
-        _trim_metrics(run, step)
+        running = RunningLoss(device, tuple(checkpoint["log"]), world)
+        if world.main:
+            _trim_metrics(run, step)
     else:
-        for path in (run.metrics_path, run.best_path, run.checkpoint_path):
-            path.unlink(missing_ok=True)
-        state = model.initial_state(config.batch_size, device)
+        if world.main:
+            for path in (run.metrics_path, run.best_path, run.checkpoint_path):
+                path.unlink(missing_ok=True)
+        state = raw.initial_state(config.batch_size, device)
         step, best_val_loss = 0, None
-        running = RunningLoss(device)
+        running = RunningLoss(device, world=world)
+    model = raw
+    if world.size > 1:
+        model = torch.nn.parallel.DistributedDataParallel(raw, device_ids=[device.index] if device.type == "cuda" else None)
+    if config.compile:
+        model = torch.compile(model)
 
     def save(path) -> None:
+        """Write a checkpoint from rank 0; every process must call it, for the gathers."""
+        hidden = [torch.cat(world.gather(part.detach(), device), dim=1) for part in state]
+        ranks = [{"torch": t, "cuda": []} for t in world.gather(torch.get_rng_state(), device)]
+        if device.type == "cuda":
+            for entry, cuda in zip(ranks, world.gather(torch.cuda.get_rng_state(device), device)):
+                entry["cuda"] = [cuda]
+        log = list(running.saved())
+        if not world.main:
+            return
         save_checkpoint({
             "format": 1,
             "charmony_version": __version__,
             "corpus": manifest["corpus"],
             "vocab_sha256": vocab.sha256,
             "step": step,
-            "model": model.state_dict(),
+            "model": raw.state_dict(),
             "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(),
-            "rng": {"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all() if device.type == "cuda" else []},
-            "state": [part.detach().cpu() for part in state],
-            "log": list(running.saved()),
+            "rng": {"torch": ranks[0]["torch"], "cuda": ranks[0]["cuda"], "ranks": ranks},
+            "state": hidden,
+            "log": log,
             "best_val_loss": best_val_loss,
-            "model_config": asdict(model_config),
+            "model_config": asdict(plan.model_config),
             "train_config": asdict(config),
+            "world_size": world.size,
         }, path)
 
     deadline = time.monotonic() + config.max_minutes * 60 if config.max_minutes else math.inf
     interrupted = False
-    progress = tqdm(total=config.max_steps, initial=step, desc=f"train {run.name}", unit="step", dynamic_ncols=True, leave=False)
-    with stop_on_interrupt() as stop_requested, run.metrics_path.open("a") as metrics, progress:
+    progress = tqdm(total=config.max_steps, initial=step, desc=f"train {run.name}", unit="step", dynamic_ncols=True,
+                    leave=False, disable=not world.main)
+    metrics_file = run.metrics_path.open("a") if world.main else contextlib.nullcontext()
+    with stop_on_interrupt(escalate=world.size == 1) as stop_requested, metrics_file as metrics, progress:
         model.train()
         while step < config.max_steps:
-            epoch, index = batches.position(step)
+            epoch, index = batches.batches.position(step)
             if index == 0:
-                state = model.initial_state(config.batch_size, device)  # the streams start again
-            x, y = (t.to(device, non_blocking=True) for t in batches.get(index))
+                state = raw.initial_state(config.batch_size, device)  # the streams start again
+            x, y = batches.get(index)
             loss, state = train_step(model, optimizer, scheduler, x, y, state, config.grad_clip, device)
             running.add(loss)
             step += 1
             progress.update(1)
-            final = step >= config.max_steps or time.monotonic() >= deadline
+            # Processes agree on stopping where they meet anyway, at log lines; one process every step.
+            stop, out_of_time = False, False
+            if world.size == 1 or step % config.log_every == 0 or step >= config.max_steps:
+                stop, out_of_time = world.any([stop_requested.is_set(), time.monotonic() >= deadline], device)
+            final = step >= config.max_steps or out_of_time
             evaluate_now = val_batches is not None and (step % config.eval_every == 0 or final)
             if step % config.log_every == 0 or evaluate_now or final:
                 train_loss, steps_per_sec = running.take()
@@ -366,26 +483,30 @@ def train(
                     "epoch": epoch,
                     "train_loss": train_loss,
                     "lr": scheduler.get_last_lr()[0],
-                    "tokens_per_sec": steps_per_sec * config.batch_size * config.seq_len,
+                    "tokens_per_sec": steps_per_sec * config.batch_size * config.seq_len * world.size,
                 }
                 if evaluate_now:
-                    record["val_loss"], record["val_bpc"] = evaluate(model, val_batches, config.eval_batches, chars_per_token, device)
+                    record["val_loss"], record["val_bpc"] = evaluate(raw, val_batches, config.eval_batches, chars_per_token, device, world)
                     if not math.isfinite(record["val_loss"]):
                         raise Diverged(f"validation loss is {record['val_loss']} at step {step}; {DIVERGED_ADVICE}")
                     if best_val_loss is None or record["val_loss"] < best_val_loss:
                         best_val_loss = record["val_loss"]
                         save(run.best_path)
-                    progress.write(
-                        f"step {step}: train loss {train_loss:.4f}, "
-                        f"val loss {record['val_loss']:.4f}, val bpc {record['val_bpc']:.3f}"
-                    )
+                    if world.main:
+                        progress.write(
+                            f"step {step}: train loss {train_loss:.4f}, "
+                            f"val loss {record['val_loss']:.4f}, val bpc {record['val_bpc']:.3f}"
+                        )
                     running.restart_clock()
-                metrics.write(json.dumps(record) + "\n")
-                metrics.flush()
+                if world.main:
+                    metrics.write(json.dumps(record) + "\n")
+                    metrics.flush()
                 progress.set_postfix(loss=f"{train_loss:.3f}", tok_s=f"{record['tokens_per_sec']:,.0f}")
             if on_step is not None:
                 on_step(step)
-            if stop_requested.is_set():
+            if world.size == 1:
+                stop = stop_requested.is_set()
+            if stop:
                 interrupted = True
                 break
             if final:

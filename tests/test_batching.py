@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
+import torch
 
-from charmony.pipeline.batching import StreamBatches
+from charmony.pipeline.batching import DeviceBatches, StreamBatches
 from charmony.pipeline.errors import ConfigError
 
 
@@ -39,3 +40,37 @@ def test_step_positions_wrap_around_epochs():
 def test_corpus_smaller_than_one_batch_names_the_minimum():
     with pytest.raises(ConfigError, match=r"has 50 tokens .* needs at least 136"):
         StreamBatches(np.arange(50, dtype=np.uint8), 8, 16)
+
+
+@pytest.mark.parametrize("dtype,top", [(np.uint8, 255), (np.uint16, 65535), (np.uint32, 2**32 - 1)])
+def test_batches_cut_on_the_device_equal_those_read_from_the_memmap(tmp_path, dtype, top):
+    # Ids near the top of each type, where a signed view would turn negative.
+    ids = (top - np.arange(5000) % 97).astype(dtype)
+    path = tmp_path / "train.bin"
+    ids.tofile(path)
+    streams = StreamBatches(np.memmap(path, dtype=dtype, mode="r"), 4, 9)
+    resident = DeviceBatches(streams, torch.device("cpu"), resident=True)
+    mapped = DeviceBatches(streams, torch.device("cpu"), resident=False)
+    assert resident.resident and not mapped.resident
+    for index in (0, 1, len(streams) - 1):
+        for a, b in zip(resident.get(index), mapped.get(index)):
+            assert a.dtype == b.dtype == torch.int64
+            assert torch.equal(a, b)
+        assert int(resident.get(index)[0].max()) <= top
+
+
+def test_the_streams_of_several_processes_are_the_streams_of_one():
+    tokens = np.arange(5000, dtype=np.uint16)
+    whole = StreamBatches(tokens, 6, 10)
+    shares = [StreamBatches(tokens, 2, 10, rank=rank, world_size=3) for rank in range(3)]
+    assert all(len(share) == len(whole) for share in shares)
+    for index in (0, 7, len(whole) - 1):
+        together = torch.cat([share.get(index)[0] for share in shares])
+        assert torch.equal(together, whole.get(index)[0])
+    resident = [DeviceBatches(share, torch.device("cpu"), resident=True) for share in shares]
+    assert torch.equal(torch.cat([r.get(3)[1] for r in resident]), whole.get(3)[1])
+
+
+def test_a_corpus_too_small_for_every_process_names_them():
+    with pytest.raises(ConfigError, match=r"has 500 tokens but --batch-size 8 x 4 processes x \(--seq-len 16 \+ 1\) needs at least 544"):
+        StreamBatches(np.arange(500, dtype=np.uint16), 8, 16, world_size=4)

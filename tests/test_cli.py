@@ -237,7 +237,7 @@ def test_sampling_again_with_one_seed_keeps_the_earlier_samples(invoke, trained_
         result = invoke("sample", run.name, "--runs-dir", run.dir.parent, "--seed", "3", "--max-length", "20",
                         "--temperature", temperature)
         assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in run.samples_dir.iterdir()) == ["step000150-seed3", "step000150-seed3-2"]
+    assert sorted(p.name for p in run.samples_dir.iterdir()) == ["step000200-seed3", "step000200-seed3-2"]
 
 
 def test_sampling_into_an_used_out_folder_replaces_only_its_own_files(invoke, trained_run, tmp_path):

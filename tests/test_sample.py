@@ -45,7 +45,7 @@ def test_same_seed_same_samples_other_seed_other_samples(trained_run):
     other, _ = sample(trained_run, SampleConfig(num_samples=4, max_length=80, seed=8, device="cpu"))
     assert [s.text for s in first] == [s.text for s in again]
     assert [s.text for s in first] != [s.text for s in other]
-    assert meta["seed"] == 7 and meta["step"] == 150
+    assert meta["seed"] == 7 and meta["step"] == 200
 
 
 def test_samples_are_generated_in_one_batch(trained_run):
@@ -120,7 +120,7 @@ def test_samples_json_records_the_settings(trained_run, tmp_path):
     write_samples(samples, meta, tmp_path / "out", ".txt", [])
     report = json.loads((tmp_path / "out" / "samples.json").read_text())
     assert {k: report[k] for k in ("run", "step", "seed", "temperature", "top_k", "top_p", "prime")} == {
-        "run": "rhymes", "step": 150, "seed": 11, "temperature": 0.7, "top_k": 5, "top_p": 0.9, "prime": "",
+        "run": "rhymes", "step": 200, "seed": 11, "temperature": 0.7, "top_k": 5, "top_p": 0.9, "prime": "",
     }
     assert [e["file"] for e in report["samples"]] == ["sample_000.txt", "sample_001.txt", "sample_002.txt"]
     assert (tmp_path / "out" / "sample_001.txt").read_text() == samples[1].text

@@ -19,16 +19,6 @@ RESUMABLE = dataclasses.replace(
 )
 
 
-@pytest.fixture
-def prepared(rhymes_file, runs_dir):
-    def make(name: str) -> Run:
-        run = Run(runs_dir / name)
-        prepare(run, PrepareConfig("text", [rhymes_file], options={"split": "blank"}))
-        return run
-
-    return make
-
-
 def metrics(run: Run) -> list[dict]:
     return [json.loads(line) for line in run.metrics_path.read_text().splitlines()]
 
@@ -129,8 +119,10 @@ def test_resume_refuses_to_change_the_model_shape(prepared):
     train(run, dataclasses.replace(TINY_TRAIN, max_steps=3))
     with pytest.raises(ConfigError, match=r"--resume cannot change --hidden; drop those options"):
         train(run, dataclasses.replace(TINY_TRAIN, hidden=64, max_steps=6), resume=True)
-    with pytest.raises(ConfigError, match=r"--resume cannot change --batch-size, --seq-len"):
+    with pytest.raises(ConfigError, match=r"--resume cannot change --seq-len"):
         train(run, dataclasses.replace(TINY_TRAIN, batch_size=4, seq_len=8, max_steps=6), resume=True)
+    with pytest.raises(ConfigError, match=r"cannot change the number of streams .*: 8 when saved, 4 x 1 now; drop --batch-size"):
+        train(run, dataclasses.replace(TINY_TRAIN, batch_size=4, max_steps=6), resume=True)
 
 
 def test_truncated_checkpoint_is_reported(prepared):
@@ -208,3 +200,28 @@ def test_divergence_stops_with_a_message_and_keeps_the_log_valid(prepared):
     lines = [json.loads(line) for line in run.metrics_path.read_text().splitlines()]  # strict JSON: no NaN
     assert lines and all(math.isfinite(line["train_loss"]) for line in lines)
     assert load_checkpoint(run.checkpoint_path)["step"] == lines[-1]["step"]
+
+
+def test_compile_trains_the_same_model(prepared):
+    plain, compiled = prepared("plain"), prepared("compiled")
+    config = dataclasses.replace(TINY_TRAIN, max_steps=4, eval_every=4, log_every=2, warmup_steps=0)
+    train(plain, config)
+    train(compiled, dataclasses.replace(config, compile=True))
+    for x, y in zip(metrics(plain), metrics(compiled)):
+        assert y["train_loss"] == pytest.approx(x["train_loss"], rel=1e-4)
+    assert load_checkpoint(compiled.checkpoint_path)["train_config"]["compile"] is True
+    assert set(load_checkpoint(compiled.checkpoint_path)["model"]) == set(load_checkpoint(plain.checkpoint_path)["model"])
+
+
+def test_running_out_of_memory_is_one_line_and_keeps_the_checkpoint(prepared, invoke):
+    run = prepared("oom")
+    train(run, dataclasses.replace(TINY_TRAIN, max_steps=3))
+    before = run.checkpoint_path.read_bytes()
+    # A real allocation failure: 3 million units make LSTM weights of over a hundred terabytes.
+    result = invoke("train", run.name, "--runs-dir", run.dir.parent, "--restart", "--hidden", 3_000_000,
+                    "--batch-size", 8, "--seq-len", 16, "--device", "cpu")
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: out of memory (")
+    assert "lower --batch-size, --seq-len" in lines[0]
+    assert run.checkpoint_path.read_bytes() == before
