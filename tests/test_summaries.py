@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from charmony.pipeline.output import OutputPlugin, Problem, Verdict
-from charmony.pipeline.rendering import apply_outputs, summarise
+from charmony.pipeline.rendering import apply_outputs, summarise, summary_line
 
 
 class Counting(OutputPlugin):
@@ -45,11 +45,13 @@ def test_each_plugin_summarises_its_own_verdicts(tmp_path):
     files[0].write_text("abcdef")
     files[1].write_text("ab")
     summary = summarise([apply_outputs(plugins, path, tmp_path) for path in files], plugins)
-    assert summary["counting"] == {"valid": 1, "checked": 2, "errors": 0, "line": "8 characters in 2 files"}
-    assert summary["broken-summary"]["line"] == "1/2 valid", "a failing summary falls back to the count"
-    assert summary["plain"]["line"] == "1/2 valid"
-    assert summary["failing"] == {"valid": 0, "checked": 0, "errors": 2, "line": "2 errors"}
-    assert summary["render-only"]["line"] == "", "nothing to say, nothing printed"
+    assert summary["counting"] == {"valid": 1, "checked": 2, "errors": 0, "skipped": 0, "line": "8 characters in 2 files"}
+    lines = {name: summary_line(name, counts) for name, counts in summary.items()}
+    assert lines["counting"] == "counting: 8 characters in 2 files"
+    assert lines["broken-summary"] == "broken-summary: 1/2 valid", "a failing summary falls back to the count"
+    assert lines["plain"] == "plain: 1/2 valid"
+    assert lines["failing"] == "failing: 2 errors"
+    assert lines["render-only"] == "", "nothing to say, nothing printed"
 
 
 def test_verdicts_survive_the_trip_through_json():
