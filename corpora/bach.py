@@ -7,6 +7,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from charmony.corpora.options import choice_option, int_option
 from charmony.pipeline.abc.collection import split_tunes
 from charmony.pipeline.abc.parser import parse_tune
 from charmony.pipeline.abc.tunes import AbcCorpus, renumber, skip
@@ -34,11 +35,9 @@ class BachOptions:
     @classmethod
     def parse(cls, options: Mapping[str, str]) -> BachOptions:
         """The options from their text, or a ConfigError saying which value is wrong and what would do."""
-        voices = options.get("voices", "all")
-        if voices not in VOICE_CHOICES:
-            raise ConfigError(f"--option voices={voices}: choose one of {', '.join(VOICE_CHOICES)}")
-        return cls(voices, _shifts(options.get("transpose", "0")), _instances(options.get("instances")),
-                   _whole(options.get("seed", "0"), "seed", 0), options.get("glob", "*") or "*")
+        return cls(choice_option(options, "voices", VOICE_CHOICES), _shifts(options.get("transpose", "0")),
+                   int_option(options, "instances", None, minimum=1), int_option(options, "seed", 0),
+                   options.get("glob", "*") or "*")
 
     @property
     def variants(self):
@@ -51,20 +50,6 @@ class BachOptions:
     def rewrites(self) -> bool:
         """Whether ABC tunes must be read and written again (for other voices or keys)."""
         return self.voices != "all" or self.transpose != (0,)
-
-
-def _whole(text: str, name: str, least: int) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = None
-    if value is None or value < least:
-        raise ConfigError(f"--option {name}={text}: give a whole number of at least {least}")
-    return value
-
-
-def _instances(text: str | None) -> int | None:
-    return None if text is None else _whole(text, "instances", 1)
 
 
 def _shifts(text: str) -> tuple[int, ...]:
