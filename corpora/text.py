@@ -31,12 +31,6 @@ def separator(spec: str) -> re.Pattern | None:
     return re.compile(re.escape(spec))
 
 
-def splitter(spec: str):
-    """A function splitting text into documents by `spec`: none, blank, re:PATTERN or a literal."""
-    pattern = separator(spec)
-    return (lambda text: [text]) if pattern is None else pattern.split
-
-
 def python_help_topics() -> Iterator[Document]:
     """The English text of Python's built-in help topics, one document per topic."""
     from pydoc_data import topics
