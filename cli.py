@@ -16,11 +16,13 @@ from charmony.pipeline.corpus import CorpusWarning
 from charmony.pipeline.device import resolve_device
 from charmony.pipeline.distributed import INTERRUPTED_EXIT, LaunchInterrupted, World, check_gpus, launch
 from charmony.pipeline.errors import SEED_LIMIT, CharmonyError, ConfigError, RunError
+from charmony.pipeline.evaluate import copying_is_quick
 from charmony.pipeline.plugins import PluginWarning, call_each, get_outputs, get_plugin_manager, outputs, plugin_infos
 from charmony.pipeline.prepare import PrepareConfig, prepare
 from charmony.pipeline.rendering import apply_outputs, summarise, summary_line
 from charmony.pipeline.runs import RUNS_ENV, Run, find_run, named_run
 from charmony.pipeline.sample import SampleConfig, new_samples_dir, sample, write_samples
+from charmony.pipeline.sample_sets import evaluate_set, folder_set, latest_samples, recorded_run, sample_sets
 from charmony.pipeline.sources import read_text
 from charmony.pipeline.train import TrainConfig, plan_training, resumable_checkpoint, resume_config, train
 
@@ -256,8 +258,10 @@ def worker_arguments(ctx: click.Context, run: Run, runs_dir: Path) -> list[str]:
 @click.option("--device", default=SAMPLE_DEFAULTS.device, show_default=True, help="auto, cpu or cuda.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Write the samples and samples.json here instead of printing them.")
 @click.option("--render", callback=parse_names, metavar="NAME,...", help="Output plugins to check and render each sample with.")
+@click.option("--evaluate/--no-evaluate", "evaluate", default=True, show_default=True,
+              help="Score the samples against the run's held-out and training documents, as `charmony evaluate` does.")
 @runs_dir_option
-def sample_command(run_name, out_dir, runs_dir, **settings):
+def sample_command(run_name, out_dir, runs_dir, evaluate, **settings):
     """Generate samples from RUN's trained model."""
     run = pick_run(runs_dir, run_name)
     config = SampleConfig(**settings)
@@ -274,6 +278,30 @@ def sample_command(run_name, out_dir, runs_dir, **settings):
     for name, counts in report["summary"].items():
         if summary_line(name, counts):
             click.echo(summary_line(name, counts))
+    if evaluate:
+        click.echo(evaluate_set(run, folder_set(target, ""), copying=copying_is_quick(run)).line())
+
+
+@cli.command("evaluate")
+@click.argument("paths", nargs=-1, metavar="[DIR_OR_FILES]...", type=click.Path(exists=True, path_type=Path))
+@click.option("--run", "run_name", help="Run to score against.  [default: the run named in the folder's samples.json, else the only one]")
+@runs_dir_option
+def evaluate_command(paths, run_name, runs_dir):
+    """Score samples against a run: validity, style against its held-out documents, copying from its training ones.
+
+    Each folder is scored on its own, and its samples.json gets the figures; files given alone are scored together.
+    Without DIR_OR_FILES, the run's newest folder of samples is scored.
+    """
+    run = pick_run(runs_dir, run_name or _known_run(runs_dir, recorded_run(list(paths))))
+    sets = sample_sets(list(paths), run.manifest()["extension"]) if paths else [folder_set(latest_samples(run), "")]
+    for sample_set in sets:
+        line = evaluate_set(run, sample_set).line()
+        click.echo(line if len(sets) == 1 else line.replace("evaluate:", f"evaluate {sample_set.label}:", 1))
+
+
+def _known_run(runs_dir: Path, name: str | None) -> str | None:
+    """`name` when runs_dir holds a prepared run of that name, else None."""
+    return name if name and (runs_dir / name / "manifest.json").is_file() else None
 
 
 @cli.command("check")
