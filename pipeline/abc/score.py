@@ -66,7 +66,8 @@ def tune_to_score(tune: Tune, expand_repeats: bool = False) -> stream.Score:
 def voice_to_part(voice: Voice, tune: Tune, expand_repeats: bool) -> stream.Part:
     """One Part of Measures for one voice."""
     part = stream.Part(id=voice.id)
-    part.partName = voice.name or voice.id
+    if voice.name:
+        part.partName = voice.name
     pickup = is_pickup(voice.bars[0])
     measures = [bar_to_measure(bar, number) for number, bar in enumerate(voice.bars, start=0 if pickup else 1)]
     first = measures[0]
