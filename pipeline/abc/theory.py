@@ -79,9 +79,7 @@ CLEFS = {
     "baritone": "FBaritoneClef", "treble8": "Treble8vbClef", "alto1": "SopranoClef", "alto2": "MezzoSopranoClef",
     "G": "TrebleClef", "F": "BassClef", "C": "AltoClef",
 }
-CLEF_NAMES = {}  # music21 clef class -> the ABC name written for it
-for _name, _kind in CLEFS.items():
-    CLEF_NAMES.setdefault(_kind, _name)
+CLEF_NAMES = {kind: name for name, kind in reversed(CLEFS.items())}  # music21 class -> the first ABC name listed
 # Clef names that are also key or note names, so that only clef=G (not a bare G) names a clef.
 CLEFS_ONLY_AS_PROPERTY = {"G", "F", "C", "none"}
 

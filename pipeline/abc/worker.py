@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import json
 import multiprocessing
+import signal
 from multiprocessing.connection import Connection
 
 from charmony.pipeline.errors import CharmonyError, RenderError
@@ -79,6 +80,8 @@ class RenderWorker:
 def serve(connection: Connection) -> None:
     """The worker's loop: read a job, run it, send back its result or its error in one line; end with the parent."""
     from charmony.pipeline.abc import render
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it stops the worker
 
     while True:
         try:
