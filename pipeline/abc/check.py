@@ -8,6 +8,7 @@ from math import lcm
 
 from charmony.pipeline.abc.collection import split_tunes
 from charmony.pipeline.abc.parser import parse_tune
+from charmony.pipeline.abc.theory import is_pickup
 from charmony.pipeline.abc.tune import Bar, Tune, Voice
 from charmony.pipeline.output import Problem, Verdict
 
@@ -68,7 +69,7 @@ def check_abc(text: str) -> Verdict:
 def bar_numbers(voice: Voice) -> list[int]:
     """Each bar's number as musicians count: from 0 when the first bar is a pickup, else from 1."""
     first = voice.bars[0]
-    pickup = first.meter.length is not None and first.duration() < first.meter.length
+    pickup = is_pickup(first.duration(), first.meter.length)
     return list(range(0 if pickup else 1, len(voice.bars) + (0 if pickup else 1)))
 
 
