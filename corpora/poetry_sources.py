@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from charmony.corpora.verse import HAN, PAUSE, character_count
+from charmony.pipeline.verse import HAN, PAUSE, character_count
 from charmony.pipeline.errors import CorpusError
 
 FORMATS = ("auto", "lines", "json", "fortune", "blank")
