@@ -156,11 +156,11 @@ def prepare_command(corpus, sources, run_name, max_vocab, val_fraction, seed, op
     config = PrepareConfig(corpus, list(sources), max_vocab, val_fraction, seed, options, force)
     run = named_run(runs_dir, run_name or corpus)
     manifest = prepare(run, config)
-    docs, tokens = manifest["documents"], manifest["tokens"]
+    docs, tokens = manifest.documents, manifest.tokens
     click.echo(
-        f"prepared run {run.name!r} in {run.dir}: corpus {manifest['corpus']}, "
-        f"{docs['train']:,} train / {docs['val']:,} val documents (split by {manifest['split']}), "
-        f"{tokens['train']:,} train / {tokens['val']:,} val tokens, vocabulary of {manifest['vocab_size']} tokens"
+        f"prepared run {run.name!r} in {run.dir}: corpus {manifest.corpus}, "
+        f"{docs['train']:,} train / {docs['val']:,} val documents (split by {manifest.split}), "
+        f"{tokens['train']:,} train / {tokens['val']:,} val tokens, vocabulary of {manifest.vocab_size} tokens"
     )
     click.echo(f"next: charmony train {run.name}" + (f" --runs-dir {runs_dir}" if runs_dir != Path("runs") else ""))
 
@@ -263,7 +263,7 @@ def sample_command(run_name, out_dir, runs_dir, **settings):
     config = SampleConfig(**settings)
     samples, metadata = sample(run, config)
     target = out_dir or new_samples_dir(run, metadata["step"], metadata["seed"])
-    report = write_samples(samples, metadata, target, run.manifest()["extension"], metadata["outputs"])
+    report = write_samples(samples, metadata, target, run.manifest().extension, metadata["outputs"])
     if out_dir is None:
         for number, item in enumerate(samples):
             click.echo(f"--- sample {number} ---")

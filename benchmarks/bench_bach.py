@@ -66,12 +66,12 @@ def main() -> None:
     figures = {}
     for temperature in TEMPERATURES:
         samples, metadata = sample(run, dataclasses.replace(SAMPLING, temperature=temperature, device=args.device))
-        report = write_samples(samples, metadata, folder / f"samples-t{temperature}", manifest["extension"], ["abc", "midi"])
+        report = write_samples(samples, metadata, folder / f"samples-t{temperature}", manifest.extension, ["abc", "midi"])
         figures[temperature] = shares(report)
 
     print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}, device {args.device}")
-    print(f"corpus: bach {CORPUS_OPTIONS}, {sum(manifest['documents'].values())} tunes, "
-          f"{manifest['tokens']['train']:,} training characters (prepared in {prepared:.0f} s)")
+    print(f"corpus: bach {CORPUS_OPTIONS}, {sum(manifest.documents.values())} tunes, "
+          f"{manifest.tokens['train']:,} training characters (prepared in {prepared:.0f} s)")
     print(f"model: {config.layers} x {config.hidden} {config.cell}, dropout {config.dropout}; trained {args.minutes:g} min, "
           f"{result.step} steps")
     print(f"validation bits/character: {result.best_val_loss / math.log(2):.3f}")

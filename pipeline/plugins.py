@@ -9,6 +9,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
+from typing import TYPE_CHECKING
 
 import pluggy
 
@@ -17,6 +18,9 @@ from charmony.pipeline import hookspecs
 from charmony.pipeline.corpus import CorpusPlugin
 from charmony.pipeline.errors import PluginError
 from charmony.pipeline.output import OutputPlugin
+
+if TYPE_CHECKING:
+    from charmony.pipeline.manifest import Manifest
 
 ENTRY_POINT_GROUP = "charmony"
 LOAD_PLUGINS_ENV = "CHARMONY_LOAD_PLUGINS"
@@ -33,6 +37,9 @@ BUILTIN_PLUGINS = (
     "charmony.plugins.poem",
     "charmony.plugins.python",
 )
+
+
+BUILTIN_ORIGIN = "charmony (built-in)"
 
 
 class PluginWarning(UserWarning):
@@ -110,7 +117,7 @@ def make_plugin_manager(entry_points: bool = True) -> PluginManager:
     pm = PluginManager()
     for module_name in BUILTIN_PLUGINS:
         pm.register(importlib.import_module(module_name), name=module_name)
-        pm.origins[module_name] = ("charmony (built-in)", __version__)
+        pm.origins[module_name] = (BUILTIN_ORIGIN, __version__)
     if entry_points:
         _load_entry_points(pm)
     _check_pending(pm, set(BUILTIN_PLUGINS))
@@ -192,11 +199,25 @@ def get_corpus(name: str) -> CorpusPlugin:
     return known[name]
 
 
-def corpus_version(name: str) -> str:
-    """The version of the corpus plugin called `name`, as `charmony plugins` shows it."""
+def corpus_origin(name: str) -> tuple[str, str]:
+    """The distribution that provides the corpus plugin called `name`, and the plugin's version, as `charmony plugins` shows them."""
     pm = get_plugin_manager()
     obj, plugin = _collect(pm, "register_corpora", CorpusPlugin, "corpus")[name]
-    return _version(pm, obj, plugin)
+    return pm.origins.get(plugin, (plugin,))[0], _version(pm, obj, plugin)
+
+
+def get_run_corpus(manifest: Manifest) -> CorpusPlugin:
+    """The corpus plugin a run was prepared with, or a PluginError naming the distribution that provided it."""
+    known = corpora()
+    if manifest.corpus in known:
+        return known[manifest.corpus]
+    origin = manifest.plugin_distribution
+    if origin is None or origin == BUILTIN_ORIGIN:
+        raise PluginError(f"the run was prepared with corpus {manifest.corpus!r}, which no installed plugin provides")
+    raise PluginError(
+        f"the run was prepared with corpus {manifest.corpus!r} from {origin} {manifest.plugin_version}, which is not "
+        f"installed now (or not loaded: see {LOAD_PLUGINS_ENV}); install it with `python -m pip install {origin}`"
+    )
 
 
 def get_outputs(names: list[str]) -> list[OutputPlugin]:

@@ -15,18 +15,13 @@ from typing import Any
 import numpy as np
 
 from charmony import __version__
-from charmony.pipeline.atomic import write_json
 from charmony.pipeline.corpus import CorpusPlugin, Document
-from charmony.pipeline.errors import CharmonyError, ConfigError, CorpusError, PluginError, RunError, check_seed
-from charmony.pipeline.plugins import corpus_version, get_corpus
-from charmony.pipeline.runs import Run
 from charmony.pipeline.encoding import Encoder, TokenCounter
-from charmony.pipeline.sources import source_record
+from charmony.pipeline.errors import CharmonyError, ConfigError, CorpusError, PluginError, RunError, check_seed
+from charmony.pipeline.manifest import MANIFEST_FORMAT, SPLITS, Manifest, SourceRecord
+from charmony.pipeline.plugins import corpus_origin, get_corpus
+from charmony.pipeline.runs import Run
 from charmony.pipeline.vocabulary import Vocabulary
-
-SPLITS = ("train", "val")
-# 2: documents are held out by selection sampling, in one streaming pass
-MANIFEST_FORMAT = 2
 
 
 @dataclass
@@ -134,7 +129,7 @@ def _split_plan(survey: Survey, val_fraction: float) -> tuple[str, int]:
     return "contiguous", survey.tokens - round(survey.tokens * val_fraction)
 
 
-def prepare(run: Run, config: PrepareConfig) -> dict:
+def prepare(run: Run, config: PrepareConfig) -> Manifest:
     """Read the corpus, build the vocabulary, write the token files and manifest; return the manifest.
 
     Two streaming passes: one counts the tokens, one encodes them a part at a time straight into the
@@ -164,28 +159,30 @@ def prepare(run: Run, config: PrepareConfig) -> dict:
     try:
         sizes, documents = _encode(plugin, config, Encoder(vocab), survey, split_kind, split_at, staging)
         vocab.save(staging / "vocab.json")
-        manifest = {
-            "format": MANIFEST_FORMAT,
-            "corpus": plugin.name,
-            "plugin_version": corpus_version(plugin.name),
-            "charmony_version": __version__,
-            "sources": [source_record(path) for path in survey.sources if path.is_file()],
-            "documents": documents,
-            "tokens": sizes,
-            "split": split_kind,
-            "vocab_size": len(vocab),
-            "vocab_sha256": vocab.sha256,
-            "unk": vocab.unk_id is not None,
-            "dtype": vocab.dtype.name,
-            "seed": config.seed,
-            "val_fraction": config.val_fraction,
-            "max_vocab": config.max_vocab,
-            "options": dict(config.options),
-            "prime": plugin.prime,
-            "embedding": plugin.embedding,
-            "extension": plugin.sample_extension(config.options),
-        }
-        write_json(staging / "manifest.json", manifest)
+        distribution, version = corpus_origin(plugin.name)
+        manifest = Manifest(
+            corpus=plugin.name,
+            plugin_version=version,
+            plugin_distribution=distribution,
+            charmony_version=__version__,
+            sources=[SourceRecord.of(path) for path in survey.sources if path.is_file()],
+            documents=documents,
+            tokens=sizes,
+            split=split_kind,
+            vocab_size=len(vocab),
+            vocab_sha256=vocab.sha256,
+            unk=vocab.unk_id is not None,
+            dtype=vocab.dtype.name,
+            seed=config.seed,
+            val_fraction=config.val_fraction,
+            max_vocab=config.max_vocab,
+            options=dict(config.options),
+            prime=plugin.prime,
+            embedding=plugin.embedding,
+            extension=plugin.sample_extension(config.options),
+            checks=list(plugin.checks),
+        )
+        manifest.save(staging / "manifest.json")
         run.dir.mkdir(parents=True, exist_ok=True)
         # The manifest goes last, so a run is never left claiming data it does not have.
         for name in ("vocab.json", "train.bin", "val.bin", "manifest.json"):
@@ -265,10 +262,10 @@ def _protect_checkpoints(run: Run, vocab: Vocabulary, config: PrepareConfig) -> 
         old = run.manifest()
     except RunError:
         raise RunError(f"run {run.name!r} has checkpoints but a damaged manifest; {advice}") from None
-    if old.get("vocab_sha256") != vocab.sha256:
+    if old.vocab_sha256 != vocab.sha256:
         raise RunError(f"run {run.name!r} has checkpoints trained on another vocabulary than this corpus gives; {advice}")
     same = {"format": MANIFEST_FORMAT, "corpus": config.corpus, "seed": config.seed, "val_fraction": config.val_fraction,
             "max_vocab": config.max_vocab, "options": dict(config.options)}
-    changed = [key for key, value in same.items() if old.get(key) != value]
+    changed = [key for key, value in same.items() if getattr(old, key) != value]
     if changed:
         raise RunError(f"run {run.name!r} has checkpoints trained on data prepared with other {', '.join(changed)}; {advice}")

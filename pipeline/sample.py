@@ -15,7 +15,7 @@ from charmony.pipeline.checkpoint import check_vocabulary, load_checkpoint
 from charmony.pipeline.device import autocast, resolve_device
 from charmony.pipeline.errors import ConfigError, PluginError, check_seed
 from charmony.pipeline.model import CharModel, ModelConfig
-from charmony.pipeline.plugins import get_corpus, get_outputs
+from charmony.pipeline.plugins import get_outputs, get_run_corpus
 from charmony.pipeline.rendering import apply_outputs, summarise
 from charmony.pipeline.runs import Run
 from charmony.pipeline.vocabulary import Vocabulary
@@ -136,7 +136,7 @@ def prime_ids(run: Run, vocab: Vocabulary, prime: str) -> list[int]:
     """The prime's token ids, or a ConfigError naming the characters the vocabulary lacks."""
     if not prime:
         return []
-    corpus = get_corpus(run.manifest()["corpus"])
+    corpus = get_run_corpus(run.manifest())
     try:
         tokens = list(corpus.tokenize(prime))
     except Exception as error:
@@ -155,10 +155,11 @@ def sample(run: Run, config: SampleConfig) -> tuple[list[Sample], dict]:
     manifest = run.manifest()
     vocab = run.vocabulary()
     device = resolve_device(config.device)
-    corpus = get_corpus(manifest["corpus"])
-    outputs = list(dict.fromkeys([*corpus.checks, *config.render]))
+    corpus = get_run_corpus(manifest)
+    checks = corpus.checks if manifest.checks is None else manifest.checks
+    outputs = list(dict.fromkeys([*checks, *config.render]))
     get_outputs(outputs)  # unknown names fail before any work
-    prime = manifest.get("prime", "") if config.prime is None else config.prime
+    prime = manifest.prime if config.prime is None else config.prime
     prefix = [vocab.eod_id] + prime_ids(run, vocab, prime)  # <eod> marks the start of a new document
     model, checkpoint, path = load_model(run, config.checkpoint, device)
     seed = config.seed if config.seed is not None else secrets.randbelow(2**31)
@@ -171,7 +172,7 @@ def sample(run: Run, config: SampleConfig) -> tuple[list[Sample], dict]:
     ]
     metadata = {
         "run": run.name,
-        "corpus": manifest["corpus"],
+        "corpus": manifest.corpus,
         "checkpoint": str(path),
         "step": checkpoint["step"],
         "seed": seed,

@@ -28,6 +28,7 @@ from charmony.pipeline.checkpoint import check_vocabulary, load_checkpoint, save
 from charmony.pipeline.device import autocast, resolve_device
 from charmony.pipeline.distributed import World, process_group
 from charmony.pipeline.errors import CheckpointError, ConfigError, check_seed
+from charmony.pipeline.manifest import Manifest
 from charmony.pipeline.model import CharModel, ModelConfig, State, detach
 from charmony.pipeline.runs import Run
 from charmony.pipeline.sources import check_sources
@@ -102,11 +103,11 @@ class TrainResult:
     checkpoint: str
 
 
-def model_config_for(config: TrainConfig, manifest: dict, vocab_size: int) -> ModelConfig:
+def model_config_for(config: TrainConfig, manifest: Manifest, vocab_size: int) -> ModelConfig:
     """The model shape for this corpus: the config's, with the corpus' embedding advice as default."""
     embedding = config.embedding
     if embedding is None:
-        embedding = config.hidden if config.tie_weights else DEFAULT_EMBEDDING if manifest.get("embedding") else 0
+        embedding = config.hidden if config.tie_weights else DEFAULT_EMBEDDING if manifest.embedding else 0
     return ModelConfig(
         vocab_size=vocab_size,
         cell=config.cell,
@@ -324,7 +325,7 @@ def _check_resumable(checkpoint: dict, model_config: ModelConfig, config: TrainC
 class Plan:
     """What a training session starts from, checked before any process does real work."""
 
-    manifest: dict
+    manifest: Manifest
     model_config: ModelConfig
     checkpoint: dict | None
 
@@ -334,9 +335,9 @@ def plan_training(run: Run, config: TrainConfig, world_size: int = 1, resume: bo
     """Check that the run can be trained as asked by `world_size` processes; the checkpoint is read once, if not given."""
     manifest = run.manifest()
     vocab = run.vocabulary()
-    if vocab.sha256 != manifest["vocab_sha256"] or len(vocab) != manifest["vocab_size"]:
+    if vocab.sha256 != manifest.vocab_sha256 or len(vocab) != manifest.vocab_size:
         raise CheckpointError(f"{run.vocab_path} does not match the manifest; run `charmony prepare` again")
-    check_sources(manifest.get("sources", []), f"prepare run {run.name!r} again to train on the new text, or restore the file")
+    check_sources(manifest.sources, f"prepare run {run.name!r} again to train on the new text, or restore the file")
     model_config = model_config_for(config, manifest, len(vocab))
     if resume:
         checkpoint = checkpoint if checkpoint is not None else resumable_checkpoint(run)
@@ -437,7 +438,7 @@ def _train(run: Run, config: TrainConfig, plan: Plan, world: World, device: torc
         save_checkpoint({
             "format": 1,
             "charmony_version": __version__,
-            "corpus": manifest["corpus"],
+            "corpus": manifest.corpus,
             "vocab_sha256": vocab.sha256,
             "step": step,
             "model": raw.state_dict(),

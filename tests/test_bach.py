@@ -60,8 +60,8 @@ def test_the_default_corpus_is_the_cached_chorales_that_pass_the_checker(chorale
     result = invoke("prepare", "bach", "--runs-dir", runs_dir)
     assert result.exit_code == 0, result.output
     manifest = Run(runs_dir / "bach").manifest()
-    assert sum(manifest["documents"].values()) == len(cached["tunes"])
-    assert manifest["prime"] == "X:" and manifest["extension"] == ".abc"
+    assert sum(manifest.documents.values()) == len(cached["tunes"])
+    assert manifest.prime == "X:" and manifest.extension == ".abc" and manifest.checks == ["abc"]
     first = cached["tunes"][0]["abc"]
     assert first.startswith("X:1\nT:BWV 1.6\nC:J.S. Bach\nM:4/4\n") and "\nK:F\n[V:1] " in first
     assert all(check_abc(tune["abc"]).valid for tune in cached["tunes"][:40])
@@ -136,7 +136,7 @@ def test_user_scores_and_abc_files_with_a_bad_file_among_them(tmp_path, invoke, 
     messages = [str(w.message) for w in warned]
     assert any("broken.musicxml" in m and "music21 cannot read it" in m for m in messages), messages
     assert any("tunes.abc:8" in m and "no K:" in m for m in messages), messages
-    assert Run(runs_dir / "bach").manifest()["corpus"] == "bach"
+    assert Run(runs_dir / "bach").manifest().corpus == "bach"
     with pytest.warns(CorpusWarning):
         texts = [d.text for d in BachCorpus().documents([sources], {})]
     assert len(texts) == 3 and "\nT:melody\n" in texts[0] and "\nK:D\n" in texts[0]

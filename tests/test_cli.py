@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from charmony import __version__
 from charmony.corpora.text import TextCorpus
 from charmony.pipeline.hookspecs import hookimpl
 from charmony.pipeline.output import OutputPlugin, Problem, Verdict
@@ -63,7 +64,7 @@ def test_train_resume_from_the_cli_extends_the_run(invoke, rhymes_file, runs_dir
 
 def test_python_dash_m_runs_the_cli():
     result = subprocess.run([sys.executable, "-m", "charmony", "--version"], capture_output=True, text=True)
-    assert result.returncode == 0 and result.stdout.strip() == "charmony, version 0.1.0"
+    assert result.returncode == 0 and result.stdout.strip() == f"charmony, version {__version__}"
 
 
 class Parens(OutputPlugin):
@@ -307,7 +308,7 @@ def test_a_corpus_checks_and_finishes_its_own_samples(invoke, register_plugin, t
     register_plugin(NumberedPlugin(), "numbered-plugin")
     run = copy_of(trained_run)
     manifest = json.loads(run.manifest_path.read_text())
-    run.manifest_path.write_text(json.dumps(dict(manifest, corpus="numbered")))
+    run.manifest_path.write_text(json.dumps(dict(manifest, corpus="numbered", checks=["parens"])))  # as prepare froze them
     out = tmp_path / "s"
     result = invoke("sample", run.name, "--runs-dir", run.dir.parent, "--num-samples", "3", "--seed", "1",
                     "--max-length", "30", "--out", out)

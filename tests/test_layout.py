@@ -21,3 +21,11 @@ def test_output_plugins_share_code_through_the_pipeline_not_through_corpora():
     for path in sorted((ROOT / "plugins").glob("*.py")):
         corpus_imports = [name for name in imported_modules(path) if name.startswith("charmony.corpora")]
         assert not corpus_imports, f"{path.name} imports {corpus_imports}; move what it shares under pipeline/"
+
+
+def test_tests_take_charmonys_version_from_the_package():
+    from charmony import __version__
+
+    for path in sorted((ROOT / "tests").glob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        assert f'"{__version__}"' not in text and f"version {__version__}" not in text, f"{path.name}: use charmony.__version__"

@@ -17,7 +17,7 @@ def test_model_learns_a_sequence_that_needs_five_steps_of_memory(tmp_path):
     source.write_text(lfsr_bits(12_000))
     run = Run(tmp_path / "runs" / "lfsr")
     prepare(run, PrepareConfig("text", [source], val_fraction=0.1))
-    vocab_size = run.manifest()["vocab_size"]
+    vocab_size = run.manifest().vocab_size
     config = dataclasses.replace(TINY_TRAIN, hidden=64, seq_len=32, batch_size=16, max_steps=800, eval_every=200)
     result = train(run, config)
     # Untrained, the loss is about ln(vocab size); knowing fewer than five previous bits, a model

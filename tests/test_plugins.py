@@ -10,17 +10,20 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from charmony import __version__
 from charmony.cli import CharmonyGroup, cli
 from charmony.pipeline import hookspecs
 from charmony.pipeline.corpus import CorpusPlugin, Document
 from charmony.pipeline.errors import PluginError
 from charmony.pipeline.hookspecs import hookimpl
-from charmony.pipeline.plugins import PluginWarning, corpora, make_plugin_manager, plugin_infos
+from charmony.pipeline.plugins import PluginWarning, corpora, get_plugin_manager, make_plugin_manager, plugin_infos
 from charmony.pipeline.prepare import PrepareConfig, prepare
 from charmony.pipeline.runs import Run
 from charmony.pipeline.sample import SampleConfig, sample
 from charmony.pipeline.train import train
 from tiny import TINY_TRAIN
+
+from assertions import assert_user_error
 
 DOCS = Path(__file__).parent.parent / "docs" / "plugins.md"
 
@@ -61,12 +64,22 @@ def test_a_registered_plugin_prepares_trains_and_samples_with_its_own_tokens(reg
     assert all(s.text.startswith("one two three") for s in samples)
 
 
+def test_a_run_whose_corpus_plugin_is_gone_names_the_distribution_it_came_from(register_plugin, runs_dir, invoke):
+    register_plugin(WordPlugin(), "word-plugin")
+    run = Run(runs_dir / "words")
+    assert prepare(run, PrepareConfig("words")).plugin_distribution == "word-plugin"
+    get_plugin_manager().unregister(name="word-plugin")
+    result = invoke("sample", "words", "--runs-dir", runs_dir)
+    assert_user_error(result, "prepared with corpus 'words' from word-plugin 2.5, which is not installed now",
+                      "python -m pip install word-plugin")
+
+
 def test_plugins_lists_name_kind_version_and_description(register_plugin, invoke):
     register_plugin(WordPlugin(), "word-plugin")
     listing = invoke("plugins")
     assert listing.exit_code == 0
     assert re.search(r"^words\s+corpus\s+2\.5\s+word-plugin\s+Counting rhymes", listing.output, re.M)
-    assert re.search(r"^text\s+corpus\s+0\.1\.0\s+charmony \(built-in\)", listing.output, re.M)
+    assert re.search(rf"^text\s+corpus\s+{re.escape(__version__)}\s+charmony \(built-in\)", listing.output, re.M)
     data = json.loads(invoke("plugins", "--json").output)
     assert {"name": "words", "kind": "corpus", "version": "2.5", "origin": "word-plugin",
             "description": "Counting rhymes, one word per token."} in data

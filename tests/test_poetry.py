@@ -142,11 +142,11 @@ def test_the_recommended_max_vocab_of_3500_applies_unless_given(tmp_path, runs_d
     common = ["".join(rng.choice(characters[:50]) for _ in range(20)) for _ in range(100)]
     source = write(tmp_path / "poetry.txt", "\n".join(f"{line[:10]}，{line[10:]}。" for line in lines + common))
     manifest = prepare(Run(runs_dir / "default"), PrepareConfig("poetry", [source]))
-    assert (manifest["vocab_size"], manifest["unk"], manifest["max_vocab"]) == (3502, True, 3500)
+    assert (manifest.vocab_size, manifest.unk, manifest.max_vocab) == (3502, True, 3500)
     vocab = Run(runs_dir / "default").vocabulary()
     assert set(characters[:50]) <= set(vocab.tokens), "the frequent characters are kept, rare ones become <unk>"
     manifest = prepare(Run(runs_dir / "given"), PrepareConfig("poetry", [source], max_vocab=5000))
-    assert (manifest["vocab_size"], manifest["unk"]) == (4000 + 4, False)  # + <eod>, newline, "，" and "。"
+    assert (manifest.vocab_size, manifest.unk) == (4000 + 4, False)  # + <eod>, newline, "，" and "。"
 
 
 # The default source: Debian's fortunes-zh

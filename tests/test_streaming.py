@@ -103,7 +103,7 @@ def test_one_document_larger_than_a_part_is_prepared_in_parts_exactly(monkeypatc
     run = Run(runs_dir / "big")
     manifest = prepare(run, PrepareConfig("text", [source], val_fraction=0.1))
     vocab = run.vocabulary()
-    assert manifest["split"] == "contiguous" and manifest["documents"] == {"train": 1, "val": 1}
+    assert manifest.split == "contiguous" and manifest.documents == {"train": 1, "val": 1}
     joined = vocab.decode(run.tokens("train").tolist()) + vocab.decode(run.tokens("val").tolist())
     assert joined == text.replace("\r\n", "\n") + "<eod>"
 
@@ -122,7 +122,7 @@ def test_prepare_memory_does_not_grow_with_one_huge_document(monkeypatch, tmp_pa
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert manifest["tokens"]["train"] + manifest["tokens"]["val"] == len(line) * 160_000 + 1
+    assert manifest.tokens["train"] + manifest.tokens["val"] == len(line) * 160_000 + 1
     # An 8 MB document held whole would take 8 MB as a str, and 4 bytes a character as code points.
     assert peak < 8 * (1 << 20), f"prepare held {peak / (1 << 20):.1f} MiB at its peak"
 
