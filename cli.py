@@ -22,7 +22,9 @@ from charmony.pipeline.rendering import apply_outputs, summarise, summary_line
 from charmony.pipeline.runs import RUNS_ENV, Run, find_run, named_run
 from charmony.pipeline.sample import SampleConfig, new_samples_dir, sample, write_samples
 from charmony.pipeline.sources import read_text
-from charmony.pipeline.train import TrainConfig, plan_training, resumable_checkpoint, resume_config, train
+from charmony.pipeline.resume import resumable_checkpoint, resume_config
+from charmony.pipeline.run_lock import run_lock
+from charmony.pipeline.train import TrainConfig, plan_training, train
 
 TRAIN_DEFAULTS = TrainConfig()
 SAMPLE_DEFAULTS = SampleConfig()
@@ -167,11 +169,11 @@ def prepare_command(corpus, sources, run_name, max_vocab, val_fraction, seed, op
 
 @cli.command("train")
 @click.argument("run_name", metavar="[RUN]", required=False)
-@click.option("--layers", type=int, help=f"Stacked recurrent layers. {default_note(TRAIN_DEFAULTS, 'layers')}")
-@click.option("--hidden", type=int, help=f"Units per layer. {default_note(TRAIN_DEFAULTS, 'hidden')}")
+@click.option("--layers", type=int, help=f"Stacked recurrent layers. {default_note(TRAIN_DEFAULTS.model, 'layers')}")
+@click.option("--hidden", type=int, help=f"Units per layer. {default_note(TRAIN_DEFAULTS.model, 'hidden')}")
 @click.option("--embedding", type=int, help="Embedding size; 0 for one-hot.  [default: 64 if the corpus recommends one, else 0]")
-@click.option("--cell", type=click.Choice(["lstm", "gru", "rnn"]), help=f"Recurrent cell. {default_note(TRAIN_DEFAULTS, 'cell')}")
-@click.option("--dropout", type=float, help=f"Dropout between layers. {default_note(TRAIN_DEFAULTS, 'dropout')}")
+@click.option("--cell", type=click.Choice(["lstm", "gru", "rnn"]), help=f"Recurrent cell. {default_note(TRAIN_DEFAULTS.model, 'cell')}")
+@click.option("--dropout", type=float, help=f"Dropout between layers. {default_note(TRAIN_DEFAULTS.model, 'dropout')}")
 @click.option("--tie-weights/--no-tie-weights", default=None, help="Share embedding and output weights (needs --embedding = --hidden).")
 @click.option("--seq-len", type=int, help=f"Time steps per batch. {default_note(TRAIN_DEFAULTS, 'seq_len')}")
 @click.option("--batch-size", type=int, help=f"Parallel streams. {default_note(TRAIN_DEFAULTS, 'batch_size')}")
@@ -187,6 +189,7 @@ def prepare_command(corpus, sources, run_name, max_vocab, val_fraction, seed, op
 @click.option("--device", help=f"auto, cpu or cuda. {default_note(TRAIN_DEFAULTS, 'device')}")
 @click.option("--seed", type=click.IntRange(0, SEED_LIMIT - 1), help=f"Seed for initialisation and dropout. {default_note(TRAIN_DEFAULTS, 'seed')}")
 @click.option("--compile/--no-compile", default=None, help="torch.compile the step around the recurrent layers.  [default: no]")
+@click.option("--threads", type=click.IntRange(1), help="CPU threads per process.  [default: $CHARMONY_THREADS, else 1 on up to 2 CPUs and one fewer than the CPUs above]")
 @click.option("--nproc", type=click.IntRange(1), help="Train with this many processes on this machine (one per GPU), as torchrun does.")
 @click.option("--resume", is_flag=True, help="Continue from the run's latest checkpoint with its saved settings.")
 @click.option("--restart", is_flag=True, help="Discard the run's checkpoints and train from step 0.")
@@ -202,12 +205,13 @@ def train_command(run_name, resume, restart, nproc, runs_dir, **settings):
     run = pick_run(runs_dir, run_name)
     given = {key: value for key, value in settings.items() if value is not None}
     checkpoint = resumable_checkpoint(run) if resume else None
-    config = resume_config(checkpoint, given, processes) if resume else dataclasses.replace(TRAIN_DEFAULTS, **given)
+    config = resume_config(checkpoint, given, processes) if resume else TRAIN_DEFAULTS.with_settings(**given)
     if processes > world.size:
         check_gpus(processes, resolve_device(config.device))
         plan_training(run, config, processes, resume, restart, checkpoint)  # fail here, before any process starts
         try:
-            launch(processes, worker_arguments(click.get_current_context(), run, runs_dir))
+            with run_lock(run, "train", for_children=True):
+                launch(processes, worker_arguments(click.get_current_context(), run, runs_dir))
         except LaunchInterrupted:
             click.echo(f"interrupted; checkpoint saved to {run.checkpoint_path}")
             click.echo(f"continue with: charmony train {run.name} --resume --nproc {processes}")
@@ -223,9 +227,10 @@ def train_command(run_name, resume, restart, nproc, runs_dir, **settings):
     if result.best_val_loss is None:
         click.echo(f"trained run {run.name!r} to step {result.step}; no validation split, checkpoint {result.checkpoint}")
     else:
+        bpc = f" ({result.best_val_bpc:.3f} bpc)" if result.best_val_bpc is not None else ""
         click.echo(
             f"trained run {run.name!r} to step {result.step}; best validation loss "
-            f"{result.best_val_loss:.4f} nats/token, checkpoint {run.best_path}"
+            f"{result.best_val_loss:.4f} nats/token{bpc}, checkpoint {run.best_path}"
         )
 
 

@@ -20,11 +20,12 @@ import torch
 from charmony.pipeline.prepare import PrepareConfig, prepare
 from charmony.pipeline.runs import Run
 from charmony.pipeline.sample import SampleConfig, sample, write_samples
+from charmony.pipeline.model import ModelConfig
 from charmony.pipeline.train import TrainConfig, train
 
 # The default Bach model: the chorales' soprano lines in all twelve keys, the default 2 x 256 LSTM.
 CORPUS_OPTIONS = {"voices": "soprano", "transpose": "all"}
-TRAIN = TrainConfig(dropout=0.1, max_steps=100_000, eval_every=250, save_every=1000, log_every=100, device="cpu")
+TRAIN = TrainConfig(ModelConfig(dropout=0.1), max_steps=100_000, eval_every=250, save_every=1000, log_every=100, device="cpu")
 SAMPLING = SampleConfig(num_samples=100, max_length=1500, seed=1)
 # One trained model, sampled at each temperature: lower is safer, higher more varied.
 TEMPERATURES = (0.3, 0.5, 0.8)

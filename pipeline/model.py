@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import torch
@@ -15,27 +16,44 @@ CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 State = tuple[torch.Tensor, ...]
 
 
+# The embedding width when the corpus recommends a learned embedding and none is given.
+DEFAULT_EMBEDDING = 64
+
+
 @dataclass
 class ModelConfig:
-    """The model's shape; saved inside every checkpoint so sampling can rebuild it."""
+    """The model's shape; saved inside every checkpoint so sampling can rebuild it.
 
-    vocab_size: int
+    `vocab_size` comes from the prepared run, and an `embedding` of None from the corpus' advice:
+    `resolved` fills both in before a model is built.
+    """
+
+    vocab_size: int | None = None  # None until the run's vocabulary is known
     cell: str = "lstm"  # lstm, gru or rnn
     layers: int = 2  # stacked recurrent layers
     hidden: int = 256  # units per layer
-    embedding: int = 0  # embedding size; 0 feeds one-hot vectors as char-rnn does
+    embedding: int | None = None  # embedding size; 0 feeds one-hot vectors as char-rnn does; None: as the corpus advises
     dropout: float = 0.0  # between layers and before the head
     tie_weights: bool = False  # share the embedding matrix with the head (needs embedding == hidden)
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
             raise ConfigError(f"--cell must be one of {', '.join(CELLS)}, not {self.cell!r}")
-        if self.layers < 1 or self.hidden < 1 or self.embedding < 0:
+        if self.layers < 1 or self.hidden < 1 or (self.embedding is not None and self.embedding < 0):
             raise ConfigError("--layers and --hidden must be at least 1, --embedding at least 0")
         if not 0 <= self.dropout < 1:
             raise ConfigError(f"--dropout must be at least 0 and below 1, not {self.dropout}")
-        if self.tie_weights and self.embedding != self.hidden:
+        if self.tie_weights and self.embedding is not None and self.embedding != self.hidden:
             raise ConfigError(f"--tie-weights needs --embedding equal to --hidden ({self.hidden}), not {self.embedding}")
+        if self.vocab_size is not None and self.vocab_size < 1:
+            raise ConfigError(f"a model needs at least one token in its vocabulary, not {self.vocab_size}")
+
+    def resolved(self, vocab_size: int, embedding_advised: bool) -> ModelConfig:
+        """This shape for a vocabulary of `vocab_size`, the embedding as the corpus advises unless given."""
+        embedding = self.embedding
+        if embedding is None:
+            embedding = self.hidden if self.tie_weights else DEFAULT_EMBEDDING if embedding_advised else 0
+        return dataclasses.replace(self, vocab_size=vocab_size, embedding=embedding)
 
 
 class CharModel(nn.Module):
@@ -43,6 +61,8 @@ class CharModel(nn.Module):
 
     def __init__(self, config: ModelConfig):
         super().__init__()
+        if config.vocab_size is None or config.embedding is None:
+            raise ValueError("CharModel needs a resolved ModelConfig: call ModelConfig.resolved first")
         self.config = config
         vocab, hidden = config.vocab_size, config.hidden
         self.embed = nn.Embedding(vocab, config.embedding) if config.embedding else None

@@ -11,10 +11,10 @@ from pathlib import Path
 import torch
 
 from charmony.pipeline.atomic import write_json
-from charmony.pipeline.checkpoint import check_vocabulary, load_checkpoint
+from charmony.pipeline.checkpoint import Checkpoint
 from charmony.pipeline.device import autocast, resolve_device
 from charmony.pipeline.errors import ConfigError, PluginError, check_seed
-from charmony.pipeline.model import CharModel, ModelConfig
+from charmony.pipeline.model import CharModel
 from charmony.pipeline.plugins import get_outputs, get_run_corpus
 from charmony.pipeline.rendering import apply_outputs, summarise
 from charmony.pipeline.runs import Run
@@ -120,16 +120,14 @@ def generate(
     return out, lengths
 
 
-def load_model(run: Run, which: str, device: torch.device) -> tuple[CharModel, dict, Path]:
+def load_model(run: Run, which: str, device: torch.device) -> tuple[CharModel, Checkpoint, Path]:
     """The run's model from its best or latest checkpoint (or a path), on `device`."""
     path = {"best": run.best_path, "latest": run.checkpoint_path}.get(which, Path(which))
     if which == "best" and not path.exists() and run.checkpoint_path.exists():
         path = run.checkpoint_path
-    checkpoint = load_checkpoint(path)
-    check_vocabulary(checkpoint, run.vocabulary(), path)
-    model = CharModel(ModelConfig(**checkpoint["model_config"]))
-    model.load_state_dict(checkpoint["model"])
-    return model.to(device), checkpoint, path
+    checkpoint = Checkpoint.load(path)
+    checkpoint.check_vocabulary(run.vocabulary(), path)
+    return checkpoint.build_model(path).to(device), checkpoint, path
 
 
 def prime_ids(run: Run, vocab: Vocabulary, prime: str) -> list[int]:
@@ -174,7 +172,7 @@ def sample(run: Run, config: SampleConfig) -> tuple[list[Sample], dict]:
         "run": run.name,
         "corpus": manifest.corpus,
         "checkpoint": str(path),
-        "step": checkpoint["step"],
+        "step": checkpoint.step,
         "seed": seed,
         "temperature": config.temperature,
         "top_k": config.top_k,

@@ -58,7 +58,7 @@ def test_train_resume_from_the_cli_extends_the_run(invoke, rhymes_file, runs_dir
     assert metrics.read_text().startswith(first_session)
     assert [json.loads(line)["step"] for line in metrics.read_text().splitlines()] == [10, 20]
     checkpoint = torch.load(runs_dir / "text" / "checkpoint.pt", weights_only=True)
-    assert checkpoint["train_config"]["hidden"] == 32, "resume keeps the saved settings"
+    assert checkpoint["train_config"]["model"]["hidden"] == 32, "resume keeps the saved settings"
     assert checkpoint["train_config"]["grad_clip"] == 2.5, "and takes the ones given again"
 
 

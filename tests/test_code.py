@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from pathlib import Path
@@ -185,7 +184,7 @@ def code_runs(tmp_path_factory) -> Path:
     for name, glob in (("py", "*.py"), ("c", "*.c")):
         run = Run(root / "runs" / name)
         prepare(run, PrepareConfig("code", [root / name], options={"glob": glob}))
-        train(run, dataclasses.replace(TINY_TRAIN, max_steps=150))
+        train(run, TINY_TRAIN.with_settings(max_steps=150))
     return root / "runs"
 
 

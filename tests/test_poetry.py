@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import random
@@ -256,7 +255,7 @@ def poetry_run(tmp_path_factory) -> Run:
     source = write(root / "poetry.txt", "".join(f"{a}，{b}。{c}，{d}。\n" for a, b, c, d in quatrains))
     run = Run(root / "runs" / "poetry")
     prepare(run, PrepareConfig("poetry", [source]))
-    train(run, dataclasses.replace(TINY_TRAIN, seq_len=32, max_steps=200))
+    train(run, TINY_TRAIN.with_settings(seq_len=32, max_steps=200))
     return run
 
 

@@ -193,7 +193,7 @@ def test_a_trained_run_keeps_its_data_unless_forced(rhymes_file, runs_dir):
     run = Run(runs_dir / "kept")
     config = PrepareConfig("text", [rhymes_file], options={"split": "blank"})
     prepare(run, config)
-    train(run, dataclasses.replace(TINY_TRAIN, max_steps=3))
+    train(run, TINY_TRAIN.with_settings(max_steps=3))
     prepare(run, config)  # the same preparation again is harmless
     with pytest.raises(RunError, match=r"trained on data prepared with other seed; prepare it under a new --run"):
         prepare(run, dataclasses.replace(config, seed=7))

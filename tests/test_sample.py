@@ -1,4 +1,3 @@
-import dataclasses
 import json
 
 import pytest
@@ -32,7 +31,8 @@ def test_top_p_keeps_the_smallest_set_reaching_p(row, p):
     probs = logits.softmax(-1)[0]
     kept = torch.isfinite(filter_logits(logits, 1.0, None, p))[0]
     assert kept.any()
-    assert probs[kept].min() >= probs[~kept].max() if (~kept).any() else True
+    if (~kept).any():
+        assert probs[kept].min() >= probs[~kept].max(), "nothing less likely than a dropped token is kept"
     assert probs[kept].sum() >= p - 1e-5
     # Without its least likely member, the kept set would fall short of p.
     assert probs[kept].sum() - probs[kept].min() < p + 1e-5
@@ -91,7 +91,7 @@ def test_unk_is_never_sampled(tmp_path, temperature):
     source.write_text(("ab" * 50 + "cdefg") * 40)  # c to g are rare, so --max-vocab 2 turns them into <unk>
     run = Run(tmp_path / "runs" / "unk")
     prepare(run, PrepareConfig("text", [source], max_vocab=2, val_fraction=0))
-    train(run, dataclasses.replace(TINY_TRAIN, max_steps=30))
+    train(run, TINY_TRAIN.with_settings(max_steps=30))
     samples, _ = sample(run, SampleConfig(num_samples=32, max_length=200, temperature=temperature, seed=0, device="cpu"))
     text = "".join(s.text for s in samples)
     assert "<unk>" not in text and set(text) <= {"a", "b"}
