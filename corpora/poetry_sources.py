@@ -149,7 +149,8 @@ def _fortune_body(lines: list[str], title: str, author: str) -> Iterator[Poem]:
             block = []
     if "序" in title and len(blocks) > 1:
         blocks = blocks[1:]
-    poems, current, subtitle = [], [], ""
+    poems, subtitle = [], ""
+    current: list[str] = []
     for block in blocks:
         heading = block[0].strip()
         if len(block) == 1 and len(heading) <= 4 and not PAUSE.search(heading):

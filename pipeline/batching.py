@@ -122,7 +122,7 @@ class DeviceBatches:
         elif device.type == "cuda":
             shape = (batches.batch_size, batches.seq_len + 1)
             self.buffers = [torch.empty(shape, dtype=TORCH_SAME_WIDTH[self.dtype]).pin_memory() for _ in range(2)]
-            self.copied = [None, None]
+            self.copied: list[torch.cuda.Event | None] = [None, None]
             self.turn = 0
 
     def __len__(self) -> int:
@@ -134,12 +134,14 @@ class DeviceBatches:
             window = widen(self.tokens[self.rows + index * self.batches.seq_len], self.dtype)
         elif self.device.type == "cuda":
             turn, self.turn = self.turn, 1 - self.turn
-            if self.copied[turn] is not None:
-                self.copied[turn].synchronize()  # the copy out of this buffer, two batches ago
+            copied = self.copied[turn]
+            if copied is not None:
+                copied.synchronize()  # the copy out of this buffer, two batches ago
             self.buffers[turn].numpy()[...] = self.batches.tokens[self.batches.rows(index)].view(SAME_WIDTH[self.dtype])
             window = self.buffers[turn].to(self.device, non_blocking=True)
-            self.copied[turn] = torch.cuda.Event()
-            self.copied[turn].record()
+            event = torch.cuda.Event()
+            event.record()
+            self.copied[turn] = event
             window = widen(window, self.dtype)
         else:
             x, y = self.batches.get(index)

@@ -50,7 +50,7 @@ class SourceRecord:
             raise ValueError("a source has no path")
         if not isinstance(sha256, str) or len(sha256) != 64:
             raise ValueError(f"source {path} has no SHA-256")
-        if not _is_count(size):
+        if not isinstance(size, int) or not _is_count(size):
             raise ValueError(f"source {path} has no size in bytes")
         if mtime is not None and not isinstance(mtime, int):
             raise ValueError(f"source {path} has a modification time that is not a number")

@@ -125,7 +125,7 @@ class TrainLog:
 
     def record(self, record: dict) -> None:
         """Write one metrics line, and show it."""
-        if not self.main:
+        if self.metrics is None:
             return
         self.metrics.write(json.dumps(record) + "\n")
         self.metrics.flush()

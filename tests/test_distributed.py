@@ -17,6 +17,8 @@ from charmony.pipeline.prepare import PrepareConfig, prepare
 from charmony.pipeline.runs import Run
 from charmony.pipeline.train import train
 
+pytestmark = pytest.mark.slow  # every test here starts training processes
+
 # One process with 8 streams against two processes with 4 streams each.
 SETTINGS = TINY_TRAIN.with_settings(batch_size=8, max_steps=16, eval_every=8, save_every=8, log_every=4)
 WORKER_OPTIONS = ["--device", "cpu", "--layers", "1", "--hidden", "32", "--embedding", "16", "--seq-len", "16",

@@ -29,3 +29,22 @@ def test_tests_take_charmonys_version_from_the_package():
     for path in sorted((ROOT / "tests").glob("*.py")):
         text = path.read_text(encoding="utf-8")
         assert f'"{__version__}"' not in text and f"version {__version__}" not in text, f"{path.name}: use charmony.__version__"
+
+
+def test_make_test_fast_leaves_out_the_slow_tests_and_only_those():
+    import subprocess
+    import sys
+
+    def collected(*args):
+        result = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *args],
+                                capture_output=True, text=True, cwd=ROOT, timeout=300)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return {line for line in result.stdout.splitlines() if "::" in line}
+
+    everything, fast = collected(), collected("-m", "not slow", "-W", "error::pytest.PytestUnknownMarkWarning")
+    left_out = everything - fast
+    assert "tests/test_bach.py::test_every_chorale_round_trips_exactly" in left_out
+    assert {name for name in left_out if name.startswith("tests/test_distributed.py")}
+    assert not {name for name in fast if name.startswith("tests/test_distributed.py")}
+    assert len(left_out) < len(everything) / 10, "the fast run still runs nearly everything"
+    assert "make test-fast" in (ROOT / "README.md").read_text() and 'pytest -q -m "not slow"' in (ROOT / "Makefile").read_text()

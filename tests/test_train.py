@@ -261,7 +261,7 @@ def test_a_checkpoint_with_the_right_keys_but_wrong_contents_is_one_line(prepare
         "config": dict(payload, model_config=dict(payload["model_config"], hidden="wide")),
         "log": dict(payload, log="none"),
     }
-    for what, content in damaged.items():
+    for content in damaged.values():
         torch.save(content, run.checkpoint_path)
         resumed = invoke("train", run.name, "--runs-dir", run.dir.parent, "--resume", "--max-steps", 6)
         assert_user_error(resumed, "checkpoint.pt is damaged")
