@@ -1,6 +1,6 @@
 """One writer per run: `prepare`, `train` and `sample` (into the run) hold an exclusive lock on its folder.
 
-The lock is `flock` on a file beside the run folder (`runs/.NAME.lock`), which holds the holder's
+The lock is `flock` on a file in the run folder (`runs/NAME/.lock`), which holds the holder's
 PID, host and command so that a second command can say who has the run. The kernel releases it
 when the holder exits, however it exits, so the lock of a killed process is stale as soon as it
 dies and the next command simply takes it over. Whoever takes the lock also removes what a killed
@@ -12,6 +12,7 @@ them, and `train --nproc` takes it in the launcher and hands it down through the
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -36,8 +37,8 @@ LOCK_ENV = "CHARMONY_RUN_LOCK"
 
 
 def lock_path(run: Run) -> Path:
-    """The lock file of a run, beside its folder, so that locking never creates the folder."""
-    return run.dir.parent / f".{run.name}.lock"
+    """The lock file of a run."""
+    return run.dir / ".lock"
 
 
 def holder(path: Path) -> dict:
@@ -78,20 +79,29 @@ def _inherited(path: Path) -> bool:
     """Whether the launcher of this process holds the lock for it."""
     value = os.environ.get(LOCK_ENV, "")
     where, _, pid = value.rpartition(":")
-    return bool(where) and where == str(path) and str(holder(path).get("pid")) == pid
+    return bool(where) and where == str(path.resolve()) and str(holder(path).get("pid")) == pid
 
 
 @contextmanager
 def _flock(path: Path, command: str, run: Run) -> Iterator[None]:
     import fcntl
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)
-    try:
+    made = [folder for folder in (run.dir.parent, run.dir) if not folder.exists()]
+    run.dir.mkdir(parents=True, exist_ok=True)
+    while True:
+        handle = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            os.close(handle)
             raise RunError(busy_message(run, holder(path), command)) from None
+        try:
+            if os.fstat(handle).st_ino == os.stat(path).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(handle)  # its holder removed the file while we waited for it: lock the new one
+    try:
         record = {"pid": os.getpid(), "host": socket.gethostname(), "command": command,
                   "since": datetime.now(timezone.utc).astimezone().strftime("%Y-%m-%d %H:%M:%S")}
         os.ftruncate(handle, 0)
@@ -99,6 +109,11 @@ def _flock(path: Path, command: str, run: Run) -> Iterator[None]:
         remove_leftovers(run)
         yield
     finally:
+        if made and os.listdir(run.dir) == [path.name]:  # a first prepare that failed leaves nothing behind
+            path.unlink()  # while still locked, so that no one can lock the file being removed
+            for folder in reversed(made):
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
         os.close(handle)  # releases the lock
 
 
@@ -128,7 +143,7 @@ def _lend(path: Path, for_children: bool) -> Iterator[None]:
         yield
         return
     before = os.environ.get(LOCK_ENV)
-    os.environ[LOCK_ENV] = f"{path}:{os.getpid()}"
+    os.environ[LOCK_ENV] = f"{path.resolve()}:{os.getpid()}"
     try:
         yield
     finally:

@@ -1,4 +1,4 @@
-"""How many CPU threads torch computes with: --threads, $CHARMONY_THREADS, or a default that holds up under load."""
+"""How many CPU threads torch computes with: --threads, $CHARMONY_THREADS, $OMP_NUM_THREADS, or a default that holds up under load."""
 
 from __future__ import annotations
 
@@ -32,18 +32,25 @@ def threads_to_use(given: int | None, processes: int = 1) -> int:
     """Threads for each of `processes` training processes on this machine: given, from the environment, or the default."""
     if given is not None:
         return given
-    value = os.environ.get(THREADS_ENV, "").strip()
-    if value:
-        if not value.isdigit() or int(value) < 1:
-            raise ConfigError(f"${THREADS_ENV}={value}: give a whole number of threads, at least 1")
-        return int(value)
+    for variable in (THREADS_ENV, "OMP_NUM_THREADS"):  # torchrun sets OMP_NUM_THREADS for its processes
+        value = os.environ.get(variable, "").strip()
+        if value:
+            if not value.isdigit() or int(value) < 1:
+                raise ConfigError(f"${variable}={value}: give a whole number of threads, at least 1")
+            return int(value)
     return max(1, default_threads() // processes)
 
 
 def use_threads(given: int | None, processes: int = 1) -> int:
-    """Set torch's CPU threads as `threads_to_use` says; return how many."""
+    """Set torch's CPU threads as `threads_to_use` says; return how many.
+
+    torch is told only when it would use another number: changing it in a training process of a
+    gloo job now and then aborts that process, so launchers pass the number in OMP_NUM_THREADS,
+    which torch reads when it starts.
+    """
     import torch
 
     threads = threads_to_use(given, processes)
-    torch.set_num_threads(threads)
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
     return threads
