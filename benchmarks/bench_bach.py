@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import math
 import platform
 import tempfile
 import time
@@ -73,9 +72,10 @@ def main() -> None:
     print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}, device {args.device}")
     print(f"corpus: bach {CORPUS_OPTIONS}, {sum(manifest.documents.values())} tunes, "
           f"{manifest.tokens['train']:,} training characters (prepared in {prepared:.0f} s)")
-    print(f"model: {config.layers} x {config.hidden} {config.cell}, dropout {config.dropout}; trained {args.minutes:g} min, "
+    shape = config.model
+    print(f"model: {shape.layers} x {shape.hidden} {shape.cell}, dropout {shape.dropout}; trained {args.minutes:g} min, "
           f"{result.step} steps")
-    print(f"validation bits/character: {result.best_val_loss / math.log(2):.3f}")
+    print(f"validation loss: {result.best_val_loss:.4f} nats/token, {result.best_val_bpc:.3f} bits/character")
     print(f"sampling {SAMPLING.num_samples} tunes (seed {SAMPLING.seed}, at most {SAMPLING.max_length} characters) at each temperature:")
     print("temperature  valid tunes  bars of the right length  MIDI renders  ended by themselves")
     for temperature, shown in figures.items():

@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import Tensor
 
 from charmony import __version__
 from charmony.pipeline.atomic import atomic_path
 from charmony.pipeline.errors import CheckpointError
 from charmony.pipeline.model import CharModel, ModelConfig
 from charmony.pipeline.schedule import Schedule
-from charmony.pipeline.train_config import TrainConfig
+from charmony.pipeline.config import TrainConfig
 from charmony.pipeline.vocabulary import Vocabulary
 
 # 2: the learning-rate schedule is saved, the optimizer's rate is set from it each step, and the
@@ -29,8 +30,8 @@ CHECKPOINT_FORMAT = 2
 class RandomState:
     """One training process' random-number generators, so that its dropout draws resume exactly."""
 
-    torch: torch.Tensor
-    cuda: list[torch.Tensor] = field(default_factory=list)
+    torch: Tensor
+    cuda: list[Tensor] = field(default_factory=list)
 
 
 @dataclass

@@ -15,33 +15,15 @@ from typing import Any
 import numpy as np
 
 from charmony import __version__
+from charmony.pipeline.config import PrepareConfig
 from charmony.pipeline.corpus import CorpusPlugin, Document
 from charmony.pipeline.encoding import Encoder, TokenCounter
-from charmony.pipeline.errors import CharmonyError, ConfigError, CorpusError, PluginError, RunError, check_seed
+from charmony.pipeline.errors import CharmonyError, ConfigError, CorpusError, PluginError, RunError
 from charmony.pipeline.manifest import MANIFEST_FORMAT, SPLITS, Manifest, SourceRecord
 from charmony.pipeline.plugins import corpus_origin, get_corpus
+from charmony.pipeline.run_lock import run_lock
 from charmony.pipeline.runs import Run
 from charmony.pipeline.vocabulary import Vocabulary
-
-
-@dataclass
-class PrepareConfig:
-    """What to prepare and how."""
-
-    corpus: str
-    sources: list[Path] = field(default_factory=list)
-    max_vocab: int | None = None  # keep this many most frequent tokens, the rest become <unk>
-    val_fraction: float = 0.1  # share of documents (or of the text, for one document) held out
-    seed: int = 1337  # decides which documents are held out
-    options: dict[str, str] = field(default_factory=dict)  # the corpus plugin's --option KEY=VALUE
-    force: bool = False  # replace a trained run's data even when vocabulary, seed, split or options change
-
-    def __post_init__(self) -> None:
-        if not 0 <= self.val_fraction <= 0.5:
-            raise ConfigError(f"--val-fraction must be from 0 to 0.5, not {self.val_fraction}")
-        if self.max_vocab is not None and self.max_vocab < 1:
-            raise ConfigError(f"--max-vocab must be at least 1, not {self.max_vocab}")
-        check_seed(self.seed)
 
 
 def _check_options(config: PrepareConfig, plugin: CorpusPlugin) -> None:
@@ -135,6 +117,11 @@ def prepare(run: Run, config: PrepareConfig) -> Manifest:
     Two streaming passes: one counts the tokens, one encodes them a part at a time straight into the
     token files, so memory stays small whatever the size of the corpus or of one document.
     """
+    with run_lock(run, "prepare"):
+        return _prepare(run, config)
+
+
+def _prepare(run: Run, config: PrepareConfig) -> Manifest:
     plugin = get_corpus(config.corpus)
     _check_options(config, plugin)
     if config.max_vocab is None and plugin.max_vocab is not None:
@@ -201,13 +188,13 @@ def _encode(plugin, config, encoder: Encoder, survey: Survey, split_kind: str, s
     documents = dict.fromkeys(SPLITS, 0)
     again = Survey()
     length = 0  # tokens of the current document so far
-    split = None  # of the current document, when split by documents
+    split: str | None = None  # of the current document, when split by documents
     with ExitStack() as stack:
         files = {name: stack.enter_context((staging / f"{name}.bin").open("wb")) for name in SPLITS}
 
         def write(ids: np.ndarray) -> None:
             """Write ids that start at corpus position sizes[train] + sizes[val]."""
-            if split_kind == "documents":
+            if split is not None:  # split by documents
                 pieces = [(split, ids)]
             else:
                 cut = max(0, min(len(ids), split_at - sizes["train"] - sizes["val"]))

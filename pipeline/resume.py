@@ -16,7 +16,7 @@ from charmony.pipeline.distributed import World
 from charmony.pipeline.errors import CheckpointError, ConfigError
 from charmony.pipeline.model import CharModel, ModelConfig, State
 from charmony.pipeline.runs import Run
-from charmony.pipeline.train_config import MODEL_FIELDS, TrainConfig
+from charmony.pipeline.config import MODEL_FIELDS, TrainConfig
 
 # The carried hidden state and the position in the streams depend on these (and on the number of
 # streams, --batch-size x processes); the seed only matters at step 0, after which the saved

@@ -2,55 +2,23 @@
 
 from __future__ import annotations
 
-import json
-import math
 import secrets
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from charmony.pipeline.atomic import write_json
 from charmony.pipeline.checkpoint import Checkpoint
+from charmony.pipeline.config import GREEDY_BELOW, SampleConfig
+from charmony.pipeline.corpus import SampleInfo
 from charmony.pipeline.device import autocast, resolve_device
-from charmony.pipeline.errors import ConfigError, PluginError, check_seed
+from charmony.pipeline.errors import ConfigError, PluginError
 from charmony.pipeline.model import CharModel
 from charmony.pipeline.plugins import get_outputs, get_run_corpus
-from charmony.pipeline.rendering import apply_outputs, summarise
 from charmony.pipeline.runs import Run
+from charmony.pipeline.threads import use_threads
 from charmony.pipeline.vocabulary import Vocabulary
-
-
-# Dividing logits by a smaller temperature overflows to inf; such temperatures mean "greedy" anyway.
-GREEDY_BELOW = 1e-6
-
-
-@dataclass
-class SampleConfig:
-    """How many samples to draw and how."""
-
-    num_samples: int = 1
-    max_length: int = 1000  # tokens generated after the prime, at most
-    temperature: float = 1.0  # 0 (or below GREEDY_BELOW) always picks the most likely token
-    top_k: int | None = None  # keep only the k most likely tokens
-    top_p: float | None = None  # keep the fewest tokens whose probabilities reach p
-    prime: str | None = None  # text to start from; None uses the corpus' default
-    seed: int | None = None  # None draws one, which samples.json records
-    checkpoint: str = "best"  # best, latest, or a path
-    device: str = "auto"
-    render: list[str] = field(default_factory=list)  # output plugins to run on each sample, besides the corpus' checks
-
-    def __post_init__(self) -> None:
-        if self.num_samples < 1 or self.max_length < 1:
-            raise ConfigError("--num-samples and --max-length must be at least 1")
-        if not (math.isfinite(self.temperature) and self.temperature >= 0):
-            raise ConfigError(f"--temperature must be at least 0 and finite, not {self.temperature}")
-        if self.seed is not None:
-            check_seed(self.seed)
-        if self.top_k is not None and self.top_k < 1:
-            raise ConfigError(f"--top-k must be at least 1, not {self.top_k}")
-        if self.top_p is not None and not 0 < self.top_p <= 1:  # also refuses NaN
-            raise ConfigError(f"--top-p must be above 0 and at most 1, not {self.top_p}")
 
 
 @dataclass
@@ -86,7 +54,7 @@ def generate(
     config: SampleConfig,
     generator: torch.Generator,
     device: torch.device,
-    banned: list[int] = (),
+    banned: Sequence[int] = (),
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Token ids (num_samples, max_length) continuing `prefix`, and each row's length before <eod>.
 
@@ -153,6 +121,8 @@ def sample(run: Run, config: SampleConfig) -> tuple[list[Sample], dict]:
     manifest = run.manifest()
     vocab = run.vocabulary()
     device = resolve_device(config.device)
+    if device.type == "cpu":
+        use_threads(config.threads)
     corpus = get_run_corpus(manifest)
     checks = corpus.checks if manifest.checks is None else manifest.checks
     outputs = list(dict.fromkeys([*checks, *config.render]))
@@ -164,10 +134,14 @@ def sample(run: Run, config: SampleConfig) -> tuple[list[Sample], dict]:
     generator = torch.Generator(device=device).manual_seed(seed)
     banned = [vocab.unk_id] if vocab.unk_id is not None else []
     out, lengths = generate(model, prefix, config.num_samples, config.max_length, vocab.eod_id, config, generator, device, banned)
-    samples = [
-        Sample(corpus.finish(prime + vocab.decode(row[:length].tolist()), number), finished=length < config.max_length)
-        for number, (row, length) in enumerate(zip(out.cpu(), lengths.cpu().tolist()), start=1)
-    ]
+    samples = []
+    for number, (row, length) in enumerate(zip(out.cpu(), lengths.cpu().tolist()), start=1):
+        info = SampleInfo(number=number, run=run.name, step=checkpoint.step, seed=seed)
+        try:
+            text = corpus.finish(prime + vocab.decode(row[:length].tolist()), info)
+        except Exception as error:
+            raise PluginError(f"corpus plugin {corpus.name!r} failed to finish sample {number}: {type(error).__name__}: {error}") from error
+        samples.append(Sample(text, finished=length < config.max_length))
     metadata = {
         "run": run.name,
         "corpus": manifest.corpus,
@@ -184,44 +158,7 @@ def sample(run: Run, config: SampleConfig) -> tuple[list[Sample], dict]:
     return samples, metadata
 
 
-def write_samples(samples: list[Sample], metadata: dict, out_dir: Path, extension: str, render: list[str]) -> dict:
-    """Write each sample to `out_dir/sample_NNN<ext>`, run the output plugins, and write samples.json."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    plugins = get_outputs(render)
-    _remove_earlier_samples(out_dir)
-    entries = []
-    for number, item in enumerate(samples):
-        path = out_dir / f"sample_{number:03d}{extension}"
-        path.write_text(item.text, encoding="utf-8")
-        entries.append({
-            "file": path.name,
-            "characters": len(item.text),
-            "finished": item.finished,
-            "outputs": apply_outputs(plugins, path, out_dir),
-        })
-    report = dict(metadata, samples=entries, summary=summarise([e["outputs"] for e in entries], plugins))
-    write_json(out_dir / "samples.json", report)
-    return report
+# Writing samples to files moved to sample_files.py; these names stay importable from here.
+from charmony.pipeline.sample_files import new_samples_dir, write_samples  # noqa: E402
 
-
-def _remove_earlier_samples(out_dir: Path) -> None:
-    """Delete the files an earlier `write_samples` listed in this folder's samples.json, and nothing else."""
-    try:
-        earlier = json.loads((out_dir / "samples.json").read_text(encoding="utf-8"))["samples"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return
-    for entry in earlier:
-        names = [entry.get("file")] + [f for r in entry.get("outputs", {}).values() for f in r.get("files", [])]
-        for name in names:
-            if isinstance(name, str) and Path(name).name == name:
-                (out_dir / name).unlink(missing_ok=True)
-
-
-def new_samples_dir(run: Run, step: int, seed: int) -> Path:
-    """A folder under the run for samples printed without --out, never one already used."""
-    base = run.samples_dir / f"step{step:06d}-seed{seed}"
-    path, number = base, 1
-    while path.exists():
-        number += 1
-        path = base.with_name(f"{base.name}-{number}")
-    return path
+__all__ = ["SampleConfig", "Sample", "filter_logits", "generate", "load_model", "sample", "write_samples", "new_samples_dir"]

@@ -31,7 +31,7 @@ from charmony.pipeline.runs import Run
 from charmony.pipeline.schedule import Schedule
 from charmony.pipeline.sources import check_sources
 from charmony.pipeline.threads import use_threads
-from charmony.pipeline.train_config import TrainConfig
+from charmony.pipeline.config import TrainConfig
 from charmony.pipeline.train_log import RunningLoss, TrainLog, bits_per_character, trim_metrics
 
 __all__ = ["TrainConfig", "TrainResult", "Diverged", "plan_training", "train"]
@@ -170,9 +170,8 @@ def train(
     if device.type == "cpu":
         use_threads(config.threads, world.local_size)
     with process_group(world, device), run_lock(run, "train", world, device):
-        vocab_size = plan.model_config.vocab_size
         for split in ("train", "val"):
-            check_token_ids(run.tokens(split), vocab_size, run.split_path(split))
+            check_token_ids(run.tokens(split), plan.manifest.vocab_size, run.split_path(split))
         return _train(run, config, plan, world, device, on_step, terminal)
 
 
@@ -203,11 +202,11 @@ def _train(run: Run, config: TrainConfig, plan: Plan, world: World, device: torc
         state = raw.initial_state(config.batch_size, device)
         step, best = 0, (None, None)
         running = RunningLoss(device, tokens_per_step, world=world)
-    model = raw
+    model: torch.nn.Module = raw
     if world.size > 1:
         model = torch.nn.parallel.DistributedDataParallel(raw, device_ids=[device.index] if device.type == "cuda" else None)
     if config.compile:
-        model = torch.compile(model)
+        model = torch.compile(model)  # type: ignore[assignment]  # a compiled module, called as the module is
 
     def save(path) -> None:
         """Write a checkpoint from rank 0; every process must call it, for the gathers."""
@@ -257,7 +256,7 @@ def _train(run: Run, config: TrainConfig, plan: Plan, world: World, device: torc
                     "lr": lr,
                     "tokens_per_sec": steps_per_sec * tokens_per_step * world.size,
                 }
-                if evaluate_now:
+                if val_batches is not None and evaluate_now:
                     record["val_loss"], record["val_bpc"] = evaluate(raw, val_batches, config.eval_batches, chars_per_token, device, world)
                     if not math.isfinite(record["val_loss"]):
                         raise Diverged(f"validation loss is {record['val_loss']} at step {step}; {DIVERGED_ADVICE}")

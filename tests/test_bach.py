@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from music21 import key, meter, note, stream
 
+from charmony.pipeline.corpus import SampleInfo
 from charmony.corpora import chorales
 from charmony.corpora.bach import BachCorpus
 from charmony.corpora.chorales import ORIGINAL, Variant, chorale_tunes, convert_chorale
@@ -38,6 +39,7 @@ def chorale_cache(tmp_path_factory):
             os.environ[chorales.CACHE_ENV] = before
 
 
+@pytest.mark.slow
 def test_every_chorale_round_trips_exactly(chorale_cache, capsys):
     """Write each chorale as ABC, read it back with charmony's reader, compare pitches and lengths voice by voice."""
     _, checked = chorale_cache
@@ -168,11 +170,14 @@ def test_instances_are_drawn_with_replacement_reproducibly(tmp_path):
     assert draw("1") != draw("2") and len(set(draw("1"))) == 2
 
 
-def test_samples_are_renumbered():
+def test_samples_are_renumbered_and_credited_to_charmony_not_to_bach():
     corpus = BachCorpus()
     assert corpus.prime == "X:" and corpus.checks == ("abc",)
-    assert corpus.finish("X:1\nT:A\nK:C\nCDEF|]\n", 12) == "X:12\nT:A\nK:C\nCDEF|]\n"
-    assert corpus.finish("X:\nT:A\n", 3).startswith("X:3\nT:A")
+    sampled = "X:1\nT:Chorale\nC:J.S. Bach\nM:4/4\nK:C\nT:part two\nCDEF|]\n"
+    assert corpus.finish(sampled, SampleInfo(12, "bach", 200, 7)) == (
+        "X:12\nT:bach sample 12 (step 200, seed 7)\nC:charmony bach\nM:4/4\nK:C\nT:part two\nCDEF|]\n"
+    )
+    assert corpus.finish("X:\nT:A\n", SampleInfo(3, "b", 1, 2)).startswith("X:3\nT:b sample 3 (step 1, seed 2)\nC:charmony b\n")
 
 
 @pytest.mark.parametrize(("option", "fragment"), [

@@ -26,6 +26,7 @@ from tiny import TINY_TRAIN
 from assertions import assert_user_error
 
 DOCS = Path(__file__).parent.parent / "docs" / "plugins.md"
+ROOT_EXAMPLE = Path(__file__).parent.parent / "examples" / "charmony-corpus-example"
 
 
 class WordCorpus(CorpusPlugin):
@@ -256,3 +257,58 @@ def test_every_hook_is_documented_with_its_signature():
     for name in specs:
         arguments = ", ".join(inspect.signature(getattr(hookspecs, name)).parameters)
         assert f"### {name}({arguments})" in text, f"docs/plugins.md lacks a section for {name}({arguments})"
+
+
+def tutorial_module(heading: str, name: str):
+    """The first Python block under `heading` in docs/plugins.md, run as a module."""
+    import types
+
+    section = DOCS.read_text(encoding="utf-8").split(heading, 1)[1]
+    code = textwrap.dedent(re.search(r"```python\n(.*?)\n\s*```", section, re.S).group(1))
+    module = types.ModuleType(name)
+    exec(compile(code, f"docs/plugins.md ({name})", "exec"), module.__dict__)
+    return module
+
+
+def test_the_output_plugin_tutorial_works_as_written(invoke, tmp_path):
+    from charmony.api import registered
+
+    module = tutorial_module("## Tutorial: an output plugin", "charmony_line_checker")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("short\nfine\n" + "x" * 80 + "\n")
+    with registered(module, "charmony-line-checker"):
+        checked = invoke("check", notes, "--with", "lines")
+        assert checked.exit_code == 1 and checked.output == f"{notes}:3:73: line of 80 characters; at most 72\n"
+        rendered = invoke("render", notes, "--to", "lines", "--out", tmp_path / "pages")
+        assert rendered.exit_code == 0, rendered.output
+        assert "<mark>" + "x" * 80 + "</mark>" in (tmp_path / "pages" / "notes.html").read_text()
+    assert not re.search(r"^lines ", invoke("plugins").output, re.M), "registered only for the length of the block"
+
+
+def test_the_testing_recipe_works_when_the_plugin_is_installed_too(site):
+    from charmony.api import registered
+
+    write_distribution(site, "goodplug", GOOD)
+    import goodplug_module
+
+    pm = get_plugin_manager()
+    pm.register(goodplug_module, name="goodplug")  # as the entry-point loader registers an installed plugin
+    try:
+        with registered(goodplug_module):  # pm.register would raise "Plugin already registered" here
+            assert "limericks" in corpora()
+        assert pm.is_registered(goodplug_module), "an installed plugin stays registered"
+    finally:
+        pm.unregister(goodplug_module)
+    with registered(goodplug_module):
+        assert "limericks" in corpora()
+    assert "limericks" not in corpora()
+
+
+def test_plugin_authors_need_only_charmony_api():
+    import charmony.api
+
+    text = DOCS.read_text(encoding="utf-8") + (ROOT_EXAMPLE / "charmony_corpus_example.py").read_text(encoding="utf-8")
+    assert not re.search(r"(from|import) charmony\.pipeline", text), "authors import charmony.api only"
+    for name in ("hookimpl", "CorpusPlugin", "Document", "OutputPlugin", "Verdict", "Problem", "Rendered", "CorpusError",
+                 "SampleInfo", "registered"):
+        assert name in charmony.api.__all__ and getattr(charmony.api, name)

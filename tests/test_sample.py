@@ -122,8 +122,9 @@ def test_samples_json_records_the_settings(trained_run, tmp_path):
     assert {k: report[k] for k in ("run", "step", "seed", "temperature", "top_k", "top_p", "prime")} == {
         "run": "rhymes", "step": 200, "seed": 11, "temperature": 0.7, "top_k": 5, "top_p": 0.9, "prime": "",
     }
-    assert [e["file"] for e in report["samples"]] == ["sample_000.txt", "sample_001.txt", "sample_002.txt"]
-    assert (tmp_path / "out" / "sample_001.txt").read_text() == samples[1].text
+    assert [e["file"] for e in report["samples"]] == ["sample_001.txt", "sample_002.txt", "sample_003.txt"]
+    assert (tmp_path / "out" / "sample_002.txt").read_text() == samples[1].text
+    assert [e["number"] for e in report["samples"]] == [1, 2, 3]
 
 
 @pytest.mark.parametrize("value", [-1.0, -0.01, float("nan"), float("inf")])

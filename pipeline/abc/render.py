@@ -6,14 +6,15 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from charmony.pipeline.abc.check import check_tunes
+from charmony.pipeline.abc.check import TuneReport, check_tunes
 from charmony.pipeline.abc.tune import Tune
 from charmony.pipeline.atomic import atomic_path
 from charmony.pipeline.errors import CharmonyError
-from charmony.pipeline.output import OutputPlugin, Rendered
+from charmony.pipeline.output import OutputPlugin, Rendered, Verdict
 from charmony.pipeline.sources import read_text
 
 DEFAULT_QUARTERS_PER_MINUTE = 120  # as abc2midi plays a tune without Q:
@@ -41,13 +42,13 @@ class TuneToRender:
     stem: str
 
 
-def tunes_to_render(path: Path) -> tuple[list[TuneToRender], list[str]]:
+def tunes_to_render(path: Path, reports: list[TuneReport] | None = None) -> tuple[list[TuneToRender], list[str]]:
     """The tunes of an ABC file that pass the check, and one line for each other tune saying why it is left out.
 
     A file of one tune names its outputs after itself; a collection adds each tune's X: number (or its
     position, when the numbers repeat): `reels-3.mid`.
     """
-    reports = check_tunes(read_text(path))
+    reports = check_tunes(read_text(path)) if reports is None else reports
     if not reports:
         return [], ["no tunes: the file holds no music, so nothing is rendered"]
     numbers = [report.tune.number for report in reports]
@@ -73,7 +74,12 @@ class TuneRenderer(OutputPlugin):
 
     def render(self, path: Path, out_dir: Path) -> Rendered:
         """Render every valid tune of the file at `path` into `out_dir`."""
-        tunes, skipped = tunes_to_render(path)
+        return self.render_checked(path, out_dir, {})
+
+    def render_checked(self, path: Path, out_dir: Path, verdicts: Mapping[str, Verdict]) -> Rendered:
+        """Render every valid tune, reusing the `abc` checker's parse of this file when it ran first."""
+        reports = getattr(verdicts.get("abc"), "parsed", None)
+        tunes, skipped = tunes_to_render(path, reports if isinstance(reports, list) else None)
         return Rendered([written for item in tunes for written in self.render_tune(item, out_dir)], skipped)
 
     def render_tune(self, item: TuneToRender, out_dir: Path) -> list[Path]:
