@@ -18,7 +18,8 @@ import torch
 
 from charmony.pipeline.prepare import PrepareConfig, prepare
 from charmony.pipeline.runs import Run
-from charmony.pipeline.sample import SampleConfig, sample, write_samples
+from charmony.pipeline.sample import SampleConfig, sample
+from charmony.pipeline.sample_files import write_samples
 from charmony.pipeline.model import ModelConfig
 from charmony.pipeline.train import TrainConfig, train
 

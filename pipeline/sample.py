@@ -17,8 +17,11 @@ from charmony.pipeline.errors import ConfigError, PluginError
 from charmony.pipeline.model import CharModel
 from charmony.pipeline.plugins import get_outputs, get_run_corpus
 from charmony.pipeline.runs import Run
+from charmony.pipeline.sample_files import new_samples_dir, write_samples  # where they were before sample_files.py
 from charmony.pipeline.threads import use_threads
 from charmony.pipeline.vocabulary import Vocabulary
+
+__all__ = ["SampleConfig", "Sample", "filter_logits", "generate", "load_model", "sample", "write_samples", "new_samples_dir"]
 
 
 @dataclass
@@ -157,8 +160,3 @@ def sample(run: Run, config: SampleConfig) -> tuple[list[Sample], dict]:
     }
     return samples, metadata
 
-
-# Writing samples to files moved to sample_files.py; these names stay importable from here.
-from charmony.pipeline.sample_files import new_samples_dir, write_samples  # noqa: E402
-
-__all__ = ["SampleConfig", "Sample", "filter_logits", "generate", "load_model", "sample", "write_samples", "new_samples_dir"]

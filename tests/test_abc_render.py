@@ -10,7 +10,8 @@ from music21 import converter, midi, stream
 
 from charmony.pipeline.abc import render
 from charmony.pipeline.plugins import get_outputs
-from charmony.pipeline.sample import Sample, write_samples
+from charmony.pipeline.sample import Sample
+from charmony.pipeline.sample_files import write_samples
 
 REEL = """X:1
 T:Reel with repeats

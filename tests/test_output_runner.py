@@ -12,7 +12,8 @@ from charmony.pipeline.hookspecs import hookimpl
 from charmony.pipeline.output import OutputPlugin, Verdict
 from charmony.pipeline.output_runner import OutputRunner
 from charmony.pipeline.plugins import PluginWarning, get_outputs
-from charmony.pipeline.sample import Sample, write_samples
+from charmony.pipeline.sample import Sample
+from charmony.pipeline.sample_files import write_samples
 
 TUNE = "X:1\nT:Scale\nM:4/4\nL:1/8\nK:C\nCDEF GABc|]\n"
 

@@ -14,7 +14,8 @@ from tiny import TINY_TRAIN
 
 from charmony.pipeline.run_lock import lock_path
 from charmony.pipeline.runs import Run
-from charmony.pipeline.sample import SampleConfig, sample, write_samples
+from charmony.pipeline.sample import SampleConfig, sample
+from charmony.pipeline.sample_files import write_samples
 from charmony.pipeline.train import train
 
 TINY = ["--layers", "1", "--hidden", "32", "--embedding", "16", "--seq-len", "16", "--batch-size", "8",
