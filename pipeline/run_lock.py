@@ -164,5 +164,10 @@ def _job_lock(path: Path, command: str, run: Run, world: World, device) -> Itera
             except RunError as error:
                 refused = error
         if world.any([refused is not None], device)[0]:
-            raise refused or RunError(f"run {run.name!r} is in use by another command; see process 0's message")
+            import torch.distributed as dist
+
+            # Every process leaves, so the group can be torn down now; left to exit, gloo aborts the others.
+            if dist.is_initialized():
+                dist.destroy_process_group()
+            raise refused or RunError(busy_message(run, holder(path), command))
         yield

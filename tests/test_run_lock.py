@@ -12,7 +12,7 @@ import pytest
 
 from tiny import TINY_TRAIN
 
-from charmony.pipeline.run_lock import lock_path
+from charmony.pipeline.run_lock import lock_path, run_lock
 from charmony.pipeline.runs import Run
 from charmony.pipeline.sample import SampleConfig, sample
 from charmony.pipeline.sample_files import write_samples
@@ -27,16 +27,21 @@ def charmony(*args, **kwargs) -> subprocess.CompletedProcess:
                           timeout=120, **kwargs)
 
 
-def start_training(runs_dir, *extra) -> subprocess.Popen:
-    """A long training in another process, once it has logged its first step."""
+def last_step(metrics) -> int:
+    lines = metrics.read_text().splitlines() if metrics.exists() else []
+    return json.loads(lines[-1])["step"] if lines else 0
+
+
+def start_training(runs_dir, *extra, past_step=0) -> subprocess.Popen:
+    """A long training in another process, once it has logged a step beyond `past_step`."""
     process = subprocess.Popen(
         [sys.executable, "-m", "charmony", "train", "--runs-dir", str(runs_dir), "--max-steps", "100000",
-         "--log-every", "1", "--save-every", "1", *TINY, *extra],
+         "--log-every", "1", "--save-every", "1", *TINY, *map(str, extra)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )
     metrics = runs_dir / "text" / "metrics.jsonl"
-    deadline = time.monotonic() + 60
-    while not (metrics.exists() and metrics.stat().st_size) and time.monotonic() < deadline:
+    deadline = time.monotonic() + 90
+    while last_step(metrics) <= past_step and time.monotonic() < deadline:
         assert process.poll() is None, process.stderr.read()
         time.sleep(0.05)
     return process
@@ -102,3 +107,28 @@ def test_files_follow_the_users_umask(prepared, tmp_path):
     written = [run.manifest_path, run.vocab_path, run.split_path("train"), run.checkpoint_path, run.best_path,
                run.metrics_path, tmp_path / "out" / "samples.json", lock_path(run)]
     assert {path.name: oct(stat.S_IMODE(path.stat().st_mode)) for path in written} == {path.name: "0o644" for path in written}
+
+
+@pytest.mark.slow
+def test_a_training_job_of_several_processes_is_one_holder(rhymes_file, runs_dir):
+    assert charmony("prepare", "text", "--source", rhymes_file, "--runs-dir", runs_dir).returncode == 0
+    run = Run(runs_dir / "text")
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", "-m", "charmony",
+                "train", "--runs-dir", str(runs_dir), *TINY, "--batch-size", "4", "--max-steps", "4", "--eval-every", "2"]
+    with run_lock(run, "prepare"):  # under torchrun, process 0 asks for the lock for all, and the whole job is turned away
+        refused = subprocess.run(torchrun, capture_output=True, text=True, timeout=120)
+    assert refused.returncode != 0
+    assert refused.stderr.count(f"Error: run 'text' is in use by `charmony prepare` (PID {os.getpid()}, since ") == 2, refused.stderr
+    assert "terminate called" not in refused.stderr and "exitcode  : -6" not in refused.stderr, "each process left cleanly"
+    trained = subprocess.run(torchrun, capture_output=True, text=True, timeout=120)
+    assert trained.returncode == 0 and "trained run 'text' to step 4" in trained.stdout, trained.stderr
+
+    job = start_training(runs_dir, "--batch-size", 4, "--resume", "--nproc", 2, past_step=4)
+    try:  # the launcher of --nproc holds the lock for its processes
+        busy = charmony("sample", "--runs-dir", runs_dir, "--max-length", 5)
+        assert busy.returncode == 1 and f"is in use by `charmony train` (PID {job.pid}, since " in busy.stderr, busy.stderr
+        job.send_signal(signal.SIGTERM)
+        assert job.wait(timeout=90) == 130, job.stderr.read()
+    finally:
+        job.kill()
+    assert charmony("sample", "--runs-dir", runs_dir, "--max-length", 5, "--seed", 1).returncode == 0
