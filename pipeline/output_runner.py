@@ -21,6 +21,9 @@ from charmony.pipeline.output import OutputPlugin, Rendered, Verdict
 from charmony.pipeline.plugins import PluginWarning, plugin_origin
 from charmony.pipeline.sources import read_text
 
+# The prefix of the private folder a renderer writes into, inside the folder its files go to.
+RENDER_SCRATCH = ".charmony-render-"
+
 
 @dataclass
 class FileOutputs:
@@ -103,7 +106,7 @@ class OutputRunner:
     def _render(self, plugin: OutputPlugin, path: Path, out_dir: Path, verdicts: dict) -> tuple[list[str], list[str]]:
         """Render in a private folder inside `out_dir`, then move the files into place; their names, and what was skipped."""
         out_dir.mkdir(parents=True, exist_ok=True)
-        scratch = Path(tempfile.mkdtemp(prefix=".charmony-render-", dir=out_dir))
+        scratch = Path(tempfile.mkdtemp(prefix=RENDER_SCRATCH, dir=out_dir))
         try:
             rendered = plugin.render_checked(path, scratch, dict(verdicts))
             if isinstance(rendered, Rendered):

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from charmony.pipeline.errors import RunError
+from charmony.pipeline.output_runner import RENDER_SCRATCH
 from charmony.pipeline.runs import Run
 
 if TYPE_CHECKING:
@@ -66,13 +67,17 @@ def busy_message(run: Run, record: dict, command: str) -> str:
 
 
 def remove_leftovers(run: Run) -> None:
-    """Delete what a killed holder of the lock left behind: atomic writes' temporaries, prepare's staging folders."""
+    """Delete what a killed holder of the lock left behind: atomic writes' temporaries, prepare's staging
+    folders, and the output plugins' scratch folders of samples written into the run."""
     for staging in run.dir.parent.glob(f".{run.name}.prepare-*"):
         shutil.rmtree(staging, ignore_errors=True)
     if run.dir.is_dir():
         for temporary in run.dir.rglob(".*.tmp"):
             if temporary.is_file() and not temporary.is_symlink():
                 temporary.unlink(missing_ok=True)
+        for scratch in run.samples_dir.glob(f"*/{RENDER_SCRATCH}*"):
+            if scratch.is_dir() and not scratch.is_symlink():
+                shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _inherited(path: Path) -> bool:

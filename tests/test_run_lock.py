@@ -132,3 +132,17 @@ def test_a_training_job_of_several_processes_is_one_holder(rhymes_file, runs_dir
     finally:
         job.kill()
     assert charmony("sample", "--runs-dir", runs_dir, "--max-length", 5, "--seed", 1).returncode == 0
+
+
+def test_taking_the_lock_removes_what_a_killed_holder_left_and_nothing_else(tmp_path):
+    run = Run(tmp_path / "runs" / "poems")
+    folder = run.samples_dir / "step000010-seed1"
+    (folder / ".charmony-render-x1y2").mkdir(parents=True)
+    (folder / ".charmony-render-x1y2" / "sample_001.mid").write_bytes(b"MThd")
+    (folder / ".sample_002.txt.k3.tmp").write_text("half a sample")
+    (folder / "sample_001.txt").write_text("a whole sample")
+    (run.dir / ".metrics.jsonl.q9.tmp").write_text("{")
+    with run_lock(run, "sample"):
+        pass
+    assert sorted(p.name for p in folder.iterdir()) == ["sample_001.txt"]
+    assert not (run.dir / ".metrics.jsonl.q9.tmp").exists() and (run.dir / ".lock").exists()
