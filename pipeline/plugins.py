@@ -168,15 +168,19 @@ def _warn(message: str) -> None:
 def call_each(pm: PluginManager, hook_name: str, arguments: Callable[[str], dict]) -> None:
     """Call a hook plugin by plugin with `arguments(plugin_name)`, so one plugin raising skips only that one.
 
-    Each call goes through pluggy (a hook caller holding that one plugin), so its argument checks,
-    wrappers and tracing apply. Calling the whole hook at once cannot do here: pluggy stops at the
-    first implementation that raises, and hands every implementation the same arguments, while each
-    plugin needs a `register` of its own so that what it registers is known to be its.
+    Each call goes through pluggy (a hook caller holding that one plugin and every hook wrapper), so
+    its argument checks, wrappers and tracing apply. Calling the whole hook at once cannot do here:
+    pluggy stops at the first implementation that raises, and hands every implementation the same
+    arguments, while each plugin needs a `register` of its own so that what it registers is known to
+    be its. A wrapper therefore wraps each plugin's call, once per plugin.
     """
     hook = getattr(pm.hook, hook_name)
     impls = hook.get_hookimpls()
+    wrappers = [impl for impl in impls if impl.wrapper or impl.hookwrapper]
     for impl in impls:
-        others = [other.plugin for other in impls if other.plugin is not impl.plugin]
+        if impl in wrappers:
+            continue
+        others = [other.plugin for other in impls if other is not impl and other not in wrappers]
         try:
             pm.subset_hook_caller(hook_name, remove_plugins=others)(**arguments(impl.plugin_name))
         except PluginError:

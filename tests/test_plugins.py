@@ -312,3 +312,27 @@ def test_plugin_authors_need_only_charmony_api():
     for name in ("hookimpl", "CorpusPlugin", "Document", "OutputPlugin", "Verdict", "Problem", "Rendered", "CorpusError",
                  "SampleInfo", "registered"):
         assert name in charmony.api.__all__ and getattr(charmony.api, name)
+
+
+class Auditor:
+    """A hook wrapper, as pytest's plugins write them, that sees every plugin's call."""
+
+    def __init__(self):
+        self.calls = []
+
+    @hookimpl(wrapper=True)
+    def register_outputs(self, register):
+        self.calls.append(register)
+        return (yield)
+
+
+def test_hooks_are_called_through_pluggy_so_wrappers_wrap_each_plugin(register_plugin):
+    from charmony.pipeline.plugins import outputs
+
+    auditor = Auditor()
+    register_plugin(auditor, "auditor")
+    implementations = [impl for impl in get_plugin_manager().hook.register_outputs.get_hookimpls() if not impl.wrapper]
+    found = outputs()
+    assert len(auditor.calls) == len(implementations) > 1, "the wrapper wrapped the call of each plugin, and only those"
+    assert len(set(map(id, auditor.calls))) == len(implementations), "each plugin was handed a register of its own"
+    assert {"abc", "midi"} <= set(found)
