@@ -11,7 +11,8 @@ from music21 import converter, midi, stream
 from charmony.pipeline.abc import render
 from charmony.pipeline.abc.midi import DEFAULT_QUARTERS_PER_MINUTE
 from charmony.pipeline.plugins import get_outputs
-from charmony.pipeline.sample import Sample, write_samples
+from charmony.pipeline.sample import Sample
+from charmony.pipeline.sample_files import write_samples
 
 REEL = """X:1
 T:Reel with repeats
@@ -189,12 +190,12 @@ def test_sampled_tunes_are_checked_rendered_and_summarised(tmp_path):
     assert report["summary"]["abc"] == {"valid": 2, "checked": 3, "errors": 0, "skipped": 0, "unit": "tunes"}
     assert report["summary"]["midi"]["skipped"] == 1
     written = sorted(p.name for p in tmp_path.iterdir())
-    assert written == ["sample_000.abc", "sample_000.mid", "sample_000.musicxml", "sample_000.svg", "sample_001.abc",
-                       "sample_002.abc", "sample_002.mid", "sample_002.musicxml", "sample_002.svg", "samples.json"]
+    assert written == ["sample_001.abc", "sample_001.mid", "sample_001.musicxml", "sample_001.svg", "sample_002.abc",
+                       "sample_003.abc", "sample_003.mid", "sample_003.musicxml", "sample_003.svg", "samples.json"]
     saved = json.loads((tmp_path / "samples.json").read_text())
     second = saved["samples"][1]["outputs"]
     assert second["abc"]["verdict"]["valid"] is False and "not rendered" in second["midi"]["skipped"][0]
-    from charmony.pipeline.rendering import summary_line
+    from charmony.pipeline.output_runner import summary_line
     assert summary_line("abc", report["summary"]["abc"]) == "abc: 2/3 tunes valid"
     assert summary_line("midi", report["summary"]["midi"]) == "midi: 1 skipped"
 

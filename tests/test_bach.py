@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from music21 import key, meter, note, stream
 
+from charmony.pipeline.corpus import SampleInfo
 from charmony.corpora import chorales
 from charmony.corpora.bach import BachCorpus
 from charmony.corpora.chorales import ORIGINAL, Variant, chorale_tunes, convert_chorale
@@ -41,6 +42,7 @@ def chorale_cache(tmp_path_factory):
             os.environ[chorales.CACHE_ENV] = before
 
 
+@pytest.mark.slow
 def test_every_chorale_round_trips_exactly(chorale_cache, capsys):
     """Write each chorale as ABC, read it back with charmony's reader, compare pitches and lengths voice by voice."""
     _, checked = chorale_cache
@@ -63,8 +65,8 @@ def test_the_default_corpus_is_the_cached_chorales_that_pass_the_checker(chorale
     result = invoke("prepare", "bach", "--runs-dir", runs_dir)
     assert result.exit_code == 0, result.output
     manifest = Run(runs_dir / "bach").manifest()
-    assert sum(manifest["documents"].values()) == len(cached["tunes"])
-    assert manifest["prime"] == "X:" and manifest["extension"] == ".abc"
+    assert sum(manifest.documents.values()) == len(cached["tunes"])
+    assert manifest.prime == "X:" and manifest.extension == ".abc" and manifest.checks == ["abc"]
     first = cached["tunes"][0]["abc"]
     assert first.startswith("X:1\nT:BWV 1.6\nC:J.S. Bach\nM:4/4\n") and "\nK:F\n[V:1] " in first
     assert all(check_abc(tune["abc"]).valid for tune in cached["tunes"][:40])
@@ -167,7 +169,7 @@ def test_user_scores_and_abc_files_with_a_bad_file_among_them(tmp_path, invoke, 
     messages = [str(w.message) for w in warned]
     assert any("broken.musicxml" in m and "music21 cannot read it" in m for m in messages), messages
     assert any("tunes.abc:8" in m and "no K:" in m for m in messages), messages
-    assert Run(runs_dir / "bach").manifest()["corpus"] == "bach"
+    assert Run(runs_dir / "bach").manifest().corpus == "bach"
     with pytest.warns(CorpusWarning):
         texts = [d.text for d in BachCorpus().documents([sources], {})]
     assert len(texts) == 3 and "\nT:melody\n" in texts[0] and "\nK:D\n" in texts[0]
@@ -199,11 +201,14 @@ def test_instances_are_drawn_with_replacement_reproducibly(tmp_path):
     assert draw("1") != draw("2") and len(set(draw("1"))) == 2
 
 
-def test_samples_are_renumbered():
+def test_samples_are_renumbered_and_credited_to_charmony_not_to_bach():
     corpus = BachCorpus()
     assert corpus.prime == "X:" and corpus.checks == ("abc",)
-    assert corpus.finish("X:1\nT:A\nK:C\nCDEF|]\n", 12) == "X:12\nT:A\nK:C\nCDEF|]\n"
-    assert corpus.finish("X:\nT:A\n", 3).startswith("X:3\nT:A")
+    sampled = "X:1\nT:Chorale\nC:J.S. Bach\nM:4/4\nK:C\nT:part two\nCDEF|]\n"
+    assert corpus.finish(sampled, SampleInfo(12, "bach", 200, 7)) == (
+        "X:12\nT:bach sample 12 (step 200, seed 7)\nC:charmony bach\nM:4/4\nK:C\nT:part two\nCDEF|]\n"
+    )
+    assert corpus.finish("X:\nT:A\n", SampleInfo(3, "b", 1, 2)).startswith("X:3\nT:b sample 3 (step 1, seed 2)\nC:charmony b\n")
 
 
 @pytest.mark.parametrize(("option", "fragment"), [

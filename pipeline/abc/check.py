@@ -55,7 +55,7 @@ def check_abc(text: str) -> Verdict:
     """The verdict on an ABC file: valid when it holds at least one tune and every tune is valid."""
     reports = check_tunes(text)
     if not reports:
-        return Verdict(False, [Problem(1, 1, NO_TUNES)], {"tunes": 0, "valid_tunes": 0, "bars": 0, "bars_ok": 0})
+        return Verdict(False, [Problem(1, 1, NO_TUNES)], {"tunes": 0, "valid_tunes": 0, "bars": 0, "bars_ok": 0}, parsed=reports)
     details = {
         "tunes": len(reports),
         "valid_tunes": sum(report.valid for report in reports),
@@ -63,7 +63,7 @@ def check_abc(text: str) -> Verdict:
         "bars_ok": sum(report.bars_ok for report in reports),
     }
     problems = [problem for report in reports for problem in report.problems]
-    return Verdict(details["valid_tunes"] == len(reports), problems, details)
+    return Verdict(details["valid_tunes"] == len(reports), problems, details, parsed=reports)  # renderers reuse the parse
 
 
 def bar_numbers(voice: Voice) -> list[int]:

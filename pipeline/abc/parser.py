@@ -80,7 +80,7 @@ class TuneParser:
         self.key_octave = 0
         self.meter: Meter = FREE_METER
         self.unit: Fraction | None = None
-        self.tempo = None
+        self.tempo: tuple[Fraction, int, str | None] | None = None
         self.voices: dict[str, Voice] = {}
         self.states: dict[str, VoiceState] = {}
         self.current: VoiceState | None = None
@@ -282,6 +282,7 @@ class TuneParser:
         chord: list[Note] | None = None
         chord_start = (0, 0)
         grace: list[Note] | None = None
+        grace_start = (0, 0)
         for match in tokens(line):
             kind = match.lastgroup
             column = match.start()

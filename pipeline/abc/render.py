@@ -11,17 +11,18 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from charmony.pipeline.abc.check import check_tune
+from charmony.pipeline.abc.check import TuneReport, check_tune
 from charmony.pipeline.abc.collection import split_tunes
 from charmony.pipeline.abc.parser import parse_tune
 from charmony.pipeline.abc.tune import Tune
 from charmony.pipeline.abc.worker import RenderTimeout, worker
 from charmony.pipeline.atomic import atomic_path
 from charmony.pipeline.errors import RenderError
-from charmony.pipeline.output import OutputPlugin, Rendered
+from charmony.pipeline.output import OutputPlugin, Rendered, Verdict
 from charmony.pipeline.sources import read_text
 
 # How long one tune may take each renderer, all its steps together (MusicXML and SVG; MIDI and WAV).
@@ -54,7 +55,7 @@ class TuneToRender:
         return f"tune {self.position} (line {self.tune.line})"
 
 
-def tunes_to_render(path: Path) -> tuple[list[TuneToRender], list[str]]:
+def tunes_to_render(path: Path, reports: list[TuneReport] | None = None) -> tuple[list[TuneToRender], list[str]]:
     """The tunes of an ABC file that pass the check, and one line for each other tune saying why it is left out.
 
     A file of one tune names its outputs after itself; a collection adds each tune's X: number (or its
@@ -63,7 +64,8 @@ def tunes_to_render(path: Path) -> tuple[list[TuneToRender], list[str]]:
     pieces = split_tunes(read_text(path))
     if not pieces:
         return [], ["no tunes: the file holds no music, so nothing is rendered"]
-    reports = [check_tune(parse_tune(piece.text, piece.line)) for piece in pieces]
+    if reports is None or len(reports) != len(pieces):
+        reports = [check_tune(parse_tune(piece.text, piece.line)) for piece in pieces]
     numbers = [report.tune.number for report in reports]
     by_number = len(set(numbers)) == len(numbers) and all(numbers)
     chosen, skipped = [], []
@@ -88,8 +90,13 @@ class TuneRenderer(OutputPlugin):
 
     def render(self, path: Path, out_dir: Path) -> Rendered:
         """Render every valid tune of the file at `path` into `out_dir`, each under RENDER_SECONDS."""
+        return self.render_checked(path, out_dir, {})
+
+    def render_checked(self, path: Path, out_dir: Path, verdicts: Mapping[str, Verdict]) -> Rendered:
+        """Render every valid tune, each under RENDER_SECONDS, reusing the `abc` checker's parse when it ran first."""
         self.ready()
-        tunes, skipped = tunes_to_render(path)
+        reports = getattr(verdicts.get("abc"), "parsed", None)
+        tunes, skipped = tunes_to_render(path, reports if isinstance(reports, list) else None)
         files = []
         if tunes:
             worker().load(self.modules)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Any
 
 from charmony.pipeline.abc.fields import Key, Meter
 from charmony.pipeline.abc.theory import midi_number
@@ -67,7 +68,7 @@ class Change:
     """
 
     kind: str  # "key", "meter", "tempo", "clef"
-    value: object
+    value: Any  # a Key, Meter, tempo tuple or clef name, as `kind` says
     line: int
     column: int
     length: Fraction = Fraction(0)

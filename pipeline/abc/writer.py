@@ -303,7 +303,7 @@ class VoiceWriter:
         Changes at the start of the bar take effect at once; those later in the bar when they are written.
         A change to what is already in force (the header's key and meter, for the first bar) is not written.
         """
-        changes = []
+        changes: list[tuple[Fraction, str, dict | None]] = []
         for signature in measure.getElementsByClass(meter.TimeSignature):
             self.bar_length = _quarters(signature.barDuration.quarterLength)
             self.beat = _quarters(signature.beatDuration.quarterLength)
