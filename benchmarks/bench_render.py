@@ -67,8 +67,8 @@ def main() -> None:
     (folder / "bare").mkdir()
     for kind in ("midi", "score"):
         plugin = get_outputs([kind])[0]
-        ours = timed(lambda: [plugin.render(path, folder / "ours") for path in paths])
-        bare = timed(lambda: [in_process(path, folder / "bare", kind) for path in paths])
+        ours = timed(lambda plugin=plugin: [plugin.render(path, folder / "ours") for path in paths])
+        bare = timed(lambda kind=kind: [in_process(path, folder / "bare", kind) for path in paths])
         print(f"{kind}: charmony {ours / len(paths) * 1000:.0f} ms a tune, in-process music21 {bare / len(paths) * 1000:.0f} ms "
               f"a tune: {ours / bare:.2f}x")
 
@@ -79,7 +79,7 @@ def main() -> None:
     for kind in ("midi", "score"):
         result = None
 
-        def go():
+        def go(kind=kind):
             nonlocal result
             result = get_outputs([kind])[0].render(long, folder / "ours")
 

@@ -84,8 +84,8 @@ def test_renderers_reuse_the_parse_of_the_abc_check_that_ran_first(tmp_path, mon
     path = tmp_path / "tune.abc"
     path.write_text(TUNE)
     parses = []
-    real = abc_render.check_tunes
-    monkeypatch.setattr(abc_render, "check_tunes", lambda text: parses.append(text) or real(text))
+    real = abc_render.check_tune
+    monkeypatch.setattr(abc_render, "check_tune", lambda tune: parses.append(tune) or real(tune))
     outputs = OutputRunner(get_outputs(["abc", "midi"])).run(path, tmp_path)
     assert outputs.results["midi"]["files"] == ["tune.mid"] and parses == []
     OutputRunner(get_outputs(["midi"])).run(path, tmp_path)

@@ -88,6 +88,7 @@ def serve(connection: Connection) -> None:
             message = json.loads(connection.recv_bytes().decode("utf-8"))
         except (EOFError, OSError):
             return
+        answer: dict[str, object]
         try:
             if "load" in message:
                 for module in message["load"]:
