@@ -26,7 +26,8 @@ import numpy as np
 from charmony.pipeline.abc.features import tune_features
 from charmony.pipeline.copying import longest_copies
 from charmony.pipeline.evaluate import evaluate_texts
-from charmony.pipeline.prepare import PrepareConfig, prepare
+from charmony.pipeline.config import PrepareConfig
+from charmony.pipeline.prepare import prepare
 from charmony.pipeline.references import CACHE_NAME, documents, music_reference, parsed_tunes
 from charmony.pipeline.runs import Run
 
@@ -82,8 +83,8 @@ def main() -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, numpy {np.__version__}")
-    print(f"run: bach soprano in twelve keys, {manifest['documents']['train']:,} training tunes, "
-          f"{manifest['tokens']['train']:,} characters, {len(reference.training):,} training events")
+    print(f"run: bach soprano in twelve keys, {manifest.documents['train']:,} training tunes, "
+          f"{manifest.tokens['train']:,} characters, {len(reference.training):,} training events")
     print(f"samples: {len(texts)} held-out tunes, {sum(map(len, melodies)):,} events, {sum(map(len, texts)):,} characters")
     print(cold.line())
     print(f"evaluate, no cache (parses every training tune): {cold_s:.2f} s; with the cache: {warm_s:.2f} s")

@@ -52,7 +52,7 @@ def _chunk_statistics(chunk: np.ndarray, queries: Sequence[np.ndarray]) -> list[
     markers = -2 - np.arange(len(queries), dtype=np.int64)
     parts = [chunk]
     for query, marker in zip(queries, markers):
-        parts += [np.asarray(query, dtype=np.int64), [marker]]
+        parts += [np.asarray(query, dtype=np.int64), np.array([marker])]
     joined = np.concatenate(parts)
     width_log = int(lengths.max()).bit_length()  # 2**width_log > the longest query
     tables = _window_ranks(joined, width_log)
@@ -81,8 +81,8 @@ def _window_ranks(values: np.ndarray, width_log: int) -> list[np.ndarray]:
 
     Equal windows have equal ranks. Once every window is distinct, higher levels keep the same ranks.
     """
-    _, rank = np.unique(values, return_inverse=True)
-    rank = rank.astype(np.int32).ravel()
+    _, inverse = np.unique(values, return_inverse=True)
+    rank: np.ndarray = inverse.astype(np.int32).ravel()
     tables = [rank]
     count = len(values)
     for level in range(width_log):

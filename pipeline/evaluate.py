@@ -33,7 +33,8 @@ from charmony.pipeline.abc.tune import Tune
 from charmony.pipeline.copying import longest_copies
 from charmony.pipeline.encoding import code_points
 from charmony.pipeline.errors import PluginError
-from charmony.pipeline.plugins import get_corpus, get_outputs
+from charmony.pipeline.output import Verdict
+from charmony.pipeline.plugins import get_outputs, get_run_corpus
 from charmony.pipeline.references import line_length_bins, music_reference, parsed_tunes, text_lines, text_reference
 from charmony.pipeline.runs import Run
 from charmony.pipeline.vocabulary import SPECIALS
@@ -87,22 +88,29 @@ class Evaluation:
         return data
 
     def line(self) -> str:
-        """One line for the screen, e.g. `evaluate: 100 tunes, 96% valid; overlap pitch 0.93, ...`."""
-        parts = [f"{self.count} {self.unit}" + (f", {self.valid:.0%} valid" if self.valid is not None else "")]
-        if all(value is None for value in self.overlap.values()):
-            parts.append(f"overlap not measured: the run holds no held-out {'tunes' if self.kind == 'music' else 'documents'}")
-        else:
-            parts.append("overlap " + ", ".join(
-                f"{name.replace('_', ' ')} {'-' if value is None else f'{value:.2f}'}" for name, value in self.overlap.items()))
-        if self.bars_median is not None and self.reference_bars_median is not None:
-            parts.append(f"bars median {self.bars_median:g} (reference {self.reference_bars_median:g})")
-        if self.copying:
-            c = self.copying
-            parts.append(f"longest copy median {c.longest_median:g} {c.unit} (max {c.longest_max}), "
-                         f"{c.more_than_half_copied:.0%} more than half copied")
-        elif self.copying_note:
-            parts.append(f"copying not measured: {self.copying_note}")
-        return "evaluate: " + "; ".join(parts)
+        """One line for the screen (see `evaluation_line`)."""
+        return evaluation_line(self.to_json())
+
+
+def evaluation_line(data: dict) -> str:
+    """The line for figures as `Evaluation.to_json` gives them (and samples.json records them), e.g.
+    `evaluate: 100 tunes, 96% valid; overlap pitch 0.93, ...`."""
+    valid, overlaps = data["valid"], data["overlap"]
+    parts = [f"{data['count']} {data['unit']}" + (f", {valid:.0%} valid" if valid is not None else "")]
+    if all(value is None for value in overlaps.values()):
+        parts.append(f"overlap not measured: the run holds no held-out {'tunes' if data['kind'] == 'music' else 'documents'}")
+    else:
+        parts.append("overlap " + ", ".join(
+            f"{name.replace('_', ' ')} {'-' if value is None else f'{value:.2f}'}" for name, value in overlaps.items()))
+    if data.get("bars_median") is not None and data.get("reference_bars_median") is not None:
+        parts.append(f"bars median {data['bars_median']:g} (reference {data['reference_bars_median']:g})")
+    if data["copying"]:
+        copying = data["copying"]
+        parts.append(f"longest copy median {copying['longest_median']:g} {copying['unit']} (max {copying['longest_max']}), "
+                     f"{copying['more_than_half_copied']:.0%} more than half copied")
+    elif data.get("copying_note"):
+        parts.append(f"copying not measured: {data['copying_note']}")
+    return "evaluate: " + "; ".join(parts)
 
 
 def _rounded(value: float | None) -> float | None:
@@ -119,7 +127,7 @@ def overlap(samples: Counter, reference: Counter) -> float | None:
 
 def run_kind(run: Run) -> str:
     """"music" for a run whose samples are ABC tunes, else "text"."""
-    return "music" if run.manifest()["extension"] == ".abc" else "text"
+    return "music" if run.manifest().extension == ".abc" else "text"
 
 
 def is_valid_tune(run: Run, tune: Tune) -> bool:
@@ -205,7 +213,7 @@ def _evaluate_music(run: Run, texts: Sequence[str], copying: bool) -> Evaluation
 
 
 def _not_measured(run: Run) -> str:
-    tokens = run.manifest()["tokens"]["train"]
+    tokens = run.manifest().tokens["train"]
     return f"{tokens:,} training tokens take long to search; run `charmony evaluate --run {run.name}` for it"
 
 
@@ -214,9 +222,9 @@ def text_is_valid(checkers: list, text: str) -> bool:
     for checker in checkers:
         try:
             verdict = checker.check(text)
-        except Exception:  # a broken checker must not stop the evaluation; the sample cannot be called valid
+        except (Exception, SystemExit):  # a broken checker must not stop the evaluation; the sample cannot be called valid
             return False
-        if verdict is not None and not verdict.valid:
+        if verdict is not None and not (isinstance(verdict, Verdict) and verdict.valid):
             return False
     return True
 
@@ -224,8 +232,9 @@ def text_is_valid(checkers: list, text: str) -> bool:
 def _evaluate_text(run: Run, texts: Sequence[str], copying: bool) -> Evaluation:
     reference = text_reference(run)
     vocab = reference.vocab
-    corpus = get_corpus(run.manifest()["corpus"])
-    checkers = get_outputs(list(corpus.checks))
+    manifest = run.manifest()
+    corpus = get_run_corpus(manifest)
+    checkers = get_outputs(list(corpus.checks if manifest.checks is None else manifest.checks))
     outside = len(vocab)  # the id of every token outside the vocabulary, which no training text holds
     queries = []
     for text in texts:
@@ -239,7 +248,8 @@ def _evaluate_text(run: Run, texts: Sequence[str], copying: bool) -> Evaluation:
     else:
         longest, shares = [0] * len(texts), [0.0] * len(texts)
     valid = [text_is_valid(checkers, text) for text in texts] if checkers else None
-    all_characters, all_lines = Counter(), Counter()
+    all_characters: Counter[int] = Counter()
+    all_lines: Counter[int] = Counter()
     samples = []
     for number, text in enumerate(texts):
         characters = Counter(code_points(text).tolist())
@@ -271,4 +281,4 @@ def _evaluate_text(run: Run, texts: Sequence[str], copying: bool) -> Evaluation:
 
 def copying_is_quick(run: Run) -> bool:
     """Whether the run's training set is small enough for `sample` to measure copying on the way."""
-    return run.manifest()["tokens"]["train"] <= QUICK_COPY_TOKENS
+    return run.manifest().tokens["train"] <= QUICK_COPY_TOKENS

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -47,7 +47,7 @@ def parsed_tunes(text: str) -> Iterator:
 class EventCodes:
     """Integer codes for copying events: equal events get equal codes, new events the next free code."""
 
-    def __init__(self, keys: list[str] = ()):
+    def __init__(self, keys: Sequence[str] = ()):
         self.keys = list(keys)
         self.index = {key: code for code, key in enumerate(self.keys)}
 
@@ -223,7 +223,7 @@ def text_reference(run: Run) -> TextReference:
         lengths.append(np.array([line_start]))
     histogram = Counter({int(point): int(characters[point]) for point in np.flatnonzero(characters)})
     line_lengths = line_length_bins(np.concatenate(lengths)) if lengths else Counter()
-    documents = run.manifest().get("documents", {}).get("val", 0)
+    documents = run.manifest().documents["val"]
     return TextReference(histogram, line_lengths, documents, run.tokens("train"), vocab)
 
 

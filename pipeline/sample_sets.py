@@ -13,11 +13,10 @@ from pathlib import Path
 
 from charmony.pipeline.atomic import write_json
 from charmony.pipeline.errors import RunError
-from charmony.pipeline.evaluate import Evaluation, evaluate_texts
+from charmony.pipeline.evaluate import Evaluation, copying_is_quick, evaluate_texts
 from charmony.pipeline.runs import Run
+from charmony.pipeline.sample_files import REPORT
 from charmony.pipeline.sources import read_text
-
-SAMPLES_JSON = "samples.json"
 
 
 @dataclass
@@ -31,7 +30,7 @@ class SampleSet:
 
 def read_samples_json(folder: Path) -> dict | None:
     """A folder's samples.json, None when it has none, or a RunError when it cannot be read."""
-    path = folder / SAMPLES_JSON
+    path = folder / REPORT
     if not path.is_file():
         return None
     try:
@@ -54,7 +53,7 @@ def folder_set(folder: Path, extension: str) -> SampleSet:
     report = read_samples_json(folder)
     files = listed_files(folder, report) if report else sorted(p for p in folder.iterdir() if p.suffix == extension and p.is_file())
     if not files:
-        raise RunError(f"{folder} holds no samples ({SAMPLES_JSON} or {extension} files); give a folder written by `charmony sample`")
+        raise RunError(f"{folder} holds no samples ({REPORT} or {extension} files); give a folder written by `charmony sample`")
     return SampleSet(str(folder), files, folder if report else None)
 
 
@@ -79,13 +78,13 @@ def recorded_run(paths: list[Path]) -> str | None:
 
 def latest_samples(run: Run) -> Path:
     """The run's folder of samples drawn last (by its sample files' times: evaluating rewrites samples.json)."""
-    folders = [path.parent for path in run.samples_dir.glob(f"*/{SAMPLES_JSON}")] if run.samples_dir.is_dir() else []
+    folders = [path.parent for path in run.samples_dir.glob(f"*/{REPORT}")] if run.samples_dir.is_dir() else []
     if not folders:
         raise RunError(f"run {run.name!r} has no samples in {run.samples_dir}; sample some with `charmony sample {run.name}`, "
                        "or name the folders or files to evaluate")
 
     def drawn(folder: Path) -> float:
-        times = [p.stat().st_mtime for p in folder.iterdir() if p.name != SAMPLES_JSON and not p.name.startswith(".")]
+        times = [p.stat().st_mtime for p in folder.iterdir() if p.name != REPORT and not p.name.startswith(".")]
         return max(times, default=0.0)
 
     return max(folders, key=lambda folder: (drawn(folder), folder.name))
@@ -95,15 +94,24 @@ def evaluate_set(run: Run, sample_set: SampleSet, copying: bool = True) -> Evalu
     """Evaluate a set's files and, for a folder of samples, write the figures into its samples.json."""
     evaluation = evaluate_texts(run, [read_text(path) for path in sample_set.files], copying)
     if sample_set.folder is not None:
-        record_evaluation(sample_set.folder, evaluation, [path.name for path in sample_set.files])
+        report = read_samples_json(sample_set.folder)
+        if report is not None:
+            record_evaluation(sample_set.folder, report, evaluation, [path.name for path in sample_set.files])
     return evaluation
 
 
-def record_evaluation(folder: Path, evaluation: Evaluation, files: list[str]) -> None:
-    """Write the set's figures as samples.json's "evaluation", and each file's into its entry, atomically."""
-    report = read_samples_json(folder)
-    if report is None:
-        return
+def evaluate_written(run: Run, folder: Path, report: dict) -> Evaluation:
+    """Evaluate the samples `write_samples` just wrote into `folder`, as `sample` does (copying only where it is
+    quick), and add the figures to `report` and to the folder's samples.json."""
+    files = listed_files(folder, report)
+    evaluation = evaluate_texts(run, [read_text(path) for path in files], copying_is_quick(run))
+    record_evaluation(folder, report, evaluation, [path.name for path in files])
+    return evaluation
+
+
+def record_evaluation(folder: Path, report: dict, evaluation: Evaluation, files: list[str]) -> None:
+    """Put the set's figures into `report` as "evaluation", and each file's into its entry; write it atomically
+    as the folder's samples.json."""
     own = dict(zip(files, evaluation.samples))
     report["evaluation"] = evaluation.to_json()
     for entry in report["samples"]:
@@ -111,4 +119,4 @@ def record_evaluation(folder: Path, evaluation: Evaluation, files: list[str]) ->
             entry.pop("evaluation", None)  # a file no longer there keeps no figures of an earlier evaluation
             if entry.get("file") in own:
                 entry["evaluation"] = own[entry["file"]]
-    write_json(folder / SAMPLES_JSON, report)
+    write_json(folder / REPORT, report)

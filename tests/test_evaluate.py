@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,12 +14,12 @@ from charmony.pipeline.abc.features import bar_bin, copy_events, tune_features
 from charmony.pipeline.abc.parser import parse_tune
 from charmony.pipeline.copying import longest_copies
 from charmony.pipeline.evaluate import evaluate_texts, overlap
-from charmony.pipeline.prepare import PrepareConfig, prepare
+from charmony.pipeline.config import PrepareConfig
+from charmony.pipeline.prepare import prepare
 from charmony.pipeline.references import CACHE_NAME, documents, line_length_bin, text_lines
 from charmony.pipeline.runs import Run
 
 from assertions import assert_user_error
-from tiny import RHYMES
 
 NAMES = ["=C", "^C", "=D", "^D", "=E", "=F", "^F", "=G", "^G", "=A", "^A", "=B"]
 SCALE = [60, 62, 64, 65, 67, 69, 71, 72, 74, 76, 77, 79, 81]  # C major, C4 to A5
@@ -270,7 +270,7 @@ def test_sample_leaves_copying_to_evaluate_for_a_large_training_set(trained_run,
     out = tmp_path / "out"
     sampled = invoke("sample", run.name, "--runs-dir", run.dir.parent, "--num-samples", "2", "--max-length", "30", "--out", out)
     assert sampled.exit_code == 0, sampled.output
-    assert f"copying not measured: {run.manifest()['tokens']['train']:,} training tokens take long to search; " \
+    assert f"copying not measured: {run.manifest().tokens['train']:,} training tokens take long to search; " \
            f"run `charmony evaluate --run {run.name}` for it" in sampled.output
     figures = json.loads((out / "samples.json").read_text())["evaluation"]
     assert figures["copying"] is None and "copying_note" in figures
@@ -291,12 +291,13 @@ def test_evaluate_scores_each_folder_and_the_loose_files(trained_run, copy_of, i
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert [line.split(":")[0] for line in lines] == [f"evaluate {tmp_path / 'a'}", f"evaluate {tmp_path / 'b'}", "evaluate files"]
-    assert lines[2].startswith(f"evaluate files: 1 samples")
+    assert lines[2].startswith("evaluate files: 1 samples")
     assert "evaluation" in json.loads((tmp_path / "b" / "samples.json").read_text())
 
 
 def test_evaluate_mistakes_get_one_line(trained_run, copy_of, invoke, tmp_path):
     run = copy_of(trained_run)
+    shutil.rmtree(run.samples_dir, ignore_errors=True)  # other tests may have sampled into the shared run
     runs_dir = run.dir.parent
     assert_user_error(invoke("evaluate", "--run", run.name, "--runs-dir", runs_dir), "has no samples", "charmony sample")
     empty = tmp_path / "empty"

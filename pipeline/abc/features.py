@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from charmony.pipeline.abc.fields import Key
+from charmony.pipeline.abc.theory import STEP_SEMITONES
 from charmony.pipeline.abc.tune import Change, Chord, Note, Rest, Tune, Voice
 
-STEP_CLASSES = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 INTERVAL_LIMIT = 12  # melodic intervals beyond an octave fall into the end bins, -12 and +12
 BAR_BIN = 4  # bars per tune are binned 1-4, 5-8, ...
 BAR_BIN_LAST = 64  # ... up to 61-64, and one bin for longer tunes
@@ -63,7 +63,7 @@ def tonic_class(key: Key | None) -> int | None:
     """The pitch class of a key's tonic (C is 0), or None when the key names none."""
     if key is None or not key.tonic:
         return None
-    return (STEP_CLASSES[key.tonic[0]] + {"#": 1, "b": -1}.get(key.tonic[1:], 0)) % 12
+    return (STEP_SEMITONES[key.tonic[0]] + {"#": 1, "b": -1}.get(key.tonic[1:], 0)) % 12
 
 
 def melody(voice: Voice) -> list[Sound]:
