@@ -297,6 +297,8 @@ def worker_arguments(ctx: click.Context, run: Run, runs_dir: Path) -> list[str]:
 @option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               show_default="a new folder under runs/RUN/samples/, and printed", help="Write the samples and samples.json here.")
 @option("--render", callback=parse_names, metavar="NAME,...", help="Output plugins to check and render each sample with.")
+@option("--evaluate/--no-evaluate", default=SAMPLE.evaluate, show_default=shown(SAMPLE.evaluate),
+              help="Score the samples as `charmony evaluate` does, into samples.json and one line.")
 @runs_dir_option
 def sample_command(run_name, out_dir, runs_dir, **settings):
     """Generate samples from RUN's trained model.
@@ -321,6 +323,40 @@ def sample_command(run_name, out_dir, runs_dir, **settings):
     for name, counts in report["summary"].items():
         if summary_line(name, counts):
             click.echo(summary_line(name, counts))
+    if "evaluation" in report:
+        from charmony.pipeline.evaluate import evaluation_line
+
+        click.echo(evaluation_line(report["evaluation"]))
+
+
+@cli.command("evaluate", short_help="Score samples against a run's held-out and training data.")
+@click.argument("paths", nargs=-1, metavar="[DIR_OR_FILES]...", type=click.Path(exists=True, path_type=Path))
+@option("--run", "run_name", metavar="NAME", show_default="the run named in the folder's samples.json, else the only one",
+              help="Run to score against.")
+@runs_dir_option
+def evaluate_command(paths, run_name, runs_dir):
+    """Score samples against a run: validity, style against its held-out documents, copying from its training ones.
+
+    Each folder is scored on its own, and its samples.json gets the figures; files given alone are scored together.
+    Without DIR_OR_FILES, the run's newest folder of samples is scored.
+
+    \b
+    Example:
+      charmony evaluate --run bach
+      charmony evaluate samples/ other/sample_001.abc --run bach
+    """
+    from charmony.pipeline.sample_sets import evaluate_set, folder_set, latest_samples, recorded_run, sample_sets
+
+    run = pick_run(runs_dir, run_name or _known_run(runs_dir, recorded_run(list(paths))))
+    sets = sample_sets(list(paths), run.manifest().extension) if paths else [folder_set(latest_samples(run), "")]
+    for sample_set in sets:
+        line = evaluate_set(run, sample_set).line()
+        click.echo(line if len(sets) == 1 else line.replace("evaluate:", f"evaluate {sample_set.label}:", 1))
+
+
+def _known_run(runs_dir: Path, name: str | None) -> str | None:
+    """`name` when runs_dir holds a prepared run of that name, else None."""
+    return name if name and (runs_dir / name / "manifest.json").is_file() else None
 
 
 FILES = click.Path(exists=True, dir_okay=False, path_type=Path)

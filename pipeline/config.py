@@ -159,6 +159,7 @@ class SampleConfig:
     device: str = "auto"
     render: list[str] = field(default_factory=list)  # output plugins to run on each sample, besides the corpus' checks
     threads: int | None = None  # CPU threads; None: CHARMONY_THREADS, else a default for this machine
+    evaluate: bool = True  # score samples written to a folder against the run (pipeline/evaluate.py)
 
     def __post_init__(self) -> None:
         if self.num_samples < 1 or self.max_length < 1:

@@ -91,6 +91,8 @@ def sample_to_folder(run: Run, config: SampleConfig, out_dir: Path | None = None
     """Draw samples and write them with samples.json into `out_dir`, or into a new folder under the run.
 
     Writing into the run holds its lock, as `prepare` and `train` do; `out_dir` elsewhere needs none.
+    With `config.evaluate`, the samples are then scored against the run (`sample_sets.evaluate_written`),
+    and the report holds the figures as "evaluation".
     Returns the samples, the report written to samples.json, and the folder.
     """
     from charmony.pipeline.sample import sample
@@ -99,4 +101,8 @@ def sample_to_folder(run: Run, config: SampleConfig, out_dir: Path | None = None
         samples, metadata = sample(run, config)
         target = out_dir or new_samples_dir(run, metadata["step"], metadata["seed"])
         report = write_samples(samples, metadata, target, run.manifest().extension, metadata["outputs"])
+        if config.evaluate:
+            from charmony.pipeline.sample_sets import evaluate_written
+
+            evaluate_written(run, target, report)
     return samples, report, target

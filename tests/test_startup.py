@@ -18,7 +18,8 @@ print("imported:", ",".join(name for name in {heavy!r} if name in sys.modules), 
 """
 
 
-@pytest.mark.parametrize("command", [["--help"], ["plugins"], ["check", "tune.abc", "poem.txt", "code.py"], ["train", "--help"]])
+@pytest.mark.parametrize("command", [["--help"], ["plugins"], ["check", "tune.abc", "poem.txt", "code.py"], ["train", "--help"],
+                                     ["evaluate", "--help"]])
 def test_light_commands_import_no_torch_numpy_or_music21(command, tmp_path):
     (tmp_path / "tune.abc").write_text("X:1\nT:Scale\nM:4/4\nL:1/8\nK:C\nCDEF GABc|]\n")
     (tmp_path / "poem.txt").write_text("白日依山尽，黄河入海流。\n欲穷千里目，更上一层楼。\n")
