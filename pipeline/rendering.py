@@ -24,6 +24,8 @@ def apply_outputs(plugins: list[OutputPlugin], path: Path, out_dir: Path) -> dic
             if isinstance(written, Rendered):
                 if written.skipped:
                     result["skipped"] = written.skipped
+                if written.details:
+                    result["details"] = written.details
                 written = written.files
             if written:
                 result["files"] = [p.name if p.parent == out_dir else str(p) for p in written]
