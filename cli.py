@@ -25,6 +25,7 @@ from charmony.pipeline.sources import read_text
 from charmony.pipeline.train import TrainConfig, plan_training, resumable_checkpoint, resume_config, train
 
 TRAIN_DEFAULTS = TrainConfig()
+GALLERY_RENDER = "html"  # the --render name that builds a gallery of the samples instead of naming an output plugin
 SAMPLE_DEFAULTS = SampleConfig()
 
 
@@ -255,11 +256,14 @@ def worker_arguments(ctx: click.Context, run: Run, runs_dir: Path) -> list[str]:
 @click.option("--checkpoint", default=SAMPLE_DEFAULTS.checkpoint, show_default=True, help="best, latest, or a checkpoint file.")
 @click.option("--device", default=SAMPLE_DEFAULTS.device, show_default=True, help="auto, cpu or cuda.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Write the samples and samples.json here instead of printing them.")
-@click.option("--render", callback=parse_names, metavar="NAME,...", help="Output plugins to check and render each sample with.")
+@click.option("--render", callback=parse_names, metavar="NAME,...",
+              help="Output plugins to check and render each sample with; `html` also builds a gallery of the samples.")
 @runs_dir_option
 def sample_command(run_name, out_dir, runs_dir, **settings):
     """Generate samples from RUN's trained model."""
     run = pick_run(runs_dir, run_name)
+    gallery = GALLERY_RENDER in settings["render"]
+    settings["render"] = [name for name in settings["render"] if name != GALLERY_RENDER]
     config = SampleConfig(**settings)
     samples, metadata = sample(run, config)
     target = out_dir or new_samples_dir(run, metadata["step"], metadata["seed"])
@@ -274,6 +278,33 @@ def sample_command(run_name, out_dir, runs_dir, **settings):
     for name, counts in report["summary"].items():
         if summary_line(name, counts):
             click.echo(summary_line(name, counts))
+    if gallery:
+        from charmony.pipeline.gallery.build import GalleryConfig, build_gallery
+
+        made = build_gallery(run, GalleryConfig(samples=[target], out=target / "gallery"))
+        click.echo(f"gallery: {made.index}")
+
+
+@cli.command("gallery")
+@click.argument("run_name", metavar="[RUN]", required=False)
+@click.option("--samples", "sample_dirs", multiple=True, type=click.Path(path_type=Path),
+              help="A sample folder to show; repeatable.  [default: every sample folder of the run]")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Folder to write the gallery to.  [default: RUN/gallery]")
+@click.option("--open", "open_browser", is_flag=True, help="Open the gallery in a web browser when it is written.")
+@runs_dir_option
+def gallery_command(run_name, sample_dirs, out_dir, open_browser, runs_dir):
+    """Build an HTML gallery of RUN's samples: scores, audio, verdicts and the training curve, offline."""
+    from charmony.pipeline.gallery.build import GalleryConfig, build_gallery
+
+    run = pick_run(runs_dir, run_name)
+    made = build_gallery(run, GalleryConfig(samples=list(sample_dirs), out=out_dir))
+    sets = f"{made.sets} sample folders" if made.sets != 1 else "1 sample folder"
+    click.echo(f"gallery of {made.samples} samples from {sets} written to {made.index}")
+    click.echo(f"open it in a browser: {made.index.resolve().as_uri()}")
+    if open_browser:
+        import webbrowser
+
+        webbrowser.open(made.index.resolve().as_uri())
 
 
 @cli.command("check")
@@ -322,6 +353,8 @@ def render_command(files, names, out_dir):
         for name, result in results.items():
             for written in result.get("files", []):
                 click.echo(f"{path} -> {target / written}")
+            for key, value in result.get("details", {}).items():
+                click.echo(f"{path}: {name}: {key}: {value}")
             if "error" in result:
                 click.echo(f"{path}: {name} failed: {result['error']}", err=True)
             for reason in result.get("skipped", []):
