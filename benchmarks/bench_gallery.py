@@ -14,7 +14,6 @@ count the score files requested before any scrolling (they are lazy-loaded) and 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import html
 import json
 import os
