@@ -55,20 +55,22 @@ def tiny_run(folder: Path):
     """A bach run prepared from the ten tunes and trained for 50 steps, for the gallery's header and curve."""
     from charmony.pipeline.prepare import PrepareConfig, prepare
     from charmony.pipeline.runs import Run
-    from charmony.pipeline.train import TrainConfig, train
+    from charmony.pipeline.config import ModelConfig, TrainConfig
+    from charmony.pipeline.train import train
 
     source = folder / "tunes.abc"
     source.write_text("\n".join(tune(n, True) for n in range(1, DISTINCT_TUNES + 1)))
     run = Run(folder / "runs" / "bench")
     prepare(run, PrepareConfig("bach", [source], options={"instances": "40"}, val_fraction=0.2))
-    train(run, TrainConfig(layers=1, hidden=32, embedding=16, seq_len=16, batch_size=8, max_steps=50, eval_every=25,
-                           save_every=50, log_every=5, warmup_steps=5, device="cpu"))
+    train(run, TrainConfig(model=ModelConfig(layers=1, hidden=32, embedding=16), seq_len=16, batch_size=8, max_steps=50,
+                           eval_every=25, save_every=50, log_every=5, warmup_steps=5, device="cpu"))
     return run
 
 
 def abc_folder(run, count: int) -> Path:
     """`count` ABC samples: ten rendered for real, their files linked over and over under new numbers."""
-    from charmony.pipeline.sample import Sample, write_samples
+    from charmony.pipeline.sample import Sample
+    from charmony.pipeline.sample_files import write_samples
 
     seed = run.samples_dir / "rendered"
     texts = [tune(n, valid=n % 5 != 0) for n in range(1, DISTINCT_TUNES + 1)]
@@ -81,7 +83,7 @@ def abc_folder(run, count: int) -> Path:
     entries = []
     for number in range(count):
         original = report["samples"][number % DISTINCT_TUNES]
-        old_stem, new_stem = Path(original["file"]).stem, f"sample_{number:04d}"
+        old_stem, new_stem = Path(original["file"]).stem, f"sample_{number + 1:04d}"
         names = [original["file"]] + [f for result in original["outputs"].values() for f in result.get("files", [])]
         for name in names:
             os.link(seed / name, target / name.replace(old_stem, new_stem))
@@ -93,7 +95,8 @@ def abc_folder(run, count: int) -> Path:
 
 def code_folder(run, count: int) -> Path:
     """`count` Python samples checked by `python`."""
-    from charmony.pipeline.sample import Sample, write_samples
+    from charmony.pipeline.sample import Sample
+    from charmony.pipeline.sample_files import write_samples
 
     target = run.samples_dir / "code"
     write_samples([Sample(code_sample(n), False) for n in range(count)], {"run": run.name, "corpus": "code", "seed": 1},
@@ -144,7 +147,8 @@ def main() -> None:
     parser.add_argument("--folder", type=Path, default=Path(tempfile.gettempdir()))
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    from charmony.pipeline.gallery.build import GalleryConfig, build_gallery
+    from charmony.pipeline.config import GalleryConfig
+    from charmony.pipeline.gallery.build import build_gallery
 
     work = Path(tempfile.mkdtemp(prefix="charmony-bench-gallery-", dir=args.folder))
     try:

@@ -82,10 +82,11 @@ def read_notes(path: Path) -> list[Note]:
         header_length, _format, track_count, division = struct.unpack(">IHHH", data[4:14])
         if division & 0x8000:
             raise MidiError(f"{path.name} counts time in SMPTE frames, which charmony does not read")
-        at, tracks = 8 + header_length, []
+        at = 8 + header_length
+        tracks: list[list[tuple[int, int, int, int]]] = []
         while len(tracks) < track_count and at + 8 <= len(data):
-            kind, length = data[at:at + 4], struct.unpack(">I", data[at + 4:at + 8])[0]
-            if kind == b"MTrk":
+            chunk, length = data[at:at + 4], struct.unpack(">I", data[at + 4:at + 8])[0]
+            if chunk == b"MTrk":
                 tracks.append(_track_events(data[at + 8:at + 8 + length]))
             at += 8 + length
         if len(tracks) < track_count or at > len(data):

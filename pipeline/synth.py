@@ -61,7 +61,3 @@ def midi_to_wav(midi: Path, target: Path, rate: int = RATE) -> Path:
     """Play a MIDI file with the built-in synthesizer into a mono 16-bit WAV file."""
     return write_wav(synthesize(read_notes(midi), rate), rate, target)
 
-
-def music_seconds(midi: Path) -> float:
-    """When the last note of a MIDI file ends, in seconds."""
-    return max((note.start + note.length for note in read_notes(midi)), default=0.0)

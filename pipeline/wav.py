@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import wave
 from pathlib import Path
 
@@ -21,9 +20,6 @@ def write_wav(samples: np.ndarray, rate: int, target: Path) -> Path:
             out.setsampwidth(2)
             out.setframerate(rate)
             out.writeframes(pcm.tobytes())
-        umask = os.umask(0)
-        os.umask(umask)
-        temporary.chmod(0o666 & ~umask)  # as a file the user wrote; the temporary file is private
     return target
 
 

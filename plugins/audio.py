@@ -10,25 +10,40 @@ from __future__ import annotations
 import html
 import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
-from charmony.pipeline import synth
 from charmony.pipeline.abc import render as abc_render
-from charmony.pipeline.abc.render import TuneRenderer, TuneToRender, write_midi
+from charmony.pipeline.abc.render import (
+    LONGEST_AUDIO_SECONDS,
+    RenderError,
+    TuneRenderer,
+    TuneToRender,
+    render_midi,
+    seconds_left,
+    synthesize_wav,
+)
 from charmony.pipeline.gallery.cards import CardPart, CardSample
 from charmony.pipeline.hookspecs import hookimpl
-from charmony.pipeline.output import Rendered
-from charmony.pipeline.wav import end_wav
+from charmony.pipeline.output import Rendered, Verdict
 
-# FluidSynth plays on while its voices die away; its recording ends this long after the last note, faded out.
+# FluidSynth plays on while its voices die away; its recording ends this long after the music, faded out.
 FLUIDSYNTH_TAIL = 0.3
+
+
+def fluidsynth_soundfont() -> Path | None:
+    """The SoundFont FluidSynth plays with, where both are installed; None: the built-in synthesizer plays."""
+    font = abc_render.soundfont()
+    return font if font is not None and shutil.which("fluidsynth") else None
 
 
 def synthesizer() -> str:
     """The synthesizer that plays tunes on this machine, in words: FluidSynth with its SoundFont, or the built-in one."""
-    font = abc_render.soundfont()
-    if shutil.which("fluidsynth") and font is not None:
+    font = fluidsynth_soundfont()
+    if font is not None:
         return f"FluidSynth with {font.name}"
+    from charmony.pipeline import synth  # numpy: imported only to play, so that `charmony check` starts fast
+
     return synth.NAME
 
 
@@ -37,23 +52,29 @@ class AudioRenderer(TuneRenderer):
 
     name = "audio"
     description = "ABC to WAV with FluidSynth and a General MIDI SoundFont, else a built-in synthesizer; only tunes that pass the abc check."
+    modules = ("charmony.pipeline.synth",)  # numpy, for the built-in synthesizer
 
-    def render(self, path: Path, out_dir: Path) -> Rendered:
+    def render_checked(self, path: Path, out_dir: Path, verdicts: Mapping[str, Verdict]) -> Rendered:
         """Every valid tune of the file as a WAV file, with the synthesizer that played them in `details`."""
-        rendered = super().render(path, out_dir)
+        rendered = super().render_checked(path, out_dir, verdicts)
         if rendered.files:
             rendered.details = {"synthesizer": synthesizer()}
         return rendered
 
-    def render_tune(self, item: TuneToRender, out_dir: Path) -> list[Path]:
-        """NAME.wav, played from a MIDI file made on the side."""
+    def render_tune(self, item: TuneToRender, out_dir: Path, deadline: float) -> list[Path]:
+        """NAME.wav, played from a MIDI file made on the side; a tune that plays over 10 minutes is refused."""
         with tempfile.TemporaryDirectory(prefix="charmony-audio-") as scratch:
-            midi = write_midi(item.tune, Path(scratch) / f"{item.stem}.mid")
+            midi, seconds = render_midi(item, Path(scratch) / f"{item.stem}.mid", deadline)
+            if seconds > LONGEST_AUDIO_SECONDS:
+                raise RenderError(f"it plays for {seconds / 60:.0f} minutes; audio renders tunes of at most "
+                                  f"{LONGEST_AUDIO_SECONDS // 60} minutes")
             target = out_dir / f"{item.stem}.wav"
-            if synthesizer() == synth.NAME:
-                return [synth.midi_to_wav(midi, target)]
-            abc_render.write_wav(midi, target)
-            return [end_wav(target, synth.music_seconds(midi) + FLUIDSYNTH_TAIL, FLUIDSYNTH_TAIL)]
+            if fluidsynth_soundfont() is None:
+                return [synthesize_wav(midi, target, deadline)]
+            from charmony.pipeline.wav import end_wav
+
+            abc_render.write_wav(midi, target, seconds_left(deadline))
+            return [end_wav(target, seconds + FLUIDSYNTH_TAIL, FLUIDSYNTH_TAIL)]
 
     def card(self, sample: CardSample) -> list[CardPart]:
         """A player for each WAV file (loaded only when played), and which synthesizer made them."""

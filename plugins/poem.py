@@ -6,10 +6,10 @@ import html
 from collections import Counter
 from pathlib import Path
 
-from charmony.corpora.verse import FORM_NAMES, HAN, shape, verse_lines
 from charmony.pipeline.gallery.cards import CardPart, CardSample
 from charmony.pipeline.hookspecs import hookimpl
 from charmony.pipeline.output import OutputPlugin, Problem, Verdict
+from charmony.pipeline.verse import FORM_NAMES, HAN, shape, verse_lines
 from charmony.pipeline.vocabulary import UNK
 
 

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
 
 from assertions import assert_user_error
-from charmony.pipeline.checkpoint import load_checkpoint
-from charmony.pipeline.gallery.build import GalleryConfig, build_gallery
+from charmony.pipeline.checkpoint import Checkpoint
+from charmony.pipeline.config import GalleryConfig
+from charmony.pipeline.gallery.build import build_gallery
 from charmony.pipeline.gallery.cards import CardPart, highlighted, marked_text
 from charmony.pipeline.gallery.curve import nice_ticks, read_metrics
 from charmony.pipeline.hookspecs import hookimpl
 from charmony.pipeline.output import OutputPlugin, Problem
-from charmony.pipeline.sample import Sample, write_samples
+from charmony.pipeline.sample import Sample
+from charmony.pipeline.sample_files import write_samples
 
 REEL = "X:1\nT:Reel\nM:4/4\nL:1/8\nK:D\nd2fd c2ec|d2fd cAGE|]\n"
 BAD = "X:2\nT:Bad\nM:4/4\nL:1/8\nK:C\nCDEF GABc d|c8|]\n"  # bar 1 lasts 9/8
@@ -43,7 +46,10 @@ def card(page: str, anchor: str) -> str:
 
 @pytest.fixture
 def run(trained_run, copy_of):
-    return copy_of(trained_run)
+    """A copy of the shared trained run without the samples other tests may have drawn into it."""
+    run = copy_of(trained_run)
+    shutil.rmtree(run.samples_dir, ignore_errors=True)
+    return run
 
 
 @pytest.fixture
@@ -59,8 +65,8 @@ def gallery(run):
 def test_the_header_names_the_corpus_model_training_and_plots_the_losses(run, gallery):
     made, page = gallery
     assert (made.sets, made.samples) == (3, 6) and made.index == run.dir / "gallery" / "index.html"
-    checkpoint = load_checkpoint(run.best_path)
-    parameters = sum(t.numel() for t in checkpoint["model"].values())
+    checkpoint = Checkpoint.load(run.best_path)
+    parameters = sum(t.numel() for t in checkpoint.model.values())
     assert f"1 × 32 LSTM, embedding 16, dropout 0, {parameters:,} parameters" in page
     metrics = [json.loads(line) for line in run.metrics_path.read_text().splitlines()]
     best = min((m for m in metrics if "val_loss" in m), key=lambda m: m["val_loss"])
@@ -82,7 +88,7 @@ def test_cards_show_verdicts_problems_at_their_spot_and_skipped_renders(gallery)
     assert line.startswith('<mark class="spot" title="voice 1, bar 1 lasts 9/8 but M:4/4 needs 4/4">C</mark>DEF')
     assert '<span class="line problem"' not in good
     assert "<b>midi</b> tune 1 (line 1) is not rendered: line 6:1" in bad
-    assert 'href="files/a-tunes/sample_000.mid"' in good and "sample_001.mid" not in bad
+    assert 'href="files/a-tunes/sample_001.mid"' in good and "sample_002.mid" not in bad
 
 
 def test_poems_are_set_in_a_cjk_font_with_their_form(gallery):
@@ -180,9 +186,9 @@ def test_sample_render_html_builds_a_gallery_of_the_samples_just_drawn(run, invo
     page = (out / "gallery" / "index.html").read_text()
     assert page.count('<article class="card"') == 3
     assert json.loads((out / "samples.json").read_text())["outputs"] == []  # html is no output plugin
-    for number in range(3):
-        text = (out / f"sample_{number:03d}.txt").read_text()
-        assert f'data-length="{len(text)}"' in card(page, f"s1-{number}")
+    for position in range(3):
+        text = (out / f"sample_{position + 1:03d}.txt").read_text()
+        assert f'data-length="{len(text)}"' in card(page, f"s1-{position}")
 
 
 def test_gallery_command_writes_where_asked_and_opens_a_browser(run, gallery, invoke, tmp_path, monkeypatch):
@@ -198,7 +204,7 @@ def test_gallery_command_writes_where_asked_and_opens_a_browser(run, gallery, in
 
 def test_building_again_replaces_an_earlier_gallery(run, gallery):
     made, _ = gallery
-    stale = made.index.parent / "files" / "a-tunes" / "sample_000.mid"
+    stale = made.index.parent / "files" / "a-tunes" / "sample_001.mid"
     assert stale.is_file()
     again = build_gallery(run, GalleryConfig(samples=[run.samples_dir / "c-code"]))
     assert again.index == made.index and not stale.exists()

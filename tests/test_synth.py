@@ -116,12 +116,13 @@ def test_end_wav_cuts_a_recording_after_the_music_and_fades_it(tmp_path):
 
 
 def test_sampled_tunes_record_which_synthesizer_played_them(tmp_path, no_fluidsynth, invoke):
-    from charmony.pipeline.sample import Sample, write_samples
+    from charmony.pipeline.sample import Sample
+    from charmony.pipeline.sample_files import write_samples
 
     report = write_samples([Sample(TWO_VOICES, True)], {"run": "test"}, tmp_path, ".abc", ["abc", "audio"])
-    assert report["samples"][0]["outputs"]["audio"] == {"files": ["sample_000.wav"], "details": {"synthesizer": synth.NAME}}
+    assert report["samples"][0]["outputs"]["audio"] == {"files": ["sample_001.wav"], "details": {"synthesizer": synth.NAME}}
     assert json.loads((tmp_path / "samples.json").read_text())["samples"][0]["outputs"]["audio"]["details"]["synthesizer"] == synth.NAME
-    result = invoke("render", tmp_path / "sample_000.abc", "--to", "audio", "--out", tmp_path / "again")
+    result = invoke("render", tmp_path / "sample_001.abc", "--to", "audio", "--out", tmp_path / "again")
     assert result.exit_code == 0 and f"audio: synthesizer: {synth.NAME}" in result.output
 
 
@@ -135,3 +136,22 @@ def test_fluidsynth_recordings_end_with_the_music(tmp_path):
     assert rate == 44100 and len(samples) / rate == pytest.approx(8 + audio.FLUIDSYNTH_TAIL, abs=0.05)
     found = fundamentals(samples.mean(axis=1), rate, 0.2, 0.9, 12)
     assert any(abs(f - 440.0) < 3 for f in found) and any(abs(f - 110.0) < 2 for f in found)
+
+
+def test_rendered_files_follow_the_users_umask(tmp_path, no_fluidsynth):
+    import os
+    import stat
+
+    from charmony.pipeline.abc.worker import worker
+
+    source = tmp_path / "two.abc"
+    source.write_text(TWO_VOICES)
+    previous = os.umask(0o027)
+    worker().stop()  # the worker takes the umask of the moment it starts
+    try:
+        written = [path for name in ("midi", "score", "audio") for path in get_outputs([name])[0].render(source, tmp_path).files]
+    finally:
+        os.umask(previous)
+        worker().stop()
+    assert sorted(path.suffix for path in written) == [".mid", ".musicxml", ".svg", ".wav"]
+    assert {path.name: oct(stat.S_IMODE(path.stat().st_mode)) for path in written} == {path.name: "0o640" for path in written}

@@ -12,7 +12,7 @@ import re
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from urllib.parse import quote
@@ -20,6 +20,8 @@ from urllib.parse import quote
 from tqdm import tqdm
 
 from charmony import __version__
+from charmony.pipeline.atomic import current_umask
+from charmony.pipeline.config import GalleryConfig
 from charmony.pipeline.errors import CharmonyError, ConfigError
 from charmony.pipeline.gallery.curve import read_metrics
 from charmony.pipeline.gallery.page import RunSummary, card_html, page_html, run_header, set_section
@@ -29,14 +31,6 @@ from charmony.pipeline.runs import Run
 
 MARKER = "gallery.json"  # what tells a gallery folder, which may be replaced, from any other folder
 PYGMENTS_STYLE = "default"
-
-
-@dataclass
-class GalleryConfig:
-    """Which samples a gallery shows and where it is written."""
-
-    samples: list[Path] = field(default_factory=list)  # sample folders; empty means every sample folder of the run
-    out: Path | None = None  # None means the run's own gallery/ folder
 
 
 @dataclass(frozen=True)
@@ -88,16 +82,16 @@ class GalleryFiles:
 
 def summarise_run(run: Run) -> RunSummary:
     """The run's manifest, model and metrics, as the header shows them."""
-    from charmony.pipeline.checkpoint import load_checkpoint
+    from charmony.pipeline.checkpoint import Checkpoint
 
     manifest = run.manifest()
     model, parameters, note = None, None, None
     path = run.best_path if run.best_path.exists() else run.checkpoint_path
     if path.exists():
         try:
-            checkpoint = load_checkpoint(path)
-            model = checkpoint["model_config"]
-            parameters = sum(tensor.numel() for tensor in checkpoint["model"].values())
+            checkpoint = Checkpoint.load(path)
+            model = checkpoint.model_config
+            parameters = sum(tensor.numel() for tensor in checkpoint.model.values())
         except CharmonyError as error:
             note = f"unknown: {error}"
     return RunSummary(run.name, manifest, model, parameters, note, read_metrics(run.metrics_path))
@@ -125,9 +119,7 @@ def _staging_folder(out: Path) -> Path:
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".new", dir=out.parent))
     except OSError as error:
         raise ConfigError(f"cannot write the gallery to {out}: {error.strerror or error}; give --out a folder you can write") from None
-    umask = os.umask(0)
-    os.umask(umask)
-    staging.chmod(0o777 & ~umask)  # as a folder the user made; mkdtemp's is private
+    staging.chmod(0o777 & ~current_umask())  # as a folder the user made; mkdtemp's is private
     return staging
 
 

@@ -6,13 +6,18 @@ import html
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from charmony import __version__
 from charmony.pipeline.gallery.cards import PLACES, CardPart, CardSample, highlighted, lexer_for_file, marked_text
 from charmony.pipeline.gallery.curve import Metrics, curve_svg
 from charmony.pipeline.gallery.sets import SampleSet
 from charmony.pipeline.output import OutputPlugin, Problem
-from charmony.pipeline.rendering import summary_line
+from charmony.pipeline.output_runner import summary_line
+
+if TYPE_CHECKING:
+    from charmony.pipeline.config import ModelConfig
+    from charmony.pipeline.manifest import Manifest
 
 # Settings of samples.json shown for every sample set, in this order, with their labels.
 SETTINGS = {
@@ -27,8 +32,8 @@ class RunSummary:
     """What the header says about the run: its corpus, model and training."""
 
     name: str
-    manifest: dict
-    model: dict | None  # the checkpoint's model_config
+    manifest: Manifest
+    model: ModelConfig | None  # the checkpoint's
     parameters: int | None
     checkpoint_note: str | None  # why the model is unknown, when it is
     metrics: Metrics
@@ -96,18 +101,17 @@ def problems_of(verdict: dict) -> list[Problem]:
 def run_header(run: RunSummary) -> str:
     """The run's name, corpus, data, model and training, and its training curve."""
     manifest = run.manifest
-    documents, tokens = _dict(manifest.get("documents")), _dict(manifest.get("tokens"))
-    facts = {"corpus": manifest.get("corpus")}
-    if documents:
+    documents, tokens = manifest.documents, manifest.tokens
+    facts = {"corpus": manifest.corpus}
+    if any(documents.values()):
         facts["documents"] = f"{figure(documents.get('train', 0))} train, {figure(documents.get('val', 0))} validation"
-    if tokens:
-        facts["tokens"] = f"{figure(tokens.get('train', 0))} train, {figure(tokens.get('val', 0))} validation"
-    facts["vocabulary"] = f"{figure(manifest.get('vocab_size'))} tokens"
+    facts["tokens"] = f"{figure(tokens.get('train', 0))} train, {figure(tokens.get('val', 0))} validation"
+    facts["vocabulary"] = f"{figure(manifest.vocab_size)} tokens"
     if run.model:
         model = run.model
-        shape = f"{model.get('layers')} × {model.get('hidden')} {str(model.get('cell', '')).upper()}"
-        shape += f", embedding {model['embedding']}" if model.get("embedding") else ", one-hot input"
-        shape += f", dropout {figure(model.get('dropout', 0))}"
+        shape = f"{model.layers} × {model.hidden} {model.cell.upper()}"
+        shape += f", embedding {model.embedding}" if model.embedding else ", one-hot input"
+        shape += f", dropout {figure(model.dropout)}"
         if run.parameters is not None:
             shape += f", {figure(run.parameters)} parameters"
         facts["model"] = shape
