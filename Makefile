@@ -10,7 +10,7 @@ TORCH ?= torch==2.13.0
 DEMO_MINUTES ?= 4
 DEMO_STEPS ?= 1000
 
-.PHONY: demo test test-fast lint install bench bench-bach clean
+.PHONY: demo test test-fast lint install bench bench-bach bench-gallery clean
 
 install: $(VENV)/.installed
 
@@ -48,6 +48,9 @@ bench: install
 
 bench-bach: install
 	$(BIN)/python benchmarks/bench_bach.py
+
+bench-gallery: install
+	$(BIN)/python benchmarks/bench_gallery.py
 
 clean:
 	rm -rf $(VENV) runs demo-samples

@@ -9,11 +9,14 @@ each of them.
 
 from charmony.pipeline.corpus import CorpusPlugin, CorpusWarning, Document, SampleInfo
 from charmony.pipeline.errors import CharmonyError, ConfigError, CorpusError
+from charmony.pipeline.gallery.cards import CardPart, CardSample
 from charmony.pipeline.hookspecs import hookimpl, hookspec
 from charmony.pipeline.output import OutputPlugin, Problem, Rendered, Verdict
 from charmony.pipeline.plugins import PluginWarning, registered
 
 __all__ = [
+    "CardPart",
+    "CardSample",
     "CharmonyError",
     "ConfigError",
     "CorpusError",

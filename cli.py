@@ -30,8 +30,9 @@ TRAIN = TrainConfig()
 MODEL = ModelConfig()
 SAMPLE = SampleConfig()
 # The commands in the order of the work they do; commands not named here (a plugin's) come after them.
-WORKFLOW = ("prepare", "train", "sample", "evaluate", "check", "render", "plugins")
+WORKFLOW = ("prepare", "train", "sample", "evaluate", "gallery", "check", "render", "plugins")
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+GALLERY_RENDER = "html"  # the --render name that builds a gallery of the samples instead of naming an output plugin
 
 
 class CharmonyGroup(click.Group):
@@ -296,7 +297,8 @@ def worker_arguments(ctx: click.Context, run: Run, runs_dir: Path) -> list[str]:
               help="CPU threads.")
 @option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               show_default="a new folder under runs/RUN/samples/, and printed", help="Write the samples and samples.json here.")
-@option("--render", callback=parse_names, metavar="NAME,...", help="Output plugins to check and render each sample with.")
+@option("--render", callback=parse_names, metavar="NAME,...",
+              help="Output plugins to check and render each sample with; `html` also builds a gallery of the samples.")
 @option("--evaluate/--no-evaluate", default=SAMPLE.evaluate, show_default=shown(SAMPLE.evaluate),
               help="Score the samples as `charmony evaluate` does, into samples.json and one line.")
 @runs_dir_option
@@ -307,11 +309,14 @@ def sample_command(run_name, out_dir, runs_dir, **settings):
     Example:
       charmony sample shakespeare --num-samples 20 --temperature 0.8 --prime "ROMEO:" --seed 1
       charmony sample bach --num-samples 20 --out samples/ --render midi,score
+      charmony sample bach --render abc,score,audio,html
     """
     from charmony.pipeline.output_runner import summary_line
     from charmony.pipeline.sample_files import sample_to_folder
 
     run = pick_run(runs_dir, run_name)
+    gallery = GALLERY_RENDER in settings["render"]
+    settings["render"] = [name for name in settings["render"] if name != GALLERY_RENDER]
     samples, report, target = sample_to_folder(run, SampleConfig(**settings), out_dir)
     if out_dir is None:
         for number, item in enumerate(samples, start=1):
@@ -327,6 +332,12 @@ def sample_command(run_name, out_dir, runs_dir, **settings):
         from charmony.pipeline.evaluate import evaluation_line
 
         click.echo(evaluation_line(report["evaluation"]))
+    if gallery:
+        from charmony.pipeline.config import GalleryConfig
+        from charmony.pipeline.gallery.build import build_gallery
+
+        made = build_gallery(run, GalleryConfig(samples=[target], out=target / "gallery"))
+        click.echo(f"gallery: {made.index}")
 
 
 @cli.command("evaluate", short_help="Score samples against a run's held-out and training data.")
@@ -357,6 +368,35 @@ def evaluate_command(paths, run_name, runs_dir):
 def _known_run(runs_dir: Path, name: str | None) -> str | None:
     """`name` when runs_dir holds a prepared run of that name, else None."""
     return name if name and (runs_dir / name / "manifest.json").is_file() else None
+
+
+@cli.command("gallery", short_help="Build an HTML gallery of a run's samples.")
+@click.argument("run_name", metavar="[RUN]", required=False)
+@option("--samples", "sample_dirs", multiple=True, type=click.Path(path_type=Path), metavar="DIR",
+        show_default="every sample folder of the run", help="A sample folder to show; repeatable.")
+@option("--out", "out_dir", type=click.Path(path_type=Path), show_default="runs/RUN/gallery/", help="Folder to write the gallery to.")
+@option("--open", "open_browser", is_flag=True, help="Open the gallery in a web browser when it is written.")
+@runs_dir_option
+def gallery_command(run_name, sample_dirs, out_dir, open_browser, runs_dir):
+    """Build an HTML gallery of RUN's samples: scores, audio, verdicts and the training curve, offline.
+
+    \b
+    Example:
+      charmony gallery bach --open
+      charmony gallery bach --samples samples/ --out bach-gallery/
+    """
+    from charmony.pipeline.config import GalleryConfig
+    from charmony.pipeline.gallery.build import build_gallery
+
+    run = pick_run(runs_dir, run_name)
+    made = build_gallery(run, GalleryConfig(samples=list(sample_dirs), out=out_dir))
+    sets = f"{made.sets} sample folders" if made.sets != 1 else "1 sample folder"
+    click.echo(f"gallery of {made.samples} samples from {sets} written to {made.index}")
+    click.echo(f"open it in a browser: {made.index.resolve().as_uri()}")
+    if open_browser:
+        import webbrowser
+
+        webbrowser.open(made.index.resolve().as_uri())
 
 
 FILES = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -425,6 +465,8 @@ def render_command(files, names, out_dir):
         for name, result in rendered.results.items():
             for written in result.get("files", []):
                 click.echo(f"{path} -> {target / written}")
+            for key, value in result.get("details", {}).items():
+                click.echo(f"{path}: {name}: {key}: {value}")
             if "error" in result:
                 click.echo(f"{path}: {name} failed: {result['error']}", err=True)
             for reason in result.get("skipped", []):

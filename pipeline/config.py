@@ -1,4 +1,4 @@
-"""The settings of each stage as dataclasses: what to prepare, the model's shape, how to train and how to sample.
+"""The settings of each stage as dataclasses: what to prepare, the model's shape, how to train, how to sample and what a gallery shows.
 
 They import neither torch nor numpy, so that the command line can build its help from their
 defaults without loading either.
@@ -174,3 +174,11 @@ class SampleConfig:
             raise ConfigError(f"--top-p must be above 0 and at most 1, not {self.top_p}")
         if self.threads is not None and self.threads < 1:
             raise ConfigError(f"--threads must be at least 1, not {self.threads}")
+
+
+@dataclass
+class GalleryConfig:
+    """Which samples a gallery shows and where it is written."""
+
+    samples: list[Path] = field(default_factory=list)  # sample folders; empty means every sample folder of the run
+    out: Path | None = None  # None means the run's own gallery/ folder

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from charmony.pipeline.gallery.cards import CardPart, CardSample
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,8 @@ class Rendered:
 
     files: list[Path]
     skipped: list[str] = field(default_factory=list)
+    # Facts about how the files were made, e.g. {"synthesizer": "FluidSynth"}; JSON-serialisable, kept in samples.json.
+    details: dict = field(default_factory=dict)
 
 
 class OutputPlugin:
@@ -82,6 +87,10 @@ class OutputPlugin:
     def summarise(self, verdicts: list[Verdict]) -> str:
         """One short line about the verdicts on many samples, for samples.json and the screen."""
         return f"{sum(v.valid for v in verdicts)}/{len(verdicts)} valid"
+
+    def card(self, sample: CardSample) -> CardPart | list[CardPart] | None:
+        """What this plugin shows of its results on one sample in `charmony gallery`; None shows its files as links."""
+        return None
 
     def accepts(self, path: Path) -> bool:
         """Whether this plugin understands files like `path`."""

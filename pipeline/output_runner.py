@@ -8,6 +8,7 @@ place, so that a symbolic link planted where a file goes is replaced, never foll
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -29,7 +30,7 @@ RENDER_SCRATCH = ".charmony-render-"
 class FileOutputs:
     """What the output plugins made of one file: each plugin's result, or why the file could not be read."""
 
-    results: dict[str, dict] = field(default_factory=dict)  # by plugin: verdict, unit, files, skipped, error
+    results: dict[str, dict] = field(default_factory=dict)  # by plugin: verdict, unit, files, skipped, details, error
     unreadable: str | None = None  # e.g. "not UTF-8 (byte 0xe9 at offset 7)"
     verdicts: dict[str, Verdict] = field(default_factory=dict)  # by plugin, as the plugins returned them
 
@@ -91,7 +92,7 @@ class OutputRunner:
                 result["unit"] = plugin.unit
         if self.render and out_dir is not None:
             try:
-                written, skipped = self._render(plugin, path, out_dir, verdicts)
+                written, skipped, details = self._render(plugin, path, out_dir, verdicts)
             except (Exception, SystemExit) as error:
                 result["error"] = _describe(error)
                 if isinstance(error, SystemExit):
@@ -101,16 +102,21 @@ class OutputRunner:
                 result["skipped"] = skipped
             if written:
                 result["files"] = written
+            if details:
+                result["details"] = details
         return result
 
-    def _render(self, plugin: OutputPlugin, path: Path, out_dir: Path, verdicts: dict) -> tuple[list[str], list[str]]:
-        """Render in a private folder inside `out_dir`, then move the files into place; their names, and what was skipped."""
+    def _render(self, plugin: OutputPlugin, path: Path, out_dir: Path, verdicts: dict) -> tuple[list[str], list[str], dict]:
+        """Render in a private folder inside `out_dir`, then move the files into place; their names, what was
+        skipped, and the plugin's details of how it rendered them."""
         out_dir.mkdir(parents=True, exist_ok=True)
         scratch = Path(tempfile.mkdtemp(prefix=RENDER_SCRATCH, dir=out_dir))
         try:
             rendered = plugin.render_checked(path, scratch, dict(verdicts))
+            details: dict = {}
             if isinstance(rendered, Rendered):
                 files, skipped = rendered.files, list(rendered.skipped)
+                details = _json_details(plugin, rendered.details)
             elif isinstance(rendered, (list, tuple)):
                 files, skipped = rendered, []
             else:
@@ -122,13 +128,29 @@ class OutputRunner:
                     names.append(written.name)
                 else:
                     names.append(str(written))
-            return names, [str(reason) for reason in skipped]
+            return names, [str(reason) for reason in skipped], details
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 
     def summary(self) -> dict:
         """Per plugin, the counts over every file run so far, as `summarise` gives them."""
         return summarise(self.per_file, self.plugins)
+
+
+def _json_details(plugin: OutputPlugin, details) -> dict:
+    """A renderer's `Rendered.details` as samples.json keeps them; details that are not a JSON object are left out with a warning."""
+    if not isinstance(details, dict):
+        problem = f"they are a {type(details).__name__}, not a dict"
+    elif not all(isinstance(key, str) for key in details):
+        problem = "their keys are not all strings"
+    else:
+        try:
+            json.dumps(details, allow_nan=False)
+            return details
+        except (TypeError, ValueError) as error:
+            problem = str(error)
+    _misbehaved(plugin, "render", f"its details are not JSON ({problem}) and are left out")
+    return {}
 
 
 def _describe(error: BaseException) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from charmony.pipeline.abc.check import check_abc
+from charmony.pipeline.gallery.cards import CardPart, CardSample
 from charmony.pipeline.hookspecs import hookimpl
 from charmony.pipeline.output import OutputPlugin, Verdict
 
@@ -18,6 +19,10 @@ class AbcChecker(OutputPlugin):
     def check(self, text: str) -> Verdict:
         """The verdict on every tune of the file, with tunes, valid_tunes, bars and bars_ok in its details."""
         return check_abc(text)
+
+    def card(self, sample: CardSample) -> list[CardPart]:
+        """The ABC text with each problem's spot marked, and a link to the .abc file."""
+        return [CardPart(sample.text_html(css_class="abc"), "text"), CardPart(sample.file_link(sample.file), "links")]
 
 
 @hookimpl

@@ -1,32 +1,65 @@
-"""The `audio` output plugin: each tune of an ABC file that passes the check, played by FluidSynth into a WAV file."""
+"""The `audio` output plugin: each tune of an ABC file that passes the check, played into a WAV file.
+
+FluidSynth with a General MIDI SoundFont plays it where both are installed; elsewhere charmony's
+built-in synthesizer does, so every valid tune can be heard on any machine. The render result
+names the synthesizer under `details`.
+"""
 
 from __future__ import annotations
 
+import html
+import shutil
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
+from charmony.pipeline.abc import render as abc_render
 from charmony.pipeline.abc.render import (
     LONGEST_AUDIO_SECONDS,
     RenderError,
     TuneRenderer,
     TuneToRender,
-    check_fluidsynth,
     render_midi,
     seconds_left,
-    write_wav,
+    synthesize_wav,
 )
+from charmony.pipeline.gallery.cards import CardPart, CardSample
 from charmony.pipeline.hookspecs import hookimpl
+from charmony.pipeline.output import Rendered, Verdict
+
+# FluidSynth plays on while its voices die away; its recording ends this long after the music, faded out.
+FLUIDSYNTH_TAIL = 0.3
+
+
+def fluidsynth_soundfont() -> Path | None:
+    """The SoundFont FluidSynth plays with, where both are installed; None: the built-in synthesizer plays."""
+    font = abc_render.soundfont()
+    return font if font is not None and shutil.which("fluidsynth") else None
+
+
+def synthesizer() -> str:
+    """The synthesizer that plays tunes on this machine, in words: FluidSynth with its SoundFont, or the built-in one."""
+    font = fluidsynth_soundfont()
+    if font is not None:
+        return f"FluidSynth with {font.name}"
+    from charmony.pipeline import synth  # numpy: imported only to play, so that `charmony check` starts fast
+
+    return synth.NAME
 
 
 class AudioRenderer(TuneRenderer):
-    """ABC to WAV through MIDI, FluidSynth and a General MIDI SoundFont (Debian: fluidsynth, fluid-soundfont-gm)."""
+    """ABC to WAV through MIDI: FluidSynth and a General MIDI SoundFont, else charmony's built-in synthesizer."""
 
     name = "audio"
-    description = "ABC to WAV with FluidSynth and a General MIDI SoundFont; only tunes that pass the abc check."
+    description = "ABC to WAV with FluidSynth and a General MIDI SoundFont, else a built-in synthesizer; only tunes that pass the abc check."
+    modules = ("charmony.pipeline.synth",)  # numpy, for the built-in synthesizer
 
-    def ready(self) -> None:
-        """Say what to install when FluidSynth or the SoundFont is missing."""
-        check_fluidsynth()
+    def render_checked(self, path: Path, out_dir: Path, verdicts: Mapping[str, Verdict]) -> Rendered:
+        """Every valid tune of the file as a WAV file, with the synthesizer that played them in `details`."""
+        rendered = super().render_checked(path, out_dir, verdicts)
+        if rendered.files:
+            rendered.details = {"synthesizer": synthesizer()}
+        return rendered
 
     def render_tune(self, item: TuneToRender, out_dir: Path, deadline: float) -> list[Path]:
         """NAME.wav, played from a MIDI file made on the side; a tune that plays over 10 minutes is refused."""
@@ -35,7 +68,26 @@ class AudioRenderer(TuneRenderer):
             if seconds > LONGEST_AUDIO_SECONDS:
                 raise RenderError(f"it plays for {seconds / 60:.0f} minutes; audio renders tunes of at most "
                                   f"{LONGEST_AUDIO_SECONDS // 60} minutes")
-            return [write_wav(midi, out_dir / f"{item.stem}.wav", seconds_left(deadline))]
+            target = out_dir / f"{item.stem}.wav"
+            if fluidsynth_soundfont() is None:
+                return [synthesize_wav(midi, target, deadline)]
+            from charmony.pipeline.wav import end_wav
+
+            abc_render.write_wav(midi, target, seconds_left(deadline))
+            return [end_wav(target, seconds + FLUIDSYNTH_TAIL, FLUIDSYNTH_TAIL)]
+
+    def card(self, sample: CardSample) -> list[CardPart]:
+        """A player for each WAV file (loaded only when played), and which synthesizer made them."""
+        players = []
+        for name in (name for name in sample.files if name.endswith(".wav")):
+            url = sample.link(name)
+            players.append(sample.file_link(name) if url is None else
+                           f'<audio controls preload="none" src="{html.escape(url)}" title="{html.escape(name)}"></audio>')
+        if not players:
+            return []
+        made_by = sample.details.get("synthesizer")
+        note = f"played by {made_by}" if made_by else "played by an unrecorded synthesizer"
+        return [CardPart("".join(players), "view"), CardPart(html.escape(note), "notes")]
 
 
 @hookimpl

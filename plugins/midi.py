@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from charmony.pipeline.abc.render import TuneRenderer, TuneToRender, render_midi
+from charmony.pipeline.gallery.cards import CardPart, CardSample
 from charmony.pipeline.hookspecs import hookimpl
 
 
@@ -18,6 +19,11 @@ class MidiRenderer(TuneRenderer):
         """NAME.mid (NAME-X.mid for tune X of a collection)."""
         midi, _ = render_midi(item, out_dir / f"{item.stem}.mid", deadline)
         return [midi]
+
+    def card(self, sample: CardSample) -> CardPart | None:
+        """Links to the MIDI files."""
+        midis = [name for name in sample.files if name.endswith(".mid")]
+        return CardPart(" ".join(sample.file_link(name) for name in midis), "links") if midis else None
 
 
 @hookimpl

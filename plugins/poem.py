@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import html
 from collections import Counter
 from pathlib import Path
 
-from charmony.pipeline.verse import FORM_NAMES, HAN, shape, verse_lines
+from charmony.pipeline.gallery.cards import CardPart, CardSample
 from charmony.pipeline.hookspecs import hookimpl
 from charmony.pipeline.output import OutputPlugin, Problem, Verdict
+from charmony.pipeline.verse import FORM_NAMES, HAN, shape, verse_lines
 from charmony.pipeline.vocabulary import UNK
 
 
@@ -43,6 +45,16 @@ class PoemChecker(OutputPlugin):
                 problems.append(Problem(lines[-1].line, lines[-1].column, f"{len(lines)} lines; regular verse has an even number"))
         details = {"lines": poem_shape.lines, "line_length": poem_shape.line_length, "form": poem_shape.form}
         return Verdict(valid=not problems, problems=sorted(problems, key=lambda p: (p.line, p.column)), details=details)
+
+    def card(self, sample: CardSample) -> list[CardPart]:
+        """The poem set in a CJK font, and its form: regular verse of which kind, or what breaks it."""
+        verdict = sample.verdict
+        parts = [CardPart(sample.text_html(css_class="poem"), "text")]
+        if verdict is not None:
+            form = verdict.details.get("form") or "no form"
+            line = f"regular verse: {form}" if verdict.valid else f"not regular verse ({form}; {len(verdict.problems)} problems)"
+            parts.append(CardPart(html.escape(line), "notes"))
+        return parts
 
     def accepts(self, path: Path) -> bool:
         """Text files holding Chinese characters: regular verse is a form of Chinese poetry."""

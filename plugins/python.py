@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import ast
+import html
 import re
 import warnings
 
+from charmony.pipeline.gallery.cards import CardPart, CardSample
 from charmony.pipeline.hookspecs import hookimpl
 from charmony.pipeline.output import OutputPlugin, Problem, Verdict
 
@@ -60,6 +62,19 @@ class PythonChecker(OutputPlugin):
         parsing = sum(parse_error(block) is None for block in blocks)
         problem = Problem(error.lineno or 1, error.offset or 1, error.msg or "does not parse")
         return Verdict(False, [problem], {"parses": False, "blocks": len(blocks), "blocks_parsing": parsing})
+
+    def card(self, sample: CardSample) -> list[CardPart]:
+        """The source highlighted by Pygments with the parse error's spot marked, and the parse verdict."""
+        parts = [CardPart(sample.text_html(language="python"), "text")]
+        verdict = sample.verdict
+        if verdict is not None:
+            if verdict.valid:
+                line = "parses as Python"
+            else:
+                blocks = verdict.details.get("blocks", 0)
+                line = f"does not parse as Python; {verdict.details.get('blocks_parsing', 0)} of {blocks} top-level def/class blocks do"
+            parts.append(CardPart(html.escape(line), "notes"))
+        return parts
 
     def summarise(self, verdicts: list[Verdict]) -> str:
         """How many samples parse, and in the rest how many def/class blocks do."""

@@ -133,13 +133,19 @@ def test_audio_writes_a_wav_file(tmp_path):
     assert len(data) > 44100 * 2 * 2 * 4  # at least 4 seconds of 16-bit stereo
 
 
-def test_audio_without_fluidsynth_says_what_to_install(tmp_path, monkeypatch, invoke):
+def test_audio_without_fluidsynth_is_played_by_the_built_in_synthesizer(tmp_path, monkeypatch, invoke):
+    from charmony.pipeline import synth
+
     monkeypatch.setattr(render, "SOUNDFONTS", (tmp_path / "missing.sf2",))
     source = tmp_path / "chorale.abc"
     source.write_text(CHORALE)
     result = invoke("render", source, "--to", "audio")
-    assert result.exit_code == 1 and "Traceback" not in result.output
-    assert "install Debian's fluidsynth and fluid-soundfont-gm" in result.output
+    assert result.exit_code == 0 and "Traceback" not in result.output
+    assert f"audio: synthesizer: {synth.NAME}" in result.output
+    data = (tmp_path / "chorale.wav").read_bytes()
+    assert data[:4] == b"RIFF" and data[8:12] == b"WAVE"
+    # 9 quarters at 120 a minute, mono 16-bit at the synthesizer's rate
+    assert (len(data) - 44) / 2 / synth.RATE == pytest.approx(4.5 + synth.RELEASE, abs=0.01)
 
 
 def test_check_prints_each_problem_with_file_line_and_column(tmp_path, invoke):

@@ -143,3 +143,34 @@ def test_a_plugin_calling_sys_exit_at_import_or_in_a_hook_only_warns(tmp_path):
     assert "Warning: plugin 'hookexit' raised in register_outputs and is skipped: it called sys.exit(2)" in result.stderr
     assert "Warning: CHARMONY_LOAD_PLUGINS names 'nosuchplug', which is not an installed plugin distribution" in result.stderr
     assert "abc" in result.stdout and "Traceback" not in result.stderr
+
+
+class Reports(OutputPlugin):
+    """A renderer that says how it made its file, in details JSON can hold or, as `odd`, cannot."""
+
+    def __init__(self, name, details):
+        self.name, self.details = name, details
+
+    def render(self, path, out_dir):
+        from charmony.pipeline.output import Rendered
+
+        written = out_dir / f"{path.stem}.{self.name}"
+        written.write_text("made")
+        return Rendered([written], details=self.details)
+
+
+class Reporting:
+    @hookimpl
+    def register_outputs(self, register):
+        register(Reports("plain", {"tool": "pen", "speed": 2}))
+        register(Reports("odd", {"when": object()}))
+
+
+def test_render_details_are_kept_in_samples_json_and_details_json_cannot_hold_are_left_out(register_plugin, tmp_path):
+    register_plugin(Reporting(), "reporting-plugin")
+    with pytest.warns(PluginWarning, match="'odd' from reporting-plugin failed in render: its details are not JSON"):
+        report = write_samples([Sample("hello", True)], {"run": "test"}, tmp_path, ".txt", ["plain", "odd"])
+    outputs = json.loads((tmp_path / "samples.json").read_text())["samples"][0]["outputs"]
+    assert outputs == report["samples"][0]["outputs"]
+    assert outputs["plain"] == {"files": ["sample_001.plain"], "details": {"tool": "pen", "speed": 2}}
+    assert outputs["odd"] == {"files": ["sample_001.odd"]}

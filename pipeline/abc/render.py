@@ -1,4 +1,5 @@
-"""Rendering checked ABC tunes: MIDI (repeats played), MusicXML, SVG through verovio, WAV through FluidSynth.
+"""Rendering checked ABC tunes: MIDI (repeats played), MusicXML, SVG through verovio, WAV through FluidSynth
+or charmony's built-in synthesizer.
 
 Every tune renders under a time limit, in a worker process (see worker.py): a tune that runs out of time or
 crashes a library gets one line saying so, and the other tunes go on.
@@ -6,12 +7,11 @@ crashes a library gets one line saying so, and the other tunes go on.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,13 +31,6 @@ RENDER_SECONDS = 45.0
 SOUNDFONTS = (Path("/usr/share/sounds/sf2/FluidR3_GM.sf2"), Path("/usr/share/sounds/sf2/default-GM.sf2"))
 LONGEST_AUDIO_SECONDS = 600  # a tune that plays longer is not rendered as audio (its WAV would be over 100 MB)
 MUSIC21 = ("music21", "charmony.pipeline.abc.score")  # what the MusicXML job needs, imported once per worker
-
-
-def _readable(path: Path) -> None:
-    """Give a finished output the permissions of a file the user wrote (the temporary file is private)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    path.chmod(0o666 & ~umask)
 
 
 @dataclass(frozen=True)
@@ -145,7 +138,6 @@ def write_midi(tune: Tune, target: Path) -> float:
     data, seconds = tune_to_midi(tune)
     with atomic_path(target) as temporary:
         temporary.write_bytes(data)
-        _readable(temporary)
     return seconds
 
 
@@ -156,7 +148,6 @@ def write_musicxml(tune: Tune, target: Path) -> Path:
     score = tune_to_score(tune)
     with atomic_path(target) as temporary:
         score.write("musicxml", fp=temporary)
-        _readable(temporary)
     return target
 
 
@@ -169,7 +160,15 @@ def _musicxml_job(text: str, line: int, target: str) -> dict:
     return {}
 
 
-JOBS = {"midi": _midi_job, "musicxml": _musicxml_job}  # what the worker runs, by name
+def _synth_job(midi: str, target: str) -> dict:
+    from charmony.pipeline.synth import midi_to_wav
+
+    midi_to_wav(Path(midi), Path(target))
+    return {}
+
+
+# What the worker runs, by name.
+JOBS: dict[str, Callable[..., dict]] = {"midi": _midi_job, "musicxml": _musicxml_job, "synth": _synth_job}
 
 
 def write_svg(musicxml: Path, target: Path, seconds: float = RENDER_SECONDS) -> list[Path]:
@@ -203,6 +202,12 @@ def check_fluidsynth() -> Path:
     return font
 
 
+def synthesize_wav(midi: Path, target: Path, deadline: float) -> Path:
+    """A WAV file of a MIDI file played by charmony's built-in synthesizer (see synth.py), in the worker."""
+    worker().run("synth", {"midi": str(midi), "target": str(target)}, seconds_left(deadline))
+    return target
+
+
 def write_wav(midi: Path, target: Path, seconds: float = RENDER_SECONDS) -> Path:
     """A WAV file of a MIDI file played by FluidSynth with a General MIDI SoundFont."""
     font = check_fluidsynth()
@@ -217,5 +222,4 @@ def write_wav(midi: Path, target: Path, seconds: float = RENDER_SECONDS) -> Path
         if finished.returncode != 0 or temporary.stat().st_size == 0:
             last = (finished.stderr.strip().splitlines() or [f"exit status {finished.returncode}"])[-1]
             raise RenderError(f"FluidSynth could not play {midi.name}: {last}")
-        _readable(temporary)
     return target

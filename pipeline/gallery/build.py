@@ -1,0 +1,190 @@
+"""Building a gallery: a self-contained folder with index.html, its stylesheet and script, and the files it shows.
+
+The folder is built beside its destination and moved into place whole, so a failed build leaves an
+earlier gallery as it was. Files are hard-linked where the file system allows, else copied.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from urllib.parse import quote
+
+from tqdm import tqdm
+
+from charmony import __version__
+from charmony.pipeline.atomic import current_umask
+from charmony.pipeline.config import GalleryConfig
+from charmony.pipeline.errors import CharmonyError, ConfigError
+from charmony.pipeline.gallery.curve import read_metrics
+from charmony.pipeline.gallery.page import RunSummary, card_html, page_html, run_header, set_section
+from charmony.pipeline.gallery.sets import REPORT, SampleSet, sample_sets
+from charmony.pipeline.plugins import outputs
+from charmony.pipeline.runs import Run
+
+MARKER = "gallery.json"  # what tells a gallery folder, which may be replaced, from any other folder
+PYGMENTS_STYLE = "default"
+
+
+@dataclass(frozen=True)
+class Gallery:
+    """A gallery that was written."""
+
+    index: Path
+    sets: int
+    samples: int
+
+
+class GalleryFiles:
+    """The files a gallery shows, placed under its files/ folder, one subfolder per sample set."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.folders: dict[Path, str] = {}
+        self.placed: dict[tuple[str, str], str | None] = {}
+
+    def add_set(self, folder: Path) -> str:
+        """The subfolder name for a sample folder: its own name, made safe and unique."""
+        base = re.sub(r"[^A-Za-z0-9._-]+", "_", folder.name).strip("._") or "samples"
+        name, number = base, 1
+        while name in self.folders.values():
+            number += 1
+            name = f"{base}-{number}"
+        self.folders[folder] = name
+        return name
+
+    def place(self, folder: Path, name: str) -> str | None:
+        """Put file `name` of a sample folder into the gallery once; its address relative to index.html, or None when missing."""
+        subfolder = self.folders[folder]
+        key = (subfolder, name)
+        if key not in self.placed:
+            self.placed[key] = self._copy(folder / name, subfolder, name) if Path(name).name == name else None
+        return self.placed[key]
+
+    def _copy(self, source: Path, subfolder: str, name: str) -> str | None:
+        if not source.is_file():
+            return None
+        target = self.root / "files" / subfolder / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(source, target)
+        except OSError:  # another file system, or one without hard links
+            shutil.copyfile(source, target)
+        return f"files/{quote(subfolder)}/{quote(name)}"
+
+
+def summarise_run(run: Run) -> RunSummary:
+    """The run's manifest, model and metrics, as the header shows them."""
+    from charmony.pipeline.checkpoint import Checkpoint
+
+    manifest = run.manifest()
+    model, parameters, note = None, None, None
+    path = run.best_path if run.best_path.exists() else run.checkpoint_path
+    if path.exists():
+        try:
+            checkpoint = Checkpoint.load(path)
+            model = checkpoint.model_config
+            parameters = sum(tensor.numel() for tensor in checkpoint.model.values())
+        except CharmonyError as error:
+            note = f"unknown: {error}"
+    return RunSummary(run.name, manifest, model, parameters, note, read_metrics(run.metrics_path))
+
+
+def stylesheet() -> str:
+    """gallery.css, followed by Pygments' colours for highlighted code."""
+    from pygments.formatters import HtmlFormatter
+
+    own = resources.files("charmony.pipeline.gallery").joinpath("gallery.css").read_text(encoding="utf-8")
+    return own + "\n" + HtmlFormatter(style=PYGMENTS_STYLE).get_style_defs("pre.code") + "\n"
+
+
+def _check_destination(out: Path) -> None:
+    """Refuse to replace a folder that is not an earlier gallery, which would lose what it holds."""
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{out} is a file, not a folder; give --out a new or empty folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
+        raise ConfigError(f"{out} already holds files and is not a charmony gallery; give --out a new or empty folder")
+
+
+def _staging_folder(out: Path) -> Path:
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".new", dir=out.parent))
+    except OSError as error:
+        raise ConfigError(f"cannot write the gallery to {out}: {error.strerror or error}; give --out a folder you can write") from None
+    staging.chmod(0o777 & ~current_umask())  # as a folder the user made; mkdtemp's is private
+    return staging
+
+
+def _move_into_place(staging: Path, out: Path) -> None:
+    if out.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
+        os.replace(out, old / out.name)
+        os.replace(staging, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(staging, out)
+
+
+def _read_sample(folder: Path, name: str) -> str | None:
+    if Path(name).name != name:
+        return None
+    try:
+        return (folder / name).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+
+
+def _write(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8")
+
+
+def build_gallery(run: Run, config: GalleryConfig) -> Gallery:
+    """Write the gallery of `run`'s samples (the folders in `config`, or all of them) and return where it is."""
+    sets = sample_sets(run, [Path(folder) for folder in config.samples])
+    out = Path(config.out) if config.out is not None else run.dir / "gallery"
+    _check_destination(out)
+    summary = summarise_run(run)
+    plugins = outputs()
+    staging = _staging_folder(out)
+    try:
+        files = GalleryFiles(staging)
+        total = sum(len(s.samples) for s in sets)
+        sections = []
+        with tqdm(total=total, desc="gallery", unit="sample", file=sys.stderr, disable=None, leave=False) as progress:
+            for set_number, sample_set in enumerate(sets, start=1):
+                sections.append(_section(sample_set, set_number, files, plugins, progress))
+        _write(staging / "index.html", page_html(f"charmony gallery: {run.name}", run_header(summary), total, sections))
+        _write(staging / "gallery.css", stylesheet())
+        _write(staging / "gallery.js", resources.files("charmony.pipeline.gallery").joinpath("gallery.js").read_text(encoding="utf-8"))
+        _write(staging / MARKER, json.dumps({
+            "made_by": f"charmony {__version__}", "run": run.name, "run_dir": str(run.dir.resolve()),
+            "sets": [{"folder": str(s.folder.resolve()), "samples": len(s.samples)} for s in sets],
+        }, indent=2) + "\n")
+        _move_into_place(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return Gallery(out / "index.html", len(sets), total)
+
+
+def _section(sample_set: SampleSet, set_number: int, files: GalleryFiles, plugins: dict, progress) -> str:
+    folder = sample_set.folder
+    files.add_set(folder)
+
+    def place_file(name: str) -> str | None:
+        return files.place(folder, name)
+
+    cards = []
+    for position, entry in enumerate(sample_set.samples):
+        text = _read_sample(folder, entry["file"])
+        cards.append(card_html(entry, position, f"s{set_number}-{position}", text, folder, plugins, place_file))
+        progress.update(1)
+    return set_section(sample_set, f"set{set_number}", place_file(REPORT), cards)

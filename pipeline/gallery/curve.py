@@ -1,0 +1,117 @@
+"""The training curve: training and validation loss against step, from metrics.jsonl, as inline SVG."""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+WIDTH, HEIGHT = 640, 260
+LEFT, RIGHT, TOP, BOTTOM = 56, 16, 28, 40  # margins around the plot area
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """The losses of one run's training, as metrics.jsonl records them."""
+
+    train: list[tuple[int, float]]  # (step, training loss) of each log line
+    val: list[tuple[int, float, float | None]]  # (step, validation loss, validation bits per character) of each evaluation
+
+    @property
+    def best(self) -> tuple[int, float, float | None] | None:
+        """The evaluation with the lowest validation loss, whose model best.pt holds (the first, on a tie)."""
+        return min(self.val, key=lambda point: point[1]) if self.val else None
+
+    @property
+    def last_step(self) -> int | None:
+        """The last step training logged."""
+        steps = [step for step, _ in self.train] + [step for step, _, _ in self.val]
+        return max(steps) if steps else None
+
+
+def read_metrics(path: Path) -> Metrics:
+    """The losses in a metrics.jsonl; lines that are not JSON objects with a step (a line cut short) are left out."""
+    train, val = [], []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        lines = []
+    for line in lines:
+        try:
+            record = json.loads(line)
+            step = int(record["step"])
+        except (ValueError, KeyError, TypeError):
+            continue
+        if _finite(record.get("train_loss")):
+            train.append((step, float(record["train_loss"])))
+        if _finite(record.get("val_loss")):
+            bpc = record.get("val_bpc")
+            val.append((step, float(record["val_loss"]), float(bpc) if _finite(bpc) else None))
+    return Metrics(train, val)
+
+
+def _finite(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
+    """About `count` round numbers, 1, 2 or 5 times a power of ten apart, from at most `low` to at least `high`."""
+    if high <= low:
+        high = low + 1
+    raw = (high - low) / count
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    first, last = math.floor(low / step + 1e-9), math.ceil(high / step - 1e-9)
+    return [round(number * step, 10) for number in range(first, last + 1)]
+
+
+def curve_svg(metrics: Metrics) -> str:
+    """An inline SVG plot of the losses, with the best checkpoint marked; a short note when there is nothing to plot."""
+    points = [(s, v) for s, v in metrics.train] + [(s, v) for s, v, _ in metrics.val]
+    if not points:
+        return '<p class="no-curve">No training metrics yet: <code>charmony train</code> writes them to metrics.jsonl.</p>'
+    x_ticks = nice_ticks(0, max(s for s, _ in points))
+    y_ticks = nice_ticks(min(v for _, v in points), max(v for _, v in points))
+    x_low, x_high, y_low, y_high = x_ticks[0], x_ticks[-1], y_ticks[0], y_ticks[-1]
+
+    def x(step: float) -> float:
+        return LEFT + (step - x_low) / (x_high - x_low) * (WIDTH - LEFT - RIGHT)
+
+    def y(loss: float) -> float:
+        return HEIGHT - BOTTOM - (loss - y_low) / (y_high - y_low) * (HEIGHT - TOP - BOTTOM)
+
+    parts = [f'<svg class="curve" role="img" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" '
+             f'xmlns="http://www.w3.org/2000/svg"><title>training and validation loss against step</title>']
+    for tick in x_ticks:
+        parts.append(f'<line class="grid" x1="{x(tick):.1f}" x2="{x(tick):.1f}" y1="{TOP}" y2="{HEIGHT - BOTTOM}"/>'
+                     f'<text class="tick" x="{x(tick):.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle">{tick:g}</text>')
+    for tick in y_ticks:
+        parts.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(tick):.1f}" y2="{y(tick):.1f}"/>'
+                     f'<text class="tick" x="{LEFT - 6}" y="{y(tick) + 4:.1f}" text-anchor="end">{tick:g}</text>')
+    parts.append(f'<text class="axis" x="{(LEFT + WIDTH - RIGHT) / 2}" y="{HEIGHT - 6}" text-anchor="middle">step</text>'
+                 f'<text class="axis" transform="translate(14 {(TOP + HEIGHT - BOTTOM) / 2}) rotate(-90)" '
+                 f'text-anchor="middle">loss (nats per token)</text>')
+    for name, series in (("train", metrics.train), ("val", [(s, v) for s, v, _ in metrics.val])):
+        if series:
+            path = " ".join(f"{x(s):.1f},{y(v):.1f}" for s, v in series)
+            parts.append(f'<polyline class="{name}" fill="none" points="{path}"/>')
+            if name == "val" or len(series) == 1:
+                parts += [f'<circle class="{name}" cx="{x(s):.1f}" cy="{y(v):.1f}" r="2.5"/>' for s, v in series]
+    best = metrics.best
+    if best is not None:
+        step, loss, bpc = best
+        label = f"best: step {step}, {loss:.3f}" + (f" ({bpc:.3f} bits per character)" if bpc is not None else "")
+        anchor = "end" if x(step) > WIDTH / 2 else "start"
+        shift = -8 if anchor == "end" else 8
+        parts.append(f'<g class="best"><line x1="{x(step):.1f}" x2="{x(step):.1f}" y1="{TOP}" y2="{HEIGHT - BOTTOM}"/>'
+                     f'<circle cx="{x(step):.1f}" cy="{y(loss):.1f}" r="5"/>'
+                     f'<text x="{x(step) + shift:.1f}" y="{TOP - 8}" text-anchor="{anchor}">{html.escape(label)}</text></g>')
+    legend_x = WIDTH - RIGHT - 150
+    parts.append(f'<g class="legend"><line class="train" x1="{legend_x}" x2="{legend_x + 20}" y1="{TOP + 10}" y2="{TOP + 10}"/>'
+                 f'<text x="{legend_x + 26}" y="{TOP + 14}">training</text>'
+                 f'<line class="val" x1="{legend_x + 80}" x2="{legend_x + 100}" y1="{TOP + 10}" y2="{TOP + 10}"/>'
+                 f'<text x="{legend_x + 106}" y="{TOP + 14}">validation</text></g>')
+    parts.append("</svg>")
+    return "".join(parts)
