@@ -169,10 +169,13 @@ def prepare_command(corpus, sources, run_name, max_vocab, val_fraction, seed, op
 @click.argument("run_name", metavar="[RUN]", required=False)
 @click.option("--layers", type=int, help=f"Stacked recurrent layers. {default_note(TRAIN_DEFAULTS, 'layers')}")
 @click.option("--hidden", type=int, help=f"Units per layer. {default_note(TRAIN_DEFAULTS, 'hidden')}")
-@click.option("--embedding", type=int, help="Embedding size; 0 for one-hot.  [default: 64 if the corpus recommends one, else 0]")
-@click.option("--cell", type=click.Choice(["lstm", "gru", "rnn"]), help=f"Recurrent cell. {default_note(TRAIN_DEFAULTS, 'cell')}")
+@click.option("--embedding", type=int, help="Embedding size; 0 for one-hot.  [default: --hidden for words, 64 if the corpus recommends one, else 0]")
+@click.option("--cell", type=click.Choice(["lstm", "gru", "rnn", "lnlstm"]), help=f"Recurrent cell; lnlstm is the LayerNorm LSTM. {default_note(TRAIN_DEFAULTS, 'cell')}")
 @click.option("--dropout", type=float, help=f"Dropout between layers. {default_note(TRAIN_DEFAULTS, 'dropout')}")
-@click.option("--tie-weights/--no-tie-weights", default=None, help="Share embedding and output weights (needs --embedding = --hidden).")
+@click.option("--recurrent-dropout", type=float, help="lnlstm only: dropout on the cell's candidate update.  [default: 0]")
+@click.option("--tie-weights/--no-tie-weights", default=None, help="Share embedding and output weights (needs --embedding = --hidden); the standard improvement for words.")
+@click.option("--init-scale", type=float, help="Draw the weights from U(-F, F), as the PTB recipes do.  [default: PyTorch's initialisation]")
+@click.option("--recipe", help="Named settings of the run's corpus (see `charmony plugins CORPUS`); options given here win.")
 @click.option("--seq-len", type=int, help=f"Time steps per batch. {default_note(TRAIN_DEFAULTS, 'seq_len')}")
 @click.option("--batch-size", type=int, help=f"Parallel streams. {default_note(TRAIN_DEFAULTS, 'batch_size')}")
 @click.option("--lr", type=float, help=f"Peak learning rate. {default_note(TRAIN_DEFAULTS, 'lr')}")
@@ -191,16 +194,20 @@ def prepare_command(corpus, sources, run_name, max_vocab, val_fraction, seed, op
 @click.option("--resume", is_flag=True, help="Continue from the run's latest checkpoint with its saved settings.")
 @click.option("--restart", is_flag=True, help="Discard the run's checkpoints and train from step 0.")
 @runs_dir_option
-def train_command(run_name, resume, restart, nproc, runs_dir, **settings):
+def train_command(run_name, resume, restart, nproc, runs_dir, recipe, **settings):
     """Train the model of RUN, a prepared run (with --nproc N, or under torchrun, in N processes)."""
     if resume and restart:
         raise click.UsageError("--resume and --restart exclude each other")
+    if resume and recipe:
+        raise click.UsageError("--resume keeps the run's saved settings; leave out --recipe")
     world = World.from_environment()
     if nproc and world.size > 1:
         raise ConfigError("--nproc launches processes itself; under torchrun, leave it out")
     processes = nproc or world.size
     run = pick_run(runs_dir, run_name)
     given = {key: value for key, value in settings.items() if value is not None}
+    if recipe:
+        given = recipe_settings(run, recipe, given)
     checkpoint = resumable_checkpoint(run) if resume else None
     config = resume_config(checkpoint, given, processes) if resume else dataclasses.replace(TRAIN_DEFAULTS, **given)
     if processes > world.size:
@@ -225,8 +232,23 @@ def train_command(run_name, resume, restart, nproc, runs_dir, **settings):
     else:
         click.echo(
             f"trained run {run.name!r} to step {result.step}; best validation loss "
-            f"{result.best_val_loss:.4f} nats/token, checkpoint {run.best_path}"
+            f"{result.best_val_loss:.4f} nats/token{perplexity_note(run, result.best_val_loss)}, checkpoint {run.best_path}"
         )
+
+
+def recipe_settings(run: Run, name: str, given: dict) -> dict:
+    """The settings of the run's corpus' recipe `name`, with the options given on the command line winning."""
+    from charmony.pipeline.plugins import get_corpus
+    from charmony.pipeline.recipes import apply_recipe, find_recipe
+
+    return apply_recipe(find_recipe(get_corpus(run.manifest()["corpus"]), name), given)
+
+
+def perplexity_note(run: Run, loss: float) -> str:
+    """`, perplexity P` for a word-level run, else nothing."""
+    from charmony.pipeline.train import is_word_level, perplexity
+
+    return f" (perplexity {perplexity(loss):.2f})" if is_word_level(run.manifest()) else ""
 
 
 def worker_arguments(ctx: click.Context, run: Run, runs_dir: Path) -> list[str]:
@@ -333,10 +355,15 @@ def render_command(files, names, out_dir):
 
 
 @cli.command("plugins")
+@click.argument("name", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def plugins_command(as_json):
-    """List every corpus and output plugin."""
+def plugins_command(name, as_json):
+    """List every corpus and output plugin, or with NAME one plugin's options and recipes."""
     infos = plugin_infos()
+    if name is not None:
+        details = plugin_details(name, infos)
+        click.echo(json.dumps(details, indent=2, ensure_ascii=False) if as_json else format_details(details))
+        return
     if as_json:
         click.echo(json.dumps([dataclasses.asdict(info) for info in infos], indent=2))
         return
@@ -346,6 +373,59 @@ def plugins_command(as_json):
     widths = [max(len(row[c]) for row in rows) for c in range(4)]
     for row in rows:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4])
+
+
+def plugin_details(name: str, infos) -> dict:
+    """What `charmony plugins NAME` shows: the plugin's listing, and a corpus' options, sample options and recipes."""
+    from charmony.pipeline.plugins import corpora
+
+    found = [info for info in infos if info.name == name]
+    if not found:
+        known = ", ".join(sorted(info.name for info in infos))
+        raise click.ClickException(f"no plugin {name!r}; installed plugins: {known}")
+    details = dataclasses.asdict(found[0])
+    if found[0].kind == "corpus":
+        corpus = corpora()[name]
+        details.update({
+            "default_source": corpus.default_source,
+            "token_unit": corpus.token_unit,
+            "options": dict(corpus.options),
+            "sample_options": dict(getattr(corpus, "sample_options", {}) or {}),
+            "recipes": {key: {"description": recipe.description, "settings": recipe.settings()}
+                        for key, recipe in (corpus.recipes or {}).items()},
+        })
+    else:
+        details["extensions"] = list(outputs()[name].extensions)
+    return details
+
+
+def format_details(details: dict) -> str:
+    """`plugin_details` as text: a heading, then one section per kind of setting."""
+    from charmony.pipeline.recipes import Recipe
+
+    lines = [f"{details['name']}: {details['kind']} {details['version']} from {details['origin']}", details["description"]]
+    if details["kind"] != "corpus":
+        lines.append(f"files: {', '.join(details['extensions']) or 'any'}")
+        return "\n".join(lines)
+    lines += [f"default source: {details['default_source']}", f"tokens: {details['token_unit']}s"]
+    sections = [
+        ("prepare options (charmony prepare --option KEY=VALUE)", details["options"]),
+        ("sample options (charmony sample --option KEY=VALUE)", details["sample_options"]),
+        ("recipes (charmony train RUN --recipe NAME)", {
+            key: f"{recipe['description']}\n{Recipe(recipe['description'], **recipe['settings']).flags()}"
+            for key, recipe in details["recipes"].items()
+        }),
+    ]
+    for heading, entries in sections:
+        if not entries:
+            continue
+        width = max(map(len, entries))
+        lines += ["", heading + ":"]
+        for key, text in entries.items():
+            first, *rest = text.split("\n")
+            lines.append(f"  {key.ljust(width)}  {first}")
+            lines += [f"  {' ' * width}  {more}" for more in rest]
+    return "\n".join(lines)
 
 
 def _format_warning(message, category, filename, lineno, line=None):

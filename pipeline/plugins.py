@@ -32,6 +32,7 @@ BUILTIN_PLUGINS = (
     "charmony.corpora.code",
     "charmony.plugins.poem",
     "charmony.plugins.python",
+    "charmony.corpora.words",
 )
 
 

@@ -33,7 +33,7 @@ from charmony.pipeline.runs import Run
 from charmony.pipeline.sources import check_sources
 
 DEFAULT_EMBEDDING = 64
-MODEL_FIELDS = ("layers", "hidden", "embedding", "cell", "dropout", "tie_weights")
+MODEL_FIELDS = ("layers", "hidden", "embedding", "cell", "dropout", "tie_weights", "recurrent_dropout")
 # The carried hidden state and the position in the streams depend on these (and on the number of
 # streams, --batch-size x processes); the seed only matters at step 0, after which the saved
 # random-number state takes over.
@@ -46,10 +46,12 @@ class TrainConfig:
 
     layers: int = 2
     hidden: int = 256
-    embedding: int | None = None  # None: 64 if the corpus recommends an embedding, else one-hot
+    embedding: int | None = None  # None: the hidden size for words, 64 if the corpus recommends an embedding, else one-hot
     cell: str = "lstm"
     dropout: float = 0.0
     tie_weights: bool = False
+    recurrent_dropout: float = 0.0  # lnlstm only: dropout on the candidate update
+    init_scale: float | None = None  # weights from U(-init_scale, init_scale), as the PTB recipes; None: PyTorch's
     seq_len: int = 100  # time steps per batch (truncated BPTT length)
     batch_size: int = 32  # parallel streams per process
     lr: float = 5e-3  # peak learning rate (Adam); 2e-3, char-rnn's, learns about half as fast here
@@ -102,11 +104,28 @@ class TrainResult:
     checkpoint: str
 
 
+def is_word_level(manifest: dict) -> bool:
+    """Whether a run's tokens are words (or values), which are measured by perplexity rather than bits per character."""
+    return manifest.get("token_unit", "character") != "character"
+
+
+def perplexity(loss: float) -> float:
+    """The perplexity of a loss in nats per token."""
+    return math.exp(min(loss, 700.0))  # beyond that exp overflows a float
+
+
 def model_config_for(config: TrainConfig, manifest: dict, vocab_size: int) -> ModelConfig:
-    """The model shape for this corpus: the config's, with the corpus' embedding advice as default."""
+    """The model shape for this corpus: the config's, with the corpus' embedding advice as default.
+
+    Word-level runs default to an embedding as wide as the hidden layer, as the PTB recipes have it,
+    which also lets --tie-weights share it with the head.
+    """
     embedding = config.embedding
     if embedding is None:
-        embedding = config.hidden if config.tie_weights else DEFAULT_EMBEDDING if manifest.get("embedding") else 0
+        if config.tie_weights or manifest.get("token_unit") == "word":
+            embedding = config.hidden
+        else:
+            embedding = DEFAULT_EMBEDDING if manifest.get("embedding") else 0
     return ModelConfig(
         vocab_size=vocab_size,
         cell=config.cell,
@@ -115,6 +134,8 @@ def model_config_for(config: TrainConfig, manifest: dict, vocab_size: int) -> Mo
         embedding=embedding,
         dropout=config.dropout,
         tie_weights=config.tie_weights,
+        recurrent_dropout=config.recurrent_dropout,
+        init_scale=config.init_scale,
     )
 
 
@@ -398,6 +419,7 @@ def _train(run: Run, config: TrainConfig, plan: Plan, world: World, device: torc
     val_streams = _validation_batches(run, config, world)
     val_batches = DeviceBatches(val_streams, device) if val_streams is not None else None
     chars_per_token = torch.from_numpy(vocab.token_lengths()).to(device)
+    words = is_word_level(manifest)
 
     torch.manual_seed(config.seed)
     raw = CharModel(plan.model_config).to(device)
@@ -487,16 +509,17 @@ def _train(run: Run, config: TrainConfig, plan: Plan, world: World, device: torc
                 }
                 if evaluate_now:
                     record["val_loss"], record["val_bpc"] = evaluate(raw, val_batches, config.eval_batches, chars_per_token, device, world)
+                    if words:
+                        del record["val_bpc"]  # meaningless for words
+                        record["val_ppl"] = perplexity(record["val_loss"])
                     if not math.isfinite(record["val_loss"]):
                         raise Diverged(f"validation loss is {record['val_loss']} at step {step}; {DIVERGED_ADVICE}")
                     if best_val_loss is None or record["val_loss"] < best_val_loss:
                         best_val_loss = record["val_loss"]
                         save(run.best_path)
                     if world.main:
-                        progress.write(
-                            f"step {step}: train loss {train_loss:.4f}, "
-                            f"val loss {record['val_loss']:.4f}, val bpc {record['val_bpc']:.3f}"
-                        )
+                        measure = f"val ppl {record['val_ppl']:.2f}" if words else f"val bpc {record['val_bpc']:.3f}"
+                        progress.write(f"step {step}: train loss {train_loss:.4f}, val loss {record['val_loss']:.4f}, {measure}")
                     running.restart_clock()
                 if world.main:
                     metrics.write(json.dumps(record) + "\n")
