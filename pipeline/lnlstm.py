@@ -8,7 +8,10 @@ model, the carried state, checkpoints and sampling treat it like any other cell.
 
 Written for `torch.compile`: the input projection of every time step is one matrix multiply before
 the loop, and each step is one small matrix multiply and a few elementwise operations on whole
-tensors, which the compiler fuses into one kernel per step.
+tensors. Under `torch.compile` (`charmony train --compile`) the step is compiled on its own, once,
+and the time loop calls it: the compiler fuses each step's elementwise work forwards and backwards,
+while the loop itself is not unrolled, which would make compiling take minutes and grow with
+--seq-len.
 """
 
 from __future__ import annotations
@@ -55,12 +58,26 @@ class LayerNormLSTMLayer(nn.Module):
     def forward(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         """Outputs (batch, time, hidden) and the last state."""
         projected = x @ self.input_weight.t()  # every time step at once
+        if torch.compiler.is_compiling():
+            return self.loop_compiled(projected, state)
+        return self.loop(projected, state, self.step)
+
+    def loop(self, projected: torch.Tensor, state, step) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """Run `step` along the time axis of the projected inputs."""
         h, c = state
         outputs = []
-        for t in range(x.size(1)):
-            h, c = self.step(projected[:, t], h, c)
+        # unbind, not projected[:, t]: the backward of T selects would write T full-size gradients.
+        for projected_t in projected.unbind(1):
+            h, c = step(projected_t, h, c)
             outputs.append(h)
         return torch.stack(outputs, dim=1), (h, c)
+
+    @torch.compiler.disable
+    def loop_compiled(self, projected: torch.Tensor, state) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """The loop outside the compiled graph, calling the step compiled on its own."""
+        if self.__dict__.get("compiled_step") is None:
+            self.__dict__["compiled_step"] = torch.compile(self.step)  # in __dict__: not a submodule, not saved
+        return self.loop(projected, state, self.__dict__["compiled_step"])
 
 
 class LayerNormLSTM(nn.Module):
