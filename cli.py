@@ -298,6 +298,30 @@ def sample_command(run_name, out_dir, runs_dir, **settings):
             click.echo(summary_line(name, counts))
 
 
+@cli.command("forecast")
+@click.argument("run_name", metavar="[RUN]", required=False)
+@click.option("--context", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="CSV file whose values to continue.  [default: the end of the run's series]")
+@click.option("--horizon", type=int, required=True, help="Steps to forecast.")
+@click.option("--num-samples", type=int, default=100, show_default=True, help="Continuations drawn in one batch; the quantiles are over them.")
+@click.option("--temperature", type=float, default=1.0, show_default=True, help="1 samples the model's own distribution.")
+@click.option("--seed", type=click.IntRange(0, SEED_LIMIT - 1), help="Same seed, same forecast.  [default: random, recorded in forecast.json]")
+@click.option("--checkpoint", default="best", show_default=True, help="best, latest, or a checkpoint file.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True, help="Folder for forecast.csv, forecast.svg and forecast.json.")
+@runs_dir_option
+def forecast_command(run_name, out_dir, runs_dir, **settings):
+    """Forecast the series of RUN, a trained run of the series corpus: median and 10-90% band."""
+    from charmony.pipeline.forecast import ForecastConfig, forecast, write_forecast
+
+    config = ForecastConfig(**settings)
+    run = pick_run(runs_dir, run_name)
+    result = forecast(run, config)
+    written = write_forecast(result, out_dir)
+    meta = result.metadata
+    click.echo(f"forecast of {config.horizon} steps after {meta['context']} ({meta['context_values']:,} values), "
+               f"{config.num_samples} samples (seed {meta['seed']}): {', '.join(str(path) for path in written)}")
+
+
 @cli.command("check")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--with", "names", callback=parse_names, metavar="NAME,...", help="Checkers to use.  [default: every one that accepts the file]")

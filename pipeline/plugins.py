@@ -33,6 +33,7 @@ BUILTIN_PLUGINS = (
     "charmony.plugins.poem",
     "charmony.plugins.python",
     "charmony.corpora.words",
+    "charmony.corpora.series",
 )
 
 
