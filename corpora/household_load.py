@@ -11,7 +11,7 @@ def _bump(hours: np.ndarray, centre: float, width: float) -> np.ndarray:
     return np.exp(-0.5 * ((hours - centre) / width) ** 2)
 
 
-def household_load(days: int = 730, seed: int = 0) -> np.ndarray:
+def household_load(days: int = 1461, seed: int = 0) -> np.ndarray:
     """Hourly load in kW over `days` days from a Monday: low at night, peaks in the morning and evening.
 
     Weekends rise later and use more at midday; winter uses more than summer; the noise is

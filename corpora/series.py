@@ -38,7 +38,7 @@ class SeriesOptions:
     limit: float = 4.0  # with scale=mean the bins span -limit..limit times the mean absolute value
     window: int = 0  # values per document; 0: a whole series is one document
     period: int = HOURS  # steps of one season, for seasonal persistence
-    days: int = 730  # of the generated series
+    days: int = 1461  # of the generated series: four years, as the UCI load data
     seed: int = 0  # of the generated series
 
     @classmethod
@@ -53,7 +53,7 @@ class SeriesOptions:
             raise CorpusError(f"--option limit={limit}: give a positive number, such as 4")
         return cls(list_option(options, "column"), choice_option(options, "scale", SCALES),
                    int_option(options, "bins", 256, minimum=2), limit_value, int_option(options, "window", 0),
-                   int_option(options, "period", HOURS, minimum=1), int_option(options, "days", 730, minimum=1),
+                   int_option(options, "period", HOURS, minimum=1), int_option(options, "days", 1461, minimum=1),
                    int_option(options, "seed", 0))
 
 
@@ -183,11 +183,12 @@ class SeriesCorpus(CorpusPlugin):
 
     name = "series"
     description = "Time series from CSV columns as value tokens (scaled, quantised into bins), for `charmony forecast`."
-    default_source = "a generated household electricity load: hourly, two years, daily and weekly pattern plus noise"
+    default_source = "a generated household electricity load: hourly, four years, daily and weekly pattern plus noise"
     token_unit = "value"
     recipes = {
-        "load": Recipe("the electricity-load forecaster: 2 x 128 LSTM over a week of hourly values, dropout 0.1",
-                       layers=2, hidden=128, seq_len=168, batch_size=16, dropout=0.1, max_steps=1500, eval_every=250),
+        "load": Recipe("the electricity-load forecaster: 2 x 128 LSTM over a week of hourly values, dropout 0.3",
+                       layers=2, hidden=128, seq_len=168, batch_size=16, dropout=0.3, weight_decay=0.1,
+                       max_steps=600, eval_every=100, save_every=100),
     }
     options = {
         "column": "the CSV column(s) to read, comma-separated (default: the first numeric column)",
@@ -196,7 +197,7 @@ class SeriesCorpus(CorpusPlugin):
         "limit": "with scale=mean, the bins span -limit..limit times the mean absolute value (default 4)",
         "window": "values per document: each series cut into windows of this many (default 0: a series is one document)",
         "period": "steps in one season, for the seasonal-persistence baseline (default 24: a day of hourly values)",
-        "days": "days of the generated series (default 730)",
+        "days": "days of the generated series (default 1461: four years)",
         "seed": "seed of the generated series (default 0)",
     }
 

@@ -28,7 +28,7 @@ DOCS = Path(__file__).parent.parent / "docs" / "plugins.md"
 class WordCorpus(CorpusPlugin):
     """Whole words as tokens, as a word-level recipe would have them."""
 
-    name = "words"
+    name = "counting"
     description = "Counting rhymes, one word per token."
     version = "2.5"
     prime = "one "
@@ -49,9 +49,9 @@ class WordPlugin:
 
 def test_a_registered_plugin_prepares_trains_and_samples_with_its_own_tokens(register_plugin, runs_dir):
     register_plugin(WordPlugin(), "word-plugin")
-    assert "words" in corpora()
-    run = Run(runs_dir / "words")
-    prepare(run, PrepareConfig("words", val_fraction=0.25))
+    assert "counting" in corpora()
+    run = Run(runs_dir / "counting")
+    prepare(run, PrepareConfig("counting", val_fraction=0.25))
     vocab = run.vocabulary()
     assert {"three", "seven", "hen", " "} <= set(vocab.tokens)
     assert len(vocab) < 25, "words, not characters, are the tokens"
@@ -65,10 +65,10 @@ def test_plugins_lists_name_kind_version_and_description(register_plugin, invoke
     register_plugin(WordPlugin(), "word-plugin")
     listing = invoke("plugins")
     assert listing.exit_code == 0
-    assert re.search(r"^words\s+corpus\s+2\.5\s+word-plugin\s+Counting rhymes", listing.output, re.M)
+    assert re.search(r"^counting\s+corpus\s+2\.5\s+word-plugin\s+Counting rhymes", listing.output, re.M)
     assert re.search(r"^text\s+corpus\s+0\.1\.0\s+charmony \(built-in\)", listing.output, re.M)
     data = json.loads(invoke("plugins", "--json").output)
-    assert {"name": "words", "kind": "corpus", "version": "2.5", "origin": "word-plugin",
+    assert {"name": "counting", "kind": "corpus", "version": "2.5", "origin": "word-plugin",
             "description": "Counting rhymes, one word per token."} in data
 
 
@@ -81,7 +81,7 @@ class Duplicate:
 def test_two_plugins_registering_one_name_are_both_named(register_plugin):
     register_plugin(WordPlugin(), "word-plugin")
     register_plugin(Duplicate(), "copycat")
-    with pytest.raises(PluginError, match="corpus 'words' is registered by both 'word-plugin' and 'copycat'"):
+    with pytest.raises(PluginError, match="corpus 'counting' is registered by both 'word-plugin' and 'copycat'"):
         corpora()
 
 
