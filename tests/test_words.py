@@ -174,3 +174,17 @@ def test_resume_refuses_a_recipe(invoke, runs_dir):
 def test_the_default_source_is_lower_cased_words_with_punctuation_apart():
     first = next(WordsCorpus().documents([], {}))
     assert first.text == first.text.lower() and (" ." in first.text or " ," in first.text)
+
+
+def test_the_word_benchmark_runs_on_a_corpus_in_the_ptb_layout(ptb, capsys, monkeypatch):
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parent.parent / "benchmarks"))
+    import bench_words
+
+    figures = bench_words.main(["--source", str(ptb), "--minutes", "1", "--max-steps", "40", "--hidden", "16",
+                                "--eval-every", "20", "--batch-size", "8", "--seq-len", "10"])
+    output = capsys.readouterr().out
+    assert figures["steps"] == 40 and figures["vocab"] == len(set(sentences(2500, 1).split())) + 2
+    assert "best validation perplexity" in output and "reference: PTB small: 120.7 valid" in output
+    assert 1 < figures["best_val_ppl"] < figures["vocab"]
