@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import dataclasses
 import json
 import platform
 import statistics
@@ -31,7 +30,8 @@ import torch
 
 from charmony.pipeline.prepare import PrepareConfig, prepare
 from charmony.pipeline.runs import Run
-from charmony.pipeline.train import TrainConfig, train
+from charmony.pipeline.config import TrainConfig
+from charmony.pipeline.train import train
 
 TINY_SHAKESPEARE_CHARS = 1_115_394
 
@@ -83,24 +83,24 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--cells", default="lstm,lnlstm,lnlstm+compile")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
 
     with tempfile.TemporaryDirectory() as folder:
         source = Path(folder) / "input.txt"
         source.write_text(docstring_text(), encoding="utf-8")
         base = Run(Path(folder) / "runs" / "cells")
         manifest = prepare(base, PrepareConfig("text", [source]))
-        print(f"text: {manifest['tokens']['train']:,} train / {manifest['tokens']['val']:,} val characters, "
-              f"vocabulary {manifest['vocab_size']}; {args.layers} x {args.hidden}, batches {args.batch_size} x "
+        print(f"text: {manifest.tokens['train']:,} train / {manifest.tokens['val']:,} val characters, "
+              f"vocabulary {manifest.vocab_size}; {args.layers} x {args.hidden}, batches {args.batch_size} x "
               f"{args.seq_len}, {args.steps} steps, {args.threads} thread(s), {platform.processor() or platform.machine()}, "
               f"torch {torch.__version__}, Python {sys.version.split()[0]}")
-        config = TrainConfig(layers=args.layers, hidden=args.hidden, seq_len=args.seq_len, batch_size=args.batch_size,
-                             max_steps=args.steps, eval_every=args.steps, save_every=args.steps, log_every=max(1, args.steps // 10),
-                             device=args.device, eval_batches=50)
+        config = TrainConfig().with_settings(
+            layers=args.layers, hidden=args.hidden, seq_len=args.seq_len, batch_size=args.batch_size, max_steps=args.steps,
+            eval_every=args.steps, save_every=args.steps, log_every=max(1, args.steps // 10), device=args.device,
+            eval_batches=50, threads=args.threads)
         results = {}
         for name in args.cells.split(","):
             cell, _, compiled = name.partition("+")
-            results[name] = train_cell(base, dataclasses.replace(config, cell=cell, compile=bool(compiled)))
+            results[name] = train_cell(base, config.with_settings(cell=cell, compile=bool(compiled)))
             r = results[name]
             print(f"{name:16s} {r['tokens_per_sec']:9,.0f} tok/s  first interval {r['first_interval_s']:6.1f} s  "
                   f"val bpc {r['val_bpc']:.3f}  (wall {r['wall_s']:.0f} s)", flush=True)

@@ -11,7 +11,6 @@ Prints the best validation perplexity beside the published figures for PTB.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import platform
 import shutil
@@ -25,7 +24,9 @@ from charmony.pipeline.plugins import get_corpus
 from charmony.pipeline.prepare import PrepareConfig, prepare
 from charmony.pipeline.recipes import apply_recipe, find_recipe
 from charmony.pipeline.runs import Run
-from charmony.pipeline.train import TrainConfig, perplexity, train
+from charmony.pipeline.config import TrainConfig
+from charmony.pipeline.train import train
+from charmony.pipeline.train_log import perplexity
 
 # Zaremba, Sutskever and Vinyals (2014), Recurrent Neural Network Regularization, table 1 (PTB).
 REFERENCE = {
@@ -47,28 +48,28 @@ def main(argv: list[str] | None = None) -> dict:
     for name in ("max-steps", "hidden", "layers", "batch-size", "seq-len", "eval-every"):
         parser.add_argument(f"--{name}", type=int, help="override the recipe's")
     args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
 
     folder = args.keep or Path(tempfile.mkdtemp(prefix="bench-words-"))
     try:
         run = Run(folder / "runs" / "words")
         started = time.perf_counter()
         manifest = prepare(run, PrepareConfig("words", list(args.source), max_vocab=args.max_vocab))
-        if manifest["split"] != "corpus":
+        if manifest.split != "corpus":
             raise SystemExit("--source is not in the PTB or WikiText layout (NAME.train.txt, NAME.valid.txt, ...)")
         prepared = time.perf_counter() - started
         given = {key: getattr(args, key) for key in ("max_steps", "hidden", "layers", "batch_size", "seq_len", "eval_every")
                  if getattr(args, key) is not None}
         settings = apply_recipe(find_recipe(get_corpus("words"), args.recipe), given)
-        config = dataclasses.replace(TrainConfig(**settings), max_minutes=args.minutes, device=args.device,
-                                     save_every=max(settings.get("save_every", 1000), settings.get("max_steps", 1)))
+        config = TrainConfig().with_settings(**settings).with_settings(
+            max_minutes=args.minutes, device=args.device, threads=args.threads,
+            save_every=max(settings.get("save_every", 1000), settings.get("max_steps", 1)))
         started = time.perf_counter()
         result = train(run, config)
         trained = time.perf_counter() - started
         lines = [json.loads(line) for line in run.metrics_path.read_text().splitlines()]
         figures = {
             "recipe": args.recipe, "steps": result.step, "train_minutes": trained / 60, "prepare_s": prepared,
-            "train_tokens": manifest["tokens"]["train"], "val_tokens": manifest["tokens"]["val"], "vocab": manifest["vocab_size"],
+            "train_tokens": manifest.tokens["train"], "val_tokens": manifest.tokens["val"], "vocab": manifest.vocab_size,
             "tokens_per_sec": sum(line["tokens_per_sec"] for line in lines) / len(lines),
             "best_val_ppl": perplexity(result.best_val_loss) if result.best_val_loss is not None else None,
         }

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 HOURS = 24
-
-
-def _bump(hours: np.ndarray, centre: float, width: float) -> np.ndarray:
-    return np.exp(-0.5 * ((hours - centre) / width) ** 2)
 
 
 def household_load(days: int = 1461, seed: int = 0) -> np.ndarray:
@@ -17,6 +16,11 @@ def household_load(days: int = 1461, seed: int = 0) -> np.ndarray:
     Weekends rise later and use more at midday; winter uses more than summer; the noise is
     autocorrelated from hour to hour, as a real household's is.
     """
+    import numpy as np  # here, so that listing the plugins loads no numpy
+
+    def _bump(hours: np.ndarray, centre: float, width: float) -> np.ndarray:
+        return np.exp(-0.5 * ((hours - centre) / width) ** 2)
+
     random = np.random.default_rng(seed)
     hours = np.arange(days * HOURS) % HOURS
     day = np.arange(days * HOURS) // HOURS

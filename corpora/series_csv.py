@@ -72,7 +72,7 @@ def read_columns(path: Path, wanted: tuple[str, ...] | None) -> list[Column]:
     rows = csv.reader(lines, delimiter=delimiter)
     header = next(csv.reader([first], delimiter=delimiter))
     names = [name.strip().strip('"') or f"column {index + 1}" for index, name in enumerate(header)]
-    data = rows
+    data: Iterator[list[str]] = rows
     if all(_number(cell, decimal_comma) is not None for cell in header):  # no header: the first line is data
         names, data = [str(index + 1) for index in range(len(header))], chain([header], rows)
     first_row = next(data, None)

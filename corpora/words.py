@@ -116,10 +116,10 @@ class WordsCorpus(CorpusPlugin):
             return
         files = list(expand(sources, options.get("glob", "*")))
         layout = layout_files(files)
+        splits: list[tuple[Path, str | None]] = [(path, None) for path in files]
         if layout is not None:  # the test part is left for a final evaluation
-            files = [path for part in LAYOUT_SPLITS for path in layout[part]]
-        for path in files:
-            split = LAYOUT_SPLITS[LAYOUT.fullmatch(path.name)["part"]] if layout is not None else None
+            splits = [(path, split) for part, split in LAYOUT_SPLITS.items() for path in layout[part]]
+        for path, split in splits:
             open_document = False
             for text, continues in whole_lines(split_pieces(read_pieces(path), pattern)):
                 text = text.lower() if lower else text

@@ -29,6 +29,16 @@ class Document:
     split: str | None = None
 
 
+@dataclass(frozen=True)
+class SampleInfo:
+    """Which sample `CorpusPlugin.finish` is given: its number and where it comes from."""
+
+    number: int  # from 1, as the sample files, samples.json and an ABC tune's X: number it
+    run: str  # the run's name
+    step: int  # the training step of the checkpoint it was drawn from
+    seed: int  # the sampling seed
+
+
 class CorpusPlugin:
     """Base class for corpus plugins; subclass it and hand an instance to `register`.
 
@@ -69,8 +79,8 @@ class CorpusPlugin:
         """The extension of sample files for a run prepared with `options`; `extension` unless overridden."""
         return self.extension
 
-    def finish(self, text: str, number: int) -> str:
-        """Turn sample `number` (counted from 1), prime included, into the text written to its file."""
+    def finish(self, text: str, sample: SampleInfo) -> str:
+        """Turn a sample's text, prime included, into the text written to its file (e.g. to number and title a tune)."""
         return text
 
     def tokenize(self, text: str) -> Iterable[str]:

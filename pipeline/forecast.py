@@ -9,41 +9,23 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from charmony.corpora.series import Bins, Scaling, SeriesCorpus, dequantise, token_bin
+from charmony.corpora.series import SeriesCorpus
 from charmony.corpora.series_csv import read_columns
+from charmony.corpora.series_values import Bins, Scaling, dequantise, token_bin
 from charmony.pipeline.atomic import atomic_path, write_json
+from charmony.pipeline.config import ForecastConfig
 from charmony.pipeline.device import autocast, resolve_device
-from charmony.pipeline.errors import ConfigError, check_seed
+from charmony.pipeline.errors import ConfigError
 from charmony.pipeline.forecast_svg import forecast_svg
-from charmony.pipeline.plugins import get_corpus
+from charmony.pipeline.plugins import get_run_corpus
 from charmony.pipeline.runs import Run
 from charmony.pipeline.sample import filter_logits, load_model
 from charmony.pipeline.sources import check_sources
+from charmony.pipeline.threads import use_threads
+
+__all__ = ["ForecastConfig", "Forecast", "forecast", "write_forecast"]
 
 QUANTILES = (10, 50, 90)
-
-
-@dataclass
-class ForecastConfig:
-    """What to forecast and how."""
-
-    horizon: int  # steps to forecast
-    num_samples: int = 100  # continuations drawn in one batch
-    context: Path | None = None  # a CSV file; None: the end of the run's own (validation) series
-    temperature: float = 1.0
-    seed: int | None = None  # None draws one, which forecast.json records
-    checkpoint: str = "best"
-    device: str = "auto"
-
-    def __post_init__(self) -> None:
-        if self.horizon < 1:
-            raise ConfigError(f"--horizon must be at least 1 step, not {self.horizon}")
-        if self.num_samples < 1:
-            raise ConfigError(f"--num-samples must be at least 1, not {self.num_samples}")
-        if not self.temperature > 0:
-            raise ConfigError(f"--temperature must be above 0 for a forecast, not {self.temperature}")
-        if self.seed is not None:
-            check_seed(self.seed)
 
 
 @dataclass
@@ -61,7 +43,7 @@ class Forecast:
 
 def series_corpus(run: Run) -> SeriesCorpus:
     """The run's corpus, which must be the `series` corpus (or one built on it)."""
-    corpus = get_corpus(run.manifest()["corpus"])
+    corpus = get_run_corpus(run.manifest())
     if not isinstance(corpus, SeriesCorpus):
         raise ConfigError(f"forecast needs a run of the series corpus; run {run.name!r} is of corpus {corpus.name!r}")
     return corpus
@@ -74,14 +56,13 @@ def context_values(run: Run, corpus: SeriesCorpus, context: Path | None) -> tupl
     end `prepare` holds out for validation.
     """
     manifest = run.manifest()
-    options = manifest.get("options", {})
-    settings = corpus.settings(options)
+    settings = corpus.settings(manifest.options)
     if context is not None:
         column = read_columns(context, settings.columns[:1] or None)[0]
         return column.values, f"{context} column {column.name!r}"
-    check_sources(manifest.get("sources", []), f"prepare run {run.name!r} again, or give --context")
-    sources = [Path(record["path"]) for record in manifest.get("sources", [])]
-    last = corpus.series(sources, options)[-1]
+    check_sources(manifest.sources, f"prepare run {run.name!r} again, or give --context")
+    sources = [Path(record.path) for record in manifest.sources]
+    last = corpus.series(sources, manifest.options)[-1]
     values = last.values[-settings.window:] if settings.window else last.values
     return values, f"the end of run {run.name!r}'s series {last.name!r}"
 
@@ -129,12 +110,14 @@ def continue_series(model, prefix: list[int], allowed: list[int], vocab_size: in
 def forecast(run: Run, config: ForecastConfig) -> Forecast:
     """Forecast `horizon` steps after the context, `num_samples` times in one batch."""
     corpus = series_corpus(run)
-    settings = corpus.settings(run.manifest().get("options", {}))
+    settings = corpus.settings(run.manifest().options)
     history, origin = context_values(run, corpus, config.context)
     scaling, bins = Scaling.fit(history, settings.scale), Bins.for_options(settings)
     vocab = run.vocabulary()
     values = ValueTokens(vocab.tokens)
     device = resolve_device(config.device)
+    if device.type == "cpu":
+        use_threads(config.threads)
     model, checkpoint, path = load_model(run, config.checkpoint, device)
     seed = config.seed if config.seed is not None else secrets.randbelow(2**31)
     generator = torch.Generator(device=device).manual_seed(seed)
@@ -142,7 +125,7 @@ def forecast(run: Run, config: ForecastConfig) -> Forecast:
     ids = continue_series(model, prefix, values.ids.tolist(), len(vocab), config, generator, device).cpu().numpy()
     paths = dequantise(values.bin_of_id[ids], scaling, bins)
     metadata = {
-        "run": run.name, "checkpoint": str(path), "step": checkpoint["step"], "context": origin,
+        "run": run.name, "checkpoint": str(path), "step": checkpoint.step, "context": origin,
         "context_values": len(history), "horizon": config.horizon, "num_samples": config.num_samples,
         "temperature": config.temperature, "seed": seed, "scale": settings.scale, "bins": settings.bins,
     }

@@ -1,4 +1,3 @@
-import dataclasses
 import json
 import os
 import signal
@@ -7,14 +6,14 @@ import pytest
 import torch
 from tiny import TINY_TRAIN
 
-from charmony.pipeline.checkpoint import load_checkpoint
+from charmony.pipeline.checkpoint import Checkpoint
 from charmony.pipeline.errors import ConfigError
 from charmony.pipeline.lnlstm import LayerNormLSTM
 from charmony.pipeline.model import CharModel, ModelConfig
 from charmony.pipeline.sample import SampleConfig, sample
-from charmony.pipeline.train import load_train_config, train
+from charmony.pipeline.train import train
 
-LNLSTM_TRAIN = dataclasses.replace(TINY_TRAIN, cell="lnlstm", layers=2, dropout=0.1, recurrent_dropout=0.1)
+LNLSTM_TRAIN = TINY_TRAIN.with_settings(cell="lnlstm", layers=2, dropout=0.1, recurrent_dropout=0.1)
 
 
 def normalise(x, gain, shift, eps=1e-5):
@@ -99,7 +98,7 @@ def test_recurrent_dropout_needs_the_lnlstm():
 
 def test_an_lnlstm_run_learns_resumes_exactly_and_samples(prepared):
     straight, resumed = prepared("straight"), prepared("resumed")
-    config = dataclasses.replace(LNLSTM_TRAIN, max_steps=24, eval_every=6, save_every=8, log_every=4)
+    config = LNLSTM_TRAIN.with_settings(max_steps=24, eval_every=6, save_every=8, log_every=4)
     train(straight, config)
 
     def interrupt(step):
@@ -107,8 +106,8 @@ def test_an_lnlstm_run_learns_resumes_exactly_and_samples(prepared):
             os.kill(os.getpid(), signal.SIGINT)
 
     assert train(resumed, config, on_step=interrupt).step == 9
-    train(resumed, load_train_config(resumed), resume=True)
-    a, b = (load_checkpoint(run.checkpoint_path)["model"] for run in (straight, resumed))
+    train(resumed, Checkpoint.load(resumed.checkpoint_path).train_config, resume=True)
+    a, b = (Checkpoint.load(run.checkpoint_path).model for run in (straight, resumed))
     assert a.keys() == b.keys() and any("gate_gain" in name for name in a)
     for name in a:
         assert torch.equal(a[name], b[name]), name
@@ -119,7 +118,7 @@ def test_an_lnlstm_run_learns_resumes_exactly_and_samples(prepared):
 
 def test_an_lnlstm_learns_the_rhymes(prepared):
     run = prepared("learns")
-    result = train(run, dataclasses.replace(LNLSTM_TRAIN, max_steps=150, eval_every=150))
+    result = train(run, LNLSTM_TRAIN.with_settings(max_steps=150, eval_every=150))
     lines = [json.loads(line) for line in run.metrics_path.read_text().splitlines()]
     # An untrained model is near ln(vocabulary size) ~ 3.3 nats; the rhymes are learnt well below 2.
     assert lines[0]["train_loss"] > 3.0

@@ -5,12 +5,12 @@ import warnings
 
 import numpy as np
 import pytest
+from assertions import assert_user_error
 
 from charmony.corpora.household_load import household_load
-from charmony.corpora.series import (
-    Bins, Scaling, SeriesCorpus, SeriesOptions, dequantise, mae, mse, persistence, seasonal_persistence,
-)
+from charmony.corpora.series import SeriesCorpus, SeriesOptions
 from charmony.corpora.series_csv import read_columns
+from charmony.corpora.series_values import Bins, Scaling, dequantise, mae, mse, persistence, seasonal_persistence
 from charmony.pipeline.corpus import CorpusWarning
 from charmony.pipeline.errors import ConfigError, CorpusError
 from charmony.pipeline.forecast import ForecastConfig, forecast, write_forecast
@@ -18,8 +18,8 @@ from charmony.pipeline.prepare import PrepareConfig, prepare
 from charmony.pipeline.runs import Run
 from charmony.pipeline.train import TrainConfig, train
 
-FORECAST_TRAIN = TrainConfig(layers=1, hidden=48, embedding=16, seq_len=48, batch_size=8, lr=1e-2, max_steps=200,
-                             eval_every=100, save_every=200, log_every=50, warmup_steps=10, device="cpu")
+FORECAST_TRAIN = TrainConfig().with_settings(layers=1, hidden=48, embedding=16, seq_len=48, batch_size=8, lr=1e-2, max_steps=200,
+                                            eval_every=100, save_every=200, log_every=50, warmup_steps=10, device="cpu")
 
 
 def test_the_generated_load_is_deterministic_with_a_daily_and_weekly_pattern():
@@ -158,7 +158,9 @@ def test_forecast_command_and_its_bad_input(load_run, invoke, tmp_path):
     assert result.exit_code == 0, result.output
     assert "forecast of 3 steps" in result.output and (out / "forecast.svg").exists()
     zero = invoke("forecast", "load", "--horizon", "0", "--out", out, "--runs-dir", runs)
-    assert zero.exit_code == 1 and zero.output == "Error: --horizon must be at least 1 step, not 0\n"
+    assert_user_error(zero, "Invalid value for '--horizon'", "0 is not in the range x>=1")
+    with pytest.raises(ConfigError, match="--horizon must be at least 1 step, not 0"):
+        ForecastConfig(horizon=0)
     words = tmp_path / "words.csv"
     words.write_text("name\nann\n")
     bad = invoke("forecast", "load", "--horizon", "3", "--context", words, "--out", out, "--runs-dir", runs)

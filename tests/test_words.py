@@ -6,7 +6,7 @@ import pytest
 
 from charmony.cli import cli
 from charmony.corpora.words import WordsCorpus, split_punctuation, tokenize_words
-from charmony.pipeline.checkpoint import load_checkpoint
+from charmony.pipeline.checkpoint import Checkpoint
 from charmony.pipeline.corpus import CorpusPlugin, Document
 from charmony.pipeline.errors import ConfigError, CorpusError
 from charmony.pipeline.hookspecs import hookimpl
@@ -14,7 +14,7 @@ from charmony.pipeline.plugins import corpora
 from charmony.pipeline.prepare import PrepareConfig, prepare
 from charmony.pipeline.recipes import Recipe, find_recipe
 from charmony.pipeline.runs import Run
-from charmony.pipeline.train import TrainConfig, train
+from charmony.pipeline.train import TrainConfig
 
 SUBJECTS = ["the cat", "a dog", "the old man", "my sister", "a bird"]
 VERBS = ["saw", "sat on", "ran to", "ate", "likes"]
@@ -51,11 +51,11 @@ def test_punctuation_split_lays_text_out_as_ptb():
 def test_the_ptb_layout_keeps_its_own_split_and_leaves_out_test(ptb, runs_dir):
     run = Run(runs_dir / "ptb")
     manifest = prepare(run, PrepareConfig("words", [ptb], val_fraction=0.5, seed=7))
-    assert manifest["split"] == "corpus" and manifest["token_unit"] == "word"
-    assert [s["path"].rsplit("/", 1)[1] for s in manifest["sources"]] == ["ptb.train.txt", "ptb.valid.txt"]
+    assert manifest.split == "corpus" and manifest.token_unit == "word"
+    assert [s.path.rsplit("/", 1)[1] for s in manifest.sources] == ["ptb.train.txt", "ptb.valid.txt"]
     train_text = (ptb / "ptb.train.txt").read_text()
     # n words and a line break per line, and one <eod> for the file: PTB's own token count
-    assert manifest["tokens"]["train"] == len(train_text.split()) + train_text.count("\n") + 1
+    assert manifest.tokens["train"] == len(train_text.split()) + train_text.count("\n") + 1
     vocab = run.vocabulary()
     assert " \n" in vocab.tokens and " cat" in vocab.tokens
     assert vocab.decode(run.tokens("val")[:-1].tolist()) == (ptb / "ptb.valid.txt").read_text()
@@ -75,7 +75,7 @@ def test_wikitext_names_are_recognised(tmp_path, runs_dir):
     for part in ("train", "valid", "test"):
         (tmp_path / f"wiki.{part}.tokens").write_text(" = Title = \n \n" + sentences(50, len(part)))
     manifest = prepare(Run(runs_dir / "wiki"), PrepareConfig("words", [tmp_path / f"wiki.{p}.tokens" for p in ("train", "valid", "test")]))
-    assert manifest["split"] == "corpus" and manifest["documents"] == {"train": 1, "val": 1}
+    assert manifest.split == "corpus" and manifest.documents == {"train": 1, "val": 1}
 
 
 def test_a_word_model_learns_to_a_perplexity_an_untrained_one_cannot_reach(ptb, runs_dir, invoke):
@@ -88,13 +88,15 @@ def test_a_word_model_learns_to_a_perplexity_an_untrained_one_cannot_reach(ptb, 
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in run.metrics_path.read_text().splitlines()]
     evaluated = [line for line in lines if "val_loss" in line]
-    assert evaluated and all("val_bpc" not in line for line in lines), "bits per character mean nothing for words"
+    assert evaluated and not any({"val_bpc", "train_bpc"} & set(line) for line in lines), "bits per character mean nothing for words"
     assert all(line["val_ppl"] == pytest.approx(math.exp(line["val_loss"])) for line in evaluated)
+    assert all(line["train_ppl"] == pytest.approx(math.exp(line["train_loss"])) for line in lines)
     best = min(line["val_ppl"] for line in evaluated)
     # An untrained model is near the vocabulary size; this grammar's own perplexity is about 3.
     assert best < vocab_size / 3
-    assert f"(perplexity {best:.2f})" in result.output
-    assert load_checkpoint(run.best_path)["model_config"]["embedding"] == 32, "word runs embed as wide as --hidden"
+    assert f"(perplexity {best:.2f})" in result.output and "bpc" not in result.output
+    assert f"nats/token (ppl {lines[-1]['val_ppl']:.2f})" in result.output, "the log lines give perplexity too"
+    assert Checkpoint.load(run.best_path).model_config.embedding == 32, "word runs embed as wide as --hidden"
 
 
 def test_recipe_settings_apply_and_explicit_flags_win(ptb, runs_dir, invoke):
@@ -102,12 +104,12 @@ def test_recipe_settings_apply_and_explicit_flags_win(ptb, runs_dir, invoke):
     result = invoke("train", "ptb", "--recipe", "small", "--hidden", "16", "--layers", "1", "--batch-size", "4",
                     "--seq-len", "8", "--max-steps", "3", "--eval-every", "3", "--device", "cpu", "--runs-dir", runs_dir)
     assert result.exit_code == 0, result.output
-    saved = load_checkpoint(runs_dir / "ptb" / "checkpoint.pt")
-    config = saved["train_config"]
-    assert (config["hidden"], config["layers"], config["batch_size"], config["seq_len"], config["max_steps"]) == (16, 1, 4, 8, 3)
-    assert (config["lr"], config["grad_clip"], config["init_scale"], config["warmup_steps"]) == (2e-3, 5.0, 0.1, 200)
-    assert saved["model_config"]["init_scale"] == 0.1
-    head = saved["model"]["head.weight"]
+    saved = Checkpoint.load(runs_dir / "ptb" / "checkpoint.pt")
+    config, model = saved.train_config, saved.train_config.model
+    assert (model.hidden, model.layers, config.batch_size, config.seq_len, config.max_steps) == (16, 1, 4, 8, 3)
+    assert (config.lr, config.grad_clip, model.init_scale, config.warmup_steps) == (2e-3, 5.0, 0.1, 200)
+    assert saved.model_config.init_scale == 0.1
+    head = saved.model["head.weight"]
     # PyTorch would draw from U(-0.25, 0.25) for 16 inputs; three Adam steps at 2e-3 move a weight by at most 0.006
     assert 0.09 < head.abs().max() <= 0.1 + 0.007, "weights drawn from U(-0.1, 0.1)"
 
@@ -127,7 +129,7 @@ def test_every_built_in_recipe_names_train_options_that_accept_its_values():
         for name, recipe in corpus.recipes.items():
             settings = recipe.settings()
             assert settings and set(settings) <= train_options, (corpus.name, name)
-            TrainConfig(**settings)  # values in range
+            TrainConfig().with_settings(**settings)  # values in range
     assert {"small", "medium", "large"} <= set(corpora()["words"].recipes)
     assert "demo" in corpora()["bach"].recipes and "char-rnn" in corpora()["text"].recipes
 

@@ -8,6 +8,7 @@ from math import lcm
 
 from charmony.pipeline.abc.collection import split_tunes
 from charmony.pipeline.abc.parser import parse_tune
+from charmony.pipeline.abc.theory import is_pickup
 from charmony.pipeline.abc.tune import Bar, Tune, Voice
 from charmony.pipeline.output import Problem, Verdict
 
@@ -54,7 +55,7 @@ def check_abc(text: str) -> Verdict:
     """The verdict on an ABC file: valid when it holds at least one tune and every tune is valid."""
     reports = check_tunes(text)
     if not reports:
-        return Verdict(False, [Problem(1, 1, NO_TUNES)], {"tunes": 0, "valid_tunes": 0, "bars": 0, "bars_ok": 0})
+        return Verdict(False, [Problem(1, 1, NO_TUNES)], {"tunes": 0, "valid_tunes": 0, "bars": 0, "bars_ok": 0}, parsed=reports)
     details = {
         "tunes": len(reports),
         "valid_tunes": sum(report.valid for report in reports),
@@ -62,13 +63,13 @@ def check_abc(text: str) -> Verdict:
         "bars_ok": sum(report.bars_ok for report in reports),
     }
     problems = [problem for report in reports for problem in report.problems]
-    return Verdict(details["valid_tunes"] == len(reports), problems, details)
+    return Verdict(details["valid_tunes"] == len(reports), problems, details, parsed=reports)  # renderers reuse the parse
 
 
 def bar_numbers(voice: Voice) -> list[int]:
     """Each bar's number as musicians count: from 0 when the first bar is a pickup, else from 1."""
     first = voice.bars[0]
-    pickup = first.meter.length is not None and first.duration() < first.meter.length
+    pickup = is_pickup(first.duration(), first.meter.length)
     return list(range(0 if pickup else 1, len(voice.bars) + (0 if pickup else 1)))
 
 

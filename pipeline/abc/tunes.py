@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 import warnings
 
-from charmony.pipeline.corpus import CorpusPlugin, CorpusWarning
+from charmony.pipeline.corpus import CorpusPlugin, CorpusWarning, SampleInfo
 
 NUMBER_LINE = re.compile(r"^X:[^\n]*", re.MULTILINE)
+HEADER_END = re.compile(r"^K:[^\n]*$", re.MULTILINE)
+CREDIT_LINE = re.compile(r"^[TC]:[^\n]*\n?", re.MULTILINE)
 
 
 def skip(message: str) -> None:
@@ -20,6 +22,18 @@ def renumber(text: str, number: int) -> str:
     return NUMBER_LINE.sub(f"X:{number}", text, count=1)
 
 
+def retitle(text: str, sample: SampleInfo) -> str:
+    """The tune with the T: and C: lines of its header replaced by the run, sample number, step and seed."""
+    number = NUMBER_LINE.search(text)
+    if number is None:
+        return text
+    end = HEADER_END.search(text, number.end())
+    header_end = end.start() if end else len(text)
+    header = CREDIT_LINE.sub("", text[number.end():header_end])
+    credit = f"\nT:{sample.run} sample {sample.number} (step {sample.step}, seed {sample.seed})\nC:charmony {sample.run}"
+    return text[:number.end()] + credit + header + text[header_end:]
+
+
 class AbcCorpus(CorpusPlugin):
     """Base class of the ABC corpora: one tune per document, every sample a whole tune."""
 
@@ -27,6 +41,6 @@ class AbcCorpus(CorpusPlugin):
     extension = ".abc"
     checks = ("abc",)
 
-    def finish(self, text: str, number: int) -> str:
-        """Number the sampled tune `X:<number>`."""
-        return renumber(text, number)
+    def finish(self, text: str, sample: SampleInfo) -> str:
+        """Number the sampled tune `X:<number>`, and title and credit it as charmony's, not as a composer's."""
+        return retitle(renumber(text, sample.number), sample)
