@@ -1,6 +1,6 @@
 """The plugin author's API: everything a charmony plugin needs, from one module.
 
-    from charmony.api import CorpusPlugin, Document, OutputPlugin, Problem, Verdict, hookimpl
+    from charmony.api import CorpusPlugin, Document, OutputPlugin, Problem, Recipe, Verdict, hookimpl
 
 The names here are charmony's public interface for plugins, and stay where they are; the modules
 under `charmony.pipeline` that define them are internals that may move. docs/plugins.md describes
@@ -13,6 +13,7 @@ from charmony.pipeline.gallery.cards import CardPart, CardSample
 from charmony.pipeline.hookspecs import hookimpl, hookspec
 from charmony.pipeline.output import OutputPlugin, Problem, Rendered, Verdict
 from charmony.pipeline.plugins import PluginWarning, registered
+from charmony.pipeline.recipes import Recipe
 
 __all__ = [
     "CardPart",
@@ -26,6 +27,7 @@ __all__ = [
     "OutputPlugin",
     "PluginWarning",
     "Problem",
+    "Recipe",
     "Rendered",
     "SampleInfo",
     "Verdict",

@@ -20,7 +20,7 @@ from charmony.cli_options import (
     CheckpointChoice, DeviceChoice, SeedRange, field_default, option, parse_names, parse_options, parse_sources,
     runs_dir_option, shown,
 )
-from charmony.pipeline.config import ModelConfig, PrepareConfig, SampleConfig, TrainConfig
+from charmony.pipeline.config import CELL_NAMES, ForecastConfig, ModelConfig, PrepareConfig, SampleConfig, TrainConfig
 from charmony.pipeline.corpus import CorpusWarning
 from charmony.pipeline.errors import CharmonyError, ConfigError, RunError
 from charmony.pipeline.plugins import PluginWarning, call_each, get_plugin_manager
@@ -30,7 +30,7 @@ TRAIN = TrainConfig()
 MODEL = ModelConfig()
 SAMPLE = SampleConfig()
 # The commands in the order of the work they do; commands not named here (a plugin's) come after them.
-WORKFLOW = ("prepare", "train", "sample", "evaluate", "gallery", "check", "render", "plugins")
+WORKFLOW = ("prepare", "train", "sample", "evaluate", "forecast", "gallery", "check", "render", "plugins")
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 GALLERY_RENDER = "html"  # the --render name that builds a gallery of the samples instead of naming an output plugin
 
@@ -181,12 +181,19 @@ POSITIVE = click.FloatRange(0, min_open=True)
 @click.argument("run_name", metavar="[RUN]", required=False)
 @option("--layers", type=click.IntRange(1), show_default=shown(MODEL.layers), help="Stacked recurrent layers.")
 @option("--hidden", type=click.IntRange(1), show_default=shown(MODEL.hidden), help="Units per layer.")
-@option("--embedding", type=click.IntRange(0), show_default="64 if the corpus recommends one, else 0",
+@option("--embedding", type=click.IntRange(0), show_default="--hidden for words, 64 if the corpus recommends one, else 0",
               help="Embedding size; 0 for one-hot.")
-@option("--cell", type=click.Choice(["lstm", "gru", "rnn"]), show_default=shown(MODEL.cell), help="Recurrent cell.")
+@option("--cell", type=click.Choice(CELL_NAMES), show_default=shown(MODEL.cell),
+              help="Recurrent cell; lnlstm is the LayerNorm LSTM.")
 @option("--dropout", type=click.FloatRange(0, 1, max_open=True), show_default=shown(MODEL.dropout), help="Dropout between layers.")
+@option("--recurrent-dropout", type=click.FloatRange(0, 1, max_open=True), show_default=shown(MODEL.recurrent_dropout),
+              help="lnlstm only: dropout on the cell's candidate update.")
 @option("--tie-weights/--no-tie-weights", default=None, show_default=shown(MODEL.tie_weights),
-              help="Share embedding and output weights (needs --embedding = --hidden).")
+              help="Share embedding and output weights (needs --embedding = --hidden); the standard improvement for words.")
+@option("--init-scale", type=POSITIVE, metavar="F", show_default="PyTorch's initialisation",
+              help="Draw every weight from U(-F, F), as the PTB recipes do.")
+@option("--recipe", metavar="NAME", show_default="none",
+              help="Named settings of the run's corpus (see `charmony plugins CORPUS`); options given here win.")
 @option("--seq-len", type=click.IntRange(1), show_default=shown(TRAIN.seq_len), help="Time steps per batch.")
 @option("--batch-size", type=click.IntRange(1), show_default=shown(TRAIN.batch_size), help="Parallel streams per process.")
 @option("--lr", type=POSITIVE, show_default=shown(TRAIN.lr), help="Peak learning rate.")
@@ -210,13 +217,14 @@ POSITIVE = click.FloatRange(0, min_open=True)
 @option("--resume", is_flag=True, help="Continue from the run's latest checkpoint with its saved settings.")
 @option("--restart", is_flag=True, help="Discard the run's checkpoints and train from step 0.")
 @runs_dir_option
-def train_command(run_name, resume, restart, nproc, runs_dir, **settings):
+def train_command(run_name, resume, restart, nproc, runs_dir, recipe, **settings):
     """Train the model of RUN, a prepared run (with --nproc N, or under torchrun, in N processes).
 
     \b
     Example:
       charmony train shakespeare --layers 3 --hidden 512 --dropout 0.2 --max-minutes 60
       charmony train shakespeare --resume --max-steps 10000
+      charmony train words --recipe small --tie-weights
     """
     from charmony.pipeline.device import resolve_device
     from charmony.pipeline.distributed import INTERRUPTED_EXIT, LaunchInterrupted, World, check_gpus, launch
@@ -227,12 +235,16 @@ def train_command(run_name, resume, restart, nproc, runs_dir, **settings):
 
     if resume and restart:
         raise click.UsageError("--resume and --restart exclude each other")
+    if resume and recipe:
+        raise click.UsageError("--resume keeps the run's saved settings; leave out --recipe")
     world = World.from_environment()
     if nproc and world.size > 1:
         raise ConfigError("--nproc launches processes itself; under torchrun, leave it out")
     processes = nproc or world.size
     run = pick_run(runs_dir, run_name)
     given = {key: value for key, value in settings.items() if value is not None}
+    if recipe:
+        given = recipe_settings(run, recipe, given)
     checkpoint = resumable_checkpoint(run) if resume else None
     config = resume_config(checkpoint, given, processes) if resume else TRAIN.with_settings(**given)
     if processes > world.size:
@@ -258,11 +270,24 @@ def train_command(run_name, resume, restart, nproc, runs_dir, **settings):
     if result.best_val_loss is None:
         click.echo(f"trained run {run.name!r} to step {result.step}; no validation split, checkpoint {result.checkpoint}")
     else:
-        bpc = f" ({result.best_val_bpc:.3f} bpc)" if result.best_val_bpc is not None else ""
+        from charmony.pipeline.train_log import perplexity
+
+        if run.manifest().word_level:
+            measure = f" (perplexity {perplexity(result.best_val_loss):.2f})"
+        else:
+            measure = f" ({result.best_val_bpc:.3f} bpc)" if result.best_val_bpc is not None else ""
         click.echo(
             f"trained run {run.name!r} to step {result.step}; best validation loss "
-            f"{result.best_val_loss:.4f} nats/token{bpc}, checkpoint {run.best_path}"
+            f"{result.best_val_loss:.4f} nats/token{measure}, checkpoint {run.best_path}"
         )
+
+
+def recipe_settings(run: Run, name: str, given: dict) -> dict:
+    """The settings of the run's corpus' recipe `name`, with the options given on the command line winning."""
+    from charmony.pipeline.plugins import get_run_corpus
+    from charmony.pipeline.recipes import apply_recipe, find_recipe
+
+    return apply_recipe(find_recipe(get_run_corpus(run.manifest()), name), given)
 
 
 def worker_arguments(ctx: click.Context, run: Run, runs_dir: Path) -> list[str]:
@@ -399,6 +424,44 @@ def gallery_command(run_name, sample_dirs, out_dir, open_browser, runs_dir):
         webbrowser.open(made.index.resolve().as_uri())
 
 
+@cli.command("forecast", short_help="Forecast a series run: median and 10-90% band.")
+@click.argument("run_name", metavar="[RUN]", required=False)
+@option("--context", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="FILE.csv",
+              show_default="the end of the run's series", help="CSV file whose values to continue.")
+@option("--horizon", type=click.IntRange(1), required=True, help="Steps to forecast.")
+@option("--num-samples", type=click.IntRange(1), default=field_default(ForecastConfig, "num_samples"), show_default=True,
+              help="Continuations drawn in one batch; the quantiles are over them.")
+@option("--temperature", type=POSITIVE, default=field_default(ForecastConfig, "temperature"), show_default=True,
+              help="1 samples the model's own distribution.")
+@option("--seed", type=SeedRange(), show_default="random, recorded in forecast.json", help="Same seed, same forecast.")
+@option("--checkpoint", type=CheckpointChoice(), default=field_default(ForecastConfig, "checkpoint"), show_default=True,
+              help="Which checkpoint: the best by validation loss, the latest, or a file.")
+@option("--device", type=DeviceChoice(), default=field_default(ForecastConfig, "device"), show_default=True,
+              help="Where to sample.")
+@option("--threads", type=click.IntRange(1), show_default="$CHARMONY_THREADS, else 1 up to 2 CPUs, else CPUs - 1",
+              help="CPU threads.")
+@option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for forecast.csv, forecast.svg and forecast.json.")
+@runs_dir_option
+def forecast_command(run_name, out_dir, runs_dir, **settings):
+    """Forecast the series of RUN, a trained run of the series corpus: median and 10-90% band.
+
+    \b
+    Example:
+      charmony forecast series --horizon 24 --num-samples 100 --out forecast/
+      charmony forecast series --context last-week.csv --horizon 48 --seed 1 --out forecast/
+    """
+    from charmony.pipeline.forecast import forecast, write_forecast
+
+    config = ForecastConfig(**settings)
+    run = pick_run(runs_dir, run_name)
+    result = forecast(run, config)
+    written = write_forecast(result, out_dir)
+    meta = result.metadata
+    click.echo(f"forecast of {config.horizon} steps after {meta['context']} ({meta['context_values']:,} values), "
+               f"{config.num_samples} samples (seed {meta['seed']}): {', '.join(str(path) for path in written)}")
+
+
 FILES = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
@@ -478,20 +541,27 @@ def render_command(files, names, out_dir):
     sys.exit(1 if failed else 0)
 
 
-@cli.command("plugins", short_help="List the corpus and output plugins.")
+@cli.command("plugins", short_help="List the corpus and output plugins, or show one.")
+@click.argument("name", required=False)
 @option("--json", "as_json", is_flag=True, help="Print JSON.")
-def plugins_command(as_json):
-    """List every corpus and output plugin, with its kind, version and the distribution it comes from.
+def plugins_command(name, as_json):
+    """List every corpus and output plugin, with its kind, version and the distribution it comes from;
+    with NAME, show that plugin's options and recipes.
 
     \b
     Example:
       charmony plugins --json
+      charmony plugins words
     """
     import dataclasses
 
     from charmony.pipeline.plugins import plugin_infos
 
     infos = plugin_infos()
+    if name is not None:
+        details = plugin_details(name, infos)
+        click.echo(json.dumps(details, indent=2, ensure_ascii=False) if as_json else format_details(details))
+        return
     if as_json:
         click.echo(json.dumps([dataclasses.asdict(info) for info in infos], indent=2))
         return
@@ -501,6 +571,61 @@ def plugins_command(as_json):
     widths = [max(len(row[c]) for row in rows) for c in range(4)]
     for row in rows:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4])
+
+
+def plugin_details(name: str, infos) -> dict:
+    """What `charmony plugins NAME` shows: the plugin's listing, and a corpus' options, sample options and recipes."""
+    import dataclasses
+
+    from charmony.pipeline.plugins import corpora, outputs
+
+    found = [info for info in infos if info.name == name]
+    if not found:
+        known = ", ".join(sorted(info.name for info in infos))
+        raise click.ClickException(f"no plugin {name!r}; installed plugins: {known}")
+    details = dataclasses.asdict(found[0])
+    if found[0].kind == "corpus":
+        corpus = corpora()[name]
+        details.update({
+            "default_source": corpus.default_source,
+            "token_unit": corpus.token_unit,
+            "options": dict(corpus.options),
+            "sample_options": dict(getattr(corpus, "sample_options", {}) or {}),
+            "recipes": {key: {"description": recipe.description, "settings": recipe.settings()}
+                        for key, recipe in (corpus.recipes or {}).items()},
+        })
+    else:
+        details["extensions"] = list(outputs()[name].extensions)
+    return details
+
+
+def format_details(details: dict) -> str:
+    """`plugin_details` as text: a heading, then one section per kind of setting."""
+    from charmony.pipeline.recipes import Recipe
+
+    lines = [f"{details['name']}: {details['kind']} {details['version']} from {details['origin']}", details["description"]]
+    if details["kind"] != "corpus":
+        lines.append(f"files: {', '.join(details['extensions']) or 'any'}")
+        return "\n".join(lines)
+    lines += [f"default source: {details['default_source']}", f"tokens: {details['token_unit']}s"]
+    sections = [
+        ("prepare options (charmony prepare --option KEY=VALUE)", details["options"]),
+        ("sample options (charmony sample --option KEY=VALUE)", details["sample_options"]),
+        ("recipes (charmony train RUN --recipe NAME)", {
+            key: f"{recipe['description']}\n{Recipe(recipe['description'], **recipe['settings']).flags()}"
+            for key, recipe in details["recipes"].items()
+        }),
+    ]
+    for heading, entries in sections:
+        if not entries:
+            continue
+        width = max(map(len, entries))
+        lines += ["", heading + ":"]
+        for key, text in entries.items():
+            first, *rest = text.split("\n")
+            lines.append(f"  {key.ljust(width)}  {first}")
+            lines += [f"  {' ' * width}  {more}" for more in rest]
+    return "\n".join(lines)
 
 
 def _format_warning(message, category, filename, lineno, line=None):

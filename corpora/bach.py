@@ -14,6 +14,7 @@ from charmony.pipeline.abc.tunes import AbcCorpus, renumber, skip
 from charmony.pipeline.corpus import Document
 from charmony.pipeline.errors import CharmonyError, ConfigError, CorpusError
 from charmony.pipeline.hookspecs import hookimpl
+from charmony.pipeline.recipes import Recipe
 from charmony.pipeline.sources import expand, read_text
 
 # music21 takes a second to import, so it (and what needs it) is imported only when documents are read.
@@ -127,6 +128,12 @@ class BachCorpus(AbcCorpus):
     name = "bach"
     description = "Bach's chorales (music21's corpus) or your .abc and score files, written as ABC; one tune per document."
     default_source = "the Bach chorales in music21's corpus, written as ABC on first use and cached"
+    recipes = {
+        "demo": Recipe("`make demo`'s model: 2 x 256 LSTM, dropout 0.1, at most 1,000 steps or 4 minutes (with --option voices=soprano)",
+                       layers=2, hidden=256, dropout=0.1, max_steps=1000, max_minutes=4.0),
+        "bench": Recipe("bench_bach.py's model: 2 x 256 LSTM, dropout 0.1, 10 minutes (with voices=soprano, transpose=all)",
+                        layers=2, hidden=256, dropout=0.1, max_steps=100_000, max_minutes=10.0),
+    }
     options = {
         "voices": "all (default) or soprano (the melody: the part named Soprano, else the top part)",
         "transpose": "semitones to move every tune by, e.g. -2,0,3, or all (the twelve keys, -5 to +6); default 0",

@@ -15,6 +15,7 @@ from charmony.corpora.options import choice_option, int_option, list_option
 from charmony.pipeline.corpus import CorpusPlugin, Document
 from charmony.pipeline.errors import CorpusError
 from charmony.pipeline.hookspecs import hookimpl
+from charmony.pipeline.recipes import Recipe
 from charmony.pipeline.sources import expand
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
@@ -100,6 +101,10 @@ class CodeCorpus(CorpusPlugin):
     default_source = f"the .py files of this Python's standard library ({STDLIB}), without site-packages and test suites"
     extension = ".py"
     checks = ("python",)
+    recipes = {
+        "linux": Recipe("char-rnn's Linux-source model: 3 x 512 LSTM, dropout 0.2, 10,000 steps", layers=3, hidden=512,
+                        dropout=0.2, max_steps=10_000),
+    }
     options = {
         "glob": f"which files to read (default {DEFAULT_GLOB}); e.g. '*.c' for a kernel tree",
         "exclude": "folder names to leave out, comma-separated (default: none; for the standard library "

@@ -11,6 +11,7 @@ from charmony.pipeline.verse import has_form, parse_forms, shape, verse_lines
 from charmony.pipeline.corpus import CorpusPlugin, Document
 from charmony.pipeline.errors import CorpusError
 from charmony.pipeline.hookspecs import hookimpl
+from charmony.pipeline.recipes import Recipe
 from charmony.pipeline.sources import expand, read_text
 
 # Debian's fortunes-zh package: the 300 Tang Poems and 100 Song Poems (its third file, `chinese`, is not verse).
@@ -43,6 +44,10 @@ class PoetryCorpus(CorpusPlugin):
     default_source = "Debian's fortunes-zh: the 300 Tang Poems and 100 Song Poems (/usr/share/games/fortunes)"
     max_vocab = 3500
     checks = ("poem",)
+    recipes = {
+        "tang": Recipe("the Tang-poetry char-RNN: 2 x 256 LSTM, dropout 0.2, 3,000 steps", layers=2, hidden=256,
+                       dropout=0.2, max_steps=3000),
+    }
     options = {
         "format": "auto (default), lines (one poem per line, as poetry.txt), json (chinese-poetry), "
                   "fortune (entries between % lines) or blank (poems between blank lines)",

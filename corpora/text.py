@@ -9,6 +9,7 @@ from pathlib import Path
 from charmony.pipeline.corpus import CorpusPlugin, Document
 from charmony.pipeline.errors import CorpusError
 from charmony.pipeline.hookspecs import hookimpl
+from charmony.pipeline.recipes import Recipe
 from charmony.pipeline.sources import expand, read_pieces, split_pieces
 
 
@@ -46,6 +47,11 @@ class TextCorpus(CorpusPlugin):
     name = "text"
     description = "Any UTF-8 text: files or directories, one document per file or split on a delimiter."
     default_source = "Python's built-in help topics (pydoc_data), about 460,000 characters of English"
+    recipes = {
+        "char-rnn": Recipe("char-rnn's tiny-shakespeare settings: 2 x 512 LSTM, dropout 0.5, 50 x 50 batches",
+                           layers=2, hidden=512, dropout=0.5, seq_len=50, batch_size=50, max_steps=5000),
+        "small": Recipe("a quick CPU run: 2 x 128 LSTM, 500 steps", layers=2, hidden=128, max_steps=500, eval_every=100),
+    }
     options = {
         "split": "how files split into documents: none (default), blank (blank lines), re:PATTERN, or a literal string",
         "glob": "which files to read in a --source directory (default *)",

@@ -15,8 +15,10 @@ from typing import Any
 
 from charmony.pipeline.errors import ConfigError, check_seed
 
-# The recurrent cells a model may have (pipeline/model.py maps each to its torch module).
-CELL_NAMES = ("lstm", "gru", "rnn")
+# The recurrent cells a model may have (pipeline/model.py maps each to its torch module); lnlstm is the LayerNorm LSTM.
+CELL_NAMES = ("lstm", "gru", "rnn", "lnlstm")
+# Model options only some cells take, and which.
+CELL_OPTIONS = {"recurrent_dropout": ("lnlstm",)}
 
 
 @dataclass
@@ -52,12 +54,14 @@ class ModelConfig:
     """
 
     vocab_size: int | None = None  # None until the run's vocabulary is known
-    cell: str = "lstm"  # lstm, gru or rnn
+    cell: str = "lstm"  # lstm, gru, rnn or lnlstm (LayerNorm LSTM)
     layers: int = 2  # stacked recurrent layers
     hidden: int = 256  # units per layer
     embedding: int | None = None  # embedding size; 0 feeds one-hot vectors as char-rnn does; None: as the corpus advises
     dropout: float = 0.0  # between layers and before the head
     tie_weights: bool = False  # share the embedding matrix with the head (needs embedding == hidden)
+    recurrent_dropout: float = 0.0  # lnlstm only: dropout on the cell's candidate update
+    init_scale: float | None = None  # draw the weights uniformly from +-init_scale (the PTB recipes); None: PyTorch's
 
     def __post_init__(self) -> None:
         if self.cell not in CELL_NAMES:
@@ -66,16 +70,31 @@ class ModelConfig:
             raise ConfigError("--layers and --hidden must be at least 1, --embedding at least 0")
         if not 0 <= self.dropout < 1:
             raise ConfigError(f"--dropout must be at least 0 and below 1, not {self.dropout}")
+        for option, cells in CELL_OPTIONS.items():
+            if getattr(self, option) and self.cell not in cells:
+                flag = "--" + option.replace("_", "-")
+                raise ConfigError(f"{flag} works only with --cell {' or '.join(cells)}, not --cell {self.cell}")
+        if not 0 <= self.recurrent_dropout < 1:
+            raise ConfigError(f"--recurrent-dropout must be at least 0 and below 1, not {self.recurrent_dropout}")
+        if self.init_scale is not None and not (math.isfinite(self.init_scale) and self.init_scale > 0):
+            raise ConfigError(f"--init-scale must be a positive number, not {self.init_scale}")
         if self.tie_weights and self.embedding is not None and self.embedding != self.hidden:
             raise ConfigError(f"--tie-weights needs --embedding equal to --hidden ({self.hidden}), not {self.embedding}")
         if self.vocab_size is not None and self.vocab_size < 1:
             raise ConfigError(f"a model needs at least one token in its vocabulary, not {self.vocab_size}")
 
-    def resolved(self, vocab_size: int, embedding_advised: bool) -> ModelConfig:
-        """This shape for a vocabulary of `vocab_size`, the embedding as the corpus advises unless given."""
+    def resolved(self, vocab_size: int, embedding_advised: bool, words: bool = False) -> ModelConfig:
+        """This shape for a vocabulary of `vocab_size`, the embedding as the corpus advises unless given.
+
+        Word-level runs (`words`) default to an embedding as wide as the hidden layer, as the PTB
+        recipes have it, which also lets --tie-weights share it with the head.
+        """
         embedding = self.embedding
         if embedding is None:
-            embedding = self.hidden if self.tie_weights else DEFAULT_EMBEDDING if embedding_advised else 0
+            if self.tie_weights or words:
+                embedding = self.hidden
+            else:
+                embedding = DEFAULT_EMBEDDING if embedding_advised else 0
         return dataclasses.replace(self, vocab_size=vocab_size, embedding=embedding)
 
 
@@ -182,3 +201,29 @@ class GalleryConfig:
 
     samples: list[Path] = field(default_factory=list)  # sample folders; empty means every sample folder of the run
     out: Path | None = None  # None means the run's own gallery/ folder
+
+
+@dataclass
+class ForecastConfig:
+    """What to forecast of a series run, and how."""
+
+    horizon: int  # steps to forecast
+    num_samples: int = 100  # continuations drawn in one batch
+    context: Path | None = None  # a CSV file; None: the end of the run's own (validation) series
+    temperature: float = 1.0
+    seed: int | None = None  # None draws one, which forecast.json records
+    checkpoint: str = "best"  # best, latest, or a path
+    device: str = "auto"
+    threads: int | None = None  # CPU threads; None: CHARMONY_THREADS, else a default for this machine
+
+    def __post_init__(self) -> None:
+        if self.horizon < 1:
+            raise ConfigError(f"--horizon must be at least 1 step, not {self.horizon}")
+        if self.num_samples < 1:
+            raise ConfigError(f"--num-samples must be at least 1, not {self.num_samples}")
+        if not (math.isfinite(self.temperature) and self.temperature > 0):
+            raise ConfigError(f"--temperature must be above 0 and finite for a forecast, not {self.temperature}")
+        if self.seed is not None:
+            check_seed(self.seed)
+        if self.threads is not None and self.threads < 1:
+            raise ConfigError(f"--threads must be at least 1, not {self.threads}")

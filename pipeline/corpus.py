@@ -5,6 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from charmony.pipeline.recipes import Recipe
 
 
 class CorpusWarning(UserWarning):
@@ -20,6 +24,9 @@ class Document:
     # True when the next Document yielded continues this one's text: a document too large to hold
     # (a 1 GB file read whole) may be yielded in parts, cut between tokens, all but the last marked so.
     continues: bool = False
+    # The split this document belongs to ("train" or "val") when the corpus comes with its own, as
+    # PTB's and WikiText's files do; None lets `prepare` hold documents out by --seed.
+    split: str | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,11 @@ class CorpusPlugin:
     options: Mapping[str, str] = {}
     # Output plugins that check every sample of this corpus, whether or not --render names them.
     checks: tuple[str, ...] = ()
+    # What one token is: "character" text is measured in bits per character; for "word" (or any other
+    # unit, such as a series' "value") bpc means nothing, and training reports perplexity instead.
+    token_unit: str = "character"
+    # Recipe name -> Recipe: named training settings for `charmony train RUN --recipe NAME`.
+    recipes: Mapping[str, Recipe] = {}
 
     def documents(self, sources: list[Path], options: Mapping[str, str]) -> Iterator[Document]:
         """Yield the corpus documents read from `sources` (the defaults when empty)."""

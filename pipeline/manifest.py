@@ -72,7 +72,7 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "corpus": str, "dtype": str, "vocab_size": int, "vocab_sha256": str, "extension": str, "format": int,
     "split": str, "plugin_version": str, "plugin_distribution": (str, type(None)), "charmony_version": str,
     "unk": bool, "seed": (int, type(None)), "val_fraction": (float, int, type(None)), "max_vocab": (int, type(None)),
-    "options": dict, "prime": str, "embedding": bool, "checks": (list, type(None)),
+    "options": dict, "prime": str, "embedding": bool, "checks": (list, type(None)), "token_unit": str,
 }
 _REQUIRED = ("corpus", "dtype", "tokens", "vocab_size", "vocab_sha256", "extension")
 
@@ -88,7 +88,9 @@ class Manifest:
     vocab_sha256: str
     extension: str  # of sample files
     documents: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SPLITS, 0))
-    split: str = "documents"  # "documents" (whole ones held out) or "contiguous" (the end of the text)
+    # "documents" (whole ones held out), "contiguous" (the end of the text) or "corpus" (the corpus gave
+    # each document its split, as PTB's files do)
+    split: str = "documents"
     format: int = MANIFEST_FORMAT
     plugin_version: str = "unknown"
     plugin_distribution: str | None = None  # that provided the corpus plugin; named when it is no longer installed
@@ -102,6 +104,12 @@ class Manifest:
     prime: str = ""  # the corpus' prime, frozen at prepare time
     embedding: bool = True  # whether the corpus recommends a learned embedding
     checks: list[str] | None = None  # output plugins that check every sample; None (older runs): the plugin's own
+    token_unit: str = "character"  # what one token is; runs of any unit but "character" report perplexity, not bpc
+
+    @property
+    def word_level(self) -> bool:
+        """Whether the tokens are words (or values), measured by perplexity rather than bits per character."""
+        return self.token_unit != "character"
 
     def to_json(self) -> dict:
         """The manifest as plain JSON data."""

@@ -37,6 +37,8 @@ BUILTIN_PLUGINS = (
     "charmony.corpora.code",
     "charmony.plugins.poem",
     "charmony.plugins.python",
+    "charmony.corpora.words",
+    "charmony.corpora.series",
 )
 
 

@@ -44,15 +44,18 @@ def _documents(plugin: CorpusPlugin, config: PrepareConfig) -> Iterator[tuple[Do
         raise PluginError(f"corpus plugin {plugin.name!r} failed: {type(error).__name__}: {error}") from error
 
 
-def _parts(plugin: CorpusPlugin, config: PrepareConfig) -> Iterator[tuple[Iterable[str], Path | None, bool]]:
-    """Each part's tokens, its source, and whether it ends its document (the corpus' last part always does)."""
+def _parts(plugin: CorpusPlugin, config: PrepareConfig) -> Iterator[tuple[Iterable[str], Path | None, bool, str | None]]:
+    """Each part's tokens, its source, whether it ends its document (the corpus' last part always does),
+    and the split the corpus gives it, if any."""
     held = None
     for document, tokens in _documents(plugin, config):
         if held is not None:
             yield held
-        held = (tokens, document.source, not document.continues)
+        if document.split not in (None, *SPLITS):
+            raise PluginError(f"corpus plugin {plugin.name!r} gave a document the split {document.split!r}; use 'train', 'val' or None")
+        held = (tokens, document.source, not document.continues, document.split)
     if held is not None:
-        yield held[0], held[1], True
+        yield held[0], held[1], True, held[3]
 
 
 @dataclass
@@ -63,10 +66,12 @@ class Survey:
     tokens: int = 0  # each document's tokens and its <eod>
     lengths: Any = field(default_factory=hashlib.sha256)  # digest of the document lengths, to compare passes
     sources: dict = field(default_factory=dict)  # source files of documents with tokens, in order
+    given: dict = field(default_factory=dict)  # documents with tokens by the split their corpus gave them (None: none)
 
-    def add(self, length: int, source: Path | None) -> None:
-        """Count a document of `length` tokens (without its <eod>) read from `source`."""
+    def add(self, length: int, source: Path | None, split: str | None = None) -> None:
+        """Count a document of `length` tokens (without its <eod>) read from `source`, of the corpus' `split`."""
         if length:
+            self.given[split] = self.given.get(split, 0) + 1
             self.documents += 1
             self.tokens += length + 1
             self.lengths.update(length.to_bytes(8, "little"))
@@ -77,11 +82,13 @@ class Survey:
 def _survey(plugin: CorpusPlugin, config: PrepareConfig, counter: TokenCounter) -> Survey:
     """First pass: count the tokens and documents, streaming."""
     survey, length = Survey(), 0
-    for tokens, source, ends in _parts(plugin, config):
+    for tokens, source, ends, split in _parts(plugin, config):
         length += counter.add(tokens)
         if ends:
-            survey.add(length, source)
+            survey.add(length, source, split)
             length = 0
+    if None in survey.given and len(survey.given) > 1:
+        raise PluginError(f"corpus plugin {plugin.name!r} gave a split to some documents but not to others")
     return survey
 
 
@@ -103,8 +110,11 @@ class HeldOut:
 def _split_plan(survey: Survey, val_fraction: float) -> tuple[str, int]:
     """Hold out whole documents or, for too few documents, the end of the text.
 
-    Returns ("documents", how many to hold out) or ("contiguous", first validation position).
+    Returns ("documents", how many to hold out) or ("contiguous", first validation position), or
+    ("corpus", 0) when the corpus gave every document its split, as PTB's files do.
     """
+    if None not in survey.given:
+        return "corpus", 0
     held_out = round(survey.documents * val_fraction)
     if val_fraction == 0 or 0 < held_out < survey.documents:
         return "documents", held_out
@@ -134,6 +144,8 @@ def _prepare(run: Run, config: PrepareConfig) -> Manifest:
         raise CorpusError(f"corpus {plugin.name!r} found no text in {where}")
     vocab = Vocabulary.from_counts(counter.counts(), config.max_vocab)
     split_kind, split_at = _split_plan(survey, config.val_fraction)
+    if split_kind == "corpus" and "train" not in survey.given:
+        raise CorpusError(f"corpus {plugin.name!r} gave no training documents; give it the training text too")
     if split_kind == "contiguous":
         if split_at == 0:
             raise ConfigError(f"--val-fraction {config.val_fraction} leaves no training text in this corpus; lower it")
@@ -166,6 +178,7 @@ def _prepare(run: Run, config: PrepareConfig) -> Manifest:
             options=dict(config.options),
             prime=plugin.prime,
             embedding=plugin.embedding,
+            token_unit=plugin.token_unit,
             extension=plugin.sample_extension(config.options),
             checks=list(plugin.checks),
         )
@@ -205,21 +218,21 @@ def _encode(plugin, config, encoder: Encoder, survey: Survey, split_kind: str, s
                     sizes[name] += len(piece)
 
         start = 0
-        for tokens, source, ends in _parts(plugin, config):
+        for tokens, source, ends, given in _parts(plugin, config):
             try:
                 ids = encoder.encode(tokens)
             except KeyError:
                 raise different from None
             if len(ids) and not length:
                 start = sizes["train"] + sizes["val"]
-                split = held_out.next() if held_out else None
+                split = given if split_kind == "corpus" else held_out.next() if held_out else None
             length += len(ids)
             write(ids)
             if ends:
                 if length:
                     write(eod)
                     _count_document(documents, split_kind, split, start, sizes, split_at)
-                again.add(length, source)
+                again.add(length, source, given)
                 length = 0
     if (again.documents, again.tokens, again.lengths.digest()) != (survey.documents, survey.tokens, survey.lengths.digest()):
         raise different
@@ -228,7 +241,7 @@ def _encode(plugin, config, encoder: Encoder, survey: Survey, split_kind: str, s
 
 def _count_document(documents: dict, split_kind: str, split: str | None, start: int, sizes: dict, split_at: int) -> None:
     """Count a finished document in the split(s) it went to; with a contiguous split one may straddle the cut."""
-    if split_kind == "documents":
+    if split_kind in ("documents", "corpus"):
         documents[split] += 1
         return
     end = sizes["train"] + sizes["val"]

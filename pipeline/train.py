@@ -32,7 +32,7 @@ from charmony.pipeline.schedule import Schedule
 from charmony.pipeline.sources import check_sources
 from charmony.pipeline.threads import use_threads
 from charmony.pipeline.config import TrainConfig
-from charmony.pipeline.train_log import RunningLoss, TrainLog, bits_per_character, trim_metrics
+from charmony.pipeline.train_log import RunningLoss, TrainLog, bits_per_character, in_perplexity, trim_metrics
 
 __all__ = ["TrainConfig", "TrainResult", "Diverged", "plan_training", "train"]
 
@@ -129,7 +129,7 @@ def plan_training(run: Run, config: TrainConfig, world_size: int = 1, resume: bo
     if vocab.sha256 != manifest.vocab_sha256 or len(vocab) != manifest.vocab_size:
         raise CheckpointError(f"{run.vocab_path} does not match the manifest; run `charmony prepare` again")
     check_sources(manifest.sources, f"prepare run {run.name!r} again to train on the new text, or restore the file")
-    model_config = config.model.resolved(len(vocab), manifest.embedding)
+    model_config = config.model.resolved(len(vocab), manifest.embedding, words=manifest.token_unit == "word")
     schedule = Schedule.initial(config.warmup_steps, config.max_steps)
     if resume:
         checkpoint = checkpoint if checkpoint is not None else resumable_checkpoint(run)
@@ -261,10 +261,10 @@ def _train(run: Run, config: TrainConfig, plan: Plan, world: World, device: torc
                     if not math.isfinite(record["val_loss"]):
                         raise Diverged(f"validation loss is {record['val_loss']} at step {step}; {DIVERGED_ADVICE}")
                     if best[0] is None or record["val_loss"] < best[0]:
-                        best = (record["val_loss"], record["val_bpc"])
+                        best = (record["val_loss"], None if manifest.word_level else record["val_bpc"])
                         save(run.best_path)
                     running.restart_clock()
-                log.record(record)
+                log.record(in_perplexity(record) if manifest.word_level else record)
             if stop:
                 interrupted = True
                 break

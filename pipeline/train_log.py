@@ -1,7 +1,8 @@
 """What training reports: metrics.jsonl, and a progress bar on a terminal or one plain line per log step otherwise.
 
 Losses are given in both units everywhere: nats per token (what the model minimises) and bits per
-character (comparable across vocabularies, as char-rnn reported it).
+character (comparable across vocabularies, as char-rnn reported it). Runs whose tokens are words (or
+values) give perplexity in place of bits per character, which mean nothing for them.
 """
 
 from __future__ import annotations
@@ -24,6 +25,20 @@ LN2 = math.log(2)
 def bits_per_character(nats_per_token: float, tokens: float, characters: float) -> float:
     """A loss in nats per token as bits per character, for `tokens` tokens spelling `characters` characters."""
     return nats_per_token * tokens / characters / LN2 if characters else math.nan
+
+
+def perplexity(nats_per_token: float) -> float:
+    """The perplexity of a loss in nats per token."""
+    return math.exp(min(nats_per_token, 700.0))  # beyond that exp overflows a float
+
+
+def in_perplexity(record: dict) -> dict:
+    """A metrics record of a word-level run: each split's perplexity in place of its bits per character."""
+    for split in ("train", "val"):
+        if f"{split}_bpc" in record:
+            del record[f"{split}_bpc"]
+            record[f"{split}_ppl"] = perplexity(record[f"{split}_loss"])
+    return record
 
 
 class RunningLoss:
@@ -150,5 +165,7 @@ class TrainLog:
 
 
 def losses(record: dict, split: str) -> str:
-    """A split's loss in a metrics record, in both units: `1.2345 nats/token (1.781 bpc)`."""
+    """A split's loss in a metrics record, in both units: `1.2345 nats/token (1.781 bpc)`, or `(ppl 3.44)` for words."""
+    if f"{split}_ppl" in record:
+        return f"{record[f'{split}_loss']:.4f} nats/token (ppl {record[f'{split}_ppl']:.2f})"
     return f"{record[f'{split}_loss']:.4f} nats/token ({record[f'{split}_bpc']:.3f} bpc)"

@@ -32,7 +32,7 @@ ROOT_EXAMPLE = Path(__file__).parent.parent / "examples" / "charmony-corpus-exam
 class WordCorpus(CorpusPlugin):
     """Whole words as tokens, as a word-level recipe would have them."""
 
-    name = "words"
+    name = "counting"
     description = "Counting rhymes, one word per token."
     version = "2.5"
     prime = "one "
@@ -53,9 +53,9 @@ class WordPlugin:
 
 def test_a_registered_plugin_prepares_trains_and_samples_with_its_own_tokens(register_plugin, runs_dir):
     register_plugin(WordPlugin(), "word-plugin")
-    assert "words" in corpora()
-    run = Run(runs_dir / "words")
-    prepare(run, PrepareConfig("words", val_fraction=0.25))
+    assert "counting" in corpora()
+    run = Run(runs_dir / "counting")
+    prepare(run, PrepareConfig("counting", val_fraction=0.25))
     vocab = run.vocabulary()
     assert {"three", "seven", "hen", " "} <= set(vocab.tokens)
     assert len(vocab) < 25, "words, not characters, are the tokens"
@@ -67,11 +67,11 @@ def test_a_registered_plugin_prepares_trains_and_samples_with_its_own_tokens(reg
 
 def test_a_run_whose_corpus_plugin_is_gone_names_the_distribution_it_came_from(register_plugin, runs_dir, invoke):
     register_plugin(WordPlugin(), "word-plugin")
-    run = Run(runs_dir / "words")
-    assert prepare(run, PrepareConfig("words")).plugin_distribution == "word-plugin"
+    run = Run(runs_dir / "counting")
+    assert prepare(run, PrepareConfig("counting")).plugin_distribution == "word-plugin"
     get_plugin_manager().unregister(name="word-plugin")
-    result = invoke("sample", "words", "--runs-dir", runs_dir)
-    assert_user_error(result, "prepared with corpus 'words' from word-plugin 2.5, which is not installed now",
+    result = invoke("sample", "counting", "--runs-dir", runs_dir)
+    assert_user_error(result, "prepared with corpus 'counting' from word-plugin 2.5, which is not installed now",
                       "python -m pip install word-plugin")
 
 
@@ -79,10 +79,10 @@ def test_plugins_lists_name_kind_version_and_description(register_plugin, invoke
     register_plugin(WordPlugin(), "word-plugin")
     listing = invoke("plugins")
     assert listing.exit_code == 0
-    assert re.search(r"^words\s+corpus\s+2\.5\s+word-plugin\s+Counting rhymes", listing.output, re.M)
+    assert re.search(r"^counting\s+corpus\s+2\.5\s+word-plugin\s+Counting rhymes", listing.output, re.M)
     assert re.search(rf"^text\s+corpus\s+{re.escape(__version__)}\s+charmony \(built-in\)", listing.output, re.M)
     data = json.loads(invoke("plugins", "--json").output)
-    assert {"name": "words", "kind": "corpus", "version": "2.5", "origin": "word-plugin",
+    assert {"name": "counting", "kind": "corpus", "version": "2.5", "origin": "word-plugin",
             "description": "Counting rhymes, one word per token."} in data
 
 
@@ -95,7 +95,7 @@ class Duplicate:
 def test_two_plugins_registering_one_name_are_both_named(register_plugin):
     register_plugin(WordPlugin(), "word-plugin")
     register_plugin(Duplicate(), "copycat")
-    with pytest.raises(PluginError, match="corpus 'words' is registered by both 'word-plugin' and 'copycat'"):
+    with pytest.raises(PluginError, match="corpus 'counting' is registered by both 'word-plugin' and 'copycat'"):
         corpora()
 
 
@@ -310,7 +310,7 @@ def test_plugin_authors_need_only_charmony_api():
     text = DOCS.read_text(encoding="utf-8") + (ROOT_EXAMPLE / "charmony_corpus_example.py").read_text(encoding="utf-8")
     assert not re.search(r"(from|import) charmony\.pipeline", text), "authors import charmony.api only"
     for name in ("hookimpl", "CorpusPlugin", "Document", "OutputPlugin", "Verdict", "Problem", "Rendered", "CorpusError",
-                 "SampleInfo", "registered"):
+                 "SampleInfo", "Recipe", "registered"):
         assert name in charmony.api.__all__ and getattr(charmony.api, name)
 
 

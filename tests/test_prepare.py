@@ -126,7 +126,7 @@ def test_non_utf8_file_names_file_and_offset(runs_dir, tmp_path):
 
 
 def test_unknown_corpus_and_unknown_option(runs_dir, rhymes_file):
-    with pytest.raises(PluginError, match="unknown corpus 'bahc'; known corpora: bach, code, folk, poetry, text"):
+    with pytest.raises(PluginError, match="unknown corpus 'bahc'; known corpora: bach, code, folk, poetry, series, text, words"):
         prepare(Run(runs_dir / "x"), PrepareConfig("bahc"))
     with pytest.raises(ConfigError, match="no option 'splitt'; its options: glob, split"):
         prepare(Run(runs_dir / "x"), PrepareConfig("text", [rhymes_file], options={"splitt": "blank"}))

@@ -1,0 +1,181 @@
+import csv
+import json
+import re
+import warnings
+
+import numpy as np
+import pytest
+from assertions import assert_user_error
+
+from charmony.corpora.household_load import household_load
+from charmony.corpora.series import SeriesCorpus, SeriesOptions
+from charmony.corpora.series_csv import read_columns
+from charmony.corpora.series_values import Bins, Scaling, dequantise, mae, mse, persistence, seasonal_persistence
+from charmony.pipeline.corpus import CorpusWarning
+from charmony.pipeline.errors import ConfigError, CorpusError
+from charmony.pipeline.forecast import ForecastConfig, forecast, write_forecast
+from charmony.pipeline.prepare import PrepareConfig, prepare
+from charmony.pipeline.runs import Run
+from charmony.pipeline.train import TrainConfig, train
+
+FORECAST_TRAIN = TrainConfig().with_settings(layers=1, hidden=48, embedding=16, seq_len=48, batch_size=8, lr=1e-2, max_steps=200,
+                                            eval_every=100, save_every=200, log_every=50, warmup_steps=10, device="cpu")
+
+
+def test_the_generated_load_is_deterministic_with_a_daily_and_weekly_pattern():
+    load = household_load(56, seed=3)
+    assert np.array_equal(load, household_load(56, seed=3))
+    assert not np.array_equal(load, household_load(56, seed=4))
+    assert np.array_equal(household_load(57, seed=3)[:len(load)], load), "a longer series starts the same"
+    days = load.reshape(56, 24)
+    weekdays, weekends = days[[d for d in range(56) if d % 7 < 5]], days[[d for d in range(56) if d % 7 >= 5]]
+    by_hour = weekdays.mean(axis=0)
+    night, morning, evening = by_hour[2:5].mean(), by_hour[6:9].mean(), by_hour[18:22].mean()
+    assert morning > 2 * night and evening > 2 * night and evening > by_hour[13]
+    assert weekends.mean(axis=0)[7] < by_hour[7], "weekends rise later"
+    assert weekends.mean(axis=0)[13] > by_hour[13], "and use more at midday"
+    assert 0.3 < np.corrcoef(load[:-1] - np.tile(by_hour, 56)[:-1], load[1:] - np.tile(by_hour, 56)[1:])[0, 1]
+
+
+@pytest.mark.parametrize("method", ["mean", "minmax"])
+def test_quantised_values_come_back_within_half_a_bin(method):
+    values = household_load(10)
+    scaling = Scaling.fit(values, method)
+    bins = Bins.for_options(SeriesOptions(scale=method, bins=128))
+    back = dequantise(bins.quantise(scaling.apply(values)), scaling, bins)
+    half_bin = (bins.high - bins.low) / bins.count / 2 * scaling.scale
+    assert np.max(np.abs(back - values)) <= half_bin + 1e-12
+    assert scaling.scale == pytest.approx(np.mean(np.abs(values)) if method == "mean" else np.ptp(values))
+
+
+def test_values_beyond_the_range_go_to_the_outer_bins():
+    bins = Bins(4, -1.0, 1.0)
+    assert bins.quantise(np.array([-9.0, -0.9, 0.1, 0.99, 7.0])).tolist() == [0, 0, 2, 3, 3]
+    assert bins.centres(np.array([0, 3])).tolist() == [-0.75, 0.75]
+
+
+def test_baselines_and_errors():
+    context = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    assert persistence(context, 3).tolist() == [5.0, 5.0, 5.0]
+    assert seasonal_persistence(context, 5, 2).tolist() == [4.0, 5.0, 4.0, 5.0, 4.0]
+    assert mse([1, 2, 3], [1, 4, 0]) == pytest.approx((0 + 4 + 9) / 3)
+    assert mae([1, 2, 3], [1, 4, 0]) == pytest.approx(5 / 3)
+    with pytest.raises(ValueError, match="at least 24 values"):
+        seasonal_persistence(context, 3, 24)
+
+
+def uci_file(path, rows):
+    """The UCI ElectricityLoadDiagrams layout: `;`, decimal commas, a timestamp column, one column per client."""
+    lines = ['"";"MT_001";"MT_002"'] + [f'"2011-01-01 {i // 4:02d}:{i % 4 * 15:02d}:00";{a};{b}' for i, (a, b) in enumerate(rows)]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_the_uci_layout_reads_with_decimal_commas(tmp_path):
+    path = uci_file(tmp_path / "LD2011_2014.txt", [("0", "2,5"), ("1,25", "3"), ("2", "")])
+    with pytest.warns(CorpusWarning, match=r"skipped 1 empty or NaN cells of column 'MT_002'"):
+        first, second = read_columns(path, ("MT_001", "MT_002"))
+    assert first.values.tolist() == [0.0, 1.25, 2.0]
+    assert second.values.tolist() == [2.5, 3.0] and second.skipped == 1
+    assert read_columns(path, None)[0].name == "MT_001", "the first numeric column by default"
+
+
+def test_nan_and_empty_cells_are_skipped_and_counted(tmp_path):
+    path = tmp_path / "load.csv"
+    path.write_text("time,load\nmon,0.5\ntue,\nwed,NaN\nthu,0.7\nfri,nan\n")
+    with pytest.warns(CorpusWarning, match="skipped 3 empty or NaN cells of column 'load'"):
+        (column,) = read_columns(path, None)
+    assert column.values.tolist() == [0.5, 0.7]
+
+
+def test_bad_columns_are_one_line_errors_naming_the_columns(tmp_path):
+    path = tmp_path / "load.csv"
+    path.write_text("time,load\n2020-01-01,1.5\n2020-01-02,2.5\n")
+    with pytest.raises(CorpusError, match=r"has no column 'kw'; its columns: time, load$"):
+        read_columns(path, ("kw",))
+    with pytest.raises(CorpusError, match=r"column 'time' is not numeric .*its numeric columns: load"):
+        read_columns(path, ("time",))
+    words = tmp_path / "words.csv"
+    words.write_text("name,town\nann,york\n")
+    with pytest.raises(CorpusError, match=r"has no numeric column; its columns: name, town"):
+        read_columns(words, None)
+
+
+def test_documents_are_series_or_windows_of_value_tokens(tmp_path):
+    corpus = SeriesCorpus()
+    (whole,) = corpus.documents([], {"days": "3", "bins": "16"})
+    tokens = corpus.tokenize(whole.text)
+    assert "".join(tokens) == whole.text and len(tokens) == 72
+    assert all(re.fullmatch(r"\d+ ", token) and int(token) < 16 for token in tokens)
+    windows = list(corpus.documents([], {"days": "3", "window": "24"}))
+    assert len(windows) == 3 and all(len(corpus.tokenize(w.text)) == 24 for w in windows)
+    with pytest.raises(CorpusError, match="fewer than --option window=100"):
+        list(corpus.documents([], {"days": "3", "window": "100"}))
+    with pytest.raises(CorpusError, match="--option scale=log: choose one of mean, minmax"):
+        list(corpus.documents([], {"scale": "log"}))
+
+
+@pytest.fixture(scope="module")
+def load_run(tmp_path_factory):
+    """A small model of 100 generated days, trained to forecast the next."""
+    run = Run(tmp_path_factory.mktemp("series") / "runs" / "load")
+    prepare(run, PrepareConfig("series", options={"days": "100", "bins": "64"}))
+    train(run, FORECAST_TRAIN)
+    return run
+
+
+def test_a_trained_forecast_beats_persistence_on_the_next_day(load_run, tmp_path):
+    full = household_load(101)
+    context = tmp_path / "context.csv"
+    context.write_text("load\n" + "\n".join(map(str, full[:-24])) + "\n")
+    result = forecast(load_run, ForecastConfig(horizon=24, num_samples=40, context=context, seed=1, device="cpu"))
+    truth = full[-24:]
+    assert result.paths.shape == (40, 24)
+    median = result.quantile(50)
+    assert mae(median, truth) < 0.75 * mae(persistence(full[:-24], 24), truth)
+    assert np.corrcoef(median, truth)[0, 1] > 0.7, "the median follows the day: low at night, peaks morning and evening"
+    again = forecast(load_run, ForecastConfig(horizon=24, num_samples=40, context=context, seed=1, device="cpu"))
+    assert np.array_equal(result.paths, again.paths), "the same seed gives the same forecast"
+
+
+def test_forecast_writes_csv_svg_and_json(load_run, tmp_path):
+    result = forecast(load_run, ForecastConfig(horizon=6, num_samples=20, seed=2, device="cpu"))
+    assert result.metadata["context"].startswith("the end of run 'load'") and len(result.history) == 2400
+    written = write_forecast(result, tmp_path / "out")
+    rows = list(csv.DictReader((tmp_path / "out" / "forecast.csv").open()))
+    assert [row["step"] for row in rows] == ["1", "2", "3", "4", "5", "6"]
+    for row in rows:
+        assert float(row["p10"]) <= float(row["median"]) <= float(row["p90"])
+    svg = (tmp_path / "out" / "forecast.svg").read_text()
+    assert svg.startswith("<svg") and all(f'class="{part}"' in svg for part in ("band", "history", "median"))
+    assert json.loads(written[2].read_text())["seed"] == 2
+
+
+def test_forecast_command_and_its_bad_input(load_run, invoke, tmp_path):
+    runs = load_run.dir.parent
+    out = tmp_path / "fc"
+    result = invoke("forecast", "load", "--horizon", "3", "--num-samples", "5", "--seed", "1", "--device", "cpu", "--out", out, "--runs-dir", runs)
+    assert result.exit_code == 0, result.output
+    assert "forecast of 3 steps" in result.output and (out / "forecast.svg").exists()
+    zero = invoke("forecast", "load", "--horizon", "0", "--out", out, "--runs-dir", runs)
+    assert_user_error(zero, "Invalid value for '--horizon'", "0 is not in the range x>=1")
+    with pytest.raises(ConfigError, match="--horizon must be at least 1 step, not 0"):
+        ForecastConfig(horizon=0)
+    words = tmp_path / "words.csv"
+    words.write_text("name\nann\n")
+    bad = invoke("forecast", "load", "--horizon", "3", "--context", words, "--out", out, "--runs-dir", runs)
+    assert bad.exit_code == 1 and bad.output.count("\n") == 1 and "has no numeric column; its columns: name" in bad.output
+
+
+def test_forecast_needs_a_series_run(trained_run):
+    with pytest.raises(ConfigError, match="forecast needs a run of the series corpus; run 'rhymes' is of corpus 'text'"):
+        forecast(trained_run, ForecastConfig(horizon=3, device="cpu"))
+
+
+def test_prepare_warns_once_per_pass_about_clipped_values(tmp_path):
+    path = tmp_path / "spiky.csv"
+    path.write_text("v\n" + "\n".join(["1"] * 50 + ["100"]) + "\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        prepare(Run(tmp_path / "runs" / "spiky"), PrepareConfig("series", [path], val_fraction=0.2))
+    assert any("beyond 4 times the mean absolute value" in str(w.message) for w in caught)
