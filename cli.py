@@ -256,6 +256,9 @@ def worker_arguments(ctx: click.Context, run: Run, runs_dir: Path) -> list[str]:
 @click.option("--device", default=SAMPLE_DEFAULTS.device, show_default=True, help="auto, cpu or cuda.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Write the samples and samples.json here instead of printing them.")
 @click.option("--render", callback=parse_names, metavar="NAME,...", help="Output plugins to check and render each sample with.")
+@click.option("--free", is_flag=True, help="Sample without the corpus' constraint, which otherwise keeps every sample valid.")
+@click.option("--option", "options", multiple=True, callback=parse_options, metavar="KEY=VALUE",
+              help="A corpus sample option, such as meter=3/4 for ABC; repeatable. See `charmony plugins`.")
 @runs_dir_option
 def sample_command(run_name, out_dir, runs_dir, **settings):
     """Generate samples from RUN's trained model."""
@@ -263,14 +266,14 @@ def sample_command(run_name, out_dir, runs_dir, **settings):
     config = SampleConfig(**settings)
     samples, metadata = sample(run, config)
     target = out_dir or new_samples_dir(run, metadata["step"], metadata["seed"])
-    report = write_samples(samples, metadata, target, run.manifest()["extension"], metadata["outputs"])
+    report = write_samples(samples, metadata, target, run.manifest()["extension"], metadata["outputs"], run.profile())
     if out_dir is None:
         for number, item in enumerate(samples):
             click.echo(f"--- sample {number} ---")
             click.echo(item.text)
         click.echo("---")
     finished = sum(item.finished for item in samples)
-    click.echo(f"{len(samples)} samples (seed {metadata['seed']}, {finished} ended by themselves) written to {target}")
+    click.echo(f"{len(samples)} {metadata['mode']} samples (seed {metadata['seed']}, {finished} ended by themselves) written to {target}")
     for name, counts in report["summary"].items():
         if summary_line(name, counts):
             click.echo(summary_line(name, counts))

@@ -71,6 +71,13 @@ class OutputPlugin:
         """One short line about the verdicts on many samples, for samples.json and the screen."""
         return f"{sum(v.valid for v in verdicts)}/{len(verdicts)} valid"
 
+    def for_run(self, profile: dict | None) -> OutputPlugin:
+        """The plugin to judge one run's samples with, given the run's profile (see `CorpusPlugin.profile`).
+
+        A checker can hold samples to what the run's training documents all do; by default it is itself.
+        """
+        return self
+
     def accepts(self, path: Path) -> bool:
         """Whether this plugin understands files like `path`."""
         return not self.extensions or path.suffix in self.extensions

@@ -13,7 +13,9 @@ import torch
 from charmony.pipeline.atomic import write_json
 from charmony.pipeline.checkpoint import check_vocabulary, load_checkpoint
 from charmony.pipeline.device import autocast, resolve_device
-from charmony.pipeline.errors import ConfigError, PluginError, check_seed
+from charmony.pipeline.constraint import ConstrainedBatch
+from charmony.pipeline.corpus import CorpusPlugin, SampleContext
+from charmony.pipeline.errors import CharmonyError, ConfigError, PluginError, check_seed
 from charmony.pipeline.model import CharModel, ModelConfig
 from charmony.pipeline.plugins import get_corpus, get_outputs
 from charmony.pipeline.rendering import apply_outputs, summarise
@@ -39,6 +41,8 @@ class SampleConfig:
     checkpoint: str = "best"  # best, latest, or a path
     device: str = "auto"
     render: list[str] = field(default_factory=list)  # output plugins to run on each sample, besides the corpus' checks
+    free: bool = False  # sample without the corpus' constraint, even where it has one
+    options: dict[str, str] = field(default_factory=dict)  # the corpus' sample-time options (--option KEY=VALUE)
 
     def __post_init__(self) -> None:
         if self.num_samples < 1 or self.max_length < 1:
@@ -87,10 +91,12 @@ def generate(
     generator: torch.Generator,
     device: torch.device,
     banned: list[int] = (),
+    constrained: ConstrainedBatch | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Token ids (num_samples, max_length) continuing `prefix`, and each row's length before <eod>.
 
-    Tokens in `banned` (such as `<unk>`) are never chosen.
+    Tokens in `banned` (such as `<unk>`) are never chosen. With `constrained`, the logits of the tokens
+    its grammar does not allow are masked before temperature, top-k and top-p.
     """
     model.eval()
     ids = torch.tensor([prefix] * num_samples, device=device)
@@ -102,13 +108,19 @@ def generate(
     banned_ids = torch.tensor(list(banned), dtype=torch.long, device=device)
     greedy = config.temperature < GREEDY_BELOW
     for t in range(max_length):
-        last = logits[:, -1].float() if greedy else filter_logits(logits[:, -1], config.temperature, config.top_k, config.top_p)
+        last = logits[:, -1].float()
+        if constrained is not None:
+            last = last.masked_fill(~constrained.masks(t), float("-inf"))
+        if not greedy:
+            last = filter_logits(last, config.temperature, config.top_k, config.top_p)
         last = last.index_fill(1, banned_ids, float("-inf"))
         if greedy:
             chosen = last.argmax(dim=-1)
         else:
             chosen = torch.multinomial(last.softmax(dim=-1), 1, generator=generator).squeeze(1)
         chosen = chosen.masked_fill(done, eod_id)
+        if constrained is not None:
+            constrained.advance(chosen.tolist())
         out[:, t] = chosen
         ended = (chosen == eod_id) & ~done
         lengths = torch.where(ended, t, lengths)
@@ -118,6 +130,38 @@ def generate(
         with autocast(device):
             logits, state = model(chosen[:, None], state)
     return out, lengths
+
+
+def check_sample_options(corpus: CorpusPlugin, options: dict[str, str]) -> None:
+    """Refuse a sample option the corpus does not have, listing the ones it has."""
+    unknown = sorted(set(options) - set(corpus.sample_options))
+    if unknown:
+        offered = ", ".join(sorted(corpus.sample_options)) or "none"
+        raise ConfigError(f"corpus {corpus.name!r} has no sample option {unknown[0]!r}; its sample options: {offered}")
+
+
+def constrained_batch(run: Run, corpus: CorpusPlugin, vocab: Vocabulary, config: SampleConfig, prime: str,
+                      device: torch.device) -> ConstrainedBatch | None:
+    """The grammar states of a batch sampled under the corpus' constraint; None for free sampling."""
+    check_sample_options(corpus, config.options)
+    if config.free:
+        if config.options:
+            raise ConfigError("sample options work through the corpus' constraint; drop --free, or drop the --option")
+        return None
+    context = SampleContext(list(vocab.tokens), run.profile(), dict(config.options), dict(run.manifest().get("options", {})))
+    try:
+        constraint = corpus.constraint(context)
+    except CharmonyError:
+        raise
+    except Exception as error:
+        raise PluginError(f"corpus plugin {corpus.name!r} failed to make its constraint: {type(error).__name__}: {error}") from error
+    if constraint is None:
+        if config.options:
+            raise ConfigError(f"this run of corpus {corpus.name!r} has no constraint, so its sample options cannot apply; "
+                              "prepare the run again with this version of charmony")
+        return None
+    tokens = list(corpus.tokenize(prime)) if prime else []
+    return ConstrainedBatch(constraint, vocab.tokens, vocab.eod_id, config.num_samples, config.max_length, tokens, device)
 
 
 def load_model(run: Run, which: str, device: torch.device) -> tuple[CharModel, dict, Path]:
@@ -164,7 +208,9 @@ def sample(run: Run, config: SampleConfig) -> tuple[list[Sample], dict]:
     seed = config.seed if config.seed is not None else secrets.randbelow(2**31)
     generator = torch.Generator(device=device).manual_seed(seed)
     banned = [vocab.unk_id] if vocab.unk_id is not None else []
-    out, lengths = generate(model, prefix, config.num_samples, config.max_length, vocab.eod_id, config, generator, device, banned)
+    constrained = constrained_batch(run, corpus, vocab, config, prime, device)
+    out, lengths = generate(model, prefix, config.num_samples, config.max_length, vocab.eod_id, config, generator, device,
+                            banned, constrained)
     samples = [
         Sample(corpus.finish(prime + vocab.decode(row[:length].tolist()), number), finished=length < config.max_length)
         for number, (row, length) in enumerate(zip(out.cpu(), lengths.cpu().tolist()), start=1)
@@ -180,15 +226,23 @@ def sample(run: Run, config: SampleConfig) -> tuple[list[Sample], dict]:
         "top_p": config.top_p,
         "prime": prime,
         "max_length": config.max_length,
+        "mode": "constrained" if constrained is not None else "free",
+        "options": dict(config.options),
         "outputs": outputs,
     }
+    if constrained is not None and constrained.dead_ends:
+        metadata["constraint_dead_ends"] = constrained.dead_ends
     return samples, metadata
 
 
-def write_samples(samples: list[Sample], metadata: dict, out_dir: Path, extension: str, render: list[str]) -> dict:
-    """Write each sample to `out_dir/sample_NNN<ext>`, run the output plugins, and write samples.json."""
+def write_samples(samples: list[Sample], metadata: dict, out_dir: Path, extension: str, render: list[str],
+                  profile: dict | None = None) -> dict:
+    """Write each sample to `out_dir/sample_NNN<ext>`, run the output plugins, and write samples.json.
+
+    The checkers judge the samples as samples of a run with `profile` (see `OutputPlugin.for_run`).
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
-    plugins = get_outputs(render)
+    plugins = [plugin.for_run(profile) for plugin in get_outputs(render)]
     _remove_earlier_samples(out_dir)
     entries = []
     for number, item in enumerate(samples):
