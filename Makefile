@@ -10,7 +10,7 @@ TORCH ?= torch==2.13.0
 DEMO_MINUTES ?= 4
 DEMO_STEPS ?= 1000
 
-.PHONY: demo test install bench bench-bach clean
+.PHONY: demo test test-fast lint install bench bench-bach clean
 
 install: $(VENV)/.installed
 
@@ -18,7 +18,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install --quiet "$(TORCH)"
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@
 
 # The Bach path: the chorales' soprano lines as ABC (written from music21's corpus on first use, about
@@ -27,11 +27,21 @@ demo: install
 	$(BIN)/charmony prepare bach --run bach-demo --option voices=soprano
 	$(BIN)/charmony train bach-demo --restart --dropout 0.1 --max-steps $(DEMO_STEPS) --max-minutes $(DEMO_MINUTES)
 	$(BIN)/charmony sample bach-demo --num-samples 8 --max-length 1500 --temperature 0.3 --seed 1 --out demo-samples --render midi
-	@echo "tunes: demo-samples/sample_000.abc ... sample_007.abc; MIDI: demo-samples/sample_NNN.mid for each tune that passed the abc check"
+	@echo "tunes: demo-samples/sample_001.abc ... sample_008.abc; MIDI: demo-samples/sample_NNN.mid for each tune that passed the abc check"
 	@echo "verdicts and settings: demo-samples/samples.json; run: runs/bach-demo"
 
 test: install
 	$(BIN)/python -m pytest -q
+
+# The suite without the tests marked slow (the chorale round trip, training in several processes).
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow"
+
+# ruff, and mypy on the package (read through build/mypy/charmony, since the repository root is the package).
+lint: install
+	$(BIN)/ruff check .
+	mkdir -p build/mypy && ln -sfn "$(CURDIR)" build/mypy/charmony
+	MYPYPATH=build/mypy $(BIN)/mypy -p charmony
 
 bench: install
 	$(BIN)/python benchmarks/bench_train.py

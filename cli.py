@@ -1,35 +1,42 @@
-"""The `charmony` command line: a thin layer over the pipeline's stage functions."""
+"""The `charmony` command line: a thin layer over the pipeline's stage functions.
+
+Only click and charmony's light modules are imported here: torch, numpy and music21 are imported
+inside the commands that need them, so that `charmony --help`, `plugins` and `check` start fast.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import json
+import os
+import re
 import sys
 import warnings
 from pathlib import Path
 
 import click
-import torch
 
 from charmony import __version__
+from charmony.cli_options import (
+    CheckpointChoice, DeviceChoice, SeedRange, field_default, option, parse_names, parse_options, parse_sources,
+    runs_dir_option, shown,
+)
+from charmony.pipeline.config import ModelConfig, PrepareConfig, SampleConfig, TrainConfig
 from charmony.pipeline.corpus import CorpusWarning
-from charmony.pipeline.device import resolve_device
-from charmony.pipeline.distributed import INTERRUPTED_EXIT, LaunchInterrupted, World, check_gpus, launch
-from charmony.pipeline.errors import SEED_LIMIT, CharmonyError, ConfigError, RunError
-from charmony.pipeline.plugins import PluginWarning, call_each, get_outputs, get_plugin_manager, outputs, plugin_infos
-from charmony.pipeline.prepare import PrepareConfig, prepare
-from charmony.pipeline.rendering import apply_outputs, summarise, summary_line
-from charmony.pipeline.runs import RUNS_ENV, Run, find_run, named_run
-from charmony.pipeline.sample import SampleConfig, new_samples_dir, sample, write_samples
-from charmony.pipeline.sources import read_text
-from charmony.pipeline.train import TrainConfig, plan_training, resumable_checkpoint, resume_config, train
+from charmony.pipeline.errors import CharmonyError, ConfigError, RunError
+from charmony.pipeline.plugins import PluginWarning, call_each, get_plugin_manager
+from charmony.pipeline.runs import Run, find_run, named_run
 
-TRAIN_DEFAULTS = TrainConfig()
-SAMPLE_DEFAULTS = SampleConfig()
+TRAIN = TrainConfig()
+MODEL = ModelConfig()
+SAMPLE = SampleConfig()
+# The commands in the order of the work they do; commands not named here (a plugin's) come after them.
+WORKFLOW = ("prepare", "train", "sample", "evaluate", "check", "render", "plugins")
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 class CharmonyGroup(click.Group):
-    """A click group that adds plugin commands on first use and turns charmony errors into one line."""
+    """A click group that adds plugin commands on first use, lists commands in workflow order, and turns
+    charmony errors into one line."""
 
     _plugin_commands_loaded = False
 
@@ -41,13 +48,15 @@ class CharmonyGroup(click.Group):
         call_each(get_plugin_manager(), "register_commands", lambda plugin: {"cli": plugin_commands})
         for name, command in plugin_commands.commands.items():
             if name in self.commands:
-                warnings.warn(f"a plugin's command {name!r} is skipped: charmony already has a command of that name", PluginWarning)
+                warnings.warn(f"a plugin's command {name!r} is skipped: charmony already has a command of that name", PluginWarning,
+                              stacklevel=1)
             else:
                 self.add_command(command, name)
 
     def list_commands(self, ctx):
         self._load_plugin_commands()
-        return super().list_commands(ctx)
+        order = {name: position for position, name in enumerate(WORKFLOW)}
+        return sorted(self.commands, key=lambda name: (order.get(name, len(order)), name))
 
     def get_command(self, ctx, name):
         self._load_plugin_commands()
@@ -58,65 +67,51 @@ class CharmonyGroup(click.Group):
             return super().invoke(ctx)
         except CharmonyError as error:
             raise click.ClickException(str(error)) from None
+        except BrokenPipeError:
+            raise
+        except MemoryError as error:
+            raise click.ClickException(out_of_memory(error)) from None
         except OSError as error:  # an unwritable --out, a full disk: the system's own words say it best
             where = f"{error.filename}: " if error.filename else ""
             raise click.ClickException(f"{where}{error.strerror or error}") from None
-        except (MemoryError, torch.OutOfMemoryError) as error:
-            raise click.ClickException(out_of_memory(error)) from None
-        except RuntimeError as error:
+        except RuntimeError as error:  # torch.OutOfMemoryError is one, and the CPU allocator raises a plain one
             if "allocate" not in str(error) and "out of memory" not in str(error):
                 raise
             raise click.ClickException(out_of_memory(error)) from None
 
 
+ALLOCATION = re.compile(r"allocate (\d+) bytes|[Tt]ried to allocate ([\d.]+ [KMGTP]i?B)")
+
+
 def out_of_memory(error: BaseException) -> str:
-    """The one-line message for running out of memory."""
-    first = str(error).splitlines()[0] if str(error) else type(error).__name__
+    """The one-line message for running out of memory, with the size that could not be allocated."""
+    text = str(error).strip()
+    found = ALLOCATION.search(text)
+    if found and found.group(1):
+        what = f"tried to allocate {int(found.group(1)):,} bytes ({size(int(found.group(1)))})"
+    elif found:
+        what = f"tried to allocate {found.group(2)}"
+    else:
+        what = text.splitlines()[0] if text else type(error).__name__
     return (
-        f"out of memory ({first[:120]}); lower --batch-size, --seq-len, --hidden or --layers for training, "
+        f"out of memory ({what}); lower --batch-size, --seq-len, --hidden or --layers for training, "
         "--num-samples or --max-length for sampling; checkpoints already written are intact"
     )
+
+
+def size(count: float) -> str:
+    """Bytes in binary units: 98.2 TiB."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if count < 1024 or unit == "TiB":
+            return f"{count:.1f} {unit}" if unit != "B" else f"{count:.0f} B"
+        count /= 1024
+    return f"{count:.1f} PiB"
 
 
 class NoSuchTool(click.ClickException):
     """Nothing can do what was asked for these files: exit 2, since 1 means 'checked and invalid'."""
 
     exit_code = 2
-
-
-def runs_dir_option(command):
-    """--runs-dir, shared by every command that reads or writes runs."""
-    return click.option(
-        "--runs-dir",
-        type=click.Path(file_okay=False, path_type=Path),
-        envvar=RUNS_ENV,
-        default="runs",
-        show_default=True,
-        help=f"Folder holding one folder per run (or ${RUNS_ENV}).",
-    )(command)
-
-
-def parse_options(ctx, param, values) -> dict[str, str]:
-    """Turn repeated `--option KEY=VALUE` into a dict."""
-    options = {}
-    for value in values:
-        key, sep, setting = value.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"{value!r} is not KEY=VALUE")
-        options[key] = setting
-    return options
-
-
-def parse_sources(ctx, param, values) -> list[Path]:
-    """Paths from repeated `--source`; an empty one would silently mean the current folder."""
-    if any(not value for value in values):
-        raise click.BadParameter("an empty path is not a source")
-    return [Path(value) for value in values]
-
-
-def parse_names(ctx, param, value) -> list[str]:
-    """Turn `a,b,c` into a list of names."""
-    return [name.strip() for name in (value or "").split(",") if name.strip()]
 
 
 def pick_run(runs_dir: Path, name: str | None) -> Run:
@@ -130,69 +125,105 @@ def pick_run(runs_dir: Path, name: str | None) -> Run:
     return find_run(runs_dir, name)
 
 
-def default_note(config, field: str) -> str:
-    """The `[default: …]` note of an option whose default lives in a config dataclass."""
-    return f"[default: {getattr(config, field)}]"
-
-
-@click.group(cls=CharmonyGroup)
-@click.version_option(__version__, prog_name="charmony")
+@click.group(cls=CharmonyGroup, context_settings=CONTEXT)
+@click.version_option(__version__, "-V", "--version", prog_name="charmony")
 def cli():
-    """Train character-level recurrent models on text and music, and sample from them."""
+    """Train character-level recurrent models on text and music, and sample from them.
+
+    \b
+    Example:
+      charmony prepare text --source input.txt --run shakespeare
+      charmony train shakespeare --max-minutes 60
+      charmony sample shakespeare --num-samples 5 --prime "ROMEO:"
+    """
 
 
-@cli.command("prepare")
+@cli.command("prepare", short_help="Read a corpus into a run's vocabulary and token files.")
 @click.argument("corpus")
-@click.option("--source", "sources", multiple=True, callback=parse_sources, help="File or directory to read; repeatable. Default: the corpus' own.")
-@click.option("--run", "run_name", help="Run name.  [default: the corpus name]")
-@click.option("--max-vocab", type=int, help="Keep this many most frequent tokens (besides <eod>); the rest become <unk>.")
-@click.option("--val-fraction", type=float, default=0.1, show_default=True, help="Share held out for validation.")
-@click.option("--seed", type=click.IntRange(0, SEED_LIMIT - 1), default=1337, show_default=True, help="Decides the train/validation split.")
-@click.option("--option", "options", multiple=True, callback=parse_options, metavar="KEY=VALUE", help="A corpus plugin option; repeatable.")
-@click.option("--force", is_flag=True, help="Replace a trained run's data even when its vocabulary, seed, split or options change.")
+@option("--source", "sources", multiple=True, callback=parse_sources, metavar="PATH", show_default="the corpus' own",
+              help="File or folder to read; repeatable.")
+@option("--run", "run_name", metavar="NAME", show_default="the corpus name", help="Run name.")
+@option("--max-vocab", type=click.IntRange(1), metavar="N", show_default="the corpus' advice, else all",
+              help="Keep the N most frequent tokens (besides <eod>); the rest become <unk>.")
+@option("--val-fraction", type=click.FloatRange(0, 0.5), default=field_default(PrepareConfig, "val_fraction"),
+              show_default=True, help="Share held out for validation.")
+@option("--seed", type=SeedRange(), default=field_default(PrepareConfig, "seed"), show_default=True,
+              help="Decides the train/validation split.")
+@option("--option", "options", multiple=True, callback=parse_options, metavar="KEY=VALUE", help="A corpus plugin option; repeatable.")
+@option("--force", is_flag=True, help="Replace a trained run's data even when its vocabulary, seed, split or options change.")
 @runs_dir_option
 def prepare_command(corpus, sources, run_name, max_vocab, val_fraction, seed, options, force, runs_dir):
-    """Read CORPUS, build its vocabulary and write the token files of a run."""
+    """Read CORPUS, build its vocabulary and write the token files of a run.
+
+    \b
+    Example:
+      charmony prepare text --source poems/ --option split=blank --run poems
+    """
+    from charmony.pipeline.prepare import prepare
+
     config = PrepareConfig(corpus, list(sources), max_vocab, val_fraction, seed, options, force)
     run = named_run(runs_dir, run_name or corpus)
     manifest = prepare(run, config)
-    docs, tokens = manifest["documents"], manifest["tokens"]
+    docs, tokens = manifest.documents, manifest.tokens
     click.echo(
-        f"prepared run {run.name!r} in {run.dir}: corpus {manifest['corpus']}, "
-        f"{docs['train']:,} train / {docs['val']:,} val documents (split by {manifest['split']}), "
-        f"{tokens['train']:,} train / {tokens['val']:,} val tokens, vocabulary of {manifest['vocab_size']} tokens"
+        f"prepared run {run.name!r} in {run.dir}: corpus {manifest.corpus}, "
+        f"{docs['train']:,} train / {docs['val']:,} val documents (split by {manifest.split}), "
+        f"{tokens['train']:,} train / {tokens['val']:,} val tokens, vocabulary of {manifest.vocab_size} tokens"
     )
     click.echo(f"next: charmony train {run.name}" + (f" --runs-dir {runs_dir}" if runs_dir != Path("runs") else ""))
 
 
-@cli.command("train")
+POSITIVE = click.FloatRange(0, min_open=True)
+
+
+@cli.command("train", short_help="Train a prepared run's model.")
 @click.argument("run_name", metavar="[RUN]", required=False)
-@click.option("--layers", type=int, help=f"Stacked recurrent layers. {default_note(TRAIN_DEFAULTS, 'layers')}")
-@click.option("--hidden", type=int, help=f"Units per layer. {default_note(TRAIN_DEFAULTS, 'hidden')}")
-@click.option("--embedding", type=int, help="Embedding size; 0 for one-hot.  [default: 64 if the corpus recommends one, else 0]")
-@click.option("--cell", type=click.Choice(["lstm", "gru", "rnn"]), help=f"Recurrent cell. {default_note(TRAIN_DEFAULTS, 'cell')}")
-@click.option("--dropout", type=float, help=f"Dropout between layers. {default_note(TRAIN_DEFAULTS, 'dropout')}")
-@click.option("--tie-weights/--no-tie-weights", default=None, help="Share embedding and output weights (needs --embedding = --hidden).")
-@click.option("--seq-len", type=int, help=f"Time steps per batch. {default_note(TRAIN_DEFAULTS, 'seq_len')}")
-@click.option("--batch-size", type=int, help=f"Parallel streams. {default_note(TRAIN_DEFAULTS, 'batch_size')}")
-@click.option("--lr", type=float, help=f"Peak learning rate. {default_note(TRAIN_DEFAULTS, 'lr')}")
-@click.option("--warmup-steps", type=int, help=f"Linear warm-up steps, then cosine decay. {default_note(TRAIN_DEFAULTS, 'warmup_steps')}")
-@click.option("--weight-decay", type=float, help=f"AdamW weight decay of weight matrices. {default_note(TRAIN_DEFAULTS, 'weight_decay')}")
-@click.option("--grad-clip", type=float, help=f"Largest global gradient norm. {default_note(TRAIN_DEFAULTS, 'grad_clip')}")
-@click.option("--max-steps", type=int, help=f"Steps to train to. {default_note(TRAIN_DEFAULTS, 'max_steps')}")
-@click.option("--max-minutes", type=float, help="Stop after this many minutes of wall time.")
-@click.option("--eval-every", type=int, help=f"Steps between validations. {default_note(TRAIN_DEFAULTS, 'eval_every')}")
-@click.option("--save-every", type=int, help=f"Steps between checkpoints. {default_note(TRAIN_DEFAULTS, 'save_every')}")
-@click.option("--log-every", type=int, help=f"Steps between metrics lines. {default_note(TRAIN_DEFAULTS, 'log_every')}")
-@click.option("--device", help=f"auto, cpu or cuda. {default_note(TRAIN_DEFAULTS, 'device')}")
-@click.option("--seed", type=click.IntRange(0, SEED_LIMIT - 1), help=f"Seed for initialisation and dropout. {default_note(TRAIN_DEFAULTS, 'seed')}")
-@click.option("--compile/--no-compile", default=None, help="torch.compile the step around the recurrent layers.  [default: no]")
-@click.option("--nproc", type=click.IntRange(1), help="Train with this many processes on this machine (one per GPU), as torchrun does.")
-@click.option("--resume", is_flag=True, help="Continue from the run's latest checkpoint with its saved settings.")
-@click.option("--restart", is_flag=True, help="Discard the run's checkpoints and train from step 0.")
+@option("--layers", type=click.IntRange(1), show_default=shown(MODEL.layers), help="Stacked recurrent layers.")
+@option("--hidden", type=click.IntRange(1), show_default=shown(MODEL.hidden), help="Units per layer.")
+@option("--embedding", type=click.IntRange(0), show_default="64 if the corpus recommends one, else 0",
+              help="Embedding size; 0 for one-hot.")
+@option("--cell", type=click.Choice(["lstm", "gru", "rnn"]), show_default=shown(MODEL.cell), help="Recurrent cell.")
+@option("--dropout", type=click.FloatRange(0, 1, max_open=True), show_default=shown(MODEL.dropout), help="Dropout between layers.")
+@option("--tie-weights/--no-tie-weights", default=None, show_default=shown(MODEL.tie_weights),
+              help="Share embedding and output weights (needs --embedding = --hidden).")
+@option("--seq-len", type=click.IntRange(1), show_default=shown(TRAIN.seq_len), help="Time steps per batch.")
+@option("--batch-size", type=click.IntRange(1), show_default=shown(TRAIN.batch_size), help="Parallel streams per process.")
+@option("--lr", type=POSITIVE, show_default=shown(TRAIN.lr), help="Peak learning rate.")
+@option("--warmup-steps", type=click.IntRange(0), show_default=shown(TRAIN.warmup_steps),
+              help="Linear warm-up steps (at most a tenth of --max-steps), then cosine decay.")
+@option("--weight-decay", type=click.FloatRange(0, 1, max_open=True), show_default=shown(TRAIN.weight_decay),
+              help="AdamW weight decay of weight matrices.")
+@option("--grad-clip", type=POSITIVE, show_default=shown(TRAIN.grad_clip), help="Largest global gradient norm.")
+@option("--max-steps", type=click.IntRange(1), show_default=shown(TRAIN.max_steps), help="Steps to train to.")
+@option("--max-minutes", type=POSITIVE, show_default="no limit", help="Stop after this many minutes of wall time.")
+@option("--eval-every", type=click.IntRange(1), show_default=shown(TRAIN.eval_every), help="Steps between validations.")
+@option("--save-every", type=click.IntRange(1), show_default=shown(TRAIN.save_every), help="Steps between checkpoints.")
+@option("--log-every", type=click.IntRange(1), show_default=shown(TRAIN.log_every),
+              help="Steps between metrics lines (and, without a terminal, log lines).")
+@option("--device", type=DeviceChoice(), show_default=shown(TRAIN.device), help="Where to train; auto picks a GPU if there is one.")
+@option("--seed", type=SeedRange(), show_default=shown(TRAIN.seed), help="Seed for initialisation and dropout.")
+@option("--compile/--no-compile", default=None, show_default=shown(TRAIN.compile), help="torch.compile the step around the recurrent layers.")
+@option("--threads", type=click.IntRange(1), show_default="$CHARMONY_THREADS, else 1 up to 2 CPUs, else CPUs - 1",
+              help="CPU threads per process.")
+@option("--nproc", type=click.IntRange(1), help="Train with this many processes on this machine (one per GPU), as torchrun does.")
+@option("--resume", is_flag=True, help="Continue from the run's latest checkpoint with its saved settings.")
+@option("--restart", is_flag=True, help="Discard the run's checkpoints and train from step 0.")
 @runs_dir_option
 def train_command(run_name, resume, restart, nproc, runs_dir, **settings):
-    """Train the model of RUN, a prepared run (with --nproc N, or under torchrun, in N processes)."""
+    """Train the model of RUN, a prepared run (with --nproc N, or under torchrun, in N processes).
+
+    \b
+    Example:
+      charmony train shakespeare --layers 3 --hidden 512 --dropout 0.2 --max-minutes 60
+      charmony train shakespeare --resume --max-steps 10000
+    """
+    from charmony.pipeline.device import resolve_device
+    from charmony.pipeline.distributed import INTERRUPTED_EXIT, LaunchInterrupted, World, check_gpus, launch
+    from charmony.pipeline.resume import resumable_checkpoint, resume_config
+    from charmony.pipeline.run_lock import run_lock
+    from charmony.pipeline.threads import threads_to_use
+    from charmony.pipeline.train import plan_training, train
+
     if resume and restart:
         raise click.UsageError("--resume and --restart exclude each other")
     world = World.from_environment()
@@ -202,12 +233,15 @@ def train_command(run_name, resume, restart, nproc, runs_dir, **settings):
     run = pick_run(runs_dir, run_name)
     given = {key: value for key, value in settings.items() if value is not None}
     checkpoint = resumable_checkpoint(run) if resume else None
-    config = resume_config(checkpoint, given, processes) if resume else dataclasses.replace(TRAIN_DEFAULTS, **given)
+    config = resume_config(checkpoint, given, processes) if resume else TRAIN.with_settings(**given)
     if processes > world.size:
         check_gpus(processes, resolve_device(config.device))
         plan_training(run, config, processes, resume, restart, checkpoint)  # fail here, before any process starts
+        if resolve_device(config.device).type == "cpu":  # each process starts with its share of the CPUs
+            os.environ["OMP_NUM_THREADS"] = str(threads_to_use(config.threads, processes))
         try:
-            launch(processes, worker_arguments(click.get_current_context(), run, runs_dir))
+            with run_lock(run, "train", for_children=True):
+                launch(processes, worker_arguments(click.get_current_context(), run, runs_dir))
         except LaunchInterrupted:
             click.echo(f"interrupted; checkpoint saved to {run.checkpoint_path}")
             click.echo(f"continue with: charmony train {run.name} --resume --nproc {processes}")
@@ -223,9 +257,10 @@ def train_command(run_name, resume, restart, nproc, runs_dir, **settings):
     if result.best_val_loss is None:
         click.echo(f"trained run {run.name!r} to step {result.step}; no validation split, checkpoint {result.checkpoint}")
     else:
+        bpc = f" ({result.best_val_bpc:.3f} bpc)" if result.best_val_bpc is not None else ""
         click.echo(
             f"trained run {run.name!r} to step {result.step}; best validation loss "
-            f"{result.best_val_loss:.4f} nats/token, checkpoint {run.best_path}"
+            f"{result.best_val_loss:.4f} nats/token{bpc}, checkpoint {run.best_path}"
         )
 
 
@@ -243,102 +278,144 @@ def worker_arguments(ctx: click.Context, run: Run, runs_dir: Path) -> list[str]:
     return args
 
 
-@cli.command("sample")
+@cli.command("sample", short_help="Generate samples from a trained run.")
 @click.argument("run_name", metavar="[RUN]", required=False)
-@click.option("--num-samples", type=int, default=SAMPLE_DEFAULTS.num_samples, show_default=True, help="Samples, drawn in one batch.")
-@click.option("--max-length", type=int, default=SAMPLE_DEFAULTS.max_length, show_default=True, help="Most tokens per sample after the prime.")
-@click.option("--temperature", type=float, default=SAMPLE_DEFAULTS.temperature, show_default=True, help="Below 1 is safer, above 1 wilder; 0 is greedy.")
-@click.option("--top-k", type=int, help="Pick only among the k most likely tokens.")
-@click.option("--top-p", type=float, help="Pick only among the most likely tokens whose probabilities reach p.")
-@click.option("--prime", help="Text every sample starts with.  [default: the corpus' own]")
-@click.option("--seed", type=click.IntRange(0, SEED_LIMIT - 1), help="Same seed, same samples.  [default: random, recorded in samples.json]")
-@click.option("--checkpoint", default=SAMPLE_DEFAULTS.checkpoint, show_default=True, help="best, latest, or a checkpoint file.")
-@click.option("--device", default=SAMPLE_DEFAULTS.device, show_default=True, help="auto, cpu or cuda.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Write the samples and samples.json here instead of printing them.")
-@click.option("--render", callback=parse_names, metavar="NAME,...", help="Output plugins to check and render each sample with.")
-@click.option("--free", is_flag=True, help="Sample without the corpus' constraint, which otherwise keeps every sample valid.")
-@click.option("--option", "options", multiple=True, callback=parse_options, metavar="KEY=VALUE",
-              help="A corpus sample option, such as meter=3/4 for ABC; repeatable. See `charmony plugins`.")
+@option("--num-samples", type=click.IntRange(1), default=SAMPLE.num_samples, show_default=True, help="Samples, drawn in one batch.")
+@option("--max-length", type=click.IntRange(1), default=SAMPLE.max_length, show_default=True, help="Most tokens per sample after the prime.")
+@option("--temperature", type=click.FloatRange(0), default=SAMPLE.temperature, show_default=True,
+              help="Below 1 is safer, above 1 wilder; 0 is greedy.")
+@option("--top-k", type=click.IntRange(1), show_default="all", help="Pick only among the k most likely tokens.")
+@option("--top-p", type=click.FloatRange(0, 1, min_open=True), show_default="1",
+              help="Pick only among the most likely tokens whose probabilities reach p.")
+@option("--prime", show_default="the corpus' own", help="Text every sample starts with.")
+@option("--seed", type=SeedRange(), show_default="random, recorded in samples.json", help="Same seed, same samples.")
+@option("--checkpoint", type=CheckpointChoice(), default=SAMPLE.checkpoint, show_default=True,
+              help="Which checkpoint: the best by validation loss, the latest, or a file.")
+@option("--device", type=DeviceChoice(), default=SAMPLE.device, show_default=True, help="Where to sample.")
+@option("--threads", type=click.IntRange(1), show_default="$CHARMONY_THREADS, else 1 up to 2 CPUs, else CPUs - 1",
+              help="CPU threads.")
+@option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              show_default="a new folder under runs/RUN/samples/, and printed", help="Write the samples and samples.json here.")
+@option("--render", callback=parse_names, metavar="NAME,...", help="Output plugins to check and render each sample with.")
+@option("--free", is_flag=True, help="Sample without the corpus' constraint, which otherwise keeps every sample valid.")
+@option("--option", "options", multiple=True, callback=parse_options, metavar="KEY=VALUE",
+        help="A corpus sample option, such as meter=3/4 for ABC; repeatable. See `charmony plugins`.")
 @runs_dir_option
 def sample_command(run_name, out_dir, runs_dir, **settings):
-    """Generate samples from RUN's trained model."""
+    """Generate samples from RUN's trained model.
+
+    \b
+    Example:
+      charmony sample shakespeare --num-samples 20 --temperature 0.8 --prime "ROMEO:" --seed 1
+      charmony sample bach --num-samples 20 --out samples/ --render midi,score
+    """
+    from charmony.pipeline.output_runner import summary_line
+    from charmony.pipeline.sample_files import sample_to_folder
+
     run = pick_run(runs_dir, run_name)
-    config = SampleConfig(**settings)
-    samples, metadata = sample(run, config)
-    target = out_dir or new_samples_dir(run, metadata["step"], metadata["seed"])
-    report = write_samples(samples, metadata, target, run.manifest()["extension"], metadata["outputs"], run.profile())
+    samples, report, target = sample_to_folder(run, SampleConfig(**settings), out_dir)
     if out_dir is None:
-        for number, item in enumerate(samples):
+        for number, item in enumerate(samples, start=1):
             click.echo(f"--- sample {number} ---")
             click.echo(item.text)
         click.echo("---")
     finished = sum(item.finished for item in samples)
-    click.echo(f"{len(samples)} {metadata['mode']} samples (seed {metadata['seed']}, {finished} ended by themselves) written to {target}")
+    click.echo(f"{len(samples)} {report['mode']} samples (seed {report['seed']}, {finished} ended by themselves) written to {target}")
     for name, counts in report["summary"].items():
         if summary_line(name, counts):
             click.echo(summary_line(name, counts))
 
 
-@cli.command("check")
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--with", "names", callback=parse_names, metavar="NAME,...", help="Checkers to use.  [default: every one that accepts the file]")
+FILES = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+@cli.command("check", short_help="Check files with the output plugins that check them.")
+@click.argument("files", nargs=-1, required=True, type=FILES)
+@option("--with", "names", callback=parse_names, metavar="NAME,...", show_default="every one that accepts the file",
+              help="Checkers to use.")
 def check_command(files, names):
-    """Check FILES with the output plugins that check them; exit 1 if any is invalid."""
-    checkers = get_outputs(names) if names else list(outputs().values())
+    """Check FILES with the output plugins that check them; exit 1 if any is invalid.
+
+    \b
+    Example:
+      charmony check tunes.abc poem.txt
+    """
+    from charmony.pipeline.output_runner import OutputRunner
+    from charmony.pipeline.plugins import get_outputs, outputs
+
+    runner = OutputRunner(get_outputs(names) if names else list(outputs().values()), render=False)
     invalid = False
     for path in files:
-        text = read_text(path)
-        checked = False
-        for plugin in (p for p in checkers if p.accepts(path)):
-            try:
-                verdict = plugin.check(text)
-            except Exception as error:  # a failing checker marks the file, and the others still run
-                click.echo(f"{path}: checker {plugin.name!r} failed: {type(error).__name__}: {error}")
-                invalid = checked = True
-                continue
-            if verdict is None:
-                continue
-            checked = True
+        checked = runner.run(path)
+        if checked.unreadable is not None:
+            click.echo(f"{path}: {checked.unreadable}")
+            invalid = True
+            continue
+        for name, result in checked.results.items():
+            if "error" in result:
+                click.echo(f"{path}: checker {name!r} failed: {result['error']}")
+                invalid = True
+        for verdict in checked.verdicts.values():
             for problem in verdict.problems:
                 click.echo(f"{path}:{problem.line}:{problem.column}: {problem.message}")
             invalid |= not verdict.valid
-        if not checked:
+        if not checked.verdicts and not any("error" in result for result in checked.results.values()):
             raise NoSuchTool(f"no output plugin checks files like {path}; see `charmony plugins`")
     sys.exit(1 if invalid else 0)
 
 
-@cli.command("render")
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--to", "names", callback=parse_names, required=True, metavar="NAME,...", help="Output plugins to render with.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Folder for the results.  [default: beside each file]")
+@cli.command("render", short_help="Render files with the named output plugins.")
+@click.argument("files", nargs=-1, required=True, type=FILES)
+@option("--to", "names", callback=parse_names, required=True, metavar="NAME,...", help="Output plugins to render with.")
+@option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), show_default="beside each file",
+              help="Folder for the results.")
 def render_command(files, names, out_dir):
-    """Render FILES with the named output plugins."""
+    """Render FILES with the named output plugins; exit 1 if anything failed or was left out.
+
+    \b
+    Example:
+      charmony render tunes.abc --to midi,score --out rendered/
+    """
+    from charmony.pipeline.output_runner import OutputRunner, summary_line
+    from charmony.pipeline.plugins import get_outputs
+
     if not names:
         raise NoSuchTool("--to needs at least one output plugin name; see `charmony plugins`")
-    plugins = get_outputs(names)
-    per_file = []
+    runner = OutputRunner(get_outputs(names))
+    failed = False
     for path in files:
         target = out_dir or path.parent
-        target.mkdir(parents=True, exist_ok=True)
-        results = apply_outputs(plugins, path, target)
-        per_file.append(results)
-        for name, result in results.items():
+        rendered = runner.run(path, target)
+        if rendered.unreadable is not None:
+            click.echo(f"{path}: {rendered.unreadable}", err=True)
+            failed = True
+        for name, result in rendered.results.items():
             for written in result.get("files", []):
                 click.echo(f"{path} -> {target / written}")
             if "error" in result:
                 click.echo(f"{path}: {name} failed: {result['error']}", err=True)
             for reason in result.get("skipped", []):
                 click.echo(f"{path}: {name}: {reason}", err=True)
-    for name, counts in summarise(per_file, plugins).items():
+            failed |= "error" in result or "skipped" in result
+    for name, counts in runner.summary().items():
         if counts["checked"]:
             click.echo(summary_line(name, counts))
-    sys.exit(1 if any("error" in r or "skipped" in r for results in per_file for r in results.values()) else 0)
+    sys.exit(1 if failed else 0)
 
 
-@cli.command("plugins")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@cli.command("plugins", short_help="List the corpus and output plugins.")
+@option("--json", "as_json", is_flag=True, help="Print JSON.")
 def plugins_command(as_json):
-    """List every corpus and output plugin."""
+    """List every corpus and output plugin, with its kind, version and the distribution it comes from.
+
+    \b
+    Example:
+      charmony plugins --json
+    """
+    import dataclasses
+
+    from charmony.pipeline.plugins import plugin_infos
+
     infos = plugin_infos()
     if as_json:
         click.echo(json.dumps([dataclasses.asdict(info) for info in infos], indent=2))
@@ -361,6 +438,12 @@ _original_format_warning = warnings.formatwarning
 
 
 def main() -> None:
-    """Run the CLI, with plugin warnings printed as one line each."""
+    """Run the CLI, with plugin warnings printed as one line each; a closed pipe (`| head`) ends it quietly."""
     warnings.formatwarning = _format_warning
-    cli()
+    try:
+        cli()
+    except BrokenPipeError:
+        # Python would complain again when it flushes stdout at exit; point it at nothing instead.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(1)

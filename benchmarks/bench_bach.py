@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import math
 import platform
 import tempfile
 import time
@@ -19,12 +18,14 @@ import torch
 
 from charmony.pipeline.prepare import PrepareConfig, prepare
 from charmony.pipeline.runs import Run
-from charmony.pipeline.sample import SampleConfig, sample, write_samples
+from charmony.pipeline.sample import SampleConfig, sample
+from charmony.pipeline.sample_files import write_samples
+from charmony.pipeline.model import ModelConfig
 from charmony.pipeline.train import TrainConfig, train
 
 # The default Bach model: the chorales' soprano lines in all twelve keys, the default 2 x 256 LSTM.
 CORPUS_OPTIONS = {"voices": "soprano", "transpose": "all"}
-TRAIN = TrainConfig(dropout=0.1, max_steps=100_000, eval_every=250, save_every=1000, log_every=100, device="cpu")
+TRAIN = TrainConfig(ModelConfig(dropout=0.1), max_steps=100_000, eval_every=250, save_every=1000, log_every=100, device="cpu")
 SAMPLING = SampleConfig(num_samples=100, max_length=1500, seed=1)
 # One trained model, sampled at each temperature: lower is safer, higher more varied.
 TEMPERATURES = (0.3, 0.5, 0.8)
@@ -66,15 +67,16 @@ def main() -> None:
     figures = {}
     for temperature in TEMPERATURES:
         samples, metadata = sample(run, dataclasses.replace(SAMPLING, temperature=temperature, device=args.device))
-        report = write_samples(samples, metadata, folder / f"samples-t{temperature}", manifest["extension"], ["abc", "midi"])
+        report = write_samples(samples, metadata, folder / f"samples-t{temperature}", manifest.extension, ["abc", "midi"])
         figures[temperature] = shares(report)
 
     print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}, device {args.device}")
-    print(f"corpus: bach {CORPUS_OPTIONS}, {sum(manifest['documents'].values())} tunes, "
-          f"{manifest['tokens']['train']:,} training characters (prepared in {prepared:.0f} s)")
-    print(f"model: {config.layers} x {config.hidden} {config.cell}, dropout {config.dropout}; trained {args.minutes:g} min, "
+    print(f"corpus: bach {CORPUS_OPTIONS}, {sum(manifest.documents.values())} tunes, "
+          f"{manifest.tokens['train']:,} training characters (prepared in {prepared:.0f} s)")
+    shape = config.model
+    print(f"model: {shape.layers} x {shape.hidden} {shape.cell}, dropout {shape.dropout}; trained {args.minutes:g} min, "
           f"{result.step} steps")
-    print(f"validation bits/character: {result.best_val_loss / math.log(2):.3f}")
+    print(f"validation loss: {result.best_val_loss:.4f} nats/token, {result.best_val_bpc:.3f} bits/character")
     print(f"sampling {SAMPLING.num_samples} tunes (seed {SAMPLING.seed}, at most {SAMPLING.max_length} characters) at each temperature:")
     print("temperature  valid tunes  bars of the right length  MIDI renders  ended by themselves")
     for temperature, shown in figures.items():

@@ -32,7 +32,8 @@ from charmony.pipeline.batching import DeviceBatches, StreamBatches
 from charmony.pipeline.device import autocast, resolve_device
 from charmony.pipeline.model import CharModel, ModelConfig
 from charmony.pipeline.sample import SampleConfig, generate
-from charmony.pipeline.train import TrainConfig, make_optimizer, make_scheduler, train_step
+from charmony.pipeline.schedule import Schedule
+from charmony.pipeline.train import TrainConfig, make_optimizer, set_lr, train_step
 
 
 def interleaved(fns: dict, steps: int, rounds: int, device) -> dict[str, list[float]]:
@@ -61,12 +62,12 @@ def timed(fn, steps: int, warmup: int, device) -> float:
 
 
 def charmony_step(args, device, vocab_size: int, memmap: np.ndarray):
-    config = TrainConfig(layers=args.layers, hidden=args.hidden, embedding=args.embedding,
+    config = TrainConfig(ModelConfig(layers=args.layers, hidden=args.hidden, embedding=args.embedding),
                          seq_len=args.seq_len, batch_size=args.batch_size, max_steps=10**6)
+    schedule = Schedule.initial(config.warmup_steps, config.max_steps)
     torch.manual_seed(0)
     model = CharModel(ModelConfig(vocab_size, layers=args.layers, hidden=args.hidden, embedding=args.embedding)).to(device)
     optimizer = make_optimizer(model, config)
-    scheduler = make_scheduler(optimizer, config)
     batches = DeviceBatches(StreamBatches(memmap, args.batch_size, args.seq_len), device)
     state = [model.initial_state(args.batch_size, device)]
     step = [0]
@@ -74,7 +75,8 @@ def charmony_step(args, device, vocab_size: int, memmap: np.ndarray):
     def run():
         _, index = batches.batches.position(step[0])
         x, y = batches.get(index)
-        _, state[0] = train_step(model, optimizer, scheduler, x, y, state[0], config.grad_clip, device)
+        set_lr(optimizer, config.lr * schedule.factor(step[0]))
+        _, state[0] = train_step(model, optimizer, x, y, state[0], config.grad_clip, device)
         step[0] += 1
 
     return run

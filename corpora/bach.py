@@ -153,7 +153,7 @@ class BachCorpus(AbcCorpus):
         yield from documents
 
     def _source_documents(self, sources: list[Path], settings: BachOptions) -> list[Document]:
-        documents = []
+        documents: list[Document] = []
         files = list(expand(sources, settings.glob))
         for path in files:
             tunes = abc_file_tunes(path, settings) if path.suffix.lower() == ".abc" else score_file_tunes(path, settings)

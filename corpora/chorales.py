@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import multiprocessing
 import os
@@ -12,7 +13,7 @@ from itertools import repeat
 from pathlib import Path
 
 import music21
-from music21 import converter, corpus, stream
+from music21 import converter, corpus, key, stream, tempo
 from tqdm import tqdm
 
 from charmony.pipeline.abc.check import check_abc
@@ -68,15 +69,34 @@ def chorale_name(path: Path) -> str:
 
 
 def select_voices(score: stream.Score, voices: str) -> stream.Score:
-    """The score itself, or a score of its soprano (the part named so, else the top part)."""
+    """The score itself, or a score of its soprano (the part named so, else the top part).
+
+    The soprano takes the tempo and the key of the first part, as the ABC of all voices holds them in its
+    header, so that deriving it from that ABC (derive_variant) gives the same tune.
+    """
     if voices == "all":
         return score
     parts = list(score.parts)
     chosen = next((p for p in parts if (p.partName or "").strip().lower().startswith("soprano")), parts[0])
+    if chosen is not parts[0]:
+        chosen = copy.deepcopy(chosen)
+        _take_tempo_and_key(parts[0], chosen)
     selected = stream.Score()
     selected.metadata = score.metadata
     selected.insert(0, chosen)
     return selected
+
+
+def _take_tempo_and_key(first: stream.Part, part: stream.Part) -> None:
+    """Give `part` the first part's tempo when it has none, and its key (F major, D minor) for the same signature."""
+    start = part.getElementsByClass(stream.Measure).first()
+    mark = first.recurse().getElementsByClass(tempo.MetronomeMark).first()
+    if mark is not None and start is not None and not part.recurse().getElementsByClass(tempo.MetronomeMark):
+        start.insert(0, copy.deepcopy(mark))
+    theirs = first.recurse().getElementsByClass(key.KeySignature).first()
+    ours = part.recurse().getElementsByClass(key.KeySignature).first()
+    if theirs is not None and ours is not None and theirs.sharps == ours.sharps and type(theirs) is not type(ours):
+        ours.activeSite.replace(ours, copy.deepcopy(theirs))
 
 
 def write_variant(score: stream.Score, variant: Variant, title: str, composer: str | None = None) -> str:
@@ -91,6 +111,15 @@ def not_a_chorale(score: stream.Score) -> str | None:
     if any(name.startswith("soprano") for name in names) or (len(names) == 4 and not any(names)):
         return None
     return f"not a chorale (parts: {', '.join(n or 'unnamed' for n in names)})"
+
+
+def derive_variant(text: str, variant: Variant, title: str, composer: str | None = None) -> str:
+    """A voices variant written from the ABC of all voices in the same key: read by charmony's reader, written again.
+
+    This is what direct conversion from music21's score gives (tests/test_bach.py checks every chorale), at a
+    fraction of the cost: the score need not be parsed from music21's corpus again.
+    """
+    return write_variant(abc_to_score(text), Variant(variant.voices), title, composer)
 
 
 def convert_chorale(path: str, variants: tuple[Variant, ...], verify: bool = False) -> dict:
@@ -146,40 +175,55 @@ def _convert_all(variants: tuple[Variant, ...], verify: bool) -> list[dict]:
     return results
 
 
-def _load(path: Path) -> list[dict] | None:
-    """A cache file's tunes, or None when it is missing or damaged (then it is rebuilt)."""
+def _load(path: Path) -> dict | None:
+    """A cache file's contents ("tunes", "left_out"...), or None when it is missing or damaged (then it is rebuilt)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        tunes = data["tunes"]
-        if data["format"] != CACHE_FORMAT or not all(isinstance(t["abc"], str) and isinstance(t["name"], str) for t in tunes):
+        if data["format"] != CACHE_FORMAT or not isinstance(data["left_out"], list) or not all(
+            isinstance(t["abc"], str) and isinstance(t["name"], str) for t in data["tunes"]
+        ):
             raise ValueError
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError):
         print(f"bach: cache file {path} is damaged; rebuilding it", file=sys.stderr)
         return None
-    return tunes
+    return data
+
+
+def _save(variant: Variant, tunes: list[dict], left_out: list[dict]) -> None:
+    write_json(cache_dir() / variant.file_name, {
+        "format": CACHE_FORMAT, "music21": music21.__version__, "writer": WRITER_VERSION,
+        "voices": variant.voices, "transpose": variant.transpose, "tunes": tunes, "left_out": left_out,
+    })
 
 
 def chorale_tunes(variants: tuple[Variant, ...], verify: bool = False) -> tuple[dict[Variant, list[dict]], list[dict]]:
     """Each variant's tunes ({"name", "source", "abc"}), from the cache or converted now (and cached).
 
-    With `verify`, every chorale is converted afresh and read back; the second result holds, per chorale,
-    its name, source and the differences found (and why it is left out of the corpus, if it is).
+    A variant of some voices is derived from the cached variant of all voices in the same key when there is
+    one (see derive_variant). With `verify`, every chorale is converted afresh and read back; the second result
+    holds, per chorale, its name, source and the differences found (and why it is left out, if it is).
     """
     folder = cache_dir()
     found = {} if verify else {v: _load(folder / v.file_name) for v in variants}
-    missing = tuple(v for v in variants if found.get(v) is None)
+    missing = [v for v in variants if found.get(v) is None]
+    for variant in [v for v in missing if v.voices != "all"]:
+        whole = found.get(Variant("all", variant.transpose)) or _load(folder / Variant("all", variant.transpose).file_name)
+        if whole is not None and not verify:
+            print(f"bach: writing the {variant.voices} voices {variant.file_name.removesuffix('.json')} from the "
+                  f"cached chorales of all voices", file=sys.stderr)
+            tunes = [{**tune, "abc": derive_variant(tune["abc"], variant, tune["name"], COMPOSER)} for tune in whole["tunes"]]
+            _save(variant, tunes, whole["left_out"])
+            found[variant] = {"tunes": tunes, "left_out": whole["left_out"]}
+            missing.remove(variant)
     checked: list[dict] = []
     if missing:
-        results = _convert_all(missing, verify)
+        results = _convert_all(tuple(missing), verify)
         for variant in missing:
             tunes = [{"name": r["name"], "source": r["source"], "abc": r["abc"][variant.file_name]} for r in results if "left_out" not in r]
             left_out = [{"name": r["name"], "reason": r["left_out"]} for r in results if "left_out" in r]
-            write_json(folder / variant.file_name, {
-                "format": CACHE_FORMAT, "music21": music21.__version__, "writer": WRITER_VERSION,
-                "voices": variant.voices, "transpose": variant.transpose, "tunes": tunes, "left_out": left_out,
-            })
-            found[variant] = tunes
+            _save(variant, tunes, left_out)
+            found[variant] = {"tunes": tunes, "left_out": left_out}
         checked = [{k: r[k] for k in ("name", "source", "differences", "left_out") if k in r} for r in results]
-    return {v: found[v] for v in variants}, checked
+    return {v: found[v]["tunes"] for v in variants}, checked

@@ -22,7 +22,10 @@ COLLECTIONS = ("ryansMammoth", "oneills1850", "essenFolksong", "nottingham-datas
 
 def default_files() -> list[Path]:
     """The .abc files of the folk collections that ship with music21."""
-    root = Path(importlib.util.find_spec("music21").origin).parent / "corpus"  # without importing music21
+    spec = importlib.util.find_spec("music21")  # found without importing music21, which takes a second
+    if spec is None or spec.origin is None:
+        raise CorpusError("music21 is not installed, and its folk collections come with it; give --source")
+    root = Path(spec.origin).parent / "corpus"
     return [path for folder in COLLECTIONS for path in sorted((root / folder).glob("*.abc"))]
 
 

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import overload
 
 from charmony.pipeline.errors import CorpusError
 
 
+@overload
+def int_option(options: Mapping[str, str], key: str, default: int, minimum: int = 0) -> int: ...
+@overload
+def int_option(options: Mapping[str, str], key: str, default: None, minimum: int = 0) -> int | None: ...
 def int_option(options: Mapping[str, str], key: str, default: int | None, minimum: int = 0) -> int | None:
     """The whole number given as `key`, at least `minimum`, or `default` when it is not given."""
     if key not in options:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from charmony.corpora.options import choice_option, int_option
 from charmony.corpora.poetry_sources import FORMATS, FORMATS_IN_WORDS, Poem, read_poems
-from charmony.corpora.verse import has_form, parse_forms, shape, verse_lines
 from charmony.pipeline.corpus import CorpusPlugin, Document, SampleContext
 from charmony.pipeline.errors import ConfigError
+from charmony.pipeline.verse import has_form, parse_forms, shape, verse_lines
 from charmony.pipeline.errors import CorpusError
 from charmony.pipeline.hookspecs import hookimpl
 from charmony.pipeline.sources import expand, read_text

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from charmony.corpora.verse import HAN, PAUSE
+from charmony.pipeline.verse import HAN, PAUSE
 from charmony.pipeline.constraint import UNREACHABLE, Constraint
 
 MID = "，"
@@ -68,7 +68,7 @@ class PoemState:
     couplets: int = 0
 
 
-class PoemConstraint(Constraint):
+class PoemConstraint(Constraint[PoemState]):
     """The grammar of a regular poem in the corpus' layout; see the module docstring."""
 
     def __init__(self, profile: dict, tokens: list[str], form: PoemForm = PoemForm()):
@@ -123,12 +123,13 @@ class PoemConstraint(Constraint):
     def _verse(self, s: PoemState, token: str) -> PoemState | None:
         lengths = self._lengths(s)
         if token in self.han:
-            if s.marked == 2 or s.written + 1 > (2 * s.line_length if s.marked else max(lengths)):
+            most = 2 * s.line_length if s.marked and s.line_length else max(lengths)
+            if s.marked == 2 or s.written + 1 > most:
                 return None
             return PoemState(VERSE, s.written + 1, s.marked, s.line_length, s.couplets)
         if token == MID and s.marked == 0 and s.written in lengths:
             return PoemState(VERSE, s.written, 1, s.written, s.couplets)
-        if token in self.ends and s.marked == 1 and s.written == 2 * s.line_length:
+        if token in self.ends and s.marked == 1 and s.line_length and s.written == 2 * s.line_length:
             return PoemState(VERSE, s.written, 2, s.line_length, s.couplets)
         if token == "\n" and s.marked == 2:
             couplets = s.couplets + 1

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from charmony.corpora.verse import HAN, PAUSE, character_count
+from charmony.pipeline.verse import HAN, PAUSE, character_count
 from charmony.pipeline.errors import CorpusError
 
 FORMATS = ("auto", "lines", "json", "fortune", "blank")
@@ -149,7 +149,8 @@ def _fortune_body(lines: list[str], title: str, author: str) -> Iterator[Poem]:
             block = []
     if "序" in title and len(blocks) > 1:
         blocks = blocks[1:]
-    poems, current, subtitle = [], [], ""
+    poems, subtitle = [], ""
+    current: list[str] = []
     for block in blocks:
         heading = block[0].strip()
         if len(block) == 1 and len(heading) <= 4 and not PAUSE.search(heading):

@@ -10,13 +10,27 @@ from contextlib import contextmanager
 from pathlib import Path
 
 
+def current_umask() -> int:
+    """The process' umask (reading it means setting it, so it is set straight back)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
+
+
 @contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
-    """Yield a temporary path to write; on success it replaces `path`, on failure it is removed."""
+    """Yield a temporary path to write; on success it replaces `path`, on failure it is removed.
+
+    The file gets the permissions any new file of the user's gets (0644 under the usual umask 022).
+    Replacing `path` replaces a symbolic link there, never the file it points to.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    temporary = Path(temporary)
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(handle, 0o666 & ~current_umask())  # mkstemp makes it private; the result is the user's file
+    finally:
+        os.close(handle)
+    temporary = Path(name)
     try:
         yield temporary
         with temporary.open("rb+") as written:

@@ -5,14 +5,48 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from charmony.pipeline.errors import ConfigError
+from charmony.pipeline.errors import ConfigError, RunError
 
 # Token files copied to the GPU whole when they take at most this share of its free memory.
 RESIDENT_SHARE = 0.25
 COPY_TOKENS = 1 << 26
-# Signed types of the same width, since torch indexes few unsigned ones; ids are widened on the device.
-SIGNED = {np.dtype(np.uint8): np.uint8, np.dtype(np.uint16): np.int16, np.dtype(np.uint32): np.int32}
-TORCH_SIGNED = {np.dtype(np.uint8): torch.uint8, np.dtype(np.uint16): torch.int16, np.dtype(np.uint32): torch.int32}
+# Types of the same width that torch has (it lacks uint16 and uint32 for most operations); ids are widened on the device.
+SAME_WIDTH = {np.dtype(np.uint8): np.uint8, np.dtype(np.uint16): np.int16, np.dtype(np.uint32): np.int32}
+TORCH_SAME_WIDTH = {np.dtype(np.uint8): torch.uint8, np.dtype(np.uint16): torch.int16, np.dtype(np.uint32): torch.int32}
+
+
+def check_streams(tokens: int, batch_size: int, seq_len: int, split: str = "train", world_size: int = 1) -> None:
+    """Refuse a split of `tokens` tokens too short for `world_size` x `batch_size` streams of one window each."""
+    needed = batch_size * world_size * (seq_len + 1)
+    if tokens < needed:
+        processes = f" x {world_size} processes" if world_size > 1 else ""
+        raise ConfigError(
+            f"the {split} split has {tokens:,} tokens but --batch-size {batch_size}{processes} x "
+            f"(--seq-len {seq_len} + 1) needs at least {needed:,}; lower them or add text"
+        )
+
+
+def validation_batch_size(tokens: int, batch_size: int, seq_len: int, world_size: int = 1) -> int:
+    """Each process' validation streams: as many as for training where the split allows, or a ConfigError."""
+    size = min(batch_size, tokens // (seq_len + 1) // world_size)
+    if size == 0:
+        processes = f" for each of {world_size} processes" if world_size > 1 else ""
+        raise ConfigError(
+            f"the val split has {tokens:,} tokens but --seq-len {seq_len} needs at least "
+            f"{seq_len + 1}{processes}; lower --seq-len or prepare with a larger --val-fraction"
+        )
+    return size
+
+
+def check_token_ids(tokens: np.ndarray, vocab_size: int, path) -> None:
+    """Refuse token ids outside the vocabulary (a damaged or foreign token file), reading it a chunk at a time."""
+    for start in range(0, len(tokens), COPY_TOKENS):
+        largest = int(tokens[start:start + COPY_TOKENS].max())
+        if largest >= vocab_size:
+            raise RunError(
+                f"{path} holds token id {largest}, outside the vocabulary of {vocab_size} tokens; "
+                "it is damaged or from another run: run `charmony prepare` again"
+            )
 
 
 class StreamBatches:
@@ -26,14 +60,8 @@ class StreamBatches:
     """
 
     def __init__(self, tokens: np.ndarray, batch_size: int, seq_len: int, split: str = "train", rank: int = 0, world_size: int = 1):
+        check_streams(len(tokens), batch_size, seq_len, split, world_size)
         streams = batch_size * world_size
-        needed = streams * (seq_len + 1)
-        if len(tokens) < needed:
-            processes = f" x {world_size} processes" if world_size > 1 else ""
-            raise ConfigError(
-                f"the {split} split has {len(tokens):,} tokens but --batch-size {batch_size}{processes} x "
-                f"(--seq-len {seq_len} + 1) needs at least {needed:,}; lower them or add text"
-            )
         self.tokens = tokens
         self.batch_size = batch_size
         self.seq_len = seq_len
@@ -64,7 +92,7 @@ class StreamBatches:
 
 
 def widen(ids: torch.Tensor, dtype: np.dtype) -> torch.Tensor:
-    """Token ids stored in a signed type of the file's width, back as int64."""
+    """Token ids stored in a type of the file's width (signed for 16 and 32 bits), back as int64."""
     wide = ids.long()
     return wide if dtype == np.uint8 else wide & ((1 << (8 * dtype.itemsize)) - 1)
 
@@ -86,15 +114,15 @@ class DeviceBatches:
             resident = device.type == "cuda" and (last - first) * self.dtype.itemsize <= RESIDENT_SHARE * torch.cuda.mem_get_info(device)[0]
         self.resident = resident
         if resident:
-            self.tokens = torch.empty(last - first, dtype=TORCH_SIGNED[self.dtype], device=device)
+            self.tokens = torch.empty(last - first, dtype=TORCH_SAME_WIDTH[self.dtype], device=device)
             for start in range(first, last, COPY_TOKENS):  # in chunks, so the host never holds the whole file
-                chunk = np.array(batches.tokens[start:min(last, start + COPY_TOKENS)]).view(SIGNED[self.dtype])
+                chunk = np.array(batches.tokens[start:min(last, start + COPY_TOKENS)]).view(SAME_WIDTH[self.dtype])
                 self.tokens[start - first:start - first + len(chunk)].copy_(torch.from_numpy(chunk))
             self.rows = torch.from_numpy(batches.rows(0) - first).to(device)
         elif device.type == "cuda":
             shape = (batches.batch_size, batches.seq_len + 1)
-            self.buffers = [torch.empty(shape, dtype=TORCH_SIGNED[self.dtype]).pin_memory() for _ in range(2)]
-            self.copied = [None, None]
+            self.buffers = [torch.empty(shape, dtype=TORCH_SAME_WIDTH[self.dtype]).pin_memory() for _ in range(2)]
+            self.copied: list[torch.cuda.Event | None] = [None, None]
             self.turn = 0
 
     def __len__(self) -> int:
@@ -106,12 +134,14 @@ class DeviceBatches:
             window = widen(self.tokens[self.rows + index * self.batches.seq_len], self.dtype)
         elif self.device.type == "cuda":
             turn, self.turn = self.turn, 1 - self.turn
-            if self.copied[turn] is not None:
-                self.copied[turn].synchronize()  # the copy out of this buffer, two batches ago
-            self.buffers[turn].numpy()[...] = self.batches.tokens[self.batches.rows(index)].view(SIGNED[self.dtype])
+            copied = self.copied[turn]
+            if copied is not None:
+                copied.synchronize()  # the copy out of this buffer, two batches ago
+            self.buffers[turn].numpy()[...] = self.batches.tokens[self.batches.rows(index)].view(SAME_WIDTH[self.dtype])
             window = self.buffers[turn].to(self.device, non_blocking=True)
-            self.copied[turn] = torch.cuda.Event()
-            self.copied[turn].record()
+            event = torch.cuda.Event()
+            event.record()
+            self.copied[turn] = event
             window = widen(window, self.dtype)
         else:
             x, y = self.batches.get(index)

@@ -27,6 +27,16 @@ class Document:
 
 
 @dataclass(frozen=True)
+class SampleInfo:
+    """Which sample `CorpusPlugin.finish` is given: its number and where it comes from."""
+
+    number: int  # from 1, as the sample files, samples.json and an ABC tune's X: number it
+    run: str  # the run's name
+    step: int  # the training step of the checkpoint it was drawn from
+    seed: int  # the sampling seed
+
+
+@dataclass(frozen=True)
 class SampleContext:
     """What a corpus plugin's constraint is built from: the run's tokens, its profile and the options asked for."""
 
@@ -73,8 +83,8 @@ class CorpusPlugin:
         """The extension of sample files for a run prepared with `options`; `extension` unless overridden."""
         return self.extension
 
-    def finish(self, text: str, number: int) -> str:
-        """Turn sample `number` (counted from 1), prime included, into the text written to its file."""
+    def finish(self, text: str, sample: SampleInfo) -> str:
+        """Turn a sample's text, prime included, into the text written to its file (e.g. to number and title a tune)."""
         return text
 
     def profile(self, documents: Iterator[str]) -> dict | None:

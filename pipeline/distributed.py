@@ -96,9 +96,7 @@ def process_group(world: World, device: torch.device):
     if device.type == "cuda":
         torch.cuda.set_device(device)
         dist.init_process_group("nccl", device_id=device)
-    else:
-        if "OMP_NUM_THREADS" not in os.environ:  # torchrun sets it; the processes share the machine's cores
-            torch.set_num_threads(max(1, (os.cpu_count() or 1) // world.local_size))
+    else:  # each process' CPU threads are set by train (threads.py), sharing the machine's CPUs
         dist.init_process_group("gloo")
     yield
     # Only after success: a process leaving on an error must not wait here for the others. The

@@ -29,6 +29,10 @@ class ConfigError(CharmonyError):
     """A setting is out of range or does not fit the data."""
 
 
+class RenderError(CharmonyError):
+    """A tool needed for rendering is missing or failed, or a render ran out of time."""
+
+
 # torch's and numpy's generators take seeds from 0 up to this, exclusive.
 SEED_LIMIT = 2**63
 

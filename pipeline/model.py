@@ -2,40 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from charmony.pipeline.errors import ConfigError
+from charmony.pipeline.config import DEFAULT_EMBEDDING, ModelConfig
+
+__all__ = ["CharModel", "ModelConfig", "DEFAULT_EMBEDDING", "State", "detach"]
 
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 
 State = tuple[torch.Tensor, ...]
-
-
-@dataclass
-class ModelConfig:
-    """The model's shape; saved inside every checkpoint so sampling can rebuild it."""
-
-    vocab_size: int
-    cell: str = "lstm"  # lstm, gru or rnn
-    layers: int = 2  # stacked recurrent layers
-    hidden: int = 256  # units per layer
-    embedding: int = 0  # embedding size; 0 feeds one-hot vectors as char-rnn does
-    dropout: float = 0.0  # between layers and before the head
-    tie_weights: bool = False  # share the embedding matrix with the head (needs embedding == hidden)
-
-    def __post_init__(self) -> None:
-        if self.cell not in CELLS:
-            raise ConfigError(f"--cell must be one of {', '.join(CELLS)}, not {self.cell!r}")
-        if self.layers < 1 or self.hidden < 1 or self.embedding < 0:
-            raise ConfigError("--layers and --hidden must be at least 1, --embedding at least 0")
-        if not 0 <= self.dropout < 1:
-            raise ConfigError(f"--dropout must be at least 0 and below 1, not {self.dropout}")
-        if self.tie_weights and self.embedding != self.hidden:
-            raise ConfigError(f"--tie-weights needs --embedding equal to --hidden ({self.hidden}), not {self.embedding}")
 
 
 class CharModel(nn.Module):
@@ -43,6 +20,8 @@ class CharModel(nn.Module):
 
     def __init__(self, config: ModelConfig):
         super().__init__()
+        if config.vocab_size is None or config.embedding is None:
+            raise ValueError("CharModel needs a resolved ModelConfig: call ModelConfig.resolved first")
         self.config = config
         vocab, hidden = config.vocab_size, config.hidden
         self.embed = nn.Embedding(vocab, config.embedding) if config.embedding else None
@@ -55,7 +34,7 @@ class CharModel(nn.Module):
         )
         self.drop = nn.Dropout(config.dropout)
         self.head = nn.Linear(hidden, vocab)
-        if config.tie_weights:
+        if self.embed is not None and config.tie_weights:
             self.head.weight = self.embed.weight
 
     def forward(self, ids: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
@@ -63,13 +42,10 @@ class CharModel(nn.Module):
         if self.embed is not None:
             x = self.embed(ids)
         else:
-            x = F.one_hot(ids, self.config.vocab_size).to(self.head.weight.dtype)
-        if state is not None and self.config.cell != "lstm":
-            state = state[0]
-        out, state = self.rnn(x, state)
-        if not isinstance(state, tuple):
-            state = (state,)
-        return self.head(self.drop(out)), state
+            x = F.one_hot(ids, self.head.out_features).to(self.head.weight.dtype)
+        given = state[0] if state is not None and self.config.cell != "lstm" else state
+        out, new = self.rnn(x, given)
+        return self.head(self.drop(out)), new if isinstance(new, tuple) else (new,)
 
     def initial_state(self, batch_size: int, device: torch.device | str) -> State:
         """Zeros for every layer: (h, c) for an LSTM, (h,) otherwise."""

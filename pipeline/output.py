@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -23,10 +25,12 @@ class Verdict:
     problems: list[Problem] = field(default_factory=list)
     # Checker-specific figures, e.g. {"bars": 32, "bars_ok": 30}; JSON-serialisable.
     details: dict = field(default_factory=dict)
+    # What the checker built on the way (e.g. the parsed tunes), for renderers of the same file; never saved.
+    parsed: Any = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict:
-        """The verdict as plain JSON data."""
-        return asdict(self)
+        """The verdict as plain JSON data (without `parsed`)."""
+        return {"valid": self.valid, "problems": [asdict(p) for p in self.problems], "details": self.details}
 
     @classmethod
     def from_json(cls, data: dict) -> Verdict:
@@ -66,6 +70,14 @@ class OutputPlugin:
     def render(self, path: Path, out_dir: Path) -> list[Path] | Rendered:
         """Render the sample file at `path` into `out_dir`; return the files written (and what was skipped)."""
         return []
+
+    def render_checked(self, path: Path, out_dir: Path, verdicts: Mapping[str, Verdict]) -> list[Path] | Rendered:
+        """Render as `render` does, given the verdicts of the plugins that checked this file before, by name.
+
+        charmony calls this one; by default it calls `render`. A renderer whose own checker ran first
+        may override it to reuse that checker's `Verdict.parsed` instead of parsing the file again.
+        """
+        return self.render(path, out_dir)
 
     def summarise(self, verdicts: list[Verdict]) -> str:
         """One short line about the verdicts on many samples, for samples.json and the screen."""

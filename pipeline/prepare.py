@@ -16,37 +16,15 @@ import numpy as np
 
 from charmony import __version__
 from charmony.pipeline.atomic import write_json
+from charmony.pipeline.config import PrepareConfig
 from charmony.pipeline.corpus import CorpusPlugin, Document
-from charmony.pipeline.errors import CharmonyError, ConfigError, CorpusError, PluginError, RunError, check_seed
-from charmony.pipeline.plugins import corpus_version, get_corpus
-from charmony.pipeline.runs import Run
 from charmony.pipeline.encoding import Encoder, TokenCounter
-from charmony.pipeline.sources import source_record
+from charmony.pipeline.errors import CharmonyError, ConfigError, CorpusError, PluginError, RunError
+from charmony.pipeline.manifest import MANIFEST_FORMAT, SPLITS, Manifest, SourceRecord
+from charmony.pipeline.plugins import corpus_origin, get_corpus
+from charmony.pipeline.run_lock import run_lock
+from charmony.pipeline.runs import Run
 from charmony.pipeline.vocabulary import Vocabulary
-
-SPLITS = ("train", "val")
-# 2: documents are held out by selection sampling, in one streaming pass
-MANIFEST_FORMAT = 2
-
-
-@dataclass
-class PrepareConfig:
-    """What to prepare and how."""
-
-    corpus: str
-    sources: list[Path] = field(default_factory=list)
-    max_vocab: int | None = None  # keep this many most frequent tokens, the rest become <unk>
-    val_fraction: float = 0.1  # share of documents (or of the text, for one document) held out
-    seed: int = 1337  # decides which documents are held out
-    options: dict[str, str] = field(default_factory=dict)  # the corpus plugin's --option KEY=VALUE
-    force: bool = False  # replace a trained run's data even when vocabulary, seed, split or options change
-
-    def __post_init__(self) -> None:
-        if not 0 <= self.val_fraction <= 0.5:
-            raise ConfigError(f"--val-fraction must be from 0 to 0.5, not {self.val_fraction}")
-        if self.max_vocab is not None and self.max_vocab < 1:
-            raise ConfigError(f"--max-vocab must be at least 1, not {self.max_vocab}")
-        check_seed(self.seed)
 
 
 def _check_options(config: PrepareConfig, plugin: CorpusPlugin) -> None:
@@ -134,12 +112,17 @@ def _split_plan(survey: Survey, val_fraction: float) -> tuple[str, int]:
     return "contiguous", survey.tokens - round(survey.tokens * val_fraction)
 
 
-def prepare(run: Run, config: PrepareConfig) -> dict:
+def prepare(run: Run, config: PrepareConfig) -> Manifest:
     """Read the corpus, build the vocabulary, write the token files and manifest; return the manifest.
 
     Two streaming passes: one counts the tokens, one encodes them a part at a time straight into the
     token files, so memory stays small whatever the size of the corpus or of one document.
     """
+    with run_lock(run, "prepare"):
+        return _prepare(run, config)
+
+
+def _prepare(run: Run, config: PrepareConfig) -> Manifest:
     plugin = get_corpus(config.corpus)
     _check_options(config, plugin)
     if config.max_vocab is None and plugin.max_vocab is not None:
@@ -165,28 +148,30 @@ def prepare(run: Run, config: PrepareConfig) -> dict:
         sizes, documents = _encode(plugin, config, Encoder(vocab), survey, split_kind, split_at, staging)
         vocab.save(staging / "vocab.json")
         profile = _profile(plugin, staging, vocab)
-        manifest = {
-            "format": MANIFEST_FORMAT,
-            "corpus": plugin.name,
-            "plugin_version": corpus_version(plugin.name),
-            "charmony_version": __version__,
-            "sources": [source_record(path) for path in survey.sources if path.is_file()],
-            "documents": documents,
-            "tokens": sizes,
-            "split": split_kind,
-            "vocab_size": len(vocab),
-            "vocab_sha256": vocab.sha256,
-            "unk": vocab.unk_id is not None,
-            "dtype": vocab.dtype.name,
-            "seed": config.seed,
-            "val_fraction": config.val_fraction,
-            "max_vocab": config.max_vocab,
-            "options": dict(config.options),
-            "prime": plugin.prime,
-            "embedding": plugin.embedding,
-            "extension": plugin.sample_extension(config.options),
-        }
-        write_json(staging / "manifest.json", manifest)
+        distribution, version = corpus_origin(plugin.name)
+        manifest = Manifest(
+            corpus=plugin.name,
+            plugin_version=version,
+            plugin_distribution=distribution,
+            charmony_version=__version__,
+            sources=[SourceRecord.of(path) for path in survey.sources if path.is_file()],
+            documents=documents,
+            tokens=sizes,
+            split=split_kind,
+            vocab_size=len(vocab),
+            vocab_sha256=vocab.sha256,
+            unk=vocab.unk_id is not None,
+            dtype=vocab.dtype.name,
+            seed=config.seed,
+            val_fraction=config.val_fraction,
+            max_vocab=config.max_vocab,
+            options=dict(config.options),
+            prime=plugin.prime,
+            embedding=plugin.embedding,
+            extension=plugin.sample_extension(config.options),
+            checks=list(plugin.checks),
+        )
+        manifest.save(staging / "manifest.json")
         run.dir.mkdir(parents=True, exist_ok=True)
         # The manifest goes last, so a run is never left claiming data it does not have.
         if profile is not None:
@@ -236,13 +221,13 @@ def _encode(plugin, config, encoder: Encoder, survey: Survey, split_kind: str, s
     documents = dict.fromkeys(SPLITS, 0)
     again = Survey()
     length = 0  # tokens of the current document so far
-    split = None  # of the current document, when split by documents
+    split: str | None = None  # of the current document, when split by documents
     with ExitStack() as stack:
         files = {name: stack.enter_context((staging / f"{name}.bin").open("wb")) for name in SPLITS}
 
         def write(ids: np.ndarray) -> None:
             """Write ids that start at corpus position sizes[train] + sizes[val]."""
-            if split_kind == "documents":
+            if split is not None:  # split by documents
                 pieces = [(split, ids)]
             else:
                 cut = max(0, min(len(ids), split_at - sizes["train"] - sizes["val"]))
@@ -297,10 +282,10 @@ def _protect_checkpoints(run: Run, vocab: Vocabulary, config: PrepareConfig) -> 
         old = run.manifest()
     except RunError:
         raise RunError(f"run {run.name!r} has checkpoints but a damaged manifest; {advice}") from None
-    if old.get("vocab_sha256") != vocab.sha256:
+    if old.vocab_sha256 != vocab.sha256:
         raise RunError(f"run {run.name!r} has checkpoints trained on another vocabulary than this corpus gives; {advice}")
     same = {"format": MANIFEST_FORMAT, "corpus": config.corpus, "seed": config.seed, "val_fraction": config.val_fraction,
             "max_vocab": config.max_vocab, "options": dict(config.options)}
-    changed = [key for key, value in same.items() if old.get(key) != value]
+    changed = [key for key, value in same.items() if getattr(old, key) != value]
     if changed:
         raise RunError(f"run {run.name!r} has checkpoints trained on data prepared with other {', '.join(changed)}; {advice}")

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import json
+
 import re
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from charmony.pipeline.errors import RunError
-from charmony.pipeline.vocabulary import Vocabulary
+from charmony.pipeline.manifest import Manifest
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from charmony.pipeline.vocabulary import Vocabulary
 
 RUNS_ENV = "CHARMONY_RUNS"
 RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-DTYPES = ("uint8", "uint16", "uint32")
-# What every manifest must hold, and of what type, for the run to be usable.
-MANIFEST_FIELDS = {"corpus": str, "dtype": str, "tokens": dict, "vocab_size": int, "vocab_sha256": str, "extension": str}
 
 
 @dataclass(frozen=True)
@@ -50,21 +52,14 @@ class Run:
         """Whether `prepare` has written this run's manifest."""
         return self.manifest_path.is_file()
 
-    def manifest(self) -> dict:
+    def manifest(self) -> Manifest:
         """The prepared corpus' manifest.json."""
         if not self.is_prepared():
             raise RunError(
                 f"run {self.name!r} is not prepared ({self.dir} has no manifest.json); "
                 f"run `charmony prepare CORPUS --run {self.name}` first"
             )
-        try:
-            manifest = json.loads(self.manifest_path.read_text(encoding="utf-8"))
-        except ValueError as error:
-            raise RunError(f"{self.manifest_path} is not valid JSON ({error}); prepare the run again") from None
-        problem = _manifest_problem(manifest)
-        if problem:
-            raise RunError(f"{self.manifest_path} is damaged ({problem}); prepare the run again")
-        return manifest
+        return Manifest.load(self.manifest_path)
 
     def profile(self) -> dict | None:
         """What `prepare` noted about the training documents (profile.json), or None when it noted nothing."""
@@ -80,37 +75,25 @@ class Run:
 
     def vocabulary(self) -> Vocabulary:
         """The run's vocabulary."""
+        from charmony.pipeline.vocabulary import Vocabulary
+
         self.manifest()
         return Vocabulary.load(self.vocab_path)
 
     def tokens(self, split: str) -> np.ndarray:
         """The token ids of a split, memory-mapped read-only."""
+        import numpy as np
+
         manifest = self.manifest()
         path = self.split_path(split)
-        dtype = np.dtype(manifest["dtype"])
-        expected = manifest["tokens"][split]
+        dtype = np.dtype(manifest.dtype)
+        expected = manifest.tokens[split]
         size = path.stat().st_size if path.exists() else -1
         if size != expected * dtype.itemsize:
             raise RunError(f"{path} is missing or has the wrong size; run `charmony prepare` again")
         if expected == 0:
             return np.zeros(0, dtype=dtype)
         return np.memmap(path, dtype=dtype, mode="r")
-
-
-def _manifest_problem(manifest) -> str | None:
-    """What is wrong with a manifest's shape, or None."""
-    if not isinstance(manifest, dict):
-        return "not a JSON object"
-    for key, kind in MANIFEST_FIELDS.items():
-        if not isinstance(manifest.get(key), kind):
-            return f"{key!r} is missing or not a {kind.__name__}"
-    if manifest["dtype"] not in DTYPES:
-        return f"dtype {manifest['dtype']!r} is not one of {', '.join(DTYPES)}"
-    for split in ("train", "val"):
-        count = manifest["tokens"].get(split)
-        if not isinstance(count, int) or count < 0:
-            return f"tokens.{split} is not a count"
-    return None
 
 
 def named_run(runs_dir: Path, name: str) -> Run:

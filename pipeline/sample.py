@@ -2,59 +2,28 @@
 
 from __future__ import annotations
 
-import json
-import math
 import secrets
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from charmony.pipeline.atomic import write_json
-from charmony.pipeline.checkpoint import check_vocabulary, load_checkpoint
+from charmony.pipeline.checkpoint import Checkpoint
+from charmony.pipeline.config import GREEDY_BELOW, SampleConfig
+from charmony.pipeline.corpus import SampleInfo
 from charmony.pipeline.device import autocast, resolve_device
-from charmony.pipeline.constraint import ConstrainedBatch
+from charmony.pipeline.constrained_sampling import ConstrainedBatch
 from charmony.pipeline.corpus import CorpusPlugin, SampleContext
-from charmony.pipeline.errors import CharmonyError, ConfigError, PluginError, check_seed
-from charmony.pipeline.model import CharModel, ModelConfig
-from charmony.pipeline.plugins import get_corpus, get_outputs
-from charmony.pipeline.rendering import apply_outputs, summarise
+from charmony.pipeline.errors import CharmonyError, ConfigError, PluginError
+from charmony.pipeline.model import CharModel
+from charmony.pipeline.plugins import get_outputs, get_run_corpus
 from charmony.pipeline.runs import Run
+from charmony.pipeline.sample_files import new_samples_dir, write_samples  # where they were before sample_files.py
+from charmony.pipeline.threads import use_threads
 from charmony.pipeline.vocabulary import Vocabulary
 
-
-# Dividing logits by a smaller temperature overflows to inf; such temperatures mean "greedy" anyway.
-GREEDY_BELOW = 1e-6
-
-
-@dataclass
-class SampleConfig:
-    """How many samples to draw and how."""
-
-    num_samples: int = 1
-    max_length: int = 1000  # tokens generated after the prime, at most
-    temperature: float = 1.0  # 0 (or below GREEDY_BELOW) always picks the most likely token
-    top_k: int | None = None  # keep only the k most likely tokens
-    top_p: float | None = None  # keep the fewest tokens whose probabilities reach p
-    prime: str | None = None  # text to start from; None uses the corpus' default
-    seed: int | None = None  # None draws one, which samples.json records
-    checkpoint: str = "best"  # best, latest, or a path
-    device: str = "auto"
-    render: list[str] = field(default_factory=list)  # output plugins to run on each sample, besides the corpus' checks
-    free: bool = False  # sample without the corpus' constraint, even where it has one
-    options: dict[str, str] = field(default_factory=dict)  # the corpus' sample-time options (--option KEY=VALUE)
-
-    def __post_init__(self) -> None:
-        if self.num_samples < 1 or self.max_length < 1:
-            raise ConfigError("--num-samples and --max-length must be at least 1")
-        if not (math.isfinite(self.temperature) and self.temperature >= 0):
-            raise ConfigError(f"--temperature must be at least 0 and finite, not {self.temperature}")
-        if self.seed is not None:
-            check_seed(self.seed)
-        if self.top_k is not None and self.top_k < 1:
-            raise ConfigError(f"--top-k must be at least 1, not {self.top_k}")
-        if self.top_p is not None and not 0 < self.top_p <= 1:  # also refuses NaN
-            raise ConfigError(f"--top-p must be above 0 and at most 1, not {self.top_p}")
+__all__ = ["SampleConfig", "Sample", "filter_logits", "generate", "load_model", "sample", "write_samples", "new_samples_dir"]
 
 
 @dataclass
@@ -90,7 +59,7 @@ def generate(
     config: SampleConfig,
     generator: torch.Generator,
     device: torch.device,
-    banned: list[int] = (),
+    banned: Sequence[int] = (),
     constrained: ConstrainedBatch | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Token ids (num_samples, max_length) continuing `prefix`, and each row's length before <eod>.
@@ -148,7 +117,7 @@ def constrained_batch(run: Run, corpus: CorpusPlugin, vocab: Vocabulary, config:
         if config.options:
             raise ConfigError("sample options work through the corpus' constraint; drop --free, or drop the --option")
         return None
-    context = SampleContext(list(vocab.tokens), run.profile(), dict(config.options), dict(run.manifest().get("options", {})))
+    context = SampleContext(list(vocab.tokens), run.profile(), dict(config.options), dict(run.manifest().options))
     try:
         constraint = corpus.constraint(context)
     except CharmonyError:
@@ -164,23 +133,21 @@ def constrained_batch(run: Run, corpus: CorpusPlugin, vocab: Vocabulary, config:
     return ConstrainedBatch(constraint, vocab.tokens, vocab.eod_id, config.num_samples, config.max_length, tokens, device)
 
 
-def load_model(run: Run, which: str, device: torch.device) -> tuple[CharModel, dict, Path]:
+def load_model(run: Run, which: str, device: torch.device) -> tuple[CharModel, Checkpoint, Path]:
     """The run's model from its best or latest checkpoint (or a path), on `device`."""
     path = {"best": run.best_path, "latest": run.checkpoint_path}.get(which, Path(which))
     if which == "best" and not path.exists() and run.checkpoint_path.exists():
         path = run.checkpoint_path
-    checkpoint = load_checkpoint(path)
-    check_vocabulary(checkpoint, run.vocabulary(), path)
-    model = CharModel(ModelConfig(**checkpoint["model_config"]))
-    model.load_state_dict(checkpoint["model"])
-    return model.to(device), checkpoint, path
+    checkpoint = Checkpoint.load(path)
+    checkpoint.check_vocabulary(run.vocabulary(), path)
+    return checkpoint.build_model(path).to(device), checkpoint, path
 
 
 def prime_ids(run: Run, vocab: Vocabulary, prime: str) -> list[int]:
     """The prime's token ids, or a ConfigError naming the characters the vocabulary lacks."""
     if not prime:
         return []
-    corpus = get_corpus(run.manifest()["corpus"])
+    corpus = get_run_corpus(run.manifest())
     try:
         tokens = list(corpus.tokenize(prime))
     except Exception as error:
@@ -199,27 +166,34 @@ def sample(run: Run, config: SampleConfig) -> tuple[list[Sample], dict]:
     manifest = run.manifest()
     vocab = run.vocabulary()
     device = resolve_device(config.device)
-    corpus = get_corpus(manifest["corpus"])
-    outputs = list(dict.fromkeys([*corpus.checks, *config.render]))
+    if device.type == "cpu":
+        use_threads(config.threads)
+    corpus = get_run_corpus(manifest)
+    checks = corpus.checks if manifest.checks is None else manifest.checks
+    outputs = list(dict.fromkeys([*checks, *config.render]))
     get_outputs(outputs)  # unknown names fail before any work
-    prime = manifest.get("prime", "") if config.prime is None else config.prime
+    prime = manifest.prime if config.prime is None else config.prime
     prefix = [vocab.eod_id] + prime_ids(run, vocab, prime)  # <eod> marks the start of a new document
+    constrained = constrained_batch(run, corpus, vocab, config, prime, device)  # bad options fail before the model loads
     model, checkpoint, path = load_model(run, config.checkpoint, device)
     seed = config.seed if config.seed is not None else secrets.randbelow(2**31)
     generator = torch.Generator(device=device).manual_seed(seed)
     banned = [vocab.unk_id] if vocab.unk_id is not None else []
-    constrained = constrained_batch(run, corpus, vocab, config, prime, device)
     out, lengths = generate(model, prefix, config.num_samples, config.max_length, vocab.eod_id, config, generator, device,
                             banned, constrained)
-    samples = [
-        Sample(corpus.finish(prime + vocab.decode(row[:length].tolist()), number), finished=length < config.max_length)
-        for number, (row, length) in enumerate(zip(out.cpu(), lengths.cpu().tolist()), start=1)
-    ]
+    samples = []
+    for number, (row, length) in enumerate(zip(out.cpu(), lengths.cpu().tolist()), start=1):
+        info = SampleInfo(number=number, run=run.name, step=checkpoint.step, seed=seed)
+        try:
+            text = corpus.finish(prime + vocab.decode(row[:length].tolist()), info)
+        except Exception as error:
+            raise PluginError(f"corpus plugin {corpus.name!r} failed to finish sample {number}: {type(error).__name__}: {error}") from error
+        samples.append(Sample(text, finished=length < config.max_length))
     metadata = {
         "run": run.name,
-        "corpus": manifest["corpus"],
+        "corpus": manifest.corpus,
         "checkpoint": str(path),
-        "step": checkpoint["step"],
+        "step": checkpoint.step,
         "seed": seed,
         "temperature": config.temperature,
         "top_k": config.top_k,
@@ -234,49 +208,3 @@ def sample(run: Run, config: SampleConfig) -> tuple[list[Sample], dict]:
         metadata["constraint_dead_ends"] = constrained.dead_ends
     return samples, metadata
 
-
-def write_samples(samples: list[Sample], metadata: dict, out_dir: Path, extension: str, render: list[str],
-                  profile: dict | None = None) -> dict:
-    """Write each sample to `out_dir/sample_NNN<ext>`, run the output plugins, and write samples.json.
-
-    The checkers judge the samples as samples of a run with `profile` (see `OutputPlugin.for_run`).
-    """
-    out_dir.mkdir(parents=True, exist_ok=True)
-    plugins = [plugin.for_run(profile) for plugin in get_outputs(render)]
-    _remove_earlier_samples(out_dir)
-    entries = []
-    for number, item in enumerate(samples):
-        path = out_dir / f"sample_{number:03d}{extension}"
-        path.write_text(item.text, encoding="utf-8")
-        entries.append({
-            "file": path.name,
-            "characters": len(item.text),
-            "finished": item.finished,
-            "outputs": apply_outputs(plugins, path, out_dir),
-        })
-    report = dict(metadata, samples=entries, summary=summarise([e["outputs"] for e in entries], plugins))
-    write_json(out_dir / "samples.json", report)
-    return report
-
-
-def _remove_earlier_samples(out_dir: Path) -> None:
-    """Delete the files an earlier `write_samples` listed in this folder's samples.json, and nothing else."""
-    try:
-        earlier = json.loads((out_dir / "samples.json").read_text(encoding="utf-8"))["samples"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return
-    for entry in earlier:
-        names = [entry.get("file")] + [f for r in entry.get("outputs", {}).values() for f in r.get("files", [])]
-        for name in names:
-            if isinstance(name, str) and Path(name).name == name:
-                (out_dir / name).unlink(missing_ok=True)
-
-
-def new_samples_dir(run: Run, step: int, seed: int) -> Path:
-    """A folder under the run for samples printed without --out, never one already used."""
-    base = run.samples_dir / f"step{step:06d}-seed{seed}"
-    path, number = base, 1
-    while path.exists():
-        number += 1
-        path = base.with_name(f"{base.name}-{number}")
-    return path

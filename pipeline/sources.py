@@ -7,8 +7,12 @@ import hashlib
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from charmony.pipeline.errors import CorpusError
+
+if TYPE_CHECKING:
+    from charmony.pipeline.manifest import SourceRecord
 
 READ_BYTES = 1 << 22  # bytes read and decoded at a time
 PART_CHARS = 1 << 22  # a document longer than this is handed on in parts
@@ -132,26 +136,20 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def source_record(path: Path) -> dict:
-    """What the manifest keeps of a source file, to notice later when it changes."""
-    stat = path.stat()
-    return {"path": str(path), "sha256": file_sha256(path), "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-
-
-def check_sources(records: list[dict], advice: str) -> None:
-    """Raise a CorpusError when a source file recorded by `source_record` has changed since.
+def check_sources(records: Iterable[SourceRecord], advice: str) -> None:
+    """Raise a CorpusError when a source file recorded at prepare time has changed since.
 
     A file whose size and modification time are as recorded is taken as unchanged; otherwise its
     hash decides. A file that is gone is not checked: the prepared token files do not need it.
     """
     for record in records:
-        path = Path(record["path"])
+        path = Path(record.path)
         try:
             stat = path.stat()
         except OSError:
             continue
-        if stat.st_size != record["bytes"]:
-            what = "shrank" if stat.st_size < record["bytes"] else "grew"
-            raise CorpusError(f"{path} {what} from {record['bytes']:,} to {stat.st_size:,} bytes since it was prepared; {advice}")
-        if stat.st_mtime_ns != record.get("mtime_ns") and file_sha256(path) != record["sha256"]:
+        if stat.st_size != record.bytes:
+            what = "shrank" if stat.st_size < record.bytes else "grew"
+            raise CorpusError(f"{path} {what} from {record.bytes:,} to {stat.st_size:,} bytes since it was prepared; {advice}")
+        if stat.st_mtime_ns != record.mtime_ns and file_sha256(path) != record.sha256:
             raise CorpusError(f"{path} changed since it was prepared (its SHA-256 differs); {advice}")

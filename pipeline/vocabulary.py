@@ -7,10 +7,12 @@ import json
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from charmony.pipeline.errors import RunError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 EOD = "<eod>"
 UNK = "<unk>"
@@ -43,6 +45,8 @@ class Vocabulary:
     @property
     def dtype(self) -> np.dtype:
         """The smallest unsigned integer type that holds every id."""
+        import numpy as np
+
         for dtype in (np.uint8, np.uint16, np.uint32):
             if len(self) - 1 <= np.iinfo(dtype).max:
                 return np.dtype(dtype)
@@ -65,6 +69,8 @@ class Vocabulary:
 
     def token_lengths(self) -> np.ndarray:
         """Characters per token id; `<eod>` and `<unk>` stand for one character each."""
+        import numpy as np
+
         return np.array([1 if t in SPECIALS else len(t) for t in self.tokens], dtype=np.int64)
 
     def to_json(self) -> dict:

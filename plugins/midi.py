@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from charmony.pipeline.abc.render import TuneRenderer, TuneToRender, write_midi
+from charmony.pipeline.abc.render import TuneRenderer, TuneToRender, render_midi
 from charmony.pipeline.hookspecs import hookimpl
 
 
 class MidiRenderer(TuneRenderer):
-    """ABC to MIDI: one track per voice, repeats and endings played, tempo from Q: (else 120 quarters a minute)."""
+    """ABC to MIDI: one track per voice, named after it, repeats and endings played, tempo from Q: (else 120 quarters a minute)."""
 
     name = "midi"
     description = "ABC to MIDI, one track per voice, repeats played; only tunes that pass the abc check."
 
-    def render_tune(self, item: TuneToRender, out_dir: Path) -> list[Path]:
+    def render_tune(self, item: TuneToRender, out_dir: Path, deadline: float) -> list[Path]:
         """NAME.mid (NAME-X.mid for tune X of a collection)."""
-        return [write_midi(item.tune, out_dir / f"{item.stem}.mid")]
+        midi, _ = render_midi(item, out_dir / f"{item.stem}.mid", deadline)
+        return [midi]
 
 
 @hookimpl

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from charmony.corpora.verse import FORM_NAMES, HAN, shape, verse_lines
+from charmony.pipeline.verse import FORM_NAMES, HAN, shape, verse_lines
 from charmony.pipeline.hookspecs import hookimpl
 from charmony.pipeline.output import OutputPlugin, Problem, Verdict
 from charmony.pipeline.vocabulary import UNK

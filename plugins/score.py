@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from charmony.pipeline.abc.render import TuneRenderer, TuneToRender, write_musicxml, write_svg
+from charmony.pipeline.abc.render import MUSIC21, TuneRenderer, TuneToRender, render_musicxml, seconds_left, write_svg
 from charmony.pipeline.hookspecs import hookimpl
 
 
@@ -13,11 +13,12 @@ class ScoreRenderer(TuneRenderer):
 
     name = "score"
     description = "ABC to MusicXML and an SVG score (verovio); only tunes that pass the abc check."
+    modules = MUSIC21
 
-    def render_tune(self, item: TuneToRender, out_dir: Path) -> list[Path]:
+    def render_tune(self, item: TuneToRender, out_dir: Path, deadline: float) -> list[Path]:
         """NAME.musicxml and NAME.svg (further pages NAME-2.svg...)."""
-        musicxml = write_musicxml(item.tune, out_dir / f"{item.stem}.musicxml")
-        return [musicxml, *write_svg(musicxml, out_dir / f"{item.stem}.svg")]
+        musicxml = render_musicxml(item, out_dir / f"{item.stem}.musicxml", deadline)
+        return [musicxml, *write_svg(musicxml, out_dir / f"{item.stem}.svg", seconds_left(deadline))]
 
 
 @hookimpl

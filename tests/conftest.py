@@ -7,7 +7,6 @@ import os
 # Installed third-party plugins stay out of the tests; tests that want entry points load them explicitly.
 os.environ["CHARMONY_LOAD_PLUGINS"] = ""
 
-import dataclasses  # noqa: E402
 import shutil  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -56,7 +55,7 @@ def trained_run(tmp_path_factory) -> Run:
     source.write_text("\n\n".join(RHYMES * 6), encoding="utf-8")
     run = Run(root / "runs" / "rhymes")
     prepare(run, PrepareConfig("text", [source], options={"split": "blank"}, val_fraction=0.2))
-    train(run, dataclasses.replace(TINY_TRAIN, max_steps=200))  # enough to learn the rhymes with any split
+    train(run, TINY_TRAIN.with_settings(max_steps=200))  # enough to learn the rhymes with any split
     return run
 
 

@@ -150,3 +150,80 @@ def test_bar_length_verdicts_agree_with_abc2midi(name, tmp_path):
     ours = checker_bars(ABC2MIDI_SET[name])
     assert ours == abc2midi_bars(path, voices)
     assert bool(ours) == (name not in GOOD)
+
+
+# ----- what the renderers cannot hold is refused, naming the limit (pipeline/abc/theory.py)
+
+HEAD = "X:1\nM:4/4\nL:1/8\nK:C\n"
+LIMITS = [
+    ("Z of absurd length", HEAD + "Z99999999|]\n", "more than 1000 bars"),
+    ("many Z rests", HEAD + "Z600|Z600|]\n", "more than 1000 bars"),
+    ("ten slashes", HEAD + "C//////////|]\n", "the shortest note the renderers take is a 1/256 note"),
+    ("5,000 slashes", HEAD + "C" + "/" * 5000 + "|]\n", "lasts less than 1/1000000 of a whole note"),
+    ("tiny L:", "X:1\nM:4/4\nL:1/65536\nK:C\nC|]\n", "L:1/65536 is outside the note lengths the renderers take"),
+    ("L: of a millionth", "X:1\nM:4/4\nL:1/1000000\nK:C\nC|]\n", "outside the note lengths the renderers take, 1/256"),
+    ("huge tuplet", HEAD + "(1000:1:2CD|]\n", "tuplets of at most 9 notes"),
+    ("tuplet of 128ths", "X:1\nM:4/4\nL:1/128\nK:C\n(3CDE|]\n", "the shortest note the renderers take in a tuplet is a 1/64"),
+    ("note of a 1000th", HEAD + "C/125|]\n", "needs a tuplet of 125 notes"),
+    ("long note", "X:1\nM:none\nL:1\nK:C\nC9|]\n", "the longest note the renderers take is 8 whole notes"),
+    ("200 octave marks up", HEAD + "c" + "'" * 200 + "|]\n", "take notes from 0 (C-1) to 127 (G9)"),
+    ("200 octave marks down", HEAD + "C" + "," * 200 + "|]\n", "is MIDI note -2340"),
+    ("one note too high", HEAD + "^g'''' z7|]\n", "is MIDI note 128"),
+    ("huge meter", "X:1\nM:1000000/1\nL:1/8\nK:C\nC|]\n", "1000000 beats to the bar; the renderers take at most 64"),
+    ("meter over 3", "X:1\nM:4/3\nL:1/8\nK:C\nC|]\n", "meters over 1, 2, 4, 8, 16, 32 or 64, not 3"),
+    ("bar of 12 whole notes", "X:1\nM:12/1\nL:1/8\nK:C\nC|]\n", "the renderers take bars of at most 8"),
+    ("tempo MIDI cannot hold", "X:1\nM:4/4\nL:1/8\nQ:1/64=1\nK:C\nC8|]\n", "MIDI holds tempos from 3.6"),
+    ("ending 99999999", HEAD + "|:C8:|1-99999999 D8|]\n", "endings are numbered from 1 to 9"),
+    ("5,000 length digits", HEAD + "C" + "9" * 5000 + "|]\n", "the longest note the renderers take"),
+    ("5,000 tune number digits", "X:" + "1" * 5000 + "\nM:4/4\nL:1/8\nK:C\nC8|]\n", None),
+]
+
+
+@pytest.mark.parametrize("name, text, message", LIMITS, ids=[case[0] for case in LIMITS])
+def test_what_the_renderers_cannot_hold_is_refused_naming_the_limit(name, text, message):
+    verdict = check_abc(text)
+    if message is None:  # a number too long to be any limit's concern is read without error
+        assert verdict.valid, verdict.problems
+        return
+    assert not verdict.valid and any(message in p.message for p in verdict.problems), verdict.problems
+
+
+def test_the_limits_let_the_largest_renderable_values_through():
+    assert check_abc(HEAD + "g'''' z7|]\n").valid  # G9, MIDI 127
+    assert check_abc(HEAD + "C,,,,, z7|]\n").valid  # C-1, MIDI 0
+    assert check_abc("X:1\nM:32/4\nL:1/4\nK:C\nC32|]\n").valid  # a bar of 8 whole notes
+    assert check_abc("X:1\nM:4/4\nL:1/256\nK:C\nC256|]\n").valid
+    assert check_abc("X:1\nM:4/4\nL:1/64\nK:C\n(3CDE (9:8:9CDEFGABcd z54|]\n").valid
+    assert check_abc(HEAD + "Z500|Z500|]\n").valid
+
+
+def test_the_limits_are_the_shared_constants_of_theory():
+    from charmony.pipeline.abc import theory
+
+    assert theory.HIGHEST_PITCH == 127 and theory.MOST_TUPLET_NOTES == 9 and theory.MOST_REST_BARS == 1000
+    assert theory.note_length_problem(theory.SHORTEST_NOTE) is None and theory.note_length_problem(theory.SHORTEST_NOTE / 2)
+    assert theory.note_length_problem(theory.LONGEST_NOTE) is None and theory.note_length_problem(theory.LONGEST_NOTE + 1)
+    assert theory.pitch_problem(theory.HIGHEST_PITCH) is None and theory.pitch_problem(theory.HIGHEST_PITCH + 1)
+
+
+def test_whole_bar_rests_cost_linear_time_and_memory():
+    reports = check_tunes("X:1\nM:4/4\nL:1/4\nK:C\nZ99999999|]\n")
+    assert sum(len(voice.bars) for voice in reports[0].tune.voices.values()) == 1  # refused, not expanded
+    assert len(check_tunes(HEAD + "Z999|]\n")[0].tune.voices["1"].bars) == 999
+
+
+@pytest.mark.parametrize("text, message", [
+    ("X:1\nT:Cut off\nM:4/4\nL:1/8\nV:1 name=\"Soprano\"\nV:2 name=\"Bass\"\n", "no K: field"),
+    ("X:1\nM:4/4\nV:1\n[V:1] CDEF|\n", "music before the K: field"),
+    ("X:1\nK:C\n&Z2", "Z (a rest of whole bars) must stand alone"),
+])
+def test_inputs_that_crashed_the_checker_are_problems(text, message):
+    verdict = check_abc(text)
+    assert not verdict.valid and verdict.details["valid_tunes"] == 0
+    assert any(message in p.message for p in verdict.problems), verdict.problems
+
+
+def test_explicit_accidentals_in_k_are_read():
+    reports = check_tunes("X:1\nM:4/4\nL:1/8\nK:C ^f =c\nCDEF GABc|]\n")
+    assert reports[0].valid, reports[0].problems
+    assert [n.alter for n in reports[0].tune.voices["1"].bars[0].events] == [0, 0, 0, 1, 0, 0, 0, 0]

@@ -9,8 +9,10 @@ import pytest
 from music21 import converter, midi, stream
 
 from charmony.pipeline.abc import render
+from charmony.pipeline.abc.midi import DEFAULT_QUARTERS_PER_MINUTE
 from charmony.pipeline.plugins import get_outputs
-from charmony.pipeline.sample import Sample, write_samples
+from charmony.pipeline.sample import Sample
+from charmony.pipeline.sample_files import write_samples
 
 REEL = """X:1
 T:Reel with repeats
@@ -41,12 +43,18 @@ CDEF GABc d|c8|]
 """
 
 
-def midi_notes(path: Path) -> list[list[tuple[float, int, float]]]:
-    """Per track holding notes: (start, key, length) of each note, in quarter notes, read from the MIDI events."""
+def read_midi(path: Path) -> midi.MidiFile:
+    """A MIDI file read with music21's low-level MIDI reader: tracks of events, as written."""
     file = midi.MidiFile()
     file.open(str(path))
     file.read()
     file.close()
+    return file
+
+
+def midi_notes(path: Path) -> list[list[tuple[float, int, float]]]:
+    """Per track holding notes: (start, key, length) of each note, in quarter notes, read from the MIDI events."""
+    file = read_midi(path)
     tracks = []
     for track in file.tracks:
         time, sounding, notes = 0, {}, []
@@ -96,7 +104,7 @@ def test_midi_has_a_track_per_voice_and_a_default_tempo(tmp_path):
     assert soprano == [(0.0, 69, 1.0), (1.0, 70, 1.0), (2.0, 72, 1.0), (3.0, 65, 4.0), (3.0, 69, 4.0), (7.0, 67, 2.0)]
     assert [n[1] for n in bass] == [53, 55, 57, 50, 48]
     played = converter.parse(result.files[0])
-    assert played.metronomeMarkBoundaries()[0][2].getQuarterBPM() == render.DEFAULT_QUARTERS_PER_MINUTE
+    assert played.metronomeMarkBoundaries()[0][2].getQuarterBPM() == DEFAULT_QUARTERS_PER_MINUTE
 
 
 def test_score_writes_musicxml_and_svg_of_each_valid_tune_and_says_why_it_skips_the_others(tmp_path):
@@ -179,15 +187,15 @@ def test_render_goes_on_with_the_other_tunes_of_a_collection(tmp_path, invoke):
 def test_sampled_tunes_are_checked_rendered_and_summarised(tmp_path):
     samples = [Sample(REEL, True), Sample(BAD, True), Sample(CHORALE, False)]
     report = write_samples(samples, {"run": "test"}, tmp_path, ".abc", ["abc", "midi", "score"])
-    assert report["summary"]["abc"] == {"valid": 2, "checked": 3, "errors": 0, "skipped": 0, "unit": "tunes"}
+    assert report["summary"]["abc"] == {"valid": 2, "checked": 3, "errors": 0, "skipped": 0, "unit": "tunes", "line": "2/3 tunes valid"}
     assert report["summary"]["midi"]["skipped"] == 1
     written = sorted(p.name for p in tmp_path.iterdir())
-    assert written == ["sample_000.abc", "sample_000.mid", "sample_000.musicxml", "sample_000.svg", "sample_001.abc",
-                       "sample_002.abc", "sample_002.mid", "sample_002.musicxml", "sample_002.svg", "samples.json"]
+    assert written == ["sample_001.abc", "sample_001.mid", "sample_001.musicxml", "sample_001.svg", "sample_002.abc",
+                       "sample_003.abc", "sample_003.mid", "sample_003.musicxml", "sample_003.svg", "samples.json"]
     saved = json.loads((tmp_path / "samples.json").read_text())
     second = saved["samples"][1]["outputs"]
     assert second["abc"]["verdict"]["valid"] is False and "not rendered" in second["midi"]["skipped"][0]
-    from charmony.pipeline.rendering import summary_line
+    from charmony.pipeline.output_runner import summary_line
     assert summary_line("abc", report["summary"]["abc"]) == "abc: 2/3 tunes valid"
     assert summary_line("midi", report["summary"]["midi"]) == "midi: 1 skipped"
 
@@ -198,3 +206,61 @@ def test_a_score_verovio_cannot_draw_is_an_error_in_its_child_process_not_a_cras
     with pytest.raises(render.RenderError, match="verovio could not"):
         render.write_svg(broken, tmp_path / "broken.svg")
     assert not Path(tmp_path / "broken.svg").exists()
+
+
+def track_names(path: Path) -> list[str]:
+    """The name (sequence/track name event) of each track that holds notes, read from the MIDI file."""
+    names = []
+    for track in read_midi(path).tracks:
+        if any(event.type == midi.ChannelVoiceMessages.NOTE_ON for event in track.events):
+            named = [e.data for e in track.events if e.type == midi.MetaEvents.SEQUENCE_TRACK_NAME]
+            names.append(named[0].decode("utf-8") if named else None)
+    return names
+
+
+def test_midi_tracks_carry_the_voice_names(tmp_path):
+    source = tmp_path / "chorale.abc"
+    source.write_text(CHORALE + "\n" + CHORALE.replace("X:2", "X:3").replace(' name="Soprano"', "").replace(' name="Bass"', ""))
+    result = get_outputs(["midi"])[0].render(source, tmp_path)
+    assert track_names(result.files[0]) == ["Soprano", "Bass"]
+    assert track_names(result.files[1]) == ["1", "2"]  # voices without a name are named by their id
+    assert [p.partName for p in converter.parse(result.files[0]).parts] == ["Soprano", "Bass"]
+
+
+def test_a_tune_the_checker_passes_renders(tmp_path):
+    source = tmp_path / "pickup.abc"
+    source.write_text("X:1\nM:4/4\nL:1/8\nQ:1/4=120\nK:C\nD|]")  # a pickup-only tune with a tempo
+    for name in ("midi", "score"):
+        result = get_outputs([name])[0].render(source, tmp_path)
+        assert result.skipped == [] and result.files and all(path.stat().st_size > 0 for path in result.files)
+    assert midi_notes(tmp_path / "pickup.mid") == [[(0.0, 62, 0.5)]]
+
+
+def many_notes(count: int) -> str:
+    """A tune of `count` eighth notes, slow for music21 to write as MusicXML (several seconds for 6,000)."""
+    return "X:9\nT:Long\nM:4/4\nL:1/8\nK:C\n" + "\n".join("CDEF GABc|" * 4 for _ in range(count // 32)) + "\n"
+
+
+def test_a_tune_that_runs_out_of_time_gives_one_line_and_the_others_render(tmp_path, monkeypatch):
+    monkeypatch.setattr(render, "RENDER_SECONDS", 1.0)
+    source = tmp_path / "book.abc"
+    source.write_text(REEL + "\n" + many_notes(6000) + "\n" + CHORALE)
+    result = get_outputs(["score"])[0].render(source, tmp_path)
+    assert [path.name for path in result.files] == ["book-1.musicxml", "book-1.svg", "book-2.musicxml", "book-2.svg"]
+    assert len(result.skipped) == 1 and result.skipped[0].startswith("tune 2 (line 9) is not rendered: ")
+    assert "score took more than 1 s, the time limit of a tune" in result.skipped[0] and "\n" not in result.skipped[0]
+    assert not (tmp_path / "book-9.musicxml").exists()
+
+
+def test_a_renderer_that_dies_costs_only_its_tune(tmp_path):
+    import threading
+
+    from charmony.pipeline.abc.worker import worker
+
+    source = tmp_path / "book.abc"
+    source.write_text(many_notes(6000) + "\n" + REEL.replace("X:1", "X:2"))
+    worker().load(render.MUSIC21)
+    threading.Timer(1.0, worker().process.kill).start()  # as a crash in music21 or a C library would
+    result = get_outputs(["score"])[0].render(source, tmp_path)
+    assert [path.name for path in result.files] == ["book-2.musicxml", "book-2.svg"]
+    assert len(result.skipped) == 1 and "tune 1 (line 1) is not rendered: the renderer stopped" in result.skipped[0]

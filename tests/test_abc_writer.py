@@ -5,12 +5,13 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
-from music21 import bar, chord, clef, converter, corpus, expressions, key, metadata, meter, note, spanner, stream, tie
+from music21 import bar, chord, clef, converter, corpus, duration, expressions, key, metadata, meter, note, spanner, stream, tie
 
 from charmony.pipeline.abc.compare import differences
 from charmony.pipeline.abc.keys import abc_key, simplest_shift
-from charmony.pipeline.abc.score import abc_to_score
-from charmony.pipeline.abc.writer import WriterOptions, length_text, score_to_abc
+from charmony.pipeline.abc.score import abc_to_score, make_clef
+from charmony.pipeline.abc.theory import CLEFS, is_compound, tuplet_time
+from charmony.pipeline.abc.writer import WriterOptions, clef_name, length_text, score_to_abc
 from charmony.pipeline.errors import AbcError
 
 
@@ -227,3 +228,36 @@ def test_microtones_cannot_be_written():
     quarter_sharp.pitch.microtone = 50
     with pytest.raises(AbcError, match="microtone"):
         score_to_abc(make_score([make_measure(1, quarter_sharp, time="1/4")]))
+
+
+@pytest.mark.parametrize("time", ["4/4", "6/8"])
+@pytest.mark.parametrize("size", range(2, 10))
+def test_every_tuplet_size_is_written_as_the_reader_reads_it(size, time):
+    """(p alone means p notes in the time of theory.tuplet_time(p, compound); other ratios are spelt (p:q:r."""
+    numerator, denominator = map(int, time.split("/"))
+    normal = tuplet_time(size, is_compound(numerator, denominator))
+    other = normal + 1
+    bar_eighths = 8 if time == "4/4" else 6
+    measures = []
+    for number, (notes, written) in enumerate(((size, normal), (size, other)), start=1):
+        elements = []
+        for index in range(notes):
+            made = note.Note("CDEFGABcd"[index] if index < 7 else "c5", type="eighth")
+            made.duration.appendTuplet(duration.Tuplet(notes, written, "eighth"))
+            elements.append(made)
+        elements.append(note.Rest(quarterLength=(bar_eighths - written) / 2))
+        measures.append(make_measure(number, *elements, time=time if number == 1 else None))
+    score = make_score(measures)
+    text = score_to_abc(score)
+    bars = body(text).split("|")
+    assert bars[0].split()[1].startswith(f"({size}") and f"({size}:" not in bars[0], text
+    assert f"({size}:{other}:{size}" in bars[1], text
+    assert_round_trip(score, text)
+
+
+def test_every_clef_the_writer_names_reads_back_as_the_same_clef():
+    for name in CLEFS:
+        made = make_clef(name)
+        assert type(make_clef(clef_name(made))) is type(made), name
+    assert clef_name(clef.FBaritoneClef()) == "bass3" and clef_name(clef.CBaritoneClef()) == "alto5"
+    assert clef_name(clef.Treble8vbClef()) == "treble-8" and clef_name(clef.GClef()) == "treble"

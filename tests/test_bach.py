@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 from music21 import key, meter, note, stream
 
+from charmony.pipeline.corpus import SampleInfo
 from charmony.corpora import chorales
 from charmony.corpora.bach import BachCorpus
 from charmony.corpora.chorales import ORIGINAL, Variant, chorale_tunes, convert_chorale
@@ -20,16 +22,18 @@ from assertions import assert_user_error
 
 # BWV 846 is the C major prelude, not a chorale; nine chorales have bars that do not add up in music21's edition.
 MOST_LEFT_OUT = 10
+SOPRANO = Variant("soprano")
 
 
 @pytest.fixture(scope="session")
 def chorale_cache(tmp_path_factory):
-    """Every chorale written, read back and compared, once per session; the conversions fill a fresh cache."""
+    """Every chorale written (all voices, and the soprano written directly), read back and compared, once per
+    session; the conversions fill a fresh cache."""
     folder = tmp_path_factory.mktemp("cache")
     before = os.environ.get(chorales.CACHE_ENV)
     os.environ[chorales.CACHE_ENV] = str(folder)
     try:
-        _, checked = chorale_tunes((ORIGINAL,), verify=True)
+        _, checked = chorale_tunes((ORIGINAL, SOPRANO), verify=True)
         yield folder, checked
     finally:
         if before is None:
@@ -38,6 +42,7 @@ def chorale_cache(tmp_path_factory):
             os.environ[chorales.CACHE_ENV] = before
 
 
+@pytest.mark.slow
 def test_every_chorale_round_trips_exactly(chorale_cache, capsys):
     """Write each chorale as ABC, read it back with charmony's reader, compare pitches and lengths voice by voice."""
     _, checked = chorale_cache
@@ -60,11 +65,39 @@ def test_the_default_corpus_is_the_cached_chorales_that_pass_the_checker(chorale
     result = invoke("prepare", "bach", "--runs-dir", runs_dir)
     assert result.exit_code == 0, result.output
     manifest = Run(runs_dir / "bach").manifest()
-    assert sum(manifest["documents"].values()) == len(cached["tunes"])
-    assert manifest["prime"] == "X:" and manifest["extension"] == ".abc"
+    assert sum(manifest.documents.values()) == len(cached["tunes"])
+    assert manifest.prime == "X:" and manifest.extension == ".abc" and manifest.checks == ["abc"]
     first = cached["tunes"][0]["abc"]
     assert first.startswith("X:1\nT:BWV 1.6\nC:J.S. Bach\nM:4/4\n") and "\nK:F\n[V:1] " in first
     assert all(check_abc(tune["abc"]).valid for tune in cached["tunes"][:40])
+
+
+def test_every_derived_soprano_tune_is_the_one_direct_conversion_writes(chorale_cache, tmp_path, monkeypatch):
+    """The soprano variant is read from the cached chorales of all voices, not converted from music21's corpus again."""
+    folder, _ = chorale_cache
+    direct = json.loads((chorales.cache_dir() / SOPRANO.file_name).read_text(encoding="utf-8"))
+    monkeypatch.setenv(chorales.CACHE_ENV, str(tmp_path))
+    chorales.cache_dir().mkdir(parents=True)
+    shutil.copy(folder / chorales.cache_dir().relative_to(tmp_path) / ORIGINAL.file_name, chorales.cache_dir())
+    monkeypatch.setattr(chorales, "_convert_all", None)  # deriving must not convert anything
+    derived, _ = chorale_tunes((SOPRANO,))
+    assert derived[SOPRANO] == direct["tunes"] and len(direct["tunes"]) >= 400
+    saved = json.loads((chorales.cache_dir() / SOPRANO.file_name).read_text(encoding="utf-8"))
+    assert saved["tunes"] == direct["tunes"] and saved["left_out"] == direct["left_out"]
+
+
+def test_the_soprano_variant_comes_from_the_all_voices_cache(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(chorales.CACHE_ENV, str(tmp_path))
+    # BWV 1.6: a tempo only in the first part (a horn); 161.6: a key named only by the first part; 281: no part names
+    few = [p for p in chorales.chorale_paths() if p.stem in ("bwv1.6", "bwv161.6", "bwv281")]
+    monkeypatch.setattr(chorales, "chorale_paths", lambda: few)
+    chorale_tunes((ORIGINAL,))
+    capsys.readouterr()
+    derived, _ = chorale_tunes((SOPRANO,))
+    assert "from the cached chorales of all voices" in capsys.readouterr().err
+    direct = [convert_chorale(str(path), (SOPRANO,))["abc"][SOPRANO.file_name] for path in few]
+    assert [tune["abc"] for tune in derived[SOPRANO]] == direct
+    assert "\nQ:1/4=76\n" in direct[0] and "\nK:Am\n" in direct[1] and 'name="' not in direct[2]
 
 
 def test_a_damaged_cache_file_is_rebuilt(tmp_path, monkeypatch, capsys):
@@ -136,7 +169,7 @@ def test_user_scores_and_abc_files_with_a_bad_file_among_them(tmp_path, invoke, 
     messages = [str(w.message) for w in warned]
     assert any("broken.musicxml" in m and "music21 cannot read it" in m for m in messages), messages
     assert any("tunes.abc:8" in m and "no K:" in m for m in messages), messages
-    assert Run(runs_dir / "bach").manifest()["corpus"] == "bach"
+    assert Run(runs_dir / "bach").manifest().corpus == "bach"
     with pytest.warns(CorpusWarning):
         texts = [d.text for d in BachCorpus().documents([sources], {})]
     assert len(texts) == 3 and "\nT:melody\n" in texts[0] and "\nK:D\n" in texts[0]
@@ -168,11 +201,14 @@ def test_instances_are_drawn_with_replacement_reproducibly(tmp_path):
     assert draw("1") != draw("2") and len(set(draw("1"))) == 2
 
 
-def test_samples_are_renumbered():
+def test_samples_are_renumbered_and_credited_to_charmony_not_to_bach():
     corpus = BachCorpus()
     assert corpus.prime == "X:" and corpus.checks == ("abc",)
-    assert corpus.finish("X:1\nT:A\nK:C\nCDEF|]\n", 12) == "X:12\nT:A\nK:C\nCDEF|]\n"
-    assert corpus.finish("X:\nT:A\n", 3).startswith("X:3\nT:A")
+    sampled = "X:1\nT:Chorale\nC:J.S. Bach\nM:4/4\nK:C\nT:part two\nCDEF|]\n"
+    assert corpus.finish(sampled, SampleInfo(12, "bach", 200, 7)) == (
+        "X:12\nT:bach sample 12 (step 200, seed 7)\nC:charmony bach\nM:4/4\nK:C\nT:part two\nCDEF|]\n"
+    )
+    assert corpus.finish("X:\nT:A\n", SampleInfo(3, "b", 1, 2)).startswith("X:3\nT:b sample 3 (step 1, seed 2)\nC:charmony b\n")
 
 
 @pytest.mark.parametrize(("option", "fragment"), [

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from charmony import __version__
 from charmony.corpora.text import TextCorpus
 from charmony.pipeline.hookspecs import hookimpl
 from charmony.pipeline.output import OutputPlugin, Problem, Verdict
@@ -33,15 +34,16 @@ def test_prepare_train_sample_end_to_end(invoke, rhymes_file, runs_dir, tmp_path
     sampled = invoke("sample", "--runs-dir", runs_dir, "--num-samples", "5", "--max-length", "60",
                      "--seed", "4", "--top-k", "10", "--out", out)
     assert sampled.exit_code == 0, sampled.output
-    assert sorted(p.name for p in out.iterdir()) == [f"sample_00{i}.txt" for i in range(5)] + ["samples.json"]
+    assert sorted(p.name for p in out.iterdir()) == [f"sample_00{i}.txt" for i in range(1, 6)] + ["samples.json"]
     report = json.loads((out / "samples.json").read_text())
     assert report["seed"] == 4 and report["top_k"] == 10 and report["step"] == 40
 
     printed = invoke("sample", "rhymes", "--runs-dir", runs_dir, "--num-samples", "5", "--seed", "4",
                      "--max-length", "60", "--top-k", "10")
     assert printed.exit_code == 0
+    assert re.findall(r"^--- sample (\d+) ---$", printed.output, re.M) == ["1", "2", "3", "4", "5"]
     shown = re.split(r"--- sample \d+ ---\n", printed.output.split("\n---\n")[0])[1:]
-    assert [text.removesuffix("\n") for text in shown] == [(out / f"sample_00{i}.txt").read_text() for i in range(5)]
+    assert [text.removesuffix("\n") for text in shown] == [(out / f"sample_00{i}.txt").read_text() for i in range(1, 6)]
     assert (runs_dir / "rhymes" / "samples" / "step000040-seed4" / "samples.json").exists()
 
 
@@ -57,13 +59,13 @@ def test_train_resume_from_the_cli_extends_the_run(invoke, rhymes_file, runs_dir
     assert metrics.read_text().startswith(first_session)
     assert [json.loads(line)["step"] for line in metrics.read_text().splitlines()] == [10, 20]
     checkpoint = torch.load(runs_dir / "text" / "checkpoint.pt", weights_only=True)
-    assert checkpoint["train_config"]["hidden"] == 32, "resume keeps the saved settings"
+    assert checkpoint["train_config"]["model"]["hidden"] == 32, "resume keeps the saved settings"
     assert checkpoint["train_config"]["grad_clip"] == 2.5, "and takes the ones given again"
 
 
 def test_python_dash_m_runs_the_cli():
     result = subprocess.run([sys.executable, "-m", "charmony", "--version"], capture_output=True, text=True)
-    assert result.returncode == 0 and result.stdout.strip() == "charmony, version 0.1.0"
+    assert result.returncode == 0 and result.stdout.strip() == f"charmony, version {__version__}"
 
 
 class Parens(OutputPlugin):
@@ -125,8 +127,8 @@ def test_render_and_sample_render_run_output_plugins(invoke, register_plugin, tr
     assert report["summary"]["parens"]["checked"] == 4
     assert f"parens: {report['summary']['parens']['valid']}/4 valid" in result.output
     first = report["samples"][0]["outputs"]["parens"]
-    assert first["files"] == ["sample_000.upper"] and "valid" in first["verdict"]
-    assert (out / "sample_000.upper").read_text() == (out / "sample_000.txt").read_text().upper()
+    assert first["files"] == ["sample_001.upper"] and "valid" in first["verdict"]
+    assert (out / "sample_001.upper").read_text() == (out / "sample_001.txt").read_text().upper()
 
 
 # Bad input: one clear line, a non-zero exit, no traceback.
@@ -247,7 +249,7 @@ def test_sampling_into_an_used_out_folder_replaces_only_its_own_files(invoke, tr
     args = ("sample", "rhymes", "--runs-dir", trained_run.dir.parent, "--seed", "1", "--max-length", "20", "--out", out)
     assert invoke(*args, "--num-samples", "3").exit_code == 0
     assert invoke(*args, "--num-samples", "1").exit_code == 0
-    assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "sample_000.txt", "samples.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "sample_001.txt", "samples.json"]
 
 
 def test_ctrl_c_in_the_cli_saves_a_checkpoint_and_exits_cleanly(invoke, rhymes_file, runs_dir):
@@ -292,8 +294,8 @@ class NumberedText(TextCorpus):
     name = "numbered"
     checks = ("parens",)
 
-    def finish(self, text, number):
-        return f"#{number}\n{text}"
+    def finish(self, text, sample):
+        return f"#{sample.number} of {sample.run}, step {sample.step}, seed {sample.seed}\n{text}"
 
 
 class NumberedPlugin:
@@ -307,11 +309,87 @@ def test_a_corpus_checks_and_finishes_its_own_samples(invoke, register_plugin, t
     register_plugin(NumberedPlugin(), "numbered-plugin")
     run = copy_of(trained_run)
     manifest = json.loads(run.manifest_path.read_text())
-    run.manifest_path.write_text(json.dumps(dict(manifest, corpus="numbered")))
+    run.manifest_path.write_text(json.dumps(dict(manifest, corpus="numbered", checks=["parens"])))  # as prepare froze them
     out = tmp_path / "s"
     result = invoke("sample", run.name, "--runs-dir", run.dir.parent, "--num-samples", "3", "--seed", "1",
                     "--max-length", "30", "--out", out)
     assert result.exit_code == 0, result.output
-    assert [(out / f"sample_{n:03d}.txt").read_text().split("\n")[0] for n in range(3)] == ["#1", "#2", "#3"]
+    assert [(out / f"sample_{n:03d}.txt").read_text().split("\n")[0] for n in range(1, 4)] == [f"#{n} of {run.name}, step 200, seed 1" for n in (1, 2, 3)]
     report = json.loads((out / "samples.json").read_text())
     assert report["outputs"] == ["parens"] and report["summary"]["parens"]["checked"] == 3
+
+
+# Conventions: help, order, option types, pipes.
+
+def test_commands_are_listed_in_workflow_order_and_plugin_commands_after_them(register_plugin):
+    from test_plugins import CommandPlugin
+
+    from charmony.cli import WORKFLOW, CharmonyGroup, cli
+
+    from click.testing import CliRunner
+
+    register_plugin(CommandPlugin(), "greeter")
+    group = CharmonyGroup(name="charmony", commands=dict(cli.commands), context_settings=cli.context_settings)
+    listed = group.list_commands(None)
+    assert listed == [name for name in WORKFLOW if name in cli.commands] + ["greet"]
+    assert WORKFLOW.index("evaluate") == WORKFLOW.index("sample") + 1, "evaluate slots in after sample"
+    shown = re.findall(r"^  (\w+)  ", CliRunner().invoke(group, ["--help"]).output, re.M)
+    assert shown == listed
+
+
+def test_every_command_has_dash_h_a_one_line_summary_and_an_example(invoke):
+    from charmony.cli import cli
+
+    top = invoke("-h")
+    assert top.exit_code == 0 and top.output == invoke("--help").output
+    for name, command in cli.commands.items():
+        help_text = invoke(name, "-h")
+        assert help_text.exit_code == 0, help_text.output
+        assert re.search(rf"Example:\n\s+charmony {name} ", help_text.output), name
+        summary = command.get_short_help_str(limit=200)
+        assert len(summary) <= 60 and "\n" not in summary and not summary.endswith("..."), summary
+        assert "9223372036854775807" not in help_text.output, "a seed's range is said briefly"
+        manual = [param.name for param in command.params if "[default" in (getattr(param, "help", None) or "")]
+        assert not manual, f"{name}: defaults of {manual} are written by hand instead of shown by click"
+
+
+def test_choices_and_ranges_are_checked_by_the_command_line_and_shown_in_help(invoke, trained_run):
+    assert "--device [auto|cpu|cuda]" in invoke("train", "-h").output
+    assert "--checkpoint [best|latest|PATH]" in invoke("sample", "-h").output
+    assert "0<=x<2**63" in invoke("sample", "-h").output
+    runs = ("--runs-dir", trained_run.dir.parent)
+    for args, fragment in [(("--device", "tpu"), "'tpu' is not one of 'auto', 'cpu', 'cuda'"),
+                           (("--checkpoint", "newest"), "'newest' is neither best, latest nor a checkpoint file"),
+                           (("--top-p", "0"), "0<x<=1"),
+                           (("--num-samples", "0"), "x>=1")]:
+        result = invoke("sample", "rhymes", *runs, *args)
+        assert result.exit_code == 2 and fragment in result.output, result.output
+    assert invoke("sample", "rhymes", *runs, "--device", "cpu", "--checkpoint", "latest", "--max-length", 5).exit_code == 0
+
+
+def test_defaults_in_help_come_from_the_config_dataclasses(invoke):
+    from charmony.pipeline.config import PrepareConfig, TrainConfig
+
+    prepare_help = " ".join(invoke("prepare", "-h").output.split())
+    assert f"validation. [default: {PrepareConfig('x').val_fraction};" in prepare_help
+    assert f"split. [default: {PrepareConfig('x').seed};" in prepare_help
+    train_help = " ".join(invoke("train", "-h").output.split())
+    assert f"Stacked recurrent layers. [default: {TrainConfig().model.layers};" in train_help
+    assert f"Peak learning rate. [default: {TrainConfig().lr};" in train_help
+
+
+def test_a_closed_pipe_ends_quietly():
+    result = subprocess.run(f"{sys.executable} -m charmony plugins | head -1", shell=True, capture_output=True, text=True, timeout=60)
+    assert result.stdout.startswith("NAME") and len(result.stdout.splitlines()) == 1
+    assert result.stderr == ""
+
+
+def test_the_out_of_memory_line_keeps_the_whole_size():
+    from charmony.cli import out_of_memory
+
+    message = out_of_memory(RuntimeError(
+        "[enforce fail at alloc_cpu.cpp:121] data. DefaultCPUAllocator: not enough memory: "
+        "you tried to allocate 108000000000000 bytes. Error code 12 (Cannot allocate memory)"))
+    assert "tried to allocate 108,000,000,000,000 bytes (98.2 TiB)" in message
+    cuda = out_of_memory(RuntimeError("CUDA out of memory. Tried to allocate 20.00 GiB (GPU 0; 15.78 GiB total capacity)"))
+    assert "tried to allocate 20.00 GiB" in cuda

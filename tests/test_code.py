@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from pathlib import Path
@@ -185,7 +184,7 @@ def code_runs(tmp_path_factory) -> Path:
     for name, glob in (("py", "*.py"), ("c", "*.c")):
         run = Run(root / "runs" / name)
         prepare(run, PrepareConfig("code", [root / name], options={"glob": glob}))
-        train(run, dataclasses.replace(TINY_TRAIN, max_steps=150))
+        train(run, TINY_TRAIN.with_settings(max_steps=150))
     return root / "runs"
 
 
@@ -194,7 +193,7 @@ def test_python_samples_are_checked_and_summarised(invoke, code_runs, tmp_path):
                     "--temperature", "0.3", "--max-length", "60", "--out", tmp_path / "s")
     assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "s" / "samples.json").read_text())
-    assert (tmp_path / "s" / "sample_000.py").exists() and report["summary"]["python"]["checked"] == 6
+    assert (tmp_path / "s" / "sample_001.py").exists() and report["summary"]["python"]["checked"] == 6
     assert f"python: {report['summary']['python']['line']}" in result.output
     assert report["summary"]["python"]["valid"] >= 3, "the model learned to write the little functions"
 
@@ -203,6 +202,6 @@ def test_c_samples_are_written_as_c_and_not_checked_as_python(invoke, code_runs,
     result = invoke("sample", "c", "--runs-dir", code_runs, "--num-samples", "2", "--seed", "1",
                     "--max-length", "40", "--out", tmp_path / "s")
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in (tmp_path / "s").iterdir()) == ["sample_000.c", "sample_001.c", "samples.json"]
+    assert sorted(p.name for p in (tmp_path / "s").iterdir()) == ["sample_001.c", "sample_002.c", "samples.json"]
     assert json.loads((tmp_path / "s" / "samples.json").read_text())["summary"] == {}
     assert "python:" not in result.output

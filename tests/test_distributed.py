@@ -1,6 +1,5 @@
 """Training in several processes (DistributedDataParallel over gloo on the CPU), launched by `train --nproc`."""
 
-import dataclasses
 import json
 import os
 import signal
@@ -13,13 +12,15 @@ import pytest
 import torch
 from tiny import RHYMES, TINY_TRAIN
 
-from charmony.pipeline.checkpoint import load_checkpoint
+from charmony.pipeline.checkpoint import Checkpoint
 from charmony.pipeline.prepare import PrepareConfig, prepare
 from charmony.pipeline.runs import Run
 from charmony.pipeline.train import train
 
+pytestmark = pytest.mark.slow  # every test here starts training processes
+
 # One process with 8 streams against two processes with 4 streams each.
-SETTINGS = dataclasses.replace(TINY_TRAIN, batch_size=8, max_steps=16, eval_every=8, save_every=8, log_every=4)
+SETTINGS = TINY_TRAIN.with_settings(batch_size=8, max_steps=16, eval_every=8, save_every=8, log_every=4)
 WORKER_OPTIONS = ["--device", "cpu", "--layers", "1", "--hidden", "32", "--embedding", "16", "--seq-len", "16",
                   "--lr", "0.01", "--warmup-steps", "10", "--max-steps", "16", "--eval-every", "8", "--save-every", "8",
                   "--log-every", "4"]
@@ -64,15 +65,15 @@ def test_two_processes_train_as_one_process_with_their_streams_together(one_proc
     assert done.stdout.count("trained run 'two' to step 16") == 1, "only process 0 reports"
     assert_same_losses(metrics(one_process), metrics(run))
     assert [m["step"] for m in metrics(run) if "val_loss" in m] == [8, 16]
-    saved = load_checkpoint(run.checkpoint_path)
-    assert saved["world_size"] == 2 and saved["step"] == 16
-    assert saved["state"][0].shape == (1, 8, 32), "the hidden state of all 8 streams is saved"
-    assert len(saved["rng"]["ranks"]) == 2
-    reference = load_checkpoint(one_process.checkpoint_path)
-    for name, weights in reference["model"].items():
+    saved = Checkpoint.load(run.checkpoint_path)
+    assert saved.world_size == 2 and saved.step == 16
+    assert saved.state[0].shape == (1, 8, 32), "the hidden state of all 8 streams is saved"
+    assert len(saved.rng) == 2
+    reference = Checkpoint.load(one_process.checkpoint_path)
+    for name, weights in reference.model.items():
         # Adam turns the smallest rounding differences of near-zero gradients into whole steps, so
         # single weights may differ by a step; the weights as a whole agree closely.
-        difference = torch.linalg.norm(saved["model"][name] - weights) / torch.linalg.norm(weights)
+        difference = torch.linalg.norm(saved.model[name] - weights) / torch.linalg.norm(weights)
         assert difference < 1e-3, (name, float(difference))
     assert not [p for p in run.dir.iterdir() if p.name.endswith(".tmp")]
 
@@ -86,12 +87,12 @@ def test_resume_in_two_processes_continues_a_one_process_run(one_process, prepar
 
     with pytest.raises(MemoryError):
         train(run, SETTINGS, on_step=crash_at)
-    assert load_checkpoint(run.checkpoint_path)["step"] == 8
+    assert Checkpoint.load(run.checkpoint_path).step == 8
     # The 8 saved streams are shared out: --batch-size becomes 4 for each of the 2 processes.
     done = charmony("train", run.name, "--runs-dir", run.dir.parent, "--resume", "--nproc", 2)
     assert done.returncode == 0, done.stderr
     assert_same_losses(metrics(one_process), metrics(run))
-    assert load_checkpoint(run.checkpoint_path)["train_config"]["batch_size"] == 4
+    assert Checkpoint.load(run.checkpoint_path).train_config.batch_size == 4
 
     result = invoke("train", run.name, "--runs-dir", run.dir.parent, "--resume", "--nproc", 3, "--max-steps", 20)
     assert result.exit_code != 0
@@ -170,7 +171,7 @@ def test_a_process_that_dies_ends_the_whole_job_with_a_message(prepared):
     assert err.strip().splitlines()[-1] == (
         "Error: training process 1 of 2 was killed by SIGKILL, so the job stopped; see its message above"
     )
-    assert load_checkpoint(run.checkpoint_path)["step"] % 8 == 0, "the last periodic checkpoint is intact"
+    assert Checkpoint.load(run.checkpoint_path).step % 8 == 0, "the last periodic checkpoint is intact"
 
 
 def test_ctrl_c_stops_every_process_at_a_saved_step_and_resume_goes_on(prepared):
@@ -183,9 +184,9 @@ def test_ctrl_c_stops_every_process_at_a_saved_step_and_resume_goes_on(prepared)
         job.kill()
     assert job.returncode == 130, err
     assert "continue with: charmony train stopped --resume --nproc 2" in out
-    saved = load_checkpoint(run.checkpoint_path)
-    assert saved["step"] % 4 == 0, "the processes agree to stop at a log line"
-    assert metrics(run)[-1]["step"] == saved["step"]
-    done = charmony("train", run.name, "--runs-dir", run.dir.parent, "--resume", "--nproc", 2, "--max-steps", saved["step"] + 4)
+    saved = Checkpoint.load(run.checkpoint_path)
+    assert saved.step % 4 == 0, "the processes agree to stop at a log line"
+    assert metrics(run)[-1]["step"] == saved.step
+    done = charmony("train", run.name, "--runs-dir", run.dir.parent, "--resume", "--nproc", 2, "--max-steps", saved.step + 4)
     assert done.returncode == 0, done.stderr
-    assert metrics(run)[-1]["step"] == saved["step"] + 4
+    assert metrics(run)[-1]["step"] == saved.step + 4

@@ -56,6 +56,7 @@ def test_charmony_plugins_lists_the_installed_example(installed):
     assert "nursery" not in charmony(dict(installed, CHARMONY_LOAD_PLUGINS=""), "plugins").stdout
 
 
+@pytest.mark.slow
 def test_the_example_prepares_trains_and_samples_through_the_cli(installed, tmp_path):
     prepared = charmony(installed, "prepare", "nursery", "--option", "verses=300")
     assert prepared.returncode == 0, prepared.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from charmony.pipeline.corpus import SampleInfo
 from charmony.corpora.folk import COLLECTIONS, FolkCorpus, default_files
 from charmony.pipeline.abc.normalise import normalise_tune
 from charmony.pipeline.corpus import CorpusWarning
@@ -102,4 +103,4 @@ def test_an_empty_collection_is_one_line(tmp_path, invoke, runs_dir):
 def test_samples_are_whole_renumbered_tunes():
     corpus = FolkCorpus()
     assert (corpus.prime, corpus.extension, corpus.checks) == ("X:", ".abc", ("abc",))
-    assert corpus.finish("X:1\nT:Reel\nK:D\nDEFG|]\n", 4).startswith("X:4\nT:Reel")
+    assert corpus.finish("X:1\nT:Reel\nK:D\nDEFG|]\n", SampleInfo(4, "folk", 10, 1)).startswith("X:4\nT:folk sample 4 (step 10, seed 1)\nC:charmony folk\nK:D")

@@ -10,19 +10,23 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from charmony import __version__
 from charmony.cli import CharmonyGroup, cli
 from charmony.pipeline import hookspecs
 from charmony.pipeline.corpus import CorpusPlugin, Document
 from charmony.pipeline.errors import PluginError
 from charmony.pipeline.hookspecs import hookimpl
-from charmony.pipeline.plugins import PluginWarning, corpora, make_plugin_manager, plugin_infos
+from charmony.pipeline.plugins import PluginWarning, corpora, get_plugin_manager, make_plugin_manager, plugin_infos
 from charmony.pipeline.prepare import PrepareConfig, prepare
 from charmony.pipeline.runs import Run
 from charmony.pipeline.sample import SampleConfig, sample
 from charmony.pipeline.train import train
 from tiny import TINY_TRAIN
 
+from assertions import assert_user_error
+
 DOCS = Path(__file__).parent.parent / "docs" / "plugins.md"
+ROOT_EXAMPLE = Path(__file__).parent.parent / "examples" / "charmony-corpus-example"
 
 
 class WordCorpus(CorpusPlugin):
@@ -61,12 +65,22 @@ def test_a_registered_plugin_prepares_trains_and_samples_with_its_own_tokens(reg
     assert all(s.text.startswith("one two three") for s in samples)
 
 
+def test_a_run_whose_corpus_plugin_is_gone_names_the_distribution_it_came_from(register_plugin, runs_dir, invoke):
+    register_plugin(WordPlugin(), "word-plugin")
+    run = Run(runs_dir / "words")
+    assert prepare(run, PrepareConfig("words")).plugin_distribution == "word-plugin"
+    get_plugin_manager().unregister(name="word-plugin")
+    result = invoke("sample", "words", "--runs-dir", runs_dir)
+    assert_user_error(result, "prepared with corpus 'words' from word-plugin 2.5, which is not installed now",
+                      "python -m pip install word-plugin")
+
+
 def test_plugins_lists_name_kind_version_and_description(register_plugin, invoke):
     register_plugin(WordPlugin(), "word-plugin")
     listing = invoke("plugins")
     assert listing.exit_code == 0
     assert re.search(r"^words\s+corpus\s+2\.5\s+word-plugin\s+Counting rhymes", listing.output, re.M)
-    assert re.search(r"^text\s+corpus\s+0\.1\.0\s+charmony \(built-in\)", listing.output, re.M)
+    assert re.search(rf"^text\s+corpus\s+{re.escape(__version__)}\s+charmony \(built-in\)", listing.output, re.M)
     data = json.loads(invoke("plugins", "--json").output)
     assert {"name": "words", "kind": "corpus", "version": "2.5", "origin": "word-plugin",
             "description": "Counting rhymes, one word per token."} in data
@@ -243,3 +257,82 @@ def test_every_hook_is_documented_with_its_signature():
     for name in specs:
         arguments = ", ".join(inspect.signature(getattr(hookspecs, name)).parameters)
         assert f"### {name}({arguments})" in text, f"docs/plugins.md lacks a section for {name}({arguments})"
+
+
+def tutorial_module(heading: str, name: str):
+    """The first Python block under `heading` in docs/plugins.md, run as a module."""
+    import types
+
+    section = DOCS.read_text(encoding="utf-8").split(heading, 1)[1]
+    code = textwrap.dedent(re.search(r"```python\n(.*?)\n\s*```", section, re.S).group(1))
+    module = types.ModuleType(name)
+    exec(compile(code, f"docs/plugins.md ({name})", "exec"), module.__dict__)
+    return module
+
+
+def test_the_output_plugin_tutorial_works_as_written(invoke, tmp_path):
+    from charmony.api import registered
+
+    module = tutorial_module("## Tutorial: an output plugin", "charmony_line_checker")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("short\nfine\n" + "x" * 80 + "\n")
+    with registered(module, "charmony-line-checker"):
+        checked = invoke("check", notes, "--with", "lines")
+        assert checked.exit_code == 1 and checked.output == f"{notes}:3:73: line of 80 characters; at most 72\n"
+        rendered = invoke("render", notes, "--to", "lines", "--out", tmp_path / "pages")
+        assert rendered.exit_code == 0, rendered.output
+        assert "<mark>" + "x" * 80 + "</mark>" in (tmp_path / "pages" / "notes.html").read_text()
+    assert not re.search(r"^lines ", invoke("plugins").output, re.M), "registered only for the length of the block"
+
+
+def test_the_testing_recipe_works_when_the_plugin_is_installed_too(site):
+    from charmony.api import registered
+
+    write_distribution(site, "goodplug", GOOD)
+    import goodplug_module
+
+    pm = get_plugin_manager()
+    pm.register(goodplug_module, name="goodplug")  # as the entry-point loader registers an installed plugin
+    try:
+        with registered(goodplug_module):  # pm.register would raise "Plugin already registered" here
+            assert "limericks" in corpora()
+        assert pm.is_registered(goodplug_module), "an installed plugin stays registered"
+    finally:
+        pm.unregister(goodplug_module)
+    with registered(goodplug_module):
+        assert "limericks" in corpora()
+    assert "limericks" not in corpora()
+
+
+def test_plugin_authors_need_only_charmony_api():
+    import charmony.api
+
+    text = DOCS.read_text(encoding="utf-8") + (ROOT_EXAMPLE / "charmony_corpus_example.py").read_text(encoding="utf-8")
+    assert not re.search(r"(from|import) charmony\.pipeline", text), "authors import charmony.api only"
+    for name in ("hookimpl", "CorpusPlugin", "Document", "OutputPlugin", "Verdict", "Problem", "Rendered", "CorpusError",
+                 "SampleInfo", "registered"):
+        assert name in charmony.api.__all__ and getattr(charmony.api, name)
+
+
+class Auditor:
+    """A hook wrapper, as pytest's plugins write them, that sees every plugin's call."""
+
+    def __init__(self):
+        self.calls = []
+
+    @hookimpl(wrapper=True)
+    def register_outputs(self, register):
+        self.calls.append(register)
+        return (yield)
+
+
+def test_hooks_are_called_through_pluggy_so_wrappers_wrap_each_plugin(register_plugin):
+    from charmony.pipeline.plugins import outputs
+
+    auditor = Auditor()
+    register_plugin(auditor, "auditor")
+    implementations = [impl for impl in get_plugin_manager().hook.register_outputs.get_hookimpls() if not impl.wrapper]
+    found = outputs()
+    assert len(auditor.calls) == len(implementations) > 1, "the wrapper wrapped the call of each plugin, and only those"
+    assert len(set(map(id, auditor.calls))) == len(implementations), "each plugin was handed a register of its own"
+    assert {"abc", "midi"} <= set(found)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import random
@@ -142,11 +141,11 @@ def test_the_recommended_max_vocab_of_3500_applies_unless_given(tmp_path, runs_d
     common = ["".join(rng.choice(characters[:50]) for _ in range(20)) for _ in range(100)]
     source = write(tmp_path / "poetry.txt", "\n".join(f"{line[:10]}，{line[10:]}。" for line in lines + common))
     manifest = prepare(Run(runs_dir / "default"), PrepareConfig("poetry", [source]))
-    assert (manifest["vocab_size"], manifest["unk"], manifest["max_vocab"]) == (3502, True, 3500)
+    assert (manifest.vocab_size, manifest.unk, manifest.max_vocab) == (3502, True, 3500)
     vocab = Run(runs_dir / "default").vocabulary()
     assert set(characters[:50]) <= set(vocab.tokens), "the frequent characters are kept, rare ones become <unk>"
     manifest = prepare(Run(runs_dir / "given"), PrepareConfig("poetry", [source], max_vocab=5000))
-    assert (manifest["vocab_size"], manifest["unk"]) == (4000 + 4, False)  # + <eod>, newline, "，" and "。"
+    assert (manifest.vocab_size, manifest.unk) == (4000 + 4, False)  # + <eod>, newline, "，" and "。"
 
 
 # The default source: Debian's fortunes-zh
@@ -256,7 +255,7 @@ def poetry_run(tmp_path_factory) -> Run:
     source = write(root / "poetry.txt", "".join(f"{a}，{b}。{c}，{d}。\n" for a, b, c, d in quatrains))
     run = Run(root / "runs" / "poetry")
     prepare(run, PrepareConfig("poetry", [source]))
-    train(run, dataclasses.replace(TINY_TRAIN, seq_len=32, max_steps=200))
+    train(run, TINY_TRAIN.with_settings(seq_len=32, max_steps=200))
     return run
 
 
@@ -286,7 +285,7 @@ def test_a_one_character_prime_starts_each_poem(invoke, poetry_run, tmp_path):
     result = invoke("sample", "poetry", "--runs-dir", poetry_run.dir.parent, "--num-samples", "3", "--seed", "1",
                     "--max-length", "30", "--prime", first, "--out", tmp_path / "s")
     assert result.exit_code == 0, result.output
-    assert all((tmp_path / "s" / f"sample_00{n}.txt").read_text().startswith(first) for n in range(3))
+    assert all((tmp_path / "s" / f"sample_00{n}.txt").read_text().startswith(first) for n in range(1, 4))
 
 
 def test_a_prime_outside_the_vocabulary(invoke, poetry_run):

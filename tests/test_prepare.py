@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from tiny import RHYMES, TINY_TRAIN
 
+from charmony import __version__
 from charmony.pipeline.corpus import CorpusPlugin, Document
 from charmony.pipeline.errors import ConfigError, CorpusError, PluginError, RunError
 from charmony.pipeline.hookspecs import hookimpl
@@ -24,17 +25,17 @@ def test_documents_split_by_seed_and_encoded_exactly(rhymes_file, runs_dir):
     run = Run(runs_dir / "rhymes")
     manifest = prepare(run, PrepareConfig("text", [rhymes_file], options={"split": "blank"}, val_fraction=0.2))
     train_docs, val_docs = decoded_documents(run, "train"), decoded_documents(run, "val")
-    assert manifest["split"] == "documents"
-    assert manifest["documents"] == {"train": 48, "val": 12}
+    assert manifest.split == "documents"
+    assert manifest.documents == {"train": 48, "val": 12}
     assert sorted(d.rstrip("\n") for d in train_docs + val_docs) == sorted(r.rstrip("\n") for r in RHYMES * 6)
-    assert manifest["tokens"]["train"] == sum(len(d) + 1 for d in train_docs)
-    assert manifest["tokens"]["val"] == sum(len(d) + 1 for d in val_docs)
-    assert manifest["vocab_size"] == len(run.vocabulary())
-    assert manifest["sources"][0]["path"] == str(rhymes_file)
-    assert len(manifest["sources"][0]["sha256"]) == 64
-    for key in ("corpus", "plugin_version", "options"):
-        assert key in manifest
-    assert (run.dir / "train.bin").stat().st_size == manifest["tokens"]["train"]  # uint8: one byte a token
+    assert manifest.tokens["train"] == sum(len(d) + 1 for d in train_docs)
+    assert manifest.tokens["val"] == sum(len(d) + 1 for d in val_docs)
+    assert manifest.vocab_size == len(run.vocabulary())
+    assert manifest.sources[0].path == str(rhymes_file)
+    assert len(manifest.sources[0].sha256) == 64
+    assert manifest.corpus == "text" and manifest.plugin_version == __version__ and manifest.options == {"split": "blank"}
+    assert manifest.plugin_distribution == "charmony (built-in)" and manifest.checks == []
+    assert (run.dir / "train.bin").stat().st_size == manifest.tokens["train"]  # uint8: one byte a token
 
 
 def test_same_seed_same_split_other_seed_other_split(rhymes_file, runs_dir):
@@ -54,10 +55,10 @@ def test_one_long_document_is_split_into_contiguous_stretches(tmp_path, runs_dir
     run = Run(runs_dir / "novel")
     manifest = prepare(run, PrepareConfig("text", [source], val_fraction=0.1))
     vocab = run.vocabulary()
-    assert manifest["split"] == "contiguous"
+    assert manifest.split == "contiguous"
     joined = vocab.decode(run.tokens("train").tolist()) + vocab.decode(run.tokens("val").tolist())
     assert joined == text + "<eod>"
-    assert manifest["tokens"]["val"] == round((len(text) + 1) * 0.1)
+    assert manifest.tokens["val"] == round((len(text) + 1) * 0.1)
 
 
 @pytest.mark.parametrize(
@@ -83,19 +84,19 @@ def test_directory_source_reads_matching_files(tmp_path, runs_dir):
     run = Run(runs_dir / "dir")
     manifest = prepare(run, PrepareConfig("text", [folder], val_fraction=0, options={"glob": "*.txt"}))
     assert decoded_documents(run, "train") == ["alpha", "beta"]
-    assert [s["path"] for s in manifest["sources"]] == [str(folder / "a.txt"), str(folder / "sub" / "b.txt")]
+    assert [s.path for s in manifest.sources] == [str(folder / "a.txt"), str(folder / "sub" / "b.txt")]
 
 
 def test_default_source_is_on_every_machine(runs_dir):
     manifest = prepare(Run(runs_dir / "text"), PrepareConfig("text"))
-    assert manifest["documents"]["train"] > 50
-    assert manifest["tokens"]["train"] > 300_000
+    assert manifest.documents["train"] > 50
+    assert manifest.tokens["train"] > 300_000
 
 
 def test_max_vocab_maps_rare_characters_to_unk(rhymes_file, runs_dir):
     run = Run(runs_dir / "small")
     manifest = prepare(run, PrepareConfig("text", [rhymes_file], max_vocab=10))
-    assert manifest["vocab_size"] == 12 and manifest["unk"], "ten tokens, <eod> and <unk>"
+    assert manifest.vocab_size == 12 and manifest.unk, "ten tokens, <eod> and <unk>"
     assert "<unk>" in run.vocabulary().decode(run.tokens("train").tolist())
 
 
@@ -177,9 +178,9 @@ def test_a_few_documents_fall_back_to_a_contiguous_split_with_true_counts(tmp_pa
     source = tmp_path / "three.txt"
     source.write_text("a" * 100 + "\n\n" + "b" * 100 + "\n\n" + "c" * 100)
     manifest = prepare(Run(runs_dir / "few"), PrepareConfig("text", [source], options={"split": "blank"}, val_fraction=0.1))
-    assert manifest["split"] == "contiguous"
-    assert manifest["documents"] == {"train": 3, "val": 1}, "the last document straddles the cut"
-    assert manifest["tokens"] == {"train": 303 - 30, "val": 30}
+    assert manifest.split == "contiguous"
+    assert manifest.documents == {"train": 3, "val": 1}, "the last document straddles the cut"
+    assert manifest.tokens == {"train": 303 - 30, "val": 30}
 
 
 @pytest.mark.parametrize("fraction,message", [(0.6, "from 0 to 0.5"), (1e-9, "holds out no text")])
@@ -192,7 +193,7 @@ def test_a_trained_run_keeps_its_data_unless_forced(rhymes_file, runs_dir):
     run = Run(runs_dir / "kept")
     config = PrepareConfig("text", [rhymes_file], options={"split": "blank"})
     prepare(run, config)
-    train(run, dataclasses.replace(TINY_TRAIN, max_steps=3))
+    train(run, TINY_TRAIN.with_settings(max_steps=3))
     prepare(run, config)  # the same preparation again is harmless
     with pytest.raises(RunError, match=r"trained on data prepared with other seed; prepare it under a new --run"):
         prepare(run, dataclasses.replace(config, seed=7))
@@ -200,7 +201,7 @@ def test_a_trained_run_keeps_its_data_unless_forced(rhymes_file, runs_dir):
     with pytest.raises(RunError, match="has checkpoints but a damaged manifest"):
         prepare(run, config)
     prepare(run, dataclasses.replace(config, seed=7, force=True))
-    assert run.manifest()["seed"] == 7
+    assert run.manifest().seed == 7
 
 
 def test_a_pipe_is_not_a_source(tmp_path, runs_dir):
@@ -214,6 +215,11 @@ def test_a_pipe_is_not_a_source(tmp_path, runs_dir):
     (lambda m: m.pop("dtype"), "'dtype' is missing"),
     (lambda m: m.update(dtype="int7"), "dtype 'int7' is not one of"),
     (lambda m: m["tokens"].update(train=-1), "tokens.train is not a count"),
+    (lambda m: m.update(sources={"path": "x"}), "'sources' is not a list"),
+    (lambda m: m["sources"][0].pop("sha256"), "source .*rhymes.txt has no SHA-256"),
+    (lambda m: m["sources"][0].update(bytes="many"), "source .*rhymes.txt has no size in bytes"),
+    (lambda m: m["sources"].append(None), "a source is not a JSON object"),
+    (lambda m: m.update(options={"split": 3}), "'options' are not names and strings"),
 ])
 def test_a_damaged_manifest_is_named(rhymes_file, runs_dir, damage, problem):
     run = Run(runs_dir / "damaged")

@@ -1,4 +1,3 @@
-import dataclasses
 import json
 
 import pytest
@@ -11,7 +10,8 @@ from tiny import TINY_TRAIN
 from charmony.pipeline.errors import ConfigError
 from charmony.pipeline.prepare import PrepareConfig, prepare
 from charmony.pipeline.runs import Run
-from charmony.pipeline.sample import SampleConfig, filter_logits, sample, write_samples
+from charmony.pipeline.sample import SampleConfig, filter_logits, sample
+from charmony.pipeline.sample_files import write_samples
 from charmony.pipeline.train import train
 
 logit_rows = st.lists(st.floats(-20, 20, allow_nan=False, width=32), min_size=2, max_size=40)
@@ -32,7 +32,8 @@ def test_top_p_keeps_the_smallest_set_reaching_p(row, p):
     probs = logits.softmax(-1)[0]
     kept = torch.isfinite(filter_logits(logits, 1.0, None, p))[0]
     assert kept.any()
-    assert probs[kept].min() >= probs[~kept].max() if (~kept).any() else True
+    if (~kept).any():
+        assert probs[kept].min() >= probs[~kept].max(), "nothing less likely than a dropped token is kept"
     assert probs[kept].sum() >= p - 1e-5
     # Without its least likely member, the kept set would fall short of p.
     assert probs[kept].sum() - probs[kept].min() < p + 1e-5
@@ -91,7 +92,7 @@ def test_unk_is_never_sampled(tmp_path, temperature):
     source.write_text(("ab" * 50 + "cdefg") * 40)  # c to g are rare, so --max-vocab 2 turns them into <unk>
     run = Run(tmp_path / "runs" / "unk")
     prepare(run, PrepareConfig("text", [source], max_vocab=2, val_fraction=0))
-    train(run, dataclasses.replace(TINY_TRAIN, max_steps=30))
+    train(run, TINY_TRAIN.with_settings(max_steps=30))
     samples, _ = sample(run, SampleConfig(num_samples=32, max_length=200, temperature=temperature, seed=0, device="cpu"))
     text = "".join(s.text for s in samples)
     assert "<unk>" not in text and set(text) <= {"a", "b"}
@@ -122,8 +123,9 @@ def test_samples_json_records_the_settings(trained_run, tmp_path):
     assert {k: report[k] for k in ("run", "step", "seed", "temperature", "top_k", "top_p", "prime")} == {
         "run": "rhymes", "step": 200, "seed": 11, "temperature": 0.7, "top_k": 5, "top_p": 0.9, "prime": "",
     }
-    assert [e["file"] for e in report["samples"]] == ["sample_000.txt", "sample_001.txt", "sample_002.txt"]
-    assert (tmp_path / "out" / "sample_001.txt").read_text() == samples[1].text
+    assert [e["file"] for e in report["samples"]] == ["sample_001.txt", "sample_002.txt", "sample_003.txt"]
+    assert (tmp_path / "out" / "sample_002.txt").read_text() == samples[1].text
+    assert [e["number"] for e in report["samples"]] == [1, 2, 3]
 
 
 @pytest.mark.parametrize("value", [-1.0, -0.01, float("nan"), float("inf")])

@@ -1,6 +1,5 @@
 """Corpora larger than memory: pieces, parts, streaming prepare, memmapped training data, changed sources."""
 
-import dataclasses
 import re
 import tracemalloc
 
@@ -103,7 +102,7 @@ def test_one_document_larger_than_a_part_is_prepared_in_parts_exactly(monkeypatc
     run = Run(runs_dir / "big")
     manifest = prepare(run, PrepareConfig("text", [source], val_fraction=0.1))
     vocab = run.vocabulary()
-    assert manifest["split"] == "contiguous" and manifest["documents"] == {"train": 1, "val": 1}
+    assert manifest.split == "contiguous" and manifest.documents == {"train": 1, "val": 1}
     joined = vocab.decode(run.tokens("train").tolist()) + vocab.decode(run.tokens("val").tolist())
     assert joined == text.replace("\r\n", "\n") + "<eod>"
 
@@ -122,25 +121,32 @@ def test_prepare_memory_does_not_grow_with_one_huge_document(monkeypatch, tmp_pa
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert manifest["tokens"]["train"] + manifest["tokens"]["val"] == len(line) * 160_000 + 1
+    assert manifest.tokens["train"] + manifest.tokens["val"] == len(line) * 160_000 + 1
     # An 8 MB document held whole would take 8 MB as a str, and 4 bytes a character as code points.
     assert peak < 8 * (1 << 20), f"prepare held {peak / (1 << 20):.1f} MiB at its peak"
 
 
-def test_training_reads_the_memmaps_without_loading_them(rhymes_file, runs_dir):
-    from charmony.pipeline.batching import StreamBatches
-
+def test_training_reads_the_memmaps_without_loading_them(rhymes_file, runs_dir, monkeypatch):
     run = Run(runs_dir / "mapped")
     prepare(run, PrepareConfig("text", [rhymes_file], options={"split": "blank"}))
-    batches = StreamBatches(run.tokens("train"), 4, 8)
-    assert isinstance(batches.tokens, np.memmap)
+    handed = []
+    real = Run.tokens
+
+    def tokens(self, split):
+        handed.append(real(self, split))
+        return handed[-1]
+
+    monkeypatch.setattr(Run, "tokens", tokens)
+    result = train(run, TINY_TRAIN.with_settings(max_steps=20, eval_every=10))
+    assert result.step == 20 and result.best_val_loss < 3.0, "it trained (an untrained model scores about ln 30 = 3.4)"
+    assert handed and all(isinstance(array, np.memmap) for array in handed), "every split was read through a memmap"
 
 
 def test_a_source_that_changes_after_prepare_is_named_by_train(rhymes_file, runs_dir):
     run = Run(runs_dir / "changed")
     prepare(run, PrepareConfig("text", [rhymes_file], options={"split": "blank"}))
     original = rhymes_file.read_bytes()
-    config = dataclasses.replace(TINY_TRAIN, max_steps=2)
+    config = TINY_TRAIN.with_settings(max_steps=2)
 
     rhymes_file.write_bytes(original[:-100])
     with pytest.raises(CorpusError, match=re.escape(f"{rhymes_file} shrank from {len(original):,} to {len(original) - 100:,} bytes")):

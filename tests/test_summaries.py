@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from charmony.pipeline.output import OutputPlugin, Problem, Verdict
-from charmony.pipeline.rendering import apply_outputs, summarise, summary_line
+from charmony.pipeline.output_runner import OutputRunner, summary_line
 
 
 class Counting(OutputPlugin):
@@ -44,7 +44,10 @@ def test_each_plugin_summarises_its_own_verdicts(tmp_path):
     files = [tmp_path / "a.txt", tmp_path / "b.txt"]
     files[0].write_text("abcdef")
     files[1].write_text("ab")
-    summary = summarise([apply_outputs(plugins, path, tmp_path) for path in files], plugins)
+    runner = OutputRunner(plugins)
+    for path in files:
+        runner.run(path, tmp_path)
+    summary = runner.summary()
     assert summary["counting"] == {"valid": 1, "checked": 2, "errors": 0, "skipped": 0, "line": "8 characters in 2 files"}
     lines = {name: summary_line(name, counts) for name, counts in summary.items()}
     assert lines["counting"] == "counting: 8 characters in 2 files"

@@ -1,32 +1,34 @@
-import dataclasses
 import json
 import math
 import os
+import re
+import resource
 import signal
 
 import pytest
 import torch
 from tiny import TINY_TRAIN
 
-from charmony.pipeline.checkpoint import load_checkpoint
+from assertions import assert_user_error
+
+from charmony.pipeline.checkpoint import Checkpoint
 from charmony.pipeline.errors import CheckpointError, ConfigError, RunError
 from charmony.pipeline.prepare import PrepareConfig, prepare
 from charmony.pipeline.runs import Run
-from charmony.pipeline.train import Diverged, TrainConfig, load_train_config, train
+from charmony.pipeline.train import Diverged, TrainConfig, train
 
-RESUMABLE = dataclasses.replace(
-    TINY_TRAIN, layers=2, dropout=0.2, max_steps=24, eval_every=6, save_every=8, log_every=4
-)
+RESUMABLE = TINY_TRAIN.with_settings(layers=2, dropout=0.2, max_steps=24, eval_every=6, save_every=8, log_every=4)
 
 
 def metrics(run: Run) -> list[dict]:
     return [json.loads(line) for line in run.metrics_path.read_text().splitlines()]
 
 
-def send_at(stop_step: int, signum: int):
+def send_at(stop_step: int, signum: int, times: int = 1):
     def on_step(step: int) -> None:
         if step == stop_step:
-            os.kill(os.getpid(), signum)  # a real Ctrl-C (or kill), delivered to the training loop
+            for _ in range(times):
+                os.kill(os.getpid(), signum)  # a real Ctrl-C (or kill), delivered to the training loop
 
     return on_step
 
@@ -48,13 +50,13 @@ def assert_same_training(straight: Run, resumed: Run) -> None:
         if "val_loss" in x:
             assert x["val_loss"] == pytest.approx(y["val_loss"], rel=1e-6)
         assert x["lr"] == pytest.approx(y["lr"], rel=1e-12)
-    final_a = load_checkpoint(straight.checkpoint_path)["model"]
-    final_b = load_checkpoint(resumed.checkpoint_path)["model"]
+    final_a = Checkpoint.load(straight.checkpoint_path).model
+    final_b = Checkpoint.load(resumed.checkpoint_path).model
     for name in final_a:
         assert torch.equal(final_a[name], final_b[name]), name
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_ctrl_c_saves_and_resume_matches_an_uninterrupted_run(prepared, signum):
     straight, resumed = prepared("straight"), prepared("resumed")
     train(straight, RESUMABLE)
@@ -62,8 +64,8 @@ def test_ctrl_c_saves_and_resume_matches_an_uninterrupted_run(prepared, signum):
     # Step 9 is inside a logging interval, so the interval's partial loss must survive too.
     first = train(resumed, RESUMABLE, on_step=send_at(9, signum))
     assert first.interrupted and first.step == 9
-    assert load_checkpoint(resumed.checkpoint_path)["step"] == 9
-    second = train(resumed, load_train_config(resumed), resume=True)
+    assert Checkpoint.load(resumed.checkpoint_path).step == 9
+    second = train(resumed, RESUMABLE, resume=True)
     assert not second.interrupted and second.step == RESUMABLE.max_steps
     assert_same_training(straight, resumed)
 
@@ -73,16 +75,16 @@ def test_a_crash_resumes_from_the_last_periodic_checkpoint(prepared):
     train(straight, RESUMABLE)
     with pytest.raises(MemoryError):
         train(crashed, RESUMABLE, on_step=crash_at(13))
-    assert load_checkpoint(crashed.checkpoint_path)["step"] == 8
+    assert Checkpoint.load(crashed.checkpoint_path).step == 8
     with crashed.metrics_path.open("a") as log:
         log.write('{"step": 13, "train_lo')  # a line cut short by the crash
-    train(crashed, load_train_config(crashed), resume=True)
+    train(crashed, RESUMABLE, resume=True)
     assert_same_training(straight, crashed)
 
 
 def test_metrics_lines_hold_the_promised_fields(prepared):
     run = prepared("metrics")
-    result = train(run, dataclasses.replace(TINY_TRAIN, max_steps=20, eval_every=10, log_every=5))
+    result = train(run, TINY_TRAIN.with_settings(max_steps=20, eval_every=10, log_every=5))
     lines = metrics(run)
     assert [m["step"] for m in lines] == [5, 10, 15, 20]
     for line in lines:
@@ -91,43 +93,43 @@ def test_metrics_lines_hold_the_promised_fields(prepared):
     assert [m["step"] for m in evaluated] == [10, 20]
     assert all(m["val_bpc"] == pytest.approx(m["val_loss"] / 0.6931471805599453) for m in evaluated)
     assert result.best_val_loss == min(m["val_loss"] for m in evaluated)
-    assert load_checkpoint(run.best_path)["best_val_loss"] == result.best_val_loss
+    assert Checkpoint.load(run.best_path).best_val_loss == result.best_val_loss
 
 
 def test_checkpoint_is_plain_data_loaded_without_unpickling_code(prepared):
     run = prepared("plain")
-    train(run, dataclasses.replace(TINY_TRAIN, max_steps=5))
+    train(run, TINY_TRAIN.with_settings(max_steps=5))
     payload = torch.load(run.checkpoint_path, weights_only=True)
     assert payload["step"] == 5
-    assert {"model", "optimizer", "scheduler", "rng", "model_config", "train_config", "vocab_sha256"} <= set(payload)
-    assert TrainConfig.from_json(payload["train_config"]).hidden == TINY_TRAIN.hidden
+    assert {"model", "optimizer", "schedule", "rng", "model_config", "train_config", "vocab_sha256"} <= set(payload)
+    assert TrainConfig.from_json(payload["train_config"]).model.hidden == TINY_TRAIN.model.hidden
     assert not [p for p in run.dir.iterdir() if p.name.endswith(".tmp")], "no temporary files are left"
 
 
 def test_training_again_without_resume_refuses_to_overwrite(prepared):
     run = prepared("twice")
-    train(run, dataclasses.replace(TINY_TRAIN, max_steps=3))
+    train(run, TINY_TRAIN.with_settings(max_steps=3))
     before = run.checkpoint_path.read_bytes()
     with pytest.raises(ConfigError, match="already has a checkpoint; continue it with --resume"):
-        train(run, dataclasses.replace(TINY_TRAIN, max_steps=3))
+        train(run, TINY_TRAIN.with_settings(max_steps=3))
     assert run.checkpoint_path.read_bytes() == before
-    assert train(run, dataclasses.replace(TINY_TRAIN, max_steps=3), restart=True).step == 3
+    assert train(run, TINY_TRAIN.with_settings(max_steps=3), restart=True).step == 3
 
 
 def test_resume_refuses_to_change_the_model_shape(prepared):
     run = prepared("shape")
-    train(run, dataclasses.replace(TINY_TRAIN, max_steps=3))
+    train(run, TINY_TRAIN.with_settings(max_steps=3))
     with pytest.raises(ConfigError, match=r"--resume cannot change --hidden; drop those options"):
-        train(run, dataclasses.replace(TINY_TRAIN, hidden=64, max_steps=6), resume=True)
+        train(run, TINY_TRAIN.with_settings(hidden=64, max_steps=6), resume=True)
     with pytest.raises(ConfigError, match=r"--resume cannot change --seq-len"):
-        train(run, dataclasses.replace(TINY_TRAIN, batch_size=4, seq_len=8, max_steps=6), resume=True)
+        train(run, TINY_TRAIN.with_settings(batch_size=4, seq_len=8, max_steps=6), resume=True)
     with pytest.raises(ConfigError, match=r"cannot change the number of streams .*: 8 when saved, 4 x 1 now; drop --batch-size"):
-        train(run, dataclasses.replace(TINY_TRAIN, batch_size=4, max_steps=6), resume=True)
+        train(run, TINY_TRAIN.with_settings(batch_size=4, max_steps=6), resume=True)
 
 
 def test_truncated_checkpoint_is_reported(prepared):
     run = prepared("truncated")
-    train(run, dataclasses.replace(TINY_TRAIN, max_steps=3))
+    train(run, TINY_TRAIN.with_settings(max_steps=3))
     data = run.checkpoint_path.read_bytes()
     run.checkpoint_path.write_bytes(data[: len(data) // 2])
     with pytest.raises(CheckpointError, match="truncated or corrupt"):
@@ -136,7 +138,7 @@ def test_truncated_checkpoint_is_reported(prepared):
 
 def test_checkpoint_from_another_vocabulary_is_refused(prepared, tmp_path):
     run = prepared("vocab")
-    train(run, dataclasses.replace(TINY_TRAIN, max_steps=3))
+    train(run, TINY_TRAIN.with_settings(max_steps=3))
     other = tmp_path / "other.txt"
     other.write_text("a completely different alphabet: XYZ 123 " * 200)
     prepare(run, PrepareConfig("text", [other], force=True))
@@ -147,7 +149,7 @@ def test_checkpoint_from_another_vocabulary_is_refused(prepared, tmp_path):
 @pytest.mark.parametrize("option,value", [("lr", float("nan")), ("lr", -1.0), ("max_minutes", float("inf")), ("batch_size", 0)])
 def test_nonsense_settings_are_refused(option, value):
     with pytest.raises(ConfigError, match=f"--{option.replace('_', '-')} must be"):
-        dataclasses.replace(TINY_TRAIN, **{option: value})
+        TINY_TRAIN.with_settings(**{option: value})
 
 
 def test_train_before_prepare(runs_dir):
@@ -169,13 +171,13 @@ def test_corpus_smaller_than_one_batch(tmp_path, runs_dir):
 def test_cuda_without_a_gpu(prepared, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # as on every machine without a GPU
     with pytest.raises(ConfigError, match="no usable CUDA GPU; use --device cpu"):
-        train(prepared("cuda"), dataclasses.replace(TINY_TRAIN, device="cuda"))
+        train(prepared("cuda"), TINY_TRAIN.with_settings(device="cuda"))
 
 
 def test_a_run_that_died_before_its_first_save_points_to_restart(prepared):
     run = prepared("early")
     with pytest.raises(MemoryError):
-        train(run, dataclasses.replace(TINY_TRAIN, eval_every=5, save_every=100), on_step=crash_at(7))
+        train(run, TINY_TRAIN.with_settings(eval_every=5, save_every=100), on_step=crash_at(7))
     assert run.best_path.exists() and not run.checkpoint_path.exists()
     with pytest.raises(CheckpointError, match="only best.pt, which cannot be resumed; start over with --restart"):
         train(run, TINY_TRAIN, resume=True)
@@ -185,37 +187,37 @@ def test_a_run_that_died_before_its_first_save_points_to_restart(prepared):
 
 def test_resume_refuses_a_new_seed_and_a_finished_run(prepared):
     run = prepared("finished")
-    train(run, dataclasses.replace(TINY_TRAIN, max_steps=6))
+    train(run, TINY_TRAIN.with_settings(max_steps=6))
     with pytest.raises(ConfigError, match="--resume cannot change --seed"):
-        train(run, dataclasses.replace(TINY_TRAIN, max_steps=12, seed=5), resume=True)
+        train(run, TINY_TRAIN.with_settings(max_steps=12, seed=5), resume=True)
     with pytest.raises(ConfigError, match="already at step 6, and --max-steps is 6; give a larger --max-steps"):
-        train(run, dataclasses.replace(TINY_TRAIN, max_steps=6), resume=True)
-    assert load_checkpoint(run.checkpoint_path)["train_config"]["max_steps"] == 6
+        train(run, TINY_TRAIN.with_settings(max_steps=6), resume=True)
+    assert Checkpoint.load(run.checkpoint_path).train_config.max_steps == 6
 
 
 def test_divergence_stops_with_a_message_and_keeps_the_log_valid(prepared):
     run = prepared("diverged")
     with pytest.raises(Diverged, match="diverged by step .* resume or restart with a lower --lr"):
-        train(run, dataclasses.replace(TINY_TRAIN, lr=1e30, log_every=1, save_every=1, max_steps=50))
+        train(run, TINY_TRAIN.with_settings(lr=1e30, log_every=1, save_every=1, max_steps=50))
     lines = [json.loads(line) for line in run.metrics_path.read_text().splitlines()]  # strict JSON: no NaN
     assert lines and all(math.isfinite(line["train_loss"]) for line in lines)
-    assert load_checkpoint(run.checkpoint_path)["step"] == lines[-1]["step"]
+    assert Checkpoint.load(run.checkpoint_path).step == lines[-1]["step"]
 
 
 def test_compile_trains_the_same_model(prepared):
     plain, compiled = prepared("plain"), prepared("compiled")
-    config = dataclasses.replace(TINY_TRAIN, max_steps=4, eval_every=4, log_every=2, warmup_steps=0)
+    config = TINY_TRAIN.with_settings(max_steps=4, eval_every=4, log_every=2, warmup_steps=0)
     train(plain, config)
-    train(compiled, dataclasses.replace(config, compile=True))
+    train(compiled, config.with_settings(compile=True))
     for x, y in zip(metrics(plain), metrics(compiled)):
         assert y["train_loss"] == pytest.approx(x["train_loss"], rel=1e-4)
-    assert load_checkpoint(compiled.checkpoint_path)["train_config"]["compile"] is True
-    assert set(load_checkpoint(compiled.checkpoint_path)["model"]) == set(load_checkpoint(plain.checkpoint_path)["model"])
+    assert Checkpoint.load(compiled.checkpoint_path).train_config.compile is True
+    assert set(Checkpoint.load(compiled.checkpoint_path).model) == set(Checkpoint.load(plain.checkpoint_path).model)
 
 
 def test_running_out_of_memory_is_one_line_and_keeps_the_checkpoint(prepared, invoke):
     run = prepared("oom")
-    train(run, dataclasses.replace(TINY_TRAIN, max_steps=3))
+    train(run, TINY_TRAIN.with_settings(max_steps=3))
     before = run.checkpoint_path.read_bytes()
     # A real allocation failure: 3 million units make LSTM weights of over a hundred terabytes.
     result = invoke("train", run.name, "--runs-dir", run.dir.parent, "--restart", "--hidden", 3_000_000,
@@ -225,3 +227,122 @@ def test_running_out_of_memory_is_one_line_and_keeps_the_checkpoint(prepared, in
     assert len(lines) == 1 and lines[0].startswith("Error: out of memory (")
     assert "lower --batch-size, --seq-len" in lines[0]
     assert run.checkpoint_path.read_bytes() == before
+
+
+def test_a_quick_second_ctrl_c_still_saves_the_checkpoint(prepared, capfd):
+    run = prepared("impatient")
+    result = train(run, RESUMABLE, on_step=send_at(9, signal.SIGINT, times=2))
+    assert result.interrupted and result.step == 9
+    assert Checkpoint.load(run.checkpoint_path).step == 9
+    assert "already stopping: the checkpoint is being saved" in capfd.readouterr().err
+
+
+def test_resuming_to_more_steps_continues_the_learning_rate_without_a_jump(prepared):
+    run = prepared("longer")
+    config = TINY_TRAIN.with_settings(max_steps=20, log_every=1, eval_every=100, save_every=100)
+    train(run, config)
+    train(run, config.with_settings(max_steps=40), resume=True)
+    rates = [m["lr"] for m in metrics(run)]
+    assert len(rates) == 40
+    after_warmup = rates[2:]  # warm-up lasts a tenth of the first 20 steps
+    assert all(later <= earlier for earlier, later in zip(after_warmup, after_warmup[1:])), "the rate only decays"
+    steps = [abs(later - earlier) for earlier, later in zip(after_warmup, after_warmup[1:])]
+    assert abs(rates[20] - rates[19]) <= max(steps[:17]), "no jump where the run was resumed"
+    assert rates[-1] == pytest.approx(config.lr * 0.1, rel=0.05), "and it still ends at a tenth of the peak"
+
+
+def test_a_checkpoint_with_the_right_keys_but_wrong_contents_is_one_line(prepared, invoke):
+    run = prepared("wrong")
+    train(run, TINY_TRAIN.with_settings(max_steps=3))
+    payload = torch.load(run.checkpoint_path, weights_only=True)
+    damaged = {
+        "state": dict(payload, state=[torch.zeros(1, 2, 3)]),
+        "weights": dict(payload, model={name: torch.zeros(2) for name in payload["model"]}),
+        "config": dict(payload, model_config=dict(payload["model_config"], hidden="wide")),
+        "log": dict(payload, log="none"),
+    }
+    for content in damaged.values():
+        torch.save(content, run.checkpoint_path)
+        resumed = invoke("train", run.name, "--runs-dir", run.dir.parent, "--resume", "--max-steps", 6)
+        assert_user_error(resumed, "checkpoint.pt is damaged")
+        run.best_path.unlink(missing_ok=True)
+        sampled = invoke("sample", run.name, "--runs-dir", run.dir.parent, "--max-length", 5)
+        assert_user_error(sampled, "checkpoint.pt is damaged")
+
+
+def test_token_ids_outside_the_vocabulary_are_one_line(prepared, invoke):
+    run = prepared("foreign")
+    data = bytearray(run.split_path("train").read_bytes())
+    data[100] = 250  # the rhymes have about 30 tokens
+    run.split_path("train").write_bytes(bytes(data))
+    assert_user_error(invoke("train", run.name, "--runs-dir", run.dir.parent, "--max-steps", 2, "--device", "cpu",
+                             "--batch-size", 4, "--seq-len", 16),
+                      "train.bin holds token id 250, outside the vocabulary")
+
+
+def test_a_full_disk_while_saving_keeps_the_old_checkpoint(prepared):
+    run = prepared("full")
+    train(run, TINY_TRAIN.with_settings(max_steps=3))
+    before = run.checkpoint_path.read_bytes()
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails as on a full disk
+    resource.setrlimit(resource.RLIMIT_FSIZE, (len(before) // 2, hard))
+    try:
+        with pytest.raises(CheckpointError, match=r"cannot write .*(best|checkpoint).pt \(the write failed\); is the disk full\? The previous checkpoint is kept"):
+            train(run, TINY_TRAIN.with_settings(max_steps=6, save_every=100), resume=True)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, previous)
+    assert run.checkpoint_path.read_bytes() == before
+    assert not [p for p in run.dir.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_without_a_terminal_each_log_step_is_one_plain_line_with_both_units(prepared, capsys):
+    run = prepared("plain-log")
+    train(run, TINY_TRAIN.with_settings(max_steps=20, log_every=5, eval_every=10), terminal=False)
+    out, err = capsys.readouterr()
+    assert "\r" not in out + err
+    lines = out.splitlines()
+    assert [int(re.match(r"step (\d+)/20: ", line).group(1)) for line in lines] == [5, 10, 15, 20]
+    pattern = (r"train loss \d+\.\d{4} nats/token \(\d+\.\d{3} bpc\)(, val loss \d+\.\d{4} nats/token \(\d+\.\d{3} bpc\))?, "
+               r"lr \d\.\d\de-\d\d, [\d,]+ tok/s, elapsed \d:\d\d:\d\d, ETA \d:\d\d:\d\d$")
+    assert all(re.search(pattern, line) for line in lines), lines
+    assert "val loss" in lines[1] and "val loss" not in lines[0]
+    for record in metrics(run):
+        # Characters are tokens here, so bits per character are nats per token in bits.
+        assert record["train_bpc"] == pytest.approx(record["train_loss"] / math.log(2))
+
+
+def test_threads_come_from_the_setting_or_the_environment(prepared, monkeypatch):
+    run = prepared("threads")
+    seen = []
+    train(run, TINY_TRAIN.with_settings(max_steps=1, threads=2), on_step=lambda step: seen.append(torch.get_num_threads()))
+    monkeypatch.setenv("CHARMONY_THREADS", "1")
+    train(run, TINY_TRAIN.with_settings(max_steps=1), restart=True, on_step=lambda step: seen.append(torch.get_num_threads()))
+    assert seen == [2, 1]
+    monkeypatch.setenv("CHARMONY_THREADS", "lots")
+    with pytest.raises(ConfigError, match=r"\$CHARMONY_THREADS=lots: give a whole number"):
+        train(run, TINY_TRAIN.with_settings(max_steps=1), restart=True)
+
+
+def test_the_batches_are_built_once_per_split(prepared, monkeypatch):
+    from charmony.pipeline import train as train_module
+
+    built = []
+    real = train_module.StreamBatches
+
+    def counting(*args, **kwargs):
+        built.append(args[3] if len(args) > 3 else kwargs.get("split", "train"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "StreamBatches", counting)
+    train(prepared("once"), TINY_TRAIN.with_settings(max_steps=2))
+    assert sorted(built) == ["train", "val"]
+
+
+def test_old_checkpoints_flat_settings_read_into_the_nested_model():
+    old = {"layers": 3, "hidden": 64, "embedding": None, "cell": "gru", "dropout": 0.1, "tie_weights": False,
+           "seq_len": 50, "batch_size": 4, "unknown_setting": 1}
+    config = TrainConfig.from_json(old)
+    assert (config.model.layers, config.model.hidden, config.model.cell, config.seq_len) == (3, 64, "gru", 50)
+    assert TrainConfig.from_json(config.to_json()) == config

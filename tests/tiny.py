@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from charmony.pipeline.model import ModelConfig
 from charmony.pipeline.train import TrainConfig
 
 TINY_TRAIN = TrainConfig(
-    layers=1, hidden=32, embedding=16, seq_len=16, batch_size=8, lr=1e-2,
+    model=ModelConfig(layers=1, hidden=32, embedding=16), seq_len=16, batch_size=8, lr=1e-2,
     max_steps=200, eval_every=50, save_every=100, log_every=10, warmup_steps=10, device="cpu",
 )
 

@@ -2,9 +2,7 @@
 
 import random
 
-from charmony.pipeline.corpus import CorpusPlugin, Document
-from charmony.pipeline.errors import CorpusError
-from charmony.pipeline.hookspecs import hookimpl
+from charmony.api import CorpusError, CorpusPlugin, Document, hookimpl
 
 WHO = ["the cat", "a little mouse", "old king cole", "little bo peep", "the cow", "jack and jill"]
 DID = ["ran up", "jumped over", "sat on", "fell down", "went round"]

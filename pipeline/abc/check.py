@@ -10,6 +10,7 @@ from charmony.pipeline.abc.bars import completes as bars_complete
 from charmony.pipeline.abc.bars import is_short as bar_is_short
 from charmony.pipeline.abc.collection import split_tunes
 from charmony.pipeline.abc.parser import parse_tune
+from charmony.pipeline.abc.theory import is_pickup
 from charmony.pipeline.abc.tune import Bar, Tune, Voice
 from charmony.pipeline.output import Problem, Verdict
 
@@ -71,11 +72,11 @@ def check_abc(text: str, required: tuple[str, ...] = ()) -> Verdict:
         for letter in missing:
             lacks[letter] = lacks.get(letter, 0) + 1
         if missing:
-            report.problems.insert(0, Problem(report.tune.line, 1, f"the tune has no {', '.join(l + ':' for l in missing)} "
+            report.problems.insert(0, Problem(report.tune.line, 1, f"the tune has no {', '.join(field + ':' for field in missing)} "
                                               "field, which every training tune of the run has"))
     if not reports:
-        return Verdict(False, [Problem(1, 1, NO_TUNES)], {"tunes": 0, "valid_tunes": 0, "bars": 0, "bars_ok": 0})
-    details = {
+        return Verdict(False, [Problem(1, 1, NO_TUNES)], {"tunes": 0, "valid_tunes": 0, "bars": 0, "bars_ok": 0}, parsed=reports)
+    details: dict[str, object] = {
         "tunes": len(reports),
         "valid_tunes": sum(report.valid for report in reports),
         "bars": sum(report.bars for report in reports),
@@ -84,13 +85,13 @@ def check_abc(text: str, required: tuple[str, ...] = ()) -> Verdict:
     if lacks:
         details["lacks"] = lacks  # tunes lacking each required field
     problems = [problem for report in reports for problem in report.problems]
-    return Verdict(details["valid_tunes"] == len(reports), problems, details)
+    return Verdict(details["valid_tunes"] == len(reports), problems, details, parsed=reports)  # renderers reuse the parse
 
 
 def bar_numbers(voice: Voice) -> list[int]:
     """Each bar's number as musicians count: from 0 when the first bar is a pickup, else from 1."""
     first = voice.bars[0]
-    pickup = first.meter.length is not None and first.duration() < first.meter.length
+    pickup = is_pickup(first.duration(), first.meter.length)
     return list(range(0 if pickup else 1, len(voice.bars) + (0 if pickup else 1)))
 
 

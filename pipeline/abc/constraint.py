@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from functools import lru_cache
 
 from charmony.pipeline.abc.bars import closes_section, completes
 from charmony.pipeline.abc.fields import FREE_METER, Meter, default_unit, parse_key, parse_meter, parse_unit, parse_voice
 from charmony.pipeline.abc.profile import slot_name, well_formed
+from charmony.pipeline.abc.sample_options import AbcOptions
 from charmony.pipeline.abc.tokens import length_factor
 from charmony.pipeline.constraint import UNREACHABLE, Constraint
 
@@ -110,7 +110,50 @@ class Block:
 
 
 class AbcState:
-    """Where a tune stands; a value the constraint copies, never changes in place."""
+    """Where a tune stands; a value the constraint copies, never changes in place.
+
+    The header fields are set while the header is written, the body fields from K: on.
+    """
+
+    # the header
+    phase: int  # H_LETTER, H_COLON, H_VALUE, BODY or END
+    letters: str  # the header's field letters so far
+    slot: str  # the header slot being written (see profile.slot_name)
+    value: str  # its value so far
+    values: tuple[tuple[str, str], ...]  # the header fields written, (letter, value)
+    # the tune and the first voice's progress through it
+    frame: Frame
+    voice: int  # which voice's line is being written, from 0
+    block: Block | None  # for the later voices, the block the first voice wrote
+    built: tuple[Target, ...]  # the first voice's bars of this block so far
+    block_cost: int  # what the later voices need for them
+    bar_index: int  # the first voice's bars closed so far
+    pickup: Fraction | None  # the first bar's duration, when it was short
+    first_meter: Meter | None  # the first bar's meter
+    short_close: tuple[Fraction, Meter] | None  # the last bar, when it was short and closed a section
+    repeat: bool  # a |: is open
+    line_meter: Meter  # in force at the start of the first voice's line
+    unit: Fraction
+    # the open line and bar
+    pending: str  # the line prefix still to write
+    j: int  # for a later voice, the index of the bar being written among the block's
+    meter: Meter  # in force now
+    bar_meter: Meter  # the open bar's
+    bar_field: str | None  # the inline meter change at its start
+    elapsed: Fraction  # how long its music lasts so far
+    music: bool  # whether it holds a note or rest
+    deco: int  # decorations waiting for their note
+    tie_ok: bool  # a tie may follow
+    space: bool  # the last character was a space
+    after_bar: bool  # the last token was a barline
+    # the token being written
+    pos: int  # ITEM, ACC, OCT, LEN... (see above)
+    buf: str  # its text so far, where that matters
+    kind: str  # of a length being written: note, rest or chord
+    note_letter: str
+    marks: int  # octave marks after the letter
+    chord_notes: int
+    chord_tie: bool
 
     def __init__(self, **fields) -> None:
         self.__dict__.update(fields)
@@ -120,16 +163,6 @@ class AbcState:
         new = object.__new__(AbcState)
         new.__dict__ = {**self.__dict__, **changes}
         return new
-
-
-@dataclass(frozen=True)
-class AbcOptions:
-    """Sample-time choices: the meter, key and tempo of every tune, and how many bars it has."""
-
-    meter: str | None = None
-    key: str | None = None
-    tempo: str | None = None
-    bars: int | None = None
 
 
 def standard_values(letter: str) -> list[str]:
@@ -153,7 +186,7 @@ def standard_values(letter: str) -> list[str]:
     return []
 
 
-class AbcConstraint(Constraint):
+class AbcConstraint(Constraint[AbcState]):
     """The grammar of the tunes a run's training tunes are like; see the module docstring."""
 
     def __init__(self, profile: dict, options: AbcOptions = AbcOptions(), alphabet: frozenset[str] | None = None):
@@ -164,7 +197,7 @@ class AbcConstraint(Constraint):
         forced = {"M": options.meter, "K": options.key, "Q": options.tempo}
         self.forced = {letter: value for letter, value in forced.items() if value is not None}
         self.sequences = Words(self._sequences(header["sequences"]))
-        self.slots: dict[str, tuple[str, object]] = {}
+        self.slots: dict[str, Words | int] = {}
         for slot, info in header["slots"].items():
             self.slots[slot] = self._slot_grammar(slot, info)
         self.accidentals = frozenset(music.get("accidentals", ["", "^", "_", "="])) - {""}
@@ -183,7 +216,7 @@ class AbcConstraint(Constraint):
             self.barlines = Words(self.barlines.words | {"|]"})
         self.short_decorations = frozenset(music.get("short_decorations", [])) & frozenset("HTPM.~uvLOS")
         self.decorations = Words(music.get("decorations", []))
-        fields = [f for f in music.get("inline_fields", []) if not (f[1] in self.forced)]
+        fields = [f for f in music.get("inline_fields", []) if f[1] not in self.forced]
         self.meter_fields = Words(f for f in fields if f[1] == "M" and parse_meter(f[3:-1]).length is not None)
         self.key_fields = Words(f for f in fields if f[1] == "K")
         self.fields = Words(self.meter_fields.words | self.key_fields.words)
@@ -226,28 +259,29 @@ class AbcConstraint(Constraint):
         result = []
         for sequence in sequences:
             for letter in sorted(wanted - set(sequence), key=STANDARD_ORDER.index):
-                later = next((i for i, l in enumerate(sequence) if STANDARD_ORDER.index(l) > STANDARD_ORDER.index(letter)
-                              if l in STANDARD_ORDER), len(sequence) - 1)
-                sequence = sequence[:later] + letter + sequence[later:]
+                rank = STANDARD_ORDER.index(letter)
+                later = [i for i, field in enumerate(sequence) if field in STANDARD_ORDER and STANDARD_ORDER.index(field) > rank]
+                at = later[0] if later else len(sequence) - 1
+                sequence = sequence[:at] + letter + sequence[at:]
             result.append(sequence)
         return result
 
-    def _slot_grammar(self, slot: str, info: dict) -> tuple[str, object]:
-        """How one header slot's value may be written: ("words", Words) or ("text", longest length)."""
+    def _slot_grammar(self, slot: str, info: dict) -> Words | int:
+        """How one header slot's value may be written: one of some Words, or any text up to a length."""
         letter = slot[0]
         if letter in self.forced:
-            return "words", Words([self.forced[letter]])
+            return Words([self.forced[letter]])
         values = info["values"]
         if values is None:
             standard = standard_values(letter)
             if standard:
-                return "words", Words(standard)
-            return "text", info["longest"] + TEXT_MARGIN
-        return "words", Words(v for v in values if well_formed(letter, v))
+                return Words(standard)
+            return info["longest"] + TEXT_MARGIN
+        return Words(v for v in values if well_formed(letter, v))
 
-    def _grammar(self, slot: str) -> tuple[str, object]:
+    def _grammar(self, slot: str) -> Words | int:
         if slot not in self.slots:  # a field an option forces that the corpus never writes
-            self.slots[slot] = "words", Words([self.forced[slot[0]]])
+            self.slots[slot] = Words([self.forced[slot[0]]])
         return self.slots[slot]
 
     def start(self) -> AbcState:
@@ -285,16 +319,16 @@ class AbcConstraint(Constraint):
         if s.phase == H_COLON:
             return s.but(phase=H_VALUE, value="") if c == ":" else None
         if s.phase == H_VALUE:
-            kind, grammar = self._grammar(s.slot)
+            grammar = self._grammar(s.slot)
             if c == "\n":
-                if not (s.value in grammar if kind == "words" else 0 < len(s.value.strip())):
+                if not (s.value in grammar if isinstance(grammar, Words) else 0 < len(s.value.strip())):
                     return None
                 values = s.values + ((s.letters[-1], s.value),)
                 if s.letters[-1] == "K":
                     return self._begin_body(s, values)
                 return s.but(phase=H_LETTER, values=values)
             value = s.value + c
-            if kind == "words":
+            if isinstance(grammar, Words):
                 return s.but(value=value) if grammar.starts(value) else None
             # A value may not start with a space, or with ':' or '|', which would make the line read as music.
             if len(value) > grammar or not c.isprintable() or c in "%\\" or (not s.value and c in " :|"):
@@ -330,8 +364,7 @@ class AbcConstraint(Constraint):
 
     @staticmethod
     def _fresh_bar(meter: Meter) -> dict:
-        return {"elapsed": Fraction(0), "music": False, "bar_meter": meter, "bar_field": None, "deco": 0,
-                "tie_ok": False, "done": False}
+        return {"elapsed": Fraction(0), "music": False, "bar_meter": meter, "bar_field": None, "deco": 0, "tie_ok": False}
 
     # ----- the body
     def _body(self, s: AbcState, c: str) -> AbcState | None:
@@ -780,14 +813,14 @@ class AbcConstraint(Constraint):
     # ----- the header's shortest completion
     def _value_least(self, slot: str, prefix: str) -> list[tuple[int, str | None]]:
         """(characters still to write, value) for the ways to finish a header value; value None for free text."""
-        kind, grammar = self._grammar(slot)
-        if kind == "words":
+        grammar = self._grammar(slot)
+        if isinstance(grammar, Words):
             return [(len(value) - len(prefix), value) for value in grammar.extending(prefix)]
         return [(0 if prefix else 1, None)]
 
     def _header_cost(self, s: AbcState) -> int:
-        kind = self._grammar(s.slot)[0] if s.phase == H_VALUE else None
-        key = (s.phase, s.letters, s.slot, s.value if kind == "words" else bool(s.value),
+        words = s.phase == H_VALUE and isinstance(self._grammar(s.slot), Words)
+        key = (s.phase, s.letters, s.slot, s.value if words else bool(s.value),
                tuple(pair for pair in s.values if pair[0] in "MLV"))
         found = self.header_costs.get(key)
         if found is None:
@@ -855,7 +888,7 @@ class AbcConstraint(Constraint):
         if s.phase == END:
             return (END,)
         if s.phase != BODY:
-            if s.phase == H_VALUE and self._grammar(s.slot)[0] == "text":
+            if s.phase == H_VALUE and not isinstance(self._grammar(s.slot), Words):
                 return (s.phase, s.letters, s.slot, len(s.value))
             return (s.phase, s.letters, s.slot, s.value)
         target = self._target(s)

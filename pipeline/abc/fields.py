@@ -6,20 +6,20 @@ import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 
-STEPS = "CDEFGAB"
-# Sharps and flats of each major key, as a position on the circle of fifths.
-MAJOR_FIFTHS = {"C": 0, "G": 1, "D": 2, "A": 3, "E": 4, "B": 5, "F": -1}
-MODE_SHIFT = {"maj": 0, "ion": 0, "mix": -1, "dor": -2, "aeo": -3, "min": -3, "m": -3, "phr": -4, "loc": -5, "lyd": 1}
-SHARP_ORDER = "FCGDAEB"
-ACCIDENTAL_ALTER = {"^^": 2, "^": 1, "=": 0, "_": -1, "__": -2}
-CLEFS = {
-    "treble", "bass", "alto", "tenor", "baritone", "soprano", "mezzosoprano", "perc", "none",
-    "treble-8", "treble+8", "bass-8", "bass+8", "bass3", "alto1", "alto2", "treble8", "G", "F", "C",
-}
+from charmony.pipeline.abc import theory
+from charmony.pipeline.abc.theory import ACCIDENTALS, CLEFS, CLEFS_ONLY_AS_PROPERTY, MODES
+
+# More digits than this make a number beyond every limit; reading them all would cost time for nothing.
+MOST_DIGITS = 9
 
 
 class FieldError(ValueError):
     """A field value that cannot be read; the message says what a good one looks like."""
+
+
+def read_number(digits: str) -> int:
+    """The value of a run of digits, or 10**MOST_DIGITS for a longer run (which is beyond every limit anyway)."""
+    return int(digits) if len(digits) <= MOST_DIGITS else 10**MOST_DIGITS
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class Meter:
     @property
     def compound(self) -> bool:
         """Whether the meter is compound (6/8, 9/8, 12/8...), which changes some tuplets."""
-        return self.numerator is not None and self.numerator % 3 == 0 and self.numerator > 3
+        return self.numerator is not None and theory.is_compound(self.numerator, self.denominator)
 
 
 FREE_METER = Meter("none", None, None)
@@ -58,27 +58,36 @@ def parse_meter(value: str) -> Meter:
     match = re.fullmatch(r"\(?(\d+(?:\s*\+\s*\d+)*)\)?\s*/\s*(\d+)", text)
     if not match:
         raise FieldError(f"M:{text} is not a meter such as 4/4, 6/8, C, C| or none")
-    numerator = sum(int(part) for part in match.group(1).split("+"))
-    denominator = int(match.group(2))
+    numerator = sum(read_number(part.strip()) for part in match.group(1).split("+"))
+    denominator = read_number(match.group(2))
     if numerator == 0 or denominator == 0:
         raise FieldError(f"M:{text} is not a meter such as 4/4, 6/8, C, C| or none")
+    if numerator > theory.LARGEST_METER_NUMERATOR:
+        raise FieldError(f"M:{text} has {numerator} beats to the bar; the renderers take at most {theory.LARGEST_METER_NUMERATOR}")
+    if denominator not in theory.METER_DENOMINATORS:
+        raise FieldError(f"M:{text}: the renderers take meters over 1, 2, 4, 8, 16, 32 or 64, not {denominator}")
+    if Fraction(numerator, denominator) > theory.LONGEST_BAR:
+        raise FieldError(f"M:{text} makes a bar of {theory.length_text(Fraction(numerator, denominator))} whole notes; "
+                         f"the renderers take bars of at most {theory.LONGEST_BAR}")
     return Meter(text, numerator, denominator)
 
 
 def default_unit(meter: Meter) -> Fraction:
     """The unit note length when L: is absent: 1/16 below 3/4, else 1/8 (also for free meter)."""
-    if meter.length is not None and meter.length < Fraction(3, 4):
-        return Fraction(1, 16)
-    return Fraction(1, 8)
+    return theory.default_unit(meter.length)
 
 
 def parse_unit(value: str) -> Fraction:
     """L: 1/8, 1/16, 1/4, 1..."""
     text = value.split("%")[0].strip()
     match = re.fullmatch(r"(\d+)(?:\s*/\s*(\d+))?", text)
-    if not match or int(match.group(1)) == 0 or (match.group(2) and int(match.group(2)) == 0):
+    if not match or read_number(match.group(1)) == 0 or (match.group(2) and read_number(match.group(2)) == 0):
         raise FieldError(f"L:{text} is not a note length such as 1/8")
-    return Fraction(int(match.group(1)), int(match.group(2) or 1))
+    unit = Fraction(read_number(match.group(1)), read_number(match.group(2) or "1"))
+    if not theory.SHORTEST_NOTE <= unit <= theory.LONGEST_NOTE:
+        raise FieldError(f"L:{text} is outside the note lengths the renderers take, "
+                         f"1/{theory.SHORTEST_NOTE.denominator} to {theory.LONGEST_NOTE} whole notes")
+    return unit
 
 
 @dataclass(frozen=True)
@@ -106,15 +115,9 @@ class KeyField:
     properties: dict[str, str] = field(default_factory=dict)
 
 
-def key_signature(fifths: int) -> dict[str, int]:
-    """The alterations of a signature with `fifths` sharps (negative: flats)."""
-    if fifths >= 0:
-        return {step: 1 for step in SHARP_ORDER[:fifths]}
-    return {step: -1 for step in SHARP_ORDER[::-1][:-fifths]}
-
-
 KEY_PATTERN = re.compile(r"(?P<tonic>[A-G])(?P<acc>[#b]?)\s*(?P<mode>[A-Za-z]*)")
-PROPERTY_PATTERN = re.compile(r'(?P<name>[A-Za-z][\w-]*)\s*=\s*(?P<value>"[^"]*"|\S+)')
+# A name=value property; the name starts a word, so that the accidentals of K:C ^f =c are not read as f=c.
+PROPERTY_PATTERN = re.compile(r'(?<![\w^=_])(?P<name>[A-Za-z][\w-]*)\s*=\s*(?P<value>"[^"]*"|\S+)')
 
 
 def split_properties(text: str) -> tuple[list[str], dict[str, str]]:
@@ -129,7 +132,7 @@ def split_properties(text: str) -> tuple[list[str], dict[str, str]]:
 def _clef_and_octave(words: list[str], properties: dict[str, str], what: str) -> tuple[str | None, int]:
     clef = properties.get("clef")
     for word in list(words):
-        if word in CLEFS and word not in ("G", "F", "C", "none"):
+        if word in CLEFS and word not in CLEFS_ONLY_AS_PROPERTY:
             clef = word
             words.remove(word)
     if clef is not None and clef not in CLEFS:
@@ -145,7 +148,7 @@ def _mode(word: str) -> str | None:
     word = word.lower()
     if word in ("m", "exp"):
         return word
-    return next((mode for mode in MODE_SHIFT if len(mode) == 3 and len(word) >= 3 and word.startswith(mode)), None)
+    return next((mode for mode in MODES if len(mode) == 3 and len(word) >= 3 and word.startswith(mode)), None)
 
 
 def parse_key(value: str) -> KeyField:
@@ -175,17 +178,17 @@ def parse_key(value: str) -> KeyField:
         if mode == "exp":
             key = Key(tonic, "exp", {})
         else:
-            fifths = MAJOR_FIFTHS[match.group("tonic")] + {"#": 7, "b": -7, "": 0}[match.group("acc")] + MODE_SHIFT[mode]
+            fifths = theory.major_fifths(match.group("tonic")) + {"#": 7, "b": -7, "": 0}[match.group("acc")] + MODES[mode].fifths
             if not -7 <= fifths <= 7:
                 raise FieldError(f"K:{text} needs more than 7 sharps or flats; write it as its enharmonic key")
-            key = Key(tonic, mode, key_signature(fifths))
+            key = Key(tonic, mode, theory.key_signature(fifths))
     alters = dict(key.alters)
     for word in rest:
         match = re.fullmatch(r"(\^\^|\^|__|_|=)([A-Ga-g])", word)
         if not match:
             raise FieldError(f"K:{text}: {word!r} is neither an accidental such as ^f nor a property such as clef=bass")
         step = match.group(2).upper()
-        alters[step] = ACCIDENTAL_ALTER[match.group(1)]
+        alters[step] = ACCIDENTALS[match.group(1)]
         if alters[step] == 0:
             del alters[step]
     return KeyField(Key(key.tonic, key.mode, alters), clef, octave, properties)
@@ -227,15 +230,21 @@ def parse_tempo(value: str, unit: Fraction) -> tuple[Fraction, int, str | None]:
     label = " ".join(words) or None
     if not rest and label:
         return Fraction(1, 4), 0, label  # a tempo word with no figure
-    match = (re.fullmatch(r"((?:\d+/[1-9]\d*\s*)+)=\s*(\d+)", rest) or re.fullmatch(r"(C\d*)\s*=\s*(\d+)", rest)
-             or re.fullmatch(r"()(\d+)", rest))
+    # The fractions of a beat are separated by spaces: without them, 1/111/11... could be split many ways.
+    match = (re.fullmatch(r"(\d+/[1-9]\d*(?:\s+\d+/[1-9]\d*)*)\s*=\s*(\d+)", rest)
+             or re.fullmatch(r"(C\d*)\s*=\s*(\d+)", rest) or re.fullmatch(r"()(\d+)", rest))
     if not match:
         raise FieldError(f"Q:{text} is not a tempo such as 1/4=120")
-    beat_text, bpm = match.group(1).strip(), int(match.group(2))
+    beat_text, bpm = match.group(1).strip(), read_number(match.group(2))
     if beat_text.startswith("C") or beat_text == "":
-        beat = unit * (int(beat_text[1:]) if beat_text[1:] else 1)
+        beat = unit * (read_number(beat_text[1:]) if beat_text[1:] else 1)
     else:
-        beat = sum((Fraction(part) for part in beat_text.split()), Fraction(0))
+        beat = sum((Fraction(read_number(top), read_number(bottom)) for top, bottom in
+                    (part.split("/") for part in beat_text.split())), Fraction(0))
     if beat == 0 or bpm == 0:
         raise FieldError(f"Q:{text} is not a tempo such as 1/4=120")
+    quarters = beat * 4 * bpm
+    if not theory.SLOWEST_TEMPO <= quarters <= theory.FASTEST_TEMPO:
+        raise FieldError(f"Q:{text} is {float(quarters):g} quarter notes a minute; MIDI holds tempos from "
+                         f"{float(theory.SLOWEST_TEMPO):.1f} to {int(theory.FASTEST_TEMPO):,}")
     return beat, bpm, label

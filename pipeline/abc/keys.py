@@ -4,22 +4,8 @@ from __future__ import annotations
 
 from music21 import interval, key, pitch
 
+from charmony.pipeline.abc.theory import mode_named, name_at_fifths
 from charmony.pipeline.errors import AbcError
-
-MODES = {  # music21 mode -> ABC mode suffix
-    "major": "", "ionian": "", "minor": "m", "aeolian": "aeo", "dorian": "dor",
-    "phrygian": "phr", "lydian": "lyd", "mixolydian": "mix", "locrian": "loc",
-}
-# How many fifths below its major key's tonic each mode's tonic lies (as in the reader's fields.py).
-MODE_FIFTHS = {"": 0, "m": -3, "aeo": -3, "dor": -2, "phr": -4, "lyd": 1, "mix": -1, "loc": -5}
-LETTERS_BY_FIFTHS = "FCGDAEB"  # F is one fifth below C
-
-
-def name_at_fifths(fifths: int) -> str:
-    """The note name `fifths` perfect fifths above C (negative: below), in music21's spelling (F#, B-)."""
-    letter = LETTERS_BY_FIFTHS[(fifths + 1) % 7]
-    alter = (fifths + 1) // 7
-    return letter + ("#" * alter if alter > 0 else "-" * -alter)
 
 
 def abc_key(signature: key.KeySignature | None) -> str:
@@ -29,9 +15,9 @@ def abc_key(signature: key.KeySignature | None) -> str:
     sharps = signature.sharps
     if not -7 <= sharps <= 7:
         raise AbcError(f"a key signature of {abs(sharps)} {'sharps' if sharps > 0 else 'flats'} cannot be written in ABC")
-    mode = MODES.get(getattr(signature, "mode", None) or "major", "")
-    tonic = name_at_fifths(sharps - MODE_FIFTHS[mode])
-    return tonic.replace("-", "b") + mode
+    mode = mode_named(getattr(signature, "mode", None))
+    tonic = name_at_fifths(sharps - mode.fifths)
+    return tonic.replace("-", "b") + mode.suffix
 
 
 def simplest_shift(semitones: int, sharps: int) -> interval.Interval:

@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 
+from charmony.pipeline.abc import theory
 from charmony.pipeline.abc.fields import (
-    ACCIDENTAL_ALTER,
     FREE_METER,
     FieldError,
     Key,
@@ -18,6 +18,7 @@ from charmony.pipeline.abc.fields import (
     parse_tempo,
     parse_unit,
     parse_voice,
+    read_number,
 )
 from charmony.pipeline.abc.tokens import describe_other, length_factor, tokens
 from charmony.pipeline.abc.tune import Bar, Change, Chord, Note, Rest, Tune, Voice
@@ -38,9 +39,6 @@ DECORATIONS = set(SHORT_DECORATIONS.values()) | {
     "courtesy", "/", "//", "///", "////", "invisible", "beamon", "dot", "xstem", "slap", "trem1", "trem2",
     "trem3", "trem4", "ped", "ped-up", "fermata", "staccato", "sf", "sfp", "fp", "rfz", "8va(", "8va)", "8vb(", "8vb)",
 }
-# Tuplet (p: the time q of p notes when q is not given; other p take 3 in compound meter and 2 otherwise,
-# as the ABC 2.1 standard and abc2midi have it.
-TUPLET_TIME = {2: 3, 3: 2, 4: 3, 6: 2, 8: 3}
 BROKEN = {1: (Fraction(3, 2), Fraction(1, 2)), 2: (Fraction(7, 4), Fraction(1, 4)), 3: (Fraction(15, 8), Fraction(1, 8))}
 
 
@@ -82,11 +80,12 @@ class TuneParser:
         self.key_octave = 0
         self.meter: Meter = FREE_METER
         self.unit: Fraction | None = None
-        self.tempo = None
+        self.tempo: tuple[Fraction, int, str | None] | None = None
         self.voices: dict[str, Voice] = {}
         self.states: dict[str, VoiceState] = {}
         self.current: VoiceState | None = None
         self.user_decorations: dict[str, str] = {}
+        self.rest_bars = 0  # bars of Z and X rests so far, up to theory.MOST_REST_BARS
 
     # ----- problems and positions
     def problem(self, index: int, column: int, message: str) -> None:
@@ -103,6 +102,7 @@ class TuneParser:
                     break  # a blank line ends the tune; what follows is free text
                 self.parse_body_line(index, line)
             self.finish()
+        self.voices = {voice_id: voice for voice_id, voice in self.voices.items() if voice.bars}
         return Tune(
             number=self.number, title=self.title, fields=self.fields, key=self.key, meter=self.meter,
             unit=self.unit or default_unit(self.meter), tempo=self.tempo, voices=self.voices,
@@ -150,11 +150,11 @@ class TuneParser:
             if letter == "X":
                 if self.number is not None:
                     self.problem(index, 0, "a second X: field in one tune; start each tune with its own X: line")
-                elif not re.fullmatch(r"\s*\d+\s*", value.split("%")[0]) or int(value.split("%")[0]) == 0:
+                elif not re.fullmatch(r"\s*\d+\s*", value.split("%")[0]) or read_number(value.split("%")[0].strip()) == 0:
                     self.problem(index, column, f"X:{value.strip()} is not a tune number such as X:1")
                     self.number = 0
                 else:
-                    self.number = int(value.split("%")[0])
+                    self.number = read_number(value.split("%")[0].strip())
             elif letter == "T" and self.title is None:
                 self.title = value.strip()
             elif letter == "M":
@@ -282,6 +282,7 @@ class TuneParser:
         chord: list[Note] | None = None
         chord_start = (0, 0)
         grace: list[Note] | None = None
+        grace_start = (0, 0)
         for match in tokens(line):
             kind = match.lastgroup
             column = match.start()
@@ -432,7 +433,7 @@ class TuneParser:
         octave = (4 if letter.isupper() else 5) - marks.count(",") + marks.count("'") + state.octave
         accidental = match.group("accidental")
         if accidental is not None:
-            alter = ACCIDENTAL_ALTER[accidental]
+            alter = theory.ACCIDENTALS[accidental]
             state.bar_accidentals[(step, octave)] = alter
         elif (step, octave) in state.bar_accidentals:
             alter = state.bar_accidentals[(step, octave)]
@@ -443,15 +444,23 @@ class TuneParser:
         if factor is None:
             self.problem(index, column, f"bad note length {match.group('length')!r}")
             factor = Fraction(1)
+        beyond = theory.pitch_problem(theory.midi_number(step, octave, alter))
+        if beyond is not None:
+            self.problem(index, column, f"this note {beyond}")
         return Note(step, octave, alter, accidental, state.unit * factor, self.first_line + index, column + 1)
 
     def read_rest(self, state: VoiceState, match: re.Match, index: int, column: int) -> None:
         """A rest `z`/`x` with its length, or `Z`/`X` counting whole bars."""
         if match.lastgroup == "bar_rest":
-            count = int(match.group("bar_count") or 1)
+            count = read_number(match.group("bar_count") or "1")
             if count == 0:
                 self.problem(index, column, "Z0 is no rest: Z counts whole bars")
                 return
+            self.rest_bars += count
+            if self.rest_bars > theory.MOST_REST_BARS:
+                self.problem(index, column, f"{match.group()} makes the whole-bar rests of the tune more than "
+                             f"{theory.MOST_REST_BARS} bars, the most the checker and the renderers take")
+                count = 1
             bar_length = state.meter.length or Fraction(1)
             rest = Rest(bar_length, self.first_line + index, column + 1)
             state.bar.whole_rest_bars = count
@@ -507,15 +516,19 @@ class TuneParser:
 
     def read_tuplet(self, state: VoiceState, match: re.Match, index: int, column: int) -> None:
         """(p:q:r: the next r notes take the time of q for p of them."""
-        p = int(match.group("p"))
+        p = read_number(match.group("p"))
         q_text, r_text = match.group("q"), match.group("r")
         if p < 2:
             self.problem(index, column, f"bad tuplet {match.group()}: it needs at least 2 notes, as in (3abc")
             return
-        q = int(q_text) if q_text else TUPLET_TIME.get(p, 3 if state.meter.compound else 2)
-        r = int(r_text) if r_text else p
+        q = read_number(q_text) if q_text else theory.tuplet_time(p, state.meter.compound)
+        r = read_number(r_text) if r_text else p
         if q == 0 or r == 0:
             self.problem(index, column, f"bad tuplet {match.group()}")
+            return
+        if p > theory.MOST_TUPLET_NOTES or q > theory.MOST_TUPLET_NOTES:
+            self.problem(index, column, f"tuplet {match.group()}: the renderers take tuplets of at most "
+                         f"{theory.MOST_TUPLET_NOTES} notes in the time of at most {theory.MOST_TUPLET_NOTES}")
             return
         self.check_tuplet_done(state, "another tuplet")
         state.tuplet = (p, q, r, Fraction(q, p), index, column)
@@ -560,8 +573,14 @@ class TuneParser:
             return
         values: list[int] = []
         for part in numbers.split(","):
-            low, _, high = part.partition("-")
-            values.extend(range(int(low), int(high or low) + 1))
+            first, _, last = part.partition("-")
+            low = read_number(first)
+            high = read_number(last) if last else low
+            if not 1 <= low <= high <= theory.MOST_ENDINGS:
+                self.problem(index, column, f"ending [{numbers}: endings are numbered from 1 to {theory.MOST_ENDINGS}, "
+                             "as in [1, [2 or [1,3")
+                return
+            values.extend(range(low, high + 1))
         state.bar.ending = tuple(values)
 
     def close_bar(self, state: VoiceState, barline: str, end_repeat: bool) -> bool:
@@ -573,6 +592,7 @@ class TuneParser:
         state.last = None
         if bar.has_music:
             bar.barline, bar.end_repeat = barline, end_repeat
+            self.check_lengths(bar)
             if bar.whole_rest_bars:
                 self.expand_whole_rests(state, bar)
             else:
@@ -584,10 +604,25 @@ class TuneParser:
                 bars[-1].barline = barline
         return False
 
+    def check_lengths(self, bar: Bar) -> None:
+        """A problem for each note, chord, rest or grace note of the bar that is too long or too short to render."""
+        for layer in bar.layers:
+            for event in layer:
+                if isinstance(event, Change):
+                    continue
+                what = "note" if isinstance(event, Note) else "chord" if isinstance(event, Chord) else "rest"
+                for item, name in ((event, what), *((grace, "grace note") for grace in getattr(event, "grace", ()))):
+                    beyond = theory.note_length_problem(item.length)
+                    if beyond is not None:
+                        self.problems.append(Problem(item.line, item.column, f"this {name} {beyond}"))
+
     def expand_whole_rests(self, state: VoiceState, bar: Bar) -> None:
-        music = [event for event in bar.layers[0] if not isinstance(event, Change)]
+        """Z4 alone in its bar becomes four bars of rest; with other music in its bar it is a problem and one bar."""
+        music = [event for layer in bar.layers for event in layer if not isinstance(event, Change)]
         if len(music) > 1 or len(bar.layers) > 1:
             self.problem(bar.line - self.first_line, bar.column - 1, "Z (a rest of whole bars) must stand alone in its bar")
+            state.voice.bars.append(bar)
+            return
         count = bar.whole_rest_bars
         for number in range(count):
             copy = Bar(bar.meter, bar.line, bar.column, [list(bar.layers[0])] if number == 0 else [[Rest(music[0].length, bar.line, bar.column)]], has_music=True)
@@ -608,7 +643,6 @@ class TuneParser:
             if state.repeat_open is not None:
                 line, column = state.repeat_open
                 self.problems.append(Problem(line, column, "repeat '|:' is never closed with ':|'"))
-        self.voices = {voice_id: voice for voice_id, voice in self.voices.items() if voice.bars}
 
 
 def parse_tune(text: str, first_line: int = 1) -> Tune:

@@ -1,4 +1,8 @@
-"""Rendering checked ABC tunes: MIDI (repeats played), MusicXML, SVG through verovio in a child process, WAV."""
+"""Rendering checked ABC tunes: MIDI (repeats played), MusicXML, SVG through verovio, WAV through FluidSynth.
+
+Every tune renders under a time limit, in a worker process (see worker.py): a tune that runs out of time or
+crashes a library gets one line saying so, and the other tunes go on.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +10,27 @@ import os
 import shutil
 import subprocess
 import sys
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from charmony.pipeline.abc.check import check_tunes
+from charmony.pipeline.abc.check import TuneReport, check_tune
+from charmony.pipeline.abc.collection import split_tunes
+from charmony.pipeline.abc.parser import parse_tune
 from charmony.pipeline.abc.tune import Tune
+from charmony.pipeline.abc.worker import RenderTimeout, worker
 from charmony.pipeline.atomic import atomic_path
-from charmony.pipeline.errors import CharmonyError
-from charmony.pipeline.output import OutputPlugin, Rendered
+from charmony.pipeline.errors import RenderError
+from charmony.pipeline.output import OutputPlugin, Rendered, Verdict
 from charmony.pipeline.sources import read_text
 
-DEFAULT_QUARTERS_PER_MINUTE = 120  # as abc2midi plays a tune without Q:
-SVG_SECONDS = 60
+# How long one tune may take each renderer, all its steps together (MusicXML and SVG; MIDI and WAV).
+# A 100,000-note tune is refused within a minute: its MusicXML alone would take music21 several minutes.
+RENDER_SECONDS = 45.0
 SOUNDFONTS = (Path("/usr/share/sounds/sf2/FluidR3_GM.sf2"), Path("/usr/share/sounds/sf2/default-GM.sf2"))
-AUDIO_SECONDS = 300
+LONGEST_AUDIO_SECONDS = 600  # a tune that plays longer is not rendered as audio (its WAV would be over 100 MB)
+MUSIC21 = ("music21", "charmony.pipeline.abc.score")  # what the MusicXML job needs, imported once per worker
 
 
 def _readable(path: Path) -> None:
@@ -29,35 +40,40 @@ def _readable(path: Path) -> None:
     path.chmod(0o666 & ~umask)
 
 
-class RenderError(CharmonyError):
-    """A tool needed for rendering is missing or failed."""
-
-
 @dataclass(frozen=True)
 class TuneToRender:
-    """A tune that passed the check, and the file name stem its outputs get."""
+    """A tune that passed the check, the file name stem its outputs get, its text and its place in the file."""
 
     tune: Tune
     stem: str
+    text: str = ""
+    position: int = 1
+
+    @property
+    def label(self) -> str:
+        """How messages name the tune: `tune 3 (line 20)`."""
+        return f"tune {self.position} (line {self.tune.line})"
 
 
-def tunes_to_render(path: Path) -> tuple[list[TuneToRender], list[str]]:
+def tunes_to_render(path: Path, reports: list[TuneReport] | None = None) -> tuple[list[TuneToRender], list[str]]:
     """The tunes of an ABC file that pass the check, and one line for each other tune saying why it is left out.
 
     A file of one tune names its outputs after itself; a collection adds each tune's X: number (or its
     position, when the numbers repeat): `reels-3.mid`.
     """
-    reports = check_tunes(read_text(path))
-    if not reports:
+    pieces = split_tunes(read_text(path))
+    if not pieces:
         return [], ["no tunes: the file holds no music, so nothing is rendered"]
+    if reports is None or len(reports) != len(pieces):
+        reports = [check_tune(parse_tune(piece.text, piece.line)) for piece in pieces]
     numbers = [report.tune.number for report in reports]
     by_number = len(set(numbers)) == len(numbers) and all(numbers)
     chosen, skipped = [], []
-    for position, report in enumerate(reports, start=1):
+    for position, (piece, report) in enumerate(zip(pieces, reports), start=1):
         label = numbers[position - 1] if by_number else position
         stem = path.stem if len(reports) == 1 else f"{path.stem}-{label}"
         if report.valid:
-            chosen.append(TuneToRender(report.tune, stem))
+            chosen.append(TuneToRender(report.tune, stem, piece.text, position))
         else:
             first = report.problems[0]
             more = f" (and {len(report.problems) - 1} more problems)" if len(report.problems) > 1 else ""
@@ -70,33 +86,67 @@ class TuneRenderer(OutputPlugin):
     """Base of the ABC renderers: renders each tune of a file that passes the check, and says why it skips the others."""
 
     extensions = (".abc",)
+    modules: tuple[str, ...] = ()  # what the worker imports before the first tune's time starts
 
     def render(self, path: Path, out_dir: Path) -> Rendered:
-        """Render every valid tune of the file at `path` into `out_dir`."""
-        tunes, skipped = tunes_to_render(path)
-        return Rendered([written for item in tunes for written in self.render_tune(item, out_dir)], skipped)
+        """Render every valid tune of the file at `path` into `out_dir`, each under RENDER_SECONDS."""
+        return self.render_checked(path, out_dir, {})
 
-    def render_tune(self, item: TuneToRender, out_dir: Path) -> list[Path]:
-        """Write the files of one checked tune, named after `item.stem`; return them."""
+    def render_checked(self, path: Path, out_dir: Path, verdicts: Mapping[str, Verdict]) -> Rendered:
+        """Render every valid tune, each under RENDER_SECONDS, reusing the `abc` checker's parse when it ran first."""
+        self.ready()
+        reports = getattr(verdicts.get("abc"), "parsed", None)
+        tunes, skipped = tunes_to_render(path, reports if isinstance(reports, list) else None)
+        files = []
+        if tunes:
+            worker().load(self.modules)
+        for item in tunes:
+            try:
+                files.extend(self.render_tune(item, out_dir, time.monotonic() + RENDER_SECONDS))
+            except RenderTimeout:
+                skipped.append(f"{item.label} is not rendered: {self.name} took more than {RENDER_SECONDS:g} s, "
+                               "the time limit of a tune, and was stopped")
+            except RenderError as error:
+                skipped.append(f"{item.label} is not rendered: {error}")
+        return Rendered(files, skipped)
+
+    def ready(self) -> None:
+        """Raise RenderError when a tool this renderer needs is missing."""
+
+    def render_tune(self, item: TuneToRender, out_dir: Path, deadline: float) -> list[Path]:
+        """Write the files of one checked tune, named after `item.stem`, by `deadline` (time.monotonic()); return them."""
         raise NotImplementedError
 
 
-def write_midi(tune: Tune, target: Path) -> Path:
-    """A MIDI file of the tune as played: one track per voice, repeats and endings unrolled, tied notes joined."""
-    from music21 import stream, tempo
+def seconds_left(deadline: float) -> float:
+    """The time left before `deadline`; RenderTimeout when there is none."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise RenderTimeout("no time is left for this tune")
+    return left
 
-    from charmony.pipeline.abc.score import tune_to_score
 
-    score = tune_to_score(tune, expand_repeats=True)
-    for grace in [n for n in score.recurse().notes if n.duration.isGrace]:
-        grace.activeSite.remove(grace)
-    first = score.parts[0].getElementsByClass(stream.Measure).first()
-    if not score.recurse().getElementsByClass(tempo.MetronomeMark):
-        first.insert(0, tempo.MetronomeMark(number=DEFAULT_QUARTERS_PER_MINUTE))
-    with atomic_path(target) as temporary:
-        score.write("midi", fp=temporary)
-        _readable(temporary)
+def render_midi(item: TuneToRender, target: Path, deadline: float) -> tuple[Path, float]:
+    """NAME.mid of a checked tune, written in the worker; the file, and how many seconds the tune plays."""
+    result = worker().run("midi", {"text": item.text, "line": item.tune.line, "target": str(target)}, seconds_left(deadline))
+    return target, result["seconds"]
+
+
+def render_musicxml(item: TuneToRender, target: Path, deadline: float) -> Path:
+    """NAME.musicxml of a checked tune, written by music21 in the worker."""
+    worker().run("musicxml", {"text": item.text, "line": item.tune.line, "target": str(target)}, seconds_left(deadline))
     return target
+
+
+def write_midi(tune: Tune, target: Path) -> float:
+    """A MIDI file of the tune as played (see midi.py); returns how many seconds it plays."""
+    from charmony.pipeline.abc.midi import tune_to_midi
+
+    data, seconds = tune_to_midi(tune)
+    with atomic_path(target) as temporary:
+        temporary.write_bytes(data)
+        _readable(temporary)
+    return seconds
 
 
 def write_musicxml(tune: Tune, target: Path) -> Path:
@@ -110,15 +160,27 @@ def write_musicxml(tune: Tune, target: Path) -> Path:
     return target
 
 
-def write_svg(musicxml: Path, target: Path) -> list[Path]:
+def _midi_job(text: str, line: int, target: str) -> dict:
+    return {"seconds": write_midi(parse_tune(text, line), Path(target))}
+
+
+def _musicxml_job(text: str, line: int, target: str) -> dict:
+    write_musicxml(parse_tune(text, line), Path(target))
+    return {}
+
+
+JOBS = {"midi": _midi_job, "musicxml": _musicxml_job}  # what the worker runs, by name
+
+
+def write_svg(musicxml: Path, target: Path, seconds: float = RENDER_SECONDS) -> list[Path]:
     """SVG pages of a MusicXML score drawn by verovio, in a child process so that a crash cannot take charmony down."""
     try:
         finished = subprocess.run(
             [sys.executable, "-m", "charmony.pipeline.abc.svg", str(musicxml), str(target)],
-            capture_output=True, text=True, timeout=SVG_SECONDS,
+            capture_output=True, text=True, timeout=seconds,
         )
     except subprocess.TimeoutExpired:
-        raise RenderError(f"verovio took more than {SVG_SECONDS} s to draw {musicxml.name}; no SVG written") from None
+        raise RenderTimeout(f"verovio took more than {seconds:.0f} s to draw {musicxml.name}; no SVG written") from None
     if finished.returncode != 0:
         last = (finished.stderr.strip().splitlines() or [f"exit status {finished.returncode}"])[-1]
         raise RenderError(f"verovio could not draw {musicxml.name}: {last}")
@@ -133,19 +195,25 @@ def soundfont() -> Path | None:
     return next((path for path in SOUNDFONTS if path.exists()), None)
 
 
-def write_wav(midi: Path, target: Path) -> Path:
-    """A WAV file of a MIDI file played by FluidSynth with a General MIDI SoundFont."""
+def check_fluidsynth() -> Path:
+    """The SoundFont to play with; RenderError saying what to install when FluidSynth or a SoundFont is missing."""
     font = soundfont()
     if shutil.which("fluidsynth") is None or font is None:
         raise RenderError("audio needs FluidSynth and a General MIDI SoundFont: install Debian's fluidsynth and fluid-soundfont-gm")
+    return font
+
+
+def write_wav(midi: Path, target: Path, seconds: float = RENDER_SECONDS) -> Path:
+    """A WAV file of a MIDI file played by FluidSynth with a General MIDI SoundFont."""
+    font = check_fluidsynth()
     with atomic_path(target) as temporary:
         try:
             finished = subprocess.run(
                 ["fluidsynth", "-ni", "-q", "-F", str(temporary), "-T", "wav", "-r", "44100", str(font), str(midi)],
-                capture_output=True, text=True, timeout=AUDIO_SECONDS,
+                capture_output=True, text=True, timeout=seconds,
             )
         except subprocess.TimeoutExpired:
-            raise RenderError(f"FluidSynth took more than {AUDIO_SECONDS} s on {midi.name}") from None
+            raise RenderTimeout(f"FluidSynth took more than {seconds:.0f} s on {midi.name}") from None
         if finished.returncode != 0 or temporary.stat().st_size == 0:
             last = (finished.stderr.strip().splitlines() or [f"exit status {finished.returncode}"])[-1]
             raise RenderError(f"FluidSynth could not play {midi.name}: {last}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from charmony.pipeline.abc.theory import MOST_ENDINGS
 from charmony.pipeline.abc.tune import Bar
 
 
@@ -59,11 +60,11 @@ def play_order(bars: list[Bar]) -> list[int]:
 
 
 def _skipped_on_pass(bars: list[Bar]) -> dict[int, set[int]]:
-    """For each bar inside an ending, the passes on which it is not played (passes 1 to 9)."""
+    """For each bar inside an ending, the passes on which it is not played (passes 1 to MOST_ENDINGS)."""
     skipped: dict[int, set[int]] = {}
     for numbers, first, last in ending_spans(bars):
         for index in range(first, last + 1):
-            skipped.setdefault(index, set()).update(n for n in range(1, 10) if n not in numbers)
+            skipped.setdefault(index, set()).update(n for n in range(1, MOST_ENDINGS + 1) if n not in numbers)
     return skipped
 
 

@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from fractions import Fraction
 
-from charmony.pipeline.abc.constraint import AbcOptions
 from charmony.pipeline.abc.fields import FieldError, parse_key, parse_meter, parse_tempo
 from charmony.pipeline.errors import ConfigError
+
+@dataclass(frozen=True)
+class AbcOptions:
+    """Sample-time choices: the meter, key and tempo of every tune, and how many bars it has."""
+
+    meter: str | None = None
+    key: str | None = None
+    tempo: str | None = None
+    bars: int | None = None
+
 
 MOST_BARS = 500
 ABC_SAMPLE_OPTIONS = {
@@ -42,7 +53,7 @@ def abc_sample_options(options: Mapping[str, str], tokens: list[str]) -> AbcOpti
         if tempo.isdigit():
             tempo = f"1/4={tempo}"
         try:
-            _, bpm, label = parse_tempo(tempo, 1)
+            _, bpm, label = parse_tempo(tempo, Fraction(1, 4))
         except FieldError:
             bpm, label = 0, None
         if label is not None or not 20 <= bpm <= 400:

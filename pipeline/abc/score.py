@@ -9,21 +9,15 @@ from music21 import articulations, chord, clef, duration, expressions, metadata,
 from music21 import bar as barline
 from music21 import key as m21key
 
+from charmony.pipeline.abc import theory
 from charmony.pipeline.abc.collection import split_tunes
 from charmony.pipeline.abc.fields import Key, Meter
 from charmony.pipeline.abc.parser import parse_tune
 from charmony.pipeline.abc.repeats import ending_spans, play_order
+from charmony.pipeline.abc.theory import CLEFS, MODES
 from charmony.pipeline.abc.tune import Bar, Change, Chord, Note, Rest, Tune, Voice
 from charmony.pipeline.errors import AbcError
 
-MODES = {"maj": "major", "ion": "ionian", "min": "minor", "m": "minor", "aeo": "aeolian", "dor": "dorian",
-         "phr": "phrygian", "lyd": "lydian", "mix": "mixolydian", "loc": "locrian"}
-CLEFS = {"treble": clef.TrebleClef, "G": clef.TrebleClef, "bass": clef.BassClef, "F": clef.BassClef,
-         "alto": clef.AltoClef, "C": clef.AltoClef, "tenor": clef.TenorClef, "treble-8": clef.Treble8vbClef,
-         "treble8": clef.Treble8vbClef, "treble+8": clef.Treble8vaClef, "bass-8": clef.Bass8vbClef,
-         "bass+8": clef.Bass8vaClef, "bass3": clef.CBaritoneClef, "baritone": clef.CBaritoneClef,
-         "soprano": clef.SopranoClef, "mezzosoprano": clef.MezzoSopranoClef, "perc": clef.PercussionClef,
-         "alto1": clef.SopranoClef, "alto2": clef.MezzoSopranoClef, "none": clef.NoClef}
 ARTICULATIONS = {"staccato": articulations.Staccato, "accent": articulations.Accent, ">": articulations.Accent,
                  "emphasis": articulations.Accent, "tenuto": articulations.Tenuto, "upbow": articulations.UpBow,
                  "downbow": articulations.DownBow, "marcato": articulations.StrongAccent,
@@ -64,7 +58,7 @@ def tune_to_score(tune: Tune, expand_repeats: bool = False) -> stream.Score:
     for order, voice in enumerate(tune.voices.values()):
         part = voice_to_part(voice, tune, expand_repeats)
         if order == 0 and tune.tempo is not None:
-            part.measure(part.getElementsByClass(stream.Measure).first().number).insert(0, metronome_mark(tune.tempo))
+            part.getElementsByClass(stream.Measure).first().insert(0, metronome_mark(tune.tempo))
         score.insert(0, part)
     return score
 
@@ -72,12 +66,13 @@ def tune_to_score(tune: Tune, expand_repeats: bool = False) -> stream.Score:
 def voice_to_part(voice: Voice, tune: Tune, expand_repeats: bool) -> stream.Part:
     """One Part of Measures for one voice."""
     part = stream.Part(id=voice.id)
-    part.partName = voice.name or voice.id
+    if voice.name:
+        part.partName = voice.name
     pickup = is_pickup(voice.bars[0])
     measures = [bar_to_measure(bar, number) for number, bar in enumerate(voice.bars, start=0 if pickup else 1)]
     first = measures[0]
     if voice.clef is not None:
-        first.insert(0, CLEFS.get(voice.clef, clef.TrebleClef)())
+        first.insert(0, make_clef(voice.clef))
     if not first.getElementsByClass(m21key.KeySignature):
         first.insert(0, key_signature(voice.key))
     if voice.bars[0].meter.length is not None and not first.getElementsByClass(meter.TimeSignature):
@@ -103,8 +98,12 @@ def voice_to_part(voice: Voice, tune: Tune, expand_repeats: bool) -> stream.Part
 
 def is_pickup(bar: Bar) -> bool:
     """Whether a voice's first bar is an anacrusis: shorter than its meter."""
-    length = bar.meter.length
-    return length is not None and bar.duration() < length
+    return theory.is_pickup(bar.duration(), bar.meter.length)
+
+
+def make_clef(name: str) -> clef.Clef:
+    """The music21 clef an ABC clef name stands for (treble for a name the reader does not know)."""
+    return getattr(clef, CLEFS.get(name, "TrebleClef"))()
 
 
 def bar_to_measure(bar: Bar, number: int) -> stream.Measure:
@@ -197,7 +196,7 @@ def key_signature(key: Key) -> m21key.KeySignature:
     """A music21 Key for a standard key and mode, else a KeySignature with the key's alterations."""
     if key.tonic and key.mode in MODES:
         tonic = key.tonic[0] + key.tonic[1:].replace("b", "-")
-        return m21key.Key(tonic, MODES[key.mode])
+        return m21key.Key(tonic, MODES[key.mode].music21)
     signature = m21key.KeySignature(0)
     if key.alters:
         sharps = key.sharps
@@ -232,7 +231,7 @@ def change_element(change: Change):
     if change.kind == "meter":
         return time_signature(change.value) if change.value.length is not None else None
     if change.kind == "clef":
-        return CLEFS.get(change.value, clef.TrebleClef)()
+        return make_clef(change.value)
     if change.kind == "tempo":
         return metronome_mark(change.value)
     return None

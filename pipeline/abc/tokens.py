@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from functools import lru_cache
 from fractions import Fraction
 
+from charmony.pipeline.abc.fields import read_number
+
 LENGTH = r"\d*(?:/+\d*)?"
 # One alternative per token kind; the first that matches at a position wins.
 TOKEN = re.compile(
@@ -58,13 +60,13 @@ def length_factor(text: str) -> Fraction | None:
     if not text:
         return Fraction(1)
     digits, slashes, denominator = LENGTH_PARTS.fullmatch(text).groups()
-    numerator = int(digits) if digits else 1
+    numerator = read_number(digits) if digits else 1
     if not slashes:
         value = Fraction(numerator)
     elif denominator:
-        if len(slashes) > 1 or int(denominator) == 0:
+        if len(slashes) > 1 or read_number(denominator) == 0:
             return None
-        value = Fraction(numerator, int(denominator))
+        value = Fraction(numerator, read_number(denominator))
     else:
         value = Fraction(numerator, 2 ** len(slashes))
     return value if value > 0 else None

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Any
 
 from charmony.pipeline.abc.bars import closes_section
 from charmony.pipeline.abc.fields import Key, Meter
+from charmony.pipeline.abc.theory import midi_number
 from charmony.pipeline.output import Problem
 
 
@@ -33,7 +35,7 @@ class Note:
     @property
     def midi(self) -> int:
         """The MIDI key number it sounds."""
-        return 12 * (self.octave + 1) + (0, 2, 4, 5, 7, 9, 11)["CDEFGAB".index(self.step)] + self.alter
+        return midi_number(self.step, self.octave, self.alter)
 
 
 @dataclass
@@ -50,7 +52,7 @@ class Chord:
 
 @dataclass
 class Rest:
-    """A rest, `z` (or `x`, invisible); `bars` > 0 for a whole-bar rest `Z` counted in bars."""
+    """A rest, `z` (or `x`, invisible); a whole-bar rest `Z4` becomes one such rest a bar (see Bar.whole_rest_bars)."""
 
     length: Fraction
     line: int
@@ -61,10 +63,13 @@ class Rest:
 
 @dataclass
 class Change:
-    """A key, meter, unit length or tempo change in the music (an inline field or a field line)."""
+    """A key, meter, clef or tempo change in the music (an inline field or a field line).
+
+    A unit length change (L:) is no event: the parser applies it to the lengths of the notes that follow.
+    """
 
     kind: str  # "key", "meter", "tempo", "clef"
-    value: object
+    value: Any  # a Key, Meter, tempo tuple or clef name, as `kind` says
     line: int
     column: int
     length: Fraction = Fraction(0)

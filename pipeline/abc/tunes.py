@@ -7,9 +7,11 @@ import warnings
 from collections.abc import Iterator
 
 from charmony.pipeline.abc.sample_options import ABC_SAMPLE_OPTIONS
-from charmony.pipeline.corpus import CorpusPlugin, CorpusWarning, SampleContext
+from charmony.pipeline.corpus import CorpusPlugin, CorpusWarning, SampleContext, SampleInfo
 
 NUMBER_LINE = re.compile(r"^X:[^\n]*", re.MULTILINE)
+HEADER_END = re.compile(r"^K:[^\n]*$", re.MULTILINE)
+CREDIT_LINE = re.compile(r"^[TC]:[^\n]*\n?", re.MULTILINE)
 # What the shortest completion of any tune writes: a rest, a barline, |] and line ends.
 COMPLETION_CHARACTERS = frozenset("z|]\n")
 
@@ -22,6 +24,18 @@ def skip(message: str) -> None:
 def renumber(text: str, number: int) -> str:
     """The tune with its first `X:` line made `X:<number>`; text without one is left as it is."""
     return NUMBER_LINE.sub(f"X:{number}", text, count=1)
+
+
+def retitle(text: str, sample: SampleInfo) -> str:
+    """The tune with the T: and C: lines of its header replaced by the run, sample number, step and seed."""
+    number = NUMBER_LINE.search(text)
+    if number is None:
+        return text
+    end = HEADER_END.search(text, number.end())
+    header_end = end.start() if end else len(text)
+    header = CREDIT_LINE.sub("", text[number.end():header_end])
+    credit = f"\nT:{sample.run} sample {sample.number} (step {sample.step}, seed {sample.seed})\nC:charmony {sample.run}"
+    return text[:number.end()] + credit + header + text[header_end:]
 
 
 class AbcCorpus(CorpusPlugin):
@@ -52,6 +66,6 @@ class AbcCorpus(CorpusPlugin):
             return None  # voices written other than as [V:id] lines: beyond what the constraint writes
         return AbcConstraint(profile, options)
 
-    def finish(self, text: str, number: int) -> str:
-        """Number the sampled tune `X:<number>`."""
-        return renumber(text, number)
+    def finish(self, text: str, sample: SampleInfo) -> str:
+        """Number the sampled tune `X:<number>`, and title and credit it as charmony's, not as a composer's."""
+        return retitle(renumber(text, sample.number), sample)

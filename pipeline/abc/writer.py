@@ -8,20 +8,15 @@ from fractions import Fraction
 
 from music21 import articulations, bar, chord, clef, expressions, interval, key, meter, note, pitch, spanner, stream, tempo
 
+from charmony.pipeline.abc import theory
 from charmony.pipeline.abc.keys import abc_key, simplest_shift
 from charmony.pipeline.errors import AbcError
 
 # Bump when the same score would be written differently: cached conversions are keyed by it.
-WRITER_VERSION = 1
+# 2: tuplets (5, (7, (9 take 3 in compound meter and 2 otherwise; clefs from theory.CLEFS.
+WRITER_VERSION = 2
 
 UNITS = (Fraction(1, 4), Fraction(1, 8), Fraction(1, 16))
-ACCIDENTALS = {-2: "__", -1: "_", 0: "=", 1: "^", 2: "^^"}
-CLEFS = (  # most specific first: Treble8vbClef is a TrebleClef
-    (clef.Treble8vbClef, "treble-8"), (clef.Treble8vaClef, "treble+8"), (clef.Bass8vbClef, "bass-8"),
-    (clef.Bass8vaClef, "bass+8"), (clef.TrebleClef, "treble"), (clef.BassClef, "bass"), (clef.AltoClef, "alto"),
-    (clef.TenorClef, "tenor"), (clef.SopranoClef, "soprano"), (clef.MezzoSopranoClef, "mezzosoprano"),
-    (clef.CBaritoneClef, "baritone"), (clef.FBaritoneClef, "baritone"), (clef.PercussionClef, "perc"),
-)
 EXPRESSIONS = (  # ABC 2.1's shorthand decorations
     (expressions.Fermata, "H"), (expressions.Trill, "T"), (expressions.InvertedMordent, "P"), (expressions.Mordent, "M"),
 )
@@ -136,7 +131,8 @@ def _blocks(measures: list, bars_per_line: int) -> list[range]:
 
 
 def _is_pickup(measure: stream.Measure | None) -> bool:
-    return measure is not None and (measure.number == 0 or measure.paddingLeft > 0)
+    return measure is not None and theory.is_pickup(_quarters(measure.duration.quarterLength),
+                                                    _quarters(measure.barDuration.quarterLength))
 
 
 def _first(part: stream.Stream, kind):
@@ -182,10 +178,10 @@ def meter_text(signature: meter.TimeSignature | None) -> str:
 
 
 def clef_name(found: clef.Clef | None) -> str:
-    """The ABC clef name of a music21 clef; treble when unknown."""
-    for kind, name in CLEFS:
-        if isinstance(found, kind):
-            return name
+    """The ABC clef name of a music21 clef, or of the nearest kind of clef it is; treble when unknown."""
+    for kind in type(found).__mro__:
+        if kind.__name__ in theory.CLEF_NAMES:
+            return theory.CLEF_NAMES[kind.__name__]
     return "treble"
 
 
@@ -215,7 +211,7 @@ def choose_unit(parts: list[stream.Stream], signature: meter.TimeSignature | Non
     """The L: among 1/4, 1/8, 1/16 that writes the fewest length characters; ABC's default wins ties."""
     lengths = [written_quarters(n) for part in parts for n in part.recurse().notesAndRests if not n.duration.isGrace]
     bar = Fraction(signature.barDuration.quarterLength) / 4 if signature is not None else Fraction(1)
-    default = Fraction(1, 16) if bar < Fraction(3, 4) else Fraction(1, 8)
+    default = theory.default_unit(bar)
 
     def cost(unit: Fraction) -> tuple[int, bool, Fraction]:
         return sum(len(length_text(q / 4 / unit)) for q in lengths), unit != default, -unit
@@ -244,7 +240,7 @@ class Accidentals:
         needed = alter != same_octave or alter != any_octave or (step in self.dirty and (step, octave) not in self.by_octave)
         self.by_octave[(step, octave)] = alter
         self.by_step[step] = alter
-        return ACCIDENTALS[alter] if needed else ""
+        return theory.ACCIDENTAL_SIGNS[alter] if needed else ""
 
     def next_layer(self) -> None:
         """Start an overlay layer: back to the key signature, explicit for steps changed so far."""
@@ -272,6 +268,7 @@ class VoiceWriter:
         self.meter_text = meter_text(first_meter)
         self.bar_length = _quarters(first_meter.barDuration.quarterLength) if first_meter else Fraction(4)
         self.beat = _quarters(first_meter.beatDuration.quarterLength) if first_meter else Fraction(1)
+        self.compound = _compound(first_meter)
 
     def bars(self, measures: list[stream.Measure | None], following: list[stream.Measure | None], last: bool) -> str:
         """One line: `measures`, each closed by its barline; `following[i]` is the bar after `measures[i]`."""
@@ -306,10 +303,11 @@ class VoiceWriter:
         Changes at the start of the bar take effect at once; those later in the bar when they are written.
         A change to what is already in force (the header's key and meter, for the first bar) is not written.
         """
-        changes = []
+        changes: list[tuple[Fraction, str, dict | None]] = []
         for signature in measure.getElementsByClass(meter.TimeSignature):
             self.bar_length = _quarters(signature.barDuration.quarterLength)
             self.beat = _quarters(signature.beatDuration.quarterLength)
+            self.compound = _compound(signature)
             if meter_text(signature) != self.meter_text:
                 self.meter_text = meter_text(signature)
                 changes.append((_quarters(signature.offset), f"[M:{self.meter_text}]", None))
@@ -389,9 +387,7 @@ class VoiceWriter:
             filled += _quarters(element.duration.quarterLength)
             count += 1
         p, q = ratio
-        compound = self.beat.denominator == 2 and self.beat.numerator % 3 == 0
-        default_q = {2: 3, 3: 2, 4: 3, 6: 2, 8: 3}.get(p, 2 if compound else 3)
-        if q == default_q and count == p:
+        if q == theory.tuplet_time(p, self.compound) and count == p:
             return f"({p}", filled
         return f"({p}:{q}:{count}", filled
 
@@ -426,6 +422,11 @@ class VoiceWriter:
         octave = written.implicitOctave
         sign = accidentals.sign(written.step, octave, int(alter))
         return sign + (written.step.lower() + "'" * (octave - 5) if octave >= 5 else written.step + "," * (4 - octave))
+
+
+def _compound(signature: meter.TimeSignature | None) -> bool:
+    """Whether a time signature is compound, as the reader judges it (4/4 when there is none)."""
+    return signature is not None and theory.is_compound(signature.numerator, signature.denominator)
 
 
 def _tuplet(element: note.GeneralNote):

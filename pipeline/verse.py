@@ -61,7 +61,7 @@ class Shape:
     @property
     def form(self) -> str | None:
         """The form's name, such as "five-character quatrain", for a regular poem."""
-        if not self.regular:
+        if not self.regular or self.line_length is None:
             return None
         words = "five" if self.line_length == 5 else "seven"
         return FORM_NAMES.get((self.line_length, self.lines), f"{self.lines}-line {words}-character verse")

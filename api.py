@@ -1,0 +1,36 @@
+"""The plugin author's API: everything a charmony plugin needs, from one module.
+
+    from charmony.api import CorpusPlugin, Document, OutputPlugin, Problem, Verdict, hookimpl
+
+The names here are charmony's public interface for plugins, and stay where they are; the modules
+under `charmony.pipeline` that define them are internals that may move. docs/plugins.md describes
+each of them.
+"""
+
+from charmony.pipeline.constraint import UNREACHABLE, Constraint
+from charmony.pipeline.corpus import CorpusPlugin, CorpusWarning, Document, SampleContext, SampleInfo
+from charmony.pipeline.errors import CharmonyError, ConfigError, CorpusError
+from charmony.pipeline.hookspecs import hookimpl, hookspec
+from charmony.pipeline.output import OutputPlugin, Problem, Rendered, Verdict
+from charmony.pipeline.plugins import PluginWarning, registered
+
+__all__ = [
+    "CharmonyError",
+    "ConfigError",
+    "Constraint",
+    "CorpusError",
+    "CorpusPlugin",
+    "CorpusWarning",
+    "Document",
+    "OutputPlugin",
+    "PluginWarning",
+    "Problem",
+    "Rendered",
+    "SampleContext",
+    "SampleInfo",
+    "UNREACHABLE",
+    "Verdict",
+    "hookimpl",
+    "hookspec",
+    "registered",
+]

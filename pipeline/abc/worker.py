@@ -1,0 +1,111 @@
+"""A worker process that renders tunes under a time limit, so that no tune can hang charmony or take it down.
+
+The renderers hand it one job at a time: the name of a function in `render.JOBS` and its arguments, as JSON
+(nothing is pickled). A job that runs out of time, or that kills the worker, costs only its own tune: the worker
+is stopped, and the next job starts a new one. One worker serves every renderer of a charmony process, so the
+libraries it needs (music21 takes a second or two) are imported once, not once a tune.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import multiprocessing
+import signal
+from multiprocessing.connection import Connection
+
+from charmony.pipeline.errors import CharmonyError, RenderError
+
+# Starting the worker and importing libraries is not a tune's time: it gets its own, generous limit.
+STARTUP_SECONDS = 300
+
+
+class RenderTimeout(RenderError):
+    """A render ran out of time and was stopped."""
+
+
+class RenderWorker:
+    """The child process jobs run in; started on first use, started again after a job that stopped it."""
+
+    def __init__(self) -> None:
+        self.process: multiprocessing.process.BaseProcess | None = None
+        self.connection: Connection | None = None
+        self.loaded: set[str] = set()
+
+    def load(self, modules: tuple[str, ...]) -> None:
+        """Start the worker if it is not running, and have it import `modules` before any tune's time starts."""
+        if self.process is None or not self.process.is_alive():
+            self.stop()
+            context = multiprocessing.get_context("spawn")  # not fork: the parent may hold torch's threads
+            self.connection, child = context.Pipe()
+            self.process = context.Process(target=serve, args=(child,), daemon=True, name="charmony-render")
+            self.process.start()
+            child.close()
+        missing = [module for module in modules if module not in self.loaded]
+        if missing:
+            self._ask({"load": missing}, STARTUP_SECONDS, "starting the renderer")
+            self.loaded.update(missing)
+
+    def run(self, job: str, arguments: dict, seconds: float) -> dict:
+        """The result of `render.JOBS[job](**arguments)` in the worker; RenderTimeout after `seconds`."""
+        self.load(())
+        return self._ask({"job": job, "arguments": arguments}, seconds, job)
+
+    def _ask(self, message: dict, seconds: float, what: str) -> dict:
+        try:
+            self.connection.send_bytes(json.dumps(message).encode("utf-8"))
+            if not self.connection.poll(max(seconds, 0)):
+                self.stop()
+                raise RenderTimeout(f"{what} took more than {seconds:.0f} s and was stopped")
+            answer = json.loads(self.connection.recv_bytes().decode("utf-8"))
+        except (EOFError, OSError):
+            code = self.process.exitcode if self.process is not None else None
+            self.stop()
+            raise RenderError(f"the renderer stopped (exit status {code}) during {what}") from None
+        if "error" in answer:
+            raise RenderError(answer["error"])
+        return answer["result"]
+
+    def stop(self) -> None:
+        """Stop the worker, if one runs; the next job starts a fresh one."""
+        if self.connection is not None:
+            self.connection.close()
+        if self.process is not None:
+            if self.process.is_alive():
+                self.process.kill()
+            self.process.join()
+        self.process, self.connection, self.loaded = None, None, set()
+
+
+def serve(connection: Connection) -> None:
+    """The worker's loop: read a job, run it, send back its result or its error in one line; end with the parent."""
+    from charmony.pipeline.abc import render
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it stops the worker
+
+    while True:
+        try:
+            message = json.loads(connection.recv_bytes().decode("utf-8"))
+        except (EOFError, OSError):
+            return
+        answer: dict[str, object]
+        try:
+            if "load" in message:
+                for module in message["load"]:
+                    importlib.import_module(module)
+                answer = {"result": {}}
+            else:
+                answer = {"result": render.JOBS[message["job"]](**message["arguments"])}
+        except CharmonyError as error:
+            answer = {"error": str(error)}
+        except Exception as error:  # music21 raises many kinds; each is one tune's failure, not the worker's
+            answer = {"error": f"{type(error).__name__}: {' '.join(str(error).split())}"}
+        connection.send_bytes(json.dumps(answer).encode("utf-8"))
+
+
+_worker = RenderWorker()
+
+
+def worker() -> RenderWorker:
+    """The worker of this charmony process."""
+    return _worker

@@ -1,0 +1,37 @@
+"""Stopping training on a signal: Ctrl-C, SIGTERM or SIGHUP ask for a checkpoint and a clean stop."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+AGAIN = b"already stopping: the checkpoint is being saved (kill -9 stops at once, keeping the last periodic checkpoint)\n"
+
+
+@contextmanager
+def stop_on_interrupt() -> Iterator[threading.Event]:
+    """Turn Ctrl-C, SIGTERM and SIGHUP (a closed terminal) into a request to stop after the current step.
+
+    A second signal only repeats the request, so that a quick second Ctrl-C cannot skip the
+    checkpoint. torchrun passes a signal on to its processes, and each does the same.
+    """
+    requested = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield requested
+        return
+
+    def handler(signum, frame):
+        if requested.is_set():
+            os.write(2, AGAIN)
+        requested.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
+    try:
+        yield requested
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)

@@ -1,0 +1,43 @@
+"""CPU threads: --threads, $CHARMONY_THREADS, torchrun's $OMP_NUM_THREADS, and a default that leaves a CPU free."""
+
+import pytest
+import torch
+
+from charmony.pipeline.errors import ConfigError
+from charmony.pipeline.sample import SampleConfig, sample
+from charmony.pipeline.threads import default_threads, threads_to_use
+
+
+@pytest.mark.parametrize(("cpus", "threads"), [(1, 1), (2, 1), (3, 2), (8, 7), (64, 63)])
+def test_the_default_leaves_a_cpu_free_above_two(cpus, threads):
+    assert default_threads(cpus) == threads
+
+
+def test_the_setting_comes_before_the_environment_and_processes_share_the_default(monkeypatch):
+    monkeypatch.delenv("CHARMONY_THREADS", raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr("charmony.pipeline.threads.available_cpus", lambda: 9)
+    assert threads_to_use(None) == 8 and threads_to_use(None, processes=2) == 4 and threads_to_use(None, processes=16) == 1
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")  # as torchrun sets it for its processes
+    assert threads_to_use(None) == 3
+    monkeypatch.setenv("CHARMONY_THREADS", "5")
+    assert threads_to_use(None) == 5 and threads_to_use(2) == 2
+    monkeypatch.setenv("CHARMONY_THREADS", "0")
+    with pytest.raises(ConfigError, match=r"\$CHARMONY_THREADS=0: give a whole number of threads, at least 1"):
+        threads_to_use(None)
+
+
+def test_sample_computes_with_the_threads_it_is_given(trained_run):
+    before = torch.get_num_threads()
+    try:
+        sample(trained_run, SampleConfig(num_samples=1, max_length=5, seed=1, device="cpu", threads=2))
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    with pytest.raises(ConfigError, match="--threads must be at least 1"):
+        SampleConfig(threads=0)
+
+
+def test_the_command_line_refuses_no_threads(invoke, trained_run):
+    result = invoke("sample", "rhymes", "--runs-dir", trained_run.dir.parent, "--threads", "0")
+    assert result.exit_code == 2 and "'--threads': 0 is not in the range x>=1" in result.output
