@@ -20,7 +20,7 @@ class ConstrainedBatch:
     """One grammar state per sample of a batch, and the mask of the tokens each may take next."""
 
     def __init__(self, constraint: Constraint[Any], tokens: Sequence[str], eod_id: int, num_samples: int,
-                 max_length: int, prime: Sequence[str], device: torch.device):
+                 max_length: int, prime: Sequence[str], device: torch.device, verify: bool = False):
         self.constraint = constraint
         self.tokens = list(tokens)
         self.eod_id = eod_id
@@ -42,6 +42,7 @@ class ConstrainedBatch:
         self.rows: dict[Hashable, int] = {}
         self.table = torch.zeros((64, len(self.tokens)), dtype=torch.bool)
         self.dead_ends = 0  # samples left with no allowed token; 0 unless the constraint is wrong
+        self.verify = verify  # check every cached mask against the state at hand: for testing a constraint's key
 
     def _row(self, state: object) -> int:
         """The index of the cached mask row for a state's key, computing it on first sight."""
@@ -53,6 +54,8 @@ class ConstrainedBatch:
                 self.table = torch.cat([self.table, torch.zeros_like(self.table)])
             self.table[row] = self._allowed(state)
             self.rows[key] = row
+        elif self.verify and not torch.equal(self.table[row], self._allowed(state)):
+            raise AssertionError(f"two states of key {key!r} allow different tokens: the key leaves something out")
         return row
 
     def _allowed(self, state: object, budget: int | None = None) -> torch.Tensor:
