@@ -60,16 +60,9 @@ class ConstrainedBatch:
 
     def _allowed(self, state: object, budget: int | None = None) -> torch.Tensor:
         """Which tokens may follow `state`; with a budget, only those whose completion fits in it."""
-        feed, cost = self.constraint.feed, self.constraint.cost
-        allowed = torch.zeros(len(self.tokens), dtype=torch.bool)
-        for index, token in enumerate(self.tokens):
-            if index == self.eod_id:
-                allowed[index] = self.constraint.complete(state)
-                continue
-            after = feed(state, token)
-            if after is not None and (budget is None or cost(after) <= budget):
-                allowed[index] = True
-        return allowed
+        allowed = self.constraint.allowed(state, self.tokens, budget)
+        allowed[self.eod_id] = self.constraint.complete(state)
+        return torch.tensor(allowed, dtype=torch.bool)
 
     def masks(self, step: int) -> torch.Tensor:
         """A (samples, vocabulary) boolean mask of the tokens each sample may take at `step`."""
@@ -92,13 +85,11 @@ class ConstrainedBatch:
         mask = self.table[torch.tensor(rows, dtype=torch.long)]
         for sample, row in tight.items():
             mask[sample] = row
-        for sample, state in enumerate(self.states):
-            if state is None:
-                mask[sample] = False
-                mask[sample, self.eod_id] = True
-            elif not mask[sample].any():
-                self.dead_ends += 1
-                mask[sample, self.eod_id] = True
+        finished = torch.tensor([state is None for state in self.states])
+        stuck = ~finished & ~mask.any(dim=1)
+        self.dead_ends += int(stuck.sum())
+        mask[finished] = False
+        mask[finished | stuck, self.eod_id] = True
         return mask.to(self.device)
 
     def advance(self, chosen: Sequence[int]) -> None:

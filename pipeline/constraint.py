@@ -12,7 +12,7 @@ ends complete, never cut off.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from typing import Generic, TypeVar
 
 UNREACHABLE = 10**9  # the cost of a state from which no valid document can be finished
@@ -50,6 +50,18 @@ class Constraint(Generic[State]):
     def key(self, state: State) -> Hashable:
         """A value equal for states that allow the same next tokens; masks are cached by it."""
         return state
+
+    def allowed(self, state: State, tokens: Sequence[str], budget: int | None = None) -> list[bool]:
+        """For each token, whether `feed` allows it and, with a budget, whether the completion after it fits.
+
+        The sampler calls it once per new key; a constraint may override it to share the work between
+        tokens it treats alike. The entry of `<eod>` is decided by `complete`.
+        """
+        result = []
+        for token in tokens:
+            after = self.feed(state, token)
+            result.append(after is not None and (budget is None or self.cost(after) <= budget))
+        return result
 
     def follow(self, state: State, token: str) -> State | None:
         """The state after a token `feed` allowed, for the token a sample took; by default `feed` itself."""

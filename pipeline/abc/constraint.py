@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from math import lcm
 
 from charmony.pipeline.abc.bars import closes_section, completes
 from charmony.pipeline.abc.fields import FREE_METER, Meter, default_unit, parse_key, parse_meter, parse_unit, parse_voice
@@ -64,12 +65,15 @@ class Words:
         return word in self.words
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Frame:
-    """What the header decided for the body: meter, unit length and the voices' line prefixes."""
+    """What the header decided for the body: meter, unit length and the voices' line prefixes.
+
+    Frames are made once per distinct header (see AbcConstraint._frame), so each is its own key.
+    """
 
     meter: Meter
-    unit: Fraction
+    unit: int  # in ticks
     prefixes: tuple[str, ...]  # "[V:1] ", "[V:2] "... or ("",) for a tune without V: lines
 
     @property
@@ -86,16 +90,21 @@ class Frame:
 class Target:
     """One bar the first voice wrote in a block, which every other voice writes alike."""
 
-    duration: Fraction
+    duration: int  # in ticks
     barline: str
     field: str | None  # an inline meter change at its start, as `[M:3/4]`
     meter: Meter  # in force for the bar
     cost: int  # the fewest characters another voice needs for it
 
+    @property
+    def key(self) -> tuple:
+        """What tells two targets apart, cheap to hash."""
+        return (self.duration, self.barline, self.field, self.meter.text)
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, eq=False)
 class Block:
-    """A block as the first voice wrote it, and where the first voice stands after it."""
+    """A block as the first voice wrote it, and where the first voice stands after it (its own key: made once)."""
 
     targets: tuple[Target, ...]
     suffix: tuple[int, ...]  # suffix[j]: the characters of targets j and after
@@ -128,19 +137,19 @@ class AbcState:
     built: tuple[Target, ...]  # the first voice's bars of this block so far
     block_cost: int  # what the later voices need for them
     bar_index: int  # the first voice's bars closed so far
-    pickup: Fraction | None  # the first bar's duration, when it was short
+    pickup: int | None  # the first bar's duration in ticks, when it was short
     first_meter: Meter | None  # the first bar's meter
-    short_close: tuple[Fraction, Meter] | None  # the last bar, when it was short and closed a section
+    short_close: tuple[int, Meter] | None  # the last bar, when it was short and closed a section
     repeat: bool  # a |: is open
     line_meter: Meter  # in force at the start of the first voice's line
-    unit: Fraction
+    unit: int  # the unit note length, in ticks
     # the open line and bar
     pending: str  # the line prefix still to write
     j: int  # for a later voice, the index of the bar being written among the block's
     meter: Meter  # in force now
     bar_meter: Meter  # the open bar's
     bar_field: str | None  # the inline meter change at its start
-    elapsed: Fraction  # how long its music lasts so far
+    elapsed: int  # how long its music lasts so far, in ticks
     music: bool  # whether it holds a note or rest
     deco: int  # decorations waiting for their note
     tie_ok: bool  # a tie may follow
@@ -220,8 +229,11 @@ class AbcConstraint(Constraint[AbcState]):
         self.meter_fields = Words(f for f in fields if f[1] == "M" and parse_meter(f[3:-1]).length is not None)
         self.key_fields = Words(f for f in fields if f[1] == "K")
         self.fields = Words(self.meter_fields.words | self.key_fields.words)
+        self.whole = self._ticks_per_whole(header, music)
         self.frames: dict[tuple, Frame] = {}
-        self._fills: dict[tuple[Fraction, Fraction], int] = {}
+        self._fills: dict[tuple[int, int], int] = {}
+        self._bars_of: dict[str, int | None] = {}
+        self._length_ticks: dict[tuple[int, str], int] = {}
         self._locals: dict = {}
         self._tokens: dict = {}
         self._bars: dict = {}
@@ -230,6 +242,43 @@ class AbcConstraint(Constraint[AbcState]):
         self.header_costs: dict[tuple, int] = {}
         self.max_jump = self._largest_jump(header)
 
+    def _meters_and_units(self, header: dict) -> tuple[set[Meter], set[Fraction]]:
+        """Every meter and unit note length a tune of this constraint can have."""
+        slots = header["slots"]
+        meters = {parse_meter(v) for v in (slots.get("M", {}).get("values") or standard_values("M"))}
+        meters |= {parse_meter(f[3:-1]) for f in self.meter_fields.words} | {FREE_METER}
+        if "M" in self.forced:
+            meters.add(parse_meter(self.forced["M"]))
+        units = {parse_unit(v) for v in (slots.get("L", {}).get("values") or standard_values("L"))}
+        units |= {default_unit(m) for m in meters}
+        return meters, units
+
+    def _ticks_per_whole(self, header: dict, music: dict) -> int:
+        """Durations are counted in ticks, whole numbers: this many to a whole note (exact for every length)."""
+        meters, units = self._meters_and_units(header)
+        factors = {length_factor(text) for name in ("note_lengths", "rest_lengths", "chord_lengths")
+                   for text in music.get(name, [""]) if length_factor(text)}
+        values = [unit * factor for unit in units for factor in factors | {Fraction(1)}]
+        values += [m.length for m in meters if m.length is not None]
+        return lcm(*(value.denominator for value in values))
+
+    def _ticks(self, value: Fraction) -> int:
+        return int(value * self.whole)
+
+    def _bar(self, meter: Meter) -> int | None:
+        """A meter's bar in ticks; None for free meter."""
+        found = self._bars_of.get(meter.text, -1)
+        if found == -1:
+            found = self._bars_of[meter.text] = None if meter.length is None else self._ticks(meter.length)
+        return found
+
+    def _length_of(self, unit: int, text: str) -> int:
+        """The ticks of a note length as written (`3/2`, `/`...) against a unit of `unit` ticks."""
+        found = self._length_ticks.get((unit, text))
+        if found is None:
+            found = self._length_ticks[(unit, text)] = int(unit * length_factor(text))
+        return found
+
     def _largest_jump(self, header: dict) -> int:
         """An upper bound on how much one character can lengthen the shortest completion.
 
@@ -237,14 +286,12 @@ class AbcConstraint(Constraint[AbcState]):
         more voice (a V: line); each costs at most a whole bar of rests and a barline per voice per bar asked for.
         """
         voices = max((sequence.count("V") for sequence in self.sequences.words), default=1) or 1
-        meters = {parse_meter(v) for slot, info in header["slots"].items() if slot == "M" for v in (info["values"] or [])}
-        meters |= {parse_meter(f[3:-1]) for f in self.meter_fields.words}
-        if "M" in self.forced:
-            meters.add(parse_meter(self.forced["M"]))
-        units = {parse_unit(v) for slot, info in header["slots"].items() if slot == "L" for v in (info["values"] or [])}
-        units |= {default_unit(m) for m in meters} or {Fraction(1, 8)}
-        widest = max((self._fill(u, m.length) for u in units for m in meters if m.length is not None), default=16)
-        if widest >= INF or not meters or any(m.length is None for m in meters):
+        meters, units = self._meters_and_units(header)
+        if any(m.length is None for m in meters if m != FREE_METER) or not meters:
+            return INF
+        widest = max((self._fill(self._ticks(u), self._ticks(m.length)) for u in units for m in meters
+                      if m.length is not None), default=16)
+        if widest >= INF:
             return INF
         bars = (self.options.bars or 1) + 1
         return voices * bars * (min(widest, 64) + 12) + 32
@@ -303,6 +350,24 @@ class AbcConstraint(Constraint[AbcState]):
             state = self._step(state, char)
         return state
 
+    def allowed(self, state: AbcState, tokens, budget: int | None = None) -> list[bool]:
+        """As `Constraint.allowed`; in the body, the capital note letters go the same way, and the small ones."""
+        if state.phase != BODY:
+            return super().allowed(state, tokens, budget)
+        result: list[bool] = []
+        seen: dict[bool, bool] = {}
+        for token in tokens:
+            alike = token.isupper() if len(token) == 1 and token in NOTE_LETTERS and token in self.letters else None
+            if alike is not None and alike in seen:
+                result.append(seen[alike])
+                continue
+            after = self.feed(state, token)
+            verdict = after is not None and (budget is None or self.cost(after) <= budget)
+            if alike is not None:
+                seen[alike] = verdict
+            result.append(verdict)
+        return result
+
     def complete(self, state: AbcState) -> bool:
         """Whether every voice has ended its last bar with |] and its line."""
         return state.phase == END
@@ -339,7 +404,7 @@ class AbcConstraint(Constraint[AbcState]):
     def _frame(self, values: tuple) -> Frame:
         fields = dict(values)
         meter = parse_meter(fields["M"]) if "M" in fields else FREE_METER
-        unit = parse_unit(fields["L"]) if "L" in fields else default_unit(meter)
+        unit = self._ticks(parse_unit(fields["L"]) if "L" in fields else default_unit(meter))
         voices = [parse_voice(value).id for letter, value in values if letter == "V"]
         prefixes = tuple(f"[V:{voice}] " for voice in voices) or ("",)
         key = (meter, unit, prefixes)
@@ -364,7 +429,7 @@ class AbcConstraint(Constraint[AbcState]):
 
     @staticmethod
     def _fresh_bar(meter: Meter) -> dict:
-        return {"elapsed": Fraction(0), "music": False, "bar_meter": meter, "bar_field": None, "deco": 0, "tie_ok": False}
+        return {"elapsed": 0, "music": False, "bar_meter": meter, "bar_field": None, "deco": 0, "tie_ok": False}
 
     # ----- the body
     def _body(self, s: AbcState, c: str) -> AbcState | None:
@@ -456,10 +521,10 @@ class AbcConstraint(Constraint[AbcState]):
             return s.but(buf=s.buf + c) if lengths.starts(s.buf + c) else None
         if s.buf not in lengths:
             return None
-        placed = self._place(s, s.unit * length_factor(s.buf))
+        placed = self._place(s, self._length_of(s.unit, s.buf))
         return None if placed is None else self._item(placed, c)
 
-    def _place(self, s: AbcState, duration: Fraction) -> AbcState | None:
+    def _place(self, s: AbcState, duration: int) -> AbcState | None:
         """A note, rest or chord of `duration` added to the bar; refused when it would overrun it."""
         elapsed = s.elapsed + duration
         most = self._most(s)
@@ -468,12 +533,12 @@ class AbcConstraint(Constraint[AbcState]):
         return s.but(pos=ITEM, buf="", elapsed=elapsed, music=True, deco=0, tie_ok=s.kind != "rest",
                      space=False, after_bar=False)
 
-    def _most(self, s: AbcState) -> Fraction | None:
+    def _most(self, s: AbcState) -> int | None:
         """The longest the open bar may last: its meter's bar, or for later voices the first voice's bar."""
         target = self._target(s)
         if target is not None:
             return target.duration
-        return s.bar_meter.length
+        return self._bar(s.bar_meter)
 
     def _target(self, s: AbcState) -> Target | None:
         if s.voice == 0 or s.block is None or s.j >= len(s.block.targets):
@@ -528,16 +593,22 @@ class AbcConstraint(Constraint[AbcState]):
         return s.but(pos=ITEM, buf="", space=False, meter=meter, bar_meter=meter, bar_field=text)
 
     # ----- bars, lines and blocks
-    def _number(self, s: AbcState, duration: Fraction) -> int:
+    def _number(self, s: AbcState, duration: int) -> int:
         """The number of the open bar as musicians count, were it to last `duration`: a pickup is bar 0."""
         pickup = s.pickup is not None or (s.bar_index == 0 and self._short(s.bar_meter, duration))
         return s.bar_index if pickup else s.bar_index + 1
 
-    @staticmethod
-    def _short(meter: Meter, duration: Fraction) -> bool:
-        return meter.length is not None and 0 < duration < meter.length
+    def _short(self, meter: Meter, duration: int) -> bool:
+        bar = self._bar(meter)
+        return bar is not None and 0 < duration < bar
 
-    def _accepts(self, s: AbcState, duration: Fraction, barline: str) -> bool:
+    def _completes(self, first: int, first_meter: Meter, second: int, second_meter: Meter | None) -> bool:
+        """bars.completes, for durations in ticks."""
+        if second_meter is None:
+            return False
+        return completes(Fraction(first, self.whole), first_meter, Fraction(second, self.whole), second_meter)
+
+    def _accepts(self, s: AbcState, duration: int, barline: str) -> bool:
         """Whether the first voice may close its open bar, lasting `duration`, with `barline`."""
         if duration <= 0:
             return False
@@ -550,13 +621,14 @@ class AbcConstraint(Constraint[AbcState]):
             if (barline == "|]") != (number == self.options.bars) or number > self.options.bars:
                 return False
         meter = s.bar_meter
-        if meter.length is None or duration == meter.length or s.bar_index == 0 or barline == "|]":
-            return meter.length is None or duration <= meter.length
-        if duration > meter.length:
+        bar = self._bar(meter)
+        if bar is None or duration == bar or s.bar_index == 0 or barline == "|]":
+            return bar is None or duration <= bar
+        if duration > bar:
             return False
-        if closes_section(barline) and s.pickup is not None and completes(duration, meter, s.pickup, s.first_meter):
+        if closes_section(barline) and s.pickup is not None and self._completes(duration, meter, s.pickup, s.first_meter):
             return True
-        return s.short_close is not None and completes(duration, meter, *s.short_close)
+        return s.short_close is not None and self._completes(duration, meter, *s.short_close)
 
     def _close_bar(self, s: AbcState, barline: str) -> AbcState | None:
         """The state after the open bar's barline, if the bar may end there."""
@@ -582,7 +654,7 @@ class AbcConstraint(Constraint[AbcState]):
                      first_meter=first_meter, short_close=short_close, repeat=repeat, built=built,
                      block_cost=s.block_cost + cost, **fresh, space=False, after_bar=True)
 
-    def _mirror_cost(self, unit: Fraction, duration: Fraction, barline: str, field: str | None) -> int:
+    def _mirror_cost(self, unit: int, duration: int, barline: str, field: str | None) -> int:
         return len(field or "") + self._fill(unit, duration) + len(barline)
 
     def voice_zero(self, s: AbcState) -> tuple:
@@ -613,7 +685,7 @@ class AbcConstraint(Constraint[AbcState]):
         return self._new_line(s, 0)
 
     # ----- the shortest completion
-    def _fill(self, unit: Fraction, duration: Fraction) -> int:
+    def _fill(self, unit: int, duration: int) -> int:
         """The fewest characters of notes and rests that last exactly `duration`."""
         key = (unit, duration)
         found = self._fills.get(key)
@@ -621,23 +693,21 @@ class AbcConstraint(Constraint[AbcState]):
             return found
         best = 0 if duration == 0 else INF
         if duration > 0:
-            for factor, chars in self.fill_lengths:
-                length = unit * factor
-                if length <= duration:
-                    best = min(best, chars + self._fill(unit, duration - length))
+            for length, chars in self._one_token(unit, duration):
+                best = min(best, chars + self._fill(unit, duration - length))
         self._fills[key] = best
         return best
 
-    def _one_token(self, unit: Fraction, most: Fraction | None) -> tuple[tuple[Fraction, int], ...]:
-        """The single notes or rests (duration, characters) that last at most `most`."""
+    def _one_token(self, unit: int, most: int | None) -> tuple[tuple[int, int], ...]:
+        """The single notes or rests (ticks, characters) that last at most `most` ticks."""
         key = (unit, most)
         found = self._tokens.get(key)
         if found is None:
-            found = self._tokens[key] = tuple((unit * factor, chars) for factor, chars in self.fill_lengths
+            found = self._tokens[key] = tuple((int(unit * factor), chars) for factor, chars in self.fill_lengths
                                               if most is None or unit * factor <= most)
         return found
 
-    def _more_bars(self, count: int, repeat: bool, meter: Meter, unit: Fraction) -> int:
+    def _more_bars(self, count: int, repeat: bool, meter: Meter, unit: int) -> int:
         """One voice's fewest characters for `count` more bars (at least one), the last closed by |]."""
         key = (count, repeat, meter, unit)
         found = self._bars.get(key)
@@ -645,11 +715,12 @@ class AbcConstraint(Constraint[AbcState]):
             found = self._bars[key] = self._count_bars(count, repeat, meter, unit)
         return found
 
-    def _count_bars(self, count: int, repeat: bool, meter: Meter, unit: Fraction) -> int:
+    def _count_bars(self, count: int, repeat: bool, meter: Meter, unit: int) -> int:
         if count < 1:
             return INF
-        final = min((chars for _, chars in self._one_token(unit, meter.length)), default=INF) + 2
-        full = (self._fill(unit, meter.length) if meter.length is not None else final - 2) + 1
+        bar = self._bar(meter)
+        final = min((chars for _, chars in self._one_token(unit, bar)), default=INF) + 2
+        full = (self._fill(unit, bar) if bar is not None else final - 2) + 1
         if not repeat:
             return (count - 1) * full + final
         if ":|" not in self.barlines or (self.options.bars is not None and count < 2):
@@ -722,7 +793,7 @@ class AbcConstraint(Constraint[AbcState]):
         best = INF
         most = self._most(s)
         for text in self.lengths[kind].extending(prefix):
-            elapsed = s.elapsed + s.unit * length_factor(text)
+            elapsed = s.elapsed + self._length_of(s.unit, text)
             if most is None or elapsed <= most:
                 best = min(best, len(text) - len(prefix) + self._boundary(s, elapsed, True, deco=False))
         return best
@@ -739,7 +810,7 @@ class AbcConstraint(Constraint[AbcState]):
                 best = min(best, len(text) - len(prefix) + self._boundary(after, after.elapsed, after.music))
         return best
 
-    def _boundary(self, s: AbcState, elapsed: Fraction, music: bool, deco: bool | None = None) -> int:
+    def _boundary(self, s: AbcState, elapsed: int, music: bool, deco: bool | None = None) -> int:
         """The fewest characters to end the tune from between two tokens, the open bar lasting `elapsed`
         (leaving out what the tail counts)."""
         deco = s.deco > 0 if deco is None else deco
@@ -751,7 +822,8 @@ class AbcConstraint(Constraint[AbcState]):
             rest = target.duration - elapsed
             fill = self._fill(s.unit, rest) if rest > 0 else (0 if music and not deco else INF)
             return field + fill + len(target.barline)
-        key = (s.frame, elapsed, music, deco, s.bar_meter, s.meter, s.bar_field, s.pickup, s.first_meter, s.short_close,
+        key = (s.frame, elapsed, music, deco, s.bar_meter.text, s.meter.text, s.bar_field, s.pickup,
+               s.first_meter.text if s.first_meter else None, (s.short_close[0], s.short_close[1].text) if s.short_close else None,
                s.repeat, s.bar_index if self.options.bars is not None else s.bar_index == 0)
         best = self._boundaries.get(key)
         if best is None:
@@ -768,27 +840,27 @@ class AbcConstraint(Constraint[AbcState]):
         """The first voice's newline, the other voices' prefixes and newlines."""
         return 1 + s.frame.after(0) + (s.frame.voices - 1)
 
-    def _ends(self, s: AbcState, elapsed: Fraction, music: bool, deco: bool, meter: Meter) -> list[tuple[Fraction, int]]:
+    def _ends(self, s: AbcState, elapsed: int, music: bool, deco: bool, meter: Meter) -> list[tuple[int, int]]:
         """Durations the open bar could end with, and the fewest characters of music that get it there."""
         ends = []
-        length = meter.length
+        bar = self._bar(meter)
         if music and not deco:
             ends.append((elapsed, 0))
         else:  # the bar still needs music: one note or rest may end it
-            room = None if length is None else length - elapsed
+            room = None if bar is None else bar - elapsed
             ends += [(elapsed + d, chars) for d, chars in self._one_token(s.unit, room)]
-        if length is not None:
-            wanted = {length}
+        if bar is not None:
+            wanted = {bar}
             if s.pickup is not None:
-                wanted.add(length - s.pickup)
+                wanted.add(bar - s.pickup)
             if s.short_close is not None:
-                wanted.add(length - s.short_close[0])
+                wanted.add(bar - s.short_close[0])
             for duration in wanted:
                 if duration > elapsed:
                     ends.append((duration, self._fill(s.unit, duration - elapsed)))
         return ends
 
-    def _closing(self, s: AbcState, duration: Fraction, barline: str) -> int:
+    def _closing(self, s: AbcState, duration: int, barline: str) -> int:
         """The fewest characters after the first voice's open bar ends at `duration` with `barline`: its
         barline, the other voices' copies of it and the bars still to come (not the line ends)."""
         if not self._accepts(s, duration, barline):
@@ -872,7 +944,7 @@ class AbcConstraint(Constraint[AbcState]):
         for meter_way in free.get("M", [(0, fixed.get("M"))]):
             for unit_way in free.get("L", [(0, fixed.get("L"))]):
                 meter = parse_meter(meter_way[1]) if meter_way[1] is not None else FREE_METER
-                unit = parse_unit(unit_way[1]) if unit_way[1] is not None else default_unit(meter)
+                unit = self._ticks(parse_unit(unit_way[1]) if unit_way[1] is not None else default_unit(meter))
                 count = self.options.bars or 1
                 body = voice_chars + n * self._more_bars(count, False, meter, unit) + n
                 best = min(best, meter_way[0] + unit_way[0] + body)
@@ -895,11 +967,14 @@ class AbcConstraint(Constraint[AbcState]):
         later = None
         if s.voice > 0:
             # whether this bar is the block's last (a newline follows it) or the block is done
-            later = (target, min(len(s.block.targets) - s.j, 2), s.block.final, s.voice + 1 == s.frame.voices)
+            later = (target.key if target else None, min(len(s.block.targets) - s.j, 2), s.block.final,
+                     s.voice + 1 == s.frame.voices)
         first = None
         if s.voice == 0:
-            first = (s.bar_index if self.options.bars is not None else s.bar_index == 0, s.pickup, s.first_meter,
-                     s.short_close, s.repeat)
+            first = (s.bar_index if self.options.bars is not None else s.bar_index == 0, s.pickup,
+                     s.first_meter.text if s.first_meter else None,
+                     (s.short_close[0], s.short_close[1].text) if s.short_close else None, s.repeat)
         return (BODY, s.frame, later, first, s.pending, s.pos, s.buf, getattr(s, "kind", None),
                 getattr(s, "note_letter", "a").isupper(), getattr(s, "marks", 0), getattr(s, "chord_notes", 0),
-                s.elapsed, s.music, s.bar_meter, s.bar_field is not None, s.meter, s.deco, s.tie_ok, s.space, s.after_bar)
+                s.elapsed, s.music, s.bar_meter.text, s.bar_field is not None, s.meter.text, s.deco, s.tie_ok, s.space,
+                s.after_bar)
