@@ -7,7 +7,8 @@ under `charmony.pipeline` that define them are internals that may move. docs/plu
 each of them.
 """
 
-from charmony.pipeline.corpus import CorpusPlugin, CorpusWarning, Document, SampleInfo
+from charmony.pipeline.constraint import UNREACHABLE, Constraint
+from charmony.pipeline.corpus import CorpusPlugin, CorpusWarning, Document, SampleContext, SampleInfo
 from charmony.pipeline.errors import CharmonyError, ConfigError, CorpusError
 from charmony.pipeline.gallery.cards import CardPart, CardSample
 from charmony.pipeline.hookspecs import hookimpl, hookspec
@@ -20,6 +21,7 @@ __all__ = [
     "CardSample",
     "CharmonyError",
     "ConfigError",
+    "Constraint",
     "CorpusError",
     "CorpusPlugin",
     "CorpusWarning",
@@ -29,7 +31,9 @@ __all__ = [
     "Problem",
     "Recipe",
     "Rendered",
+    "SampleContext",
     "SampleInfo",
+    "UNREACHABLE",
     "Verdict",
     "hookimpl",
     "hookspec",

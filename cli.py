@@ -326,6 +326,9 @@ def worker_arguments(ctx: click.Context, run: Run, runs_dir: Path) -> list[str]:
               help="Output plugins to check and render each sample with; `html` also builds a gallery of the samples.")
 @option("--evaluate/--no-evaluate", default=SAMPLE.evaluate, show_default=shown(SAMPLE.evaluate),
               help="Score the samples as `charmony evaluate` does, into samples.json and one line.")
+@option("--free", is_flag=True, help="Sample without the corpus' constraint, which otherwise keeps every sample valid.")
+@option("--option", "options", multiple=True, callback=parse_options, metavar="KEY=VALUE",
+        help="A corpus sample option, such as meter=3/4 for ABC; repeatable. See `charmony plugins`.")
 @runs_dir_option
 def sample_command(run_name, out_dir, runs_dir, **settings):
     """Generate samples from RUN's trained model.
@@ -349,7 +352,7 @@ def sample_command(run_name, out_dir, runs_dir, **settings):
             click.echo(item.text)
         click.echo("---")
     finished = sum(item.finished for item in samples)
-    click.echo(f"{len(samples)} samples (seed {report['seed']}, {finished} ended by themselves) written to {target}")
+    click.echo(f"{len(samples)} {report['mode']} samples (seed {report['seed']}, {finished} ended by themselves) written to {target}")
     for name, counts in report["summary"].items():
         if summary_line(name, counts):
             click.echo(summary_line(name, counts))

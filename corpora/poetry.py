@@ -7,8 +7,9 @@ from pathlib import Path
 
 from charmony.corpora.options import choice_option, int_option
 from charmony.corpora.poetry_sources import FORMATS, FORMATS_IN_WORDS, Poem, read_poems
+from charmony.pipeline.corpus import CorpusPlugin, Document, SampleContext
+from charmony.pipeline.errors import ConfigError
 from charmony.pipeline.verse import has_form, parse_forms, shape, verse_lines
-from charmony.pipeline.corpus import CorpusPlugin, Document
 from charmony.pipeline.errors import CorpusError
 from charmony.pipeline.hookspecs import hookimpl
 from charmony.pipeline.recipes import Recipe
@@ -57,6 +58,40 @@ class PoetryCorpus(CorpusPlugin):
         "max_length": "leave out poems of more characters",
         "glob": "which files to read in a --source directory (default *)",
     }
+
+    sample_options = {
+        "form": "the form of every poem: five, seven, quatrain, regulated or regular, combined with commas "
+                "(five,quatrain); default: regular verse of any form the corpus has",
+    }
+
+    def profile(self, documents: Iterator[str]) -> dict:
+        """Whether the poems have title and author lines, and how many couplets they have."""
+        from charmony.corpora.poetry_constraint import poetry_profile
+
+        return {"poetry": poetry_profile(documents)}
+
+    def constraint(self, context: SampleContext):
+        """Regular verse of the form asked for, in the run's layout."""
+        from charmony.corpora.poetry_constraint import PoemConstraint, PoemForm
+
+        form = PoemForm()
+        if "form" in context.options:
+            try:
+                names = parse_forms(context.options["form"])
+            except ValueError as error:
+                raise ConfigError(
+                    f"--option form={context.options['form']}: {str(error)!r} is not a form; "
+                    "name five, seven, quatrain, regulated or regular, combined with commas (five,quatrain)"
+                ) from None
+            if {"five", "seven"} <= set(names) or {"quatrain", "regulated"} <= set(names):
+                raise ConfigError(f"--option form={context.options['form']}: a poem cannot be both; choose one of each pair")
+            form = PoemForm(5 if "five" in names else 7 if "seven" in names else None,
+                            2 if "quatrain" in names else 4 if "regulated" in names else None)
+        profile = (context.profile or {}).get("poetry")
+        if not profile or not profile["poems"]:
+            return None
+        constraint = PoemConstraint(profile, context.tokens, form)
+        return constraint if constraint.usable else None
 
     def documents(self, sources: list[Path], options: Mapping[str, str]) -> Iterator[Document]:
         """Yield each poem that passes the form and length filters."""

@@ -179,6 +179,8 @@ class SampleConfig:
     render: list[str] = field(default_factory=list)  # output plugins to run on each sample, besides the corpus' checks
     threads: int | None = None  # CPU threads; None: CHARMONY_THREADS, else a default for this machine
     evaluate: bool = True  # score samples written to a folder against the run (pipeline/evaluate.py)
+    free: bool = False  # sample without the corpus' constraint, even where it has one
+    options: dict[str, str] = field(default_factory=dict)  # the corpus' sample-time options (--option KEY=VALUE)
 
     def __post_init__(self) -> None:
         if self.num_samples < 1 or self.max_length < 1:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from charmony.pipeline.constraint import Constraint
     from charmony.pipeline.recipes import Recipe
 
 
@@ -37,6 +38,16 @@ class SampleInfo:
     run: str  # the run's name
     step: int  # the training step of the checkpoint it was drawn from
     seed: int  # the sampling seed
+
+
+@dataclass(frozen=True)
+class SampleContext:
+    """What a corpus plugin's constraint is built from: the run's tokens, its profile and the options asked for."""
+
+    tokens: list[str]  # the run's vocabulary, by id (<eod> included)
+    profile: dict | None  # what `profile` returned when the run was prepared
+    options: Mapping[str, str] = field(default_factory=dict)  # `charmony sample --option KEY=VALUE`
+    prepare_options: Mapping[str, str] = field(default_factory=dict)  # the run's `prepare --option`s
 
 
 class CorpusPlugin:
@@ -70,6 +81,8 @@ class CorpusPlugin:
     token_unit: str = "character"
     # Recipe name -> Recipe: named training settings for `charmony train RUN --recipe NAME`.
     recipes: Mapping[str, Recipe] = {}
+    # Sample-time option name -> one-line help, for `charmony sample --option KEY=VALUE`.
+    sample_options: Mapping[str, str] = {}
 
     def documents(self, sources: list[Path], options: Mapping[str, str]) -> Iterator[Document]:
         """Yield the corpus documents read from `sources` (the defaults when empty)."""
@@ -82,6 +95,20 @@ class CorpusPlugin:
     def finish(self, text: str, sample: SampleInfo) -> str:
         """Turn a sample's text, prime included, into the text written to its file (e.g. to number and title a tune)."""
         return text
+
+    def profile(self, documents: Iterator[str]) -> dict | None:
+        """What the run's training documents share, as JSON data kept with the run; None keeps nothing.
+
+        `prepare` calls it once with the training documents' texts; `constraint` and the checkers read it.
+        """
+        return None
+
+    def constraint(self, context: SampleContext) -> Constraint | None:
+        """The grammar a run's samples are drawn under (see `pipeline.constraint`), or None to sample freely.
+
+        Raise a ConfigError for a sample option whose value is wrong, saying what would do.
+        """
+        return None
 
     def tokenize(self, text: str) -> Iterable[str]:
         """Split text into tokens; joining the tokens must give the text back."""

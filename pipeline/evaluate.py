@@ -1,7 +1,8 @@
 """The `evaluate` stage: how close samples come to a run's held-out documents, and how much they copy its training ones.
 
 For an ABC run (one whose samples are `.abc` files) the unit is the tune, and the figures are:
-- `valid`: the share of tunes that are strictly valid (`is_valid_tune`);
+- `valid`: the share of tunes that are strictly valid (`is_valid_tune`): they pass the `abc` checker and have every
+  header field that every training tune of the run has;
 - `overlap`: for each histogram, the overlap area of the samples' and the held-out tunes' normalised
   histograms, the sum over the bins of the smaller of the two shares: 1 for the same shape, 0 for nothing
   in common (the objective evaluation of MGEval, Yang & Lerch 2018). `pitch` counts pitch classes from the
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from charmony.pipeline.abc.check import check_tune
+from charmony.pipeline.abc.check import check_tune, lacking_fields
 from charmony.pipeline.abc.features import TuneFeatures, tune_features
 from charmony.pipeline.abc.tune import Tune
 from charmony.pipeline.copying import longest_copies
@@ -130,12 +131,19 @@ def run_kind(run: Run) -> str:
     return "music" if run.manifest().extension == ".abc" else "text"
 
 
-def is_valid_tune(run: Run, tune: Tune) -> bool:
-    """Whether a sampled tune of `run` is strictly valid: the one place that decides it for `evaluate`."""
+def is_valid_tune(run: Run, tune: Tune, required: tuple[str, ...] | None = None) -> bool:
+    """Whether a sampled tune of `run` is strictly valid: it passes the checker and has every header field
+    that every training tune of the run has. The one place that decides it for `evaluate`."""
     try:
-        return check_tune(tune).valid
+        required = required_fields(run) if required is None else required
+        return check_tune(tune).valid and not lacking_fields(tune, required)
     except Exception:  # a tune the checker cannot judge is not valid; the checker's own bug is not the sample's
         return False
+
+
+def required_fields(run: Run) -> tuple[str, ...]:
+    """The header fields every training tune of the run has, from its profile."""
+    return tuple(((run.profile() or {}).get("abc") or {}).get("header", {}).get("required", ()))
 
 
 def evaluate_texts(run: Run, texts: Sequence[str], copying: bool = True) -> Evaluation:
@@ -173,7 +181,8 @@ def _combined(features: list[TuneFeatures]) -> TuneFeatures:
 
 def _evaluate_music(run: Run, texts: Sequence[str], copying: bool) -> Evaluation:
     reference = music_reference(run, training=copying)
-    files = [[(tune_features(tune), is_valid_tune(run, tune)) for tune in parsed_tunes(text)] for text in texts]
+    required = required_fields(run)
+    files = [[(tune_features(tune), is_valid_tune(run, tune, required)) for tune in parsed_tunes(text)] for text in texts]
     tunes = [features for file in files for features, _ in file]
     melodies = [reference.codes.codes(melody) for features in tunes for melody in features.melodies]
     longest, shares = _longest_runs(reference.training, melodies) if copying else ([0] * len(melodies), [0.0] * len(melodies))

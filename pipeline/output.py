@@ -88,6 +88,13 @@ class OutputPlugin:
         """One short line about the verdicts on many samples, for samples.json and the screen."""
         return f"{sum(v.valid for v in verdicts)}/{len(verdicts)} valid"
 
+    def for_run(self, profile: dict | None) -> OutputPlugin:
+        """The plugin to judge one run's samples with, given the run's profile (see `CorpusPlugin.profile`).
+
+        A checker can hold samples to what the run's training documents all do; by default it is itself.
+        """
+        return self
+
     def card(self, sample: CardSample) -> CardPart | list[CardPart] | None:
         """What this plugin shows of its results on one sample in `charmony gallery`; None shows its files as links."""
         return None

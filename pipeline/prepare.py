@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from charmony import __version__
+from charmony.pipeline.atomic import write_json
 from charmony.pipeline.config import PrepareConfig
 from charmony.pipeline.corpus import CorpusPlugin, Document
 from charmony.pipeline.encoding import Encoder, TokenCounter
@@ -158,6 +159,7 @@ def _prepare(run: Run, config: PrepareConfig) -> Manifest:
     try:
         sizes, documents = _encode(plugin, config, Encoder(vocab), survey, split_kind, split_at, staging)
         vocab.save(staging / "vocab.json")
+        profile = _profile(plugin, staging, vocab)
         distribution, version = corpus_origin(plugin.name)
         manifest = Manifest(
             corpus=plugin.name,
@@ -185,11 +187,42 @@ def _prepare(run: Run, config: PrepareConfig) -> Manifest:
         manifest.save(staging / "manifest.json")
         run.dir.mkdir(parents=True, exist_ok=True)
         # The manifest goes last, so a run is never left claiming data it does not have.
-        for name in ("vocab.json", "train.bin", "val.bin", "manifest.json"):
-            (staging / name).replace(run.dir / name)
+        if profile is not None:
+            write_json(staging / "profile.json", profile)
+        for name in ("vocab.json", "train.bin", "val.bin", "profile.json"):
+            if (staging / name).exists():
+                (staging / name).replace(run.dir / name)
+        if profile is None:
+            run.profile_path.unlink(missing_ok=True)
+        (staging / "manifest.json").replace(run.manifest_path)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return manifest
+
+
+def _training_documents(staging: Path, vocab: Vocabulary) -> Iterator[str]:
+    """The texts of the training documents just written to `staging/train.bin`."""
+    path = staging / "train.bin"
+    if path.stat().st_size == 0:
+        return
+    ids = np.memmap(path, dtype=vocab.dtype, mode="r")
+    ends = np.flatnonzero(ids == vocab.eod_id)
+    start = 0
+    for end in ends:
+        yield vocab.decode(ids[start:end].tolist())
+        start = end + 1
+
+
+def _profile(plugin: CorpusPlugin, staging: Path, vocab: Vocabulary) -> dict | None:
+    """The plugin's profile of the training documents, read back from the token file; None when it keeps none."""
+    if type(plugin).profile is CorpusPlugin.profile:
+        return None
+    try:
+        return plugin.profile(_training_documents(staging, vocab))
+    except CharmonyError:
+        raise
+    except Exception as error:
+        raise PluginError(f"corpus plugin {plugin.name!r} failed to profile its documents: {type(error).__name__}: {error}") from error
 
 
 def _encode(plugin, config, encoder: Encoder, survey: Survey, split_kind: str, split_at: int, staging: Path):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +38,7 @@ class Run:
     best_path = property(lambda self: self.dir / "best.pt")
     metrics_path = property(lambda self: self.dir / "metrics.jsonl")
     samples_dir = property(lambda self: self.dir / "samples")
+    profile_path = property(lambda self: self.dir / "profile.json")
 
     def split_path(self, split: str) -> Path:
         """The token file of the `train` or `val` split."""
@@ -57,6 +60,18 @@ class Run:
                 f"run `charmony prepare CORPUS --run {self.name}` first"
             )
         return Manifest.load(self.manifest_path)
+
+    def profile(self) -> dict | None:
+        """What `prepare` noted about the training documents (profile.json), or None when it noted nothing."""
+        if not self.profile_path.exists():
+            return None
+        try:
+            profile = json.loads(self.profile_path.read_text(encoding="utf-8"))
+        except ValueError as error:
+            raise RunError(f"{self.profile_path} is not valid JSON ({error}); prepare the run again") from None
+        if not isinstance(profile, dict):
+            raise RunError(f"{self.profile_path} is damaged (not a JSON object); prepare the run again")
+        return profile
 
     def vocabulary(self) -> Vocabulary:
         """The run's vocabulary."""

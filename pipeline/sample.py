@@ -13,7 +13,9 @@ from charmony.pipeline.checkpoint import Checkpoint
 from charmony.pipeline.config import GREEDY_BELOW, SampleConfig
 from charmony.pipeline.corpus import SampleInfo
 from charmony.pipeline.device import autocast, resolve_device
-from charmony.pipeline.errors import ConfigError, PluginError
+from charmony.pipeline.constrained_sampling import ConstrainedBatch
+from charmony.pipeline.corpus import CorpusPlugin, SampleContext
+from charmony.pipeline.errors import CharmonyError, ConfigError, PluginError
 from charmony.pipeline.model import CharModel
 from charmony.pipeline.plugins import get_outputs, get_run_corpus
 from charmony.pipeline.runs import Run
@@ -58,10 +60,12 @@ def generate(
     generator: torch.Generator,
     device: torch.device,
     banned: Sequence[int] = (),
+    constrained: ConstrainedBatch | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Token ids (num_samples, max_length) continuing `prefix`, and each row's length before <eod>.
 
-    Tokens in `banned` (such as `<unk>`) are never chosen.
+    Tokens in `banned` (such as `<unk>`) are never chosen. With `constrained`, the logits of the tokens
+    its grammar does not allow are masked before temperature, top-k and top-p.
     """
     model.eval()
     ids = torch.tensor([prefix] * num_samples, device=device)
@@ -73,13 +77,19 @@ def generate(
     banned_ids = torch.tensor(list(banned), dtype=torch.long, device=device)
     greedy = config.temperature < GREEDY_BELOW
     for t in range(max_length):
-        last = logits[:, -1].float() if greedy else filter_logits(logits[:, -1], config.temperature, config.top_k, config.top_p)
+        last = logits[:, -1].float()
+        if constrained is not None:
+            last = last.masked_fill(~constrained.masks(t), float("-inf"))
+        if not greedy:
+            last = filter_logits(last, config.temperature, config.top_k, config.top_p)
         last = last.index_fill(1, banned_ids, float("-inf"))
         if greedy:
             chosen = last.argmax(dim=-1)
         else:
             chosen = torch.multinomial(last.softmax(dim=-1), 1, generator=generator).squeeze(1)
         chosen = chosen.masked_fill(done, eod_id)
+        if constrained is not None:
+            constrained.advance(chosen.tolist())
         out[:, t] = chosen
         ended = (chosen == eod_id) & ~done
         lengths = torch.where(ended, t, lengths)
@@ -89,6 +99,38 @@ def generate(
         with autocast(device):
             logits, state = model(chosen[:, None], state)
     return out, lengths
+
+
+def check_sample_options(corpus: CorpusPlugin, options: dict[str, str]) -> None:
+    """Refuse a sample option the corpus does not have, listing the ones it has."""
+    unknown = sorted(set(options) - set(corpus.sample_options))
+    if unknown:
+        offered = ", ".join(sorted(corpus.sample_options)) or "none"
+        raise ConfigError(f"corpus {corpus.name!r} has no sample option {unknown[0]!r}; its sample options: {offered}")
+
+
+def constrained_batch(run: Run, corpus: CorpusPlugin, vocab: Vocabulary, config: SampleConfig, prime: str,
+                      device: torch.device) -> ConstrainedBatch | None:
+    """The grammar states of a batch sampled under the corpus' constraint; None for free sampling."""
+    check_sample_options(corpus, config.options)
+    if config.free:
+        if config.options:
+            raise ConfigError("sample options work through the corpus' constraint; drop --free, or drop the --option")
+        return None
+    context = SampleContext(list(vocab.tokens), run.profile(), dict(config.options), dict(run.manifest().options))
+    try:
+        constraint = corpus.constraint(context)
+    except CharmonyError:
+        raise
+    except Exception as error:
+        raise PluginError(f"corpus plugin {corpus.name!r} failed to make its constraint: {type(error).__name__}: {error}") from error
+    if constraint is None:
+        if config.options:
+            raise ConfigError(f"this run of corpus {corpus.name!r} has no constraint, so its sample options cannot apply; "
+                              "prepare the run again with this version of charmony")
+        return None
+    tokens = list(corpus.tokenize(prime)) if prime else []
+    return ConstrainedBatch(constraint, vocab.tokens, vocab.eod_id, config.num_samples, config.max_length, tokens, device)
 
 
 def load_model(run: Run, which: str, device: torch.device) -> tuple[CharModel, Checkpoint, Path]:
@@ -132,11 +174,13 @@ def sample(run: Run, config: SampleConfig) -> tuple[list[Sample], dict]:
     get_outputs(outputs)  # unknown names fail before any work
     prime = manifest.prime if config.prime is None else config.prime
     prefix = [vocab.eod_id] + prime_ids(run, vocab, prime)  # <eod> marks the start of a new document
+    constrained = constrained_batch(run, corpus, vocab, config, prime, device)  # bad options fail before the model loads
     model, checkpoint, path = load_model(run, config.checkpoint, device)
     seed = config.seed if config.seed is not None else secrets.randbelow(2**31)
     generator = torch.Generator(device=device).manual_seed(seed)
     banned = [vocab.unk_id] if vocab.unk_id is not None else []
-    out, lengths = generate(model, prefix, config.num_samples, config.max_length, vocab.eod_id, config, generator, device, banned)
+    out, lengths = generate(model, prefix, config.num_samples, config.max_length, vocab.eod_id, config, generator, device,
+                            banned, constrained)
     samples = []
     for number, (row, length) in enumerate(zip(out.cpu(), lengths.cpu().tolist()), start=1):
         info = SampleInfo(number=number, run=run.name, step=checkpoint.step, seed=seed)
@@ -156,7 +200,11 @@ def sample(run: Run, config: SampleConfig) -> tuple[list[Sample], dict]:
         "top_p": config.top_p,
         "prime": prime,
         "max_length": config.max_length,
+        "mode": "constrained" if constrained is not None else "free",
+        "options": dict(config.options),
         "outputs": outputs,
     }
+    if constrained is not None and constrained.dead_ends:
+        metadata["constraint_dead_ends"] = constrained.dead_ends
     return samples, metadata
 

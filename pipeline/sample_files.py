@@ -33,10 +33,14 @@ def sample_name(number: int, extension: str) -> str:
     return f"sample_{number:03d}{extension}"
 
 
-def write_samples(samples: list[Sample], metadata: dict, out_dir: Path, extension: str, render: list[str]) -> dict:
-    """Write sample N to `out_dir/sample_NNN<ext>` (from 1), run the output plugins, and write samples.json."""
+def write_samples(samples: list[Sample], metadata: dict, out_dir: Path, extension: str, render: list[str],
+                  profile: dict | None = None) -> dict:
+    """Write sample N to `out_dir/sample_NNN<ext>` (from 1), run the output plugins, and write samples.json.
+
+    The checkers judge the samples as samples of a run with `profile` (see `OutputPlugin.for_run`).
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
-    runner = OutputRunner(get_outputs(render))
+    runner = OutputRunner([plugin.for_run(profile) for plugin in get_outputs(render)])
     _remove_earlier_samples(out_dir)
     entries, written = [], {}
     for number, item in enumerate(samples, start=1):
@@ -100,7 +104,7 @@ def sample_to_folder(run: Run, config: SampleConfig, out_dir: Path | None = None
     with run_lock(run, "sample") if out_dir is None else nullcontext():
         samples, metadata = sample(run, config)
         target = out_dir or new_samples_dir(run, metadata["step"], metadata["seed"])
-        report = write_samples(samples, metadata, target, run.manifest().extension, metadata["outputs"])
+        report = write_samples(samples, metadata, target, run.manifest().extension, metadata["outputs"], run.profile())
         if config.evaluate:
             from charmony.pipeline.sample_sets import evaluate_written
 

@@ -193,7 +193,7 @@ def test_render_goes_on_with_the_other_tunes_of_a_collection(tmp_path, invoke):
 def test_sampled_tunes_are_checked_rendered_and_summarised(tmp_path):
     samples = [Sample(REEL, True), Sample(BAD, True), Sample(CHORALE, False)]
     report = write_samples(samples, {"run": "test"}, tmp_path, ".abc", ["abc", "midi", "score"])
-    assert report["summary"]["abc"] == {"valid": 2, "checked": 3, "errors": 0, "skipped": 0, "unit": "tunes"}
+    assert report["summary"]["abc"] == {"valid": 2, "checked": 3, "errors": 0, "skipped": 0, "unit": "tunes", "line": "2/3 tunes valid"}
     assert report["summary"]["midi"]["skipped"] == 1
     written = sorted(p.name for p in tmp_path.iterdir())
     assert written == ["sample_001.abc", "sample_001.mid", "sample_001.musicxml", "sample_001.svg", "sample_002.abc",

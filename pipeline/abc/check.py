@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from math import lcm
 
+from charmony.pipeline.abc.bars import completes as bars_complete
+from charmony.pipeline.abc.bars import is_short as bar_is_short
 from charmony.pipeline.abc.collection import split_tunes
 from charmony.pipeline.abc.parser import parse_tune
 from charmony.pipeline.abc.theory import is_pickup
@@ -51,17 +53,37 @@ def check_tunes(text: str) -> list[TuneReport]:
     return [check_tune(parse_tune(piece.text, piece.line)) for piece in split_tunes(text)]
 
 
-def check_abc(text: str) -> Verdict:
-    """The verdict on an ABC file: valid when it holds at least one tune and every tune is valid."""
+def lacking_fields(tune: Tune, required: tuple[str, ...]) -> list[str]:
+    """The header fields in `required` that a tune's header lacks, in order."""
+    present = {letter for letter, _ in tune.fields}
+    return [letter for letter in required if letter not in present]
+
+
+def check_abc(text: str, required: tuple[str, ...] = ()) -> Verdict:
+    """The verdict on an ABC file: valid when it holds at least one tune and every tune is valid.
+
+    `required` names header fields every tune must have: those every training tune of a run has, when
+    the checker judges that run's samples. A plain file is held to ABC 2.1 alone.
+    """
     reports = check_tunes(text)
+    lacks: dict[str, int] = {}
+    for report in reports:
+        missing = lacking_fields(report.tune, required)
+        for letter in missing:
+            lacks[letter] = lacks.get(letter, 0) + 1
+        if missing:
+            report.problems.insert(0, Problem(report.tune.line, 1, f"the tune has no {', '.join(field + ':' for field in missing)} "
+                                              "field, which every training tune of the run has"))
     if not reports:
         return Verdict(False, [Problem(1, 1, NO_TUNES)], {"tunes": 0, "valid_tunes": 0, "bars": 0, "bars_ok": 0}, parsed=reports)
-    details = {
+    details: dict[str, object] = {
         "tunes": len(reports),
         "valid_tunes": sum(report.valid for report in reports),
         "bars": sum(report.bars for report in reports),
         "bars_ok": sum(report.bars_ok for report in reports),
     }
+    if lacks:
+        details["lacks"] = lacks  # tunes lacking each required field
     problems = [problem for report in reports for problem in report.problems]
     return Verdict(details["valid_tunes"] == len(reports), problems, details, parsed=reports)  # renderers reuse the parse
 
@@ -104,12 +126,10 @@ def duration_problems(voice: Voice) -> list[Problem]:
 def _short_bars_accepted(bars: list[Bar], durations: list[Fraction]) -> set[int]:
     """The indices of the short bars that a pickup explains (see duration_problems)."""
     def is_short(index: int) -> bool:
-        length = bars[index].meter.length
-        return length is not None and 0 < durations[index] < length
+        return bar_is_short(durations[index], bars[index].meter)
 
     def completes(a: int, b: int) -> bool:
-        return is_short(a) and is_short(b) and bars[a].meter == bars[b].meter and (
-            durations[a] + durations[b] == bars[a].meter.length)
+        return bars_complete(durations[a], bars[a].meter, durations[b], bars[b].meter)
 
     last = len(bars) - 1
     closes = [bar.section_end or (i < last and bars[i + 1].start_repeat) for i, bar in enumerate(bars)]

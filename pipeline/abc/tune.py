@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+from charmony.pipeline.abc.bars import closes_section
 from charmony.pipeline.abc.fields import Key, Meter
 from charmony.pipeline.abc.theory import midi_number
 from charmony.pipeline.output import Problem
@@ -105,7 +106,7 @@ class Bar:
     @property
     def section_end(self) -> bool:
         """Whether its closing barline ends a section: a repeat, `||`, `|]` or the end of the tune."""
-        return self.end_repeat or self.barline in ("||", "|]", "[|", "") or self.barline.endswith("]")
+        return closes_section(self.barline, self.end_repeat)
 
 
 @dataclass

@@ -1,0 +1,249 @@
+"""Constrained sampling: an untrained model writes only complete, valid tunes and poems, as asked."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+import torch
+
+from abc_tunes import FOUR_VOICES, SOPRANO
+from assertions import assert_user_error
+from charmony.pipeline.abc.check import bar_numbers, check_abc
+from charmony.pipeline.abc.collection import split_tunes
+from charmony.pipeline.abc.constraint import AbcConstraint
+from charmony.pipeline.abc.parser import parse_tune
+from charmony.pipeline.abc.sample_options import AbcOptions
+from charmony.pipeline.constrained_sampling import ConstrainedBatch
+from charmony.pipeline.plugins import get_outputs
+from charmony.pipeline.prepare import PrepareConfig, prepare
+from charmony.pipeline.runs import Run
+from charmony.pipeline.sample import SampleConfig, load_model, sample
+from charmony.pipeline.train import train
+from charmony.plugins.poem import PoemChecker
+from tiny import TINY_TRAIN
+
+UNTRAINED = dataclasses.replace(TINY_TRAIN, max_steps=1, eval_every=1, save_every=1, log_every=1)
+POEMS = [
+    "白日依山尽，黄河入海流。欲穷千里目，更上一层楼。",
+    "床前明月光，疑是地上霜。举头望明月，低头思故乡。",
+    "朝辞白帝彩云间，千里江陵一日还。两岸猿声啼不住，轻舟已过万重山。",
+    "国破山河在，城春草木深。感时花溅泪，恨别鸟惊心。烽火连三月，家书抵万金。白头搔更短，浑欲不胜簪。",
+    "红豆生南国，春来发几枝。愿君多采撷，此物最相思。",
+    "独在异乡为异客，每逢佳节倍思亲。遥知兄弟登高处，遍插茱萸少一人。",
+]
+
+
+def make_run(root, name: str, corpus: str, files: dict[str, str]) -> Run:
+    folder = root / f"{name}-source"
+    folder.mkdir()
+    for file_name, text in files.items():
+        (folder / file_name).write_text(text, encoding="utf-8")
+    run = Run(root / "runs" / name)
+    prepare(run, PrepareConfig(corpus, [folder]))
+    train(run, UNTRAINED)  # one step: the weights are as good as random
+    return run
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, Run]:
+    root = tmp_path_factory.mktemp("constrained")
+    return {
+        "soprano": make_run(root, "soprano", "bach", {f"{c}-{i}.abc": t for c in range(2) for i, t in enumerate(SOPRANO)}),
+        "chorales": make_run(root, "chorales", "bach", {f"{c}-{i}.abc": t for c in range(4) for i, t in enumerate(FOUR_VOICES)}),
+        "poetry": make_run(root, "poetry", "poetry", {"poems.txt": "\n".join(f"诗{i}:{p}" for i, p in enumerate(POEMS * 2)) + "\n"}),
+    }
+
+
+def required(run: Run) -> tuple[str, ...]:
+    return tuple(run.profile()["abc"]["header"]["required"])
+
+
+def test_prepare_keeps_what_every_training_tune_has(runs):
+    profile = runs["chorales"].profile()["abc"]
+    assert profile["header"]["required"] == ["C", "K", "L", "M", "T", "V", "X"], "Q: is only in some tunes"
+    assert profile["header"]["sequences"] == ["XTCMLVVVVK"]
+    assert profile["voice_prefix"] is True
+    assert runs["poetry"].profile()["poetry"]["titles"] is True
+
+
+@pytest.mark.parametrize("name, max_length", [("soprano", 700), ("chorales", 1600)])
+def test_an_untrained_model_at_a_high_temperature_writes_only_complete_valid_tunes(runs, name, max_length):
+    run = runs[name]
+    samples, meta = sample(run, SampleConfig(num_samples=200, max_length=max_length, temperature=1.5, seed=4, device="cpu"))
+    assert meta["mode"] == "constrained" and "constraint_dead_ends" not in meta
+    assert all(s.finished for s in samples), "every tune ends by itself, before --max-length"
+    verdicts = [check_abc(s.text, required(run)) for s in samples]
+    assert [v.problems for v in verdicts if not v.valid] == []
+    voices = {len(parse_tune(s.text).voices) for s in samples}
+    assert voices == ({1} if name == "soprano" else {4})
+    free, meta = sample(run, SampleConfig(num_samples=200, max_length=max_length, temperature=1.5, seed=4, device="cpu", free=True))
+    assert meta["mode"] == "free"
+    assert sum(check_abc(s.text, required(run)).valid for s in free) < 20, "without the constraint, random weights write junk"
+
+
+@pytest.mark.parametrize("name, options, max_length", [
+    ("soprano", {"meter": "2/4", "key": "Ebm", "bars": "6", "tempo": "100"}, 700),
+    ("chorales", {"meter": "3/4", "key": "Bb", "bars": "3"}, 1600),
+])
+def test_the_tunes_have_the_meter_key_tempo_and_bars_asked_for(runs, name, options, max_length):
+    run = runs[name]
+    samples, meta = sample(run, SampleConfig(num_samples=60, max_length=max_length, temperature=1.5, seed=5, device="cpu",
+                                             options=options))
+    assert meta["options"] == options
+    for item in samples:
+        assert check_abc(item.text, required(run)).valid
+        tune = parse_tune(item.text)
+        fields = dict(tune.fields)
+        assert fields["M"] == options["meter"] and fields["K"] == options["key"]
+        assert fields.get("Q") == ("1/4=100" if "tempo" in options else fields.get("Q"))
+        for voice in tune.voices.values():
+            assert bar_numbers(voice)[-1] == int(options["bars"]), "the tune ends at bar N of every voice"
+            assert {bar.meter.text for bar in voice.bars} == {options["meter"]}, "no meter change"
+
+
+def test_free_sampling_is_plain_multinomial_sampling(runs):
+    run = runs["soprano"]
+    config = SampleConfig(num_samples=8, max_length=120, temperature=1.3, seed=9, device="cpu", free=True)
+    samples, _ = sample(run, config)
+    vocab = run.vocabulary()
+    model, _, _ = load_model(run, "best", torch.device("cpu"))
+    model.eval()
+    generator = torch.Generator().manual_seed(9)
+    prefix = [vocab.eod_id] + vocab.encode("X:")
+    texts, done = [""] * 8, [False] * 8
+    with torch.no_grad():
+        logits, state = model(torch.tensor([prefix] * 8))
+        for _ in range(120):
+            chosen = torch.multinomial((logits[:, -1] / 1.3).softmax(-1), 1, generator=generator).squeeze(1)
+            chosen = chosen.masked_fill(torch.tensor(done), vocab.eod_id)
+            for row, token in enumerate(chosen.tolist()):
+                done[row] = done[row] or token == vocab.eod_id
+                if not done[row]:
+                    texts[row] += vocab.tokens[token]
+            logits, state = model(chosen[:, None], state)
+    assert [s.text for s in samples] == [check_renumbered(t, n) for n, t in enumerate(texts, start=1)]
+
+
+def check_renumbered(text: str, number: int) -> str:
+    """What `finish` makes of a raw ABC sample: numbered, and titled after the run where it has a header."""
+    from charmony.pipeline.corpus import SampleInfo
+    from charmony.pipeline.plugins import get_corpus
+
+    return get_corpus("bach").finish("X:" + text, SampleInfo(number, "soprano", 1, 9))
+
+
+def random_walk(constraint, tokens: list[str], samples: int, max_length: int, seed: int, verify: bool = True):
+    """Tokens drawn at random among those the constraint allows; returns the texts and the batch."""
+    batch = ConstrainedBatch(constraint, tokens, 0, samples, max_length, list("X:"), torch.device("cpu"), verify=verify)
+    generator = torch.Generator().manual_seed(seed)
+    texts = ["X:"] * samples
+    for step in range(max_length):
+        mask = batch.masks(step)
+        logits = torch.randn(samples, len(tokens), generator=generator).masked_fill(~mask, float("-inf"))
+        chosen = torch.multinomial(logits.softmax(-1), 1, generator=generator).squeeze(1).tolist()
+        for row, token in enumerate(chosen):
+            if batch.states[row] is not None and token:
+                texts[row] += tokens[token]
+        batch.advance(chosen)
+        if all(state is None for state in batch.states):
+            break
+    return texts, batch
+
+
+@pytest.mark.parametrize("name", ["soprano", "chorales"])
+def test_each_cached_mask_holds_for_every_state_of_its_key(runs, name):
+    run = runs[name]
+    constraint = AbcConstraint(run.profile()["abc"], AbcOptions())
+    texts, batch = random_walk(constraint, run.vocabulary().tokens, 24, 1500, seed=2)  # verify raises on a mismatch
+    assert batch.dead_ends == 0 and all(check_abc(t, required(run)).valid for t in texts)
+
+
+def test_the_cost_is_the_length_of_a_shortest_completion(runs):
+    run = runs["chorales"]
+    constraint = AbcConstraint(run.profile()["abc"], AbcOptions(bars=2))
+    tokens = run.vocabulary().tokens
+    texts, _ = random_walk(constraint, tokens, 12, 1200, seed=3, verify=False)
+    for text in texts[:6]:
+        state = constraint.start()
+        for char in text[:len(text) // 2]:
+            state = constraint.feed(state, char)
+        cost, steps = constraint.cost(state), 0
+        while not constraint.complete(state):
+            after = [constraint.feed(state, t) for t in tokens[1:]]
+            costs = [constraint.cost(a) if a is not None else 10**9 for a in after]
+            assert min(costs) == constraint.cost(state) - 1, "some next character shortens the completion by one"
+            assert max(c for c in costs if c < 10**9) - constraint.cost(state) <= constraint.max_jump
+            state = after[costs.index(min(costs))]
+            steps += 1
+        assert steps == cost
+
+
+def test_the_constraint_writes_the_corpus_own_tunes(runs):
+    for name, tunes in (("soprano", SOPRANO), ("chorales", FOUR_VOICES)):
+        constraint = AbcConstraint(runs[name].profile()["abc"], AbcOptions())
+        for tune in tunes:
+            state = constraint.start()
+            for char in tune:
+                state = constraint.feed(state, char)
+                assert state is not None, f"refused {char!r} in {tune!r}"
+            assert constraint.complete(state)
+
+
+@pytest.mark.parametrize("options, form", [
+    ({"form": "five,quatrain"}, "five-character quatrain"),
+    ({"form": "seven,regulated"}, "seven-character regulated verse"),
+    ({}, None),
+])
+def test_an_untrained_model_writes_only_regular_poems_of_the_form_asked_for(runs, options, form):
+    samples, meta = sample(runs["poetry"], SampleConfig(num_samples=100, max_length=150, temperature=1.5, seed=6,
+                                                        device="cpu", options=options))
+    assert meta["mode"] == "constrained" and all(s.finished for s in samples)
+    verdicts = [PoemChecker().check(s.text) for s in samples]
+    assert all(v.valid for v in verdicts), [v.problems for v in verdicts if not v.valid][:3]
+    if form:
+        assert {v.details["form"] for v in verdicts} == {form}
+    assert all(s.text.startswith("《") for s in samples), "the run keeps titles, so every poem has one"
+
+
+def test_samples_json_records_the_mode_and_options(runs, invoke, tmp_path):
+    run = runs["soprano"]
+    result = invoke("sample", "soprano", "--runs-dir", run.dir.parent, "--num-samples", 3, "--max-length", 700,
+                    "--seed", 1, "--option", "meter=3/4", "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "out" / "samples.json").read_text())
+    assert report["mode"] == "constrained" and report["options"] == {"meter": "3/4"}
+    assert "abc: 3/3 tunes valid" in result.output and "3 constrained samples" in result.output
+
+
+@pytest.mark.parametrize("args, fragments", [
+    (["--option", "metre=3/4"], ["no sample option 'metre'", "bars, key, meter, tempo"]),
+    (["--option", "meter=7/0"], ["--option meter=7/0", "such as 3/4"]),
+    (["--option", "key=H"], ["--option key=H", "such as G, Dm"]),
+    (["--option", "bars=0"], ["--option bars=0", "from 1 to"]),
+    (["--option", "tempo=fast"], ["--option tempo=fast"]),
+    (["--option", "meter=3/4", "--free"], ["drop --free"]),
+    (["--max-length", "20"], ["--max-length 20 is too short", "at least"]),
+])
+def test_bad_sample_options_get_one_line(runs, invoke, args, fragments):
+    result = invoke("sample", "soprano", "--runs-dir", runs["soprano"].dir.parent, "--num-samples", 2, *args)
+    assert_user_error(result, *fragments)
+
+
+def test_a_poem_form_the_corpus_cannot_have_gets_one_line(runs, invoke):
+    result = invoke("sample", "poetry", "--runs-dir", runs["poetry"].dir.parent, "--option", "form=five,seven")
+    assert_user_error(result, "--option form=five,seven", "cannot be both")
+
+
+def test_a_run_sample_lacking_a_field_every_training_tune_has_is_invalid(runs, tmp_path, invoke):
+    text = "X:1\nT:No meter\nC:Test\nL:1/4\nV:1 clef=treble\nK:C\n[V:1] C D E F | G4 |]\n"
+    checker = get_outputs(["abc"])[0].for_run(runs["soprano"].profile())
+    verdict = checker.check(text)
+    assert not verdict.valid and verdict.details["lacks"] == {"M": 1}
+    assert "no M: field" in verdict.problems[0].message
+    assert checker.summarise([verdict, checker.check(SOPRANO[0])]) == "1/2 tunes valid (1 lack M:)"
+    path = tmp_path / "plain.abc"
+    path.write_text(text)
+    assert invoke("check", path).exit_code == 0, "a plain file keeps ABC 2.1's rules, where M: is optional"
+    assert [t.text for t in split_tunes(text)] == [text]
