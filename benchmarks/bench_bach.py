@@ -1,14 +1,22 @@
-"""How good is the default Bach model after a fixed training budget? Validity, bar durations, MIDI, bits per character.
+"""How good is the default Bach model after a fixed training budget, sampled free and constrained?
 
-Trains the default Bach model (below) for --minutes of wall time, samples 100 tunes and prints the share that
-pass the `abc` checker, the share of bars whose duration fits the meter, the share that render to MIDI, and
-the validation bits per character. Run: .venv/bin/python benchmarks/bench_bach.py [--minutes 10]
+Trains the default Bach model (the chorales' soprano lines in all twelve keys, 2 x 256 LSTM, dropout 0.1)
+for --minutes of wall time, then samples --samples tunes at temperatures 0.5, 0.8 and 1.0, free and
+constrained, and prints for each: strict validity (the `abc` checker and the header fields every training
+tune has), the style overlaps with the held-out tunes (pitch classes, intervals, durations, bars per tune),
+median bars against the held-out tunes', copying from the training tunes, and samples per second. The held-out
+tunes themselves are scored too, as the baseline the figures are read against. Then it trains the four-voice
+model (voices=all) for --chorale-minutes and checks that constrained four-voice tunes are valid with their
+voices' bars aligned.
+
+Run: .venv/bin/python benchmarks/bench_bach.py [--minutes 10] [--chorale-minutes 5] [--threads 1] [--keep DIR]
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import platform
 import tempfile
 import time
@@ -16,72 +24,95 @@ from pathlib import Path
 
 import torch
 
-from charmony.pipeline.prepare import PrepareConfig, prepare
+from charmony.pipeline.abc.check import check_abc
+from charmony.pipeline.abc.parser import parse_tune
+from charmony.pipeline.config import ModelConfig, PrepareConfig, SampleConfig, TrainConfig
+from charmony.pipeline.evaluate import Evaluation, evaluate_texts, required_fields
+from charmony.pipeline.prepare import prepare
+from charmony.pipeline.references import documents
 from charmony.pipeline.runs import Run
-from charmony.pipeline.sample import SampleConfig, sample
-from charmony.pipeline.sample_files import write_samples
-from charmony.pipeline.model import ModelConfig
-from charmony.pipeline.train import TrainConfig, train
+from charmony.pipeline.sample import sample
+from charmony.pipeline.train import train
 
-# The default Bach model: the chorales' soprano lines in all twelve keys, the default 2 x 256 LSTM.
-CORPUS_OPTIONS = {"voices": "soprano", "transpose": "all"}
+SOPRANO = {"voices": "soprano", "transpose": "all"}
+CHORALES = {"voices": "all"}
 TRAIN = TrainConfig(ModelConfig(dropout=0.1), max_steps=100_000, eval_every=250, save_every=1000, log_every=100, device="cpu")
-SAMPLING = SampleConfig(num_samples=100, max_length=1500, seed=1)
-# One trained model, sampled at each temperature: lower is safer, higher more varied.
-TEMPERATURES = (0.3, 0.5, 0.8)
+TEMPERATURES = (0.5, 0.8, 1.0)
 
 
-def shares(report: dict) -> dict[str, float]:
-    """Valid tunes, bars of the right duration, and tunes whose MIDI was written, as fractions."""
-    entries = report["samples"]
-    verdicts = [e["outputs"]["abc"].get("verdict") for e in entries]
-    bars = sum(v["details"].get("bars", 0) for v in verdicts if v)
-    bars_ok = sum(v["details"].get("bars_ok", 0) for v in verdicts if v)
-    midi = [e["outputs"].get("midi", {}) for e in entries]
-    return {
-        "valid": sum(bool(v and v["valid"]) for v in verdicts) / len(entries),
-        "bars_ok": bars_ok / bars if bars else 0.0,
-        "midi": sum(bool(m.get("files")) and "error" not in m for m in midi) / len(entries),
-        "finished": sum(e["finished"] for e in entries) / len(entries),
-    }
+def trained(folder: Path, name: str, options: dict, minutes: float, threads: int, device: str) -> tuple[Run, float]:
+    """A prepared run of the bach corpus trained for `minutes`, and its best validation bits per character."""
+    run = Run(folder / "runs" / name)
+    prepare(run, PrepareConfig("bach", options=dict(options), force=True))
+    result = train(run, dataclasses.replace(TRAIN, max_minutes=minutes, device=device, threads=threads), restart=True)
+    return run, result.best_val_loss / math.log(2)
+
+
+def row(label: str, evaluation: Evaluation, seconds: float | None) -> str:
+    """One line of the table."""
+    overlap = evaluation.overlap
+    copying = evaluation.copying
+    rate = f"{evaluation.count / seconds:8.2f}" if seconds else "       -"
+    return (f"{label:<18} {evaluation.valid:>6.0%}  {overlap['pitch']:.2f}  {overlap['interval']:.2f}     "
+            f"{overlap['duration']:.2f}  {overlap['bars']:.2f}  {evaluation.bars_median:>5g} / {evaluation.reference_bars_median:<5g}"
+            f"  {copying.longest_median:>6g} / {copying.longest_max:<4g} {copying.more_than_half_copied:>8.0%}  {rate}")
+
+
+def aligned(text: str) -> bool:
+    """Whether every voice of a tune has the same bars: as many, each as long as the first voice's."""
+    voices = list(parse_tune(text).voices.values())
+    first = [bar.duration() for bar in voices[0].bars]
+    return all([bar.duration() for bar in voice.bars] == first for voice in voices[1:])
 
 
 def main() -> None:
-    """Prepare, train for the budget, sample and print the figures."""
+    """Train, sample free and constrained at each temperature, evaluate, and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, default=10.0, help="training budget in wall-clock minutes (default 10)")
+    parser.add_argument("--minutes", type=float, default=10.0, help="training budget of the soprano model (default 10)")
+    parser.add_argument("--chorale-minutes", type=float, default=5.0, help="training budget of the four-voice model (default 5; 0 skips it)")
+    parser.add_argument("--samples", type=int, default=100, help="tunes per temperature and mode (default 100)")
+    parser.add_argument("--max-length", type=int, default=1500, help="--max-length of the soprano tunes (default 1500)")
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
-    parser.add_argument("--keep", type=Path, help="keep the run and the samples in this folder")
-    parser.add_argument("--threads", type=int, help="torch CPU threads; 1 avoids OpenMP stalls on a busy shared machine")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1: a shared machine stalls more)")
+    parser.add_argument("--keep", type=Path, help="keep the runs in this folder")
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-
     folder = args.keep or Path(tempfile.mkdtemp(prefix="bench-bach-"))
-    run = Run(folder / "runs" / "bach")
-    started = time.perf_counter()
-    manifest = prepare(run, PrepareConfig("bach", options=dict(CORPUS_OPTIONS), force=True))
-    prepared = time.perf_counter() - started
-    config = dataclasses.replace(TRAIN, max_minutes=args.minutes, device=args.device)
-    result = train(run, config, restart=True)
-    figures = {}
-    for temperature in TEMPERATURES:
-        samples, metadata = sample(run, dataclasses.replace(SAMPLING, temperature=temperature, device=args.device))
-        report = write_samples(samples, metadata, folder / f"samples-t{temperature}", manifest.extension, ["abc", "midi"])
-        figures[temperature] = shares(report)
 
-    print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}, device {args.device}")
-    print(f"corpus: bach {CORPUS_OPTIONS}, {sum(manifest.documents.values())} tunes, "
-          f"{manifest.tokens['train']:,} training characters (prepared in {prepared:.0f} s)")
-    shape = config.model
-    print(f"model: {shape.layers} x {shape.hidden} {shape.cell}, dropout {shape.dropout}; trained {args.minutes:g} min, "
-          f"{result.step} steps")
-    print(f"validation loss: {result.best_val_loss:.4f} nats/token, {result.best_val_bpc:.3f} bits/character")
-    print(f"sampling {SAMPLING.num_samples} tunes (seed {SAMPLING.seed}, at most {SAMPLING.max_length} characters) at each temperature:")
-    print("temperature  valid tunes  bars of the right length  MIDI renders  ended by themselves")
-    for temperature, shown in figures.items():
-        print(f"{temperature:>11}  {shown['valid']:>11.0%}  {shown['bars_ok']:>24.1%}  {shown['midi']:>12.0%}  {shown['finished']:>19.0%}")
-    print(f"run and samples in {folder}")
+    run, bpc = trained(folder, "bach", SOPRANO, args.minutes, args.threads, args.device)
+    print(f"machine: {platform.processor() or platform.machine()}, {args.threads} thread(s), torch {torch.__version__}, "
+          f"device {args.device}")
+    manifest = run.manifest()
+    print(f"corpus: bach {SOPRANO}: {manifest.documents['train']:,} training and {manifest.documents['val']:,} held-out tunes; "
+          f"model 2 x 256 LSTM, trained {args.minutes:g} min; validation {bpc:.3f} bits per character")
+    print(f"{args.samples} tunes per line, at most {args.max_length} characters, seed 1. Overlaps with the held-out tunes; "
+          "bars: median of the samples / of the held-out tunes; copying: longest run shared with a training tune, "
+          "median / max, in notes, and the share of tunes more than half copied")
+    print(f"{'':<18} {'valid':>6}  pitch  interval  dur.  bars  {'bars':>13}  {'copy median/max':>15} {'>half':>6}  tunes/s")
+    print(row("held-out tunes", evaluate_texts(run, list(documents(run.tokens("val"), run.vocabulary()))[:args.samples]), None))
+    for temperature in TEMPERATURES:
+        for free in (True, False):
+            config = SampleConfig(num_samples=args.samples, max_length=args.max_length, temperature=temperature, seed=1,
+                                  device=args.device, threads=args.threads, free=free, evaluate=False)
+            started = time.perf_counter()
+            samples, _ = sample(run, config)
+            seconds = time.perf_counter() - started
+            label = f"T {temperature} {'free' if free else 'constrained'}"
+            print(row(label, evaluate_texts(run, [s.text for s in samples]), seconds), flush=True)
+
+    if args.chorale_minutes > 0:
+        chorales, chorale_bpc = trained(folder, "chorales", CHORALES, args.chorale_minutes, args.threads, args.device)
+        required = required_fields(chorales)
+        print(f"four voices (voices=all), trained {args.chorale_minutes:g} min, {chorale_bpc:.3f} bits per character:")
+        for temperature in (0.8, 1.0):
+            for free in (True, False):
+                config = SampleConfig(num_samples=max(20, args.samples // 2), max_length=4000, temperature=temperature,
+                                      seed=1, device=args.device, threads=args.threads, free=free, evaluate=False)
+                samples, _ = sample(chorales, config)
+                valid = [s.text for s in samples if check_abc(s.text, required).valid]
+                print(f"  T {temperature} {'free' if free else 'constrained':<11}: {len(valid)}/{len(samples)} strictly valid, "
+                      f"{sum(map(aligned, valid))} of them with every voice's bars aligned; "
+                      f"{sum(s.finished for s in samples)} ended by themselves")
+    print(f"runs in {folder}")
 
 
 if __name__ == "__main__":

@@ -61,6 +61,8 @@ class ConstrainedBatch:
     def _allowed(self, state: object, budget: int | None = None) -> torch.Tensor:
         """Which tokens may follow `state`; with a budget, only those whose completion fits in it."""
         allowed = self.constraint.allowed(state, self.tokens, budget)
+        if self.verify and allowed != Constraint.allowed(self.constraint, state, self.tokens, budget):
+            raise AssertionError("the constraint's own `allowed` disagrees with trying each token")
         allowed[self.eod_id] = self.constraint.complete(state)
         return torch.tensor(allowed, dtype=torch.bool)
 

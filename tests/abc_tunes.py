@@ -38,7 +38,7 @@ M:4/4
 L:1/4
 V:1 name="Soprano" clef=treble
 K:Bb
-[V:1] F G A B | c2 TB A | G F/E/ D E | HF4 |
+[V:1] F G A B | c2 !trill!B A | G F/E/ D E | HF4 |
 [V:1] d c B A | G3/2A/ B G | F =E F2 | HB,4 |]
 """,
     """X:1
@@ -91,7 +91,7 @@ V:4 name="Bass" clef=bass
 K:G
 [V:1] B A G | A2 B | c B A | HG3 |
 [V:2] G F E | F2 G | A G F | HD3 |
-[V:3] D D C | D2 D | E D C | HB,3 |
+[V:3] [K:D] D D C | D2 D | E D C | HB,3 |
 [V:4] G, D, E, | D,2 G, | C, D, D, | HG,,3 |
 [V:1] d c B | A G A | B A2 | HG3 |]
 [V:2] G A G | F E F | G F2 | HD3 |]

@@ -240,3 +240,27 @@ def test_an_empty_collection_is_one_line(tmp_path, invoke, runs_dir):
         result = invoke("prepare", "bach", "--source", empty, "--runs-dir", runs_dir)
     assert_user_error(result, "no tune could be read", "empty.abc")
 
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", [ORIGINAL, SOPRANO], ids=["all voices", "soprano"])
+def test_the_constraint_writes_nearly_every_chorale_as_the_corpus_has_it(chorale_cache, variant, capsys):
+    """The constraint built from the chorales themselves accepts, character by character, almost all of them:
+    it is no narrower than the corpus (the few it refuses use grace notes, endings or rarer repeat idioms)."""
+    from charmony.pipeline.abc.constraint import AbcConstraint
+    from charmony.pipeline.abc.profile import abc_profile
+    from charmony.pipeline.abc.sample_options import AbcOptions
+
+    tunes = [tune["abc"] for tune in chorale_tunes((variant,))[0][variant]]
+    constraint = AbcConstraint(abc_profile(tunes), AbcOptions())
+    accepted = 0
+    for tune in tunes:
+        state = constraint.start()
+        for char in tune:
+            state = constraint.feed(state, char)
+            if state is None:
+                break
+        accepted += state is not None and constraint.complete(state)
+    with capsys.disabled():
+        print(f"\nthe ABC constraint accepts {accepted}/{len(tunes)} chorales ({variant.voices} voices)")
+    assert accepted >= 0.95 * len(tunes)

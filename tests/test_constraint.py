@@ -78,6 +78,9 @@ def test_an_untrained_model_at_a_high_temperature_writes_only_complete_valid_tun
     assert [v.problems for v in verdicts if not v.valid] == []
     voices = {len(parse_tune(s.text).voices) for s in samples}
     assert voices == ({1} if name == "soprano" else {4})
+    fewest = run.profile()["abc"]["fewest_bars"]
+    assert fewest >= 3 and all(bar_numbers(v)[-1] >= fewest for s in samples for v in parse_tune(s.text).voices.values()), \
+        "no tune is shorter than the shortest training tune"
     free, meta = sample(run, SampleConfig(num_samples=200, max_length=max_length, temperature=1.5, seed=4, device="cpu", free=True))
     assert meta["mode"] == "free"
     assert sum(check_abc(s.text, required(run)).valid for s in free) < 20, "without the constraint, random weights write junk"

@@ -240,6 +240,8 @@ class AbcConstraint(Constraint[AbcState]):
         self._boundaries: dict = {}
         self._block_tails: dict = {}
         self.header_costs: dict[tuple, int] = {}
+        # A tune ends no sooner than the shortest training tune (unless --option bars= says how long).
+        self.fewest = 1 if options.bars is not None else max(1, profile.get("fewest_bars", 1))
         self.max_jump = self._largest_jump(header)
 
     def _meters_and_units(self, header: dict) -> tuple[set[Meter], set[Fraction]]:
@@ -293,7 +295,7 @@ class AbcConstraint(Constraint[AbcState]):
                       if m.length is not None), default=16)
         if widest >= INF:
             return INF
-        bars = (self.options.bars or 1) + 1
+        bars = (self.options.bars or self.fewest) + 1
         return voices * bars * (min(widest, 64) + 12) + 32
 
     # ----- the header
@@ -351,8 +353,9 @@ class AbcConstraint(Constraint[AbcState]):
         return state
 
     def allowed(self, state: AbcState, tokens, budget: int | None = None) -> list[bool]:
-        """As `Constraint.allowed`; in the body, the capital note letters go the same way, and the small ones."""
-        if state.phase != BODY:
+        """As `Constraint.allowed`; where a letter starts or continues a note, the capital note letters go the
+        same way, and the small ones (not in an inline field or a decoration, which spell words)."""
+        if state.phase != BODY or state.pos in (FIELD, DECO):
             return super().allowed(state, tokens, budget)
         result: list[bool] = []
         seen: dict[bool, bool] = {}
@@ -510,7 +513,7 @@ class AbcConstraint(Constraint[AbcState]):
             return s.but(tie_ok=False, space=False, after_bar=False) if s.tie_ok else None
         if c in self.short_decorations:
             return s.but(deco=s.deco + 1, space=False, after_bar=False, tie_ok=False) if s.deco < MOST_DECORATIONS else None
-        if c == "!" and self.decorations.starts("!"):
+        if c == "!" and s.deco < MOST_DECORATIONS and self.decorations.starts("!"):
             return s.but(pos=DECO, buf="!", space=False, after_bar=False, tie_ok=False)
         return None
 
@@ -620,6 +623,8 @@ class AbcConstraint(Constraint[AbcState]):
             number = self._number(s, duration)
             if (barline == "|]") != (number == self.options.bars) or number > self.options.bars:
                 return False
+        elif barline == "|]" and self._number(s, duration) < self.fewest:
+            return False
         meter = s.bar_meter
         bar = self._bar(meter)
         if bar is None or duration == bar or s.bar_index == 0 or barline == "|]":
@@ -824,7 +829,7 @@ class AbcConstraint(Constraint[AbcState]):
             return field + fill + len(target.barline)
         key = (s.frame, elapsed, music, deco, s.bar_meter.text, s.meter.text, s.bar_field, s.pickup,
                s.first_meter.text if s.first_meter else None, (s.short_close[0], s.short_close[1].text) if s.short_close else None,
-               s.repeat, s.bar_index if self.options.bars is not None else s.bar_index == 0)
+               s.repeat, self._bars_key(s))
         best = self._boundaries.get(key)
         if best is None:
             best = INF
@@ -869,17 +874,29 @@ class AbcConstraint(Constraint[AbcState]):
         mirrored = (n - 1) * self._mirror_cost(s.unit, duration, barline, s.bar_field)
         more = 0
         if barline != "|]":
-            count = self.options.bars - self._number(s, duration) if self.options.bars is not None else 1
+            count = self._bars_after(self._number(s, duration))
             repeat = barline in ("|:", "::") or (s.repeat and not barline.startswith(":"))
             more = n * self._more_bars(count, repeat, s.meter, s.unit)
         return len(barline) + mirrored + more
+
+    def _bars_after(self, number: int) -> int:
+        """How many bars must still follow bar `number` (as musicians count): to bar N, or to the fewest a tune has."""
+        if self.options.bars is not None:
+            return self.options.bars - number
+        return max(1, self.fewest - number)
+
+    def _bars_key(self, s: AbcState) -> int:
+        """What of the first voice's bar count the next characters depend on: all of it while it falls short."""
+        if self.options.bars is not None:
+            return s.bar_index
+        return min(s.bar_index, self.fewest + 1)
 
     def _next_block_least(self, s: AbcState, block: Block) -> int:
         bar_index, pickup, _, _, repeat, meter = block.resume
         frame = s.frame
         n = frame.voices
         last = bar_index - 1 if pickup is not None else bar_index  # the number of the block's last bar
-        count = self.options.bars - last if self.options.bars is not None else 1
+        count = self._bars_after(last)
         return len(frame.prefixes[0]) + n * self._more_bars(count, repeat, meter, s.unit) + 1 + frame.after(0) + (n - 1)
 
     # ----- the header's shortest completion
@@ -945,7 +962,7 @@ class AbcConstraint(Constraint[AbcState]):
             for unit_way in free.get("L", [(0, fixed.get("L"))]):
                 meter = parse_meter(meter_way[1]) if meter_way[1] is not None else FREE_METER
                 unit = self._ticks(parse_unit(unit_way[1]) if unit_way[1] is not None else default_unit(meter))
-                count = self.options.bars or 1
+                count = self.options.bars or self.fewest
                 body = voice_chars + n * self._more_bars(count, False, meter, unit) + n
                 best = min(best, meter_way[0] + unit_way[0] + body)
         return chars + best
@@ -971,7 +988,7 @@ class AbcConstraint(Constraint[AbcState]):
                      s.voice + 1 == s.frame.voices)
         first = None
         if s.voice == 0:
-            first = (s.bar_index if self.options.bars is not None else s.bar_index == 0, s.pickup,
+            first = (self._bars_key(s), s.pickup,
                      s.first_meter.text if s.first_meter else None,
                      (s.short_close[0], s.short_close[1].text) if s.short_close else None, s.repeat)
         return (BODY, s.frame, later, first, s.pending, s.pos, s.buf, getattr(s, "kind", None),

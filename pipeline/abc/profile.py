@@ -56,6 +56,7 @@ class ProfileBuilder:
         self.voice_lines = 0  # body lines that start with [V:id] and a space
         self.body_lines = 0
         self.covered = 0  # tunes that use only what the constraint writes
+        self.fewest_bars: int | None = None  # bars of the shortest tune, a pickup not counted (at least)
 
     def add(self, text: str) -> None:
         """Take in one tune."""
@@ -72,6 +73,8 @@ class ProfileBuilder:
             self.values.setdefault(slot, Counter())[value] += 1
             self.longest[slot] = max(self.longest[slot], len(value))
         kinds = set()
+        first_voice = body[0][:body[0].index("]") + 1] if body and VOICE_PREFIX.match(body[0]) else None
+        barlines = 0
         for line in body:
             self.body_lines += 1
             music = line
@@ -82,9 +85,13 @@ class ProfileBuilder:
             for match in tokens(music):
                 kind = match.lastgroup
                 kinds.add(kind)
+                barlines += kind == "bar" and (first_voice is None or line.startswith(first_voice))
                 self.kinds[kind] += 1
                 self._add_token(kind, match)
         self.covered += kinds <= COVERED
+        # A tune's barlines close its bars; one of them may close a pickup, which musicians do not count.
+        bars = max(1, barlines - 1)
+        self.fewest_bars = bars if self.fewest_bars is None else min(self.fewest_bars, bars)
 
     def _add_token(self, kind: str, match: re.Match) -> None:
         def note(name: str, value: str) -> None:
@@ -122,6 +129,7 @@ class ProfileBuilder:
             "covered": self.covered,
             "header": {"sequences": sorted(self.sequences), "slots": slots, "required": required},
             "voice_prefix": self.body_lines > 0 and self.voice_lines == self.body_lines,
+            "fewest_bars": self.fewest_bars or 1,
             "octaves": self.octaves,
             "music": {name: sorted(found) for name, found in sorted(self.texts.items())},
             "kinds": dict(sorted(self.kinds.items())),
