@@ -250,3 +250,28 @@ def test_a_run_sample_lacking_a_field_every_training_tune_has_is_invalid(runs, t
     path.write_text(text)
     assert invoke("check", path).exit_code == 0, "a plain file keeps ABC 2.1's rules, where M: is optional"
     assert [t.text for t in split_tunes(text)] == [text]
+
+
+def test_the_plugin_guide_example_constraint_keeps_every_sample_valid():
+    from pathlib import Path
+
+    guide = (Path(__file__).parent.parent / "docs" / "plugins.md").read_text(encoding="utf-8")
+    code = next(block for block in guide.split("```python")[1:] if "class Lines(Constraint)" in block).split("```")[0]
+    namespace: dict = {}
+    exec(code, namespace)
+    tokens = ["<eod>", " ", ".", "\n", *"abcdefghijklmnopqrstuvwxyz", "A", "!"]
+    batch = ConstrainedBatch(namespace["Lines"](), tokens, 0, 64, 60, [], torch.device("cpu"), verify=True)
+    generator = torch.Generator().manual_seed(1)
+    texts = [""] * 64
+    for step in range(60):
+        logits = torch.randn(64, len(tokens), generator=generator).masked_fill(~batch.masks(step), float("-inf"))
+        chosen = torch.multinomial(logits.softmax(-1), 1, generator=generator).squeeze(1).tolist()
+        for row, token in enumerate(chosen):
+            if batch.states[row] is not None and token:
+                texts[row] += tokens[token]
+        batch.advance(chosen)
+    assert batch.dead_ends == 0 and all(state is None for state in batch.states), "every sample ended within 60 tokens"
+    for text in texts:
+        lines = text.split("\n")[:-1]
+        assert text.endswith(".\n") and 1 <= len(lines) <= 4
+        assert all(line.endswith(".") and line[:-1].replace(" ", "").isalpha() and line[:-1].islower() for line in lines)

@@ -247,11 +247,11 @@ class AbcConstraint(Constraint[AbcState]):
     def _meters_and_units(self, header: dict) -> tuple[set[Meter], set[Fraction]]:
         """Every meter and unit note length a tune of this constraint can have."""
         slots = header["slots"]
-        meters = {parse_meter(v) for v in (slots.get("M", {}).get("values") or standard_values("M"))}
+        meters = {parse_meter(v) for v in (slots.get("M", {}).get("values") or standard_values("M")) if well_formed("M", v)}
         meters |= {parse_meter(f[3:-1]) for f in self.meter_fields.words} | {FREE_METER}
         if "M" in self.forced:
             meters.add(parse_meter(self.forced["M"]))
-        units = {parse_unit(v) for v in (slots.get("L", {}).get("values") or standard_values("L"))}
+        units = {parse_unit(v) for v in (slots.get("L", {}).get("values") or standard_values("L")) if well_formed("L", v)}
         units |= {default_unit(m) for m in meters}
         return meters, units
 
