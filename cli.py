@@ -20,7 +20,9 @@ from charmony.cli_options import (
     CheckpointChoice, DeviceChoice, SeedRange, field_default, option, parse_names, parse_options, parse_sources,
     runs_dir_option, shown,
 )
-from charmony.pipeline.config import CELL_NAMES, ForecastConfig, ModelConfig, PrepareConfig, SampleConfig, TrainConfig
+from charmony.pipeline.config import (
+    CELL_NAMES, ForecastConfig, ForecastScoreConfig, ModelConfig, PrepareConfig, SampleConfig, TrainConfig,
+)
 from charmony.pipeline.corpus import CorpusWarning
 from charmony.pipeline.errors import CharmonyError, ConfigError, RunError
 from charmony.pipeline.plugins import PluginWarning, call_each, get_plugin_manager
@@ -372,25 +374,53 @@ def sample_command(run_name, out_dir, runs_dir, **settings):
 @click.argument("paths", nargs=-1, metavar="[DIR_OR_FILES]...", type=click.Path(exists=True, path_type=Path))
 @option("--run", "run_name", metavar="NAME", show_default="the run named in the folder's samples.json, else the only one",
               help="Run to score against.")
+@option("--horizon", type=click.IntRange(1), show_default="the run's period", help="Series runs: steps forecast per window.")
+@option("--context-steps", "context", type=click.IntRange(1), show_default="seven periods",
+        help="Series runs: values read before each window.")
+@option("--num-samples", type=click.IntRange(1), show_default=str(field_default(ForecastScoreConfig, "num_samples")),
+        help="Series runs: forecasts per window, whose median is scored.")
+@option("--seed", type=SeedRange(), show_default=str(field_default(ForecastScoreConfig, "seed")),
+        help="Series runs: same seed, same figures.")
+@option("--device", type=DeviceChoice(), show_default=field_default(ForecastScoreConfig, "device"), help="Series runs: where to sample.")
 @runs_dir_option
-def evaluate_command(paths, run_name, runs_dir):
+def evaluate_command(paths, run_name, runs_dir, **forecast_settings):
     """Score samples against a run: validity, style against its held-out documents, copying from its training ones.
 
     Each folder is scored on its own, and its samples.json gets the figures; files given alone are scored together.
-    Without DIR_OR_FILES, the run's newest folder of samples is scored.
+    Without DIR_OR_FILES, the run's newest folder of samples is scored. A series run without DIR_OR_FILES is
+    scored by forecasting its held-out windows: MSE and MAE of the median forecast against persistence (the
+    last value) and seasonal persistence (the last period).
 
     \b
     Example:
       charmony evaluate --run bach
       charmony evaluate samples/ other/sample_001.abc --run bach
+      charmony evaluate --run series --horizon 24
     """
     from charmony.pipeline.sample_sets import evaluate_set, folder_set, latest_samples, recorded_run, sample_sets
 
     run = pick_run(runs_dir, run_name or _known_run(runs_dir, recorded_run(list(paths))))
+    given = {key: value for key, value in forecast_settings.items() if value is not None}
+    if not paths and _is_series_run(run):
+        from charmony.pipeline.forecast_score import score_forecasts
+
+        click.echo(score_forecasts(run, ForecastScoreConfig(**given)).line())
+        return
+    if given:
+        names = ", ".join(f"--{key.replace('_', '-')}" for key in given).replace("--context", "--context-steps")
+        raise ConfigError(f"{names}: only for scoring a series run's forecasts (a series run and no DIR_OR_FILES)")
     sets = sample_sets(list(paths), run.manifest().extension) if paths else [folder_set(latest_samples(run), "")]
     for sample_set in sets:
         line = evaluate_set(run, sample_set).line()
         click.echo(line if len(sets) == 1 else line.replace("evaluate:", f"evaluate {sample_set.label}:", 1))
+
+
+def _is_series_run(run) -> bool:
+    """Whether `run` is of the series corpus (or one built on it)."""
+    from charmony.corpora.series import SeriesCorpus
+    from charmony.pipeline.plugins import get_run_corpus
+
+    return isinstance(get_run_corpus(run.manifest()), SeriesCorpus)
 
 
 def _known_run(runs_dir: Path, name: str | None) -> str | None:

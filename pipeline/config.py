@@ -219,13 +219,40 @@ class ForecastConfig:
     threads: int | None = None  # CPU threads; None: CHARMONY_THREADS, else a default for this machine
 
     def __post_init__(self) -> None:
-        if self.horizon < 1:
-            raise ConfigError(f"--horizon must be at least 1 step, not {self.horizon}")
-        if self.num_samples < 1:
-            raise ConfigError(f"--num-samples must be at least 1, not {self.num_samples}")
-        if not (math.isfinite(self.temperature) and self.temperature > 0):
-            raise ConfigError(f"--temperature must be above 0 and finite for a forecast, not {self.temperature}")
-        if self.seed is not None:
-            check_seed(self.seed)
-        if self.threads is not None and self.threads < 1:
-            raise ConfigError(f"--threads must be at least 1, not {self.threads}")
+        _check_forecast(self.horizon, self.num_samples, self.temperature, self.seed, self.threads)
+
+
+@dataclass
+class ForecastScoreConfig:
+    """How `evaluate` scores a series run's forecasts on its held-out windows."""
+
+    horizon: int | None = None  # steps forecast from each window's start; None: the run's period (a day)
+    context: int | None = None  # values the model reads before each window; None: seven periods (a week)
+    num_samples: int = 20  # continuations per window, whose median is the forecast
+    max_windows: int = 500  # windows spread evenly over the held-out values when there is room for more
+    temperature: float = 1.0
+    seed: int = 0
+    checkpoint: str = "best"  # best, latest, or a path
+    device: str = "auto"
+    threads: int | None = None  # CPU threads; None: CHARMONY_THREADS, else a default for this machine
+
+    def __post_init__(self) -> None:
+        _check_forecast(self.horizon or 1, self.num_samples, self.temperature, self.seed, self.threads)
+        if self.context is not None and self.context < 1:
+            raise ConfigError(f"--context-steps must be at least 1, not {self.context}")
+        if self.max_windows < 1:
+            raise ConfigError(f"--max-windows must be at least 1, not {self.max_windows}")
+
+
+def _check_forecast(horizon: int, num_samples: int, temperature: float, seed: int | None, threads: int | None) -> None:
+    """A ConfigError for the first forecast setting out of range."""
+    if horizon < 1:
+        raise ConfigError(f"--horizon must be at least 1 step, not {horizon}")
+    if num_samples < 1:
+        raise ConfigError(f"--num-samples must be at least 1, not {num_samples}")
+    if not (math.isfinite(temperature) and temperature > 0):
+        raise ConfigError(f"--temperature must be above 0 and finite for a forecast, not {temperature}")
+    if seed is not None:
+        check_seed(seed)
+    if threads is not None and threads < 1:
+        raise ConfigError(f"--threads must be at least 1, not {threads}")

@@ -87,20 +87,34 @@ class ValueTokens:
         return self.ids[nearer].tolist()
 
 
+@dataclass(frozen=True)
+class Continuation:
+    """How to continue prefixes: how many samples of how many steps, at what temperature, from which tokens."""
+
+    num_samples: int
+    horizon: int
+    temperature: float
+    allowed: list[int]  # the value tokens: a forecast has no end of document
+    vocab_size: int
+
+
 @torch.no_grad()
-def continue_series(model, prefix: list[int], allowed: list[int], vocab_size: int, config: ForecastConfig,
-                    generator: torch.Generator, device: torch.device) -> torch.Tensor:
-    """Token ids (num_samples, horizon): the prefix read once, its state copied to every sample, then sampled."""
+def continue_series(model, prefixes: list[list[int]], how: Continuation, generator: torch.Generator,
+                    device: torch.device) -> torch.Tensor:
+    """Token ids (len(prefixes) * num_samples, horizon), the samples of each prefix together.
+
+    Each prefix (all of one length) is read once and its state copied to each of its samples.
+    """
     model.eval()
     with autocast(device):
-        logits, state = model(torch.tensor([prefix], device=device))
-    state = tuple(part.repeat(1, config.num_samples, 1) for part in state)
-    logits = logits[:, -1:].repeat(config.num_samples, 1, 1)
-    mask = torch.full((vocab_size,), float("-inf"), device=device)
-    mask[allowed] = 0.0  # only value tokens: a forecast has no end of document
-    out = torch.empty((config.num_samples, config.horizon), dtype=torch.long, device=device)
-    for t in range(config.horizon):
-        last = filter_logits(logits[:, -1], config.temperature, None, None) + mask
+        logits, state = model(torch.tensor(prefixes, device=device))
+    state = tuple(part.repeat_interleave(how.num_samples, dim=1) for part in state)
+    logits = logits[:, -1:].repeat_interleave(how.num_samples, dim=0)
+    mask = torch.full((how.vocab_size,), float("-inf"), device=device)
+    mask[how.allowed] = 0.0
+    out = torch.empty((len(prefixes) * how.num_samples, how.horizon), dtype=torch.long, device=device)
+    for t in range(how.horizon):
+        last = filter_logits(logits[:, -1], how.temperature, None, None) + mask
         out[:, t] = torch.multinomial(last.softmax(dim=-1), 1, generator=generator).squeeze(1)
         with autocast(device):
             logits, state = model(out[:, t:t + 1], state)
@@ -122,7 +136,8 @@ def forecast(run: Run, config: ForecastConfig) -> Forecast:
     seed = config.seed if config.seed is not None else secrets.randbelow(2**31)
     generator = torch.Generator(device=device).manual_seed(seed)
     prefix = [vocab.eod_id] + values.encode(bins.quantise(scaling.apply(history)))
-    ids = continue_series(model, prefix, values.ids.tolist(), len(vocab), config, generator, device).cpu().numpy()
+    how = Continuation(config.num_samples, config.horizon, config.temperature, values.ids.tolist(), len(vocab))
+    ids = continue_series(model, [prefix], how, generator, device).cpu().numpy()
     paths = dequantise(values.bin_of_id[ids], scaling, bins)
     metadata = {
         "run": run.name, "checkpoint": str(path), "step": checkpoint.step, "context": origin,

@@ -14,6 +14,7 @@ from charmony.corpora.series_values import Bins, Scaling, dequantise, mae, mse, 
 from charmony.pipeline.corpus import CorpusWarning
 from charmony.pipeline.errors import ConfigError, CorpusError
 from charmony.pipeline.forecast import ForecastConfig, forecast, write_forecast
+from charmony.pipeline.forecast_score import ForecastScoreConfig, held_out_windows, score_forecasts
 from charmony.pipeline.prepare import PrepareConfig, prepare
 from charmony.pipeline.runs import Run
 from charmony.pipeline.train import TrainConfig, train
@@ -170,6 +171,68 @@ def test_forecast_command_and_its_bad_input(load_run, invoke, tmp_path):
 def test_forecast_needs_a_series_run(trained_run):
     with pytest.raises(ConfigError, match="forecast needs a run of the series corpus; run 'rhymes' is of corpus 'text'"):
         forecast(trained_run, ForecastConfig(horizon=3, device="cpu"))
+
+
+def test_held_out_windows_start_every_horizon_steps_inside_each_document():
+    eod = 99
+    ids = np.array([*range(10), eod, *range(20, 27), eod, *range(30, 34)])  # documents of 10, 7 and 4 values
+    windows = held_out_windows(ids, eod, context=3, horizon=2, limit=100)
+    assert [w.tolist() for w in windows] == [
+        [0, 1, 2, 3, 4], [2, 3, 4, 5, 6], [4, 5, 6, 7, 8],  # the first document: origins 3, 5, 7 (9 + 2 runs past it)
+        [20, 21, 22, 23, 24], [22, 23, 24, 25, 26],  # none crosses an <eod>; the 4 values of the last are too few
+    ]
+    spread = held_out_windows(ids, eod, context=3, horizon=2, limit=3)
+    assert [w[0] for w in spread] == [0, 4, 22], "a limit keeps the first, the last and windows evenly between"
+
+
+def _scaled_windows(run, context, horizon):
+    """The held-out windows in scaled units, read straight from val.bin and the vocabulary."""
+    vocab = run.vocabulary()
+    bins = Bins.for_options(SeriesOptions.parse(run.manifest().options))
+    tokens = [vocab.tokens[i] for i in run.tokens("val")]
+    assert tokens[-1] == "<eod>" and "<eod>" not in tokens[:-1], "one series: its end is held out"
+    values = np.array([int(token) for token in tokens[:-1]])
+    origins = range(context, len(values) - horizon + 1, horizon)
+    return [bins.centres(values[o - context:o + horizon]) for o in origins]
+
+
+def test_evaluate_scores_median_forecasts_of_held_out_windows_against_both_baselines(load_run):
+    score = score_forecasts(load_run, ForecastScoreConfig(num_samples=20, device="cpu"))
+    windows = _scaled_windows(load_run, 168, 24)
+    assert (score.windows, score.context, score.horizon, score.period) == (len(windows), 168, 24, 24) and len(windows) == 2
+    truth = np.stack([w[168:] for w in windows])
+    assert score.persistence.mse == pytest.approx(mse(np.stack([np.full(24, w[167]) for w in windows]), truth))
+    assert score.seasonal.mae == pytest.approx(mae(np.stack([w[144:168] for w in windows]), truth))
+    assert score.model.mse < 0.6 * score.persistence.mse, "a trained model knows the day's shape; persistence does not"
+    assert score.model.mse < 1.5 * score.seasonal.mse
+    again = score_forecasts(load_run, ForecastScoreConfig(num_samples=20, device="cpu"))
+    assert again == score, "the same seed gives the same figures"
+    assert score_forecasts(load_run, ForecastScoreConfig(num_samples=20, device="cpu", seed=5)).model != score.model
+
+
+def test_an_untrained_model_scores_far_worse(load_run, tmp_path):
+    run = Run(tmp_path / "runs" / "untrained")
+    prepare(run, PrepareConfig("series", options={"days": "100", "bins": "64"}))
+    train(run, FORECAST_TRAIN.with_settings(max_steps=1, lr=1e-9, warmup_steps=0))
+    untrained = score_forecasts(run, ForecastScoreConfig(num_samples=20, device="cpu"))
+    trained = score_forecasts(load_run, ForecastScoreConfig(num_samples=20, device="cpu"))
+    assert untrained.persistence == trained.persistence, "the same held-out windows"
+    assert untrained.model.mse > 3 * trained.model.mse and untrained.model.mse > untrained.persistence.mse
+
+
+def test_evaluate_command_on_a_series_run_and_its_bad_input(load_run, trained_run, invoke):
+    runs = load_run.dir.parent
+    result = invoke("evaluate", "--run", "load", "--horizon", "12", "--num-samples", "5", "--device", "cpu", "--runs-dir", runs)
+    assert result.exit_code == 0, result.output
+    line = result.output.strip()
+    assert line.startswith("evaluate: 5 held-out windows, 12 steps after 168 of context, median of 5 forecasts")
+    assert re.search(r"persistence MSE [\d.e-]+, MAE [\d.e-]+ \(model [\d.]+x\); seasonal persistence \(24 steps\)", line)
+    long = invoke("evaluate", "--run", "load", "--context-steps", "1000", "--runs-dir", runs)
+    assert_user_error(long, "run 'load' holds out too few values for one window of 1000 + 24 (239 values)", "--val-fraction")
+    short = invoke("evaluate", "--run", "load", "--context-steps", "12", "--runs-dir", runs)
+    assert_user_error(short, "--context-steps must be at least the period (24)")
+    text = invoke("evaluate", "--run", "rhymes", "--horizon", "3", "--runs-dir", trained_run.dir.parent)
+    assert_user_error(text, "--horizon: only for scoring a series run's forecasts")
 
 
 def test_prepare_warns_once_per_pass_about_clipped_values(tmp_path):
