@@ -26,7 +26,7 @@ $(VENV)/.installed: pyproject.toml
 demo: install
 	$(BIN)/charmony prepare bach --run bach-demo --option voices=soprano
 	$(BIN)/charmony train bach-demo --restart --recipe demo --max-steps $(DEMO_STEPS) --max-minutes $(DEMO_MINUTES)
-	$(BIN)/charmony sample bach-demo --num-samples 8 --max-length 1500 --temperature 0.3 --seed 1 --out demo-samples --render midi
+	$(BIN)/charmony sample bach-demo --num-samples 8 --max-length 1500 --temperature 0.8 --seed 1 --out demo-samples --render midi
 	@echo "tunes: demo-samples/sample_001.abc ... sample_008.abc; MIDI: demo-samples/sample_NNN.mid for each tune that passed the abc check"
 	@echo "verdicts and settings: demo-samples/samples.json; run: runs/bach-demo"
 

@@ -3,6 +3,11 @@
 Masks are cached per grammar state `key`, in one table of rows, so most steps cost a feed and a lookup
 per sample. Where the tokens left run short, a sample's mask keeps only the tokens after which the
 shortest completion still fits, so that it ends complete before `--max-length`.
+
+Without top-k and top-p, `draw` goes faster still: it draws each sample's token from the whole
+distribution and checks that one token; only where the grammar refuses it does it build the sample's
+mask and draw again from the allowed tokens. That is the same distribution as masking first: an
+allowed token x comes with probability p(x) + (1 - A) p(x) / A = p(x) / A, A being the allowed tokens' share.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ class ConstrainedBatch:
         self.rows: dict[Hashable, int] = {}
         self.table = torch.zeros((64, len(self.tokens)), dtype=torch.bool)
         self.dead_ends = 0  # samples left with no allowed token; 0 unless the constraint is wrong
+        self.drawn: dict[int, tuple[int, Any]] = {}  # by sample: the token `draw` checked and the state after it
         self.verify = verify  # check every cached mask against the state at hand: for testing a constraint's key
 
     def _row(self, state: object) -> int:
@@ -70,29 +76,87 @@ class ConstrainedBatch:
         """A (samples, vocabulary) boolean mask of the tokens each sample may take at `step`."""
         rows = []
         tight: dict[int, torch.Tensor] = {}
-        left = self.max_length - step - 2  # tokens that may follow this one, before the <eod>
+        left = self._left(step)
         for sample, state in enumerate(self.states):
             if state is None:
                 rows.append(0)
                 continue
             rows.append(self._row(state))
-            if step < self.next_check[sample]:
-                continue
-            slack = left - self.constraint.cost(state)
-            if slack <= self.constraint.max_jump:
+            if self._tight(sample, state, step):
                 tight[sample] = self._allowed(state, budget=left) & self.table[rows[-1]]
-                self.next_check[sample] = step + 1
-            else:
-                self.next_check[sample] = step + 1 + (slack - self.constraint.max_jump) // (self.constraint.max_jump + 1)
         mask = self.table[torch.tensor(rows, dtype=torch.long)]
         for sample, row in tight.items():
             mask[sample] = row
         finished = torch.tensor([state is None for state in self.states])
+        mask[finished] = False
+        return self._unstuck(mask, finished).to(self.device)
+
+    def _left(self, step: int) -> int:
+        """Tokens that may follow the one chosen at `step`, before the <eod>."""
+        return self.max_length - step - 2
+
+    def _tight(self, sample: int, state: Any, step: int) -> bool:
+        """Whether the sample's tokens left run so short that each token must leave room for its completion."""
+        if step < self.next_check[sample]:
+            return False
+        jump = self.constraint.max_jump
+        slack = self._left(step) - self.constraint.cost(state)
+        if slack <= jump:
+            self.next_check[sample] = step + 1
+            return True
+        self.next_check[sample] = step + 1 + (slack - jump) // (jump + 1)
+        return False
+
+    def _mask_of(self, state: Any, tight: bool, left: int) -> torch.Tensor:
+        """The tokens `state` allows; when `tight`, only those whose shortest completion fits in `left`."""
+        row = self._row(state)  # first: it may grow the table
+        mask = self.table[row]
+        return mask & self._allowed(state, budget=left) if tight else mask.clone()
+
+    def _unstuck(self, mask: torch.Tensor, finished: torch.Tensor) -> torch.Tensor:
+        """The mask with `<eod>` allowed to finished samples and to any left with no token (counted as dead ends)."""
         stuck = ~finished & ~mask.any(dim=1)
         self.dead_ends += int(stuck.sum())
-        mask[finished] = False
         mask[finished | stuck, self.eod_id] = True
-        return mask.to(self.device)
+        return mask
+
+    def draw(self, step: int, logits: torch.Tensor, greedy: bool, generator: torch.Generator) -> torch.Tensor:
+        """Each sample's token at `step` from `logits` (temperature applied), among the tokens its grammar allows.
+
+        Drawn from all tokens and then checked; a sample whose token is refused gets its mask and a second draw.
+        """
+        chosen = logits.argmax(dim=-1) if greedy else torch.multinomial(logits.softmax(dim=-1), 1, generator=generator).squeeze(1)
+        left = self._left(step)
+        self.drawn = {}
+        refused: dict[int, bool] = {}  # by sample: whether its tokens left are tight
+        for sample, token in enumerate(chosen.tolist()):
+            state = self.states[sample]
+            if state is None:
+                continue
+            tight = self._tight(sample, state, step)
+            if token == self.eod_id:
+                accepted, after = self.constraint.complete(state), None
+            else:
+                after = self.constraint.feed(state, self.tokens[token])
+                accepted = after is not None and (not tight or self.constraint.cost(after) <= left)
+            if self.verify:
+                if bool(self._mask_of(state, tight, left)[token]) != accepted:
+                    raise AssertionError("the mask and the check of a drawn token disagree")
+            if accepted:
+                self.drawn[sample] = (token, after)
+            else:
+                refused[sample] = tight
+        if refused:
+            samples = list(refused)
+            rows = [self._mask_of(self.states[s], refused[s], left) for s in samples]
+            mask = self._unstuck(torch.stack(rows), torch.zeros(len(samples), dtype=torch.bool)).to(logits.device)
+            again = logits[samples].masked_fill(~mask, float("-inf"))
+            index = torch.tensor(samples, device=logits.device)
+            if greedy:
+                chosen[index] = again.argmax(dim=-1)
+            else:
+                chosen[index] = torch.multinomial(again.softmax(dim=-1), 1, generator=generator).squeeze(1)
+        return chosen
 
     def advance(self, chosen: Sequence[int]) -> None:
         """Move each sample's state past the token it took; a sample that took `<eod>` is finished."""
@@ -100,4 +164,11 @@ class ConstrainedBatch:
             state = self.states[sample]
             if state is None:
                 continue
-            self.states[sample] = None if token == self.eod_id else self.constraint.follow(state, self.tokens[token])
+            drawn = self.drawn.get(sample)
+            if token == self.eod_id:
+                self.states[sample] = None
+            elif drawn is not None and drawn[0] == token:
+                self.states[sample] = drawn[1]
+            else:
+                self.states[sample] = self.constraint.follow(state, self.tokens[token])
+        self.drawn = {}

@@ -76,17 +76,22 @@ def generate(
     done = torch.zeros(num_samples, dtype=torch.bool, device=device)
     banned_ids = torch.tensor(list(banned), dtype=torch.long, device=device)
     greedy = config.temperature < GREEDY_BELOW
+    checked = config.top_k is None and config.top_p is None  # draw, then check the token drawn (see ConstrainedBatch)
     for t in range(max_length):
         last = logits[:, -1].float()
-        if constrained is not None:
-            last = last.masked_fill(~constrained.masks(t), float("-inf"))
-        if not greedy:
-            last = filter_logits(last, config.temperature, config.top_k, config.top_p)
-        last = last.index_fill(1, banned_ids, float("-inf"))
-        if greedy:
-            chosen = last.argmax(dim=-1)
+        if constrained is not None and checked:
+            last = last if greedy else filter_logits(last, config.temperature, None, None)
+            chosen = constrained.draw(t, last.index_fill(1, banned_ids, float("-inf")), greedy, generator)
         else:
-            chosen = torch.multinomial(last.softmax(dim=-1), 1, generator=generator).squeeze(1)
+            if constrained is not None:
+                last = last.masked_fill(~constrained.masks(t), float("-inf"))
+            if not greedy:
+                last = filter_logits(last, config.temperature, config.top_k, config.top_p)
+            last = last.index_fill(1, banned_ids, float("-inf"))
+            if greedy:
+                chosen = last.argmax(dim=-1)
+            else:
+                chosen = torch.multinomial(last.softmax(dim=-1), 1, generator=generator).squeeze(1)
         chosen = chosen.masked_fill(done, eod_id)
         if constrained is not None:
             constrained.advance(chosen.tolist())

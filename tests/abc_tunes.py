@@ -117,4 +117,52 @@ K:Dm
 [V:3] z | D C B,2 | A, G, E,2 | B, A, A,2 | HF,4 |]
 [V:4] z | D, E, F,2 | F, G, A,2 | B, A, A,,2 | HD,4 |]
 """,
+    """X:1
+T:Chorale four
+C:Test
+M:4/4
+L:1/4
+V:1 name="Soprano" clef=treble
+V:2 name="Alto" clef=treble
+V:3 name="Tenor" clef=treble-8
+V:4 name="Bass" clef=bass
+K:D
+[V:1] A | d c B A || [M:3/4] B2 A | HA3 || [M:4/4] d2 c2 | Hd4 |]
+[V:2] F | F A G F || [M:3/4] G2 F | HE3 || [M:4/4] F2 E2 | HF4 |]
+[V:3] D | A A D D || [M:3/4] D2 D | H^C3 || [M:4/4] A2 A2 | HA4 |]
+[V:4] D, | D, F, G, D, || [M:3/4] G,,2 A,, | HA,,3 || [M:4/4] A,,2 A,,2 | HD,4 |]
+""",
+]
+
+# Folk tunes as the folk collections write them: broken rhythm, triplets, slurs, grace notes, a line
+# continued with `\`, lines that start `|:` or a space, and lines that break inside a bar.
+FOLK = [
+    """X:1
+T:Test Jig
+R:jig
+M:6/8
+L:1/8
+K:D
+|:A|dfa afd|(3efg f cBA|dfa agf|e2c d2:|
+|:f|{a}gfg ecA|(3Bcd e dcB|\\
+dfa agf|e2c d2:|
+d6|]
+""",
+    """X:2
+T:Test Hornpipe
+R:hornpipe
+M:C|
+L:1/8
+K:G
+(3DEF|G>AB>c d>Bg>d|(ef)g>e d2 (3BcA|
+ G>AB>c d>Bg>d|e>cA>F G2 z2|]
+""",
+    """X:3
+T:Test Lied
+M:3/4
+L:1/8
+K:F
+C2 | F2 F2 A2 | c4 A2 | G2
+ E2 C2 | F6 |]
+""",
 ]

@@ -8,7 +8,7 @@ import json
 import pytest
 import torch
 
-from abc_tunes import FOUR_VOICES, SOPRANO
+from abc_tunes import FOLK, FOUR_VOICES, SOPRANO
 from assertions import assert_user_error
 from charmony.pipeline.abc.check import bar_numbers, check_abc
 from charmony.pipeline.abc.collection import split_tunes
@@ -18,6 +18,7 @@ from charmony.pipeline.abc.sample_options import AbcOptions
 from charmony.pipeline.constrained_sampling import ConstrainedBatch
 from charmony.pipeline.plugins import get_outputs
 from charmony.pipeline.prepare import PrepareConfig, prepare
+from charmony.pipeline.references import documents
 from charmony.pipeline.runs import Run
 from charmony.pipeline.sample import SampleConfig, load_model, sample
 from charmony.pipeline.train import train
@@ -52,6 +53,7 @@ def runs(tmp_path_factory) -> dict[str, Run]:
     return {
         "soprano": make_run(root, "soprano", "bach", {f"{c}-{i}.abc": t for c in range(2) for i, t in enumerate(SOPRANO)}),
         "chorales": make_run(root, "chorales", "bach", {f"{c}-{i}.abc": t for c in range(4) for i, t in enumerate(FOUR_VOICES)}),
+        "folk": make_run(root, "folk", "folk", {f"{c}-{i}.abc": t for c in range(3) for i, t in enumerate(FOLK)}),
         "poetry": make_run(root, "poetry", "poetry", {"poems.txt": "\n".join(f"诗{i}:{p}" for i, p in enumerate(POEMS * 2)) + "\n"}),
     }
 
@@ -68,7 +70,7 @@ def test_prepare_keeps_what_every_training_tune_has(runs):
     assert runs["poetry"].profile()["poetry"]["titles"] is True
 
 
-@pytest.mark.parametrize("name, max_length", [("soprano", 700), ("chorales", 1600)])
+@pytest.mark.parametrize("name, max_length", [("soprano", 700), ("chorales", 1600), ("folk", 700)])
 def test_an_untrained_model_at_a_high_temperature_writes_only_complete_valid_tunes(runs, name, max_length):
     run = runs[name]
     samples, meta = sample(run, SampleConfig(num_samples=200, max_length=max_length, temperature=1.5, seed=4, device="cpu"))
@@ -77,7 +79,11 @@ def test_an_untrained_model_at_a_high_temperature_writes_only_complete_valid_tun
     verdicts = [check_abc(s.text, required(run)) for s in samples]
     assert [v.problems for v in verdicts if not v.valid] == []
     voices = {len(parse_tune(s.text).voices) for s in samples}
-    assert voices == ({1} if name == "soprano" else {4})
+    assert voices == ({4} if name == "chorales" else {1})
+    if name == "folk":
+        bodies = [s.text.split("\nK:", 1)[1] for s in samples]
+        for mark in (">", "(3", "{", ")", "\\\n", "\n|:"):
+            assert any(mark in body for body in bodies), f"the corpus writes {mark!r}, and so may the samples"
     fewest = run.profile()["abc"]["fewest_bars"]
     assert fewest >= 3 and all(bar_numbers(v)[-1] >= fewest for s in samples for v in parse_tune(s.text).voices.values()), \
         "no tune is shorter than the shortest training tune"
@@ -89,6 +95,7 @@ def test_an_untrained_model_at_a_high_temperature_writes_only_complete_valid_tun
 @pytest.mark.parametrize("name, options, max_length", [
     ("soprano", {"meter": "2/4", "key": "Ebm", "bars": "6", "tempo": "100"}, 700),
     ("chorales", {"meter": "3/4", "key": "Bb", "bars": "3"}, 1600),
+    ("folk", {"meter": "3/8", "key": "Ador", "bars": "5"}, 700),
 ])
 def test_the_tunes_have_the_meter_key_tempo_and_bars_asked_for(runs, name, options, max_length):
     run = runs[name]
@@ -155,7 +162,7 @@ def random_walk(constraint, tokens: list[str], samples: int, max_length: int, se
     return texts, batch
 
 
-@pytest.mark.parametrize("name", ["soprano", "chorales"])
+@pytest.mark.parametrize("name", ["soprano", "chorales", "folk"])
 def test_each_cached_mask_holds_for_every_state_of_its_key(runs, name):
     run = runs[name]
     constraint = AbcConstraint(run.profile()["abc"], AbcOptions())
@@ -163,9 +170,10 @@ def test_each_cached_mask_holds_for_every_state_of_its_key(runs, name):
     assert batch.dead_ends == 0 and all(check_abc(t, required(run)).valid for t in texts)
 
 
-def test_the_cost_is_the_length_of_a_shortest_completion(runs):
-    run = runs["chorales"]
-    constraint = AbcConstraint(run.profile()["abc"], AbcOptions(bars=2))
+@pytest.mark.parametrize("name, bars", [("chorales", 2), ("folk", 3)])
+def test_the_cost_is_the_length_of_a_shortest_completion(runs, name, bars):
+    run = runs[name]
+    constraint = AbcConstraint(run.profile()["abc"], AbcOptions(bars=bars))
     tokens = run.vocabulary().tokens
     texts, _ = random_walk(constraint, tokens, 12, 1200, seed=3, verify=False)
     for text in texts[:6]:
@@ -184,8 +192,11 @@ def test_the_cost_is_the_length_of_a_shortest_completion(runs):
 
 
 def test_the_constraint_writes_the_corpus_own_tunes(runs):
-    for name, tunes in (("soprano", SOPRANO), ("chorales", FOUR_VOICES)):
-        constraint = AbcConstraint(runs[name].profile()["abc"], AbcOptions())
+    for name in ("soprano", "chorales", "folk"):
+        run = runs[name]
+        constraint = AbcConstraint(run.profile()["abc"], AbcOptions())
+        tunes = {tune for split in ("train", "val") for tune in documents(run.tokens(split), run.vocabulary())}
+        assert len(tunes) == len({"soprano": SOPRANO, "chorales": FOUR_VOICES, "folk": FOLK}[name])
         for tune in tunes:
             state = constraint.start()
             for char in tune:

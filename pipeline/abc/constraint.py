@@ -15,10 +15,12 @@ tune finish before `--max-length`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from fractions import Fraction
-from math import lcm
+from math import gcd, lcm
 
+from charmony.pipeline.abc import theory
 from charmony.pipeline.abc.bars import closes_section, completes
 from charmony.pipeline.abc.fields import FREE_METER, Meter, default_unit, parse_key, parse_meter, parse_unit, parse_voice
 from charmony.pipeline.abc.profile import slot_name, well_formed
@@ -37,9 +39,31 @@ MOST_DECORATIONS = 2
 MOST_CHORD_NOTES = 4
 TEXT_MARGIN = 16  # free-text header values may be this much longer than the corpus' longest
 
+TUPLET = re.compile(r"\((\d)(?::(\d?)(?::(\d?))?)?")  # the tuplets the constraint writes: (3, (3:2, (3:2:3...
+BROKEN = frozenset("<>")  # broken rhythms it writes: one sign, between two notes or chords
+
 # Header phases, then the positions of the body's lexer.
 H_LETTER, H_COLON, H_VALUE, BODY, END = range(5)
-ITEM, ACC, OCT, LEN, BAR, BRACKET, FIELD, CHORD, C_ACC, C_OCT, DECO, DONE = range(12)
+ITEM, ACC, OCT, LEN, BAR, BRACKET, FIELD, CHORD, C_ACC, C_OCT, DECO, DONE, PAREN, TUPLE, CONT, GRACE, G_ACC, G_OCT = range(18)
+EMPTY_BARLINES = frozenset(["|:", "||", "|"])  # may open a line with no music before them (after a line that ended `:|`)
+MOST_GRACE_NOTES = 4
+EVENT_TAIL = LENGTH_CHARS | frozenset(",'") | BROKEN  # characters that may still belong to a note being written
+ONE = (1, 1)  # a length factor as (numerator, denominator): plain ints hash fast, and keys are hashed a lot
+
+
+def tuplet_notes(text: str, compound: bool) -> tuple[int, tuple[int, int]] | None:
+    """How many notes a tuplet sign such as `(3` or `(3:2:3` spans and the factor of their lengths, read as
+    the checker reads it (in compound meter or not); None for a sign the constraint does not write."""
+    match = TUPLET.fullmatch(text)
+    if match is None:
+        return None
+    p = int(match.group(1))
+    q = int(match.group(2)) if match.group(2) else theory.tuplet_time(p, compound)
+    r = int(match.group(3)) if match.group(3) else p
+    if p < 2 or q < 1 or r < 1:
+        return None
+    factor = Fraction(q, p)
+    return r, (factor.numerator, factor.denominator)
 
 
 class Words:
@@ -152,6 +176,11 @@ class AbcState:
     elapsed: int  # how long its music lasts so far, in ticks
     music: bool  # whether it holds a note or rest
     deco: int  # decorations waiting for their note
+    owed: int  # notes still to come of an open tuplet, or the one after a broken rhythm
+    factor: tuple[int, int]  # what their lengths are multiplied by, as (numerator, denominator)
+    slur: int  # 0: no slur open; 1: one opened, without a note yet; 2: one open over a note
+    line_start: bool  # nothing written yet on this line of a one-voice tune
+    opening: bool  # the barline being written comes first on its line, with no music before it
     tie_ok: bool  # a tie may follow
     space: bool  # the last character was a space
     after_bar: bool  # the last token was a barline
@@ -224,6 +253,14 @@ class AbcConstraint(Constraint[AbcState]):
         if "|]" not in self.barlines:
             self.barlines = Words(self.barlines.words | {"|]"})
         self.short_decorations = frozenset(music.get("short_decorations", [])) & frozenset("HTPM.~uvLOS")
+        self.broken = frozenset(music.get("broken_rhythms", [])) & BROKEN
+        self.tuplets = Words(t for t in music.get("tuplets", []) if tuplet_notes(t, False) and tuplet_notes(t, True))
+        kinds = profile.get("kinds", {})
+        self.slurs = kinds.get("slur_open", 0) > 0
+        self.graces = kinds.get("grace_open", 0) > 0
+        self.continuations = kinds.get("continuation", 0) > 0
+        self.mid_bar_lines = profile.get("lines_mid_bar", 0) > 0
+        self.lead_spaces = profile.get("lines_leading_space", 0) > 0
         self.decorations = Words(music.get("decorations", []))
         fields = [f for f in music.get("inline_fields", []) if f[1] not in self.forced]
         self.meter_fields = Words(f for f in fields if f[1] == "M" and parse_meter(f[3:-1]).length is not None)
@@ -233,7 +270,11 @@ class AbcConstraint(Constraint[AbcState]):
         self.frames: dict[tuple, Frame] = {}
         self._fills: dict[tuple[int, int], int] = {}
         self._bars_of: dict[str, int | None] = {}
-        self._length_ticks: dict[tuple[int, str], int] = {}
+        self._length_ticks: dict[tuple[int, str, Fraction], int] = {}
+        self._owed: dict = {}
+        self._completing: dict = {}
+        self._rows: dict = {}  # allowed tokens after a finished note, by key (see _after_event)
+        self._rows_for = None  # the token list they are for
         self._locals: dict = {}
         self._tokens: dict = {}
         self._bars: dict = {}
@@ -260,7 +301,12 @@ class AbcConstraint(Constraint[AbcState]):
         meters, units = self._meters_and_units(header)
         factors = {length_factor(text) for name in ("note_lengths", "rest_lengths", "chord_lengths")
                    for text in music.get(name, [""]) if length_factor(text)}
-        values = [unit * factor for unit in units for factor in factors | {Fraction(1)}]
+        extra = {Fraction(1)}
+        if self.broken:
+            extra |= {Fraction(1, 2), Fraction(3, 2)}
+        for text in self.tuplets.words:
+            extra |= {Fraction(*tuplet_notes(text, compound)[1]) for compound in (False, True)}
+        values = [unit * factor * more for unit in units for factor in factors | {Fraction(1)} for more in extra]
         values += [m.length for m in meters if m.length is not None]
         return lcm(*(value.denominator for value in values))
 
@@ -274,12 +320,19 @@ class AbcConstraint(Constraint[AbcState]):
             found = self._bars_of[meter.text] = None if meter.length is None else self._ticks(meter.length)
         return found
 
-    def _length_of(self, unit: int, text: str) -> int:
-        """The ticks of a note length as written (`3/2`, `/`...) against a unit of `unit` ticks."""
-        found = self._length_ticks.get((unit, text))
+    def _length_of(self, unit: int, text: str, factor: tuple[int, int] = ONE) -> int:
+        """The ticks of a note length as written (`3/2`, `/`...) against a unit of `unit` ticks, times `factor`
+        (a tuplet's or a broken rhythm's)."""
+        key = (unit, text, factor)
+        found = self._length_ticks.get(key)
         if found is None:
-            found = self._length_ticks[(unit, text)] = int(unit * length_factor(text))
+            found = self._length_ticks[key] = int(unit * length_factor(text) * Fraction(*factor))
         return found
+
+    @staticmethod
+    def _factor(s: AbcState) -> tuple[int, int]:
+        """What the length of the next note, rest or chord is multiplied by."""
+        return s.factor if s.owed else ONE
 
     def _largest_jump(self, header: dict) -> int:
         """An upper bound on how much one character can lengthen the shortest completion.
@@ -354,12 +407,20 @@ class AbcConstraint(Constraint[AbcState]):
 
     def allowed(self, state: AbcState, tokens, budget: int | None = None) -> list[bool]:
         """As `Constraint.allowed`; where a letter starts or continues a note, the capital note letters go the
-        same way, and the small ones (not in an inline field or a decoration, which spell words)."""
+        same way, and the small ones (not in an inline field or a decoration, which spell words).
+
+        After a note, rest or chord, a character that ends it and starts the next token is allowed where it
+        would be allowed after the finished note: that row is worked out once and shared.
+        """
         if state.phase != BODY or state.pos in (FIELD, DECO):
             return super().allowed(state, tokens, budget)
+        ends = self._after_event(state, tokens) if budget is None and state.pos in (OCT, LEN) else None
         result: list[bool] = []
         seen: dict[bool, bool] = {}
-        for token in tokens:
+        for index, token in enumerate(tokens):
+            if ends is not None and len(token) == 1 and token not in EVENT_TAIL:
+                result.append(ends[index])
+                continue
             alike = token.isupper() if len(token) == 1 and token in NOTE_LETTERS and token in self.letters else None
             if alike is not None and alike in seen:
                 result.append(seen[alike])
@@ -370,6 +431,23 @@ class AbcConstraint(Constraint[AbcState]):
                 seen[alike] = verdict
             result.append(verdict)
         return result
+
+    def _after_event(self, s: AbcState, tokens) -> list[bool]:
+        """What may follow a note, rest or chord being written (`s` at OCT or LEN) once it is finished."""
+        if s.pos == OCT:
+            s = s.but(pos=LEN, kind="note", buf="")
+        placed = None
+        if s.buf in self.lengths[s.kind]:
+            placed = self._place(s, self._length_of(s.unit, s.buf, self._factor(s)))
+        if placed is None:
+            return [False] * len(tokens)
+        if tokens is not self._rows_for:
+            self._rows, self._rows_for = {}, tokens
+        key = self.key(placed)
+        row = self._rows.get(key)
+        if row is None:
+            row = self._rows[key] = self.allowed(placed, tokens)
+        return row
 
     def complete(self, state: AbcState) -> bool:
         """Whether every voice has ended its last bar with |] and its line."""
@@ -428,14 +506,21 @@ class AbcConstraint(Constraint[AbcState]):
         frame = s.frame
         meter = s.meter if voice == 0 else s.block.meter
         return s.but(voice=voice, pending=frame.prefixes[voice], pos=ITEM, buf="", meter=meter, j=0,
-                     **self._fresh_bar(meter), space=True, after_bar=False)
+                     **self._fresh_bar(meter), space=True, after_bar=False, line_start=frame.voices == 1, opening=False)
 
     @staticmethod
     def _fresh_bar(meter: Meter) -> dict:
-        return {"elapsed": 0, "music": False, "bar_meter": meter, "bar_field": None, "deco": 0, "tie_ok": False}
+        return {"elapsed": 0, "music": False, "bar_meter": meter, "bar_field": None, "deco": 0, "tie_ok": False,
+                "owed": 0, "factor": ONE, "slur": 0}
 
     # ----- the body
     def _body(self, s: AbcState, c: str) -> AbcState | None:
+        after = self._lex(s, c)
+        if after is not None and after.line_start and c != "\n":
+            after = after.but(line_start=False)
+        return after
+
+    def _lex(self, s: AbcState, c: str) -> AbcState | None:
         if s.pending:
             return s.but(pending=s.pending[1:]) if c == s.pending[0] else None
         pos = s.pos
@@ -479,20 +564,52 @@ class AbcConstraint(Constraint[AbcState]):
             return s.but(buf=text)
         if pos == DONE:
             return self._line_end(s) if c == "\n" else None
+        if pos == PAREN:
+            if c.isdigit() and self.tuplets.starts("(" + c):
+                return s.but(pos=TUPLE, buf="(" + c)
+            if not self.slurs or s.slur:
+                return None
+            return self._item(s.but(pos=ITEM, buf="", slur=1), c)
+        if pos == CONT:
+            return s.but(pos=ITEM, space=True, after_bar=False, tie_ok=False, line_start=True) if c == "\n" else None
+        if pos in (GRACE, G_ACC, G_OCT):
+            return self._grace(s, c)
+        if pos == TUPLE:
+            text = s.buf + c
+            if self.tuplets.starts(text):
+                return s.but(buf=text)
+            if s.buf not in self.tuplets:
+                return None
+            owed, factor = tuplet_notes(s.buf, s.meter.compound)
+            return self._item(s.but(pos=ITEM, buf="", owed=owed, factor=factor), c)
         return None
 
     def _item(self, s: AbcState, c: str) -> AbcState | None:
         """A character between tokens: it starts the next one, or is a space or the end of the line."""
         if s.voice > 0 and s.j >= len(s.block.targets):
             return self._line_end(s) if c == "\n" and not s.space else None
-        if self._needs_field(s) and c != "[":
+        if self._needs_field(s) and c not in "[ ":
             return None
+        if s.owed and c not in NOTE_LETTERS and c not in ACCIDENTAL_STARTS and c not in "z[":
+            return None  # a tuplet's notes, and the note after a broken rhythm, follow without a break
         if c == " ":
-            if s.space or s.deco:
+            if (s.space and not (s.line_start and self.lead_spaces)) or s.deco:
                 return None
             return s.but(space=True, tie_ok=False, after_bar=False)
         if c == "\n":
-            return self._line_end(s) if s.after_bar and not s.space else None
+            if s.after_bar:
+                return self._line_end(s) if not s.space else None
+            if self.mid_bar_lines and s.frame.voices == 1 and not s.space and not s.deco:
+                return s.but(space=True, tie_ok=False, line_start=True)  # the line breaks inside a bar, as the corpus' do
+            return None
+        if c == "\\":
+            if not self.continuations or s.frame.voices > 1 or s.line_start or s.deco:
+                return None
+            return s.but(pos=CONT, space=False)  # a line continued: `\` ends it, and the music goes on
+        if c == "{":
+            if not self.graces or s.deco >= MOST_DECORATIONS:
+                return None
+            return s.but(pos=GRACE, buf="", chord_notes=0, space=False, after_bar=False, tie_ok=False)
         if c in NOTE_LETTERS:
             if c not in self.letters:
                 return None
@@ -505,10 +622,17 @@ class AbcConstraint(Constraint[AbcState]):
             if s.deco:
                 return s.but(pos=CHORD, chord_notes=0, chord_tie=False, buf="", space=False, after_bar=False)
             return s.but(pos=BRACKET, buf="", space=False, after_bar=False)
-        if s.deco and c not in self.short_decorations and c != "!":
+        if s.deco and c not in self.short_decorations and c not in "!(":
             return None
         if c in "|:":
-            return s.but(pos=BAR, buf=c, space=False, after_bar=False)
+            if s.slur:
+                return None
+            opening = s.line_start and not s.music and s.bar_field is None and not s.deco
+            return s.but(pos=BAR, buf=c, space=False, after_bar=False, opening=opening)
+        if c == "(" and (self.slurs or self.tuplets.words):
+            return s.but(pos=PAREN, buf="(", space=False, after_bar=False, tie_ok=False)
+        if c == ")":
+            return s.but(slur=0, space=False, after_bar=False) if s.slur == 2 else None
         if c == "-":
             return s.but(tie_ok=False, space=False, after_bar=False) if s.tie_ok else None
         if c in self.short_decorations:
@@ -524,7 +648,10 @@ class AbcConstraint(Constraint[AbcState]):
             return s.but(buf=s.buf + c) if lengths.starts(s.buf + c) else None
         if s.buf not in lengths:
             return None
-        placed = self._place(s, self._length_of(s.unit, s.buf))
+        duration = self._length_of(s.unit, s.buf, self._factor(s))
+        if c in BROKEN:
+            return self._broken(s, duration, c)
+        placed = self._place(s, duration)
         return None if placed is None else self._item(placed, c)
 
     def _place(self, s: AbcState, duration: int) -> AbcState | None:
@@ -534,7 +661,15 @@ class AbcConstraint(Constraint[AbcState]):
         if most is not None and elapsed > most:
             return None
         return s.but(pos=ITEM, buf="", elapsed=elapsed, music=True, deco=0, tie_ok=s.kind != "rest",
-                     space=False, after_bar=False)
+                     space=False, after_bar=False, owed=max(0, s.owed - 1), slur=2 if s.slur else 0)
+
+    def _broken(self, s: AbcState, duration: int, sign: str) -> AbcState | None:
+        """A note or chord of `duration` followed by `>` (it lasts half as long again, the next note half as long) or `<`."""
+        if sign not in self.broken or s.owed or s.kind == "rest":
+            return None
+        first, second = theory.BROKEN_RHYTHM[1] if sign == ">" else theory.BROKEN_RHYTHM[1][::-1]
+        placed = self._place(s, duration * first.numerator // first.denominator)
+        return None if placed is None else placed.but(owed=1, factor=(second.numerator, second.denominator), tie_ok=False)
 
     def _most(self, s: AbcState) -> int | None:
         """The longest the open bar may last: its meter's bar, or for later voices the first voice's bar."""
@@ -574,10 +709,33 @@ class AbcConstraint(Constraint[AbcState]):
             return s.but(pos=C_ACC, buf=c)
         return None
 
+    def _grace(self, s: AbcState, c: str) -> AbcState | None:
+        """A character of grace notes `{gf}`: notes without lengths, then `}`, after which a note must come."""
+        pos = s.pos
+        if pos == G_ACC:
+            if c in ACCIDENTAL_STARTS and s.buf + c in self.accidentals:
+                return s.but(buf=s.buf + c)
+            return s.but(pos=G_OCT, note_letter=c, marks=0) if c in NOTE_LETTERS and c in self.letters else None
+        if pos == G_OCT:
+            if c == "," and s.note_letter.isupper() and s.marks < self.low:
+                return s.but(marks=s.marks + 1)
+            if c == "'" and s.note_letter.islower() and s.marks < self.high:
+                return s.but(marks=s.marks + 1)
+            s = s.but(pos=GRACE, chord_notes=s.chord_notes + 1)
+        if c == "}" and s.chord_notes:
+            return s.but(pos=ITEM, buf="", deco=s.deco + 1)  # like a decoration, the grace notes wait for their note
+        if s.chord_notes >= MOST_GRACE_NOTES:
+            return None
+        if c in NOTE_LETTERS and c in self.letters:
+            return s.but(pos=G_OCT, note_letter=c, marks=0)
+        if c in ACCIDENTAL_STARTS and c in self.accidentals:
+            return s.but(pos=G_ACC, buf=c)
+        return None
+
     def _field(self, s: AbcState, c: str) -> AbcState | None:
         """A character of an inline field `[M:3/4]` or `[K:D]`, which comes only at the start of a bar."""
         text = s.buf + c
-        if s.music:
+        if s.music or s.owed:
             return None
         target = self._target(s)
         if target is not None and target.field is not None and s.bar_field is None:
@@ -609,7 +767,12 @@ class AbcConstraint(Constraint[AbcState]):
         """bars.completes, for durations in ticks."""
         if second_meter is None:
             return False
-        return completes(Fraction(first, self.whole), first_meter, Fraction(second, self.whole), second_meter)
+        key = (first, first_meter.text, second, second_meter.text)
+        found = self._completing.get(key)
+        if found is None:
+            found = self._completing[key] = completes(Fraction(first, self.whole), first_meter,
+                                                      Fraction(second, self.whole), second_meter)
+        return found
 
     def _accepts(self, s: AbcState, duration: int, barline: str) -> bool:
         """Whether the first voice may close its open bar, lasting `duration`, with `barline`."""
@@ -637,7 +800,9 @@ class AbcConstraint(Constraint[AbcState]):
 
     def _close_bar(self, s: AbcState, barline: str) -> AbcState | None:
         """The state after the open bar's barline, if the bar may end there."""
-        if not s.music or s.deco:
+        if not s.music and s.opening:
+            return self._empty_bar(s, barline)
+        if not s.music or s.deco or s.owed or s.slur:
             return None
         duration = s.elapsed
         target = self._target(s)
@@ -658,6 +823,13 @@ class AbcConstraint(Constraint[AbcState]):
         return s.but(pos=DONE if barline == "|]" else ITEM, buf="", bar_index=s.bar_index + 1, pickup=pickup,
                      first_meter=first_meter, short_close=short_close, repeat=repeat, built=built,
                      block_cost=s.block_cost + cost, **fresh, space=False, after_bar=True)
+
+    def _empty_bar(self, s: AbcState, barline: str) -> AbcState | None:
+        """The state after a barline that opens a line with no music before it: it ends no bar (the checker passes
+        an empty bar's repeat sign on), so a line may start `|:` after one that ended `:|`."""
+        if barline not in EMPTY_BARLINES or (barline == "|:" and s.repeat):
+            return None
+        return s.but(pos=ITEM, buf="", repeat=s.repeat or barline == "|:", space=False, after_bar=False, opening=False)
 
     def _mirror_cost(self, unit: int, duration: int, barline: str, field: str | None) -> int:
         return len(field or "") + self._fill(unit, duration) + len(barline)
@@ -694,14 +866,23 @@ class AbcConstraint(Constraint[AbcState]):
         """The fewest characters of notes and rests that last exactly `duration`."""
         key = (unit, duration)
         found = self._fills.get(key)
-        if found is not None:
-            return found
-        best = 0 if duration == 0 else INF
-        if duration > 0:
-            for length, chars in self._one_token(unit, duration):
-                best = min(best, chars + self._fill(unit, duration - length))
-        self._fills[key] = best
-        return best
+        if found is None:
+            found = self._fills[key] = self._fewest_tokens(unit, duration)
+        return found
+
+    def _fewest_tokens(self, unit: int, duration: int) -> int:
+        """`_fill` worked out: the fewest characters for each multiple of the lengths' common step up to `duration`."""
+        if duration <= 0:
+            return 0 if duration == 0 else INF
+        lengths = [(ticks, chars) for ticks, chars in self._one_token(unit, duration) if ticks > 0]
+        step = gcd(*(ticks for ticks, _ in lengths)) if lengths else 0
+        if not step or duration % step:
+            return INF
+        steps = [(ticks // step, chars) for ticks, chars in lengths]
+        best = [0] + [INF] * (duration // step)
+        for total in range(1, len(best)):
+            best[total] = min((best[total - k] + chars for k, chars in steps if k <= total), default=INF)
+        return best[-1]
 
     def _one_token(self, unit: int, most: int | None) -> tuple[tuple[int, int], ...]:
         """The single notes or rests (ticks, characters) that last at most `most` ticks."""
@@ -786,21 +967,46 @@ class AbcConstraint(Constraint[AbcState]):
                 target = self._target(s)
                 fits = target is not None and target.barline.startswith(s.buf) and s.elapsed == target.duration and s.music
                 return len(target.barline) - len(s.buf) if fits else INF
-            return min((self._closing(s, s.elapsed, b) - len(s.buf) for b in self.barlines.extending(s.buf)),
-                       default=INF) + self._first_line_end(s)
+            closing = min((self._closing(s, s.elapsed, b) - len(s.buf) for b in self.barlines.extending(s.buf)),
+                          default=INF) + self._first_line_end(s)
+            if s.opening:
+                for barline in self.barlines.extending(s.buf):
+                    after = self._empty_bar(s, barline)
+                    if after is not None:
+                        closing = min(closing, len(barline) - len(s.buf) + self._boundary(after, 0, False))
+            return closing
         if pos == DECO:
             return min((len(d) - len(s.buf) + self._boundary(s, s.elapsed, s.music, deco=True)
                         for d in self.decorations.extending(s.buf) if d.endswith("!") and len(d) > 1), default=INF)
+        if pos == PAREN:
+            slur = self._boundary(s.but(slur=1), s.elapsed, s.music) if self.slurs and not s.slur else INF
+            return min(slur, self._tuplet_cost(s, "("))
+        if pos == TUPLE:
+            return self._tuplet_cost(s, s.buf)
+        if pos == CONT:
+            return 1 + self._boundary(s, s.elapsed, s.music)
+        if pos in (GRACE, G_ACC, G_OCT):
+            notes_wanted = pos == G_ACC or (pos == GRACE and not s.chord_notes)
+            return (pos == G_ACC) + notes_wanted + 1 + self._boundary(s, s.elapsed, s.music, deco=True)
         return INF
+
+    def _tuplet_cost(self, s: AbcState, prefix: str) -> int:
+        """The fewest characters to end the tune from a tuplet sign that starts with `prefix`."""
+        best = INF
+        for text in self.tuplets.extending(prefix):
+            owed, factor = tuplet_notes(text, s.meter.compound)
+            best = min(best, len(text) - len(prefix) + self._boundary(s.but(owed=owed, factor=factor), s.elapsed, s.music))
+        return best
 
     def _event_cost(self, s: AbcState, kind: str, prefix: str) -> int:
         """The fewest characters to end a note, rest or chord whose length starts with `prefix`, and the tune."""
         best = INF
         most = self._most(s)
+        factor, owed = self._factor(s), max(0, s.owed - 1)
         for text in self.lengths[kind].extending(prefix):
-            elapsed = s.elapsed + self._length_of(s.unit, text)
+            elapsed = s.elapsed + self._length_of(s.unit, text, factor)
             if most is None or elapsed <= most:
-                best = min(best, len(text) - len(prefix) + self._boundary(s, elapsed, True, deco=False))
+                best = min(best, len(text) - len(prefix) + self._boundary(s, elapsed, True, deco=False, owed=owed))
         return best
 
     def _needs_field(self, s: AbcState) -> bool:
@@ -815,10 +1021,42 @@ class AbcConstraint(Constraint[AbcState]):
                 best = min(best, len(text) - len(prefix) + self._boundary(after, after.elapsed, after.music))
         return best
 
-    def _boundary(self, s: AbcState, elapsed: int, music: bool, deco: bool | None = None) -> int:
+    def _boundary(self, s: AbcState, elapsed: int, music: bool, deco: bool | None = None, owed: int | None = None) -> int:
         """The fewest characters to end the tune from between two tokens, the open bar lasting `elapsed`
-        (leaving out what the tail counts)."""
-        deco = s.deco > 0 if deco is None else deco
+        (leaving out what the tail counts).
+
+        `deco`: whether a note must come next (for decorations, or a slur just opened); `owed`: how many
+        notes of an open tuplet or broken rhythm must come first (by default, as in `s`).
+        """
+        deco = (s.deco > 0 or s.slur == 1) if deco is None else deco
+        owed = s.owed if owed is None else owed
+        if owed:
+            return self._owed_boundary(s, elapsed, owed)
+        return self._plain_boundary(s, elapsed, music, deco) + (s.slur > 0)  # the slur's `)`
+
+    def _owed_boundary(self, s: AbcState, elapsed: int, owed: int) -> int:
+        """`_boundary` with `owed` notes still to write, each its length times `s.factor`: the cheapest ones that fit."""
+        key = (self.key(s), elapsed, owed)
+        found = self._owed.get(key)
+        if found is None:
+            found = INF
+            most = self._most(s)
+            for ticks, chars in self._owed_tokens(s.unit, s.factor):
+                after = elapsed + ticks
+                if most is None or after <= most:
+                    found = min(found, chars + self._boundary(s, after, True, deco=False, owed=owed - 1))
+            self._owed[key] = found
+        return found
+
+    def _owed_tokens(self, unit: int, factor: tuple[int, int]) -> tuple[tuple[int, int], ...]:
+        """The single notes and rests (ticks, characters) of a tuplet or broken rhythm, their lengths times `factor`."""
+        key = ("owed", unit, factor)
+        found = self._tokens.get(key)
+        if found is None:
+            found = self._tokens[key] = tuple((int(unit * length * Fraction(*factor)), chars) for length, chars in self.fill_lengths)
+        return found
+
+    def _plain_boundary(self, s: AbcState, elapsed: int, music: bool, deco: bool) -> int:
         if s.voice > 0:
             if s.j >= len(s.block.targets):
                 return 0
@@ -984,7 +1222,8 @@ class AbcConstraint(Constraint[AbcState]):
         later = None
         if s.voice > 0:
             # whether this bar is the block's last (a newline follows it) or the block is done
-            later = (target.key if target else None, min(len(s.block.targets) - s.j, 2), s.block.final,
+            following = s.block.targets[s.j + 1].field if s.j + 1 < len(s.block.targets) else None  # after a barline
+            later = (target.key if target else None, following, min(len(s.block.targets) - s.j, 2), s.block.final,
                      s.voice + 1 == s.frame.voices)
         first = None
         if s.voice == 0:
@@ -994,4 +1233,4 @@ class AbcConstraint(Constraint[AbcState]):
         return (BODY, s.frame, later, first, s.pending, s.pos, s.buf, getattr(s, "kind", None),
                 getattr(s, "note_letter", "a").isupper(), getattr(s, "marks", 0), getattr(s, "chord_notes", 0),
                 s.elapsed, s.music, s.bar_meter.text, s.bar_field is not None, s.meter.text, s.deco, s.tie_ok, s.space,
-                s.after_bar)
+                s.after_bar, s.owed, s.factor, s.slur, s.line_start, s.opening)

@@ -39,7 +39,6 @@ DECORATIONS = set(SHORT_DECORATIONS.values()) | {
     "courtesy", "/", "//", "///", "////", "invisible", "beamon", "dot", "xstem", "slap", "trem1", "trem2",
     "trem3", "trem4", "ped", "ped-up", "fermata", "staccato", "sf", "sfp", "fp", "rfz", "8va(", "8va)", "8vb(", "8vb)",
 }
-BROKEN = {1: (Fraction(3, 2), Fraction(1, 2)), 2: (Fraction(7, 4), Fraction(1, 4)), 3: (Fraction(15, 8), Fraction(1, 8))}
 
 
 @dataclass
@@ -506,7 +505,7 @@ class TuneParser:
         if state.last is None:
             self.problem(index, column, f"{text!r} needs a note on each side, as in A{text}B")
             return
-        longer, shorter = BROKEN[len(text)]
+        longer, shorter = theory.BROKEN_RHYTHM[len(text)]
         first, second = (longer, shorter) if text[0] == ">" else (shorter, longer)
         state.last.length *= first
         if isinstance(state.last, Chord):

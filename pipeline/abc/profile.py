@@ -20,7 +20,8 @@ MOST_VALUES = 64
 FIELD_LINE = re.compile(r"([A-Za-z]):(.*)")
 VOICE_PREFIX = re.compile(r"\[V:([^\]\s]+)\] ")
 # Token kinds the constraint writes; a tune using others is not fully covered by it.
-COVERED = {"space", "note", "rest", "bar", "chord_open", "chord_close", "tie", "short_decoration", "decoration", "field"}
+COVERED = {"space", "note", "rest", "bar", "chord_open", "chord_close", "tie", "short_decoration", "decoration", "field",
+           "broken", "tuplet", "slur_open", "slur_close"}
 
 
 def slot_name(letter: str, occurrence: int) -> str:
@@ -57,6 +58,8 @@ class ProfileBuilder:
         self.body_lines = 0
         self.covered = 0  # tunes that use only what the constraint writes
         self.fewest_bars: int | None = None  # bars of the shortest tune, a pickup not counted (at least)
+        self.lines_mid_bar = 0  # body lines that end inside a bar, not at a barline
+        self.lines_leading_space = 0  # body lines (of tunes without voice prefixes) that start with a space
 
     def add(self, text: str) -> None:
         """Take in one tune."""
@@ -82,12 +85,16 @@ class ProfileBuilder:
             if prefix:
                 self.voice_lines += 1
                 music = line[prefix.end():]
+            last = None
+            self.lines_leading_space += line.startswith(" ")
             for match in tokens(music):
                 kind = match.lastgroup
                 kinds.add(kind)
                 barlines += kind == "bar" and (first_voice is None or line.startswith(first_voice))
                 self.kinds[kind] += 1
                 self._add_token(kind, match)
+                last = kind if kind != "space" else last
+            self.lines_mid_bar += last not in (None, "bar")
         self.covered += kinds <= COVERED
         # A tune's barlines close its bars; one of them may close a pickup, which musicians do not count.
         bars = max(1, barlines - 1)
@@ -110,8 +117,10 @@ class ProfileBuilder:
             note("rest_lengths", match.group("rest_length"))
         elif kind == "chord_close":
             note("chord_lengths", match.group("chord_length"))
-        elif kind in ("bar", "short_decoration", "decoration"):
-            note({"bar": "barlines", "short_decoration": "short_decorations", "decoration": "decorations"}[kind], match.group())
+        elif kind in ("bar", "short_decoration", "decoration", "broken", "tuplet"):
+            names = {"bar": "barlines", "short_decoration": "short_decorations", "decoration": "decorations",
+                     "broken": "broken_rhythms", "tuplet": "tuplets"}
+            note(names[kind], match.group())
         elif kind == "field" and match.group("field_letter") in "KM":
             note("inline_fields", match.group())
 
@@ -130,6 +139,8 @@ class ProfileBuilder:
             "header": {"sequences": sorted(self.sequences), "slots": slots, "required": required},
             "voice_prefix": self.body_lines > 0 and self.voice_lines == self.body_lines,
             "fewest_bars": self.fewest_bars or 1,
+            "lines_mid_bar": self.lines_mid_bar,
+            "lines_leading_space": self.lines_leading_space,
             "octaves": self.octaves,
             "music": {name: sorted(found) for name, found in sorted(self.texts.items())},
             "kinds": dict(sorted(self.kinds.items())),

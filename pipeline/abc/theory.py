@@ -99,6 +99,9 @@ def default_unit(bar_length: Fraction | None) -> Fraction:
     return Fraction(1, 8)
 
 
+# `>`, `>>`, `>>>` (and `<`...): the factors of the note before and the note after (ABC 2.1, 4.4).
+BROKEN_RHYTHM = {1: (Fraction(3, 2), Fraction(1, 2)), 2: (Fraction(7, 4), Fraction(1, 4)), 3: (Fraction(15, 8), Fraction(1, 8))}
+
 # (p: the time q that p notes take when q is not given (ABC 2.1, 4.13); other p take 3 in compound meter, 2 otherwise.
 TUPLET_TIMES = {2: 3, 3: 2, 4: 3, 6: 2, 8: 3}
 
