@@ -270,7 +270,7 @@ class AbcConstraint(Constraint[AbcState]):
         self.frames: dict[tuple, Frame] = {}
         self._fills: dict[tuple[int, int], int] = {}
         self._bars_of: dict[str, int | None] = {}
-        self._length_ticks: dict[tuple[int, str, Fraction], int] = {}
+        self._length_ticks: dict[tuple[int, str, tuple[int, int]], int] = {}
         self._owed: dict = {}
         self._completing: dict = {}
         self._rows: dict = {}  # allowed tokens after a finished note, by key (see _after_event)
