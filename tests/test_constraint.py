@@ -162,6 +162,38 @@ def random_walk(constraint, tokens: list[str], samples: int, max_length: int, se
     return texts, batch
 
 
+def drawn_walk(constraint, tokens: list[str], samples: int, max_length: int, seed: int):
+    """Tokens drawn at random by `ConstrainedBatch.draw` (each draw checked against its mask); returns the texts and the batch."""
+    batch = ConstrainedBatch(constraint, tokens, 0, samples, max_length, list("X:"), torch.device("cpu"), verify=True)
+    generator = torch.Generator().manual_seed(seed)
+    texts = ["X:"] * samples
+    for step in range(max_length):
+        chosen = batch.draw(step, 3 * torch.randn(samples, len(tokens), generator=generator), False, generator).tolist()
+        for row, token in enumerate(chosen):
+            if batch.states[row] is not None and token:
+                texts[row] += tokens[token]
+        batch.advance(chosen)
+        if all(state is None for state in batch.states):
+            break
+    return texts, batch
+
+
+@pytest.mark.parametrize("name", ["chorales", "folk"])
+def test_drawing_then_checking_keeps_every_sample_valid(runs, name):
+    run = runs[name]
+    constraint = AbcConstraint(run.profile()["abc"], AbcOptions())
+    texts, batch = drawn_walk(constraint, run.vocabulary().tokens, 24, 1500, seed=6)
+    assert batch.dead_ends == 0 and all(batch.states[row] is None for row in range(24))
+    assert [check_abc(t, required(run)).problems for t in texts if not check_abc(t, required(run)).valid] == []
+
+
+def test_top_k_sampling_goes_through_the_masks_and_stays_valid(runs):
+    run = runs["folk"]
+    samples, meta = sample(run, SampleConfig(num_samples=60, max_length=700, temperature=1.5, top_k=20, seed=7, device="cpu"))
+    assert "constraint_dead_ends" not in meta and all(s.finished for s in samples)
+    assert all(check_abc(s.text, required(run)).valid for s in samples)
+
+
 @pytest.mark.parametrize("name", ["soprano", "chorales", "folk"])
 def test_each_cached_mask_holds_for_every_state_of_its_key(runs, name):
     run = runs[name]

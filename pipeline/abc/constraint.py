@@ -686,50 +686,54 @@ class AbcConstraint(Constraint[AbcState]):
     def _chord(self, s: AbcState, c: str) -> AbcState | None:
         pos = s.pos
         if pos == C_ACC:
-            if c in ACCIDENTAL_STARTS and s.buf + c in self.accidentals:
-                return s.but(buf=s.buf + c)
-            if c in NOTE_LETTERS and c in self.letters:
-                return s.but(pos=C_OCT, note_letter=c, marks=0)
-            return None
+            return self._group_letter(s, c, C_OCT)
         if pos == C_OCT:
-            if c == "," and s.note_letter.isupper() and s.marks < self.low:
-                return s.but(marks=s.marks + 1)
-            if c == "'" and s.note_letter.islower() and s.marks < self.high:
-                return s.but(marks=s.marks + 1)
+            marked = self._octave_mark(s, c)
+            if marked is not None:
+                return marked
             s = s.but(pos=CHORD, chord_notes=s.chord_notes + 1, chord_tie=False)
             if c == "-":
                 return s.but(chord_tie=True)
         if c == "]" and s.chord_notes:
             return s.but(pos=LEN, kind="chord", buf="") if self.lengths["chord"].words else None
-        if s.chord_notes >= MOST_CHORD_NOTES:
-            return None
-        if c in NOTE_LETTERS and c in self.letters:
-            return s.but(pos=C_OCT, note_letter=c, marks=0)
-        if c in ACCIDENTAL_STARTS and c in self.accidentals:
-            return s.but(pos=C_ACC, buf=c)
-        return None
+        return self._group_note(s, c, MOST_CHORD_NOTES, C_ACC, C_OCT)
 
     def _grace(self, s: AbcState, c: str) -> AbcState | None:
         """A character of grace notes `{gf}`: notes without lengths, then `}`, after which a note must come."""
         pos = s.pos
         if pos == G_ACC:
-            if c in ACCIDENTAL_STARTS and s.buf + c in self.accidentals:
-                return s.but(buf=s.buf + c)
-            return s.but(pos=G_OCT, note_letter=c, marks=0) if c in NOTE_LETTERS and c in self.letters else None
+            return self._group_letter(s, c, G_OCT)
         if pos == G_OCT:
-            if c == "," and s.note_letter.isupper() and s.marks < self.low:
-                return s.but(marks=s.marks + 1)
-            if c == "'" and s.note_letter.islower() and s.marks < self.high:
-                return s.but(marks=s.marks + 1)
+            marked = self._octave_mark(s, c)
+            if marked is not None:
+                return marked
             s = s.but(pos=GRACE, chord_notes=s.chord_notes + 1)
         if c == "}" and s.chord_notes:
             return s.but(pos=ITEM, buf="", deco=s.deco + 1)  # like a decoration, the grace notes wait for their note
-        if s.chord_notes >= MOST_GRACE_NOTES:
+        return self._group_note(s, c, MOST_GRACE_NOTES, G_ACC, G_OCT)
+
+    def _group_letter(self, s: AbcState, c: str, octave_pos: int) -> AbcState | None:
+        """In a chord or grace notes, after an accidental: more of it, or the note's letter."""
+        if c in ACCIDENTAL_STARTS and s.buf + c in self.accidentals:
+            return s.but(buf=s.buf + c)
+        return s.but(pos=octave_pos, note_letter=c, marks=0) if c in NOTE_LETTERS and c in self.letters else None
+
+    def _octave_mark(self, s: AbcState, c: str) -> AbcState | None:
+        """In a chord or grace notes, the state after an octave mark the note may take; None when `c` is none."""
+        if c == "," and s.note_letter.isupper() and s.marks < self.low:
+            return s.but(marks=s.marks + 1)
+        if c == "'" and s.note_letter.islower() and s.marks < self.high:
+            return s.but(marks=s.marks + 1)
+        return None
+
+    def _group_note(self, s: AbcState, c: str, most: int, accidental_pos: int, octave_pos: int) -> AbcState | None:
+        """In a chord or grace notes, the start of another note: its letter or accidental, up to `most` notes."""
+        if s.chord_notes >= most:
             return None
         if c in NOTE_LETTERS and c in self.letters:
-            return s.but(pos=G_OCT, note_letter=c, marks=0)
+            return s.but(pos=octave_pos, note_letter=c, marks=0)
         if c in ACCIDENTAL_STARTS and c in self.accidentals:
-            return s.but(pos=G_ACC, buf=c)
+            return s.but(pos=accidental_pos, buf=c)
         return None
 
     def _field(self, s: AbcState, c: str) -> AbcState | None:
