@@ -120,16 +120,19 @@ class ConstrainedBatch:
         mask[finished | stuck, self.eod_id] = True
         return mask
 
-    def draw(self, step: int, logits: torch.Tensor, greedy: bool, generator: torch.Generator) -> torch.Tensor:
+    def draw(self, step: int, logits: torch.Tensor, greedy: bool, generator: torch.Generator,
+             samples: Sequence[int] | None = None) -> torch.Tensor:
         """Each sample's token at `step` from `logits` (temperature applied), among the tokens its grammar allows.
 
-        Drawn from all tokens and then checked; a sample whose token is refused gets its mask and a second draw.
+        Row i of `logits` is sample `samples[i]` (by default, sample i). Drawn from all tokens and then
+        checked; a sample whose token is refused gets its mask and a second draw.
         """
+        samples = range(len(self.states)) if samples is None else samples
         chosen = logits.argmax(dim=-1) if greedy else torch.multinomial(logits.softmax(dim=-1), 1, generator=generator).squeeze(1)
         left = self._left(step)
         self.drawn = {}
-        refused: dict[int, bool] = {}  # by sample: whether its tokens left are tight
-        for sample, token in enumerate(chosen.tolist()):
+        refused: dict[int, tuple[int, bool]] = {}  # by sample: its row, and whether its tokens left are tight
+        for row, (sample, token) in enumerate(zip(samples, chosen.tolist())):
             state = self.states[sample]
             if state is None:
                 continue
@@ -145,22 +148,22 @@ class ConstrainedBatch:
             if accepted:
                 self.drawn[sample] = (token, after)
             else:
-                refused[sample] = tight
+                refused[sample] = (row, tight)
         if refused:
-            samples = list(refused)
-            rows = [self._mask_of(self.states[s], refused[s], left) for s in samples]
-            mask = self._unstuck(torch.stack(rows), torch.zeros(len(samples), dtype=torch.bool)).to(logits.device)
-            again = logits[samples].masked_fill(~mask, float("-inf"))
-            index = torch.tensor(samples, device=logits.device)
+            masks = [self._mask_of(self.states[sample], tight, left) for sample, (_, tight) in refused.items()]
+            mask = self._unstuck(torch.stack(masks), torch.zeros(len(masks), dtype=torch.bool)).to(logits.device)
+            index = torch.tensor([row for row, _ in refused.values()], device=logits.device)
+            again = logits[index].masked_fill(~mask, float("-inf"))
             if greedy:
                 chosen[index] = again.argmax(dim=-1)
             else:
                 chosen[index] = torch.multinomial(again.softmax(dim=-1), 1, generator=generator).squeeze(1)
         return chosen
 
-    def advance(self, chosen: Sequence[int]) -> None:
-        """Move each sample's state past the token it took; a sample that took `<eod>` is finished."""
-        for sample, token in enumerate(chosen):
+    def advance(self, chosen: Sequence[int], samples: Sequence[int] | None = None) -> None:
+        """Move each sample's state past the token it took (`chosen[i]` is sample `samples[i]`'s); a sample
+        that took `<eod>` is finished."""
+        for sample, token in zip(range(len(self.states)) if samples is None else samples, chosen):
             state = self.states[sample]
             if state is None:
                 continue

@@ -76,22 +76,19 @@ def generate(
     done = torch.zeros(num_samples, dtype=torch.bool, device=device)
     banned_ids = torch.tensor(list(banned), dtype=torch.long, device=device)
     greedy = config.temperature < GREEDY_BELOW
-    checked = config.top_k is None and config.top_p is None  # draw, then check the token drawn (see ConstrainedBatch)
+    if constrained is not None and config.top_k is None and config.top_p is None:
+        return _generate_checked(model, logits, state, out, lengths, eod_id, config, generator, banned_ids, constrained)
     for t in range(max_length):
         last = logits[:, -1].float()
-        if constrained is not None and checked:
-            last = last if greedy else filter_logits(last, config.temperature, None, None)
-            chosen = constrained.draw(t, last.index_fill(1, banned_ids, float("-inf")), greedy, generator)
+        if constrained is not None:
+            last = last.masked_fill(~constrained.masks(t), float("-inf"))
+        if not greedy:
+            last = filter_logits(last, config.temperature, config.top_k, config.top_p)
+        last = last.index_fill(1, banned_ids, float("-inf"))
+        if greedy:
+            chosen = last.argmax(dim=-1)
         else:
-            if constrained is not None:
-                last = last.masked_fill(~constrained.masks(t), float("-inf"))
-            if not greedy:
-                last = filter_logits(last, config.temperature, config.top_k, config.top_p)
-            last = last.index_fill(1, banned_ids, float("-inf"))
-            if greedy:
-                chosen = last.argmax(dim=-1)
-            else:
-                chosen = torch.multinomial(last.softmax(dim=-1), 1, generator=generator).squeeze(1)
+            chosen = torch.multinomial(last.softmax(dim=-1), 1, generator=generator).squeeze(1)
         chosen = chosen.masked_fill(done, eod_id)
         if constrained is not None:
             constrained.advance(chosen.tolist())
@@ -102,6 +99,37 @@ def generate(
         if t % 32 == 31 and bool(done.all()):
             break
         with autocast(device):
+            logits, state = model(chosen[:, None], state)
+    return out, lengths
+
+
+def _generate_checked(model: CharModel, logits: torch.Tensor, state, out: torch.Tensor, lengths: torch.Tensor, eod_id: int,
+                      config: SampleConfig, generator: torch.Generator, banned_ids: torch.Tensor,
+                      constrained: ConstrainedBatch) -> tuple[torch.Tensor, torch.Tensor]:
+    """`generate` under a constraint without top-k or top-p: tokens drawn, then checked (see ConstrainedBatch.draw).
+
+    A sample that ends leaves the batch, so that the model runs only on the samples still being written:
+    a constrained tune cannot stop before it is complete, and a few long ones would otherwise keep the
+    whole batch running. (Free sampling keeps every row, so that a seed gives the samples it always gave.)
+    """
+    greedy = config.temperature < GREEDY_BELOW
+    active = torch.arange(out.size(0), device=out.device)  # the samples still being written, in batch order
+    for t in range(out.size(1)):
+        last = logits[:, -1].float()
+        last = last if greedy else filter_logits(last, config.temperature, None, None)
+        rows = active.tolist()
+        chosen = constrained.draw(t, last.index_fill(1, banned_ids, float("-inf")), greedy, generator, rows)
+        constrained.advance(chosen.tolist(), rows)
+        out[active, t] = chosen
+        ended = chosen == eod_id
+        if bool(ended.any()):
+            lengths[active[ended]] = t
+            going = ~ended
+            if not bool(going.any()):
+                break
+            active, chosen = active[going], chosen[going]
+            state = tuple(part[:, going] for part in state)
+        with autocast(out.device):
             logits, state = model(chosen[:, None], state)
     return out, lengths
 
