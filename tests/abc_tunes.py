@@ -135,7 +135,8 @@ K:D
 ]
 
 # Folk tunes as the folk collections write them: broken rhythm, triplets, slurs, grace notes, a line
-# continued with `\`, lines that start `|:` or a space, and lines that break inside a bar.
+# continued with `\`, lines that start `|:` or a space, lines that break inside a bar, and tunes that
+# end `:|`, `||` or with no barline rather than `|]`.
 FOLK = [
     """X:1
 T:Test Jig
@@ -155,7 +156,7 @@ M:C|
 L:1/8
 K:G
 (3DEF|G>AB>c d>Bg>d|(ef)g>e d2 (3BcA|
- G>AB>c d>Bg>d|e>cA>F G2 z2|]
+ G>AB>c d>Bg>d|e>cA>F G2 z2:|
 """,
     """X:3
 T:Test Lied
@@ -163,6 +164,14 @@ M:3/4
 L:1/8
 K:F
 C2 | F2 F2 A2 | c4 A2 | G2
- E2 C2 | F6 |]
+ E2 C2 | F6 ||
+""",
+    """X:4
+T:Test Song
+M:2/4
+L:1/8
+K:G
+D2 | G2 A2 | B4 | A2
+ G2 | F2 D2 | G4
 """,
 ]

@@ -10,7 +10,12 @@ duration is one the checker accepts (a whole bar, a pickup, the short bar that c
 repeat, a short last bar), and every voice after the first writes, bar for bar, the durations, barlines
 and meter changes the first voice wrote in the block. `cost` is the length of the shortest completion
 (rests to fill the bar, the barlines, the other voices' bars, `|]`), which is how the sampler makes a
-tune finish before `--max-length`.
+tune finish before `--max-length`; where a later bar could be cut short to complete a pickup at a
+section's end, it counts that bar whole, so it may be a few characters more than the shortest, never
+less than one the constraint can write.
+
+The folk idioms (tuplets, broken rhythm, slurs, grace notes, lines broken inside a bar or continued with
+a backslash, tunes ending `|` or `:|`) come in only where the run's profile shows the corpus uses them.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from math import gcd, lcm
 from charmony.pipeline.abc import theory
 from charmony.pipeline.abc.bars import closes_section, completes
 from charmony.pipeline.abc.fields import FREE_METER, Meter, default_unit, parse_key, parse_meter, parse_unit, parse_voice
+from charmony.pipeline.abc.parser import DECORATIONS
 from charmony.pipeline.abc.profile import slot_name, well_formed
 from charmony.pipeline.abc.sample_options import AbcOptions
 from charmony.pipeline.abc.tokens import length_factor
@@ -181,6 +187,7 @@ class AbcState:
     slur: int  # 0: no slur open; 1: one opened, without a note yet; 2: one open over a note
     line_start: bool  # nothing written yet on this line of a one-voice tune
     opening: bool  # the barline being written comes first on its line, with no music before it
+    can_end: bool  # the tune may end here: a one-voice line just ended after a barline the corpus ends tunes with
     tie_ok: bool  # a tie may follow
     space: bool  # the last character was a space
     after_bar: bool  # the last token was a barline
@@ -261,7 +268,14 @@ class AbcConstraint(Constraint[AbcState]):
         self.continuations = kinds.get("continuation", 0) > 0
         self.mid_bar_lines = profile.get("lines_mid_bar", 0) > 0
         self.lead_spaces = profile.get("lines_leading_space", 0) > 0
-        self.decorations = Words(music.get("decorations", []))
+        voiced = any(sequence.count("V") > 1 for sequence in header["sequences"])
+        # The barlines besides |] that the corpus' one-voice tunes end with (folk tunes end `|`, `||` or `:|`).
+        self.finals = frozenset() if voiced else frozenset(
+            b for b in profile.get("final_barlines", []) if b in self.barlines.words and b not in ("|]", "|:", "::"))
+        # ... and whether they end with music after the last barline, at the end of a line (as the Essen songs do)
+        self.unbarred_end = not voiced and "" in profile.get("final_barlines", [])
+        # only those the checker knows: a corpus' tunes may hold others, which the checker refuses
+        self.decorations = Words(d for d in music.get("decorations", []) if d[1:-1].lower() in DECORATIONS)
         fields = [f for f in music.get("inline_fields", []) if f[1] not in self.forced]
         self.meter_fields = Words(f for f in fields if f[1] == "M" and parse_meter(f[3:-1]).length is not None)
         self.key_fields = Words(f for f in fields if f[1] == "K")
@@ -450,8 +464,9 @@ class AbcConstraint(Constraint[AbcState]):
         return row
 
     def complete(self, state: AbcState) -> bool:
-        """Whether every voice has ended its last bar with |] and its line."""
-        return state.phase == END
+        """Whether every voice has ended its last bar with |] and its line (or, in a one-voice tune, its line
+        after a barline the corpus ends tunes with)."""
+        return state.phase == END or (state.phase == BODY and state.can_end)
 
     def _step(self, s: AbcState, c: str) -> AbcState | None:
         if s.phase == BODY:
@@ -511,13 +526,13 @@ class AbcConstraint(Constraint[AbcState]):
     @staticmethod
     def _fresh_bar(meter: Meter) -> dict:
         return {"elapsed": 0, "music": False, "bar_meter": meter, "bar_field": None, "deco": 0, "tie_ok": False,
-                "owed": 0, "factor": ONE, "slur": 0}
+                "owed": 0, "factor": ONE, "slur": 0, "can_end": False}
 
     # ----- the body
     def _body(self, s: AbcState, c: str) -> AbcState | None:
         after = self._lex(s, c)
-        if after is not None and after.line_start and c != "\n":
-            after = after.but(line_start=False)
+        if after is not None and (after.line_start or after.can_end) and c != "\n":
+            after = after.but(line_start=False, can_end=False)
         return after
 
     def _lex(self, s: AbcState, c: str) -> AbcState | None:
@@ -600,7 +615,8 @@ class AbcConstraint(Constraint[AbcState]):
             if s.after_bar:
                 return self._line_end(s) if not s.space else None
             if self.mid_bar_lines and s.frame.voices == 1 and not s.space and not s.deco:
-                return s.but(space=True, tie_ok=False, line_start=True)  # the line breaks inside a bar, as the corpus' do
+                # the line breaks inside a bar, as the corpus' do; it may end the tune there
+                return s.but(space=True, tie_ok=False, line_start=True, can_end=self._may_end_unbarred(s))
             return None
         if c == "\\":
             if not self.continuations or s.frame.voices > 1 or s.line_start or s.deco:
@@ -826,7 +842,25 @@ class AbcConstraint(Constraint[AbcState]):
         built = s.built + (Target(duration, barline, s.bar_field, s.bar_meter, cost),)
         return s.but(pos=DONE if barline == "|]" else ITEM, buf="", bar_index=s.bar_index + 1, pickup=pickup,
                      first_meter=first_meter, short_close=short_close, repeat=repeat, built=built,
-                     block_cost=s.block_cost + cost, **fresh, space=False, after_bar=True)
+                     block_cost=s.block_cost + cost, **{**fresh, "can_end": self._may_end(s, duration, barline)},
+                     space=False, after_bar=True)
+
+    def _may_end_unbarred(self, s: AbcState) -> bool:
+        """Whether a one-voice tune may end at the end of this line, inside its open bar (the bar a last bar)."""
+        if not self.unbarred_end or s.frame.voices > 1 or self.options.bars is not None:
+            return False
+        if not s.music or s.owed or s.slur or s.deco or s.repeat:
+            return False
+        return self._number(s, s.elapsed) >= self.fewest
+
+    def _may_end(self, s: AbcState, duration: int, barline: str) -> bool:
+        """Whether the first voice's open bar, closed at `duration` by `barline`, may end a one-voice tune there
+        (`|]` aside): a barline the corpus ends tunes with, no repeat left open, and enough bars."""
+        if barline not in self.finals or s.frame.voices > 1 or self.options.bars is not None:
+            return False
+        if barline in ("|:", "::") or (s.repeat and not barline.startswith(":")):
+            return False
+        return self._number(s, duration) >= self.fewest
 
     def _empty_bar(self, s: AbcState, barline: str) -> AbcState | None:
         """The state after a barline that opens a line with no music before it: it ends no bar (the checker passes
@@ -851,7 +885,7 @@ class AbcConstraint(Constraint[AbcState]):
                 suffix.append(total)
             block = Block(s.built, tuple(reversed(suffix)), s.pos == DONE, s.line_meter, self.voice_zero(s))
             if frame.voices == 1:
-                return s.but(phase=END) if block.final else self._next_block(s, block)
+                return s.but(phase=END) if block.final else self._next_block(s, block).but(can_end=s.can_end)
             return self._new_line(s.but(block=block), 1)
         if s.j != len(s.block.targets):
             return None
@@ -918,12 +952,12 @@ class AbcConstraint(Constraint[AbcState]):
         return (max(count, 2) - 1) * full + 1 + final
 
     def cost(self, s: AbcState) -> int:
-        """The length of the shortest completion of the tune, in characters (see the module docstring).
+        """The length of the shortest completion of the tune, in characters (at most a few more; see the module docstring).
 
         In the body it is a part that depends only on the state's key, cached, and the bars behind that
         the other voices still have to write.
         """
-        if s.phase == END:
+        if s.phase == END or (s.phase == BODY and s.can_end):
             return 0
         if s.phase != BODY:
             found = self._header_cost(s)
@@ -1115,7 +1149,7 @@ class AbcConstraint(Constraint[AbcState]):
         n = s.frame.voices
         mirrored = (n - 1) * self._mirror_cost(s.unit, duration, barline, s.bar_field)
         more = 0
-        if barline != "|]":
+        if barline != "|]" and not self._may_end(s, duration, barline):
             count = self._bars_after(self._number(s, duration))
             repeat = barline in ("|:", "::") or (s.repeat and not barline.startswith(":"))
             more = n * self._more_bars(count, repeat, s.meter, s.unit)
@@ -1237,4 +1271,4 @@ class AbcConstraint(Constraint[AbcState]):
         return (BODY, s.frame, later, first, s.pending, s.pos, s.buf, getattr(s, "kind", None),
                 getattr(s, "note_letter", "a").isupper(), getattr(s, "marks", 0), getattr(s, "chord_notes", 0),
                 s.elapsed, s.music, s.bar_meter.text, s.bar_field is not None, s.meter.text, s.deco, s.tie_ok, s.space,
-                s.after_bar, s.owed, s.factor, s.slur, s.line_start, s.opening)
+                s.after_bar, s.owed, s.factor, s.slur, s.line_start, s.opening, s.can_end)

@@ -60,6 +60,7 @@ class ProfileBuilder:
         self.fewest_bars: int | None = None  # bars of the shortest tune, a pickup not counted (at least)
         self.lines_mid_bar = 0  # body lines that end inside a bar, not at a barline
         self.lines_leading_space = 0  # body lines (of tunes without voice prefixes) that start with a space
+        self.final_barlines: Counter = Counter()  # the barline each tune ends with ("" for music after the last)
 
     def add(self, text: str) -> None:
         """Take in one tune."""
@@ -78,6 +79,8 @@ class ProfileBuilder:
         kinds = set()
         first_voice = body[0][:body[0].index("]") + 1] if body and VOICE_PREFIX.match(body[0]) else None
         barlines = 0
+        last_barline = None
+        ends_barred = True
         for line in body:
             self.body_lines += 1
             music = line
@@ -90,12 +93,17 @@ class ProfileBuilder:
             for match in tokens(music):
                 kind = match.lastgroup
                 kinds.add(kind)
-                barlines += kind == "bar" and (first_voice is None or line.startswith(first_voice))
+                if kind == "bar" and (first_voice is None or line.startswith(first_voice)):
+                    barlines += 1
+                    last_barline = match.group()
                 self.kinds[kind] += 1
                 self._add_token(kind, match)
                 last = kind if kind != "space" else last
             self.lines_mid_bar += last not in (None, "bar")
+            ends_barred = last == "bar" if last is not None else ends_barred
         self.covered += kinds <= COVERED
+        if last_barline is not None:
+            self.final_barlines[last_barline if ends_barred else ""] += 1
         # A tune's barlines close its bars; one of them may close a pickup, which musicians do not count.
         bars = max(1, barlines - 1)
         self.fewest_bars = bars if self.fewest_bars is None else min(self.fewest_bars, bars)
@@ -141,6 +149,7 @@ class ProfileBuilder:
             "fewest_bars": self.fewest_bars or 1,
             "lines_mid_bar": self.lines_mid_bar,
             "lines_leading_space": self.lines_leading_space,
+            "final_barlines": sorted(self.final_barlines),
             "octaves": self.octaves,
             "music": {name: sorted(found) for name, found in sorted(self.texts.items())},
             "kinds": dict(sorted(self.kinds.items())),
