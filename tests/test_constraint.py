@@ -144,31 +144,20 @@ def check_renumbered(text: str, number: int) -> str:
     return get_corpus("bach").finish("X:" + text, SampleInfo(number, "soprano", 1, 9))
 
 
-def random_walk(constraint, tokens: list[str], samples: int, max_length: int, seed: int, verify: bool = True):
-    """Tokens drawn at random among those the constraint allows; returns the texts and the batch."""
+def random_walk(constraint, tokens: list[str], samples: int, max_length: int, seed: int, verify: bool = True,
+                draw: bool = False):
+    """Tokens drawn at random among those the constraint allows, through the masks (or, with `draw`, drawn from
+    all tokens and checked, as `ConstrainedBatch.draw` does); returns the texts and the batch."""
     batch = ConstrainedBatch(constraint, tokens, 0, samples, max_length, list("X:"), torch.device("cpu"), verify=verify)
     generator = torch.Generator().manual_seed(seed)
     texts = ["X:"] * samples
     for step in range(max_length):
-        mask = batch.masks(step)
-        logits = torch.randn(samples, len(tokens), generator=generator).masked_fill(~mask, float("-inf"))
-        chosen = torch.multinomial(logits.softmax(-1), 1, generator=generator).squeeze(1).tolist()
-        for row, token in enumerate(chosen):
-            if batch.states[row] is not None and token:
-                texts[row] += tokens[token]
-        batch.advance(chosen)
-        if all(state is None for state in batch.states):
-            break
-    return texts, batch
-
-
-def drawn_walk(constraint, tokens: list[str], samples: int, max_length: int, seed: int):
-    """Tokens drawn at random by `ConstrainedBatch.draw` (each draw checked against its mask); returns the texts and the batch."""
-    batch = ConstrainedBatch(constraint, tokens, 0, samples, max_length, list("X:"), torch.device("cpu"), verify=True)
-    generator = torch.Generator().manual_seed(seed)
-    texts = ["X:"] * samples
-    for step in range(max_length):
-        chosen = batch.draw(step, 3 * torch.randn(samples, len(tokens), generator=generator), False, generator).tolist()
+        logits = torch.randn(samples, len(tokens), generator=generator)
+        if draw:
+            chosen = batch.draw(step, 3 * logits, False, generator).tolist()
+        else:
+            logits = logits.masked_fill(~batch.masks(step), float("-inf"))
+            chosen = torch.multinomial(logits.softmax(-1), 1, generator=generator).squeeze(1).tolist()
         for row, token in enumerate(chosen):
             if batch.states[row] is not None and token:
                 texts[row] += tokens[token]
@@ -182,7 +171,7 @@ def drawn_walk(constraint, tokens: list[str], samples: int, max_length: int, see
 def test_drawing_then_checking_keeps_every_sample_valid(runs, name):
     run = runs[name]
     constraint = AbcConstraint(run.profile()["abc"], AbcOptions())
-    texts, batch = drawn_walk(constraint, run.vocabulary().tokens, 24, 1500, seed=6)
+    texts, batch = random_walk(constraint, run.vocabulary().tokens, 24, 1500, seed=6, draw=True)
     assert batch.dead_ends == 0 and all(batch.states[row] is None for row in range(24))
     assert [check_abc(t, required(run)).problems for t in texts if not check_abc(t, required(run)).valid] == []
 
