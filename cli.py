@@ -407,7 +407,8 @@ def evaluate_command(paths, run_name, runs_dir, **forecast_settings):
         click.echo(score_forecasts(run, ForecastScoreConfig(**given)).line())
         return
     if given:
-        names = ", ".join(f"--{key.replace('_', '-')}" for key in given).replace("--context", "--context-steps")
+        flags = {param.name: param.opts[0] for param in click.get_current_context().command.params}
+        names = ", ".join(flags[key] for key in given)
         raise ConfigError(f"{names}: only for scoring a series run's forecasts (a series run and no DIR_OR_FILES)")
     sets = sample_sets(list(paths), run.manifest().extension) if paths else [folder_set(latest_samples(run), "")]
     for sample_set in sets:

@@ -17,6 +17,7 @@ from charmony.pipeline.config import ForecastScoreConfig
 from charmony.pipeline.device import resolve_device
 from charmony.pipeline.errors import ConfigError
 from charmony.pipeline.forecast import Continuation, ValueTokens, continue_series, series_corpus
+from charmony.pipeline.references import document_spans
 from charmony.pipeline.runs import Run
 from charmony.pipeline.sample import load_model
 from charmony.pipeline.threads import use_threads
@@ -81,12 +82,8 @@ def held_out_windows(ids: np.ndarray, eod: int, context: int, horizon: int, limi
 
     At most `limit`, spread evenly over all there are.
     """
-    ends = np.flatnonzero(ids == eod).tolist()
-    found, start = [], 0
-    for end in [*ends, len(ids)]:
-        for origin in range(start + context, end - horizon + 1, horizon):
-            found.append(np.asarray(ids[origin - context:origin + horizon]))
-        start = end + 1
+    found = [np.asarray(ids[origin - context:origin + horizon]) for start, end in document_spans(ids, eod)
+             for origin in range(start + context, end - horizon + 1, horizon)]
     if len(found) > limit:
         found = [found[i] for i in np.linspace(0, len(found) - 1, limit).round().astype(int)]
     return found
@@ -110,8 +107,10 @@ def score_forecasts(run: Run, config: ForecastScoreConfig) -> ForecastScore:
                           "or prepare again with a larger --val-fraction")
     bins = Bins.for_options(settings)
     ids = np.stack(windows)
-    ids = ids[(values.bin_of_id[ids] >= 0).all(axis=1)]  # a window with <unk> in it has no truth to score
-    scaled = bins.centres(values.bin_of_id[ids])
+    window_bins = values.bin_of_id[ids]
+    known = (window_bins >= 0).all(axis=1)  # a window with <unk> in it has no truth to score
+    ids = ids[known]
+    scaled = bins.centres(window_bins[known])
     history, truth = scaled[:, :context], scaled[:, context:]
 
     device = resolve_device(config.device)

@@ -28,14 +28,21 @@ CACHE_FORMAT = 1  # raise when the features or the events change, so older cache
 DECODE_TOKENS = 1 << 22  # token ids decoded at a time
 
 
-def documents(ids: np.ndarray, vocab: Vocabulary) -> Iterator[str]:
-    """The text of each document of a split (documents end with `<eod>`; text after the last one is one too)."""
-    ends = np.flatnonzero(np.asarray(ids) == vocab.eod_id)
+def document_spans(ids: np.ndarray, eod_id: int) -> Iterator[tuple[int, int]]:
+    """(start, end) of each non-empty document of a split (documents end with `<eod>`; tokens after the last
+    one are a document too)."""
+    ends = np.flatnonzero(np.asarray(ids) == eod_id)
     start = 0
     for end in [*ends.tolist(), len(ids)]:
         if end > start:
-            yield vocab.decode(np.asarray(ids[start:end]).tolist())
+            yield start, end
         start = end + 1
+
+
+def documents(ids: np.ndarray, vocab: Vocabulary) -> Iterator[str]:
+    """The text of each document of a split."""
+    for start, end in document_spans(ids, vocab.eod_id):
+        yield vocab.decode(np.asarray(ids[start:end]).tolist())
 
 
 def parsed_tunes(text: str) -> Iterator:

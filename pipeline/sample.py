@@ -73,11 +73,12 @@ def generate(
         logits, state = model(ids)
     out = torch.full((num_samples, max_length), eod_id, dtype=torch.long, device=device)
     lengths = torch.full((num_samples,), max_length, dtype=torch.long, device=device)
-    done = torch.zeros(num_samples, dtype=torch.bool, device=device)
     banned_ids = torch.tensor(list(banned), dtype=torch.long, device=device)
     greedy = config.temperature < GREEDY_BELOW
     if constrained is not None and config.top_k is None and config.top_p is None:
-        return _generate_checked(model, logits, state, out, lengths, eod_id, config, generator, banned_ids, constrained)
+        return _generate_checked(model, logits, state, out, lengths, eod_id, config, greedy, generator, banned_ids,
+                                 constrained)
+    done = torch.zeros(num_samples, dtype=torch.bool, device=device)
     for t in range(max_length):
         last = logits[:, -1].float()
         if constrained is not None:
@@ -104,7 +105,7 @@ def generate(
 
 
 def _generate_checked(model: CharModel, logits: torch.Tensor, state, out: torch.Tensor, lengths: torch.Tensor, eod_id: int,
-                      config: SampleConfig, generator: torch.Generator, banned_ids: torch.Tensor,
+                      config: SampleConfig, greedy: bool, generator: torch.Generator, banned_ids: torch.Tensor,
                       constrained: ConstrainedBatch) -> tuple[torch.Tensor, torch.Tensor]:
     """`generate` under a constraint without top-k or top-p: tokens drawn, then checked (see ConstrainedBatch.draw).
 
@@ -112,7 +113,6 @@ def _generate_checked(model: CharModel, logits: torch.Tensor, state, out: torch.
     a constrained tune cannot stop before it is complete, and a few long ones would otherwise keep the
     whole batch running. (Free sampling keeps every row, so that a seed gives the samples it always gave.)
     """
-    greedy = config.temperature < GREEDY_BELOW
     active = torch.arange(out.size(0), device=out.device)  # the samples still being written, in batch order
     for t in range(out.size(1)):
         last = logits[:, -1].float()

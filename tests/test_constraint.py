@@ -176,29 +176,31 @@ def test_drawing_then_checking_keeps_every_sample_valid(runs, name):
     assert [check_abc(t, required(run)).problems for t in texts if not check_abc(t, required(run)).valid] == []
 
 
+def fed(constraint, text: str, state=None):
+    """The state after `text` (from the start, or from `state`), or None once a character is refused."""
+    state = constraint.start() if state is None else state
+    for char in text:
+        state = state and constraint.feed(state, char)
+    return state
+
+
 def test_a_one_voice_tune_may_end_with_the_barlines_its_corpus_ends_tunes_with(runs):
     run = runs["folk"]
     constraint = AbcConstraint(run.profile()["abc"], AbcOptions())
 
-    def fed(text):
-        state = constraint.start()
-        for char in text:
-            state = state and constraint.feed(state, char)
-        return state
-
     for tune in FOLK[1:]:  # they end `:|`, `||` and with no barline
         text = tune.replace(tune[:3], "X:1", 1)
-        state = fed(text)
+        state = fed(constraint, text)
         assert state is not None and constraint.complete(state) and constraint.cost(state) == 0
-        assert fed(text + "|") is not None, "or it may go on"
-    early = fed(FOLK[3].replace("X:4", "X:1").split(" G2 |")[0])
+        assert fed(constraint, text + "|") is not None, "or it may go on"
+    early = fed(constraint, FOLK[3].replace("X:4", "X:1").split(" G2 |")[0])
     assert early is not None and not constraint.complete(early), "three bars are fewer than any training tune has"
     header = "X:1\nT:Test Lied\nM:3/4\nL:1/8\nK:F\n"
-    short = fed(header + "F6 ||\n")
+    short = fed(constraint, header + "F6 ||\n")
     assert short is not None and not constraint.complete(short), "no shorter than the shortest training tune"
-    open_repeat = fed(header + "|: F6 | F6 | F6 | F6 | F6 ||\n")
+    open_repeat = fed(constraint, header + "|: F6 | F6 | F6 | F6 | F6 ||\n")
     assert open_repeat is not None and not constraint.complete(open_repeat), "a repeat is still open"
-    assert constraint.complete(fed(header + "|: F6 | F6 | F6 :| F6 | F6 ||\n"))
+    assert constraint.complete(fed(constraint, header + "|: F6 | F6 | F6 :| F6 | F6 ||\n"))
     with_voices = AbcConstraint(runs["chorales"].profile()["abc"], AbcOptions())
     assert with_voices.finals == frozenset(), "tunes with several voices end |] in every voice"
 
@@ -207,15 +209,10 @@ def test_decorations_the_checker_does_not_know_are_never_written(runs):
     profile = runs["folk"].profile()["abc"]
     profile["music"]["decorations"] = ["!D.C.!", "!trill!", "!fermat:a!"]  # as in the folk collections
     constraint = AbcConstraint(profile, AbcOptions())
-    state = constraint.start()
-    for char in FOLK[2].replace("X:3", "X:1").split("| c4")[0] + "| ":
-        state = constraint.feed(state, char)
+    state = fed(constraint, FOLK[2].replace("X:3", "X:1").split("| c4")[0] + "| ")
     assert state is not None
     for decoration, known in (("!trill!", True), ("!D.C.!", False), ("!fermat:a!", False)):
-        after = state
-        for char in decoration:
-            after = after and constraint.feed(after, char)
-        assert (after is not None) == known, decoration
+        assert (fed(constraint, decoration, state) is not None) == known, decoration
 
 
 def test_top_k_sampling_goes_through_the_masks_and_stays_valid(runs):

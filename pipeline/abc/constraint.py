@@ -286,6 +286,7 @@ class AbcConstraint(Constraint[AbcState]):
         self._bars_of: dict[str, int | None] = {}
         self._length_ticks: dict[tuple[int, str, tuple[int, int]], int] = {}
         self._owed: dict = {}
+        self._owed_lengths: dict[tuple[int, tuple[int, int]], tuple[tuple[int, int], ...]] = {}
         self._completing: dict = {}
         self._rows: dict = {}  # allowed tokens after a finished note, by key (see _after_event)
         self._rows_for = None  # the token list they are for
@@ -1088,10 +1089,10 @@ class AbcConstraint(Constraint[AbcState]):
 
     def _owed_tokens(self, unit: int, factor: tuple[int, int]) -> tuple[tuple[int, int], ...]:
         """The single notes and rests (ticks, characters) of a tuplet or broken rhythm, their lengths times `factor`."""
-        key = ("owed", unit, factor)
-        found = self._tokens.get(key)
+        key = (unit, factor)
+        found = self._owed_lengths.get(key)
         if found is None:
-            found = self._tokens[key] = tuple((int(unit * length * Fraction(*factor)), chars) for length, chars in self.fill_lengths)
+            found = self._owed_lengths[key] = tuple((int(unit * length * Fraction(*factor)), chars) for length, chars in self.fill_lengths)
         return found
 
     def _plain_boundary(self, s: AbcState, elapsed: int, music: bool, deco: bool) -> int:
