@@ -7,14 +7,14 @@ under `charmony.pipeline` that define them are internals that may move. docs/plu
 each of them.
 """
 
-from charmony.pipeline.constraint import UNREACHABLE, Constraint
-from charmony.pipeline.corpus import CorpusPlugin, CorpusWarning, Document, SampleContext, SampleInfo
-from charmony.pipeline.errors import CharmonyError, ConfigError, CorpusError
-from charmony.pipeline.gallery.cards import CardPart, CardSample
-from charmony.pipeline.hookspecs import hookimpl, hookspec
-from charmony.pipeline.output import OutputPlugin, Problem, Rendered, Verdict
-from charmony.pipeline.plugins import PluginWarning, registered
-from charmony.pipeline.recipes import Recipe
+from charmony.pipeline.plugin.constraint import UNREACHABLE, Constraint
+from charmony.pipeline.plugin.corpus import CorpusPlugin, CorpusWarning, Document, SampleContext, SampleInfo
+from charmony.pipeline.system.errors import CharmonyError, ConfigError, CorpusError
+from charmony.pipeline.plugin.cards import CardPart, CardSample
+from charmony.pipeline.plugin.hookspecs import hookimpl, hookspec
+from charmony.pipeline.plugin.output import OutputPlugin, Problem, Rendered, Verdict
+from charmony.pipeline.plugin.manager import PluginWarning, registered
+from charmony.pipeline.plugin.recipes import Recipe
 
 __all__ = [
     "CardPart",

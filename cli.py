@@ -20,13 +20,13 @@ from charmony.cli_options import (
     CheckpointChoice, DeviceChoice, SeedRange, field_default, option, parse_names, parse_options, parse_sources,
     runs_dir_option, shown,
 )
-from charmony.pipeline.config import (
+from charmony.pipeline.run.config import (
     CELL_NAMES, ForecastConfig, ForecastScoreConfig, ModelConfig, PrepareConfig, SampleConfig, TrainConfig,
 )
-from charmony.pipeline.corpus import CorpusWarning
-from charmony.pipeline.errors import CharmonyError, ConfigError, RunError
-from charmony.pipeline.plugins import PluginWarning, call_each, get_plugin_manager
-from charmony.pipeline.runs import Run, find_run, named_run
+from charmony.pipeline.plugin.corpus import CorpusWarning
+from charmony.pipeline.system.errors import CharmonyError, ConfigError, RunError
+from charmony.pipeline.plugin.manager import PluginWarning, call_each, get_plugin_manager
+from charmony.pipeline.run.folder import Run, find_run, named_run
 
 TRAIN = TrainConfig()
 MODEL = ModelConfig()
@@ -162,7 +162,7 @@ def prepare_command(corpus, sources, run_name, max_vocab, val_fraction, seed, op
     Example:
       charmony prepare text --source poems/ --option split=blank --run poems
     """
-    from charmony.pipeline.prepare import prepare
+    from charmony.pipeline.data.prepare import prepare
 
     config = PrepareConfig(corpus, list(sources), max_vocab, val_fraction, seed, options, force)
     run = named_run(runs_dir, run_name or corpus)
@@ -228,12 +228,12 @@ def train_command(run_name, resume, restart, nproc, runs_dir, recipe, **settings
       charmony train shakespeare --resume --max-steps 10000
       charmony train words --recipe small --tie-weights
     """
-    from charmony.pipeline.device import resolve_device
-    from charmony.pipeline.distributed import INTERRUPTED_EXIT, LaunchInterrupted, World, check_gpus, launch
-    from charmony.pipeline.resume import resumable_checkpoint, resume_config
-    from charmony.pipeline.run_lock import run_lock
-    from charmony.pipeline.threads import threads_to_use
-    from charmony.pipeline.train import plan_training, train
+    from charmony.pipeline.system.device import resolve_device
+    from charmony.pipeline.training.distributed import INTERRUPTED_EXIT, LaunchInterrupted, World, check_gpus, launch
+    from charmony.pipeline.training.resume import resumable_checkpoint, resume_config
+    from charmony.pipeline.run.lock import run_lock
+    from charmony.pipeline.system.threads import threads_to_use
+    from charmony.pipeline.training.train import plan_training, train
 
     if resume and restart:
         raise click.UsageError("--resume and --restart exclude each other")
@@ -272,7 +272,7 @@ def train_command(run_name, resume, restart, nproc, runs_dir, recipe, **settings
     if result.best_val_loss is None:
         click.echo(f"trained run {run.name!r} to step {result.step}; no validation split, checkpoint {result.checkpoint}")
     else:
-        from charmony.pipeline.train_log import perplexity
+        from charmony.pipeline.training.log import perplexity
 
         if run.manifest().word_level:
             measure = f" (perplexity {perplexity(result.best_val_loss):.2f})"
@@ -286,8 +286,8 @@ def train_command(run_name, resume, restart, nproc, runs_dir, recipe, **settings
 
 def recipe_settings(run: Run, name: str, given: dict) -> dict:
     """The settings of the run's corpus' recipe `name`, with the options given on the command line winning."""
-    from charmony.pipeline.plugins import get_run_corpus
-    from charmony.pipeline.recipes import apply_recipe, find_recipe
+    from charmony.pipeline.plugin.manager import get_run_corpus
+    from charmony.pipeline.plugin.recipes import apply_recipe, find_recipe
 
     return apply_recipe(find_recipe(get_run_corpus(run.manifest()), name), given)
 
@@ -341,8 +341,8 @@ def sample_command(run_name, out_dir, runs_dir, **settings):
       charmony sample bach --num-samples 20 --out samples/ --render midi,score
       charmony sample bach --render abc,score,audio,html
     """
-    from charmony.pipeline.output_runner import summary_line
-    from charmony.pipeline.sample_files import sample_to_folder
+    from charmony.pipeline.outputs.runner import summary_line
+    from charmony.pipeline.sampling.folder import sample_to_folder
 
     run = pick_run(runs_dir, run_name)
     gallery = GALLERY_RENDER in settings["render"]
@@ -359,11 +359,11 @@ def sample_command(run_name, out_dir, runs_dir, **settings):
         if summary_line(name, counts):
             click.echo(summary_line(name, counts))
     if "evaluation" in report:
-        from charmony.pipeline.evaluate import evaluation_line
+        from charmony.pipeline.evaluation.evaluate import evaluation_line
 
         click.echo(evaluation_line(report["evaluation"]))
     if gallery:
-        from charmony.pipeline.config import GalleryConfig
+        from charmony.pipeline.run.config import GalleryConfig
         from charmony.pipeline.gallery.build import build_gallery
 
         made = build_gallery(run, GalleryConfig(samples=[target], out=target / "gallery"))
@@ -397,12 +397,12 @@ def evaluate_command(paths, run_name, runs_dir, **forecast_settings):
       charmony evaluate samples/ other/sample_001.abc --run bach
       charmony evaluate --run series --horizon 24
     """
-    from charmony.pipeline.sample_sets import evaluate_set, folder_set, latest_samples, recorded_run, sample_sets
+    from charmony.pipeline.evaluation.sets import evaluate_set, folder_set, latest_samples, recorded_run, sample_sets
 
     run = pick_run(runs_dir, run_name or _known_run(runs_dir, recorded_run(list(paths))))
     given = {key: value for key, value in forecast_settings.items() if value is not None}
     if not paths and _is_series_run(run):
-        from charmony.pipeline.forecast_score import score_forecasts
+        from charmony.pipeline.series.score import score_forecasts
 
         click.echo(score_forecasts(run, ForecastScoreConfig(**given)).line())
         return
@@ -419,7 +419,7 @@ def evaluate_command(paths, run_name, runs_dir, **forecast_settings):
 def _is_series_run(run) -> bool:
     """Whether `run` is of the series corpus (or one built on it)."""
     from charmony.corpora.series import SeriesCorpus
-    from charmony.pipeline.plugins import get_run_corpus
+    from charmony.pipeline.plugin.manager import get_run_corpus
 
     return isinstance(get_run_corpus(run.manifest()), SeriesCorpus)
 
@@ -444,7 +444,7 @@ def gallery_command(run_name, sample_dirs, out_dir, open_browser, runs_dir):
       charmony gallery bach --open
       charmony gallery bach --samples samples/ --out bach-gallery/
     """
-    from charmony.pipeline.config import GalleryConfig
+    from charmony.pipeline.run.config import GalleryConfig
     from charmony.pipeline.gallery.build import build_gallery
 
     run = pick_run(runs_dir, run_name)
@@ -485,7 +485,7 @@ def forecast_command(run_name, out_dir, runs_dir, **settings):
       charmony forecast series --horizon 24 --num-samples 100 --out forecast/
       charmony forecast series --context last-week.csv --horizon 48 --seed 1 --out forecast/
     """
-    from charmony.pipeline.forecast import forecast, write_forecast
+    from charmony.pipeline.series.forecast import forecast, write_forecast
 
     config = ForecastConfig(**settings)
     run = pick_run(runs_dir, run_name)
@@ -510,8 +510,8 @@ def check_command(files, names):
     Example:
       charmony check tunes.abc poem.txt
     """
-    from charmony.pipeline.output_runner import OutputRunner
-    from charmony.pipeline.plugins import get_outputs, outputs
+    from charmony.pipeline.outputs.runner import OutputRunner
+    from charmony.pipeline.plugin.manager import get_outputs, outputs
 
     runner = OutputRunner(get_outputs(names) if names else list(outputs().values()), render=False)
     invalid = False
@@ -546,8 +546,8 @@ def render_command(files, names, out_dir):
     Example:
       charmony render tunes.abc --to midi,score --out rendered/
     """
-    from charmony.pipeline.output_runner import OutputRunner, summary_line
-    from charmony.pipeline.plugins import get_outputs
+    from charmony.pipeline.outputs.runner import OutputRunner, summary_line
+    from charmony.pipeline.plugin.manager import get_outputs
 
     if not names:
         raise NoSuchTool("--to needs at least one output plugin name; see `charmony plugins`")
@@ -589,7 +589,7 @@ def plugins_command(name, as_json):
     """
     import dataclasses
 
-    from charmony.pipeline.plugins import plugin_infos
+    from charmony.pipeline.plugin.manager import plugin_infos
 
     infos = plugin_infos()
     if name is not None:
@@ -611,7 +611,7 @@ def plugin_details(name: str, infos) -> dict:
     """What `charmony plugins NAME` shows: the plugin's listing, and a corpus' options, sample options and recipes."""
     import dataclasses
 
-    from charmony.pipeline.plugins import corpora, outputs
+    from charmony.pipeline.plugin.manager import corpora, outputs
 
     found = [info for info in infos if info.name == name]
     if not found:
@@ -635,7 +635,7 @@ def plugin_details(name: str, infos) -> dict:
 
 def format_details(details: dict) -> str:
     """`plugin_details` as text: a heading, then one section per kind of setting."""
-    from charmony.pipeline.recipes import Recipe
+    from charmony.pipeline.plugin.recipes import Recipe
 
     lines = [f"{details['name']}: {details['kind']} {details['version']} from {details['origin']}", details["description"]]
     if details["kind"] != "corpus":

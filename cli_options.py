@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from charmony.pipeline.errors import SEED_LIMIT
-from charmony.pipeline.runs import RUNS_ENV
+from charmony.pipeline.system.errors import SEED_LIMIT
+from charmony.pipeline.run.folder import RUNS_ENV
 
 
 class Option(click.Option):

@@ -26,13 +26,13 @@ import torch
 
 from charmony.pipeline.abc.check import check_abc
 from charmony.pipeline.abc.parser import parse_tune
-from charmony.pipeline.config import ModelConfig, PrepareConfig, SampleConfig, TrainConfig
-from charmony.pipeline.evaluate import Evaluation, evaluate_texts, required_fields
-from charmony.pipeline.prepare import prepare
-from charmony.pipeline.references import documents
-from charmony.pipeline.runs import Run
-from charmony.pipeline.sample import sample
-from charmony.pipeline.train import train
+from charmony.pipeline.run.config import ModelConfig, PrepareConfig, SampleConfig, TrainConfig
+from charmony.pipeline.evaluation.evaluate import Evaluation, evaluate_texts, required_fields
+from charmony.pipeline.data.prepare import prepare
+from charmony.pipeline.evaluation.references import documents
+from charmony.pipeline.run.folder import Run
+from charmony.pipeline.sampling.sample import sample
+from charmony.pipeline.training.train import train
 
 SOPRANO = {"voices": "soprano", "transpose": "all"}
 CHORALES = {"voices": "all"}

@@ -28,10 +28,10 @@ from pathlib import Path
 
 import torch
 
-from charmony.pipeline.prepare import PrepareConfig, prepare
-from charmony.pipeline.runs import Run
-from charmony.pipeline.config import TrainConfig
-from charmony.pipeline.train import train
+from charmony.pipeline.data.prepare import PrepareConfig, prepare
+from charmony.pipeline.run.folder import Run
+from charmony.pipeline.run.config import TrainConfig
+from charmony.pipeline.training.train import train
 
 TINY_SHAKESPEARE_CHARS = 1_115_394
 

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import torch
 
-from charmony.pipeline.config import ModelConfig, PrepareConfig, SampleConfig, TrainConfig
-from charmony.pipeline.prepare import prepare
-from charmony.pipeline.runs import Run
-from charmony.pipeline.sample import sample
-from charmony.pipeline.train import train
+from charmony.pipeline.run.config import ModelConfig, PrepareConfig, SampleConfig, TrainConfig
+from charmony.pipeline.data.prepare import prepare
+from charmony.pipeline.run.folder import Run
+from charmony.pipeline.sampling.sample import sample
+from charmony.pipeline.training.train import train
 
 
 def timed_sample(run: Run, config: SampleConfig) -> tuple[float, int, float]:

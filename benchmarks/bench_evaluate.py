@@ -24,12 +24,12 @@ from pathlib import Path
 import numpy as np
 
 from charmony.pipeline.abc.features import tune_features
-from charmony.pipeline.copying import longest_copies
-from charmony.pipeline.evaluate import evaluate_texts
-from charmony.pipeline.config import PrepareConfig
-from charmony.pipeline.prepare import prepare
-from charmony.pipeline.references import CACHE_NAME, documents, music_reference, parsed_tunes
-from charmony.pipeline.runs import Run
+from charmony.pipeline.evaluation.copying import longest_copies
+from charmony.pipeline.evaluation.evaluate import evaluate_texts
+from charmony.pipeline.run.config import PrepareConfig
+from charmony.pipeline.data.prepare import prepare
+from charmony.pipeline.evaluation.references import CACHE_NAME, documents, music_reference, parsed_tunes
+from charmony.pipeline.run.folder import Run
 
 OFFSET = 0x100  # event codes written as characters from here on, clear of the separator
 

@@ -53,10 +53,10 @@ def code_sample(number: int) -> str:
 
 def tiny_run(folder: Path):
     """A bach run prepared from the ten tunes and trained for 50 steps, for the gallery's header and curve."""
-    from charmony.pipeline.prepare import PrepareConfig, prepare
-    from charmony.pipeline.runs import Run
-    from charmony.pipeline.config import ModelConfig, TrainConfig
-    from charmony.pipeline.train import train
+    from charmony.pipeline.data.prepare import PrepareConfig, prepare
+    from charmony.pipeline.run.folder import Run
+    from charmony.pipeline.run.config import ModelConfig, TrainConfig
+    from charmony.pipeline.training.train import train
 
     source = folder / "tunes.abc"
     source.write_text("\n".join(tune(n, True) for n in range(1, DISTINCT_TUNES + 1)))
@@ -69,8 +69,8 @@ def tiny_run(folder: Path):
 
 def abc_folder(run, count: int) -> Path:
     """`count` ABC samples: ten rendered for real, their files linked over and over under new numbers."""
-    from charmony.pipeline.sample import Sample
-    from charmony.pipeline.sample_files import write_samples
+    from charmony.pipeline.sampling.sample import Sample
+    from charmony.pipeline.sampling.folder import write_samples
 
     seed = run.samples_dir / "rendered"
     texts = [tune(n, valid=n % 5 != 0) for n in range(1, DISTINCT_TUNES + 1)]
@@ -95,8 +95,8 @@ def abc_folder(run, count: int) -> Path:
 
 def code_folder(run, count: int) -> Path:
     """`count` Python samples checked by `python`."""
-    from charmony.pipeline.sample import Sample
-    from charmony.pipeline.sample_files import write_samples
+    from charmony.pipeline.sampling.sample import Sample
+    from charmony.pipeline.sampling.folder import write_samples
 
     target = run.samples_dir / "code"
     write_samples([Sample(code_sample(n), False) for n in range(count)], {"run": run.name, "corpus": "code", "seed": 1},
@@ -147,7 +147,7 @@ def main() -> None:
     parser.add_argument("--folder", type=Path, default=Path(tempfile.gettempdir()))
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    from charmony.pipeline.config import GalleryConfig
+    from charmony.pipeline.run.config import GalleryConfig
     from charmony.pipeline.gallery.build import build_gallery
 
     work = Path(tempfile.mkdtemp(prefix="charmony-bench-gallery-", dir=args.folder))

@@ -73,8 +73,8 @@ def child_peak(command: list[str]) -> tuple[float, float]:
 
 def first_step_seconds(runs_dir: Path, name: str) -> float:
     """Seconds from calling train() until its first step is done, on the CPU."""
-    from charmony.pipeline.runs import Run
-    from charmony.pipeline.train import TrainConfig, train
+    from charmony.pipeline.run.folder import Run
+    from charmony.pipeline.training.train import TrainConfig, train
 
     class FirstStep(Exception):
         pass

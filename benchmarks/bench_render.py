@@ -20,7 +20,7 @@ from charmony.pipeline.abc import render
 from charmony.pipeline.abc.check import check_tunes
 from charmony.pipeline.abc.score import tune_to_score
 from charmony.pipeline.abc.worker import worker
-from charmony.pipeline.plugins import get_outputs
+from charmony.pipeline.plugin.manager import get_outputs
 
 
 def sample_folder(folder: Path, count: int) -> list[Path]:

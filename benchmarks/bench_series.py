@@ -19,13 +19,13 @@ from pathlib import Path
 
 import torch
 
-from charmony.pipeline.config import ForecastScoreConfig, PrepareConfig, TrainConfig
-from charmony.pipeline.forecast_score import score_forecasts
-from charmony.pipeline.plugins import get_corpus
-from charmony.pipeline.prepare import prepare
-from charmony.pipeline.recipes import apply_recipe, find_recipe
-from charmony.pipeline.runs import Run
-from charmony.pipeline.train import train
+from charmony.pipeline.run.config import ForecastScoreConfig, PrepareConfig, TrainConfig
+from charmony.pipeline.series.score import score_forecasts
+from charmony.pipeline.plugin.manager import get_corpus
+from charmony.pipeline.data.prepare import prepare
+from charmony.pipeline.plugin.recipes import apply_recipe, find_recipe
+from charmony.pipeline.run.folder import Run
+from charmony.pipeline.training.train import train
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -21,10 +21,10 @@ import time
 STEP = """
 import sys, time
 import torch, torch.nn.functional as F
-from charmony.pipeline.config import ModelConfig, TrainConfig
-from charmony.pipeline.model import CharModel
-from charmony.pipeline.threads import use_threads
-from charmony.pipeline.train import make_optimizer, train_step
+from charmony.pipeline.run.config import ModelConfig, TrainConfig
+from charmony.pipeline.model.charmodel import CharModel
+from charmony.pipeline.system.threads import use_threads
+from charmony.pipeline.training.train import make_optimizer, train_step
 
 threads, steps = int(sys.argv[1]), int(sys.argv[2])
 use_threads(threads)

@@ -28,12 +28,12 @@ from torch import nn
 
 from bench_prepare import prepare_figures, print_figures
 
-from charmony.pipeline.batching import DeviceBatches, StreamBatches
-from charmony.pipeline.device import autocast, resolve_device
-from charmony.pipeline.model import CharModel, ModelConfig
-from charmony.pipeline.sample import SampleConfig, generate
-from charmony.pipeline.schedule import Schedule
-from charmony.pipeline.train import TrainConfig, make_optimizer, set_lr, train_step
+from charmony.pipeline.data.batching import DeviceBatches, StreamBatches
+from charmony.pipeline.system.device import autocast, resolve_device
+from charmony.pipeline.model.charmodel import CharModel, ModelConfig
+from charmony.pipeline.sampling.sample import SampleConfig, generate
+from charmony.pipeline.training.schedule import Schedule
+from charmony.pipeline.training.train import TrainConfig, make_optimizer, set_lr, train_step
 
 
 def interleaved(fns: dict, steps: int, rounds: int, device) -> dict[str, list[float]]:

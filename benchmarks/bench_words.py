@@ -20,13 +20,13 @@ from pathlib import Path
 
 import torch
 
-from charmony.pipeline.plugins import get_corpus
-from charmony.pipeline.prepare import PrepareConfig, prepare
-from charmony.pipeline.recipes import apply_recipe, find_recipe
-from charmony.pipeline.runs import Run
-from charmony.pipeline.config import TrainConfig
-from charmony.pipeline.train import train
-from charmony.pipeline.train_log import perplexity
+from charmony.pipeline.plugin.manager import get_corpus
+from charmony.pipeline.data.prepare import PrepareConfig, prepare
+from charmony.pipeline.plugin.recipes import apply_recipe, find_recipe
+from charmony.pipeline.run.folder import Run
+from charmony.pipeline.run.config import TrainConfig
+from charmony.pipeline.training.train import train
+from charmony.pipeline.training.log import perplexity
 
 # Zaremba, Sutskever and Vinyals (2014), Recurrent Neural Network Regularization, table 1 (PTB).
 REFERENCE = {

@@ -10,12 +10,12 @@ from pathlib import Path
 from charmony.corpora.options import choice_option, int_option
 from charmony.pipeline.abc.collection import split_tunes
 from charmony.pipeline.abc.parser import parse_tune
-from charmony.pipeline.abc.tunes import AbcCorpus, renumber, skip
-from charmony.pipeline.corpus import Document
-from charmony.pipeline.errors import CharmonyError, ConfigError, CorpusError
-from charmony.pipeline.hookspecs import hookimpl
-from charmony.pipeline.recipes import Recipe
-from charmony.pipeline.sources import expand, read_text
+from charmony.pipeline.abc.corpus_base import AbcCorpus, renumber, skip
+from charmony.pipeline.plugin.corpus import Document
+from charmony.pipeline.system.errors import CharmonyError, ConfigError, CorpusError
+from charmony.pipeline.plugin.hookspecs import hookimpl
+from charmony.pipeline.plugin.recipes import Recipe
+from charmony.pipeline.data.sources import expand, read_text
 
 # music21 takes a second to import, so it (and what needs it) is imported only when documents are read.
 VOICE_CHOICES = ("all", "soprano")

@@ -20,8 +20,8 @@ from charmony.pipeline.abc.check import check_abc
 from charmony.pipeline.abc.compare import differences
 from charmony.pipeline.abc.score import abc_to_score
 from charmony.pipeline.abc.writer import WRITER_VERSION, WriterOptions, score_to_abc
-from charmony.pipeline.atomic import write_json
-from charmony.pipeline.errors import CorpusError
+from charmony.pipeline.system.atomic import write_json
+from charmony.pipeline.system.errors import CorpusError
 
 CACHE_ENV = "CHARMONY_CACHE"
 CACHE_FORMAT = 1

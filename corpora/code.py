@@ -12,11 +12,11 @@ from pathlib import Path
 
 from charmony.corpora.code_filters import is_generated, is_minified, source_text, strip_licence
 from charmony.corpora.options import choice_option, int_option, list_option
-from charmony.pipeline.corpus import CorpusPlugin, Document
-from charmony.pipeline.errors import CorpusError
-from charmony.pipeline.hookspecs import hookimpl
-from charmony.pipeline.recipes import Recipe
-from charmony.pipeline.sources import expand
+from charmony.pipeline.plugin.corpus import CorpusPlugin, Document
+from charmony.pipeline.system.errors import CorpusError
+from charmony.pipeline.plugin.hookspecs import hookimpl
+from charmony.pipeline.plugin.recipes import Recipe
+from charmony.pipeline.data.sources import expand
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 # Third-party packages are not the standard library, and CPython's own test suite holds files

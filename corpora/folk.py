@@ -9,11 +9,11 @@ import importlib.util
 
 from charmony.pipeline.abc.collection import split_tunes
 from charmony.pipeline.abc.normalise import normalise_tune
-from charmony.pipeline.abc.tunes import AbcCorpus, skip
-from charmony.pipeline.corpus import Document
-from charmony.pipeline.errors import CorpusError
-from charmony.pipeline.hookspecs import hookimpl
-from charmony.pipeline.sources import expand, read_text
+from charmony.pipeline.abc.corpus_base import AbcCorpus, skip
+from charmony.pipeline.plugin.corpus import Document
+from charmony.pipeline.system.errors import CorpusError
+from charmony.pipeline.plugin.hookspecs import hookimpl
+from charmony.pipeline.data.sources import expand, read_text
 
 # music21's folders of folk tunes in ABC: Ryan's Mammoth Collection (1883), O'Neill's Music of Ireland
 # (1850 tunes), the Essen folksong collection and a file of the Nottingham Music Database.

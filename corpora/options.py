@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import overload
 
-from charmony.pipeline.errors import CorpusError
+from charmony.pipeline.system.errors import CorpusError
 
 
 @overload

@@ -7,13 +7,13 @@ from pathlib import Path
 
 from charmony.corpora.options import choice_option, int_option
 from charmony.corpora.poetry_sources import FORMATS, FORMATS_IN_WORDS, Poem, read_poems
-from charmony.pipeline.corpus import CorpusPlugin, Document, SampleContext
-from charmony.pipeline.errors import ConfigError
-from charmony.pipeline.verse import has_form, parse_forms, shape, verse_lines
-from charmony.pipeline.errors import CorpusError
-from charmony.pipeline.hookspecs import hookimpl
-from charmony.pipeline.recipes import Recipe
-from charmony.pipeline.sources import expand, read_text
+from charmony.pipeline.plugin.corpus import CorpusPlugin, Document, SampleContext
+from charmony.pipeline.system.errors import ConfigError
+from charmony.pipeline.poetry.verse import has_form, parse_forms, shape, verse_lines
+from charmony.pipeline.system.errors import CorpusError
+from charmony.pipeline.plugin.hookspecs import hookimpl
+from charmony.pipeline.plugin.recipes import Recipe
+from charmony.pipeline.data.sources import expand, read_text
 
 # Debian's fortunes-zh package: the 300 Tang Poems and 100 Song Poems (its third file, `chinese`, is not verse).
 FORTUNES_DIR = Path("/usr/share/games/fortunes")

@@ -14,8 +14,8 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from charmony.pipeline.verse import HAN, PAUSE
-from charmony.pipeline.constraint import UNREACHABLE, Constraint
+from charmony.pipeline.poetry.verse import HAN, PAUSE
+from charmony.pipeline.plugin.constraint import UNREACHABLE, Constraint
 
 MID = "，"
 ENDS = ("。", "？", "！")

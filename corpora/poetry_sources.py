@@ -8,8 +8,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from charmony.pipeline.verse import HAN, PAUSE, character_count
-from charmony.pipeline.errors import CorpusError
+from charmony.pipeline.poetry.verse import HAN, PAUSE, character_count
+from charmony.pipeline.system.errors import CorpusError
 
 FORMATS = ("auto", "lines", "json", "fortune", "blank")
 FORMATS_IN_WORDS = (

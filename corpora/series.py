@@ -17,13 +17,13 @@ from typing import TYPE_CHECKING
 
 from charmony.corpora.household_load import HOURS
 from charmony.corpora.options import choice_option, int_option, list_option
-from charmony.pipeline.corpus import CorpusPlugin, CorpusWarning, Document
-from charmony.pipeline.errors import CorpusError
-from charmony.pipeline.hookspecs import hookimpl
-from charmony.pipeline.recipes import Recipe
+from charmony.pipeline.plugin.corpus import CorpusPlugin, CorpusWarning, Document
+from charmony.pipeline.system.errors import CorpusError
+from charmony.pipeline.plugin.hookspecs import hookimpl
+from charmony.pipeline.plugin.recipes import Recipe
 
 if TYPE_CHECKING:
-    from charmony.corpora.series_values import Series
+    from charmony.pipeline.series.values import Series
 
 TOKEN = re.compile(r"\S+\s*|\s+")
 SCALES = ("mean", "minmax")
@@ -87,7 +87,7 @@ class SeriesCorpus(CorpusPlugin):
 
     def series(self, sources: list[Path], options: Mapping[str, str]) -> list[Series]:
         """The raw series of `sources` (the generated one when empty), as `documents` reads them."""
-        from charmony.corpora.series_values import read_series
+        from charmony.pipeline.series.values import read_series
 
         settings = self.settings(options)
         if sources and ({"days", "seed"} & set(options)):
@@ -96,7 +96,7 @@ class SeriesCorpus(CorpusPlugin):
 
     def documents(self, sources: list[Path], options: Mapping[str, str]) -> Iterator[Document]:
         """Yield each series, or each window of one, scaled and quantised, as a document."""
-        from charmony.corpora.series_values import Bins, Scaling, tokens_text, windows
+        from charmony.pipeline.series.values import Bins, Scaling, tokens_text, windows
 
         settings = self.settings(options)
         bins = Bins.for_options(settings)

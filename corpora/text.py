@@ -6,11 +6,11 @@ import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from charmony.pipeline.corpus import CorpusPlugin, Document
-from charmony.pipeline.errors import CorpusError
-from charmony.pipeline.hookspecs import hookimpl
-from charmony.pipeline.recipes import Recipe
-from charmony.pipeline.sources import expand, read_pieces, split_pieces
+from charmony.pipeline.plugin.corpus import CorpusPlugin, Document
+from charmony.pipeline.system.errors import CorpusError
+from charmony.pipeline.plugin.hookspecs import hookimpl
+from charmony.pipeline.plugin.recipes import Recipe
+from charmony.pipeline.data.sources import expand, read_pieces, split_pieces
 
 
 def separator(spec: str) -> re.Pattern | None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from charmony.pipeline.abc.check import check_abc
-from charmony.pipeline.gallery.cards import CardPart, CardSample
-from charmony.pipeline.hookspecs import hookimpl
-from charmony.pipeline.output import OutputPlugin, Verdict
+from charmony.pipeline.plugin.cards import CardPart, CardSample
+from charmony.pipeline.plugin.hookspecs import hookimpl
+from charmony.pipeline.plugin.output import OutputPlugin, Verdict
 
 
 class AbcChecker(OutputPlugin):

@@ -23,9 +23,9 @@ from charmony.pipeline.abc.render import (
     seconds_left,
     synthesize_wav,
 )
-from charmony.pipeline.gallery.cards import CardPart, CardSample
-from charmony.pipeline.hookspecs import hookimpl
-from charmony.pipeline.output import Rendered, Verdict
+from charmony.pipeline.plugin.cards import CardPart, CardSample
+from charmony.pipeline.plugin.hookspecs import hookimpl
+from charmony.pipeline.plugin.output import Rendered, Verdict
 
 # FluidSynth plays on while its voices die away; its recording ends this long after the music, faded out.
 FLUIDSYNTH_TAIL = 0.3
@@ -42,7 +42,7 @@ def synthesizer() -> str:
     font = fluidsynth_soundfont()
     if font is not None:
         return f"FluidSynth with {font.name}"
-    from charmony.pipeline import synth  # numpy: imported only to play, so that `charmony check` starts fast
+    from charmony.pipeline.audio import synth  # numpy: imported only to play, so that `charmony check` starts fast
 
     return synth.NAME
 
@@ -52,7 +52,7 @@ class AudioRenderer(TuneRenderer):
 
     name = "audio"
     description = "ABC to WAV with FluidSynth and a General MIDI SoundFont, else a built-in synthesizer; only tunes that pass the abc check."
-    modules = ("charmony.pipeline.synth",)  # numpy, for the built-in synthesizer
+    modules = ("charmony.pipeline.audio.synth",)  # numpy, for the built-in synthesizer
 
     def render_checked(self, path: Path, out_dir: Path, verdicts: Mapping[str, Verdict]) -> Rendered:
         """Every valid tune of the file as a WAV file, with the synthesizer that played them in `details`."""
@@ -71,7 +71,7 @@ class AudioRenderer(TuneRenderer):
             target = out_dir / f"{item.stem}.wav"
             if fluidsynth_soundfont() is None:
                 return [synthesize_wav(midi, target, deadline)]
-            from charmony.pipeline.wav import end_wav
+            from charmony.pipeline.audio.wav import end_wav
 
             abc_render.write_wav(midi, target, seconds_left(deadline))
             return [end_wav(target, seconds + FLUIDSYNTH_TAIL, FLUIDSYNTH_TAIL)]

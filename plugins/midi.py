@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from charmony.pipeline.abc.render import TuneRenderer, TuneToRender, render_midi
-from charmony.pipeline.gallery.cards import CardPart, CardSample
-from charmony.pipeline.hookspecs import hookimpl
+from charmony.pipeline.plugin.cards import CardPart, CardSample
+from charmony.pipeline.plugin.hookspecs import hookimpl
 
 
 class MidiRenderer(TuneRenderer):

@@ -6,11 +6,11 @@ import html
 from collections import Counter
 from pathlib import Path
 
-from charmony.pipeline.gallery.cards import CardPart, CardSample
-from charmony.pipeline.hookspecs import hookimpl
-from charmony.pipeline.output import OutputPlugin, Problem, Verdict
-from charmony.pipeline.verse import FORM_NAMES, HAN, shape, verse_lines
-from charmony.pipeline.vocabulary import UNK
+from charmony.pipeline.plugin.cards import CardPart, CardSample
+from charmony.pipeline.plugin.hookspecs import hookimpl
+from charmony.pipeline.plugin.output import OutputPlugin, Problem, Verdict
+from charmony.pipeline.poetry.verse import FORM_NAMES, HAN, shape, verse_lines
+from charmony.pipeline.run.vocabulary import UNK
 
 
 class PoemChecker(OutputPlugin):

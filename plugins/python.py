@@ -7,9 +7,9 @@ import html
 import re
 import warnings
 
-from charmony.pipeline.gallery.cards import CardPart, CardSample
-from charmony.pipeline.hookspecs import hookimpl
-from charmony.pipeline.output import OutputPlugin, Problem, Verdict
+from charmony.pipeline.plugin.cards import CardPart, CardSample
+from charmony.pipeline.plugin.hookspecs import hookimpl
+from charmony.pipeline.plugin.output import OutputPlugin, Problem, Verdict
 
 BLOCK_START = re.compile(r"(?:async[ \t]+def|def|class)\b")
 # A line at column 0 that continues the statement above rather than starting a new one.

@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 
 from charmony.pipeline.abc.render import MUSIC21, TuneRenderer, TuneToRender, render_musicxml, seconds_left, write_svg
-from charmony.pipeline.gallery.cards import CardPart, CardSample
-from charmony.pipeline.hookspecs import hookimpl
+from charmony.pipeline.plugin.cards import CardPart, CardSample
+from charmony.pipeline.plugin.hookspecs import hookimpl
 
 # The size verovio gives a page, on its root element: <svg width="840px" height="144px" ...>.
 SVG_SIZE = re.compile(rb'<svg\b[^>]*?\bwidth="(\d+(?:\.\d+)?)(?:px)?"[^>]*?\bheight="(\d+(?:\.\d+)?)(?:px)?"')

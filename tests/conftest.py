@@ -14,10 +14,10 @@ import pytest  # noqa: E402
 from click.testing import CliRunner  # noqa: E402
 
 from charmony.cli import cli  # noqa: E402
-from charmony.pipeline.plugins import get_plugin_manager  # noqa: E402
-from charmony.pipeline.prepare import PrepareConfig, prepare  # noqa: E402
-from charmony.pipeline.runs import Run  # noqa: E402
-from charmony.pipeline.train import train  # noqa: E402
+from charmony.pipeline.plugin.manager import get_plugin_manager  # noqa: E402
+from charmony.pipeline.data.prepare import PrepareConfig, prepare  # noqa: E402
+from charmony.pipeline.run.folder import Run  # noqa: E402
+from charmony.pipeline.training.train import train  # noqa: E402
 
 from tiny import RHYMES, TINY_TRAIN  # noqa: E402
 

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from charmony.pipeline.abc.check import bar_numbers, check_abc, check_tunes, duration_problems
-from charmony.pipeline.plugins import get_outputs
+from charmony.pipeline.plugin.manager import get_outputs
 
 GOOD = {
     "reel with pickup and short last bar": "X:1\nT:Reel\nM:4/4\nL:1/8\nK:D\nA|d2fd c2ec|d2fd cAGE|d2fd c2ec|d7|]\n",

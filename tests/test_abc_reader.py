@@ -8,7 +8,7 @@ from music21 import chord, expressions, key, meter, note, stream
 from charmony.pipeline.abc.fields import parse_key, parse_meter, parse_tempo, parse_unit
 from charmony.pipeline.abc.parser import parse_tune
 from charmony.pipeline.abc.score import abc_to_score
-from charmony.pipeline.errors import AbcError
+from charmony.pipeline.system.errors import AbcError
 
 
 def tune(body: str, header: str = "M:4/4\nL:1/8\nK:C") -> str:

@@ -10,9 +10,9 @@ from music21 import converter, midi, stream
 
 from charmony.pipeline.abc import render
 from charmony.pipeline.abc.midi import DEFAULT_QUARTERS_PER_MINUTE
-from charmony.pipeline.plugins import get_outputs
-from charmony.pipeline.sample import Sample
-from charmony.pipeline.sample_files import write_samples
+from charmony.pipeline.plugin.manager import get_outputs
+from charmony.pipeline.sampling.sample import Sample
+from charmony.pipeline.sampling.folder import write_samples
 
 REEL = """X:1
 T:Reel with repeats
@@ -134,7 +134,7 @@ def test_audio_writes_a_wav_file(tmp_path):
 
 
 def test_audio_without_fluidsynth_is_played_by_the_built_in_synthesizer(tmp_path, monkeypatch, invoke):
-    from charmony.pipeline import synth
+    from charmony.pipeline.audio import synth
 
     monkeypatch.setattr(render, "SOUNDFONTS", (tmp_path / "missing.sf2",))
     source = tmp_path / "chorale.abc"
@@ -201,7 +201,7 @@ def test_sampled_tunes_are_checked_rendered_and_summarised(tmp_path):
     saved = json.loads((tmp_path / "samples.json").read_text())
     second = saved["samples"][1]["outputs"]
     assert second["abc"]["verdict"]["valid"] is False and "not rendered" in second["midi"]["skipped"][0]
-    from charmony.pipeline.output_runner import summary_line
+    from charmony.pipeline.outputs.runner import summary_line
     assert summary_line("abc", report["summary"]["abc"]) == "abc: 2/3 tunes valid"
     assert summary_line("midi", report["summary"]["midi"]) == "midi: 1 skipped"
 

@@ -12,7 +12,7 @@ from charmony.pipeline.abc.keys import abc_key, simplest_shift
 from charmony.pipeline.abc.score import abc_to_score, make_clef
 from charmony.pipeline.abc.theory import CLEFS, is_compound, tuplet_time
 from charmony.pipeline.abc.writer import WriterOptions, clef_name, length_text, score_to_abc
-from charmony.pipeline.errors import AbcError
+from charmony.pipeline.system.errors import AbcError
 
 
 def make_note(name: str, quarters: float = 1.0, tied: str | None = None, fermata: bool = False) -> note.Note:

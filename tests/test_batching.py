@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from charmony.pipeline.batching import DeviceBatches, StreamBatches
-from charmony.pipeline.errors import ConfigError
+from charmony.pipeline.data.batching import DeviceBatches, StreamBatches
+from charmony.pipeline.system.errors import ConfigError
 
 
 @pytest.mark.parametrize("length,batch_size,seq_len", [(1000, 4, 7), (97, 3, 5), (64, 4, 15)])

@@ -11,8 +11,8 @@ import torch
 
 from charmony import __version__
 from charmony.corpora.text import TextCorpus
-from charmony.pipeline.hookspecs import hookimpl
-from charmony.pipeline.output import OutputPlugin, Problem, Verdict
+from charmony.pipeline.plugin.hookspecs import hookimpl
+from charmony.pipeline.plugin.output import OutputPlugin, Problem, Verdict
 from assertions import assert_user_error
 
 TINY = ["--layers", "1", "--hidden", "32", "--embedding", "16", "--seq-len", "16", "--batch-size", "8",
@@ -368,7 +368,7 @@ def test_choices_and_ranges_are_checked_by_the_command_line_and_shown_in_help(in
 
 
 def test_defaults_in_help_come_from_the_config_dataclasses(invoke):
-    from charmony.pipeline.config import PrepareConfig, TrainConfig
+    from charmony.pipeline.run.config import PrepareConfig, TrainConfig
 
     prepare_help = " ".join(invoke("prepare", "-h").output.split())
     assert f"validation. [default: {PrepareConfig('x').val_fraction};" in prepare_help

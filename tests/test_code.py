@@ -10,10 +10,10 @@ import pytest
 
 from assertions import assert_user_error
 from charmony.corpora.code import STDLIB, CodeCorpus
-from charmony.pipeline.errors import CorpusError
-from charmony.pipeline.prepare import PrepareConfig, prepare
-from charmony.pipeline.runs import Run
-from charmony.pipeline.train import train
+from charmony.pipeline.system.errors import CorpusError
+from charmony.pipeline.data.prepare import PrepareConfig, prepare
+from charmony.pipeline.run.folder import Run
+from charmony.pipeline.training.train import train
 from charmony.plugins.python import PythonChecker, top_level_blocks
 from tiny import TINY_TRAIN
 

@@ -12,16 +12,16 @@ from abc_tunes import FOLK, FOUR_VOICES, SOPRANO
 from assertions import assert_user_error
 from charmony.pipeline.abc.check import bar_numbers, check_abc
 from charmony.pipeline.abc.collection import split_tunes
-from charmony.pipeline.abc.constraint import AbcConstraint
+from charmony.pipeline.abc.grammar import AbcConstraint
 from charmony.pipeline.abc.parser import parse_tune
 from charmony.pipeline.abc.sample_options import AbcOptions
-from charmony.pipeline.constrained_sampling import ConstrainedBatch
-from charmony.pipeline.plugins import get_outputs
-from charmony.pipeline.prepare import PrepareConfig, prepare
-from charmony.pipeline.references import documents
-from charmony.pipeline.runs import Run
-from charmony.pipeline.sample import SampleConfig, load_model, sample
-from charmony.pipeline.train import train
+from charmony.pipeline.sampling.constrained import ConstrainedBatch
+from charmony.pipeline.plugin.manager import get_outputs
+from charmony.pipeline.data.prepare import PrepareConfig, prepare
+from charmony.pipeline.evaluation.references import documents
+from charmony.pipeline.run.folder import Run
+from charmony.pipeline.sampling.sample import SampleConfig, load_model, sample
+from charmony.pipeline.training.train import train
 from charmony.plugins.poem import PoemChecker
 from tiny import TINY_TRAIN
 
@@ -138,8 +138,8 @@ def test_free_sampling_is_plain_multinomial_sampling(runs):
 
 def check_renumbered(text: str, number: int) -> str:
     """What `finish` makes of a raw ABC sample: numbered, and titled after the run where it has a header."""
-    from charmony.pipeline.corpus import SampleInfo
-    from charmony.pipeline.plugins import get_corpus
+    from charmony.pipeline.plugin.corpus import SampleInfo
+    from charmony.pipeline.plugin.manager import get_corpus
 
     return get_corpus("bach").finish("X:" + text, SampleInfo(number, "soprano", 1, 9))
 

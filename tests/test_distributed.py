@@ -12,10 +12,10 @@ import pytest
 import torch
 from tiny import RHYMES, TINY_TRAIN
 
-from charmony.pipeline.checkpoint import Checkpoint
-from charmony.pipeline.prepare import PrepareConfig, prepare
-from charmony.pipeline.runs import Run
-from charmony.pipeline.train import train
+from charmony.pipeline.run.checkpoint import Checkpoint
+from charmony.pipeline.data.prepare import PrepareConfig, prepare
+from charmony.pipeline.run.folder import Run
+from charmony.pipeline.training.train import train
 
 pytestmark = pytest.mark.slow  # every test here starts training processes
 

@@ -12,12 +12,12 @@ import pytest
 
 from charmony.pipeline.abc.features import bar_bin, copy_events, tune_features
 from charmony.pipeline.abc.parser import parse_tune
-from charmony.pipeline.copying import longest_copies
-from charmony.pipeline.evaluate import evaluate_texts, overlap
-from charmony.pipeline.config import PrepareConfig
-from charmony.pipeline.prepare import prepare
-from charmony.pipeline.references import CACHE_NAME, documents, line_length_bin, text_lines
-from charmony.pipeline.runs import Run
+from charmony.pipeline.evaluation.copying import longest_copies
+from charmony.pipeline.evaluation.evaluate import evaluate_texts, overlap
+from charmony.pipeline.run.config import PrepareConfig
+from charmony.pipeline.data.prepare import prepare
+from charmony.pipeline.evaluation.references import CACHE_NAME, documents, line_length_bin, text_lines
+from charmony.pipeline.run.folder import Run
 
 from assertions import assert_user_error
 
@@ -178,7 +178,7 @@ def brute_longest(training: list[list[int]], query: list[int]) -> int:
 
 @pytest.mark.parametrize("chunk", [5, 13, 1_000_000])
 def test_longest_copies_agree_with_trying_every_run(chunk, monkeypatch):
-    from charmony.pipeline import copying
+    from charmony.pipeline.evaluation import copying
 
     monkeypatch.setattr(copying, "CHUNK", chunk)
     draw = random.Random(chunk)
@@ -228,7 +228,7 @@ def test_a_run_without_held_out_documents_says_style_was_not_measured(rhymes_fil
 
 def test_a_text_reference_ignores_the_end_of_document_marks(rhyme_run):
     reference_lines = Counter(line_length_bin(n) for text in split_texts(rhyme_run, "val") for n in text_lines(text))
-    from charmony.pipeline.references import text_reference
+    from charmony.pipeline.evaluation.references import text_reference
 
     reference = text_reference(rhyme_run)
     assert reference.line_lengths == reference_lines
@@ -263,7 +263,7 @@ def test_sample_evaluates_into_samples_json_and_evaluate_does_it_again(trained_r
 
 
 def test_sample_leaves_copying_to_evaluate_for_a_large_training_set(trained_run, copy_of, invoke, tmp_path, monkeypatch):
-    from charmony.pipeline import evaluate
+    from charmony.pipeline.evaluation import evaluate
 
     run = copy_of(trained_run)
     monkeypatch.setattr(evaluate, "QUICK_COPY_TOKENS", 10)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from charmony.pipeline.corpus import SampleInfo
+from charmony.pipeline.plugin.corpus import SampleInfo
 from charmony.corpora.folk import COLLECTIONS, FolkCorpus, default_files
 from charmony.pipeline.abc.normalise import normalise_tune
-from charmony.pipeline.corpus import CorpusWarning
+from charmony.pipeline.plugin.corpus import CorpusWarning
 
 from assertions import assert_user_error
 

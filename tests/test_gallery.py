@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 
 from assertions import assert_user_error
-from charmony.pipeline.checkpoint import Checkpoint
-from charmony.pipeline.config import GalleryConfig
+from charmony.pipeline.run.checkpoint import Checkpoint
+from charmony.pipeline.run.config import GalleryConfig
 from charmony.pipeline.gallery.build import build_gallery
-from charmony.pipeline.gallery.cards import CardPart, highlighted, marked_text
+from charmony.pipeline.plugin.cards import CardPart, highlighted, marked_text
 from charmony.pipeline.gallery.curve import nice_ticks, read_metrics
-from charmony.pipeline.hookspecs import hookimpl
-from charmony.pipeline.output import OutputPlugin, Problem
-from charmony.pipeline.sample import Sample
-from charmony.pipeline.sample_files import write_samples
+from charmony.pipeline.plugin.hookspecs import hookimpl
+from charmony.pipeline.plugin.output import OutputPlugin, Problem
+from charmony.pipeline.sampling.sample import Sample
+from charmony.pipeline.sampling.folder import write_samples
 
 REEL = "X:1\nT:Reel\nM:4/4\nL:1/8\nK:D\nd2fd c2ec|d2fd cAGE|]\n"
 BAD = "X:2\nT:Bad\nM:4/4\nL:1/8\nK:C\nCDEF GABc d|c8|]\n"  # bar 1 lasts 9/8

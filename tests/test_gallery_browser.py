@@ -12,9 +12,9 @@ from click.testing import CliRunner
 from browser import Browser, find_chromium
 from charmony.cli import cli
 from charmony.pipeline.abc.score import abc_to_score
-from charmony.pipeline.prepare import PrepareConfig, prepare
-from charmony.pipeline.runs import Run
-from charmony.pipeline.train import train
+from charmony.pipeline.data.prepare import PrepareConfig, prepare
+from charmony.pipeline.run.folder import Run
+from charmony.pipeline.training.train import train
 from tiny import TINY_TRAIN
 
 pytestmark = pytest.mark.skipif(find_chromium() is None, reason="headless Chromium (Debian package chromium) is not installed")

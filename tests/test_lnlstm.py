@@ -6,12 +6,12 @@ import pytest
 import torch
 from tiny import TINY_TRAIN
 
-from charmony.pipeline.checkpoint import Checkpoint
-from charmony.pipeline.errors import ConfigError
-from charmony.pipeline.lnlstm import LayerNormLSTM
-from charmony.pipeline.model import CharModel, ModelConfig
-from charmony.pipeline.sample import SampleConfig, sample
-from charmony.pipeline.train import train
+from charmony.pipeline.run.checkpoint import Checkpoint
+from charmony.pipeline.system.errors import ConfigError
+from charmony.pipeline.model.lnlstm import LayerNormLSTM
+from charmony.pipeline.model.charmodel import CharModel, ModelConfig
+from charmony.pipeline.sampling.sample import SampleConfig, sample
+from charmony.pipeline.training.train import train
 
 LNLSTM_TRAIN = TINY_TRAIN.with_settings(cell="lnlstm", layers=2, dropout=0.1, recurrent_dropout=0.1)
 

@@ -5,11 +5,11 @@ import pytest
 import torch
 from tiny import TINY_TRAIN, lfsr_bits
 
-from charmony.pipeline.errors import ConfigError
-from charmony.pipeline.model import CharModel, ModelConfig
-from charmony.pipeline.prepare import PrepareConfig, prepare
-from charmony.pipeline.runs import Run
-from charmony.pipeline.train import train
+from charmony.pipeline.system.errors import ConfigError
+from charmony.pipeline.model.charmodel import CharModel, ModelConfig
+from charmony.pipeline.data.prepare import PrepareConfig, prepare
+from charmony.pipeline.run.folder import Run
+from charmony.pipeline.training.train import train
 
 
 def test_model_learns_a_sequence_that_needs_five_steps_of_memory(tmp_path):

@@ -8,12 +8,12 @@ import sys
 import pytest
 
 from charmony.pipeline.abc import render as abc_render
-from charmony.pipeline.hookspecs import hookimpl
-from charmony.pipeline.output import OutputPlugin, Verdict
-from charmony.pipeline.output_runner import OutputRunner
-from charmony.pipeline.plugins import PluginWarning, get_outputs
-from charmony.pipeline.sample import Sample
-from charmony.pipeline.sample_files import write_samples
+from charmony.pipeline.plugin.hookspecs import hookimpl
+from charmony.pipeline.plugin.output import OutputPlugin, Verdict
+from charmony.pipeline.outputs.runner import OutputRunner
+from charmony.pipeline.plugin.manager import PluginWarning, get_outputs
+from charmony.pipeline.sampling.sample import Sample
+from charmony.pipeline.sampling.folder import write_samples
 
 TUNE = "X:1\nT:Scale\nM:4/4\nL:1/8\nK:C\nCDEF GABc|]\n"
 
@@ -129,7 +129,7 @@ def test_a_plugin_calling_sys_exit_at_import_or_in_a_hook_only_warns(tmp_path):
     write_distribution(site, "exitplug", "import sys\nsys.exit('no thanks')\n")
     write_distribution(site, "hookexit", """
         import sys
-        from charmony.pipeline.hookspecs import hookimpl
+        from charmony.pipeline.plugin.hookspecs import hookimpl
 
         @hookimpl
         def register_outputs(register):
@@ -152,7 +152,7 @@ class Reports(OutputPlugin):
         self.name, self.details = name, details
 
     def render(self, path, out_dir):
-        from charmony.pipeline.output import Rendered
+        from charmony.pipeline.plugin.output import Rendered
 
         written = out_dir / f"{path.stem}.{self.name}"
         written.write_text("made")

@@ -12,15 +12,15 @@ from click.testing import CliRunner
 
 from charmony import __version__
 from charmony.cli import CharmonyGroup, cli
-from charmony.pipeline import hookspecs
-from charmony.pipeline.corpus import CorpusPlugin, Document
-from charmony.pipeline.errors import PluginError
-from charmony.pipeline.hookspecs import hookimpl
-from charmony.pipeline.plugins import PluginWarning, corpora, get_plugin_manager, make_plugin_manager, plugin_infos
-from charmony.pipeline.prepare import PrepareConfig, prepare
-from charmony.pipeline.runs import Run
-from charmony.pipeline.sample import SampleConfig, sample
-from charmony.pipeline.train import train
+from charmony.pipeline.plugin import hookspecs
+from charmony.pipeline.plugin.corpus import CorpusPlugin, Document
+from charmony.pipeline.system.errors import PluginError
+from charmony.pipeline.plugin.hookspecs import hookimpl
+from charmony.pipeline.plugin.manager import PluginWarning, corpora, get_plugin_manager, make_plugin_manager, plugin_infos
+from charmony.pipeline.data.prepare import PrepareConfig, prepare
+from charmony.pipeline.run.folder import Run
+from charmony.pipeline.sampling.sample import SampleConfig, sample
+from charmony.pipeline.training.train import train
 from tiny import TINY_TRAIN
 
 from assertions import assert_user_error
@@ -169,8 +169,8 @@ def write_distribution(root: Path, name: str, module_source: str) -> None:
 
 
 GOOD = """
-    from charmony.pipeline.corpus import CorpusPlugin, Document
-    from charmony.pipeline.hookspecs import hookimpl
+    from charmony.pipeline.plugin.corpus import CorpusPlugin, Document
+    from charmony.pipeline.plugin.hookspecs import hookimpl
 
     class Limericks(CorpusPlugin):
         name = "limericks"
@@ -221,7 +221,7 @@ def test_load_plugins_variable_restricts_distributions(site, monkeypatch, recwar
 
 def test_misspelt_hook_is_caught_by_check_pending(site):
     write_distribution(site, "typoplug", """
-        from charmony.pipeline.hookspecs import hookimpl
+        from charmony.pipeline.plugin.hookspecs import hookimpl
 
         @hookimpl
         def register_corpra(register):
@@ -327,7 +327,7 @@ class Auditor:
 
 
 def test_hooks_are_called_through_pluggy_so_wrappers_wrap_each_plugin(register_plugin):
-    from charmony.pipeline.plugins import outputs
+    from charmony.pipeline.plugin.manager import outputs
 
     auditor = Auditor()
     register_plugin(auditor, "auditor")

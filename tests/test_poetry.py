@@ -14,10 +14,10 @@ import pytest
 from assertions import assert_user_error
 from charmony.corpora import poetry
 from charmony.corpora.poetry import PoetryCorpus
-from charmony.pipeline.errors import CorpusError
-from charmony.pipeline.prepare import PrepareConfig, prepare
-from charmony.pipeline.runs import Run
-from charmony.pipeline.train import train
+from charmony.pipeline.system.errors import CorpusError
+from charmony.pipeline.data.prepare import PrepareConfig, prepare
+from charmony.pipeline.run.folder import Run
+from charmony.pipeline.training.train import train
 from charmony.plugins.poem import PoemChecker
 from tiny import TINY_TRAIN
 

@@ -7,12 +7,12 @@ import pytest
 from tiny import RHYMES, TINY_TRAIN
 
 from charmony import __version__
-from charmony.pipeline.corpus import CorpusPlugin, Document
-from charmony.pipeline.errors import ConfigError, CorpusError, PluginError, RunError
-from charmony.pipeline.hookspecs import hookimpl
-from charmony.pipeline.prepare import PrepareConfig, prepare
-from charmony.pipeline.runs import Run
-from charmony.pipeline.train import train
+from charmony.pipeline.plugin.corpus import CorpusPlugin, Document
+from charmony.pipeline.system.errors import ConfigError, CorpusError, PluginError, RunError
+from charmony.pipeline.plugin.hookspecs import hookimpl
+from charmony.pipeline.data.prepare import PrepareConfig, prepare
+from charmony.pipeline.run.folder import Run
+from charmony.pipeline.training.train import train
 
 
 def decoded_documents(run: Run, split: str) -> list[str]:

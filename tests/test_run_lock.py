@@ -12,11 +12,11 @@ import pytest
 
 from tiny import TINY_TRAIN
 
-from charmony.pipeline.run_lock import lock_path, run_lock
-from charmony.pipeline.runs import Run
-from charmony.pipeline.sample import SampleConfig, sample
-from charmony.pipeline.sample_files import write_samples
-from charmony.pipeline.train import train
+from charmony.pipeline.run.lock import lock_path, run_lock
+from charmony.pipeline.run.folder import Run
+from charmony.pipeline.sampling.sample import SampleConfig, sample
+from charmony.pipeline.sampling.folder import write_samples
+from charmony.pipeline.training.train import train
 
 TINY = ["--layers", "1", "--hidden", "32", "--embedding", "16", "--seq-len", "16", "--batch-size", "8",
         "--lr", "0.01", "--device", "cpu", "--threads", "1"]

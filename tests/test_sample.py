@@ -7,12 +7,12 @@ from hypothesis import strategies as st
 
 from tiny import TINY_TRAIN
 
-from charmony.pipeline.errors import ConfigError
-from charmony.pipeline.prepare import PrepareConfig, prepare
-from charmony.pipeline.runs import Run
-from charmony.pipeline.sample import SampleConfig, filter_logits, sample
-from charmony.pipeline.sample_files import write_samples
-from charmony.pipeline.train import train
+from charmony.pipeline.system.errors import ConfigError
+from charmony.pipeline.data.prepare import PrepareConfig, prepare
+from charmony.pipeline.run.folder import Run
+from charmony.pipeline.sampling.sample import SampleConfig, filter_logits, sample
+from charmony.pipeline.sampling.folder import write_samples
+from charmony.pipeline.training.train import train
 
 logit_rows = st.lists(st.floats(-20, 20, allow_nan=False, width=32), min_size=2, max_size=40)
 

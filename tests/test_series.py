@@ -9,15 +9,15 @@ from assertions import assert_user_error
 
 from charmony.corpora.household_load import household_load
 from charmony.corpora.series import SeriesCorpus, SeriesOptions
-from charmony.corpora.series_csv import read_columns
-from charmony.corpora.series_values import Bins, Scaling, dequantise, mae, mse, persistence, seasonal_persistence
-from charmony.pipeline.corpus import CorpusWarning
-from charmony.pipeline.errors import ConfigError, CorpusError
-from charmony.pipeline.forecast import ForecastConfig, forecast, write_forecast
-from charmony.pipeline.forecast_score import ForecastScoreConfig, held_out_windows, score_forecasts
-from charmony.pipeline.prepare import PrepareConfig, prepare
-from charmony.pipeline.runs import Run
-from charmony.pipeline.train import TrainConfig, train
+from charmony.pipeline.series.csv_columns import read_columns
+from charmony.pipeline.series.values import Bins, Scaling, dequantise, mae, mse, persistence, seasonal_persistence
+from charmony.pipeline.plugin.corpus import CorpusWarning
+from charmony.pipeline.system.errors import ConfigError, CorpusError
+from charmony.pipeline.series.forecast import ForecastConfig, forecast, write_forecast
+from charmony.pipeline.series.score import ForecastScoreConfig, held_out_windows, score_forecasts
+from charmony.pipeline.data.prepare import PrepareConfig, prepare
+from charmony.pipeline.run.folder import Run
+from charmony.pipeline.training.train import TrainConfig, train
 
 FORECAST_TRAIN = TrainConfig().with_settings(layers=1, hidden=48, embedding=16, seq_len=48, batch_size=8, lr=1e-2, max_steps=200,
                                             eval_every=100, save_every=200, log_every=50, warmup_steps=10, device="cpu")

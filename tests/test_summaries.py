@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from charmony.pipeline.output import OutputPlugin, Problem, Verdict
-from charmony.pipeline.output_runner import OutputRunner, summary_line
+from charmony.pipeline.plugin.output import OutputPlugin, Problem, Verdict
+from charmony.pipeline.outputs.runner import OutputRunner, summary_line
 
 
 class Counting(OutputPlugin):

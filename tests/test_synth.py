@@ -9,11 +9,11 @@ import struct
 import numpy as np
 import pytest
 
-from charmony.pipeline import synth
+from charmony.pipeline.audio import synth
 from charmony.pipeline.abc import render
-from charmony.pipeline.midi_notes import MidiError, Note, read_notes
-from charmony.pipeline.plugins import get_outputs
-from charmony.pipeline.wav import end_wav, read_wav, write_wav
+from charmony.pipeline.audio.midi_notes import MidiError, Note, read_notes
+from charmony.pipeline.plugin.manager import get_outputs
+from charmony.pipeline.audio.wav import end_wav, read_wav, write_wav
 from charmony.plugins import audio
 
 # A4 B4 C5 D5 over A2 B2 C3 D3, a second each (Q:1/4=60), then E5 over E3 for four seconds.
@@ -116,8 +116,8 @@ def test_end_wav_cuts_a_recording_after_the_music_and_fades_it(tmp_path):
 
 
 def test_sampled_tunes_record_which_synthesizer_played_them(tmp_path, no_fluidsynth, invoke):
-    from charmony.pipeline.sample import Sample
-    from charmony.pipeline.sample_files import write_samples
+    from charmony.pipeline.sampling.sample import Sample
+    from charmony.pipeline.sampling.folder import write_samples
 
     report = write_samples([Sample(TWO_VOICES, True)], {"run": "test"}, tmp_path, ".abc", ["abc", "audio"])
     assert report["samples"][0]["outputs"]["audio"] == {"files": ["sample_001.wav"], "details": {"synthesizer": synth.NAME}}

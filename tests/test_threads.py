@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from charmony.pipeline.errors import ConfigError
-from charmony.pipeline.sample import SampleConfig, sample
-from charmony.pipeline.threads import default_threads, threads_to_use
+from charmony.pipeline.system.errors import ConfigError
+from charmony.pipeline.sampling.sample import SampleConfig, sample
+from charmony.pipeline.system.threads import default_threads, threads_to_use
 
 
 @pytest.mark.parametrize(("cpus", "threads"), [(1, 1), (2, 1), (3, 2), (8, 7), (64, 63)])
@@ -16,7 +16,7 @@ def test_the_default_leaves_a_cpu_free_above_two(cpus, threads):
 def test_the_setting_comes_before_the_environment_and_processes_share_the_default(monkeypatch):
     monkeypatch.delenv("CHARMONY_THREADS", raising=False)
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    monkeypatch.setattr("charmony.pipeline.threads.available_cpus", lambda: 9)
+    monkeypatch.setattr("charmony.pipeline.system.threads.available_cpus", lambda: 9)
     assert threads_to_use(None) == 8 and threads_to_use(None, processes=2) == 4 and threads_to_use(None, processes=16) == 1
     monkeypatch.setenv("OMP_NUM_THREADS", "3")  # as torchrun sets it for its processes
     assert threads_to_use(None) == 3

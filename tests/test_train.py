@@ -11,11 +11,11 @@ from tiny import TINY_TRAIN
 
 from assertions import assert_user_error
 
-from charmony.pipeline.checkpoint import Checkpoint
-from charmony.pipeline.errors import CheckpointError, ConfigError, RunError
-from charmony.pipeline.prepare import PrepareConfig, prepare
-from charmony.pipeline.runs import Run
-from charmony.pipeline.train import Diverged, TrainConfig, train
+from charmony.pipeline.run.checkpoint import Checkpoint
+from charmony.pipeline.system.errors import CheckpointError, ConfigError, RunError
+from charmony.pipeline.data.prepare import PrepareConfig, prepare
+from charmony.pipeline.run.folder import Run
+from charmony.pipeline.training.train import Diverged, TrainConfig, train
 
 RESUMABLE = TINY_TRAIN.with_settings(layers=2, dropout=0.2, max_steps=24, eval_every=6, save_every=8, log_every=4)
 
@@ -326,7 +326,7 @@ def test_threads_come_from_the_setting_or_the_environment(prepared, monkeypatch)
 
 
 def test_the_batches_are_built_once_per_split(prepared, monkeypatch):
-    from charmony.pipeline import train as train_module
+    from charmony.pipeline.training import train as train_module
 
     built = []
     real = train_module.StreamBatches

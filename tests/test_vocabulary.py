@@ -4,7 +4,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from charmony.pipeline.vocabulary import EOD, UNK, Vocabulary
+from charmony.pipeline.run.vocabulary import EOD, UNK, Vocabulary
 
 
 @given(st.text(min_size=1))

@@ -6,15 +6,15 @@ import pytest
 
 from charmony.cli import cli
 from charmony.corpora.words import WordsCorpus, split_punctuation, tokenize_words
-from charmony.pipeline.checkpoint import Checkpoint
-from charmony.pipeline.corpus import CorpusPlugin, Document
-from charmony.pipeline.errors import ConfigError, CorpusError
-from charmony.pipeline.hookspecs import hookimpl
-from charmony.pipeline.plugins import corpora
-from charmony.pipeline.prepare import PrepareConfig, prepare
-from charmony.pipeline.recipes import Recipe, find_recipe
-from charmony.pipeline.runs import Run
-from charmony.pipeline.train import TrainConfig
+from charmony.pipeline.run.checkpoint import Checkpoint
+from charmony.pipeline.plugin.corpus import CorpusPlugin, Document
+from charmony.pipeline.system.errors import ConfigError, CorpusError
+from charmony.pipeline.plugin.hookspecs import hookimpl
+from charmony.pipeline.plugin.manager import corpora
+from charmony.pipeline.data.prepare import PrepareConfig, prepare
+from charmony.pipeline.plugin.recipes import Recipe, find_recipe
+from charmony.pipeline.run.folder import Run
+from charmony.pipeline.training.train import TrainConfig
 
 SUBJECTS = ["the cat", "a dog", "the old man", "my sister", "a bird"]
 VERBS = ["saw", "sat on", "ran to", "ate", "likes"]

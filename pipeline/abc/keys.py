@@ -5,7 +5,7 @@ from __future__ import annotations
 from music21 import interval, key, pitch
 
 from charmony.pipeline.abc.theory import mode_named, name_at_fifths
-from charmony.pipeline.errors import AbcError
+from charmony.pipeline.system.errors import AbcError
 
 
 def abc_key(signature: key.KeySignature | None) -> str:

@@ -20,10 +20,10 @@ from charmony.pipeline.abc.collection import split_tunes
 from charmony.pipeline.abc.parser import parse_tune
 from charmony.pipeline.abc.tune import Tune
 from charmony.pipeline.abc.worker import RenderTimeout, worker
-from charmony.pipeline.atomic import atomic_path
-from charmony.pipeline.errors import RenderError
-from charmony.pipeline.output import OutputPlugin, Rendered, Verdict
-from charmony.pipeline.sources import read_text
+from charmony.pipeline.system.atomic import atomic_path
+from charmony.pipeline.system.errors import RenderError
+from charmony.pipeline.plugin.output import OutputPlugin, Rendered, Verdict
+from charmony.pipeline.data.sources import read_text
 
 # How long one tune may take each renderer, all its steps together (MusicXML and SVG; MIDI and WAV).
 # A 100,000-note tune is refused within a minute: its MusicXML alone would take music21 several minutes.
@@ -161,7 +161,7 @@ def _musicxml_job(text: str, line: int, target: str) -> dict:
 
 
 def _synth_job(midi: str, target: str) -> dict:
-    from charmony.pipeline.synth import midi_to_wav
+    from charmony.pipeline.audio.synth import midi_to_wav
 
     midi_to_wav(Path(midi), Path(target))
     return {}

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from charmony.pipeline.abc.fields import FieldError, parse_key, parse_meter, parse_tempo
-from charmony.pipeline.errors import ConfigError
+from charmony.pipeline.system.errors import ConfigError
 
 @dataclass(frozen=True)
 class AbcOptions:

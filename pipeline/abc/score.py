@@ -16,7 +16,7 @@ from charmony.pipeline.abc.parser import parse_tune
 from charmony.pipeline.abc.repeats import ending_spans, play_order
 from charmony.pipeline.abc.theory import CLEFS, MODES
 from charmony.pipeline.abc.tune import Bar, Change, Chord, Note, Rest, Tune, Voice
-from charmony.pipeline.errors import AbcError
+from charmony.pipeline.system.errors import AbcError
 
 ARTICULATIONS = {"staccato": articulations.Staccato, "accent": articulations.Accent, ">": articulations.Accent,
                  "emphasis": articulations.Accent, "tenuto": articulations.Tenuto, "upbow": articulations.UpBow,

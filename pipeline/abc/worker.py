@@ -14,7 +14,7 @@ import multiprocessing
 import signal
 from multiprocessing.connection import Connection
 
-from charmony.pipeline.errors import CharmonyError, RenderError
+from charmony.pipeline.system.errors import CharmonyError, RenderError
 
 # Starting the worker and importing libraries is not a tune's time: it gets its own, generous limit.
 STARTUP_SECONDS = 300

@@ -10,7 +10,7 @@ from music21 import articulations, bar, chord, clef, expressions, interval, key,
 
 from charmony.pipeline.abc import theory
 from charmony.pipeline.abc.keys import abc_key, simplest_shift
-from charmony.pipeline.errors import AbcError
+from charmony.pipeline.system.errors import AbcError
 
 # Bump when the same score would be written differently: cached conversions are keyed by it.
 # 2: tuplets (5, (7, (9 take 3 in compound meter and 2 otherwise; clefs from theory.CLEFS.

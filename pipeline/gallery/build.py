@@ -20,14 +20,14 @@ from urllib.parse import quote
 from tqdm import tqdm
 
 from charmony import __version__
-from charmony.pipeline.atomic import current_umask
-from charmony.pipeline.config import GalleryConfig
-from charmony.pipeline.errors import CharmonyError, ConfigError
+from charmony.pipeline.system.atomic import current_umask
+from charmony.pipeline.run.config import GalleryConfig
+from charmony.pipeline.system.errors import CharmonyError, ConfigError
 from charmony.pipeline.gallery.curve import read_metrics
 from charmony.pipeline.gallery.page import RunSummary, card_html, page_html, run_header, set_section
 from charmony.pipeline.gallery.sets import REPORT, SampleSet, sample_sets
-from charmony.pipeline.plugins import outputs
-from charmony.pipeline.runs import Run
+from charmony.pipeline.plugin.manager import outputs
+from charmony.pipeline.run.folder import Run
 
 MARKER = "gallery.json"  # what tells a gallery folder, which may be replaced, from any other folder
 PYGMENTS_STYLE = "default"
@@ -82,7 +82,7 @@ class GalleryFiles:
 
 def summarise_run(run: Run) -> RunSummary:
     """The run's manifest, model and metrics, as the header shows them."""
-    from charmony.pipeline.checkpoint import Checkpoint
+    from charmony.pipeline.run.checkpoint import Checkpoint
 
     manifest = run.manifest()
     model, parameters, note = None, None, None

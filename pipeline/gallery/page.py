@@ -9,15 +9,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from charmony import __version__
-from charmony.pipeline.gallery.cards import PLACES, CardPart, CardSample, highlighted, lexer_for_file, marked_text
+from charmony.pipeline.plugin.cards import PLACES, CardPart, CardSample, highlighted, lexer_for_file, marked_text
 from charmony.pipeline.gallery.curve import Metrics, curve_svg
 from charmony.pipeline.gallery.sets import SampleSet
-from charmony.pipeline.output import OutputPlugin, Problem
-from charmony.pipeline.output_runner import summary_line
+from charmony.pipeline.plugin.output import OutputPlugin, Problem
+from charmony.pipeline.outputs.runner import summary_line
 
 if TYPE_CHECKING:
-    from charmony.pipeline.config import ModelConfig
-    from charmony.pipeline.manifest import Manifest
+    from charmony.pipeline.run.config import ModelConfig
+    from charmony.pipeline.run.manifest import Manifest
 
 # Settings of samples.json shown for every sample set, in this order, with their labels.
 SETTINGS = {

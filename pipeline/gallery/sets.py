@@ -6,8 +6,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from charmony.pipeline.errors import RunError
-from charmony.pipeline.runs import Run
+from charmony.pipeline.system.errors import RunError
+from charmony.pipeline.run.folder import Run
 
 REPORT = "samples.json"
 

@@ -1,0 +1,1 @@
+"""Sound: reading MIDI notes, the built-in synthesizer and WAV files."""

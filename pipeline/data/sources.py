@@ -1,0 +1,155 @@
+"""Reading corpus source files as UTF-8 text, a piece at a time, with clear errors for everything else."""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from charmony.pipeline.system.errors import CorpusError
+
+if TYPE_CHECKING:
+    from charmony.pipeline.run.manifest import SourceRecord
+
+READ_BYTES = 1 << 22  # bytes read and decoded at a time
+PART_CHARS = 1 << 22  # a document longer than this is handed on in parts
+SEPARATOR_CHARS = 1 << 16  # the longest separator found where a long document is cut into parts
+
+
+def read_pieces(path: Path, size: int | None = None) -> Iterator[str]:
+    """A file's text in pieces of about `size` (default READ_BYTES) bytes, checked and normalised as `read_text` does.
+
+    A CorpusError names the file and the offset of a NUL byte or of a byte that is not UTF-8.
+    """
+    size = size or READ_BYTES
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0  # of the block being decoded, in the file
+    held = ""  # a trailing "\r", kept until the next piece shows whether "\n" follows
+    first = True
+    try:
+        handle = path.open("rb")
+    except OSError as error:
+        raise CorpusError(f"cannot read {path}: {error.strerror}") from None
+    with handle:
+        while True:
+            try:
+                block = handle.read(size)
+            except OSError as error:
+                raise CorpusError(f"cannot read {path}: {error.strerror}") from None
+            nul = block.find(b"\0")
+            if nul >= 0:
+                raise CorpusError(f"{path}: binary file (NUL byte at offset {offset + nul}); give a UTF-8 text file")
+            pending = decoder.getstate()[0]  # bytes of a character cut by the previous block
+            try:
+                text = decoder.decode(block, final=not block)
+            except UnicodeDecodeError as error:
+                bad = (pending + block)[error.start]
+                raise CorpusError(
+                    f"{path}: not UTF-8 (byte 0x{bad:02x} at offset {offset - len(pending) + error.start}); "
+                    "convert it, e.g. `iconv -t UTF-8`"
+                ) from None
+            offset += len(block)
+            text = held + text
+            held = ""
+            if block and text.endswith("\r"):
+                text, held = text[:-1], "\r"
+            if first and text:
+                text, first = text.removeprefix("\ufeff"), False
+            if text:
+                yield text.replace("\r\n", "\n") if "\r" in text else text
+            if not block:
+                return
+
+
+def read_text(path: Path) -> str:
+    """A file's text, or a CorpusError naming the file and the offending byte offset."""
+    return "".join(read_pieces(path))
+
+
+def split_pieces(pieces: Iterable[str], separator: re.Pattern | None) -> Iterator[tuple[str, bool]]:
+    """Cut text that comes in pieces into documents where `separator` matches (None: one document).
+
+    Yields (text, continues): a document longer than PART_CHARS comes in parts, each but the
+    last with continues=True, so that no document is ever held whole. Documents are the same as
+    `separator.split` gives on the whole text, for separators shorter than SEPARATOR_CHARS.
+    """
+    if separator is None:
+        previous = None
+        for piece in pieces:
+            if previous is not None:
+                yield previous, True
+            previous = piece
+        yield previous or "", False
+        return
+    # The start of a document whose end has not been seen, after one character of context for ^ and \b.
+    carry, begin = "", 0
+    for piece in pieces:
+        text = carry + piece
+        start = begin
+        unsettled = len(text)  # from here on, a separator may still grow or appear with the next piece
+        for match in separator.finditer(text, begin):
+            if match.end() > len(text) - SEPARATOR_CHARS:
+                unsettled = match.start()
+                break
+            yield text[start:match.start()], False
+            start = match.end()
+        cut = min(unsettled, len(text) - SEPARATOR_CHARS)
+        if cut - start > PART_CHARS:
+            yield text[start:cut], True
+            start = cut
+        carry, begin = text[max(0, start - 1):], min(start, 1)
+    start = begin
+    for match in separator.finditer(carry, begin):
+        yield carry[start:match.start()], False
+        start = match.end()
+    yield carry[start:], False
+
+
+def expand(sources: list[Path], pattern: str = "*") -> Iterator[Path]:
+    """The files named by `sources`: files as given, directories searched recursively for `pattern`."""
+    for source in sources:
+        if not source.exists():
+            raise CorpusError(f"source {source} does not exist; check the --source path")
+        if not source.is_dir() and not source.is_file():
+            raise CorpusError(f"source {source} is not a regular file or folder; save the text to a file first")
+        if source.is_dir():
+            files = sorted(
+                path for path in source.rglob(pattern)
+                if path.is_file() and not any(part.startswith(".") for part in path.relative_to(source).parts)
+            )
+            if not files:
+                raise CorpusError(f"directory {source} holds no files matching {pattern!r}")
+            yield from files
+        else:
+            yield source
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_sources(records: Iterable[SourceRecord], advice: str) -> None:
+    """Raise a CorpusError when a source file recorded at prepare time has changed since.
+
+    A file whose size and modification time are as recorded is taken as unchanged; otherwise its
+    hash decides. A file that is gone is not checked: the prepared token files do not need it.
+    """
+    for record in records:
+        path = Path(record.path)
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        if stat.st_size != record.bytes:
+            what = "shrank" if stat.st_size < record.bytes else "grew"
+            raise CorpusError(f"{path} {what} from {record.bytes:,} to {stat.st_size:,} bytes since it was prepared; {advice}")
+        if stat.st_mtime_ns != record.mtime_ns and file_sha256(path) != record.sha256:
+            raise CorpusError(f"{path} changed since it was prepared (its SHA-256 differs); {advice}")

@@ -1,0 +1,1 @@
+"""The shared character model and its cells."""

@@ -1,0 +1,1 @@
+"""Running output plugins over files: checks, renders and their summary, for `check`, `render` and `sample`."""

@@ -1,0 +1,202 @@
+"""Running output plugins over files, for `check`, `render` and `sample` alike: checks, renders, and a summary.
+
+A plugin that misbehaves (raises, calls `sys.exit()`, returns something other than a `Verdict`)
+is reported for that file, with a warning naming it and its distribution, and the other plugins
+and files go on. Renderers write into a private folder first and their files are then moved into
+place, so that a symbolic link planted where a file goes is replaced, never followed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from charmony.pipeline.system.errors import CharmonyError
+from charmony.pipeline.plugin.output import OutputPlugin, Rendered, Verdict
+from charmony.pipeline.plugin.manager import PluginWarning, plugin_origin
+from charmony.pipeline.data.sources import read_text
+
+# The prefix of the private folder a renderer writes into, inside the folder its files go to.
+RENDER_SCRATCH = ".charmony-render-"
+
+
+@dataclass
+class FileOutputs:
+    """What the output plugins made of one file: each plugin's result, or why the file could not be read."""
+
+    results: dict[str, dict] = field(default_factory=dict)  # by plugin: verdict, unit, files, skipped, details, error
+    unreadable: str | None = None  # e.g. "not UTF-8 (byte 0xe9 at offset 7)"
+    verdicts: dict[str, Verdict] = field(default_factory=dict)  # by plugin, as the plugins returned them
+
+
+def _misbehaved(plugin: OutputPlugin, where: str, error: BaseException | str) -> str:
+    """Warn about a plugin that failed in `where`, naming it and its distribution; return the recorded error."""
+    what = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+    if isinstance(error, SystemExit):
+        what = f"it called sys.exit({error.code!r})"
+    warnings.warn(f"output plugin {plugin.name!r} from {plugin_origin('output', plugin.name)} failed in {where}: {what}",
+                  PluginWarning, stacklevel=1)
+    return what
+
+
+class OutputRunner:
+    """Runs output plugins over files: each plugin that accepts a file checks it and, when rendering, renders it."""
+
+    def __init__(self, plugins: Iterable[OutputPlugin], render: bool = True):
+        self.plugins = list(plugins)
+        self.render = render
+        self.per_file: list[dict] = []
+
+    def run(self, path: Path, out_dir: Path | None = None) -> FileOutputs:
+        """Check (and render into `out_dir`) one file with every plugin that accepts it; nothing raises."""
+        outputs = FileOutputs()
+        try:
+            text = read_text(path)
+        except CharmonyError as error:
+            outputs.unreadable = str(error).removeprefix(f"{path}: ")
+            self.per_file.append(outputs.results)
+            return outputs
+        for plugin in self.plugins:
+            try:
+                accepted = plugin.accepts(path)
+            except (Exception, SystemExit) as error:
+                _misbehaved(plugin, "accepts", error)
+                continue
+            if accepted:
+                outputs.results[plugin.name] = self._apply(plugin, text, path, out_dir, outputs.verdicts)
+        self.per_file.append(outputs.results)
+        return outputs
+
+    def _apply(self, plugin: OutputPlugin, text: str, path: Path, out_dir: Path | None, verdicts: dict) -> dict:
+        result: dict = {}
+        try:
+            verdict = plugin.check(text)
+        except (Exception, SystemExit) as error:  # one bad sample or plugin must not stop the others
+            result["error"] = _describe(error)
+            if isinstance(error, SystemExit):
+                _misbehaved(plugin, "check", error)
+            return result
+        if verdict is not None and not isinstance(verdict, Verdict):
+            result["error"] = _misbehaved(plugin, "check", f"it returned {type(verdict).__name__}, not a Verdict or None")
+            return result
+        if verdict is not None:
+            verdicts[plugin.name] = verdict
+            result["verdict"] = verdict.to_json()
+            if plugin.unit:
+                result["unit"] = plugin.unit
+        if self.render and out_dir is not None:
+            try:
+                written, skipped, details = self._render(plugin, path, out_dir, verdicts)
+            except (Exception, SystemExit) as error:
+                result["error"] = _describe(error)
+                if isinstance(error, SystemExit):
+                    _misbehaved(plugin, "render", error)
+                return result
+            if skipped:
+                result["skipped"] = skipped
+            if written:
+                result["files"] = written
+            if details:
+                result["details"] = details
+        return result
+
+    def _render(self, plugin: OutputPlugin, path: Path, out_dir: Path, verdicts: dict) -> tuple[list[str], list[str], dict]:
+        """Render in a private folder inside `out_dir`, then move the files into place; their names, what was
+        skipped, and the plugin's details of how it rendered them."""
+        out_dir.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix=RENDER_SCRATCH, dir=out_dir))
+        try:
+            rendered = plugin.render_checked(path, scratch, dict(verdicts))
+            details: dict = {}
+            if isinstance(rendered, Rendered):
+                files, skipped = rendered.files, list(rendered.skipped)
+                details = _json_details(plugin, rendered.details)
+            elif isinstance(rendered, (list, tuple)):
+                files, skipped = rendered, []
+            else:
+                raise TypeError(f"render returned {type(rendered).__name__}, not a list of paths or a Rendered")
+            names = []
+            for written in map(Path, files):
+                if written.parent.resolve() == scratch.resolve():
+                    os.replace(written, out_dir / written.name)  # replaces a link there rather than writing through it
+                    names.append(written.name)
+                else:
+                    names.append(str(written))
+            return names, [str(reason) for reason in skipped], details
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    def summary(self) -> dict:
+        """Per plugin, the counts over every file run so far, as `summarise` gives them."""
+        return summarise(self.per_file, self.plugins)
+
+
+def _json_details(plugin: OutputPlugin, details) -> dict:
+    """A renderer's `Rendered.details` as samples.json keeps them; details that are not a JSON object are left out with a warning."""
+    if not isinstance(details, dict):
+        problem = f"they are a {type(details).__name__}, not a dict"
+    elif not all(isinstance(key, str) for key in details):
+        problem = "their keys are not all strings"
+    else:
+        try:
+            json.dumps(details, allow_nan=False)
+            return details
+        except (TypeError, ValueError) as error:
+            problem = str(error)
+    _misbehaved(plugin, "render", f"its details are not JSON ({problem}) and are left out")
+    return {}
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, SystemExit):
+        return f"it called sys.exit({error.code!r})"
+    return f"{type(error).__name__}: {error}"
+
+
+def summarise(per_file: list[dict], plugins: Sequence[OutputPlugin] = ()) -> dict:
+    """Per plugin: how many files (or units, such as tunes) it checked and found valid, what failed or was
+    skipped, and the plugin's own summary `line` where it gives one."""
+    summary: dict[str, dict] = {}
+    verdicts: dict[str, list[Verdict]] = {}
+    for results in per_file:
+        for name, result in results.items():
+            counts = summary.setdefault(name, {"valid": 0, "checked": 0, "errors": 0, "skipped": 0})
+            if "verdict" in result:
+                unit = result.get("unit")
+                details = result["verdict"]["details"]
+                if unit:
+                    counts["unit"] = unit
+                counts["checked"] += details.get(unit, 0) if unit else 1
+                counts["valid"] += details.get(f"valid_{unit}", 0) if unit else bool(result["verdict"]["valid"])
+                verdicts.setdefault(name, []).append(Verdict.from_json(result["verdict"]))
+            if "error" in result:
+                counts["errors"] += 1
+            counts["skipped"] += len(result.get("skipped", ()))
+    for plugin in plugins:
+        if plugin.name in verdicts and type(plugin).summarise is not OutputPlugin.summarise:
+            try:
+                summary[plugin.name]["line"] = str(plugin.summarise(verdicts[plugin.name]))
+            except (Exception, SystemExit):  # a summary is a courtesy; a failing one falls back to the count
+                pass
+    return summary
+
+
+def summary_line(name: str, counts: dict) -> str:
+    """One plugin's summary, as `abc: 17/20 tunes valid`, the plugin's own line, or `midi: 3 skipped`."""
+    parts = []
+    if counts.get("line"):
+        parts.append(counts["line"])
+    elif counts["checked"]:
+        unit = f" {counts['unit']}" if counts.get("unit") else ""
+        parts.append(f"{counts['valid']}/{counts['checked']}{unit} valid")
+    if counts["errors"]:
+        parts.append(f"{counts['errors']} errors")
+    if counts["skipped"]:
+        parts.append(f"{counts['skipped']} skipped")
+    return f"{name}: {', '.join(parts)}" if parts else ""

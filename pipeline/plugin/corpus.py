@@ -1,0 +1,115 @@
+"""The corpus plugin interface: what a corpus is and what it yields."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from charmony.pipeline.plugin.constraint import Constraint
+    from charmony.pipeline.plugin.recipes import Recipe
+
+
+class CorpusWarning(UserWarning):
+    """A source, or a piece of it, that a corpus plugin skipped; the others are still used."""
+
+
+@dataclass(frozen=True)
+class Document:
+    """One unit of the corpus (a tune, a poem, a file) and where it came from."""
+
+    text: str
+    source: Path | None = None
+    # True when the next Document yielded continues this one's text: a document too large to hold
+    # (a 1 GB file read whole) may be yielded in parts, cut between tokens, all but the last marked so.
+    continues: bool = False
+    # The split this document belongs to ("train" or "val") when the corpus comes with its own, as
+    # PTB's and WikiText's files do; None lets `prepare` hold documents out by --seed.
+    split: str | None = None
+
+
+@dataclass(frozen=True)
+class SampleInfo:
+    """Which sample `CorpusPlugin.finish` is given: its number and where it comes from."""
+
+    number: int  # from 1, as the sample files, samples.json and an ABC tune's X: number it
+    run: str  # the run's name
+    step: int  # the training step of the checkpoint it was drawn from
+    seed: int  # the sampling seed
+
+
+@dataclass(frozen=True)
+class SampleContext:
+    """What a corpus plugin's constraint is built from: the run's tokens, its profile and the options asked for."""
+
+    tokens: list[str]  # the run's vocabulary, by id (<eod> included)
+    profile: dict | None  # what `profile` returned when the run was prepared
+    options: Mapping[str, str] = field(default_factory=dict)  # `charmony sample --option KEY=VALUE`
+    prepare_options: Mapping[str, str] = field(default_factory=dict)  # the run's `prepare --option`s
+
+
+class CorpusPlugin:
+    """Base class for corpus plugins; subclass it and hand an instance to `register`.
+
+    A subclass sets `name` and `description` and implements `documents`.
+    The other attributes are defaults a user would want for this kind of material.
+    """
+
+    name: str = ""
+    description: str = ""
+    # None means "the version of the distribution that registered the plugin".
+    version: str | None = None
+    # What `prepare` reads when the user gives no --source, in words.
+    default_source: str = "none: --source is required"
+    # Text that starts every sample unless the user gives --prime.
+    prime: str = ""
+    # Whether a learned embedding is recommended over one-hot input. One-hot input is tiny next to
+    # the LSTM's initial weights and learns several times slower, so the default is yes.
+    embedding: bool = True
+    # How many of the most frequent tokens to keep when the user gives no --max-vocab; None keeps all.
+    max_vocab: int | None = None
+    # Extension of the sample files written by `charmony sample --out`.
+    extension: str = ".txt"
+    # Option name -> one-line help, for `--option KEY=VALUE`.
+    options: Mapping[str, str] = {}
+    # Output plugins that check every sample of this corpus, whether or not --render names them.
+    checks: tuple[str, ...] = ()
+    # What one token is: "character" text is measured in bits per character; for "word" (or any other
+    # unit, such as a series' "value") bpc means nothing, and training reports perplexity instead.
+    token_unit: str = "character"
+    # Recipe name -> Recipe: named training settings for `charmony train RUN --recipe NAME`.
+    recipes: Mapping[str, Recipe] = {}
+    # Sample-time option name -> one-line help, for `charmony sample --option KEY=VALUE`.
+    sample_options: Mapping[str, str] = {}
+
+    def documents(self, sources: list[Path], options: Mapping[str, str]) -> Iterator[Document]:
+        """Yield the corpus documents read from `sources` (the defaults when empty)."""
+        raise NotImplementedError
+
+    def sample_extension(self, options: Mapping[str, str]) -> str:
+        """The extension of sample files for a run prepared with `options`; `extension` unless overridden."""
+        return self.extension
+
+    def finish(self, text: str, sample: SampleInfo) -> str:
+        """Turn a sample's text, prime included, into the text written to its file (e.g. to number and title a tune)."""
+        return text
+
+    def profile(self, documents: Iterator[str]) -> dict | None:
+        """What the run's training documents share, as JSON data kept with the run; None keeps nothing.
+
+        `prepare` calls it once with the training documents' texts; `constraint` and the checkers read it.
+        """
+        return None
+
+    def constraint(self, context: SampleContext) -> Constraint | None:
+        """The grammar a run's samples are drawn under (see `pipeline.constraint`), or None to sample freely.
+
+        Raise a ConfigError for a sample option whose value is wrong, saying what would do.
+        """
+        return None
+
+    def tokenize(self, text: str) -> Iterable[str]:
+        """Split text into tokens; joining the tokens must give the text back."""
+        return text

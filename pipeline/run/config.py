@@ -1,0 +1,258 @@
+"""The settings of each stage as dataclasses: what to prepare, the model's shape, how to train, how to sample and what a gallery shows.
+
+They import neither torch nor numpy, so that the command line can build its help from their
+defaults without loading either.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from charmony.pipeline.system.errors import ConfigError, check_seed
+
+# The recurrent cells a model may have (pipeline/model/charmodel.py maps each to its torch module); lnlstm is the LayerNorm LSTM.
+CELL_NAMES = ("lstm", "gru", "rnn", "lnlstm")
+# Model options only some cells take, and which.
+CELL_OPTIONS = {"recurrent_dropout": ("lnlstm",)}
+
+
+@dataclass
+class PrepareConfig:
+    """What to prepare and how."""
+
+    corpus: str
+    sources: list[Path] = field(default_factory=list)
+    max_vocab: int | None = None  # keep this many most frequent tokens, the rest become <unk>
+    val_fraction: float = 0.1  # share of documents (or of the text, for one document) held out
+    seed: int = 1337  # decides which documents are held out
+    options: dict[str, str] = field(default_factory=dict)  # the corpus plugin's --option KEY=VALUE
+    force: bool = False  # replace a trained run's data even when vocabulary, seed, split or options change
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.val_fraction <= 0.5:
+            raise ConfigError(f"--val-fraction must be from 0 to 0.5, not {self.val_fraction}")
+        if self.max_vocab is not None and self.max_vocab < 1:
+            raise ConfigError(f"--max-vocab must be at least 1, not {self.max_vocab}")
+        check_seed(self.seed)
+
+
+# The embedding width when the corpus recommends a learned embedding and none is given.
+DEFAULT_EMBEDDING = 64
+
+
+@dataclass
+class ModelConfig:
+    """The model's shape; saved inside every checkpoint so sampling can rebuild it.
+
+    `vocab_size` comes from the prepared run, and an `embedding` of None from the corpus' advice:
+    `resolved` fills both in before a model is built.
+    """
+
+    vocab_size: int | None = None  # None until the run's vocabulary is known
+    cell: str = "lstm"  # lstm, gru, rnn or lnlstm (LayerNorm LSTM)
+    layers: int = 2  # stacked recurrent layers
+    hidden: int = 256  # units per layer
+    embedding: int | None = None  # embedding size; 0 feeds one-hot vectors as char-rnn does; None: as the corpus advises
+    dropout: float = 0.0  # between layers and before the head
+    tie_weights: bool = False  # share the embedding matrix with the head (needs embedding == hidden)
+    recurrent_dropout: float = 0.0  # lnlstm only: dropout on the cell's candidate update
+    init_scale: float | None = None  # draw the weights uniformly from +-init_scale (the PTB recipes); None: PyTorch's
+
+    def __post_init__(self) -> None:
+        if self.cell not in CELL_NAMES:
+            raise ConfigError(f"--cell must be one of {', '.join(CELL_NAMES)}, not {self.cell!r}")
+        if self.layers < 1 or self.hidden < 1 or (self.embedding is not None and self.embedding < 0):
+            raise ConfigError("--layers and --hidden must be at least 1, --embedding at least 0")
+        if not 0 <= self.dropout < 1:
+            raise ConfigError(f"--dropout must be at least 0 and below 1, not {self.dropout}")
+        for option, cells in CELL_OPTIONS.items():
+            if getattr(self, option) and self.cell not in cells:
+                flag = "--" + option.replace("_", "-")
+                raise ConfigError(f"{flag} works only with --cell {' or '.join(cells)}, not --cell {self.cell}")
+        if not 0 <= self.recurrent_dropout < 1:
+            raise ConfigError(f"--recurrent-dropout must be at least 0 and below 1, not {self.recurrent_dropout}")
+        if self.init_scale is not None and not (math.isfinite(self.init_scale) and self.init_scale > 0):
+            raise ConfigError(f"--init-scale must be a positive number, not {self.init_scale}")
+        if self.tie_weights and self.embedding is not None and self.embedding != self.hidden:
+            raise ConfigError(f"--tie-weights needs --embedding equal to --hidden ({self.hidden}), not {self.embedding}")
+        if self.vocab_size is not None and self.vocab_size < 1:
+            raise ConfigError(f"a model needs at least one token in its vocabulary, not {self.vocab_size}")
+
+    def resolved(self, vocab_size: int, embedding_advised: bool, words: bool = False) -> ModelConfig:
+        """This shape for a vocabulary of `vocab_size`, the embedding as the corpus advises unless given.
+
+        Word-level runs (`words`) default to an embedding as wide as the hidden layer, as the PTB
+        recipes have it, which also lets --tie-weights share it with the head.
+        """
+        embedding = self.embedding
+        if embedding is None:
+            if self.tie_weights or words:
+                embedding = self.hidden
+            else:
+                embedding = DEFAULT_EMBEDDING if embedding_advised else 0
+        return dataclasses.replace(self, vocab_size=vocab_size, embedding=embedding)
+
+
+# The model's fields that a training setting may name directly, as the command line does (--layers, --hidden...).
+MODEL_FIELDS = tuple(f.name for f in fields(ModelConfig) if f.name != "vocab_size")
+
+
+@dataclass
+class TrainConfig:
+    """Model shape and training settings; saved in each checkpoint."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    seq_len: int = 100  # time steps per batch (truncated BPTT length)
+    batch_size: int = 32  # parallel streams per process
+    lr: float = 5e-3  # peak learning rate (Adam); 2e-3, char-rnn's, learns about half as fast here
+    weight_decay: float = 0.01  # AdamW, on weight matrices only
+    grad_clip: float = 1.0  # max global gradient norm
+    warmup_steps: int = 100  # linear warm-up (at most a tenth of max_steps), then cosine decay to lr / 10 at max_steps
+    max_steps: int = 2000
+    max_minutes: float | None = None  # stop early after this much wall time
+    eval_every: int = 200
+    eval_batches: int = 50  # at most this many validation batches per evaluation
+    save_every: int = 500
+    log_every: int = 10
+    device: str = "auto"
+    seed: int = 1337
+    compile: bool = False  # torch.compile the step around the recurrent layers
+    threads: int | None = None  # CPU threads per process; None: CHARMONY_THREADS, else a default for this machine
+
+    def __post_init__(self) -> None:
+        if self.warmup_steps < 0 or not 0 <= self.weight_decay < 1:
+            raise ConfigError("--warmup-steps must be at least 0, and --weight-decay from 0 to below 1")
+        for name in ("seq_len", "batch_size", "max_steps", "eval_every", "eval_batches", "save_every", "log_every"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, not {getattr(self, name)}")
+        check_seed(self.seed)
+        for name in ("lr", "grad_clip", "max_minutes"):
+            value = getattr(self, name)
+            if value is not None and not (math.isfinite(value) and value > 0):
+                raise ConfigError(f"--{name.replace('_', '-')} must be a positive number, not {value}")
+        if self.threads is not None and self.threads < 1:
+            raise ConfigError(f"--threads must be at least 1, not {self.threads}")
+
+    def with_settings(self, **settings: Any) -> TrainConfig:
+        """This config with settings replaced, named as the command line names them (`layers` goes to the model)."""
+        model = {key: settings.pop(key) for key in MODEL_FIELDS if key in settings}
+        return dataclasses.replace(self, model=dataclasses.replace(self.model, **model), **settings)
+
+    def to_json(self) -> dict:
+        """The config as plain JSON data, the model's shape under `model`."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> TrainConfig:
+        """A config from a checkpoint's saved dict, ignoring fields this version does not know.
+
+        Checkpoints before the model's shape was nested saved its fields beside the others.
+        """
+        known = {f.name for f in fields(cls)} - {"model"}
+        model = data.get("model", {key: data[key] for key in MODEL_FIELDS if key in data})
+        model = {key: value for key, value in model.items() if key in MODEL_FIELDS}
+        return cls(model=ModelConfig(**model), **{key: value for key, value in data.items() if key in known})
+
+
+# Dividing logits by a smaller temperature overflows to inf; such temperatures mean "greedy" anyway.
+GREEDY_BELOW = 1e-6
+
+
+@dataclass
+class SampleConfig:
+    """How many samples to draw and how."""
+
+    num_samples: int = 1
+    max_length: int = 1000  # tokens generated after the prime, at most
+    temperature: float = 1.0  # 0 (or below GREEDY_BELOW) always picks the most likely token
+    top_k: int | None = None  # keep only the k most likely tokens
+    top_p: float | None = None  # keep the fewest tokens whose probabilities reach p
+    prime: str | None = None  # text to start from; None uses the corpus' default
+    seed: int | None = None  # None draws one, which samples.json records
+    checkpoint: str = "best"  # best, latest, or a path
+    device: str = "auto"
+    render: list[str] = field(default_factory=list)  # output plugins to run on each sample, besides the corpus' checks
+    threads: int | None = None  # CPU threads; None: CHARMONY_THREADS, else a default for this machine
+    evaluate: bool = True  # score samples written to a folder against the run (pipeline/evaluation/evaluate.py)
+    free: bool = False  # sample without the corpus' constraint, even where it has one
+    options: dict[str, str] = field(default_factory=dict)  # the corpus' sample-time options (--option KEY=VALUE)
+
+    def __post_init__(self) -> None:
+        if self.num_samples < 1 or self.max_length < 1:
+            raise ConfigError("--num-samples and --max-length must be at least 1")
+        if not (math.isfinite(self.temperature) and self.temperature >= 0):
+            raise ConfigError(f"--temperature must be at least 0 and finite, not {self.temperature}")
+        if self.seed is not None:
+            check_seed(self.seed)
+        if self.top_k is not None and self.top_k < 1:
+            raise ConfigError(f"--top-k must be at least 1, not {self.top_k}")
+        if self.top_p is not None and not 0 < self.top_p <= 1:  # also refuses NaN
+            raise ConfigError(f"--top-p must be above 0 and at most 1, not {self.top_p}")
+        if self.threads is not None and self.threads < 1:
+            raise ConfigError(f"--threads must be at least 1, not {self.threads}")
+
+
+@dataclass
+class GalleryConfig:
+    """Which samples a gallery shows and where it is written."""
+
+    samples: list[Path] = field(default_factory=list)  # sample folders; empty means every sample folder of the run
+    out: Path | None = None  # None means the run's own gallery/ folder
+
+
+@dataclass
+class ForecastConfig:
+    """What to forecast of a series run, and how."""
+
+    horizon: int  # steps to forecast
+    num_samples: int = 100  # continuations drawn in one batch
+    context: Path | None = None  # a CSV file; None: the end of the run's own (validation) series
+    temperature: float = 1.0
+    seed: int | None = None  # None draws one, which forecast.json records
+    checkpoint: str = "best"  # best, latest, or a path
+    device: str = "auto"
+    threads: int | None = None  # CPU threads; None: CHARMONY_THREADS, else a default for this machine
+
+    def __post_init__(self) -> None:
+        _check_forecast(self.horizon, self.num_samples, self.temperature, self.seed, self.threads)
+
+
+@dataclass
+class ForecastScoreConfig:
+    """How `evaluate` scores a series run's forecasts on its held-out windows."""
+
+    horizon: int | None = None  # steps forecast from each window's start; None: the run's period (a day)
+    context: int | None = None  # values the model reads before each window; None: seven periods (a week)
+    num_samples: int = 20  # continuations per window, whose median is the forecast
+    max_windows: int = 500  # windows spread evenly over the held-out values when there is room for more
+    temperature: float = 1.0
+    seed: int = 0
+    checkpoint: str = "best"  # best, latest, or a path
+    device: str = "auto"
+    threads: int | None = None  # CPU threads; None: CHARMONY_THREADS, else a default for this machine
+
+    def __post_init__(self) -> None:
+        _check_forecast(self.horizon or 1, self.num_samples, self.temperature, self.seed, self.threads)
+        if self.context is not None and self.context < 1:
+            raise ConfigError(f"--context-steps must be at least 1, not {self.context}")
+        if self.max_windows < 1:
+            raise ConfigError(f"--max-windows must be at least 1, not {self.max_windows}")
+
+
+def _check_forecast(horizon: int, num_samples: int, temperature: float, seed: int | None, threads: int | None) -> None:
+    """A ConfigError for the first forecast setting out of range."""
+    if horizon < 1:
+        raise ConfigError(f"--horizon must be at least 1 step, not {horizon}")
+    if num_samples < 1:
+        raise ConfigError(f"--num-samples must be at least 1, not {num_samples}")
+    if not (math.isfinite(temperature) and temperature > 0):
+        raise ConfigError(f"--temperature must be above 0 and finite for a forecast, not {temperature}")
+    if seed is not None:
+        check_seed(seed)
+    if threads is not None and threads < 1:
+        raise ConfigError(f"--threads must be at least 1, not {threads}")

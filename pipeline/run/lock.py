@@ -1,0 +1,178 @@
+"""One writer per run: `prepare`, `train` and `sample` (into the run) hold an exclusive lock on its folder.
+
+The lock is `flock` on a file in the run folder (`runs/NAME/.lock`), which holds the holder's
+PID, host and command so that a second command can say who has the run. The kernel releases it
+when the holder exits, however it exits, so the lock of a killed process is stale as soon as it
+dies and the next command simply takes it over. Whoever takes the lock also removes what a killed
+holder left behind: temporary files of atomic writes and `prepare`'s staging folders.
+
+A training job of several processes counts as one holder: process 0 takes the lock for all of
+them, and `train --nproc` takes it in the launcher and hands it down through the environment.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from charmony.pipeline.system.errors import RunError
+from charmony.pipeline.outputs.runner import RENDER_SCRATCH
+from charmony.pipeline.run.folder import Run
+
+if TYPE_CHECKING:
+    import torch
+
+    from charmony.pipeline.training.distributed import World
+
+# Set by a launcher that holds a run's lock for the processes it starts: "LOCK_PATH:PID".
+LOCK_ENV = "CHARMONY_RUN_LOCK"
+
+
+def lock_path(run: Run) -> Path:
+    """The lock file of a run."""
+    return run.dir / ".lock"
+
+
+def holder(path: Path) -> dict:
+    """What the lock file says about its holder (empty if it cannot be read)."""
+    for _ in range(20):  # the holder writes its record just after taking the lock
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(record, dict):
+                return record
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.01)
+    return {}
+
+
+def busy_message(run: Run, record: dict, command: str) -> str:
+    """The one line for a command that finds the run locked."""
+    who = f"`charmony {record.get('command', '?')}` (PID {record.get('pid', '?')}"
+    who += f" on {record['host']}" if record.get("host") and record["host"] != socket.gethostname() else ""
+    who += f", since {record['since']})" if record.get("since") else ")"
+    advice = "wait for it to finish or stop it"
+    if command == "sample":
+        advice += ", or sample into another folder with --out DIR"
+    return f"run {run.name!r} is in use by {who}; {advice}"
+
+
+def remove_leftovers(run: Run) -> None:
+    """Delete what a killed holder of the lock left behind: atomic writes' temporaries, prepare's staging
+    folders, and the output plugins' scratch folders of samples written into the run."""
+    for staging in run.dir.parent.glob(f".{run.name}.prepare-*"):
+        shutil.rmtree(staging, ignore_errors=True)
+    if run.dir.is_dir():
+        for temporary in run.dir.rglob(".*.tmp"):
+            if temporary.is_file() and not temporary.is_symlink():
+                temporary.unlink(missing_ok=True)
+        for scratch in run.samples_dir.glob(f"*/{RENDER_SCRATCH}*"):
+            if scratch.is_dir() and not scratch.is_symlink():
+                shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _inherited(path: Path) -> bool:
+    """Whether the launcher of this process holds the lock for it."""
+    value = os.environ.get(LOCK_ENV, "")
+    where, _, pid = value.rpartition(":")
+    return bool(where) and where == str(path.resolve()) and str(holder(path).get("pid")) == pid
+
+
+@contextmanager
+def _flock(path: Path, command: str, run: Run) -> Iterator[None]:
+    import fcntl
+
+    made = [folder for folder in (run.dir.parent, run.dir) if not folder.exists()]
+    run.dir.mkdir(parents=True, exist_ok=True)
+    while True:
+        handle = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(handle)
+            raise RunError(busy_message(run, holder(path), command)) from None
+        try:
+            if os.fstat(handle).st_ino == os.stat(path).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(handle)  # its holder removed the file while we waited for it: lock the new one
+    try:
+        record = {"pid": os.getpid(), "host": socket.gethostname(), "command": command,
+                  "since": datetime.now(timezone.utc).astimezone().strftime("%Y-%m-%d %H:%M:%S")}
+        os.ftruncate(handle, 0)
+        os.pwrite(handle, (json.dumps(record) + "\n").encode(), 0)
+        remove_leftovers(run)
+        yield
+    finally:
+        if made and os.listdir(run.dir) == [path.name]:  # a first prepare that failed leaves nothing behind
+            path.unlink()  # while still locked, so that no one can lock the file being removed
+            for folder in reversed(made):
+                with contextlib.suppress(OSError):
+                    folder.rmdir()
+        os.close(handle)  # releases the lock
+
+
+@contextmanager
+def run_lock(run: Run, command: str, world: World | None = None, device: torch.device | None = None,
+             for_children: bool = False) -> Iterator[None]:
+    """Hold the run's lock for `command` (prepare, train, sample), or raise a RunError naming its holder.
+
+    In a training job of several processes process 0 takes it for all; every process must enter.
+    With `for_children`, processes started meanwhile (as `train --nproc` starts them) count as holders.
+    """
+    path = lock_path(run)
+    if _inherited(path):
+        yield
+    elif world is None or world.size == 1:
+        with _flock(path, command, run), _lend(path, for_children):
+            yield
+    else:
+        with _job_lock(path, command, run, world, device):
+            yield
+
+
+@contextmanager
+def _lend(path: Path, for_children: bool) -> Iterator[None]:
+    """Tell processes started meanwhile that their launcher holds the lock."""
+    if not for_children:
+        yield
+        return
+    before = os.environ.get(LOCK_ENV)
+    os.environ[LOCK_ENV] = f"{path.resolve()}:{os.getpid()}"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(LOCK_ENV, None)
+        else:
+            os.environ[LOCK_ENV] = before
+
+
+@contextmanager
+def _job_lock(path: Path, command: str, run: Run, world: World, device) -> Iterator[None]:
+    """Process 0 takes the lock, and every process learns whether it could."""
+    with ExitStack() as held:
+        refused = None
+        if world.main:
+            try:
+                held.enter_context(_flock(path, command, run))
+            except RunError as error:
+                refused = error
+        if world.any([refused is not None], device)[0]:
+            import torch.distributed as dist
+
+            # Every process leaves, so the group can be torn down now; left to exit, gloo aborts the others.
+            if dist.is_initialized():
+                dist.destroy_process_group()
+            raise refused or RunError(busy_message(run, holder(path), command))
+        yield

@@ -1,0 +1,112 @@
+"""Writing samples to a folder: `sample_001.txt`… from 1, the output plugins' results, and samples.json.
+
+A folder may be written into again. What an earlier run of this code wrote there is replaced, and
+nothing else: samples.json records every file written with its SHA-256, and a file is deleted only
+when it is still a plain file with that hash, so a foreign or edited samples.json, or a file the
+user changed since, is left alone. Every file is written atomically, replacing a symbolic link in
+its place rather than writing through it.
+"""
+
+from __future__ import annotations
+
+import json
+import stat
+from contextlib import nullcontext
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from charmony.pipeline.system.atomic import atomic_path, write_json
+from charmony.pipeline.outputs.runner import OutputRunner
+from charmony.pipeline.plugin.manager import get_outputs
+from charmony.pipeline.run.lock import run_lock
+from charmony.pipeline.run.folder import Run
+from charmony.pipeline.data.sources import file_sha256
+
+if TYPE_CHECKING:
+    from charmony.pipeline.sampling.sample import Sample, SampleConfig
+
+REPORT = "samples.json"
+
+
+def sample_name(number: int, extension: str) -> str:
+    """The file name of sample `number` (from 1)."""
+    return f"sample_{number:03d}{extension}"
+
+
+def write_samples(samples: list[Sample], metadata: dict, out_dir: Path, extension: str, render: list[str],
+                  profile: dict | None = None) -> dict:
+    """Write sample N to `out_dir/sample_NNN<ext>` (from 1), run the output plugins, and write samples.json.
+
+    The checkers judge the samples as samples of a run with `profile` (see `OutputPlugin.for_run`).
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    runner = OutputRunner([plugin.for_run(profile) for plugin in get_outputs(render)])
+    _remove_earlier_samples(out_dir)
+    entries, written = [], {}
+    for number, item in enumerate(samples, start=1):
+        path = out_dir / sample_name(number, extension)
+        with atomic_path(path) as temporary:
+            temporary.write_text(item.text, encoding="utf-8")
+        outputs = runner.run(path, out_dir)
+        for name in [path.name, *(f for result in outputs.results.values() for f in result.get("files", []))]:
+            if Path(name).name == name and (out_dir / name).is_file():
+                written[name] = file_sha256(out_dir / name)
+        entries.append({
+            "number": number,
+            "file": path.name,
+            "characters": len(item.text),
+            "finished": item.finished,
+            "outputs": outputs.results,
+        })
+    report = dict(metadata, samples=entries, summary=runner.summary(), written=written)
+    write_json(out_dir / REPORT, report)
+    return report
+
+
+def _remove_earlier_samples(out_dir: Path) -> None:
+    """Delete the files an earlier `write_samples` wrote into this folder, as its samples.json records them."""
+    try:
+        written = json.loads((out_dir / REPORT).read_text(encoding="utf-8"))["written"]
+        names = [(name, digest) for name, digest in written.items() if isinstance(name, str) and isinstance(digest, str)]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return
+    for name, digest in names:
+        if Path(name).name != name or name in (".", ".."):
+            continue
+        path = out_dir / name
+        try:
+            if stat.S_ISREG(path.lstat().st_mode) and file_sha256(path) == digest:
+                path.unlink()
+        except OSError:
+            continue
+
+
+def new_samples_dir(run: Run, step: int, seed: int) -> Path:
+    """A folder under the run for samples printed without --out, never one already used."""
+    base = run.samples_dir / f"step{step:06d}-seed{seed}"
+    path, number = base, 1
+    while path.exists():
+        number += 1
+        path = base.with_name(f"{base.name}-{number}")
+    return path
+
+
+def sample_to_folder(run: Run, config: SampleConfig, out_dir: Path | None = None) -> tuple[list[Sample], dict, Path]:
+    """Draw samples and write them with samples.json into `out_dir`, or into a new folder under the run.
+
+    Writing into the run holds its lock, as `prepare` and `train` do; `out_dir` elsewhere needs none.
+    With `config.evaluate`, the samples are then scored against the run (`sample_sets.evaluate_written`),
+    and the report holds the figures as "evaluation".
+    Returns the samples, the report written to samples.json, and the folder.
+    """
+    from charmony.pipeline.sampling.sample import sample
+
+    with run_lock(run, "sample") if out_dir is None else nullcontext():
+        samples, metadata = sample(run, config)
+        target = out_dir or new_samples_dir(run, metadata["step"], metadata["seed"])
+        report = write_samples(samples, metadata, target, run.manifest().extension, metadata["outputs"], run.profile())
+        if config.evaluate:
+            from charmony.pipeline.evaluation.sets import evaluate_written
+
+            evaluate_written(run, target, report)
+    return samples, report, target

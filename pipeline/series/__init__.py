@@ -1,0 +1,1 @@
+"""Numeric time series: values as tokens, forecasting and scoring forecasts."""

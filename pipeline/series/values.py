@@ -1,0 +1,142 @@
+"""A series' values as bin tokens and back: scaling, quantising, and the baselines and errors a forecast is scored by.
+
+Kept apart from the `series` plugin in series.py, which imports this (and numpy) only when it reads
+documents, so that listing the plugins stays fast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from charmony.corpora.household_load import household_load
+from charmony.pipeline.series.csv_columns import read_columns
+from charmony.pipeline.system.errors import CorpusError
+from charmony.pipeline.data.sources import expand
+
+if TYPE_CHECKING:
+    from charmony.corpora.series import SeriesOptions
+
+
+@dataclass(frozen=True)
+class Series:
+    """One series of values and where it came from."""
+
+    name: str
+    values: np.ndarray
+    source: Path | None = None
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """Values scaled as (value - offset) / scale."""
+
+    offset: float
+    scale: float
+
+    @classmethod
+    def fit(cls, values: np.ndarray, method: str) -> Scaling:
+        """The mean absolute value (method "mean") or the minimum and range ("minmax") of `values`."""
+        if method == "minmax":
+            low, high = float(np.min(values)), float(np.max(values))
+            return cls(low, high - low or 1.0)
+        return cls(0.0, float(np.mean(np.abs(values))) or 1.0)
+
+    def apply(self, values: np.ndarray) -> np.ndarray:
+        """Values in scaled units."""
+        return (np.asarray(values, dtype=np.float64) - self.offset) / self.scale
+
+    def invert(self, scaled: np.ndarray) -> np.ndarray:
+        """Scaled values back in the series' own units."""
+        return np.asarray(scaled, dtype=np.float64) * self.scale + self.offset
+
+
+@dataclass(frozen=True)
+class Bins:
+    """`count` equal bins from `low` to `high` in scaled units."""
+
+    count: int
+    low: float
+    high: float
+
+    @classmethod
+    def for_options(cls, options: SeriesOptions) -> Bins:
+        """-limit..limit for mean scaling, 0..1 for min/max scaling."""
+        if options.scale == "minmax":
+            return cls(options.bins, 0.0, 1.0)
+        return cls(options.bins, -options.limit, options.limit)
+
+    def quantise(self, scaled: np.ndarray) -> np.ndarray:
+        """The bin of each scaled value; values beyond the range go to the outer bins."""
+        position = (np.asarray(scaled, dtype=np.float64) - self.low) / (self.high - self.low) * self.count
+        return np.clip(np.floor(position), 0, self.count - 1).astype(np.int64)
+
+    def centres(self, ids: np.ndarray) -> np.ndarray:
+        """The middle of each bin, in scaled units."""
+        return self.low + (np.asarray(ids, dtype=np.float64) + 0.5) * (self.high - self.low) / self.count
+
+    def outside(self, scaled: np.ndarray) -> int:
+        """How many scaled values lie beyond the bins' range."""
+        return int(np.sum((scaled < self.low) | (scaled > self.high)))
+
+
+def tokens_text(ids: np.ndarray) -> str:
+    """The text of a document of bin ids: each bin number followed by a space."""
+    return "".join(f"{int(i)} " for i in ids)
+
+
+def token_bin(token: str) -> int | None:
+    """The bin a vocabulary token stands for, or None for `<eod>`, `<unk>` and anything else."""
+    text = token.strip()
+    return int(text) if text.isdigit() else None
+
+
+def dequantise(ids: np.ndarray, scaling: Scaling, bins: Bins) -> np.ndarray:
+    """Values in the series' own units for bin ids: each bin's centre, scaled back."""
+    return scaling.invert(bins.centres(ids))
+
+
+def persistence(context: np.ndarray, horizon: int) -> np.ndarray:
+    """The baseline that repeats the last value."""
+    return np.full(horizon, float(np.asarray(context)[-1]))
+
+
+def seasonal_persistence(context: np.ndarray, horizon: int, period: int) -> np.ndarray:
+    """The baseline that repeats the last season (the last day of hourly values, for period 24)."""
+    context = np.asarray(context, dtype=np.float64)
+    if len(context) < period:
+        raise ValueError(f"seasonal persistence needs at least {period} values of context, not {len(context)}")
+    return np.resize(context[-period:], horizon)
+
+
+def mse(forecast: np.ndarray, actual: np.ndarray) -> float:
+    """Mean squared error."""
+    return float(np.mean((np.asarray(forecast, dtype=np.float64) - np.asarray(actual, dtype=np.float64)) ** 2))
+
+
+def mae(forecast: np.ndarray, actual: np.ndarray) -> float:
+    """Mean absolute error."""
+    return float(np.mean(np.abs(np.asarray(forecast, dtype=np.float64) - np.asarray(actual, dtype=np.float64))))
+
+
+def read_series(sources: list[Path], options: SeriesOptions) -> list[Series]:
+    """The series of the CSV files named by `sources`, or the generated household load when there are none."""
+    if not sources:
+        return [Series("household load (kW)", household_load(options.days, options.seed))]
+    found = []
+    for path in expand(sources, "*"):
+        for column in read_columns(path, options.columns or None):
+            found.append(Series(column.name, column.values, path))
+    return found
+
+
+def windows(series: Series, window: int) -> list[np.ndarray]:
+    """The series cut into consecutive windows of `window` values (0: the whole series), a short rest left out."""
+    if window == 0:
+        return [series.values]
+    if len(series.values) < window:
+        raise CorpusError(f"series {series.name!r} has {len(series.values):,} values, fewer than --option window={window}")
+    return [series.values[start:start + window] for start in range(0, len(series.values) - window + 1, window)]

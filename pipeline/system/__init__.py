@@ -1,0 +1,1 @@
+"""Plumbing every stage uses: atomic writes, errors, the device, threads and signals."""

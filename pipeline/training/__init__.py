@@ -1,0 +1,1 @@
+"""The `train` stage: the loop, its schedule, resuming, logging and several processes."""
