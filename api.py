@@ -12,7 +12,8 @@ from charmony.pipeline.plugin.corpus import CorpusPlugin, CorpusWarning, Documen
 from charmony.pipeline.system.errors import CharmonyError, ConfigError, CorpusError
 from charmony.pipeline.plugin.cards import CardPart, CardSample
 from charmony.pipeline.plugin.hookspecs import hookimpl, hookspec
-from charmony.pipeline.plugin.output import OutputPlugin, Problem, Rendered, Verdict
+from charmony.pipeline.plugin.output import OutputPlugin, Rendered
+from charmony.pipeline.plugin.verdict import Problem, Verdict
 from charmony.pipeline.plugin.manager import PluginWarning, registered
 from charmony.pipeline.plugin.recipes import Recipe
 

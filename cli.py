@@ -229,7 +229,8 @@ def train_command(run_name, resume, restart, nproc, runs_dir, recipe, **settings
       charmony train words --recipe small --tie-weights
     """
     from charmony.pipeline.system.device import resolve_device
-    from charmony.pipeline.training.distributed import INTERRUPTED_EXIT, LaunchInterrupted, World, check_gpus, launch
+    from charmony.pipeline.training.distributed import INTERRUPTED_EXIT, LaunchInterrupted, check_gpus, launch
+    from charmony.pipeline.system.world import World
     from charmony.pipeline.training.resume import resumable_checkpoint, resume_config
     from charmony.pipeline.run.lock import run_lock
     from charmony.pipeline.system.threads import threads_to_use
@@ -286,10 +287,10 @@ def train_command(run_name, resume, restart, nproc, runs_dir, recipe, **settings
 
 def recipe_settings(run: Run, name: str, given: dict) -> dict:
     """The settings of the run's corpus' recipe `name`, with the options given on the command line winning."""
-    from charmony.pipeline.plugin.manager import get_run_corpus
-    from charmony.pipeline.plugin.recipes import apply_recipe, find_recipe
+    from charmony.pipeline.run.manifest import get_run_corpus
+    from charmony.pipeline.plugin.recipes import apply_recipe
 
-    return apply_recipe(find_recipe(get_run_corpus(run.manifest()), name), given)
+    return apply_recipe(get_run_corpus(run.manifest()).recipe(name), given)
 
 
 def worker_arguments(ctx: click.Context, run: Run, runs_dir: Path) -> list[str]:
@@ -419,7 +420,7 @@ def evaluate_command(paths, run_name, runs_dir, **forecast_settings):
 def _is_series_run(run) -> bool:
     """Whether `run` is of the series corpus (or one built on it)."""
     from charmony.corpora.series import SeriesCorpus
-    from charmony.pipeline.plugin.manager import get_run_corpus
+    from charmony.pipeline.run.manifest import get_run_corpus
 
     return isinstance(get_run_corpus(run.manifest()), SeriesCorpus)
 

@@ -23,7 +23,7 @@ from charmony.pipeline.run.config import ForecastScoreConfig, PrepareConfig, Tra
 from charmony.pipeline.series.score import score_forecasts
 from charmony.pipeline.plugin.manager import get_corpus
 from charmony.pipeline.data.prepare import prepare
-from charmony.pipeline.plugin.recipes import apply_recipe, find_recipe
+from charmony.pipeline.plugin.recipes import apply_recipe
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.training.train import train
 
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> dict:
     try:
         run = Run(folder / "runs" / "load")
         manifest = prepare(run, PrepareConfig("series"))
-        settings = apply_recipe(find_recipe(get_corpus("series"), "load"), {"max_steps": args.steps} if args.steps else {})
+        settings = apply_recipe(get_corpus("series").recipe("load"), {"max_steps": args.steps} if args.steps else {})
         config = TrainConfig().with_settings(**settings).with_settings(max_minutes=args.minutes, device=args.device,
                                                                         threads=args.threads)
         started = time.perf_counter()

@@ -22,7 +22,7 @@ import torch
 
 from charmony.pipeline.plugin.manager import get_corpus
 from charmony.pipeline.data.prepare import PrepareConfig, prepare
-from charmony.pipeline.plugin.recipes import apply_recipe, find_recipe
+from charmony.pipeline.plugin.recipes import apply_recipe
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.run.config import TrainConfig
 from charmony.pipeline.training.train import train
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> dict:
         prepared = time.perf_counter() - started
         given = {key: getattr(args, key) for key in ("max_steps", "hidden", "layers", "batch_size", "seq_len", "eval_every")
                  if getattr(args, key) is not None}
-        settings = apply_recipe(find_recipe(get_corpus("words"), args.recipe), given)
+        settings = apply_recipe(get_corpus("words").recipe(args.recipe), given)
         config = TrainConfig().with_settings(**settings).with_settings(
             max_minutes=args.minutes, device=args.device, threads=args.threads,
             save_every=max(settings.get("save_every", 1000), settings.get("max_steps", 1)))

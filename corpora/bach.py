@@ -15,7 +15,7 @@ from charmony.pipeline.plugin.corpus import Document
 from charmony.pipeline.system.errors import CharmonyError, ConfigError, CorpusError
 from charmony.pipeline.plugin.hookspecs import hookimpl
 from charmony.pipeline.plugin.recipes import Recipe
-from charmony.pipeline.data.sources import expand, read_text
+from charmony.pipeline.system.sources import expand, read_text
 
 # music21 takes a second to import, so it (and what needs it) is imported only when documents are read.
 VOICE_CHOICES = ("all", "soprano")

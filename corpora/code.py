@@ -16,7 +16,7 @@ from charmony.pipeline.plugin.corpus import CorpusPlugin, Document
 from charmony.pipeline.system.errors import CorpusError
 from charmony.pipeline.plugin.hookspecs import hookimpl
 from charmony.pipeline.plugin.recipes import Recipe
-from charmony.pipeline.data.sources import expand
+from charmony.pipeline.system.sources import expand
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 # Third-party packages are not the standard library, and CPython's own test suite holds files

@@ -13,7 +13,7 @@ from charmony.pipeline.abc.corpus_base import AbcCorpus, skip
 from charmony.pipeline.plugin.corpus import Document
 from charmony.pipeline.system.errors import CorpusError
 from charmony.pipeline.plugin.hookspecs import hookimpl
-from charmony.pipeline.data.sources import expand, read_text
+from charmony.pipeline.system.sources import expand, read_text
 
 # music21's folders of folk tunes in ABC: Ryan's Mammoth Collection (1883), O'Neill's Music of Ireland
 # (1850 tunes), the Essen folksong collection and a file of the Nottingham Music Database.

@@ -13,7 +13,7 @@ from charmony.pipeline.poetry.verse import has_form, parse_forms, shape, verse_l
 from charmony.pipeline.system.errors import CorpusError
 from charmony.pipeline.plugin.hookspecs import hookimpl
 from charmony.pipeline.plugin.recipes import Recipe
-from charmony.pipeline.data.sources import expand, read_text
+from charmony.pipeline.system.sources import expand, read_text
 
 # Debian's fortunes-zh package: the 300 Tang Poems and 100 Song Poems (its third file, `chinese`, is not verse).
 FORTUNES_DIR = Path("/usr/share/games/fortunes")

@@ -10,7 +10,7 @@ from charmony.pipeline.plugin.corpus import CorpusPlugin, Document
 from charmony.pipeline.system.errors import CorpusError
 from charmony.pipeline.plugin.hookspecs import hookimpl
 from charmony.pipeline.plugin.recipes import Recipe
-from charmony.pipeline.data.sources import expand, read_pieces, split_pieces
+from charmony.pipeline.system.sources import expand, read_pieces, split_pieces
 
 
 def separator(spec: str) -> re.Pattern | None:

@@ -17,7 +17,7 @@ from charmony.pipeline.plugin.corpus import CorpusPlugin, Document
 from charmony.pipeline.system.errors import CorpusError
 from charmony.pipeline.plugin.hookspecs import hookimpl
 from charmony.pipeline.plugin.recipes import Recipe
-from charmony.pipeline.data.sources import expand, read_pieces, split_pieces
+from charmony.pipeline.system.sources import expand, read_pieces, split_pieces
 
 # A word (anything between spaces) or a line break, each with the spaces and tabs before it; then
 # spaces at the very end of a text.

@@ -5,7 +5,8 @@ from __future__ import annotations
 from charmony.pipeline.abc.check import check_abc
 from charmony.pipeline.plugin.cards import CardPart, CardSample
 from charmony.pipeline.plugin.hookspecs import hookimpl
-from charmony.pipeline.plugin.output import OutputPlugin, Verdict
+from charmony.pipeline.plugin.output import OutputPlugin
+from charmony.pipeline.plugin.verdict import Verdict
 
 
 class AbcChecker(OutputPlugin):

@@ -25,7 +25,8 @@ from charmony.pipeline.abc.render import (
 )
 from charmony.pipeline.plugin.cards import CardPart, CardSample
 from charmony.pipeline.plugin.hookspecs import hookimpl
-from charmony.pipeline.plugin.output import Rendered, Verdict
+from charmony.pipeline.plugin.output import Rendered
+from charmony.pipeline.plugin.verdict import Verdict
 
 # FluidSynth plays on while its voices die away; its recording ends this long after the music, faded out.
 FLUIDSYNTH_TAIL = 0.3

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from charmony.pipeline.plugin.cards import CardPart, CardSample
 from charmony.pipeline.plugin.hookspecs import hookimpl
-from charmony.pipeline.plugin.output import OutputPlugin, Problem, Verdict
+from charmony.pipeline.plugin.output import OutputPlugin
+from charmony.pipeline.plugin.verdict import Problem, Verdict
 from charmony.pipeline.poetry.verse import FORM_NAMES, HAN, shape, verse_lines
 from charmony.pipeline.run.vocabulary import UNK
 

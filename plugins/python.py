@@ -9,7 +9,8 @@ import warnings
 
 from charmony.pipeline.plugin.cards import CardPart, CardSample
 from charmony.pipeline.plugin.hookspecs import hookimpl
-from charmony.pipeline.plugin.output import OutputPlugin, Problem, Verdict
+from charmony.pipeline.plugin.output import OutputPlugin
+from charmony.pipeline.plugin.verdict import Problem, Verdict
 
 BLOCK_START = re.compile(r"(?:async[ \t]+def|def|class)\b")
 # A line at column 0 that continues the statement above rather than starting a new one.

@@ -12,7 +12,8 @@ import torch
 from charmony import __version__
 from charmony.corpora.text import TextCorpus
 from charmony.pipeline.plugin.hookspecs import hookimpl
-from charmony.pipeline.plugin.output import OutputPlugin, Problem, Verdict
+from charmony.pipeline.plugin.output import OutputPlugin
+from charmony.pipeline.plugin.verdict import Problem, Verdict
 from assertions import assert_user_error
 
 TINY = ["--layers", "1", "--hidden", "32", "--embedding", "16", "--seq-len", "16", "--batch-size", "8",

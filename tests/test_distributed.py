@@ -12,7 +12,7 @@ import pytest
 import torch
 from tiny import RHYMES, TINY_TRAIN
 
-from charmony.pipeline.run.checkpoint import Checkpoint
+from charmony.pipeline.training.checkpoint import Checkpoint
 from charmony.pipeline.data.prepare import PrepareConfig, prepare
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.training.train import train

@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 
 from assertions import assert_user_error
-from charmony.pipeline.run.checkpoint import Checkpoint
+from charmony.pipeline.training.checkpoint import Checkpoint
 from charmony.pipeline.run.config import GalleryConfig
 from charmony.pipeline.gallery.build import build_gallery
 from charmony.pipeline.plugin.cards import CardPart, highlighted, marked_text
 from charmony.pipeline.gallery.curve import nice_ticks, read_metrics
 from charmony.pipeline.plugin.hookspecs import hookimpl
-from charmony.pipeline.plugin.output import OutputPlugin, Problem
+from charmony.pipeline.plugin.output import OutputPlugin
+from charmony.pipeline.plugin.verdict import Problem
 from charmony.pipeline.sampling.sample import Sample
 from charmony.pipeline.sampling.folder import write_samples
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 from tiny import TINY_TRAIN
 
-from charmony.pipeline.run.checkpoint import Checkpoint
+from charmony.pipeline.training.checkpoint import Checkpoint
 from charmony.pipeline.system.errors import ConfigError
 from charmony.pipeline.model.lnlstm import LayerNormLSTM
 from charmony.pipeline.model.charmodel import CharModel, ModelConfig

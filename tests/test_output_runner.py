@@ -9,7 +9,8 @@ import pytest
 
 from charmony.pipeline.abc import render as abc_render
 from charmony.pipeline.plugin.hookspecs import hookimpl
-from charmony.pipeline.plugin.output import OutputPlugin, Verdict
+from charmony.pipeline.plugin.output import OutputPlugin
+from charmony.pipeline.plugin.verdict import Verdict
 from charmony.pipeline.outputs.runner import OutputRunner
 from charmony.pipeline.plugin.manager import PluginWarning, get_outputs
 from charmony.pipeline.sampling.sample import Sample

@@ -10,11 +10,11 @@ from hypothesis import strategies as st
 from tiny import TINY_TRAIN
 
 from charmony.corpora.text import separator
-from charmony.pipeline.data import sources
+from charmony.pipeline.system import sources
 from charmony.pipeline.system.errors import CorpusError
 from charmony.pipeline.data.prepare import HeldOut, PrepareConfig, prepare
 from charmony.pipeline.run.folder import Run
-from charmony.pipeline.data.sources import read_pieces, split_pieces
+from charmony.pipeline.system.sources import read_pieces, split_pieces
 from charmony.pipeline.training.train import train
 
 # Characters that matter at piece boundaries: line ends, a BOM, and 2-, 3- and 4-byte UTF-8.

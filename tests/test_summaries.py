@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from charmony.pipeline.plugin.output import OutputPlugin, Problem, Verdict
+from charmony.pipeline.plugin.output import OutputPlugin
+from charmony.pipeline.plugin.verdict import Problem, Verdict
 from charmony.pipeline.outputs.runner import OutputRunner, summary_line
 
 

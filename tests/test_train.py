@@ -11,7 +11,7 @@ from tiny import TINY_TRAIN
 
 from assertions import assert_user_error
 
-from charmony.pipeline.run.checkpoint import Checkpoint
+from charmony.pipeline.training.checkpoint import Checkpoint
 from charmony.pipeline.system.errors import CheckpointError, ConfigError, RunError
 from charmony.pipeline.data.prepare import PrepareConfig, prepare
 from charmony.pipeline.run.folder import Run

@@ -6,13 +6,13 @@ import pytest
 
 from charmony.cli import cli
 from charmony.corpora.words import WordsCorpus, split_punctuation, tokenize_words
-from charmony.pipeline.run.checkpoint import Checkpoint
+from charmony.pipeline.training.checkpoint import Checkpoint
 from charmony.pipeline.plugin.corpus import CorpusPlugin, Document
 from charmony.pipeline.system.errors import ConfigError, CorpusError
 from charmony.pipeline.plugin.hookspecs import hookimpl
 from charmony.pipeline.plugin.manager import corpora
 from charmony.pipeline.data.prepare import PrepareConfig, prepare
-from charmony.pipeline.plugin.recipes import Recipe, find_recipe
+from charmony.pipeline.plugin.recipes import Recipe
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.training.train import TrainConfig
 
@@ -120,7 +120,7 @@ def test_an_unknown_recipe_is_one_line_listing_the_recipes(ptb, runs_dir, invoke
     assert result.exit_code == 1
     assert result.output == "Error: corpus 'words' has no recipe 'huge'; its recipes: small, medium, large\n"
     with pytest.raises(ConfigError, match="corpus 'text' has no recipe 'small-ish'; its recipes: char-rnn, small"):
-        find_recipe(corpora()["text"], "small-ish")
+        corpora()["text"].recipe("small-ish")
 
 
 def test_every_built_in_recipe_names_train_options_that_accept_its_values():

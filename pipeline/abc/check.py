@@ -12,7 +12,7 @@ from charmony.pipeline.abc.collection import split_tunes
 from charmony.pipeline.abc.parser import parse_tune
 from charmony.pipeline.abc.theory import is_pickup
 from charmony.pipeline.abc.tune import Bar, Tune, Voice
-from charmony.pipeline.plugin.output import Problem, Verdict
+from charmony.pipeline.plugin.verdict import Problem, Verdict
 
 NO_TUNES = "no tunes: the file holds no music; a tune starts with a line such as X:1 and its header ends with one such as K:C"
 

@@ -22,7 +22,7 @@ from charmony.pipeline.abc.fields import (
 )
 from charmony.pipeline.abc.tokens import describe_other, length_factor, tokens
 from charmony.pipeline.abc.tune import Bar, Change, Chord, Note, Rest, Tune, Voice
-from charmony.pipeline.plugin.output import Problem
+from charmony.pipeline.plugin.verdict import Problem
 
 FIELD_LINE = re.compile(r"([A-Za-z+]):(?![|:])(.*)")
 HEADER_FIELDS = set("ABCDFGHILMNOPQRSTUVWXZKmrsw+")

@@ -22,8 +22,9 @@ from charmony.pipeline.abc.tune import Tune
 from charmony.pipeline.abc.worker import RenderTimeout, worker
 from charmony.pipeline.system.atomic import atomic_path
 from charmony.pipeline.system.errors import RenderError
-from charmony.pipeline.plugin.output import OutputPlugin, Rendered, Verdict
-from charmony.pipeline.data.sources import read_text
+from charmony.pipeline.plugin.output import OutputPlugin, Rendered
+from charmony.pipeline.plugin.verdict import Verdict
+from charmony.pipeline.system.sources import read_text
 
 # How long one tune may take each renderer, all its steps together (MusicXML and SVG; MIDI and WAV).
 # A 100,000-note tune is refused within a minute: its MusicXML alone would take music21 several minutes.

@@ -13,7 +13,7 @@ from typing import Any
 from charmony.pipeline.abc.bars import closes_section
 from charmony.pipeline.abc.fields import Key, Meter
 from charmony.pipeline.abc.theory import midi_number
-from charmony.pipeline.plugin.output import Problem
+from charmony.pipeline.plugin.verdict import Problem
 
 
 @dataclass

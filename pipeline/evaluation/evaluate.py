@@ -34,8 +34,9 @@ from charmony.pipeline.abc.tune import Tune
 from charmony.pipeline.evaluation.copying import longest_copies
 from charmony.pipeline.data.encoding import code_points
 from charmony.pipeline.system.errors import PluginError
-from charmony.pipeline.plugin.output import Verdict
-from charmony.pipeline.plugin.manager import get_outputs, get_run_corpus
+from charmony.pipeline.plugin.verdict import Verdict
+from charmony.pipeline.plugin.manager import get_outputs
+from charmony.pipeline.run.manifest import get_run_corpus
 from charmony.pipeline.evaluation.references import line_length_bins, music_reference, parsed_tunes, text_lines, text_reference
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.run.vocabulary import SPECIALS

@@ -16,7 +16,7 @@ from charmony.pipeline.system.errors import RunError
 from charmony.pipeline.evaluation.evaluate import Evaluation, copying_is_quick, evaluate_texts
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.sampling.folder import REPORT
-from charmony.pipeline.data.sources import read_text
+from charmony.pipeline.system.sources import read_text
 
 
 @dataclass

@@ -82,7 +82,7 @@ class GalleryFiles:
 
 def summarise_run(run: Run) -> RunSummary:
     """The run's manifest, model and metrics, as the header shows them."""
-    from charmony.pipeline.run.checkpoint import Checkpoint
+    from charmony.pipeline.training.checkpoint import Checkpoint
 
     manifest = run.manifest()
     model, parameters, note = None, None, None

@@ -18,12 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from charmony.pipeline.system.errors import CharmonyError
-from charmony.pipeline.plugin.output import OutputPlugin, Rendered, Verdict
+from charmony.pipeline.plugin.output import OutputPlugin, Rendered
+from charmony.pipeline.plugin.verdict import Verdict
 from charmony.pipeline.plugin.manager import PluginWarning, plugin_origin
-from charmony.pipeline.data.sources import read_text
-
-# The prefix of the private folder a renderer writes into, inside the folder its files go to.
-RENDER_SCRATCH = ".charmony-render-"
+from charmony.pipeline.run.folder import RENDER_SCRATCH
+from charmony.pipeline.system.sources import read_text
 
 
 @dataclass

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from charmony.pipeline.plugin.output import Problem, Verdict
+from charmony.pipeline.plugin.verdict import Problem, Verdict
 
 # Where a fragment goes on a card, top to bottom.
 PLACES = ("view", "notes", "links", "text")

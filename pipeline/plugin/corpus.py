@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from charmony.pipeline.plugin.recipes import Recipe
+from charmony.pipeline.system.errors import ConfigError
+
 if TYPE_CHECKING:
     from charmony.pipeline.plugin.constraint import Constraint
-    from charmony.pipeline.plugin.recipes import Recipe
 
 
 class CorpusWarning(UserWarning):
@@ -83,6 +85,14 @@ class CorpusPlugin:
     recipes: Mapping[str, Recipe] = {}
     # Sample-time option name -> one-line help, for `charmony sample --option KEY=VALUE`.
     sample_options: Mapping[str, str] = {}
+
+    def recipe(self, name: str) -> Recipe:
+        """The recipe called `name`, or a ConfigError listing the recipes this corpus has."""
+        recipes = getattr(self, "recipes", {}) or {}
+        if name not in recipes:
+            offered = ", ".join(recipes) or "none"
+            raise ConfigError(f"corpus {self.name!r} has no recipe {name!r}; its recipes: {offered}")
+        return recipes[name]
 
     def documents(self, sources: list[Path], options: Mapping[str, str]) -> Iterator[Document]:
         """Yield the corpus documents read from `sources` (the defaults when empty)."""

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pluggy
 
@@ -19,9 +19,6 @@ from charmony.pipeline.plugin import hookspecs
 from charmony.pipeline.plugin.corpus import CorpusPlugin
 from charmony.pipeline.system.errors import PluginError
 from charmony.pipeline.plugin.output import OutputPlugin
-
-if TYPE_CHECKING:
-    from charmony.pipeline.run.manifest import Manifest
 
 ENTRY_POINT_GROUP = "charmony"
 LOAD_PLUGINS_ENV = "CHARMONY_LOAD_PLUGINS"
@@ -254,20 +251,6 @@ def corpus_origin(name: str) -> tuple[str, str]:
     pm = get_plugin_manager()
     obj, plugin = _collect(pm, "register_corpora", CorpusPlugin, "corpus")[name]
     return pm.origins.get(plugin, (plugin,))[0], _version(pm, obj, plugin)
-
-
-def get_run_corpus(manifest: Manifest) -> CorpusPlugin:
-    """The corpus plugin a run was prepared with, or a PluginError naming the distribution that provided it."""
-    known = corpora()
-    if manifest.corpus in known:
-        return known[manifest.corpus]
-    origin = manifest.plugin_distribution
-    if origin is None or origin == BUILTIN_ORIGIN:
-        raise PluginError(f"the run was prepared with corpus {manifest.corpus!r}, which no installed plugin provides")
-    raise PluginError(
-        f"the run was prepared with corpus {manifest.corpus!r} from {origin} {manifest.plugin_version}, which is not "
-        f"installed now (or not loaded: see {LOAD_PLUGINS_ENV}); install it with `python -m pip install {origin}`"
-    )
 
 
 def get_outputs(names: list[str]) -> list[OutputPlugin]:

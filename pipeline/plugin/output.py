@@ -3,42 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from charmony.pipeline.plugin.cards import CardPart, CardSample
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong in a sample, at a 1-based line and column."""
-
-    line: int
-    column: int
-    message: str
-
-
-@dataclass
-class Verdict:
-    """What a checker concluded about one sample."""
-
-    valid: bool
-    problems: list[Problem] = field(default_factory=list)
-    # Checker-specific figures, e.g. {"bars": 32, "bars_ok": 30}; JSON-serialisable.
-    details: dict = field(default_factory=dict)
-    # What the checker built on the way (e.g. the parsed tunes), for renderers of the same file; never saved.
-    parsed: Any = field(default=None, compare=False, repr=False)
-
-    def to_json(self) -> dict:
-        """The verdict as plain JSON data (without `parsed`)."""
-        return {"valid": self.valid, "problems": [asdict(p) for p in self.problems], "details": self.details}
-
-    @classmethod
-    def from_json(cls, data: dict) -> Verdict:
-        """The verdict `to_json` gave."""
-        return cls(data["valid"], [Problem(**p) for p in data.get("problems", [])], data.get("details", {}))
+from charmony.pipeline.plugin.cards import CardPart, CardSample
+from charmony.pipeline.plugin.verdict import Verdict
 
 
 @dataclass

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from charmony.pipeline.plugin.corpus import CorpusPlugin
-from charmony.pipeline.system.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -49,15 +47,6 @@ class Recipe:
             else:
                 parts.append(f"{flag} {value}")
         return " ".join(parts)
-
-
-def find_recipe(corpus: CorpusPlugin, name: str) -> Recipe:
-    """The corpus' recipe called `name`, or a ConfigError listing the recipes it has."""
-    recipes = getattr(corpus, "recipes", {}) or {}
-    if name not in recipes:
-        offered = ", ".join(recipes) or "none"
-        raise ConfigError(f"corpus {corpus.name!r} has no recipe {name!r}; its recipes: {offered}")
-    return recipes[name]
 
 
 def apply_recipe(recipe: Recipe | None, given: dict[str, object]) -> dict[str, object]:

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 RUNS_ENV = "CHARMONY_RUNS"
 RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+# The prefix of the private folder a renderer writes into, inside the folder its files go to.
+RENDER_SCRATCH = ".charmony-render-"
 
 
 @dataclass(frozen=True)

@@ -25,13 +25,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from charmony.pipeline.system.errors import RunError
-from charmony.pipeline.outputs.runner import RENDER_SCRATCH
-from charmony.pipeline.run.folder import Run
+from charmony.pipeline.run.folder import RENDER_SCRATCH, Run
 
 if TYPE_CHECKING:
     import torch
 
-    from charmony.pipeline.training.distributed import World
+    from charmony.pipeline.system.world import World
 
 # Set by a launcher that holds a run's lock for the processes it starts: "LOCK_PATH:PID".
 LOCK_ENV = "CHARMONY_RUN_LOCK"

@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable
 from pathlib import Path
 
+from charmony.pipeline.plugin.corpus import CorpusPlugin
+from charmony.pipeline.plugin.manager import BUILTIN_ORIGIN, LOAD_PLUGINS_ENV, corpora
 from charmony.pipeline.system.atomic import write_json
-from charmony.pipeline.system.errors import RunError
+from charmony.pipeline.system.errors import CorpusError, PluginError, RunError
+from charmony.pipeline.system.sources import file_sha256
 
 # 2: documents are held out by selection sampling, in one streaming pass
 MANIFEST_FORMAT = 2
@@ -35,7 +39,6 @@ class SourceRecord:
     @classmethod
     def of(cls, path: Path) -> SourceRecord:
         """The record of a file as it is now."""
-        from charmony.pipeline.data.sources import file_sha256
 
         stat = path.stat()
         return cls(str(path), file_sha256(path), stat.st_size, stat.st_mtime_ns)
@@ -161,3 +164,36 @@ class Manifest:
             return cls.from_json(data)
         except ValueError as error:
             raise RunError(f"{path} is damaged ({error}); prepare the run again") from None
+
+
+def check_sources(records: Iterable[SourceRecord], advice: str) -> None:
+    """Raise a CorpusError when a source file recorded at prepare time has changed since.
+
+    A file whose size and modification time are as recorded is taken as unchanged; otherwise its
+    hash decides. A file that is gone is not checked: the prepared token files do not need it.
+    """
+    for record in records:
+        path = Path(record.path)
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        if stat.st_size != record.bytes:
+            what = "shrank" if stat.st_size < record.bytes else "grew"
+            raise CorpusError(f"{path} {what} from {record.bytes:,} to {stat.st_size:,} bytes since it was prepared; {advice}")
+        if stat.st_mtime_ns != record.mtime_ns and file_sha256(path) != record.sha256:
+            raise CorpusError(f"{path} changed since it was prepared (its SHA-256 differs); {advice}")
+
+
+def get_run_corpus(manifest: Manifest) -> CorpusPlugin:
+    """The corpus plugin a run was prepared with, or a PluginError naming the distribution that provided it."""
+    known = corpora()
+    if manifest.corpus in known:
+        return known[manifest.corpus]
+    origin = manifest.plugin_distribution
+    if origin is None or origin == BUILTIN_ORIGIN:
+        raise PluginError(f"the run was prepared with corpus {manifest.corpus!r}, which no installed plugin provides")
+    raise PluginError(
+        f"the run was prepared with corpus {manifest.corpus!r} from {origin} {manifest.plugin_version}, which is not "
+        f"installed now (or not loaded: see {LOAD_PLUGINS_ENV}); install it with `python -m pip install {origin}`"
+    )

@@ -20,7 +20,7 @@ from charmony.pipeline.outputs.runner import OutputRunner
 from charmony.pipeline.plugin.manager import get_outputs
 from charmony.pipeline.run.lock import run_lock
 from charmony.pipeline.run.folder import Run
-from charmony.pipeline.data.sources import file_sha256
+from charmony.pipeline.system.sources import file_sha256
 
 if TYPE_CHECKING:
     from charmony.pipeline.sampling.sample import Sample, SampleConfig

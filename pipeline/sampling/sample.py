@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from charmony.pipeline.run.checkpoint import Checkpoint
+from charmony.pipeline.training.checkpoint import Checkpoint
 from charmony.pipeline.run.config import GREEDY_BELOW, SampleConfig
 from charmony.pipeline.plugin.corpus import SampleInfo
 from charmony.pipeline.system.device import autocast, resolve_device
@@ -17,7 +17,8 @@ from charmony.pipeline.sampling.constrained import ConstrainedBatch
 from charmony.pipeline.plugin.corpus import CorpusPlugin, SampleContext
 from charmony.pipeline.system.errors import CharmonyError, ConfigError, PluginError
 from charmony.pipeline.model.charmodel import CharModel
-from charmony.pipeline.plugin.manager import get_outputs, get_run_corpus
+from charmony.pipeline.plugin.manager import get_outputs
+from charmony.pipeline.run.manifest import get_run_corpus
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.sampling.folder import new_samples_dir, write_samples  # where they were before sample_files.py
 from charmony.pipeline.system.threads import use_threads

@@ -18,7 +18,7 @@ import numpy as np
 
 from charmony.pipeline.plugin.corpus import CorpusWarning
 from charmony.pipeline.system.errors import CorpusError
-from charmony.pipeline.data.sources import read_pieces
+from charmony.pipeline.system.sources import read_pieces
 
 MISSING = {"", "nan", "na", "n/a", "null", "none"}
 

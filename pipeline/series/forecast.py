@@ -17,10 +17,10 @@ from charmony.pipeline.run.config import ForecastConfig
 from charmony.pipeline.system.device import autocast, resolve_device
 from charmony.pipeline.system.errors import ConfigError
 from charmony.pipeline.series.svg import forecast_svg
-from charmony.pipeline.plugin.manager import get_run_corpus
+from charmony.pipeline.run.manifest import get_run_corpus
+from charmony.pipeline.run.manifest import check_sources
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.sampling.sample import filter_logits, load_model
-from charmony.pipeline.data.sources import check_sources
 from charmony.pipeline.system.threads import use_threads
 
 __all__ = ["ForecastConfig", "Forecast", "forecast", "write_forecast"]

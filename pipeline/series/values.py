@@ -15,7 +15,7 @@ import numpy as np
 from charmony.corpora.household_load import household_load
 from charmony.pipeline.series.csv_columns import read_columns
 from charmony.pipeline.system.errors import CorpusError
-from charmony.pipeline.data.sources import expand
+from charmony.pipeline.system.sources import expand
 
 if TYPE_CHECKING:
     from charmony.corpora.series import SeriesOptions

@@ -17,7 +17,7 @@ import torch
 from tqdm import tqdm
 
 from charmony.pipeline.system.atomic import atomic_path
-from charmony.pipeline.training.distributed import World
+from charmony.pipeline.system.world import World
 
 LN2 = math.log(2)
 

@@ -11,8 +11,8 @@ import dataclasses
 
 import torch
 
-from charmony.pipeline.run.checkpoint import Checkpoint, RandomState
-from charmony.pipeline.training.distributed import World
+from charmony.pipeline.training.checkpoint import Checkpoint, RandomState
+from charmony.pipeline.system.world import World
 from charmony.pipeline.system.errors import CheckpointError, ConfigError
 from charmony.pipeline.model.charmodel import CharModel, ModelConfig, State
 from charmony.pipeline.run.folder import Run

@@ -18,18 +18,17 @@ import torch.nn.functional as F
 from charmony.pipeline.data.batching import (
     DeviceBatches, StreamBatches, check_streams, check_token_ids, validation_batch_size,
 )
-from charmony.pipeline.run.checkpoint import Checkpoint
+from charmony.pipeline.training.checkpoint import Checkpoint
 from charmony.pipeline.system.device import autocast, resolve_device
-from charmony.pipeline.training.distributed import World, process_group
+from charmony.pipeline.system.world import World, process_group
 from charmony.pipeline.system.errors import CheckpointError, ConfigError
 from charmony.pipeline.system.interrupt import stop_on_interrupt
-from charmony.pipeline.run.manifest import Manifest
+from charmony.pipeline.run.manifest import Manifest, check_sources
 from charmony.pipeline.model.charmodel import CharModel, ModelConfig, State, detach
 from charmony.pipeline.training.resume import check_resumable, random_states, restore, resumable_checkpoint
 from charmony.pipeline.run.lock import run_lock
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.training.schedule import Schedule
-from charmony.pipeline.data.sources import check_sources
 from charmony.pipeline.system.threads import use_threads
 from charmony.pipeline.run.config import TrainConfig
 from charmony.pipeline.training.log import RunningLoss, TrainLog, bits_per_character, in_perplexity, trim_metrics

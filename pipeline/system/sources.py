@@ -7,12 +7,9 @@ import hashlib
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from charmony.pipeline.system.errors import CorpusError
 
-if TYPE_CHECKING:
-    from charmony.pipeline.run.manifest import SourceRecord
 
 READ_BYTES = 1 << 22  # bytes read and decoded at a time
 PART_CHARS = 1 << 22  # a document longer than this is handed on in parts
@@ -134,22 +131,3 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def check_sources(records: Iterable[SourceRecord], advice: str) -> None:
-    """Raise a CorpusError when a source file recorded at prepare time has changed since.
-
-    A file whose size and modification time are as recorded is taken as unchanged; otherwise its
-    hash decides. A file that is gone is not checked: the prepared token files do not need it.
-    """
-    for record in records:
-        path = Path(record.path)
-        try:
-            stat = path.stat()
-        except OSError:
-            continue
-        if stat.st_size != record.bytes:
-            what = "shrank" if stat.st_size < record.bytes else "grew"
-            raise CorpusError(f"{path} {what} from {record.bytes:,} to {stat.st_size:,} bytes since it was prepared; {advice}")
-        if stat.st_mtime_ns != record.mtime_ns and file_sha256(path) != record.sha256:
-            raise CorpusError(f"{path} changed since it was prepared (its SHA-256 differs); {advice}")
