@@ -343,7 +343,7 @@ def sample_command(run_name, out_dir, runs_dir, **settings):
       charmony sample bach --render abc,score,audio,html
     """
     from charmony.pipeline.outputs.runner import summary_line
-    from charmony.pipeline.sampling.folder import sample_to_folder
+    from charmony.pipeline.sampling.stage import sample_to_folder
 
     run = pick_run(runs_dir, run_name)
     gallery = GALLERY_RENDER in settings["render"]
@@ -398,7 +398,7 @@ def evaluate_command(paths, run_name, runs_dir, **forecast_settings):
       charmony evaluate samples/ other/sample_001.abc --run bach
       charmony evaluate --run series --horizon 24
     """
-    from charmony.pipeline.evaluation.sets import evaluate_set, folder_set, latest_samples, recorded_run, sample_sets
+    from charmony.pipeline.evaluation.sets import evaluate_files, files_to_evaluate, latest_files, recorded_run
 
     run = pick_run(runs_dir, run_name or _known_run(runs_dir, recorded_run(list(paths))))
     given = {key: value for key, value in forecast_settings.items() if value is not None}
@@ -411,10 +411,10 @@ def evaluate_command(paths, run_name, runs_dir, **forecast_settings):
         flags = {param.name: param.opts[0] for param in click.get_current_context().command.params}
         names = ", ".join(flags[key] for key in given)
         raise ConfigError(f"{names}: only for scoring a series run's forecasts (a series run and no DIR_OR_FILES)")
-    sets = sample_sets(list(paths), run.manifest().extension) if paths else [folder_set(latest_samples(run), "")]
-    for sample_set in sets:
-        line = evaluate_set(run, sample_set).line()
-        click.echo(line if len(sets) == 1 else line.replace("evaluate:", f"evaluate {sample_set.label}:", 1))
+    sets = files_to_evaluate(list(paths), run.manifest().extension) if paths else [latest_files(run)]
+    for evaluated in sets:
+        line = evaluate_files(run, evaluated).line()
+        click.echo(line if len(sets) == 1 else line.replace("evaluate:", f"evaluate {evaluated.label}:", 1))
 
 
 def _is_series_run(run) -> bool:

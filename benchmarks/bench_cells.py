@@ -28,7 +28,8 @@ from pathlib import Path
 
 import torch
 
-from charmony.pipeline.data.prepare import PrepareConfig, prepare
+from charmony.pipeline.run.config import PrepareConfig
+from charmony.pipeline.data.prepare import prepare
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.run.config import TrainConfig
 from charmony.pipeline.training.train import train

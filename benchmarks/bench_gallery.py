@@ -53,7 +53,8 @@ def code_sample(number: int) -> str:
 
 def tiny_run(folder: Path):
     """A bach run prepared from the ten tunes and trained for 50 steps, for the gallery's header and curve."""
-    from charmony.pipeline.data.prepare import PrepareConfig, prepare
+    from charmony.pipeline.run.config import PrepareConfig
+    from charmony.pipeline.data.prepare import prepare
     from charmony.pipeline.run.folder import Run
     from charmony.pipeline.run.config import ModelConfig, TrainConfig
     from charmony.pipeline.training.train import train

@@ -74,7 +74,8 @@ def child_peak(command: list[str]) -> tuple[float, float]:
 def first_step_seconds(runs_dir: Path, name: str) -> float:
     """Seconds from calling train() until its first step is done, on the CPU."""
     from charmony.pipeline.run.folder import Run
-    from charmony.pipeline.training.train import TrainConfig, train
+    from charmony.pipeline.run.config import TrainConfig
+    from charmony.pipeline.training.train import train
 
     class FirstStep(Exception):
         pass

@@ -30,10 +30,13 @@ from bench_prepare import prepare_figures, print_figures
 
 from charmony.pipeline.data.batching import DeviceBatches, StreamBatches
 from charmony.pipeline.system.device import autocast, resolve_device
-from charmony.pipeline.model.charmodel import CharModel, ModelConfig
-from charmony.pipeline.sampling.sample import SampleConfig, generate
+from charmony.pipeline.model.charmodel import CharModel
+from charmony.pipeline.run.config import ModelConfig
+from charmony.pipeline.run.config import SampleConfig
+from charmony.pipeline.sampling.sample import generate
 from charmony.pipeline.training.schedule import Schedule
-from charmony.pipeline.training.train import TrainConfig, make_optimizer, set_lr, train_step
+from charmony.pipeline.run.config import TrainConfig
+from charmony.pipeline.training.train import make_optimizer, set_lr, train_step
 
 
 def interleaved(fns: dict, steps: int, rounds: int, device) -> dict[str, list[float]]:

@@ -21,7 +21,8 @@ from pathlib import Path
 import torch
 
 from charmony.pipeline.plugin.manager import get_corpus
-from charmony.pipeline.data.prepare import PrepareConfig, prepare
+from charmony.pipeline.run.config import PrepareConfig
+from charmony.pipeline.data.prepare import prepare
 from charmony.pipeline.plugin.recipes import apply_recipe
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.run.config import TrainConfig

@@ -11,7 +11,8 @@ import pytest
 from assertions import assert_user_error
 from charmony.corpora.code import STDLIB, CodeCorpus
 from charmony.pipeline.system.errors import CorpusError
-from charmony.pipeline.data.prepare import PrepareConfig, prepare
+from charmony.pipeline.run.config import PrepareConfig
+from charmony.pipeline.data.prepare import prepare
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.training.train import train
 from charmony.plugins.python import PythonChecker, top_level_blocks

@@ -17,10 +17,12 @@ from charmony.pipeline.abc.parser import parse_tune
 from charmony.pipeline.abc.sample_options import AbcOptions
 from charmony.pipeline.sampling.constrained import ConstrainedBatch
 from charmony.pipeline.plugin.manager import get_outputs
-from charmony.pipeline.data.prepare import PrepareConfig, prepare
+from charmony.pipeline.run.config import PrepareConfig
+from charmony.pipeline.data.prepare import prepare
 from charmony.pipeline.evaluation.references import documents
 from charmony.pipeline.run.folder import Run
-from charmony.pipeline.sampling.sample import SampleConfig, load_model, sample
+from charmony.pipeline.run.config import SampleConfig
+from charmony.pipeline.sampling.sample import load_model, sample
 from charmony.pipeline.training.train import train
 from charmony.plugins.poem import PoemChecker
 from tiny import TINY_TRAIN

@@ -13,7 +13,8 @@ import torch
 from tiny import RHYMES, TINY_TRAIN
 
 from charmony.pipeline.training.checkpoint import Checkpoint
-from charmony.pipeline.data.prepare import PrepareConfig, prepare
+from charmony.pipeline.run.config import PrepareConfig
+from charmony.pipeline.data.prepare import prepare
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.training.train import train
 

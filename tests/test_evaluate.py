@@ -304,5 +304,5 @@ def test_evaluate_mistakes_get_one_line(trained_run, copy_of, invoke, tmp_path):
     empty.mkdir()
     assert_user_error(invoke("evaluate", empty, "--run", run.name, "--runs-dir", runs_dir), "holds no samples")
     (empty / "samples.json").write_text("{not json", encoding="utf-8")
-    assert_user_error(invoke("evaluate", empty, "--run", run.name, "--runs-dir", runs_dir), "samples.json cannot be read")
+    assert_user_error(invoke("evaluate", empty, "--run", run.name, "--runs-dir", runs_dir), "samples.json is not valid JSON")
     assert_user_error(invoke("evaluate", empty, "--run", "nosuch", "--runs-dir", runs_dir), "no run 'nosuch'")

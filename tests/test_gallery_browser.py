@@ -12,7 +12,8 @@ from click.testing import CliRunner
 from browser import Browser, find_chromium
 from charmony.cli import cli
 from charmony.pipeline.abc.score import abc_to_score
-from charmony.pipeline.data.prepare import PrepareConfig, prepare
+from charmony.pipeline.run.config import PrepareConfig
+from charmony.pipeline.data.prepare import prepare
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.training.train import train
 from tiny import TINY_TRAIN

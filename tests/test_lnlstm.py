@@ -9,8 +9,10 @@ from tiny import TINY_TRAIN
 from charmony.pipeline.training.checkpoint import Checkpoint
 from charmony.pipeline.system.errors import ConfigError
 from charmony.pipeline.model.lnlstm import LayerNormLSTM
-from charmony.pipeline.model.charmodel import CharModel, ModelConfig
-from charmony.pipeline.sampling.sample import SampleConfig, sample
+from charmony.pipeline.model.charmodel import CharModel
+from charmony.pipeline.run.config import ModelConfig
+from charmony.pipeline.run.config import SampleConfig
+from charmony.pipeline.sampling.sample import sample
 from charmony.pipeline.training.train import train
 
 LNLSTM_TRAIN = TINY_TRAIN.with_settings(cell="lnlstm", layers=2, dropout=0.1, recurrent_dropout=0.1)

@@ -6,8 +6,10 @@ import torch
 from tiny import TINY_TRAIN, lfsr_bits
 
 from charmony.pipeline.system.errors import ConfigError
-from charmony.pipeline.model.charmodel import CharModel, ModelConfig
-from charmony.pipeline.data.prepare import PrepareConfig, prepare
+from charmony.pipeline.model.charmodel import CharModel
+from charmony.pipeline.run.config import ModelConfig
+from charmony.pipeline.run.config import PrepareConfig
+from charmony.pipeline.data.prepare import prepare
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.training.train import train
 

@@ -17,9 +17,11 @@ from charmony.pipeline.plugin.corpus import CorpusPlugin, Document
 from charmony.pipeline.system.errors import PluginError
 from charmony.pipeline.plugin.hookspecs import hookimpl
 from charmony.pipeline.plugin.manager import PluginWarning, corpora, get_plugin_manager, make_plugin_manager, plugin_infos
-from charmony.pipeline.data.prepare import PrepareConfig, prepare
+from charmony.pipeline.run.config import PrepareConfig
+from charmony.pipeline.data.prepare import prepare
 from charmony.pipeline.run.folder import Run
-from charmony.pipeline.sampling.sample import SampleConfig, sample
+from charmony.pipeline.run.config import SampleConfig
+from charmony.pipeline.sampling.sample import sample
 from charmony.pipeline.training.train import train
 from tiny import TINY_TRAIN
 

@@ -15,7 +15,8 @@ from assertions import assert_user_error
 from charmony.corpora import poetry
 from charmony.corpora.poetry import PoetryCorpus
 from charmony.pipeline.system.errors import CorpusError
-from charmony.pipeline.data.prepare import PrepareConfig, prepare
+from charmony.pipeline.run.config import PrepareConfig
+from charmony.pipeline.data.prepare import prepare
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.training.train import train
 from charmony.plugins.poem import PoemChecker

@@ -10,7 +10,8 @@ from charmony import __version__
 from charmony.pipeline.plugin.corpus import CorpusPlugin, Document
 from charmony.pipeline.system.errors import ConfigError, CorpusError, PluginError, RunError
 from charmony.pipeline.plugin.hookspecs import hookimpl
-from charmony.pipeline.data.prepare import PrepareConfig, prepare
+from charmony.pipeline.run.config import PrepareConfig
+from charmony.pipeline.data.prepare import prepare
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.training.train import train
 

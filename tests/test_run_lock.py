@@ -14,7 +14,8 @@ from tiny import TINY_TRAIN
 
 from charmony.pipeline.run.lock import lock_path, run_lock
 from charmony.pipeline.run.folder import Run
-from charmony.pipeline.sampling.sample import SampleConfig, sample
+from charmony.pipeline.run.config import SampleConfig
+from charmony.pipeline.sampling.sample import sample
 from charmony.pipeline.sampling.folder import write_samples
 from charmony.pipeline.training.train import train
 

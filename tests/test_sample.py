@@ -8,9 +8,11 @@ from hypothesis import strategies as st
 from tiny import TINY_TRAIN
 
 from charmony.pipeline.system.errors import ConfigError
-from charmony.pipeline.data.prepare import PrepareConfig, prepare
+from charmony.pipeline.run.config import PrepareConfig
+from charmony.pipeline.data.prepare import prepare
 from charmony.pipeline.run.folder import Run
-from charmony.pipeline.sampling.sample import SampleConfig, filter_logits, sample
+from charmony.pipeline.run.config import SampleConfig
+from charmony.pipeline.sampling.sample import filter_logits, sample
 from charmony.pipeline.sampling.folder import write_samples
 from charmony.pipeline.training.train import train
 

@@ -13,11 +13,15 @@ from charmony.pipeline.series.csv_columns import read_columns
 from charmony.pipeline.series.values import Bins, Scaling, dequantise, mae, mse, persistence, seasonal_persistence
 from charmony.pipeline.plugin.corpus import CorpusWarning
 from charmony.pipeline.system.errors import ConfigError, CorpusError
-from charmony.pipeline.series.forecast import ForecastConfig, forecast, write_forecast
-from charmony.pipeline.series.score import ForecastScoreConfig, held_out_windows, score_forecasts
-from charmony.pipeline.data.prepare import PrepareConfig, prepare
+from charmony.pipeline.run.config import ForecastConfig
+from charmony.pipeline.series.forecast import forecast, write_forecast
+from charmony.pipeline.run.config import ForecastScoreConfig
+from charmony.pipeline.series.score import held_out_windows, score_forecasts
+from charmony.pipeline.run.config import PrepareConfig
+from charmony.pipeline.data.prepare import prepare
 from charmony.pipeline.run.folder import Run
-from charmony.pipeline.training.train import TrainConfig, train
+from charmony.pipeline.run.config import TrainConfig
+from charmony.pipeline.training.train import train
 
 FORECAST_TRAIN = TrainConfig().with_settings(layers=1, hidden=48, embedding=16, seq_len=48, batch_size=8, lr=1e-2, max_steps=200,
                                             eval_every=100, save_every=200, log_every=50, warmup_steps=10, device="cpu")

@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from charmony.pipeline.system.errors import ConfigError
-from charmony.pipeline.sampling.sample import SampleConfig, sample
+from charmony.pipeline.run.config import SampleConfig
+from charmony.pipeline.sampling.sample import sample
 from charmony.pipeline.system.threads import default_threads, threads_to_use
 
 

@@ -13,9 +13,11 @@ from assertions import assert_user_error
 
 from charmony.pipeline.training.checkpoint import Checkpoint
 from charmony.pipeline.system.errors import CheckpointError, ConfigError, RunError
-from charmony.pipeline.data.prepare import PrepareConfig, prepare
+from charmony.pipeline.run.config import PrepareConfig
+from charmony.pipeline.data.prepare import prepare
 from charmony.pipeline.run.folder import Run
-from charmony.pipeline.training.train import Diverged, TrainConfig, train
+from charmony.pipeline.training.train import Diverged, train
+from charmony.pipeline.run.config import TrainConfig
 
 RESUMABLE = TINY_TRAIN.with_settings(layers=2, dropout=0.2, max_steps=24, eval_every=6, save_every=8, log_every=4)
 

@@ -11,10 +11,11 @@ from charmony.pipeline.plugin.corpus import CorpusPlugin, Document
 from charmony.pipeline.system.errors import ConfigError, CorpusError
 from charmony.pipeline.plugin.hookspecs import hookimpl
 from charmony.pipeline.plugin.manager import corpora
-from charmony.pipeline.data.prepare import PrepareConfig, prepare
+from charmony.pipeline.run.config import PrepareConfig
+from charmony.pipeline.data.prepare import prepare
 from charmony.pipeline.plugin.recipes import Recipe
 from charmony.pipeline.run.folder import Run
-from charmony.pipeline.training.train import TrainConfig
+from charmony.pipeline.run.config import TrainConfig
 
 SUBJECTS = ["the cat", "a dog", "the old man", "my sister", "a bird"]
 VERBS = ["saw", "sat on", "ran to", "ate", "likes"]

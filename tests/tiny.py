@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from charmony.pipeline.model.charmodel import ModelConfig
-from charmony.pipeline.training.train import TrainConfig
+from charmony.pipeline.run.config import ModelConfig
+from charmony.pipeline.run.config import TrainConfig
 
 TINY_TRAIN = TrainConfig(
     model=ModelConfig(layers=1, hidden=32, embedding=16), seq_len=16, batch_size=8, lr=1e-2,

@@ -22,10 +22,10 @@ from tqdm import tqdm
 from charmony import __version__
 from charmony.pipeline.system.atomic import current_umask
 from charmony.pipeline.run.config import GalleryConfig
-from charmony.pipeline.system.errors import CharmonyError, ConfigError
+from charmony.pipeline.system.errors import CharmonyError, ConfigError, RunError
 from charmony.pipeline.gallery.curve import read_metrics
 from charmony.pipeline.gallery.page import RunSummary, card_html, page_html, run_header, set_section
-from charmony.pipeline.gallery.sets import REPORT, SampleSet, sample_sets
+from charmony.pipeline.run.samples_file import REPORT, SampleSet, read_sample_set, run_sample_sets
 from charmony.pipeline.plugin.manager import outputs
 from charmony.pipeline.run.folder import Run
 
@@ -86,7 +86,7 @@ def summarise_run(run: Run) -> RunSummary:
 
     manifest = run.manifest()
     model, parameters, note = None, None, None
-    path = run.best_path if run.best_path.exists() else run.checkpoint_path
+    path = run.checkpoint_for("best")
     if path.exists():
         try:
             checkpoint = Checkpoint.load(path)
@@ -146,9 +146,33 @@ def _write(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
+def gallery_sets(run: Run, folders: list[Path]) -> list[SampleSet]:
+    """The sample sets to show: the folders given, or else every set of the run, in the order they were drawn."""
+    if not folders:
+        sets = run_sample_sets(run)
+        if not sets:
+            raise RunError(f"run {run.name!r} has no samples yet; run `charmony sample {run.name}` first, or give --samples DIR")
+        return sets
+    return [_given_set(folder, run) for folder in folders]
+
+
+def _given_set(folder: Path, run: Run) -> SampleSet:
+    """The samples of a folder given with --samples, or a RunError when it is not a sample folder of this run."""
+    if not folder.is_dir():
+        raise RunError(f"{folder} is not a folder; give --samples a folder that `charmony sample` wrote")
+    sample_set = read_sample_set(folder, f"sample again with `charmony sample {run.name}`")
+    if sample_set is None:
+        raise RunError(f"{folder} is not a sample folder (it has no {REPORT}); give --samples a folder that `charmony sample` wrote")
+    if sample_set.run != run.name:
+        owner = sample_set.report.get("run")
+        hint = f"make its gallery with `charmony gallery {owner} --samples {folder}`" if isinstance(owner, str) else "sample again"
+        raise RunError(f"{folder} holds samples of run {owner!r}, not of {run.name!r}; {hint}")
+    return sample_set
+
+
 def build_gallery(run: Run, config: GalleryConfig) -> Gallery:
     """Write the gallery of `run`'s samples (the folders in `config`, or all of them) and return where it is."""
-    sets = sample_sets(run, [Path(folder) for folder in config.samples])
+    sets = gallery_sets(run, [Path(folder) for folder in config.samples])
     out = Path(config.out) if config.out is not None else run.dir / "gallery"
     _check_destination(out)
     summary = summarise_run(run)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from charmony import __version__
 from charmony.pipeline.plugin.cards import PLACES, CardPart, CardSample, highlighted, lexer_for_file, marked_text
 from charmony.pipeline.gallery.curve import Metrics, curve_svg
-from charmony.pipeline.gallery.sets import SampleSet
+from charmony.pipeline.run.samples_file import SampleSet
 from charmony.pipeline.plugin.output import OutputPlugin
 from charmony.pipeline.plugin.verdict import Problem
 from charmony.pipeline.outputs.runner import summary_line

@@ -50,6 +50,12 @@ class Run:
         """Whether training has written a checkpoint (latest or best) here."""
         return self.checkpoint_path.exists() or self.best_path.exists()
 
+    def checkpoint_for(self, which: str = "best") -> Path:
+        """The checkpoint to sample from: "best" (the latest while there is no best.pt), "latest", or a path."""
+        if which == "best":
+            return self.best_path if self.best_path.exists() or not self.checkpoint_path.exists() else self.checkpoint_path
+        return self.checkpoint_path if which == "latest" else Path(which)
+
     def is_prepared(self) -> bool:
         """Whether `prepare` has written this run's manifest."""
         return self.manifest_path.is_file()

@@ -9,23 +9,17 @@ its place rather than writing through it.
 
 from __future__ import annotations
 
-import json
 import stat
-from contextlib import nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from charmony.pipeline.system.atomic import atomic_path, write_json
 from charmony.pipeline.outputs.runner import OutputRunner
 from charmony.pipeline.plugin.manager import get_outputs
-from charmony.pipeline.run.lock import run_lock
 from charmony.pipeline.run.folder import Run
+from charmony.pipeline.run.samples_file import SampleSet, created_now, read_sample_set
+from charmony.pipeline.sampling.sample import Sample
+from charmony.pipeline.system.atomic import atomic_path
+from charmony.pipeline.system.errors import RunError
 from charmony.pipeline.system.sources import file_sha256
-
-if TYPE_CHECKING:
-    from charmony.pipeline.sampling.sample import Sample, SampleConfig
-
-REPORT = "samples.json"
 
 
 def sample_name(number: int, extension: str) -> str:
@@ -58,18 +52,21 @@ def write_samples(samples: list[Sample], metadata: dict, out_dir: Path, extensio
             "finished": item.finished,
             "outputs": outputs.results,
         })
-    report = dict(metadata, samples=entries, summary=runner.summary(), written=written)
-    write_json(out_dir / REPORT, report)
+    report = dict(metadata, created=created_now(), samples=entries, summary=runner.summary(), written=written)
+    SampleSet(out_dir, report).write()
     return report
 
 
 def _remove_earlier_samples(out_dir: Path) -> None:
     """Delete the files an earlier `write_samples` wrote into this folder, as its samples.json records them."""
     try:
-        written = json.loads((out_dir / REPORT).read_text(encoding="utf-8"))["written"]
-        names = [(name, digest) for name, digest in written.items() if isinstance(name, str) and isinstance(digest, str)]
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        earlier = read_sample_set(out_dir, "")
+    except RunError:
         return
+    written = earlier.report.get("written") if earlier is not None else None
+    if not isinstance(written, dict):
+        return
+    names = [(name, digest) for name, digest in written.items() if isinstance(name, str) and isinstance(digest, str)]
     for name, digest in names:
         if Path(name).name != name or name in (".", ".."):
             continue
@@ -89,24 +86,3 @@ def new_samples_dir(run: Run, step: int, seed: int) -> Path:
         number += 1
         path = base.with_name(f"{base.name}-{number}")
     return path
-
-
-def sample_to_folder(run: Run, config: SampleConfig, out_dir: Path | None = None) -> tuple[list[Sample], dict, Path]:
-    """Draw samples and write them with samples.json into `out_dir`, or into a new folder under the run.
-
-    Writing into the run holds its lock, as `prepare` and `train` do; `out_dir` elsewhere needs none.
-    With `config.evaluate`, the samples are then scored against the run (`sample_sets.evaluate_written`),
-    and the report holds the figures as "evaluation".
-    Returns the samples, the report written to samples.json, and the folder.
-    """
-    from charmony.pipeline.sampling.sample import sample
-
-    with run_lock(run, "sample") if out_dir is None else nullcontext():
-        samples, metadata = sample(run, config)
-        target = out_dir or new_samples_dir(run, metadata["step"], metadata["seed"])
-        report = write_samples(samples, metadata, target, run.manifest().extension, metadata["outputs"], run.profile())
-        if config.evaluate:
-            from charmony.pipeline.evaluation.sets import evaluate_written
-
-            evaluate_written(run, target, report)
-    return samples, report, target

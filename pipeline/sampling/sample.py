@@ -20,11 +20,9 @@ from charmony.pipeline.model.charmodel import CharModel
 from charmony.pipeline.plugin.manager import get_outputs
 from charmony.pipeline.run.manifest import get_run_corpus
 from charmony.pipeline.run.folder import Run
-from charmony.pipeline.sampling.folder import new_samples_dir, write_samples  # where they were before sample_files.py
 from charmony.pipeline.system.threads import use_threads
 from charmony.pipeline.run.vocabulary import Vocabulary
 
-__all__ = ["SampleConfig", "Sample", "filter_logits", "generate", "load_model", "sample", "write_samples", "new_samples_dir"]
 
 
 @dataclass
@@ -169,9 +167,7 @@ def constrained_batch(run: Run, corpus: CorpusPlugin, vocab: Vocabulary, config:
 
 def load_model(run: Run, which: str, device: torch.device) -> tuple[CharModel, Checkpoint, Path]:
     """The run's model from its best or latest checkpoint (or a path), on `device`."""
-    path = {"best": run.best_path, "latest": run.checkpoint_path}.get(which, Path(which))
-    if which == "best" and not path.exists() and run.checkpoint_path.exists():
-        path = run.checkpoint_path
+    path = run.checkpoint_for(which)
     checkpoint = Checkpoint.load(path)
     checkpoint.check_vocabulary(run.vocabulary(), path)
     return checkpoint.build_model(path).to(device), checkpoint, path

@@ -16,7 +16,8 @@ from torch import Tensor
 from charmony import __version__
 from charmony.pipeline.system.atomic import atomic_path
 from charmony.pipeline.system.errors import CheckpointError
-from charmony.pipeline.model.charmodel import CharModel, ModelConfig
+from charmony.pipeline.model.charmodel import CharModel
+from charmony.pipeline.run.config import ModelConfig
 from charmony.pipeline.training.schedule import Schedule
 from charmony.pipeline.run.config import TrainConfig
 from charmony.pipeline.run.vocabulary import Vocabulary

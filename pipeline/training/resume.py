@@ -14,7 +14,8 @@ import torch
 from charmony.pipeline.training.checkpoint import Checkpoint, RandomState
 from charmony.pipeline.system.world import World
 from charmony.pipeline.system.errors import CheckpointError, ConfigError
-from charmony.pipeline.model.charmodel import CharModel, ModelConfig, State
+from charmony.pipeline.model.charmodel import CharModel, State
+from charmony.pipeline.run.config import ModelConfig
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.run.config import MODEL_FIELDS, TrainConfig
 

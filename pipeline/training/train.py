@@ -24,7 +24,8 @@ from charmony.pipeline.system.world import World, process_group
 from charmony.pipeline.system.errors import CheckpointError, ConfigError
 from charmony.pipeline.system.interrupt import stop_on_interrupt
 from charmony.pipeline.run.manifest import Manifest, check_sources
-from charmony.pipeline.model.charmodel import CharModel, ModelConfig, State, detach
+from charmony.pipeline.model.charmodel import CharModel, State, detach
+from charmony.pipeline.run.config import ModelConfig
 from charmony.pipeline.training.resume import check_resumable, random_states, restore, resumable_checkpoint
 from charmony.pipeline.run.lock import run_lock
 from charmony.pipeline.run.folder import Run
