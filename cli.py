@@ -418,11 +418,10 @@ def evaluate_command(paths, run_name, runs_dir, **forecast_settings):
 
 
 def _is_series_run(run) -> bool:
-    """Whether `run` is of the series corpus (or one built on it)."""
-    from charmony.corpora.series import SeriesCorpus
+    """Whether `run` is of a series corpus, as its plugin says."""
     from charmony.pipeline.run.manifest import get_run_corpus
 
-    return isinstance(get_run_corpus(run.manifest()), SeriesCorpus)
+    return get_run_corpus(run.manifest()).material == "series"
 
 
 def _known_run(runs_dir: Path, name: str | None) -> str | None:

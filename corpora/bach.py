@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from charmony.corpora.options import choice_option, int_option
+from charmony.pipeline.plugin.options import choice_option, int_option
 from charmony.pipeline.abc.collection import split_tunes
 from charmony.pipeline.abc.parser import parse_tune
 from charmony.pipeline.abc.corpus_base import AbcCorpus, renumber, skip

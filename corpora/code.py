@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from charmony.corpora.code_filters import is_generated, is_minified, source_text, strip_licence
-from charmony.corpora.options import choice_option, int_option, list_option
+from charmony.pipeline.plugin.options import choice_option, int_option, list_option
 from charmony.pipeline.plugin.corpus import CorpusPlugin, Document
 from charmony.pipeline.system.errors import CorpusError
 from charmony.pipeline.plugin.hookspecs import hookimpl

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from charmony.corpora.options import choice_option, int_option
+from charmony.pipeline.plugin.options import choice_option, int_option
 from charmony.corpora.poetry_sources import FORMATS, FORMATS_IN_WORDS, Poem, read_poems
 from charmony.pipeline.plugin.corpus import CorpusPlugin, Document, SampleContext
 from charmony.pipeline.system.errors import ConfigError

@@ -1,70 +1,29 @@
-"""The `series` corpus: numeric time series as tokens, the way Chronos does it.
+"""The `series` corpus: numeric columns of CSV files, or a generated household load, as value tokens.
 
-Each series (or window of one) is scaled by its mean absolute value (or by its minimum and
-maximum) and quantised into `bins` equal bins; bin i is the token `"i "`. The plain functions of
-series_values.py also turn tokens back into values and score forecasts against the persistence
-baselines; they need numpy, so this module imports them only when documents are read.
+How series become tokens, and back, is shared by every series corpus (pipeline/series/corpus_base.py).
 """
 
 from __future__ import annotations
 
-import re
-import warnings
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from charmony.corpora.household_load import HOURS
-from charmony.corpora.options import choice_option, int_option, list_option
-from charmony.pipeline.plugin.corpus import CorpusPlugin, CorpusWarning, Document
-from charmony.pipeline.system.errors import CorpusError
 from charmony.pipeline.plugin.hookspecs import hookimpl
 from charmony.pipeline.plugin.recipes import Recipe
+from charmony.pipeline.series.corpus_base import SeriesCorpusBase
+from charmony.pipeline.system.errors import CorpusError
 
 if TYPE_CHECKING:
     from charmony.pipeline.series.values import Series
 
-TOKEN = re.compile(r"\S+\s*|\s+")
-SCALES = ("mean", "minmax")
 
-
-@dataclass(frozen=True)
-class SeriesOptions:
-    """The `series` corpus' --option values, checked."""
-
-    columns: tuple[str, ...] = ()  # empty: the first numeric column
-    scale: str = "mean"
-    bins: int = 256
-    limit: float = 4.0  # with scale=mean the bins span -limit..limit times the mean absolute value
-    window: int = 0  # values per document; 0: a whole series is one document
-    period: int = HOURS  # steps of one season, for seasonal persistence
-    days: int = 1461  # of the generated series: four years, as the UCI load data
-    seed: int = 0  # of the generated series
-
-    @classmethod
-    def parse(cls, options: Mapping[str, str]) -> SeriesOptions:
-        """The options from their text, or a CorpusError saying which is wrong and what would do."""
-        limit = options.get("limit", "4")
-        try:
-            limit_value = float(limit)
-        except ValueError:
-            limit_value = 0.0
-        if not limit_value > 0 or limit_value == float("inf"):
-            raise CorpusError(f"--option limit={limit}: give a positive number, such as 4")
-        return cls(list_option(options, "column"), choice_option(options, "scale", SCALES),
-                   int_option(options, "bins", 256, minimum=2), limit_value, int_option(options, "window", 0),
-                   int_option(options, "period", HOURS, minimum=1), int_option(options, "days", 1461, minimum=1),
-                   int_option(options, "seed", 0))
-
-
-class SeriesCorpus(CorpusPlugin):
+class SeriesCorpus(SeriesCorpusBase):
     """Time series from CSV files (or a generated household load), quantised into value tokens."""
 
     name = "series"
     description = "Time series from CSV columns as value tokens (scaled, quantised into bins), for `charmony forecast`."
     default_source = "a generated household electricity load: hourly, four years, daily and weekly pattern plus noise"
-    token_unit = "value"
     recipes = {
         "load": Recipe("the electricity-load forecaster: 2 x 128 LSTM over a week of hourly values, dropout 0.3",
                        layers=2, hidden=128, seq_len=168, batch_size=16, dropout=0.3, weight_decay=0.1,
@@ -81,38 +40,20 @@ class SeriesCorpus(CorpusPlugin):
         "seed": "seed of the generated series (default 0)",
     }
 
-    def settings(self, options: Mapping[str, str]) -> SeriesOptions:
-        """The run's options, checked."""
-        return SeriesOptions.parse(options)
-
     def series(self, sources: list[Path], options: Mapping[str, str]) -> list[Series]:
         """The raw series of `sources` (the generated one when empty), as `documents` reads them."""
-        from charmony.pipeline.series.values import read_series
+        from charmony.corpora.household_load import household_load
+        from charmony.pipeline.series.csv_columns import read_columns
+        from charmony.pipeline.series.values import Series
+        from charmony.pipeline.system.sources import expand
 
         settings = self.settings(options)
         if sources and ({"days", "seed"} & set(options)):
             raise CorpusError("--option days and seed shape the generated series; leave them out with --source")
-        return read_series(sources, settings)
-
-    def documents(self, sources: list[Path], options: Mapping[str, str]) -> Iterator[Document]:
-        """Yield each series, or each window of one, scaled and quantised, as a document."""
-        from charmony.pipeline.series.values import Bins, Scaling, tokens_text, windows
-
-        settings = self.settings(options)
-        bins = Bins.for_options(settings)
-        clipped = 0
-        for series in self.series(sources, options):
-            for values in windows(series, settings.window):
-                scaled = Scaling.fit(values, settings.scale).apply(values)
-                clipped += bins.outside(scaled)
-                yield Document(tokens_text(bins.quantise(scaled)), series.source)
-        if clipped:
-            warnings.warn(f"{clipped:,} values beyond {settings.limit:g} times the mean absolute value went to the outer bins; "
-                          "raise --option limit to keep them apart", CorpusWarning, stacklevel=2)
-
-    def tokenize(self, text: str) -> list[str]:
-        """One token per value: its bin number and the space after it."""
-        return TOKEN.findall(text)
+        if not sources:
+            return [Series("household load (kW)", household_load(settings.days, settings.seed))]
+        return [Series(column.name, column.values, path) for path in expand(sources, "*")
+                for column in read_columns(path, settings.columns or None)]
 
 
 @hookimpl

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
-from charmony.corpora.options import choice_option
+from charmony.pipeline.plugin.options import choice_option
 from charmony.corpora.text import python_help_topics, separator
 from charmony.pipeline.plugin.corpus import CorpusPlugin, Document
 from charmony.pipeline.system.errors import CorpusError

@@ -306,3 +306,16 @@ def test_evaluate_mistakes_get_one_line(trained_run, copy_of, invoke, tmp_path):
     (empty / "samples.json").write_text("{not json", encoding="utf-8")
     assert_user_error(invoke("evaluate", empty, "--run", run.name, "--runs-dir", runs_dir), "samples.json is not valid JSON")
     assert_user_error(invoke("evaluate", empty, "--run", "nosuch", "--runs-dir", runs_dir), "no run 'nosuch'")
+
+
+def test_tune_features_round_trip_through_json_and_refuse_another_version():
+    from collections import Counter
+    from fractions import Fraction
+
+    from charmony.pipeline.abc.features import TuneFeatures
+
+    features = TuneFeatures(Counter({0: 3, 7: 1}), Counter({-2: 2}), Counter({Fraction(1, 2): 4}), Counter({8: 1}), [8], 4)
+    data = json.loads(json.dumps(features.to_json()))
+    assert TuneFeatures.from_json(data) == features
+    with pytest.raises(ValueError):
+        TuneFeatures.from_json(dict(data, version=-1))

@@ -134,3 +134,10 @@ def test_samples_json_records_the_settings(trained_run, tmp_path):
 def test_bad_temperature_is_refused(value):
     with pytest.raises(ConfigError, match="--temperature must be at least 0 and finite"):
         SampleConfig(temperature=value)
+
+
+def test_only_settings_that_cut_tokens_turn_off_draw_then_check():
+    from charmony.pipeline.sampling.sample import truncates
+
+    assert not truncates(SampleConfig(temperature=0.7))
+    assert truncates(SampleConfig(top_k=5)) and truncates(SampleConfig(top_p=0.9))

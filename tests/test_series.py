@@ -8,7 +8,8 @@ import pytest
 from assertions import assert_user_error
 
 from charmony.corpora.household_load import household_load
-from charmony.corpora.series import SeriesCorpus, SeriesOptions
+from charmony.corpora.series import SeriesCorpus
+from charmony.pipeline.series.settings import SeriesOptions
 from charmony.pipeline.series.csv_columns import read_columns
 from charmony.pipeline.series.values import Bins, Scaling, dequantise, mae, mse, persistence, seasonal_persistence
 from charmony.pipeline.plugin.corpus import CorpusWarning

@@ -41,6 +41,7 @@ def retitle(text: str, sample: SampleInfo) -> str:
 class AbcCorpus(CorpusPlugin):
     """Base class of the ABC corpora: one tune per document, every sample a whole tune."""
 
+    material = "music"
     prime = "X:"
     extension = ".abc"
     checks = ("abc",)

@@ -8,7 +8,7 @@ out. The histograms (see `TuneFeatures`) and the copying events (`copy_events`) 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from fractions import Fraction
 
 from charmony.pipeline.abc.fields import Key
@@ -27,6 +27,12 @@ class Sound:
     midi: int | None
     length: Fraction  # in whole notes
     tonic: int | None  # pitch class 0-11 of the key in force; None for K:none and keys without a tonic
+
+
+# Raise when a feature is computed differently, so that features saved before (evaluation caches) are rebuilt.
+FEATURES_VERSION = 1
+# How the keys of each histogram are read back from JSON.
+COUNTER_KEYS = {"pitch_classes": int, "intervals": int, "durations": Fraction, "bars": int}
 
 
 @dataclass
@@ -50,13 +56,33 @@ class TuneFeatures:
 
     def add(self, other: TuneFeatures) -> None:
         """Add another tune's (or set's) features to these."""
-        self.pitch_classes += other.pitch_classes
-        self.intervals += other.intervals
-        self.durations += other.durations
-        self.bars += other.bars
-        self.bar_counts += other.bar_counts
-        self.notes += other.notes
-        self.melodies += other.melodies
+        for item in fields(self):
+            setattr(self, item.name, getattr(self, item.name) + getattr(other, item.name))
+
+    def to_json(self) -> dict:
+        """The features as JSON data, melodies aside (they are kept as event codes where needed)."""
+        data: dict = {"version": FEATURES_VERSION}
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if item.name == "melodies":
+                continue
+            data[item.name] = [[str(key), count] for key, count in sorted(value.items())] if isinstance(value, Counter) else value
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> TuneFeatures:
+        """The features `to_json` gave; a ValueError for data of another version or shape."""
+        if data.get("version") != FEATURES_VERSION:
+            raise ValueError(f"features of version {data.get('version')!r}, not {FEATURES_VERSION}")
+        values = {}
+        for item in fields(cls):
+            if item.name == "melodies":
+                continue
+            empty = getattr(cls(), item.name)
+            read = COUNTER_KEYS.get(item.name)
+            values[item.name] = (Counter({read(key): int(count) for key, count in data[item.name]}) if read
+                                 else type(empty)(data[item.name]))
+        return cls(**values)
 
 
 def tonic_class(key: Key | None) -> int | None:

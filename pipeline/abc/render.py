@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,13 +122,13 @@ def seconds_left(deadline: float) -> float:
 
 def render_midi(item: TuneToRender, target: Path, deadline: float) -> tuple[Path, float]:
     """NAME.mid of a checked tune, written in the worker; the file, and how many seconds the tune plays."""
-    result = worker().run("midi", {"text": item.text, "line": item.tune.line, "target": str(target)}, seconds_left(deadline))
+    result = worker().run(JOBS["midi"], {"text": item.text, "line": item.tune.line, "target": str(target)}, seconds_left(deadline), "midi")
     return target, result["seconds"]
 
 
 def render_musicxml(item: TuneToRender, target: Path, deadline: float) -> Path:
     """NAME.musicxml of a checked tune, written by music21 in the worker."""
-    worker().run("musicxml", {"text": item.text, "line": item.tune.line, "target": str(target)}, seconds_left(deadline))
+    worker().run(JOBS["musicxml"], {"text": item.text, "line": item.tune.line, "target": str(target)}, seconds_left(deadline), "musicxml")
     return target
 
 
@@ -168,8 +168,8 @@ def _synth_job(midi: str, target: str) -> dict:
     return {}
 
 
-# What the worker runs, by name.
-JOBS: dict[str, Callable[..., dict]] = {"midi": _midi_job, "musicxml": _musicxml_job, "synth": _synth_job}
+# What the worker runs, by name: the functions above, as "module:function".
+JOBS = {name: f"{__name__}:{job.__name__}" for name, job in {"midi": _midi_job, "musicxml": _musicxml_job, "synth": _synth_job}.items()}
 
 
 def write_svg(musicxml: Path, target: Path, seconds: float = RENDER_SECONDS) -> list[Path]:
@@ -205,7 +205,7 @@ def check_fluidsynth() -> Path:
 
 def synthesize_wav(midi: Path, target: Path, deadline: float) -> Path:
     """A WAV file of a MIDI file played by charmony's built-in synthesizer (see synth.py), in the worker."""
-    worker().run("synth", {"midi": str(midi), "target": str(target)}, seconds_left(deadline))
+    worker().run(JOBS["synth"], {"midi": str(midi), "target": str(target)}, seconds_left(deadline), "synth")
     return target
 
 

@@ -1,7 +1,7 @@
 """A worker process that renders tunes under a time limit, so that no tune can hang charmony or take it down.
 
-The renderers hand it one job at a time: the name of a function in `render.JOBS` and its arguments, as JSON
-(nothing is pickled). A job that runs out of time, or that kills the worker, costs only its own tune: the worker
+The renderers hand it one job at a time: a function named as "module:function", and its arguments, as JSON
+(nothing is pickled). The worker knows no renderer: it imports the job's module when the job comes. A job that runs out of time, or that kills the worker, costs only its own tune: the worker
 is stopped, and the next job starts a new one. One worker serves every renderer of a charmony process, so the
 libraries it needs (music21 takes a second or two) are imported once, not once a tune.
 """
@@ -46,10 +46,13 @@ class RenderWorker:
             self._ask({"load": missing}, STARTUP_SECONDS, "starting the renderer")
             self.loaded.update(missing)
 
-    def run(self, job: str, arguments: dict, seconds: float) -> dict:
-        """The result of `render.JOBS[job](**arguments)` in the worker; RenderTimeout after `seconds`."""
+    def run(self, job: str, arguments: dict, seconds: float, what: str) -> dict:
+        """The result of the function `job` ("module:function") called with `arguments` in the worker.
+
+        RenderTimeout after `seconds`; `what` names the job in messages.
+        """
         self.load(())
-        return self._ask({"job": job, "arguments": arguments}, seconds, job)
+        return self._ask({"job": job, "arguments": arguments}, seconds, what)
 
     def _ask(self, message: dict, seconds: float, what: str) -> dict:
         try:
@@ -79,8 +82,6 @@ class RenderWorker:
 
 def serve(connection: Connection) -> None:
     """The worker's loop: read a job, run it, send back its result or its error in one line; end with the parent."""
-    from charmony.pipeline.abc import render
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it stops the worker
 
     while True:
@@ -95,7 +96,8 @@ def serve(connection: Connection) -> None:
                     importlib.import_module(module)
                 answer = {"result": {}}
             else:
-                answer = {"result": render.JOBS[message["job"]](**message["arguments"])}
+                module, _, function = message["job"].partition(":")
+                answer = {"result": getattr(importlib.import_module(module), function)(**message["arguments"])}
         except CharmonyError as error:
             answer = {"error": str(error)}
         except Exception as error:  # music21 raises many kinds; each is one tune's failure, not the worker's

@@ -128,8 +128,8 @@ def overlap(samples: Counter, reference: Counter) -> float | None:
 
 
 def run_kind(run: Run) -> str:
-    """"music" for a run whose samples are ABC tunes, else "text"."""
-    return "music" if run.manifest().extension == ".abc" else "text"
+    """"music" for a run whose samples are ABC tunes, else "text": what its corpus plugin says its material is."""
+    return "music" if get_run_corpus(run.manifest()).material == "music" else "text"
 
 
 def is_valid_tune(run: Run, tune: Tune, required: tuple[str, ...] | None = None) -> bool:

@@ -11,7 +11,6 @@ import json
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
 
 import numpy as np
 
@@ -24,7 +23,7 @@ from charmony.pipeline.run.folder import Run
 from charmony.pipeline.run.vocabulary import Vocabulary
 
 CACHE_NAME = "evaluation-cache.json"
-CACHE_FORMAT = 1  # raise when the features or the events change, so older caches are rebuilt
+CACHE_FORMAT = 2  # raise when the events change, so older caches are rebuilt (features carry their own version)
 DECODE_TOKENS = 1 << 22  # token ids decoded at a time
 
 
@@ -126,12 +125,7 @@ def _write_cache(run: Run, key: str, reference: MusicReference) -> None:
         "format": CACHE_FORMAT,
         "key": key,
         "tunes": reference.tunes,
-        "pitch_classes": sorted(features.pitch_classes.items()),
-        "intervals": sorted(features.intervals.items()),
-        "durations": [[str(length), count] for length, count in sorted(features.durations.items())],
-        "bars": sorted(features.bars.items()),
-        "bar_counts": features.bar_counts,
-        "notes": features.notes,
+        "features": features.to_json(),
         "events": reference.codes.keys,
         "training": reference.training.tolist(),
     }
@@ -147,14 +141,7 @@ def _read_cache(run: Run, key: str) -> MusicReference | None:
         data = json.loads((run.dir / CACHE_NAME).read_text(encoding="utf-8"))
         if data.get("format") != CACHE_FORMAT or data.get("key") != key:
             return None
-        features = TuneFeatures(
-            pitch_classes=Counter(dict(data["pitch_classes"])),
-            intervals=Counter(dict(data["intervals"])),
-            durations=Counter({Fraction(length): count for length, count in data["durations"]}),
-            bars=Counter(dict(data["bars"])),
-            bar_counts=list(data["bar_counts"]),
-            notes=int(data["notes"]),
-        )
+        features = TuneFeatures.from_json(data["features"])
         training = np.array(data["training"], dtype=np.int64)
         return MusicReference(features, int(data["tunes"]), training, EventCodes(list(data["events"])))
     except (OSError, ValueError, KeyError, TypeError, ZeroDivisionError):

@@ -78,6 +78,9 @@ class CorpusPlugin:
     options: Mapping[str, str] = {}
     # Output plugins that check every sample of this corpus, whether or not --render names them.
     checks: tuple[str, ...] = ()
+    # What the documents are, which decides how the engine evaluates a run: "text" (compared as text),
+    # "music" (ABC tunes, compared by their melodies), or "series" (a SeriesCorpusBase: forecast and scored).
+    material: str = "text"
     # What one token is: "character" text is measured in bits per character; for "word" (or any other
     # unit, such as a series' "value") bpc means nothing, and training reports perplexity instead.
     token_unit: str = "character"

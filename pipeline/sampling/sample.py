@@ -48,6 +48,15 @@ def filter_logits(logits: torch.Tensor, temperature: float, top_k: int | None, t
     return logits
 
 
+def truncates(config: SampleConfig) -> bool:
+    """Whether the settings cut tokens out of the distribution (as top-k and top-p do) rather than only scale it.
+
+    Constrained sampling draws a token first and checks it after (`ConstrainedBatch.draw`) only where nothing is
+    cut; otherwise the grammar's mask comes first. An option added to `filter_logits` that cuts tokens is named here.
+    """
+    return config.top_k is not None or config.top_p is not None
+
+
 @torch.no_grad()
 def generate(
     model: CharModel,
@@ -74,7 +83,7 @@ def generate(
     lengths = torch.full((num_samples,), max_length, dtype=torch.long, device=device)
     banned_ids = torch.tensor(list(banned), dtype=torch.long, device=device)
     greedy = config.temperature < GREEDY_BELOW
-    if constrained is not None and config.top_k is None and config.top_p is None:
+    if constrained is not None and not truncates(config):
         return _generate_checked(model, logits, state, out, lengths, eod_id, config, greedy, generator, banned_ids,
                                  constrained)
     done = torch.zeros(num_samples, dtype=torch.bool, device=device)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
 
-from charmony.corpora.series import SeriesCorpus
+from charmony.pipeline.series.corpus_base import SeriesCorpusBase
 from charmony.pipeline.series.csv_columns import read_columns
 from charmony.pipeline.series.values import Bins, Scaling, dequantise, token_bin
 from charmony.pipeline.system.atomic import atomic_path, write_json
@@ -41,15 +42,15 @@ class Forecast:
         return np.percentile(self.paths, percent, axis=0)
 
 
-def series_corpus(run: Run) -> SeriesCorpus:
-    """The run's corpus, which must be the `series` corpus (or one built on it)."""
+def series_corpus(run: Run) -> SeriesCorpusBase:
+    """The run's corpus, which must be a series corpus (one whose material is "series")."""
     corpus = get_run_corpus(run.manifest())
-    if not isinstance(corpus, SeriesCorpus):
+    if corpus.material != "series":
         raise ConfigError(f"forecast needs a run of the series corpus; run {run.name!r} is of corpus {corpus.name!r}")
-    return corpus
+    return cast(SeriesCorpusBase, corpus)
 
 
-def context_values(run: Run, corpus: SeriesCorpus, context: Path | None) -> tuple[np.ndarray, str]:
+def context_values(run: Run, corpus: SeriesCorpusBase, context: Path | None) -> tuple[np.ndarray, str]:
     """The values to start from, and where they came from.
 
     Without a context file, the run's last series (its last window, with --option window), whose

@@ -1,7 +1,7 @@
 """A series' values as bin tokens and back: scaling, quantising, and the baselines and errors a forecast is scored by.
 
-Kept apart from the `series` plugin in series.py, which imports this (and numpy) only when it reads
-documents, so that listing the plugins stays fast.
+Kept apart from the series corpora (series/corpus_base.py), which import this (and numpy) only when
+they read documents, so that listing the plugins stays fast.
 """
 
 from __future__ import annotations
@@ -12,13 +12,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from charmony.corpora.household_load import household_load
-from charmony.pipeline.series.csv_columns import read_columns
 from charmony.pipeline.system.errors import CorpusError
-from charmony.pipeline.system.sources import expand
 
 if TYPE_CHECKING:
-    from charmony.corpora.series import SeriesOptions
+    from charmony.pipeline.series.settings import SeriesOptions
 
 
 @dataclass(frozen=True)
@@ -120,17 +117,6 @@ def mse(forecast: np.ndarray, actual: np.ndarray) -> float:
 def mae(forecast: np.ndarray, actual: np.ndarray) -> float:
     """Mean absolute error."""
     return float(np.mean(np.abs(np.asarray(forecast, dtype=np.float64) - np.asarray(actual, dtype=np.float64))))
-
-
-def read_series(sources: list[Path], options: SeriesOptions) -> list[Series]:
-    """The series of the CSV files named by `sources`, or the generated household load when there are none."""
-    if not sources:
-        return [Series("household load (kW)", household_load(options.days, options.seed))]
-    found = []
-    for path in expand(sources, "*"):
-        for column in read_columns(path, options.columns or None):
-            found.append(Series(column.name, column.values, path))
-    return found
 
 
 def windows(series: Series, window: int) -> list[np.ndarray]:
