@@ -14,7 +14,8 @@ from charmony.pipeline.training.checkpoint import Checkpoint
 from charmony.pipeline.run.config import GalleryConfig
 from charmony.pipeline.gallery.build import build_gallery
 from charmony.pipeline.plugin.cards import CardPart, highlighted, marked_text
-from charmony.pipeline.gallery.curve import nice_ticks, read_metrics
+from charmony.pipeline.gallery.curve import nice_ticks
+from charmony.pipeline.training.log import read_metrics
 from charmony.pipeline.plugin.hookspecs import hookimpl
 from charmony.pipeline.plugin.output import OutputPlugin
 from charmony.pipeline.plugin.verdict import Problem

@@ -23,7 +23,7 @@ from charmony import __version__
 from charmony.pipeline.system.atomic import current_umask
 from charmony.pipeline.run.config import GalleryConfig
 from charmony.pipeline.system.errors import CharmonyError, ConfigError, RunError
-from charmony.pipeline.gallery.curve import read_metrics
+from charmony.pipeline.training.log import read_metrics
 from charmony.pipeline.gallery.page import RunSummary, card_html, page_html, run_header, set_section
 from charmony.pipeline.run.samples_file import REPORT, SampleSet, read_sample_set, run_sample_sets
 from charmony.pipeline.plugin.manager import outputs

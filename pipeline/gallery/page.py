@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 
 from charmony import __version__
 from charmony.pipeline.plugin.cards import PLACES, CardPart, CardSample, highlighted, lexer_for_file, marked_text
-from charmony.pipeline.gallery.curve import Metrics, curve_svg
+from charmony.pipeline.gallery.curve import curve_svg
+from charmony.pipeline.training.log import Metrics
 from charmony.pipeline.run.samples_file import SampleSet
 from charmony.pipeline.plugin.output import OutputPlugin
 from charmony.pipeline.plugin.verdict import Problem

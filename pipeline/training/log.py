@@ -11,6 +11,7 @@ import json
 import math
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -169,3 +170,47 @@ def losses(record: dict, split: str) -> str:
     if f"{split}_ppl" in record:
         return f"{record[f'{split}_loss']:.4f} nats/token (ppl {record[f'{split}_ppl']:.2f})"
     return f"{record[f'{split}_loss']:.4f} nats/token ({record[f'{split}_bpc']:.3f} bpc)"
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """The losses of one run's training, as metrics.jsonl records them."""
+
+    train: list[tuple[int, float]]  # (step, training loss) of each log line
+    val: list[tuple[int, float, float | None]]  # (step, validation loss, validation bits per character) of each evaluation
+
+    @property
+    def best(self) -> tuple[int, float, float | None] | None:
+        """The evaluation with the lowest validation loss, whose model best.pt holds (the first, on a tie)."""
+        return min(self.val, key=lambda point: point[1]) if self.val else None
+
+    @property
+    def last_step(self) -> int | None:
+        """The last step training logged."""
+        steps = [step for step, _ in self.train] + [step for step, _, _ in self.val]
+        return max(steps) if steps else None
+
+
+def read_metrics(path: Path) -> Metrics:
+    """The losses in a metrics.jsonl; lines that are not JSON objects with a step (a line cut short) are left out."""
+    train, val = [], []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        lines = []
+    for line in lines:
+        try:
+            record = json.loads(line)
+            step = int(record["step"])
+        except (ValueError, KeyError, TypeError):
+            continue
+        if _finite(record.get("train_loss")):
+            train.append((step, float(record["train_loss"])))
+        if _finite(record.get("val_loss")):
+            bpc = record.get("val_bpc")
+            val.append((step, float(record["val_loss"]), float(bpc) if _finite(bpc) else None))
+    return Metrics(train, val)
+
+
+def _finite(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
