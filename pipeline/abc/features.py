@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field, fields
 from fractions import Fraction
+from typing import Any
 
 from charmony.pipeline.abc.fields import Key
 from charmony.pipeline.abc.theory import STEP_SEMITONES
@@ -74,7 +75,7 @@ class TuneFeatures:
         """The features `to_json` gave; a ValueError for data of another version or shape."""
         if data.get("version") != FEATURES_VERSION:
             raise ValueError(f"features of version {data.get('version')!r}, not {FEATURES_VERSION}")
-        values = {}
+        values: dict[str, Any] = {}
         for item in fields(cls):
             if item.name == "melodies":
                 continue
