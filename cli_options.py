@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from charmony.pipeline.system.errors import SEED_LIMIT
+from charmony.pipeline.run.config import CELL_NAMES, ModelConfig, TrainConfig
 from charmony.pipeline.run.folder import RUNS_ENV
 
 
@@ -110,3 +111,99 @@ def runs_dir_option(command):
         show_default=True,
         help=f"Folder holding one folder per run (or ${RUNS_ENV}).",
     )(command)
+
+
+THREADS_DEFAULT = "$CHARMONY_THREADS, else 1 up to 2 CPUs, else CPUs - 1"
+
+
+def run_argument(command):
+    """[RUN], the run a command works on: the only prepared run when left out."""
+    return click.argument("run_name", metavar="[RUN]", required=False)(command)
+
+
+def seed_option(help: str, **settings):
+    """--seed, a seed the random-number generators take."""
+    return option("--seed", type=SeedRange(), help=help, **settings)
+
+
+def device_option(help: str, **settings):
+    """--device: auto, cpu, cuda or cuda:N."""
+    return option("--device", type=DeviceChoice(), help=help, **settings)
+
+
+def threads_option(help: str):
+    """--threads, the CPU threads a process uses."""
+    return option("--threads", type=click.IntRange(1), show_default=THREADS_DEFAULT, help=help)
+
+
+def checkpoint_option(default: str):
+    """--checkpoint: best, latest or a checkpoint file."""
+    return option("--checkpoint", type=CheckpointChoice(), default=default, show_default=True,
+                  help="Which checkpoint: the best by validation loss, the latest, or a file.")
+
+
+def corpus_option(help: str):
+    """--option KEY=VALUE, repeatable: a corpus plugin's option."""
+    return option("--option", "options", multiple=True, callback=parse_options, metavar="KEY=VALUE", help=help)
+
+
+def given_options(ctx: click.Context, leave_out: tuple[str, ...]) -> list[str]:
+    """The options given to this command as a command line, without those named in `leave_out` (and unset ones)."""
+    args = []
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name)
+        if not isinstance(param, click.Option) or param.name in leave_out or value is None or value is False:
+            continue
+        if param.is_flag:
+            args.append(param.opts[0] if value else param.secondary_opts[0])
+        else:
+            args += [param.opts[0], str(value)]
+    return args
+
+
+MODEL = ModelConfig()
+TRAIN = TrainConfig()
+POSITIVE = click.FloatRange(0, min_open=True)
+
+
+def options_group(*decorators):
+    """One decorator applying `decorators` in the order given, so that help lists the options in that order."""
+
+    def apply(command):
+        for decorator in reversed(decorators):
+            command = decorator(command)
+        return command
+    return apply
+
+
+model_options = options_group(  # the model's shape: ModelConfig's fields
+    option("--layers", type=click.IntRange(1), show_default=shown(MODEL.layers), help="Stacked recurrent layers."),
+    option("--hidden", type=click.IntRange(1), show_default=shown(MODEL.hidden), help="Units per layer."),
+    option("--embedding", type=click.IntRange(0), show_default="--hidden for words, 64 if the corpus recommends one, else 0",
+           help="Embedding size; 0 for one-hot."),
+    option("--cell", type=click.Choice(CELL_NAMES), show_default=shown(MODEL.cell),
+           help="Recurrent cell; lnlstm is the LayerNorm LSTM."),
+    option("--dropout", type=click.FloatRange(0, 1, max_open=True), show_default=shown(MODEL.dropout), help="Dropout between layers."),
+    option("--recurrent-dropout", type=click.FloatRange(0, 1, max_open=True), show_default=shown(MODEL.recurrent_dropout),
+           help="lnlstm only: dropout on the cell's candidate update."),
+    option("--tie-weights/--no-tie-weights", default=None, show_default=shown(MODEL.tie_weights),
+           help="Share embedding and output weights (needs --embedding = --hidden); the standard improvement for words."),
+    option("--init-scale", type=POSITIVE, metavar="F", show_default="PyTorch's initialisation",
+           help="Draw every weight from U(-F, F), as the PTB recipes do."),
+)
+schedule_options = options_group(  # how long and how fast to train: TrainConfig's optimisation and logging fields
+    option("--seq-len", type=click.IntRange(1), show_default=shown(TRAIN.seq_len), help="Time steps per batch."),
+    option("--batch-size", type=click.IntRange(1), show_default=shown(TRAIN.batch_size), help="Parallel streams per process."),
+    option("--lr", type=POSITIVE, show_default=shown(TRAIN.lr), help="Peak learning rate."),
+    option("--warmup-steps", type=click.IntRange(0), show_default=shown(TRAIN.warmup_steps),
+           help="Linear warm-up steps (at most a tenth of --max-steps), then cosine decay."),
+    option("--weight-decay", type=click.FloatRange(0, 1, max_open=True), show_default=shown(TRAIN.weight_decay),
+           help="AdamW weight decay of weight matrices."),
+    option("--grad-clip", type=POSITIVE, show_default=shown(TRAIN.grad_clip), help="Largest global gradient norm."),
+    option("--max-steps", type=click.IntRange(1), show_default=shown(TRAIN.max_steps), help="Steps to train to."),
+    option("--max-minutes", type=POSITIVE, show_default="no limit", help="Stop after this many minutes of wall time."),
+    option("--eval-every", type=click.IntRange(1), show_default=shown(TRAIN.eval_every), help="Steps between validations."),
+    option("--save-every", type=click.IntRange(1), show_default=shown(TRAIN.save_every), help="Steps between checkpoints."),
+    option("--log-every", type=click.IntRange(1), show_default=shown(TRAIN.log_every),
+           help="Steps between metrics lines (and, without a terminal, log lines)."),
+)

@@ -386,7 +386,7 @@ def test_a_closed_pipe_ends_quietly():
 
 
 def test_the_out_of_memory_line_keeps_the_whole_size():
-    from charmony.cli import out_of_memory
+    from charmony.pipeline.system.messages import out_of_memory
 
     message = out_of_memory(RuntimeError(
         "[enforce fail at alloc_cpu.cpp:121] data. DefaultCPUAllocator: not enough memory: "
@@ -394,3 +394,15 @@ def test_the_out_of_memory_line_keeps_the_whole_size():
     assert "tried to allocate 108,000,000,000,000 bytes (98.2 TiB)" in message
     cuda = out_of_memory(RuntimeError("CUDA out of memory. Tried to allocate 20.00 GiB (GPU 0; 15.78 GiB total capacity)"))
     assert "tried to allocate 20.00 GiB" in cuda
+
+
+def test_only_errors_a_user_can_act_on_become_one_line():
+    from charmony.pipeline.system.errors import RunError
+    from charmony.pipeline.system.messages import user_message
+
+    assert user_message(RunError("no run 'x'")) == "no run 'x'"
+    assert user_message(PermissionError(13, "Permission denied", "/out")) == "/out: Permission denied"
+    assert user_message(RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")).startswith("out of memory (tried to allocate 2.00 GiB)")
+    assert user_message(RuntimeError("a bug")) is None
+    assert user_message(BrokenPipeError()) is None
+    assert user_message(ValueError("a bug")) is None

@@ -338,3 +338,30 @@ def test_hooks_are_called_through_pluggy_so_wrappers_wrap_each_plugin(register_p
     assert len(auditor.calls) == len(implementations) > 1, "the wrapper wrapped the call of each plugin, and only those"
     assert len(set(map(id, auditor.calls))) == len(implementations), "each plugin was handed a register of its own"
     assert {"abc", "midi"} <= set(found)
+
+
+def test_one_check_refuses_unknown_prepare_and_sample_options_naming_the_known_ones():
+    from charmony.pipeline.plugin.corpus import check_options
+    from charmony.pipeline.system.errors import ConfigError
+
+    class Picky(CorpusPlugin):
+        name = "picky"
+        options = {"split": "how", "glob": "which"}
+        sample_options = {"meter": "which"}
+
+    check_options(Picky(), {"split": "blank"})
+    check_options(Picky(), {"meter": "3/4"}, sample=True)
+    with pytest.raises(ConfigError, match=r"^corpus 'picky' has no option 'meter'; its options: glob, split$"):
+        check_options(Picky(), {"meter": "3/4"})
+    with pytest.raises(ConfigError, match=r"^corpus 'picky' has no sample option 'split'; its sample options: meter$"):
+        check_options(Picky(), {"split": "blank"}, sample=True)
+
+
+def test_a_plugin_failure_names_the_plugin_its_origin_what_it_did_and_how_it_failed():
+    from charmony.pipeline.plugin.manager import describe_error, plugin_failure
+
+    assert plugin_failure("output", "midi", "in check", ValueError("bad bar"), "some-dist") == (
+        "output plugin 'midi' from some-dist failed in check: ValueError: bad bar")
+    assert plugin_failure("corpus", "words", "", KeyError("x")) == "corpus plugin 'words' failed: KeyError: 'x'"
+    assert describe_error(SystemExit(3)) == "it called sys.exit(3)"
+    assert describe_error(ImportError("needs libfoo"), with_type=False) == "needs libfoo"

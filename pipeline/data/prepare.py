@@ -17,21 +17,14 @@ import numpy as np
 from charmony import __version__
 from charmony.pipeline.system.atomic import write_json
 from charmony.pipeline.run.config import PrepareConfig
-from charmony.pipeline.plugin.corpus import CorpusPlugin, Document
+from charmony.pipeline.plugin.corpus import CorpusPlugin, Document, check_options
 from charmony.pipeline.data.encoding import Encoder, TokenCounter
 from charmony.pipeline.system.errors import CharmonyError, ConfigError, CorpusError, PluginError, RunError
 from charmony.pipeline.run.manifest import MANIFEST_FORMAT, SPLITS, Manifest, SourceRecord
-from charmony.pipeline.plugin.manager import corpus_origin, get_corpus
+from charmony.pipeline.plugin.manager import corpus_failure, corpus_origin, get_corpus
 from charmony.pipeline.run.lock import run_lock
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.run.vocabulary import Vocabulary
-
-
-def _check_options(config: PrepareConfig, plugin: CorpusPlugin) -> None:
-    unknown = sorted(set(config.options) - set(plugin.options))
-    if unknown:
-        offered = ", ".join(sorted(plugin.options)) or "none"
-        raise ConfigError(f"corpus {plugin.name!r} has no option {unknown[0]!r}; its options: {offered}")
 
 
 def _documents(plugin: CorpusPlugin, config: PrepareConfig) -> Iterator[tuple[Document, Iterable[str]]]:
@@ -42,7 +35,7 @@ def _documents(plugin: CorpusPlugin, config: PrepareConfig) -> Iterator[tuple[Do
     except CharmonyError:
         raise
     except Exception as error:
-        raise PluginError(f"corpus plugin {plugin.name!r} failed: {type(error).__name__}: {error}") from error
+        raise corpus_failure(plugin, "", error) from error
 
 
 def _parts(plugin: CorpusPlugin, config: PrepareConfig) -> Iterator[tuple[Iterable[str], Path | None, bool, str | None]]:
@@ -122,6 +115,14 @@ def _split_plan(survey: Survey, val_fraction: float) -> tuple[str, int]:
     return "contiguous", survey.tokens - round(survey.tokens * val_fraction)
 
 
+def prepared_line(run: Run, manifest: Manifest) -> str:
+    """What `charmony prepare` says it made: the run, its documents and tokens per split, and its vocabulary."""
+    docs, tokens = manifest.documents, manifest.tokens
+    return (f"prepared run {run.name!r} in {run.dir}: corpus {manifest.corpus}, "
+            f"{docs['train']:,} train / {docs['val']:,} val documents (split by {manifest.split}), "
+            f"{tokens['train']:,} train / {tokens['val']:,} val tokens, vocabulary of {manifest.vocab_size} tokens")
+
+
 def prepare(run: Run, config: PrepareConfig) -> Manifest:
     """Read the corpus, build the vocabulary, write the token files and manifest; return the manifest.
 
@@ -134,7 +135,7 @@ def prepare(run: Run, config: PrepareConfig) -> Manifest:
 
 def _prepare(run: Run, config: PrepareConfig) -> Manifest:
     plugin = get_corpus(config.corpus)
-    _check_options(config, plugin)
+    check_options(plugin, config.options)
     if config.max_vocab is None and plugin.max_vocab is not None:
         config = dataclasses.replace(config, max_vocab=plugin.max_vocab)
 
@@ -222,7 +223,7 @@ def _profile(plugin: CorpusPlugin, staging: Path, vocab: Vocabulary) -> dict | N
     except CharmonyError:
         raise
     except Exception as error:
-        raise PluginError(f"corpus plugin {plugin.name!r} failed to profile its documents: {type(error).__name__}: {error}") from error
+        raise corpus_failure(plugin, "to profile its documents", error) from error
 
 
 def _encode(plugin, config, encoder: Encoder, survey: Survey, split_kind: str, split_at: int, staging: Path):

@@ -33,10 +33,9 @@ from charmony.pipeline.abc.features import TuneFeatures, tune_features
 from charmony.pipeline.abc.tune import Tune
 from charmony.pipeline.evaluation.copying import longest_copies
 from charmony.pipeline.data.encoding import code_points
-from charmony.pipeline.system.errors import PluginError
 from charmony.pipeline.plugin.verdict import Verdict
-from charmony.pipeline.plugin.manager import get_outputs
-from charmony.pipeline.run.manifest import get_run_corpus
+from charmony.pipeline.plugin.manager import corpus_failure, get_outputs
+from charmony.pipeline.run.manifest import get_run_corpus, run_checks
 from charmony.pipeline.evaluation.references import line_length_bins, music_reference, parsed_tunes, text_lines, text_reference
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.run.vocabulary import SPECIALS
@@ -244,14 +243,14 @@ def _evaluate_text(run: Run, texts: Sequence[str], copying: bool) -> Evaluation:
     vocab = reference.vocab
     manifest = run.manifest()
     corpus = get_run_corpus(manifest)
-    checkers = get_outputs(list(corpus.checks if manifest.checks is None else manifest.checks))
+    checkers = get_outputs(run_checks(manifest))
     outside = len(vocab)  # the id of every token outside the vocabulary, which no training text holds
     queries = []
     for text in texts:
         try:
             tokens = list(corpus.tokenize(text))
         except Exception as error:
-            raise PluginError(f"corpus plugin {corpus.name!r} failed to tokenize a sample: {type(error).__name__}: {error}") from error
+            raise corpus_failure(corpus, "to tokenize a sample", error) from error
         queries.append(np.array([vocab.index.get(token, outside) for token in tokens], dtype=np.int64))
     if copying:
         longest, shares = _longest_runs(reference.training, queries, vocab.eod_id)

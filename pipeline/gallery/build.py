@@ -41,6 +41,12 @@ class Gallery:
     sets: int
     samples: int
 
+    def lines(self) -> list[str]:
+        """What `charmony gallery` says: how many samples were written where, and the address to open."""
+        sets = f"{self.sets} sample folders" if self.sets != 1 else "1 sample folder"
+        return [f"gallery of {self.samples} samples from {sets} written to {self.index}",
+                f"open it in a browser: {self.index.resolve().as_uri()}"]
+
 
 class GalleryFiles:
     """The files a gallery shows, placed under its files/ folder, one subfolder per sample set."""

@@ -20,7 +20,7 @@ from pathlib import Path
 from charmony.pipeline.system.errors import CharmonyError
 from charmony.pipeline.plugin.output import OutputPlugin, Rendered
 from charmony.pipeline.plugin.verdict import Verdict
-from charmony.pipeline.plugin.manager import PluginWarning, plugin_origin
+from charmony.pipeline.plugin.manager import PluginWarning, describe_error, plugin_failure, plugin_origin
 from charmony.pipeline.run.folder import RENDER_SCRATCH
 from charmony.pipeline.system.sources import read_text
 
@@ -36,12 +36,9 @@ class FileOutputs:
 
 def _misbehaved(plugin: OutputPlugin, where: str, error: BaseException | str) -> str:
     """Warn about a plugin that failed in `where`, naming it and its distribution; return the recorded error."""
-    what = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
-    if isinstance(error, SystemExit):
-        what = f"it called sys.exit({error.code!r})"
-    warnings.warn(f"output plugin {plugin.name!r} from {plugin_origin('output', plugin.name)} failed in {where}: {what}",
-                  PluginWarning, stacklevel=1)
-    return what
+    origin = plugin_origin("output", plugin.name)
+    warnings.warn(plugin_failure("output", plugin.name, f"in {where}", error, origin), PluginWarning, stacklevel=1)
+    return describe_error(error)
 
 
 class OutputRunner:
@@ -77,7 +74,7 @@ class OutputRunner:
         try:
             verdict = plugin.check(text)
         except (Exception, SystemExit) as error:  # one bad sample or plugin must not stop the others
-            result["error"] = _describe(error)
+            result["error"] = describe_error(error)
             if isinstance(error, SystemExit):
                 _misbehaved(plugin, "check", error)
             return result
@@ -93,7 +90,7 @@ class OutputRunner:
             try:
                 written, skipped, details = self._render(plugin, path, out_dir, verdicts)
             except (Exception, SystemExit) as error:
-                result["error"] = _describe(error)
+                result["error"] = describe_error(error)
                 if isinstance(error, SystemExit):
                     _misbehaved(plugin, "render", error)
                 return result
@@ -150,12 +147,6 @@ def _json_details(plugin: OutputPlugin, details) -> dict:
             problem = str(error)
     _misbehaved(plugin, "render", f"its details are not JSON ({problem}) and are left out")
     return {}
-
-
-def _describe(error: BaseException) -> str:
-    if isinstance(error, SystemExit):
-        return f"it called sys.exit({error.code!r})"
-    return f"{type(error).__name__}: {error}"
 
 
 def summarise(per_file: list[dict], plugins: Sequence[OutputPlugin] = ()) -> dict:

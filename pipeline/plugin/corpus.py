@@ -126,3 +126,12 @@ class CorpusPlugin:
     def tokenize(self, text: str) -> Iterable[str]:
         """Split text into tokens; joining the tokens must give the text back."""
         return text
+
+
+def check_options(corpus: CorpusPlugin, given: Mapping[str, str], sample: bool = False) -> None:
+    """Refuse an --option the corpus does not have (with `sample`, a sample option), listing the ones it has."""
+    kind, known = ("sample option", corpus.sample_options) if sample else ("option", corpus.options)
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        offered = ", ".join(sorted(known)) or "none"
+        raise ConfigError(f"corpus {corpus.name!r} has no {kind} {unknown[0]!r}; its {kind}s: {offered}")

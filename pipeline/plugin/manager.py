@@ -6,7 +6,7 @@ import importlib
 import os
 import re
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
@@ -16,7 +16,7 @@ import pluggy
 
 from charmony import __version__
 from charmony.pipeline.plugin import hookspecs
-from charmony.pipeline.plugin.corpus import CorpusPlugin
+from charmony.pipeline.plugin.corpus import CorpusPlugin, CorpusWarning
 from charmony.pipeline.system.errors import PluginError
 from charmony.pipeline.plugin.output import OutputPlugin
 
@@ -86,7 +86,7 @@ def _load_entry_points(pm: PluginManager) -> None:
             plugin = entry_point.load()
             pm.register(plugin, name=entry_point.name)
         except (Exception, SystemExit) as error:  # a broken plugin must not take the others down
-            reason = f"it called sys.exit({error.code!r})" if isinstance(error, SystemExit) else error
+            reason = describe_error(error, with_type=False)
             _warn(f"plugin {entry_point.name!r} from {dist_name!r} failed to load and is skipped: {reason}")
             continue
         pm.origins[entry_point.name] = (dist_name, dist.version if dist else "unknown")
@@ -159,6 +159,60 @@ def registered(plugin: object, name: str | None = None) -> Iterator[object]:
         pm.unregister(plugin)
 
 
+def describe_error(error: BaseException | str, with_type: bool = True) -> str:
+    """What a plugin's exception says: `Type: message` (or the message alone), or that it called sys.exit()."""
+    if isinstance(error, SystemExit):
+        return f"it called sys.exit({error.code!r})"
+    if isinstance(error, str) or not with_type:
+        return str(error)
+    return f"{type(error).__name__}: {error}"
+
+
+def plugin_failure(kind: str, name: str, doing: str, error: BaseException | str, origin: str | None = None) -> str:
+    """The message for a plugin that raised: `corpus plugin 'x' failed to tokenize --prime: ValueError: ...`.
+
+    `doing` follows "failed" ("in check", "to profile its documents", or "" for nothing); `origin`, the
+    distribution that registered the plugin, is named when given.
+    """
+    source = f" from {origin}" if origin is not None else ""
+    return f"{kind} plugin {name!r}{source} failed{' ' + doing if doing else ''}: {describe_error(error)}"
+
+
+def corpus_failure(corpus: CorpusPlugin, doing: str, error: BaseException) -> PluginError:
+    """The PluginError for a corpus plugin that raised while `doing` something."""
+    return PluginError(plugin_failure("corpus", corpus.name, doing, error))
+
+
+def plugin_commands(taken: Collection[str]) -> dict[str, Any]:
+    """The click commands plugins add through `register_commands`, by name; one named like a command in `taken`
+    (charmony's own) is skipped with a warning."""
+    import click
+
+    group = click.Group()
+    call_each(get_plugin_manager(), "register_commands", lambda plugin: {"cli": group})
+    commands = {}
+    for name, command in group.commands.items():
+        if name in taken:
+            _warn(f"a plugin's command {name!r} is skipped: charmony already has a command of that name")
+        else:
+            commands[name] = command
+    return commands
+
+
+_python_format_warning = warnings.formatwarning
+
+
+def _format_warning(message, category, filename, lineno, line=None) -> str:
+    if issubclass(category, (PluginWarning, CorpusWarning)):
+        return f"Warning: {message}\n"
+    return _python_format_warning(message, category, filename, lineno, line)
+
+
+def one_line_warnings() -> None:
+    """Have Python print plugin and corpus warnings as `Warning: message`, without the source line; others as before."""
+    warnings.formatwarning = _format_warning
+
+
 def _warn(message: str) -> None:
     # One source line for every plugin warning, so Python shows each distinct message once.
     warnings.warn(message, PluginWarning, stacklevel=1)
@@ -185,8 +239,7 @@ def call_each(pm: PluginManager, hook_name: str, arguments: Callable[[str], dict
         except PluginError:
             raise
         except (Exception, SystemExit) as error:  # a broken plugin must not take the others down
-            reason = f"it called sys.exit({error.code!r})" if isinstance(error, SystemExit) else f"{type(error).__name__}: {error}"
-            _warn(f"plugin {impl.plugin_name!r} raised in {hook_name} and is skipped: {reason}")
+            _warn(f"plugin {impl.plugin_name!r} raised in {hook_name} and is skipped: {describe_error(error)}")
 
 
 def _collect(pm: PluginManager, hook_name: str, base: type[Any], kind: str) -> dict[str, tuple[Any, str]]:

@@ -120,3 +120,19 @@ def find_run(runs_dir: Path, name: str) -> Run:
         raise RunError(f"no run {name!r} in {runs_dir}; {hint}")
     run.manifest()
     return run
+
+
+def pick_run(runs_dir: Path, name: str | None) -> Run:
+    """The named run, or the only prepared run when no name is given."""
+    if name is None:
+        prepared = sorted(path.parent.name for path in runs_dir.glob("*/manifest.json"))
+        if len(prepared) != 1:
+            found = f"runs in {runs_dir}: {', '.join(prepared)}" if prepared else f"there is none in {runs_dir}; run `charmony prepare CORPUS`"
+            raise RunError(f"name the RUN to use; {found}")
+        name = prepared[0]
+    return find_run(runs_dir, name)
+
+
+def known_run(runs_dir: Path, name: str | None) -> str | None:
+    """`name` when runs_dir holds a prepared run of that name, else None."""
+    return name if name and (runs_dir / name / "manifest.json").is_file() else None

@@ -197,3 +197,8 @@ def get_run_corpus(manifest: Manifest) -> CorpusPlugin:
         f"the run was prepared with corpus {manifest.corpus!r} from {origin} {manifest.plugin_version}, which is not "
         f"installed now (or not loaded: see {LOAD_PLUGINS_ENV}); install it with `python -m pip install {origin}`"
     )
+
+
+def run_checks(manifest: Manifest) -> list[str]:
+    """The output plugins that check every sample of a run: those frozen at prepare time, else (older runs) the corpus' own."""
+    return list(get_run_corpus(manifest).checks if manifest.checks is None else manifest.checks)

@@ -11,14 +11,13 @@ import torch
 
 from charmony.pipeline.training.checkpoint import Checkpoint
 from charmony.pipeline.run.config import GREEDY_BELOW, SampleConfig
-from charmony.pipeline.plugin.corpus import SampleInfo
 from charmony.pipeline.system.device import autocast, resolve_device
 from charmony.pipeline.sampling.constrained import ConstrainedBatch
-from charmony.pipeline.plugin.corpus import CorpusPlugin, SampleContext
-from charmony.pipeline.system.errors import CharmonyError, ConfigError, PluginError
+from charmony.pipeline.plugin.corpus import CorpusPlugin, SampleContext, SampleInfo, check_options
+from charmony.pipeline.system.errors import CharmonyError, ConfigError
 from charmony.pipeline.model.charmodel import CharModel
-from charmony.pipeline.plugin.manager import get_outputs
-from charmony.pipeline.run.manifest import get_run_corpus
+from charmony.pipeline.plugin.manager import corpus_failure, get_outputs
+from charmony.pipeline.run.manifest import get_run_corpus, run_checks
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.system.threads import use_threads
 from charmony.pipeline.run.vocabulary import Vocabulary
@@ -142,18 +141,10 @@ def _generate_checked(model: CharModel, logits: torch.Tensor, state, out: torch.
     return out, lengths
 
 
-def check_sample_options(corpus: CorpusPlugin, options: dict[str, str]) -> None:
-    """Refuse a sample option the corpus does not have, listing the ones it has."""
-    unknown = sorted(set(options) - set(corpus.sample_options))
-    if unknown:
-        offered = ", ".join(sorted(corpus.sample_options)) or "none"
-        raise ConfigError(f"corpus {corpus.name!r} has no sample option {unknown[0]!r}; its sample options: {offered}")
-
-
 def constrained_batch(run: Run, corpus: CorpusPlugin, vocab: Vocabulary, config: SampleConfig, prime: str,
                       device: torch.device) -> ConstrainedBatch | None:
     """The grammar states of a batch sampled under the corpus' constraint; None for free sampling."""
-    check_sample_options(corpus, config.options)
+    check_options(corpus, config.options, sample=True)
     if config.free:
         if config.options:
             raise ConfigError("sample options work through the corpus' constraint; drop --free, or drop the --option")
@@ -164,7 +155,7 @@ def constrained_batch(run: Run, corpus: CorpusPlugin, vocab: Vocabulary, config:
     except CharmonyError:
         raise
     except Exception as error:
-        raise PluginError(f"corpus plugin {corpus.name!r} failed to make its constraint: {type(error).__name__}: {error}") from error
+        raise corpus_failure(corpus, "to make its constraint", error) from error
     if constraint is None:
         if config.options:
             raise ConfigError(f"this run of corpus {corpus.name!r} has no constraint, so its sample options cannot apply; "
@@ -190,7 +181,7 @@ def prime_ids(run: Run, vocab: Vocabulary, prime: str) -> list[int]:
     try:
         tokens = list(corpus.tokenize(prime))
     except Exception as error:
-        raise PluginError(f"corpus plugin {corpus.name!r} failed to tokenize --prime: {type(error).__name__}: {error}") from error
+        raise corpus_failure(corpus, "to tokenize --prime", error) from error
     unknown = vocab.unknown(tokens)
     if unknown:
         raise ConfigError(
@@ -208,8 +199,7 @@ def sample(run: Run, config: SampleConfig) -> tuple[list[Sample], dict]:
     if device.type == "cpu":
         use_threads(config.threads)
     corpus = get_run_corpus(manifest)
-    checks = corpus.checks if manifest.checks is None else manifest.checks
-    outputs = list(dict.fromkeys([*checks, *config.render]))
+    outputs = list(dict.fromkeys([*run_checks(manifest), *config.render]))
     get_outputs(outputs)  # unknown names fail before any work
     prime = manifest.prime if config.prime is None else config.prime
     prefix = [vocab.eod_id] + prime_ids(run, vocab, prime)  # <eod> marks the start of a new document
@@ -226,7 +216,7 @@ def sample(run: Run, config: SampleConfig) -> tuple[list[Sample], dict]:
         try:
             text = corpus.finish(prime + vocab.decode(row[:length].tolist()), info)
         except Exception as error:
-            raise PluginError(f"corpus plugin {corpus.name!r} failed to finish sample {number}: {type(error).__name__}: {error}") from error
+            raise corpus_failure(corpus, f"to finish sample {number}", error) from error
         samples.append(Sample(text, finished=length < config.max_length))
     metadata = {
         "run": run.name,
