@@ -12,7 +12,8 @@ from tiny import TINY_TRAIN
 from charmony.corpora.text import separator
 from charmony.pipeline.data import sources
 from charmony.pipeline.system.errors import CorpusError
-from charmony.pipeline.data.prepare import HeldOut, PrepareConfig, prepare
+from charmony.pipeline.data.prepare import PrepareConfig, prepare
+from charmony.pipeline.data.split import HeldOut
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.data.sources import read_pieces, split_pieces
 from charmony.pipeline.training.train import train
