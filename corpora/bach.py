@@ -68,8 +68,8 @@ def _shifts(text: str) -> tuple[int, ...]:
     return tuple(dict.fromkeys(shifts))
 
 
-def abc_file_tunes(path: Path, options: BachOptions) -> Iterator[str]:
-    """Each tune of an ABC file, as it is or, for other voices or keys, read and written again."""
+def abc_file_documents(path: Path, options: BachOptions) -> Iterator[Document]:
+    """Each tune of an ABC file, as it is or, for other voices or keys, read and written again, grouped by title."""
     from charmony.corpora.chorales import write_variant
     from charmony.pipeline.abc.score import tune_to_score
 
@@ -82,15 +82,17 @@ def abc_file_tunes(path: Path, options: BachOptions) -> Iterator[str]:
             missing = "X:" if tune.number is None else "K:"
             skip(f"{path}:{piece.line}: the tune has no {missing} field; skipped, the other tunes are used")
             continue
+        group = tune.title or f"{path}:{piece.line}"
         if not options.rewrites:
-            yield renumber(piece.text, 1)
+            yield Document(renumber(piece.text, 1), path, group=group)
             continue
         try:
             score = tune_to_score(tune)
-            for variant in options.variants:
-                yield write_variant(score, variant, tune.title or path.stem)
+            texts = [write_variant(score, variant, tune.title or path.stem) for variant in options.variants]
         except CharmonyError as error:
             skip(f"{path}:{piece.line}: the tune cannot be rewritten ({error}); skipped")
+            continue
+        yield from (Document(text, path, group=group) for text in texts)
 
 
 def score_file_scores(path: Path) -> list:
@@ -108,8 +110,8 @@ def score_file_scores(path: Path) -> list:
     return [parsed if isinstance(parsed, stream.Score) else stream.Score([parsed])]
 
 
-def score_file_tunes(path: Path, options: BachOptions) -> Iterator[str]:
-    """Each score of a file music21 reads, written as ABC in each variant."""
+def score_file_documents(path: Path, options: BachOptions) -> Iterator[Document]:
+    """Each score of a file music21 reads, written as ABC in each variant, grouped by title."""
     from charmony.corpora.chorales import write_variant
 
     for number, score in enumerate(score_file_scores(path), start=1):
@@ -119,7 +121,7 @@ def score_file_tunes(path: Path, options: BachOptions) -> Iterator[str]:
         except CharmonyError as error:
             skip(f"{path}: cannot be written as ABC ({error}); skipped")
             continue
-        yield from texts
+        yield from (Document(text, path, group=title) for text in texts)
 
 
 class BachCorpus(AbcCorpus):
@@ -143,7 +145,8 @@ class BachCorpus(AbcCorpus):
     }
 
     def documents(self, sources: list[Path], options: Mapping[str, str]) -> Iterator[Document]:
-        """Yield each tune (each variant of it) as a document."""
+        """Yield each tune (each variant of it) as a document, grouped by its title, so that a tune's variants,
+        its draws and its other editions go to the same side of the split."""
         settings = BachOptions.parse(options)
         if sources:
             documents = self._source_documents(sources, settings)
@@ -152,7 +155,8 @@ class BachCorpus(AbcCorpus):
 
             variants, _ = chorale_tunes(settings.variants)
             documents = [
-                Document(tune["abc"], Path(tune["source"])) for variant in settings.variants for tune in variants[variant]
+                Document(tune["abc"], Path(tune["source"]), group=tune["name"])
+                for variant in settings.variants for tune in variants[variant]
             ]
         if settings.instances is not None:
             draw = random.Random(settings.seed)
@@ -163,8 +167,8 @@ class BachCorpus(AbcCorpus):
         documents: list[Document] = []
         files = list(expand(sources, settings.glob))
         for path in files:
-            tunes = abc_file_tunes(path, settings) if path.suffix.lower() == ".abc" else score_file_tunes(path, settings)
-            documents.extend(Document(text, path) for text in tunes)
+            read = abc_file_documents if path.suffix.lower() == ".abc" else score_file_documents
+            documents.extend(read(path, settings))
         if not documents:
             named = ", ".join(str(p) for p in files[:3]) + (" ..." if len(files) > 3 else "")
             raise CorpusError(f"no tune could be read from {named}; see the warnings above for each file")

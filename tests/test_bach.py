@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from charmony.corpora import chorales
 from charmony.corpora.bach import BachCorpus
 from charmony.corpora.chorales import ORIGINAL, Variant, chorale_tunes, convert_chorale
 from charmony.pipeline.abc.check import check_abc
+from charmony.pipeline.run.config import PrepareConfig
+from charmony.pipeline.data.prepare import prepare
 from charmony.pipeline.plugin.corpus import CorpusWarning
 from charmony.pipeline.run.folder import Run
 
@@ -264,3 +267,43 @@ def test_the_constraint_writes_nearly_every_chorale_as_the_corpus_has_it(chorale
     with capsys.disabled():
         print(f"\nthe ABC constraint accepts {accepted}/{len(tunes)} chorales ({variant.voices} voices)")
     assert accepted >= 0.95 * len(tunes)
+
+
+def numbered_tunes(count: int) -> str:
+    """`count` short tunes in G, titled Tune 1, Tune 2..., each with its own second bar."""
+    notes = "GABcdefg"
+    return "\n".join(f"X:{n}\nT:Tune {n}\nM:4/4\nL:1/4\nK:G\nG A B c | {notes[n % 8]} {notes[(n + 3) % 8]} d2 |]\n"
+                     for n in range(1, count + 1))
+
+
+def titles(run: Run, split: str) -> list[str]:
+    """The T: line of each document of one split, read back from its token file."""
+    vocab = run.vocabulary()
+    text = vocab.decode(t if t != vocab.eod_id else 0 for t in run.tokens(split).tolist())
+    return [re.search(r"^T:(.*)$", tune, re.M).group(1) for tune in text.split("<eod>") if tune.strip()]
+
+
+@pytest.mark.parametrize(("options", "documents"), [({"transpose": "-2,0,3"}, 30), ({"instances": "40", "seed": "5"}, 40)],
+                         ids=["transpositions", "instances"])
+def test_no_tune_is_on_both_sides_of_the_split(tmp_path, runs_dir, options, documents):
+    source = tmp_path / "tunes.abc"
+    source.write_text(numbered_tunes(10), encoding="utf-8")
+    run = Run(runs_dir / "tunes")
+    manifest = prepare(run, PrepareConfig("bach", [source], val_fraction=0.2, seed=2, options=options))
+    train_titles, val_titles = titles(run, "train"), titles(run, "val")
+    assert len(train_titles) + len(val_titles) == documents and not set(train_titles) & set(val_titles)
+    assert manifest.split == "groups"
+    assert manifest.groups == {"train": len(set(train_titles)), "val": len(set(val_titles))}
+    assert manifest.groups["val"] == round(sum(manifest.groups.values()) * 0.2)
+    if "transpose" in options:  # a held-out tune is held out in every key
+        assert sorted(val_titles) == sorted(list(set(val_titles)) * 3)
+
+
+def test_each_chorale_is_its_own_group_and_its_editions_share_it(chorale_cache):
+    documents = list(BachCorpus().documents([], {}))
+    by_group: dict[str, set[str]] = {}
+    for document in documents:
+        assert f"\nT:{document.group}\n" in document.text
+        by_group.setdefault(document.group, set()).add(document.source.suffix)
+    assert len(by_group) >= 390 and len(by_group) < len(documents)
+    assert any(len(suffixes) > 1 for suffixes in by_group.values()), "a chorale music21 has twice, as .krn and .mxl"

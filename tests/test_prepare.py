@@ -221,6 +221,7 @@ def test_a_pipe_is_not_a_source(tmp_path, runs_dir):
     (lambda m: m["sources"][0].update(bytes="many"), "source .*rhymes.txt has no size in bytes"),
     (lambda m: m["sources"].append(None), "a source is not a JSON object"),
     (lambda m: m.update(options={"split": 3}), "'options' are not names and strings"),
+    (lambda m: m.update(groups={"train": 3}), "groups is not a count per split"),
 ])
 def test_a_damaged_manifest_is_named(rhymes_file, runs_dir, damage, problem):
     run = Run(runs_dir / "damaged")

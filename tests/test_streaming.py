@@ -12,7 +12,8 @@ from tiny import TINY_TRAIN
 from charmony.corpora.text import separator
 from charmony.pipeline.system import sources
 from charmony.pipeline.system.errors import CorpusError
-from charmony.pipeline.data.prepare import HeldOut, prepare
+from charmony.pipeline.data.prepare import prepare
+from charmony.pipeline.data.split import HeldOut
 from charmony.pipeline.run.config import PrepareConfig
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.system.sources import read_pieces, split_pieces

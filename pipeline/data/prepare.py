@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -19,6 +17,7 @@ from charmony.pipeline.system.atomic import write_json
 from charmony.pipeline.run.config import PrepareConfig
 from charmony.pipeline.plugin.corpus import CorpusPlugin, Document, check_options
 from charmony.pipeline.data.encoding import Encoder, TokenCounter
+from charmony.pipeline.data.split import GroupSides, HeldOut, Survey, split_plan
 from charmony.pipeline.system.errors import CharmonyError, ConfigError, CorpusError, PluginError, RunError
 from charmony.pipeline.run.manifest import MANIFEST_FORMAT, SPLITS, Manifest, SourceRecord
 from charmony.pipeline.plugin.manager import corpus_failure, corpus_origin, get_corpus
@@ -38,81 +37,43 @@ def _documents(plugin: CorpusPlugin, config: PrepareConfig) -> Iterator[tuple[Do
         raise corpus_failure(plugin, "", error) from error
 
 
-def _parts(plugin: CorpusPlugin, config: PrepareConfig) -> Iterator[tuple[Iterable[str], Path | None, bool, str | None]]:
-    """Each part's tokens, its source, whether it ends its document (the corpus' last part always does),
-    and the split the corpus gives it, if any."""
-    held = None
+@dataclass(frozen=True)
+class Part:
+    """A document, or a part of one, as the passes meet it."""
+
+    tokens: Iterable[str]
+    source: Path | None
+    ends: bool  # whether it ends its document (the corpus' last part always does)
+    split: str | None  # the split the corpus gave its document, if any
+    group: str | None  # its document's group: that of the document's first part
+
+
+def _parts(plugin: CorpusPlugin, config: PrepareConfig) -> Iterator[Part]:
+    """Each part of each document, in order."""
+    held, group, starts = None, None, True
     for document, tokens in _documents(plugin, config):
         if held is not None:
             yield held
         if document.split not in (None, *SPLITS):
             raise PluginError(f"corpus plugin {plugin.name!r} gave a document the split {document.split!r}; use 'train', 'val' or None")
-        held = (tokens, document.source, not document.continues, document.split)
+        if starts:
+            group = document.group
+        held, starts = Part(tokens, document.source, not document.continues, document.split, group), not document.continues
     if held is not None:
-        yield held[0], held[1], True, held[3]
-
-
-@dataclass
-class Survey:
-    """What the first pass over the corpus learns, without keeping anything per document."""
-
-    documents: int = 0  # with at least one token
-    tokens: int = 0  # each document's tokens and its <eod>
-    lengths: Any = field(default_factory=hashlib.sha256)  # digest of the document lengths, to compare passes
-    sources: dict = field(default_factory=dict)  # source files of documents with tokens, in order
-    given: dict = field(default_factory=dict)  # documents with tokens by the split their corpus gave them (None: none)
-
-    def add(self, length: int, source: Path | None, split: str | None = None) -> None:
-        """Count a document of `length` tokens (without its <eod>) read from `source`, of the corpus' `split`."""
-        if length:
-            self.given[split] = self.given.get(split, 0) + 1
-            self.documents += 1
-            self.tokens += length + 1
-            self.lengths.update(length.to_bytes(8, "little"))
-            if source is not None:
-                self.sources[source] = None
+        yield dataclasses.replace(held, ends=True)
 
 
 def _survey(plugin: CorpusPlugin, config: PrepareConfig, counter: TokenCounter) -> Survey:
-    """First pass: count the tokens and documents, streaming."""
+    """First pass: count the tokens, documents and groups, streaming."""
     survey, length = Survey(), 0
-    for tokens, source, ends, split in _parts(plugin, config):
-        length += counter.add(tokens)
-        if ends:
-            survey.add(length, source, split)
+    for part in _parts(plugin, config):
+        length += counter.add(part.tokens)
+        if part.ends:
+            survey.add(length, part.source, part.split, part.group)
             length = 0
     if None in survey.given and len(survey.given) > 1:
         raise PluginError(f"corpus plugin {plugin.name!r} gave a split to some documents but not to others")
     return survey
-
-
-class HeldOut:
-    """Chooses exactly `count` of `total` documents met one at a time, each set equally likely (selection sampling)."""
-
-    def __init__(self, total: int, count: int, seed: int):
-        self.remaining, self.needed = total, count
-        self.random = np.random.default_rng(seed)
-
-    def next(self) -> str:
-        """The split of the next document."""
-        chosen = self.random.random() * self.remaining < self.needed
-        self.remaining -= 1
-        self.needed -= chosen
-        return "val" if chosen else "train"
-
-
-def _split_plan(survey: Survey, val_fraction: float) -> tuple[str, int]:
-    """Hold out whole documents or, for too few documents, the end of the text.
-
-    Returns ("documents", how many to hold out) or ("contiguous", first validation position), or
-    ("corpus", 0) when the corpus gave every document its split, as PTB's files do.
-    """
-    if None not in survey.given:
-        return "corpus", 0
-    held_out = round(survey.documents * val_fraction)
-    if val_fraction == 0 or 0 < held_out < survey.documents:
-        return "documents", held_out
-    return "contiguous", survey.tokens - round(survey.tokens * val_fraction)
 
 
 def prepared_line(run: Run, manifest: Manifest) -> str:
@@ -127,7 +88,8 @@ def prepare(run: Run, config: PrepareConfig) -> Manifest:
     """Read the corpus, build the vocabulary, write the token files and manifest; return the manifest.
 
     Two streaming passes: one counts the tokens, one encodes them a part at a time straight into the
-    token files, so memory stays small whatever the size of the corpus or of one document.
+    token files, so memory stays small whatever the size of the corpus or of one document (it keeps only
+    the names of the groups the corpus gives its documents).
     """
     with run_lock(run, "prepare"):
         return _prepare(run, config)
@@ -145,7 +107,7 @@ def _prepare(run: Run, config: PrepareConfig) -> Manifest:
         where = ", ".join(map(str, config.sources)) or plugin.default_source
         raise CorpusError(f"corpus {plugin.name!r} found no text in {where}")
     vocab = Vocabulary.from_counts(counter.counts(), config.max_vocab)
-    split_kind, split_at = _split_plan(survey, config.val_fraction)
+    split_kind, split_at = split_plan(survey, config.val_fraction)
     if split_kind == "corpus" and "train" not in survey.given:
         raise CorpusError(f"corpus {plugin.name!r} gave no training documents; give it the training text too")
     if split_kind == "contiguous":
@@ -153,12 +115,12 @@ def _prepare(run: Run, config: PrepareConfig) -> Manifest:
             raise ConfigError(f"--val-fraction {config.val_fraction} leaves no training text in this corpus; lower it")
         if config.val_fraction > 0 and split_at == survey.tokens:
             raise ConfigError(f"--val-fraction {config.val_fraction} holds out no text of this corpus; raise it, or use 0")
-    _protect_checkpoints(run, vocab, config)
+    _protect_checkpoints(run, vocab, config, split_kind)
 
     run.dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{run.name}.prepare-", dir=run.dir.parent))
     try:
-        sizes, documents = _encode(plugin, config, Encoder(vocab), survey, split_kind, split_at, staging)
+        sizes, documents, groups = _encode(plugin, config, Encoder(vocab), survey, split_kind, split_at, staging)
         vocab.save(staging / "vocab.json")
         profile = _profile(plugin, staging, vocab)
         distribution, version = corpus_origin(plugin.name)
@@ -171,6 +133,7 @@ def _prepare(run: Run, config: PrepareConfig) -> Manifest:
             documents=documents,
             tokens=sizes,
             split=split_kind,
+            groups=groups,
             vocab_size=len(vocab),
             vocab_sha256=vocab.sha256,
             unk=vocab.unk_id is not None,
@@ -227,15 +190,16 @@ def _profile(plugin: CorpusPlugin, staging: Path, vocab: Vocabulary) -> dict | N
 
 
 def _encode(plugin, config, encoder: Encoder, survey: Survey, split_kind: str, split_at: int, staging: Path):
-    """Second pass: append each part's token ids to its split's file; return tokens and documents per split."""
+    """Second pass: append each part's token ids to its split's file; return tokens and documents per split, and
+    groups per split when whole groups were held out (else None)."""
     different = PluginError(f"corpus plugin {plugin.name!r} gave different documents when read a second time")
     eod = np.array([encoder.vocab.eod_id], dtype=encoder.vocab.dtype)
-    held_out = HeldOut(survey.documents, split_at, config.seed) if split_kind == "documents" else None
+    sides = GroupSides(HeldOut(survey.units, split_at, config.seed)) if split_kind in ("groups", "documents") else None
     sizes = dict.fromkeys(SPLITS, 0)
     documents = dict.fromkeys(SPLITS, 0)
     again = Survey()
     length = 0  # tokens of the current document so far
-    split: str | None = None  # of the current document, when split by documents
+    split: str | None = None  # of the current document, when split by groups, documents or the corpus
     with ExitStack() as stack:
         files = {name: stack.enter_context((staging / f"{name}.bin").open("wb")) for name in SPLITS}
 
@@ -252,30 +216,31 @@ def _encode(plugin, config, encoder: Encoder, survey: Survey, split_kind: str, s
                     sizes[name] += len(piece)
 
         start = 0
-        for tokens, source, ends, given in _parts(plugin, config):
+        for part in _parts(plugin, config):
             try:
-                ids = encoder.encode(tokens)
+                ids = encoder.encode(part.tokens)
             except KeyError:
                 raise different from None
             if len(ids) and not length:
                 start = sizes["train"] + sizes["val"]
-                split = given if split_kind == "corpus" else held_out.next() if held_out else None
+                split = part.split if split_kind == "corpus" else sides.side(part.group) if sides else None
             length += len(ids)
             write(ids)
-            if ends:
+            if part.ends:
                 if length:
                     write(eod)
                     _count_document(documents, split_kind, split, start, sizes, split_at)
-                again.add(length, source, given)
+                again.add(length, part.source, part.split, part.group)
                 length = 0
-    if (again.documents, again.tokens, again.lengths.digest()) != (survey.documents, survey.tokens, survey.lengths.digest()):
+    if (again.documents, again.units, again.tokens, again.lengths.digest()) != (
+            survey.documents, survey.units, survey.tokens, survey.lengths.digest()):
         raise different
-    return sizes, documents
+    return sizes, documents, sides.units if split_kind == "groups" else None
 
 
 def _count_document(documents: dict, split_kind: str, split: str | None, start: int, sizes: dict, split_at: int) -> None:
     """Count a finished document in the split(s) it went to; with a contiguous split one may straddle the cut."""
-    if split_kind in ("documents", "corpus"):
+    if split_kind != "contiguous":
         documents[split] += 1
         return
     end = sizes["train"] + sizes["val"]
@@ -283,7 +248,7 @@ def _count_document(documents: dict, split_kind: str, split: str | None, start: 
     documents["val"] += end > split_at
 
 
-def _protect_checkpoints(run: Run, vocab: Vocabulary, config: PrepareConfig) -> None:
+def _protect_checkpoints(run: Run, vocab: Vocabulary, config: PrepareConfig, split_kind: str) -> None:
     """Refuse to change the data under a trained run's checkpoints unless forced.
 
     Preparing the same corpus the same way again is harmless; a new vocabulary would orphan the
@@ -299,7 +264,7 @@ def _protect_checkpoints(run: Run, vocab: Vocabulary, config: PrepareConfig) -> 
     if old.vocab_sha256 != vocab.sha256:
         raise RunError(f"run {run.name!r} has checkpoints trained on another vocabulary than this corpus gives; {advice}")
     same = {"format": MANIFEST_FORMAT, "corpus": config.corpus, "seed": config.seed, "val_fraction": config.val_fraction,
-            "max_vocab": config.max_vocab, "options": dict(config.options)}
+            "max_vocab": config.max_vocab, "options": dict(config.options), "split": split_kind}
     changed = [key for key, value in same.items() if getattr(old, key) != value]
     if changed:
         raise RunError(f"run {run.name!r} has checkpoints trained on data prepared with other {', '.join(changed)}; {advice}")

@@ -30,6 +30,10 @@ class Document:
     # The split this document belongs to ("train" or "val") when the corpus comes with its own, as
     # PTB's and WikiText's files do; None lets `prepare` hold documents out by --seed.
     split: str | None = None
+    # Documents with the same group go to the same side of the split: a corpus that derives several
+    # documents from one piece (its transpositions, its voices, repeated draws) names the piece here.
+    # None: the document is its own group.
+    group: str | None = None
 
 
 @dataclass(frozen=True)

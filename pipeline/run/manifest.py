@@ -21,7 +21,8 @@ from charmony.pipeline.system.atomic import write_json
 from charmony.pipeline.system.errors import CorpusError, PluginError, RunError
 from charmony.pipeline.system.sources import file_sha256
 
-# 2: documents are held out by selection sampling, in one streaming pass
+# 2: documents are held out by selection sampling, in one streaming pass (whole groups of them, split
+#    "groups", where the corpus groups its documents; manifests from before groups have no `groups`)
 MANIFEST_FORMAT = 2
 SPLITS = ("train", "val")
 DTYPES = ("uint8", "uint16", "uint32")
@@ -91,9 +92,10 @@ class Manifest:
     vocab_sha256: str
     extension: str  # of sample files
     documents: dict[str, int] = field(default_factory=lambda: dict.fromkeys(SPLITS, 0))
-    # "documents" (whole ones held out), "contiguous" (the end of the text) or "corpus" (the corpus gave
-    # each document its split, as PTB's files do)
+    # "documents" (whole ones held out), "groups" (whole groups of documents held out, as the corpus grouped
+    # them), "contiguous" (the end of the text) or "corpus" (the corpus gave each document its split, as PTB's files do)
     split: str = "documents"
+    groups: dict[str, int] | None = None  # per split, with split "groups": groups and documents without one
     format: int = MANIFEST_FORMAT
     plugin_version: str = "unknown"
     plugin_distribution: str | None = None  # that provided the corpus plugin; named when it is no longer installed
@@ -145,6 +147,7 @@ class Manifest:
         return cls(
             tokens=_counts(data["tokens"], "tokens"),
             documents=_counts(data.get("documents", dict.fromkeys(SPLITS, 0)), "documents"),
+            groups=None if data.get("groups") is None else _counts(data["groups"], "groups"),
             sources=[SourceRecord.from_json(record) for record in sources],
             **known,
         )
