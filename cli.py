@@ -233,8 +233,8 @@ def evaluate_command(paths, run_name, runs_dir, **forecast_settings):
         raise ConfigError(f"{names}: only for scoring a series run's forecasts (a series run and no DIR_OR_FILES)")
     sets = files_to_evaluate(list(paths), run.manifest().extension) if paths else [latest_files(run)]
     for evaluated in sets:
-        line = evaluate_files(run, evaluated).line()
-        click.echo(line if len(sets) == 1 else line.replace("evaluate:", f"evaluate {evaluated.label}:", 1))
+        text = evaluate_files(run, evaluated).text()
+        click.echo(text if len(sets) == 1 else text.replace("evaluate:", f"evaluate {evaluated.label}:", 1))
 
 
 def _is_series_run(run) -> bool:

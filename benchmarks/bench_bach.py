@@ -5,9 +5,11 @@ for --minutes of wall time, then samples --samples tunes at temperatures 0.5, 0.
 constrained, and prints for each: strict validity (the `abc` checker and the header fields every training
 tune has), the style overlaps with the held-out tunes (pitch classes, intervals, durations, bars per tune),
 median bars against the held-out tunes', copying from the training tunes, and samples per second. The held-out
-tunes themselves are scored too, as the baseline the figures are read against. Then it trains the four-voice
-model (voices=all) for --chorale-minutes and checks that constrained four-voice tunes are valid with their
-voices' bars aligned.
+tunes themselves are scored too, as the baseline the figures are read against. A second table gives the
+musical figures (evaluation/musical.py: cadence, length, phrases, range, steps...) of each line beside the
+held-out tunes'. Then it trains the four-voice model (voices=all) for --chorale-minutes, checks that
+constrained four-voice tunes are valid with their voices' bars aligned, and prints their melody and harmony
+figures (chords, parallels, crossing, spacing...) beside the held-out chorales'.
 
 Run: .venv/bin/python benchmarks/bench_bach.py [--minutes 10] [--chorale-minutes 5] [--threads 1] [--keep DIR]
 """
@@ -28,6 +30,7 @@ from charmony.pipeline.abc.check import check_abc
 from charmony.pipeline.abc.parser import parse_tune
 from charmony.pipeline.run.config import ModelConfig, PrepareConfig, SampleConfig, TrainConfig
 from charmony.pipeline.evaluation.evaluate import Evaluation, evaluate_texts, required_fields
+from charmony.pipeline.evaluation.musical import GROUPS, figure_text
 from charmony.pipeline.data.prepare import prepare
 from charmony.pipeline.evaluation.references import documents
 from charmony.pipeline.run.folder import Run
@@ -50,12 +53,32 @@ def trained(folder: Path, name: str, options: dict, minutes: float, threads: int
 
 def row(label: str, evaluation: Evaluation, seconds: float | None) -> str:
     """One line of the table."""
-    overlap = evaluation.overlap
+    overlap = {name: "   -" if value is None else f"{value:.2f}" for name, value in evaluation.overlap.items()}
     copying = evaluation.copying
     rate = f"{evaluation.count / seconds:8.2f}" if seconds else "       -"
-    return (f"{label:<18} {evaluation.valid:>6.0%}  {overlap['pitch']:.2f}  {overlap['interval']:.2f}     "
-            f"{overlap['duration']:.2f}  {overlap['bars']:.2f}  {evaluation.bars_median:>5g} / {evaluation.reference_bars_median:<5g}"
+    bars = "-" if evaluation.bars_median is None else f"{evaluation.bars_median:g}"
+    return (f"{label:<18} {evaluation.valid:>6.0%}  {overlap['pitch']}  {overlap['interval']}     "
+            f"{overlap['duration']}  {overlap['bars']}  {bars:>5} / {evaluation.reference_bars_median:<5g}"
             f"  {copying.longest_median:>6g} / {copying.longest_max:<4g} {copying.more_than_half_copied:>8.0%}  {rate}")
+
+
+def musical_table(columns: dict[str, Evaluation]) -> list[str]:
+    """The musical figures of each labelled evaluation side by side, the held-out tunes' first."""
+    if not columns:
+        return []
+    labels = ["held-out", *columns]
+    width = max(len(label) for label in labels) + 2
+    first = next(iter(columns.values())).music or {}
+    lines = []
+    for name, (heading, measures) in GROUPS.items():
+        if name not in first:
+            continue
+        lines.append(f"  {heading:<46}" + "".join(f"{label:>{width}}" for label in labels))
+        for measure in measures:
+            values = [first[name][measure.key]["held_out"]]
+            values += [((evaluation.music or {}).get(name) or {}).get(measure.key, {}).get("samples") for evaluation in columns.values()]
+            lines.append(f"    {measure.words:<44}" + "".join(f"{figure_text(value, measure.form):>{width}}" for value in values))
+    return lines
 
 
 def aligned(text: str) -> bool:
@@ -89,6 +112,7 @@ def main() -> None:
           "median / max, in notes, and the share of tunes more than half copied")
     print(f"{'':<18} {'valid':>6}  pitch  interval  dur.  bars  {'bars':>13}  {'copy median/max':>15} {'>half':>6}  tunes/s")
     print(row("held-out tunes", evaluate_texts(run, list(documents(run.tokens("val"), run.vocabulary()))[:args.samples]), None))
+    evaluations: dict[str, Evaluation] = {}
     for temperature in TEMPERATURES:
         for free in (True, False):
             config = SampleConfig(num_samples=args.samples, max_length=args.max_length, temperature=temperature, seed=1,
@@ -97,12 +121,16 @@ def main() -> None:
             samples, _ = sample(run, config)
             seconds = time.perf_counter() - started
             label = f"T {temperature} {'free' if free else 'constrained'}"
-            print(row(label, evaluate_texts(run, [s.text for s in samples]), seconds), flush=True)
+            evaluations[label] = evaluate_texts(run, [s.text for s in samples])
+            print(row(label, evaluations[label], seconds), flush=True)
+    print("musical figures, the samples' beside the held-out tunes' (all of them):")
+    print("\n".join(musical_table({label.replace("constrained", "constr."): e for label, e in evaluations.items()})))
 
     if args.chorale_minutes > 0:
         chorales, chorale_bpc = trained(folder, "chorales", CHORALES, args.chorale_minutes, args.threads, args.device)
         required = required_fields(chorales)
         print(f"four voices (voices=all), trained {args.chorale_minutes:g} min, {chorale_bpc:.3f} bits per character:")
+        four_part: dict[str, Evaluation] = {}
         for temperature in (0.8, 1.0):
             for free in (True, False):
                 config = SampleConfig(num_samples=max(20, args.samples // 2), max_length=4000, temperature=temperature,
@@ -112,6 +140,10 @@ def main() -> None:
                 print(f"  T {temperature} {'free' if free else 'constrained':<11}: {len(valid)}/{len(samples)} strictly valid, "
                       f"{sum(map(aligned, valid))} of them with every voice's bars aligned; "
                       f"{sum(s.finished for s in samples)} ended by themselves")
+                label = f"T {temperature} {'free' if free else 'constr.'}"
+                four_part[label] = evaluate_texts(chorales, [s.text for s in samples], copying=False)
+        print("musical figures of the four-voice tunes, beside the held-out chorales':")
+        print("\n".join(musical_table(four_part)))
     print(f"runs in {folder}")
 
 

@@ -16,8 +16,10 @@ from charmony.corpora import chorales
 from charmony.corpora.bach import BachCorpus
 from charmony.corpora.chorales import ORIGINAL, Variant, chorale_tunes, convert_chorale
 from charmony.pipeline.abc.check import check_abc
-from charmony.pipeline.run.config import PrepareConfig
 from charmony.pipeline.data.prepare import prepare
+from charmony.pipeline.evaluation.evaluate import evaluate_texts
+from charmony.pipeline.evaluation.references import documents
+from charmony.pipeline.run.config import PrepareConfig
 from charmony.pipeline.plugin.corpus import CorpusWarning
 from charmony.pipeline.run.folder import Run
 
@@ -73,6 +75,24 @@ def test_the_default_corpus_is_the_cached_chorales_that_pass_the_checker(chorale
     first = cached["tunes"][0]["abc"]
     assert first.startswith("X:1\nT:BWV 1.6\nC:J.S. Bach\nM:4/4\n") and "\nK:F\n[V:1] " in first
     assert all(check_abc(tune["abc"]).valid for tune in cached["tunes"][:40])
+
+
+def test_the_held_out_chorales_sound_like_bach_to_the_musical_evaluation(chorale_cache, runs_dir, capsys):
+    """Bach's own harmony, measured on the run's held-out chorales, is what the figures are read against."""
+    run = Run(runs_dir / "chorales")
+    prepare(run, PrepareConfig("bach"))
+    held_out = list(documents(run.tokens("val"), run.vocabulary()))
+    music = evaluate_texts(run, held_out, copying=False).music
+    harmony, melody = music["harmony"], music["melody"]
+    with capsys.disabled():
+        print(f"\nheld-out chorales: {harmony}\n{melody}")
+    assert all(pair["samples"] == pair["held_out"] for pair in harmony.values())
+    assert harmony["tunes"]["held_out"] == len(held_out) >= 20
+    assert harmony["chords"]["held_out"] > 0.8
+    assert harmony["parallels"]["held_out"] < 5
+    assert harmony["crossing"]["held_out"] < 0.1
+    assert harmony["bass_cadence"]["held_out"] > 0.6
+    assert melody["phrase_bars_median"]["held_out"] == 2  # a fermata every second bar, as chorale lines go
 
 
 def test_every_derived_soprano_tune_is_the_one_direct_conversion_writes(chorale_cache, tmp_path, monkeypatch):

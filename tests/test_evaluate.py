@@ -13,7 +13,8 @@ import pytest
 from charmony.pipeline.abc.features import bar_bin, copy_events, tune_features
 from charmony.pipeline.abc.parser import parse_tune
 from charmony.pipeline.evaluation.copying import longest_copies
-from charmony.pipeline.evaluation.evaluate import evaluate_texts, overlap
+from charmony.pipeline.evaluation.evaluate import evaluate_texts
+from charmony.pipeline.evaluation.histograms import overlap
 from charmony.pipeline.run.config import PrepareConfig
 from charmony.pipeline.data.prepare import prepare
 from charmony.pipeline.evaluation.references import CACHE_NAME, documents, line_length_bin, text_lines
@@ -116,7 +117,15 @@ def test_the_evaluation_line_and_json(tune_run):
     assert "; bars median " in line and "longest copy median " in line and "% more than half copied" in line
     data = evaluation.to_json()
     assert set(data) == {"run", "kind", "unit", "count", "valid", "overlap", "reference", "bars_median",
-                         "reference_bars_median", "copying"}
+                         "reference_bars_median", "copying", "music"}
+    # The made-up tunes are in C and end anywhere; the 15 held-out ones hold the figures the samples are read against.
+    melody = data["music"]["melody"]
+    assert melody["tunes"] == {"samples": 4, "held_out": 15} and "harmony" not in data["music"]
+    assert set(melody) == {"tunes", "cadence", "length_within", "bars_median", "phrase_bars_median", "phrase_overlap",
+                           "double_bars", "rest_bars", "meter_changes", "span_median", "steps"}
+    assert melody["double_bars"] == {"samples": 0, "held_out": 0} and 0.5 < melody["steps"]["held_out"] < 1
+    text = evaluation.text().splitlines()
+    assert text[0] == line and any(row.split()[-2:] == ["4", "15"] and "tunes with music" in row for row in text[1:])
     assert data["kind"] == "music" and data["count"] == 5 and set(data["overlap"]) == {"pitch", "interval", "duration", "bars"}
     assert evaluation.samples[-1] == {"tunes": 1, "valid_tunes": 0, "notes": 0, "bars": 0,
                                       "overlap": {"pitch": None, "interval": None, "duration": None},
@@ -319,3 +328,18 @@ def test_tune_features_round_trip_through_json_and_refuse_another_version():
     assert TuneFeatures.from_json(data) == features
     with pytest.raises(ValueError):
         TuneFeatures.from_json(dict(data, version=-1))
+
+
+def test_evaluate_prints_the_musical_figures_beside_the_held_out_ones(tune_run, copy_of, invoke, tmp_path):
+    run = copy_of(tune_run)
+    ends_on_c = "X:1\nT:Home\nM:4/4\nL:1/8\nK:C\nC2 E2 G2 E2 | D2 F2 E2 D2 | c8 |]\n"
+    (tmp_path / "home.abc").write_text(ends_on_c, encoding="utf-8")
+    result = invoke("evaluate", tmp_path / "home.abc", "--run", run.name, "--runs-dir", run.dir.parent)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("evaluate: 1 tunes, 100% valid; ")
+    held_out = evaluate_texts(run, split_texts(run, "val")).music["melody"]
+    cadence = next(line for line in lines if "last note on the tonic" in line).split()
+    assert cadence[-2:] == ["100%", f"{held_out['cadence']['held_out']:.0%}"]
+    span = next(line for line in lines if "range in semitones, median" in line).split()
+    assert span[-2:] == ["12", f"{held_out['span_median']['held_out']:g}"]  # C4 to C5

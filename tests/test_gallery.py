@@ -129,13 +129,19 @@ def test_the_gallery_is_self_contained_and_asks_nothing_of_the_network(gallery):
 def test_set_and_sample_evaluation_mode_and_options_are_shown_by_name(run):
     folder = write_set(run, "judged", [REEL], ".abc", ["abc"], mode="constrained", options={"meter": "3/4"})
     report = json.loads((folder / "samples.json").read_text())
-    report["evaluation"] = {"validity": 0.75, "style": {"pitch": 0.93, "interval": 0.91}, "copying": {"longest_copy": 12}}
+    report["evaluation"] = {"validity": 0.75, "style": {"pitch": 0.93, "interval": 0.91}, "copying": {"longest_copy": 12},
+                            "music": {"melody": {"cadence": {"samples": 0.15, "held_out": 0.775}},
+                                      "harmony": {"parallels": {"samples": 7.5, "held_out": None}}}}
     report["samples"][0]["evaluation"] = {"pitch_overlap": 0.875, "copied": False}
     (folder / "samples.json").write_text(json.dumps(report))
     page = build_gallery(run, GalleryConfig(samples=[folder])).index.read_text()
     assert "<dt>mode</dt><dd>constrained</dd>" in page and "<dt>options</dt><dd>meter=3/4</dd>" in page
     assert "<dt>validity</dt><dd>0.75</dd>" in page and "<dt>style</dt><dd>pitch 0.93 · interval 0.91</dd>" in page
     assert "<dt>copying</dt><dd>longest_copy 12</dd>" in page
+    # The musical figures make a table of words, the samples' figure and the held-out tunes'.
+    assert "<dt>music</dt>" not in page and "<th>figure</th><th>samples</th><th>held-out</th>" in page
+    assert "<tr><td>last note on the tonic</td><td>15%</td><td>78%</td></tr>" in page
+    assert "<tr><td>parallel fifths and octaves per 100 beat pairs</td><td>7.5</td><td>-</td></tr>" in page
     assert "<dt>pitch_overlap</dt><dd>0.875</dd>" in card(page, "s1-0") and "<dt>copied</dt><dd>no</dd>" in card(page, "s1-0")
 
 

@@ -1,39 +1,34 @@
-"""Musical features of parsed ABC tunes, for evaluation: the melodies of their voices and their histograms.
+"""Musical features of parsed ABC tunes, for evaluation: the melodies of their voices, their histograms, and
+each tune's melody and harmony figures (`abc/melody.py`, `abc/harmony.py`).
 
-A voice's melody is what it sounds, in order: its notes, with tied notes merged into one note of their
-summed length and a chord reduced to its top note, and its rests. Grace notes take no time and are left
-out. The histograms (see `TuneFeatures`) and the copying events (`copy_events`) are read from melodies.
+A voice's melody is what it sounds, in order (`abc/sounds.py`): its notes, with tied notes merged into one note
+of their summed length and a chord reduced to its top note, and its rests. The histograms (see `TuneFeatures`)
+and the copying events (`copy_events`) are read from melodies.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from fractions import Fraction
 from typing import Any
 
-from charmony.pipeline.abc.fields import Key
-from charmony.pipeline.abc.theory import STEP_SEMITONES
-from charmony.pipeline.abc.tune import Change, Chord, Note, Rest, Tune, Voice
+from charmony.pipeline.abc.harmony import HarmonyFigures, harmony_figures
+from charmony.pipeline.abc.melody import MelodyFigures, melody_figures
+from charmony.pipeline.abc.sounds import Sound, melody
+from charmony.pipeline.abc.tune import Tune
 
 INTERVAL_LIMIT = 12  # melodic intervals beyond an octave fall into the end bins, -12 and +12
 BAR_BIN = 4  # bars per tune are binned 1-4, 5-8, ...
 BAR_BIN_LAST = 64  # ... up to 61-64, and one bin for longer tunes
 
 
-@dataclass(frozen=True)
-class Sound:
-    """One element of a melody: a note (its MIDI key) or a rest (`midi` None), its length, and the tonic's pitch class."""
-
-    midi: int | None
-    length: Fraction  # in whole notes
-    tonic: int | None  # pitch class 0-11 of the key in force; None for K:none and keys without a tonic
-
-
 # Raise when a feature is computed differently, so that features saved before (evaluation caches) are rebuilt.
-FEATURES_VERSION = 1
+FEATURES_VERSION = 2
 # How the keys of each histogram are read back from JSON.
 COUNTER_KEYS = {"pitch_classes": int, "intervals": int, "durations": Fraction, "bars": int}
+# The lists of per-tune figures, and the dataclass each item is read back into.
+RECORD_TYPES = {"melody_figures": MelodyFigures, "harmony_figures": HarmonyFigures}
 
 
 @dataclass
@@ -44,7 +39,8 @@ class TuneFeatures:
     - `intervals`: semitones from each note to the next note of the same voice (rests between them do not
       count), clipped to -12..+12;
     - `durations`: each note's length in quarter notes, by exact value;
-    - `bars`: each tune's number of bars (of its first voice; 0 for a tune without music), binned by `bar_bin`.
+    - `bars`: each tune's number of bars (of its first voice; 0 for a tune without music), binned by `bar_bin`;
+    - `melody_figures` and `harmony_figures`: each tune's own figures, for the musical evaluation.
     """
 
     pitch_classes: Counter = field(default_factory=Counter)
@@ -54,6 +50,8 @@ class TuneFeatures:
     bar_counts: list[int] = field(default_factory=list)  # each tune's bars
     notes: int = 0
     melodies: list[list[Sound]] = field(default_factory=list)  # one per voice of each tune
+    melody_figures: list[MelodyFigures] = field(default_factory=list)  # one per tune with music
+    harmony_figures: list[HarmonyFigures] = field(default_factory=list)  # one per four-part tune
 
     def add(self, other: TuneFeatures) -> None:
         """Add another tune's (or set's) features to these."""
@@ -67,7 +65,12 @@ class TuneFeatures:
             value = getattr(self, item.name)
             if item.name == "melodies":
                 continue
-            data[item.name] = [[str(key), count] for key, count in sorted(value.items())] if isinstance(value, Counter) else value
+            if isinstance(value, Counter):
+                data[item.name] = [[str(key), count] for key, count in sorted(value.items())]
+            elif item.name in RECORD_TYPES:
+                data[item.name] = [asdict(record) for record in value]
+            else:
+                data[item.name] = value
         return data
 
     @classmethod
@@ -81,39 +84,13 @@ class TuneFeatures:
                 continue
             empty = getattr(cls(), item.name)
             read = COUNTER_KEYS.get(item.name)
-            values[item.name] = (Counter({read(key): int(count) for key, count in data[item.name]}) if read
-                                 else type(empty)(data[item.name]))
+            if read:
+                values[item.name] = Counter({read(key): int(count) for key, count in data[item.name]})
+            elif item.name in RECORD_TYPES:
+                values[item.name] = [RECORD_TYPES[item.name](**record) for record in data[item.name]]
+            else:
+                values[item.name] = type(empty)(data[item.name])
         return cls(**values)
-
-
-def tonic_class(key: Key | None) -> int | None:
-    """The pitch class of a key's tonic (C is 0), or None when the key names none."""
-    if key is None or not key.tonic:
-        return None
-    return (STEP_SEMITONES[key.tonic[0]] + {"#": 1, "b": -1}.get(key.tonic[1:], 0)) % 12
-
-
-def melody(voice: Voice) -> list[Sound]:
-    """What a voice sounds, in order (the main layer of each bar; `&` overlays are left out)."""
-    sounds: list[Sound] = []
-    tonic = tonic_class(voice.key)
-    tied = False  # the last note holds on into the next one
-    for bar in voice.bars:
-        for event in bar.events:
-            if isinstance(event, Change):
-                if event.kind == "key":
-                    tonic = tonic_class(event.value)
-            elif isinstance(event, Rest):
-                sounds.append(Sound(None, event.length, tonic))
-                tied = False
-            elif isinstance(event, Note | Chord):
-                top = event if isinstance(event, Note) else max(event.notes, key=lambda note: note.midi)
-                if tied and sounds and sounds[-1].midi == top.midi:
-                    sounds[-1] = Sound(top.midi, sounds[-1].length + event.length, sounds[-1].tonic)
-                else:
-                    sounds.append(Sound(top.midi, event.length, tonic))
-                tied = top.tie_start
-    return sounds
 
 
 def bar_bin(bars: int) -> int:
@@ -143,6 +120,11 @@ def tune_features(tune: Tune) -> TuneFeatures:
     bars = len(voices[0].bars) if voices else 0
     features.bar_counts.append(bars)
     features.bars[bar_bin(bars)] += 1
+    tune_melody, tune_harmony = melody_figures(tune), harmony_figures(tune)
+    if tune_melody is not None:
+        features.melody_figures.append(tune_melody)
+    if tune_harmony is not None:
+        features.harmony_figures.append(tune_harmony)
     return features
 
 

@@ -9,6 +9,9 @@ For an ABC run (one whose samples are `.abc` files) the unit is the tune, and th
   key's tonic, `interval` melodic intervals within a voice, `duration` note lengths in quarter notes,
   `bars` bars per tune (bins in `abc/features.py`);
 - `bars_median` and `reference_bars_median`: the median bars per tune of the samples and of the held-out tunes;
+- `music`: melody figures (cadence, length, phrases, furniture, range, steps) and, for four-part tunes, harmony
+  figures (chords, parallels, crossing, spacing, ranges, the bass's cadence), each for the samples and for
+  the held-out tunes (`evaluation/musical.py`);
 - `copying`: a tune's longest copy is the longest run of consecutive notes (a rest counts as one) of one of
   its voices that occurs in a voice of a training tune with the same intervals and lengths; the median and
   largest over tunes, and the share of tunes with more than half of some voice in one copied run.
@@ -32,6 +35,8 @@ from charmony.pipeline.abc.check import check_tune, lacking_fields
 from charmony.pipeline.abc.features import TuneFeatures, tune_features
 from charmony.pipeline.abc.tune import Tune
 from charmony.pipeline.evaluation.copying import longest_copies
+from charmony.pipeline.evaluation.histograms import overlap
+from charmony.pipeline.evaluation.musical import musical_evaluation, musical_table
 from charmony.pipeline.data.encoding import code_points
 from charmony.pipeline.plugin.verdict import Verdict
 from charmony.pipeline.plugin.manager import corpus_failure, get_outputs
@@ -75,6 +80,7 @@ class Evaluation:
     bars_median: float | None = None
     reference_bars_median: float | None = None
     samples: list[dict] = field(default_factory=list)  # each sample's (file's) own figures
+    music: dict | None = None  # the musical evaluation's figures (evaluation/musical.py), music runs only
 
     def to_json(self) -> dict:
         """The set's figures as plain JSON data (the samples' own figures are in `samples`)."""
@@ -83,6 +89,7 @@ class Evaluation:
         if self.kind == "music":
             data["bars_median"] = self.bars_median
             data["reference_bars_median"] = self.reference_bars_median
+            data["music"] = self.music
         data["copying"] = self.copying.to_json() if self.copying else None
         if self.copying_note:
             data["copying_note"] = self.copying_note
@@ -91,6 +98,10 @@ class Evaluation:
     def line(self) -> str:
         """One line for the screen (see `evaluation_line`)."""
         return evaluation_line(self.to_json())
+
+    def text(self) -> str:
+        """What the screen shows: the line, then for tunes the table of musical figures (see `evaluation_text`)."""
+        return evaluation_text(self.to_json())
 
 
 def evaluation_line(data: dict) -> str:
@@ -114,16 +125,15 @@ def evaluation_line(data: dict) -> str:
     return "evaluate: " + "; ".join(parts)
 
 
+def evaluation_text(data: dict) -> str:
+    """The line for figures as `Evaluation.to_json` gives them, then a table of the musical figures, samples beside
+    held-out tunes, where there are any."""
+    table = musical_table(data.get("music") or {})
+    return "\n".join([evaluation_line(data), *table])
+
+
 def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
-
-
-def overlap(samples: Counter, reference: Counter) -> float | None:
-    """The overlap area of two histograms, each normalised to sum to 1; None when either is empty."""
-    total_samples, total_reference = sum(samples.values()), sum(reference.values())
-    if not total_samples or not total_reference:
-        return None
-    return sum(min(count / total_samples, reference.get(bin_, 0) / total_reference) for bin_, count in samples.items())
 
 
 def run_kind(run: Run) -> str:
@@ -218,6 +228,7 @@ def _evaluate_music(run: Run, texts: Sequence[str], copying: bool) -> Evaluation
         bars_median=statistics.median(total.bar_counts) if total.bar_counts else None,
         reference_bars_median=statistics.median(ref_bars) if ref_bars else None,
         samples=samples,
+        music=musical_evaluation(total, reference.features),
     )
 
 

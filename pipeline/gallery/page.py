@@ -13,6 +13,7 @@ from charmony.pipeline.plugin.cards import PLACES, CardPart, CardSample, highlig
 from charmony.pipeline.gallery.curve import curve_svg
 from charmony.pipeline.training.log import Metrics
 from charmony.pipeline.run.samples_file import SampleSet
+from charmony.pipeline.evaluation.musical import musical_rows
 from charmony.pipeline.plugin.output import OutputPlugin
 from charmony.pipeline.plugin.verdict import Problem
 from charmony.pipeline.outputs.runner import summary_line
@@ -69,6 +70,19 @@ def figures_html(figures: dict, css_class: str) -> str:
             shown = escape(figure(value))
         items.append(f"<div><dt>{escape(name)}</dt><dd>{shown}</dd></div>")
     return f'<dl class="{css_class}">' + "".join(items) + "</dl>" if items else ""
+
+
+def musical_html(music: dict) -> str:
+    """A table of the musical figures of a set: each figure in words, the samples' value and the held-out tunes'."""
+    body = []
+    for heading, rows in musical_rows(music):
+        body.append(f'<tr><th scope="rowgroup" colspan="3">{escape(heading)}</th></tr>')
+        body += [f"<tr><td>{escape(words)}</td><td>{escape(samples)}</td><td>{escape(held_out)}</td></tr>"
+                 for words, samples, held_out in rows]
+    if not body:
+        return ""
+    return ('<table class="music"><thead><tr><th>figure</th><th>samples</th><th>held-out</th></tr></thead>'
+            "<tbody>" + "".join(body) + "</tbody></table>")
 
 
 def _dict(value) -> dict:
@@ -174,7 +188,9 @@ def set_section(sample_set: SampleSet, anchor: str, report_url: str | None, card
             f'<p class="folder">{escape(sample_set.folder)}</p>'
             + figures_html(settings, "settings")
             + (f'<ul class="summary">{"".join(lines)}</ul>' if lines else "")
-            + (f'<h3 class="evaluation">Evaluation of the set</h3>{figures_html(evaluation, "evaluation")}' if evaluation else "")
+            + (f'<h3 class="evaluation">Evaluation of the set</h3>'
+               f'{figures_html({k: v for k, v in evaluation.items() if k != "music"}, "evaluation")}'
+               f'{musical_html(_dict(evaluation.get("music")))}' if evaluation else "")
             + '<div class="cards">' + "".join(cards) + "</div></section>")
 
 

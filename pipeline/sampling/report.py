@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from charmony.pipeline.evaluation.evaluate import evaluation_line
+from charmony.pipeline.evaluation.evaluate import evaluation_text
 from charmony.pipeline.outputs.runner import summary_line
 from charmony.pipeline.sampling.sample import Sample
 
@@ -21,5 +21,5 @@ def sample_lines(samples: Sequence[Sample], report: dict, target: Path, show_tex
     lines.append(f"{len(samples)} {report['mode']} samples (seed {report['seed']}, {finished} ended by themselves) written to {target}")
     lines += [summary_line(name, counts) for name, counts in report["summary"].items() if summary_line(name, counts)]
     if "evaluation" in report:
-        lines.append(evaluation_line(report["evaluation"]))
+        lines.append(evaluation_text(report["evaluation"]))
     return lines
