@@ -27,7 +27,8 @@ import torch
 from charmony.pipeline.abc.check import check_abc
 from charmony.pipeline.abc.parser import parse_tune
 from charmony.pipeline.run.config import ModelConfig, PrepareConfig, SampleConfig, TrainConfig
-from charmony.pipeline.evaluation.evaluate import Evaluation, evaluate_texts, required_fields
+from charmony.pipeline.abc.profile import required_fields
+from charmony.pipeline.evaluation.evaluate import Evaluation, evaluate_texts
 from charmony.pipeline.data.prepare import prepare
 from charmony.pipeline.evaluation.references import documents
 from charmony.pipeline.run.folder import Run
@@ -101,7 +102,7 @@ def main() -> None:
 
     if args.chorale_minutes > 0:
         chorales, chorale_bpc = trained(folder, "chorales", CHORALES, args.chorale_minutes, args.threads, args.device)
-        required = required_fields(chorales)
+        required = required_fields(chorales.profile())
         print(f"four voices (voices=all), trained {args.chorale_minutes:g} min, {chorale_bpc:.3f} bits per character:")
         for temperature in (0.8, 1.0):
             for free in (True, False):
