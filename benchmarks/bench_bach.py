@@ -29,7 +29,8 @@ import torch
 from charmony.pipeline.abc.check import check_abc
 from charmony.pipeline.abc.parser import parse_tune
 from charmony.pipeline.run.config import ModelConfig, PrepareConfig, SampleConfig, TrainConfig
-from charmony.pipeline.evaluation.evaluate import Evaluation, evaluate_texts, required_fields
+from charmony.pipeline.abc.profile import required_fields
+from charmony.pipeline.evaluation.evaluate import Evaluation, evaluate_texts
 from charmony.pipeline.evaluation.musical import GROUPS, figure_text
 from charmony.pipeline.data.prepare import prepare
 from charmony.pipeline.evaluation.references import documents
@@ -128,7 +129,7 @@ def main() -> None:
 
     if args.chorale_minutes > 0:
         chorales, chorale_bpc = trained(folder, "chorales", CHORALES, args.chorale_minutes, args.threads, args.device)
-        required = required_fields(chorales)
+        required = required_fields(chorales.profile())
         print(f"four voices (voices=all), trained {args.chorale_minutes:g} min, {chorale_bpc:.3f} bits per character:")
         four_part: dict[str, Evaluation] = {}
         for temperature in (0.8, 1.0):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from charmony.pipeline.abc.check import check_abc
+from charmony.pipeline.abc.profile import required_fields
 from charmony.pipeline.plugin.cards import CardPart, CardSample
 from charmony.pipeline.plugin.hookspecs import hookimpl
 from charmony.pipeline.plugin.output import OutputPlugin
@@ -26,7 +27,7 @@ class AbcChecker(OutputPlugin):
 
     def for_run(self, profile: dict | None) -> AbcChecker:
         """A checker that also holds each tune to the header fields every training tune of the run has."""
-        required = tuple((profile or {}).get("abc", {}).get("header", {}).get("required", ()))
+        required = required_fields(profile)
         return AbcChecker(required) if required else self
 
     def summarise(self, verdicts: list[Verdict]) -> str:

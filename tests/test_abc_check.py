@@ -6,7 +6,9 @@ import subprocess
 
 import pytest
 
-from charmony.pipeline.abc.check import bar_numbers, check_abc, check_tunes, duration_problems
+from charmony.pipeline.abc.check import bar_numbers, check_abc, check_tune, check_tunes, duration_problems
+from charmony.pipeline.abc.parser import parse_tune
+from charmony.pipeline.abc.profile import required_fields
 from charmony.pipeline.plugin.manager import get_outputs
 
 GOOD = {
@@ -227,3 +229,20 @@ def test_explicit_accidentals_in_k_are_read():
     reports = check_tunes("X:1\nM:4/4\nL:1/8\nK:C ^f =c\nCDEF GABc|]\n")
     assert reports[0].valid, reports[0].problems
     assert [n.alter for n in reports[0].tune.voices["1"].bars[0].events] == [0, 0, 0, 1, 0, 0, 0, 0]
+
+
+def test_required_fields_are_judged_once_for_a_tune_and_a_file():
+    text = "X:1\nM:4/4\nL:1/4\nK:C\nCDEF|]\n"
+    report = check_tune(parse_tune(text), ("T", "K", "C"))
+    assert report.lacking == ["T", "C"] and not report.valid
+    assert report.problems[0].message.startswith("the tune has no T:, C: field")
+    assert check_tune(parse_tune(text), ("K", "M")).valid and check_tune(parse_tune(text)).lacking == []
+    verdict = check_abc(text + "\nX:2\nT:t\nM:4/4\nL:1/4\nK:C\nCDEF|]\n", ("T", "C"))
+    assert verdict.details["lacks"] == {"T": 1, "C": 2} and verdict.details["valid_tunes"] == 0
+    assert [p.message for p in verdict.problems] == [r.problems[0].message for r in verdict.parsed]
+
+
+def test_required_fields_come_from_the_abc_part_of_a_profile():
+    assert required_fields({"abc": {"header": {"required": ["K", "X"]}}}) == ("K", "X")
+    assert required_fields(None) == required_fields({}) == required_fields({"abc": None}) == ()
+    assert required_fields({"poetry": {"header": {"required": ["T"]}}}) == ()

@@ -1,12 +1,14 @@
 """charmony's ABC reader: the tune model the parser builds, and the music21 Score made from it."""
 
+import re
 from fractions import Fraction
 
 import pytest
 from music21 import chord, expressions, key, meter, note, stream
 
 from charmony.pipeline.abc.fields import parse_key, parse_meter, parse_tempo, parse_unit
-from charmony.pipeline.abc.parser import parse_tune
+from charmony.pipeline.abc.parser import SKIPPED_KINDS, TOKEN_READERS, parse_tune
+from charmony.pipeline.abc.tokens import TOKEN
 from charmony.pipeline.abc.score import abc_to_score
 from charmony.pipeline.system.errors import AbcError
 
@@ -229,3 +231,9 @@ def test_problems_carry_line_and_column():
     parsed = parse_tune("X:1\nK:C\nCDEF @ [CEG\n", first_line=10)
     assert [(p.line, p.column) for p in parsed.problems] == [(12, 6), (12, 8)]
     assert "reserved character '@'" in parsed.problems[0].message and "unclosed chord" in parsed.problems[1].message
+
+
+def test_every_token_kind_is_read_or_skipped_by_the_parser():
+    kinds = set(re.findall(r"^\s*\|?\s*\(\?P<(\w+)>", TOKEN.pattern, re.MULTILINE))
+    assert len(kinds) == 25 and {"note", "bar", "other", "continuation"} <= kinds
+    assert set(TOKEN_READERS) | SKIPPED_KINDS == kinds and not set(TOKEN_READERS) & SKIPPED_KINDS

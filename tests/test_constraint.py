@@ -14,6 +14,7 @@ from charmony.pipeline.abc.check import bar_numbers, check_abc
 from charmony.pipeline.abc.collection import split_tunes
 from charmony.pipeline.abc.grammar import AbcConstraint
 from charmony.pipeline.abc.parser import parse_tune
+from charmony.pipeline.abc.profile import required_fields
 from charmony.pipeline.abc.sample_options import AbcOptions
 from charmony.pipeline.sampling.constrained import ConstrainedBatch
 from charmony.pipeline.plugin.manager import get_outputs
@@ -62,10 +63,6 @@ def runs(tmp_path_factory) -> dict[str, Run]:
     }
 
 
-def required(run: Run) -> tuple[str, ...]:
-    return tuple(run.profile()["abc"]["header"]["required"])
-
-
 def test_prepare_keeps_what_every_training_tune_has(runs):
     profile = runs["chorales"].profile()["abc"]
     assert profile["header"]["required"] == ["C", "K", "L", "M", "T", "V", "X"], "Q: is only in some tunes"
@@ -80,7 +77,7 @@ def test_an_untrained_model_at_a_high_temperature_writes_only_complete_valid_tun
     samples, meta = sample(run, SampleConfig(num_samples=200, max_length=max_length, temperature=1.5, seed=4, device="cpu"))
     assert meta["mode"] == "constrained" and "constraint_dead_ends" not in meta
     assert all(s.finished for s in samples), "every tune ends by itself, before --max-length"
-    verdicts = [check_abc(s.text, required(run)) for s in samples]
+    verdicts = [check_abc(s.text, required_fields(run.profile())) for s in samples]
     assert [v.problems for v in verdicts if not v.valid] == []
     voices = {len(parse_tune(s.text).voices) for s in samples}
     assert voices == ({4} if name == "chorales" else {1})
@@ -93,7 +90,7 @@ def test_an_untrained_model_at_a_high_temperature_writes_only_complete_valid_tun
         "no tune is shorter than the shortest training tune"
     free, meta = sample(run, SampleConfig(num_samples=200, max_length=max_length, temperature=1.5, seed=4, device="cpu", free=True))
     assert meta["mode"] == "free"
-    assert sum(check_abc(s.text, required(run)).valid for s in free) < 20, "without the constraint, random weights write junk"
+    assert sum(check_abc(s.text, required_fields(run.profile())).valid for s in free) < 20, "without the constraint, random weights write junk"
 
 
 @pytest.mark.parametrize("name, options, max_length", [
@@ -107,7 +104,7 @@ def test_the_tunes_have_the_meter_key_tempo_and_bars_asked_for(runs, name, optio
                                              options=options))
     assert meta["options"] == options
     for item in samples:
-        assert check_abc(item.text, required(run)).valid
+        assert check_abc(item.text, required_fields(run.profile())).valid
         tune = parse_tune(item.text)
         fields = dict(tune.fields)
         assert fields["M"] == options["meter"] and fields["K"] == options["key"]
@@ -177,7 +174,7 @@ def test_drawing_then_checking_keeps_every_sample_valid(runs, name):
     constraint = AbcConstraint(run.profile()["abc"], AbcOptions())
     texts, batch = random_walk(constraint, run.vocabulary().tokens, 24, 1500, seed=6, draw=True)
     assert batch.dead_ends == 0 and all(batch.states[row] is None for row in range(24))
-    assert [check_abc(t, required(run)).problems for t in texts if not check_abc(t, required(run)).valid] == []
+    assert [check_abc(t, required_fields(run.profile())).problems for t in texts if not check_abc(t, required_fields(run.profile())).valid] == []
 
 
 def fed(constraint, text: str, state=None):
@@ -223,7 +220,7 @@ def test_top_k_sampling_goes_through_the_masks_and_stays_valid(runs):
     run = runs["folk"]
     samples, meta = sample(run, SampleConfig(num_samples=60, max_length=700, temperature=1.5, top_k=20, seed=7, device="cpu"))
     assert "constraint_dead_ends" not in meta and all(s.finished for s in samples)
-    assert all(check_abc(s.text, required(run)).valid for s in samples)
+    assert all(check_abc(s.text, required_fields(run.profile())).valid for s in samples)
 
 
 @pytest.mark.parametrize("name", ["soprano", "chorales", "folk"])
@@ -231,7 +228,7 @@ def test_each_cached_mask_holds_for_every_state_of_its_key(runs, name):
     run = runs[name]
     constraint = AbcConstraint(run.profile()["abc"], AbcOptions())
     texts, batch = random_walk(constraint, run.vocabulary().tokens, 24, 1500, seed=2)  # verify raises on a mismatch
-    assert batch.dead_ends == 0 and all(check_abc(t, required(run)).valid for t in texts)
+    assert batch.dead_ends == 0 and all(check_abc(t, required_fields(run.profile())).valid for t in texts)
 
 
 @pytest.mark.parametrize("name, bars, exact", [("chorales", 2, True), ("folk", 3, False)])

@@ -25,6 +25,7 @@ class TuneReport:
     problems: list[Problem]
     bars: int  # bars of all voices
     bars_ok: int  # of those, the bars whose duration is right
+    lacking: list[str]  # the required header fields the tune lacks
 
     @property
     def valid(self) -> bool:
@@ -32,8 +33,12 @@ class TuneReport:
         return not self.problems
 
 
-def check_tune(tune: Tune) -> TuneReport:
-    """Check one parsed tune: its parser problems, then durations and bar counts."""
+def check_tune(tune: Tune, required: tuple[str, ...] = ()) -> TuneReport:
+    """Check one parsed tune: its parser problems, durations and bar counts, and the header fields in `required`.
+
+    `required` names header fields the tune must have: those every training tune of a run has, when the
+    checker judges that run's samples. A plain tune is held to ABC 2.1 alone.
+    """
     problems = list(tune.problems)
     bars = bars_ok = 0
     if tune.key is not None and not tune.voices:
@@ -45,12 +50,16 @@ def check_tune(tune: Tune) -> TuneReport:
         bars_ok += len(voice.bars) - len({(p.line, p.column) for p in voice_problems})
     problems.extend(bar_count_problems(tune))
     problems.sort(key=lambda p: (p.line, p.column))
-    return TuneReport(tune, problems, bars, bars_ok)
+    lacking = lacking_fields(tune, required)
+    if lacking:
+        problems.insert(0, Problem(tune.line, 1, f"the tune has no {', '.join(letter + ':' for letter in lacking)} "
+                                   "field, which every training tune of the run has"))
+    return TuneReport(tune, problems, bars, bars_ok, lacking)
 
 
-def check_tunes(text: str) -> list[TuneReport]:
-    """Check every tune of an ABC file; lines are those of the file."""
-    return [check_tune(parse_tune(piece.text, piece.line)) for piece in split_tunes(text)]
+def check_tunes(text: str, required: tuple[str, ...] = ()) -> list[TuneReport]:
+    """Check every tune of an ABC file (see check_tune for `required`); lines are those of the file."""
+    return [check_tune(parse_tune(piece.text, piece.line), required) for piece in split_tunes(text)]
 
 
 def lacking_fields(tune: Tune, required: tuple[str, ...]) -> list[str]:
@@ -60,20 +69,12 @@ def lacking_fields(tune: Tune, required: tuple[str, ...]) -> list[str]:
 
 
 def check_abc(text: str, required: tuple[str, ...] = ()) -> Verdict:
-    """The verdict on an ABC file: valid when it holds at least one tune and every tune is valid.
-
-    `required` names header fields every tune must have: those every training tune of a run has, when
-    the checker judges that run's samples. A plain file is held to ABC 2.1 alone.
-    """
-    reports = check_tunes(text)
+    """The verdict on an ABC file: valid when it holds at least one tune and every tune is valid (see check_tune)."""
+    reports = check_tunes(text, required)
     lacks: dict[str, int] = {}
     for report in reports:
-        missing = lacking_fields(report.tune, required)
-        for letter in missing:
+        for letter in report.lacking:
             lacks[letter] = lacks.get(letter, 0) + 1
-        if missing:
-            report.problems.insert(0, Problem(report.tune.line, 1, f"the tune has no {', '.join(field + ':' for field in missing)} "
-                                              "field, which every training tune of the run has"))
     if not reports:
         return Verdict(False, [Problem(1, 1, NO_TUNES)], {"tunes": 0, "valid_tunes": 0, "bars": 0, "bars_ok": 0}, parsed=reports)
     details: dict[str, object] = {

@@ -156,6 +156,11 @@ class ProfileBuilder:
         }
 
 
+def required_fields(profile: dict | None) -> tuple[str, ...]:
+    """The header fields every training tune of a run has, from the run's profile (its `abc` part); () without one."""
+    return tuple(((profile or {}).get("abc") or {}).get("header", {}).get("required", ()))
+
+
 def abc_profile(tunes: Iterable[str]) -> dict:
     """The profile of a run's training tunes."""
     builder = ProfileBuilder()

@@ -31,8 +31,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from charmony.pipeline.abc.check import check_tune, lacking_fields
+from charmony.pipeline.abc.check import check_tune
 from charmony.pipeline.abc.features import TuneFeatures, tune_features
+from charmony.pipeline.abc.profile import required_fields
 from charmony.pipeline.abc.tune import Tune
 from charmony.pipeline.evaluation.copying import longest_copies
 from charmony.pipeline.evaluation.histograms import overlap
@@ -141,19 +142,12 @@ def run_kind(run: Run) -> str:
     return "music" if get_run_corpus(run.manifest()).material == "music" else "text"
 
 
-def is_valid_tune(run: Run, tune: Tune, required: tuple[str, ...] | None = None) -> bool:
-    """Whether a sampled tune of `run` is strictly valid: it passes the checker and has every header field
-    that every training tune of the run has. The one place that decides it for `evaluate`."""
+def is_valid_tune(tune: Tune, required: tuple[str, ...]) -> bool:
+    """Whether a sampled tune is strictly valid: `check_tune` finds no problem, `required` header fields included."""
     try:
-        required = required_fields(run) if required is None else required
-        return check_tune(tune).valid and not lacking_fields(tune, required)
+        return check_tune(tune, required).valid
     except Exception:  # a tune the checker cannot judge is not valid; the checker's own bug is not the sample's
         return False
-
-
-def required_fields(run: Run) -> tuple[str, ...]:
-    """The header fields every training tune of the run has, from its profile."""
-    return tuple(((run.profile() or {}).get("abc") or {}).get("header", {}).get("required", ()))
 
 
 def evaluate_texts(run: Run, texts: Sequence[str], copying: bool = True) -> Evaluation:
@@ -191,8 +185,8 @@ def _combined(features: list[TuneFeatures]) -> TuneFeatures:
 
 def _evaluate_music(run: Run, texts: Sequence[str], copying: bool) -> Evaluation:
     reference = music_reference(run, training=copying)
-    required = required_fields(run)
-    files = [[(tune_features(tune), is_valid_tune(run, tune, required)) for tune in parsed_tunes(text)] for text in texts]
+    required = required_fields(run.profile())
+    files = [[(tune_features(tune), is_valid_tune(tune, required)) for tune in parsed_tunes(text)] for text in texts]
     tunes = [features for file in files for features, _ in file]
     melodies = [reference.codes.codes(melody) for features in tunes for melody in features.melodies]
     longest, shares = _longest_runs(reference.training, melodies) if copying else ([0] * len(melodies), [0.0] * len(melodies))
