@@ -87,7 +87,9 @@ def test_the_held_out_chorales_sound_like_bach_to_the_musical_evaluation(chorale
     with capsys.disabled():
         print(f"\nheld-out chorales: {harmony}\n{melody}")
     assert all(pair["samples"] == pair["held_out"] for pair in harmony.values())
-    assert harmony["tunes"]["held_out"] == len(held_out) >= 20
+    # a chorale whose parts are not named Soprano, Alto, Tenor and Bass (an instrumental one) has no harmony figures
+    four_parts = [text for text in held_out if all(f'name="{name}"' in text for name in ("Soprano", "Alto", "Tenor", "Bass"))]
+    assert harmony["tunes"]["held_out"] == len(four_parts) >= 20
     assert harmony["chords"]["held_out"] > 0.8
     assert harmony["parallels"]["held_out"] < 5
     assert harmony["crossing"]["held_out"] < 0.1

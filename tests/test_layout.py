@@ -150,3 +150,11 @@ def test_pyproject_lists_every_package():
     listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     packages = {name for name, path in package_modules().items() if path.name == "__init__.py"}
     assert listed == packages
+
+
+def test_every_module_imports():
+    import importlib
+
+    for name in package_modules():
+        if name != "charmony.__main__":
+            importlib.import_module(name)
