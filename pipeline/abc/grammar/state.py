@@ -13,7 +13,7 @@ from charmony.pipeline.abc.grammar.symbols import H_LETTER, ITEM, ONE
 class Frame:
     """What the header decided for the body: meter, unit length and the voices' line prefixes.
 
-    Frames are made once per distinct header (see `header.Header.frame`), so each is its own key.
+    Frames are made once per distinct header (see `header.Header`), so each is its own key.
     """
 
     meter: Meter
