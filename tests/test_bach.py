@@ -272,7 +272,7 @@ def test_an_empty_collection_is_one_line(tmp_path, invoke, runs_dir):
 def test_the_constraint_writes_nearly_every_chorale_as_the_corpus_has_it(chorale_cache, variant, capsys):
     """The constraint built from the chorales themselves accepts, character by character, almost all of them:
     it is no narrower than the corpus (the few it refuses use endings, rarer repeat idioms or constructs it does not write)."""
-    from charmony.pipeline.abc.grammar import AbcConstraint
+    from charmony.pipeline.abc.grammar.constraint import AbcConstraint
     from charmony.pipeline.abc.profile import abc_profile
     from charmony.pipeline.abc.sample_options import AbcOptions
 

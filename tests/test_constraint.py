@@ -12,7 +12,7 @@ from abc_tunes import FOLK, FOUR_VOICES, SOPRANO
 from assertions import assert_user_error
 from charmony.pipeline.abc.check import bar_numbers, check_abc
 from charmony.pipeline.abc.collection import split_tunes
-from charmony.pipeline.abc.grammar import AbcConstraint
+from charmony.pipeline.abc.grammar.constraint import AbcConstraint
 from charmony.pipeline.abc.parser import parse_tune
 from charmony.pipeline.abc.profile import required_fields
 from charmony.pipeline.abc.sample_options import AbcOptions
@@ -203,7 +203,7 @@ def test_a_one_voice_tune_may_end_with_the_barlines_its_corpus_ends_tunes_with(r
     assert open_repeat is not None and not constraint.complete(open_repeat), "a repeat is still open"
     assert constraint.complete(fed(constraint, header + "|: F6 | F6 | F6 :| F6 | F6 ||\n"))
     with_voices = AbcConstraint(runs["chorales"].profile()["abc"], AbcOptions())
-    assert with_voices.finals == frozenset(), "tunes with several voices end |] in every voice"
+    assert with_voices.grammar.finals == frozenset(), "tunes with several voices end |] in every voice"
 
 
 def test_decorations_the_checker_does_not_know_are_never_written(runs):

@@ -1,6 +1,7 @@
 """How the package is laid out: which modules may import which."""
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).parent.parent
@@ -158,3 +159,29 @@ def test_every_module_imports():
     for name in package_modules():
         if name != "charmony.__main__":
             importlib.import_module(name)
+
+
+def grammar_imports(path: Path) -> set[str]:
+    """The modules of the ABC grammar package a source file imports, at any depth, however it names them."""
+    package = "charmony.pipeline.abc.grammar"
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.removeprefix(package + ".") for alias in node.names if alias.name.startswith(package))
+        elif isinstance(node, ast.ImportFrom) and node.module == package:
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(package + "."):
+            names.add(node.module.removeprefix(package + ".").split(".")[0])
+        elif isinstance(node, ast.ImportFrom) and node.level:
+            names.update([node.module.split(".")[0]] if node.module else [alias.name for alias in node.names])
+    return names
+
+
+def test_the_abc_grammar_modules_import_only_those_listed_before_them():
+    package = ROOT / "pipeline" / "abc" / "grammar"
+    order = re.findall(r"^\d+\. `(\w+)`", (package / "__init__.py").read_text(encoding="utf-8"), re.MULTILINE)
+    assert sorted(order) == sorted(path.stem for path in package.glob("*.py") if path.stem != "__init__")
+    assert not imported_modules(package / "__init__.py"), "the package re-exports nothing"
+    for at, name in enumerate(order):
+        inside = grammar_imports(package / f"{name}.py")
+        assert inside <= set(order[:at]), f"{name} imports {sorted(inside - set(order[:at]))}, listed after it"

@@ -55,7 +55,7 @@ class AbcCorpus(CorpusPlugin):
 
     def constraint(self, context: SampleContext):
         """The ABC constraint of the run's tunes, with the meter, key, tempo and bars asked for."""
-        from charmony.pipeline.abc.grammar import AbcConstraint
+        from charmony.pipeline.abc.grammar.constraint import AbcConstraint
         from charmony.pipeline.abc.sample_options import abc_sample_options
 
         options = abc_sample_options(context.options, context.tokens)

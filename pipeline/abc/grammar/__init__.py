@@ -1,0 +1,35 @@
+"""The ABC constraint: a character grammar under which every sampled tune is complete and passes the checker.
+
+It reads ABC as the checker does (the token kinds of `tokens.py`, the field values of `fields.py`, the
+bar rules of `bars.py`) and writes only what a run's training tunes use (`profile.py`): their header
+fields in their order and with their values, their note and rest lengths, barlines, decorations and
+inline fields, one voice per `[V:id] ` line in blocks of bars aligned across the voices.
+
+Time is exact: a note whose length would overrun the bar is refused, a barline comes only where the bar's
+duration is one the checker accepts (a whole bar, a pickup, the short bar that completes a pickup at a
+repeat, a short last bar), and every voice after the first writes, bar for bar, the durations, barlines
+and meter changes the first voice wrote in the block. `cost` is the length of the shortest completion
+(rests to fill the bar, the barlines, the other voices' bars, `|]`), which is how the sampler makes a
+tune finish before `--max-length`; where a later bar could be cut short to complete a pickup at a
+section's end, it counts that bar whole, so it may be a few characters more than the shortest, never
+less than one the constraint can write.
+
+The folk idioms (tuplets, broken rhythm, slurs, grace notes, lines broken inside a bar or continued with
+a backslash, tunes ending `|` or `:|`) come in only where the run's profile shows the corpus uses them.
+
+The package, each module importing only those listed before it:
+
+1. `symbols`: the header phases, the lexer's positions, the character sets;
+2. `words`: `Words`, a set of strings looked up by prefix;
+3. `lengths`: tuplet signs, and the fewest characters of notes and rests for a duration;
+4. `state`: `AbcState` and what it holds (`Frame`, `Target`, `Block`);
+5. `compiled`: `CompiledGrammar`, made once from the run's profile and the sample options;
+6. `cache`: `Memo`, every memo table the constraint fills;
+7. `measure`: bars and lengths in ticks, memoised;
+8. `keys`: the cache key of a state;
+9. `bars`: where a bar may close, and what a line's end starts;
+10. `header`: the header automaton and its cost;
+11. `lexer`: the body's characters;
+12. `cost`: the body's shortest completion;
+13. `constraint`: `AbcConstraint`, the `Constraint` the ABC corpora give.
+"""

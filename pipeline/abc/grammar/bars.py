@@ -1,0 +1,178 @@
+"""Bars, lines and blocks: where a bar may close (the checker's bar rules, in ticks), and what a line's end starts."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from charmony.pipeline.abc.bars import closes_section, completes
+from charmony.pipeline.abc.fields import Meter
+from charmony.pipeline.abc.grammar.cache import Memo
+from charmony.pipeline.abc.grammar.compiled import CompiledGrammar
+from charmony.pipeline.abc.grammar.measure import Measure
+from charmony.pipeline.abc.grammar.state import AbcState, Block, Target, target_of
+from charmony.pipeline.abc.grammar.symbols import DONE, EMPTY_BARLINES, END, ITEM, ONE
+
+
+def fresh_bar(meter: Meter) -> dict:
+    """The state fields of a bar not yet begun, in `meter`."""
+    return {"elapsed": 0, "music": False, "bar_meter": meter, "bar_field": None, "deco": 0, "tie_ok": False,
+            "owed": 0, "factor": ONE, "slur": 0, "can_end": False}
+
+
+def voice_zero(s: AbcState) -> tuple:
+    """What the first voice carries from one block to the next."""
+    return (s.bar_index, s.pickup, s.first_meter, s.short_close, s.repeat, s.meter)
+
+
+class Bars:
+    """The bar rules of one grammar: closing bars, ending lines, starting the next voice's line or block."""
+
+    def __init__(self, grammar: CompiledGrammar, memo: Memo, measure: Measure) -> None:
+        self.grammar = grammar
+        self.memo = memo
+        self.measure = measure
+
+    def most(self, s: AbcState) -> int | None:
+        """The longest the open bar may last: its meter's bar, or for later voices the first voice's bar."""
+        target = target_of(s)
+        if target is not None:
+            return target.duration
+        return self.measure.bar(s.bar_meter)
+
+    def number(self, s: AbcState, duration: int) -> int:
+        """The number of the open bar as musicians count, were it to last `duration`: a pickup is bar 0."""
+        pickup = s.pickup is not None or (s.bar_index == 0 and self.short(s.bar_meter, duration))
+        return s.bar_index if pickup else s.bar_index + 1
+
+    def short(self, meter: Meter, duration: int) -> bool:
+        """Whether a bar of `duration` falls short of `meter`'s bar."""
+        bar = self.measure.bar(meter)
+        return bar is not None and 0 < duration < bar
+
+    def _completes(self, first: int, first_meter: Meter, second: int, second_meter: Meter | None) -> bool:
+        """bars.completes, for durations in ticks."""
+        if second_meter is None:
+            return False
+        key = (first, first_meter.text, second, second_meter.text)
+        found = self.memo.completing.get(key)
+        if found is None:
+            whole = self.grammar.whole
+            found = self.memo.completing[key] = completes(Fraction(first, whole), first_meter,
+                                                          Fraction(second, whole), second_meter)
+        return found
+
+    def accepts(self, s: AbcState, duration: int, barline: str) -> bool:
+        """Whether the first voice may close its open bar, lasting `duration`, with `barline`."""
+        if duration <= 0:
+            return False
+        if barline == "|]" and s.repeat:
+            return False
+        if barline in ("|:", "::") and s.repeat and barline != "::":
+            return False
+        grammar = self.grammar
+        if grammar.options.bars is not None:
+            number = self.number(s, duration)
+            if (barline == "|]") != (number == grammar.options.bars) or number > grammar.options.bars:
+                return False
+        elif barline == "|]" and self.number(s, duration) < grammar.fewest:
+            return False
+        meter = s.bar_meter
+        bar = self.measure.bar(meter)
+        if bar is None or duration == bar or s.bar_index == 0 or barline == "|]":
+            return bar is None or duration <= bar
+        if duration > bar:
+            return False
+        if closes_section(barline) and s.pickup is not None and self._completes(duration, meter, s.pickup, s.first_meter):
+            return True
+        return s.short_close is not None and self._completes(duration, meter, *s.short_close)
+
+    def close_bar(self, s: AbcState, barline: str) -> AbcState | None:
+        """The state after the open bar's barline, if the bar may end there."""
+        if not s.music and s.opening:
+            return self.empty_bar(s, barline)
+        if not s.music or s.deco or s.owed or s.slur:
+            return None
+        duration = s.elapsed
+        target = target_of(s)
+        fresh = fresh_bar(s.meter)
+        if s.voice > 0:
+            if target is None or duration != target.duration or barline != target.barline:
+                return None
+            return s.but(pos=DONE if barline == "|]" else ITEM, buf="", j=s.j + 1, **fresh, space=False, after_bar=True)
+        if not self.accepts(s, duration, barline):
+            return None
+        short = self.short(s.bar_meter, duration)
+        pickup = duration if s.bar_index == 0 and short else s.pickup
+        first_meter = s.bar_meter if s.bar_index == 0 else s.first_meter
+        short_close = (duration, s.bar_meter) if short and closes_section(barline) else None
+        repeat = barline in ("|:", "::") or (s.repeat and not barline.startswith(":"))
+        cost = self.mirror_cost(s.unit, duration, barline, s.bar_field)
+        built = s.built + (Target(duration, barline, s.bar_field, s.bar_meter, cost),)
+        return s.but(pos=DONE if barline == "|]" else ITEM, buf="", bar_index=s.bar_index + 1, pickup=pickup,
+                     first_meter=first_meter, short_close=short_close, repeat=repeat, built=built,
+                     block_cost=s.block_cost + cost, **{**fresh, "can_end": self.may_end(s, duration, barline)},
+                     space=False, after_bar=True)
+
+    def may_end_unbarred(self, s: AbcState) -> bool:
+        """Whether a one-voice tune may end at the end of this line, inside its open bar (the bar a last bar)."""
+        grammar = self.grammar
+        if not grammar.unbarred_end or s.frame.voices > 1 or grammar.options.bars is not None:
+            return False
+        if not s.music or s.owed or s.slur or s.deco or s.repeat:
+            return False
+        return self.number(s, s.elapsed) >= grammar.fewest
+
+    def may_end(self, s: AbcState, duration: int, barline: str) -> bool:
+        """Whether the first voice's open bar, closed at `duration` by `barline`, may end a one-voice tune there
+        (`|]` aside): a barline the corpus ends tunes with, no repeat left open, and enough bars."""
+        grammar = self.grammar
+        if barline not in grammar.finals or s.frame.voices > 1 or grammar.options.bars is not None:
+            return False
+        if barline in ("|:", "::") or (s.repeat and not barline.startswith(":")):
+            return False
+        return self.number(s, duration) >= grammar.fewest
+
+    @staticmethod
+    def empty_bar(s: AbcState, barline: str) -> AbcState | None:
+        """The state after a barline that opens a line with no music before it: it ends no bar (the checker passes
+        an empty bar's repeat sign on), so a line may start `|:` after one that ended `:|`."""
+        if barline not in EMPTY_BARLINES or (barline == "|:" and s.repeat):
+            return None
+        return s.but(pos=ITEM, buf="", repeat=s.repeat or barline == "|:", space=False, after_bar=False, opening=False)
+
+    def mirror_cost(self, unit: int, duration: int, barline: str, field: str | None) -> int:
+        """The fewest characters another voice needs to copy a bar: its meter change, music and barline."""
+        return len(field or "") + self.measure.fill(unit, duration) + len(barline)
+
+    def line_end(self, s: AbcState) -> AbcState | None:
+        """The state after a voice's line ends: the next voice's line, the next block, or the tune's end."""
+        frame = s.frame
+        if s.voice == 0:
+            suffix, total = [0], 0
+            for target in reversed(s.built):
+                total += target.cost
+                suffix.append(total)
+            block = Block(s.built, tuple(reversed(suffix)), s.pos == DONE, s.line_meter, voice_zero(s))
+            if frame.voices == 1:
+                return s.but(phase=END) if block.final else self.next_block(s, block).but(can_end=s.can_end)
+            return self.new_line(s.but(block=block), 1)
+        if s.j != len(s.block.targets):
+            return None
+        if s.voice + 1 < frame.voices:
+            return self.new_line(s, s.voice + 1)
+        return s.but(phase=END) if s.block.final else self.next_block(s, s.block)
+
+    def next_block(self, s: AbcState, block: Block) -> AbcState:
+        """The first voice's line after `block`."""
+        bar_index, pickup, first_meter, short_close, repeat, meter = block.resume
+        s = s.but(block=None, built=(), block_cost=0, bar_index=bar_index, pickup=pickup, first_meter=first_meter,
+                  short_close=short_close, repeat=repeat, meter=meter, line_meter=meter)
+        return self.new_line(s, 0)
+
+    @staticmethod
+    def new_line(s: AbcState, voice: int) -> AbcState:
+        """The state at the start of a voice's line: its prefix to write, then a fresh bar."""
+        frame = s.frame
+        meter = s.meter if voice == 0 else s.block.meter
+        return s.but(voice=voice, pending=frame.prefixes[voice], pos=ITEM, buf="", meter=meter, j=0,
+                     **fresh_bar(meter), space=True, after_bar=False, line_start=frame.voices == 1, opening=False)

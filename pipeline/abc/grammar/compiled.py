@@ -1,0 +1,214 @@
+"""The grammar compiled from a run's profile and the sample options: made once per constraint, never changed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from math import lcm
+
+from charmony.pipeline.abc.fields import FREE_METER, Meter, default_unit, parse_key, parse_meter, parse_unit
+from charmony.pipeline.abc.grammar.lengths import FillLengths, fewest_tokens, tuplet_notes
+from charmony.pipeline.abc.grammar.symbols import BROKEN, INF, NOTE_LETTERS, STANDARD_ORDER, TEXT_MARGIN
+from charmony.pipeline.abc.grammar.words import Words
+from charmony.pipeline.abc.parser import DECORATIONS
+from charmony.pipeline.abc.profile import slot_name, well_formed
+from charmony.pipeline.abc.sample_options import AbcOptions
+from charmony.pipeline.abc.tokens import length_factor
+
+
+@dataclass(frozen=True)
+class CompiledGrammar:
+    """What a run's tunes may hold: header orders and values, note lengths, barlines, decorations, idioms."""
+
+    options: AbcOptions
+    forced: dict[str, str]  # header values the options force, by letter
+    sequences: Words  # the header's field orders
+    slots: dict[str, Words | int]  # per header slot: its values, or the longest free text
+    accidentals: frozenset[str]
+    letters: frozenset[str]  # the note letters
+    low: int  # the most octave marks below (`,`) and above (`'`)
+    high: int
+    lengths: dict[str, Words]  # the lengths written after a note, a rest and a chord
+    fill_lengths: FillLengths  # (length factor, characters) of the notes and rests that fill a bar
+    barlines: Words
+    short_decorations: frozenset[str]
+    broken: frozenset[str]  # the broken-rhythm signs
+    tuplets: Words
+    slurs: bool
+    graces: bool
+    continuations: bool  # lines continued with `\`
+    mid_bar_lines: bool  # lines broken inside a bar
+    lead_spaces: bool  # lines starting with a space
+    finals: frozenset[str]  # the barlines besides |] that the corpus' one-voice tunes end with
+    unbarred_end: bool  # ... and whether they end with music after the last barline, at the end of a line
+    decorations: Words  # `!...!` decorations the checker knows
+    meter_fields: Words  # inline fields `[M:...]`
+    key_fields: Words  # inline fields `[K:...]`
+    fields: Words  # both
+    whole: int  # ticks to a whole note
+    fewest: int  # the fewest bars a tune has
+    max_jump: int  # see Constraint.max_jump
+
+    def ticks(self, value: Fraction) -> int:
+        """A duration in whole notes as ticks."""
+        return int(value * self.whole)
+
+
+def compile_grammar(profile: dict, options: AbcOptions) -> CompiledGrammar:
+    """The grammar of the tunes a run's training tunes are like (`profile`), under the sample `options`."""
+    music = profile["music"]
+    header = profile["header"]
+    forced = {letter: value for letter, value in {"M": options.meter, "K": options.key, "Q": options.tempo}.items()
+              if value is not None}
+    sequences = Words(header_sequences(header["sequences"], forced))
+    slots = {slot: slot_grammar(slot, info, forced) for slot, info in header["slots"].items()}
+    for sequence in sequences.words:  # a field an option forces that the corpus never writes
+        for at, letter in enumerate(sequence):
+            slot = slot_name(letter, sequence[:at + 1].count(letter))
+            if slot not in slots and letter in forced:
+                slots[slot] = Words([forced[letter]])
+    note_lengths = set(music.get("note_lengths", [""]))
+    fill = note_lengths | set(music.get("rest_lengths", []))
+    barlines = Words(b for b in music.get("barlines", ["|", "|]"]) if b in ("|", "||", "|]", ":|", "|:", "::"))
+    if "|]" not in barlines:
+        barlines = Words(barlines.words | {"|]"})
+    broken = frozenset(music.get("broken_rhythms", [])) & BROKEN
+    tuplets = Words(t for t in music.get("tuplets", []) if tuplet_notes(t, False) and tuplet_notes(t, True))
+    kinds = profile.get("kinds", {})
+    voiced = any(sequence.count("V") > 1 for sequence in header["sequences"])
+    inline = [f for f in music.get("inline_fields", []) if f[1] not in forced]
+    meter_fields = Words(f for f in inline if f[1] == "M" and parse_meter(f[3:-1]).length is not None)
+    key_fields = Words(f for f in inline if f[1] == "K")
+    meters, units = meters_and_units(header, forced, meter_fields)
+    fill_lengths = tuple(sorted((length_factor(text), 1 + len(text)) for text in fill if length_factor(text)))
+    whole = ticks_per_whole(meters, units, music, broken, tuplets)
+    fewest = 1 if options.bars is not None else max(1, profile.get("fewest_bars", 1))
+    return CompiledGrammar(
+        options=options,
+        forced=forced,
+        sequences=sequences,
+        slots=slots,
+        accidentals=frozenset(music.get("accidentals", ["", "^", "_", "="])) - {""},
+        letters=frozenset(music.get("letters", NOTE_LETTERS)),
+        low=profile["octaves"]["low"],
+        high=profile["octaves"]["high"],
+        lengths={"note": Words(note_lengths), "rest": Words(music.get("rest_lengths", [])),
+                 "chord": Words(music.get("chord_lengths", []))},
+        fill_lengths=fill_lengths,
+        barlines=barlines,
+        short_decorations=frozenset(music.get("short_decorations", [])) & frozenset("HTPM.~uvLOS"),
+        broken=broken,
+        tuplets=tuplets,
+        slurs=kinds.get("slur_open", 0) > 0,
+        graces=kinds.get("grace_open", 0) > 0,
+        continuations=kinds.get("continuation", 0) > 0,
+        mid_bar_lines=profile.get("lines_mid_bar", 0) > 0,
+        lead_spaces=profile.get("lines_leading_space", 0) > 0,
+        # folk tunes end `|`, `||` or `:|`; tunes with several voices end |] in every voice
+        finals=frozenset() if voiced else frozenset(
+            b for b in profile.get("final_barlines", []) if b in barlines.words and b not in ("|]", "|:", "::")),
+        unbarred_end=not voiced and "" in profile.get("final_barlines", []),
+        # only those the checker knows: a corpus' tunes may hold others, which the checker refuses
+        decorations=Words(d for d in music.get("decorations", []) if d[1:-1].lower() in DECORATIONS),
+        meter_fields=meter_fields,
+        key_fields=key_fields,
+        fields=Words(meter_fields.words | key_fields.words),
+        whole=whole,
+        fewest=fewest,
+        max_jump=largest_jump(sequences, meters, units, fill_lengths, whole, options.bars or fewest),
+    )
+
+
+def standard_values(letter: str) -> list[str]:
+    """Well-formed values of a field whose training tunes vary too much to list: keys, meters, units."""
+    if letter == "K":
+        modes = ("", "m", "dor", "mix", "lyd", "phr", "loc")
+        found = []
+        for tonic in "CDEFGAB":
+            for sign in ("", "#", "b"):
+                for mode in modes:
+                    try:
+                        parse_key(tonic + sign + mode)
+                    except ValueError:
+                        continue
+                    found.append(tonic + sign + mode)
+        return found
+    if letter == "M":
+        return [f"{n}/{d}" for d in (2, 4, 8, 16) for n in range(1, 13)] + ["C", "C|"]
+    if letter == "L":
+        return ["1/1", "1/2", "1/4", "1/8", "1/16", "1/32"]
+    return []
+
+
+def header_sequences(sequences: list[str], forced: dict[str, str]) -> list[str]:
+    """The corpus' header orders, each holding every field an option forces."""
+    wanted = set(forced)
+    kept = [s for s in sequences if wanted <= set(s)]
+    if kept:
+        return kept
+    result = []
+    for sequence in sequences:
+        for letter in sorted(wanted - set(sequence), key=STANDARD_ORDER.index):
+            rank = STANDARD_ORDER.index(letter)
+            later = [i for i, field in enumerate(sequence) if field in STANDARD_ORDER and STANDARD_ORDER.index(field) > rank]
+            at = later[0] if later else len(sequence) - 1
+            sequence = sequence[:at] + letter + sequence[at:]
+        result.append(sequence)
+    return result
+
+
+def slot_grammar(slot: str, info: dict, forced: dict[str, str]) -> Words | int:
+    """How one header slot's value may be written: one of some Words, or any text up to a length."""
+    letter = slot[0]
+    if letter in forced:
+        return Words([forced[letter]])
+    values = info["values"]
+    if values is None:
+        standard = standard_values(letter)
+        if standard:
+            return Words(standard)
+        return info["longest"] + TEXT_MARGIN
+    return Words(v for v in values if well_formed(letter, v))
+
+
+def meters_and_units(header: dict, forced: dict[str, str], meter_fields: Words) -> tuple[set[Meter], set[Fraction]]:
+    """Every meter and unit note length a tune of the grammar can have."""
+    slots = header["slots"]
+    meters = {parse_meter(v) for v in (slots.get("M", {}).get("values") or standard_values("M")) if well_formed("M", v)}
+    meters |= {parse_meter(f[3:-1]) for f in meter_fields.words} | {FREE_METER}
+    if "M" in forced:
+        meters.add(parse_meter(forced["M"]))
+    units = {parse_unit(v) for v in (slots.get("L", {}).get("values") or standard_values("L")) if well_formed("L", v)}
+    units |= {default_unit(m) for m in meters}
+    return meters, units
+
+
+def ticks_per_whole(meters: set[Meter], units: set[Fraction], music: dict, broken: frozenset[str], tuplets: Words) -> int:
+    """Durations are counted in ticks, whole numbers: this many to a whole note (exact for every length)."""
+    factors = {length_factor(text) for name in ("note_lengths", "rest_lengths", "chord_lengths")
+               for text in music.get(name, [""]) if length_factor(text)}
+    extra = {Fraction(1)}
+    if broken:
+        extra |= {Fraction(1, 2), Fraction(3, 2)}
+    for text in tuplets.words:
+        extra |= {Fraction(*tuplet_notes(text, compound)[1]) for compound in (False, True)}
+    values = [unit * factor * more for unit in units for factor in factors | {Fraction(1)} for more in extra]
+    values += [m.length for m in meters if m.length is not None]
+    return lcm(*(value.denominator for value in values))
+
+
+def largest_jump(sequences: Words, meters: set[Meter], units: set[Fraction], fill_lengths: FillLengths,
+                 whole: int, bars: int) -> int:
+    """An upper bound on how much one character can lengthen the shortest completion, for tunes of `bars` bars.
+
+    A character can commit the tune to one more bar (a barline), a longer bar (a meter change) or one
+    more voice (a V: line); each costs at most a whole bar of rests and a barline per voice per bar asked for.
+    """
+    voices = max((sequence.count("V") for sequence in sequences.words), default=1) or 1
+    if any(m.length is None for m in meters if m != FREE_METER) or not meters:
+        return INF
+    widest = max((fewest_tokens(fill_lengths, int(u * whole), int(m.length * whole)) for u in units for m in meters
+                  if m.length is not None), default=16)
+    if widest >= INF:
+        return INF
+    return voices * (bars + 1) * (min(widest, 64) + 12) + 32

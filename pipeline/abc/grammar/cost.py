@@ -1,0 +1,226 @@
+"""The body's shortest completion: how many characters the tune still needs from a state (see the package
+docstring for where it may count a few more than the shortest)."""
+
+from __future__ import annotations
+
+from charmony.pipeline.abc.fields import Meter
+from charmony.pipeline.abc.grammar.bars import Bars
+from charmony.pipeline.abc.grammar.cache import Memo
+from charmony.pipeline.abc.grammar.compiled import CompiledGrammar
+from charmony.pipeline.abc.grammar.keys import bars_key, state_key
+from charmony.pipeline.abc.grammar.lengths import tuplet_notes
+from charmony.pipeline.abc.grammar.lexer import Lexer, needs_field
+from charmony.pipeline.abc.grammar.measure import Measure
+from charmony.pipeline.abc.grammar.state import AbcState, Block, line_end_cost, next_factor, target_of
+from charmony.pipeline.abc.grammar.symbols import (
+    ACC, BAR, BRACKET, C_ACC, C_OCT, CHORD, CONT, DECO, DONE, FIELD, G_ACC, G_OCT, GRACE, INF, ITEM, LEN, OCT, PAREN,
+    TUPLE,
+)
+
+
+class Cost:
+    """The shortest completion of a tune in its body, for one grammar: a part cached by the state's key, and
+    the bars behind that the other voices still have to write."""
+
+    def __init__(self, grammar: CompiledGrammar, memo: Memo, measure: Measure, bars: Bars, lexer: Lexer) -> None:
+        self.grammar = grammar
+        self.memo = memo
+        self.measure = measure
+        self.bars = bars
+        self.lexer = lexer
+
+    def body(self, s: AbcState) -> int:
+        """The cost of a state in the body (not yet complete); INF where the tune cannot be finished."""
+        key = state_key(self.grammar, s)
+        local = self.memo.locals.get(key)
+        if local is None:
+            local = self.memo.locals[key] = self._local(s)
+        total = local + self._tail(s)
+        return total if total < INF // 2 else INF  # sums and differences of INF stay far above INF // 2
+
+    def _tail(self, s: AbcState) -> int:
+        frame = s.frame
+        if s.voice == 0:
+            return (frame.voices - 1) * s.block_cost
+        block = s.block
+        tail = self.memo.block_tails.get((block, s.voice))
+        if tail is None:
+            later = frame.voices - 1 - s.voice
+            tail = 1 + frame.after(s.voice) + later * (block.total + 1)
+            if not block.final:
+                tail += self._next_block_least(s, block)
+            self.memo.block_tails[(block, s.voice)] = tail
+        return tail + (block.suffix[s.j + 1] if s.j < len(block.targets) else 0)
+
+    def _local(self, s: AbcState) -> int:
+        pending = len(s.pending)
+        pos = s.pos
+        if pos == ITEM:
+            return pending + self._boundary(s, s.elapsed, s.music)
+        if pos == DONE:
+            return 1 + s.frame.after(0) + (s.frame.voices - 1) if s.voice == 0 else 0
+        if pos in (OCT, LEN, ACC):
+            kind, prefix = (s.kind, s.buf) if pos == LEN else ("note", "")
+            return (pos == ACC) + self._event_cost(s, kind, prefix)
+        if pos in (CHORD, C_ACC, C_OCT):
+            return (pos == C_ACC) + (pos == CHORD and s.chord_notes == 0) + 1 + self._event_cost(s, "chord", "")
+        if pos == BRACKET:
+            chord = 2 + self._event_cost(s, "chord", "") if not needs_field(s) else INF
+            return min(chord, self._field_cost(s, "["))
+        if pos == FIELD:
+            return self._field_cost(s, s.buf)
+        if pos == BAR:
+            return self._barline_cost(s)
+        if pos == DECO:
+            return min((len(d) - len(s.buf) + self._boundary(s, s.elapsed, s.music, deco=True)
+                        for d in self.grammar.decorations.extending(s.buf) if d.endswith("!") and len(d) > 1), default=INF)
+        if pos == PAREN:
+            slur = self._boundary(s.but(slur=1), s.elapsed, s.music) if self.grammar.slurs and not s.slur else INF
+            return min(slur, self._tuplet_cost(s, "("))
+        if pos == TUPLE:
+            return self._tuplet_cost(s, s.buf)
+        if pos == CONT:
+            return 1 + self._boundary(s, s.elapsed, s.music)
+        if pos in (GRACE, G_ACC, G_OCT):
+            notes_wanted = pos == G_ACC or (pos == GRACE and not s.chord_notes)
+            return (pos == G_ACC) + notes_wanted + 1 + self._boundary(s, s.elapsed, s.music, deco=True)
+        return INF
+
+    def _barline_cost(self, s: AbcState) -> int:
+        """The fewest characters to end the tune from inside a barline that starts with `s.buf`."""
+        if s.voice > 0:
+            target = target_of(s)
+            fits = target is not None and target.barline.startswith(s.buf) and s.elapsed == target.duration and s.music
+            return len(target.barline) - len(s.buf) if fits else INF
+        barlines = self.grammar.barlines.extending(s.buf)
+        closing = min((self._closing(s, s.elapsed, b) - len(s.buf) for b in barlines), default=INF) + line_end_cost(s)
+        if s.opening:
+            for barline in barlines:
+                after = self.bars.empty_bar(s, barline)
+                if after is not None:
+                    closing = min(closing, len(barline) - len(s.buf) + self._boundary(after, 0, False))
+        return closing
+
+    def _tuplet_cost(self, s: AbcState, prefix: str) -> int:
+        """The fewest characters to end the tune from a tuplet sign that starts with `prefix`."""
+        best = INF
+        for text in self.grammar.tuplets.extending(prefix):
+            owed, factor = tuplet_notes(text, s.meter.compound)
+            best = min(best, len(text) - len(prefix) + self._boundary(s.but(owed=owed, factor=factor), s.elapsed, s.music))
+        return best
+
+    def _event_cost(self, s: AbcState, kind: str, prefix: str) -> int:
+        """The fewest characters to end a note, rest or chord whose length starts with `prefix`, and the tune."""
+        best = INF
+        most = self.bars.most(s)
+        factor, owed = next_factor(s), max(0, s.owed - 1)
+        for text in self.grammar.lengths[kind].extending(prefix):
+            elapsed = s.elapsed + self.measure.length_of(s.unit, text, factor)
+            if most is None or elapsed <= most:
+                best = min(best, len(text) - len(prefix) + self._boundary(s, elapsed, True, deco=False, owed=owed))
+        return best
+
+    def _field_cost(self, s: AbcState, prefix: str) -> int:
+        best = INF
+        for text in self.grammar.fields.extending(prefix):
+            after = self.lexer.field(s.but(buf=text[:-1]), "]")
+            if after is not None:
+                best = min(best, len(text) - len(prefix) + self._boundary(after, after.elapsed, after.music))
+        return best
+
+    def _boundary(self, s: AbcState, elapsed: int, music: bool, deco: bool | None = None, owed: int | None = None) -> int:
+        """The fewest characters to end the tune from between two tokens, the open bar lasting `elapsed`
+        (leaving out what the tail counts).
+
+        `deco`: whether a note must come next (for decorations, or a slur just opened); `owed`: how many
+        notes of an open tuplet or broken rhythm must come first (by default, as in `s`).
+        """
+        deco = (s.deco > 0 or s.slur == 1) if deco is None else deco
+        owed = s.owed if owed is None else owed
+        if owed:
+            return self._owed_boundary(s, elapsed, owed)
+        return self._plain_boundary(s, elapsed, music, deco) + (s.slur > 0)  # the slur's `)`
+
+    def _owed_boundary(self, s: AbcState, elapsed: int, owed: int) -> int:
+        """`_boundary` with `owed` notes still to write, each its length times `s.factor`: the cheapest ones that fit."""
+        key = (state_key(self.grammar, s), elapsed, owed)
+        found = self.memo.owed.get(key)
+        if found is None:
+            found = INF
+            most = self.bars.most(s)
+            for ticks, chars in self.measure.owed_tokens(s.unit, s.factor):
+                after = elapsed + ticks
+                if most is None or after <= most:
+                    found = min(found, chars + self._boundary(s, after, True, deco=False, owed=owed - 1))
+            self.memo.owed[key] = found
+        return found
+
+    def _plain_boundary(self, s: AbcState, elapsed: int, music: bool, deco: bool) -> int:
+        if s.voice > 0:
+            if s.j >= len(s.block.targets):
+                return 0
+            target = s.block.targets[s.j]
+            field = len(target.field) if needs_field(s) else 0
+            rest = target.duration - elapsed
+            fill = self.measure.fill(s.unit, rest) if rest > 0 else (0 if music and not deco else INF)
+            return field + fill + len(target.barline)
+        key = (s.frame, elapsed, music, deco, s.bar_meter.text, s.meter.text, s.bar_field, s.pickup,
+               s.first_meter.text if s.first_meter else None, (s.short_close[0], s.short_close[1].text) if s.short_close else None,
+               s.repeat, bars_key(self.grammar, s))
+        best = self.memo.boundaries.get(key)
+        if best is None:
+            best = INF
+            for duration, chars in self._ends(s, elapsed, music, deco, s.bar_meter):
+                for barline in self.grammar.barlines.words:
+                    if chars < best:
+                        best = min(best, chars + self._closing(s, duration, barline))
+            self.memo.boundaries[key] = best
+        return best + line_end_cost(s)
+
+    def _ends(self, s: AbcState, elapsed: int, music: bool, deco: bool, meter: Meter) -> list[tuple[int, int]]:
+        """Durations the open bar could end with, and the fewest characters of music that get it there."""
+        ends = []
+        bar = self.measure.bar(meter)
+        if music and not deco:
+            ends.append((elapsed, 0))
+        else:  # the bar still needs music: one note or rest may end it
+            room = None if bar is None else bar - elapsed
+            ends += [(elapsed + d, chars) for d, chars in self.measure.one_token(s.unit, room)]
+        if bar is not None:
+            wanted = {bar}
+            if s.pickup is not None:
+                wanted.add(bar - s.pickup)
+            if s.short_close is not None:
+                wanted.add(bar - s.short_close[0])
+            for duration in wanted:
+                if duration > elapsed:
+                    ends.append((duration, self.measure.fill(s.unit, duration - elapsed)))
+        return ends
+
+    def _closing(self, s: AbcState, duration: int, barline: str) -> int:
+        """The fewest characters after the first voice's open bar ends at `duration` with `barline`: its
+        barline, the other voices' copies of it and the bars still to come (not the line ends)."""
+        if not self.bars.accepts(s, duration, barline):
+            return INF
+        n = s.frame.voices
+        mirrored = (n - 1) * self.bars.mirror_cost(s.unit, duration, barline, s.bar_field)
+        more = 0
+        if barline != "|]" and not self.bars.may_end(s, duration, barline):
+            count = self._bars_after(self.bars.number(s, duration))
+            repeat = barline in ("|:", "::") or (s.repeat and not barline.startswith(":"))
+            more = n * self.measure.more_bars(count, repeat, s.meter, s.unit)
+        return len(barline) + mirrored + more
+
+    def _bars_after(self, number: int) -> int:
+        """How many bars must still follow bar `number` (as musicians count): to bar N, or to the fewest a tune has."""
+        if self.grammar.options.bars is not None:
+            return self.grammar.options.bars - number
+        return max(1, self.grammar.fewest - number)
+
+    def _next_block_least(self, s: AbcState, block: Block) -> int:
+        bar_index, pickup, _, _, repeat, meter = block.resume
+        frame = s.frame
+        n = frame.voices
+        last = bar_index - 1 if pickup is not None else bar_index  # the number of the block's last bar
+        count = self._bars_after(last)
+        return len(frame.prefixes[0]) + n * self.measure.more_bars(count, repeat, meter, s.unit) + 1 + frame.after(0) + (n - 1)

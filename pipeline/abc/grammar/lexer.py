@@ -1,0 +1,268 @@
+"""The body's lexer: each character of a voice's line, read as the checker's tokenizer reads it, in the
+note letters, lengths, barlines, decorations, fields and idioms the grammar allows."""
+
+from __future__ import annotations
+
+from charmony.pipeline.abc import theory
+from charmony.pipeline.abc.fields import parse_meter
+from charmony.pipeline.abc.grammar.bars import Bars
+from charmony.pipeline.abc.grammar.compiled import CompiledGrammar
+from charmony.pipeline.abc.grammar.lengths import tuplet_notes
+from charmony.pipeline.abc.grammar.measure import Measure
+from charmony.pipeline.abc.grammar.state import AbcState, next_factor, target_of
+from charmony.pipeline.abc.grammar.symbols import (
+    ACC, ACCIDENTAL_STARTS, AFTER_BARLINE, BAR, BRACKET, BROKEN, C_ACC, C_OCT, CHORD, CONT, DECO, DONE, FIELD,
+    G_ACC, G_OCT, GRACE, ITEM, LEN, LENGTH_CHARS, MOST_CHORD_NOTES, MOST_DECORATIONS, MOST_GRACE_NOTES, NOTE_LETTERS,
+    OCT, PAREN, TUPLE,
+)
+from charmony.pipeline.abc.grammar.words import Words
+
+
+class Lexer:
+    """The body's characters for one grammar: each state's next, or None where the character is refused."""
+
+    def __init__(self, grammar: CompiledGrammar, measure: Measure, bars: Bars) -> None:
+        self.grammar = grammar
+        self.measure = measure
+        self.bars = bars
+
+    def body(self, s: AbcState, c: str) -> AbcState | None:
+        """The state after one character of the body."""
+        after = self._lex(s, c)
+        if after is not None and (after.line_start or after.can_end) and c != "\n":
+            after = after.but(line_start=False, can_end=False)
+        return after
+
+    def _lex(self, s: AbcState, c: str) -> AbcState | None:
+        if s.pending:
+            return s.but(pending=s.pending[1:]) if c == s.pending[0] else None
+        grammar = self.grammar
+        pos = s.pos
+        if pos == ITEM:
+            return self._item(s, c)
+        if pos == OCT:
+            if c == "," and s.note_letter.isupper() and s.marks < grammar.low:
+                return s.but(marks=s.marks + 1, buf=s.buf + c)
+            if c == "'" and s.note_letter.islower() and s.marks < grammar.high:
+                return s.but(marks=s.marks + 1, buf=s.buf + c)
+            return self._length(s.but(pos=LEN, kind="note", buf=""), c)
+        if pos == LEN:
+            return self._length(s, c)
+        if pos == ACC:
+            if c in ACCIDENTAL_STARTS and s.buf + c in grammar.accidentals:
+                return s.but(buf=s.buf + c)
+            if c in NOTE_LETTERS and c in grammar.letters:
+                return s.but(pos=OCT, note_letter=c, marks=0, buf=s.buf + c)
+            return None
+        if pos == BAR:
+            if grammar.barlines.starts(s.buf + c):
+                return s.but(buf=s.buf + c)
+            if s.buf not in grammar.barlines or c in AFTER_BARLINE:
+                return None
+            closed = self.bars.close_bar(s, s.buf)
+            return None if closed is None else self.body(closed, c)
+        if pos == BRACKET:
+            if (c in NOTE_LETTERS or c in ACCIDENTAL_STARTS) and not needs_field(s):
+                return self._chord(s.but(pos=CHORD, chord_notes=0, chord_tie=False), c)
+            return self.field(s.but(pos=FIELD, buf="["), c)
+        if pos == FIELD:
+            return self.field(s, c)
+        if pos in (CHORD, C_ACC, C_OCT):
+            return self._chord(s, c)
+        if pos == DECO:
+            text = s.buf + c
+            if not grammar.decorations.starts(text):
+                return None
+            if text in grammar.decorations and text.endswith("!") and len(text) > 1:
+                return s.but(pos=ITEM, buf="", deco=s.deco + 1) if s.deco < MOST_DECORATIONS else None
+            return s.but(buf=text)
+        if pos == DONE:
+            return self.bars.line_end(s) if c == "\n" else None
+        if pos == PAREN:
+            if c.isdigit() and grammar.tuplets.starts("(" + c):
+                return s.but(pos=TUPLE, buf="(" + c)
+            if not grammar.slurs or s.slur:
+                return None
+            return self._item(s.but(pos=ITEM, buf="", slur=1), c)
+        if pos == CONT:
+            return s.but(pos=ITEM, space=True, after_bar=False, tie_ok=False, line_start=True) if c == "\n" else None
+        if pos in (GRACE, G_ACC, G_OCT):
+            return self._grace(s, c)
+        if pos == TUPLE:
+            text = s.buf + c
+            if grammar.tuplets.starts(text):
+                return s.but(buf=text)
+            if s.buf not in grammar.tuplets:
+                return None
+            owed, factor = tuplet_notes(s.buf, s.meter.compound)
+            return self._item(s.but(pos=ITEM, buf="", owed=owed, factor=factor), c)
+        return None
+
+    def _item(self, s: AbcState, c: str) -> AbcState | None:
+        """A character between tokens: it starts the next one, or is a space or the end of the line."""
+        if s.voice > 0 and s.j >= len(s.block.targets):
+            return self.bars.line_end(s) if c == "\n" and not s.space else None
+        if needs_field(s) and c not in "[ ":
+            return None
+        if s.owed and c not in NOTE_LETTERS and c not in ACCIDENTAL_STARTS and c not in "z[":
+            return None  # a tuplet's notes, and the note after a broken rhythm, follow without a break
+        grammar = self.grammar
+        if c == " ":
+            if (s.space and not (s.line_start and grammar.lead_spaces)) or s.deco:
+                return None
+            return s.but(space=True, tie_ok=False, after_bar=False)
+        if c == "\n":
+            if s.after_bar:
+                return self.bars.line_end(s) if not s.space else None
+            if grammar.mid_bar_lines and s.frame.voices == 1 and not s.space and not s.deco:
+                # the line breaks inside a bar, as the corpus' do; it may end the tune there
+                return s.but(space=True, tie_ok=False, line_start=True, can_end=self.bars.may_end_unbarred(s))
+            return None
+        if c == "\\":
+            if not grammar.continuations or s.frame.voices > 1 or s.line_start or s.deco:
+                return None
+            return s.but(pos=CONT, space=False)  # a line continued: `\` ends it, and the music goes on
+        if c == "{":
+            if not grammar.graces or s.deco >= MOST_DECORATIONS:
+                return None
+            return s.but(pos=GRACE, buf="", chord_notes=0, space=False, after_bar=False, tie_ok=False)
+        if c in NOTE_LETTERS:
+            if c not in grammar.letters:
+                return None
+            return s.but(pos=OCT, note_letter=c, marks=0, buf=c, space=False, after_bar=False)
+        if c in ACCIDENTAL_STARTS:
+            return s.but(pos=ACC, buf=c, space=False, after_bar=False) if c in grammar.accidentals else None
+        if c == "z":
+            return s.but(pos=LEN, kind="rest", buf="", space=False, after_bar=False) if grammar.lengths["rest"].words else None
+        if c == "[":
+            if s.deco:
+                return s.but(pos=CHORD, chord_notes=0, chord_tie=False, buf="", space=False, after_bar=False)
+            return s.but(pos=BRACKET, buf="", space=False, after_bar=False)
+        if s.deco and c not in grammar.short_decorations and c not in "!(":
+            return None
+        if c in "|:":
+            if s.slur:
+                return None
+            opening = s.line_start and not s.music and s.bar_field is None and not s.deco
+            return s.but(pos=BAR, buf=c, space=False, after_bar=False, opening=opening)
+        if c == "(" and (grammar.slurs or grammar.tuplets.words):
+            return s.but(pos=PAREN, buf="(", space=False, after_bar=False, tie_ok=False)
+        if c == ")":
+            return s.but(slur=0, space=False, after_bar=False) if s.slur == 2 else None
+        if c == "-":
+            return s.but(tie_ok=False, space=False, after_bar=False) if s.tie_ok else None
+        if c in grammar.short_decorations:
+            return s.but(deco=s.deco + 1, space=False, after_bar=False, tie_ok=False) if s.deco < MOST_DECORATIONS else None
+        if c == "!" and s.deco < MOST_DECORATIONS and grammar.decorations.starts("!"):
+            return s.but(pos=DECO, buf="!", space=False, after_bar=False, tie_ok=False)
+        return None
+
+    def _length(self, s: AbcState, c: str) -> AbcState | None:
+        """A character after a note, rest or chord: more of its length, or the next token."""
+        lengths = self.grammar.lengths[s.kind]
+        if c in LENGTH_CHARS:
+            return s.but(buf=s.buf + c) if lengths.starts(s.buf + c) else None
+        if s.buf not in lengths:
+            return None
+        duration = self.measure.length_of(s.unit, s.buf, next_factor(s))
+        if c in BROKEN:
+            return self._broken(s, duration, c)
+        placed = self.place(s, duration)
+        return None if placed is None else self._item(placed, c)
+
+    def place(self, s: AbcState, duration: int) -> AbcState | None:
+        """A note, rest or chord of `duration` added to the bar; refused when it would overrun it."""
+        elapsed = s.elapsed + duration
+        most = self.bars.most(s)
+        if most is not None and elapsed > most:
+            return None
+        return s.but(pos=ITEM, buf="", elapsed=elapsed, music=True, deco=0, tie_ok=s.kind != "rest",
+                     space=False, after_bar=False, owed=max(0, s.owed - 1), slur=2 if s.slur else 0)
+
+    def _broken(self, s: AbcState, duration: int, sign: str) -> AbcState | None:
+        """A note or chord of `duration` followed by `>` (it lasts half as long again, the next note half as long) or `<`."""
+        if sign not in self.grammar.broken or s.owed or s.kind == "rest":
+            return None
+        first, second = theory.BROKEN_RHYTHM[1] if sign == ">" else theory.BROKEN_RHYTHM[1][::-1]
+        placed = self.place(s, duration * first.numerator // first.denominator)
+        return None if placed is None else placed.but(owed=1, factor=(second.numerator, second.denominator), tie_ok=False)
+
+    def _chord(self, s: AbcState, c: str) -> AbcState | None:
+        pos = s.pos
+        if pos == C_ACC:
+            return self._group_letter(s, c, C_OCT)
+        if pos == C_OCT:
+            marked = self._octave_mark(s, c)
+            if marked is not None:
+                return marked
+            s = s.but(pos=CHORD, chord_notes=s.chord_notes + 1, chord_tie=False)
+            if c == "-":
+                return s.but(chord_tie=True)
+        if c == "]" and s.chord_notes:
+            return s.but(pos=LEN, kind="chord", buf="") if self.grammar.lengths["chord"].words else None
+        return self._group_note(s, c, MOST_CHORD_NOTES, C_ACC, C_OCT)
+
+    def _grace(self, s: AbcState, c: str) -> AbcState | None:
+        """A character of grace notes `{gf}`: notes without lengths, then `}`, after which a note must come."""
+        pos = s.pos
+        if pos == G_ACC:
+            return self._group_letter(s, c, G_OCT)
+        if pos == G_OCT:
+            marked = self._octave_mark(s, c)
+            if marked is not None:
+                return marked
+            s = s.but(pos=GRACE, chord_notes=s.chord_notes + 1)
+        if c == "}" and s.chord_notes:
+            return s.but(pos=ITEM, buf="", deco=s.deco + 1)  # like a decoration, the grace notes wait for their note
+        return self._group_note(s, c, MOST_GRACE_NOTES, G_ACC, G_OCT)
+
+    def _group_letter(self, s: AbcState, c: str, octave_pos: int) -> AbcState | None:
+        """In a chord or grace notes, after an accidental: more of it, or the note's letter."""
+        if c in ACCIDENTAL_STARTS and s.buf + c in self.grammar.accidentals:
+            return s.but(buf=s.buf + c)
+        return s.but(pos=octave_pos, note_letter=c, marks=0) if c in NOTE_LETTERS and c in self.grammar.letters else None
+
+    def _octave_mark(self, s: AbcState, c: str) -> AbcState | None:
+        """In a chord or grace notes, the state after an octave mark the note may take; None when `c` is none."""
+        if c == "," and s.note_letter.isupper() and s.marks < self.grammar.low:
+            return s.but(marks=s.marks + 1)
+        if c == "'" and s.note_letter.islower() and s.marks < self.grammar.high:
+            return s.but(marks=s.marks + 1)
+        return None
+
+    def _group_note(self, s: AbcState, c: str, most: int, accidental_pos: int, octave_pos: int) -> AbcState | None:
+        """In a chord or grace notes, the start of another note: its letter or accidental, up to `most` notes."""
+        if s.chord_notes >= most:
+            return None
+        if c in NOTE_LETTERS and c in self.grammar.letters:
+            return s.but(pos=octave_pos, note_letter=c, marks=0)
+        if c in ACCIDENTAL_STARTS and c in self.grammar.accidentals:
+            return s.but(pos=accidental_pos, buf=c)
+        return None
+
+    def field(self, s: AbcState, c: str) -> AbcState | None:
+        """A character of an inline field `[M:3/4]` or `[K:D]`, which comes only at the start of a bar."""
+        text = s.buf + c
+        if s.music or s.owed:
+            return None
+        target = target_of(s)
+        if target is not None and target.field is not None and s.bar_field is None:
+            allowed = Words([target.field])
+        elif s.voice == 0 and s.bar_field is None and not s.deco:
+            allowed = self.grammar.fields
+        else:
+            allowed = self.grammar.key_fields
+        if not allowed.starts(text):
+            return None
+        if text not in allowed:
+            return s.but(buf=text)
+        if text[1] == "K":
+            return s.but(pos=ITEM, buf="", space=False)
+        meter = parse_meter(text[3:-1])
+        return s.but(pos=ITEM, buf="", space=False, meter=meter, bar_meter=meter, bar_field=text)
+
+
+def needs_field(s: AbcState) -> bool:
+    """Whether a later voice's open bar must start with the meter change the first voice's bar starts with."""
+    target = target_of(s)
+    return target is not None and target.field is not None and s.bar_field is None and not s.music

@@ -1,0 +1,81 @@
+"""Durations under a compiled grammar, memoised: bars, note lengths and the fewest characters that fill them."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from charmony.pipeline.abc.fields import Meter
+from charmony.pipeline.abc.grammar.cache import Memo
+from charmony.pipeline.abc.grammar.compiled import CompiledGrammar
+from charmony.pipeline.abc.grammar.lengths import fewest_tokens, one_token
+from charmony.pipeline.abc.grammar.symbols import INF, ONE
+from charmony.pipeline.abc.tokens import length_factor
+
+
+class Measure:
+    """Ticks of bars and notes, and the fewest characters of notes, rests and bars, for one grammar."""
+
+    def __init__(self, grammar: CompiledGrammar, memo: Memo) -> None:
+        self.grammar = grammar
+        self.memo = memo
+
+    def bar(self, meter: Meter) -> int | None:
+        """A meter's bar in ticks; None for free meter."""
+        found = self.memo.bars_of.get(meter.text, -1)
+        if found == -1:
+            found = self.memo.bars_of[meter.text] = None if meter.length is None else self.grammar.ticks(meter.length)
+        return found
+
+    def length_of(self, unit: int, text: str, factor: tuple[int, int] = ONE) -> int:
+        """The ticks of a note length as written (`3/2`, `/`...) against a unit of `unit` ticks, times `factor`
+        (a tuplet's or a broken rhythm's)."""
+        key = (unit, text, factor)
+        found = self.memo.length_ticks.get(key)
+        if found is None:
+            found = self.memo.length_ticks[key] = int(unit * length_factor(text) * Fraction(*factor))
+        return found
+
+    def fill(self, unit: int, duration: int) -> int:
+        """The fewest characters of notes and rests that last exactly `duration`."""
+        key = (unit, duration)
+        found = self.memo.fills.get(key)
+        if found is None:
+            found = self.memo.fills[key] = fewest_tokens(self.grammar.fill_lengths, unit, duration)
+        return found
+
+    def one_token(self, unit: int, most: int | None) -> tuple[tuple[int, int], ...]:
+        """The single notes or rests (ticks, characters) that last at most `most` ticks."""
+        key = (unit, most)
+        found = self.memo.tokens.get(key)
+        if found is None:
+            found = self.memo.tokens[key] = one_token(self.grammar.fill_lengths, unit, most)
+        return found
+
+    def owed_tokens(self, unit: int, factor: tuple[int, int]) -> tuple[tuple[int, int], ...]:
+        """The single notes and rests (ticks, characters) of a tuplet or broken rhythm, their lengths times `factor`."""
+        key = (unit, factor)
+        found = self.memo.owed_lengths.get(key)
+        if found is None:
+            found = self.memo.owed_lengths[key] = tuple((int(unit * length * Fraction(*factor)), chars)
+                                                        for length, chars in self.grammar.fill_lengths)
+        return found
+
+    def more_bars(self, count: int, repeat: bool, meter: Meter, unit: int) -> int:
+        """One voice's fewest characters for `count` more bars (at least one), the last closed by |]."""
+        key = (count, repeat, meter, unit)
+        found = self.memo.more_bars.get(key)
+        if found is None:
+            found = self.memo.more_bars[key] = self._count_bars(count, repeat, meter, unit)
+        return found
+
+    def _count_bars(self, count: int, repeat: bool, meter: Meter, unit: int) -> int:
+        if count < 1:
+            return INF
+        bar = self.bar(meter)
+        final = min((chars for _, chars in self.one_token(unit, bar)), default=INF) + 2
+        full = (self.fill(unit, bar) if bar is not None else final - 2) + 1
+        if not repeat:
+            return (count - 1) * full + final
+        if ":|" not in self.grammar.barlines or (self.grammar.options.bars is not None and count < 2):
+            return INF
+        return (max(count, 2) - 1) * full + 1 + final

@@ -1,0 +1,140 @@
+"""Where a tune stands under the ABC grammar: the header's decisions (`Frame`), the first voice's bars of a
+block (`Target`, `Block`) and the state itself (`AbcState`), values the grammar copies and never changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from charmony.pipeline.abc.fields import Meter
+from charmony.pipeline.abc.grammar.symbols import H_LETTER, ITEM, ONE
+
+
+@dataclass(frozen=True, eq=False)
+class Frame:
+    """What the header decided for the body: meter, unit length and the voices' line prefixes.
+
+    Frames are made once per distinct header (see `header.Header`), so each is its own key.
+    """
+
+    meter: Meter
+    unit: int  # in ticks
+    prefixes: tuple[str, ...]  # "[V:1] ", "[V:2] "... or ("",) for a tune without V: lines
+
+    @property
+    def voices(self) -> int:
+        """How many voices each block holds."""
+        return len(self.prefixes)
+
+    def after(self, voice: int) -> int:
+        """The characters of the line prefixes of the voices after `voice`."""
+        return sum(len(prefix) for prefix in self.prefixes[voice + 1:])
+
+
+@dataclass(frozen=True)
+class Target:
+    """One bar the first voice wrote in a block, which every other voice writes alike."""
+
+    duration: int  # in ticks
+    barline: str
+    field: str | None  # an inline meter change at its start, as `[M:3/4]`
+    meter: Meter  # in force for the bar
+    cost: int  # the fewest characters another voice needs for it
+
+    @property
+    def key(self) -> tuple:
+        """What tells two targets apart, cheap to hash."""
+        return (self.duration, self.barline, self.field, self.meter.text)
+
+
+@dataclass(frozen=True, eq=False)
+class Block:
+    """A block as the first voice wrote it, and where the first voice stands after it (its own key: made once)."""
+
+    targets: tuple[Target, ...]
+    suffix: tuple[int, ...]  # suffix[j]: the characters of targets j and after
+    final: bool  # it ends with |]
+    meter: Meter  # in force at its start
+    resume: tuple  # the first voice's state after the block (see bars.Bars.voice_zero)
+
+    @property
+    def total(self) -> int:
+        """The fewest characters another voice needs for the whole block."""
+        return self.suffix[0]
+
+
+@dataclass(eq=False)
+class AbcState:
+    """Where a tune stands; a value the constraint copies (`but`), never changes in place.
+
+    The header fields are set while the header is written, the body fields from K: on; until then they
+    keep their defaults.
+    """
+
+    # the header
+    phase: int = H_LETTER  # H_LETTER, H_COLON, H_VALUE, BODY or END
+    letters: str = ""  # the header's field letters so far
+    slot: str = ""  # the header slot being written (see profile.slot_name)
+    value: str = ""  # its value so far
+    values: tuple[tuple[str, str], ...] = ()  # the header fields written, (letter, value)
+    # the tune and the first voice's progress through it
+    frame: Frame | None = None
+    voice: int = 0  # which voice's line is being written, from 0
+    block: Block | None = None  # for the later voices, the block the first voice wrote
+    built: tuple[Target, ...] = ()  # the first voice's bars of this block so far
+    block_cost: int = 0  # what the later voices need for them
+    bar_index: int = 0  # the first voice's bars closed so far
+    pickup: int | None = None  # the first bar's duration in ticks, when it was short
+    first_meter: Meter | None = None  # the first bar's meter
+    short_close: tuple[int, Meter] | None = None  # the last bar, when it was short and closed a section
+    repeat: bool = False  # a |: is open
+    line_meter: Meter | None = None  # in force at the start of the first voice's line
+    unit: int = 0  # the unit note length, in ticks
+    # the open line and bar
+    pending: str = ""  # the line prefix still to write
+    j: int = 0  # for a later voice, the index of the bar being written among the block's
+    meter: Meter | None = None  # in force now
+    bar_meter: Meter | None = None  # the open bar's
+    bar_field: str | None = None  # the inline meter change at its start
+    elapsed: int = 0  # how long its music lasts so far, in ticks
+    music: bool = False  # whether it holds a note or rest
+    deco: int = 0  # decorations waiting for their note
+    owed: int = 0  # notes still to come of an open tuplet, or the one after a broken rhythm
+    factor: tuple[int, int] = ONE  # what their lengths are multiplied by, as (numerator, denominator)
+    slur: int = 0  # 0: no slur open; 1: one opened, without a note yet; 2: one open over a note
+    line_start: bool = False  # nothing written yet on this line of a one-voice tune
+    opening: bool = False  # the barline being written comes first on its line, with no music before it
+    can_end: bool = False  # the tune may end here: a one-voice line just ended after a barline the corpus ends tunes with
+    tie_ok: bool = False  # a tie may follow
+    space: bool = False  # the last character was a space
+    after_bar: bool = False  # the last token was a barline
+    # the token being written
+    pos: int = ITEM  # ITEM, ACC, OCT, LEN... (see symbols)
+    buf: str = ""  # its text so far, where that matters
+    kind: str | None = None  # of a length being written: note, rest or chord
+    note_letter: str = ""
+    marks: int = 0  # octave marks after the letter
+    chord_notes: int = 0
+    chord_tie: bool = False
+
+    def but(self, **changes) -> AbcState:
+        """A copy with some fields changed (the fields copied as one dict: this runs for every character)."""
+        new = object.__new__(AbcState)
+        new.__dict__ = {**self.__dict__, **changes}
+        return new
+
+
+def target_of(s: AbcState) -> Target | None:
+    """The first voice's bar that a later voice's open bar copies; None for the first voice or past the block."""
+    if s.voice == 0 or s.block is None or s.j >= len(s.block.targets):
+        return None
+    return s.block.targets[s.j]
+
+
+def line_end_cost(s: AbcState) -> int:
+    """The first voice's newline, the other voices' prefixes and newlines."""
+    return 1 + s.frame.after(0) + (s.frame.voices - 1)
+
+
+def next_factor(s: AbcState) -> tuple[int, int]:
+    """What the length of the next note, rest or chord is multiplied by."""
+    return s.factor if s.owed else ONE
