@@ -71,12 +71,12 @@ M:4/4
 L:1/4
 V:1 name="Soprano" clef=treble
 V:2 name="Alto" clef=treble
-V:3 name="Tenor" clef=treble-8
+V:3 name="Tenor" clef=treble-8 octave=-1 middle=B,
 V:4 name="Bass" clef=bass
 K:C
 [V:1] G | c B A G | A2 G2 | e d c B | Hc3 |]
 [V:2] E | E D C E | F2 E2 | G F E D | HE3 |]
-[V:3] C | G, G, A, B, | C2 C2 | C B, A, G, | HG,3 |]
+[V:3] c | G G A B | c2 c2 | c B A G | HG3 |]
 [V:4] C, | C, G,, A,, E,, | F,,2 C,2 | C, D, E, G,, | HC,3 |]
 """,
     """X:1
@@ -86,16 +86,16 @@ M:3/4
 L:1/4
 V:1 name="Soprano" clef=treble
 V:2 name="Alto" clef=treble
-V:3 name="Tenor" clef=treble-8
+V:3 name="Tenor" clef=treble-8 octave=-1 middle=B,
 V:4 name="Bass" clef=bass
 K:G
 [V:1] B A G | A2 B | c B A | HG3 |
 [V:2] G F E | F2 G | A G F | HD3 |
-[V:3] [K:D] D D C | D2 D | E D C | HB,3 |
+[V:3] [K:D] d d c | d2 d | e d c | HB3 |
 [V:4] G, D, E, | D,2 G, | C, D, D, | HG,,3 |
 [V:1] d c B | A G A | B A2 | HG3 |]
 [V:2] G A G | F E F | G F2 | HD3 |]
-[V:3] B, E D | D B, D | D D C | HB,3 |]
+[V:3] B e d | d B d | d d c | HB3 |]
 [V:4] G, A, G, | D, E, D, | G,, D,2 | HG,,3 |]
 """,
     """X:1
@@ -105,16 +105,16 @@ M:4/4
 L:1/4
 V:1 name="Soprano" clef=treble
 V:2 name="Alto" clef=treble
-V:3 name="Tenor" clef=treble-8
+V:3 name="Tenor" clef=treble-8 octave=-1 middle=B,
 V:4 name="Bass" clef=bass
 K:Dm
 [V:1] A | d e f e | d2 ^c2 | d A B G | HA3 :|
 [V:2] F | F G A A | A2 A2 | A F G E | HE3 :|
-[V:3] D | A, C D ^C | D2 E2 | F D D B, | H^C3 :|
+[V:3] d | A c d ^c | d2 e2 | f d d B | H^c3 :|
 [V:4] D, | D, C, D, A,, | B,,2 A,,2 | D, D, G,, G,, | HA,,3 :|
 [V:1] z | f e d2 | c B A2 | G F E2 | HD4 |]
 [V:2] z | A G F2 | E D ^C2 | D D ^C2 | HA,4 |]
-[V:3] z | D C B,2 | A, G, E,2 | B, A, A,2 | HF,4 |]
+[V:3] z | d c B2 | A G E2 | B A A2 | HF4 |]
 [V:4] z | D, E, F,2 | F, G, A,2 | B, A, A,,2 | HD,4 |]
 """,
     """X:1
@@ -124,12 +124,12 @@ M:4/4
 L:1/4
 V:1 name="Soprano" clef=treble
 V:2 name="Alto" clef=treble
-V:3 name="Tenor" clef=treble-8
+V:3 name="Tenor" clef=treble-8 octave=-1 middle=B,
 V:4 name="Bass" clef=bass
 K:D
 [V:1] A | d c B A || [M:3/4] B2 A | HA3 || [M:4/4] d2 c2 | Hd4 |]
 [V:2] F | F A G F || [M:3/4] G2 F | HE3 || [M:4/4] F2 E2 | HF4 |]
-[V:3] D | A A D D || [M:3/4] D2 D | H^C3 || [M:4/4] A2 A2 | HA4 |]
+[V:3] d | a a d d || [M:3/4] d2 d | H^c3 || [M:4/4] a2 a2 | Ha4 |]
 [V:4] D, | D, F, G, D, || [M:3/4] G,,2 A,, | HA,,3 || [M:4/4] A,,2 A,,2 | HD,4 |]
 """,
 ]

@@ -3,6 +3,8 @@
 import json
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,8 @@ from music21 import converter, midi, stream
 
 from charmony.pipeline.abc import render
 from charmony.pipeline.abc.midi import DEFAULT_QUARTERS_PER_MINUTE
+from charmony.pipeline.abc.parser import parse_tune
+from charmony.pipeline.abc.theory import OCTAVE_CLEFS, clef_octave, clef_properties
 from charmony.pipeline.plugin.manager import get_outputs
 from charmony.pipeline.sampling.sample import Sample
 from charmony.pipeline.sampling.folder import write_samples
@@ -270,3 +274,90 @@ def test_a_renderer_that_dies_costs_only_its_tune(tmp_path):
     result = get_outputs(["score"])[0].render(source, tmp_path)
     assert [path.name for path in result.files] == ["book-2.musicxml", "book-2.svg"]
     assert len(result.skipped) == 1 and "tune 1 (line 1) is not rendered: the renderer stopped" in result.skipped[0]
+
+
+# ----- octave clefs: a tenor written with `clef=treble-8` plays at its pitch in every tool
+
+OCTAVE_CLEF_CHORALE = "bach/bwv145-a"  # one of the chorales in music21's corpus whose tenor has the clef treble-8
+VEROVIO_MIDI = ("import base64, sys, verovio; verovio.enableLog(verovio.LOG_OFF); toolkit = verovio.toolkit(); "
+                "toolkit.loadFile(sys.argv[1]) or sys.exit('verovio could not load the score'); "
+                "open(sys.argv[2], 'wb').write(base64.b64decode(toolkit.renderToMIDI()))")
+
+
+def onsets(tracks: list[list[tuple[float, int, float]]]) -> list[list[tuple[float, int]]]:
+    """(start, key) of each note per track, starts rounded to a 96th of a quarter (abc2midi starts a tick late)."""
+    return [[(round(start * 96) / 96, key) for start, key, _ in track] for track in tracks]
+
+
+def score_onsets(score: stream.Score) -> list[list[tuple[float, int]]]:
+    """(offset, MIDI key) of each note per part of a music21 score, tied notes as one."""
+    return [[(float(n.offset), p.midi) for n in part.stripTies().flatten().notes for p in n.pitches] for part in score.parts]
+
+
+def sounding_at(track: list[tuple[float, int, float]], beat: float) -> int | None:
+    """The lowest key of a track sounding at `beat` (quarter notes), None in a rest."""
+    keys = [key for start, key, length in track if start <= beat < start + length]
+    return min(keys, default=None)
+
+
+@pytest.fixture(scope="module")
+def octave_clef_chorale(tmp_path_factory):
+    """A real chorale whose tenor is in an octave clef: music21's score and the ABC charmony writes of it."""
+    from music21 import corpus
+
+    from charmony.corpora.chorales import COMPOSER, ORIGINAL, write_variant
+
+    source = corpus.parse(OCTAVE_CLEF_CHORALE)
+    folder = tmp_path_factory.mktemp("octave-clef")
+    path = folder / "chorale.abc"
+    path.write_text(write_variant(source, ORIGINAL, "BWV 145-a", COMPOSER))
+    return source, path
+
+
+def test_a_tenor_in_an_octave_clef_is_written_with_octave_and_middle(octave_clef_chorale):
+    source, path = octave_clef_chorale
+    assert [type(p.getElementsByClass(stream.Measure).first().clef).__name__ for p in source.parts][2] == "Treble8vbClef"
+    voices = [line for line in path.read_text().splitlines() if line.startswith("V:")]
+    assert voices[2] == 'V:3 name="Tenor" clef=treble-8 octave=-1 middle=B,' and voices[3].endswith("clef=bass")
+    first_tenor_bar = next(line for line in path.read_text().splitlines() if line.startswith("[V:3]"))
+    assert first_tenor_bar.startswith("[V:3] A A- ")  # A3 written `A`: an octave above its pitch, as octave=-1 says
+
+
+@pytest.mark.skipif(shutil.which("abc2midi") is None, reason="abc2midi (Debian package abcmidi) is not installed")
+def test_every_voice_of_an_octave_clef_chorale_plays_its_written_pitches_in_every_tool(octave_clef_chorale, tmp_path):
+    """abc2midi, charmony's MIDI, music21 reading our MusicXML and verovio playing it all play music21's notes."""
+    source, path = octave_clef_chorale
+    written = score_onsets(source)
+    subprocess.run(["abc2midi", path.name, "-o", str(tmp_path / "abc2midi.mid"), "-NFER"], cwd=path.parent,
+                   capture_output=True, timeout=60, check=True)
+    text = path.read_text()
+    render.write_midi(parse_tune(text), tmp_path / "charmony.mid")
+    render.write_musicxml(parse_tune(text), tmp_path / "score.musicxml")
+    subprocess.run([sys.executable, "-c", VEROVIO_MIDI, str(tmp_path / "score.musicxml"), str(tmp_path / "verovio.mid")],
+                   capture_output=True, timeout=120, check=True)
+    played = {name: onsets(midi_notes(tmp_path / f"{name}.mid")) for name in ("abc2midi", "charmony", "verovio")}
+    played["musicxml"] = score_onsets(converter.parse(tmp_path / "score.musicxml"))
+    assert len(written) == 4 and min(key for _, key in written[2]) < 60  # the tenor sounds below middle C
+    for name, tracks in played.items():
+        assert tracks == written, name
+    tracks = midi_notes(tmp_path / "abc2midi.mid")
+    end = max(start + length for start, _, length in tracks[3])
+    for beat in range(int(end)):
+        tenor, bass = sounding_at(tracks[2], beat), sounding_at(tracks[3], beat)
+        assert tenor is None or bass is None or tenor >= bass, f"beat {beat}: tenor {tenor} below bass {bass}"
+
+
+@pytest.mark.skipif(shutil.which("abcm2ps") is None, reason="abcm2ps is not installed (apt-get install abcm2ps)")
+@pytest.mark.parametrize("name", sorted(OCTAVE_CLEFS))
+def test_abcm2ps_draws_a_voice_in_an_octave_clef_where_its_clef_puts_its_pitches(name, tmp_path):
+    """`A c d e` in the writer's form of treble-8 (A3 C4 D4 E4, as octave=-1 says) sit where `A c d e` sit under a
+    plain treble clef, so that the clef's 8 reads them at their pitch; the same for every octave clef."""
+    def heads(voice: str) -> list[float]:
+        (tmp_path / "tune.abc").write_text(f"X:1\nT:t\nM:4/4\nL:1/4\nV:1 {voice}\nK:C\n[V:1] A c d e |]\n")
+        subprocess.run(["abcm2ps", "-g", "-O", "tune.svg", "tune.abc"], cwd=tmp_path, capture_output=True, timeout=60, check=True)
+        return [float(y) for y in re.findall(r'y="([\d.]+)" xlink:href="#hd"', (tmp_path / "tune001.svg").read_text())]
+
+    plain = heads(f"clef={name[:-2]}")
+    assert len(plain) == 4 and heads(clef_properties(name)) == plain
+    if name == "treble-8":  # with octave=-1 alone, abcm2ps draws the tenor an octave low: middle= is needed
+        assert heads(f"clef={name} octave={clef_octave(name)}") != plain

@@ -261,3 +261,18 @@ def test_every_clef_the_writer_names_reads_back_as_the_same_clef():
         assert type(make_clef(clef_name(made))) is type(made), name
     assert clef_name(clef.FBaritoneClef()) == "bass3" and clef_name(clef.CBaritoneClef()) == "alto5"
     assert clef_name(clef.Treble8vbClef()) == "treble-8" and clef_name(clef.GClef()) == "treble"
+
+
+@pytest.mark.parametrize("kind, written, middle", [
+    (clef.Treble8vbClef, "A, c _e f'", "octave=-1 middle=B,"), (clef.Bass8vbClef, "A, c _e f'", "octave=-1 middle=D,,"),
+    (clef.Treble8vaClef, "A,,, C, _E, F", "octave=1 middle=b"), (clef.Bass8vaClef, "A,,, C, _E, F", "octave=1 middle=D"),
+])
+def test_a_voice_in_an_octave_clef_is_written_an_octave_from_its_pitch_and_reads_back_at_its_pitch(kind, written, middle):
+    measure = make_measure(1, make_note("A2"), make_note("C4"), make_note("E-4"), make_note("F5"), time="4/4", signature=key.Key("C"))
+    measure.insert(0, kind())
+    score = make_score([measure], names=("Tenor",))
+    text = score_to_abc(score)
+    assert f'V:1 name="Tenor" clef={clef_name(kind())} {middle}' in text.splitlines()
+    assert body(text).split("] ")[1].startswith(written)
+    assert_round_trip(score, text)
+    assert [p.nameWithOctave for p in abc_to_score(text).parts[0].pitches] == ["A2", "C4", "E-4", "F5"]

@@ -83,6 +83,36 @@ CLEF_NAMES = {kind: name for name, kind in reversed(CLEFS.items())}  # music21 c
 # Clef names that are also key or note names, so that only clef=G (not a bare G) names a clef.
 CLEFS_ONLY_AS_PROPERTY = {"G", "F", "C", "none"}
 
+# Octave clefs: how many octaves the music sounds from where the clef without its 8 puts it. abc2midi alone plays
+# `clef=treble-8` an octave below the notes; ABC 2.1, abcm2ps and abcjs take the 8 as drawing only. So the writer
+# adds `octave=` (which abc2midi takes in place of the clef's octave) and `middle=` (which puts the notes, moved by
+# octave=, where the clef with its 8 shows them in abcm2ps): see clef_properties.
+OCTAVE_CLEFS = {"treble-8": -1, "treble+8": 1, "bass-8": -1, "bass+8": 1}
+MIDDLE_LINES = {"treble": ("B", 4), "bass": ("D", 3)}  # step and octave on the middle line of the plain clef
+
+
+def note_letters(step: str, octave: int) -> str:
+    """A pitch as ABC writes it, without accidental: C4 is `C`, C5 `c`, C3 `C,`, C6 `c'`."""
+    return step.lower() + "'" * (octave - 5) if octave >= 5 else step + "," * (4 - octave)
+
+
+def clef_octave(name: str) -> int:
+    """The octaves an ABC clef's 8 moves the music (-1 for treble-8), 0 for a clef without one."""
+    return OCTAVE_CLEFS.get(name, 0)
+
+
+def clef_properties(name: str) -> str:
+    """The V: properties the writer gives a voice in clef `name`: `clef=treble-8 octave=-1 middle=B,`, `clef=bass`.
+
+    A voice in an octave clef is written an octave from where it sounds (`A` for the tenor's A3) so that every
+    tool plays and draws it at its pitch: abc2midi 4.84, abcm2ps 8.14 and ABC 2.1 agree on this form.
+    """
+    octaves = clef_octave(name)
+    if not octaves:
+        return f"clef={name}"
+    step, octave = MIDDLE_LINES[name[:-2]]
+    return f"clef={name} octave={octaves} middle={note_letters(step, octave + octaves)}"
+
 
 # ----- meter, unit length, tuplets, pickups
 

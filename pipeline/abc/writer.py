@@ -14,7 +14,8 @@ from charmony.pipeline.system.errors import AbcError
 
 # Bump when the same score would be written differently: cached conversions are keyed by it.
 # 2: tuplets (5, (7, (9 take 3 in compound meter and 2 otherwise; clefs from theory.CLEFS.
-WRITER_VERSION = 2
+# 3: a voice in an octave clef is written an octave from its pitch with octave= and middle= (theory.clef_properties).
+WRITER_VERSION = 3
 
 UNITS = (Fraction(1, 4), Fraction(1, 8), Fraction(1, 16))
 EXPRESSIONS = (  # ABC 2.1's shorthand decorations
@@ -44,8 +45,9 @@ def score_to_abc(score: stream.Stream, options: WriterOptions = WriterOptions())
     signature = _first(parts[0], key.KeySignature)
     shift = simplest_shift(options.transpose, signature.sharps if signature else 0) if options.transpose else None
     signature = transposed_key(signature, shift)
-    lines = _header(score, parts, options, first_meter, unit, signature)
-    writers = [VoiceWriter(unit, signature, first_meter, shift) for _ in parts]
+    clefs = [clef_name(_first(part, clef.Clef)) for part in parts]
+    lines = _header(score, parts, clefs, options, first_meter, unit, signature)
+    writers = [VoiceWriter(unit, signature, first_meter, shift, theory.clef_octave(name)) for name in clefs]
     count = len(measures[0])
     for block in _blocks(measures[0], options.bars_per_line):
         for number, (writer, bars) in enumerate(zip(writers, measures), start=1):
@@ -144,7 +146,7 @@ def transposed_key(signature: key.KeySignature | None, shift: interval.Interval 
     return signature if signature is None or shift is None else signature.transpose(shift)
 
 
-def _header(score, parts, options: WriterOptions, first_meter, unit: Fraction, signature) -> list[str]:
+def _header(score, parts, clefs: list[str], options: WriterOptions, first_meter, unit: Fraction, signature) -> list[str]:
     metadata = score.metadata if isinstance(score, stream.Score) else None
     title = options.title or (metadata and (metadata.title or metadata.movementName)) or "Untitled"
     lines = [f"X:{options.number}", f"T:{_one_line(title)}"]
@@ -157,12 +159,12 @@ def _header(score, parts, options: WriterOptions, first_meter, unit: Fraction, s
     if mark is not None and (mark.number or mark.numberSounding):
         beat = Fraction(mark.referent.quarterLength).limit_denominator(64) / 4
         lines.append(f"Q:{beat.numerator}/{beat.denominator}={round(mark.number or mark.numberSounding)}")
-    for number, part in enumerate(parts, start=1):
+    for number, (part, clef_text) in enumerate(zip(parts, clefs), start=1):
         name = _one_line(part.partName or "")
         voice = f"V:{number}"
         if name:
             voice += f' name="{name.replace(chr(34), chr(39))}"'
-        voice += f" clef={clef_name(_first(part, clef.Clef))}"
+        voice += " " + theory.clef_properties(clef_text)
         lines.append(voice)
     lines.append(f"K:{abc_key(signature)}")
     return lines
@@ -259,9 +261,10 @@ def key_alters(signature: key.KeySignature | None) -> dict[str, int]:
 class VoiceWriter:
     """Writes one part's bars, carrying its key and meter from one line to the next."""
 
-    def __init__(self, unit: Fraction, signature, first_meter, shift: interval.Interval | None) -> None:
+    def __init__(self, unit: Fraction, signature, first_meter, shift: interval.Interval | None, octave: int = 0) -> None:
         self.unit = unit
         self.shift = shift
+        self.octave = octave  # the voice's octave=: its notes are written this many octaves from their pitch
         self.moved: dict[str, pitch.Pitch] = {}  # transposed pitches by name, as transposing is slow
         self.signature = key_alters(signature)  # in force now, for the accidentals
         self.key_alters = self.signature  # as last written in K:
@@ -419,9 +422,9 @@ class VoiceWriter:
         alter = written.alter
         if alter != int(alter) or not -2 <= alter <= 2:
             raise AbcError(f"{written.nameWithOctave} has a microtone or an alteration ABC cannot write")
-        octave = written.implicitOctave
+        octave = written.implicitOctave - self.octave
         sign = accidentals.sign(written.step, octave, int(alter))
-        return sign + (written.step.lower() + "'" * (octave - 5) if octave >= 5 else written.step + "," * (4 - octave))
+        return sign + theory.note_letters(written.step, octave)
 
 
 def _compound(signature: meter.TimeSignature | None) -> bool:
