@@ -72,9 +72,13 @@ class AudioRenderer(TuneRenderer):
             target = out_dir / f"{item.stem}.wav"
             if fluidsynth_soundfont() is None:
                 return [synthesize_wav(midi, target, deadline)]
-            from charmony.pipeline.audio.wav import end_wav
+            from charmony.pipeline.audio.wav import end_wav, wav_seconds
 
             abc_render.write_wav(midi, target, seconds_left(deadline))
+            played = wav_seconds(target)
+            if played < seconds:  # FluidSynth plays on after the music; a shorter file was cut off
+                raise RenderError(f"FluidSynth wrote only {played:.1f} s of the {seconds:.1f} s tune into {target.name}; "
+                                  "is the disk full?")
             return [end_wav(target, seconds + FLUIDSYNTH_TAIL, FLUIDSYNTH_TAIL)]
 
     def card(self, sample: CardSample) -> list[CardPart]:

@@ -55,7 +55,7 @@ def tunes_to_render(path: Path, reports: list[TuneReport] | None = None) -> tupl
     A file of one tune names its outputs after itself; a collection adds each tune's X: number (or its
     position, when the numbers repeat): `reels-3.mid`.
     """
-    pieces = split_tunes(read_text(path))
+    pieces = split_tunes(read_text(path, follow_links=False))
     if not pieces:
         return [], ["no tunes: the file holds no music, so nothing is rendered"]
     if reports is None or len(reports) != len(pieces):
@@ -210,16 +210,24 @@ def synthesize_wav(midi: Path, target: Path, deadline: float) -> Path:
 
 
 def write_wav(midi: Path, target: Path, seconds: float = RENDER_SECONDS) -> Path:
-    """A WAV file of a MIDI file played by FluidSynth with a General MIDI SoundFont."""
+    """A WAV file of a MIDI file played by FluidSynth with a General MIDI SoundFont.
+
+    FluidSynth reports a failed write (a full disk) on stderr yet exits 0, leaving the file cut short:
+    that is an error here too.
+    """
     font = check_fluidsynth()
     with atomic_path(target) as temporary:
         try:
             finished = subprocess.run(
                 ["fluidsynth", "-ni", "-q", "-F", str(temporary), "-T", "wav", "-r", "44100", str(font), str(midi)],
                 capture_output=True, text=True, timeout=seconds,
+                restore_signals=False,  # keep SIGXFSZ ignored: a file-size limit then fails a write, as a full disk does
             )
         except subprocess.TimeoutExpired:
             raise RenderTimeout(f"FluidSynth took more than {seconds:.0f} s on {midi.name}") from None
+        failed_write = next((line for line in finished.stderr.splitlines() if "write error" in line.lower()), None)
+        if failed_write is not None:
+            raise RenderError(f"FluidSynth could not write {target.name} ({failed_write.strip()}); is the disk full?")
         if finished.returncode != 0 or temporary.stat().st_size == 0:
             last = (finished.stderr.strip().splitlines() or [f"exit status {finished.returncode}"])[-1]
             raise RenderError(f"FluidSynth could not play {midi.name}: {last}")

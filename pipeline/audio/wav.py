@@ -33,6 +33,14 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
     return pcm.reshape(-1, channels).astype(np.float32) / 32767, rate
 
 
+def wav_seconds(path: Path) -> float:
+    """How long a WAV file plays, as the frames it holds say (not its header, which a cut-off file may not match)."""
+    with wave.open(str(path), "rb") as source:
+        frame_bytes = source.getnchannels() * source.getsampwidth()
+        frames = len(source.readframes(source.getnframes())) // frame_bytes
+        return frames / source.getframerate()
+
+
 def end_wav(path: Path, seconds: float, fade: float) -> Path:
     """Cut a WAV file after `seconds`, fading out over the last `fade` seconds; a shorter file is left as it is.
 

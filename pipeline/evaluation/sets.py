@@ -70,7 +70,7 @@ def recorded_run(paths: list[Path]) -> str | None:
 
 def evaluate_files(run: Run, evaluated: EvaluatedFiles, copying: bool = True) -> Evaluation:
     """Evaluate the files and, for a folder of samples, write the figures into its samples.json."""
-    evaluation = evaluate_texts(run, [read_text(path) for path in evaluated.files], copying)
+    evaluation = evaluate_texts(run, [read_text(path, follow_links=False) for path in evaluated.files], copying)
     if evaluated.sample_set is not None:
         record_evaluation(evaluated.sample_set, evaluation, [path.name for path in evaluated.files])
     return evaluation
@@ -79,7 +79,7 @@ def evaluate_files(run: Run, evaluated: EvaluatedFiles, copying: bool = True) ->
 def evaluate_written(run: Run, sample_set: SampleSet) -> Evaluation:
     """Evaluate a set `sample` just wrote, as `sample` does (copying only where it is quick), and record the figures."""
     files = sample_set.files()
-    evaluation = evaluate_texts(run, [read_text(path) for path in files], copying_is_quick(run))
+    evaluation = evaluate_texts(run, [read_text(path, follow_links=False) for path in files], copying_is_quick(run))
     record_evaluation(sample_set, evaluation, [path.name for path in files])
     return evaluation
 

@@ -23,6 +23,7 @@ from charmony import __version__
 from charmony.pipeline.system.atomic import current_umask
 from charmony.pipeline.run.config import GalleryConfig
 from charmony.pipeline.system.errors import CharmonyError, ConfigError, RunError
+from charmony.pipeline.system.sources import open_plain_file
 from charmony.pipeline.training.log import read_metrics
 from charmony.pipeline.gallery.page import RunSummary, card_html, page_html, run_header, set_section
 from charmony.pipeline.run.samples_file import REPORT, SampleSet, read_sample_set, run_sample_sets
@@ -75,15 +76,29 @@ class GalleryFiles:
         return self.placed[key]
 
     def _copy(self, source: Path, subfolder: str, name: str) -> str | None:
-        if not source.is_file():
+        if not os.path.lexists(source):
             return None
         target = self.root / "files" / subfolder / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.link(source, target)
-        except OSError:  # another file system, or one without hard links
-            shutil.copyfile(source, target)
+        with open_plain_file(source) as handle:  # a symbolic link is refused, never published
+            if not _link_same_file(source, target, os.fstat(handle.fileno())):
+                with target.open("wb") as copy:
+                    shutil.copyfileobj(handle, copy)
+                    _sync(copy)
         return f"files/{quote(subfolder)}/{quote(name)}"
+
+
+def _link_same_file(source: Path, target: Path, opened: os.stat_result) -> bool:
+    """Hard-link `source` at `target` if it is still the file opened; False (and no link) where it cannot be."""
+    try:
+        os.link(source, target, follow_symlinks=False)
+    except OSError:  # another file system, or one without hard links
+        return False
+    linked = target.lstat()
+    if (linked.st_dev, linked.st_ino) != (opened.st_dev, opened.st_ino):  # replaced since it was opened
+        target.unlink()
+        return False
+    return True
 
 
 def summarise_run(run: Run) -> RunSummary:
@@ -140,16 +155,23 @@ def _move_into_place(staging: Path, out: Path) -> None:
 
 
 def _read_sample(folder: Path, name: str) -> str | None:
-    if Path(name).name != name:
+    """The text of a sample file, None when it is gone; a CorpusError for a symbolic link or anything but a plain file."""
+    if Path(name).name != name or not os.path.lexists(folder / name):
         return None
-    try:
-        return (folder / name).read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return None
+    with open_plain_file(folder / name) as handle:
+        return handle.read().decode("utf-8", errors="replace")
 
 
 def _write(path: Path, text: str) -> None:
-    path.write_text(text, encoding="utf-8")
+    with path.open("w", encoding="utf-8") as file:
+        file.write(text)
+        _sync(file)
+
+
+def _sync(file) -> None:
+    """Flush a file to the disk, so that a full disk fails the build before the gallery is moved into place."""
+    file.flush()
+    os.fsync(file.fileno())
 
 
 def gallery_sets(run: Run, folders: list[Path]) -> list[SampleSet]:

@@ -53,7 +53,7 @@ class OutputRunner:
         """Check (and render into `out_dir`) one file with every plugin that accepts it; nothing raises."""
         outputs = FileOutputs()
         try:
-            text = read_text(path)
+            text = read_text(path, follow_links=False)
         except CharmonyError as error:
             outputs.unreadable = str(error).removeprefix(f"{path}: ")
             self.per_file.append(outputs.results)

@@ -21,6 +21,7 @@ RUNS_ENV = "CHARMONY_RUNS"
 RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 # The prefix of the private folder a renderer writes into, inside the folder its files go to.
 RENDER_SCRATCH = ".charmony-render-"
+SAMPLE_STAGING = ".charmony-sample-"  # a set of samples being written, before it is moved into place
 
 
 @dataclass(frozen=True)

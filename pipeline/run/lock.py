@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from charmony.pipeline.system.errors import RunError
-from charmony.pipeline.run.folder import RENDER_SCRATCH, Run
+from charmony.pipeline.run.folder import RENDER_SCRATCH, SAMPLE_STAGING, Run
+from charmony.pipeline.run.previous import settle_previous_training
 
 if TYPE_CHECKING:
     import torch
@@ -67,16 +68,19 @@ def busy_message(run: Run, record: dict, command: str) -> str:
 
 def remove_leftovers(run: Run) -> None:
     """Delete what a killed holder of the lock left behind: atomic writes' temporaries, prepare's staging
-    folders, and the output plugins' scratch folders of samples written into the run."""
+    folders, sets of samples not yet moved into place, the output plugins' scratch folders, and the earlier
+    training's files a restart set aside."""
     for staging in run.dir.parent.glob(f".{run.name}.prepare-*"):
         shutil.rmtree(staging, ignore_errors=True)
     if run.dir.is_dir():
+        settle_previous_training(run)
         for temporary in run.dir.rglob(".*.tmp"):
             if temporary.is_file() and not temporary.is_symlink():
                 temporary.unlink(missing_ok=True)
-        for scratch in run.samples_dir.glob(f"*/{RENDER_SCRATCH}*"):
-            if scratch.is_dir() and not scratch.is_symlink():
-                shutil.rmtree(scratch, ignore_errors=True)
+        for pattern in (f"*/{RENDER_SCRATCH}*", f"{SAMPLE_STAGING}*", f"*/{SAMPLE_STAGING}*"):
+            for scratch in run.samples_dir.glob(pattern):
+                if scratch.is_dir() and not scratch.is_symlink():
+                    shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _inherited(path: Path) -> bool:

@@ -85,7 +85,7 @@ def run_sample_sets(run: Run) -> list[SampleSet]:
     if not run.samples_dir.is_dir():
         return []
     found = [read_sample_set(path, f"sample again with `charmony sample {run.name}`") for path in run.samples_dir.iterdir()
-             if path.is_dir()]
+             if path.is_dir() and not path.name.startswith(".")]  # a hidden folder is a set still being written
     return sorted((found_set for found_set in found if found_set is not None), key=SampleSet.drawn)
 
 

@@ -1,5 +1,9 @@
 """Writing samples to a folder: `sample_001.txt`… from 1, the output plugins' results, and samples.json.
 
+A set is written whole or not at all: into a private staging folder first, which then becomes the
+folder (a new one) or whose files are moved into it (one that exists), samples.json last; a failure
+or an interrupt removes the staging folder, so a folder never holds samples without their samples.json.
+
 A folder may be written into again. What an earlier run of this code wrote there is replaced, and
 nothing else: samples.json records every file written with its SHA-256, and a file is deleted only
 when it is still a plain file with that hash, so a foreign or edited samples.json, or a file the
@@ -9,15 +13,18 @@ its place rather than writing through it.
 
 from __future__ import annotations
 
+import os
+import shutil
 import stat
+import tempfile
 from pathlib import Path
 
 from charmony.pipeline.outputs.runner import OutputRunner
 from charmony.pipeline.plugin.manager import get_outputs
-from charmony.pipeline.run.folder import Run
-from charmony.pipeline.run.samples_file import SampleSet, created_now, read_sample_set
+from charmony.pipeline.run.folder import SAMPLE_STAGING, Run
+from charmony.pipeline.run.samples_file import REPORT, SampleSet, created_now, read_sample_set
 from charmony.pipeline.sampling.sample import Sample
-from charmony.pipeline.system.atomic import atomic_path
+from charmony.pipeline.system.atomic import atomic_path, current_umask
 from charmony.pipeline.system.errors import RunError
 from charmony.pipeline.system.sources import file_sha256
 
@@ -29,22 +36,44 @@ def sample_name(number: int, extension: str) -> str:
 
 def write_samples(samples: list[Sample], metadata: dict, out_dir: Path, extension: str, render: list[str],
                   profile: dict | None = None) -> dict:
-    """Write sample N to `out_dir/sample_NNN<ext>` (from 1), run the output plugins, and write samples.json.
+    """Write sample N to `out_dir/sample_NNN<ext>` (from 1), run the output plugins, and write samples.json, all or nothing.
 
     The checkers judge the samples as samples of a run with `profile` (see `OutputPlugin.for_run`).
     """
-    out_dir.mkdir(parents=True, exist_ok=True)
+    existing = out_dir.is_dir()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=SAMPLE_STAGING, dir=out_dir if existing else out_dir.parent))
+    try:
+        try:
+            report = _write_set(samples, metadata, staging, extension, render, profile)
+        except OSError as error:
+            raise RunError(f"cannot write the samples into {out_dir} ({error.strerror or error}); is the disk full? "
+                           "Nothing of this set was kept") from None
+        if existing:
+            _remove_earlier_samples(out_dir)
+            for name in [*report["written"], REPORT]:  # samples.json last: it is what makes the set complete
+                os.replace(staging / name, out_dir / name)
+        else:
+            staging.chmod(0o777 & ~current_umask())  # as a folder the user made; mkdtemp's is private
+            os.replace(staging, out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return report
+
+
+def _write_set(samples: list[Sample], metadata: dict, folder: Path, extension: str, render: list[str],
+               profile: dict | None) -> dict:
+    """Write the samples, the output plugins' files and samples.json into `folder`; the report."""
     runner = OutputRunner([plugin.for_run(profile) for plugin in get_outputs(render)])
-    _remove_earlier_samples(out_dir)
     entries, written = [], {}
     for number, item in enumerate(samples, start=1):
-        path = out_dir / sample_name(number, extension)
+        path = folder / sample_name(number, extension)
         with atomic_path(path) as temporary:
             temporary.write_text(item.text, encoding="utf-8")
-        outputs = runner.run(path, out_dir)
+        outputs = runner.run(path, folder)
         for name in [path.name, *(f for result in outputs.results.values() for f in result.get("files", []))]:
-            if Path(name).name == name and (out_dir / name).is_file():
-                written[name] = file_sha256(out_dir / name)
+            if Path(name).name == name and (folder / name).is_file():
+                written[name] = file_sha256(folder / name)
         entries.append({
             "number": number,
             "file": path.name,
@@ -53,7 +82,7 @@ def write_samples(samples: list[Sample], metadata: dict, out_dir: Path, extensio
             "outputs": outputs.results,
         })
     report = dict(metadata, created=created_now(), samples=entries, summary=runner.summary(), written=written)
-    SampleSet(out_dir, report).write()
+    SampleSet(folder, report).write()
     return report
 
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import codecs
+import errno
 import hashlib
+import os
 import re
+import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from charmony.pipeline.system.errors import CorpusError
 
@@ -16,20 +20,42 @@ PART_CHARS = 1 << 22  # a document longer than this is handed on in parts
 SEPARATOR_CHARS = 1 << 16  # the longest separator found where a long document is cut into parts
 
 
-def read_pieces(path: Path, size: int | None = None) -> Iterator[str]:
+def open_plain_file(path: Path) -> BinaryIO:
+    """A plain file opened for reading without following a symbolic link; a CorpusError for a link or anything else.
+
+    Samples are read this way, so that a link planted among them cannot publish the file it points to.
+    """
+    try:
+        handle = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise CorpusError(f"{path}: a symbolic link, not a plain file; charmony reads samples only from plain files, "
+                              "so put the file itself there") from None
+        raise CorpusError(f"cannot read {path}: {error.strerror}") from None
+    if not stat.S_ISREG(os.fstat(handle).st_mode):
+        os.close(handle)
+        raise CorpusError(f"{path}: not a plain file; charmony reads samples only from plain files")
+    return os.fdopen(handle, "rb")
+
+
+def read_pieces(path: Path, size: int | None = None, follow_links: bool = True) -> Iterator[str]:
     """A file's text in pieces of about `size` (default READ_BYTES) bytes, checked and normalised as `read_text` does.
 
-    A CorpusError names the file and the offset of a NUL byte or of a byte that is not UTF-8.
+    A CorpusError names the file and the offset of a NUL byte or of a byte that is not UTF-8. With
+    `follow_links` false, only a plain file is read (see `open_plain_file`).
     """
     size = size or READ_BYTES
     decoder = codecs.getincrementaldecoder("utf-8")()
     offset = 0  # of the block being decoded, in the file
     held = ""  # a trailing "\r", kept until the next piece shows whether "\n" follows
     first = True
-    try:
-        handle = path.open("rb")
-    except OSError as error:
-        raise CorpusError(f"cannot read {path}: {error.strerror}") from None
+    if follow_links:
+        try:
+            handle = path.open("rb")
+        except OSError as error:
+            raise CorpusError(f"cannot read {path}: {error.strerror}") from None
+    else:
+        handle = open_plain_file(path)
     with handle:
         while True:
             try:
@@ -61,9 +87,9 @@ def read_pieces(path: Path, size: int | None = None) -> Iterator[str]:
                 return
 
 
-def read_text(path: Path) -> str:
-    """A file's text, or a CorpusError naming the file and the offending byte offset."""
-    return "".join(read_pieces(path))
+def read_text(path: Path, follow_links: bool = True) -> str:
+    """A file's text, or a CorpusError naming the file and the offending byte offset (see `read_pieces`)."""
+    return "".join(read_pieces(path, follow_links=follow_links))
 
 
 def split_pieces(pieces: Iterable[str], separator: re.Pattern | None) -> Iterator[tuple[str, bool]]:

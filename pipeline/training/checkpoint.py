@@ -153,13 +153,22 @@ class Checkpoint:
             raise CheckpointError(
                 f"{path} is truncated or corrupt ({type(error).__name__}); use another checkpoint or train again"
             ) from None
+        saved_format = payload.get("format", 1) if isinstance(payload, dict) else None
+        if saved_format is not None and not (_is_int(saved_format) and 1 <= saved_format <= CHECKPOINT_FORMAT):
+            raise CheckpointError(f"{path} is of checkpoint format {saved_format!r}, which charmony {__version__} cannot read "
+                                  f"(it reads formats 1 to {CHECKPOINT_FORMAT}); use the charmony that wrote it, or train again")
         try:
             return cls.from_payload(payload)
         except Exception as error:  # a ValueError saying what is wrong, or a saved setting out of range (ConfigError)
             raise CheckpointError(f"{path} is damaged: {error}; use another checkpoint or train again") from None
 
     def build_model(self, path: Path) -> CharModel:
-        """The model with the checkpoint's weights, or a CheckpointError when they do not fit its own shape."""
+        """The model with the checkpoint's weights; a CheckpointError when they do not fit its shape or are not numbers."""
+        broken = next((name for name, tensor in self.model.items()
+                       if tensor.is_floating_point() and not torch.isfinite(tensor).all()), None)
+        if broken is not None:  # sampling would fail deep in torch; a diverged training's checkpoint can hold these
+            raise CheckpointError(f"{path} holds weights that are not numbers (NaN or infinite, in {broken}); "
+                                  "use another checkpoint, or train again with --restart (and a lower --lr if it diverged)")
         model = CharModel(self.model_config)
         try:
             model.load_state_dict(self.model)

@@ -94,19 +94,24 @@ def clock(seconds: float) -> str:
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
+def metrics_lines(path: Path) -> list[str]:
+    """The lines of a metrics.jsonl; a byte that is not UTF-8 (a damaged file) becomes U+FFFD rather than an error."""
+    return path.read_bytes().decode("utf-8", errors="replace").splitlines()
+
+
 def trim_metrics(path: Path, step: int) -> None:
     """Drop metric lines logged after `step`, so a resumed run's log reads as one run."""
     if not path.exists():
         return
     kept = []
-    for line in path.read_text().splitlines():
+    for line in metrics_lines(path):
         try:
             if json.loads(line)["step"] <= step:
                 kept.append(line)
-        except (ValueError, KeyError, TypeError):  # a line cut short when the process was killed
+        except (ValueError, KeyError, TypeError):  # a line cut short when the process was killed, or damaged
             continue
     with atomic_path(path) as temporary:
-        temporary.write_text("".join(line + "\n" for line in kept))
+        temporary.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
 
 
 class TrainLog:
@@ -195,8 +200,8 @@ def read_metrics(path: Path) -> Metrics:
     """The losses in a metrics.jsonl; lines that are not JSON objects with a step (a line cut short) are left out."""
     train, val = [], []
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
+        lines = metrics_lines(path)
+    except OSError:
         lines = []
     for line in lines:
         try:

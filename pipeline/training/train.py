@@ -29,6 +29,7 @@ from charmony.pipeline.run.config import ModelConfig
 from charmony.pipeline.training.resume import check_resumable, random_states, restore, resumable_checkpoint
 from charmony.pipeline.run.lock import run_lock
 from charmony.pipeline.run.folder import Run
+from charmony.pipeline.run.previous import PreviousTraining
 from charmony.pipeline.training.schedule import Schedule
 from charmony.pipeline.system.threads import use_threads
 from charmony.pipeline.run.config import TrainConfig
@@ -172,10 +173,18 @@ def train(
     with process_group(world, device), run_lock(run, "train", world, device):
         for split in ("train", "val"):
             check_token_ids(run.tokens(split), plan.manifest.vocab_size, run.split_path(split))
-        return _train(run, config, plan, world, device, on_step, terminal)
+        # A new training sets the earlier one's files aside, and puts them back should it fail before saving.
+        previous = PreviousTraining(run) if plan.checkpoint is None and world.main else None
+        try:
+            return _train(run, config, plan, world, device, on_step, terminal, previous)
+        except BaseException:
+            if previous is not None:
+                previous.restore()
+            raise
 
 
-def _train(run: Run, config: TrainConfig, plan: Plan, world: World, device: torch.device, on_step, terminal) -> TrainResult:
+def _train(run: Run, config: TrainConfig, plan: Plan, world: World, device: torch.device, on_step, terminal,
+           previous: PreviousTraining | None) -> TrainResult:
     manifest, checkpoint, schedule = plan.manifest, plan.checkpoint, plan.schedule
     vocab = run.vocabulary()
     batches = DeviceBatches(StreamBatches(run.tokens("train"), config.batch_size, config.seq_len, "train", world.rank, world.size), device)
@@ -192,13 +201,12 @@ def _train(run: Run, config: TrainConfig, plan: Plan, world: World, device: torc
     if checkpoint is not None:
         state = restore(checkpoint, run.checkpoint_path, raw, optimizer, config, device, world)
         step, best = checkpoint.step, (checkpoint.best_val_loss, checkpoint.best_val_bpc)
+        if best[0] is not None and not math.isfinite(best[0]):  # a damaged record: the next evaluation is the best
+            best = (None, None)
         running = RunningLoss(device, tokens_per_step, checkpoint.log, world)
         if world.main:
             trim_metrics(run.metrics_path, step)
     else:
-        if world.main:
-            for path in (run.metrics_path, run.best_path, run.checkpoint_path):
-                path.unlink(missing_ok=True)
         state = raw.initial_state(config.batch_size, device)
         step, best = 0, (None, None)
         running = RunningLoss(device, tokens_per_step, world=world)
@@ -219,6 +227,8 @@ def _train(run: Run, config: TrainConfig, plan: Plan, world: World, device: torc
                 state=hidden, log=log, best_val_loss=best[0], best_val_bpc=best[1], model_config=plan.model_config,
                 train_config=config, corpus=manifest.corpus, vocab_sha256=vocab.sha256, world_size=world.size,
             ).save(path)
+            if previous is not None:
+                previous.drop()
 
     deadline = time.monotonic() + config.max_minutes * 60 if config.max_minutes else math.inf
     interrupted = False
