@@ -15,14 +15,16 @@ import click
 
 from charmony import __version__
 from charmony.cli_options import (
-    POSITIVE, TRAIN, checkpoint_option, corpus_option, device_option, field_default, given_options, model_options, option,
-    parse_names, parse_sources, run_argument, runs_dir_option, schedule_options, seed_option, shown, threads_option,
+    TRAIN, checkpoint_option, corpus_option, device_option, field_default, given_options, model_options, option,
+    parse_names, parse_sources, run_argument, runs_dir_option, positive, schedule_options, seed_option, shown, threads_option,
 )
+from charmony.pipeline.run.limits import LENGTH_LIMIT, SAMPLES_LIMIT, TEMPERATURE_LIMIT, VOCAB_LIMIT
 from charmony.pipeline.run.config import ForecastConfig, ForecastScoreConfig, GalleryConfig, PrepareConfig, SampleConfig
 from charmony.pipeline.system.errors import CharmonyError, ConfigError
 from charmony.pipeline.system.messages import user_message
 from charmony.pipeline.plugin.manager import one_line_warnings, plugin_commands
 from charmony.pipeline.run.folder import known_run, named_run, pick_run
+from charmony.pipeline.system.threads import thread_limit
 
 SAMPLE = SampleConfig()
 # The commands in the order of the work they do; commands not named here (a plugin's) come after them.
@@ -86,7 +88,7 @@ def cli():
 @option("--source", "sources", multiple=True, callback=parse_sources, metavar="PATH", show_default="the corpus' own",
               help="File or folder to read; repeatable.")
 @option("--run", "run_name", metavar="NAME", show_default="the corpus name", help="Run name.")
-@option("--max-vocab", type=click.IntRange(1), metavar="N", show_default="the corpus' advice, else all",
+@option("--max-vocab", type=click.IntRange(1, VOCAB_LIMIT), metavar="N", show_default="the corpus' advice, else all",
               help="Keep the N most frequent tokens (besides <eod>); the rest become <unk>.")
 @option("--val-fraction", type=click.FloatRange(0, 0.5), default=field_default(PrepareConfig, "val_fraction"),
               show_default=True, help="Share held out for validation.")
@@ -103,7 +105,7 @@ def prepare_command(corpus, sources, run_name, max_vocab, val_fraction, seed, op
     """
     from charmony.pipeline.data.prepare import prepare, prepared_line
 
-    run = named_run(runs_dir, run_name or corpus)
+    run = named_run(runs_dir, corpus if run_name is None else run_name)
     manifest = prepare(run, PrepareConfig(corpus, list(sources), max_vocab, val_fraction, seed, options, force))
     click.echo(prepared_line(run, manifest))
     click.echo(f"next: charmony train {run.name}" + (f" --runs-dir {runs_dir}" if runs_dir != Path("runs") else ""))
@@ -119,7 +121,7 @@ def prepare_command(corpus, sources, run_name, max_vocab, val_fraction, seed, op
 @seed_option("Seed for initialisation and dropout.", show_default=shown(TRAIN.seed))
 @option("--compile/--no-compile", default=None, show_default=shown(TRAIN.compile), help="torch.compile the step around the recurrent layers.")
 @threads_option("CPU threads per process.")
-@option("--nproc", type=click.IntRange(1), help="Train with this many processes on this machine (one per GPU), as torchrun does.")
+@option("--nproc", type=click.IntRange(1, thread_limit()), help="Train with this many processes on this machine (one per GPU), as torchrun does.")
 @option("--resume", is_flag=True, help="Continue from the run's latest checkpoint with its saved settings.")
 @option("--restart", is_flag=True, help="Discard the run's checkpoints and train from step 0.")
 @runs_dir_option
@@ -147,11 +149,11 @@ def train_command(run_name, resume, restart, nproc, runs_dir, recipe, **settings
 
 @cli.command("sample", short_help="Generate samples from a trained run.")
 @run_argument
-@option("--num-samples", type=click.IntRange(1), default=SAMPLE.num_samples, show_default=True, help="Samples, drawn in one batch.")
-@option("--max-length", type=click.IntRange(1), default=SAMPLE.max_length, show_default=True, help="Most tokens per sample after the prime.")
-@option("--temperature", type=click.FloatRange(0), default=SAMPLE.temperature, show_default=True,
+@option("--num-samples", type=click.IntRange(1, SAMPLES_LIMIT), default=SAMPLE.num_samples, show_default=True, help="Samples, drawn in one batch.")
+@option("--max-length", type=click.IntRange(1, LENGTH_LIMIT), default=SAMPLE.max_length, show_default=True, help="Most tokens per sample after the prime.")
+@option("--temperature", type=click.FloatRange(0, TEMPERATURE_LIMIT), default=SAMPLE.temperature, show_default=True,
               help="Below 1 is safer, above 1 wilder; 0 is greedy.")
-@option("--top-k", type=click.IntRange(1), show_default="all", help="Pick only among the k most likely tokens.")
+@option("--top-k", type=click.IntRange(1, VOCAB_LIMIT), show_default="all", help="Pick only among the k most likely tokens.")
 @option("--top-p", type=click.FloatRange(0, 1, min_open=True), show_default="1",
               help="Pick only among the most likely tokens whose probabilities reach p.")
 @option("--prime", show_default="the corpus' own", help="Text every sample starts with.")
@@ -196,10 +198,10 @@ def sample_command(run_name, out_dir, runs_dir, **settings):
 @click.argument("paths", nargs=-1, metavar="[DIR_OR_FILES]...", type=click.Path(exists=True, path_type=Path))
 @option("--run", "run_name", metavar="NAME", show_default="the run named in the folder's samples.json, else the only one",
               help="Run to score against.")
-@option("--horizon", type=click.IntRange(1), show_default="the run's period", help="Series runs: steps forecast per window.")
-@option("--context-steps", "context", type=click.IntRange(1), show_default="seven periods",
+@option("--horizon", type=click.IntRange(1, LENGTH_LIMIT), show_default="the run's period", help="Series runs: steps forecast per window.")
+@option("--context-steps", "context", type=click.IntRange(1, LENGTH_LIMIT), show_default="seven periods",
         help="Series runs: values read before each window.")
-@option("--num-samples", type=click.IntRange(1), show_default=str(field_default(ForecastScoreConfig, "num_samples")),
+@option("--num-samples", type=click.IntRange(1, SAMPLES_LIMIT), show_default=str(field_default(ForecastScoreConfig, "num_samples")),
         help="Series runs: forecasts per window, whose median is scored.")
 @seed_option("Series runs: same seed, same figures.", show_default=str(field_default(ForecastScoreConfig, "seed")))
 @device_option("Series runs: where to sample.", show_default=field_default(ForecastScoreConfig, "device"))
@@ -274,10 +276,10 @@ def gallery_command(run_name, sample_dirs, out_dir, open_browser, runs_dir):
 @run_argument
 @option("--context", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="FILE.csv",
               show_default="the end of the run's series", help="CSV file whose values to continue.")
-@option("--horizon", type=click.IntRange(1), required=True, help="Steps to forecast.")
-@option("--num-samples", type=click.IntRange(1), default=field_default(ForecastConfig, "num_samples"), show_default=True,
+@option("--horizon", type=click.IntRange(1, LENGTH_LIMIT), required=True, help="Steps to forecast.")
+@option("--num-samples", type=click.IntRange(1, SAMPLES_LIMIT), default=field_default(ForecastConfig, "num_samples"), show_default=True,
               help="Continuations drawn in one batch; the quantiles are over them.")
-@option("--temperature", type=POSITIVE, default=field_default(ForecastConfig, "temperature"), show_default=True,
+@option("--temperature", type=positive(TEMPERATURE_LIMIT), default=field_default(ForecastConfig, "temperature"), show_default=True,
               help="1 samples the model's own distribution.")
 @seed_option("Same seed, same forecast.", show_default="random, recorded in forecast.json")
 @checkpoint_option(field_default(ForecastConfig, "checkpoint"))

@@ -9,6 +9,11 @@ import click
 
 from charmony.pipeline.system.errors import SEED_LIMIT
 from charmony.pipeline.run.config import CELL_NAMES, ModelConfig, TrainConfig
+from charmony.pipeline.run.limits import (
+    BATCH_LIMIT, GRAD_CLIP_LIMIT, INIT_SCALE_LIMIT, LAYERS_LIMIT, LR_LIMIT, MINUTES_LIMIT, SEQ_LEN_LIMIT, STEPS_LIMIT,
+    WIDTH_LIMIT,
+)
+from charmony.pipeline.system.threads import thread_limit
 from charmony.pipeline.run.folder import RUNS_ENV
 
 
@@ -133,7 +138,7 @@ def device_option(help: str, **settings):
 
 def threads_option(help: str):
     """--threads, the CPU threads a process uses."""
-    return option("--threads", type=click.IntRange(1), show_default=THREADS_DEFAULT, help=help)
+    return option("--threads", type=click.IntRange(1, thread_limit()), show_default=THREADS_DEFAULT, help=help)
 
 
 def checkpoint_option(default: str):
@@ -163,7 +168,16 @@ def given_options(ctx: click.Context, leave_out: tuple[str, ...]) -> list[str]:
 
 MODEL = ModelConfig()
 TRAIN = TrainConfig()
-POSITIVE = click.FloatRange(0, min_open=True)
+
+
+def positive(limit: float) -> click.FloatRange:
+    """A number above 0 and at most `limit`."""
+    return click.FloatRange(0, limit, min_open=True)
+
+
+def steps() -> click.IntRange:
+    """A whole number of steps, from 1 to STEPS_LIMIT."""
+    return click.IntRange(1, STEPS_LIMIT)
 
 
 def options_group(*decorators):
@@ -177,9 +191,9 @@ def options_group(*decorators):
 
 
 model_options = options_group(  # the model's shape: ModelConfig's fields
-    option("--layers", type=click.IntRange(1), show_default=shown(MODEL.layers), help="Stacked recurrent layers."),
-    option("--hidden", type=click.IntRange(1), show_default=shown(MODEL.hidden), help="Units per layer."),
-    option("--embedding", type=click.IntRange(0), show_default="--hidden for words, 64 if the corpus recommends one, else 0",
+    option("--layers", type=click.IntRange(1, LAYERS_LIMIT), show_default=shown(MODEL.layers), help="Stacked recurrent layers."),
+    option("--hidden", type=click.IntRange(1, WIDTH_LIMIT), show_default=shown(MODEL.hidden), help="Units per layer."),
+    option("--embedding", type=click.IntRange(0, WIDTH_LIMIT), show_default="--hidden for words, 64 if the corpus recommends one, else 0",
            help="Embedding size; 0 for one-hot."),
     option("--cell", type=click.Choice(CELL_NAMES), show_default=shown(MODEL.cell),
            help="Recurrent cell; lnlstm is the LayerNorm LSTM."),
@@ -188,22 +202,22 @@ model_options = options_group(  # the model's shape: ModelConfig's fields
            help="lnlstm only: dropout on the cell's candidate update."),
     option("--tie-weights/--no-tie-weights", default=None, show_default=shown(MODEL.tie_weights),
            help="Share embedding and output weights (needs --embedding = --hidden); the standard improvement for words."),
-    option("--init-scale", type=POSITIVE, metavar="F", show_default="PyTorch's initialisation",
+    option("--init-scale", type=positive(INIT_SCALE_LIMIT), metavar="F", show_default="PyTorch's initialisation",
            help="Draw every weight from U(-F, F), as the PTB recipes do."),
 )
 schedule_options = options_group(  # how long and how fast to train: TrainConfig's optimisation and logging fields
-    option("--seq-len", type=click.IntRange(1), show_default=shown(TRAIN.seq_len), help="Time steps per batch."),
-    option("--batch-size", type=click.IntRange(1), show_default=shown(TRAIN.batch_size), help="Parallel streams per process."),
-    option("--lr", type=POSITIVE, show_default=shown(TRAIN.lr), help="Peak learning rate."),
-    option("--warmup-steps", type=click.IntRange(0), show_default=shown(TRAIN.warmup_steps),
+    option("--seq-len", type=click.IntRange(1, SEQ_LEN_LIMIT), show_default=shown(TRAIN.seq_len), help="Time steps per batch."),
+    option("--batch-size", type=click.IntRange(1, BATCH_LIMIT), show_default=shown(TRAIN.batch_size), help="Parallel streams per process."),
+    option("--lr", type=positive(LR_LIMIT), show_default=shown(TRAIN.lr), help="Peak learning rate."),
+    option("--warmup-steps", type=click.IntRange(0, STEPS_LIMIT), show_default=shown(TRAIN.warmup_steps),
            help="Linear warm-up steps (at most a tenth of --max-steps), then cosine decay."),
     option("--weight-decay", type=click.FloatRange(0, 1, max_open=True), show_default=shown(TRAIN.weight_decay),
            help="AdamW weight decay of weight matrices."),
-    option("--grad-clip", type=POSITIVE, show_default=shown(TRAIN.grad_clip), help="Largest global gradient norm."),
-    option("--max-steps", type=click.IntRange(1), show_default=shown(TRAIN.max_steps), help="Steps to train to."),
-    option("--max-minutes", type=POSITIVE, show_default="no limit", help="Stop after this many minutes of wall time."),
-    option("--eval-every", type=click.IntRange(1), show_default=shown(TRAIN.eval_every), help="Steps between validations."),
-    option("--save-every", type=click.IntRange(1), show_default=shown(TRAIN.save_every), help="Steps between checkpoints."),
-    option("--log-every", type=click.IntRange(1), show_default=shown(TRAIN.log_every),
+    option("--grad-clip", type=positive(GRAD_CLIP_LIMIT), show_default=shown(TRAIN.grad_clip), help="Largest global gradient norm."),
+    option("--max-steps", type=steps(), show_default=shown(TRAIN.max_steps), help="Steps to train to."),
+    option("--max-minutes", type=positive(MINUTES_LIMIT), show_default="no limit", help="Stop after this many minutes of wall time."),
+    option("--eval-every", type=steps(), show_default=shown(TRAIN.eval_every), help="Steps between validations."),
+    option("--save-every", type=steps(), show_default=shown(TRAIN.save_every), help="Steps between checkpoints."),
+    option("--log-every", type=steps(), show_default=shown(TRAIN.log_every),
            help="Steps between metrics lines (and, without a terminal, log lines)."),
 )

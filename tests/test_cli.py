@@ -221,6 +221,38 @@ def test_run_names_cannot_escape_the_runs_dir(invoke, rhymes_file, runs_dir):
     assert not (runs_dir.parent / "outside").exists()
 
 
+def test_an_empty_run_name_is_refused_by_prepare_as_by_train(invoke, rhymes_file, runs_dir):
+    for args in (("prepare", "text", "--source", rhymes_file, "--run", ""), ("train", "")):
+        assert_user_error(invoke(*args, "--runs-dir", runs_dir), "run name '' is not allowed")
+    assert not (runs_dir / "text").exists(), "the corpus name was not used instead"
+
+
+BIG = str(2**63)
+
+
+@pytest.mark.parametrize(("command", "flag", "value", "limit"), [
+    ("train", "--layers", "100000", "1<=x<=100"), ("train", "--hidden", BIG, "1<=x<=65536"),
+    ("train", "--embedding", BIG, "0<=x<=65536"), ("train", "--seq-len", BIG, "1<=x<=100000"),
+    ("train", "--batch-size", BIG, "1<=x<=100000"), ("train", "--max-steps", BIG, "1<=x<=1000000000"),
+    ("train", "--warmup-steps", BIG, "0<=x<=1000000000"), ("train", "--log-every", BIG, "1<=x<=1000000000"),
+    ("train", "--lr", "1e300", "0<x<=10.0"), ("train", "--max-minutes", "inf", "0<x<=1000000.0"),
+    ("train", "--grad-clip", "1e300", "0<x<=1000000.0"), ("train", "--init-scale", "1e300", "0<x<=10.0"),
+    ("sample", "--num-samples", BIG, "1<=x<=100000"), ("sample", "--max-length", BIG, "1<=x<=10000000"),
+    ("sample", "--top-k", BIG, "1<=x<=10000000"), ("sample", "--temperature", "1e300", "0<=x<=100.0"),
+    ("prepare", "--max-vocab", BIG, "1<=x<=10000000"), ("evaluate", "--num-samples", BIG, "1<=x<=100000"),
+])
+def test_every_numeric_flag_has_an_upper_bound(invoke, runs_dir, command, flag, value, limit):
+    target = ("text",) if command == "prepare" else ("--run", "none") if command == "evaluate" else ("none",)
+    result = invoke(command, *target, flag, value, "--runs-dir", runs_dir)
+    assert_user_error(result, f"Invalid value for '{flag}'", f"is not in the range {limit}")
+    assert result.exit_code == 2
+
+
+def test_too_many_tokens_in_one_batch_of_samples_is_one_line(invoke, trained_run):
+    result = invoke("sample", "rhymes", "--runs-dir", trained_run.dir.parent, "--num-samples", "100000", "--max-length", "10000")
+    assert_user_error(result, "--num-samples 100,000 x --max-length 10,000 is over 100,000,000 tokens")
+
+
 def test_unwritable_output_is_one_line(invoke, trained_run, tmp_path):
     (tmp_path / "a-file").write_text("not a folder")
     result = invoke("sample", "rhymes", "--runs-dir", trained_run.dir.parent, "--out", tmp_path / "a-file" / "out")
@@ -362,7 +394,7 @@ def test_choices_and_ranges_are_checked_by_the_command_line_and_shown_in_help(in
     for args, fragment in [(("--device", "tpu"), "'tpu' is not one of 'auto', 'cpu', 'cuda'"),
                            (("--checkpoint", "newest"), "'newest' is neither best, latest nor a checkpoint file"),
                            (("--top-p", "0"), "0<x<=1"),
-                           (("--num-samples", "0"), "x>=1")]:
+                           (("--num-samples", "0"), "1<=x<=100000")]:
         result = invoke("sample", "rhymes", *runs, *args)
         assert result.exit_code == 2 and fragment in result.output, result.output
     assert invoke("sample", "rhymes", *runs, "--device", "cpu", "--checkpoint", "latest", "--max-length", 5).exit_code == 0

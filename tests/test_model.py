@@ -1,4 +1,5 @@
 import json
+import re
 import math
 
 import pytest
@@ -50,3 +51,40 @@ def test_weight_tying_shares_one_matrix():
     assert model.head.weight is model.embed.weight
     with pytest.raises(ConfigError, match="--tie-weights needs --embedding equal to --hidden"):
         ModelConfig(vocab_size=9, hidden=16, embedding=8, tie_weights=True)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn", "lnlstm"])
+@pytest.mark.parametrize(("embedding", "tie"), [(0, False), (12, False), (16, True)])
+def test_the_parameter_count_is_told_before_the_model_is_built(cell, embedding, tie):
+    from charmony.pipeline.model.size import parameter_count
+
+    config = ModelConfig(cell=cell, layers=3, hidden=16, embedding=embedding, tie_weights=tie).resolved(11, False)
+    built = CharModel(config)
+    assert parameter_count(config) == sum(p.numel() for p in built.parameters())
+
+
+def test_training_that_cannot_fit_in_memory_is_refused_before_the_model_is_built(prepared, monkeypatch):
+    from charmony.pipeline.model import size
+
+    run = prepared("huge")
+    monkeypatch.setattr(size, "available_memory", lambda device: 2**30)
+    built = []
+    monkeypatch.setattr("charmony.pipeline.training.train.CharModel", lambda *args: built.append(args))
+    config = TINY_TRAIN.with_settings(layers=4, hidden=4096, max_steps=1)  # 4 x 4 x 4096 x 8192 weights: 8 GiB to train
+    with pytest.raises(ConfigError, match=r"training a model of [\d,]+ parameters on batches of .* needs at least "
+                                          r"[\d.]+ GiB, and this machine has 1.0 GiB free; lower --hidden"):
+        train(run, config)
+    assert not built and not run.checkpoint_path.exists()
+    monkeypatch.setattr(size, "available_memory", lambda device: None)  # unknown: nothing is refused
+    size.check_training_fits(config.model.resolved(50, False), 1, 1, 1, torch.device("cpu"))
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    ({"layers": 101}, "--layers must be from 1 to 100, not 101"),
+    ({"hidden": 2**63}, f"--hidden must be from 1 to 65,536, not {2**63:,}"),
+    ({"embedding": 65_537}, "--embedding must be from 0 to 65,536"),
+    ({"init_scale": 1e9}, "--init-scale must be above 0 and at most 10"),
+])
+def test_model_shapes_have_upper_bounds(settings, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        ModelConfig(**settings)

@@ -94,6 +94,67 @@ def test_nan_and_empty_cells_are_skipped_and_counted(tmp_path):
     assert column.values.tolist() == [0.5, 0.7]
 
 
+@pytest.mark.parametrize(("cell", "shown"), [
+    ("inf", "'inf'"), ("-Infinity", "'-Infinity'"), ("1e308", "'1e308'"), ("-2e100", "'-2e100'"),
+    ("9" * 100_000, "(100,000 characters)"),
+])
+def test_an_infinite_or_enormous_cell_is_refused_with_its_row(tmp_path, cell, shown):
+    path = tmp_path / "load.csv"
+    rows = [f"{hour},{hour % 24 / 10}" for hour in range(2000)]
+    rows[1499] = f"1499,{cell}"
+    path.write_text("hour,load\n" + "\n".join(rows) + "\n")
+    with pytest.raises(CorpusError) as caught:
+        read_columns(path, ("load",))
+    message = str(caught.value)
+    assert message.startswith(f"{path}: column 'load', data row 1500: ") and shown in message, message
+    assert "not a finite number of at most 1e+100" in message and "\n" not in message and len(message) < 300
+
+
+def test_values_just_inside_the_limit_are_read(tmp_path):
+    path = tmp_path / "load.csv"
+    path.write_text("load\n1e100\n-1e100\n0.5\n")
+    assert read_columns(path, None)[0].values.tolist() == [1e100, -1e100, 0.5]
+
+
+def test_prepare_refuses_an_infinite_cell_and_leaves_no_run(tmp_path, invoke):
+    path = tmp_path / "load.csv"
+    path.write_text("hour,load\n" + "\n".join(f"{hour},{'inf' if hour == 7 else hour % 5}" for hour in range(200)) + "\n")
+    runs = tmp_path / "runs"
+    result = invoke("prepare", "series", "--source", path, "--option", "column=load", "--run", "inf", "--runs-dir", runs)
+    assert_user_error(result, "column 'load', data row 8: 'inf' is not a finite number")
+    assert "Warning" not in result.output and not (runs / "inf").exists()
+
+
+def test_an_all_missing_column_is_one_line(tmp_path, invoke):
+    path = tmp_path / "load.csv"
+    path.write_text("hour,load\n1,\n2,NaN\n3,n/a\n")
+    result = invoke("prepare", "series", "--source", path, "--option", "column=load", "--runs-dir", tmp_path / "runs")
+    assert_user_error(result, "column 'load' holds no numbers")
+    assert result.output.count("\n") == 1, result.output
+
+
+def test_a_series_from_any_source_must_be_finite(tmp_path):
+    from charmony.pipeline.series.values import Series
+
+    class Broken(SeriesCorpus):
+        def series(self, sources, options):
+            return [Series("sensor", np.array([1.0, 2.0, np.inf, 4.0]))]
+
+    with pytest.raises(CorpusError, match=r"series 'sensor': value 3 is inf; every value must be a finite number"):
+        list(Broken().documents([], {}))
+
+
+@pytest.mark.parametrize(("option", "message"), [
+    ("bins=100001", "give a whole number from 2 to 100,000"), (f"days={2**63}", "from 1 to 36,525"),
+    (f"seed={2**63}", "to 9,223,372,036,854,775,807"), ("limit=1e300", "a positive number up to 1e+06"),
+    ("window=100000000", "from 0 to 10,000,000"),
+])
+def test_series_options_have_upper_bounds(option, message):
+    key, _, value = option.partition("=")
+    with pytest.raises(CorpusError, match=re.escape(f"--option {option}: ") + ".*" + re.escape(message)):
+        SeriesOptions.parse({key: value})
+
+
 def test_bad_columns_are_one_line_errors_naming_the_columns(tmp_path):
     path = tmp_path / "load.csv"
     path.write_text("time,load\n2020-01-01,1.5\n2020-01-02,2.5\n")
@@ -164,9 +225,13 @@ def test_forecast_command_and_its_bad_input(load_run, invoke, tmp_path):
     assert result.exit_code == 0, result.output
     assert "forecast of 3 steps" in result.output and (out / "forecast.svg").exists()
     zero = invoke("forecast", "load", "--horizon", "0", "--out", out, "--runs-dir", runs)
-    assert_user_error(zero, "Invalid value for '--horizon'", "0 is not in the range x>=1")
-    with pytest.raises(ConfigError, match="--horizon must be at least 1 step, not 0"):
+    assert_user_error(zero, "Invalid value for '--horizon'", "0 is not in the range 1<=x<=10000000")
+    with pytest.raises(ConfigError, match="--horizon must be from 1 to 10,000,000, not 0"):
         ForecastConfig(horizon=0)
+    huge = invoke("forecast", "load", "--horizon", str(2**63), "--out", out, "--runs-dir", runs)
+    assert_user_error(huge, "Invalid value for '--horizon'", f"{2**63} is not in the range")
+    with pytest.raises(ConfigError, match=r"--num-samples 10,000 x --horizon 1,000,000 is over 100,000,000 tokens"):
+        ForecastConfig(horizon=1_000_000, num_samples=10_000)
     words = tmp_path / "words.csv"
     words.write_text("name\nann\n")
     bad = invoke("forecast", "load", "--horizon", "3", "--context", words, "--out", out, "--runs-dir", runs)

@@ -6,7 +6,8 @@ import torch
 from charmony.pipeline.system.errors import ConfigError
 from charmony.pipeline.run.config import SampleConfig
 from charmony.pipeline.sampling.sample import sample
-from charmony.pipeline.system.threads import default_threads, threads_to_use
+from charmony.pipeline.system.threads import check_threads, default_threads, thread_limit, threads_to_use
+from assertions import assert_user_error
 
 
 @pytest.mark.parametrize(("cpus", "threads"), [(1, 1), (2, 1), (3, 2), (8, 7), (64, 63)])
@@ -41,4 +42,22 @@ def test_sample_computes_with_the_threads_it_is_given(trained_run):
 
 def test_the_command_line_refuses_no_threads(invoke, trained_run):
     result = invoke("sample", "rhymes", "--runs-dir", trained_run.dir.parent, "--threads", "0")
-    assert result.exit_code == 2 and "'--threads': 0 is not in the range x>=1" in result.output
+    assert result.exit_code == 2 and "'--threads': 0 is not in the range 1<=x<=" in result.output
+
+
+@pytest.mark.parametrize("threads", ["100000", str(2**63)])
+def test_the_command_line_refuses_more_threads_than_four_per_cpu(invoke, trained_run, threads):
+    result = invoke("sample", "rhymes", "--runs-dir", trained_run.dir.parent, "--threads", threads)
+    assert_user_error(result, "'--threads'", f"{threads} is not in the range 1<=x<={thread_limit()}")
+
+
+def test_the_thread_limit_holds_for_the_python_api_and_the_environment(monkeypatch):
+    monkeypatch.setattr("os.cpu_count", lambda: 3)
+    assert thread_limit() == 12 and threads_to_use(12) == 12
+    with pytest.raises(ConfigError, match=r"--threads must be from 1 to 12 \(4 per CPU of this machine's 3\), not 13"):
+        threads_to_use(13)
+    monkeypatch.setenv("CHARMONY_THREADS", "100000")
+    with pytest.raises(ConfigError, match=r"\$CHARMONY_THREADS must be from 1 to 12 .*not 100,000"):
+        threads_to_use(None)
+    with pytest.raises(ConfigError, match="--nproc must be from 1 to 12"):
+        check_threads("--nproc", 5000)

@@ -148,7 +148,9 @@ def test_checkpoint_from_another_vocabulary_is_refused(prepared, tmp_path):
         train(run, TINY_TRAIN, resume=True)
 
 
-@pytest.mark.parametrize("option,value", [("lr", float("nan")), ("lr", -1.0), ("max_minutes", float("inf")), ("batch_size", 0)])
+@pytest.mark.parametrize("option,value", [("lr", float("nan")), ("lr", -1.0), ("max_minutes", float("inf")), ("batch_size", 0),
+                                          ("batch_size", 100_001), ("seq_len", 2**63), ("max_steps", 10**9 + 1),
+                                          ("eval_batches", 2**63), ("lr", 11.0), ("grad_clip", 1e7)])
 def test_nonsense_settings_are_refused(option, value):
     with pytest.raises(ConfigError, match=f"--{option.replace('_', '-')} must be"):
         TINY_TRAIN.with_settings(**{option: value})
@@ -197,8 +199,9 @@ def test_resume_refuses_a_new_seed_and_a_finished_run(prepared):
     assert Checkpoint.load(run.checkpoint_path).train_config.max_steps == 6
 
 
-def test_divergence_stops_with_a_message_and_keeps_the_log_valid(prepared):
+def test_divergence_stops_with_a_message_and_keeps_the_log_valid(prepared, monkeypatch):
     run = prepared("diverged")
+    monkeypatch.setattr("charmony.pipeline.run.config.LR_LIMIT", 1e30)  # a learning rate that surely diverges
     with pytest.raises(Diverged, match="diverged by step .* resume or restart with a lower --lr"):
         train(run, TINY_TRAIN.with_settings(lr=1e30, log_every=1, save_every=1, max_steps=50))
     lines = [json.loads(line) for line in run.metrics_path.read_text().splitlines()]  # strict JSON: no NaN
@@ -217,16 +220,27 @@ def test_compile_trains_the_same_model(prepared):
     assert set(Checkpoint.load(compiled.checkpoint_path).model) == set(Checkpoint.load(plain.checkpoint_path).model)
 
 
-def test_running_out_of_memory_is_one_line_and_keeps_the_checkpoint(prepared, invoke):
+def test_a_model_too_big_for_memory_is_one_line_and_keeps_the_checkpoint(prepared, invoke, monkeypatch):
     run = prepared("oom")
     train(run, TINY_TRAIN.with_settings(max_steps=3))
     before = run.checkpoint_path.read_bytes()
-    # A real allocation failure: 3 million units make LSTM weights of over a hundred terabytes.
-    result = invoke("train", run.name, "--runs-dir", run.dir.parent, "--restart", "--hidden", 3_000_000,
-                    "--batch-size", 8, "--seq-len", 16, "--device", "cpu")
+    args = ("train", run.name, "--runs-dir", run.dir.parent, "--restart", "--batch-size", 8, "--seq-len", 16, "--device", "cpu")
+    # 65,536 units make LSTM weights of over 200 GB: refused before anything is allocated.
+    result = invoke(*args, "--hidden", 65_536)
     assert result.exit_code == 1
     lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: out of memory (")
+    assert len(lines) == 1 and lines[0].startswith("Error: training a model of 51,")
+    assert "needs at least" in lines[0] and "lower --hidden, --layers" in lines[0]
+    assert run.checkpoint_path.read_bytes() == before
+
+    def fail(config):
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory: "
+                           "you tried to allocate 123456789 bytes")
+
+    monkeypatch.setattr("charmony.pipeline.training.train.CharModel", fail)  # an allocation no estimate foresaw
+    result = invoke(*args)
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 1 and len(lines) == 1 and lines[0].startswith("Error: out of memory (tried to allocate 123,456,789")
     assert "lower --batch-size, --seq-len" in lines[0]
     assert run.checkpoint_path.read_bytes() == before
 

@@ -9,11 +9,14 @@ from charmony.pipeline.system.errors import CorpusError
 
 
 @overload
-def int_option(options: Mapping[str, str], key: str, default: int, minimum: int = 0) -> int: ...
+def int_option(options: Mapping[str, str], key: str, default: int, minimum: int = 0,
+               maximum: int | None = None) -> int: ...
 @overload
-def int_option(options: Mapping[str, str], key: str, default: None, minimum: int = 0) -> int | None: ...
-def int_option(options: Mapping[str, str], key: str, default: int | None, minimum: int = 0) -> int | None:
-    """The whole number given as `key`, at least `minimum`, or `default` when it is not given."""
+def int_option(options: Mapping[str, str], key: str, default: None, minimum: int = 0,
+               maximum: int | None = None) -> int | None: ...
+def int_option(options: Mapping[str, str], key: str, default: int | None, minimum: int = 0,
+               maximum: int | None = None) -> int | None:
+    """The whole number given as `key`, from `minimum` to `maximum` (if any), or `default` when it is not given."""
     if key not in options:
         return default
     value = options[key]
@@ -21,6 +24,8 @@ def int_option(options: Mapping[str, str], key: str, default: int | None, minimu
         number = int(value)
     except ValueError:
         number = None
+    if maximum is not None and (number is None or not minimum <= number <= maximum):
+        raise CorpusError(f"--option {key}={value}: give a whole number from {minimum:,} to {maximum:,}")
     if number is None or number < minimum:
         raise CorpusError(f"--option {key}={value}: give a whole number of at least {minimum}")
     return number

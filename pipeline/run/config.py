@@ -13,6 +13,11 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from charmony.pipeline.run.limits import (
+    BATCH_LIMIT, GRAD_CLIP_LIMIT, INIT_SCALE_LIMIT, LAYERS_LIMIT, LENGTH_LIMIT, LR_LIMIT, MINUTES_LIMIT, SAMPLES_LIMIT,
+    SEQ_LEN_LIMIT, STEPS_LIMIT, TEMPERATURE_LIMIT, TOKENS_LIMIT, VOCAB_LIMIT, WIDTH_LIMIT, WINDOWS_LIMIT, check_positive,
+    check_whole,
+)
 from charmony.pipeline.system.errors import ConfigError, check_seed
 
 # The recurrent cells a model may have (pipeline/model/charmodel.py maps each to its torch module); lnlstm is the LayerNorm LSTM.
@@ -36,8 +41,8 @@ class PrepareConfig:
     def __post_init__(self) -> None:
         if not 0 <= self.val_fraction <= 0.5:
             raise ConfigError(f"--val-fraction must be from 0 to 0.5, not {self.val_fraction}")
-        if self.max_vocab is not None and self.max_vocab < 1:
-            raise ConfigError(f"--max-vocab must be at least 1, not {self.max_vocab}")
+        if self.max_vocab is not None:
+            check_whole("--max-vocab", self.max_vocab, 1, VOCAB_LIMIT)
         check_seed(self.seed)
 
 
@@ -66,8 +71,10 @@ class ModelConfig:
     def __post_init__(self) -> None:
         if self.cell not in CELL_NAMES:
             raise ConfigError(f"--cell must be one of {', '.join(CELL_NAMES)}, not {self.cell!r}")
-        if self.layers < 1 or self.hidden < 1 or (self.embedding is not None and self.embedding < 0):
-            raise ConfigError("--layers and --hidden must be at least 1, --embedding at least 0")
+        check_whole("--layers", self.layers, 1, LAYERS_LIMIT)
+        check_whole("--hidden", self.hidden, 1, WIDTH_LIMIT)
+        if self.embedding is not None:
+            check_whole("--embedding", self.embedding, 0, WIDTH_LIMIT)
         if not 0 <= self.dropout < 1:
             raise ConfigError(f"--dropout must be at least 0 and below 1, not {self.dropout}")
         for option, cells in CELL_OPTIONS.items():
@@ -76,8 +83,8 @@ class ModelConfig:
                 raise ConfigError(f"{flag} works only with --cell {' or '.join(cells)}, not --cell {self.cell}")
         if not 0 <= self.recurrent_dropout < 1:
             raise ConfigError(f"--recurrent-dropout must be at least 0 and below 1, not {self.recurrent_dropout}")
-        if self.init_scale is not None and not (math.isfinite(self.init_scale) and self.init_scale > 0):
-            raise ConfigError(f"--init-scale must be a positive number, not {self.init_scale}")
+        if self.init_scale is not None:
+            check_positive("--init-scale", self.init_scale, INIT_SCALE_LIMIT)
         if self.tie_weights and self.embedding is not None and self.embedding != self.hidden:
             raise ConfigError(f"--tie-weights needs --embedding equal to --hidden ({self.hidden}), not {self.embedding}")
         if self.vocab_size is not None and self.vocab_size < 1:
@@ -125,16 +132,18 @@ class TrainConfig:
     threads: int | None = None  # CPU threads per process; None: CHARMONY_THREADS, else a default for this machine
 
     def __post_init__(self) -> None:
-        if self.warmup_steps < 0 or not 0 <= self.weight_decay < 1:
-            raise ConfigError("--warmup-steps must be at least 0, and --weight-decay from 0 to below 1")
-        for name in ("seq_len", "batch_size", "max_steps", "eval_every", "eval_batches", "save_every", "log_every"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"--{name.replace('_', '-')} must be at least 1, not {getattr(self, name)}")
+        if not 0 <= self.weight_decay < 1:
+            raise ConfigError(f"--weight-decay must be from 0 to below 1, not {self.weight_decay}")
+        check_whole("--warmup-steps", self.warmup_steps, 0, STEPS_LIMIT)
+        check_whole("--seq-len", self.seq_len, 1, SEQ_LEN_LIMIT)
+        check_whole("--batch-size", self.batch_size, 1, BATCH_LIMIT)
+        for name in ("max_steps", "eval_every", "eval_batches", "save_every", "log_every"):
+            check_whole(f"--{name.replace('_', '-')}", getattr(self, name), 1, STEPS_LIMIT)
         check_seed(self.seed)
-        for name in ("lr", "grad_clip", "max_minutes"):
+        for name, limit in (("lr", LR_LIMIT), ("grad_clip", GRAD_CLIP_LIMIT), ("max_minutes", MINUTES_LIMIT)):
             value = getattr(self, name)
-            if value is not None and not (math.isfinite(value) and value > 0):
-                raise ConfigError(f"--{name.replace('_', '-')} must be a positive number, not {value}")
+            if value is not None:
+                check_positive(f"--{name.replace('_', '-')}", value, limit)
         if self.threads is not None and self.threads < 1:
             raise ConfigError(f"--threads must be at least 1, not {self.threads}")
 
@@ -183,14 +192,13 @@ class SampleConfig:
     options: dict[str, str] = field(default_factory=dict)  # the corpus' sample-time options (--option KEY=VALUE)
 
     def __post_init__(self) -> None:
-        if self.num_samples < 1 or self.max_length < 1:
-            raise ConfigError("--num-samples and --max-length must be at least 1")
-        if not (math.isfinite(self.temperature) and self.temperature >= 0):
-            raise ConfigError(f"--temperature must be at least 0 and finite, not {self.temperature}")
+        _check_batch("--max-length", self.num_samples, self.max_length)
+        if not (math.isfinite(self.temperature) and 0 <= self.temperature <= TEMPERATURE_LIMIT):
+            raise ConfigError(f"--temperature must be from 0 to {TEMPERATURE_LIMIT:g}, not {self.temperature}")
         if self.seed is not None:
             check_seed(self.seed)
-        if self.top_k is not None and self.top_k < 1:
-            raise ConfigError(f"--top-k must be at least 1, not {self.top_k}")
+        if self.top_k is not None:
+            check_whole("--top-k", self.top_k, 1, VOCAB_LIMIT)
         if self.top_p is not None and not 0 < self.top_p <= 1:  # also refuses NaN
             raise ConfigError(f"--top-p must be above 0 and at most 1, not {self.top_p}")
         if self.threads is not None and self.threads < 1:
@@ -238,21 +246,26 @@ class ForecastScoreConfig:
 
     def __post_init__(self) -> None:
         _check_forecast(self.horizon or 1, self.num_samples, self.temperature, self.seed, self.threads)
-        if self.context is not None and self.context < 1:
-            raise ConfigError(f"--context-steps must be at least 1, not {self.context}")
-        if self.max_windows < 1:
-            raise ConfigError(f"--max-windows must be at least 1, not {self.max_windows}")
+        if self.context is not None:
+            check_whole("--context-steps", self.context, 1, LENGTH_LIMIT)
+        check_whole("--max-windows", self.max_windows, 1, WINDOWS_LIMIT)
 
 
 def _check_forecast(horizon: int, num_samples: int, temperature: float, seed: int | None, threads: int | None) -> None:
     """A ConfigError for the first forecast setting out of range."""
-    if horizon < 1:
-        raise ConfigError(f"--horizon must be at least 1 step, not {horizon}")
-    if num_samples < 1:
-        raise ConfigError(f"--num-samples must be at least 1, not {num_samples}")
-    if not (math.isfinite(temperature) and temperature > 0):
-        raise ConfigError(f"--temperature must be above 0 and finite for a forecast, not {temperature}")
+    _check_batch("--horizon", num_samples, horizon)
+    if not (math.isfinite(temperature) and 0 < temperature <= TEMPERATURE_LIMIT):
+        raise ConfigError(f"--temperature must be above 0 and at most {TEMPERATURE_LIMIT:g} for a forecast, not {temperature}")
     if seed is not None:
         check_seed(seed)
     if threads is not None and threads < 1:
         raise ConfigError(f"--threads must be at least 1, not {threads}")
+
+
+def _check_batch(length_flag: str, num_samples: int, length: int) -> None:
+    """A ConfigError unless `num_samples` rows of `length` tokens, drawn in one batch, stay within the limits."""
+    check_whole("--num-samples", num_samples, 1, SAMPLES_LIMIT)
+    check_whole(length_flag, length, 1, LENGTH_LIMIT)
+    if num_samples * length > TOKENS_LIMIT:
+        raise ConfigError(f"--num-samples {num_samples:,} x {length_flag} {length:,} is over {TOKENS_LIMIT:,} tokens "
+                          "in one batch; draw fewer or shorter samples, in several runs")

@@ -39,12 +39,13 @@ class SeriesCorpusBase(CorpusPlugin):
 
     def documents(self, sources: list[Path], options: Mapping[str, str]) -> Iterator[Document]:
         """Yield each series, or each window of one, scaled and quantised, as a document."""
-        from charmony.pipeline.series.values import Bins, Scaling, tokens_text, windows
+        from charmony.pipeline.series.values import Bins, Scaling, check_values, tokens_text, windows
 
         settings = self.settings(options)
         bins = Bins.for_options(settings)
         clipped = 0
         for series in self.series(sources, options):
+            check_values(series)
             for values in windows(series, settings.window):
                 scaled = Scaling.fit(values, settings.scale).apply(values)
                 clipped += bins.outside(scaled)

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from charmony.pipeline.plugin.corpus import CorpusWarning
+from charmony.pipeline.series.values import VALUE_LIMIT, out_of_range
 from charmony.pipeline.system.errors import CorpusError
 from charmony.pipeline.system.sources import read_pieces
 
@@ -44,6 +45,12 @@ def _lines(path: Path) -> Iterator[str]:
         yield carry
 
 
+def shortened(cell: str, length: int = 40) -> str:
+    """The cell as Python writes it, cut to about `length` characters: a 100,000-digit cell makes no one-line message."""
+    text = repr(cell)
+    return text if len(text) <= length else f"{text[:length]}... ({len(cell):,} characters)"
+
+
 def _number(cell: str, decimal_comma: bool) -> float | None:
     """The cell's number (NaN for a missing one), or None when it is not a number."""
     text = cell.strip().strip('"').strip()
@@ -61,7 +68,8 @@ def read_columns(path: Path, wanted: tuple[str, ...] | None) -> list[Column]:
     """The columns named `wanted` (default: the first numeric one) of a CSV file.
 
     A CorpusError, naming the file's columns, for a name it lacks, a column that is not numeric,
-    or a file without a numeric column. Empty and NaN cells are skipped with one warning per column.
+    or a file without a numeric column; a CorpusError naming the data row for an infinite cell or one beyond
+    VALUE_LIMIT (they would swamp the scaling). Empty and NaN cells are skipped with one warning per column.
     """
     lines = (line for line in _lines(path) if line.strip())
     first = next(lines, None)
@@ -95,8 +103,13 @@ def read_columns(path: Path, wanted: tuple[str, ...] | None) -> list[Column]:
             number = _number(row[index], decimal_comma) if index < len(row) else math.nan
             if number is None:
                 raise CorpusError(
-                    f"{path}: column {chosen[slot]!r} is not numeric (data row {line}: {row[index]!r}); "
+                    f"{path}: column {chosen[slot]!r} is not numeric (data row {line}: {shortened(row[index])}); "
                     f"its numeric columns: {', '.join(numeric)}"
+                )
+            if out_of_range(number):
+                raise CorpusError(
+                    f"{path}: column {chosen[slot]!r}, data row {line}: {shortened(row[index])} is not a finite number "
+                    f"of at most {VALUE_LIMIT:g} in size; correct that cell"
                 )
             if math.isnan(number):
                 skipped[slot] += 1
@@ -106,10 +119,11 @@ def read_columns(path: Path, wanted: tuple[str, ...] | None) -> list[Column]:
     for line, row in enumerate(chain([first_row], data), start=1):
         add(row, line)
     columns = []
+    for name, column in zip(chosen, values):
+        if not column:
+            raise CorpusError(f"{path}: column {name!r} holds no numbers; its numeric columns: {', '.join(numeric)}")
     for name, column, count in zip(chosen, values, skipped):
         if count:
             warnings.warn(f"{path}: skipped {count:,} empty or NaN cells of column {name!r}", CorpusWarning, stacklevel=2)
-        if not column:
-            raise CorpusError(f"{path}: column {name!r} holds no numbers; its numeric columns: {', '.join(numeric)}")
         columns.append(Column(name, np.array(column, dtype=np.float64), path, count))
     return columns

@@ -6,9 +6,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from charmony.pipeline.plugin.options import choice_option, int_option, list_option
-from charmony.pipeline.system.errors import CorpusError
+from charmony.pipeline.run.limits import LENGTH_LIMIT
+from charmony.pipeline.system.errors import SEED_LIMIT, CorpusError
 
 SCALES = ("mean", "minmax")
+BINS_LIMIT = 100_000  # value tokens
+DAYS_LIMIT = 36_525  # of the generated series: a century of hourly values
+LARGEST_LIMIT = 1e6  # --option limit, in mean absolute values
 
 
 @dataclass(frozen=True)
@@ -32,9 +36,11 @@ class SeriesOptions:
             limit_value = float(limit)
         except ValueError:
             limit_value = 0.0
-        if not limit_value > 0 or limit_value == float("inf"):
-            raise CorpusError(f"--option limit={limit}: give a positive number, such as 4")
+        if not 0 < limit_value <= LARGEST_LIMIT:  # also refuses NaN and infinity
+            raise CorpusError(f"--option limit={limit}: give a positive number up to {LARGEST_LIMIT:g}, such as 4")
         return cls(list_option(options, "column"), choice_option(options, "scale", SCALES),
-                   int_option(options, "bins", 256, minimum=2), limit_value, int_option(options, "window", 0),
-                   int_option(options, "period", 24, minimum=1), int_option(options, "days", 1461, minimum=1),
-                   int_option(options, "seed", 0))
+                   int_option(options, "bins", 256, minimum=2, maximum=BINS_LIMIT), limit_value,
+                   int_option(options, "window", 0, maximum=LENGTH_LIMIT),
+                   int_option(options, "period", 24, minimum=1, maximum=LENGTH_LIMIT),
+                   int_option(options, "days", 1461, minimum=1, maximum=DAYS_LIMIT),
+                   int_option(options, "seed", 0, maximum=SEED_LIMIT - 1))

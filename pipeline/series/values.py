@@ -18,6 +18,25 @@ if TYPE_CHECKING:
     from charmony.pipeline.series.settings import SeriesOptions
 
 
+# The largest size of a value: sums, ranges and squares of such values stay finite in float64.
+VALUE_LIMIT = 1e100
+
+
+def out_of_range(value: float) -> bool:
+    """Whether `value` is infinite or larger in size than VALUE_LIMIT (NaN is not: it marks a missing value)."""
+    return abs(value) > VALUE_LIMIT
+
+
+def check_values(series: Series) -> None:
+    """A CorpusError naming the first value of `series` that is NaN, infinite or beyond VALUE_LIMIT."""
+    bad = ~(np.abs(series.values) <= VALUE_LIMIT)  # NaN compares false, so it counts as bad
+    if bad.any():
+        index = int(np.argmax(bad))
+        where = f" of {series.source}" if series.source is not None else ""
+        raise CorpusError(f"series {series.name!r}{where}: value {index + 1:,} is {series.values[index]}; "
+                          f"every value must be a finite number of at most {VALUE_LIMIT:g} in size")
+
+
 @dataclass(frozen=True)
 class Series:
     """One series of values and where it came from."""

@@ -7,6 +7,7 @@ import os
 from charmony.pipeline.system.errors import ConfigError
 
 THREADS_ENV = "CHARMONY_THREADS"
+THREADS_PER_CPU = 4
 
 
 def available_cpus() -> int:
@@ -15,6 +16,21 @@ def available_cpus() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # macOS and Windows have no affinity call
         return os.cpu_count() or 1
+
+
+def thread_limit() -> int:
+    """The most threads (or processes) a setting may ask for: four per CPU of the machine.
+
+    Far more makes libgomp hang or crash (100,000 threads: a segmentation fault) instead of saying why.
+    """
+    return THREADS_PER_CPU * (os.cpu_count() or 1)
+
+
+def check_threads(setting: str, count: int) -> None:
+    """A ConfigError unless `count` threads or processes, as `setting` asks, are from 1 to `thread_limit()`."""
+    if not 1 <= count <= thread_limit():
+        raise ConfigError(f"{setting} must be from 1 to {thread_limit():,} ({THREADS_PER_CPU} per CPU of this machine's "
+                          f"{os.cpu_count() or 1}), not {count:,}")
 
 
 def default_threads(cpus: int | None = None) -> int:
@@ -31,12 +47,14 @@ def default_threads(cpus: int | None = None) -> int:
 def threads_to_use(given: int | None, processes: int = 1) -> int:
     """Threads for each of `processes` training processes on this machine: given, from the environment, or the default."""
     if given is not None:
+        check_threads("--threads", given)
         return given
     for variable in (THREADS_ENV, "OMP_NUM_THREADS"):  # torchrun sets OMP_NUM_THREADS for its processes
         value = os.environ.get(variable, "").strip()
         if value:
             if not value.isdigit() or int(value) < 1:
                 raise ConfigError(f"${variable}={value}: give a whole number of threads, at least 1")
+            check_threads(f"${variable}", int(value))
             return int(value)
     return max(1, default_threads() // processes)
 

@@ -18,7 +18,7 @@ from charmony.pipeline.run.lock import run_lock
 from charmony.pipeline.run.manifest import get_run_corpus
 from charmony.pipeline.system.device import resolve_device
 from charmony.pipeline.system.errors import ConfigError
-from charmony.pipeline.system.threads import threads_to_use
+from charmony.pipeline.system.threads import check_threads, threads_to_use
 from charmony.pipeline.system.world import World
 from charmony.pipeline.training.distributed import INTERRUPTED_EXIT, LaunchInterrupted, check_gpus, launch
 from charmony.pipeline.training.log import perplexity
@@ -58,6 +58,8 @@ def run_training(request: TrainRequest) -> TrainOutcome:
     world = World.from_environment()
     if request.nproc and world.size > 1:
         raise ConfigError("--nproc launches processes itself; under torchrun, leave it out")
+    if request.nproc:
+        check_threads("--nproc", request.nproc)
     processes = request.nproc or world.size
     run = pick_run(request.runs_dir, request.run_name)
     given = {key: value for key, value in request.settings.items() if value is not None}

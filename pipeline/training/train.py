@@ -25,6 +25,7 @@ from charmony.pipeline.system.errors import CheckpointError, ConfigError
 from charmony.pipeline.system.interrupt import stop_on_interrupt
 from charmony.pipeline.run.manifest import Manifest, check_sources
 from charmony.pipeline.model.charmodel import CharModel, State, detach
+from charmony.pipeline.model.size import check_training_fits
 from charmony.pipeline.run.config import ModelConfig
 from charmony.pipeline.training.resume import check_resumable, random_states, restore, resumable_checkpoint
 from charmony.pipeline.run.lock import run_lock
@@ -146,6 +147,7 @@ def plan_training(run: Run, config: TrainConfig, world_size: int = 1, resume: bo
     check_streams(manifest.tokens["train"], config.batch_size, config.seq_len, "train", world_size)
     if manifest.tokens["val"]:
         validation_batch_size(manifest.tokens["val"], config.batch_size, config.seq_len, world_size)
+    check_training_fits(model_config, config.batch_size, config.seq_len, world_size, resolve_device(config.device))
     return Plan(manifest, model_config, checkpoint, schedule)
 
 
