@@ -235,7 +235,7 @@ def _encode(plugin, config, encoder: Encoder, survey: Survey, split_kind: str, s
     if (again.documents, again.units, again.tokens, again.lengths.digest()) != (
             survey.documents, survey.units, survey.tokens, survey.lengths.digest()):
         raise different
-    return sizes, documents, sides.units if split_kind == "groups" else None
+    return sizes, documents, sides.units if sides is not None and split_kind == "groups" else None
 
 
 def _count_document(documents: dict, split_kind: str, split: str | None, start: int, sizes: dict, split_at: int) -> None:

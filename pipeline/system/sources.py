@@ -49,6 +49,7 @@ def read_pieces(path: Path, size: int | None = None, follow_links: bool = True) 
     offset = 0  # of the block being decoded, in the file
     held = ""  # a trailing "\r", kept until the next piece shows whether "\n" follows
     first = True
+    handle: BinaryIO
     if follow_links:
         try:
             handle = path.open("rb")

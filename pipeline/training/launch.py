@@ -66,7 +66,7 @@ def run_training(request: TrainRequest) -> TrainOutcome:
     if request.recipe:
         given = recipe_settings(run, request.recipe, given)
     checkpoint = resumable_checkpoint(run) if request.resume else None
-    config = resume_config(checkpoint, given, processes) if request.resume else TrainConfig().with_settings(**given)
+    config = resume_config(checkpoint, given, processes) if checkpoint is not None else TrainConfig().with_settings(**given)
     if processes > world.size:
         return _launch_processes(run, request, config, processes, checkpoint)
     result = train(run, config, resume=request.resume, restart=request.restart, checkpoint=checkpoint)
