@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from charmony.pipeline.run.config import ForecastConfig, ForecastScoreConfig, Ga
 from charmony.pipeline.system.errors import CharmonyError, ConfigError
 from charmony.pipeline.system.messages import user_message
 from charmony.pipeline.plugin.manager import one_line_warnings, plugin_commands
-from charmony.pipeline.run.folder import known_run, named_run, pick_run
+from charmony.pipeline.run.folder import known_run, named_run, pick_run, runs_dir_arguments
 
 SAMPLE = SampleConfig()
 # The commands in the order of the work they do; commands not named here (a plugin's) come after them.
@@ -106,7 +107,7 @@ def prepare_command(corpus, sources, run_name, max_vocab, val_fraction, seed, op
     run = named_run(runs_dir, run_name or corpus)
     manifest = prepare(run, PrepareConfig(corpus, list(sources), max_vocab, val_fraction, seed, options, force))
     click.echo(prepared_line(run, manifest))
-    click.echo(f"next: charmony train {run.name}" + (f" --runs-dir {runs_dir}" if runs_dir != Path("runs") else ""))
+    click.echo(f"next: {shlex.join(['charmony', 'train', run.name, *runs_dir_arguments(runs_dir)])}")
 
 
 @cli.command("train", short_help="Train a prepared run's model.")

@@ -9,7 +9,7 @@ import click
 
 from charmony.pipeline.system.errors import SEED_LIMIT
 from charmony.pipeline.run.config import CELL_NAMES, ModelConfig, TrainConfig
-from charmony.pipeline.run.folder import RUNS_ENV
+from charmony.pipeline.run.folder import DEFAULT_RUNS_DIR, RUNS_ENV
 
 
 class Option(click.Option):
@@ -107,7 +107,7 @@ def runs_dir_option(command):
         "--runs-dir",
         type=click.Path(file_okay=False, path_type=Path),
         envvar=RUNS_ENV,
-        default="runs",
+        default=str(DEFAULT_RUNS_DIR),
         show_default=True,
         help=f"Folder holding one folder per run (or ${RUNS_ENV}).",
     )(command)

@@ -37,21 +37,22 @@ def write_samples(samples: list[Sample], metadata: dict, out_dir: Path, extensio
     runner = OutputRunner([plugin.for_run(profile) for plugin in get_outputs(render)])
     _remove_earlier_samples(out_dir)
     entries, written = [], {}
-    for number, item in enumerate(samples, start=1):
-        path = out_dir / sample_name(number, extension)
-        with atomic_path(path) as temporary:
-            temporary.write_text(item.text, encoding="utf-8")
-        outputs = runner.run(path, out_dir)
-        for name in [path.name, *(f for result in outputs.results.values() for f in result.get("files", []))]:
-            if Path(name).name == name and (out_dir / name).is_file():
-                written[name] = file_sha256(out_dir / name)
-        entries.append({
-            "number": number,
-            "file": path.name,
-            "characters": len(item.text),
-            "finished": item.finished,
-            "outputs": outputs.results,
-        })
+    with runner:
+        for number, item in enumerate(samples, start=1):
+            path = out_dir / sample_name(number, extension)
+            with atomic_path(path) as temporary:
+                temporary.write_text(item.text, encoding="utf-8")
+            outputs = runner.run(path, out_dir)
+            for name in [path.name, *(f for result in outputs.results.values() for f in result.get("files", []))]:
+                if Path(name).name == name and (out_dir / name).is_file():
+                    written[name] = file_sha256(out_dir / name)
+            entries.append({
+                "number": number,
+                "file": path.name,
+                "characters": len(item.text),
+                "finished": item.finished,
+                "outputs": outputs.results,
+            })
     report = dict(metadata, created=created_now(), samples=entries, summary=runner.summary(), written=written)
     SampleSet(out_dir, report).write()
     return report

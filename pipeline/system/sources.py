@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import os
 import re
+import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from charmony.pipeline.system.errors import CorpusError
 
@@ -26,10 +29,7 @@ def read_pieces(path: Path, size: int | None = None) -> Iterator[str]:
     offset = 0  # of the block being decoded, in the file
     held = ""  # a trailing "\r", kept until the next piece shows whether "\n" follows
     first = True
-    try:
-        handle = path.open("rb")
-    except OSError as error:
-        raise CorpusError(f"cannot read {path}: {error.strerror}") from None
+    handle = open_regular(path)
     with handle:
         while True:
             try:
@@ -59,6 +59,31 @@ def read_pieces(path: Path, size: int | None = None) -> Iterator[str]:
                 yield text.replace("\r\n", "\n") if "\r" in text else text
             if not block:
                 return
+
+
+def open_regular(path: Path) -> BinaryIO:
+    """The file at `path` opened for reading, or a CorpusError when it cannot be, or is not a regular file.
+
+    It is opened without blocking and then looked at, so that a FIFO or a device is refused rather than waited on.
+    """
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as error:
+        raise CorpusError(f"cannot read {path}: {error.strerror}") from None
+    mode = os.fstat(descriptor).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(descriptor)
+        raise CorpusError(f"{path}: not a regular file ({_file_kind(mode)}); give a file of text")
+    if hasattr(os, "set_blocking"):
+        os.set_blocking(descriptor, True)
+    return os.fdopen(descriptor, "rb")
+
+
+def _file_kind(mode: int) -> str:
+    """What a file that is not a regular one is, in words."""
+    kinds = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+             (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder"))
+    return next((name for test, name in kinds if test(mode)), "not a file of data")
 
 
 def read_text(path: Path) -> str:

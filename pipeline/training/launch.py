@@ -7,13 +7,14 @@ after checking what it can (GPUs, settings, checkpoints) so that a mistake fails
 from __future__ import annotations
 
 import os
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from charmony.pipeline.plugin.recipes import apply_recipe
 from charmony.pipeline.run.config import TrainConfig
-from charmony.pipeline.run.folder import Run, pick_run
+from charmony.pipeline.run.folder import Run, pick_run, runs_dir_arguments
 from charmony.pipeline.run.lock import run_lock
 from charmony.pipeline.run.manifest import get_run_corpus
 from charmony.pipeline.system.device import resolve_device
@@ -72,7 +73,7 @@ def run_training(request: TrainRequest) -> TrainOutcome:
         return TrainOutcome([], INTERRUPTED_EXIT if result.interrupted else 0)
     if result.interrupted:
         return TrainOutcome([f"interrupted at step {result.step}; checkpoint saved to {result.checkpoint}",
-                             f"continue with: charmony train {run.name} --resume"], INTERRUPTED_EXIT)
+                             f"continue with: {resume_command(run, request.runs_dir)}"], INTERRUPTED_EXIT)
     return TrainOutcome([trained_line(run, result)])
 
 
@@ -89,8 +90,14 @@ def _launch_processes(run: Run, request: TrainRequest, config: TrainConfig, proc
             launch(processes, arguments)
     except LaunchInterrupted:
         return TrainOutcome([f"interrupted; checkpoint saved to {run.checkpoint_path}",
-                             f"continue with: charmony train {run.name} --resume --nproc {processes}"], INTERRUPTED_EXIT)
+                             f"continue with: {resume_command(run, request.runs_dir, processes)}"], INTERRUPTED_EXIT)
     return TrainOutcome([])
+
+
+def resume_command(run: Run, runs_dir: Path, processes: int | None = None) -> str:
+    """The command that goes on training this run, in `processes` processes, finding it where this one did."""
+    nproc = ["--nproc", str(processes)] if processes else []
+    return shlex.join(["charmony", "train", run.name, "--resume", *nproc, *runs_dir_arguments(runs_dir)])
 
 
 def trained_line(run: Run, result: TrainResult) -> str:
