@@ -16,6 +16,7 @@ import multiprocessing
 import os
 import pickle
 import signal
+import warnings
 from collections.abc import Iterable
 from multiprocessing.connection import Connection
 
@@ -79,6 +80,8 @@ class Checks:
                 raise CheckFailure(f"it took more than {self.seconds:g} s and was stopped", False)
             outcome, value = self.connection.recv()
         except (EOFError, OSError):
+            if self.process is not None:
+                self.process.join(1)  # to learn its exit status
             code = self.process.exitcode if self.process is not None else None
             self.close()
             raise CheckFailure(f"its check ended the process it ran in (exit status {code})", True) from None
@@ -94,7 +97,10 @@ class Checks:
         self.connection, child = context.Pipe()
         self.process = context.Process(target=_serve, args=(child, self.connection, self.plugins, os.getpid()),
                                        daemon=True, name="charmony-check")
-        self.process.start()
+        with warnings.catch_warnings():
+            # Python 3.12 warns of fork beside threads (torch's, after sampling): the child runs only the plugin's check.
+            warnings.filterwarnings("ignore", message=r".*fork\(\) may lead to deadlocks", category=DeprecationWarning)
+            self.process.start()
         child.close()
 
     def close(self) -> None:

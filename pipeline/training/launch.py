@@ -18,10 +18,10 @@ from charmony.pipeline.run.folder import Run, pick_run, runs_dir_arguments
 from charmony.pipeline.run.lock import run_lock
 from charmony.pipeline.run.manifest import get_run_corpus
 from charmony.pipeline.system.device import resolve_device
-from charmony.pipeline.system.errors import ConfigError
+from charmony.pipeline.system.errors import CharmonyError, ConfigError
 from charmony.pipeline.system.threads import threads_to_use
 from charmony.pipeline.system.world import World
-from charmony.pipeline.training.distributed import INTERRUPTED_EXIT, LaunchInterrupted, check_gpus, launch
+from charmony.pipeline.training.distributed import INTERRUPTED_EXIT, LaunchInterrupted, await_launcher, check_gpus, launch
 from charmony.pipeline.training.log import perplexity
 from charmony.pipeline.training.resume import resumable_checkpoint, resume_config
 from charmony.pipeline.training.train import TrainResult, plan_training, train
@@ -68,7 +68,12 @@ def run_training(request: TrainRequest) -> TrainOutcome:
     config = resume_config(checkpoint, given, processes) if request.resume else TrainConfig().with_settings(**given)
     if processes > world.size:
         return _launch_processes(run, request, config, processes, checkpoint)
-    result = train(run, config, resume=request.resume, restart=request.restart, checkpoint=checkpoint)
+    try:
+        result = train(run, config, resume=request.resume, restart=request.restart, checkpoint=checkpoint)
+    except Exception as error:
+        if world.size > 1 and not isinstance(error, CharmonyError):
+            await_launcher()  # a partner that died first is the one to blame, and the launcher names it
+        raise
     if not world.main:
         return TrainOutcome([], INTERRUPTED_EXIT if result.interrupted else 0)
     if result.interrupted:
