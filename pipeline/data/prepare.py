@@ -31,7 +31,7 @@ def _documents(plugin: CorpusPlugin, config: PrepareConfig) -> Iterator[tuple[Do
     """The plugin's documents (or parts of them) with their tokens, its own failures named after it."""
     with corpus_call(plugin, ""):
         documents = iter(plugin.documents(list(config.sources), dict(config.options)))
-    end = object()
+    end = Document("")  # stands for the end of the documents: no plugin's document is this very object
     while True:
         with corpus_call(plugin, ""):
             document = next(documents, end)

@@ -72,13 +72,13 @@ class Checks:
         """The plugin's verdict on `text`, or a CheckFailure saying how its check failed."""
         if is_builtin(plugin) or "fork" not in multiprocessing.get_all_start_methods():
             return run_check(plugin, text)
-        self._start()
+        connection = self._start()
         try:
-            self.connection.send((plugin.name, text))
-            if not self.connection.poll(self.seconds):
+            connection.send((plugin.name, text))
+            if not connection.poll(self.seconds):
                 self.close()
                 raise CheckFailure(f"it took more than {self.seconds:g} s and was stopped", False)
-            outcome, value = self.connection.recv()
+            outcome, value = connection.recv()
         except (EOFError, OSError):
             if self.process is not None:
                 self.process.join(1)  # to learn its exit status
@@ -89,9 +89,10 @@ class Checks:
             raise CheckFailure(*value)
         return value
 
-    def _start(self) -> None:
-        if self.process is not None and self.process.is_alive():
-            return
+    def _start(self) -> Connection:
+        """The connection to the worker, started first if it is not running."""
+        if self.process is not None and self.process.is_alive() and self.connection is not None:
+            return self.connection
         self.close()
         context = multiprocessing.get_context("fork")
         self.connection, child = context.Pipe()
@@ -102,6 +103,7 @@ class Checks:
             warnings.filterwarnings("ignore", message=r".*fork\(\) may lead to deadlocks", category=DeprecationWarning)
             self.process.start()
         child.close()
+        return self.connection
 
     def close(self) -> None:
         """Stop the worker, if one runs; the next check starts a fresh one."""

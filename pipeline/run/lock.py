@@ -8,6 +8,9 @@ holder left behind: temporary files of atomic writes and `prepare`'s staging fol
 
 A training job of several processes counts as one holder: process 0 takes the lock for all of
 them, and `train --nproc` takes it in the launcher and hands it down through the environment.
+
+`sample --out DIR` locks DIR in the same way (`folder_lock`), so that two samplers never mix their
+files there; that lock file goes when it is released, as DIR belongs to the user rather than to a run.
 """
 
 from __future__ import annotations
