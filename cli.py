@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from charmony.pipeline.run.config import ForecastConfig, ForecastScoreConfig, Ga
 from charmony.pipeline.system.errors import CharmonyError, ConfigError
 from charmony.pipeline.system.messages import user_message
 from charmony.pipeline.plugin.manager import one_line_warnings, plugin_commands
-from charmony.pipeline.run.folder import known_run, named_run, pick_run
+from charmony.pipeline.run.folder import known_run, named_run, pick_run, runs_dir_arguments
 from charmony.pipeline.system.threads import thread_limit
 
 SAMPLE = SampleConfig()
@@ -108,7 +109,7 @@ def prepare_command(corpus, sources, run_name, max_vocab, val_fraction, seed, op
     run = named_run(runs_dir, corpus if run_name is None else run_name)
     manifest = prepare(run, PrepareConfig(corpus, list(sources), max_vocab, val_fraction, seed, options, force))
     click.echo(prepared_line(run, manifest))
-    click.echo(f"next: charmony train {run.name}" + (f" --runs-dir {runs_dir}" if runs_dir != Path("runs") else ""))
+    click.echo(f"next: {shlex.join(['charmony', 'train', run.name, *runs_dir_arguments(runs_dir)])}")
 
 
 @cli.command("train", short_help="Train a prepared run's model.")

@@ -23,7 +23,7 @@ from charmony import __version__
 from charmony.pipeline.system.atomic import current_umask
 from charmony.pipeline.run.config import GalleryConfig
 from charmony.pipeline.system.errors import CharmonyError, ConfigError, RunError
-from charmony.pipeline.system.sources import open_plain_file
+from charmony.pipeline.system.sources import open_regular
 from charmony.pipeline.training.log import read_metrics
 from charmony.pipeline.gallery.page import RunSummary, card_html, page_html, run_header, set_section
 from charmony.pipeline.run.samples_file import REPORT, SampleSet, read_sample_set, run_sample_sets
@@ -80,7 +80,7 @@ class GalleryFiles:
             return None
         target = self.root / "files" / subfolder / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        with open_plain_file(source) as handle:  # a symbolic link is refused, never published
+        with open_regular(source, follow_links=False) as handle:  # a symbolic link is refused, never published
             if not _link_same_file(source, target, os.fstat(handle.fileno())):
                 with target.open("wb") as copy:
                     shutil.copyfileobj(handle, copy)
@@ -158,7 +158,7 @@ def _read_sample(folder: Path, name: str) -> str | None:
     """The text of a sample file, None when it is gone; a CorpusError for a symbolic link or anything but a plain file."""
     if Path(name).name != name or not os.path.lexists(folder / name):
         return None
-    with open_plain_file(folder / name) as handle:
+    with open_regular(folder / name, follow_links=False) as handle:
         return handle.read().decode("utf-8", errors="replace")
 
 

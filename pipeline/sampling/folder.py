@@ -66,21 +66,22 @@ def _write_set(samples: list[Sample], metadata: dict, folder: Path, extension: s
     """Write the samples, the output plugins' files and samples.json into `folder`; the report."""
     runner = OutputRunner([plugin.for_run(profile) for plugin in get_outputs(render)])
     entries, written = [], {}
-    for number, item in enumerate(samples, start=1):
-        path = folder / sample_name(number, extension)
-        with atomic_path(path) as temporary:
-            temporary.write_text(item.text, encoding="utf-8")
-        outputs = runner.run(path, folder)
-        for name in [path.name, *(f for result in outputs.results.values() for f in result.get("files", []))]:
-            if Path(name).name == name and (folder / name).is_file():
-                written[name] = file_sha256(folder / name)
-        entries.append({
-            "number": number,
-            "file": path.name,
-            "characters": len(item.text),
-            "finished": item.finished,
-            "outputs": outputs.results,
-        })
+    with runner:
+        for number, item in enumerate(samples, start=1):
+            path = folder / sample_name(number, extension)
+            with atomic_path(path) as temporary:
+                temporary.write_text(item.text, encoding="utf-8")
+            outputs = runner.run(path, folder)
+            for name in [path.name, *(f for result in outputs.results.values() for f in result.get("files", []))]:
+                if Path(name).name == name and (folder / name).is_file():
+                    written[name] = file_sha256(folder / name)
+            entries.append({
+                "number": number,
+                "file": path.name,
+                "characters": len(item.text),
+                "finished": item.finished,
+                "outputs": outputs.results,
+            })
     report = dict(metadata, created=created_now(), samples=entries, summary=runner.summary(), written=written)
     SampleSet(folder, report).write()
     return report
