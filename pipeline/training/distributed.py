@@ -15,8 +15,8 @@ import uuid
 import torch
 
 from charmony.pipeline.system.errors import CharmonyError, ConfigError
+from charmony.pipeline.system.interrupt import INTERRUPTED_EXIT
 
-INTERRUPTED_EXIT = 130
 
 
 class LaunchFailed(CharmonyError):
