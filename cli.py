@@ -22,6 +22,7 @@ from charmony.cli_options import (
 from charmony.pipeline.run.limits import LENGTH_LIMIT, SAMPLES_LIMIT, TEMPERATURE_LIMIT, VOCAB_LIMIT
 from charmony.pipeline.run.config import ForecastConfig, ForecastScoreConfig, GalleryConfig, PrepareConfig, SampleConfig
 from charmony.pipeline.system.errors import CharmonyError, ConfigError
+from charmony.pipeline.system.interrupt import INTERRUPTED_EXIT
 from charmony.pipeline.system.messages import user_message
 from charmony.pipeline.plugin.manager import one_line_warnings, plugin_commands
 from charmony.pipeline.run.folder import known_run, named_run, pick_run, runs_dir_arguments
@@ -63,6 +64,9 @@ class CharmonyGroup(click.Group):
             if message is None:
                 raise
             raise click.ClickException(message) from None
+        except KeyboardInterrupt:  # click would say "Aborted!" and exit 1; a shell expects 130 after Ctrl-C
+            click.echo(f"charmony {ctx.invoked_subcommand or ''}: interrupted".replace(" :", ":"), err=True)
+            raise click.exceptions.Exit(INTERRUPTED_EXIT) from None
 
 
 class NoSuchTool(click.ClickException):
@@ -252,9 +256,11 @@ def _is_series_run(run) -> bool:
 @option("--samples", "sample_dirs", multiple=True, type=click.Path(path_type=Path), metavar="DIR",
         show_default="every sample folder of the run", help="A sample folder to show; repeatable.")
 @option("--out", "out_dir", type=click.Path(path_type=Path), show_default="runs/RUN/gallery/", help="Folder to write the gallery to.")
-@option("--open", "open_browser", is_flag=True, help="Open the gallery in a web browser when it is written.")
+@option("--open", "open_browser", is_flag=True, help="Open the gallery in a web browser when it is written, where one is available.")
+@option("--render/--no-render", default=True, show_default=True,
+        help="Render the scores and audio a sample set lacks into the gallery; --no-render shows only what `sample --render` made.")
 @runs_dir_option
-def gallery_command(run_name, sample_dirs, out_dir, open_browser, runs_dir):
+def gallery_command(run_name, sample_dirs, out_dir, open_browser, render, runs_dir):
     """Build an HTML gallery of RUN's samples: scores, audio, verdicts and the training curve, offline.
 
     \b
@@ -265,12 +271,13 @@ def gallery_command(run_name, sample_dirs, out_dir, open_browser, runs_dir):
     from charmony.pipeline.gallery.build import build_gallery
 
     run = pick_run(runs_dir, run_name)
-    made = build_gallery(run, GalleryConfig(samples=list(sample_dirs), out=out_dir))
+    made = build_gallery(run, GalleryConfig(samples=list(sample_dirs), out=out_dir, render=render))
     echo_lines(made.lines())
     if open_browser:
-        import webbrowser
+        from charmony.pipeline.gallery.browser import open_in_browser
 
-        webbrowser.open(made.index.resolve().as_uri())
+        if not open_in_browser(made.index):
+            click.echo("no graphical web browser is available here; open the address above in one")
 
 
 @cli.command("forecast", short_help="Forecast a series run: median and 10-90% band.")

@@ -12,6 +12,10 @@ import importlib
 import json
 import multiprocessing
 import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from multiprocessing import resource_tracker
 from multiprocessing.connection import Connection
 
 from charmony.pipeline.system.errors import CharmonyError, RenderError
@@ -39,7 +43,8 @@ class RenderWorker:
             context = multiprocessing.get_context("spawn")  # not fork: the parent may hold torch's threads
             self.connection, child = context.Pipe()
             self.process = context.Process(target=serve, args=(child,), daemon=True, name="charmony-render")
-            self.process.start()
+            with ignored_by_children():
+                self.process.start()
             child.close()
         missing = [module for module in modules if module not in self.loaded]
         if missing:
@@ -78,6 +83,27 @@ class RenderWorker:
                 self.process.kill()
             self.process.join()
         self.process, self.connection, self.loaded = None, None, set()
+
+
+@contextmanager
+def ignored_by_children() -> Iterator[None]:
+    """Start processes that ignore Ctrl-C from their first instruction, while this one receives it once the block ends.
+
+    A Ctrl-C reaches every process of the terminal's group; a worker still starting (before `serve` ignores it)
+    would print a traceback of its own. Ignoring it is inherited across exec, so it is ignored here while the
+    child starts, and held back meanwhile (blocked, it is not dropped) to be raised here after.
+    """
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    resource_tracker.ensure_running()  # it would unblock Ctrl-C while starting, and so drop one that is held back
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
 
 def serve(connection: Connection) -> None:

@@ -211,6 +211,7 @@ class GalleryConfig:
 
     samples: list[Path] = field(default_factory=list)  # sample folders; empty means every sample folder of the run
     out: Path | None = None  # None means the run's own gallery/ folder
+    render: bool = True  # render the scores and audio a sample set lacks into the gallery; False shows only what sampling rendered
 
 
 @dataclass

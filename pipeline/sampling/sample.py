@@ -23,13 +23,13 @@ from charmony.pipeline.system.threads import use_threads
 from charmony.pipeline.run.vocabulary import Vocabulary
 
 
-
 @dataclass
 class Sample:
     """One generated document."""
 
-    text: str
+    text: str  # as saved: after the corpus plugin's `finish` (which may renumber, title and credit it)
     finished: bool  # ended with the end-of-document token rather than at max_length
+    raw: str | None = None  # the text as the model wrote it, when `finish` changed it
 
 
 def filter_logits(logits: torch.Tensor, temperature: float, top_k: int | None, top_p: float | None) -> torch.Tensor:
@@ -213,9 +213,10 @@ def sample(run: Run, config: SampleConfig) -> tuple[list[Sample], dict]:
     samples = []
     for number, (row, length) in enumerate(zip(out.cpu(), lengths.cpu().tolist()), start=1):
         info = SampleInfo(number=number, run=run.name, step=checkpoint.step, seed=seed)
+        written = prime + vocab.decode(row[:length].tolist())
         with corpus_call(corpus, f"to finish sample {number}"):
-            text = corpus.finish(prime + vocab.decode(row[:length].tolist()), info)
-        samples.append(Sample(text, finished=length < config.max_length))
+            text = corpus.finish(written, info)
+        samples.append(Sample(text, finished=length < config.max_length, raw=written if written != text else None))
     metadata = {
         "run": run.name,
         "corpus": manifest.corpus,

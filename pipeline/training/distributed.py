@@ -17,8 +17,8 @@ import uuid
 import torch
 
 from charmony.pipeline.system.errors import CharmonyError, ConfigError
+from charmony.pipeline.system.interrupt import INTERRUPTED_EXIT
 
-INTERRUPTED_EXIT = 130
 # How long a training process whose work failed waits to be stopped by its launcher, as it is when a partner died
 # first and took the collectives down with it: that failure is the partner's, and the partner's alone is told.
 PARTNER_GRACE_SECONDS = 5.0

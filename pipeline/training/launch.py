@@ -21,7 +21,8 @@ from charmony.pipeline.system.device import resolve_device
 from charmony.pipeline.system.errors import ConfigError, CharmonyError
 from charmony.pipeline.system.threads import check_threads, threads_to_use
 from charmony.pipeline.system.world import World
-from charmony.pipeline.training.distributed import INTERRUPTED_EXIT, LaunchInterrupted, await_launcher, check_gpus, launch
+from charmony.pipeline.training.distributed import LaunchInterrupted, await_launcher, check_gpus, launch
+from charmony.pipeline.system.interrupt import INTERRUPTED_EXIT
 from charmony.pipeline.training.log import perplexity
 from charmony.pipeline.training.resume import resumable_checkpoint, resume_config
 from charmony.pipeline.training.train import TrainResult, plan_training, train
