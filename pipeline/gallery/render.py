@@ -38,7 +38,8 @@ class MissingRenders:
 
     def lacking(self, entry: dict, path: Path) -> list[str]:
         """The gallery's renderers that understand the sample at `path` and have no result for it in its entry."""
-        done = entry.get("outputs") if isinstance(entry.get("outputs"), dict) else {}
+        outputs = entry.get("outputs")
+        done: dict = outputs if isinstance(outputs, dict) else {}
         return [name for name, plugin in self.renderers.items() if name not in done and plugin.accepts(path)]
 
     def render(self, entry: dict, path: Path, out_dir: Path) -> GalleryRendered:
