@@ -138,10 +138,9 @@ def threads_option(help: str):
     return option("--threads", type=click.IntRange(1, thread_limit()), show_default=THREADS_DEFAULT, help=help)
 
 
-def checkpoint_option(default: str):
+def checkpoint_option(default: str, help: str = "Which checkpoint: the best by validation loss, the latest, or a file."):
     """--checkpoint: best, latest or a checkpoint file."""
-    return option("--checkpoint", type=CheckpointChoice(), default=default, show_default=True,
-                  help="Which checkpoint: the best by validation loss, the latest, or a file.")
+    return option("--checkpoint", type=CheckpointChoice(), default=default, show_default=True, help=help)
 
 
 def corpus_option(help: str):

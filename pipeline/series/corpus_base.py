@@ -39,13 +39,15 @@ class SeriesCorpusBase(CorpusPlugin):
 
     def documents(self, sources: list[Path], options: Mapping[str, str]) -> Iterator[Document]:
         """Yield each series, or each window of one, scaled and quantised, as a document."""
-        from charmony.pipeline.series.values import Bins, Scaling, check_values, tokens_text, windows
+        from charmony.pipeline.series.values import Bins, Scaling, check_periods, check_values, tokens_text, windows
 
         settings = self.settings(options)
         bins = Bins.for_options(settings)
         clipped = 0
         for series in self.series(sources, options):
             check_values(series)
+            if "period" in options:  # the default period need not fit a short series that is never evaluated
+                check_periods(series, settings)
             for values in windows(series, settings.window):
                 scaled = Scaling.fit(values, settings.scale).apply(values)
                 clipped += bins.outside(scaled)
