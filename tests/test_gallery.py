@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from assertions import assert_user_error
+from charmony.pipeline.audio import ogg
 from charmony.pipeline.training.checkpoint import Checkpoint
 from charmony.pipeline.run.config import GalleryConfig
 from charmony.pipeline.gallery.build import build_gallery
@@ -279,3 +280,12 @@ def test_metrics_with_a_line_cut_short_still_plot(tmp_path):
     metrics = read_metrics(path)
     assert metrics.train == [(10, 2.0), (20, 1.5)] and metrics.val == [(20, 1.6, 2.3)] and metrics.best == (20, 1.6, 2.3)
     assert nice_ticks(0, 1518) == [0, 500, 1000, 1500, 2000] and nice_ticks(0.21, 3.6) == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.skipif(not ogg.available(), reason="libsndfile (Debian libsndfile1) is not installed: audio is WAV")
+def test_the_gallery_plays_each_tune_from_its_ogg_file(run):
+    write_set(run, "tunes", [REEL], ".abc", ["abc", "audio"])
+    made = build_gallery(run, GalleryConfig())
+    player = re.search(r'<audio controls preload="none" src="([^"]+)"', card(made.index.read_text(encoding="utf-8"), "s1-0"))
+    assert player and player[1] == "files/tunes/sample_001.ogg"
+    assert (made.index.parent / player[1]).read_bytes()[:4] == b"OggS"
