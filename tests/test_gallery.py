@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from assertions import assert_user_error
+from charmony.pipeline.audio import ogg
 from charmony.pipeline.training.checkpoint import Checkpoint
 from charmony.pipeline.run.config import GalleryConfig
 from charmony.pipeline.gallery.build import build_gallery
@@ -366,3 +367,12 @@ def test_the_loss_axis_fits_the_losses_after_the_first_steps_so_overfitting_show
     assert "are above the plot" in svg and '<svg class="plot" x="56" y="28" width="568" height="192" viewBox="56 28 568 192">' in svg
     whole = curve_svg(Metrics([(0, 1.0), (100, 0.8)], [(100, 0.9, None)]))  # nothing to leave out: no note
     assert "are above the plot" not in whole
+
+
+@pytest.mark.skipif(not ogg.available(), reason="libsndfile (Debian libsndfile1) is not installed: audio is WAV")
+def test_the_gallery_plays_each_tune_from_its_ogg_file(run):
+    write_set(run, "tunes", [REEL], ".abc", ["abc", "audio"])
+    made = build_gallery(run, GalleryConfig())
+    player = re.search(r'<audio controls preload="none" src="([^"]+)"', card(made.index.read_text(encoding="utf-8"), "s1-0"))
+    assert player and player[1] == "files/tunes/sample_001.ogg"
+    assert (made.index.parent / player[1]).read_bytes()[:4] == b"OggS"
