@@ -135,3 +135,24 @@ def test_music21s_warnings_go_to_the_log_not_to_stderr(capsys, caplog):
     assert capsys.readouterr().err == ""
     assert [r.getMessage() for r in caplog.records] == ["musicxml.m21ToXml: WARNING: we are out of midi channels! help!",
                                                         "a partial line"]
+
+
+def test_a_large_collection_keeps_no_parse_but_every_figure(monkeypatch):
+    from charmony.pipeline.abc import check
+
+    text = "\n".join(good_tunes(5))
+    assert len(check_abc(text).parsed) == 5
+    monkeypatch.setattr(check, "KEPT_PARSES", 3)
+    verdict = check_abc(text + "\nX:6\nK:C\nCDEF|[1-2-3 CDEF:|\n")
+    assert verdict.parsed is None
+    assert verdict.details["tunes"] == 6 and verdict.details["valid_tunes"] == 5
+    assert [p.line for p in verdict.problems] == [text.count("\n") + 4]  # after a blank line, X:, K:
+
+
+def test_tunes_are_split_with_their_file_lines_one_at_a_time():
+    from charmony.pipeline.abc.collection import iter_tunes
+
+    text = "% header\n\n" + "".join(f"X:{n}\nK:C\nC|]\n\n" for n in range(1, 1001))
+    pieces = iter_tunes(text)
+    assert next(pieces).line == 3
+    assert [piece.line for piece in pieces][-1] == 3 + 4 * 999
