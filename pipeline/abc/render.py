@@ -17,6 +17,7 @@ from pathlib import Path
 
 from charmony.pipeline.abc.check import TuneReport, check_tune
 from charmony.pipeline.abc.collection import split_tunes
+from charmony.pipeline.abc.music21_log import music21_warnings_logged
 from charmony.pipeline.abc.parser import parse_tune
 from charmony.pipeline.abc.tune import Tune
 from charmony.pipeline.abc.worker import RenderTimeout, worker
@@ -156,11 +157,13 @@ def write_musicxml(tune: Tune, target: Path) -> Path:
 
 
 def _midi_job(text: str, line: int, target: str) -> dict:
-    return {"seconds": write_midi(parse_tune(text, line), Path(target))}
+    with music21_warnings_logged():
+        return {"seconds": write_midi(parse_tune(text, line), Path(target))}
 
 
 def _musicxml_job(text: str, line: int, target: str) -> dict:
-    write_musicxml(parse_tune(text, line), Path(target))
+    with music21_warnings_logged():
+        write_musicxml(parse_tune(text, line), Path(target))
     return {}
 
 
