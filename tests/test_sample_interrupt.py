@@ -41,8 +41,14 @@ def interrupted_sample(run: Run, out: Path) -> tuple[int, str, float] | None:
     environment = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment, start_new_session=True)
     started = time.monotonic()
-    parent = out.parent if not out.exists() else out
-    while process.poll() is None and not any(p.name.startswith(SAMPLE_STAGING) for p in parent.iterdir()):
+    def staging() -> bool:  # a set is staged beside a new folder, or inside one that is there (or locked) already
+        try:
+            places = [out.parent, out] if out.is_dir() else [out.parent]
+            return any(p.name.startswith(SAMPLE_STAGING) for place in places for p in place.iterdir())
+        except FileNotFoundError:  # the folder went while we looked
+            return False
+
+    while process.poll() is None and not staging():
         assert time.monotonic() - started < 120, "sample never began writing its set"
         time.sleep(0.02)
     waited = time.monotonic() - started
