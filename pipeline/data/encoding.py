@@ -57,9 +57,7 @@ class Encoder:
     def encode(self, tokens: Iterable[str]) -> np.ndarray:
         """The ids of one part's tokens; a KeyError for a token outside a vocabulary without `<unk>`."""
         if isinstance(tokens, str):
-            codes = code_points(tokens).copy()
-            np.minimum(codes, len(self.table) - 1, out=codes)
-            ids = self.table[codes]
+            ids = self.table[np.minimum(code_points(tokens), len(self.table) - 1)]
             if self.vocab.unk_id is None and len(ids) and ids.max() == MISSING:
                 raise KeyError(tokens[int(np.argmax(ids == MISSING))])
             return ids.astype(self.vocab.dtype)
