@@ -54,7 +54,7 @@ class _Buffer:
         return character
 
     def value(self, decoder: json.JSONDecoder) -> Any:
-        """Decode the next JSON value; a value that ends where the text read so far ends may go on, so read on."""
+        """Decode the next list item; one not yet followed by `,` or `]` may go on (`1` of `1e5`), so read on."""
         while True:
             try:
                 item, end = decoder.raw_decode(self.text, self.position)
@@ -62,7 +62,8 @@ class _Buffer:
                 if self.done:
                     raise NotAJsonList from None
             else:
-                if end < len(self.text) or self.done:
+                after = JSON_SPACE.match(self.text, end).end()
+                if self.text[after:after + 1] in (",", "]") and after < len(self.text) or self.done:
                     self.position = end
                     return item
             self.grow()
