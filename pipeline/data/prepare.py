@@ -26,6 +26,9 @@ from charmony.pipeline.run.folder import Run
 from charmony.pipeline.run.vocabulary import Vocabulary
 
 
+READ_TOKENS = 1 << 20  # token ids read back at a time for the profile
+
+
 def _documents(plugin: CorpusPlugin, config: PrepareConfig) -> Iterator[tuple[Document, Iterable[str]]]:
     """The plugin's documents (or parts of them) with their tokens, its own failures named after it."""
     with corpus_call(plugin, ""):
@@ -172,16 +175,15 @@ def _prepare(run: Run, config: PrepareConfig) -> Manifest:
 
 
 def _training_documents(staging: Path, vocab: Vocabulary) -> Iterator[str]:
-    """The texts of the training documents just written to `staging/train.bin`."""
-    path = staging / "train.bin"
-    if path.stat().st_size == 0:
-        return
-    ids = np.memmap(path, dtype=vocab.dtype, mode="r")
-    ends = np.flatnonzero(ids == vocab.eod_id)
-    start = 0
-    for end in ends:
-        yield vocab.decode(ids[start:end].tolist())
-        start = end + 1
+    """The texts of the training documents just written to `staging/train.bin`, read a block at a time."""
+    pending: list[np.ndarray] = []  # the ids of a document whose <eod> is still to come
+    with (staging / "train.bin").open("rb") as handle:
+        while len(block := np.fromfile(handle, dtype=vocab.dtype, count=READ_TOKENS)):
+            start = 0
+            for end in np.flatnonzero(block == vocab.eod_id):
+                yield vocab.decode(np.concatenate([*pending, block[start:end]]).tolist())
+                pending, start = [], end + 1
+            pending.append(block[start:])
 
 
 def _profile(plugin: CorpusPlugin, staging: Path, vocab: Vocabulary) -> dict | None:

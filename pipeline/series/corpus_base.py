@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from charmony.pipeline.series.values import Series
 
 TOKEN = re.compile(r"\S+\s*|\s+")
+# Values per part of a document: a long series is handed on in parts, its text and tokens never held whole.
+PART_VALUES = 1 << 16
 
 
 class SeriesCorpusBase(CorpusPlugin):
@@ -49,9 +51,11 @@ class SeriesCorpusBase(CorpusPlugin):
             if "period" in options:  # the default period need not fit a short series that is never evaluated
                 check_periods(series, settings)
             for values in windows(series, settings.window):
-                scaled = Scaling.fit(values, settings.scale).apply(values)
-                clipped += bins.outside(scaled)
-                yield Document(tokens_text(bins.quantise(scaled)), series.source)
+                scaling = Scaling.fit(values, settings.scale)
+                for start in range(0, len(values), PART_VALUES):
+                    scaled = scaling.apply(values[start:start + PART_VALUES])
+                    clipped += bins.outside(scaled)
+                    yield Document(tokens_text(bins.quantise(scaled)), series.source, start + PART_VALUES < len(values))
         if clipped:
             warnings.warn(f"{clipped:,} values beyond {settings.limit:g} times the mean absolute value went to the outer bins; "
                           "raise --option limit to keep them apart", CorpusWarning, stacklevel=2)
