@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from charmony.pipeline.poetry.verse import HAN, PAUSE, character_count
 from charmony.pipeline.system.errors import CorpusError
@@ -168,7 +168,7 @@ def json_poems(path: Path) -> Iterator[Poem]:
                 f"{path}: item {number} is not an object with a list of strings as paragraphs "
                 f"and strings as title and author; give {JSON_LAYOUT}"
             )
-        found = None if wrong else poem(paragraphs, title, author)
+        found = None if wrong else poem(cast(list[str], paragraphs), str(title), str(author))
         if found:
             yield found
     if wrong:

@@ -42,7 +42,7 @@ class _Buffer:
     def skip_space(self) -> None:
         """Move past JSON whitespace, reading on as needed."""
         while True:
-            self.position = JSON_SPACE.match(self.text, self.position).end()
+            self.position = _space_end(self.text, self.position)
             if self.position < len(self.text) or not self.more():
                 return
 
@@ -62,7 +62,7 @@ class _Buffer:
                 if self.done:
                     raise NotAJsonList from None
             else:
-                after = JSON_SPACE.match(self.text, end).end()
+                after = _space_end(self.text, end)
                 if self.text[after:after + 1] in (",", "]") and after < len(self.text) or self.done:
                     self.position = end
                     return item
@@ -91,3 +91,9 @@ def json_list_items(pieces: Iterator[str]) -> Iterator[Any]:
                 raise NotAJsonList
     if buffer.mark():
         raise NotAJsonList
+
+
+def _space_end(text: str, position: int) -> int:
+    """Where the JSON whitespace at `position` ends (the pattern also matches none)."""
+    match = JSON_SPACE.match(text, position)
+    return match.end() if match else position
