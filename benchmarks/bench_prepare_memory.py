@@ -14,13 +14,13 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from bench_prepare import child_peak  # this folder is on sys.path when a script here runs
 
 MB = 1 << 20
 WORDS = np.array(["the", "and", "of", "a", "to", "in", "music", "tune", "café", "naïve", "rhythm", "—", "harmony", "bar", "key"])
@@ -28,26 +28,6 @@ WORDS = np.array(["the", "and", "of", "a", "to", "in", "music", "tune", "café",
 HAN_POOL = np.array([chr(code) for code in range(0x4E00, 0x4E00 + 3000)])
 BASELINE_MB = 0.02  # the tiny input whose peak is the baseline
 ROWS_PER_MB = 100_000  # series rows per MB asked for: 100 MB is the 10 million rows of the issue
-
-# Linux counts the memory of the process a child was forked from in the child's peak, so children
-# are started from this small process, whose report is "seconds peak-kilobytes exit-status".
-MEASURE = """
-import os, subprocess, sys, time
-start = time.perf_counter()
-child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
-_, status, usage = os.wait4(child.pid, 0)
-print(time.perf_counter() - start, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
-"""
-
-
-def child_peak(command: list[str]) -> tuple[float, float]:
-    """Seconds and peak resident MB of a child process; SystemExit when it fails."""
-    report = subprocess.run([sys.executable, "-c", MEASURE, *command], capture_output=True, text=True, check=True).stdout
-    seconds, kilobytes, status = report.split()
-    if status != "0":
-        raise SystemExit(f"{' '.join(command)} failed with status {status}")
-    return float(seconds), int(kilobytes) / 1024
-
 
 def _write_blocks(path: Path, megabytes: float, block: Callable[[np.random.Generator], str]) -> None:
     """Write generated blocks of text to `path` until it holds `megabytes` MB."""
