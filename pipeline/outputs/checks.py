@@ -3,7 +3,7 @@
 A third-party check that hangs would hang `check`, `sample` and `evaluate` with it, and a thread cannot
 be stopped, so those checks run in a child process forked from this one: it has every plugin object as
 this process has it, registered in a test or loaded from a distribution alike, and nothing need be
-importable or picklable but the verdicts. A check that takes longer than its time limit is stopped by
+importable. Texts and verdicts go between the two as JSON, as the render worker's jobs do: nothing is unpickled. A check that takes longer than its time limit is stopped by
 killing the child (the next check forks a new one) and counts against its sample. The built-in checkers
 are charmony's own code and stay in this process, where they are fastest.
 
@@ -12,9 +12,9 @@ Where fork is not offered, every check runs in this process without a time limit
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
-import pickle
 import signal
 import warnings
 from collections.abc import Iterable
@@ -74,20 +74,20 @@ class Checks:
             return run_check(plugin, text)
         connection = self._start()
         try:
-            connection.send((plugin.name, text))
+            connection.send_bytes(json.dumps([plugin.name, text]).encode("utf-8"))
             if not connection.poll(self.seconds):
                 self.close()
                 raise CheckFailure(f"it took more than {self.seconds:g} s and was stopped", False)
-            outcome, value = connection.recv()
+            answer = json.loads(connection.recv_bytes().decode("utf-8"))
         except (EOFError, OSError):
             if self.process is not None:
                 self.process.join(1)  # to learn its exit status
             code = self.process.exitcode if self.process is not None else None
             self.close()
             raise CheckFailure(f"its check ended the process it ran in (exit status {code})", True) from None
-        if outcome == "failed":
-            raise CheckFailure(*value)
-        return value
+        if "failed" in answer:
+            raise CheckFailure(*answer["failed"])
+        return _verdict_from_json(answer["verdict"])
 
     def _start(self) -> Connection:
         """The connection to the worker, started first if it is not running."""
@@ -125,28 +125,35 @@ def _serve(connection: Connection, parents_end: Connection, plugins: dict[str, O
             if os.getppid() != parent:
                 return
         try:
-            name, text = connection.recv()
+            name, text = json.loads(connection.recv_bytes().decode("utf-8"))
         except (EOFError, OSError):
             return
         try:
-            answer: tuple = ("verdict", _portable(run_check(plugins[name], text)))
+            answer = json.dumps({"verdict": _verdict_to_json(run_check(plugins[name], text))})
         except CheckFailure as failure:
-            answer = ("failed", (failure.message, failure.misbehaved))
-        connection.send(answer)
+            answer = json.dumps({"failed": [failure.message, failure.misbehaved]})
+        except (TypeError, ValueError) as error:  # details that are not JSON data, against the interface
+            answer = json.dumps({"failed": [f"its verdict cannot be sent back from its process: {describe_error(error)}", True]})
+        connection.send_bytes(answer.encode("utf-8"))
 
 
-def _portable(verdict: Verdict | None) -> Verdict | None:
-    """The verdict as a plain Verdict that pickles: without `parsed` when that does not pickle."""
+def _verdict_to_json(verdict: Verdict | None) -> dict | None:
+    """The verdict as JSON data, with `parsed` where that is JSON data too (it is dropped otherwise)."""
     if verdict is None:
         return None
-    plain = Verdict(verdict.valid, list(verdict.problems), verdict.details, verdict.parsed)
+    data = verdict.to_json()
     try:
-        pickle.dumps(plain)
-        return plain
-    except Exception:  # whatever the plugin put in `parsed`
-        plain.parsed = None
-    try:
-        pickle.dumps(plain)
-    except Exception as error:
-        raise CheckFailure(f"its verdict cannot be sent back from its process: {describe_error(error)}", True) from None
-    return plain
+        json.dumps(verdict.parsed)
+        data["parsed"] = verdict.parsed
+    except (TypeError, ValueError):  # whatever the plugin put in `parsed`
+        pass
+    return data
+
+
+def _verdict_from_json(data: dict | None) -> Verdict | None:
+    """The verdict `_verdict_to_json` gave."""
+    if data is None:
+        return None
+    verdict = Verdict.from_json(data)
+    verdict.parsed = data.get("parsed")
+    return verdict
