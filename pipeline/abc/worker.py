@@ -1,8 +1,9 @@
 """A worker process that renders tunes under a time limit, so that no tune can hang charmony or take it down.
 
 The renderers hand it one job at a time: a function named as "module:function", and its arguments, as JSON
-(nothing is pickled). The worker knows no renderer: it imports the job's module when the job comes. A job that runs out of time, or that kills the worker, costs only its own tune: the worker
-is stopped, and the next job starts a new one. One worker serves every renderer of a charmony process, so the
+(nothing is pickled). The worker knows no renderer: it imports the job's module when the job comes. A job
+that runs out of time, or that kills the worker, costs only its own tune: the worker is stopped, and the
+next job starts a new one. One worker serves every renderer of a charmony process, so the
 libraries it needs (music21 takes a second or two) are imported once, not once a tune.
 """
 
@@ -18,6 +19,7 @@ from contextlib import contextmanager
 from multiprocessing import resource_tracker
 from multiprocessing.connection import Connection
 
+from charmony.pipeline.system.child import stop_child
 from charmony.pipeline.system.errors import CharmonyError, RenderError
 
 # Starting the worker and importing libraries is not a tune's time: it gets its own, generous limit.
@@ -76,12 +78,7 @@ class RenderWorker:
 
     def stop(self) -> None:
         """Stop the worker, if one runs; the next job starts a fresh one."""
-        if self.connection is not None:
-            self.connection.close()
-        if self.process is not None:
-            if self.process.is_alive():
-                self.process.kill()
-            self.process.join()
+        stop_child(self.process, self.connection)
         self.process, self.connection, self.loaded = None, None, set()
 
 

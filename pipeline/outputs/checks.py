@@ -23,6 +23,7 @@ from multiprocessing.connection import Connection
 from charmony.pipeline.plugin.manager import BUILTIN_ORIGIN, describe_error, plugin_origin
 from charmony.pipeline.plugin.output import OutputPlugin
 from charmony.pipeline.plugin.verdict import Verdict
+from charmony.pipeline.system.child import stop_child
 
 # How long one third-party check of one file may take before it is stopped.
 CHECK_SECONDS = 60.0
@@ -107,12 +108,7 @@ class Checks:
 
     def close(self) -> None:
         """Stop the worker, if one runs; the next check starts a fresh one."""
-        if self.connection is not None:
-            self.connection.close()
-        if self.process is not None:
-            if self.process.is_alive():
-                self.process.kill()
-            self.process.join()
+        stop_child(self.process, self.connection)
         self.process, self.connection = None, None
 
 
