@@ -87,12 +87,9 @@ def remove_leftovers(run: Run) -> None:
         for temporary in run.dir.rglob(".*.tmp"):
             if temporary.is_file() and not temporary.is_symlink():
                 temporary.unlink(missing_ok=True)
-        for pattern in (f"{SAMPLE_STAGING}*", f"*/{SAMPLE_STAGING}*"):
-            for scratch in run.samples_dir.glob(pattern):
-                if scratch.is_dir() and not scratch.is_symlink():
-                    shutil.rmtree(scratch, ignore_errors=True)
-        for samples in run.samples_dir.glob("*/"):
-            remove_scratch(samples)
+        if run.samples_dir.is_dir():  # sets staged beside their folder, and what each folder holds
+            for samples in [run.samples_dir, *run.samples_dir.glob("*/")]:
+                remove_scratch(samples)
 
 
 def remove_scratch(folder: Path) -> None:
