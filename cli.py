@@ -223,7 +223,7 @@ def evaluate_command(paths, run_name, runs_dir, options, baselines, as_json, che
     Without DIR_OR_FILES, the run's newest folder of samples is scored. A series run without DIR_OR_FILES is
     scored by rolling-origin forecasts over its held-out values, each after all the history before it: MAE,
     MSE, MASE, the 80% interval's coverage and CRPS, in the series' own units, beside persistence and the
-    seasonal naive forecast at each period (see the README's series section).
+    seasonal naive forecast at each period (see docs/corpora.md, "Time series and forecast").
 
     \b
     Example:
