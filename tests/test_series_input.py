@@ -1,6 +1,7 @@
 """Series input and output: missing values kept at their time, the time column, bad input in one line, the chart."""
 
 import re
+from pathlib import Path
 import warnings
 import xml.etree.ElementTree as ElementTree
 
@@ -207,3 +208,24 @@ def test_the_chart_has_round_ticks_on_both_axes_and_a_legend():
     without = ElementTree.fromstring(forecast_svg(history, median, median - 1, median + 1))
     assert "truth" not in _texts(without, "legend")
     assert re.fullmatch(r"-?\d+", _texts(without, "x-ticks")[0])
+
+
+def test_forecast_finds_a_csv_runs_source_from_another_folder_or_asks_for_a_context(tmp_path, monkeypatch, invoke):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "data" / "load.csv").write_text("load\n" + "\n".join(str(SEASON[i % 4]) for i in range(120)) + "\n")
+    monkeypatch.chdir(tmp_path / "data")
+    run = Run(tmp_path / "runs" / "csv")
+    prepare(run, PrepareConfig("series", [Path("load.csv")], val_fraction=0.2, options={"period": "4", "bins": "16"}))
+    train(run, TrainConfig().with_settings(layers=1, hidden=8, embedding=4, seq_len=8, batch_size=2, max_steps=1,
+                                           eval_every=1, save_every=1, log_every=1, warmup_steps=0, device="cpu"))
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    args = ("forecast", "csv", "--horizon", "4", "--num-samples", "3", "--device", "cpu", "--runs-dir", tmp_path / "runs")
+    result = invoke(*args, "--out", "fc")
+    assert result.exit_code == 0, result.output
+    assert "the end of run 'csv''s series 'load' (120 values)" in result.output and (tmp_path / "elsewhere" / "fc").is_dir()
+    (tmp_path / "data" / "load.csv").unlink()
+    gone = invoke(*args, "--out", "fc2")
+    assert_user_error(gone, f"was prepared from {tmp_path / 'data' / 'load.csv'}, which is not there from "
+                            f"{tmp_path / 'elsewhere'}; give --context FILE.csv")
+    assert not (tmp_path / "elsewhere" / "fc2").exists()
