@@ -83,19 +83,20 @@ def uci_file(path, rows):
 
 def test_the_uci_layout_reads_with_decimal_commas(tmp_path):
     path = uci_file(tmp_path / "LD2011_2014.txt", [("0", "2,5"), ("1,25", "3"), ("2", "")])
-    with pytest.warns(CorpusWarning, match=r"skipped 1 empty or NaN cells of column 'MT_002'"):
+    with pytest.warns(CorpusWarning, match=r"column 'MT_002' misses 1 of its 3 values"):
         first, second = read_columns(path, ("MT_001", "MT_002"))
-    assert first.values.tolist() == [0.0, 1.25, 2.0]
-    assert second.values.tolist() == [2.5, 3.0] and second.skipped == 1
+    assert first.values.tolist() == [0.0, 1.25, 2.0] and first.missing is None
+    assert second.values.tolist() == [2.5, 3.0, 3.0] and second.missing.tolist() == [False, False, True]
     assert read_columns(path, None)[0].name == "MT_001", "the first numeric column by default"
 
 
-def test_nan_and_empty_cells_are_skipped_and_counted(tmp_path):
+def test_nan_and_empty_cells_are_filled_at_their_place_and_counted(tmp_path):
     path = tmp_path / "load.csv"
-    path.write_text("time,load\nmon,0.5\ntue,\nwed,NaN\nthu,0.7\nfri,nan\n")
-    with pytest.warns(CorpusWarning, match="skipped 3 empty or NaN cells of column 'load'"):
+    path.write_text("time,load\n1,0.5\n2,\n3,NaN\n4,0.8\n5,nan\n")
+    with pytest.warns(CorpusWarning, match="column 'load' misses 3 of its 5 values"):
         (column,) = read_columns(path, None)
-    assert column.values.tolist() == [0.5, 0.7]
+    assert column.values.tolist() == pytest.approx([0.5, 0.6, 0.7, 0.8, 0.8])
+    assert column.missing.tolist() == [False, True, True, False, True]
 
 
 @pytest.mark.parametrize(("cell", "shown"), [
@@ -133,7 +134,7 @@ def test_an_all_missing_column_is_one_line(tmp_path, invoke):
     path = tmp_path / "load.csv"
     path.write_text("hour,load\n1,\n2,NaN\n3,n/a\n")
     result = invoke("prepare", "series", "--source", path, "--option", "column=load", "--runs-dir", tmp_path / "runs")
-    assert_user_error(result, "column 'load' holds no numbers")
+    assert_user_error(result, "column 'load' holds no numbers, only missing values")
     assert result.output.count("\n") == 1, result.output
 
 

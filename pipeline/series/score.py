@@ -108,6 +108,10 @@ def score_forecasts(run: Run, config: ForecastScoreConfig) -> ForecastScore:
         count = sum(len(document.values) - document.held_out for document in held)
         raise ConfigError(f"run {run.name!r} holds out {count:,} values, too few for one window of {horizon} steps "
                           f"after {longest + 1} values of history; give a smaller --horizon")
+    truth = np.stack([documents[index].truth(origin, origin + horizon) for index, origin in origins])  # NaN: missing
+    if np.isnan(truth).all():
+        raise ConfigError(f"run {run.name!r}: every value its {len(origins)} forecasts would be scored against is missing; "
+                          "nothing to score")
 
     device = resolve_device(config.device)
     if device.type == "cpu":
@@ -135,7 +139,6 @@ def score_forecasts(run: Run, config: ForecastScoreConfig) -> ForecastScore:
         samples += [dequantise(paths, scaling, bins) for paths, scaling in zip(drawn, scalings[first:])]
 
     histories = [documents[index].values[:origin] for index, origin in origins]
-    truth = np.stack([documents[index].values[origin:origin + horizon] for index, origin in origins])
     scales = np.array([seasonal_scale(history, settings.period) for history in histories])
     paths = np.stack(samples)
     figures = {MODEL: Figures.of(np.median(paths, axis=1), truth, scales, paths)}

@@ -27,6 +27,7 @@ class SeriesOptions:
     periods: tuple[int, ...] = (24,)  # steps of each season, for the seasonal-naive baselines; MASE scales by the first
     days: int = 1461  # of the generated series: four years, as the UCI load data
     seed: int = 0  # of the generated series
+    time: str = ""  # the CSV's time column; empty: one named like a time, if any
 
     @classmethod
     def parse(cls, options: Mapping[str, str]) -> SeriesOptions:
@@ -42,7 +43,7 @@ class SeriesOptions:
                    int_option(options, "bins", 256, minimum=2, maximum=BINS_LIMIT), limit_value,
                    int_option(options, "window", 0, maximum=LENGTH_LIMIT), parse_periods(options),
                    int_option(options, "days", 1461, minimum=1, maximum=DAYS_LIMIT),
-                   int_option(options, "seed", 0, maximum=SEED_LIMIT - 1))
+                   int_option(options, "seed", 0, maximum=SEED_LIMIT - 1), options.get("time", "").strip())
 
     @property
     def period(self) -> int:

@@ -54,6 +54,7 @@ class Series:
     name: str
     values: np.ndarray
     source: Path | None = None
+    missing: np.ndarray | None = None  # True where a value was missing and is filled in; None: none was
 
 
 @dataclass(frozen=True)
@@ -148,10 +149,15 @@ def mae(forecast: np.ndarray, actual: np.ndarray) -> float:
     return float(np.mean(np.abs(np.asarray(forecast, dtype=np.float64) - np.asarray(actual, dtype=np.float64))))
 
 
-def windows(series: Series, window: int) -> list[np.ndarray]:
-    """The series cut into consecutive windows of `window` values (0: the whole series), a short rest left out."""
+def window_spans(series: Series, window: int) -> list[slice]:
+    """Where the series is cut into consecutive windows of `window` values (0: the whole series), a short rest left out."""
     if window == 0:
-        return [series.values]
+        return [slice(0, len(series.values))]
     if len(series.values) < window:
         raise CorpusError(f"series {series.name!r} has {len(series.values):,} values, fewer than --option window={window}")
-    return [series.values[start:start + window] for start in range(0, len(series.values) - window + 1, window)]
+    return [slice(start, start + window) for start in range(0, len(series.values) - window + 1, window)]
+
+
+def windows(series: Series, window: int) -> list[np.ndarray]:
+    """The series' values cut into consecutive windows of `window` values (0: the whole series)."""
+    return [series.values[span] for span in window_spans(series, window)]
