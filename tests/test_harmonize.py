@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from charmony.pipeline.abc.check import check_abc
-from charmony.pipeline.abc.four_parts import line_groups, melody_bars, read_melody, soprano_lines
+from charmony.pipeline.abc.four_parts import line_groups, melody_bars, read_melody, soprano_lines, soprano_tune
 from charmony.pipeline.abc.parser import parse_tune
 from charmony.pipeline.data.prepare import prepare
 from charmony.pipeline.evaluation.references import documents
@@ -69,18 +69,12 @@ def four_part_run(tmp_path_factory) -> Run:
     return run
 
 
-def soprano_of(tune: str) -> str:
-    """A four-part tune's soprano as a tune of its own: the header but the other voices' V: lines, and its lines."""
-    return "\n".join(line for line in tune.splitlines()
-                     if not (line.startswith(("V:2", "V:3", "V:4", "[V:2]", "[V:3]", "[V:4]")))) + "\n"
-
-
 @pytest.fixture(scope="module")
 def held_out_melody(four_part_run, tmp_path_factory) -> Path:
     """The soprano of one of the run's held-out hymns, as an ABC file."""
     tune = next(documents(four_part_run.tokens("val"), four_part_run.vocabulary()))
     path = tmp_path_factory.mktemp("melody") / "melody.abc"
-    path.write_text(soprano_of(tune), encoding="utf-8")
+    path.write_text(soprano_tune(tune), encoding="utf-8")
     return path
 
 

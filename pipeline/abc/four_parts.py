@@ -78,6 +78,13 @@ def melody_bars(body: list[str]) -> list[str]:
     return bars
 
 
+def soprano_tune(tune: str) -> str:
+    """The soprano of a four-part tune as the corpus writes one, as a tune of its own: the other voices' V: and
+    `[V:n] ` lines left out."""
+    others = tuple(f"V:{voice.split()[0]}" for voice in FOUR_VOICES[1:]) + LOWER_PREFIXES
+    return "\n".join(line for line in tune.splitlines() if not line.startswith(others)) + "\n"
+
+
 def line_groups(bars: int, pickup: bool, bars_per_line: int = BARS_PER_LINE) -> list[range]:
     """The bar indexes of each line, `bars_per_line` bars to a line, a pickup bar joining the first (as the writer lays them out)."""
     start = 1 if pickup and bars > 1 else 0
