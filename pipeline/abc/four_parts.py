@@ -51,21 +51,21 @@ def read_melody(text: str, name: str) -> Melody:
     if split is None:
         raise ConfigError(f"{name}: the header must be field lines up to K:, with nothing else between them")
     fields, body = split
-    values = dict(fields)  # the last of a letter, as for M: and L: the parser
+    values = dict(fields)  # a field given twice counts by its last value
     if "M" not in values or "L" not in values:
         raise ConfigError(f"{name}: give the melody's meter and unit length (M: and L: lines) in its header")
     bars = melody_bars(body)
     parsed = next(iter(tune.voices.values())).bars
     if len(bars) != len(parsed):
         raise ConfigError(f"{name}: its {len(parsed)} bars could not be told apart as the corpus writes bars")
-    return Melody(title=tune.title or name, composer=values.get("C", "Unknown"), meter=values["M"], unit=values["L"], tempo=values.get("Q"), key=values["K"],
-                  bars=tuple(bars), pickup=len(parsed) > 1 and is_short(parsed[0].duration(), parsed[0].meter))
+    return Melody(title=tune.title or name, composer=values.get("C", "Unknown"), meter=values["M"], unit=values["L"],
+                  tempo=values.get("Q"), key=values["K"], bars=tuple(bars), pickup=len(parsed) > 1 and is_short(parsed[0].duration(), parsed[0].meter))
 
 
 def melody_bars(body: list[str]) -> list[str]:
     """Each bar of a melody's body lines (a `[V:1] ` prefix dropped), as written; a barline before any music
     (such as `|:`) starts the bar after it."""
-    text = " ".join(line.removeprefix(SOPRANO_PREFIX).strip() for line in body if line.strip())
+    text = " ".join(line.removeprefix(SOPRANO_PREFIX).strip() for line in body if line.strip() and not line.startswith("%"))
     bars, start, music = [], 0, False
     for token in tokens(text):
         if token.lastgroup == "bar" and music:
