@@ -206,6 +206,31 @@ class SampleConfig:
 
 
 @dataclass
+class HarmonizeConfig:
+    """Which melody to harmonise in four parts, how many harmonisations to draw and how."""
+
+    melody: Path  # an ABC file of one tune, one voice
+    num_samples: int = 4
+    max_length: int = 8000  # tokens of a whole harmonisation, header and melody included, at most
+    temperature: float = 1.0  # 0 (or below GREEDY_BELOW) always picks the most likely token
+    seed: int | None = None  # None draws one, which samples.json records
+    checkpoint: str = "best"  # best, latest, or a path
+    device: str = "auto"
+    render: list[str] = field(default_factory=list)  # output plugins to run on each harmonisation, besides the corpus' checks
+    threads: int | None = None  # CPU threads; None: CHARMONY_THREADS, else a default for this machine
+    evaluate: bool = True  # score the harmonisations against the run, as `sample` does
+
+    def __post_init__(self) -> None:
+        _check_batch("--max-length", self.num_samples, self.max_length)
+        if not (math.isfinite(self.temperature) and 0 <= self.temperature <= TEMPERATURE_LIMIT):
+            raise ConfigError(f"--temperature must be from 0 to {TEMPERATURE_LIMIT:g}, not {self.temperature}")
+        if self.seed is not None:
+            check_seed(self.seed)
+        if self.threads is not None and self.threads < 1:
+            raise ConfigError(f"--threads must be at least 1, not {self.threads}")
+
+
+@dataclass
 class GalleryConfig:
     """Which samples a gallery shows and where it is written."""
 
