@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 import pytest
 
+from charmony.pipeline.abc.worker import worker
 from charmony.pipeline.evaluation.evaluate import texts_valid
 from charmony.pipeline.outputs import checks, renders
 from charmony.pipeline.outputs.checks import CheckFailure, Checks
@@ -17,6 +18,7 @@ from charmony.pipeline.plugin.output import OutputPlugin
 from charmony.pipeline.plugin.verdict import Problem, Verdict
 from charmony.pipeline.system.errors import CorpusError
 from charmony.pipeline.system.sources import read_text
+from charmony.plugins.midi import MidiRenderer
 
 from assertions import assert_user_error
 
@@ -204,3 +206,27 @@ def test_a_third_party_render_runs_in_a_child_and_one_that_ends_it_is_warned_abo
     assert outputs.results["sleepyrender"] == {"files": ["wake.out"]}, "the process running the tests survived os._exit"
     assert [str(w.message) for w in caught] == ["output plugin 'vanishingrender' from slow-render-plugin failed in render: "
                                                 "its render ended the process it ran in (exit status 7)"]
+
+
+class BorrowedMidi(MidiRenderer):
+    """A third party's renderer built on charmony's own, which renders in charmony's render worker."""
+
+    name = "borrowedmidi"
+
+
+class BorrowsTheWorker:
+    @hookimpl
+    def register_outputs(self, register):
+        register(BorrowedMidi())
+
+
+def test_a_third_party_renderer_on_charmonys_render_worker_renders_from_its_child(register_plugin, tmp_path):
+    register_plugin(BorrowsTheWorker(), "borrowing-plugin")
+    path = tmp_path / "tune.abc"
+    path.write_text("X:1\nT:Tune\nM:4/4\nL:1/4\nK:C\nC D E F|G4|]\n")
+    with OutputRunner(get_outputs(["abc", "midi", "borrowedmidi"])) as runner:
+        outputs = runner.run(path, tmp_path / "out")  # midi starts this process' worker before borrowedmidi forks
+    assert outputs.results["midi"].get("files") == ["tune.mid"], outputs.results["midi"]
+    assert outputs.results["borrowedmidi"].get("files") == ["tune.mid"], outputs.results["borrowedmidi"]
+    assert (tmp_path / "out" / "tune.mid").read_bytes()[:4] == b"MThd"
+    assert worker().process is not None and worker().process.is_alive(), "the parent's worker is still its own"

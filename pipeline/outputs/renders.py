@@ -75,8 +75,10 @@ def render(plugin: OutputPlugin, path: Path, out_dir: Path, verdicts: Mapping[st
     limit = RENDER_SECONDS if seconds is None else seconds
     context = multiprocessing.get_context("fork")
     connection, child = context.Pipe(duplex=False)
+    # Not a daemon: a render may start processes of its own (charmony's render worker, a synthesizer); it is
+    # stopped below whatever happens.
     process = context.Process(target=_render_and_answer, args=(child, plugin, path, out_dir, verdicts),
-                              daemon=True, name="charmony-render")
+                              daemon=False, name="charmony-render")
     with warnings.catch_warnings():
         # Python 3.12 warns of fork beside threads (torch's, after sampling): the child runs only the plugin's render.
         warnings.filterwarnings("ignore", message=r".*fork\(\) may lead to deadlocks", category=DeprecationWarning)
