@@ -81,6 +81,7 @@ def main() -> None:
     from charmony.pipeline.run.config import GalleryConfig
     from charmony.pipeline.sampling.folder import write_samples
     from charmony.pipeline.sampling.sample import Sample
+    from charmony.plugins.audio import synthesizer
 
     work = Path(tempfile.mkdtemp(prefix="charmony-bench-gallery-size-", dir=args.folder))
     try:
@@ -100,7 +101,8 @@ def main() -> None:
         wav_uncut = sum(WAV_BYTES_A_SECOND * s + WAV_HEADER_BYTES for s in seconds)
         print(f"\n{len(texts)} tunes ({len(texts) - 1} chorale soprano lines of {min(seconds[:-1]):.0f}-{max(seconds[:-1]):.0f} s, "
               f"one runaway of {seconds[-1]:.0f} s cut at {LONGEST_SECONDS:.0f} s); {sum(heard) / 60:.1f} minutes of audio")
-        print(f"gallery built (scores and audio rendered) in {built:.1f} s; {os.cpu_count()} CPUs, python {sys.version.split()[0]}")
+        print(f"gallery built (scores and audio rendered, played by {synthesizer()}) in {built:.1f} s; "
+              f"{os.cpu_count()} CPUs, python {sys.version.split()[0]}")
         print(f"gallery folder: {total / 1e6:.1f} MB of a {BUDGET_MB} MB budget ({'within' if total < BUDGET_MB * 1e6 else 'OVER'})")
         for extension, size in sizes.most_common():
             print(f"  {extension:12} {size / 1e6:8.2f} MB")
