@@ -434,6 +434,8 @@ def test_only_errors_a_user_can_act_on_become_one_line():
 
     assert user_message(RunError("no run 'x'")) == "no run 'x'"
     assert user_message(PermissionError(13, "Permission denied", "/out")) == "/out: Permission denied"
+    assert user_message(OSError(28, "No space left on device")) == (
+        "No space left on device; free some space, or write elsewhere (--runs-dir, --out), and run it again")
     assert user_message(RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")).startswith("out of memory (tried to allocate 2.00 GiB)")
     assert user_message(RuntimeError("a bug")) is None
     assert user_message(BrokenPipeError()) is None
