@@ -434,13 +434,15 @@ def test_only_errors_a_user_can_act_on_become_one_line():
 
     assert user_message(RunError("no run 'x'")) == "no run 'x'"
     assert user_message(PermissionError(13, "Permission denied", "/out")) == "/out: Permission denied"
+    assert user_message(OSError(28, "No space left on device")) == (
+        "No space left on device; free some space, or write elsewhere (--runs-dir, --out), and run it again")
     assert user_message(RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")).startswith("out of memory (tried to allocate 2.00 GiB)")
     assert user_message(RuntimeError("a bug")) is None
     assert user_message(BrokenPipeError()) is None
     assert user_message(ValueError("a bug")) is None
 
 
-def test_the_resume_hint_repeats_what_it_takes_to_find_the_same_run(tmp_path):
+def test_the_resume_hint_repeats_what_it_takes_to_find_the_same_run(tmp_path, monkeypatch):
     from charmony.pipeline.run.folder import DEFAULT_RUNS_DIR, Run
     from charmony.pipeline.training.launch import resume_command
 
@@ -448,4 +450,8 @@ def test_the_resume_hint_repeats_what_it_takes_to_find_the_same_run(tmp_path):
     assert resume_command(Run(elsewhere / "poems"), elsewhere) == f"charmony train poems --resume --runs-dir '{elsewhere}'"
     assert resume_command(Run(elsewhere / "poems"), elsewhere, 2) == (
         f"charmony train poems --resume --nproc 2 --runs-dir '{elsewhere}'")
+    monkeypatch.delenv("CHARMONY_RUNS", raising=False)
     assert resume_command(Run(DEFAULT_RUNS_DIR / "poems"), DEFAULT_RUNS_DIR) == "charmony train poems --resume"
+    monkeypatch.setenv("CHARMONY_RUNS", str(elsewhere))  # then `--runs-dir runs` given is needed to find ./runs again
+    assert resume_command(Run(DEFAULT_RUNS_DIR / "poems"), DEFAULT_RUNS_DIR) == "charmony train poems --resume --runs-dir runs"
+    assert resume_command(Run(elsewhere / "poems"), elsewhere) == f"charmony train poems --resume --runs-dir '{elsewhere}'"

@@ -130,6 +130,34 @@ def test_prepare_refuses_an_infinite_cell_and_leaves_no_run(tmp_path, invoke):
     assert "Warning" not in result.output and not (runs / "inf").exists()
 
 
+@pytest.mark.parametrize("scale", ["mean", "minmax"])
+def test_one_value_that_dwarfs_the_rest_is_refused_rather_than_collapsing_them_into_one_bin(tmp_path, invoke, scale):
+    path = tmp_path / "load.csv"
+    rows = [f"{hour},{10 + hour % 24 / 4}" for hour in range(2000)]
+    rows[1499] = "1499,1e99"  # within VALUE_LIMIT, yet it would make every other value the same token
+    path.write_text("hour,load\n" + "\n".join(rows) + "\n")
+    runs = tmp_path / "runs"
+    result = invoke("prepare", "series", "--source", path, "--option", "column=load", "--option", f"scale={scale}",
+                    "--run", "r", "--runs-dir", runs)
+    assert_user_error(result, "the middle half of its values (11.25 to 14.25) spans less than one of the 256 bins",
+                      "such as value 1,500 (1e+99)")
+    assert ("scale=minmax" in result.output) == (scale == "mean")
+    assert result.output.count("\n") == 1 and not (runs / "r").exists()
+    rows[1499] = "1499,1e3"  # an outlier the bins can still hold the rest beside
+    path.write_text("hour,load\n" + "\n".join(rows) + "\n")
+    result = invoke("prepare", "series", "--source", path, "--option", "column=load", "--run", "r", "--runs-dir", runs)
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(("values", "tokens"), [([5.0] * 30 + [7.0], 2), ([1000 + hour % 24 * 10 for hour in range(48)], 8)],
+                         ids=["nearly constant", "far from zero"])
+def test_series_whose_middle_half_is_one_value_or_spread_over_bins_are_prepared(tmp_path, values, tokens):
+    path = tmp_path / "load.csv"
+    path.write_text("load\n" + "".join(f"{value}\n" for value in values))
+    (document,) = SeriesCorpus().documents([path], {})
+    assert len(set(document.text.split())) == tokens
+
+
 def test_an_all_missing_column_is_one_line(tmp_path, invoke):
     path = tmp_path / "load.csv"
     path.write_text("hour,load\n1,\n2,NaN\n3,n/a\n")

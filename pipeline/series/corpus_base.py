@@ -41,7 +41,8 @@ class SeriesCorpusBase(CorpusPlugin):
 
     def documents(self, sources: list[Path], options: Mapping[str, str]) -> Iterator[Document]:
         """Yield each series, or each window of one, scaled and quantised, as a document."""
-        from charmony.pipeline.series.values import Bins, Scaling, check_periods, check_values, tokens_text, windows
+        from charmony.pipeline.series.values import (Bins, check_periods, checked_scaling, check_values, tokens_text,
+                                                     window_spans)
 
         settings = self.settings(options)
         bins = Bins.for_options(settings)
@@ -50,8 +51,9 @@ class SeriesCorpusBase(CorpusPlugin):
             check_values(series)
             if "period" in options:  # the default period need not fit a short series that is never evaluated
                 check_periods(series, settings)
-            for values in windows(series, settings.window):
-                scaling = Scaling.fit(values, settings.scale)
+            for span in window_spans(series, settings.window):
+                values = series.values[span]
+                scaling = checked_scaling(series, values, span.start, settings.scale, bins)
                 for start in range(0, len(values), PART_VALUES):
                     scaled = scaling.apply(values[start:start + PART_VALUES])
                     clipped += bins.outside(scaled)

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 # The largest size of a value: sums, ranges and squares of such values stay finite in float64.
 VALUE_LIMIT = 1e100
+# The most values whose quartiles checked_scaling computes; a longer window is sampled evenly.
+QUARTILE_SAMPLE = 1 << 20
 
 
 def out_of_range(value: float) -> bool:
@@ -35,6 +37,25 @@ def check_values(series: Series) -> None:
         where = f" of {series.source}" if series.source is not None else ""
         raise CorpusError(f"series {series.name!r}{where}: value {index + 1:,} is {series.values[index]}; "
                           f"every value must be a finite number of at most {VALUE_LIMIT:g} in size")
+
+
+def checked_scaling(series: Series, values: np.ndarray, first: int, method: str, bins: Bins) -> Scaling:
+    """The Scaling of a window of `series` (starting at value `first`) by `method`.
+
+    A CorpusError when the middle half of its values, not all equal, spans less than one bin: they would be one token.
+    """
+    scaling = Scaling.fit(values, method)
+    sample = values[::max(1, len(values) // QUARTILE_SAMPLE)]  # a view: quartiles of a long series without a copy of it
+    low, high = (float(quartile) for quartile in np.percentile(sample, [25, 75]))
+    width = scaling.scale * (bins.high - bins.low) / bins.count
+    if not 0 < high - low < width:
+        return scaling
+    farthest = int(np.argmax(np.abs(values - (low + high) / 2)))
+    where = f" of {series.source}" if series.source is not None else ""
+    outlier = f"correct or remove values far from the rest, such as value {first + farthest + 1:,} ({values[farthest]:g})"
+    advice = f"try --option scale=minmax, or {outlier}" if method == "mean" else outlier
+    raise CorpusError(f"series {series.name!r}{where}: the middle half of its values ({low:g} to {high:g}) spans less than "
+                      f"one of the {bins.count} bins, each {width:g} wide; {advice}")
 
 
 def check_periods(series: Series, settings: SeriesOptions) -> None:
@@ -156,8 +177,3 @@ def window_spans(series: Series, window: int) -> list[slice]:
     if len(series.values) < window:
         raise CorpusError(f"series {series.name!r} has {len(series.values):,} values, fewer than --option window={window}")
     return [slice(start, start + window) for start in range(0, len(series.values) - window + 1, window)]
-
-
-def windows(series: Series, window: int) -> list[np.ndarray]:
-    """The series' values cut into consecutive windows of `window` values (0: the whole series)."""
-    return [series.values[span] for span in window_spans(series, window)]
