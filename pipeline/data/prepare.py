@@ -133,6 +133,8 @@ def _prepare(run: Run, config: PrepareConfig) -> Manifest:
         profile = _profile(plugin, staging, vocab)
         with corpus_call(plugin, "to name its sample files"):
             extension = plugin.sample_extension(config.options)
+        with corpus_call(plugin, "to name its layout"):
+            layout = plugin.layout(config.options)
         distribution, version = corpus_origin(plugin.name)
         manifest = Manifest(
             corpus=plugin.name,
@@ -157,6 +159,7 @@ def _prepare(run: Run, config: PrepareConfig) -> Manifest:
             token_unit=plugin.token_unit,
             extension=extension,
             checks=list(plugin.checks),
+            layout=layout,
         )
         manifest.save(staging / "manifest.json")
         run.dir.mkdir(parents=True, exist_ok=True)
