@@ -10,7 +10,7 @@ from pathlib import Path
 from charmony.pipeline.plugin.options import choice_option, int_option
 from charmony.pipeline.abc.collection import split_tunes
 from charmony.pipeline.abc.corpus_base import AbcCorpus, read_tune, renumber, skip
-from charmony.pipeline.abc.layout import LAYOUTS, relayout
+from charmony.pipeline.abc.layout import LAYOUTS, relayout, split_voices, write_layout
 from charmony.pipeline.plugin.corpus import Document, SampleInfo
 from charmony.pipeline.system.errors import CharmonyError, ConfigError, CorpusError
 from charmony.pipeline.plugin.hookspecs import hookimpl
@@ -21,7 +21,8 @@ from charmony.pipeline.system.sources import expand, read_text
 VOICE_CHOICES = ("all", "soprano")
 ALL_SHIFTS = tuple(range(-5, 7))  # the twelve keys, moving no voice more than half an octave
 LARGEST_SHIFT = 12
-DEFAULT_LAYOUT = "blocks"  # of tunes of all voices; a melody has one layout, blocks
+# Of tunes of all voices (a melody's is blocks): bars, which benchmarks/README.md found to give better harmony.
+DEFAULT_LAYOUT = "bars"
 EXPORT_LAYOUT = "blocks"  # the layout samples are written in, whatever the run's
 
 
@@ -51,14 +52,14 @@ class BachOptions:
 
         return tuple(Variant(self.voices, shift) for shift in self.transpose)
 
-    @property
-    def rewrites(self) -> bool:
-        """Whether ABC tunes must be read and written again (for other voices or keys)."""
-        return self.voices != "all" or self.transpose != (0,) or self.layout != "blocks"
+    def rewrites(self, voices: int) -> bool:
+        """Whether an ABC tune of this many voices must be read and written again (for other voices, keys or layout)."""
+        return self.voices != "all" or self.transpose != (0,) or (self.layout != "blocks" and voices > 1)
 
     def laid_out(self, text: str) -> str:
-        """A tune as the writer wrote it (blocks of bars), in this layout."""
-        return text if self.layout == "blocks" else relayout(text, self.layout)
+        """A tune as the writer wrote it (blocks of bars), in this layout; a tune of one voice as it is."""
+        tune = None if self.layout == "blocks" else split_voices(text)
+        return text if tune is None or len(tune.voices) < 2 else write_layout(tune, self.layout)
 
 
 def _layout(options: Mapping[str, str], voices: str) -> str:
@@ -102,7 +103,7 @@ def abc_file_documents(path: Path, options: BachOptions) -> Iterator[Document]:
         if tune is None:
             continue
         group = tune.title or f"{path}:{piece.line}"
-        if not options.rewrites:
+        if not options.rewrites(len(tune.voices)):
             yield Document(renumber(piece.text, 1), path, group=group)
             continue
         try:
@@ -161,8 +162,8 @@ class BachCorpus(AbcCorpus):
         "instances": "draw this many tunes at random, with replacement, from the sources (for small collections)",
         "seed": "seed of the instances draw (default 0)",
         "glob": "which files to read in a --source folder (default *)",
-        "layout": f"with voices=all: blocks (each voice a line of four bars in turn) or bars (the voices take turns "
-                  f"bar by bar, one line each); default {DEFAULT_LAYOUT}. Samples are saved in blocks either way",
+        "layout": "with voices=all: bars (default: the voices take turns bar by bar, a line each) or blocks (each voice "
+                  "a line of four bars in turn); samples are saved in blocks either way",
     }
 
     def layout(self, options: Mapping[str, str]) -> str:

@@ -269,10 +269,10 @@ def test_in_the_bars_layout_the_voices_take_turns_bar_by_bar_and_samples_are_sav
     source = tmp_path / "tunes.abc"
     source.write_text(BLOCKS, encoding="utf-8")
     corpus = BachCorpus()
-    assert corpus.layout({}) == "blocks" and corpus.layout({"voices": "soprano"}) == "blocks"
-    assert corpus.layout({"layout": "bars"}) == "bars"
-    (blocks,) = [d.text for d in corpus.documents([source], {})]
-    (bars,) = [d.text for d in corpus.documents([source], {"layout": "bars"})]
+    assert corpus.layout({}) == "bars" and corpus.layout({"voices": "soprano"}) == "blocks"
+    assert corpus.layout({"layout": "blocks"}) == "blocks"
+    (blocks,) = [d.text for d in corpus.documents([source], {"layout": "blocks"})]
+    (bars,) = [d.text for d in corpus.documents([source], {})]
     body = bars.split("\nK:C\n")[1].splitlines()
     assert len(body) == 16 and [line[:6] for line in body[:4]] == ["[V:1] ", "[V:2] ", "[V:1] ", "[V:2] "]
     assert all(line.endswith(("|", "|]")) and line.count("|") == 1 for line in body)
@@ -287,8 +287,8 @@ def test_in_the_bars_layout_the_voices_take_turns_bar_by_bar_and_samples_are_sav
 
 @pytest.mark.slow
 def test_every_chorale_in_the_bars_layout_is_rewritten_as_the_corpus_has_it(chorale_cache):
-    usual = [d.text for d in BachCorpus().documents([], {})]
-    bars = [d.text for d in BachCorpus().documents([], {"layout": "bars"})]
+    usual = [d.text for d in BachCorpus().documents([], {"layout": "blocks"})]
+    bars = [d.text for d in BachCorpus().documents([], {})]
     assert len(bars) == len(usual) >= 390
     assert all(relayout(laid, "blocks") == text != laid for laid, text in zip(bars, usual))
 

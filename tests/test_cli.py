@@ -225,6 +225,7 @@ def test_a_checkpoint_is_refused_for_a_run_prepared_in_another_layout(invoke, re
     sampled = invoke("sample", "lines", "--runs-dir", runs_dir, "--num-samples", "2", "--max-length", "20", "--out", out)
     assert sampled.exit_code == 0, sampled.output
     assert (out / "sample_001.txt").read_text().startswith("layout lines\n")
+    assert_user_error(prepare_run("lines", "verses"), "checkpoints trained on data prepared with other options, layout")
     assert prepare_run("lines", "verses", "--force").exit_code == 0
     resumed = invoke("train", "lines", "--runs-dir", runs_dir, "--resume", "--max-steps", "30", *TINY)
     assert_user_error(resumed, "checkpoint.pt was trained on documents in layout 'lines'", "prepared in layout 'verses'")

@@ -165,8 +165,8 @@ def load_model(run: Run, which: str, device: torch.device) -> tuple[CharModel, C
     """The run's model from its best or latest checkpoint (or a path), on `device`."""
     path = run.checkpoint_for(which)
     checkpoint = Checkpoint.load(path)
+    checkpoint.check_layout(run.manifest().layout, path)  # first: another layout has another vocabulary, as a rule
     checkpoint.check_vocabulary(run.vocabulary(), path)
-    checkpoint.check_layout(run.manifest().layout, path)
     return checkpoint.build_model(path).to(device), checkpoint, path
 
 

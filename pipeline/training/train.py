@@ -135,8 +135,8 @@ def plan_training(run: Run, config: TrainConfig, world_size: int = 1, resume: bo
     schedule = Schedule.initial(config.warmup_steps, config.max_steps)
     if resume:
         checkpoint = checkpoint if checkpoint is not None else resumable_checkpoint(run)
-        checkpoint.check_vocabulary(vocab, run.checkpoint_path)
         checkpoint.check_layout(manifest.layout, run.checkpoint_path)
+        checkpoint.check_vocabulary(vocab, run.checkpoint_path)
         check_resumable(checkpoint, model_config, config, world_size)
         schedule = checkpoint.schedule.extended(checkpoint.step, config.max_steps)
     elif run.has_checkpoints() and not restart:
