@@ -183,6 +183,55 @@ def test_checkpoint_with_another_vocabulary(invoke, trained_run, copy_of, tmp_pa
     assert_user_error(invoke("sample", run.name, "--runs-dir", run.dir.parent), "different vocabulary")
 
 
+class LaidOutText(TextCorpus):
+    """Text a run may name a layout of (the same documents either way, so that only the layout tells runs apart)."""
+
+    name = "laid-out"
+    options = {**TextCorpus.options, "layout": "lines or verses"}
+
+    def documents(self, sources, options):
+        return super().documents(sources, {key: value for key, value in options.items() if key != "layout"})
+
+    def layout(self, options):
+        return options.get("layout", "lines")
+
+    def finish(self, text, sample):
+        return f"layout {sample.layout}\n{text}"
+
+
+class LaidOutPlugin:
+    @hookimpl
+    def register_corpora(self, register):
+        register(LaidOutText())
+
+
+def test_a_checkpoint_is_refused_for_a_run_prepared_in_another_layout(invoke, register_plugin, rhymes_file, runs_dir, tmp_path):
+    register_plugin(LaidOutPlugin(), "laid-out-plugin")
+
+    def prepare_run(name: str, layout: str, *more: str):
+        return invoke("prepare", "laid-out", "--source", rhymes_file, "--option", "split=blank", "--option", f"layout={layout}",
+                      "--run", name, "--runs-dir", runs_dir, *more)
+
+    assert prepare_run("lines", "lines").exit_code == 0 and prepare_run("verses", "verses").exit_code == 0
+    trained = invoke("train", "lines", "--runs-dir", runs_dir, "--max-steps", "20", *TINY)
+    assert trained.exit_code == 0, trained.output
+    lines, verses = runs_dir / "lines", runs_dir / "verses"
+    assert json.loads((lines / "manifest.json").read_text())["layout"] == "lines"
+    assert json.loads((verses / "manifest.json").read_text())["vocab_sha256"] == json.loads((lines / "manifest.json").read_text())["vocab_sha256"]
+    out = tmp_path / "samples"
+    refused = invoke("sample", "verses", "--runs-dir", runs_dir, "--checkpoint", lines / "best.pt", "--out", out)
+    assert_user_error(refused, "best.pt was trained on documents in layout 'lines'", "prepared in layout 'verses'")
+    assert not out.exists() and not (verses / "samples").exists()
+    sampled = invoke("sample", "lines", "--runs-dir", runs_dir, "--num-samples", "2", "--max-length", "20", "--out", out)
+    assert sampled.exit_code == 0, sampled.output
+    assert (out / "sample_001.txt").read_text().startswith("layout lines\n")
+    assert_user_error(prepare_run("lines", "verses"), "checkpoints trained on data prepared with other options, layout")
+    assert prepare_run("lines", "verses", "--force").exit_code == 0
+    resumed = invoke("train", "lines", "--runs-dir", runs_dir, "--resume", "--max-steps", "30", *TINY)
+    assert_user_error(resumed, "checkpoint.pt was trained on documents in layout 'lines'", "prepared in layout 'verses'")
+    assert json.loads((lines / "metrics.jsonl").read_text().splitlines()[-1])["step"] == 20
+
+
 def test_truncated_checkpoint(invoke, trained_run, copy_of):
     run = copy_of(trained_run)
     data = run.best_path.read_bytes()

@@ -123,7 +123,9 @@ def _prepare(run: Run, config: PrepareConfig) -> Manifest:
             raise ConfigError(f"--val-fraction {config.val_fraction} leaves no training text in this corpus; lower it")
         if config.val_fraction > 0 and split_at == survey.tokens:
             raise ConfigError(f"--val-fraction {config.val_fraction} holds out no text of this corpus; raise it, or use 0")
-    _protect_checkpoints(run, vocab, config, split_kind)
+    with corpus_call(plugin, "to name its layout"):
+        layout = plugin.layout(config.options)
+    _protect_checkpoints(run, vocab, config, split_kind, layout)
 
     run.dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{run.name}.prepare-", dir=run.dir.parent))
@@ -157,6 +159,7 @@ def _prepare(run: Run, config: PrepareConfig) -> Manifest:
             token_unit=plugin.token_unit,
             extension=extension,
             checks=list(plugin.checks),
+            layout=layout,
         )
         manifest.save(staging / "manifest.json")
         run.dir.mkdir(parents=True, exist_ok=True)
@@ -253,7 +256,7 @@ def _count_document(documents: dict, split_kind: str, split: str | None, start: 
     documents["val"] += end > split_at
 
 
-def _protect_checkpoints(run: Run, vocab: Vocabulary, config: PrepareConfig, split_kind: str) -> None:
+def _protect_checkpoints(run: Run, vocab: Vocabulary, config: PrepareConfig, split_kind: str, layout: str | None) -> None:
     """Refuse to change the data under a trained run's checkpoints unless forced.
 
     Preparing the same corpus the same way again is harmless; a new vocabulary would orphan the
@@ -269,7 +272,7 @@ def _protect_checkpoints(run: Run, vocab: Vocabulary, config: PrepareConfig, spl
     if old.vocab_sha256 != vocab.sha256:
         raise RunError(f"run {run.name!r} has checkpoints trained on another vocabulary than this corpus gives; {advice}")
     same = {"format": MANIFEST_FORMAT, "corpus": config.corpus, "seed": config.seed, "val_fraction": config.val_fraction,
-            "max_vocab": config.max_vocab, "options": dict(config.options), "split": split_kind}
+            "max_vocab": config.max_vocab, "options": dict(config.options), "split": split_kind, "layout": layout}
     changed = [key for key, value in same.items() if getattr(old, key) != value]
     if changed:
         raise RunError(f"run {run.name!r} has checkpoints trained on data prepared with other {', '.join(changed)}; {advice}")

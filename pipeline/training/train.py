@@ -135,6 +135,7 @@ def plan_training(run: Run, config: TrainConfig, world_size: int = 1, resume: bo
     schedule = Schedule.initial(config.warmup_steps, config.max_steps)
     if resume:
         checkpoint = checkpoint if checkpoint is not None else resumable_checkpoint(run)
+        checkpoint.check_layout(manifest.layout, run.checkpoint_path)
         checkpoint.check_vocabulary(vocab, run.checkpoint_path)
         check_resumable(checkpoint, model_config, config, world_size)
         schedule = checkpoint.schedule.extended(checkpoint.step, config.max_steps)
@@ -228,6 +229,7 @@ def _train(run: Run, config: TrainConfig, plan: Plan, world: World, device: torc
                 step=step, model=raw.state_dict(), optimizer=optimizer.state_dict(), schedule=schedule, rng=rng,
                 state=hidden, log=log, best_val_loss=best[0], best_val_bpc=best[1], model_config=plan.model_config,
                 train_config=config, corpus=manifest.corpus, vocab_sha256=vocab.sha256, world_size=world.size,
+                layout=manifest.layout,
             ).save(path)
             if previous is not None:
                 previous.drop()
