@@ -10,7 +10,7 @@ from pathlib import Path
 from charmony.pipeline.plugin.options import choice_option, int_option
 from charmony.pipeline.abc.collection import split_tunes
 from charmony.pipeline.abc.corpus_base import AbcCorpus, read_tune, renumber, skip
-from charmony.pipeline.abc.layout import LAYOUTS, relayout, split_voices, write_layout
+from charmony.pipeline.abc.layout import LAYOUTS, WRITER_LAYOUT, relayout, split_voices, write_layout
 from charmony.pipeline.plugin.corpus import Document, SampleInfo
 from charmony.pipeline.system.errors import CharmonyError, ConfigError, CorpusError
 from charmony.pipeline.plugin.hookspecs import hookimpl
@@ -23,7 +23,6 @@ ALL_SHIFTS = tuple(range(-5, 7))  # the twelve keys, moving no voice more than h
 LARGEST_SHIFT = 12
 # Of tunes of all voices (a melody's is blocks): bars, which benchmarks/README.md found to give better harmony.
 DEFAULT_LAYOUT = "bars"
-EXPORT_LAYOUT = "blocks"  # the layout samples are written in, whatever the run's
 
 
 @dataclass(frozen=True)
@@ -172,8 +171,8 @@ class BachCorpus(AbcCorpus):
 
     def finish(self, text: str, sample: SampleInfo) -> str:
         """Number, title and credit the sampled tune, written in the usual layout (blocks of bars) whatever the run's."""
-        if sample.layout not in (None, EXPORT_LAYOUT):
-            text = relayout(text, EXPORT_LAYOUT)
+        if sample.layout not in (None, WRITER_LAYOUT):
+            text = relayout(text, WRITER_LAYOUT)
         return super().finish(text, sample)
 
     def documents(self, sources: list[Path], options: Mapping[str, str]) -> Iterator[Document]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from charmony.pipeline.abc.check import check_abc
-from charmony.pipeline.abc.four_parts import line_groups, melody_bars, read_melody, soprano_lines, soprano_tune
+from charmony.pipeline.abc.four_parts import melody_bars, read_melody, soprano_lines, soprano_tune
 from charmony.pipeline.abc.parser import parse_tune
 from charmony.pipeline.data.prepare import prepare
 from charmony.pipeline.evaluation.references import documents
@@ -92,8 +92,11 @@ def test_the_soprano_is_the_melody_and_the_voices_are_aligned_and_valid(four_par
     melody = read_melody(held_out_melody.read_text(), "melody.abc")
     texts = [(out / entry["file"]).read_text() for entry in report["samples"]]
     assert len(texts) == 3 and all(entry["finished"] for entry in report["samples"])
+    assert four_part_run.manifest().layout == "bars"  # the model wrote bar by bar; the files are in blocks
+    for entry in report["samples"]:
+        assert voice_lines(entry["raw"], 1) == soprano_lines(melody, "bars")
     for text in texts:
-        assert voice_lines(text, 1) == soprano_lines(melody)  # the melody exactly, line for line
+        assert voice_lines(text, 1) == soprano_lines(melody, "blocks")  # the melody exactly, line for line
         assert check_abc(text).valid, check_abc(text).problems[:2]
         voices = list(parse_tune(text).voices.values())
         assert len(voices) == 4
@@ -153,10 +156,8 @@ def test_a_run_without_four_part_tunes_cannot_harmonise(trained_run, held_out_me
 def test_the_melody_splits_into_bars_and_lines_as_the_corpus_lays_them_out():
     bars = melody_bars(["[V:1] c | |: d e f g | a4 :|", "[V:1] [M:3/4] b3 | c'3 |]"])
     assert bars == ["c |", "|: d e f g |", "a4 :|", "[M:3/4] b3 |", "c'3 |]"]
-    assert [list(group) for group in line_groups(5, pickup=True)] == [[0, 1, 2, 3, 4]]
-    assert [list(group) for group in line_groups(6, pickup=False)] == [[0, 1, 2, 3], [4, 5]]
-    assert [list(group) for group in line_groups(3, pickup=True, bars_per_line=1)] == [[0, 1], [2]]
     melody = read_melody("X:1\nT:t\nM:4/4\nL:1/4\nK:C\nc | d e f g | a4 | g4 | f4 | e4 |]\n", "t.abc")
     assert melody.pickup
-    assert soprano_lines(melody) == ["[V:1] c | d e f g | a4 | g4 | f4 |\n", "[V:1] e4 |]\n"]
-    assert soprano_lines(melody, bars_per_line=2) == ["[V:1] c | d e f g | a4 |\n", "[V:1] g4 | f4 |\n", "[V:1] e4 |]\n"]
+    assert soprano_lines(melody, "blocks") == ["[V:1] c | d e f g | a4 | g4 | f4 |\n", "[V:1] e4 |]\n"]
+    assert soprano_lines(melody, "bars") == ["[V:1] c |\n", "[V:1] d e f g |\n", "[V:1] a4 |\n", "[V:1] g4 |\n",
+                                             "[V:1] f4 |\n", "[V:1] e4 |]\n"]

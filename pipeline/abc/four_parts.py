@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from charmony.pipeline.abc.bars import is_short
 from charmony.pipeline.abc.collection import split_tunes
+from charmony.pipeline.abc.layout import line_spans
 from charmony.pipeline.abc.parser import parse_tune
 from charmony.pipeline.abc.profile import split_header
 from charmony.pipeline.abc.tokens import tokens
@@ -16,7 +17,6 @@ from charmony.pipeline.system.errors import ConfigError
 FOUR_VOICES = ('1 name="Soprano" clef=treble', '2 name="Alto" clef=treble', '3 name="Tenor" clef=bass', '4 name="Bass" clef=bass')
 SOPRANO_PREFIX = "[V:1] "
 LOWER_PREFIXES = ("[V:2] ", "[V:3] ", "[V:4] ")
-BARS_PER_LINE = 4  # the corpus' usual layout
 MUSIC_KINDS = {"note", "rest", "bar_rest", "chord_open"}
 
 
@@ -85,18 +85,10 @@ def soprano_tune(tune: str) -> str:
     return "\n".join(line for line in tune.splitlines() if not line.startswith(others)) + "\n"
 
 
-def line_groups(bars: int, pickup: bool, bars_per_line: int = BARS_PER_LINE) -> list[range]:
-    """The bar indexes of each line, `bars_per_line` bars to a line, a pickup bar joining the first (as the writer lays them out)."""
-    start = 1 if pickup and bars > 1 else 0
-    edges = list(range(start, bars, bars_per_line)) or [0]
-    edges[0] = 0
-    return [range(a, b) for a, b in zip(edges, edges[1:] + [bars])]
-
-
-def soprano_lines(melody: Melody, bars_per_line: int = BARS_PER_LINE) -> list[str]:
-    """The melody's lines as the soprano's of a four-part tune: `[V:1] `, its bars, and the line's end."""
-    return [SOPRANO_PREFIX + " ".join(melody.bars[i] for i in group) + "\n"
-            for group in line_groups(len(melody.bars), melody.pickup, bars_per_line)]
+def soprano_lines(melody: Melody, layout: str) -> list[str]:
+    """The melody's lines as the soprano's of a four-part tune in `layout`: `[V:1] `, its bars, and the line's end."""
+    return [SOPRANO_PREFIX + " ".join(melody.bars[i] for i in span) + "\n"
+            for span in line_spans(len(melody.bars), melody.pickup and len(melody.bars) > 1, layout)]
 
 
 def four_part_header(melody: Melody, profile: dict) -> str:

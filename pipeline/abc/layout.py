@@ -18,6 +18,7 @@ from charmony.pipeline.abc.theory import is_pickup
 from charmony.pipeline.abc.tokens import tokens
 
 LAYOUTS = ("blocks", "bars")
+WRITER_LAYOUT = "blocks"  # the layout the writer writes, and a run prepared before layouts were recorded
 BLOCK_BARS = 4  # bars of one voice per line in the blocks layout, a pickup not counted
 
 
@@ -72,17 +73,20 @@ def _starts_with_pickup(text: str) -> bool:
     return is_pickup(bar.duration(), bar.meter.length)
 
 
+def line_spans(bars: int, pickup: bool, layout: str) -> list[range]:
+    """The bar indexes of each line of one voice in `layout`: one bar a line, or four (a pickup joining the first)."""
+    if layout == "bars":
+        return [range(index, index + 1) for index in range(bars)]
+    start = 1 if pickup else 0
+    edges = [0, *range(start + BLOCK_BARS, bars, BLOCK_BARS), bars]
+    return [range(first, last) for first, last in zip(edges, edges[1:])]
+
+
 def layout_lines(tune: VoicedTune, layout: str) -> list[str]:
     """The body lines of `tune` in `layout` ("blocks" or "bars")."""
     most = max(len(bars) for bars in tune.voices.values())
-    if layout == "bars":
-        spans = [range(index, index + 1) for index in range(most)]
-    else:
-        start = 1 if tune.pickup else 0
-        edges = [0, *range(start + BLOCK_BARS, most, BLOCK_BARS), most]
-        spans = [range(first, last) for first, last in zip(edges, edges[1:])]
     lines = []
-    for span in spans:
+    for span in line_spans(most, tune.pickup, layout):
         for voice, bars in tune.voices.items():
             music = bars[span.start:span.stop]
             if music:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from charmony.pipeline.abc.layout import WRITER_LAYOUT
 from charmony.pipeline.abc.four_parts import LOWER_PREFIXES, Melody, check_known, four_part_header, read_melody, soprano_lines
 from charmony.pipeline.evaluation.sets import evaluate_written
 from charmony.pipeline.model.charmodel import CharModel
@@ -47,10 +48,11 @@ class Segment:
     label: str  # what it is, for an error: "the header", "soprano line 3"...
 
 
-def plan(melody: Melody, header: str, encode, eod_id: int) -> list[Segment]:
-    """The segments of a harmonisation of `melody`: header and soprano lines forced, the lower voices' lines drawn."""
+def plan(melody: Melody, layout: str, header: str, encode, eod_id: int) -> list[Segment]:
+    """The segments of a harmonisation of `melody` in the run's `layout`: header and soprano lines forced, the lower
+    voices' lines drawn."""
     segments = []
-    for number, line in enumerate(soprano_lines(melody), start=1):
+    for number, line in enumerate(soprano_lines(melody, layout), start=1):
         label = f"soprano line {number}"
         if number == 1:  # the prefix every sample starts from
             segments.append(Segment(encode(header + line + LOWER_PREFIXES[0]), f"the header or {label}"))
@@ -80,7 +82,8 @@ def melody_plan(run: Run, corpus: CorpusPlugin, vocab: Vocabulary, path: Path) -
             raise ConfigError(f"{REFUSED}: it holds characters the run never saw: {', '.join(repr(t) for t in unknown)}")
         return tuple(vocab.encode(tokens))
 
-    return melody, plan(melody, four_part_header(melody, profile), encode, vocab.eod_id)
+    layout = run.manifest().layout or WRITER_LAYOUT
+    return melody, plan(melody, layout, four_part_header(melody, profile), encode, vocab.eod_id)
 
 
 def last_line(text: str) -> str:
@@ -212,7 +215,8 @@ def harmonize(run: Run, config: HarmonizeConfig) -> tuple[list[Sample], dict]:
     for number, (ids, ended) in enumerate(zip(written, complete), start=1):
         raw = vocab.decode(ids)
         with corpus_call(corpus, f"to finish harmonisation {number}"):
-            text = corpus.finish(raw, SampleInfo(number=number, run=run.name, step=checkpoint.step, seed=seed))
+            text = corpus.finish(raw, SampleInfo(number=number, run=run.name, step=checkpoint.step, seed=seed,
+                                                   layout=manifest.layout))
         samples.append(Sample(text, finished=ended, raw=raw if raw != text else None))
     metadata = {
         "run": run.name, "corpus": manifest.corpus, "checkpoint": str(path), "step": checkpoint.step, "seed": seed,
