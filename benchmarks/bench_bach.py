@@ -44,6 +44,7 @@ from charmony.pipeline.run.folder import Run
 from charmony.pipeline.sampling.harmonize import harmonize
 from charmony.pipeline.sampling.sample import sample
 from charmony.pipeline.system.errors import ConfigError
+from charmony.pipeline.training.checkpoint import Checkpoint
 from charmony.pipeline.training.train import train
 
 SOPRANO = {"voices": "soprano", "transpose": "all"}
@@ -57,9 +58,14 @@ HARMONY_GOALS = (
 )
 
 
-def trained(folder: Path, name: str, options: dict, minutes: float, threads: int, device: str) -> tuple[Run, float]:
-    """A prepared run of the bach corpus trained for `minutes`, and its best validation bits per character."""
+def trained(folder: Path, name: str, options: dict, minutes: float, threads: int, device: str,
+            reuse: bool = False) -> tuple[Run, float]:
+    """A prepared run of the bach corpus trained for `minutes` (or, with `reuse`, the one `--keep` left there),
+    and its best validation bits per character."""
     run = Run(folder / "runs" / name)
+    if reuse and (run.dir / "best.pt").exists():
+        best = Checkpoint.load(run.checkpoint_for("best")).best_val_loss
+        return run, math.nan if best is None else best / math.log(2)
     prepare(run, PrepareConfig("bach", options=dict(options), force=True))
     result = train(run, dataclasses.replace(TRAIN, max_minutes=minutes, device=device, threads=threads), restart=True)
     return run, result.best_val_loss / math.log(2)
@@ -156,6 +162,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1: a shared machine stalls more)")
     parser.add_argument("--keep", type=Path, help="keep the runs in this folder")
+    parser.add_argument("--reuse", action="store_true", help="with --keep: sample the runs trained there before, not new ones")
     parser.add_argument("--melodies", type=int, default=20, help="held-out soprano lines to harmonise (default 20; 0 skips)")
     parser.add_argument("--harmonize-run", type=Path, help="harmonise with this four-voice run folder, not the one trained here")
     args = parser.parse_args()
@@ -177,7 +184,7 @@ def main() -> None:
 
 def soprano_part(args, folder: Path) -> None:
     """The default (soprano) model: trained, sampled free and constrained at each temperature, and evaluated."""
-    run, bpc = trained(folder, "bach", SOPRANO, args.minutes, args.threads, args.device)
+    run, bpc = trained(folder, "bach", SOPRANO, args.minutes, args.threads, args.device, args.reuse)
     manifest = run.manifest()
     print(f"corpus: bach {SOPRANO}: {manifest.documents['train']:,} training and {manifest.documents['val']:,} held-out tunes; "
           f"model 2 x 256 LSTM, trained {args.minutes:g} min; validation {bpc:.3f} bits per character")
@@ -203,7 +210,7 @@ def soprano_part(args, folder: Path) -> None:
 
 def four_voice_part(args, folder: Path) -> Run:
     """The four-voice model: trained, its constrained tunes checked for aligned voices, and its musical figures."""
-    chorales, chorale_bpc = trained(folder, "chorales", CHORALES, args.chorale_minutes, args.threads, args.device)
+    chorales, chorale_bpc = trained(folder, "chorales", CHORALES, args.chorale_minutes, args.threads, args.device, args.reuse)
     required = required_fields(chorales.profile())
     print(f"four voices (voices=all), trained {args.chorale_minutes:g} min, {chorale_bpc:.3f} bits per character:")
     four_part: dict[str, Evaluation] = {}
