@@ -24,8 +24,9 @@ from charmony.pipeline.system.sources import expand, read_pieces, split_pieces
 WORD = re.compile(r"[^\S\n]*(?:\n|[^\s]+)|[^\S\n]+")
 # For `punctuation=split`: runs of letters and digits, and each other mark on its own.
 WORD_OR_MARK = re.compile(r"\w+|[^\w\s]")
-# PTB's ptb.train.txt / ptb.valid.txt / ptb.test.txt, WikiText's wiki.train.tokens (or .raw).
-LAYOUT = re.compile(r"(?P<stem>.+)\.(?P<part>train|valid|test)\.(?:txt|tokens|raw)")
+# PTB's ptb.train.txt / ptb.valid.txt / ptb.test.txt, WikiText's wiki.train.tokens (or .raw), and the
+# bare train.txt / valid.txt / test.txt of PyTorch's word_language_model example.
+LAYOUT = re.compile(r"(?:.+\.)?(?P<part>train|valid|test)\.(?:txt|tokens|raw)")
 LAYOUT_SPLITS = {"train": "train", "valid": "val"}
 # The longest part of a document handed on at once: its tokens are a list of Python strings, ~60 bytes each.
 TOKEN_PART_CHARS = 1 << 18
@@ -82,7 +83,7 @@ def token_parts(parts: Iterable[tuple[str, bool]], size: int = TOKEN_PART_CHARS)
 
 
 def layout_files(files: list[Path]) -> dict[str, list[Path]] | None:
-    """The files by PTB/WikiText part (train, valid, test), or None when none is named so."""
+    """The files by PTB/WikiText part (train, valid, test), or None when none is named so (train.txt counts too)."""
     parts: dict[str, list[Path]] = {}
     for path in files:
         match = LAYOUT.fullmatch(path.name)
@@ -93,7 +94,7 @@ def layout_files(files: list[Path]) -> dict[str, list[Path]] | None:
     others = [path for path in files if not LAYOUT.fullmatch(path.name)]
     if others:
         raise CorpusError(
-            f"{others[0]} is not named as the PTB/WikiText layout (NAME.train.txt, NAME.valid.txt, wiki.train.tokens…) "
+            f"{others[0]} is not named as the PTB/WikiText layout (NAME.train.txt, NAME.valid.txt, wiki.train.tokens, train.txt…) "
             "that the other files are; give the layout's files alone"
         )
     if "train" not in parts or "valid" not in parts:

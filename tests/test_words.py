@@ -80,6 +80,24 @@ def test_wikitext_names_are_recognised(tmp_path, runs_dir):
     assert manifest.split == "corpus" and manifest.documents == {"train": 1, "val": 1}
 
 
+def test_the_bare_train_valid_test_names_keep_their_split_and_a_vocabulary_past_the_default(tmp_path, runs_dir):
+    # The layout of PyTorch's word_language_model example: train.txt, valid.txt, test.txt, tokenised, one line a sentence.
+    words = [f"w{index}" for index in range(10_500)]  # more than the corpus' default max-vocab of 10,000
+    (tmp_path / "train.txt").write_text("".join(f" {' '.join(words[i:i + 15])} \n" for i in range(0, len(words), 15)))
+    (tmp_path / "valid.txt").write_text(" w7 w10499 w3 \n \n w42 \n")
+    (tmp_path / "test.txt").write_text(" only in test \n")
+    run = Run(runs_dir / "example")
+    manifest = prepare(run, PrepareConfig("words", [tmp_path], max_vocab=1_000_000, val_fraction=0.5))
+    assert manifest.split == "corpus"
+    assert sorted(s.path.rsplit("/", 1)[1] for s in manifest.sources) == ["train.txt", "valid.txt"]
+    vocab = run.vocabulary()
+    assert " w10499" in vocab.tokens and " test" not in vocab.tokens, "every train word kept; the test part left out"
+    # the valid part is the file's own: its 4 words and 3 line breaks, and the end of the document
+    assert vocab.decode(run.tokens("val")[:-1].tolist()) == " w7 w10499 w3 \n \n w42 \n"
+    assert manifest.tokens["val"] == 4 + 3 + 1
+    assert not np.isin(run.tokens("train"), [vocab.unk_id]).any(), "no train word is cut from the vocabulary"
+
+
 def test_a_word_model_learns_to_a_perplexity_an_untrained_one_cannot_reach(ptb, runs_dir, invoke):
     run = Run(runs_dir / "ptb")
     prepare(run, PrepareConfig("words", [ptb]))
