@@ -1,6 +1,7 @@
 import json
 import math
 import random
+import re
 
 import numpy as np
 import pytest
@@ -228,3 +229,47 @@ def test_a_vocabulary_larger_than_the_default_keeps_every_word_and_a_literal_unk
     assert int((ids == vocab.eod_id).sum()) == 1, "one file, one document: a literal <eod> in it is no boundary"
     default = prepare(Run(runs_dir / "default"), PrepareConfig("words", [tmp_path / "text"]))
     assert default.vocab_size == 10_002 and large.vocab_size > 12_000
+
+
+STAND_IN_EXAMPLE = '''
+import argparse, pathlib, time
+parser = argparse.ArgumentParser()
+parser.add_argument("--data")
+args, _ = parser.parse_known_args()
+words = set()
+for part in ("train", "valid", "test"):
+    words.update(pathlib.Path(args.data, part + ".txt").read_text().split())
+print(f"dictionary {len(words | {'<eos>'})}", flush=True)
+for epoch in range(1, 100000):
+    time.sleep(0.5)
+    print(f"| end of epoch {epoch:3d} | time:  0.50s | valid loss  5.00 | valid ppl {1000 / epoch:8.2f}", flush=True)
+'''
+
+
+def test_the_side_by_side_benchmark_runs_both_on_one_vocabulary_and_stops_the_example(tmp_path, monkeypatch, capsys):
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parent.parent / "benchmarks"))
+    import bench_words_vs_example
+
+    example = tmp_path / "word_language_model"
+    (example / "data" / "wikitext-2").mkdir(parents=True)
+    (example / "main.py").write_text(STAND_IN_EXAMPLE)  # stands in for pytorch/examples' main.py: prints an epoch a 0.5 s
+    (example / "data" / "wikitext-2" / "train.txt").write_text(sentences(600, 1) + " a rare word \n")
+    (example / "data" / "wikitext-2" / "valid.txt").write_text(sentences(60, 2) + " unseen words here \n")
+    figures = bench_words_vs_example.main(["--example", str(example), "--minutes", "0.1", "--hidden", "16",
+                                           "--set", "seq_len=10", "batch_size=4", "--keep", str(tmp_path / "work")])
+    output = capsys.readouterr().out
+    example_log = (tmp_path / "work" / "example.log").read_text()
+    charmony_log = (tmp_path / "work" / "charmony.log").read_text()
+    words = set(sentences(600, 1).split()) | {"a", "rare", "word", "<unk>"}
+    # the example's dictionary (every word of the files, and <eos>) and charmony's (the same, and <eod>)
+    assert f"dictionary {len(words) + 1}" in example_log
+    assert f"charmony: vocabulary {len(words) + 2:,}," in charmony_log
+    # valid words the training text lacks are <unk> in both sides' valid.txt (and the example's test.txt, a copy)
+    assert (tmp_path / "work" / "data" / "valid.txt").read_text().endswith(" <unk> <unk> <unk> \n")
+    assert (tmp_path / "work" / "data" / "test.txt").read_text() == (tmp_path / "work" / "data" / "valid.txt").read_text()
+    assert figures["points"]["charmony"] and figures["points"]["example"]
+    assert figures["best"]["example"] == min(ppl for at, _, ppl in figures["points"]["example"] if at <= figures["minutes"] * 60)
+    assert 0.09 < figures["minutes"] < 2, "the example, which would run for ever, was stopped when charmony's training ended"
+    assert re.search(r"example +1 +1000.00", output) and "ratio" in output
