@@ -1,14 +1,14 @@
 """charmony's `words` corpus beside PyTorch's word_language_model example: validation perplexity against wall time.
 
     python benchmarks/bench_words_vs_example.py --example ~/examples/word_language_model [--minutes 10]
-        [--train FILE] [--valid FILE] [--hidden 200] [--layers 2] [--recipe small] [--set KEY=VALUE ...]
+        [--train FILE] [--valid FILE] [--share 1] [--hidden 64] [--layers 2] [--recipe quick] [--set KEY=VALUE ...]
 
 `--example` is the user's checkout of pytorch/examples' word_language_model folder; it is run as it
 is, nothing of it is copied. Both models train at the same time, each in its own process with one
 thread, so that both see the same load on a shared machine: the example's main.py (an LSTM of
 `--hidden` units and embedding, `--layers` layers, its own defaults otherwise: SGD at 20, divided by
 4 when validation stops improving, dropout 0.2, batches of 20 x 35, untied) with epochs enough to
-outlast the budget, and charmony's `prepare` and `train` (the `words` recipe, the same shape, an
+outlast the budget, and charmony's `prepare` and `train` (a `words` recipe, the same shape, an
 evaluation after every epoch, `--max-minutes` the budget). When charmony's training ends the example
 is stopped, so both have had the same wall time; each side's validation perplexity is printed at
 every evaluation with the minute it was reached, and the ratio of the best ones at the end.
@@ -154,9 +154,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--valid", type=Path, help="validation text (default: the example's data/wikitext-2/valid.txt)")
     parser.add_argument("--share", type=float, default=1.0, help="train and validate on this first share of each file's lines")
     parser.add_argument("--minutes", type=float, default=10.0, help="wall-clock budget of each side")
-    parser.add_argument("--hidden", type=int, default=200, help="LSTM units and embedding size of both (the example's default)")
+    parser.add_argument("--hidden", type=int, default=64, help="LSTM units and embedding size of both (the example's own default: 200)")
     parser.add_argument("--layers", type=int, default=2)
-    parser.add_argument("--recipe", default="small", help="the words recipe charmony starts from")
+    parser.add_argument("--recipe", default="quick", help="the words recipe charmony starts from")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="charmony train settings over the recipe's")
     parser.add_argument("--example-args", default="", help="more arguments for the example's main.py, as one string")
     parser.add_argument("--keep", type=Path, help="keep the work folder here")

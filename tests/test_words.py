@@ -139,7 +139,7 @@ def test_an_unknown_recipe_is_one_line_listing_the_recipes(ptb, runs_dir, invoke
     prepare(Run(runs_dir / "ptb"), PrepareConfig("words", [ptb]))
     result = invoke("train", "ptb", "--recipe", "huge", "--runs-dir", runs_dir)
     assert result.exit_code == 1
-    assert result.output == "Error: corpus 'words' has no recipe 'huge'; its recipes: small, medium, large\n"
+    assert result.output == "Error: corpus 'words' has no recipe 'huge'; its recipes: small, medium, large, quick\n"
     with pytest.raises(ConfigError, match="corpus 'text' has no recipe 'small-ish'; its recipes: char-rnn, small"):
         corpora()["text"].recipe("small-ish")
 
