@@ -284,7 +284,7 @@ BIG = str(2**63)
     ("train", "--embedding", BIG, "0<=x<=65536"), ("train", "--seq-len", BIG, "1<=x<=100000"),
     ("train", "--batch-size", BIG, "1<=x<=100000"), ("train", "--max-steps", BIG, "1<=x<=1000000000"),
     ("train", "--warmup-steps", BIG, "0<=x<=1000000000"), ("train", "--log-every", BIG, "1<=x<=1000000000"),
-    ("train", "--lr", "1e300", "0<x<=10.0"), ("train", "--max-minutes", "inf", "0<x<=1000000.0"),
+    ("train", "--lr", "1e300", "0<x<=100.0"), ("train", "--max-minutes", "inf", "0<x<=1000000.0"),
     ("train", "--grad-clip", "1e300", "0<x<=1000000.0"), ("train", "--init-scale", "1e300", "0<x<=10.0"),
     ("sample", "--num-samples", BIG, "1<=x<=100000"), ("sample", "--max-length", BIG, "1<=x<=10000000"),
     ("sample", "--top-k", BIG, "1<=x<=10000000"), ("sample", "--temperature", "1e300", "0<=x<=100.0"),

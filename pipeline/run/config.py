@@ -109,6 +109,9 @@ class ModelConfig:
 MODEL_FIELDS = tuple(f.name for f in fields(ModelConfig) if f.name != "vocab_size")
 
 
+OPTIMIZERS = ("adamw", "sgd")
+
+
 @dataclass
 class TrainConfig:
     """Model shape and training settings; saved in each checkpoint."""
@@ -117,6 +120,7 @@ class TrainConfig:
     seq_len: int = 100  # time steps per batch (truncated BPTT length)
     batch_size: int = 32  # parallel streams per process
     lr: float = 5e-3  # peak learning rate (Adam); 2e-3, char-rnn's, learns about half as fast here
+    optimizer: str = "adamw"  # adamw, or sgd: plain SGD, as the PTB tutorial and PyTorch's word_language_model train words
     weight_decay: float = 0.01  # AdamW, on weight matrices only
     grad_clip: float = 1.0  # max global gradient norm
     warmup_steps: int = 100  # linear warm-up (at most a tenth of max_steps), then cosine decay to lr / 10 at max_steps
@@ -140,6 +144,8 @@ class TrainConfig:
         for name in ("max_steps", "eval_every", "eval_batches", "save_every", "log_every"):
             check_whole(f"--{name.replace('_', '-')}", getattr(self, name), 1, STEPS_LIMIT)
         check_seed(self.seed)
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"--optimizer must be one of {', '.join(OPTIMIZERS)}, not {self.optimizer!r}")
         for name, limit in (("lr", LR_LIMIT), ("grad_clip", GRAD_CLIP_LIMIT), ("max_minutes", MINUTES_LIMIT)):
             value = getattr(self, name)
             if value is not None:

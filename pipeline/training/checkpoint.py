@@ -41,7 +41,7 @@ class Checkpoint:
 
     step: int  # training steps done
     model: dict[str, torch.Tensor]  # the model's state dict
-    optimizer: dict[str, Any]  # AdamW's state dict
+    optimizer: dict[str, Any]  # the optimizer's state dict (AdamW's, or SGD's with --optimizer sgd)
     schedule: Schedule
     rng: list[RandomState]  # per process, in rank order
     state: list[torch.Tensor]  # the carried hidden state of every stream, (layers, streams, hidden) each
