@@ -16,7 +16,7 @@ from charmony.pipeline.abc.grammar.symbols import DONE, EMPTY_BARLINES, END, ITE
 def fresh_bar(meter: Meter) -> dict:
     """The state fields of a bar not yet begun, in `meter`."""
     return {"elapsed": 0, "music": False, "bar_meter": meter, "bar_field": None, "deco": 0, "tie_ok": False,
-            "owed": 0, "factor": ONE, "slur": 0, "can_end": False}
+            "owed": 0, "factor": ONE, "slur": 0, "can_end": False, "rests_only": False, "bar_accidentals": ()}
 
 
 def voice_zero(s: AbcState) -> tuple:
@@ -61,9 +61,10 @@ class Bars:
                                                           Fraction(second, whole), second_meter)
         return found
 
-    def accepts(self, s: AbcState, duration: int, barline: str) -> bool:
-        """Whether the first voice may close its open bar, lasting `duration`, with `barline`."""
-        if duration <= 0:
+    def accepts(self, s: AbcState, duration: int, barline: str, filled: bool = False) -> bool:
+        """Whether the first voice may close its open bar, lasting `duration`, with `barline`; `filled`: music is
+        still to be written in the bar (notes, which may end the tune on a degree it ends on)."""
+        if duration <= 0 or not self.keeps_form(s, duration, barline, filled):
             return False
         if barline == "|]" and s.repeat:
             return False
@@ -85,6 +86,28 @@ class Bars:
         if closes_section(barline) and s.pickup is not None and self._completes(duration, meter, s.pickup, s.first_meter):
             return True
         return s.short_close is not None and self._completes(duration, meter, *s.short_close)
+
+    def keeps_form(self, s: AbcState, duration: int, barline: str, filled: bool) -> bool:
+        """Whether closing the bar keeps the form of the corpus' tunes (see `compiled.Form`)."""
+        form = self.grammar.form
+        if barline == "||":
+            if form.most_double_bars is not None and s.doubles >= form.most_double_bars:
+                return False
+            if not form.short_double_bars and s.bar_index > 0 and self.short(s.bar_meter, duration):
+                return False
+        if s.rests_only and not filled and form.most_rest_bars is not None and s.rest_bars >= form.most_rest_bars:
+            return False
+        if barline == "|]" and not (s.last_ok or filled):
+            return False
+        if form.most_bars is None:
+            return True
+        number = self.number(s, duration)
+        if number > form.most_bars:
+            return False
+        if barline == "|]" or self.may_end(s, duration, barline, filled):
+            return True
+        repeat = barline in ("|:", "::") or (s.repeat and not barline.startswith(":"))
+        return number + (2 if repeat else 1) <= form.most_bars
 
     def close_bar(self, s: AbcState, barline: str) -> AbcState | None:
         """The state after the open bar's barline, if the bar may end there."""
@@ -109,6 +132,7 @@ class Bars:
         cost = self.mirror_cost(s.unit, duration, barline, s.bar_field)
         built = s.built + (Target(duration, barline, s.bar_field, s.bar_meter, cost),)
         return s.but(pos=DONE if barline == "|]" else ITEM, buf="", bar_index=s.bar_index + 1, pickup=pickup,
+                     doubles=s.doubles + (barline == "||"), rest_bars=s.rest_bars + s.rests_only,
                      first_meter=first_meter, short_close=short_close, repeat=repeat, built=built,
                      block_cost=s.block_cost + cost, **{**fresh, "can_end": self.may_end(s, duration, barline)},
                      space=False, after_bar=True)
@@ -118,15 +142,18 @@ class Bars:
         grammar = self.grammar
         if not grammar.unbarred_end or s.frame.voices > 1 or grammar.options.bars is not None:
             return False
-        if not s.music or s.owed or s.slur or s.deco or s.repeat:
+        if not s.music or s.owed or s.slur or s.deco or s.repeat or not s.last_ok:
             return False
         return self.number(s, s.elapsed) >= grammar.fewest
 
-    def may_end(self, s: AbcState, duration: int, barline: str) -> bool:
+    def may_end(self, s: AbcState, duration: int, barline: str, filled: bool = False) -> bool:
         """Whether the first voice's open bar, closed at `duration` by `barline`, may end a one-voice tune there
-        (`|]` aside): a barline the corpus ends tunes with, no repeat left open, and enough bars."""
+        (`|]` aside): a barline the corpus ends tunes with, no repeat left open, enough bars, the last note on a
+        degree the corpus' tunes end on (or, `filled`, notes still to come in the bar)."""
         grammar = self.grammar
         if barline not in grammar.finals or s.frame.voices > 1 or grammar.options.bars is not None:
+            return False
+        if not (s.last_ok or filled):
             return False
         if barline in ("|:", "::") or (s.repeat and not barline.startswith(":")):
             return False

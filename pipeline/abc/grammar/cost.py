@@ -7,7 +7,7 @@ from charmony.pipeline.abc.fields import Meter
 from charmony.pipeline.abc.grammar.bars import Bars
 from charmony.pipeline.abc.grammar.cache import Memo
 from charmony.pipeline.abc.grammar.compiled import CompiledGrammar
-from charmony.pipeline.abc.grammar.keys import bars_key, state_key
+from charmony.pipeline.abc.grammar.keys import bars_key, form_key, state_key
 from charmony.pipeline.abc.grammar.lengths import tuplet_notes
 from charmony.pipeline.abc.grammar.lexer import Lexer, needs_field
 from charmony.pipeline.abc.grammar.measure import Measure
@@ -59,9 +59,15 @@ class Cost:
             return pending + self._boundary(s, s.elapsed, s.music)
         if pos == DONE:
             return 1 + s.frame.after(0) + (s.frame.voices - 1) if s.voice == 0 else 0
-        if pos in (OCT, LEN, ACC):
-            kind, prefix = (s.kind, s.buf) if pos == LEN else ("note", "")
-            return (pos == ACC) + self._event_cost(s, kind, prefix)
+        if pos == OCT:
+            return self._event_cost(self.lexer.end_note(s), "note", "")
+        if pos == LEN:
+            return self._event_cost(s, s.kind, s.buf)
+        if pos == ACC:  # the accidental's letter decides the note's degree
+            signs = [sign for sign in self.grammar.accidentals if sign.startswith(s.buf)]
+            return min((len(sign) - len(s.buf) + 1 + self._event_cost(self.lexer.end_note(
+                s.but(pos=OCT, note_letter=letter, marks=0, buf=sign + letter)), "note", "")
+                for sign in signs for letter in self.grammar.letters), default=INF)
         if pos in (CHORD, C_ACC, C_OCT):
             return (pos == C_ACC) + (pos == CHORD and s.chord_notes == 0) + 1 + self._event_cost(s, "chord", "")
         if pos == BRACKET:
@@ -114,6 +120,7 @@ class Cost:
         best = INF
         most = self.bars.most(s)
         factor, owed = next_factor(s), max(0, s.owed - 1)
+        s = s.but(rests_only=kind == "rest" and (s.rests_only or not s.music))
         for text in self.grammar.lengths[kind].extending(prefix):
             elapsed = s.elapsed + self.measure.length_of(s.unit, text, factor)
             if most is None or elapsed <= most:
@@ -166,14 +173,14 @@ class Cost:
             return field + fill + len(target.barline)
         key = (s.frame, elapsed, music, deco, s.bar_meter.text, s.meter.text, s.bar_field, s.pickup,
                s.first_meter.text if s.first_meter else None, (s.short_close[0], s.short_close[1].text) if s.short_close else None,
-               s.repeat, bars_key(self.grammar, s))
+               s.repeat, bars_key(self.grammar, s), form_key(self.grammar, s))
         best = self.memo.boundaries.get(key)
         if best is None:
             best = INF
             for duration, chars in self._ends(s, elapsed, music, deco, s.bar_meter):
                 for barline in self.grammar.barlines.words:
                     if chars < best:
-                        best = min(best, chars + self._closing(s, duration, barline))
+                        best = min(best, chars + self._closing(s, duration, barline, chars > 0))
             self.memo.boundaries[key] = best
         return best + line_end_cost(s)
 
@@ -197,15 +204,16 @@ class Cost:
                     ends.append((duration, self.measure.fill(s.unit, duration - elapsed)))
         return ends
 
-    def _closing(self, s: AbcState, duration: int, barline: str) -> int:
+    def _closing(self, s: AbcState, duration: int, barline: str, filled: bool = False) -> int:
         """The fewest characters after the first voice's open bar ends at `duration` with `barline`: its
-        barline, the other voices' copies of it and the bars still to come (not the line ends)."""
-        if not self.bars.accepts(s, duration, barline):
+        barline, the other voices' copies of it and the bars still to come (not the line ends); `filled`: notes
+        are still to come in the bar."""
+        if not self.bars.accepts(s, duration, barline, filled):
             return INF
         n = s.frame.voices
         mirrored = (n - 1) * self.bars.mirror_cost(s.unit, duration, barline, s.bar_field)
         more = 0
-        if barline != "|]" and not self.bars.may_end(s, duration, barline):
+        if barline != "|]" and not self.bars.may_end(s, duration, barline, filled):
             count = self._bars_after(self.bars.number(s, duration))
             repeat = barline in ("|:", "::") or (s.repeat and not barline.startswith(":"))
             more = n * self.measure.more_bars(count, repeat, s.meter, s.unit)

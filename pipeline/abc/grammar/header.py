@@ -3,11 +3,12 @@ and the header's shortest completion (the fields still to write, then the smalle
 
 from __future__ import annotations
 
-from charmony.pipeline.abc.fields import FREE_METER, default_unit, parse_meter, parse_unit, parse_voice
+from charmony.pipeline.abc.fields import FREE_METER, default_unit, parse_key, parse_meter, parse_unit, parse_voice
 from charmony.pipeline.abc.grammar.bars import Bars
 from charmony.pipeline.abc.grammar.cache import Memo
 from charmony.pipeline.abc.grammar.compiled import CompiledGrammar
 from charmony.pipeline.abc.grammar.measure import Measure
+from charmony.pipeline.abc.grammar.pitch import signature
 from charmony.pipeline.abc.grammar.state import AbcState, Frame
 from charmony.pipeline.abc.grammar.symbols import BODY, H_COLON, H_LETTER, H_VALUE, INF
 from charmony.pipeline.abc.grammar.words import Words
@@ -65,8 +66,10 @@ class Header:
 
     def _begin_body(self, values: tuple) -> AbcState:
         frame = self._frame(values)
-        return Bars.new_line(AbcState(phase=BODY, frame=frame, meter=frame.meter, unit=frame.unit,
-                                      line_meter=frame.meter), voice=0)
+        keysig, tonic = signature(parse_key(dict(values)["K"]).key)
+        return Bars.new_line(AbcState(phase=BODY, frame=frame, meter=frame.meter, unit=frame.unit, line_meter=frame.meter,
+                                      keysig=keysig, tonic=tonic, last_ok=tonic is None or self.grammar.form.final_degrees is None),
+                             voice=0)
 
     def cost(self, s: AbcState) -> int:
         """The fewest characters to finish the header and write the smallest body after it."""

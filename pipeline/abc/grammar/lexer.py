@@ -4,11 +4,12 @@ note letters, lengths, barlines, decorations, fields and idioms the grammar allo
 from __future__ import annotations
 
 from charmony.pipeline.abc import theory
-from charmony.pipeline.abc.fields import parse_meter
+from charmony.pipeline.abc.fields import parse_key, parse_meter
 from charmony.pipeline.abc.grammar.bars import Bars
 from charmony.pipeline.abc.grammar.compiled import CompiledGrammar
 from charmony.pipeline.abc.grammar.lengths import tuplet_notes
 from charmony.pipeline.abc.grammar.measure import Measure
+from charmony.pipeline.abc.grammar.pitch import note_pitch, signature
 from charmony.pipeline.abc.grammar.state import AbcState, next_factor, target_of
 from charmony.pipeline.abc.grammar.symbols import (
     ACC, ACCIDENTAL_STARTS, AFTER_BARLINE, BAR, BRACKET, BROKEN, C_ACC, C_OCT, CHORD, CONT, DECO, DONE, FIELD,
@@ -45,7 +46,7 @@ class Lexer:
                 return s.but(marks=s.marks + 1, buf=s.buf + c)
             if c == "'" and s.note_letter.islower() and s.marks < grammar.high:
                 return s.but(marks=s.marks + 1, buf=s.buf + c)
-            return self._length(s.but(pos=LEN, kind="note", buf=""), c)
+            return self._length(self.end_note(s), c)
         if pos == LEN:
             return self._length(s, c)
         if pos == ACC:
@@ -170,13 +171,25 @@ class Lexer:
         placed = self.place(s, duration)
         return None if placed is None else self._item(placed, c)
 
+    def end_note(self, s: AbcState) -> AbcState:
+        """The state once a note's letter and octave marks are written (`s` at OCT): its length comes next.
+
+        In the first voice, where the corpus' tunes end on some degrees only, it notes whether this note is on one."""
+        after = s.but(pos=LEN, kind="note", buf="")
+        degrees = self.grammar.form.final_degrees
+        if s.voice or degrees is None or s.tonic is None:
+            return after
+        pitch, written = note_pitch(s.buf, s.keysig, s.bar_accidentals)
+        return after.but(last_ok=(pitch - s.tonic) % 12 in degrees, bar_accidentals=written)
+
     def place(self, s: AbcState, duration: int) -> AbcState | None:
         """A note, rest or chord of `duration` added to the bar; refused when it would overrun it."""
         elapsed = s.elapsed + duration
         most = self.bars.most(s)
         if most is not None and elapsed > most:
             return None
-        return s.but(pos=ITEM, buf="", elapsed=elapsed, music=True, deco=0, tie_ok=s.kind != "rest",
+        rests_only = s.kind == "rest" and (s.rests_only or not s.music)
+        return s.but(pos=ITEM, buf="", elapsed=elapsed, music=True, deco=0, tie_ok=s.kind != "rest", rests_only=rests_only,
                      space=False, after_bar=False, owed=max(0, s.owed - 1), slur=2 if s.slur else 0)
 
     def _broken(self, s: AbcState, duration: int, sign: str) -> AbcState | None:
@@ -257,7 +270,10 @@ class Lexer:
         if text not in allowed:
             return s.but(buf=text)
         if text[1] == "K":
-            return s.but(pos=ITEM, buf="", space=False)
+            if s.voice:
+                return s.but(pos=ITEM, buf="", space=False)
+            keysig, tonic = signature(parse_key(text[3:-1]).key)
+            return s.but(pos=ITEM, buf="", space=False, keysig=keysig, tonic=tonic)
         meter = parse_meter(text[3:-1])
         return s.but(pos=ITEM, buf="", space=False, meter=meter, bar_meter=meter, bar_field=text)
 

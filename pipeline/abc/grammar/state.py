@@ -89,6 +89,13 @@ class AbcState:
     repeat: bool = False  # a |: is open
     line_meter: Meter | None = None  # in force at the start of the first voice's line
     unit: int = 0  # the unit note length, in ticks
+    doubles: int = 0  # the first voice's bars closed by `||`
+    rest_bars: int = 0  # ... and its bars of rests only
+    last_ok: bool = True  # its last note is on a degree the corpus' tunes end on (or it need not be)
+    # pitches, for the first voice's last note
+    keysig: tuple[int, ...] = (0,) * 7  # K:'s alteration of each step, C to B
+    tonic: int | None = None  # K:'s tonic as a pitch class; None for K:none
+    bar_accidentals: tuple[tuple[str, int, int], ...] = ()  # (step, octave, alteration) written in the open bar
     # the open line and bar
     pending: str = ""  # the line prefix still to write
     j: int = 0  # for a later voice, the index of the bar being written among the block's
@@ -97,6 +104,7 @@ class AbcState:
     bar_field: str | None = None  # the inline meter change at its start
     elapsed: int = 0  # how long its music lasts so far, in ticks
     music: bool = False  # whether it holds a note or rest
+    rests_only: bool = False  # whether its music so far is rests only
     deco: int = 0  # decorations waiting for their note
     owed: int = 0  # notes still to come of an open tuplet, or the one after a broken rhythm
     factor: tuple[int, int] = ONE  # what their lengths are multiplied by, as (numerator, denominator)

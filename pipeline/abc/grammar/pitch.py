@@ -1,0 +1,32 @@
+"""Pitches as the grammar reads them: a note's MIDI key from its text, the key signature and the accidentals
+written earlier in its bar (which hold for that step in that octave to the bar's end)."""
+
+from __future__ import annotations
+
+from charmony.pipeline.abc.fields import Key
+from charmony.pipeline.abc.sounds import tonic_class
+from charmony.pipeline.abc.theory import ACCIDENTALS, STEP_SEMITONES
+
+STEPS = "CDEFGAB"
+Accidentals = tuple[tuple[str, int, int], ...]  # (step, octave, alteration) written in the open bar
+
+
+def signature(key: Key | None) -> tuple[tuple[int, ...], int | None]:
+    """A key's alteration of each step (C to B) and its tonic's pitch class (None for K:none)."""
+    if key is None:
+        return (0,) * 7, None
+    return tuple(key.alters.get(step, 0) for step in STEPS), tonic_class(key)
+
+
+def note_pitch(text: str, keysig: tuple[int, ...], written: Accidentals) -> tuple[int, Accidentals]:
+    """The MIDI key of a note written `text` (accidental, letter, octave marks), and the bar's accidentals after it."""
+    at = next(i for i, c in enumerate(text) if c.isalpha())
+    sign, letter, marks = text[:at], text[at], len(text) - at - 1
+    step = letter.upper()
+    octave = 5 + marks if letter.islower() else 4 - marks  # ABC's `C` is middle C, C4
+    if sign:
+        alter = ACCIDENTALS[sign]
+        written = tuple(entry for entry in written if entry[:2] != (step, octave)) + ((step, octave, alter),)
+    else:
+        alter = next((a for s, o, a in written if (s, o) == (step, octave)), keysig[STEPS.index(step)])
+    return 12 * (octave + 1) + STEP_SEMITONES[step] + alter, written
