@@ -10,6 +10,7 @@ import torch
 
 from abc_tunes import FOLK, FOUR_VOICES, SOPRANO
 from assertions import assert_user_error
+from second_opinion import assert_abc2midi_accepts
 from charmony.pipeline.abc.check import bar_numbers, check_abc
 from charmony.pipeline.abc.collection import split_tunes
 from charmony.pipeline.abc.grammar.constraint import AbcConstraint
@@ -79,6 +80,7 @@ def test_an_untrained_model_at_a_high_temperature_writes_only_complete_valid_tun
     assert all(s.finished for s in samples), "every tune ends by itself, before --max-length"
     verdicts = [check_abc(s.text, required_fields(run.profile())) for s in samples]
     assert [v.problems for v in verdicts if not v.valid] == []
+    assert_abc2midi_accepts([s.text for s in samples])
     voices = {len(parse_tune(s.text).voices) for s in samples}
     assert voices == ({4} if name == "chorales" else {1})
     if name == "folk":
@@ -206,6 +208,22 @@ def test_a_one_voice_tune_may_end_with_the_barlines_its_corpus_ends_tunes_with(r
     assert with_voices.grammar.finals == frozenset(), "tunes with several voices end |] in every voice"
 
 
+def test_a_tie_joins_two_notes_of_the_same_pitch(runs):
+    constraint = AbcConstraint(runs["soprano"].profile()["abc"], AbcOptions())
+    header = SOPRANO[5].split("[V:1]")[0]  # K:Em: F is F sharp
+    tied = fed(constraint, header + "[V:1] B2 | e2 f2 g2 f2-|")
+    assert tied is not None and tied.tied is not None
+    assert fed(constraint, " f2", tied) is not None and fed(constraint, "f4", tied) is not None
+    for other in (" =f", " e", " F", " z", " [f", "]"):
+        assert fed(constraint, other, tied) is None, other
+    assert fed(constraint, header + "[V:1] B2 | e2 ^d2 d2-d2 |") is not None, "the bar's ^ holds for the tied note"
+    sharp = header + "[V:1] B2 | e2 ^d2 f2 d2"
+    assert fed(constraint, sharp + "-| d") is None and fed(constraint, sharp + "-| ^d") is not None, "not past the bar"
+    assert constraint.cost(fed(constraint, sharp + "-")) > constraint.cost(fed(constraint, sharp)), "the tie's ^ counts"
+    ending = header + "[V:1] B2 | e2 f2 g2 f2 | e4 d2 B2 | c2 B2 A2 G2 | HF6 B2 |\n[V:1] A2 G2 F2 E2 | ^D4 E2 F2 | G2 F2 E2 ^D2 | HE6"
+    assert fed(constraint, ending + " |]") is not None and fed(constraint, ending + "-|]") is None, "no tie left open at the end"
+
+
 def test_decorations_the_checker_does_not_know_are_never_written(runs):
     profile = runs["folk"].profile()["abc"]
     profile["music"]["decorations"] = ["!D.C.!", "!trill!", "!fermat:a!"]  # as in the folk collections
@@ -229,6 +247,7 @@ def test_each_cached_mask_holds_for_every_state_of_its_key(runs, name):
     constraint = AbcConstraint(run.profile()["abc"], AbcOptions())
     texts, batch = random_walk(constraint, run.vocabulary().tokens, 24, 1500, seed=2)  # verify raises on a mismatch
     assert batch.dead_ends == 0 and all(check_abc(t, required_fields(run.profile())).valid for t in texts)
+    assert_abc2midi_accepts(texts)
 
 
 @pytest.mark.parametrize("name, bars, exact", [("chorales", 2, True), ("folk", 3, False)])

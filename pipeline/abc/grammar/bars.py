@@ -66,6 +66,8 @@ class Bars:
         still to be written in the bar (notes, which may end the tune on a degree it ends on)."""
         if duration <= 0 or not self.keeps_form(s, duration, barline, filled):
             return False
+        if s.short_close is not None and not self._completes(duration, s.bar_meter, *s.short_close):
+            return False  # abc2midi counts a short bar that closes a section with the next: this one must complete it
         if barline == "|]" and s.repeat:
             return False
         if barline in ("|:", "::") and s.repeat and barline != "::":
@@ -97,7 +99,7 @@ class Bars:
                 return False
         if s.rests_only and not filled and form.most_rest_bars is not None and s.rest_bars >= form.most_rest_bars:
             return False
-        if barline == "|]" and not (s.last_ok or filled):
+        if barline == "|]" and not self.finishes(s, filled):
             return False
         if form.most_bars is None:
             return True
@@ -137,12 +139,20 @@ class Bars:
                      block_cost=s.block_cost + cost, **{**fresh, "can_end": self.may_end(s, duration, barline)},
                      space=False, after_bar=True)
 
+    def finishes(self, s: AbcState, filled: bool) -> bool:
+        """Whether the first voice's music may end the tune: its last note on a degree the corpus ends on and
+        no tie open, or (`filled`) notes still to come that can be, the first sounding any tie's pitch."""
+        if not filled:
+            return s.last_ok and s.tied is None
+        degrees = self.grammar.form.final_degrees
+        return s.tied is None or degrees is None or s.tonic is None or (s.tied - s.tonic) % 12 in degrees
+
     def may_end_unbarred(self, s: AbcState) -> bool:
         """Whether a one-voice tune may end at the end of this line, inside its open bar (the bar a last bar)."""
         grammar = self.grammar
         if not grammar.unbarred_end or s.frame.voices > 1 or grammar.options.bars is not None:
             return False
-        if not s.music or s.owed or s.slur or s.deco or s.repeat or not s.last_ok:
+        if not s.music or s.owed or s.slur or s.deco or s.repeat or not s.last_ok or s.tied is not None:
             return False
         return self.number(s, s.elapsed) >= grammar.fewest
 
@@ -153,7 +163,7 @@ class Bars:
         grammar = self.grammar
         if barline not in grammar.finals or s.frame.voices > 1 or grammar.options.bars is not None:
             return False
-        if not (s.last_ok or filled):
+        if not self.finishes(s, filled):
             return False
         if barline in ("|:", "::") or (s.repeat and not barline.startswith(":")):
             return False
@@ -174,6 +184,8 @@ class Bars:
     def line_end(self, s: AbcState) -> AbcState | None:
         """The state after a voice's line ends: the next voice's line, the next block, or the tune's end."""
         frame = s.frame
+        if s.tied is not None and frame.voices > 1:
+            return None  # the voices take turns by line: a tie ends on its own line
         if s.voice == 0:
             suffix, total = [0], 0
             for target in reversed(s.built):

@@ -71,7 +71,8 @@ class Form:
 
 
 def tune_form(profile: dict, options: AbcOptions) -> Form:
-    """The form a run's profile records, as limits; the bar range gives way to `--option bars`."""
+    """The form a run's profile records, as limits; the bar range gives way to `--option bars`, and the final
+    degrees apply only with `--option final=corpus`."""
     form = profile.get("form") or {}
     if not form.get("tunes"):
         return Form()
@@ -79,7 +80,7 @@ def tune_form(profile: dict, options: AbcOptions) -> Form:
     degrees = frozenset(int(degree) for degree, count in form["final_degrees"].items() if count >= common)
     return Form(
         most_bars=None if options.bars is not None else form["bars_high"],
-        final_degrees=degrees if degrees and form["unknown_finals"] < common else None,
+        final_degrees=degrees if options.corpus_finals and degrees and form["unknown_finals"] < common else None,
         most_double_bars=form["double_bars_high"],
         most_rest_bars=form["rest_bars_high"],
         short_double_bars=form["short_double_bars"] >= common,

@@ -65,7 +65,7 @@ class AbcConstraint(Constraint[AbcState]):
         ends = self._after_event(state, tokens) if budget is None and state.pos in (OCT, LEN) else None
         # where the last note's degree counts, each letter goes its own way
         degrees = self.grammar.form.final_degrees is not None and state.voice == 0 and state.tonic is not None
-        letters = frozenset() if degrees else self.grammar.letters
+        letters = frozenset() if degrees or state.tied is not None else self.grammar.letters
         result: list[bool] = []
         seen: dict[bool, bool] = {}
         for index, token in enumerate(tokens):
@@ -87,6 +87,8 @@ class AbcConstraint(Constraint[AbcState]):
         """What may follow a note, rest or chord being written (`s` at OCT or LEN) once it is finished."""
         if s.pos == OCT:
             s = self.lexer.end_note(s)
+            if s is None:
+                return [False] * len(tokens)
         placed = None
         if s.buf in self.grammar.lengths[s.kind]:
             placed = self.lexer.place(s, self.measure.length_of(s.unit, s.buf, next_factor(s)))

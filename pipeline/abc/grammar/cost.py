@@ -11,6 +11,7 @@ from charmony.pipeline.abc.grammar.keys import bars_key, form_key, state_key
 from charmony.pipeline.abc.grammar.lengths import tuplet_notes
 from charmony.pipeline.abc.grammar.lexer import Lexer, needs_field
 from charmony.pipeline.abc.grammar.measure import Measure
+from charmony.pipeline.abc.grammar.pitch import fewest_characters
 from charmony.pipeline.abc.grammar.state import AbcState, Block, line_end_cost, next_factor, target_of
 from charmony.pipeline.abc.grammar.symbols import (
     ACC, BAR, BRACKET, C_ACC, C_OCT, CHORD, CONT, DECO, DONE, FIELD, G_ACC, G_OCT, GRACE, INF, ITEM, LEN, OCT, PAREN,
@@ -36,6 +37,8 @@ class Cost:
         if local is None:
             local = self.memo.locals[key] = self._local(s)
         total = local + self._tail(s)
+        if s.tied is not None and s.pos not in (OCT, ACC):  # at OCT and ACC the note is being written
+            total += self._tie_cost(s)
         return total if total < INF // 2 else INF  # sums and differences of INF stay far above INF // 2
 
     def _tail(self, s: AbcState) -> int:
@@ -60,18 +63,18 @@ class Cost:
         if pos == DONE:
             return 1 + s.frame.after(0) + (s.frame.voices - 1) if s.voice == 0 else 0
         if pos == OCT:
-            return self._event_cost(self.lexer.end_note(s), "note", "")
+            return self._note_cost(s)
         if pos == LEN:
             return self._event_cost(s, s.kind, s.buf)
         if pos == ACC:  # the accidental's letter decides the note's degree
             signs = [sign for sign in self.grammar.accidentals if sign.startswith(s.buf)]
-            return min((len(sign) - len(s.buf) + 1 + self._event_cost(self.lexer.end_note(
-                s.but(pos=OCT, note_letter=letter, marks=0, buf=sign + letter)), "note", "")
+            return min((len(sign) - len(s.buf) + 1 + self._note_cost(
+                s.but(pos=OCT, note_letter=letter, marks=0, buf=sign + letter))
                 for sign in signs for letter in self.grammar.letters), default=INF)
         if pos in (CHORD, C_ACC, C_OCT):
             return (pos == C_ACC) + (pos == CHORD and s.chord_notes == 0) + 1 + self._event_cost(s, "chord", "")
         if pos == BRACKET:
-            chord = 2 + self._event_cost(s, "chord", "") if not needs_field(s) else INF
+            chord = 2 + self._event_cost(s, "chord", "") if not needs_field(s) and s.tied is None else INF
             return min(chord, self._field_cost(s, "["))
         if pos == FIELD:
             return self._field_cost(s, s.buf)
@@ -91,6 +94,30 @@ class Cost:
             notes_wanted = pos == G_ACC or (pos == GRACE and not s.chord_notes)
             return (pos == G_ACC) + notes_wanted + 1 + self._boundary(s, s.elapsed, s.music, deco=True)
         return INF
+
+    def _note_cost(self, s: AbcState) -> int:
+        """The fewest characters to end the tune from a note whose letter is written (`s` at OCT): where a tie
+        holds a pitch, octave marks may still be needed to sound it."""
+        grammar = self.grammar
+        mark, most = ("," , grammar.low) if s.note_letter.isupper() else ("'", grammar.high)
+        best = INF
+        for more in range(1 + (most - s.marks if s.tied is not None else 0)):
+            ended = self.lexer.end_note(s.but(marks=s.marks + more, buf=s.buf + mark * more))
+            if ended is not None:
+                best = min(best, more + self._event_cost(ended, "note", ""))
+        return best
+
+    def _tie_cost(self, s: AbcState) -> int:
+        """What a tie still open adds to the completion: the characters its note needs beyond one (in this bar
+        or the next, whichever needs more); INF where a later voice's line has no note left to end it."""
+        if s.voice > 0:
+            targets = s.block.targets
+            if s.j >= len(targets) or (s.elapsed >= targets[s.j].duration and s.j + 1 >= len(targets)):
+                return INF
+        grammar = self.grammar
+        spell = [fewest_characters(s.tied, grammar.letters, grammar.accidentals, grammar.low, grammar.high, s.keysig,
+                                   written) for written in (s.bar_accidentals, ())]
+        return INF if None in spell else max(spell) - 1
 
     def _barline_cost(self, s: AbcState) -> int:
         """The fewest characters to end the tune from inside a barline that starts with `s.buf`."""
@@ -173,7 +200,7 @@ class Cost:
             return field + fill + len(target.barline)
         key = (s.frame, elapsed, music, deco, s.bar_meter.text, s.meter.text, s.bar_field, s.pickup,
                s.first_meter.text if s.first_meter else None, (s.short_close[0], s.short_close[1].text) if s.short_close else None,
-               s.repeat, bars_key(self.grammar, s), form_key(self.grammar, s))
+               s.repeat, bars_key(self.grammar, s), form_key(self.grammar, s), s.tied is not None)
         best = self.memo.boundaries.get(key)
         if best is None:
             best = INF

@@ -69,4 +69,4 @@ def state_key(grammar: CompiledGrammar, s: AbcState) -> Hashable:
     return (BODY, s.frame, later, first, s.pending, s.pos, s.buf, s.kind, s.note_letter.isupper(), s.marks,
             s.chord_notes, s.elapsed, s.music, s.bar_meter.text, s.bar_field is not None, s.meter.text, s.deco,
             s.tie_ok, s.space, s.after_bar, s.owed, s.factor, s.slur, s.line_start, s.opening, s.can_end,
-            form_key(grammar, s))
+            form_key(grammar, s), (s.tied, s.keysig, s.bar_accidentals) if s.tied is not None else None)

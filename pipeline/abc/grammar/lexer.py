@@ -46,7 +46,8 @@ class Lexer:
                 return s.but(marks=s.marks + 1, buf=s.buf + c)
             if c == "'" and s.note_letter.islower() and s.marks < grammar.high:
                 return s.but(marks=s.marks + 1, buf=s.buf + c)
-            return self._length(self.end_note(s), c)
+            ended = self.end_note(s)
+            return None if ended is None else self._length(ended, c)
         if pos == LEN:
             return self._length(s, c)
         if pos == ACC:
@@ -63,7 +64,7 @@ class Lexer:
             closed = self.bars.close_bar(s, s.buf)
             return None if closed is None else self.body(closed, c)
         if pos == BRACKET:
-            if (c in NOTE_LETTERS or c in ACCIDENTAL_STARTS) and not needs_field(s):
+            if (c in NOTE_LETTERS or c in ACCIDENTAL_STARTS) and not needs_field(s) and s.tied is None:
                 return self._chord(s.but(pos=CHORD, chord_notes=0, chord_tie=False), c)
             return self.field(s.but(pos=FIELD, buf="["), c)
         if pos == FIELD:
@@ -134,9 +135,13 @@ class Lexer:
         if c in ACCIDENTAL_STARTS:
             return s.but(pos=ACC, buf=c, space=False, after_bar=False) if c in grammar.accidentals else None
         if c == "z":
+            if s.tied is not None:
+                return None  # a tie joins two notes
             return s.but(pos=LEN, kind="rest", buf="", space=False, after_bar=False) if grammar.lengths["rest"].words else None
         if c == "[":
             if s.deco:
+                if s.tied is not None:
+                    return None
                 return s.but(pos=CHORD, chord_notes=0, chord_tie=False, buf="", space=False, after_bar=False)
             return s.but(pos=BRACKET, buf="", space=False, after_bar=False)
         if s.deco and c not in grammar.short_decorations and c not in "!(":
@@ -151,7 +156,9 @@ class Lexer:
         if c == ")":
             return s.but(slur=0, space=False, after_bar=False) if s.slur == 2 else None
         if c == "-":
-            return s.but(tie_ok=False, space=False, after_bar=False) if s.tie_ok else None
+            if not s.tie_ok:
+                return None
+            return s.but(tie_ok=False, space=False, after_bar=False, tied=s.last_pitch if s.kind == "note" else None)
         if c in grammar.short_decorations:
             return s.but(deco=s.deco + 1, space=False, after_bar=False, tie_ok=False) if s.deco < MOST_DECORATIONS else None
         if c == "!" and s.deco < MOST_DECORATIONS and grammar.decorations.starts("!"):
@@ -171,16 +178,19 @@ class Lexer:
         placed = self.place(s, duration)
         return None if placed is None else self._item(placed, c)
 
-    def end_note(self, s: AbcState) -> AbcState:
-        """The state once a note's letter and octave marks are written (`s` at OCT): its length comes next.
+    def end_note(self, s: AbcState) -> AbcState | None:
+        """The state once a note's letter and octave marks are written (`s` at OCT): its length comes next;
+        None where a tie holds another pitch.
 
         In the first voice, where the corpus' tunes end on some degrees only, it notes whether this note is on one."""
-        after = s.but(pos=LEN, kind="note", buf="")
+        pitch, written = note_pitch(s.buf, s.keysig, s.bar_accidentals)
+        if s.tied is not None and pitch != s.tied:
+            return None
+        after = s.but(pos=LEN, kind="note", buf="", bar_accidentals=written, last_pitch=pitch, tied=None)
         degrees = self.grammar.form.final_degrees
         if s.voice or degrees is None or s.tonic is None:
             return after
-        pitch, written = note_pitch(s.buf, s.keysig, s.bar_accidentals)
-        return after.but(last_ok=(pitch - s.tonic) % 12 in degrees, bar_accidentals=written)
+        return after.but(last_ok=(pitch - s.tonic) % 12 in degrees)
 
     def place(self, s: AbcState, duration: int) -> AbcState | None:
         """A note, rest or chord of `duration` added to the bar; refused when it would overrun it."""
@@ -265,8 +275,8 @@ class Lexer:
             allowed = self.grammar.fields
         else:
             allowed = self.grammar.key_fields
-        if not allowed.starts(text):
-            return None
+        if not allowed.starts(text) or (s.tied is not None and text.startswith("[K")):
+            return None  # a key change inside a tie would leave its pitch without a spelling
         if text not in allowed:
             return s.but(buf=text)
         if text[1] == "K":

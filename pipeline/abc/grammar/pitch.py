@@ -3,6 +3,8 @@ written earlier in its bar (which hold for that step in that octave to the bar's
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from charmony.pipeline.abc.fields import Key
 from charmony.pipeline.abc.sounds import tonic_class
 from charmony.pipeline.abc.theory import ACCIDENTALS, STEP_SEMITONES
@@ -30,3 +32,17 @@ def note_pitch(text: str, keysig: tuple[int, ...], written: Accidentals) -> tupl
     else:
         alter = next((a for s, o, a in written if (s, o) == (step, octave)), keysig[STEPS.index(step)])
     return 12 * (octave + 1) + STEP_SEMITONES[step] + alter, written
+
+
+@lru_cache(maxsize=4096)
+def fewest_characters(pitch: int, letters: frozenset[str], signs: frozenset[str], low: int, high: int,
+                      keysig: tuple[int, ...], written: Accidentals) -> int | None:
+    """The fewest characters of a note (accidental, letter, octave marks) that sounds `pitch`; None for none."""
+    best = None
+    for sign in ("", *signs):
+        for letter in letters:
+            for marks in range(1 + (low if letter.isupper() else high)):
+                text = sign + letter + ("," if letter.isupper() else "'") * marks
+                if (best is None or len(text) < best) and note_pitch(text, keysig, written)[0] == pitch:
+                    best = len(text)
+    return best

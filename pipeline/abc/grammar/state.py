@@ -96,6 +96,9 @@ class AbcState:
     keysig: tuple[int, ...] = (0,) * 7  # K:'s alteration of each step, C to B
     tonic: int | None = None  # K:'s tonic as a pitch class; None for K:none
     bar_accidentals: tuple[tuple[str, int, int], ...] = ()  # (step, octave, alteration) written in the open bar
+    # ties, in the voice being written
+    last_pitch: int | None = None  # the MIDI key of its last note
+    tied: int | None = None  # the MIDI key a tie holds: the next note must sound it
     # the open line and bar
     pending: str = ""  # the line prefix still to write
     j: int = 0  # for a later voice, the index of the bar being written among the block's
