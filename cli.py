@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -18,12 +19,13 @@ from charmony.cli_options import (
     TRAIN, checkpoint_option, corpus_option, device_option, field_default, given_options, model_options, option,
     parse_names, parse_sources, run_argument, runs_dir_option, positive, schedule_options, seed_option, shown, threads_option,
 )
-from charmony.pipeline.run.limits import LENGTH_LIMIT, SAMPLES_LIMIT, TEMPERATURE_LIMIT, VOCAB_LIMIT
+from charmony.pipeline.run.limits import LENGTH_LIMIT, SAMPLES_LIMIT, TEMPERATURE_LIMIT, VOCAB_LIMIT, WINDOWS_LIMIT
 from charmony.pipeline.run.config import ForecastConfig, ForecastScoreConfig, GalleryConfig, PrepareConfig, SampleConfig
 from charmony.pipeline.system.errors import CharmonyError, ConfigError
+from charmony.pipeline.system.interrupt import INTERRUPTED_EXIT
 from charmony.pipeline.system.messages import user_message
 from charmony.pipeline.plugin.manager import one_line_warnings, plugin_commands
-from charmony.pipeline.run.folder import known_run, named_run, pick_run
+from charmony.pipeline.run.folder import known_run, named_run, pick_run, runs_dir_arguments
 from charmony.pipeline.system.threads import thread_limit
 
 SAMPLE = SampleConfig()
@@ -62,6 +64,9 @@ class CharmonyGroup(click.Group):
             if message is None:
                 raise
             raise click.ClickException(message) from None
+        except KeyboardInterrupt:  # click would say "Aborted!" and exit 1; a shell expects 130 after Ctrl-C
+            click.echo(f"charmony {ctx.invoked_subcommand or ''}: interrupted".replace(" :", ":"), err=True)
+            raise click.exceptions.Exit(INTERRUPTED_EXIT) from None
 
 
 class NoSuchTool(click.ClickException):
@@ -108,7 +113,7 @@ def prepare_command(corpus, sources, run_name, max_vocab, val_fraction, seed, op
     run = named_run(runs_dir, corpus if run_name is None else run_name)
     manifest = prepare(run, PrepareConfig(corpus, list(sources), max_vocab, val_fraction, seed, options, force))
     click.echo(prepared_line(run, manifest))
-    click.echo(f"next: charmony train {run.name}" + (f" --runs-dir {runs_dir}" if runs_dir != Path("runs") else ""))
+    click.echo(f"next: {shlex.join(['charmony', 'train', run.name, *runs_dir_arguments(runs_dir)])}")
 
 
 @cli.command("train", short_help="Train a prepared run's model.")
@@ -198,40 +203,56 @@ def sample_command(run_name, out_dir, runs_dir, **settings):
 @click.argument("paths", nargs=-1, metavar="[DIR_OR_FILES]...", type=click.Path(exists=True, path_type=Path))
 @option("--run", "run_name", metavar="NAME", show_default="the run named in the folder's samples.json, else the only one",
               help="Run to score against.")
-@option("--horizon", type=click.IntRange(1, LENGTH_LIMIT), show_default="the run's period", help="Series runs: steps forecast per window.")
-@option("--context-steps", "context", type=click.IntRange(1, LENGTH_LIMIT), show_default="seven periods",
-        help="Series runs: values read before each window.")
+@option("--horizon", type=click.IntRange(1, LENGTH_LIMIT), show_default="the run's first period", help="Series runs: steps forecast from each origin.")
+@option("--origins", type=click.IntRange(1, WINDOWS_LIMIT), show_default="one every --horizon steps",
+        help="Series runs: forecast origins, spread evenly over the held-out values.")
 @option("--num-samples", type=click.IntRange(1, SAMPLES_LIMIT), show_default=str(field_default(ForecastScoreConfig, "num_samples")),
-        help="Series runs: forecasts per window, whose median is scored.")
+        help="Series runs: forecasts per origin; their median is the point forecast.")
+@corpus_option("Series runs: period=24,168 sets the seasonal naive baselines (MASE is scaled by the first).")
+@option("--baseline", "baselines", callback=parse_names, metavar="NAME,...", expose_value=True,
+        help="Series runs: statsforecast methods to score too (ets, arima, theta, ces, mstl), if it is installed.")
+@checkpoint_option(field_default(ForecastScoreConfig, "checkpoint"), "Series runs: which checkpoint; best was chosen on the held-out values.")
+@option("--json", "as_json", is_flag=True, help="Series runs: print the figures as JSON.")
 @seed_option("Series runs: same seed, same figures.", show_default=str(field_default(ForecastScoreConfig, "seed")))
 @device_option("Series runs: where to sample.", show_default=field_default(ForecastScoreConfig, "device"))
 @runs_dir_option
-def evaluate_command(paths, run_name, runs_dir, **forecast_settings):
+def evaluate_command(paths, run_name, runs_dir, options, baselines, as_json, checkpoint, **forecast_settings):
     """Score samples against a run: validity, style against its held-out documents, copying from its training ones.
 
     Each folder is scored on its own, and its samples.json gets the figures; files given alone are scored together.
     Without DIR_OR_FILES, the run's newest folder of samples is scored. A series run without DIR_OR_FILES is
-    scored by forecasting its held-out windows: MSE and MAE of the median forecast against persistence (the
-    last value) and seasonal persistence (the last period).
+    scored by rolling-origin forecasts over its held-out values, each after all the history before it: MAE,
+    MSE, MASE, the 80% interval's coverage and CRPS, in the series' own units, beside persistence and the
+    seasonal naive forecast at each period (see the README's series section).
 
     \b
     Example:
       charmony evaluate --run bach
       charmony evaluate samples/ other/sample_001.abc --run bach
-      charmony evaluate --run series --horizon 24
+      charmony evaluate --run series --horizon 24 --option period=24,168 --json
     """
     from charmony.pipeline.evaluation.sets import evaluate_files, files_to_evaluate, latest_files, recorded_run
 
     run = pick_run(runs_dir, run_name or known_run(runs_dir, recorded_run(list(paths))))
     given = {key: value for key, value in forecast_settings.items() if value is not None}
+    series = {"--option": options, "--baseline": baselines, "--json": as_json,
+              "--checkpoint": checkpoint != field_default(ForecastScoreConfig, "checkpoint")}
     if not paths and _is_series_run(run):
         from charmony.pipeline.series.score import score_forecasts
+        from charmony.pipeline.series.settings import parse_periods
 
-        click.echo(score_forecasts(run, ForecastScoreConfig(**given)).line())
+        unknown = sorted(set(options) - {"period"})
+        if unknown:
+            raise ConfigError(f"--option {unknown[0]}: evaluate takes only --option period=... for a series run")
+        periods = parse_periods(options) if "period" in options else ()
+        config = ForecastScoreConfig(**given, periods=periods, baselines=tuple(baselines), checkpoint=checkpoint)
+        score = score_forecasts(run, config)
+        click.echo(json.dumps(score.to_json(), indent=2) if as_json else score.text())
         return
-    if given:
+    named = [flag for flag, value in series.items() if value]
+    if given or named:
         flags = {param.name: param.opts[0] for param in click.get_current_context().command.params}
-        names = ", ".join(flags[key] for key in given)
+        names = ", ".join([flags[key] for key in given] + named)
         raise ConfigError(f"{names}: only for scoring a series run's forecasts (a series run and no DIR_OR_FILES)")
     sets = files_to_evaluate(list(paths), run.manifest().extension) if paths else [latest_files(run)]
     for evaluated in sets:
@@ -251,9 +272,11 @@ def _is_series_run(run) -> bool:
 @option("--samples", "sample_dirs", multiple=True, type=click.Path(path_type=Path), metavar="DIR",
         show_default="every sample folder of the run", help="A sample folder to show; repeatable.")
 @option("--out", "out_dir", type=click.Path(path_type=Path), show_default="runs/RUN/gallery/", help="Folder to write the gallery to.")
-@option("--open", "open_browser", is_flag=True, help="Open the gallery in a web browser when it is written.")
+@option("--open", "open_browser", is_flag=True, help="Open the gallery in a web browser when it is written, where one is available.")
+@option("--render/--no-render", default=True, show_default=True,
+        help="Render the scores and audio a sample set lacks into the gallery; --no-render shows only what `sample --render` made.")
 @runs_dir_option
-def gallery_command(run_name, sample_dirs, out_dir, open_browser, runs_dir):
+def gallery_command(run_name, sample_dirs, out_dir, open_browser, render, runs_dir):
     """Build an HTML gallery of RUN's samples: scores, audio, verdicts and the training curve, offline.
 
     \b
@@ -264,18 +287,19 @@ def gallery_command(run_name, sample_dirs, out_dir, open_browser, runs_dir):
     from charmony.pipeline.gallery.build import build_gallery
 
     run = pick_run(runs_dir, run_name)
-    made = build_gallery(run, GalleryConfig(samples=list(sample_dirs), out=out_dir))
+    made = build_gallery(run, GalleryConfig(samples=list(sample_dirs), out=out_dir, render=render))
     echo_lines(made.lines())
     if open_browser:
-        import webbrowser
+        from charmony.pipeline.gallery.browser import open_in_browser
 
-        webbrowser.open(made.index.resolve().as_uri())
+        if not open_in_browser(made.index):
+            click.echo("no graphical web browser is available here; open the address above in one")
 
 
 @cli.command("forecast", short_help="Forecast a series run: median and 10-90% band.")
 @run_argument
-@option("--context", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="FILE.csv",
-              show_default="the end of the run's series", help="CSV file whose values to continue.")
+@option("--context", "contexts", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="FILE.csv",
+              show_default="the end of the run's series", help="CSV file whose values to continue; repeatable, forecast in one batch.")
 @option("--horizon", type=click.IntRange(1, LENGTH_LIMIT), required=True, help="Steps to forecast.")
 @option("--num-samples", type=click.IntRange(1, SAMPLES_LIMIT), default=field_default(ForecastConfig, "num_samples"), show_default=True,
               help="Continuations drawn in one batch; the quantiles are over them.")
@@ -285,26 +309,30 @@ def gallery_command(run_name, sample_dirs, out_dir, open_browser, runs_dir):
 @checkpoint_option(field_default(ForecastConfig, "checkpoint"))
 @device_option("Where to sample.", default=field_default(ForecastConfig, "device"), show_default=True)
 @threads_option("CPU threads.")
+@option("--samples-csv", is_flag=True, help="Put every sample in forecast.csv too, a column each.")
 @option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Folder for forecast.csv, forecast.svg and forecast.json.")
+              help="Folder for forecast.csv, forecast.svg and forecast.json (a folder per context file for several).")
 @runs_dir_option
-def forecast_command(run_name, out_dir, runs_dir, **settings):
+def forecast_command(run_name, out_dir, runs_dir, samples_csv, **settings):
     """Forecast the series of RUN, a trained run of the series corpus: median and 10-90% band.
 
     \b
     Example:
       charmony forecast series --horizon 24 --num-samples 100 --out forecast/
       charmony forecast series --context last-week.csv --horizon 48 --seed 1 --out forecast/
+      charmony forecast series --context a.csv --context b.csv --horizon 24 --samples-csv --out forecasts/
     """
-    from charmony.pipeline.series.forecast import forecast, write_forecast
+    from charmony.pipeline.series.forecast import forecast, write_forecasts
 
     config = ForecastConfig(**settings)
     run = pick_run(runs_dir, run_name)
-    result = forecast(run, config)
-    written = write_forecast(result, out_dir)
-    meta = result.metadata
-    click.echo(f"forecast of {config.horizon} steps after {meta['context']} ({meta['context_values']:,} values), "
-               f"{config.num_samples} samples (seed {meta['seed']}): {', '.join(str(path) for path in written)}")
+    results = forecast(run, config)
+    written = write_forecasts(results, config.contexts, out_dir, samples_csv)
+    for result in results:
+        meta = result.metadata
+        click.echo(f"forecast of {config.horizon} steps after {meta['context']} ({meta['context_values']:,} values), "
+                   f"{config.num_samples} samples (seed {meta['seed']})")
+    click.echo(f"wrote {', '.join(str(path) for path in written)}")
 
 
 FILES = click.Path(exists=True, dir_okay=False, path_type=Path)

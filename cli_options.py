@@ -9,12 +9,9 @@ import click
 
 from charmony.pipeline.system.errors import SEED_LIMIT
 from charmony.pipeline.run.config import CELL_NAMES, ModelConfig, TrainConfig
-from charmony.pipeline.run.limits import (
-    BATCH_LIMIT, GRAD_CLIP_LIMIT, INIT_SCALE_LIMIT, LAYERS_LIMIT, LR_LIMIT, MINUTES_LIMIT, SEQ_LEN_LIMIT, STEPS_LIMIT,
-    WIDTH_LIMIT,
-)
+from charmony.pipeline.run.limits import BATCH_LIMIT, GRAD_CLIP_LIMIT, INIT_SCALE_LIMIT, LAYERS_LIMIT, LR_LIMIT, MINUTES_LIMIT, SEQ_LEN_LIMIT, STEPS_LIMIT, WIDTH_LIMIT
 from charmony.pipeline.system.threads import thread_limit
-from charmony.pipeline.run.folder import RUNS_ENV
+from charmony.pipeline.run.folder import RUNS_ENV, DEFAULT_RUNS_DIR
 
 
 class Option(click.Option):
@@ -112,7 +109,7 @@ def runs_dir_option(command):
         "--runs-dir",
         type=click.Path(file_okay=False, path_type=Path),
         envvar=RUNS_ENV,
-        default="runs",
+        default=str(DEFAULT_RUNS_DIR),
         show_default=True,
         help=f"Folder holding one folder per run (or ${RUNS_ENV}).",
     )(command)
@@ -141,10 +138,9 @@ def threads_option(help: str):
     return option("--threads", type=click.IntRange(1, thread_limit()), show_default=THREADS_DEFAULT, help=help)
 
 
-def checkpoint_option(default: str):
+def checkpoint_option(default: str, help: str = "Which checkpoint: the best by validation loss, the latest, or a file."):
     """--checkpoint: best, latest or a checkpoint file."""
-    return option("--checkpoint", type=CheckpointChoice(), default=default, show_default=True,
-                  help="Which checkpoint: the best by validation loss, the latest, or a file.")
+    return option("--checkpoint", type=CheckpointChoice(), default=default, show_default=True, help=help)
 
 
 def corpus_option(help: str):

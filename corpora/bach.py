@@ -9,8 +9,7 @@ from pathlib import Path
 
 from charmony.pipeline.plugin.options import choice_option, int_option
 from charmony.pipeline.abc.collection import split_tunes
-from charmony.pipeline.abc.parser import parse_tune
-from charmony.pipeline.abc.corpus_base import AbcCorpus, renumber, skip
+from charmony.pipeline.abc.corpus_base import AbcCorpus, read_tune, renumber, skip
 from charmony.pipeline.plugin.corpus import Document
 from charmony.pipeline.system.errors import CharmonyError, ConfigError, CorpusError
 from charmony.pipeline.plugin.hookspecs import hookimpl
@@ -77,10 +76,8 @@ def abc_file_documents(path: Path, options: BachOptions) -> Iterator[Document]:
     if not tunes:
         skip(f"{path}: holds no ABC tune (no X: line and no music); skipped")
     for piece in tunes:
-        tune = parse_tune(piece.text, piece.line)
-        if not tune.readable:
-            missing = "X:" if tune.number is None else "K:"
-            skip(f"{path}:{piece.line}: the tune has no {missing} field; skipped, the other tunes are used")
+        tune = read_tune(piece.text, path, piece.line)
+        if tune is None:
             continue
         group = tune.title or f"{path}:{piece.line}"
         if not options.rewrites:

@@ -9,7 +9,7 @@ import importlib.util
 
 from charmony.pipeline.abc.collection import split_tunes
 from charmony.pipeline.abc.normalise import normalise_tune
-from charmony.pipeline.abc.corpus_base import AbcCorpus, skip
+from charmony.pipeline.abc.corpus_base import AbcCorpus, read_tune, skip
 from charmony.pipeline.plugin.corpus import Document
 from charmony.pipeline.system.errors import CorpusError
 from charmony.pipeline.plugin.hookspecs import hookimpl
@@ -39,7 +39,7 @@ def music21_text(path: Path) -> str:
 
 
 def normalised_tunes(path: Path, text: str) -> Iterator[str]:
-    """Each tune of a collection, normalised; a tune without K: is skipped with a warning."""
+    """Each tune of a collection, normalised; a tune without K: or that cannot be read is skipped with a warning."""
     tunes = split_tunes(text)
     if not tunes:
         skip(f"{path}: holds no ABC tune (no X: line and no music); skipped")
@@ -47,7 +47,7 @@ def normalised_tunes(path: Path, text: str) -> Iterator[str]:
         tune = normalise_tune(piece.text)
         if tune is None:
             skip(f"{path}:{piece.line}: the tune has no K: field or no music; skipped, the other tunes are used")
-        else:
+        elif read_tune(tune, path, piece.line) is not None:
             yield tune
 
 

@@ -13,7 +13,7 @@ from charmony.pipeline.poetry.verse import has_form, parse_forms, shape, verse_l
 from charmony.pipeline.system.errors import CorpusError
 from charmony.pipeline.plugin.hookspecs import hookimpl
 from charmony.pipeline.plugin.recipes import Recipe
-from charmony.pipeline.system.sources import expand, read_text
+from charmony.pipeline.system.sources import expand
 
 # Debian's fortunes-zh package: the 300 Tang Poems and 100 Song Poems (its third file, `chinese`, is not verse).
 FORTUNES_DIR = Path("/usr/share/games/fortunes")
@@ -102,7 +102,7 @@ class PoetryCorpus(CorpusPlugin):
         forms = _forms(options)
         read = kept = 0
         for path in expand(sources, options.get("glob", "*")) if sources else default_sources():
-            for poem in read_poems(path, read_text(path), format):
+            for poem in read_poems(path, format):
                 read += 1
                 lines = verse_lines("\n".join(poem.lines))
                 length = sum(line.length for line in lines)

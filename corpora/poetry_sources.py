@@ -7,9 +7,12 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 from charmony.pipeline.poetry.verse import HAN, PAUSE, character_count
 from charmony.pipeline.system.errors import CorpusError
+from charmony.pipeline.system.json_list import NotAJsonList, json_list_items
+from charmony.pipeline.system.sources import read_pieces, read_text, split_pieces
 
 FORMATS = ("auto", "lines", "json", "fortune", "blank")
 FORMATS_IN_WORDS = (
@@ -53,42 +56,75 @@ def poem(lines: list[str], title: str = "", author: str = "") -> Poem | None:
     return Poem(kept, title.strip(), author.strip()) if any(map(character_count, kept)) else None
 
 
-def detect_format(path: Path, text: str) -> str:
-    """Which of the formats a file is in, or a CorpusError saying it is in none."""
-    if not text.strip():
+def text_lines(path: Path) -> Iterator[str]:
+    """The lines of a file's text, as `text.split("\\n")` gives them, read a piece at a time."""
+    carry = ""
+    for piece in read_pieces(path):
+        lines = (carry + piece).split("\n")
+        carry = lines.pop()
+        yield from lines
+    yield carry
+
+
+@dataclass
+class _TextCounts:
+    """What telling the formats apart needs to know of a whole text, counted a line at a time."""
+
+    letters: int = 0
+    han: int = 0  # letters that are Han characters
+    visible: int = 0  # characters that are not whitespace
+    verse: int = 0  # visible characters of English verse (VERSE_CHARACTERS)
+    lines: int = 0  # lines that are not blank
+    line_characters: int = 0  # in the lines that are not blank
+
+    def add(self, line: str) -> None:
+        """Count one line."""
+        self.letters += sum(map(str.isalpha, line))
+        self.han += sum(map(str.isalpha, HAN.findall(line)))
+        visible = re.sub(r"\s", "", line)
+        self.visible += len(visible)
+        self.verse += len(VERSE_CHARACTERS.findall(visible))
+        if line.strip():
+            self.lines += 1
+            self.line_characters += len(line)
+
+
+def detect_format(path: Path) -> str:
+    """Which of the formats a file is in, or a CorpusError saying it is in none; the file is read a piece at a time."""
+    counts, blank = _TextCounts(), True
+    for line in text_lines(path):
+        if blank and line.strip():
+            if path.suffix.lower() == ".json" or line.lstrip()[:1] in ("[", "{"):
+                return "json"
+            blank = False
+        if FORTUNE_SEPARATOR.fullmatch(line):
+            return "fortune"
+        counts.add(line)
+    if blank:
         return "lines"  # no poems: prepare says the corpus is empty
-    if path.suffix.lower() == ".json" or text.lstrip()[:1] in ("[", "{"):
-        return "json"
-    if FORTUNE_SEPARATOR.search(text):
-        return "fortune"
-    letters = [char for char in text if char.isalpha()]
-    han = sum(bool(HAN.match(char)) for char in letters)
-    if letters and han >= len(letters) / 2:
+    if counts.letters and counts.han >= counts.letters / 2:
         return "lines"
-    lines = [line for line in text.split("\n") if line.strip()]
-    if letters and _looks_like_english_verse(text, lines):
+    if counts.letters and _looks_like_english_verse(counts):
         return "blank"
     raise CorpusError(f"{path}: not a poetry file in any format charmony reads; give {FORMATS_IN_WORDS}")
 
 
-def _looks_like_english_verse(text: str, lines: list[str]) -> bool:
+def _looks_like_english_verse(counts: _TextCounts) -> bool:
     """Mostly letters and the punctuation of prose, in lines of verse length (not paragraphs of prose)."""
-    visible = re.sub(r"\s", "", text)
-    verse_share = len(VERSE_CHARACTERS.findall(visible)) / len(visible)
-    return verse_share >= 0.97 and sum(map(len, lines)) / len(lines) <= 100
+    return counts.verse / counts.visible >= 0.97 and counts.line_characters / counts.lines <= 100
 
 
-def read_poems(path: Path, text: str, format: str) -> Iterator[Poem]:
-    """The poems in one file's text, in `format` or the one detected."""
+def read_poems(path: Path, format: str) -> Iterator[Poem]:
+    """The poems in one file, in `format` or the one detected, read a piece at a time."""
     if format == "auto":
-        format = detect_format(path, text)
+        format = detect_format(path)
     reader = {"lines": poems_per_line, "json": json_poems, "fortune": fortune_poems, "blank": blank_separated_poems}
-    yield from reader[format](path, text)
+    yield from reader[format](path)
 
 
-def poems_per_line(path: Path, text: str) -> Iterator[Poem]:
+def poems_per_line(path: Path) -> Iterator[Poem]:
     """One poem per line, optionally `title:poem`, each couplet becoming a line of its own."""
-    for line in text.split("\n"):
+    for line in text_lines(path):
         titled = TITLED_LINE.match(line.strip())
         title, body = (titled.group(1), titled.group(2)) if titled and not PAUSE.search(titled.group(1)) else ("", line)
         found = poem(COUPLET.findall(re.sub(r"\s+", "", body)), title)
@@ -96,33 +132,65 @@ def poems_per_line(path: Path, text: str) -> Iterator[Poem]:
             yield found
 
 
-def json_poems(path: Path, text: str) -> Iterator[Poem]:
-    """The chinese-poetry layout: a list of {"title", "author", "paragraphs"} ("rhythmic" for ci)."""
+def json_items(path: Path) -> Iterator[Any]:
+    """The items of a file holding a JSON list, decoded one at a time; a CorpusError for any other file."""
+    count = 0
     try:
-        data = json.loads(text)
+        for item in json_list_items(read_pieces(path)):
+            count += 1
+            yield item
+        return
+    except NotAJsonList:
+        pass
+    # Decoded whole only to say what is wrong, as json does.
+    try:
+        data = json.loads(read_text(path))
     except json.JSONDecodeError as error:
         raise CorpusError(f"{path}: not valid JSON ({error.msg} at line {error.lineno}, column {error.colno}); give {JSON_LAYOUT}") from None
     if not isinstance(data, list):
         raise CorpusError(f"{path}: holds a JSON {_json_type(data)}, not {JSON_LAYOUT}")
-    for number, item in enumerate(data, start=1):
+    yield from data[count:]
+
+
+def json_poems(path: Path) -> Iterator[Poem]:
+    """The chinese-poetry layout: a list of {"title", "author", "paragraphs"} ("rhythmic" for ci).
+
+    A JSON error anywhere in the file is told before a wrong item, as when the file was decoded whole.
+    """
+    wrong = None
+    for number, item in enumerate(json_items(path), start=1):
         paragraphs = item.get("paragraphs") if isinstance(item, dict) else None
         title = item.get("title", item.get("rhythmic", "")) if isinstance(item, dict) else ""
         author = item.get("author", "") if isinstance(item, dict) else ""
         if not (isinstance(paragraphs, list) and all(isinstance(p, str) for p in paragraphs)
                 and isinstance(title, str) and isinstance(author, str)):
-            raise CorpusError(
+            wrong = wrong or CorpusError(
                 f"{path}: item {number} is not an object with a list of strings as paragraphs "
                 f"and strings as title and author; give {JSON_LAYOUT}"
             )
-        found = poem(paragraphs, title, author)
+        found = None if wrong else poem(cast(list[str], paragraphs), str(title), str(author))
         if found:
             yield found
+    if wrong:
+        raise wrong
 
 
-def fortune_poems(path: Path, text: str) -> Iterator[Poem]:
+def fortune_entries(path: Path) -> Iterator[list[str]]:
+    """The lines of each entry of a fortune file, without colour codes, as splitting at `%` lines gives them."""
+    entry: list[str] = []
+    for line in text_lines(path):
+        line = ANSI_COLOUR.sub("", line)
+        if FORTUNE_SEPARATOR.fullmatch(line):
+            yield "\n".join(entry).strip("\n").split("\n")
+            entry = []
+        else:
+            entry.append(line)
+    yield "\n".join(entry).strip("\n").split("\n")
+
+
+def fortune_poems(path: Path) -> Iterator[Poem]:
     """Entries separated by `%` lines; a `《title》` and `作者：name` header, as fortunes-zh has, is optional."""
-    for entry in FORTUNE_SEPARATOR.split(ANSI_COLOUR.sub("", text)):
-        lines = entry.strip("\n").split("\n")
+    for lines in fortune_entries(path):
         title = author = ""
         if lines and ("《" in lines[0] or lines[0].startswith("题目")):
             title = _fortune_title(lines.pop(0))
@@ -165,10 +233,15 @@ def _fortune_body(lines: list[str], title: str, author: str) -> Iterator[Poem]:
             yield found
 
 
-def blank_separated_poems(path: Path, text: str) -> Iterator[Poem]:
+def blank_separated_poems(path: Path) -> Iterator[Poem]:
     """Poems separated by blank lines, as English collections are usually written."""
-    for block in BLANK_LINES.split(text):
-        found = poem([line.rstrip() for line in block.strip("\n").split("\n")])
+    parts: list[str] = []
+    for text, continues in split_pieces(read_pieces(path), BLANK_LINES):
+        parts.append(text)
+        if continues:
+            continue
+        found = poem([line.rstrip() for line in "".join(parts).strip("\n").split("\n")])
+        parts = []
         if found:
             yield found
 

@@ -35,7 +35,8 @@ class SeriesCorpus(SeriesCorpusBase):
         "bins": "how many value tokens (default 256)",
         "limit": "with scale=mean, the bins span -limit..limit times the mean absolute value (default 4)",
         "window": "values per document: each series cut into windows of this many (default 0: a series is one document)",
-        "period": "steps in one season, for the seasonal-persistence baseline (default 24: a day of hourly values)",
+        "period": "steps in one season, or several comma-separated (24,168), for the seasonal-naive baselines; "
+                  "MASE is scaled by the first (default 24: a day of hourly values)",
         "days": "days of the generated series (default 1461: four years)",
         "seed": "seed of the generated series (default 0)",
     }

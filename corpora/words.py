@@ -27,6 +27,10 @@ WORD_OR_MARK = re.compile(r"\w+|[^\w\s]")
 # PTB's ptb.train.txt / ptb.valid.txt / ptb.test.txt, WikiText's wiki.train.tokens (or .raw).
 LAYOUT = re.compile(r"(?P<stem>.+)\.(?P<part>train|valid|test)\.(?:txt|tokens|raw)")
 LAYOUT_SPLITS = {"train": "train", "valid": "val"}
+# The longest part of a document handed on at once: its tokens are a list of Python strings, ~60 bytes each.
+TOKEN_PART_CHARS = 1 << 18
+# Where a token ends, as far as the text so far shows: after a line break, or after a word that a space follows.
+LAST_TOKEN_END = re.compile(r".*(?:\n|\S(?=\s))", re.DOTALL)
 
 # The PTB tutorial's configurations (Zaremba et al., 2014), on this engine: AdamW with warm-up and
 # cosine decay instead of SGD at 1.0 halved each epoch, so its own learning rates; the steps are the
@@ -54,18 +58,27 @@ def split_punctuation(text: str) -> str:
     return "\n".join("".join(" " + word for word in WORD_OR_MARK.findall(line)) for line in text.split("\n"))
 
 
-def whole_lines(parts: Iterable[tuple[str, bool]]) -> Iterator[tuple[str, bool]]:
-    """Parts of documents, each part cut after a line break, so no part ends inside a word."""
+def token_parts(parts: Iterable[tuple[str, bool]], size: int = TOKEN_PART_CHARS) -> Iterator[tuple[str, bool]]:
+    """Parts of documents cut again where a token ends, into parts of at most about `size` characters.
+
+    No token straddles two parts (unless one token is longer than `size`), so each part's tokens
+    are those the whole document has there, and a long line never has to be held whole.
+    """
     carry = ""
     for text, continues in parts:
-        text = carry + text
-        carry = ""
+        text, carry, start = carry + text, "", 0
+        while continues or len(text) - start > size:
+            end = LAST_TOKEN_END.match(text, start, min(len(text), start + size))
+            if end is None and len(text) - start > size:  # a token longer than `size`: cut after the last end there is
+                end = LAST_TOKEN_END.match(text, start)
+            if end is None or end.end() == start:
+                break
+            yield text[start:end.end()], True
+            start = end.end()
         if continues:
-            cut = text.rfind("\n") + 1
-            text, carry = text[:cut], text[cut:]
-            if not text:
-                continue
-        yield text, continues
+            carry = text[start:]
+        else:
+            yield text[start:], False
 
 
 def layout_files(files: list[Path]) -> dict[str, list[Path]] | None:
@@ -121,7 +134,7 @@ class WordsCorpus(CorpusPlugin):
             splits = [(path, split) for part, split in LAYOUT_SPLITS.items() for path in layout[part]]
         for path, split in splits:
             open_document = False
-            for text, continues in whole_lines(split_pieces(read_pieces(path), pattern)):
+            for text, continues in token_parts(split_pieces(read_pieces(path), pattern)):
                 text = text.lower() if lower else text
                 text = split_punctuation(text) if punctuation == "split" else text
                 if open_document or continues or text.strip():

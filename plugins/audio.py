@@ -1,8 +1,10 @@
-"""The `audio` output plugin: each tune of an ABC file that passes the check, played into a WAV file.
+"""The `audio` output plugin: each tune of an ABC file that passes the check, played into an audio file.
 
 FluidSynth with a General MIDI SoundFont plays it where both are installed; elsewhere charmony's
 built-in synthesizer does, so every valid tune can be heard on any machine. The render result
-names the synthesizer under `details`.
+names the synthesizer under `details`. Either way the recording is finished alike (see
+pipeline/audio/mastering.py): one channel, peak at -1 dBFS, at most three minutes, Ogg Vorbis
+(16-bit WAV where libsndfile is missing).
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ from charmony.pipeline.abc.render import (
     RenderError,
     TuneRenderer,
     TuneToRender,
+    fluidsynth_audio,
     render_midi,
-    seconds_left,
-    synthesize_wav,
+    synthesize_audio,
 )
 from charmony.pipeline.plugin.cards import CardPart, CardSample
 from charmony.pipeline.plugin.hookspecs import hookimpl
@@ -30,12 +32,21 @@ from charmony.pipeline.plugin.verdict import Verdict
 
 # FluidSynth plays on while its voices die away; its recording ends this long after the music, faded out.
 FLUIDSYNTH_TAIL = 0.3
+# What the audio files may be called: Ogg Vorbis, or WAV where libsndfile is missing.
+AUDIO_EXTENSIONS = (".ogg", ".wav")
 
 
 def fluidsynth_soundfont() -> Path | None:
     """The SoundFont FluidSynth plays with, where both are installed; None: the built-in synthesizer plays."""
     font = abc_render.soundfont()
     return font if font is not None and shutil.which("fluidsynth") else None
+
+
+def audio_extension() -> str:
+    """The extension this machine's recordings get (numpy and libsndfile: loaded only to play)."""
+    from charmony.pipeline.audio.mastering import audio_extension as extension
+
+    return extension()
 
 
 def synthesizer() -> str:
@@ -49,42 +60,37 @@ def synthesizer() -> str:
 
 
 class AudioRenderer(TuneRenderer):
-    """ABC to WAV through MIDI: FluidSynth and a General MIDI SoundFont, else charmony's built-in synthesizer."""
+    """ABC to Ogg Vorbis through MIDI: FluidSynth and a General MIDI SoundFont, else charmony's built-in synthesizer."""
 
     name = "audio"
-    description = "ABC to WAV with FluidSynth and a General MIDI SoundFont, else a built-in synthesizer; only tunes that pass the abc check."
+    description = ("ABC to Ogg Vorbis (peak -1 dBFS, at most 3 minutes) with FluidSynth and a General MIDI SoundFont, "
+                   "else a built-in synthesizer; only tunes that pass the abc check.")
     modules = ("charmony.pipeline.audio.synth",)  # numpy, for the built-in synthesizer
 
     def render_checked(self, path: Path, out_dir: Path, verdicts: Mapping[str, Verdict]) -> Rendered:
-        """Every valid tune of the file as a WAV file, with the synthesizer that played them in `details`."""
+        """Every valid tune of the file as an audio file, with the synthesizer that played them in `details`."""
         rendered = super().render_checked(path, out_dir, verdicts)
         if rendered.files:
             rendered.details = {"synthesizer": synthesizer()}
         return rendered
 
     def render_tune(self, item: TuneToRender, out_dir: Path, deadline: float) -> list[Path]:
-        """NAME.wav, played from a MIDI file made on the side; a tune that plays over 10 minutes is refused."""
+        """NAME.ogg (NAME.wav without libsndfile), played from a MIDI file made on the side; a tune that plays over
+        10 minutes is refused, and one over 3 minutes is cut there with a fade."""
         with tempfile.TemporaryDirectory(prefix="charmony-audio-") as scratch:
             midi, seconds = render_midi(item, Path(scratch) / f"{item.stem}.mid", deadline)
             if seconds > LONGEST_AUDIO_SECONDS:
                 raise RenderError(f"it plays for {seconds / 60:.0f} minutes; audio renders tunes of at most "
                                   f"{LONGEST_AUDIO_SECONDS // 60} minutes")
-            target = out_dir / f"{item.stem}.wav"
+            target = out_dir / f"{item.stem}{audio_extension()}"
             if fluidsynth_soundfont() is None:
-                return [synthesize_wav(midi, target, deadline)]
-            from charmony.pipeline.audio.wav import end_wav, wav_seconds
-
-            abc_render.write_wav(midi, target, seconds_left(deadline))
-            played = wav_seconds(target)
-            if played < seconds:  # FluidSynth plays on after the music; a shorter file was cut off
-                raise RenderError(f"FluidSynth wrote only {played:.1f} s of the {seconds:.1f} s tune into {target.name}; "
-                                  "is the disk full?")
-            return [end_wav(target, seconds + FLUIDSYNTH_TAIL, FLUIDSYNTH_TAIL)]
+                return [synthesize_audio(midi, target, deadline)]
+            return [fluidsynth_audio(midi, seconds, FLUIDSYNTH_TAIL, target, deadline)]
 
     def card(self, sample: CardSample) -> list[CardPart]:
-        """A player for each WAV file (loaded only when played), and which synthesizer made them."""
+        """A player for each audio file (loaded only when played), and which synthesizer made them."""
         players = []
-        for name in (name for name in sample.files if name.endswith(".wav")):
+        for name in (name for name in sample.files if name.endswith(AUDIO_EXTENSIONS)):
             url = sample.link(name)
             players.append(sample.file_link(name) if url is None else
                            f'<audio controls preload="none" src="{html.escape(url)}" title="{html.escape(name)}"></audio>')

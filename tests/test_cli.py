@@ -304,7 +304,7 @@ def test_ctrl_c_in_the_cli_saves_a_checkpoint_and_exits_cleanly(invoke, rhymes_f
     assert process.returncode == 130, stderr
     assert "Traceback" not in stderr
     step = int(re.search(r"interrupted at step (\d+); checkpoint saved", stdout).group(1))
-    assert "continue with: charmony train text --resume" in stdout
+    assert f"continue with: charmony train text --resume --runs-dir {runs_dir}\n" in stdout, "the hint finds this run again"
     assert torch.load(runs_dir / "text" / "checkpoint.pt", weights_only=True)["step"] == step > 0
 
 
@@ -438,3 +438,14 @@ def test_only_errors_a_user_can_act_on_become_one_line():
     assert user_message(RuntimeError("a bug")) is None
     assert user_message(BrokenPipeError()) is None
     assert user_message(ValueError("a bug")) is None
+
+
+def test_the_resume_hint_repeats_what_it_takes_to_find_the_same_run(tmp_path):
+    from charmony.pipeline.run.folder import DEFAULT_RUNS_DIR, Run
+    from charmony.pipeline.training.launch import resume_command
+
+    elsewhere = tmp_path / "my runs"
+    assert resume_command(Run(elsewhere / "poems"), elsewhere) == f"charmony train poems --resume --runs-dir '{elsewhere}'"
+    assert resume_command(Run(elsewhere / "poems"), elsewhere, 2) == (
+        f"charmony train poems --resume --nproc 2 --runs-dir '{elsewhere}'")
+    assert resume_command(Run(DEFAULT_RUNS_DIR / "poems"), DEFAULT_RUNS_DIR) == "charmony train poems --resume"

@@ -169,9 +169,8 @@ def test_a_process_that_dies_ends_the_whole_job_with_a_message(prepared):
     finally:
         job.kill()
     assert job.returncode == 1
-    assert err.strip().splitlines()[-1] == (
-        "Error: training process 1 of 2 was killed by SIGKILL, so the job stopped; see its message above"
-    )
+    assert err.strip().splitlines() == ["Error: training process 1 of 2 was killed by SIGKILL, so the job stopped"], (
+        "one line: neither its partner's traceback nor the launcher's log")
     assert Checkpoint.load(run.checkpoint_path).step % 8 == 0, "the last periodic checkpoint is intact"
 
 
@@ -191,3 +190,19 @@ def test_ctrl_c_stops_every_process_at_a_saved_step_and_resume_goes_on(prepared)
     done = charmony("train", run.name, "--runs-dir", run.dir.parent, "--resume", "--nproc", 2, "--max-steps", saved.step + 4)
     assert done.returncode == 0, done.stderr
     assert metrics(run)[-1]["step"] == saved.step + 4
+
+
+def test_a_process_whose_partner_died_waits_to_be_stopped_quietly_and_else_goes_on_to_tell_its_error():
+    waiting = ("import signal, sys; from charmony.pipeline.training import distributed as d; "
+               "signal.signal(signal.SIGTERM, lambda *a: None); d.PARTNER_GRACE_SECONDS = float(sys.argv[1]); "
+               "print('waiting', flush=True); d.await_launcher(); print('telling its error')")
+    stopped = subprocess.Popen([sys.executable, "-c", waiting, "60"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert stopped.stdout.readline() == "waiting\n"
+        stopped.send_signal(signal.SIGTERM)  # as the launcher does when it sees the partner gone
+        assert stopped.wait(timeout=30) == -signal.SIGTERM, "SIGTERM ends it at once, silently"
+        assert stopped.stdout.read() == ""
+    finally:
+        stopped.kill()
+    alone = subprocess.run([sys.executable, "-c", waiting, "0.1"], capture_output=True, text=True, timeout=60)
+    assert alone.returncode == 0 and alone.stdout == "waiting\ntelling its error\n"

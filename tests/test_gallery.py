@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 
 from assertions import assert_user_error
+from charmony.pipeline.audio import ogg
 from charmony.pipeline.training.checkpoint import Checkpoint
 from charmony.pipeline.run.config import GalleryConfig
 from charmony.pipeline.gallery.build import build_gallery
 from charmony.pipeline.plugin.cards import CardPart, highlighted, marked_text
-from charmony.pipeline.gallery.curve import nice_ticks
-from charmony.pipeline.training.log import read_metrics
+from charmony.pipeline.gallery.curve import curve_svg, nice_ticks
+from charmony.pipeline.training.log import Metrics, read_metrics
 from charmony.pipeline.plugin.hookspecs import hookimpl
 from charmony.pipeline.plugin.output import OutputPlugin
 from charmony.pipeline.plugin.verdict import Problem
@@ -89,8 +90,50 @@ def test_cards_show_verdicts_problems_at_their_spot_and_skipped_renders(gallery)
     line = re.search(r'<span class="line problem" id="s1-1-L6" data-line="6">(.*?)</span>(?=<span class="line|</pre>)', bad)[1]
     assert line.startswith('<mark class="spot" title="voice 1, bar 1 lasts 9/8 but M:4/4 needs 4/4">C</mark>DEF')
     assert '<span class="line problem"' not in good
-    assert "<b>midi</b> tune 1 (line 1) is not rendered: line 6:1" in bad
+    # midi rendered when sampling, score and audio when the gallery was built: all three skip the invalid tune alike
+    assert "<b>midi, score, audio</b> tune 1 (line 1) is not rendered: line 6:1" in bad
     assert 'href="files/a-tunes/sample_001.mid"' in good and "sample_002.mid" not in bad
+
+
+def test_the_gallery_renders_what_a_set_lacks_into_its_own_folder(run, gallery):
+    made, page = gallery
+    good = card(page, "s1-0")
+    folder = run.samples_dir / "a-tunes"
+    rendered = made.index.parent / "rendered" / "a-tunes"
+    names = sorted(p.name for p in rendered.iterdir())  # the score's two files and one audio file, of the valid tune only
+    assert {"sample_001.musicxml", "sample_001.svg"} < set(names) and len(names) == 3, names
+    assert all(name.startswith("sample_001.") for name in names)
+    assert '<img class="score" loading="lazy" src="rendered/a-tunes/sample_001.svg"' in good
+    assert re.search(r'<audio controls preload="none" src="rendered/a-tunes/sample_001\.\w+"', good)
+    assert b"<svg" in (rendered / "sample_001.svg").read_bytes()[:2000]
+    # the sample folder and its samples.json are as sampling left them
+    assert sorted(p.name for p in folder.iterdir()) == ["sample_001.abc", "sample_001.mid", "sample_002.abc", "samples.json"]
+    assert set(json.loads((folder / "samples.json").read_text())["samples"][0]["outputs"]) == {"abc", "midi"}
+
+
+def test_no_render_shows_only_what_sampling_rendered(run, gallery, invoke, tmp_path):
+    out = tmp_path / "plain"
+    result = invoke("gallery", run.name, "--runs-dir", run.dir.parent, "--samples", run.samples_dir / "a-tunes", "--out", out,
+                    "--no-render")
+    assert result.exit_code == 0, result.output
+    page = out.joinpath("index.html").read_text()
+    assert not (out / "rendered").exists() and "<img" not in page and "<audio" not in page
+    assert "<b>midi</b> tune 1 (line 1) is not rendered: line 6:1" in card(page, "s1-1")
+
+
+def test_a_card_offers_the_text_as_the_model_wrote_it_where_charmony_changed_it(run):
+    target = run.samples_dir / "raw"
+    metadata = {"run": run.name, "corpus": "bach", "outputs": ["abc"]}
+    written = REEL.replace("X:1\nT:Reel\n", "X:1/8\n")
+    write_samples([Sample(REEL, True, raw=written), Sample(BAD, True, raw=BAD)], metadata, target, ".abc", ["abc"])
+    entries = json.loads((target / "samples.json").read_text())["samples"]
+    assert entries[0]["raw"] == written and "raw" not in entries[1]
+    assert (target / "sample_001.abc").read_text() == REEL
+    page = build_gallery(run, GalleryConfig(samples=[target], render=False)).index.read_text()
+    first, second = card(page, "s1-0"), card(page, "s1-1")
+    assert '<details class="raw"><summary>as the model wrote it</summary>' in first
+    assert 'id="s1-0-raw-L1" data-line="1">X:1/8</span>' in first
+    assert "as the model wrote it" not in second
 
 
 def test_poems_are_set_in_a_cjk_font_with_their_form(gallery):
@@ -199,15 +242,42 @@ def test_sample_render_html_builds_a_gallery_of_the_samples_just_drawn(run, invo
         assert f'data-length="{len(text)}"' in card(page, f"s1-{position}")
 
 
+class FakeBrowser:
+    def __init__(self, name: str):
+        self.name, self.opened = name, []
+
+    def open(self, url):
+        self.opened.append(url)
+        return True
+
+
 def test_gallery_command_writes_where_asked_and_opens_a_browser(run, gallery, invoke, tmp_path, monkeypatch):
-    opened = []
-    monkeypatch.setattr("webbrowser.open", opened.append)
+    browser = FakeBrowser("firefox")
+    monkeypatch.setattr("webbrowser.get", lambda: browser)
     out = tmp_path / "elsewhere" / "show"
     result = invoke("gallery", run.name, "--runs-dir", run.dir.parent, "--samples", run.samples_dir / "b-poems", "--out", out, "--open")
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[0] == f"gallery of 2 samples from 1 sample folder written to {out / 'index.html'}"
-    assert opened == [(out / "index.html").resolve().as_uri()]
+    assert len(result.output.splitlines()) == 2
+    assert browser.opened == [(out / "index.html").resolve().as_uri()]
     assert sorted(p.name for p in (out / "files" / "b-poems").iterdir()) == ["samples.json"]
+
+
+@pytest.mark.parametrize("browser", [None, FakeBrowser("lynx")], ids=["no browser", "a terminal browser"])
+def test_open_without_a_graphical_browser_says_so(run, gallery, invoke, tmp_path, monkeypatch, browser):
+    import webbrowser
+
+    def get():
+        if browser is None:
+            raise webbrowser.Error("could not locate runnable browser")
+        return browser
+
+    monkeypatch.setattr("webbrowser.get", get)
+    result = invoke("gallery", run.name, "--runs-dir", run.dir.parent, "--samples", run.samples_dir / "b-poems",
+                    "--out", tmp_path / "show", "--open")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1] == "no graphical web browser is available here; open the address above in one"
+    assert browser is None or browser.opened == []
 
 
 def test_building_again_replaces_an_earlier_gallery(run, gallery):
@@ -279,3 +349,30 @@ def test_metrics_with_a_line_cut_short_still_plot(tmp_path):
     metrics = read_metrics(path)
     assert metrics.train == [(10, 2.0), (20, 1.5)] and metrics.val == [(20, 1.6, 2.3)] and metrics.best == (20, 1.6, 2.3)
     assert nice_ticks(0, 1518) == [0, 500, 1000, 1500, 2000] and nice_ticks(0.21, 3.6) == [0, 1, 2, 3, 4]
+
+
+def test_the_loss_axis_fits_the_losses_after_the_first_steps_so_overfitting_shows():
+    train = [(step, 0.24 + 4.0 * 0.97 ** step) for step in range(0, 1001, 10)]  # from 4.24 at step 0 down to 0.24
+    val = [(step, 0.6 if step else 4.3, None) for step in range(0, 1001, 100)]  # flat at 0.6 after the first evaluation
+    svg = curve_svg(Metrics(train, val))
+    labels = [float(t) for t in re.findall(r'<text class="tick" x="50" y="[\d.]+" text-anchor="end">([\d.]+)</text>', svg)]
+    assert labels[0] <= 0.24 and 0.6 <= labels[-1] < 1.5, labels
+    plot_height = 260 - 28 - 40
+
+    def last_y(css_class: str) -> float:
+        points = re.search(rf'<polyline class="{css_class}" fill="none" points="([^"]+)"', svg)[1].split()
+        return float(points[-1].split(",")[1])
+
+    assert last_y("train") - last_y("val") > plot_height / 4  # the gap between the curves is plain to see
+    assert "are above the plot" in svg and '<svg class="plot" x="56" y="28" width="568" height="192" viewBox="56 28 568 192">' in svg
+    whole = curve_svg(Metrics([(0, 1.0), (100, 0.8)], [(100, 0.9, None)]))  # nothing to leave out: no note
+    assert "are above the plot" not in whole
+
+
+@pytest.mark.skipif(not ogg.available(), reason="libsndfile (Debian libsndfile1) is not installed: audio is WAV")
+def test_the_gallery_plays_each_tune_from_its_ogg_file(run):
+    write_set(run, "tunes", [REEL], ".abc", ["abc", "audio"])
+    made = build_gallery(run, GalleryConfig())
+    player = re.search(r'<audio controls preload="none" src="([^"]+)"', card(made.index.read_text(encoding="utf-8"), "s1-0"))
+    assert player and player[1] == "files/tunes/sample_001.ogg"
+    assert (made.index.parent / player[1]).read_bytes()[:4] == b"OggS"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from charmony.pipeline.abc.score import abc_to_score
 from charmony.pipeline.run.config import PrepareConfig
 from charmony.pipeline.data.prepare import prepare
 from charmony.pipeline.run.folder import Run
+from charmony.pipeline.run.samples_file import read_sample_set
 from charmony.pipeline.training.train import train
 from tiny import TINY_TRAIN
 
@@ -83,7 +86,8 @@ READ_CARDS = """(async () => {
         return line && line.classList.contains("problem") && line.closest("article") === card;
       }),
       marks: card.querySelectorAll(".line.problem mark.spot").length,
-      text: [...card.querySelectorAll("pre.text .line")].map(line => line.textContent).join("\\n"),
+      text: [...card.querySelectorAll("pre.text:not(.raw) .line")].map(line => line.textContent).join("\\n"),
+      raw: [...card.querySelectorAll("details.raw pre.raw .line")].map(line => line.textContent).join("\\n"),
       notes: [...card.querySelectorAll(".notes")].map(note => note.textContent).join(" "),
     });
   }
@@ -117,7 +121,8 @@ def trained(root: Path, corpus: str, sources: list[Path], steps: int, **options)
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> dict[str, Run]:
-    """Tiny trained Bach, poetry and code runs with their galleries: Bach's of two sample sets, the others' from --render html."""
+    """Tiny trained Bach, poetry and code runs with their galleries: Bach's of two sample sets (one sampled with its
+    scores and audio, one with MIDI only), the others' from --render html."""
     root = tmp_path_factory.mktemp("galleries")
     (root / "tunes.abc").write_text(TUNES, encoding="utf-8")
     (root / "poems.txt").write_text(POEMS * 4, encoding="utf-8")
@@ -131,8 +136,9 @@ def runs(tmp_path_factory) -> dict[str, Run]:
     latest = ("--checkpoint", "latest")
     charmony("sample", "bach", *common, *latest, "--num-samples", 4, "--temperature", 0.2, "--out", bach.samples_dir / "careful",
              "--render", "midi,score,audio,html")
+    # only MIDI: the run's gallery renders the scores and audio of this set itself
     charmony("sample", "bach", *common, *latest, "--num-samples", 3, "--temperature", 1.5, "--out", bach.samples_dir / "wild",
-             "--render", "midi,score,audio")
+             "--render", "midi")
     charmony("gallery", "bach", "--runs-dir", runs_dir)
     poetry = trained(root, "poetry", [root / "poems.txt"], 150)
     charmony("sample", "poetry", *common, "--num-samples", 4, "--temperature", 0.5, "--out", root / "poems-out", "--render", "html")
@@ -173,7 +179,12 @@ def test_bach_gallery_draws_every_valid_score_plays_every_tune_and_shows_every_p
     for card in cards:
         written = (bach.samples_dir / card["folder"] / card["file"]).read_text(encoding="utf-8")
         assert card["text"] == written.rstrip("\n"), card["file"]
+        entry = next(e for e in read_sample_set(bach.samples_dir / card["folder"], "").samples if e["file"] == card["file"])
+        # charmony put in T: and C:, so what the model wrote differs, and the card offers it
+        assert entry["raw"] != written and card["raw"] == entry["raw"].rstrip("\n"), card["file"]
     for card in valid:
+        rendered_by = "files/careful/" if card["folder"] == "careful" else "rendered/wild/"
+        assert all(rendered_by in image["src"] for image in card["images"]), card
         assert card["images"] and all(image["width"] > 0 and image["height"] > 0 for image in card["images"]), card
         for image in card["images"]:
             assert page.resource(image["src"]).count('class="notehead"') > 0, image["src"]
@@ -219,3 +230,77 @@ def test_code_is_highlighted_with_its_parse_verdict(runs, browser, tmp_path):
     for card in cards:
         if card["validity"] == "invalid":
             assert card["problems"] and all(card["targets"]) and card["marks"] >= 1
+
+
+# How wide the page and its parts are, with every card laid out (off screen they are skipped otherwise).
+MEASURE = """(async () => {
+  for (const card of document.querySelectorAll("article.card")) card.style.contentVisibility = "visible";
+  for (const image of document.images) image.loading = "eager";
+  await Promise.all([...document.images].map(image => image.decode().catch(() => null)));
+  const root = document.documentElement;
+  const box = element => element.getBoundingClientRect();
+  const outside = [...document.querySelectorAll("article.card, article.card img, article.card audio, svg.curve, pre.text")]
+    .filter(element => box(element).right > root.clientWidth + 0.5).map(element => element.tagName + "." + element.className);
+  const wrapped = [...document.querySelectorAll("pre.text .line")].filter(line => line.getClientRects().length && box(line).height > 30).length;
+  const curve = document.querySelector("svg.curve"), caption = document.querySelector("figure.curve figcaption");
+  return {scroll: root.scrollWidth, client: root.clientWidth, viewport: window.innerWidth, outside, wrapped,
+          curveAboveCaption: box(curve).bottom <= box(caption).top + 0.5, curveWidth: box(curve).width,
+          scores: [...document.querySelectorAll("img.score")].map(image => [box(image).width, box(image.closest("article")).width])};
+})()"""
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_the_page_fits_a_phone_and_a_desktop_without_scrolling_sideways(runs, browser, width):
+    for index in (runs["bach"].dir / "gallery" / "index.html", runs["poems-out"] / "gallery" / "index.html",
+                  runs["code-out"] / "gallery" / "index.html"):
+        page = browser.open(index.resolve().as_uri(), width=width, height=800)
+        found = page.evaluate(MEASURE)
+        assert found["viewport"] == width and found["scroll"] <= found["client"] <= width, (index, found)
+        assert found["outside"] == [], (index, found["outside"])
+        assert found["curveAboveCaption"] and found["curveWidth"] <= min(width, 640), found
+        assert all(0 < image <= card for image, card in found["scores"]), found["scores"]
+        assert page.errors() == []
+
+
+def test_long_lines_of_text_wrap_within_the_card(runs, browser, tmp_path):
+    folder = tmp_path / "code-samples"
+    shutil.copytree(runs["code-out"], folder, ignore=shutil.ignore_patterns("gallery"))
+    (folder / "sample_001.py").write_text("values = [" + ", ".join(str(n) for n in range(200)) + "]\n", encoding="utf-8")
+    out = tmp_path / "long"
+    charmony("gallery", "code", "--runs-dir", runs["code"].dir.parent, "--samples", folder, "--out", out)
+    page = browser.open((out / "index.html").resolve().as_uri(), width=390, height=800)
+    found = page.evaluate(MEASURE)
+    assert found["wrapped"] >= 1 and found["scroll"] <= found["client"] and found["outside"] == [], found
+    first = page.evaluate('getComputedStyle(document.querySelector("pre.text .line"), "::before").content')
+    assert first == '"1"'  # the line number still shows, once, before the wrapped line
+    assert page.errors() == []
+
+
+def cjk_font_installed() -> bool:
+    """Whether fontconfig knows a font with Chinese glyphs."""
+    if shutil.which("fc-list") is None:
+        return False
+    listed = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True, check=False)
+    return bool(listed.stdout.strip())
+
+
+def test_the_poems_glyphs_draw(runs, browser):
+    if not cjk_font_installed():
+        pytest.skip("no CJK font is installed, so Chromium draws the poems' characters as empty boxes; "
+                    "install one (Debian and Ubuntu: fonts-noto-cjk), as the README says")
+    page = browser.open((runs["poems-out"] / "gallery" / "index.html").resolve().as_uri())
+    # Each character drawn alone on a canvas in the poem's font: a font that has them draws each differently,
+    # while missing glyphs all draw as the same box.
+    drawings = page.evaluate("""(() => {
+      const font = getComputedStyle(document.querySelector("pre.poem")).fontFamily;
+      return [..."春眠晓鸟花"].map(character => {
+        const canvas = document.createElement("canvas");
+        canvas.width = canvas.height = 40;
+        const context = canvas.getContext("2d");
+        context.font = "32px " + font;
+        context.fillText(character, 2, 32);
+        return canvas.toDataURL();
+      });
+    })()""")
+    assert len(set(drawings)) == 5
+    assert page.errors() == []

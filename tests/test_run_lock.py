@@ -12,7 +12,9 @@ import pytest
 
 from tiny import TINY_TRAIN
 
-from charmony.pipeline.run.lock import lock_path, run_lock
+from assertions import assert_user_error
+
+from charmony.pipeline.run.lock import folder_lock, lock_path, run_lock
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.run.config import SampleConfig
 from charmony.pipeline.sampling.sample import sample
@@ -147,3 +149,18 @@ def test_taking_the_lock_removes_what_a_killed_holder_left_and_nothing_else(tmp_
         pass
     assert sorted(p.name for p in folder.iterdir()) == ["sample_001.txt"]
     assert not (run.dir / ".metrics.jsonl.q9.tmp").exists() and (run.dir / ".lock").exists()
+
+
+def test_a_second_sample_into_a_busy_out_folder_names_the_first_and_the_lock_goes_with_it(trained_run, invoke, tmp_path):
+    out = tmp_path / "out"
+    args = ("sample", "rhymes", "--runs-dir", trained_run.dir.parent, "--max-length", 5, "--seed", 1, "--out", out)
+    with folder_lock(out, "sample"):  # as a first `charmony sample --out` holds it while it writes
+        refused = invoke(*args)
+        assert sorted(p.name for p in out.iterdir()) == [".lock"], "the second wrote nothing"
+    assert_user_error(refused, f"folder {out} is in use by `charmony sample` (PID {os.getpid()}, since ")
+    assert not out.exists(), "a folder made only for the lock goes with it"
+    out.mkdir()
+    (out / ".charmony-render-k1").mkdir()  # what a killed `sample --out` leaves behind
+    (out / ".sample_001.txt.k2.tmp").write_text("half a sample")
+    assert invoke(*args).exit_code == 0
+    assert sorted(p.name for p in out.iterdir()) == ["sample_001.txt", "samples.json"], "no lock, no leftovers"

@@ -2,6 +2,7 @@ import csv
 import json
 import re
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,7 +18,10 @@ from charmony.pipeline.system.errors import ConfigError, CorpusError
 from charmony.pipeline.run.config import ForecastConfig
 from charmony.pipeline.series.forecast import forecast, write_forecast
 from charmony.pipeline.run.config import ForecastScoreConfig
-from charmony.pipeline.series.score import held_out_windows, score_forecasts
+from charmony.pipeline.series.score import rolling_origins, score_forecasts
+from charmony.pipeline.series.history import Document
+from charmony.pipeline.series.metrics import Figures, sample_crps, seasonal_scale
+from charmony.pipeline.series.baselines import statsforecast_baselines
 from charmony.pipeline.run.config import PrepareConfig
 from charmony.pipeline.data.prepare import prepare
 from charmony.pipeline.run.folder import Run
@@ -195,24 +199,27 @@ def test_a_trained_forecast_beats_persistence_on_the_next_day(load_run, tmp_path
     full = household_load(101)
     context = tmp_path / "context.csv"
     context.write_text("load\n" + "\n".join(map(str, full[:-24])) + "\n")
-    result = forecast(load_run, ForecastConfig(horizon=24, num_samples=40, context=context, seed=1, device="cpu"))
+    [result] = forecast(load_run, ForecastConfig(horizon=24, num_samples=40, contexts=(context,), seed=1, device="cpu"))
     truth = full[-24:]
     assert result.paths.shape == (40, 24)
     median = result.quantile(50)
     assert mae(median, truth) < 0.75 * mae(persistence(full[:-24], 24), truth)
     assert np.corrcoef(median, truth)[0, 1] > 0.7, "the median follows the day: low at night, peaks morning and evening"
-    again = forecast(load_run, ForecastConfig(horizon=24, num_samples=40, context=context, seed=1, device="cpu"))
+    [again] = forecast(load_run, ForecastConfig(horizon=24, num_samples=40, contexts=(context,), seed=1, device="cpu"))
     assert np.array_equal(result.paths, again.paths), "the same seed gives the same forecast"
 
 
 def test_forecast_writes_csv_svg_and_json(load_run, tmp_path):
-    result = forecast(load_run, ForecastConfig(horizon=6, num_samples=20, seed=2, device="cpu"))
+    [result] = forecast(load_run, ForecastConfig(horizon=6, num_samples=20, seed=2, device="cpu"))
     assert result.metadata["context"].startswith("the end of run 'load'") and len(result.history) == 2400
-    written = write_forecast(result, tmp_path / "out")
+    written = write_forecast(result, tmp_path / "out", samples_csv=True)
     rows = list(csv.DictReader((tmp_path / "out" / "forecast.csv").open()))
     assert [row["step"] for row in rows] == ["1", "2", "3", "4", "5", "6"]
-    for row in rows:
+    for step, row in enumerate(rows):
         assert float(row["p10"]) <= float(row["median"]) <= float(row["p90"])
+        drawn = [float(row[f"sample_{i}"]) for i in range(1, 21)]
+        assert drawn == pytest.approx(result.paths[:, step], rel=1e-5), "every sample, in the series' own units"
+        assert float(row["median"]) == pytest.approx(np.median(drawn), rel=1e-5)
     svg = (tmp_path / "out" / "forecast.svg").read_text()
     assert svg.startswith("<svg") and all(f'class="{part}"' in svg for part in ("band", "history", "median"))
     assert json.loads(written[2].read_text())["seed"] == 2
@@ -243,41 +250,46 @@ def test_forecast_needs_a_series_run(trained_run):
         forecast(trained_run, ForecastConfig(horizon=3, device="cpu"))
 
 
-def test_held_out_windows_start_every_horizon_steps_inside_each_document():
-    eod = 99
-    ids = np.array([*range(10), eod, *range(20, 27), eod, *range(30, 34)])  # documents of 10, 7 and 4 values
-    windows = held_out_windows(ids, eod, context=3, horizon=2, limit=100)
-    assert [w.tolist() for w in windows] == [
-        [0, 1, 2, 3, 4], [2, 3, 4, 5, 6], [4, 5, 6, 7, 8],  # the first document: origins 3, 5, 7 (9 + 2 runs past it)
-        [20, 21, 22, 23, 24], [22, 23, 24, 25, 26],  # none crosses an <eod>; the 4 values of the last are too few
-    ]
-    spread = held_out_windows(ids, eod, context=3, horizon=2, limit=3)
-    assert [w[0] for w in spread] == [0, 4, 22], "a limit keeps the first, the last and windows evenly between"
+def test_rolling_origins_lie_in_the_held_out_part_after_enough_history():
+    documents = [Document("a", np.arange(100.0), held_out=70), Document("b", np.arange(40.0), held_out=40),
+                 Document("c", np.arange(30.0), held_out=0)]
+    found = rolling_origins(documents, horizon=10, history=25, origins=None, limit=100)
+    assert found == [(0, 70), (0, 80), (0, 90)], "b holds nothing out; c's 30 values leave no room for 25 + 10"
+    spread = rolling_origins(documents, horizon=10, history=25, origins=3, limit=100)
+    assert spread == [(0, 70), (0, 80), (0, 90)], "--origins spreads over every step, first and last kept"
+    assert rolling_origins(documents, horizon=10, history=25, origins=None, limit=2) == [(0, 70), (0, 90)]
 
 
-def _scaled_windows(run, context, horizon):
-    """The held-out windows in scaled units, read straight from val.bin and the vocabulary."""
-    vocab = run.vocabulary()
-    bins = Bins.for_options(SeriesOptions.parse(run.manifest().options))
-    tokens = [vocab.tokens[i] for i in run.tokens("val")]
-    assert tokens[-1] == "<eod>" and "<eod>" not in tokens[:-1], "one series: its end is held out"
-    values = np.array([int(token) for token in tokens[:-1]])
-    origins = range(context, len(values) - horizon + 1, horizon)
-    return [bins.centres(values[o - context:o + horizon]) for o in origins]
+def test_crps_from_samples_matches_its_definition_and_a_point_forecast_gives_its_error():
+    rng = np.random.default_rng(0)
+    samples, truth = rng.normal(size=(3, 7, 5)), rng.normal(size=(3, 5))
+    brute = np.abs(samples - truth[:, None]).mean(axis=1) - 0.5 * np.abs(samples[:, :, None] - samples[:, None]).mean(axis=(1, 2))
+    assert sample_crps(samples, truth) == pytest.approx(brute)
+    same = np.repeat(truth[:, None], 4, axis=1)
+    assert sample_crps(same + 1.5, truth) == pytest.approx(np.full((3, 5), 1.5))
+    assert seasonal_scale(np.array([1.0, 2, 4, 3, 6]), 2) == pytest.approx((3 + 1 + 2) / 3)
+    figures = Figures.of(truth + 1, truth, np.array([2.0, 0.0, 4.0]), samples=truth[:, None] + np.linspace(-2, 2, 11)[None, :, None])
+    assert figures.mae == pytest.approx(1) and figures.mse == pytest.approx(1)
+    assert figures.mase == pytest.approx((1 / 2 + 1 / 4) / 2), "a window whose history never varies is left out"
+    assert figures.coverage == 1.0
 
 
-def test_evaluate_scores_median_forecasts_of_held_out_windows_against_both_baselines(load_run):
+def test_evaluate_scores_rolling_origins_in_the_series_own_units(load_run):
     score = score_forecasts(load_run, ForecastScoreConfig(num_samples=20, device="cpu"))
-    windows = _scaled_windows(load_run, 168, 24)
-    assert (score.windows, score.context, score.horizon, score.period) == (len(windows), 168, 24, 24) and len(windows) == 2
-    truth = np.stack([w[168:] for w in windows])
-    assert score.persistence.mse == pytest.approx(mse(np.stack([np.full(24, w[167]) for w in windows]), truth))
-    assert score.seasonal.mae == pytest.approx(mae(np.stack([w[144:168] for w in windows]), truth))
-    assert score.model.mse < 0.6 * score.persistence.mse, "a trained model knows the day's shape; persistence does not"
-    assert score.model.mse < 1.5 * score.seasonal.mse
-    again = score_forecasts(load_run, ForecastScoreConfig(num_samples=20, device="cpu"))
-    assert again == score, "the same seed gives the same figures"
-    assert score_forecasts(load_run, ForecastScoreConfig(num_samples=20, device="cpu", seed=5)).model != score.model
+    values = household_load(100)
+    origins = range(2161, 2400 - 24 + 1, 24)  # the held-out part: the last 239 values
+    assert (score.windows, score.horizon, score.periods, score.checkpoint) == (len(origins), 24, (24,), "latest")
+    truth = np.stack([values[o:o + 24] for o in origins])
+    persistence_mae = mae(np.stack([np.full(24, values[o - 1]) for o in origins]), truth)
+    assert score.figures["persistence"].mae == pytest.approx(persistence_mae), "raw values, not bin centres"
+    assert score.figures["seasonal naive 24"].mse == pytest.approx(mse(np.stack([values[o - 24:o] for o in origins]), truth))
+    model = score.figures["model"]
+    assert model.mae < 0.75 * score.figures["persistence"].mae, "a trained model knows the day's shape"
+    assert 0.4 <= model.coverage <= 1.0 and 0 < model.crps < model.mae
+    assert score_forecasts(load_run, ForecastScoreConfig(num_samples=20, device="cpu")) == score, "same seed, same figures"
+    assert score_forecasts(load_run, ForecastScoreConfig(num_samples=20, device="cpu", seed=5)).figures["model"] != model
+    two = score_forecasts(load_run, ForecastScoreConfig(num_samples=4, origins=3, horizon=12, periods=(24, 48), device="cpu"))
+    assert two.windows == 3 and list(two.figures) == ["model", "persistence", "seasonal naive 24", "seasonal naive 48"]
 
 
 def test_an_untrained_model_scores_far_worse(load_run, tmp_path):
@@ -286,23 +298,95 @@ def test_an_untrained_model_scores_far_worse(load_run, tmp_path):
     train(run, FORECAST_TRAIN.with_settings(max_steps=1, lr=1e-9, warmup_steps=0))
     untrained = score_forecasts(run, ForecastScoreConfig(num_samples=20, device="cpu"))
     trained = score_forecasts(load_run, ForecastScoreConfig(num_samples=20, device="cpu"))
-    assert untrained.persistence == trained.persistence, "the same held-out windows"
-    assert untrained.model.mse > 3 * trained.model.mse and untrained.model.mse > untrained.persistence.mse
+    assert untrained.figures["persistence"] == trained.figures["persistence"], "the same held-out windows"
+    assert untrained.figures["model"].mae > 2 * trained.figures["model"].mae
 
 
 def test_evaluate_command_on_a_series_run_and_its_bad_input(load_run, trained_run, invoke):
     runs = load_run.dir.parent
-    result = invoke("evaluate", "--run", "load", "--horizon", "12", "--num-samples", "5", "--device", "cpu", "--runs-dir", runs)
+    result = invoke("evaluate", "--run", "load", "--horizon", "12", "--num-samples", "5", "--device", "cpu",
+                    "--option", "period=24,168", "--runs-dir", runs)
     assert result.exit_code == 0, result.output
-    line = result.output.strip()
-    assert line.startswith("evaluate: 5 held-out windows, 12 steps after 168 of context, median of 5 forecasts")
-    assert re.search(r"persistence MSE [\d.e-]+, MAE [\d.e-]+ \(model [\d.]+x\); seasonal persistence \(24 steps\)", line)
-    long = invoke("evaluate", "--run", "load", "--context-steps", "1000", "--runs-dir", runs)
-    assert_user_error(long, "run 'load' holds out too few values for one window of 1000 + 24 (239 values)", "--val-fraction")
-    short = invoke("evaluate", "--run", "load", "--context-steps", "12", "--runs-dir", runs)
-    assert_user_error(short, "--context-steps must be at least the period (24)")
+    lines = result.output.strip().splitlines()
+    assert lines[0].startswith("evaluate: 19 rolling origins over the held-out values") and "checkpoint latest" in lines[0]
+    assert [line.split()[0] for line in lines[1:]] == ["model", "persistence", "seasonal", "seasonal"]
+    assert re.search(r"model +MAE [\d.e-]+, MSE [\d.e-]+, MASE [\d.]+, CRPS [\d.e-]+, 80% coverage \d+%", lines[1])
+    best = invoke("evaluate", "--run", "load", "--num-samples", "2", "--origins", "2", "--checkpoint", "best", "--json",
+                  "--device", "cpu", "--runs-dir", runs)
+    data = json.loads(best.output)
+    assert data["windows"] == 2 and data["checkpoint"] == "best" and set(data["mae_vs"]) == {"persistence", "seasonal naive 24"}
+    assert data["note"].startswith("best.pt was chosen by its loss on these same held-out values")
+    assert "note" not in json.loads(invoke("evaluate", "--run", "load", "--num-samples", "2", "--origins", "2", "--json",
+                                           "--device", "cpu", "--runs-dir", runs).output)
+    long = invoke("evaluate", "--run", "load", "--option", "period=5000", "--runs-dir", runs)
+    assert_user_error(long, "--option period=5000 is longer than the series (2,400 values); give a shorter period")
+    missing = invoke("evaluate", "--run", "load", "--baseline", "ets,mstl", "--runs-dir", runs)
+    assert_user_error(missing, "--baseline ets,mstl needs statsforecast, which is not installed")
+    unknown = invoke("evaluate", "--run", "load", "--baseline", "prophet", "--runs-dir", runs)
+    assert_user_error(unknown, "--baseline prophet: statsforecast has no method by that name here; choose from ets")
     text = invoke("evaluate", "--run", "rhymes", "--horizon", "3", "--runs-dir", trained_run.dir.parent)
     assert_user_error(text, "--horizon: only for scoring a series run's forecasts")
+
+
+def test_statsforecast_baselines_go_through_the_library_when_it_is_there(monkeypatch):
+    import sys
+    import types
+
+    monkeypatch.setitem(sys.modules, "statsforecast", None)
+    with pytest.raises(ConfigError, match="needs statsforecast, which is not installed"):
+        statsforecast_baselines(("ets",), (24,))
+    fitted = []
+
+    class AutoETS:
+        def __init__(self, season_length):
+            fitted.append(season_length)
+
+        def forecast(self, y, h):
+            return {"mean": np.full(h, y.mean())}
+
+    package, models = types.ModuleType("statsforecast"), types.ModuleType("statsforecast.models")
+    models.AutoETS = AutoETS
+    monkeypatch.setitem(sys.modules, "statsforecast", package)
+    monkeypatch.setitem(sys.modules, "statsforecast.models", models)
+    [ets] = statsforecast_baselines(("ets",), (24, 168))
+    assert ets.name == "ets" and ets.forecast(np.array([1.0, 3.0]), 3).tolist() == [2.0, 2.0, 2.0] and fitted == [24]
+    with pytest.raises(ConfigError, match="this statsforecast has no MSTL"):
+        statsforecast_baselines(("mstl",), (24,))
+
+
+def test_a_csv_run_finds_its_source_from_another_folder(tmp_path, monkeypatch):
+    from charmony.pipeline.series.forecast import context_values, series_corpus
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "load.csv").write_text("v\n" + "\n".join(str(1 + (i % 24) / 10) for i in range(300)) + "\n")
+    monkeypatch.chdir(tmp_path / "data")
+    run = Run(tmp_path / "runs" / "csv")
+    manifest = prepare(run, PrepareConfig("series", [Path("load.csv")], val_fraction=0.2, options={"period": "24,48"}))
+    assert manifest.sources[0].path == str(tmp_path / "data" / "load.csv"), "recorded by its absolute path"
+    monkeypatch.chdir(tmp_path)
+    values, origin = context_values(run, series_corpus(run), None)
+    assert len(values) == 300 and "series 'v'" in origin
+    (tmp_path / "data" / "load.csv").unlink()
+    with pytest.raises(ConfigError, match="which is not there from .*; give --context FILE.csv"):
+        context_values(run, series_corpus(run), None)
+    with pytest.raises(CorpusError, match="--option period=500 is not shorter than series 'v' \\(300 values\\)"):
+        (tmp_path / "data" / "load.csv").write_text("v\n" + "1\n" * 300)
+        prepare(Run(tmp_path / "runs" / "long"), PrepareConfig("series", [tmp_path / "data" / "load.csv"], options={"period": "500"}))
+    assert not (tmp_path / "runs" / "long").exists(), "nothing written"
+
+
+def test_several_contexts_are_forecast_in_one_call(load_run, invoke, tmp_path):
+    full = household_load(101)
+    for name, end in (("monday", -48), ("tuesday", -24)):
+        (tmp_path / f"{name}.csv").write_text("load\n" + "\n".join(map(str, full[:end])) + "\n")
+    out = tmp_path / "fc"
+    result = invoke("forecast", "load", "--context", tmp_path / "monday.csv", "--context", tmp_path / "tuesday.csv",
+                    "--horizon", "4", "--num-samples", "3", "--seed", "1", "--device", "cpu", "--out", out, "--runs-dir", load_run.dir.parent)
+    assert result.exit_code == 0, result.output
+    assert result.output.count("forecast of 4 steps") == 2
+    for name, length in (("monday", 2376), ("tuesday", 2400)):
+        meta = json.loads((out / name / "forecast.json").read_text())
+        assert meta["context_values"] == length and meta["seed"] == 1
 
 
 def test_prepare_warns_once_per_pass_about_clipped_values(tmp_path):

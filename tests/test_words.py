@@ -2,6 +2,7 @@ import json
 import math
 import random
 
+import numpy as np
 import pytest
 
 from charmony.cli import cli
@@ -191,3 +192,21 @@ def test_the_word_benchmark_runs_on_a_corpus_in_the_ptb_layout(ptb, capsys, monk
     assert figures["steps"] == 40 and figures["vocab"] == len(set(sentences(2500, 1).split())) + 2
     assert "best validation perplexity" in output and "reference: PTB small: 120.7 valid" in output
     assert 1 < figures["best_val_ppl"] < figures["vocab"]
+
+
+def test_a_vocabulary_larger_than_the_default_keeps_every_word_and_a_literal_unk(tmp_path, runs_dir):
+    words = [f"w{index}" for index in range(12_000)]  # more than the corpus' default of 10,000
+    pick = random.Random(3).choice
+    lines = [" ".join(words[i:i + 10]) for i in range(0, len(words), 10)]
+    lines += ["<unk> stands in for a rare word", "<eod> is only text here"] + [" ".join(pick(words) for _ in range(8)) for _ in range(200)]
+    (tmp_path / "text").mkdir()
+    (tmp_path / "text" / "a.txt").write_text("\n".join(lines) + "\n")
+    large = prepare(Run(runs_dir / "large"), PrepareConfig("words", [tmp_path / "text"], max_vocab=20_000))
+    vocab = Run(runs_dir / "large").vocabulary()
+    assert large.max_vocab == 20_000 and vocab.unk_id is not None
+    assert vocab.encode(["<unk>", "<eod>", " w5"]) == [vocab.unk_id, vocab.unk_id, vocab.index[" w5"]]
+    ids = np.concatenate([Run(runs_dir / "large").tokens(split) for split in ("train", "val")])
+    assert int((ids == vocab.unk_id).sum()) == 2, "only the literal <unk> and <eod> are unknown: no word is cut"
+    assert int((ids == vocab.eod_id).sum()) == 1, "one file, one document: a literal <eod> in it is no boundary"
+    default = prepare(Run(runs_dir / "default"), PrepareConfig("words", [tmp_path / "text"]))
+    assert default.vocab_size == 10_002 and large.vocab_size > 12_000

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from math import lcm
 
 from charmony.pipeline.abc.bars import completes as bars_complete
 from charmony.pipeline.abc.bars import is_short as bar_is_short
-from charmony.pipeline.abc.collection import split_tunes
+from charmony.pipeline.abc.collection import iter_tunes
+from charmony.pipeline.abc.crowding import crowding_problems
 from charmony.pipeline.abc.parser import parse_tune
 from charmony.pipeline.abc.theory import is_pickup
 from charmony.pipeline.abc.tune import Bar, Tune, Voice
 from charmony.pipeline.plugin.verdict import Problem, Verdict
 
+KEPT_PARSES = 1000  # tunes of a file whose parse the verdict keeps for the renderers
 NO_TUNES = "no tunes: the file holds no music; a tune starts with a line such as X:1 and its header ends with one such as K:C"
 
 
@@ -49,6 +52,7 @@ def check_tune(tune: Tune, required: tuple[str, ...] = ()) -> TuneReport:
         bars += len(voice.bars)
         bars_ok += len(voice.bars) - len({(p.line, p.column) for p in voice_problems})
     problems.extend(bar_count_problems(tune))
+    problems.extend(crowding_problems(tune))
     problems.sort(key=lambda p: (p.line, p.column))
     lacking = lacking_fields(tune, required)
     if lacking:
@@ -59,7 +63,13 @@ def check_tune(tune: Tune, required: tuple[str, ...] = ()) -> TuneReport:
 
 def check_tunes(text: str, required: tuple[str, ...] = ()) -> list[TuneReport]:
     """Check every tune of an ABC file (see check_tune for `required`); lines are those of the file."""
-    return [check_tune(parse_tune(piece.text, piece.line), required) for piece in split_tunes(text)]
+    return list(iter_reports(text, required))
+
+
+def iter_reports(text: str, required: tuple[str, ...] = ()) -> Iterator[TuneReport]:
+    """The report on each tune of an ABC file, one tune parsed at a time (see check_tunes)."""
+    for piece in iter_tunes(text):
+        yield check_tune(parse_tune(piece.text, piece.line), required)
 
 
 def lacking_fields(tune: Tune, required: tuple[str, ...]) -> list[str]:
@@ -69,24 +79,33 @@ def lacking_fields(tune: Tune, required: tuple[str, ...]) -> list[str]:
 
 
 def check_abc(text: str, required: tuple[str, ...] = ()) -> Verdict:
-    """The verdict on an ABC file: valid when it holds at least one tune and every tune is valid (see check_tune)."""
-    reports = check_tunes(text, required)
+    """The verdict on an ABC file: valid when it holds at least one tune and every tune is valid (see check_tune).
+
+    The tunes are checked one at a time; the verdict keeps their parse for the renderers only for a file of
+    at most KEPT_PARSES tunes, so that checking a large collection takes memory for its problems alone.
+    """
+    tunes = valid = bars = bars_ok = 0
     lacks: dict[str, int] = {}
-    for report in reports:
+    problems: list[Problem] = []
+    reports: list[TuneReport] | None = []
+    for report in iter_reports(text, required):
+        tunes += 1
+        valid += report.valid
+        bars += report.bars
+        bars_ok += report.bars_ok
+        problems.extend(report.problems)
         for letter in report.lacking:
             lacks[letter] = lacks.get(letter, 0) + 1
-    if not reports:
-        return Verdict(False, [Problem(1, 1, NO_TUNES)], {"tunes": 0, "valid_tunes": 0, "bars": 0, "bars_ok": 0}, parsed=reports)
-    details: dict[str, object] = {
-        "tunes": len(reports),
-        "valid_tunes": sum(report.valid for report in reports),
-        "bars": sum(report.bars for report in reports),
-        "bars_ok": sum(report.bars_ok for report in reports),
-    }
+        if reports is not None:
+            reports.append(report)
+            if len(reports) > KEPT_PARSES:
+                reports = None
+    if not tunes:
+        return Verdict(False, [Problem(1, 1, NO_TUNES)], {"tunes": 0, "valid_tunes": 0, "bars": 0, "bars_ok": 0}, parsed=[])
+    details: dict[str, object] = {"tunes": tunes, "valid_tunes": valid, "bars": bars, "bars_ok": bars_ok}
     if lacks:
         details["lacks"] = lacks  # tunes lacking each required field
-    problems = [problem for report in reports for problem in report.problems]
-    return Verdict(details["valid_tunes"] == len(reports), problems, details, parsed=reports)  # renderers reuse the parse
+    return Verdict(valid == tunes, problems, details, parsed=reports)  # renderers reuse the parse
 
 
 def bar_numbers(voice: Voice) -> list[int]:

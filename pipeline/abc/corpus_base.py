@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 
+from charmony.pipeline.abc.parser import parse_tune
 from charmony.pipeline.abc.sample_options import ABC_SAMPLE_OPTIONS
+from charmony.pipeline.abc.tune import Tune
 from charmony.pipeline.plugin.corpus import CorpusPlugin, CorpusWarning, SampleContext, SampleInfo
 
 NUMBER_LINE = re.compile(r"^X:[^\n]*", re.MULTILINE)
@@ -19,6 +22,20 @@ COMPLETION_CHARACTERS = frozenset("z|]\n")
 def skip(message: str) -> None:
     """Say in one line what was skipped and why."""
     warnings.warn(message, CorpusWarning, stacklevel=2)
+
+
+def read_tune(text: str, path: Path, line: int) -> Tune | None:
+    """The tune parsed, or None, with a warning naming file and line, when it has no X: or K: or cannot be read."""
+    try:
+        tune = parse_tune(text, line)
+    except Exception as error:  # a tune the parser fails on costs that tune, never the corpus
+        skip(f"{path}:{line}: the tune cannot be read ({type(error).__name__}: {error}); skipped, the other tunes are used")
+        return None
+    if not tune.readable:
+        missing = "X:" if tune.number is None else "K:"
+        skip(f"{path}:{line}: the tune has no {missing} field; skipped, the other tunes are used")
+        return None
+    return tune
 
 
 def renumber(text: str, number: int) -> str:

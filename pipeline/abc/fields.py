@@ -18,7 +18,12 @@ class FieldError(ValueError):
 
 
 def read_number(digits: str) -> int:
-    """The value of a run of digits, or 10**MOST_DIGITS for a longer run (which is beyond every limit anyway)."""
+    """The value of a run of digits, or 10**MOST_DIGITS for a longer run (which is beyond every limit anyway).
+
+    Anything but digits (as `2-3`) raises a FieldError, which the field readers report as a problem.
+    """
+    if not digits.isdecimal():
+        raise FieldError(f"{digits!r} is not a number")
     return int(digits) if len(digits) <= MOST_DIGITS else 10**MOST_DIGITS
 
 

@@ -11,6 +11,8 @@ from charmony.pipeline.abc.tokens import describe_other
 from charmony.pipeline.abc.tune import Bar, Change, Chord, Note, Rest
 from charmony.pipeline.plugin.verdict import Problem
 
+ENDING_SPAN = re.compile(r"(\d+)(?:-(\d+))?")  # one part of an ending's numbers: `2` or `1-3`
+
 
 class BarReader(TuneState):
     """Closes bars at barlines, keeps track of open repeats and numbers endings."""
@@ -55,9 +57,12 @@ class BarReader(TuneState):
             return
         values: list[int] = []
         for part in numbers.split(","):
-            first, _, last = part.partition("-")
-            low = read_number(first)
-            high = read_number(last) if last else low
+            span = ENDING_SPAN.fullmatch(part)
+            if span is None:
+                self.problem(index, column, f"ending [{numbers}: each part is one number or a range, as in [1,3 or [1-2")
+                return
+            low = read_number(span.group(1))
+            high = read_number(span.group(2)) if span.group(2) else low
             if not 1 <= low <= high <= theory.MOST_ENDINGS:
                 self.problem(index, column, f"ending [{numbers}: endings are numbered from 1 to {theory.MOST_ENDINGS}, "
                              "as in [1, [2 or [1,3")
@@ -87,7 +92,10 @@ class BarReader(TuneState):
         return False
 
     def check_lengths(self, bar: Bar) -> None:
-        """A problem for each note, chord, rest or grace note of the bar that is too long or too short to render."""
+        """A problem for each note, chord, rest or grace note of the bar that is too long or too short to render.
+
+        One too long is then cut to the longest note, so that nothing reading the tune counts out its length.
+        """
         for layer in bar.layers:
             for event in layer:
                 if isinstance(event, Change):
@@ -97,6 +105,9 @@ class BarReader(TuneState):
                     beyond = theory.note_length_problem(item.length)
                     if beyond is not None:
                         self.problems.append(Problem(item.line, item.column, f"this {name} {beyond}"))
+                    item.length = min(item.length, theory.LONGEST_NOTE)
+                for note in getattr(event, "notes", ()):
+                    note.length = min(note.length, theory.LONGEST_NOTE)
 
     def expand_whole_rests(self, state: VoiceState, bar: Bar) -> None:
         """Z4 alone in its bar becomes four bars of rest; with other music in its bar it is a problem and one bar."""

@@ -1,5 +1,5 @@
-"""Rendering checked ABC tunes: MIDI (repeats played), MusicXML, SVG through verovio, WAV through FluidSynth
-or charmony's built-in synthesizer.
+"""Rendering checked ABC tunes: MIDI (repeats played), MusicXML, SVG through verovio, audio through FluidSynth
+or charmony's built-in synthesizer (finished by pipeline/audio/mastering.py: Ogg Vorbis, peak at -1 dBFS).
 
 Every tune renders under a time limit, in a worker process (see worker.py): a tune that runs out of time or
 crashes a library gets one line saying so, and the other tunes go on.
@@ -17,6 +17,7 @@ from pathlib import Path
 
 from charmony.pipeline.abc.check import TuneReport, check_tune
 from charmony.pipeline.abc.collection import split_tunes
+from charmony.pipeline.abc.music21_log import music21_warnings_logged
 from charmony.pipeline.abc.parser import parse_tune
 from charmony.pipeline.abc.tune import Tune
 from charmony.pipeline.abc.worker import RenderTimeout, worker
@@ -30,7 +31,10 @@ from charmony.pipeline.system.sources import read_text
 # A 100,000-note tune is refused within a minute: its MusicXML alone would take music21 several minutes.
 RENDER_SECONDS = 45.0
 SOUNDFONTS = (Path("/usr/share/sounds/sf2/FluidR3_GM.sf2"), Path("/usr/share/sounds/sf2/default-GM.sf2"))
-LONGEST_AUDIO_SECONDS = 600  # a tune that plays longer is not rendered as audio (its WAV would be over 100 MB)
+# A tune that plays longer is not rendered as audio: FluidSynth would play it all before the recording is cut
+# to its first three minutes (mastering.LONGEST_SECONDS).
+LONGEST_AUDIO_SECONDS = 600
+FLUIDSYNTH_RATE = 44100
 MUSIC21 = ("music21", "charmony.pipeline.abc.score")  # what the MusicXML job needs, imported once per worker
 
 
@@ -153,23 +157,31 @@ def write_musicxml(tune: Tune, target: Path) -> Path:
 
 
 def _midi_job(text: str, line: int, target: str) -> dict:
-    return {"seconds": write_midi(parse_tune(text, line), Path(target))}
+    with music21_warnings_logged():
+        return {"seconds": write_midi(parse_tune(text, line), Path(target))}
 
 
 def _musicxml_job(text: str, line: int, target: str) -> dict:
-    write_musicxml(parse_tune(text, line), Path(target))
+    with music21_warnings_logged():
+        write_musicxml(parse_tune(text, line), Path(target))
     return {}
 
 
 def _synth_job(midi: str, target: str) -> dict:
-    from charmony.pipeline.audio.synth import midi_to_wav
+    from charmony.pipeline.audio.synth import midi_to_audio
 
-    midi_to_wav(Path(midi), Path(target))
+    midi_to_audio(Path(midi), Path(target))
+    return {}
+
+
+def _finish_job(recording: str, target: str, music_seconds: float, tail: float) -> dict:
+    finish_fluidsynth(Path(recording), Path(target), music_seconds, tail)
     return {}
 
 
 # What the worker runs, by name: the functions above, as "module:function".
-JOBS = {name: f"{__name__}:{job.__name__}" for name, job in {"midi": _midi_job, "musicxml": _musicxml_job, "synth": _synth_job}.items()}
+JOBS = {name: f"{__name__}:{job.__name__}" for name, job in
+        {"midi": _midi_job, "musicxml": _musicxml_job, "synth": _synth_job, "finish": _finish_job}.items()}
 
 
 def write_svg(musicxml: Path, target: Path, seconds: float = RENDER_SECONDS) -> list[Path]:
@@ -203,23 +215,54 @@ def check_fluidsynth() -> Path:
     return font
 
 
-def synthesize_wav(midi: Path, target: Path, deadline: float) -> Path:
-    """A WAV file of a MIDI file played by charmony's built-in synthesizer (see synth.py), in the worker."""
+def synthesize_audio(midi: Path, target: Path, deadline: float) -> Path:
+    """An audio file (see mastering.py) of a MIDI file played by charmony's built-in synthesizer, in the worker."""
     worker().run(JOBS["synth"], {"midi": str(midi), "target": str(target)}, seconds_left(deadline), "synth")
     return target
 
 
-def write_wav(midi: Path, target: Path, seconds: float = RENDER_SECONDS) -> Path:
-    """A WAV file of a MIDI file played by FluidSynth with a General MIDI SoundFont.
+def fluidsynth_audio(midi: Path, music_seconds: float, tail: float, target: Path, deadline: float) -> Path:
+    """An audio file (see mastering.py) of a MIDI file played by FluidSynth, ending `tail` seconds after the music.
 
-    FluidSynth reports a failed write (a full disk) on stderr yet exits 0, leaving the file cut short:
-    that is an error here too.
+    FluidSynth records into a scratch WAV file beside the MIDI file; the worker finishes it into `target`.
+    """
+    recording = midi.with_name(f"{midi.stem}-fluidsynth.wav")
+    write_wav(midi, recording, seconds_left(deadline))
+    worker().run(JOBS["finish"], {"recording": str(recording), "target": str(target), "music_seconds": music_seconds,
+                                  "tail": tail}, seconds_left(deadline), "finishing the recording")
+    return target
+
+
+def finish_fluidsynth(recording: Path, target: Path, music_seconds: float, tail: float) -> Path:
+    """Finish FluidSynth's recording of a tune (see mastering.py); RenderError where it holds less than the music.
+
+    FluidSynth plays on for seconds after the last note while its voices die away: a recording shorter
+    than the music was cut off, by a full disk.
+    """
+    from charmony.pipeline.audio.mastering import LONGEST_SECONDS, finish_recording
+    from charmony.pipeline.audio.ogg import read_audio
+
+    needed = min(music_seconds, LONGEST_SECONDS)
+    # A second more than is kept, so that the fades find the recording longer than where they cut it.
+    samples, rate = read_audio(recording, longest_seconds=min(music_seconds + tail, LONGEST_SECONDS) + 1)
+    if len(samples) / rate < needed:
+        raise RenderError(f"FluidSynth wrote only {len(samples) / rate:.1f} s of the {music_seconds:.1f} s tune; is the disk full?")
+    return finish_recording(samples, rate, target, music_seconds, tail)
+
+
+def write_wav(midi: Path, target: Path, seconds: float = RENDER_SECONDS) -> Path:
+    """A 32-bit float WAV file of a MIDI file played by FluidSynth with a General MIDI SoundFont.
+
+    Floats keep the quiet General MIDI mix whole until it is normalised, and never clip. FluidSynth
+    reports a failed write (a full disk) on stderr yet exits 0, leaving the file cut short: that is an
+    error here too.
     """
     font = check_fluidsynth()
     with atomic_path(target) as temporary:
         try:
             finished = subprocess.run(
-                ["fluidsynth", "-ni", "-q", "-F", str(temporary), "-T", "wav", "-r", "44100", str(font), str(midi)],
+                ["fluidsynth", "-ni", "-q", "-F", str(temporary), "-T", "wav", "-O", "float", "-r", str(FLUIDSYNTH_RATE),
+                 str(font), str(midi)],
                 capture_output=True, text=True, timeout=seconds,
                 restore_signals=False,  # keep SIGXFSZ ignored: a file-size limit then fails a write, as a full disk does
             )

@@ -14,6 +14,7 @@ from charmony.pipeline.abc.collection import split_tunes
 from charmony.pipeline.abc.fields import Key, Meter
 from charmony.pipeline.abc.parser import parse_tune
 from charmony.pipeline.abc.repeats import ending_spans, play_order
+from charmony.pipeline.abc.spelling import Accidentals, key_alters
 from charmony.pipeline.abc.theory import CLEFS, MODES
 from charmony.pipeline.abc.tune import Bar, Change, Chord, Note, Rest, Tune, Voice
 from charmony.pipeline.system.errors import AbcError
@@ -69,7 +70,8 @@ def voice_to_part(voice: Voice, tune: Tune, expand_repeats: bool) -> stream.Part
     if voice.name:
         part.partName = voice.name
     pickup = is_pickup(voice.bars[0])
-    measures = [bar_to_measure(bar, number) for number, bar in enumerate(voice.bars, start=0 if pickup else 1)]
+    accidentals = Accidentals(key_alters(key_signature(voice.key)))
+    measures = [bar_to_measure(bar, number, accidentals) for number, bar in enumerate(voice.bars, start=0 if pickup else 1)]
     first = measures[0]
     if voice.clef is not None:
         first.insert(0, make_clef(voice.clef))
@@ -106,15 +108,18 @@ def make_clef(name: str) -> clef.Clef:
     return getattr(clef, CLEFS.get(name, "TrebleClef"))()
 
 
-def bar_to_measure(bar: Bar, number: int) -> stream.Measure:
-    """One Measure: its events (a Voice per `&` layer), barlines and repeat signs."""
+def bar_to_measure(bar: Bar, number: int, accidentals: Accidentals) -> stream.Measure:
+    """One Measure: its events (a Voice per `&` layer), barlines and repeat signs; `accidentals` says which show."""
     measure = stream.Measure(number=number)
+    accidentals.next_bar()
     if len(bar.layers) == 1:
-        fill(measure, bar.layers[0])
+        fill(measure, bar.layers[0], accidentals)
     else:
         for index, layer in enumerate(bar.layers):
+            if index:
+                accidentals.next_layer()
             voice = stream.Voice(id=str(index + 1))
-            fill(voice, layer)
+            fill(voice, layer, accidentals)
             measure.insert(0, voice)
     if bar.meter.length is not None and bar.duration() < bar.meter.length:
         padding = float((bar.meter.length - bar.duration()) * 4)
@@ -131,32 +136,34 @@ def bar_to_measure(bar: Bar, number: int) -> stream.Measure:
     return measure
 
 
-def fill(container: stream.Stream, events: list) -> None:
+def fill(container: stream.Stream, events: list, accidentals: Accidentals) -> None:
     """Append a layer's notes, chords and rests, inserting key, meter and tempo changes where they fall."""
     offset = Fraction(0)
     for event in events:
         if isinstance(event, Change):
             element = change_element(event)
+            if isinstance(element, m21key.KeySignature):
+                accidentals.change_key(key_alters(element))
             if element is not None:
                 container.insert(offset, element)
             continue
         for grace in getattr(event, "grace", ()):
-            container.insert(offset, make_note(grace).getGrace())
-        element = make_event(event)
+            container.insert(offset, make_note(grace, accidentals).getGrace())
+        element = make_event(event, accidentals)
         container.insert(offset, element)
         offset += event.length * 4
 
 
-def make_event(event: Note | Chord | Rest):
-    """The music21 note, chord or rest of one event, with its ties and decorations."""
+def make_event(event: Note | Chord | Rest, accidentals: Accidentals):
+    """The music21 note, chord or rest of one event, with its ties, accidentals and decorations."""
     if isinstance(event, Rest):
         element = note.Rest(quarterLength=event.length * 4)
         if event.invisible:
             element.style.hideObjectOnPrint = True
     elif isinstance(event, Note):
-        element = make_note(event)
+        element = make_note(event, accidentals)
     else:
-        element = chord.Chord([make_note(n) for n in event.notes], quarterLength=event.length * 4)
+        element = chord.Chord([make_note(n, accidentals) for n in event.notes], quarterLength=event.length * 4)
         ties = [tie_type(n) for n in event.notes]
         if len(set(ties)) == 1:
             element.tie = tie.Tie(ties[0]) if ties[0] else None
@@ -167,17 +174,30 @@ def make_event(event: Note | Chord | Rest):
         if name in ARTICULATIONS:
             element.articulations.append(ARTICULATIONS[name]())
         elif name in EXPRESSIONS:
-            element.expressions.append(EXPRESSIONS[name]())
+            element.expressions.append(make_expression(name))
     return element
 
 
-def make_note(event: Note) -> note.Note:
-    """A music21 Note spelled as written: the step written, altered as the key and bar say."""
+def make_expression(name: str) -> expressions.Expression:
+    """The music21 expression of an ABC decoration; a fermata upright, above the staff, as musicians draw it."""
+    expression = EXPRESSIONS[name]()
+    if isinstance(expression, expressions.Fermata):
+        expression.type = "upright"
+    return expression
+
+
+def make_note(event: Note, accidentals: Accidentals) -> note.Note:
+    """A music21 Note of the step written, altered as the key and bar say, its accidental drawn only where needed.
+
+    Every accidental gets an explicit display status: music21's writer then keeps them as they are
+    (with none set it would draw one on every altered note).
+    """
     written = pitch.Pitch(step=event.step, octave=event.octave)
-    if event.alter or event.accidental is not None:
+    # A note tied over keeps its pitch without a sign, and its sign does not hold for the notes after it.
+    shown = not event.tie_stop and accidentals.needs_sign(event.step, event.octave, event.alter)
+    if event.alter or shown:
         written.accidental = pitch.Accidental(event.alter)
-        if event.accidental is not None:
-            written.accidental.displayStatus = True
+        written.accidental.displayStatus = shown
     element = note.Note(written, quarterLength=event.length * 4)
     kind = tie_type(event)
     if kind:

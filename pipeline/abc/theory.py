@@ -159,6 +159,12 @@ METER_DENOMINATORS = (1, 2, 4, 8, 16, 32, 64)  # a MIDI time signature holds onl
 LONGEST_BAR = LONGEST_NOTE  # a whole-bar rest is a single note
 MOST_REST_BARS = 1000  # the Z and X rests of one tune add up to at most this many bars
 MOST_ENDINGS = 9  # endings are numbered 1 to 9: [1, [2, [1,3 ...
+# What one bar of one voice may hold, far above what a corpus has: music21 takes tens of seconds to write
+# 500 overlays, decorations or grace notes in a bar as MusicXML, and verovio longer to draw them.
+MOST_GRACE_NOTES_IN_BAR = 64
+MOST_OVERLAYS_IN_BAR = 8  # `&` layers beyond the first
+MOST_DECORATIONS_IN_BAR = 64
+MOST_VOICES = 15  # MIDI's sixteen channels, less the percussion channel
 # Tempo in quarter notes a minute: a MIDI tempo is 1 to 2**24 - 1 microseconds a quarter note.
 SLOWEST_TEMPO = Fraction(60_000_000, 2**24 - 1)
 FASTEST_TEMPO = Fraction(60_000_000)

@@ -1,8 +1,9 @@
 """A worker process that renders tunes under a time limit, so that no tune can hang charmony or take it down.
 
 The renderers hand it one job at a time: a function named as "module:function", and its arguments, as JSON
-(nothing is pickled). The worker knows no renderer: it imports the job's module when the job comes. A job that runs out of time, or that kills the worker, costs only its own tune: the worker
-is stopped, and the next job starts a new one. One worker serves every renderer of a charmony process, so the
+(nothing is pickled). The worker knows no renderer: it imports the job's module when the job comes. A job
+that runs out of time, or that kills the worker, costs only its own tune: the worker is stopped, and the
+next job starts a new one. One worker serves every renderer of a charmony process, so the
 libraries it needs (music21 takes a second or two) are imported once, not once a tune.
 """
 
@@ -12,8 +13,13 @@ import importlib
 import json
 import multiprocessing
 import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from multiprocessing import resource_tracker
 from multiprocessing.connection import Connection
 
+from charmony.pipeline.system.child import stop_child
 from charmony.pipeline.system.errors import CharmonyError, RenderError
 
 # Starting the worker and importing libraries is not a tune's time: it gets its own, generous limit.
@@ -39,7 +45,8 @@ class RenderWorker:
             context = multiprocessing.get_context("spawn")  # not fork: the parent may hold torch's threads
             self.connection, child = context.Pipe()
             self.process = context.Process(target=serve, args=(child,), daemon=True, name="charmony-render")
-            self.process.start()
+            with ignored_by_children():
+                self.process.start()
             child.close()
         missing = [module for module in modules if module not in self.loaded]
         if missing:
@@ -71,13 +78,29 @@ class RenderWorker:
 
     def stop(self) -> None:
         """Stop the worker, if one runs; the next job starts a fresh one."""
-        if self.connection is not None:
-            self.connection.close()
-        if self.process is not None:
-            if self.process.is_alive():
-                self.process.kill()
-            self.process.join()
+        stop_child(self.process, self.connection)
         self.process, self.connection, self.loaded = None, None, set()
+
+
+@contextmanager
+def ignored_by_children() -> Iterator[None]:
+    """Start processes that ignore Ctrl-C from their first instruction, while this one receives it once the block ends.
+
+    A Ctrl-C reaches every process of the terminal's group; a worker still starting (before `serve` ignores it)
+    would print a traceback of its own. Ignoring it is inherited across exec, so it is ignored here while the
+    child starts, and held back meanwhile (blocked, it is not dropped) to be raised here after.
+    """
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    resource_tracker.ensure_running()  # it would unblock Ctrl-C while starting, and so drop one that is held back
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
 
 def serve(connection: Connection) -> None:

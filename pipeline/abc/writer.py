@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 
 from music21 import articulations, bar, chord, clef, expressions, interval, key, meter, note, pitch, spanner, stream, tempo
 
 from charmony.pipeline.abc import theory
 from charmony.pipeline.abc.keys import abc_key, simplest_shift
+from charmony.pipeline.abc.spelling import Accidentals, key_alters
 from charmony.pipeline.system.errors import AbcError
 
 # Bump when the same score would be written differently: cached conversions are keyed by it.
@@ -221,43 +222,6 @@ def choose_unit(parts: list[stream.Stream], signature: meter.TimeSignature | Non
     return min(UNITS, key=cost)
 
 
-@dataclass
-class Accidentals:
-    """The accidentals in force in one bar, so that each note gets exactly the sign it needs.
-
-    ABC 2.1 carries an accidental to the same pitch in the same octave; some older programs carry it
-    to every octave. A sign is written whenever either reading would otherwise get the note wrong.
-    """
-
-    signature: dict[str, int]
-    by_octave: dict[tuple[str, int], int] = field(default_factory=dict)
-    by_step: dict[str, int] = field(default_factory=dict)
-    dirty: set[str] = field(default_factory=set)  # steps altered in an earlier overlay layer of the bar
-
-    def sign(self, step: str, octave: int, alter: int) -> str:
-        """The accidental to write before this note (maybe none), remembering it for the rest of the bar."""
-        in_key = self.signature.get(step, 0)
-        same_octave = self.by_octave.get((step, octave), in_key)
-        any_octave = self.by_step.get(step, in_key)
-        needed = alter != same_octave or alter != any_octave or (step in self.dirty and (step, octave) not in self.by_octave)
-        self.by_octave[(step, octave)] = alter
-        self.by_step[step] = alter
-        return theory.ACCIDENTAL_SIGNS[alter] if needed else ""
-
-    def next_layer(self) -> None:
-        """Start an overlay layer: back to the key signature, explicit for steps changed so far."""
-        self.dirty |= {step for (step, _), alter in self.by_octave.items() if alter != self.signature.get(step, 0)}
-        self.by_octave.clear()
-        self.by_step.clear()
-
-
-def key_alters(signature: key.KeySignature | None) -> dict[str, int]:
-    """The alteration a key signature gives each step."""
-    if signature is None:
-        return {}
-    return {p.step: int(p.alter) for p in signature.alteredPitches}
-
-
 class VoiceWriter:
     """Writes one part's bars, carrying its key and meter from one line to the next."""
 
@@ -341,9 +305,8 @@ class VoiceWriter:
                 _, change, alters = pending.pop(0)
                 out.append(change)
                 if alters is not None:
-                    self.signature = accidentals.signature = alters
-                    accidentals.by_octave.clear()
-                    accidentals.by_step.clear()
+                    self.signature = alters
+                    accidentals.change_key(alters)
             if element.duration.isGrace:
                 graces.append(element)
                 continue

@@ -1,4 +1,4 @@
-"""charmony's built-in synthesizer: the notes of a MIDI file played with an organ-like tone, into a WAV file.
+"""charmony's built-in synthesizer: the notes of a MIDI file played with an organ-like tone, into an audio file.
 
 It stands in for FluidSynth where FluidSynth or a General MIDI SoundFont is missing, so every valid
 tune can be heard on any machine. Each note is a sum of sine harmonics, as an organ's drawbars add
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from charmony.pipeline.audio.mastering import LONGEST_SECONDS, finish_recording
 from charmony.pipeline.audio.midi_notes import Note, read_notes
-from charmony.pipeline.audio.wav import write_wav
 
 NAME = "charmony's built-in synthesizer (organ tone)"
 RATE = 22050  # frames a second; a tune's notes lie far below its Nyquist frequency of 11 kHz
@@ -57,7 +57,10 @@ def synthesize(notes: list[Note], rate: int = RATE) -> np.ndarray:
     return out.astype(np.float32)
 
 
-def midi_to_wav(midi: Path, target: Path, rate: int = RATE) -> Path:
-    """Play a MIDI file with the built-in synthesizer into a mono 16-bit WAV file."""
-    return write_wav(synthesize(read_notes(midi), rate), rate, target)
+def midi_to_audio(midi: Path, target: Path, rate: int = RATE) -> Path:
+    """Play a MIDI file with the built-in synthesizer into an audio file finished by mastering.py (.ogg or .wav).
 
+    Notes that start after the recording's cap are not played at all.
+    """
+    notes = [note for note in read_notes(midi) if note.start < LONGEST_SECONDS]
+    return finish_recording(synthesize(notes, rate), rate, target)

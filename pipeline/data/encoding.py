@@ -10,6 +10,7 @@ import numpy as np
 from charmony.pipeline.run.vocabulary import Vocabulary
 
 MISSING = np.iinfo(np.uint32).max
+SLICE_CHARS = 1 << 20  # characters counted or encoded at a time: their code points take 4 bytes each
 
 
 def code_points(text: str) -> np.ndarray:
@@ -27,10 +28,11 @@ class TokenCounter:
     def add(self, tokens: Iterable[str]) -> int:
         """Count the tokens of one part; return how many there were."""
         if isinstance(tokens, str):
-            counts = np.bincount(code_points(tokens))
-            if len(counts) > len(self.characters):
-                self.characters = np.pad(self.characters, (0, len(counts) - len(self.characters)))
-            self.characters[: len(counts)] += counts
+            for start in range(0, len(tokens), SLICE_CHARS):
+                counts = np.bincount(code_points(tokens[start:start + SLICE_CHARS]))
+                if len(counts) > len(self.characters):
+                    self.characters = np.pad(self.characters, (0, len(counts) - len(self.characters)))
+                self.characters[: len(counts)] += counts
             return len(tokens)
         before = self.others.total()
         self.others.update(tokens)
@@ -57,10 +59,12 @@ class Encoder:
     def encode(self, tokens: Iterable[str]) -> np.ndarray:
         """The ids of one part's tokens; a KeyError for a token outside a vocabulary without `<unk>`."""
         if isinstance(tokens, str):
-            codes = code_points(tokens).copy()
-            np.minimum(codes, len(self.table) - 1, out=codes)
-            ids = self.table[codes]
-            if self.vocab.unk_id is None and len(ids) and ids.max() == MISSING:
-                raise KeyError(tokens[int(np.argmax(ids == MISSING))])
-            return ids.astype(self.vocab.dtype)
+            ids = np.empty(len(tokens), dtype=self.vocab.dtype)
+            for start in range(0, len(tokens), SLICE_CHARS):
+                piece = tokens[start:start + SLICE_CHARS]
+                found = self.table[np.minimum(code_points(piece), len(self.table) - 1)]
+                if self.vocab.unk_id is None and len(found) and found.max() == MISSING:
+                    raise KeyError(piece[int(np.argmax(found == MISSING))])
+                ids[start:start + len(piece)] = found
+            return ids
         return np.asarray(self.vocab.encode(tokens), dtype=self.vocab.dtype)

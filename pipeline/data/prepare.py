@@ -18,23 +18,31 @@ from charmony.pipeline.run.config import PrepareConfig
 from charmony.pipeline.plugin.corpus import CorpusPlugin, Document, check_options
 from charmony.pipeline.data.encoding import Encoder, TokenCounter
 from charmony.pipeline.data.split import GroupSides, HeldOut, Survey, split_plan
-from charmony.pipeline.system.errors import CharmonyError, ConfigError, CorpusError, PluginError, RunError
+from charmony.pipeline.system.errors import ConfigError, CorpusError, PluginError, RunError
 from charmony.pipeline.run.manifest import MANIFEST_FORMAT, SPLITS, Manifest, SourceRecord
-from charmony.pipeline.plugin.manager import corpus_failure, corpus_origin, get_corpus
+from charmony.pipeline.plugin.manager import corpus_call, corpus_origin, get_corpus
 from charmony.pipeline.run.lock import run_lock
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.run.vocabulary import Vocabulary
 
 
+READ_TOKENS = 1 << 20  # token ids read back at a time for the profile
+
+
 def _documents(plugin: CorpusPlugin, config: PrepareConfig) -> Iterator[tuple[Document, Iterable[str]]]:
     """The plugin's documents (or parts of them) with their tokens, its own failures named after it."""
-    try:
-        for document in plugin.documents(list(config.sources), dict(config.options)):
-            yield document, plugin.tokenize(document.text)
-    except CharmonyError:
-        raise
-    except Exception as error:
-        raise corpus_failure(plugin, "", error) from error
+    with corpus_call(plugin, ""):
+        documents = iter(plugin.documents(list(config.sources), dict(config.options)))
+    end = Document("")  # stands for the end of the documents: no plugin's document is this very object
+    while True:
+        with corpus_call(plugin, ""):
+            document = next(documents, end)
+        if document is end:
+            return
+        with corpus_call(plugin, "to tokenize its documents"):
+            tokens = plugin.tokenize(document.text)
+            tokens = tokens if isinstance(tokens, str) else list(tokens)
+        yield document, tokens
 
 
 @dataclass(frozen=True)
@@ -123,6 +131,8 @@ def _prepare(run: Run, config: PrepareConfig) -> Manifest:
         sizes, documents, groups = _encode(plugin, config, Encoder(vocab), survey, split_kind, split_at, staging)
         vocab.save(staging / "vocab.json")
         profile = _profile(plugin, staging, vocab)
+        with corpus_call(plugin, "to name its sample files"):
+            extension = plugin.sample_extension(config.options)
         distribution, version = corpus_origin(plugin.name)
         manifest = Manifest(
             corpus=plugin.name,
@@ -145,7 +155,7 @@ def _prepare(run: Run, config: PrepareConfig) -> Manifest:
             prime=plugin.prime,
             embedding=plugin.embedding,
             token_unit=plugin.token_unit,
-            extension=plugin.sample_extension(config.options),
+            extension=extension,
             checks=list(plugin.checks),
         )
         manifest.save(staging / "manifest.json")
@@ -165,28 +175,23 @@ def _prepare(run: Run, config: PrepareConfig) -> Manifest:
 
 
 def _training_documents(staging: Path, vocab: Vocabulary) -> Iterator[str]:
-    """The texts of the training documents just written to `staging/train.bin`."""
-    path = staging / "train.bin"
-    if path.stat().st_size == 0:
-        return
-    ids = np.memmap(path, dtype=vocab.dtype, mode="r")
-    ends = np.flatnonzero(ids == vocab.eod_id)
-    start = 0
-    for end in ends:
-        yield vocab.decode(ids[start:end].tolist())
-        start = end + 1
+    """The texts of the training documents just written to `staging/train.bin`, read a block at a time."""
+    pending: list[np.ndarray] = []  # the ids of a document whose <eod> is still to come
+    with (staging / "train.bin").open("rb") as handle:
+        while len(block := np.fromfile(handle, dtype=vocab.dtype, count=READ_TOKENS)):
+            start = 0
+            for end in np.flatnonzero(block == vocab.eod_id):
+                yield vocab.decode(np.concatenate([*pending, block[start:end]]).tolist())
+                pending, start = [], end + 1
+            pending.append(block[start:])
 
 
 def _profile(plugin: CorpusPlugin, staging: Path, vocab: Vocabulary) -> dict | None:
     """The plugin's profile of the training documents, read back from the token file; None when it keeps none."""
     if type(plugin).profile is CorpusPlugin.profile:
         return None
-    try:
+    with corpus_call(plugin, "to profile its documents"):
         return plugin.profile(_training_documents(staging, vocab))
-    except CharmonyError:
-        raise
-    except Exception as error:
-        raise corpus_failure(plugin, "to profile its documents", error) from error
 
 
 def _encode(plugin, config, encoder: Encoder, survey: Survey, split_kind: str, split_at: int, staging: Path):

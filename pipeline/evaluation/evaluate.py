@@ -39,8 +39,9 @@ from charmony.pipeline.evaluation.copying import longest_copies
 from charmony.pipeline.evaluation.histograms import overlap
 from charmony.pipeline.evaluation.musical import musical_evaluation, musical_table
 from charmony.pipeline.data.encoding import code_points
-from charmony.pipeline.plugin.verdict import Verdict
-from charmony.pipeline.plugin.manager import corpus_failure, get_outputs
+from charmony.pipeline.outputs.checks import CheckFailure, Checks
+from charmony.pipeline.plugin.output import OutputPlugin
+from charmony.pipeline.plugin.manager import corpus_call, get_outputs
 from charmony.pipeline.run.manifest import get_run_corpus, run_checks
 from charmony.pipeline.evaluation.references import line_length_bins, music_reference, parsed_tunes, text_lines, text_reference
 from charmony.pipeline.run.folder import Run
@@ -231,16 +232,25 @@ def _not_measured(run: Run) -> str:
     return f"{tokens:,} training tokens take long to search; run `charmony evaluate --run {run.name}` for it"
 
 
-def text_is_valid(checkers: list, text: str) -> bool:
-    """Whether a sample passes every checker (a checker that fails counts against it)."""
-    for checker in checkers:
+def text_is_valid(checks: Checks, text: str) -> bool:
+    """Whether a sample passes every checker (a checker that fails or runs out of time counts against it)."""
+    for checker in checks.plugins.values():
         try:
-            verdict = checker.check(text)
-        except (Exception, SystemExit):  # a broken checker must not stop the evaluation; the sample cannot be called valid
+            verdict = checks.check(checker, text)
+        except CheckFailure:  # a broken checker must not stop the evaluation; the sample cannot be called valid
             return False
-        if verdict is not None and not (isinstance(verdict, Verdict) and verdict.valid):
+        if verdict is not None and not verdict.valid:
             return False
     return True
+
+
+def texts_valid(checkers: list[OutputPlugin], texts: Sequence[str]) -> list[bool]:
+    """Whether each sample passes every checker, as `text_is_valid` tells."""
+    checks = Checks(checkers)
+    try:
+        return [text_is_valid(checks, text) for text in texts]
+    finally:
+        checks.close()
 
 
 def _evaluate_text(run: Run, texts: Sequence[str], copying: bool) -> Evaluation:
@@ -252,16 +262,14 @@ def _evaluate_text(run: Run, texts: Sequence[str], copying: bool) -> Evaluation:
     outside = len(vocab)  # the id of every token outside the vocabulary, which no training text holds
     queries = []
     for text in texts:
-        try:
+        with corpus_call(corpus, "to tokenize a sample"):
             tokens = list(corpus.tokenize(text))
-        except Exception as error:
-            raise corpus_failure(corpus, "to tokenize a sample", error) from error
         queries.append(np.array([vocab.index.get(token, outside) for token in tokens], dtype=np.int64))
     if copying:
         longest, shares = _longest_runs(reference.training, queries, vocab.eod_id)
     else:
         longest, shares = [0] * len(texts), [0.0] * len(texts)
-    valid = [text_is_valid(checkers, text) for text in texts] if checkers else None
+    valid = texts_valid(checkers, texts) if checkers else None
     all_characters: Counter[int] = Counter()
     all_lines: Counter[int] = Counter()
     samples = []

@@ -52,10 +52,11 @@ def files_to_evaluate(paths: list[Path], extension: str) -> list[EvaluatedFiles]
 def latest_files(run: Run) -> EvaluatedFiles:
     """The samples the run drew last (see `samples_file.latest_sample_set`)."""
     latest = latest_sample_set(run)
-    if not latest.files():
+    files = latest.files()
+    if not files:
         raise RunError(f"{latest.folder} holds no samples ({REPORT} lists none that are there); sample again with "
                        f"`charmony sample {run.name}`")
-    return EvaluatedFiles(str(latest.folder), latest.files(), latest)
+    return EvaluatedFiles(str(latest.folder), files, latest)
 
 
 def recorded_run(paths: list[Path]) -> str | None:

@@ -23,13 +23,16 @@ from charmony import __version__
 from charmony.pipeline.system.atomic import current_umask
 from charmony.pipeline.run.config import GalleryConfig
 from charmony.pipeline.system.errors import CharmonyError, ConfigError, RunError
-from charmony.pipeline.system.sources import open_plain_file
+from charmony.pipeline.system.sources import open_regular
 from charmony.pipeline.training.log import read_metrics
 from charmony.pipeline.gallery.page import RunSummary, card_html, page_html, run_header, set_section
+from charmony.pipeline.gallery.render import GalleryRendered, MissingRenders
+from charmony.pipeline.run.manifest import run_checks
 from charmony.pipeline.run.samples_file import REPORT, SampleSet, read_sample_set, run_sample_sets
-from charmony.pipeline.plugin.manager import outputs
+from charmony.pipeline.plugin.manager import get_outputs, outputs
 from charmony.pipeline.run.folder import Run
 
+RENDERED = "rendered"  # beside files/: what the gallery rendered itself, one subfolder per sample set
 MARKER = "gallery.json"  # what tells a gallery folder, which may be replaced, from any other folder
 PYGMENTS_STYLE = "default"
 
@@ -50,7 +53,7 @@ class Gallery:
 
 
 class GalleryFiles:
-    """The files a gallery shows, placed under its files/ folder, one subfolder per sample set."""
+    """The files a gallery shows, placed under its files/ folder (copied) and rendered/ (rendered by the gallery), one subfolder per sample set."""
 
     def __init__(self, root: Path):
         self.root = root
@@ -75,12 +78,22 @@ class GalleryFiles:
             self.placed[key] = self._copy(folder / name, subfolder, name) if Path(name).name == name else None
         return self.placed[key]
 
+    def rendered_folder(self, folder: Path) -> Path:
+        """The folder for what the gallery renders itself of a sample folder's samples, apart from the files it copies."""
+        return self.root / RENDERED / self.folders[folder]
+
+    def rendered_link(self, folder: Path, name: str) -> str | None:
+        """The address, relative to index.html, of file `name` the gallery rendered for a sample folder; None when missing."""
+        if Path(name).name != name or not (self.rendered_folder(folder) / name).is_file():
+            return None
+        return f"{RENDERED}/{quote(self.folders[folder])}/{quote(name)}"
+
     def _copy(self, source: Path, subfolder: str, name: str) -> str | None:
         if not os.path.lexists(source):
             return None
         target = self.root / "files" / subfolder / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        with open_plain_file(source) as handle:  # a symbolic link is refused, never published
+        with open_regular(source, follow_links=False) as handle:  # a symbolic link is refused, never published
             if not _link_same_file(source, target, os.fstat(handle.fileno())):
                 with target.open("wb") as copy:
                     shutil.copyfileobj(handle, copy)
@@ -158,7 +171,7 @@ def _read_sample(folder: Path, name: str) -> str | None:
     """The text of a sample file, None when it is gone; a CorpusError for a symbolic link or anything but a plain file."""
     if Path(name).name != name or not os.path.lexists(folder / name):
         return None
-    with open_plain_file(folder / name) as handle:
+    with open_regular(folder / name, follow_links=False) as handle:
         return handle.read().decode("utf-8", errors="replace")
 
 
@@ -205,14 +218,16 @@ def build_gallery(run: Run, config: GalleryConfig) -> Gallery:
     _check_destination(out)
     summary = summarise_run(run)
     plugins = outputs()
+    renders = _missing_renders(run) if config.render else None
     staging = _staging_folder(out)
     try:
         files = GalleryFiles(staging)
         total = sum(len(s.samples) for s in sets)
         sections = []
-        with tqdm(total=total, desc="gallery", unit="sample", file=sys.stderr, disable=None, leave=False) as progress:
+        desc = "gallery (rendering what the samples lack)" if renders else "gallery"
+        with tqdm(total=total, desc=desc, unit="sample", file=sys.stderr, disable=None, leave=False) as progress:
             for set_number, sample_set in enumerate(sets, start=1):
-                sections.append(_section(sample_set, set_number, files, plugins, progress))
+                sections.append(_section(sample_set, set_number, files, plugins, renders, progress))
         _write(staging / "index.html", page_html(f"charmony gallery: {run.name}", run_header(summary), total, sections))
         _write(staging / "gallery.css", stylesheet())
         _write(staging / "gallery.js", resources.files("charmony.pipeline.gallery").joinpath("gallery.js").read_text(encoding="utf-8"))
@@ -227,16 +242,31 @@ def build_gallery(run: Run, config: GalleryConfig) -> Gallery:
     return Gallery(out / "index.html", len(sets), total)
 
 
-def _section(sample_set: SampleSet, set_number: int, files: GalleryFiles, plugins: dict, progress) -> str:
+def _missing_renders(run: Run) -> MissingRenders:
+    """The gallery's renderers, given the verdicts of the run's own checkers, as `charmony sample` gives them."""
+    manifest = run.manifest()
+    profile = run.profile()
+    return MissingRenders([plugin.for_run(profile) for plugin in get_outputs(run_checks(manifest))])
+
+
+def _section(sample_set: SampleSet, set_number: int, files: GalleryFiles, plugins: dict, renders: MissingRenders | None,
+             progress) -> str:
     folder = sample_set.folder
     files.add_set(folder)
 
     def place_file(name: str) -> str | None:
         return files.place(folder, name)
 
+    def place_rendered(name: str) -> str | None:
+        return files.rendered_link(folder, name)
+
     cards = []
     for position, entry in enumerate(sample_set.samples):
         text = _read_sample(folder, entry["file"])
-        cards.append(card_html(entry, position, f"s{set_number}-{position}", text, folder, plugins, place_file))
+        rendered = GalleryRendered()
+        if renders is not None and text is not None:
+            rendered = renders.render(entry, folder / entry["file"], files.rendered_folder(folder))
+        cards.append(card_html(entry, position, f"s{set_number}-{position}", text, folder, plugins, place_file,
+                               rendered, place_rendered))
         progress.update(1)
     return set_section(sample_set, f"set{set_number}", place_file(REPORT), cards)

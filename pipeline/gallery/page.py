@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from charmony import __version__
 from charmony.pipeline.plugin.cards import PLACES, CardPart, CardSample, highlighted, lexer_for_file, marked_text
 from charmony.pipeline.gallery.curve import curve_svg
+from charmony.pipeline.gallery.render import GalleryRendered
 from charmony.pipeline.training.log import Metrics
 from charmony.pipeline.run.samples_file import SampleSet
 from charmony.pipeline.evaluation.musical import musical_rows
@@ -195,9 +196,13 @@ def set_section(sample_set: SampleSet, anchor: str, report_url: str | None, card
 
 
 def card_html(entry: dict, position: int, anchor: str, text: str | None, folder, plugins: dict[str, OutputPlugin],
-              place_file: Callable[[str], str | None]) -> str:
-    """One sample's card: its verdicts and problems, then what each output plugin shows of it, then its text."""
+              place_file: Callable[[str], str | None], rendered: GalleryRendered | None = None,
+              place_rendered: Callable[[str], str | None] = lambda name: None) -> str:
+    """One sample's card: its verdicts and problems, then what each output plugin shows of it (including what the
+    gallery `rendered` itself, whose files `place_rendered` places), then its text and the text the model wrote."""
     outputs = {name: result for name, result in _dict(entry.get("outputs")).items() if isinstance(result, dict)}
+    own = rendered.results if rendered is not None else {}
+    outputs.update(own)
     found = verdicts(outputs)
     problems = [(name, problem) for name, verdict in found.items() for problem in problems_of(verdict)]
     state = validity(outputs)
@@ -223,7 +228,9 @@ def card_html(entry: dict, position: int, anchor: str, text: str | None, folder,
     left_out = [f"<li><b>{escape(', '.join(names))}</b> {escape(reason)}</li>" for reason, names in reasons.items()]
     left_out += [f'<li class="error"><b>{escape(name)}</b> failed: {escape(result["error"])}</li>'
                  for name, result in outputs.items() if isinstance(result.get("error"), str)]
-    parts = _plugin_parts(outputs, entry["file"], text, [p for _, p in problems], anchor, folder, plugins, place_file)
+    sources = {name: (rendered.folder, place_rendered) if rendered is not None and name in own else (folder, place_file)
+               for name in outputs}
+    parts = _plugin_parts(outputs, entry["file"], text, [p for _, p in problems], anchor, sources, plugins)
     body = [head]
     if verdict_items:
         body.append('<ul class="verdicts">' + "".join(verdict_items) + "</ul>")
@@ -240,6 +247,9 @@ def card_html(entry: dict, position: int, anchor: str, text: str | None, folder,
             chosen = [_plain_text(entry["file"], text, [p for _, p in problems], anchor)]
         if chosen:
             body.append(f'<div class="{place}">' + " ".join(chosen) + "</div>")
+    raw = entry.get("raw")
+    if isinstance(raw, str) and text is not None and raw != text:
+        body.append(raw_html(raw, f"{anchor}-raw"))
     return (f'<article class="card" id="{anchor}" data-validity="{state}" data-length="{length}" '
             f'data-number="{position}">' + "".join(body) + "</article>")
 
@@ -252,11 +262,21 @@ def _plain_text(file: str, text: str | None, problems: list[Problem], anchor: st
     return marked_text(text, problems, anchor, highlighted(text, language) if language else None)
 
 
-def _plugin_parts(outputs: dict, file: str, text: str | None, problems: list[Problem], anchor: str, folder,
-                  plugins: dict[str, OutputPlugin], place_file) -> list[CardPart]:
-    """What each output plugin adds to the card: its own `card`, or else links to the files it wrote."""
+def raw_html(raw: str, anchor: str) -> str:
+    """The sample as the model wrote it, before charmony numbered, titled and credited it, folded away."""
+    return (f'<details class="raw"><summary>as the model wrote it</summary>{marked_text(raw, [], anchor, None, "raw")}'
+            "</details>")
+
+
+def _plugin_parts(outputs: dict, file: str, text: str | None, problems: list[Problem], anchor: str,
+                  sources: dict[str, tuple], plugins: dict[str, OutputPlugin]) -> list[CardPart]:
+    """What each output plugin adds to the card: its own `card`, or else links to the files it wrote.
+
+    `sources` gives, by plugin, the folder its files are in and what places them in the gallery.
+    """
     parts: list[CardPart] = []
     for name, result in outputs.items():
+        folder, place_file = sources[name]
         sample = CardSample(text or "", file, result, problems, anchor, folder, place_file)
         plugin = plugins.get(name)
         given = None

@@ -64,16 +64,16 @@ def render_report(path: Path, target: Path, rendered: FileOutputs) -> FileReport
 
 def check_files(files: Sequence[Path], names: list[str]) -> Iterator[FileReport]:
     """Check each file with the named output plugins (with none named, every one), one report per file."""
-    runner = OutputRunner(get_outputs(names) if names else list(outputs().values()), render=False)
-    for path in files:
-        yield check_report(path, runner.run(path))
+    with OutputRunner(get_outputs(names) if names else list(outputs().values()), render=False) as runner:
+        for path in files:
+            yield check_report(path, runner.run(path))
 
 
 def render_files(files: Sequence[Path], names: list[str], out_dir: Path | None) -> Iterator[FileReport]:
     """Render each file with the named output plugins into `out_dir` (else beside it), one report per file, then
     one of the plugins' summaries."""
-    runner = OutputRunner(get_outputs(names))
-    for path in files:
-        target = out_dir or path.parent
-        yield render_report(path, target, runner.run(path, target))
+    with OutputRunner(get_outputs(names)) as runner:
+        for path in files:
+            target = out_dir or path.parent
+            yield render_report(path, target, runner.run(path, target))
     yield FileReport(lines=[(summary_line(name, counts), False) for name, counts in runner.summary().items() if counts["checked"]])

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from charmony.pipeline.system.errors import CharmonyError
+from charmony.pipeline.outputs.checks import CheckFailure, Checks
 from charmony.pipeline.plugin.output import OutputPlugin, Rendered
 from charmony.pipeline.plugin.verdict import Verdict
 from charmony.pipeline.plugin.manager import PluginWarning, describe_error, plugin_failure, plugin_origin
@@ -48,6 +49,17 @@ class OutputRunner:
         self.plugins = list(plugins)
         self.render = render
         self.per_file: list[dict] = []
+        self.checks = Checks(self.plugins)
+
+    def __enter__(self) -> OutputRunner:
+        return self
+
+    def __exit__(self, *exception) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the process third-party checks run in, if one was started."""
+        self.checks.close()
 
     def run(self, path: Path, out_dir: Path | None = None) -> FileOutputs:
         """Check (and render into `out_dir`) one file with every plugin that accepts it; nothing raises."""
@@ -72,14 +84,11 @@ class OutputRunner:
     def _apply(self, plugin: OutputPlugin, text: str, path: Path, out_dir: Path | None, verdicts: dict) -> dict:
         result: dict = {}
         try:
-            verdict = plugin.check(text)
-        except (Exception, SystemExit) as error:  # one bad sample or plugin must not stop the others
-            result["error"] = describe_error(error)
-            if isinstance(error, SystemExit):
-                _misbehaved(plugin, "check", error)
-            return result
-        if verdict is not None and not isinstance(verdict, Verdict):
-            result["error"] = _misbehaved(plugin, "check", f"it returned {type(verdict).__name__}, not a Verdict or None")
+            verdict = self.checks.check(plugin, text)
+        except CheckFailure as failure:  # one bad sample or plugin must not stop the others
+            result["error"] = failure.message
+            if failure.misbehaved:
+                _misbehaved(plugin, "check", failure.message)
             return result
         if verdict is not None:
             verdicts[plugin.name] = verdict

@@ -17,7 +17,7 @@ import pluggy
 from charmony import __version__
 from charmony.pipeline.plugin import hookspecs
 from charmony.pipeline.plugin.corpus import CorpusPlugin, CorpusWarning
-from charmony.pipeline.system.errors import PluginError
+from charmony.pipeline.system.errors import CharmonyError, PluginError
 from charmony.pipeline.plugin.output import OutputPlugin
 
 ENTRY_POINT_GROUP = "charmony"
@@ -178,9 +178,18 @@ def plugin_failure(kind: str, name: str, doing: str, error: BaseException | str,
     return f"{kind} plugin {name!r}{source} failed{' ' + doing if doing else ''}: {describe_error(error)}"
 
 
-def corpus_failure(corpus: CorpusPlugin, doing: str, error: BaseException) -> PluginError:
-    """The PluginError for a corpus plugin that raised while `doing` something."""
-    return PluginError(plugin_failure("corpus", corpus.name, doing, error))
+@contextmanager
+def corpus_call(corpus: CorpusPlugin, doing: str) -> Iterator[None]:
+    """Run a corpus plugin's code: what it raises, sys.exit() included, becomes a PluginError naming it and `doing`.
+
+    Its own CharmonyErrors (a ConfigError for a wrong option) pass as they are, and Ctrl-C still interrupts.
+    """
+    try:
+        yield
+    except CharmonyError:
+        raise
+    except (Exception, SystemExit) as error:
+        raise PluginError(plugin_failure("corpus", corpus.name, doing, error)) from error
 
 
 def plugin_commands(taken: Collection[str]) -> dict[str, Any]:

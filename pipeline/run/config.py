@@ -211,6 +211,7 @@ class GalleryConfig:
 
     samples: list[Path] = field(default_factory=list)  # sample folders; empty means every sample folder of the run
     out: Path | None = None  # None means the run's own gallery/ folder
+    render: bool = True  # render the scores and audio a sample set lacks into the gallery; False shows only what sampling rendered
 
 
 @dataclass
@@ -219,7 +220,7 @@ class ForecastConfig:
 
     horizon: int  # steps to forecast
     num_samples: int = 100  # continuations drawn in one batch
-    context: Path | None = None  # a CSV file; None: the end of the run's own (validation) series
+    contexts: tuple[Path, ...] = ()  # CSV files, forecast together; none: the end of the run's own (validation) series
     temperature: float = 1.0
     seed: int | None = None  # None draws one, which forecast.json records
     checkpoint: str = "best"  # best, latest, or a path
@@ -232,23 +233,27 @@ class ForecastConfig:
 
 @dataclass
 class ForecastScoreConfig:
-    """How `evaluate` scores a series run's forecasts on its held-out windows."""
+    """How `evaluate` scores a series run's forecasts from rolling origins over its held-out values."""
 
-    horizon: int | None = None  # steps forecast from each window's start; None: the run's period (a day)
-    context: int | None = None  # values the model reads before each window; None: seven periods (a week)
-    num_samples: int = 20  # continuations per window, whose median is the forecast
-    max_windows: int = 500  # windows spread evenly over the held-out values when there is room for more
+    horizon: int | None = None  # steps forecast from each origin; None: the run's first period (a day)
+    origins: int | None = None  # spread evenly over every step; None: an origin every `horizon` steps
+    num_samples: int = 20  # continuations per origin, whose median is the point forecast
+    max_windows: int = 500  # origins, when there is room for more and --origins is not given
+    periods: tuple[int, ...] = ()  # of the seasonal naive baselines; empty: the run's --option period
+    baselines: tuple[str, ...] = ()  # statsforecast methods, such as ets and mstl
     temperature: float = 1.0
     seed: int = 0
-    checkpoint: str = "best"  # best, latest, or a path
+    checkpoint: str = "latest"  # best was chosen on the held-out values that are scored
     device: str = "auto"
     threads: int | None = None  # CPU threads; None: CHARMONY_THREADS, else a default for this machine
 
     def __post_init__(self) -> None:
         _check_forecast(self.horizon or 1, self.num_samples, self.temperature, self.seed, self.threads)
-        if self.context is not None:
-            check_whole("--context-steps", self.context, 1, LENGTH_LIMIT)
+        if self.origins is not None:
+            check_whole("--origins", self.origins, 1, WINDOWS_LIMIT)
         check_whole("--max-windows", self.max_windows, 1, WINDOWS_LIMIT)
+        for period in self.periods:
+            check_whole("--option period", period, 1, LENGTH_LIMIT)
 
 
 def _check_forecast(horizon: int, num_samples: int, temperature: float, seed: int | None, threads: int | None) -> None:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from charmony.pipeline.run.vocabulary import Vocabulary
 
 RUNS_ENV = "CHARMONY_RUNS"
+DEFAULT_RUNS_DIR = Path("runs")  # --runs-dir when neither it nor $CHARMONY_RUNS is given
 RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 # The prefix of the private folder a renderer writes into, inside the folder its files go to.
 RENDER_SCRATCH = ".charmony-render-"
@@ -132,6 +133,11 @@ def pick_run(runs_dir: Path, name: str | None) -> Run:
             raise RunError(f"name the RUN to use; {found}")
         name = prepared[0]
     return find_run(runs_dir, name)
+
+
+def runs_dir_arguments(runs_dir: Path) -> list[str]:
+    """`--runs-dir DIR` for a command to suggest that must find the runs this one found; none for the default."""
+    return [] if runs_dir == DEFAULT_RUNS_DIR else ["--runs-dir", str(runs_dir)]
 
 
 def known_run(runs_dir: Path, name: str | None) -> str | None:

@@ -8,6 +8,9 @@ holder left behind: temporary files of atomic writes and `prepare`'s staging fol
 
 A training job of several processes counts as one holder: process 0 takes the lock for all of
 them, and `train --nproc` takes it in the launcher and hands it down through the environment.
+
+`sample --out DIR` locks DIR in the same way (`folder_lock`), so that two samplers never mix their
+files there; that lock file goes when it is released, as DIR belongs to the user rather than to a run.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import os
 import shutil
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -37,9 +40,12 @@ if TYPE_CHECKING:
 LOCK_ENV = "CHARMONY_RUN_LOCK"
 
 
+LOCK_NAME = ".lock"
+
+
 def lock_path(run: Run) -> Path:
     """The lock file of a run."""
-    return run.dir / ".lock"
+    return run.dir / LOCK_NAME
 
 
 def holder(path: Path) -> dict:
@@ -55,15 +61,19 @@ def holder(path: Path) -> dict:
     return {}
 
 
-def busy_message(run: Run, record: dict, command: str) -> str:
-    """The one line for a command that finds the run locked."""
+def _holder_words(record: dict) -> str:
+    """Who holds a lock, as its record says: `charmony train` (PID 12, since 2026-01-02 10:11:12)."""
     who = f"`charmony {record.get('command', '?')}` (PID {record.get('pid', '?')}"
     who += f" on {record['host']}" if record.get("host") and record["host"] != socket.gethostname() else ""
-    who += f", since {record['since']})" if record.get("since") else ")"
+    return who + (f", since {record['since']})" if record.get("since") else ")")
+
+
+def busy_message(run: Run, record: dict, command: str) -> str:
+    """The one line for a command that finds the run locked."""
     advice = "wait for it to finish or stop it"
     if command == "sample":
         advice += ", or sample into another folder with --out DIR"
-    return f"run {run.name!r} is in use by {who}; {advice}"
+    return f"run {run.name!r} is in use by {_holder_words(record)}; {advice}"
 
 
 def remove_leftovers(run: Run) -> None:
@@ -77,10 +87,19 @@ def remove_leftovers(run: Run) -> None:
         for temporary in run.dir.rglob(".*.tmp"):
             if temporary.is_file() and not temporary.is_symlink():
                 temporary.unlink(missing_ok=True)
-        for pattern in (f"*/{RENDER_SCRATCH}*", f"{SAMPLE_STAGING}*", f"*/{SAMPLE_STAGING}*"):
-            for scratch in run.samples_dir.glob(pattern):
-                if scratch.is_dir() and not scratch.is_symlink():
-                    shutil.rmtree(scratch, ignore_errors=True)
+        if run.samples_dir.is_dir():  # sets staged beside their folder, and what each folder holds
+            for samples in [run.samples_dir, *run.samples_dir.glob("*/")]:
+                remove_scratch(samples)
+
+
+def remove_scratch(folder: Path) -> None:
+    """Delete the output plugins' scratch folders, staged samples and atomic writes' temporaries a killed process left in `folder`."""
+    for scratch in [*folder.glob(f"{RENDER_SCRATCH}*"), *folder.glob(f"{SAMPLE_STAGING}*")]:
+        if scratch.is_dir() and not scratch.is_symlink():
+            shutil.rmtree(scratch, ignore_errors=True)
+    for temporary in folder.glob(".*.tmp"):
+        if temporary.is_file() and not temporary.is_symlink():
+            temporary.unlink(missing_ok=True)
 
 
 def _inherited(path: Path) -> bool:
@@ -91,18 +110,26 @@ def _inherited(path: Path) -> bool:
 
 
 @contextmanager
-def _flock(path: Path, command: str, run: Run) -> Iterator[None]:
+def _flock(path: Path, command: str, busy: Callable[[dict], str], tidy: Callable[[], None],
+           keep: bool = True) -> Iterator[None]:
+    """Hold an exclusive lock on `path`, creating its folder (and that folder's parent) as needed.
+
+    A RunError of `busy(record of the holder)` when another process holds it. Once it is held, `tidy`
+    removes what a killed holder left behind. Unless `keep`, the lock file goes when the lock is released;
+    a folder made for it goes too when nothing else was put there.
+    """
     import fcntl
 
-    made = [folder for folder in (run.dir.parent, run.dir) if not folder.exists()]
-    run.dir.mkdir(parents=True, exist_ok=True)
+    folder = path.parent
+    made = [parent for parent in (folder.parent, folder) if not parent.exists()]
+    folder.mkdir(parents=True, exist_ok=True)
     while True:
         handle = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(handle)
-            raise RunError(busy_message(run, holder(path), command)) from None
+            raise RunError(busy(holder(path))) from None
         try:
             if os.fstat(handle).st_ino == os.stat(path).st_ino:
                 break
@@ -114,14 +141,16 @@ def _flock(path: Path, command: str, run: Run) -> Iterator[None]:
                   "since": datetime.now(timezone.utc).astimezone().strftime("%Y-%m-%d %H:%M:%S")}
         os.ftruncate(handle, 0)
         os.pwrite(handle, (json.dumps(record) + "\n").encode(), 0)
-        remove_leftovers(run)
+        tidy()
         yield
     finally:
-        if made and os.listdir(run.dir) == [path.name]:  # a first prepare that failed leaves nothing behind
+        alone = os.listdir(folder) == [path.name]
+        if not keep or (made and alone):  # a first prepare that failed leaves nothing behind
             path.unlink()  # while still locked, so that no one can lock the file being removed
-            for folder in reversed(made):
+        if made and alone:
+            for parent in reversed(made):
                 with contextlib.suppress(OSError):
-                    folder.rmdir()
+                    parent.rmdir()
         os.close(handle)  # releases the lock
 
 
@@ -137,11 +166,30 @@ def run_lock(run: Run, command: str, world: World | None = None, device: torch.d
     if _inherited(path):
         yield
     elif world is None or world.size == 1:
-        with _flock(path, command, run), _lend(path, for_children):
+        with _flock(path, command, *_run_lock_parts(run, command)), _lend(path, for_children):
             yield
     else:
         with _job_lock(path, command, run, world, device):
             yield
+
+
+def _run_lock_parts(run: Run, command: str) -> tuple[Callable[[dict], str], Callable[[], None]]:
+    """What a run's lock says when it is busy, and how it tidies after a killed holder."""
+    return (lambda record: busy_message(run, record, command)), (lambda: remove_leftovers(run))
+
+
+@contextmanager
+def folder_lock(folder: Path, command: str) -> Iterator[None]:
+    """Hold a lock on a folder written outside any run (`sample --out DIR`), or raise a RunError naming its holder.
+
+    The lock file (`DIR/.lock`) goes when the lock is released, and so does DIR when nothing was written to it.
+    """
+    def busy(record: dict) -> str:
+        return (f"folder {folder} is in use by {_holder_words(record)}; wait for it to finish or stop it, "
+                "or write into another folder")
+
+    with _flock(folder / LOCK_NAME, command, busy, lambda: remove_scratch(folder), keep=False):
+        yield
 
 
 @contextmanager
@@ -168,7 +216,7 @@ def _job_lock(path: Path, command: str, run: Run, world: World, device) -> Itera
         refused = None
         if world.main:
             try:
-                held.enter_context(_flock(path, command, run))
+                held.enter_context(_flock(path, command, *_run_lock_parts(run, command)))
             except RunError as error:
                 refused = error
         if world.any([refused is not None], device)[0]:

@@ -39,10 +39,9 @@ class SourceRecord:
 
     @classmethod
     def of(cls, path: Path) -> SourceRecord:
-        """The record of a file as it is now."""
-
+        """The record of a file as it is now, by its absolute path, so that it is found from any folder."""
         stat = path.stat()
-        return cls(str(path), file_sha256(path), stat.st_size, stat.st_mtime_ns)
+        return cls(str(path.absolute()), file_sha256(path), stat.st_size, stat.st_mtime_ns)
 
     @classmethod
     def from_json(cls, data) -> SourceRecord:

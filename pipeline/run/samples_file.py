@@ -3,8 +3,13 @@
 `charmony sample` writes it beside the samples; `evaluate` adds its figures to it; the gallery and the
 CLI read it. Its keys: the settings the samples were drawn with at the top level (run, corpus,
 checkpoint, step, seed, temperature, …, created), "samples" with one entry per sample (number, file,
-characters, finished, outputs and, once evaluated, evaluation), "summary" of the output plugins,
+characters, finished, raw, outputs and, once evaluated, evaluation), "summary" of the output plugins,
 "written" (every file written, with its SHA-256) and, once evaluated, "evaluation".
+
+An entry's "raw" is the sample as the model wrote it, kept only where the corpus plugin's `finish`
+changed it (ABC: the `X:` line renumbered, `T:` and `C:` put in); the file holds the finished text.
+It is kept inline rather than in a file of its own: it is about as long as the sample, and only
+the samples that differ carry it.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ class SampleSet:
 
     @property
     def samples(self) -> list[dict]:
-        """One entry per sample: file, characters, finished, outputs and, where evaluated, evaluation."""
+        """One entry per sample: file, characters, finished, raw (where finishing changed it), outputs and, where evaluated, evaluation."""
         return self.report["samples"]
 
     @property

@@ -28,15 +28,22 @@ class Vocabulary:
         if len(self.index) != len(self.tokens):
             raise ValueError("vocabulary tokens must be unique")
         self.eod_id = self.index[EOD]
+        self.text_index = {token: i for token, i in self.index.items() if token != EOD}  # a text's "<eod>" is no boundary
         self.unk_id = self.index[UNK] if unk else None
 
     @classmethod
     def from_counts(cls, counts: Counter, max_tokens: int | None = None) -> Vocabulary:
-        """Most frequent first (ties by token); beyond `max_tokens` tokens the rest become `<unk>`."""
+        """Most frequent first (ties by token); beyond `max_tokens` tokens the rest become `<unk>`.
+
+        A text that holds `<unk>` or `<eod>` itself (as PTB-style files do) gets `<unk>` for them, however large
+        `max_tokens` is: neither can have an id of its own beside the special tokens.
+        """
         ranked = sorted(counts, key=lambda token: (-counts[token], token))
         ranked = [token for token in ranked if token not in SPECIALS]
         if max_tokens is not None and len(ranked) > max_tokens:
             return cls([EOD, UNK] + ranked[:max_tokens], unk=True)
+        if any(counts.get(special) for special in SPECIALS):
+            return cls([EOD, UNK] + ranked, unk=True)
         return cls([EOD] + ranked)
 
     def __len__(self) -> int:
@@ -54,7 +61,7 @@ class Vocabulary:
 
     def encode(self, tokens: Iterable[str]) -> list[int]:
         """Token ids; unknown tokens become `<unk>` when the vocabulary has it."""
-        index, unk = self.index, self.unk_id
+        index, unk = self.text_index, self.unk_id
         if unk is None:
             return [index[token] for token in tokens]
         return [index.get(token, unk) for token in tokens]

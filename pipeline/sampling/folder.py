@@ -2,7 +2,8 @@
 
 A set is written whole or not at all: into a private staging folder first, which then becomes the
 folder (a new one) or whose files are moved into it (one that exists), samples.json last; a failure
-or an interrupt removes the staging folder, so a folder never holds samples without their samples.json.
+or an interrupt (KeyboardInterrupt included) removes the staging folder, and Ctrl-C while the files are moved into
+place waits until they are, so a folder never holds samples without their samples.json.
 
 A folder may be written into again. What an earlier run of this code wrote there is replaced, and
 nothing else: samples.json records every file written with its SHA-256, and a file is deleted only
@@ -26,6 +27,7 @@ from charmony.pipeline.run.samples_file import REPORT, SampleSet, created_now, r
 from charmony.pipeline.sampling.sample import Sample
 from charmony.pipeline.system.atomic import atomic_path, current_umask
 from charmony.pipeline.system.errors import RunError
+from charmony.pipeline.system.interrupt import interrupts_after
 from charmony.pipeline.system.sources import file_sha256
 
 
@@ -49,13 +51,14 @@ def write_samples(samples: list[Sample], metadata: dict, out_dir: Path, extensio
         except OSError as error:
             raise RunError(f"cannot write the samples into {out_dir} ({error.strerror or error}); is the disk full? "
                            "Nothing of this set was kept") from None
-        if existing:
-            _remove_earlier_samples(out_dir)
-            for name in [*report["written"], REPORT]:  # samples.json last: it is what makes the set complete
-                os.replace(staging / name, out_dir / name)
-        else:
-            staging.chmod(0o777 & ~current_umask())  # as a folder the user made; mkdtemp's is private
-            os.replace(staging, out_dir)
+        with interrupts_after():  # Ctrl-C while files are moved would leave half a set: it waits until they are in place
+            if existing:
+                _remove_earlier_samples(out_dir)
+                for name in [*report["written"], REPORT]:  # samples.json last: it is what makes the set complete
+                    os.replace(staging / name, out_dir / name)
+            else:
+                staging.chmod(0o777 & ~current_umask())  # as a folder the user made; mkdtemp's is private
+                os.replace(staging, out_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return report
@@ -66,21 +69,19 @@ def _write_set(samples: list[Sample], metadata: dict, folder: Path, extension: s
     """Write the samples, the output plugins' files and samples.json into `folder`; the report."""
     runner = OutputRunner([plugin.for_run(profile) for plugin in get_outputs(render)])
     entries, written = [], {}
-    for number, item in enumerate(samples, start=1):
-        path = folder / sample_name(number, extension)
-        with atomic_path(path) as temporary:
-            temporary.write_text(item.text, encoding="utf-8")
-        outputs = runner.run(path, folder)
-        for name in [path.name, *(f for result in outputs.results.values() for f in result.get("files", []))]:
-            if Path(name).name == name and (folder / name).is_file():
-                written[name] = file_sha256(folder / name)
-        entries.append({
-            "number": number,
-            "file": path.name,
-            "characters": len(item.text),
-            "finished": item.finished,
-            "outputs": outputs.results,
-        })
+    with runner:
+        for number, item in enumerate(samples, start=1):
+            path = folder / sample_name(number, extension)
+            with atomic_path(path) as temporary:
+                temporary.write_text(item.text, encoding="utf-8")
+            outputs = runner.run(path, folder)
+            for name in [path.name, *(f for result in outputs.results.values() for f in result.get("files", []))]:
+                if Path(name).name == name and (folder / name).is_file():
+                    written[name] = file_sha256(folder / name)
+            entry = {"number": number, "file": path.name, "characters": len(item.text), "finished": item.finished}
+            if item.raw is not None and item.raw != item.text:
+                entry["raw"] = item.raw
+            entries.append({**entry, "outputs": outputs.results})
     report = dict(metadata, created=created_now(), samples=entries, summary=runner.summary(), written=written)
     SampleSet(folder, report).write()
     return report

@@ -14,22 +14,22 @@ from charmony.pipeline.run.config import GREEDY_BELOW, SampleConfig
 from charmony.pipeline.system.device import autocast, resolve_device
 from charmony.pipeline.sampling.constrained import ConstrainedBatch
 from charmony.pipeline.plugin.corpus import CorpusPlugin, SampleContext, SampleInfo, check_options
-from charmony.pipeline.system.errors import CharmonyError, ConfigError
+from charmony.pipeline.system.errors import ConfigError
 from charmony.pipeline.model.charmodel import CharModel
-from charmony.pipeline.plugin.manager import corpus_failure, get_outputs
+from charmony.pipeline.plugin.manager import corpus_call, get_outputs
 from charmony.pipeline.run.manifest import get_run_corpus, run_checks
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.system.threads import use_threads
 from charmony.pipeline.run.vocabulary import Vocabulary
 
 
-
 @dataclass
 class Sample:
     """One generated document."""
 
-    text: str
+    text: str  # as saved: after the corpus plugin's `finish` (which may renumber, title and credit it)
     finished: bool  # ended with the end-of-document token rather than at max_length
+    raw: str | None = None  # the text as the model wrote it, when `finish` changed it
 
 
 def filter_logits(logits: torch.Tensor, temperature: float, top_k: int | None, top_p: float | None) -> torch.Tensor:
@@ -150,18 +150,14 @@ def constrained_batch(run: Run, corpus: CorpusPlugin, vocab: Vocabulary, config:
             raise ConfigError("sample options work through the corpus' constraint; drop --free, or drop the --option")
         return None
     context = SampleContext(list(vocab.tokens), run.profile(), dict(config.options), dict(run.manifest().options))
-    try:
+    with corpus_call(corpus, "to make its constraint"):
         constraint = corpus.constraint(context)
-    except CharmonyError:
-        raise
-    except Exception as error:
-        raise corpus_failure(corpus, "to make its constraint", error) from error
     if constraint is None:
         if config.options:
             raise ConfigError(f"this run of corpus {corpus.name!r} has no constraint, so its sample options cannot apply; "
                               "prepare the run again with this version of charmony")
         return None
-    tokens = list(corpus.tokenize(prime)) if prime else []
+    tokens = prime_tokens(corpus, prime)
     return ConstrainedBatch(constraint, vocab.tokens, vocab.eod_id, config.num_samples, config.max_length, tokens, device)
 
 
@@ -173,15 +169,19 @@ def load_model(run: Run, which: str, device: torch.device) -> tuple[CharModel, C
     return checkpoint.build_model(path).to(device), checkpoint, path
 
 
+def prime_tokens(corpus: CorpusPlugin, prime: str) -> list[str]:
+    """The prime's tokens as the corpus plugin splits it."""
+    if not prime:
+        return []
+    with corpus_call(corpus, "to tokenize --prime"):
+        return list(corpus.tokenize(prime))
+
+
 def prime_ids(run: Run, vocab: Vocabulary, prime: str) -> list[int]:
     """The prime's token ids, or a ConfigError naming the characters the vocabulary lacks."""
     if not prime:
         return []
-    corpus = get_run_corpus(run.manifest())
-    try:
-        tokens = list(corpus.tokenize(prime))
-    except Exception as error:
-        raise corpus_failure(corpus, "to tokenize --prime", error) from error
+    tokens = prime_tokens(get_run_corpus(run.manifest()), prime)
     unknown = vocab.unknown(tokens)
     if unknown:
         raise ConfigError(
@@ -213,11 +213,10 @@ def sample(run: Run, config: SampleConfig) -> tuple[list[Sample], dict]:
     samples = []
     for number, (row, length) in enumerate(zip(out.cpu(), lengths.cpu().tolist()), start=1):
         info = SampleInfo(number=number, run=run.name, step=checkpoint.step, seed=seed)
-        try:
-            text = corpus.finish(prime + vocab.decode(row[:length].tolist()), info)
-        except Exception as error:
-            raise corpus_failure(corpus, f"to finish sample {number}", error) from error
-        samples.append(Sample(text, finished=length < config.max_length))
+        written = prime + vocab.decode(row[:length].tolist())
+        with corpus_call(corpus, f"to finish sample {number}"):
+            text = corpus.finish(written, info)
+        samples.append(Sample(text, finished=length < config.max_length, raw=written if written != text else None))
     metadata = {
         "run": run.name,
         "corpus": manifest.corpus,

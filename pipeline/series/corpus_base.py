@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from charmony.pipeline.series.values import Series
 
 TOKEN = re.compile(r"\S+\s*|\s+")
+# Values per part of a document: a long series is handed on in parts, its text and tokens never held whole.
+PART_VALUES = 1 << 16
 
 
 class SeriesCorpusBase(CorpusPlugin):
@@ -39,17 +41,21 @@ class SeriesCorpusBase(CorpusPlugin):
 
     def documents(self, sources: list[Path], options: Mapping[str, str]) -> Iterator[Document]:
         """Yield each series, or each window of one, scaled and quantised, as a document."""
-        from charmony.pipeline.series.values import Bins, Scaling, check_values, tokens_text, windows
+        from charmony.pipeline.series.values import Bins, Scaling, check_periods, check_values, tokens_text, windows
 
         settings = self.settings(options)
         bins = Bins.for_options(settings)
         clipped = 0
         for series in self.series(sources, options):
             check_values(series)
+            if "period" in options:  # the default period need not fit a short series that is never evaluated
+                check_periods(series, settings)
             for values in windows(series, settings.window):
-                scaled = Scaling.fit(values, settings.scale).apply(values)
-                clipped += bins.outside(scaled)
-                yield Document(tokens_text(bins.quantise(scaled)), series.source)
+                scaling = Scaling.fit(values, settings.scale)
+                for start in range(0, len(values), PART_VALUES):
+                    scaled = scaling.apply(values[start:start + PART_VALUES])
+                    clipped += bins.outside(scaled)
+                    yield Document(tokens_text(bins.quantise(scaled)), series.source, start + PART_VALUES < len(values))
         if clipped:
             warnings.warn(f"{clipped:,} values beyond {settings.limit:g} times the mean absolute value went to the outer bins; "
                           "raise --option limit to keep them apart", CorpusWarning, stacklevel=2)

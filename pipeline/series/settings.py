@@ -24,7 +24,7 @@ class SeriesOptions:
     bins: int = 256
     limit: float = 4.0  # with scale=mean the bins span -limit..limit times the mean absolute value
     window: int = 0  # values per document; 0: a whole series is one document
-    period: int = 24  # steps of one season, for seasonal persistence
+    periods: tuple[int, ...] = (24,)  # steps of each season, for the seasonal-naive baselines; MASE scales by the first
     days: int = 1461  # of the generated series: four years, as the UCI load data
     seed: int = 0  # of the generated series
 
@@ -40,7 +40,19 @@ class SeriesOptions:
             raise CorpusError(f"--option limit={limit}: give a positive number up to {LARGEST_LIMIT:g}, such as 4")
         return cls(list_option(options, "column"), choice_option(options, "scale", SCALES),
                    int_option(options, "bins", 256, minimum=2, maximum=BINS_LIMIT), limit_value,
-                   int_option(options, "window", 0, maximum=LENGTH_LIMIT),
-                   int_option(options, "period", 24, minimum=1, maximum=LENGTH_LIMIT),
+                   int_option(options, "window", 0, maximum=LENGTH_LIMIT), parse_periods(options),
                    int_option(options, "days", 1461, minimum=1, maximum=DAYS_LIMIT),
                    int_option(options, "seed", 0, maximum=SEED_LIMIT - 1))
+
+    @property
+    def period(self) -> int:
+        """The first period: the season MASE is scaled by."""
+        return self.periods[0]
+
+
+def parse_periods(options: Mapping[str, str]) -> tuple[int, ...]:
+    """--option period=24 or period=48,336: each a whole number of steps, at least one."""
+    names = list_option(options, "period", ("24",))
+    if not names:
+        raise CorpusError(f"--option period={options['period']}: give one or more whole numbers, such as 24 or 24,168")
+    return tuple(dict.fromkeys(int_option({"period": name}, "period", 24, minimum=1, maximum=LENGTH_LIMIT) for name in names))

@@ -37,6 +37,16 @@ def check_values(series: Series) -> None:
                           f"every value must be a finite number of at most {VALUE_LIMIT:g} in size")
 
 
+def check_periods(series: Series, settings: SeriesOptions) -> None:
+    """A CorpusError when a period is as long as the series (or its windows): no season of it could be repeated."""
+    length = min(len(series.values), settings.window or len(series.values))
+    longest = max(settings.periods)
+    if longest >= length:
+        what = f"--option window={settings.window}" if settings.window and settings.window < len(series.values) else \
+            f"series {series.name!r} ({length:,} values)"
+        raise CorpusError(f"--option period={longest} is not shorter than {what}; give a shorter period")
+
+
 @dataclass(frozen=True)
 class Series:
     """One series of values and where it came from."""

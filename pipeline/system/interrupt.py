@@ -1,4 +1,5 @@
-"""Stopping training on a signal: Ctrl-C, SIGTERM or SIGHUP ask for a checkpoint and a clean stop."""
+"""Stopping on a signal: Ctrl-C, SIGTERM or SIGHUP ask training for a checkpoint and a clean stop, and wait
+until a set of files is moved into place whole."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+INTERRUPTED_EXIT = 130  # 128 + SIGINT: the exit status a shell expects of a program Ctrl-C stopped
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 AGAIN = b"already stopping: the checkpoint is being saved (kill -9 stops at once, keeping the last periodic checkpoint)\n"
 
@@ -35,3 +37,19 @@ def stop_on_interrupt() -> Iterator[threading.Event]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+@contextmanager
+def interrupts_after() -> Iterator[None]:
+    """Hold Ctrl-C back until the block ends, then raise KeyboardInterrupt: for steps that must not stop halfway."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if received:
+        raise KeyboardInterrupt

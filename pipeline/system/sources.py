@@ -20,43 +20,42 @@ PART_CHARS = 1 << 22  # a document longer than this is handed on in parts
 SEPARATOR_CHARS = 1 << 16  # the longest separator found where a long document is cut into parts
 
 
-def open_plain_file(path: Path) -> BinaryIO:
-    """A plain file opened for reading without following a symbolic link; a CorpusError for a link or anything else.
+def open_regular(path: Path, follow_links: bool = True) -> BinaryIO:
+    """The file at `path` opened for reading, or a CorpusError when it cannot be, or is not a regular file.
 
-    Samples are read this way, so that a link planted among them cannot publish the file it points to.
+    It is opened without blocking and then looked at, so that a FIFO or a device is refused rather than waited on.
+    With `follow_links` false a symbolic link is refused too: samples are read this way, so that a link planted
+    among them cannot publish the file it points to.
     """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | (0 if follow_links else os.O_NOFOLLOW)
     try:
-        handle = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        descriptor = os.open(path, flags)
     except OSError as error:
-        if error.errno == errno.ELOOP:
+        if error.errno == errno.ELOOP and not follow_links:
             raise CorpusError(f"{path}: a symbolic link, not a plain file; charmony reads samples only from plain files, "
                               "so put the file itself there") from None
         raise CorpusError(f"cannot read {path}: {error.strerror}") from None
-    if not stat.S_ISREG(os.fstat(handle).st_mode):
-        os.close(handle)
-        raise CorpusError(f"{path}: not a plain file; charmony reads samples only from plain files")
-    return os.fdopen(handle, "rb")
+    mode = os.fstat(descriptor).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(descriptor)
+        raise CorpusError(f"{path}: not a regular file ({_file_kind(mode)}); give a file of text")
+    if hasattr(os, "set_blocking"):
+        os.set_blocking(descriptor, True)
+    return os.fdopen(descriptor, "rb")
 
 
 def read_pieces(path: Path, size: int | None = None, follow_links: bool = True) -> Iterator[str]:
     """A file's text in pieces of about `size` (default READ_BYTES) bytes, checked and normalised as `read_text` does.
 
     A CorpusError names the file and the offset of a NUL byte or of a byte that is not UTF-8. With
-    `follow_links` false, only a plain file is read (see `open_plain_file`).
+    `follow_links` false, only a plain file is read (see `open_regular`).
     """
     size = size or READ_BYTES
     decoder = codecs.getincrementaldecoder("utf-8")()
     offset = 0  # of the block being decoded, in the file
     held = ""  # a trailing "\r", kept until the next piece shows whether "\n" follows
     first = True
-    handle: BinaryIO
-    if follow_links:
-        try:
-            handle = path.open("rb")
-        except OSError as error:
-            raise CorpusError(f"cannot read {path}: {error.strerror}") from None
-    else:
-        handle = open_plain_file(path)
+    handle = open_regular(path, follow_links)
     with handle:
         while True:
             try:
@@ -86,6 +85,13 @@ def read_pieces(path: Path, size: int | None = None, follow_links: bool = True) 
                 yield text.replace("\r\n", "\n") if "\r" in text else text
             if not block:
                 return
+
+
+def _file_kind(mode: int) -> str:
+    """What a file that is not a regular one is, in words."""
+    kinds = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+             (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder"))
+    return next((name for test, name in kinds if test(mode)), "not a file of data")
 
 
 def read_text(path: Path, follow_links: bool = True) -> str:

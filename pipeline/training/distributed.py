@@ -8,15 +8,22 @@ below does nothing, so the training loop has a single path.
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
+import time
 import uuid
 
 import torch
 
 from charmony.pipeline.system.errors import CharmonyError, ConfigError
+from charmony.pipeline.system.interrupt import INTERRUPTED_EXIT
 
-INTERRUPTED_EXIT = 130
+# How long a training process whose work failed waits to be stopped by its launcher, as it is when a partner died
+# first and took the collectives down with it: that failure is the partner's, and the partner's alone is told.
+PARTNER_GRACE_SECONDS = 5.0
+# The launcher's own log lines (which process it stops, which failed) say again what its one error line says.
+LAUNCHER_LOGGERS = ("torch.distributed.elastic", "torch.distributed.launcher")
 
 
 class LaunchFailed(CharmonyError):
@@ -51,6 +58,10 @@ def launch(nproc: int, args: list[str]) -> None:
     )
     handled = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
     previous = {sig: signal.getsignal(sig) for sig in handled}
+    loggers = [logging.getLogger(name) for name in LAUNCHER_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
     try:
         elastic_launch(config, sys.executable)("-m", "charmony", *args)
     except SignalException as error:
@@ -63,8 +74,25 @@ def launch(nproc: int, args: list[str]) -> None:
         # The cause rather than its consequences: a process killed outright comes before one that
         # failed when its partner vanished, and both before those the launcher stopped with SIGTERM.
         rank, failure = min(failures.items(), key=lambda item: (item[1].exitcode == -signal.SIGTERM, item[1].exitcode >= 0, item[0]))
-        how = f"was killed by {failure.signal_name()}" if failure.exitcode < 0 else f"exited with status {failure.exitcode}"
-        raise LaunchFailed(f"training process {rank} of {nproc} {how}, so the job stopped; see its message above") from None
+        # A process killed by a signal said nothing; one that exited with a status said why, above.
+        if failure.exitcode < 0:
+            how = f"was killed by {failure.signal_name()}, so the job stopped"
+        else:
+            how = f"exited with status {failure.exitcode}, so the job stopped; see its message above"
+        raise LaunchFailed(f"training process {rank} of {nproc} {how}") from None
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+
+
+def await_launcher() -> None:
+    """In a training process whose work failed, give the launcher time to stop it before its error is told.
+
+    When a partner process dies, this one's collectives fail too, and the launcher stops it with SIGTERM
+    as soon as it sees the partner gone: ended so, it prints nothing, and the launcher names the partner
+    alone. An error that is this process' own is still told, after the wait.
+    """
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    time.sleep(PARTNER_GRACE_SECONDS)

@@ -7,20 +7,22 @@ after checking what it can (GPUs, settings, checkpoints) so that a mistake fails
 from __future__ import annotations
 
 import os
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from charmony.pipeline.plugin.recipes import apply_recipe
 from charmony.pipeline.run.config import TrainConfig
-from charmony.pipeline.run.folder import Run, pick_run
+from charmony.pipeline.run.folder import Run, pick_run, runs_dir_arguments
 from charmony.pipeline.run.lock import run_lock
 from charmony.pipeline.run.manifest import get_run_corpus
 from charmony.pipeline.system.device import resolve_device
-from charmony.pipeline.system.errors import ConfigError
+from charmony.pipeline.system.errors import ConfigError, CharmonyError
 from charmony.pipeline.system.threads import check_threads, threads_to_use
 from charmony.pipeline.system.world import World
-from charmony.pipeline.training.distributed import INTERRUPTED_EXIT, LaunchInterrupted, check_gpus, launch
+from charmony.pipeline.training.distributed import LaunchInterrupted, await_launcher, check_gpus, launch
+from charmony.pipeline.system.interrupt import INTERRUPTED_EXIT
 from charmony.pipeline.training.log import perplexity
 from charmony.pipeline.training.resume import resumable_checkpoint, resume_config
 from charmony.pipeline.training.train import TrainResult, plan_training, train
@@ -69,12 +71,17 @@ def run_training(request: TrainRequest) -> TrainOutcome:
     config = resume_config(checkpoint, given, processes) if checkpoint is not None else TrainConfig().with_settings(**given)
     if processes > world.size:
         return _launch_processes(run, request, config, processes, checkpoint)
-    result = train(run, config, resume=request.resume, restart=request.restart, checkpoint=checkpoint)
+    try:
+        result = train(run, config, resume=request.resume, restart=request.restart, checkpoint=checkpoint)
+    except Exception as error:
+        if world.size > 1 and not isinstance(error, CharmonyError):
+            await_launcher()  # a partner that died first is the one to blame, and the launcher names it
+        raise
     if not world.main:
         return TrainOutcome([], INTERRUPTED_EXIT if result.interrupted else 0)
     if result.interrupted:
         return TrainOutcome([f"interrupted at step {result.step}; checkpoint saved to {result.checkpoint}",
-                             f"continue with: charmony train {run.name} --resume"], INTERRUPTED_EXIT)
+                             f"continue with: {resume_command(run, request.runs_dir)}"], INTERRUPTED_EXIT)
     return TrainOutcome([trained_line(run, result)])
 
 
@@ -91,8 +98,14 @@ def _launch_processes(run: Run, request: TrainRequest, config: TrainConfig, proc
             launch(processes, arguments)
     except LaunchInterrupted:
         return TrainOutcome([f"interrupted; checkpoint saved to {run.checkpoint_path}",
-                             f"continue with: charmony train {run.name} --resume --nproc {processes}"], INTERRUPTED_EXIT)
+                             f"continue with: {resume_command(run, request.runs_dir, processes)}"], INTERRUPTED_EXIT)
     return TrainOutcome([])
+
+
+def resume_command(run: Run, runs_dir: Path, processes: int | None = None) -> str:
+    """The command that goes on training this run, in `processes` processes, finding it where this one did."""
+    nproc = ["--nproc", str(processes)] if processes else []
+    return shlex.join(["charmony", "train", run.name, "--resume", *nproc, *runs_dir_arguments(runs_dir)])
 
 
 def trained_line(run: Run, result: TrainResult) -> str:

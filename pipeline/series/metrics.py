@@ -1,0 +1,69 @@
+"""The figures a forecast is scored by, in the series' own units: MAE, MSE, MASE, interval coverage and CRPS."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+INTERVAL = (10, 90)  # percentiles of the central 80% interval
+
+
+def seasonal_scale(history: np.ndarray, period: int) -> float:
+    """The in-sample MAE of the seasonal naive forecast over `history`: MASE's denominator."""
+    history = np.asarray(history, dtype=np.float64)
+    if len(history) <= period:
+        raise ValueError(f"the seasonal scale needs more than {period} values, not {len(history)}")
+    return float(np.mean(np.abs(history[period:] - history[:-period])))
+
+
+def sample_crps(samples: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """The CRPS of the samples' distribution at each point: E|X - y| - E|X - X'| / 2.
+
+    `samples` is (..., num_samples, horizon) and `truth` (..., horizon); E|X - X'| comes from the sorted
+    samples in O(n log n): 2 / n² * sum over i of (2i - n - 1) x_(i).
+    """
+    samples = np.asarray(samples, dtype=np.float64)
+    n = samples.shape[-2]
+    spread = np.abs(samples - np.asarray(truth, dtype=np.float64)[..., None, :]).mean(axis=-2)
+    ordered = np.sort(samples, axis=-2)
+    weights = (2 * np.arange(1, n + 1) - n - 1).reshape(-1, 1)
+    pairs = 2 * (weights * ordered).sum(axis=-2) / n**2
+    return spread - pairs / 2
+
+
+@dataclass(frozen=True)
+class Figures:
+    """One method's figures over every step of every window; coverage only for forecasts with samples."""
+
+    mae: float
+    mse: float
+    mase: float | None  # None when no window's history varies at its period
+    crps: float  # for a point forecast, its MAE
+    coverage: float | None = None  # of the 80% interval
+
+    @classmethod
+    def of(cls, point: np.ndarray, truth: np.ndarray, scales: np.ndarray, samples: np.ndarray | None = None) -> Figures:
+        """The figures of point forecasts (windows, horizon) against `truth`, MASE scaled by each window's `scales`."""
+        errors = np.asarray(point, dtype=np.float64) - np.asarray(truth, dtype=np.float64)
+        window_mae = np.abs(errors).mean(axis=1)
+        usable = scales > 0
+        mase = float(np.mean(window_mae[usable] / scales[usable])) if usable.any() else None
+        if samples is None:
+            return cls(float(np.abs(errors).mean()), float(np.mean(errors**2)), mase, float(np.abs(errors).mean()))
+        low, high = np.percentile(samples, INTERVAL, axis=1)
+        inside = (low <= truth) & (truth <= high)
+        return cls(float(np.abs(errors).mean()), float(np.mean(errors**2)), mase,
+                   float(sample_crps(samples, truth).mean()), float(inside.mean()))
+
+    def cells(self) -> str:
+        """The figures as a short phrase."""
+        parts = [f"MAE {self.mae:.4g}", f"MSE {self.mse:.4g}", f"MASE {_number(self.mase)}", f"CRPS {self.crps:.4g}"]
+        if self.coverage is not None:
+            parts.append(f"80% coverage {self.coverage:.0%}")
+        return ", ".join(parts)
+
+
+def _number(value: float | None) -> str:
+    return "n/a" if value is None or not math.isfinite(value) else f"{value:.3f}"
