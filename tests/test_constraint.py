@@ -105,6 +105,7 @@ def test_the_tunes_have_the_meter_key_tempo_and_bars_asked_for(runs, name, optio
     samples, meta = sample(run, SampleConfig(num_samples=60, max_length=max_length, temperature=1.5, seed=5, device="cpu",
                                              options=options))
     assert meta["options"] == options
+    assert_abc2midi_accepts([item.text for item in samples])
     for item in samples:
         assert check_abc(item.text, required_fields(run.profile())).valid
         tune = parse_tune(item.text)
@@ -176,6 +177,7 @@ def test_drawing_then_checking_keeps_every_sample_valid(runs, name):
     constraint = AbcConstraint(run.profile()["abc"], AbcOptions())
     texts, batch = random_walk(constraint, run.vocabulary().tokens, 24, 1500, seed=6, draw=True)
     assert batch.dead_ends == 0 and all(batch.states[row] is None for row in range(24))
+    assert_abc2midi_accepts(texts)
     assert [check_abc(t, required_fields(run.profile())).problems for t in texts if not check_abc(t, required_fields(run.profile())).valid] == []
 
 
@@ -239,6 +241,7 @@ def test_top_k_sampling_goes_through_the_masks_and_stays_valid(runs):
     samples, meta = sample(run, SampleConfig(num_samples=60, max_length=700, temperature=1.5, top_k=20, seed=7, device="cpu"))
     assert "constraint_dead_ends" not in meta and all(s.finished for s in samples)
     assert all(check_abc(s.text, required_fields(run.profile())).valid for s in samples)
+    assert_abc2midi_accepts([s.text for s in samples])
 
 
 @pytest.mark.parametrize("name", ["soprano", "chorales", "folk"])
@@ -261,6 +264,7 @@ def test_the_cost_is_the_length_of_a_shortest_completion(runs, name, bars, exact
     constraint = AbcConstraint(run.profile()["abc"], AbcOptions(bars=bars))
     tokens = run.vocabulary().tokens
     texts, _ = random_walk(constraint, tokens, 12, 1200, seed=3, verify=False)
+    assert_abc2midi_accepts(texts)
     for text in texts[:6]:
         state = constraint.start()
         for char in text[:len(text) // 2]:
@@ -323,7 +327,7 @@ def test_samples_json_records_the_mode_and_options(runs, invoke, tmp_path):
 
 
 @pytest.mark.parametrize("args, fragments", [
-    (["--option", "metre=3/4"], ["no sample option 'metre'", "bars, key, meter, tempo"]),
+    (["--option", "metre=3/4"], ["no sample option 'metre'", "bars, final, key, meter, tempo"]),
     (["--option", "meter=7/0"], ["--option meter=7/0", "such as 3/4"]),
     (["--option", "key=H"], ["--option key=H", "such as G, Dm"]),
     (["--option", "bars=0"], ["--option bars=0", "from 1 to"]),

@@ -4,7 +4,6 @@ and how often it writes `||` and bars of rests; and the bounds a run's profile r
 from __future__ import annotations
 
 from dataclasses import dataclass
-from math import ceil, floor
 
 from charmony.pipeline.abc.check import bar_numbers
 from charmony.pipeline.abc.melody import is_rest_bar
@@ -12,10 +11,8 @@ from charmony.pipeline.abc.sounds import last_note, melody
 from charmony.pipeline.abc.bars import is_short as bar_is_short
 from charmony.pipeline.abc.tune import Tune
 
-# A constrained tune has at least as many bars as the training tune at this percentile, and at most as many bars,
-# `||` and bars of rests as the one at the high percentile (with under 21 tunes: the fewest and the most).
-LOW_PERCENTILE = 0.05
-HIGH_PERCENTILE = 0.95
+# A constrained tune has at least as many bars as the shortest training tune, and at most as many bars, `||` and
+# bars of rests as the training tune with the most: a rule narrower than that would refuse the corpus' own tunes.
 COMMON = 0.05  # a tune may end on a degree, or close a short bar with `||`, where this share of the training tunes do
 
 
@@ -47,9 +44,6 @@ def form_summary(forms: list[TuneForm]) -> dict:
     """What a run's profile records of its training tunes' forms (see `compiled.Form` for how it is used)."""
     if not forms:
         return {}
-    def high(values: list[int]) -> int:
-        return sorted(values)[ceil(HIGH_PERCENTILE * (len(values) - 1))]
-
     bars = sorted(form.bars for form in forms)
     degrees: dict[int, int] = {}
     for form in forms:
@@ -57,11 +51,12 @@ def form_summary(forms: list[TuneForm]) -> dict:
             degrees[form.final_degree] = degrees.get(form.final_degree, 0) + 1
     return {
         "tunes": len(forms),
-        "bars_low": bars[floor(LOW_PERCENTILE * (len(bars) - 1))],
-        "bars_high": high(bars),
+        "bars_fewest": bars[0],
+        "bars_median": bars[len(bars) // 2],
+        "bars_most": bars[-1],
         "final_degrees": {str(degree): count for degree, count in sorted(degrees.items())},
         "unknown_finals": sum(form.final_degree is None for form in forms),
-        "double_bars_high": high([form.double_bars for form in forms]),
-        "rest_bars_high": high([form.rest_bars for form in forms]),
+        "double_bars_most": max(form.double_bars for form in forms),
+        "rest_bars_most": max(form.rest_bars for form in forms),
         "short_double_bars": sum(form.short_double_bar for form in forms),
     }

@@ -26,7 +26,7 @@ ABC_SAMPLE_OPTIONS = {
     "key": "the key of every tune, as K: writes it: G, Dm, F#m, Bbdor, Ador (default: as the model writes it)",
     "tempo": "the tempo of every tune, as Q: writes it: 1/4=96, 3/8=60, or beats per minute such as 96 (default: as the model writes it)",
     "bars": f"how many bars every voice has, the pickup (bar 0) not counted, from 1 to {MOST_BARS} (default: as the model writes it)",
-    "final": "corpus: end each tune on a scale degree at least 5% of the training tunes end on; any: on any note (default: any)",
+    "final": "corpus: end each tune on a scale degree at least 5% of the training tunes end on, up to their median length; any: on any note (default: any)",
 }
 
 

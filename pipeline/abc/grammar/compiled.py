@@ -65,6 +65,7 @@ class Form:
 
     most_bars: int | None = None  # a tune ends by this bar
     final_degrees: frozenset[int] | None = None  # semitones above the tonic the first voice's last note may be on
+    median_bars: int | None = None  # ... up to this bar; past it, the last note may be any
     most_double_bars: int | None = None  # `||` per tune
     most_rest_bars: int | None = None  # bars of rests only, per tune
     short_double_bars: bool = True  # a short bar may be closed by `||` before the end
@@ -79,10 +80,11 @@ def tune_form(profile: dict, options: AbcOptions) -> Form:
     common = COMMON * form["tunes"]
     degrees = frozenset(int(degree) for degree, count in form["final_degrees"].items() if count >= common)
     return Form(
-        most_bars=None if options.bars is not None else form["bars_high"],
+        most_bars=None if options.bars is not None else form["bars_most"],
         final_degrees=degrees if options.corpus_finals and degrees and form["unknown_finals"] < common else None,
-        most_double_bars=form["double_bars_high"],
-        most_rest_bars=form["rest_bars_high"],
+        median_bars=form["bars_median"],
+        most_double_bars=form["double_bars_most"],
+        most_rest_bars=form["rest_bars_most"],
         short_double_bars=form["short_double_bars"] >= common,
     )
 
@@ -115,7 +117,7 @@ def compile_grammar(profile: dict, options: AbcOptions) -> CompiledGrammar:
     meters, units = meters_and_units(header, forced, meter_fields)
     fill_lengths = tuple(sorted((length_factor(text), 1 + len(text)) for text in fill if length_factor(text)))
     whole = ticks_per_whole(meters, units, music, broken, tuplets)
-    fewest = 1 if options.bars is not None else max(1, (profile.get("form") or {}).get("bars_low", profile.get("fewest_bars", 1)))
+    fewest = 1 if options.bars is not None else max(1, (profile.get("form") or {}).get("bars_fewest", profile.get("fewest_bars", 1)))
     return CompiledGrammar(
         options=options,
         forced=forced,

@@ -90,7 +90,7 @@ class AbcConstraint(Constraint[AbcState]):
             if s is None:
                 return [False] * len(tokens)
         placed = None
-        if s.buf in self.grammar.lengths[s.kind]:
+        if s.buf in self.grammar.lengths[s.kind] and (s.paired is None or s.buf == s.paired):
             placed = self.lexer.place(s, self.measure.length_of(s.unit, s.buf, next_factor(s)))
         if placed is None:
             return [False] * len(tokens)

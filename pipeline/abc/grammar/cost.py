@@ -39,6 +39,8 @@ class Cost:
         total = local + self._tail(s)
         if s.tied is not None and s.pos not in (OCT, ACC):  # at OCT and ACC the note is being written
             total += self._tie_cost(s)
+        if s.held:
+            total += self._held_cost(s)
         return total if total < INF // 2 else INF  # sums and differences of INF stay far above INF // 2
 
     def _tail(self, s: AbcState) -> int:
@@ -109,14 +111,23 @@ class Cost:
 
     def _tie_cost(self, s: AbcState) -> int:
         """What a tie still open adds to the completion: the characters its note needs beyond one (in this bar
-        or the next, whichever needs more); INF where a later voice's line has no note left to end it."""
-        if s.voice > 0:
+        or the next, whichever needs more); INF where a later voice's last line has no note left to end it."""
+        if s.voice > 0 and s.block.final:
             targets = s.block.targets
             if s.j >= len(targets) or (s.elapsed >= targets[s.j].duration and s.j + 1 >= len(targets)):
                 return INF
+        return self._spelling(s.tied, s.keysig, s.bar_accidentals)
+
+    def _held_cost(self, s: AbcState) -> int:
+        """What the ties other voices' lines left open add: each voice's next line starts with the tied note."""
+        return sum(self._spelling(pitch, s.keysig, ()) for voice, pitch in enumerate(s.held)
+                   if pitch is not None and voice != s.voice)
+
+    def _spelling(self, pitch: int, keysig: tuple[int, ...], written: tuple) -> int:
+        """The characters beyond one that a note sounding `pitch` needs, in the open bar or a fresh one."""
         grammar = self.grammar
-        spell = [fewest_characters(s.tied, grammar.letters, grammar.accidentals, grammar.low, grammar.high, s.keysig,
-                                   written) for written in (s.bar_accidentals, ())]
+        spell = [fewest_characters(pitch, grammar.letters, grammar.accidentals, grammar.low, grammar.high, keysig, known)
+                 for known in dict.fromkeys((written, ()))]
         return INF if None in spell else max(spell) - 1
 
     def _barline_cost(self, s: AbcState) -> int:
@@ -149,6 +160,8 @@ class Cost:
         factor, owed = next_factor(s), max(0, s.owed - 1)
         s = s.but(rests_only=kind == "rest" and (s.rests_only or not s.music))
         for text in self.grammar.lengths[kind].extending(prefix):
+            if s.paired is not None and text != s.paired:
+                continue
             elapsed = s.elapsed + self.measure.length_of(s.unit, text, factor)
             if most is None or elapsed <= most:
                 best = min(best, len(text) - len(prefix) + self._boundary(s, elapsed, True, deco=False, owed=owed))
@@ -200,7 +213,7 @@ class Cost:
             return field + fill + len(target.barline)
         key = (s.frame, elapsed, music, deco, s.bar_meter.text, s.meter.text, s.bar_field, s.pickup,
                s.first_meter.text if s.first_meter else None, (s.short_close[0], s.short_close[1].text) if s.short_close else None,
-               s.repeat, bars_key(self.grammar, s), form_key(self.grammar, s), s.tied is not None)
+               s.joined, s.repeat, s.repeated, s.section_meter.text if s.section_meter else None, bars_key(self.grammar, s), form_key(self.grammar, s), s.tied is not None)
         best = self.memo.boundaries.get(key)
         if best is None:
             best = INF
@@ -243,7 +256,10 @@ class Cost:
         if barline != "|]" and not self.bars.may_end(s, duration, barline, filled):
             count = self._bars_after(self.bars.number(s, duration))
             repeat = barline in ("|:", "::") or (s.repeat and not barline.startswith(":"))
-            more = n * self.measure.more_bars(count, repeat, s.meter, s.unit)
+            if self.bars.joins(s, duration, barline):
+                more = n * self.measure.bars_after_short(duration, count, repeat, s.meter, s.unit)
+            else:
+                more = n * self.measure.more_bars(count, repeat, s.meter, s.unit)
         return len(barline) + mirrored + more
 
     def _bars_after(self, number: int) -> int:
@@ -253,9 +269,13 @@ class Cost:
         return max(1, self.grammar.fewest - number)
 
     def _next_block_least(self, s: AbcState, block: Block) -> int:
-        bar_index, pickup, _, _, repeat, meter = block.resume
+        bar_index, pickup, _, short_close, joined, repeat, _, meter = block.resume
         frame = s.frame
         n = frame.voices
         last = bar_index - 1 if pickup is not None else bar_index  # the number of the block's last bar
         count = self._bars_after(last)
-        return len(frame.prefixes[0]) + n * self.measure.more_bars(count, repeat, meter, s.unit) + 1 + frame.after(0) + (n - 1)
+        if joined:
+            more = self.measure.bars_after_short(short_close[0], count, repeat, meter, s.unit)
+        else:
+            more = self.measure.more_bars(count, repeat, meter, s.unit)
+        return len(frame.prefixes[0]) + n * more + 1 + frame.after(0) + (n - 1)

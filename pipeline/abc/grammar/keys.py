@@ -6,18 +6,20 @@ from collections.abc import Hashable
 from functools import lru_cache
 
 from charmony.pipeline.abc.grammar.compiled import CompiledGrammar
-from charmony.pipeline.abc.grammar.pitch import Accidentals, note_pitch
+from charmony.pipeline.abc.grammar.pitch import Accidentals, heard_alike, note_pitch
 from charmony.pipeline.abc.grammar.state import AbcState, target_of
-from charmony.pipeline.abc.grammar.symbols import BODY, END, H_VALUE
+from charmony.pipeline.abc.grammar.symbols import BODY, END, H_VALUE, OCT
 from charmony.pipeline.abc.grammar.words import Words
 
 
 def bars_key(grammar: CompiledGrammar, s: AbcState) -> int:
     """What of the first voice's bar count the next characters depend on: all of it while it falls short of
     the fewest bars or comes near the most."""
-    most = grammar.form.most_bars
-    if grammar.options.bars is not None or (most is not None and s.bar_index >= most - 3):
+    form = grammar.form
+    if grammar.options.bars is not None or (form.most_bars is not None and s.bar_index >= form.most_bars - 3):
         return s.bar_index
+    if form.final_degrees is not None and form.median_bars is not None:
+        return min(s.bar_index, max(grammar.fewest, form.median_bars) + 2)  # where any last note may end the tune
     return min(s.bar_index, grammar.fewest + 1)
 
 
@@ -65,8 +67,11 @@ def state_key(grammar: CompiledGrammar, s: AbcState) -> Hashable:
     if s.voice == 0:
         first = (bars_key(grammar, s), s.pickup,
                  s.first_meter.text if s.first_meter else None,
-                 (s.short_close[0], s.short_close[1].text) if s.short_close else None, s.repeat)
+                 (s.short_close[0], s.short_close[1].text) if s.short_close else None, s.joined, s.repeat, s.repeated,
+                 s.section_meter.text if s.section_meter else None)
     return (BODY, s.frame, later, first, s.pending, s.pos, s.buf, s.kind, s.note_letter.isupper(), s.marks,
             s.chord_notes, s.elapsed, s.music, s.bar_meter.text, s.bar_field is not None, s.meter.text, s.deco,
             s.tie_ok, s.space, s.after_bar, s.owed, s.factor, s.slur, s.line_start, s.opening, s.can_end,
+            s.bare_deco, s.ornament, s.grace, s.paired, s.last_pitch is None,
+            heard_alike(s.buf, s.keysig, s.bar_accidentals) if s.pos == OCT else None,
             form_key(grammar, s), (s.tied, s.keysig, s.bar_accidentals) if s.tied is not None else None)

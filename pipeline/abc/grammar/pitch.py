@@ -34,6 +34,18 @@ def note_pitch(text: str, keysig: tuple[int, ...], written: Accidentals) -> tupl
     return 12 * (octave + 1) + STEP_SEMITONES[step] + alter, written
 
 
+def heard_alike(text: str, keysig: tuple[int, ...], written: Accidentals) -> bool:
+    """Whether abc2midi plays the note written `text` at the pitch `note_pitch` gives: it holds a bar's accidental
+    for its step in every octave, where the standard holds it in its own octave only."""
+    at = next(i for i, c in enumerate(text) if c.isalpha())
+    if at:
+        return True
+    step = text[at].upper()
+    octave = 5 + len(text) - 1 if text[at].islower() else 4 - (len(text) - 1)
+    standard = next((a for s, o, a in written if (s, o) == (step, octave)), keysig[STEPS.index(step)])
+    return next((a for s, _, a in reversed(written) if s == step), keysig[STEPS.index(step)]) == standard
+
+
 @lru_cache(maxsize=4096)
 def fewest_characters(pitch: int, letters: frozenset[str], signs: frozenset[str], low: int, high: int,
                       keysig: tuple[int, ...], written: Accidentals) -> int | None:
@@ -43,6 +55,7 @@ def fewest_characters(pitch: int, letters: frozenset[str], signs: frozenset[str]
         for letter in letters:
             for marks in range(1 + (low if letter.isupper() else high)):
                 text = sign + letter + ("," if letter.isupper() else "'") * marks
-                if (best is None or len(text) < best) and note_pitch(text, keysig, written)[0] == pitch:
+                if ((best is None or len(text) < best) and note_pitch(text, keysig, written)[0] == pitch
+                        and heard_alike(text, keysig, written)):
                     best = len(text)
     return best
