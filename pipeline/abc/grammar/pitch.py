@@ -20,6 +20,7 @@ def signature(key: Key | None) -> tuple[tuple[int, ...], int | None]:
     return tuple(key.alters.get(step, 0) for step in STEPS), tonic_class(key)
 
 
+@lru_cache(maxsize=65536)
 def note_pitch(text: str, keysig: tuple[int, ...], written: Accidentals) -> tuple[int, Accidentals]:
     """The MIDI key of a note written `text` (accidental, letter, octave marks), and the bar's accidentals after it."""
     at = next(i for i, c in enumerate(text) if c.isalpha())
@@ -34,6 +35,7 @@ def note_pitch(text: str, keysig: tuple[int, ...], written: Accidentals) -> tupl
     return 12 * (octave + 1) + STEP_SEMITONES[step] + alter, written
 
 
+@lru_cache(maxsize=65536)
 def heard_alike(text: str, keysig: tuple[int, ...], written: Accidentals) -> bool:
     """Whether abc2midi plays the note written `text` at the pitch `note_pitch` gives: it holds a bar's accidental
     for its step in every octave, where the standard holds it in its own octave only."""
