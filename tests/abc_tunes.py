@@ -150,8 +150,8 @@ dfa agf|e2c d2:|
 d6|]
 """,
     """X:2
-T:Test Hornpipe
-R:hornpipe
+T:Test Reel
+R:reel
 M:C|
 L:1/8
 K:G

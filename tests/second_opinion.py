@@ -8,8 +8,6 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-import pytest
-
 ABC2MIDI = shutil.which("abc2midi")
 BAR_TIME = re.compile(r"Bar \d+ has \S+ time units")
 
@@ -26,9 +24,10 @@ def abc2midi_complaints(text: str) -> list[str]:
 
 
 def assert_abc2midi_accepts(texts: list[str]) -> None:
-    """Every tune plays in abc2midi without an error or a bar of the wrong length; skipped where it is not installed."""
+    """Every tune plays in abc2midi without an error or a bar of the wrong length; nothing is checked where abc2midi
+    is not installed (`test_constraint_form` then shows one skipped test saying so), so the other assertions still run."""
     if ABC2MIDI is None:
-        pytest.skip("abc2midi is not installed (Debian package abcmidi): the second opinion on samples is left out")
+        return
     complaints = {index: found for index, text in enumerate(texts) if (found := abc2midi_complaints(text))}
     assert complaints == {}, "abc2midi complains: " + "; ".join(
         f"tune {index}: {found[:2]} in {texts[index]!r}" for index, found in list(complaints.items())[:3])

@@ -10,6 +10,7 @@ import torch
 
 from abc_tunes import FOLK, FOUR_VOICES, SOPRANO
 from assertions import assert_user_error
+from second_opinion import assert_abc2midi_accepts
 from charmony.pipeline.abc.check import bar_numbers, check_abc
 from charmony.pipeline.abc.collection import split_tunes
 from charmony.pipeline.abc.grammar.constraint import AbcConstraint
@@ -79,6 +80,7 @@ def test_an_untrained_model_at_a_high_temperature_writes_only_complete_valid_tun
     assert all(s.finished for s in samples), "every tune ends by itself, before --max-length"
     verdicts = [check_abc(s.text, required_fields(run.profile())) for s in samples]
     assert [v.problems for v in verdicts if not v.valid] == []
+    assert_abc2midi_accepts([s.text for s in samples])
     voices = {len(parse_tune(s.text).voices) for s in samples}
     assert voices == ({4} if name == "chorales" else {1})
     if name == "folk":
@@ -103,6 +105,7 @@ def test_the_tunes_have_the_meter_key_tempo_and_bars_asked_for(runs, name, optio
     samples, meta = sample(run, SampleConfig(num_samples=60, max_length=max_length, temperature=1.5, seed=5, device="cpu",
                                              options=options))
     assert meta["options"] == options
+    assert_abc2midi_accepts([item.text for item in samples])
     for item in samples:
         assert check_abc(item.text, required_fields(run.profile())).valid
         tune = parse_tune(item.text)
@@ -174,6 +177,7 @@ def test_drawing_then_checking_keeps_every_sample_valid(runs, name):
     constraint = AbcConstraint(run.profile()["abc"], AbcOptions())
     texts, batch = random_walk(constraint, run.vocabulary().tokens, 24, 1500, seed=6, draw=True)
     assert batch.dead_ends == 0 and all(batch.states[row] is None for row in range(24))
+    assert_abc2midi_accepts(texts)
     assert [check_abc(t, required_fields(run.profile())).problems for t in texts if not check_abc(t, required_fields(run.profile())).valid] == []
 
 
@@ -206,6 +210,22 @@ def test_a_one_voice_tune_may_end_with_the_barlines_its_corpus_ends_tunes_with(r
     assert with_voices.grammar.finals == frozenset(), "tunes with several voices end |] in every voice"
 
 
+def test_a_tie_joins_two_notes_of_the_same_pitch(runs):
+    constraint = AbcConstraint(runs["soprano"].profile()["abc"], AbcOptions())
+    header = SOPRANO[5].split("[V:1]")[0]  # K:Em: F is F sharp
+    tied = fed(constraint, header + "[V:1] B2 | e2 f2 g2 f2-|")
+    assert tied is not None and tied.tied is not None
+    assert fed(constraint, " f2", tied) is not None and fed(constraint, "f4", tied) is not None
+    for other in (" =f", " e", " F", " z", " [f", "]"):
+        assert fed(constraint, other, tied) is None, other
+    assert fed(constraint, header + "[V:1] B2 | e2 ^d2 d2-d2 |") is not None, "the bar's ^ holds for the tied note"
+    sharp = header + "[V:1] B2 | e2 ^d2 f2 d2"
+    assert fed(constraint, sharp + "-| d") is None and fed(constraint, sharp + "-| ^d") is not None, "not past the bar"
+    assert constraint.cost(fed(constraint, sharp + "-")) > constraint.cost(fed(constraint, sharp)), "the tie's ^ counts"
+    ending = header + "[V:1] B2 | e2 f2 g2 f2 | e4 d2 B2 | c2 B2 A2 G2 | HF6 B2 |\n[V:1] A2 G2 F2 E2 | ^D4 E2 F2 | G2 F2 E2 ^D2 | HE6"
+    assert fed(constraint, ending + " |]") is not None and fed(constraint, ending + "-|]") is None, "no tie left open at the end"
+
+
 def test_decorations_the_checker_does_not_know_are_never_written(runs):
     profile = runs["folk"].profile()["abc"]
     profile["music"]["decorations"] = ["!D.C.!", "!trill!", "!fermat:a!"]  # as in the folk collections
@@ -221,6 +241,7 @@ def test_top_k_sampling_goes_through_the_masks_and_stays_valid(runs):
     samples, meta = sample(run, SampleConfig(num_samples=60, max_length=700, temperature=1.5, top_k=20, seed=7, device="cpu"))
     assert "constraint_dead_ends" not in meta and all(s.finished for s in samples)
     assert all(check_abc(s.text, required_fields(run.profile())).valid for s in samples)
+    assert_abc2midi_accepts([s.text for s in samples])
 
 
 @pytest.mark.parametrize("name", ["soprano", "chorales", "folk"])
@@ -229,6 +250,7 @@ def test_each_cached_mask_holds_for_every_state_of_its_key(runs, name):
     constraint = AbcConstraint(run.profile()["abc"], AbcOptions())
     texts, batch = random_walk(constraint, run.vocabulary().tokens, 24, 1500, seed=2)  # verify raises on a mismatch
     assert batch.dead_ends == 0 and all(check_abc(t, required_fields(run.profile())).valid for t in texts)
+    assert_abc2midi_accepts(texts)
 
 
 @pytest.mark.parametrize("name, bars, exact", [("chorales", 2, True), ("folk", 3, False)])
@@ -242,6 +264,7 @@ def test_the_cost_is_the_length_of_a_shortest_completion(runs, name, bars, exact
     constraint = AbcConstraint(run.profile()["abc"], AbcOptions(bars=bars))
     tokens = run.vocabulary().tokens
     texts, _ = random_walk(constraint, tokens, 12, 1200, seed=3, verify=False)
+    assert_abc2midi_accepts(texts)
     for text in texts[:6]:
         state = constraint.start()
         for char in text[:len(text) // 2]:
@@ -304,7 +327,7 @@ def test_samples_json_records_the_mode_and_options(runs, invoke, tmp_path):
 
 
 @pytest.mark.parametrize("args, fragments", [
-    (["--option", "metre=3/4"], ["no sample option 'metre'", "bars, key, meter, tempo"]),
+    (["--option", "metre=3/4"], ["no sample option 'metre'", "bars, final, key, meter, tempo"]),
     (["--option", "meter=7/0"], ["--option meter=7/0", "such as 3/4"]),
     (["--option", "key=H"], ["--option key=H", "such as G, Dm"]),
     (["--option", "bars=0"], ["--option bars=0", "from 1 to"]),

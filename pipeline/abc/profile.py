@@ -12,6 +12,8 @@ from collections import Counter
 from collections.abc import Iterable
 
 from charmony.pipeline.abc.fields import FieldError, parse_key, parse_meter, parse_unit, parse_voice
+from charmony.pipeline.abc.form import TuneForm, form_summary, tune_form
+from charmony.pipeline.abc.parser import parse_tune
 from charmony.pipeline.abc.tokens import tokens
 
 PROFILE_FORMAT = 1
@@ -61,6 +63,7 @@ class ProfileBuilder:
         self.lines_mid_bar = 0  # body lines that end inside a bar, not at a barline
         self.lines_leading_space = 0  # body lines (of tunes without voice prefixes) that start with a space
         self.final_barlines: Counter = Counter()  # the barline each tune ends with ("" for music after the last)
+        self.forms: list[TuneForm] = []  # each tune's form (see `form.tune_form`)
 
     def add(self, text: str) -> None:
         """Take in one tune."""
@@ -107,6 +110,9 @@ class ProfileBuilder:
         # A tune's barlines close its bars; one of them may close a pickup, which musicians do not count.
         bars = max(1, barlines - 1)
         self.fewest_bars = bars if self.fewest_bars is None else min(self.fewest_bars, bars)
+        form = tune_form(parse_tune(text))
+        if form is not None:
+            self.forms.append(form)
 
     def _add_token(self, kind: str, match: re.Match) -> None:
         def note(name: str, value: str) -> None:
@@ -153,6 +159,7 @@ class ProfileBuilder:
             "octaves": self.octaves,
             "music": {name: sorted(found) for name, found in sorted(self.texts.items())},
             "kinds": dict(sorted(self.kinds.items())),
+            "form": form_summary(self.forms),
         }
 
 

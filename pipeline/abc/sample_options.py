@@ -17,6 +17,7 @@ class AbcOptions:
     key: str | None = None
     tempo: str | None = None
     bars: int | None = None
+    corpus_finals: bool = False  # the first voice's last note only on a degree the corpus' tunes end on
 
 
 MOST_BARS = 500
@@ -25,6 +26,7 @@ ABC_SAMPLE_OPTIONS = {
     "key": "the key of every tune, as K: writes it: G, Dm, F#m, Bbdor, Ador (default: as the model writes it)",
     "tempo": "the tempo of every tune, as Q: writes it: 1/4=96, 3/8=60, or beats per minute such as 96 (default: as the model writes it)",
     "bars": f"how many bars every voice has, the pickup (bar 0) not counted, from 1 to {MOST_BARS} (default: as the model writes it)",
+    "final": "corpus: end each tune on a scale degree at least 5% of the training tunes end on, up to their median length; any: on any note (default: any)",
 }
 
 
@@ -63,7 +65,10 @@ def abc_sample_options(options: Mapping[str, str], tokens: list[str]) -> AbcOpti
         if not text.isdigit() or not 1 <= int(text) <= MOST_BARS:
             raise ConfigError(f"--option bars={options['bars']}: give a whole number of bars from 1 to {MOST_BARS}")
         bars = int(text)
-    chosen = AbcOptions(meter, key, tempo, bars)
+    final = options.get("final", "any").strip()
+    if final not in ("any", "corpus"):
+        raise ConfigError(f"--option final={options['final']}: give corpus (end on a degree the corpus' tunes end on) or any")
+    chosen = AbcOptions(meter, key, tempo, bars, corpus_finals=final == "corpus")
     for name, value in (("meter", meter), ("key", key), ("tempo", tempo)):
         missing = sorted(set(value or "") - set(tokens))
         if missing:

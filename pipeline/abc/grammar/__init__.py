@@ -14,6 +14,20 @@ tune finish before `--max-length`; where a later bar could be cut short to compl
 section's end, it counts that bar whole, so it may be a few characters more than the shortest, never
 less than one the constraint can write.
 
+Where the profile records the form of the corpus' tunes, a tune has no fewer bars than the shortest of them
+and no more than the longest, and writes `||` and bars of rests no more often than the one with the most,
+never `||` after a short bar unless they do; with `--option final=corpus` its first voice ends on a scale
+degree they end on, until their median length (past it, on any note).
+
+What it writes, abc2midi plays without an error or a bar of the wrong length (the "second opinion" of the
+tests): a tie joins two notes of one pitch as abc2midi hears them (it holds a bar's accidental in every
+octave), never round a repeat, and goes on in its voice's next line; a short bar closed by `||`, `|:` or `::`
+is completed by the next bar (abc2midi counts the two as one); a second repeated section opens with `|:`; no
+meter change inside a repeated section; a key change holds for its voice only; a one-character decoration
+comes straight before its note; no roll or trill on a chord, a rest or a tied note; two groups of grace notes
+have a note between them; a broken rhythm joins notes written equally long; no tune is called a hornpipe
+(abc2midi then plays eighths in pairs, long-short, and refuses bars the checker takes).
+
 The folk idioms (tuplets, broken rhythm, slurs, grace notes, lines broken inside a bar or continued with
 a backslash, tunes ending `|` or `:|`) come in only where the run's profile shows the corpus uses them.
 
@@ -23,13 +37,15 @@ The package, each module importing only those listed before it:
 2. `words`: `Words`, a set of strings looked up by prefix;
 3. `lengths`: tuplet signs, and the fewest characters of notes and rests for a duration;
 4. `state`: `AbcState` and what it holds (`Frame`, `Target`, `Block`);
-5. `compiled`: `CompiledGrammar`, made once from the run's profile and the sample options;
-6. `cache`: `Memo`, every memo table the constraint fills;
-7. `measure`: bars and lengths in ticks, memoised;
-8. `keys`: the cache key of a state;
-9. `bars`: where a bar may close, and what a line's end starts;
-10. `header`: the header automaton and its cost;
-11. `lexer`: the body's characters;
-12. `cost`: the body's shortest completion;
-13. `constraint`: `AbcConstraint`, the `Constraint` the ABC corpora give.
+5. `pitch`: a note's pitch from its text, the key signature and the bar's accidentals;
+6. `compiled`: `CompiledGrammar`, made once from the run's profile and the sample options, with the `Form`
+   the corpus' tunes keep (their bar range, final degrees, most `||` and bars of rests);
+7. `cache`: `Memo`, every memo table the constraint fills;
+8. `measure`: bars and lengths in ticks, memoised;
+9. `keys`: the cache key of a state;
+10. `bars`: where a bar may close, and what a line's end starts;
+11. `header`: the header automaton and its cost;
+12. `lexer`: the body's characters;
+13. `cost`: the body's shortest completion;
+14. `constraint`: `AbcConstraint`, the `Constraint` the ABC corpora give.
 """

@@ -12,16 +12,20 @@ from charmony.pipeline.abc.grammar.measure import Measure
 from charmony.pipeline.abc.grammar.state import AbcState, Block, Target, target_of
 from charmony.pipeline.abc.grammar.symbols import DONE, EMPTY_BARLINES, END, ITEM, ONE
 
+# abc2midi counts a short bar closed by one of these (after the first bar) with the next, and warns unless the two
+# make one bar; after `:|` it warns only "in repeat", as for the pickups repeats complete, which players accept.
+JOINING = ("||", "|:", "::")
+
 
 def fresh_bar(meter: Meter) -> dict:
     """The state fields of a bar not yet begun, in `meter`."""
     return {"elapsed": 0, "music": False, "bar_meter": meter, "bar_field": None, "deco": 0, "tie_ok": False,
-            "owed": 0, "factor": ONE, "slur": 0, "can_end": False}
+            "owed": 0, "factor": ONE, "bare_deco": False, "ornament": False, "grace": False, "paired": None, "slur": 0, "can_end": False, "rests_only": False, "bar_accidentals": ()}
 
 
 def voice_zero(s: AbcState) -> tuple:
     """What the first voice carries from one block to the next."""
-    return (s.bar_index, s.pickup, s.first_meter, s.short_close, s.repeat, s.meter)
+    return (s.bar_index, s.pickup, s.first_meter, s.short_close, s.joined, s.repeat, s.repeated, s.meter)
 
 
 class Bars:
@@ -61,12 +65,21 @@ class Bars:
                                                           Fraction(second, whole), second_meter)
         return found
 
-    def accepts(self, s: AbcState, duration: int, barline: str) -> bool:
-        """Whether the first voice may close its open bar, lasting `duration`, with `barline`."""
-        if duration <= 0:
+    def accepts(self, s: AbcState, duration: int, barline: str, filled: bool = False) -> bool:
+        """Whether the first voice may close its open bar, lasting `duration`, with `barline`; `filled`: music is
+        still to be written in the bar (notes, which may end the tune on a degree it ends on)."""
+        if duration <= 0 or not self.keeps_form(s, duration, barline, filled):
             return False
+        if s.joined and not self._completes(duration, s.bar_meter, *s.short_close):
+            return False
+        if ":" in barline and s.tied is not None and not filled:
+            return False  # abc2midi cannot follow a tie round a repeat
         if barline == "|]" and s.repeat:
             return False
+        if barline.startswith(":") and s.repeated and not s.repeat:
+            return False  # a second section repeated starts |: (abc2midi would take the first :| for ::)
+        if barline.startswith(":") and s.section_meter is not None and s.bar_meter != s.section_meter:
+            return False  # no meter change inside a repeated section
         if barline in ("|:", "::") and s.repeat and barline != "::":
             return False
         grammar = self.grammar
@@ -85,6 +98,40 @@ class Bars:
         if closes_section(barline) and s.pickup is not None and self._completes(duration, meter, s.pickup, s.first_meter):
             return True
         return s.short_close is not None and self._completes(duration, meter, *s.short_close)
+
+    def joins(self, s: AbcState, duration: int, barline: str) -> bool:
+        """Whether closing the first voice's bar at `duration` with `barline` leaves a short bar that the next
+        must complete (abc2midi counts the two as one)."""
+        return barline in JOINING and s.bar_index > 0 and not s.joined and self.short(s.bar_meter, duration)
+
+    @staticmethod
+    def repeated_after(s: AbcState, barline: str) -> bool:
+        """`repeated` once the first voice's open bar is closed by `barline`."""
+        if barline in ("|:", "::"):
+            return False
+        return s.repeated or barline.startswith(":")
+
+    def keeps_form(self, s: AbcState, duration: int, barline: str, filled: bool) -> bool:
+        """Whether closing the bar keeps the form of the corpus' tunes (see `compiled.Form`)."""
+        form = self.grammar.form
+        if barline == "||":
+            if form.most_double_bars is not None and s.doubles >= form.most_double_bars:
+                return False
+            if not form.short_double_bars and s.bar_index > 0 and self.short(s.bar_meter, duration):
+                return False
+        if s.rests_only and not filled and form.most_rest_bars is not None and s.rest_bars >= form.most_rest_bars:
+            return False
+        if barline == "|]" and not self.finishes(s, filled, self.number(s, duration)):
+            return False
+        if form.most_bars is None:
+            return True
+        number = self.number(s, duration)
+        if number > form.most_bars:
+            return False
+        if barline == "|]" or self.may_end(s, duration, barline, filled):
+            return True
+        repeat = barline in ("|:", "::") or (s.repeat and not barline.startswith(":"))
+        return number + (2 if repeat else 1) <= form.most_bars
 
     def close_bar(self, s: AbcState, barline: str) -> AbcState | None:
         """The state after the open bar's barline, if the bar may end there."""
@@ -105,28 +152,53 @@ class Bars:
         pickup = duration if s.bar_index == 0 and short else s.pickup
         first_meter = s.bar_meter if s.bar_index == 0 else s.first_meter
         short_close = (duration, s.bar_meter) if short and closes_section(barline) else None
+        if s.bar_index == 0 and barline in JOINING:
+            short_close = None  # abc2midi takes a pickup so closed for bar 0, and wants whole bars after it
+        joined = short_close is not None and self.joins(s, duration, barline)
         repeat = barline in ("|:", "::") or (s.repeat and not barline.startswith(":"))
         cost = self.mirror_cost(s.unit, duration, barline, s.bar_field)
         built = s.built + (Target(duration, barline, s.bar_field, s.bar_meter, cost),)
         return s.but(pos=DONE if barline == "|]" else ITEM, buf="", bar_index=s.bar_index + 1, pickup=pickup,
-                     first_meter=first_meter, short_close=short_close, repeat=repeat, built=built,
+                     doubles=s.doubles + (barline == "||"), rest_bars=s.rest_bars + s.rests_only,
+                     first_meter=first_meter, short_close=short_close, joined=joined, repeat=repeat, built=built,
+                     repeated=self.repeated_after(s, barline),
+                     section_meter=s.meter if ":" in barline else s.section_meter,
                      block_cost=s.block_cost + cost, **{**fresh, "can_end": self.may_end(s, duration, barline)},
                      space=False, after_bar=True)
+
+    def finishes(self, s: AbcState, filled: bool, number: int) -> bool:
+        """Whether the first voice's music may end the tune at bar `number`: no tie open, and its last note on a
+        degree the corpus ends on (up to the corpus' median length; past it, on any), or (`filled`) notes still
+        to come that can be, the first sounding any tie's pitch."""
+        past = self.past_median(number)
+        if not filled:
+            return (s.last_ok or past) and s.tied is None
+        degrees = None if past else self.grammar.form.final_degrees
+        return s.tied is None or degrees is None or s.tonic is None or (s.tied - s.tonic) % 12 in degrees
 
     def may_end_unbarred(self, s: AbcState) -> bool:
         """Whether a one-voice tune may end at the end of this line, inside its open bar (the bar a last bar)."""
         grammar = self.grammar
         if not grammar.unbarred_end or s.frame.voices > 1 or grammar.options.bars is not None:
             return False
-        if not s.music or s.owed or s.slur or s.deco or s.repeat:
+        if not s.music or s.owed or s.slur or s.deco or s.repeat or s.tied is not None:
             return False
-        return self.number(s, s.elapsed) >= grammar.fewest
+        number = self.number(s, s.elapsed)
+        return number >= grammar.fewest and (s.last_ok or self.past_median(number))
 
-    def may_end(self, s: AbcState, duration: int, barline: str) -> bool:
+    def past_median(self, number: int) -> bool:
+        """Whether bar `number` is past the corpus' median length, where a tune may end on any note."""
+        median = self.grammar.form.median_bars
+        return median is not None and number > median
+
+    def may_end(self, s: AbcState, duration: int, barline: str, filled: bool = False) -> bool:
         """Whether the first voice's open bar, closed at `duration` by `barline`, may end a one-voice tune there
-        (`|]` aside): a barline the corpus ends tunes with, no repeat left open, and enough bars."""
+        (`|]` aside): a barline the corpus ends tunes with, no repeat left open, enough bars, the last note on a
+        degree the corpus' tunes end on (or, `filled`, notes still to come in the bar)."""
         grammar = self.grammar
         if barline not in grammar.finals or s.frame.voices > 1 or grammar.options.bars is not None:
+            return False
+        if not self.finishes(s, filled, self.number(s, duration)):
             return False
         if barline in ("|:", "::") or (s.repeat and not barline.startswith(":")):
             return False
@@ -136,9 +208,11 @@ class Bars:
     def empty_bar(s: AbcState, barline: str) -> AbcState | None:
         """The state after a barline that opens a line with no music before it: it ends no bar (the checker passes
         an empty bar's repeat sign on), so a line may start `|:` after one that ended `:|`."""
-        if barline not in EMPTY_BARLINES or (barline == "|:" and s.repeat):
+        if barline not in EMPTY_BARLINES or (barline == "|:" and s.repeat) or (":" in barline and s.tied is not None):
             return None
-        return s.but(pos=ITEM, buf="", repeat=s.repeat or barline == "|:", space=False, after_bar=False, opening=False)
+        return s.but(pos=ITEM, buf="", repeat=s.repeat or barline == "|:", repeated=s.repeated and barline != "|:",
+                     section_meter=s.meter if barline == "|:" else s.section_meter,
+                     space=False, after_bar=False, opening=False)
 
     def mirror_cost(self, unit: int, duration: int, barline: str, field: str | None) -> int:
         """The fewest characters another voice needs to copy a bar: its meter change, music and barline."""
@@ -147,6 +221,13 @@ class Bars:
     def line_end(self, s: AbcState) -> AbcState | None:
         """The state after a voice's line ends: the next voice's line, the next block, or the tune's end."""
         frame = s.frame
+        if s.tied is not None and (s.pos == DONE or (s.voice > 0 and s.block.final)):
+            return None  # no tie is left open at the tune's end
+        held = list(s.held or (None,) * frame.voices)
+        held[s.voice] = s.tied
+        keys = list(s.keys or (s.keysig,) * frame.voices)
+        keys[s.voice] = s.keysig
+        s = s.but(held=tuple(held), tied=None, keys=tuple(keys))  # the voices take turns by line: a tie goes on in the voice's next line
         if s.voice == 0:
             suffix, total = [0], 0
             for target in reversed(s.built):
@@ -164,9 +245,9 @@ class Bars:
 
     def next_block(self, s: AbcState, block: Block) -> AbcState:
         """The first voice's line after `block`."""
-        bar_index, pickup, first_meter, short_close, repeat, meter = block.resume
+        bar_index, pickup, first_meter, short_close, joined, repeat, repeated, meter = block.resume
         s = s.but(block=None, built=(), block_cost=0, bar_index=bar_index, pickup=pickup, first_meter=first_meter,
-                  short_close=short_close, repeat=repeat, meter=meter, line_meter=meter)
+                  short_close=short_close, joined=joined, repeat=repeat, repeated=repeated, meter=meter, line_meter=meter)
         return self.new_line(s, 0)
 
     @staticmethod
@@ -175,4 +256,6 @@ class Bars:
         frame = s.frame
         meter = s.meter if voice == 0 else s.block.meter
         return s.but(voice=voice, pending=frame.prefixes[voice], pos=ITEM, buf="", meter=meter, j=0,
-                     **fresh_bar(meter), space=True, after_bar=False, line_start=frame.voices == 1, opening=False)
+                     **fresh_bar(meter), space=True, after_bar=False, line_start=frame.voices == 1, opening=False,
+                     tied=s.held[voice] if s.held else None, last_pitch=None,
+                     keysig=s.keys[voice] if s.keys else s.keysig)

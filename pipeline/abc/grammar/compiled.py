@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from math import lcm
 
+from charmony.pipeline.abc.form import COMMON
 from charmony.pipeline.abc.fields import FREE_METER, Meter, default_unit, parse_key, parse_meter, parse_unit
 from charmony.pipeline.abc.grammar.lengths import FillLengths, fewest_tokens, tuplet_notes
 from charmony.pipeline.abc.grammar.symbols import BROKEN, INF, NOTE_LETTERS, STANDARD_ORDER, TEXT_MARGIN
@@ -47,11 +48,45 @@ class CompiledGrammar:
     fields: Words  # both
     whole: int  # ticks to a whole note
     fewest: int  # the fewest bars a tune has
+    form: Form  # the bars, endings and furniture of the corpus' tunes
     max_jump: int  # see Constraint.max_jump
 
     def ticks(self, value: Fraction) -> int:
         """A duration in whole notes as ticks."""
         return int(value * self.whole)
+
+
+@dataclass(frozen=True)
+class Form:
+    """The form the corpus' tunes keep, from the profile's `form` (see `pipeline.abc.form`); None: no limit.
+
+    A run prepared before the profile recorded it gets no limits.
+    """
+
+    most_bars: int | None = None  # a tune ends by this bar
+    final_degrees: frozenset[int] | None = None  # semitones above the tonic the first voice's last note may be on
+    median_bars: int | None = None  # ... up to this bar; past it, the last note may be any
+    most_double_bars: int | None = None  # `||` per tune
+    most_rest_bars: int | None = None  # bars of rests only, per tune
+    short_double_bars: bool = True  # a short bar may be closed by `||` before the end
+
+
+def tune_form(profile: dict, options: AbcOptions) -> Form:
+    """The form a run's profile records, as limits; the bar range gives way to `--option bars`, and the final
+    degrees apply only with `--option final=corpus`."""
+    form = profile.get("form") or {}
+    if not form.get("tunes"):
+        return Form()
+    common = COMMON * form["tunes"]
+    degrees = frozenset(int(degree) for degree, count in form["final_degrees"].items() if count >= common)
+    return Form(
+        most_bars=None if options.bars is not None else form["bars_most"],
+        final_degrees=degrees if options.corpus_finals and degrees and form["unknown_finals"] < common else None,
+        median_bars=form["bars_median"],
+        most_double_bars=form["double_bars_most"],
+        most_rest_bars=form["rest_bars_most"],
+        short_double_bars=form["short_double_bars"] >= common,
+    )
 
 
 def compile_grammar(profile: dict, options: AbcOptions) -> CompiledGrammar:
@@ -82,7 +117,7 @@ def compile_grammar(profile: dict, options: AbcOptions) -> CompiledGrammar:
     meters, units = meters_and_units(header, forced, meter_fields)
     fill_lengths = tuple(sorted((length_factor(text), 1 + len(text)) for text in fill if length_factor(text)))
     whole = ticks_per_whole(meters, units, music, broken, tuplets)
-    fewest = 1 if options.bars is not None else max(1, profile.get("fewest_bars", 1))
+    fewest = 1 if options.bars is not None else max(1, (profile.get("form") or {}).get("bars_fewest", profile.get("fewest_bars", 1)))
     return CompiledGrammar(
         options=options,
         forced=forced,
@@ -115,6 +150,7 @@ def compile_grammar(profile: dict, options: AbcOptions) -> CompiledGrammar:
         fields=Words(meter_fields.words | key_fields.words),
         whole=whole,
         fewest=fewest,
+        form=tune_form(profile, options),
         max_jump=largest_jump(sequences, meters, units, fill_lengths, whole, options.bars or fewest),
     )
 

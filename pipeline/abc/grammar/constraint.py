@@ -54,7 +54,8 @@ class AbcConstraint(Constraint[AbcState]):
 
     def allowed(self, state: AbcState, tokens: Sequence[str], budget: int | None = None) -> list[bool]:
         """As `Constraint.allowed`; where a letter starts or continues a note, the capital note letters go the
-        same way, and the small ones (not in an inline field or a decoration, which spell words).
+        same way, and the small ones (not in an inline field or a decoration, which spell words), unless the
+        first voice's last note must be on a degree the corpus' tunes end on.
 
         After a note, rest or chord, a character that ends it and starts the next token is allowed where it
         would be allowed after the finished note: that row is worked out once and shared.
@@ -62,7 +63,9 @@ class AbcConstraint(Constraint[AbcState]):
         if state.phase != BODY or state.pos in (FIELD, DECO):
             return super().allowed(state, tokens, budget)
         ends = self._after_event(state, tokens) if budget is None and state.pos in (OCT, LEN) else None
-        letters = self.grammar.letters
+        # where the last note's degree counts, each letter goes its own way
+        degrees = self.grammar.form.final_degrees is not None and state.voice == 0 and state.tonic is not None
+        letters = frozenset() if degrees or state.tied is not None else self.grammar.letters
         result: list[bool] = []
         seen: dict[bool, bool] = {}
         for index, token in enumerate(tokens):
@@ -83,9 +86,11 @@ class AbcConstraint(Constraint[AbcState]):
     def _after_event(self, s: AbcState, tokens: Sequence[str]) -> list[bool]:
         """What may follow a note, rest or chord being written (`s` at OCT or LEN) once it is finished."""
         if s.pos == OCT:
-            s = s.but(pos=LEN, kind="note", buf="")
+            s = self.lexer.end_note(s)
+            if s is None:
+                return [False] * len(tokens)
         placed = None
-        if s.buf in self.grammar.lengths[s.kind]:
+        if s.buf in self.grammar.lengths[s.kind] and (s.paired is None or s.buf == s.paired):
             placed = self.lexer.place(s, self.measure.length_of(s.unit, s.buf, next_factor(s)))
         if placed is None:
             return [False] * len(tokens)

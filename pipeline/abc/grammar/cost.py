@@ -7,10 +7,11 @@ from charmony.pipeline.abc.fields import Meter
 from charmony.pipeline.abc.grammar.bars import Bars
 from charmony.pipeline.abc.grammar.cache import Memo
 from charmony.pipeline.abc.grammar.compiled import CompiledGrammar
-from charmony.pipeline.abc.grammar.keys import bars_key, state_key
+from charmony.pipeline.abc.grammar.keys import bars_key, form_key, state_key
 from charmony.pipeline.abc.grammar.lengths import tuplet_notes
 from charmony.pipeline.abc.grammar.lexer import Lexer, needs_field
 from charmony.pipeline.abc.grammar.measure import Measure
+from charmony.pipeline.abc.grammar.pitch import fewest_characters
 from charmony.pipeline.abc.grammar.state import AbcState, Block, line_end_cost, next_factor, target_of
 from charmony.pipeline.abc.grammar.symbols import (
     ACC, BAR, BRACKET, C_ACC, C_OCT, CHORD, CONT, DECO, DONE, FIELD, G_ACC, G_OCT, GRACE, INF, ITEM, LEN, OCT, PAREN,
@@ -36,6 +37,10 @@ class Cost:
         if local is None:
             local = self.memo.locals[key] = self._local(s)
         total = local + self._tail(s)
+        if s.tied is not None and s.pos not in (OCT, ACC):  # at OCT and ACC the note is being written
+            total += self._tie_cost(s)
+        if s.held:
+            total += self._held_cost(s)
         return total if total < INF // 2 else INF  # sums and differences of INF stay far above INF // 2
 
     def _tail(self, s: AbcState) -> int:
@@ -59,13 +64,19 @@ class Cost:
             return pending + self._boundary(s, s.elapsed, s.music)
         if pos == DONE:
             return 1 + s.frame.after(0) + (s.frame.voices - 1) if s.voice == 0 else 0
-        if pos in (OCT, LEN, ACC):
-            kind, prefix = (s.kind, s.buf) if pos == LEN else ("note", "")
-            return (pos == ACC) + self._event_cost(s, kind, prefix)
+        if pos == OCT:
+            return self._note_cost(s)
+        if pos == LEN:
+            return self._event_cost(s, s.kind, s.buf)
+        if pos == ACC:  # the accidental's letter decides the note's degree
+            signs = [sign for sign in self.grammar.accidentals if sign.startswith(s.buf)]
+            return min((len(sign) - len(s.buf) + 1 + self._note_cost(
+                s.but(pos=OCT, note_letter=letter, marks=0, buf=sign + letter))
+                for sign in signs for letter in self.grammar.letters), default=INF)
         if pos in (CHORD, C_ACC, C_OCT):
             return (pos == C_ACC) + (pos == CHORD and s.chord_notes == 0) + 1 + self._event_cost(s, "chord", "")
         if pos == BRACKET:
-            chord = 2 + self._event_cost(s, "chord", "") if not needs_field(s) else INF
+            chord = 2 + self._event_cost(s, "chord", "") if not needs_field(s) and s.tied is None else INF
             return min(chord, self._field_cost(s, "["))
         if pos == FIELD:
             return self._field_cost(s, s.buf)
@@ -85,6 +96,39 @@ class Cost:
             notes_wanted = pos == G_ACC or (pos == GRACE and not s.chord_notes)
             return (pos == G_ACC) + notes_wanted + 1 + self._boundary(s, s.elapsed, s.music, deco=True)
         return INF
+
+    def _note_cost(self, s: AbcState) -> int:
+        """The fewest characters to end the tune from a note whose letter is written (`s` at OCT): where a tie
+        holds a pitch, octave marks may still be needed to sound it."""
+        grammar = self.grammar
+        mark, most = ("," , grammar.low) if s.note_letter.isupper() else ("'", grammar.high)
+        best = INF
+        for more in range(1 + (most - s.marks if s.tied is not None else 0)):
+            ended = self.lexer.end_note(s.but(marks=s.marks + more, buf=s.buf + mark * more))
+            if ended is not None:
+                best = min(best, more + self._event_cost(ended, "note", ""))
+        return best
+
+    def _tie_cost(self, s: AbcState) -> int:
+        """What a tie still open adds to the completion: the characters its note needs beyond one (in this bar
+        or the next, whichever needs more); INF where a later voice's last line has no note left to end it."""
+        if s.voice > 0 and s.block.final:
+            targets = s.block.targets
+            if s.j >= len(targets) or (s.elapsed >= targets[s.j].duration and s.j + 1 >= len(targets)):
+                return INF
+        return self._spelling(s.tied, s.keysig, s.bar_accidentals)
+
+    def _held_cost(self, s: AbcState) -> int:
+        """What the ties other voices' lines left open add: each voice's next line starts with the tied note."""
+        return sum(self._spelling(pitch, s.keysig, ()) for voice, pitch in enumerate(s.held)
+                   if pitch is not None and voice != s.voice)
+
+    def _spelling(self, pitch: int, keysig: tuple[int, ...], written: tuple) -> int:
+        """The characters beyond one that a note sounding `pitch` needs, in the open bar or a fresh one."""
+        grammar = self.grammar
+        spell = [fewest_characters(pitch, grammar.letters, grammar.accidentals, grammar.low, grammar.high, keysig, known)
+                 for known in dict.fromkeys((written, ()))]
+        return INF if None in spell else max(spell) - 1
 
     def _barline_cost(self, s: AbcState) -> int:
         """The fewest characters to end the tune from inside a barline that starts with `s.buf`."""
@@ -114,7 +158,10 @@ class Cost:
         best = INF
         most = self.bars.most(s)
         factor, owed = next_factor(s), max(0, s.owed - 1)
+        s = s.but(rests_only=kind == "rest" and (s.rests_only or not s.music))
         for text in self.grammar.lengths[kind].extending(prefix):
+            if s.paired is not None and text != s.paired:
+                continue
             elapsed = s.elapsed + self.measure.length_of(s.unit, text, factor)
             if most is None or elapsed <= most:
                 best = min(best, len(text) - len(prefix) + self._boundary(s, elapsed, True, deco=False, owed=owed))
@@ -166,14 +213,14 @@ class Cost:
             return field + fill + len(target.barline)
         key = (s.frame, elapsed, music, deco, s.bar_meter.text, s.meter.text, s.bar_field, s.pickup,
                s.first_meter.text if s.first_meter else None, (s.short_close[0], s.short_close[1].text) if s.short_close else None,
-               s.repeat, bars_key(self.grammar, s))
+               s.joined, s.repeat, s.repeated, s.section_meter.text if s.section_meter else None, bars_key(self.grammar, s), form_key(self.grammar, s), s.tied is not None)
         best = self.memo.boundaries.get(key)
         if best is None:
             best = INF
             for duration, chars in self._ends(s, elapsed, music, deco, s.bar_meter):
                 for barline in self.grammar.barlines.words:
                     if chars < best:
-                        best = min(best, chars + self._closing(s, duration, barline))
+                        best = min(best, chars + self._closing(s, duration, barline, chars > 0))
             self.memo.boundaries[key] = best
         return best + line_end_cost(s)
 
@@ -197,18 +244,22 @@ class Cost:
                     ends.append((duration, self.measure.fill(s.unit, duration - elapsed)))
         return ends
 
-    def _closing(self, s: AbcState, duration: int, barline: str) -> int:
+    def _closing(self, s: AbcState, duration: int, barline: str, filled: bool = False) -> int:
         """The fewest characters after the first voice's open bar ends at `duration` with `barline`: its
-        barline, the other voices' copies of it and the bars still to come (not the line ends)."""
-        if not self.bars.accepts(s, duration, barline):
+        barline, the other voices' copies of it and the bars still to come (not the line ends); `filled`: notes
+        are still to come in the bar."""
+        if not self.bars.accepts(s, duration, barline, filled):
             return INF
         n = s.frame.voices
         mirrored = (n - 1) * self.bars.mirror_cost(s.unit, duration, barline, s.bar_field)
         more = 0
-        if barline != "|]" and not self.bars.may_end(s, duration, barline):
+        if barline != "|]" and not self.bars.may_end(s, duration, barline, filled):
             count = self._bars_after(self.bars.number(s, duration))
             repeat = barline in ("|:", "::") or (s.repeat and not barline.startswith(":"))
-            more = n * self.measure.more_bars(count, repeat, s.meter, s.unit)
+            if self.bars.joins(s, duration, barline):
+                more = n * self.measure.bars_after_short(duration, count, repeat, s.meter, s.unit)
+            else:
+                more = n * self.measure.more_bars(count, repeat, s.meter, s.unit)
         return len(barline) + mirrored + more
 
     def _bars_after(self, number: int) -> int:
@@ -218,9 +269,13 @@ class Cost:
         return max(1, self.grammar.fewest - number)
 
     def _next_block_least(self, s: AbcState, block: Block) -> int:
-        bar_index, pickup, _, _, repeat, meter = block.resume
+        bar_index, pickup, _, short_close, joined, repeat, _, meter = block.resume
         frame = s.frame
         n = frame.voices
         last = bar_index - 1 if pickup is not None else bar_index  # the number of the block's last bar
         count = self._bars_after(last)
-        return len(frame.prefixes[0]) + n * self.measure.more_bars(count, repeat, meter, s.unit) + 1 + frame.after(0) + (n - 1)
+        if joined:
+            more = self.measure.bars_after_short(short_close[0], count, repeat, meter, s.unit)
+        else:
+            more = self.measure.more_bars(count, repeat, meter, s.unit)
+        return len(frame.prefixes[0]) + n * more + 1 + frame.after(0) + (n - 1)

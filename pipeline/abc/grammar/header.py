@@ -3,17 +3,22 @@ and the header's shortest completion (the fields still to write, then the smalle
 
 from __future__ import annotations
 
-from charmony.pipeline.abc.fields import FREE_METER, default_unit, parse_meter, parse_unit, parse_voice
+from charmony.pipeline.abc.fields import FREE_METER, default_unit, parse_key, parse_meter, parse_unit, parse_voice
 from charmony.pipeline.abc.grammar.bars import Bars
 from charmony.pipeline.abc.grammar.cache import Memo
 from charmony.pipeline.abc.grammar.compiled import CompiledGrammar
 from charmony.pipeline.abc.grammar.measure import Measure
+from charmony.pipeline.abc.grammar.pitch import signature
 from charmony.pipeline.abc.grammar.state import AbcState, Frame
 from charmony.pipeline.abc.grammar.symbols import BODY, H_COLON, H_LETTER, H_VALUE, INF
 from charmony.pipeline.abc.grammar.words import Words
 from charmony.pipeline.abc.profile import slot_name
 
 Ways = list[tuple[int, str | None]]  # (characters still to write, value) for the ways to finish a field
+def hornpipe(rhythm: str | None) -> bool:
+    """Whether an R: value calls the tune a hornpipe, which the constraint does not write: abc2midi then plays
+    each pair of eighths long-short and refuses bars the checker takes (in 6/8, or with `>` or tuplets off the beat)."""
+    return "hornpipe" in (rhythm or "").lower()
 
 
 class Header:
@@ -44,6 +49,9 @@ class Header:
                     return self._begin_body(values)
                 return s.but(phase=H_LETTER, values=values)
             value = s.value + c
+            if s.letters[-1] == "R" and (hornpipe(value) or (isinstance(grammar, Words) and
+                                                             all(hornpipe(word) for word in grammar.extending(value)))):
+                return None
             if isinstance(grammar, Words):
                 return s.but(value=value) if grammar.starts(value) else None
             # A value may not start with a space, or with ':' or '|', which would make the line read as music.
@@ -65,8 +73,10 @@ class Header:
 
     def _begin_body(self, values: tuple) -> AbcState:
         frame = self._frame(values)
-        return Bars.new_line(AbcState(phase=BODY, frame=frame, meter=frame.meter, unit=frame.unit,
-                                      line_meter=frame.meter), voice=0)
+        keysig, tonic = signature(parse_key(dict(values)["K"]).key)
+        return Bars.new_line(AbcState(phase=BODY, frame=frame, meter=frame.meter, unit=frame.unit, line_meter=frame.meter,
+                                      keysig=keysig, keys=(keysig,) * frame.voices, section_meter=frame.meter, tonic=tonic, last_ok=tonic is None or self.grammar.form.final_degrees is None),
+                             voice=0)
 
     def cost(self, s: AbcState) -> int:
         """The fewest characters to finish the header and write the smallest body after it."""
@@ -114,6 +124,8 @@ class Header:
         for letter, ways in zip(names, choices):
             if not ways:
                 return INF
+            if letter == "R":
+                ways = [way for way in ways if not hornpipe(way[1])]
             if letter in "ML":
                 free[letter] = ways
             elif letter == "V":

@@ -3,18 +3,49 @@
 from __future__ import annotations
 
 from collections.abc import Hashable
+from functools import lru_cache
 
 from charmony.pipeline.abc.grammar.compiled import CompiledGrammar
+from charmony.pipeline.abc.grammar.pitch import Accidentals, heard_alike, note_pitch
 from charmony.pipeline.abc.grammar.state import AbcState, target_of
-from charmony.pipeline.abc.grammar.symbols import BODY, END, H_VALUE
+from charmony.pipeline.abc.grammar.symbols import BODY, END, H_VALUE, OCT
 from charmony.pipeline.abc.grammar.words import Words
 
 
 def bars_key(grammar: CompiledGrammar, s: AbcState) -> int:
-    """What of the first voice's bar count the next characters depend on: all of it while it falls short."""
-    if grammar.options.bars is not None:
+    """What of the first voice's bar count the next characters depend on: all of it while it falls short of
+    the fewest bars or comes near the most."""
+    form = grammar.form
+    if grammar.options.bars is not None or (form.most_bars is not None and s.bar_index >= form.most_bars - 3):
         return s.bar_index
+    if form.final_degrees is not None and form.median_bars is not None:
+        return min(s.bar_index, max(grammar.fewest, form.median_bars) + 2)  # where any last note may end the tune
     return min(s.bar_index, grammar.fewest + 1)
+
+
+def form_key(grammar: CompiledGrammar, s: AbcState) -> tuple:
+    """What of the first voice's form so far the next characters depend on (see `compiled.Form`)."""
+    form = grammar.form
+    doubles_left = form.most_double_bars is None or s.doubles < form.most_double_bars
+    rests_left = form.most_rest_bars is None or s.rest_bars < form.most_rest_bars
+    view = None
+    if form.final_degrees is not None and s.voice == 0 and s.tonic is not None:
+        view = (s.tonic, final_spellings(grammar.letters, grammar.low, grammar.high, form.final_degrees, s.keysig,
+                                         s.tonic, s.bar_accidentals))
+    return doubles_left, rests_left, s.last_ok, s.rests_only, view
+
+
+@lru_cache(maxsize=4096)
+def final_spellings(letters: frozenset[str], low: int, high: int, degrees: frozenset[int], keysig: tuple[int, ...],
+                    tonic: int, written: Accidentals) -> frozenset[str]:
+    """The notes written without an accidental (letter and octave marks) that sound a degree a tune may end on."""
+    found = set()
+    for letter in letters:
+        for marks in range(1 + (low if letter.isupper() else high)):
+            text = letter + ("," if letter.isupper() else "'") * marks
+            if (note_pitch(text, keysig, written)[0] - tonic) % 12 in degrees:
+                found.add(text)
+    return frozenset(found)
 
 
 def state_key(grammar: CompiledGrammar, s: AbcState) -> Hashable:
@@ -36,7 +67,11 @@ def state_key(grammar: CompiledGrammar, s: AbcState) -> Hashable:
     if s.voice == 0:
         first = (bars_key(grammar, s), s.pickup,
                  s.first_meter.text if s.first_meter else None,
-                 (s.short_close[0], s.short_close[1].text) if s.short_close else None, s.repeat)
+                 (s.short_close[0], s.short_close[1].text) if s.short_close else None, s.joined, s.repeat, s.repeated,
+                 s.section_meter.text if s.section_meter else None)
     return (BODY, s.frame, later, first, s.pending, s.pos, s.buf, s.kind, s.note_letter.isupper(), s.marks,
             s.chord_notes, s.elapsed, s.music, s.bar_meter.text, s.bar_field is not None, s.meter.text, s.deco,
-            s.tie_ok, s.space, s.after_bar, s.owed, s.factor, s.slur, s.line_start, s.opening, s.can_end)
+            s.tie_ok, s.space, s.after_bar, s.owed, s.factor, s.slur, s.line_start, s.opening, s.can_end,
+            s.bare_deco, s.ornament, s.grace, s.paired, s.last_pitch is None,
+            heard_alike(s.buf, s.keysig, s.bar_accidentals) if s.pos == OCT else None,
+            form_key(grammar, s), (s.tied, s.keysig, s.bar_accidentals) if s.tied is not None else None)

@@ -4,11 +4,12 @@ note letters, lengths, barlines, decorations, fields and idioms the grammar allo
 from __future__ import annotations
 
 from charmony.pipeline.abc import theory
-from charmony.pipeline.abc.fields import parse_meter
+from charmony.pipeline.abc.fields import parse_key, parse_meter
 from charmony.pipeline.abc.grammar.bars import Bars
 from charmony.pipeline.abc.grammar.compiled import CompiledGrammar
 from charmony.pipeline.abc.grammar.lengths import tuplet_notes
 from charmony.pipeline.abc.grammar.measure import Measure
+from charmony.pipeline.abc.grammar.pitch import heard_alike, note_pitch, signature
 from charmony.pipeline.abc.grammar.state import AbcState, next_factor, target_of
 from charmony.pipeline.abc.grammar.symbols import (
     ACC, ACCIDENTAL_STARTS, AFTER_BARLINE, BAR, BRACKET, BROKEN, C_ACC, C_OCT, CHORD, CONT, DECO, DONE, FIELD,
@@ -17,6 +18,9 @@ from charmony.pipeline.abc.grammar.symbols import (
 )
 from charmony.pipeline.abc.grammar.words import Words
 
+# Decorations abc2midi plays as several notes: not on a chord, a rest (it carries them to the next chord) or a
+# note a tie leads to (the notes it plays overrun the bar).
+ORNAMENTS = frozenset({"T", "~", "!trill!", "!roll!", "!trill(!", "!trill)!"})
 
 class Lexer:
     """The body's characters for one grammar: each state's next, or None where the character is refused."""
@@ -45,7 +49,8 @@ class Lexer:
                 return s.but(marks=s.marks + 1, buf=s.buf + c)
             if c == "'" and s.note_letter.islower() and s.marks < grammar.high:
                 return s.but(marks=s.marks + 1, buf=s.buf + c)
-            return self._length(s.but(pos=LEN, kind="note", buf=""), c)
+            ended = self.end_note(s)
+            return None if ended is None else self._length(ended, c)
         if pos == LEN:
             return self._length(s, c)
         if pos == ACC:
@@ -62,8 +67,8 @@ class Lexer:
             closed = self.bars.close_bar(s, s.buf)
             return None if closed is None else self.body(closed, c)
         if pos == BRACKET:
-            if (c in NOTE_LETTERS or c in ACCIDENTAL_STARTS) and not needs_field(s):
-                return self._chord(s.but(pos=CHORD, chord_notes=0, chord_tie=False), c)
+            if (c in NOTE_LETTERS or c in ACCIDENTAL_STARTS) and not needs_field(s) and s.tied is None:
+                return self._chord(s.but(pos=CHORD, chord_notes=0), c)
             return self.field(s.but(pos=FIELD, buf="["), c)
         if pos == FIELD:
             return self.field(s, c)
@@ -71,10 +76,12 @@ class Lexer:
             return self._chord(s, c)
         if pos == DECO:
             text = s.buf + c
-            if not grammar.decorations.starts(text):
+            if not self._decoration_starts(s, text):
                 return None
             if text in grammar.decorations and text.endswith("!") and len(text) > 1:
-                return s.but(pos=ITEM, buf="", deco=s.deco + 1) if s.deco < MOST_DECORATIONS else None
+                if s.deco >= MOST_DECORATIONS or (text in ORNAMENTS and s.tied is not None):
+                    return None
+                return s.but(pos=ITEM, buf="", deco=s.deco + 1, ornament=s.ornament or text in ORNAMENTS)
             return s.but(buf=text)
         if pos == DONE:
             return self.bars.line_end(s) if c == "\n" else None
@@ -122,8 +129,10 @@ class Lexer:
             if not grammar.continuations or s.frame.voices > 1 or s.line_start or s.deco:
                 return None
             return s.but(pos=CONT, space=False)  # a line continued: `\` ends it, and the music goes on
+        if (s.bare_deco and c in "!({") or (s.tied is not None and c in "({"):
+            return None  # abc2midi reads only the note after a one-character decoration, or a tie's note
         if c == "{":
-            if not grammar.graces or s.deco >= MOST_DECORATIONS:
+            if not grammar.graces or s.deco >= MOST_DECORATIONS or s.grace:
                 return None
             return s.but(pos=GRACE, buf="", chord_notes=0, space=False, after_bar=False, tie_ok=False)
         if c in NOTE_LETTERS:
@@ -133,10 +142,13 @@ class Lexer:
         if c in ACCIDENTAL_STARTS:
             return s.but(pos=ACC, buf=c, space=False, after_bar=False) if c in grammar.accidentals else None
         if c == "z":
+            if s.tied is not None or s.ornament:
+                return None  # a tie joins two notes; abc2midi would carry a rest's roll or trill to the next chord
             return s.but(pos=LEN, kind="rest", buf="", space=False, after_bar=False) if grammar.lengths["rest"].words else None
         if c == "[":
             if s.deco:
-                return s.but(pos=CHORD, chord_notes=0, chord_tie=False, buf="", space=False, after_bar=False)
+                return None  # abc2midi plays no roll or trill on a chord: decorations go on notes
+
             return s.but(pos=BRACKET, buf="", space=False, after_bar=False)
         if s.deco and c not in grammar.short_decorations and c not in "!(":
             return None
@@ -150,25 +162,54 @@ class Lexer:
         if c == ")":
             return s.but(slur=0, space=False, after_bar=False) if s.slur == 2 else None
         if c == "-":
-            return s.but(tie_ok=False, space=False, after_bar=False) if s.tie_ok else None
+            if not s.tie_ok or s.last_pitch is None:
+                return None
+            return s.but(tie_ok=False, space=False, after_bar=False, tied=s.last_pitch if s.kind == "note" else None)
         if c in grammar.short_decorations:
-            return s.but(deco=s.deco + 1, space=False, after_bar=False, tie_ok=False) if s.deco < MOST_DECORATIONS else None
-        if c == "!" and s.deco < MOST_DECORATIONS and grammar.decorations.starts("!"):
+            if s.deco >= MOST_DECORATIONS or (c in ORNAMENTS and s.tied is not None):
+                return None
+            return s.but(deco=s.deco + 1, bare_deco=True, ornament=s.ornament or c in ORNAMENTS, space=False,
+                         after_bar=False, tie_ok=False)
+        if c == "!" and s.deco < MOST_DECORATIONS and self._decoration_starts(s, "!"):
             return s.but(pos=DECO, buf="!", space=False, after_bar=False, tie_ok=False)
         return None
+
+    def _decoration_starts(self, s: AbcState, text: str) -> bool:
+        """Whether `text` starts a decoration that may come here (while a tie holds, no roll or trill)."""
+        if s.tied is None:
+            return self.grammar.decorations.starts(text)
+        return any(word not in ORNAMENTS for word in self.grammar.decorations.extending(text))
 
     def _length(self, s: AbcState, c: str) -> AbcState | None:
         """A character after a note, rest or chord: more of its length, or the next token."""
         lengths = self.grammar.lengths[s.kind]
         if c in LENGTH_CHARS:
+            if s.paired is not None and not s.paired.startswith(s.buf + c):
+                return None
             return s.but(buf=s.buf + c) if lengths.starts(s.buf + c) else None
-        if s.buf not in lengths:
-            return None
+        if s.buf not in lengths or (s.paired is not None and s.buf != s.paired):
+            return None  # abc2midi plays a broken rhythm only between notes written equally long
         duration = self.measure.length_of(s.unit, s.buf, next_factor(s))
         if c in BROKEN:
             return self._broken(s, duration, c)
         placed = self.place(s, duration)
         return None if placed is None else self._item(placed, c)
+
+    def end_note(self, s: AbcState) -> AbcState | None:
+        """The state once a note's letter and octave marks are written (`s` at OCT): its length comes next;
+        None where a tie holds another pitch.
+
+        In the first voice, where the corpus' tunes end on some degrees only, it notes whether this note is on one."""
+        pitch, written = note_pitch(s.buf, s.keysig, s.bar_accidentals)
+        alike = heard_alike(s.buf, s.keysig, s.bar_accidentals)
+        if s.tied is not None and (pitch != s.tied or not alike):
+            return None
+        # a tie may follow only a note abc2midi hears as charmony does
+        after = s.but(pos=LEN, kind="note", buf="", bar_accidentals=written, last_pitch=pitch if alike else None, tied=None)
+        degrees = self.grammar.form.final_degrees
+        if s.voice or degrees is None or s.tonic is None:
+            return after
+        return after.but(last_ok=(pitch - s.tonic) % 12 in degrees)
 
     def place(self, s: AbcState, duration: int) -> AbcState | None:
         """A note, rest or chord of `duration` added to the bar; refused when it would overrun it."""
@@ -176,7 +217,9 @@ class Lexer:
         most = self.bars.most(s)
         if most is not None and elapsed > most:
             return None
-        return s.but(pos=ITEM, buf="", elapsed=elapsed, music=True, deco=0, tie_ok=s.kind != "rest",
+        rests_only = s.kind == "rest" and (s.rests_only or not s.music)
+        return s.but(pos=ITEM, buf="", elapsed=elapsed, music=True, deco=0, bare_deco=False, ornament=False, grace=False, paired=None,
+                     tie_ok=s.kind == "note" and not s.ornament, rests_only=rests_only,
                      space=False, after_bar=False, owed=max(0, s.owed - 1), slur=2 if s.slur else 0)
 
     def _broken(self, s: AbcState, duration: int, sign: str) -> AbcState | None:
@@ -185,7 +228,12 @@ class Lexer:
             return None
         first, second = theory.BROKEN_RHYTHM[1] if sign == ">" else theory.BROKEN_RHYTHM[1][::-1]
         placed = self.place(s, duration * first.numerator // first.denominator)
-        return None if placed is None else placed.but(owed=1, factor=(second.numerator, second.denominator), tie_ok=False)
+        if placed is None:
+            return None
+        most = self.bars.most(placed)
+        if most is not None and placed.elapsed + duration * second.numerator // second.denominator > most:
+            return None  # the second note, as long as the first as written, must fit too
+        return placed.but(owed=1, factor=(second.numerator, second.denominator), tie_ok=False, paired=s.buf)
 
     def _chord(self, s: AbcState, c: str) -> AbcState | None:
         pos = s.pos
@@ -195,9 +243,9 @@ class Lexer:
             marked = self._octave_mark(s, c)
             if marked is not None:
                 return marked
-            s = s.but(pos=CHORD, chord_notes=s.chord_notes + 1, chord_tie=False)
+            s = self._group_note_end(s, CHORD)
             if c == "-":
-                return s.but(chord_tie=True)
+                return None  # a tie joins two notes of one pitch: not the notes of chords
         if c == "]" and s.chord_notes:
             return s.but(pos=LEN, kind="chord", buf="") if self.grammar.lengths["chord"].words else None
         return self._group_note(s, c, MOST_CHORD_NOTES, C_ACC, C_OCT)
@@ -211,9 +259,9 @@ class Lexer:
             marked = self._octave_mark(s, c)
             if marked is not None:
                 return marked
-            s = s.but(pos=GRACE, chord_notes=s.chord_notes + 1)
+            s = self._group_note_end(s, GRACE)
         if c == "}" and s.chord_notes:
-            return s.but(pos=ITEM, buf="", deco=s.deco + 1)  # like a decoration, the grace notes wait for their note
+            return s.but(pos=ITEM, buf="", deco=s.deco + 1, grace=True)  # like a decoration, the grace notes wait for their note
         return self._group_note(s, c, MOST_GRACE_NOTES, G_ACC, G_OCT)
 
     def _group_letter(self, s: AbcState, c: str, octave_pos: int) -> AbcState | None:
@@ -235,10 +283,19 @@ class Lexer:
         if s.chord_notes >= most:
             return None
         if c in NOTE_LETTERS and c in self.grammar.letters:
-            return s.but(pos=octave_pos, note_letter=c, marks=0)
+            return s.but(pos=octave_pos, note_letter=c, marks=0, buf="")
         if c in ACCIDENTAL_STARTS and c in self.grammar.accidentals:
             return s.but(pos=accidental_pos, buf=c)
         return None
+
+    @staticmethod
+    def _group_note_end(s: AbcState, pos: int) -> AbcState:
+        """The state once a note of a chord or of grace notes is written: its accidental holds in the bar too."""
+        if not s.buf:
+            return s.but(pos=pos, chord_notes=s.chord_notes + 1)
+        text = s.buf + s.note_letter + ("," if s.note_letter.isupper() else "'") * s.marks
+        written = note_pitch(text, s.keysig, s.bar_accidentals)[1]
+        return s.but(pos=pos, chord_notes=s.chord_notes + 1, buf="", bar_accidentals=written)
 
     def field(self, s: AbcState, c: str) -> AbcState | None:
         """A character of an inline field `[M:3/4]` or `[K:D]`, which comes only at the start of a bar."""
@@ -252,12 +309,13 @@ class Lexer:
             allowed = self.grammar.fields
         else:
             allowed = self.grammar.key_fields
-        if not allowed.starts(text):
-            return None
+        if not allowed.starts(text) or (s.tied is not None and text.startswith("[K")):
+            return None  # a key change inside a tie would leave its pitch without a spelling
         if text not in allowed:
             return s.but(buf=text)
         if text[1] == "K":
-            return s.but(pos=ITEM, buf="", space=False)
+            keysig, tonic = signature(parse_key(text[3:-1]).key)  # for this voice only, as abc2midi plays it
+            return s.but(pos=ITEM, buf="", space=False, keysig=keysig, tonic=s.tonic if s.voice else tonic)
         meter = parse_meter(text[3:-1])
         return s.but(pos=ITEM, buf="", space=False, meter=meter, bar_meter=meter, bar_field=text)
 

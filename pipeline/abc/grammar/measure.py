@@ -68,6 +68,18 @@ class Measure:
             found = self.memo.more_bars[key] = self._count_bars(count, repeat, meter, unit)
         return found
 
+    def bars_after_short(self, short: int, count: int, repeat: bool, meter: Meter, unit: int) -> int:
+        """As `more_bars`, after a short bar that the next must complete (see `Bars.joins`): that bar first."""
+        bar = self.bar(meter)
+        if bar is None or not 0 < short < bar:
+            return INF
+        first = self.fill(unit, bar - short)
+        if count <= 1 and not repeat:
+            return first + 2
+        rest = max(1, count - 1)
+        closed = 2 + self.more_bars(rest, False, meter, unit) if repeat and ":|" in self.grammar.barlines else INF
+        return first + min(closed, 1 + self.more_bars(rest, repeat, meter, unit))
+
     def _count_bars(self, count: int, repeat: bool, meter: Meter, unit: int) -> int:
         if count < 1:
             return INF

@@ -86,9 +86,24 @@ class AbcState:
     pickup: int | None = None  # the first bar's duration in ticks, when it was short
     first_meter: Meter | None = None  # the first bar's meter
     short_close: tuple[int, Meter] | None = None  # the last bar, when it was short and closed a section
+    joined: bool = False  # ... by `||`, `|:` or `::` after the first bar: abc2midi counts it with the next, which must complete it
     repeat: bool = False  # a |: is open
+    section_meter: Meter | None = None  # in force where the open section began: abc2midi plays its repeat in it
+    repeated: bool = False  # a :| closed a section and no |: opened one since (abc2midi would repeat from that :|)
     line_meter: Meter | None = None  # in force at the start of the first voice's line
     unit: int = 0  # the unit note length, in ticks
+    doubles: int = 0  # the first voice's bars closed by `||`
+    rest_bars: int = 0  # ... and its bars of rests only
+    last_ok: bool = True  # its last note is on a degree the corpus' tunes end on (or it need not be)
+    # pitches, for the first voice's last note
+    keysig: tuple[int, ...] = (0,) * 7  # K:'s alteration of each step, C to B, in the voice being written
+    keys: tuple[tuple[int, ...], ...] = ()  # ... by voice, as each voice's last line left it
+    tonic: int | None = None  # K:'s tonic as a pitch class; None for K:none
+    bar_accidentals: tuple[tuple[str, int, int], ...] = ()  # (step, octave, alteration) written in the open bar
+    # ties, in the voice being written
+    last_pitch: int | None = None  # the MIDI key of its last note
+    tied: int | None = None  # the MIDI key a tie holds: the next note must sound it
+    held: tuple[int | None, ...] = ()  # by voice, the tie its last line left open (its next line starts with the note)
     # the open line and bar
     pending: str = ""  # the line prefix still to write
     j: int = 0  # for a later voice, the index of the bar being written among the block's
@@ -97,7 +112,12 @@ class AbcState:
     bar_field: str | None = None  # the inline meter change at its start
     elapsed: int = 0  # how long its music lasts so far, in ticks
     music: bool = False  # whether it holds a note or rest
+    rests_only: bool = False  # whether its music so far is rests only
     deco: int = 0  # decorations waiting for their note
+    bare_deco: bool = False  # ... the last a one-character decoration: abc2midi reads only notes and rests after it
+    ornament: bool = False  # ... among them a roll or trill (see lexer.ORNAMENTS)
+    grace: bool = False  # grace notes waiting for their note (abc2midi wants a note between two groups)
+    paired: str | None = None  # after a broken rhythm, the first note's length as written: the second's must match it
     owed: int = 0  # notes still to come of an open tuplet, or the one after a broken rhythm
     factor: tuple[int, int] = ONE  # what their lengths are multiplied by, as (numerator, denominator)
     slur: int = 0  # 0: no slur open; 1: one opened, without a note yet; 2: one open over a note
@@ -114,7 +134,6 @@ class AbcState:
     note_letter: str = ""
     marks: int = 0  # octave marks after the letter
     chord_notes: int = 0
-    chord_tie: bool = False
 
     def but(self, **changes) -> AbcState:
         """A copy with some fields changed (the fields copied as one dict: this runs for every character)."""

@@ -1,0 +1,62 @@
+"""The form of a training tune as the ABC constraint keeps it: its length in bars, the scale degree it ends on,
+and how often it writes `||` and bars of rests; and the bounds a run's profile records from them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from charmony.pipeline.abc.check import bar_numbers
+from charmony.pipeline.abc.melody import is_rest_bar
+from charmony.pipeline.abc.sounds import last_note, melody
+from charmony.pipeline.abc.bars import is_short as bar_is_short
+from charmony.pipeline.abc.tune import Tune
+
+# A constrained tune has at least as many bars as the shortest training tune, and at most as many bars, `||` and
+# bars of rests as the training tune with the most: a rule narrower than that would refuse the corpus' own tunes.
+COMMON = 0.05  # a tune may end on a degree, or close a short bar with `||`, where this share of the training tunes do
+
+
+@dataclass(frozen=True)
+class TuneForm:
+    """One tune's form, read from its first voice (the voice the constraint writes first)."""
+
+    bars: int  # the last bar's number as musicians count (a pickup is bar 0)
+    final_degree: int | None  # semitones from the key's tonic up to the last note, 0-11; None without either
+    double_bars: int  # bars closed by `||`
+    rest_bars: int  # bars of rests only
+    short_double_bar: bool  # a short bar closed by `||` before the last bar
+
+
+def tune_form(tune: Tune) -> TuneForm | None:
+    """The form of a parsed tune; None for a tune without bars."""
+    voice = next(iter(tune.voices.values()), None)
+    if voice is None or not voice.bars:
+        return None
+    last = last_note(melody(voice))
+    degree = None if last is None or last.tonic is None else (last.midi - last.tonic) % 12
+    bars = voice.bars
+    short_double = any(bar.barline == "||" and bar_is_short(bar.duration(), bar.meter) for bar in bars[:-1])
+    return TuneForm(bar_numbers(voice)[-1], degree, sum(bar.barline == "||" for bar in bars),
+                    sum(map(is_rest_bar, bars)), short_double)
+
+
+def form_summary(forms: list[TuneForm]) -> dict:
+    """What a run's profile records of its training tunes' forms (see `compiled.Form` for how it is used)."""
+    if not forms:
+        return {}
+    bars = sorted(form.bars for form in forms)
+    degrees: dict[int, int] = {}
+    for form in forms:
+        if form.final_degree is not None:
+            degrees[form.final_degree] = degrees.get(form.final_degree, 0) + 1
+    return {
+        "tunes": len(forms),
+        "bars_fewest": bars[0],
+        "bars_median": bars[len(bars) // 2],
+        "bars_most": bars[-1],
+        "final_degrees": {str(degree): count for degree, count in sorted(degrees.items())},
+        "unknown_finals": sum(form.final_degree is None for form in forms),
+        "double_bars_most": max(form.double_bars for form in forms),
+        "rest_bars_most": max(form.rest_bars for form in forms),
+        "short_double_bars": sum(form.short_double_bar for form in forms),
+    }

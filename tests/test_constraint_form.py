@@ -1,0 +1,137 @@
+"""The ABC constraint writes only what the corpus writes, where the corpus writes it, and only what abc2midi plays.
+
+Most rules are shown by a pair of whole tunes: the constraint refuses the first and writes the second; where
+abc2midi is installed it plays the second without complaint, and complains about the first where the rule is its."""
+
+from __future__ import annotations
+
+import pytest
+
+from abc_tunes import FOLK, FOUR_VOICES, SOPRANO
+from second_opinion import ABC2MIDI, abc2midi_complaints
+from charmony.pipeline.abc.grammar.constraint import AbcConstraint
+from charmony.pipeline.abc.profile import abc_profile
+from charmony.pipeline.abc.sample_options import AbcOptions
+
+HEAD = SOPRANO[0].split("[V:1]")[0] + "[V:1] "  # M:4/4, L:1/4, K:G; the corpus' tunes have 7 bars or more
+DOUBLE = HEAD + "G A B c | d2 d2 || e d c B | A2 A2 | B c d B | A G F A | HG4 |]\n"  # one `||`, after a full bar
+PICKUP = HEAD + "D | G A B c | d2 Hd {close} c B A G | A2 A2 | B c d B | A G F A | HG3 |]\n"
+REEL = FOLK[1].split("(3DEF")[0]  # R:reel, M:C|, L:1/8, K:G
+
+# (what the corpus and abc2midi do not take, what they do, whether abc2midi itself complains about the first)
+PAIRS = {
+    "a tie joins two notes of one pitch": (
+        HEAD + "G A B c | d2 c2- | d d c B | A2 A2 | B c d B | A G F A | HG4 |]\n",
+        HEAD + "G A B c | d2 c2- | c d c B | A2 A2 | B c d B | A G F A | HG4 |]\n", True),
+    "a one-character decoration comes straight before its note": (
+        HEAD + "G A B c | d2 d2 | e d c B | A2 A2 | B c d B | A G F A | H!trill!G4 |]\n",
+        HEAD + "G A B c | d2 d2 | e d c B | A2 A2 | B c d B | A G F A | !trill!HG4 |]\n", True),
+    "`||` no more often than the corpus writes it": (
+        HEAD + "G A B c | d2 d2 || e d c B | A2 A2 || B c d B | A G F A | HG4 |]\n", DOUBLE, False),
+    "no short bar before `||` where the corpus closes none with it": (
+        PICKUP.format(close="||"), PICKUP.format(close=":|"), True),
+    "whole bars of rests no more often than the corpus has them": (
+        HEAD + "G A B c | d2 d2 | e d c B | z2 z2 | B c d B | A G F A | HG4 |]\n",
+        HEAD + "G A B c | d2 d2 | e d c B | z2 A2 | B c d B | A G F A | HG4 |]\n", False),
+    "a second section repeated opens with `|:`": (
+        HEAD + "G A B c | d2 d2 :| e d c B | A2 A2 | B c d B | A G F A :| HG4 |]\n",
+        HEAD + "G A B c | d2 d2 :| e d c B |: A2 A2 | B c d B | A G F A :| HG4 |]\n", False),
+    "a tune has at least the fewest bars the corpus' tunes have": (
+        HEAD + "G A B c | d2 d2 | e d c B | B c d B | A G F A | HG4 |]\n",
+        HEAD + "G A B c | d2 d2 | e d c B | A2 A2 | B c d B | A G F A | HG4 |]\n", False),
+}
+
+
+def writes(constraint: AbcConstraint, text: str) -> bool:
+    """Whether the constraint writes `text` whole, character by character."""
+    state = constraint.start()
+    for char in text:
+        state = constraint.feed(state, char)
+        if state is None:
+            return False
+    return constraint.complete(state)
+
+
+def fed(constraint: AbcConstraint, text: str):
+    """The state after `text` from the start, or None once a character is refused."""
+    state = constraint.start()
+    for char in text:
+        state = state and constraint.feed(state, char)
+    return state
+
+
+@pytest.fixture(scope="module")
+def soprano() -> AbcConstraint:
+    return AbcConstraint(abc_profile([*SOPRANO, DOUBLE]), AbcOptions())
+
+
+@pytest.fixture(scope="module")
+def folk() -> AbcConstraint:
+    return AbcConstraint(abc_profile(FOLK), AbcOptions())
+
+
+@pytest.mark.parametrize("refused, written, abc2midi_rule", PAIRS.values(), ids=PAIRS.keys())
+def test_the_constraint_refuses_what_the_corpus_and_abc2midi_do_not_take(soprano, refused, written, abc2midi_rule):
+    assert writes(soprano, written), written
+    assert not writes(soprano, refused), refused
+    if ABC2MIDI is not None:
+        assert abc2midi_complaints(written) == []
+        assert bool(abc2midi_complaints(refused)) == abc2midi_rule
+
+
+def test_the_form_comes_from_the_profile(soprano):
+    form = soprano.grammar.form
+    assert (soprano.grammar.fewest, form.most_double_bars, form.most_rest_bars, form.short_double_bars) == (7, 1, 0, False)
+
+
+def test_a_short_bar_closed_by_a_double_bar_is_completed_by_the_next():
+    """Where the corpus closes short bars with `||`, abc2midi counts the next bar with it: it must complete it."""
+    written = PICKUP.format(close="||").replace("|| c B A G |", "|| c | B A G A |")
+    constraint = AbcConstraint(abc_profile([*SOPRANO, written, written]), AbcOptions())
+    assert constraint.grammar.form.short_double_bars
+    assert writes(constraint, written) and not writes(constraint, PICKUP.format(close="||"))
+    if ABC2MIDI is not None:
+        assert abc2midi_complaints(written) == [] and abc2midi_complaints(PICKUP.format(close="||")) != []
+
+
+def test_no_tie_goes_round_a_repeat(soprano):
+    tied = HEAD + "G A B c |: d2 c2- | c d c B :| B d c B | A2 A2 | B c d B | A G F A | HG4 |]\n"
+    assert writes(soprano, tied)
+    assert not writes(soprano, tied.replace("d2 c2- | c d c B :|", "d2 c2 | c d c B- :|"))
+
+
+def test_a_tie_in_one_of_several_voices_goes_on_in_that_voice_next_line():
+    constraint = AbcConstraint(abc_profile(FOUR_VOICES), AbcOptions())
+    chorale = FOUR_VOICES[1]
+    tied = chorale.replace("A G F | HD3 |\n", "A G F | D3- |\n").replace("[V:2] G A G |", "[V:2] D A G |")
+    assert tied.count("D3-") == 1 and writes(constraint, tied)
+    assert not writes(constraint, tied.replace("[V:2] D A G |", "[V:2] E A G |")), "the same pitch"
+    assert not writes(constraint, chorale.replace("G F2 | HD3 |]", "G F2 | HD3- |]")), "no tie left open at the end"
+    if ABC2MIDI is not None:
+        assert abc2midi_complaints(tied) == []
+
+
+def test_grace_notes_lead_to_a_note_before_more_grace_notes(folk):
+    body = REEL + "G>AB>c d>Bg>d|"
+    assert fed(folk, body + "{a}B") is not None and fed(folk, body + "{a}{a}B") is None
+    if ABC2MIDI is not None:
+        assert abc2midi_complaints(REEL + "{a}{a}G8|]\n") and not abc2midi_complaints(REEL + "{a}G8|]\n")
+
+
+def test_no_tune_is_called_a_hornpipe(folk):
+    """abc2midi plays a hornpipe's eighths in pairs, long then short, and then refuses bars the checker takes."""
+    hornpipe = REEL.replace("R:reel", "R:hornpipe")
+    constraint = AbcConstraint(abc_profile([*FOLK, hornpipe]), AbcOptions())
+    assert fed(constraint, REEL) is not None
+    assert fed(constraint, hornpipe.split("M:")[0]) is None
+    if ABC2MIDI is not None:
+        meter = hornpipe.replace("M:C|", "M:C")  # in C|, abc2midi refuses any hornpipe
+        assert abc2midi_complaints(meter + "fE>eB Bc z2|e8|]\n") and not abc2midi_complaints(REEL + "fE>eB Bc z2|e8|]\n")
+
+
+@pytest.mark.skipif(ABC2MIDI is None, reason="abc2midi is not installed (Debian package abcmidi): "
+                    "the second opinion on every constrained sample is left out")
+def test_abc2midi_gives_its_second_opinion_here():
+    assert abc2midi_complaints("X:1\nM:4/4\nL:1/4\nK:C\nC D E F | G A B c |]\n") == []
+    assert abc2midi_complaints("X:1\nM:4/4\nL:1/4\nK:C\nC D E F | G A B c | d e f |\n") != []  # a short bar mid-tune
+    assert abc2midi_complaints("X:1\nM:4/4\nL:1/4\nK:C\nC D E- | F A B c |\n") != []  # a tie to another note
