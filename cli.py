@@ -211,7 +211,7 @@ def sample_command(run_name, out_dir, runs_dir, **settings):
 @corpus_option("Series runs: period=24,168 sets the seasonal naive baselines (MASE is scaled by the first).")
 @option("--baseline", "baselines", callback=parse_names, metavar="NAME,...", expose_value=True,
         help="Series runs: statsforecast methods to score too (ets, arima, theta, ces, mstl), if it is installed.")
-@checkpoint_option(field_default(ForecastScoreConfig, "checkpoint"), "Series runs: which checkpoint; best was chosen on the held-out values.")
+@checkpoint_option(field_default(ForecastScoreConfig, "checkpoint"), "Series runs: which checkpoint; best was chosen on the validation part before the held-out values.")
 @option("--json", "as_json", is_flag=True, help="Series runs: print the figures as JSON.")
 @seed_option("Series runs: same seed, same figures.", show_default=str(field_default(ForecastScoreConfig, "seed")))
 @device_option("Series runs: where to sample.", show_default=field_default(ForecastScoreConfig, "device"))
@@ -221,7 +221,7 @@ def evaluate_command(paths, run_name, runs_dir, options, baselines, as_json, che
 
     Each folder is scored on its own, and its samples.json gets the figures; files given alone are scored together.
     Without DIR_OR_FILES, the run's newest folder of samples is scored. A series run without DIR_OR_FILES is
-    scored by rolling-origin forecasts over its held-out values, each after all the history before it: MAE,
+    scored by rolling-origin forecasts over its held-out values, each after the context the model was trained to read: MAE,
     MSE, MASE, the 80% interval's coverage and CRPS, in the series' own units, beside persistence and the
     seasonal naive forecast at each period (see the README's series section).
 

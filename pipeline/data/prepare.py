@@ -85,11 +85,14 @@ def _survey(plugin: CorpusPlugin, config: PrepareConfig, counter: TokenCounter) 
 
 
 def prepared_line(run: Run, manifest: Manifest) -> str:
-    """What `charmony prepare` says it made: the run, its documents and tokens per split, and its vocabulary."""
+    """What `charmony prepare` says it made: the run, its documents and tokens per split, and its vocabulary;
+    then the `note` of the corpus' profile, where it keeps one line on what it chose (as the series corpus does)."""
     docs, tokens = manifest.documents, manifest.tokens
-    return (f"prepared run {run.name!r} in {run.dir}: corpus {manifest.corpus}, "
+    line = (f"prepared run {run.name!r} in {run.dir}: corpus {manifest.corpus}, "
             f"{docs['train']:,} train / {docs['val']:,} val documents (split by {manifest.split}), "
             f"{tokens['train']:,} train / {tokens['val']:,} val tokens, vocabulary of {manifest.vocab_size} tokens")
+    note = (run.profile() or {}).get("note")
+    return f"{line}\n{note}" if isinstance(note, str) and note else line
 
 
 def prepare(run: Run, config: PrepareConfig) -> Manifest:

@@ -243,7 +243,7 @@ class ForecastScoreConfig:
     baselines: tuple[str, ...] = ()  # statsforecast methods, such as ets and mstl
     temperature: float = 1.0
     seed: int = 0
-    checkpoint: str = "latest"  # best was chosen on the held-out values that are scored
+    checkpoint: str = "best"  # chosen on the validation part, which lies before the held-out values scored
     device: str = "auto"
     threads: int | None = None  # CPU threads; None: CHARMONY_THREADS, else a default for this machine
 

@@ -38,13 +38,11 @@ def check_values(series: Series) -> None:
 
 
 def check_periods(series: Series, settings: SeriesOptions) -> None:
-    """A CorpusError when a period is as long as the series (or its windows): no season of it could be repeated."""
-    length = min(len(series.values), settings.window or len(series.values))
+    """A CorpusError when a period is as long as the series: no season of it could be repeated."""
     longest = max(settings.periods)
-    if longest >= length:
-        what = f"--option window={settings.window}" if settings.window and settings.window < len(series.values) else \
-            f"series {series.name!r} ({length:,} values)"
-        raise CorpusError(f"--option period={longest} is not shorter than {what}; give a shorter period")
+    if longest >= len(series.values):
+        raise CorpusError(f"--option period={longest} is not shorter than series {series.name!r} "
+                          f"({len(series.values):,} values); give a shorter period")
 
 
 @dataclass(frozen=True)
@@ -65,10 +63,14 @@ class Scaling:
 
     @classmethod
     def fit(cls, values: np.ndarray, method: str) -> Scaling:
-        """The mean absolute value (method "mean") or the minimum and range ("minmax") of `values`."""
+        """The mean absolute value (method "mean"), the minimum and range ("minmax"), or the mean and the mean
+        absolute deviation from it ("standard") of `values`."""
         if method == "minmax":
             low, high = float(np.min(values)), float(np.max(values))
             return cls(low, high - low or 1.0)
+        if method == "standard":
+            middle = float(np.mean(values))
+            return cls(middle, float(np.mean(np.abs(values - middle))) or 1.0)
         return cls(0.0, float(np.mean(np.abs(values))) or 1.0)
 
     def apply(self, values: np.ndarray) -> np.ndarray:
@@ -82,18 +84,11 @@ class Scaling:
 
 @dataclass(frozen=True)
 class Bins:
-    """`count` equal bins from `low` to `high` in scaled units."""
+    """`count` equal bins from `low` to `high` in scaled units (series/windows.py chooses them)."""
 
     count: int
     low: float
     high: float
-
-    @classmethod
-    def for_options(cls, options: SeriesOptions) -> Bins:
-        """-limit..limit for mean scaling, 0..1 for min/max scaling."""
-        if options.scale == "minmax":
-            return cls(options.bins, 0.0, 1.0)
-        return cls(options.bins, -options.limit, options.limit)
 
     def quantise(self, scaled: np.ndarray) -> np.ndarray:
         """The bin of each scaled value; values beyond the range go to the outer bins."""
@@ -147,11 +142,3 @@ def mae(forecast: np.ndarray, actual: np.ndarray) -> float:
     """Mean absolute error."""
     return float(np.mean(np.abs(np.asarray(forecast, dtype=np.float64) - np.asarray(actual, dtype=np.float64))))
 
-
-def windows(series: Series, window: int) -> list[np.ndarray]:
-    """The series cut into consecutive windows of `window` values (0: the whole series), a short rest left out."""
-    if window == 0:
-        return [series.values]
-    if len(series.values) < window:
-        raise CorpusError(f"series {series.name!r} has {len(series.values):,} values, fewer than --option window={window}")
-    return [series.values[start:start + window] for start in range(0, len(series.values) - window + 1, window)]
