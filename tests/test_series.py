@@ -26,7 +26,7 @@ from charmony.pipeline.data.prepare import prepare, prepared_line
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.run.config import TrainConfig
 from charmony.pipeline.training.train import train
-from charmony.pipeline.series.windows import MIN_WINDOWS, Parts, augment, training_starts, validation_starts
+from charmony.pipeline.series.windows import MIN_TOKENS, Parts, augment, training_starts, validation_starts
 
 FORECAST_TRAIN = TrainConfig().with_settings(layers=1, hidden=48, embedding=16, seq_len=48, batch_size=8, lr=1e-2, max_steps=200,
                                             eval_every=100, save_every=200, log_every=50, warmup_steps=10, device="cpu")
@@ -179,7 +179,7 @@ def test_documents_are_windows_of_value_tokens_before_the_held_out_part():
     assert (plan.context, plan.horizon) == (128, 24), "four days, at least 128 values; a day ahead"
     train_docs = [d for d in documents if d.split == "train"]
     val_docs = [d for d in documents if d.split == "val"]
-    assert documents == train_docs + val_docs and len(train_docs) == MIN_WINDOWS
+    assert documents == train_docs + val_docs and len(train_docs) == -(-MIN_TOKENS // 152)
     for document in documents:
         tokens = corpus.tokenize(document.text)
         assert "".join(tokens) == document.text
@@ -478,5 +478,5 @@ def test_a_run_prepared_before_windows_were_scaled_one_by_one_asks_to_prepare_ag
 
 def test_prepare_says_in_one_line_how_it_cut_the_windows(load_run):
     line = prepared_line(load_run, load_run.manifest()).splitlines()[1]
-    assert line.startswith("series: windows of 128 values of context and 24 ahead, each scaled by its own context; 64 ")
+    assert line.startswith("series: windows of 128 values of context and 24 ahead, each scaled by its own context; 987 training windows")
     assert "validation on the 240 values before the last 480 (held out for evaluate)" in line
