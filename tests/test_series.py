@@ -480,3 +480,18 @@ def test_prepare_says_in_one_line_how_it_cut_the_windows(load_run):
     line = prepared_line(load_run, load_run.manifest()).splitlines()[1]
     assert line.startswith("series: windows of 128 values of context and 24 ahead, each scaled by its own context; 987 training windows")
     assert "validation on the 240 values before the last 480 (held out for evaluate)" in line
+
+
+def test_contexts_of_several_lengths_read_together_as_each_alone(load_run):
+    import torch
+
+    from charmony.pipeline.sampling.sample import load_model
+    from charmony.pipeline.series.continuation import read_contexts
+
+    model, _, _ = load_model(load_run, "best", torch.device("cpu"))
+    rows = [[0, 3, 4, 5], [0, 7], [0, 5, 5, 5], [0, 9, 9]]
+    together = read_contexts(model, rows, torch.device("cpu"), batch=1)
+    for index, row in enumerate(rows):
+        alone = read_contexts(model, [row], torch.device("cpu"))
+        assert torch.allclose(together.logits[index], alone.logits[0], atol=1e-5)
+        assert all(torch.allclose(a[:, index], b[:, 0], atol=1e-5) for a, b in zip(together.state, alone.state))

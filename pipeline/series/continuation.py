@@ -67,8 +67,8 @@ class Readings:
 def read_contexts(model, rows: list[list[int]], device: torch.device, batch: int = 64) -> Readings:
     """The readings after each row of ids, rows of the same length read together in batches of `batch`."""
     model.eval()
-    logits: list[torch.Tensor | None] = [None] * len(rows)
-    states: list[tuple[torch.Tensor, ...] | None] = [None] * len(rows)
+    logits: dict[int, torch.Tensor] = {}
+    states: dict[int, tuple[torch.Tensor, ...]] = {}
     by_length: dict[int, list[int]] = {}
     for index, row in enumerate(rows):
         if not row:
@@ -82,8 +82,9 @@ def read_contexts(model, rows: list[list[int]], device: torch.device, batch: int
             for k, index in enumerate(chosen):
                 logits[index] = out[k, -1].float()
                 states[index] = tuple(part[:, k:k + 1] for part in state)
-    return Readings(torch.stack(logits), tuple(torch.cat([s[k] for s in states], dim=1)  # type: ignore[index]
-                                               for k in range(len(states[0]))))  # type: ignore[arg-type]
+    order = range(len(rows))
+    return Readings(torch.stack([logits[i] for i in order]),
+                    tuple(torch.cat([states[i][k] for i in order], dim=1) for k in range(len(states[0]))))
 
 
 @torch.no_grad()

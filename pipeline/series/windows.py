@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -127,7 +128,7 @@ class Window:
 
     scaled: np.ndarray
     split: str
-    source: object
+    source: Path | None
 
 
 def windows(all_series: list[Series], settings: SeriesOptions, context: int, horizon: int) -> Iterator[Window]:
