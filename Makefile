@@ -10,7 +10,7 @@ TORCH ?= torch==2.13.0
 DEMO_MINUTES ?= 4
 DEMO_STEPS ?= 1000
 
-.PHONY: demo test test-fast lint install bench bench-bach bench-gallery clean
+.PHONY: demo test test-fast lint install bench bench-bach bench-gallery bench-gallery-size clean
 
 install: $(VENV)/.installed
 
@@ -53,6 +53,9 @@ bench-bach: install
 
 bench-gallery: install
 	$(BIN)/python benchmarks/bench_gallery.py
+
+bench-gallery-size: install
+	$(BIN)/python benchmarks/bench_gallery_size.py
 
 clean:
 	rm -rf $(VENV) runs demo-samples demo-gallery

@@ -20,7 +20,9 @@ from charmony.cli_options import (
     parse_names, parse_sources, run_argument, runs_dir_option, positive, schedule_options, seed_option, shown, threads_option,
 )
 from charmony.pipeline.run.limits import LENGTH_LIMIT, SAMPLES_LIMIT, TEMPERATURE_LIMIT, VOCAB_LIMIT, WINDOWS_LIMIT
-from charmony.pipeline.run.config import ForecastConfig, ForecastScoreConfig, GalleryConfig, PrepareConfig, SampleConfig
+from charmony.pipeline.run.config import (
+    DEFAULT_VAL_FRACTION, ForecastConfig, ForecastScoreConfig, GalleryConfig, HarmonizeConfig, PrepareConfig, SampleConfig,
+)
 from charmony.pipeline.system.errors import CharmonyError, ConfigError
 from charmony.pipeline.system.interrupt import INTERRUPTED_EXIT
 from charmony.pipeline.system.messages import user_message
@@ -30,7 +32,7 @@ from charmony.pipeline.system.threads import thread_limit
 
 SAMPLE = SampleConfig()
 # The commands in the order of the work they do; commands not named here (a plugin's) come after them.
-WORKFLOW = ("prepare", "train", "sample", "evaluate", "forecast", "gallery", "check", "render", "plugins")
+WORKFLOW = ("prepare", "train", "sample", "evaluate", "harmonize", "forecast", "gallery", "check", "render", "plugins")
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 GALLERY_RENDER = "html"  # the --render name that builds a gallery of the samples instead of naming an output plugin
 
@@ -95,8 +97,8 @@ def cli():
 @option("--run", "run_name", metavar="NAME", show_default="the corpus name", help="Run name.")
 @option("--max-vocab", type=click.IntRange(1, VOCAB_LIMIT), metavar="N", show_default="the corpus' advice, else all",
               help="Keep the N most frequent tokens (besides <eod>); the rest become <unk>.")
-@option("--val-fraction", type=click.FloatRange(0, 0.5), default=field_default(PrepareConfig, "val_fraction"),
-              show_default=True, help="Share held out for validation.")
+@option("--val-fraction", type=click.FloatRange(0, 0.5), show_default=str(DEFAULT_VAL_FRACTION),
+              help="Share held out for validation (series corpora: see --option holdout instead).")
 @seed_option("Decides the train/validation split.", default=field_default(PrepareConfig, "seed"), show_default=True)
 @corpus_option("A corpus plugin option; repeatable.")
 @option("--force", is_flag=True, help="Replace a trained run's data even when its vocabulary, seed, split or options change.")
@@ -199,6 +201,51 @@ def sample_command(run_name, out_dir, runs_dir, **settings):
         click.echo(f"gallery: {made.index}")
 
 
+@cli.command("harmonize", short_help="Harmonise a melody in four parts with a four-voice run.")
+@click.argument("melody", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@option("--run", "run_name", metavar="NAME", show_default="the only run", help="The four-voice run to harmonise with.")
+@option("--num-samples", type=click.IntRange(1, SAMPLES_LIMIT), default=field_default(HarmonizeConfig, "num_samples"),
+        show_default=True, help="Harmonisations, drawn in one batch.")
+@option("--max-length", type=click.IntRange(1, LENGTH_LIMIT), default=field_default(HarmonizeConfig, "max_length"),
+        show_default=True, help="Most tokens per harmonisation, the melody included.")
+@option("--temperature", type=click.FloatRange(0, TEMPERATURE_LIMIT), default=field_default(HarmonizeConfig, "temperature"),
+        show_default=True, help="Below 1 is safer, above 1 wilder; 0 is greedy.")
+@seed_option("Same seed, same harmonisations.", show_default="random, recorded in samples.json")
+@checkpoint_option(field_default(HarmonizeConfig, "checkpoint"))
+@device_option("Where to sample.", default=field_default(HarmonizeConfig, "device"), show_default=True)
+@threads_option("CPU threads.")
+@option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+        show_default="a new folder under runs/RUN/samples/", help="Write the harmonisations and samples.json here.")
+@option("--render", callback=parse_names, metavar="NAME,...",
+        help="Output plugins to check and render each harmonisation with; `html` also builds a gallery of them.")
+@option("--evaluate/--no-evaluate", default=field_default(HarmonizeConfig, "evaluate"),
+        show_default=shown(field_default(HarmonizeConfig, "evaluate")),
+        help="Score the harmonisations as `charmony evaluate` does, into samples.json and one line.")
+@runs_dir_option
+def harmonize_command(melody, run_name, out_dir, runs_dir, **settings):
+    """Write four-part harmonisations of MELODY (an ABC file of one tune): the soprano is the melody, and the
+    alto, tenor and bass are sampled under the run's grammar.
+
+    \b
+    Example:
+      charmony harmonize tune.abc --run bach4 --num-samples 8 --seed 1 --out harmonized/ --render midi,html
+      (bach4 being a four-voice run: charmony prepare bach --run bach4 --option voices=all; charmony train bach4)
+    """
+    from charmony.pipeline.sampling.harmonize import harmonize_to_folder
+    from charmony.pipeline.sampling.report import sample_lines
+
+    run = pick_run(runs_dir, run_name)
+    gallery = GALLERY_RENDER in settings["render"]
+    settings["render"] = [name for name in settings["render"] if name != GALLERY_RENDER]
+    samples, report, target = harmonize_to_folder(run, HarmonizeConfig(melody=melody, **settings), out_dir)
+    echo_lines(sample_lines(samples, report, target, show_texts=out_dir is None))
+    if gallery:
+        from charmony.pipeline.gallery.build import build_gallery
+
+        made = build_gallery(run, GalleryConfig(samples=[target], out=target / "gallery"))
+        click.echo(f"gallery: {made.index}")
+
+
 @cli.command("evaluate", short_help="Score samples against a run's held-out and training data.")
 @click.argument("paths", nargs=-1, metavar="[DIR_OR_FILES]...", type=click.Path(exists=True, path_type=Path))
 @option("--run", "run_name", metavar="NAME", show_default="the run named in the folder's samples.json, else the only one",
@@ -223,7 +270,7 @@ def evaluate_command(paths, run_name, runs_dir, options, baselines, as_json, che
     Without DIR_OR_FILES, the run's newest folder of samples is scored. A series run without DIR_OR_FILES is
     scored by rolling-origin forecasts over its held-out values, each after the context the model was trained to read: MAE,
     MSE, MASE, the 80% interval's coverage and CRPS, in the series' own units, beside persistence and the
-    seasonal naive forecast at each period (see the README's series section).
+    seasonal naive forecast at each period (see docs/corpora.md, "Time series and forecast").
 
     \b
     Example:

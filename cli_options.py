@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from charmony.pipeline.system.errors import SEED_LIMIT
-from charmony.pipeline.run.config import CELL_NAMES, ModelConfig, TrainConfig
+from charmony.pipeline.run.config import CELL_NAMES, OPTIMIZERS, ModelConfig, TrainConfig
 from charmony.pipeline.run.limits import BATCH_LIMIT, GRAD_CLIP_LIMIT, INIT_SCALE_LIMIT, LAYERS_LIMIT, LR_LIMIT, MINUTES_LIMIT, SEQ_LEN_LIMIT, STEPS_LIMIT, WIDTH_LIMIT
 from charmony.pipeline.system.threads import thread_limit
 from charmony.pipeline.run.folder import RUNS_ENV, DEFAULT_RUNS_DIR
@@ -205,6 +205,8 @@ schedule_options = options_group(  # how long and how fast to train: TrainConfig
     option("--seq-len", type=click.IntRange(1, SEQ_LEN_LIMIT), show_default=shown(TRAIN.seq_len), help="Time steps per batch."),
     option("--batch-size", type=click.IntRange(1, BATCH_LIMIT), show_default=shown(TRAIN.batch_size), help="Parallel streams per process."),
     option("--lr", type=positive(LR_LIMIT), show_default=shown(TRAIN.lr), help="Peak learning rate."),
+    option("--optimizer", type=click.Choice(OPTIMIZERS), show_default=shown(TRAIN.optimizer),
+           help="sgd is plain SGD, as PyTorch's word_language_model trains (--lr about 20, --grad-clip 0.25, --weight-decay 0)."),
     option("--warmup-steps", type=click.IntRange(0, STEPS_LIMIT), show_default=shown(TRAIN.warmup_steps),
            help="Linear warm-up steps (at most a tenth of --max-steps), then cosine decay."),
     option("--weight-decay", type=click.FloatRange(0, 1, max_open=True), show_default=shown(TRAIN.weight_decay),

@@ -9,9 +9,13 @@ tunes themselves are scored too, as the baseline the figures are read against. A
 musical figures (evaluation/musical.py: cadence, length, phrases, range, steps...) of each line beside the
 held-out tunes'. Then it trains the four-voice model (voices=all) for --chorale-minutes, checks that
 constrained four-voice tunes are valid with their voices' bars aligned, and prints their melody and harmony
-figures (chords, parallels, crossing, spacing...) beside the held-out chorales'.
+figures (chords, parallels, crossing, spacing...) beside the held-out chorales'. Last, it harmonises the
+soprano lines of --melodies held-out chorales with that model (or the four-voice run --harmonize-run names)
+and holds the harmonisations' figures against the goals of issue 17 (HARMONY_GOALS), saying by how much
+each is missed, beside Bach's own harmonisations of the same melodies.
 
 Run: .venv/bin/python benchmarks/bench_bach.py [--minutes 10] [--chorale-minutes 5] [--threads 1] [--keep DIR]
+     [--melodies 20] [--harmonize-run runs/NAME]   (--minutes 0 skips the soprano model)
 """
 
 from __future__ import annotations
@@ -27,26 +31,41 @@ from pathlib import Path
 import torch
 
 from charmony.pipeline.abc.check import check_abc
+from charmony.pipeline.abc.four_parts import soprano_tune
+from charmony.pipeline.abc.harmony import harmony_figures
 from charmony.pipeline.abc.parser import parse_tune
-from charmony.pipeline.run.config import ModelConfig, PrepareConfig, SampleConfig, TrainConfig
+from charmony.pipeline.run.config import HarmonizeConfig, ModelConfig, PrepareConfig, SampleConfig, TrainConfig
 from charmony.pipeline.abc.profile import required_fields
 from charmony.pipeline.evaluation.evaluate import Evaluation, evaluate_texts
-from charmony.pipeline.evaluation.musical import GROUPS, figure_text
+from charmony.pipeline.evaluation.musical import GROUPS, figure_text, harmony_summary
 from charmony.pipeline.data.prepare import prepare
 from charmony.pipeline.evaluation.references import documents
 from charmony.pipeline.run.folder import Run
+from charmony.pipeline.sampling.harmonize import harmonize
 from charmony.pipeline.sampling.sample import sample
+from charmony.pipeline.system.errors import ConfigError
+from charmony.pipeline.training.checkpoint import Checkpoint
 from charmony.pipeline.training.train import train
 
 SOPRANO = {"voices": "soprano", "transpose": "all"}
 CHORALES = {"voices": "all"}
 TRAIN = TrainConfig(ModelConfig(dropout=0.1), max_steps=100_000, eval_every=250, save_every=1000, log_every=100, device="cpu")
 TEMPERATURES = (0.5, 0.8, 1.0)
+# Issue 17's goals for harmonisations of held-out soprano lines: (figure, at least or at most, bound, words).
+HARMONY_GOALS = (
+    ("chords", ">=", 0.85, "beats on one chord"), ("parallels", "<=", 3.0, "parallels per 100 beat pairs"),
+    ("crossing", "<=", 0.05, "beats crossed"), ("bass_cadence", ">=", 0.60, "final bass on the tonic"),
+)
 
 
-def trained(folder: Path, name: str, options: dict, minutes: float, threads: int, device: str) -> tuple[Run, float]:
-    """A prepared run of the bach corpus trained for `minutes`, and its best validation bits per character."""
+def trained(folder: Path, name: str, options: dict, minutes: float, threads: int, device: str,
+            reuse: bool = False) -> tuple[Run, float]:
+    """A prepared run of the bach corpus trained for `minutes` (or, with `reuse`, the one `--keep` left there),
+    and its best validation bits per character."""
     run = Run(folder / "runs" / name)
+    if reuse and (run.dir / "best.pt").exists():
+        best = Checkpoint.load(run.checkpoint_for("best")).best_val_loss
+        return run, math.nan if best is None else best / math.log(2)
     prepare(run, PrepareConfig("bach", options=dict(options), force=True))
     result = train(run, dataclasses.replace(TRAIN, max_minutes=minutes, device=device, threads=threads), restart=True)
     return run, result.best_val_loss / math.log(2)
@@ -89,6 +108,50 @@ def aligned(text: str) -> bool:
     return all([bar.duration() for bar in voice.bars] == first for voice in voices[1:])
 
 
+def harmonize_held_out(run: Run, melodies: int, temperature: float, threads: int, device: str, folder: Path) -> list[str]:
+    """Harmonise the soprano lines of the first `melodies` held-out chorales the run can take (one harmonisation
+    each, seed 1); the lines of the table of goals."""
+    folder.mkdir(parents=True, exist_ok=True)
+    texts, originals, refused, seconds, step = [], [], [], 0.0, None
+    for tune in documents(run.tokens("val"), run.vocabulary()):
+        if len(texts) == melodies:
+            break
+        if tune.count("\nV:") != 4:
+            continue
+        path = folder / f"melody_{len(texts) + len(refused) + 1:03d}.abc"
+        path.write_text(soprano_tune(tune), encoding="utf-8")
+        config = HarmonizeConfig(melody=path, num_samples=1, temperature=temperature, seed=1, device=device,
+                                 threads=threads, evaluate=False)
+        started = time.perf_counter()
+        try:
+            samples, metadata = harmonize(run, config)
+        except ConfigError as error:
+            refused.append(str(error))
+            continue
+        seconds += time.perf_counter() - started
+        step = metadata["step"]
+        texts.append(samples[0].text)
+        originals.append(tune)
+    if not texts:
+        return [f"  no held-out chorale could be harmonised: {refused[:1]}"]
+    ours = (evaluate_texts(run, texts, copying=False).music or {}).get("harmony", {})
+    bach = harmony_summary([f for f in map(harmony_figures, map(parse_tune, originals)) if f is not None])
+    lines = [f"  {len(texts)} held-out soprano lines harmonised at T {temperature}, checkpoint step {step} ({seconds / len(texts):.1f} s each; "
+             f"{len(refused)} melodies refused{': ' + refused[0] if refused else ''})",
+             f"    {'goal':<34} {'reached':>8} {'missed by':>10} {'Bach, same melodies':>20}"]
+    for key, sense, bound, words in HARMONY_GOALS:
+        value = (ours.get(key) or {}).get("samples")
+        if value is None:
+            lines.append(f"    {words + ' ' + sense + ' ' + format(bound, 'g'):<34} {'-':>8}")
+            continue
+        miss = max(0.0, bound - value if sense == ">=" else value - bound)
+        share = key != "parallels"
+        shown = (lambda v: f"{v:.0%}") if share else (lambda v: f"{v:.2f}")
+        lines.append(f"    {words + ' ' + sense + ' ' + shown(bound):<34} {shown(value):>8} "
+                     f"{'met' if miss == 0 else shown(miss):>10} {shown(bach[key]) if bach[key] is not None else '-':>20}")
+    return lines
+
+
 def main() -> None:
     """Train, sample free and constrained at each temperature, evaluate, and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -99,12 +162,29 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1: a shared machine stalls more)")
     parser.add_argument("--keep", type=Path, help="keep the runs in this folder")
+    parser.add_argument("--reuse", action="store_true", help="with --keep: sample the runs trained there before, not new ones")
+    parser.add_argument("--melodies", type=int, default=20, help="held-out soprano lines to harmonise (default 20; 0 skips)")
+    parser.add_argument("--harmonize-run", type=Path, help="harmonise with this four-voice run folder, not the one trained here")
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="bench-bach-"))
-
-    run, bpc = trained(folder, "bach", SOPRANO, args.minutes, args.threads, args.device)
     print(f"machine: {platform.processor() or platform.machine()}, {args.threads} thread(s), torch {torch.__version__}, "
           f"device {args.device}")
+    if args.minutes > 0:
+        soprano_part(args, folder)
+    chorales = Run(args.harmonize_run) if args.harmonize_run else None
+    if args.chorale_minutes > 0:
+        chorales = four_voice_part(args, folder)
+    if chorales is not None and args.melodies > 0:
+        print(f"harmonisations by {chorales.dir} against issue 17's goals:")
+        for temperature in (0.8, 1.0):
+            print("\n".join(harmonize_held_out(chorales, args.melodies, temperature, args.threads, args.device,
+                                               folder / "melodies")), flush=True)
+    print(f"runs in {folder}")
+
+
+def soprano_part(args, folder: Path) -> None:
+    """The default (soprano) model: trained, sampled free and constrained at each temperature, and evaluated."""
+    run, bpc = trained(folder, "bach", SOPRANO, args.minutes, args.threads, args.device, args.reuse)
     manifest = run.manifest()
     print(f"corpus: bach {SOPRANO}: {manifest.documents['train']:,} training and {manifest.documents['val']:,} held-out tunes; "
           f"model 2 x 256 LSTM, trained {args.minutes:g} min; validation {bpc:.3f} bits per character")
@@ -127,25 +207,27 @@ def main() -> None:
     print("musical figures, the samples' beside the held-out tunes' (all of them):")
     print("\n".join(musical_table({label.replace("constrained", "constr."): e for label, e in evaluations.items()})))
 
-    if args.chorale_minutes > 0:
-        chorales, chorale_bpc = trained(folder, "chorales", CHORALES, args.chorale_minutes, args.threads, args.device)
-        required = required_fields(chorales.profile())
-        print(f"four voices (voices=all), trained {args.chorale_minutes:g} min, {chorale_bpc:.3f} bits per character:")
-        four_part: dict[str, Evaluation] = {}
-        for temperature in (0.8, 1.0):
-            for free in (True, False):
-                config = SampleConfig(num_samples=max(20, args.samples // 2), max_length=4000, temperature=temperature,
-                                      seed=1, device=args.device, threads=args.threads, free=free, evaluate=False)
-                samples, _ = sample(chorales, config)
-                valid = [s.text for s in samples if check_abc(s.text, required).valid]
-                print(f"  T {temperature} {'free' if free else 'constrained':<11}: {len(valid)}/{len(samples)} strictly valid, "
-                      f"{sum(map(aligned, valid))} of them with every voice's bars aligned; "
-                      f"{sum(s.finished for s in samples)} ended by themselves")
-                label = f"T {temperature} {'free' if free else 'constr.'}"
-                four_part[label] = evaluate_texts(chorales, [s.text for s in samples], copying=False)
-        print("musical figures of the four-voice tunes, beside the held-out chorales':")
-        print("\n".join(musical_table(four_part)))
-    print(f"runs in {folder}")
+
+def four_voice_part(args, folder: Path) -> Run:
+    """The four-voice model: trained, its constrained tunes checked for aligned voices, and its musical figures."""
+    chorales, chorale_bpc = trained(folder, "chorales", CHORALES, args.chorale_minutes, args.threads, args.device, args.reuse)
+    required = required_fields(chorales.profile())
+    print(f"four voices (voices=all), trained {args.chorale_minutes:g} min, {chorale_bpc:.3f} bits per character:")
+    four_part: dict[str, Evaluation] = {}
+    for temperature in (0.8, 1.0):
+        for free in (True, False):
+            config = SampleConfig(num_samples=max(20, args.samples // 2), max_length=4000, temperature=temperature,
+                                  seed=1, device=args.device, threads=args.threads, free=free, evaluate=False)
+            samples, _ = sample(chorales, config)
+            valid = [s.text for s in samples if check_abc(s.text, required).valid]
+            print(f"  T {temperature} {'free' if free else 'constrained':<11}: {len(valid)}/{len(samples)} strictly valid, "
+                  f"{sum(map(aligned, valid))} of them with every voice's bars aligned; "
+                  f"{sum(s.finished for s in samples)} ended by themselves")
+            label = f"T {temperature} {'free' if free else 'constr.'}"
+            four_part[label] = evaluate_texts(chorales, [s.text for s in samples], copying=False)
+    print("musical figures of the four-voice tunes, beside the held-out chorales':")
+    print("\n".join(musical_table(four_part)))
+    return chorales
 
 
 if __name__ == "__main__":

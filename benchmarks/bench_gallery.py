@@ -6,7 +6,7 @@ Ten ABC tunes (eight valid, two with a bar too long) are checked and rendered fo
 score, audio) and their files linked 100 times over into one sample folder of 1,000 samples, as a
 big `charmony sample --render midi,score,audio` would leave it; 1,000 Python samples (pieces of the
 standard library's json package, most of them cut mid-statement) are checked by `python`. Each
-folder's gallery is timed against a bare baseline that hard-links the same files (as the gallery does) and writes the texts,
+folder's gallery is timed against a bare baseline that copies the same files (as the gallery does) and writes the texts,
 escaped, into one page. With Chromium installed, the ABC gallery is opened headless from file:// to
 count the score files requested before any scrolling (they are lazy-loaded) and time the load.
 """
@@ -106,14 +106,14 @@ def code_folder(run, count: int) -> Path:
 
 
 def bare_gallery(folder: Path, out: Path) -> None:
-    """The baseline: link every file the samples list into the folder and write their texts, escaped, into one page."""
+    """The baseline: copy every file the samples list into the folder and write their texts, escaped, into one page."""
     report = json.loads((folder / "samples.json").read_text())
     (out / "files").mkdir(parents=True)
     page = []
     for entry in report["samples"]:
         names = [entry["file"]] + [f for result in entry["outputs"].values() for f in result.get("files", [])]
         for name in names:
-            os.link(folder / name, out / "files" / name)
+            shutil.copyfile(folder / name, out / "files" / name)
         page.append(f"<pre>{html.escape((folder / entry['file']).read_text())}</pre>")
     (out / "index.html").write_text("<!DOCTYPE html><html><body>" + "".join(page) + "</body></html>")
 
@@ -163,9 +163,9 @@ def main() -> None:
             size = (out / "index.html").stat().st_size
             rows.append((label, ours, bare, size, out))
         print(f"\n{args.samples:,} samples per gallery; {os.cpu_count()} CPUs, python {sys.version.split()[0]}")
-        print(f"{'samples':32} {'charmony gallery':>17} {'bare links + page':>17} {'ratio':>7} {'index.html':>11}")
+        print(f"{'samples':32} {'charmony gallery':>17} {'bare copies + page':>18} {'ratio':>7} {'index.html':>11}")
         for label, ours, bare, size, _ in rows:
-            print(f"{label:32} {ours:15.2f} s {bare:15.2f} s {ours / bare:6.1f}x {size / 1e6:8.2f} MB")
+            print(f"{label:32} {ours:15.2f} s {bare:16.2f} s {ours / bare:6.1f}x {size / 1e6:8.2f} MB")
         figures = browser_figures(rows[0][4] / "index.html", work / "chromium")
         if figures is None:
             print("Chromium is not installed: no browser figures")

@@ -2,7 +2,7 @@
 
     python benchmarks/bench_words.py --source wikitext-2/ [--recipe small] [--minutes 30] [--threads 1]
 
-`--source` is a folder (or files) in the PTB layout (ptb.train.txt, ptb.valid.txt, ptb.test.txt)
+`--source` is a folder (or files) in the PTB layout (ptb.train.txt, ptb.valid.txt, ptb.test.txt; or bare train.txt, valid.txt, test.txt)
 or WikiText's (wiki.train.tokens, wiki.valid.tokens, wiki.test.tokens); their own train/valid split
 is used. Nothing is downloaded: no corpus in that layout ships with an installable package.
 Prints the best validation perplexity beside the published figures for PTB.

@@ -10,7 +10,8 @@ from pathlib import Path
 from charmony.pipeline.plugin.options import choice_option, int_option
 from charmony.pipeline.abc.collection import split_tunes
 from charmony.pipeline.abc.corpus_base import AbcCorpus, read_tune, renumber, skip
-from charmony.pipeline.plugin.corpus import Document
+from charmony.pipeline.abc.layout import LAYOUTS, WRITER_LAYOUT, relayout, split_voices, write_layout
+from charmony.pipeline.plugin.corpus import Document, SampleInfo
 from charmony.pipeline.system.errors import CharmonyError, ConfigError, CorpusError
 from charmony.pipeline.plugin.hookspecs import hookimpl
 from charmony.pipeline.plugin.recipes import Recipe
@@ -20,6 +21,8 @@ from charmony.pipeline.system.sources import expand, read_text
 VOICE_CHOICES = ("all", "soprano")
 ALL_SHIFTS = tuple(range(-5, 7))  # the twelve keys, moving no voice more than half an octave
 LARGEST_SHIFT = 12
+# Of tunes of all voices (a melody's is blocks): bars, which benchmarks/README.md found to give better harmony.
+DEFAULT_LAYOUT = "bars"
 
 
 @dataclass(frozen=True)
@@ -31,13 +34,15 @@ class BachOptions:
     instances: int | None = None  # draw this many tunes, with replacement
     seed: int = 0  # for the draw
     glob: str = "*"
+    layout: str = DEFAULT_LAYOUT  # how the voices' bars are laid out in lines (pipeline.abc.layout)
 
     @classmethod
     def parse(cls, options: Mapping[str, str]) -> BachOptions:
         """The options from their text, or a ConfigError saying which value is wrong and what would do."""
-        return cls(choice_option(options, "voices", VOICE_CHOICES), _shifts(options.get("transpose", "0")),
+        voices = choice_option(options, "voices", VOICE_CHOICES)
+        return cls(voices, _shifts(options.get("transpose", "0")),
                    int_option(options, "instances", None, minimum=1), int_option(options, "seed", 0),
-                   options.get("glob", "*") or "*")
+                   options.get("glob", "*") or "*", _layout(options, voices))
 
     @property
     def variants(self):
@@ -46,10 +51,27 @@ class BachOptions:
 
         return tuple(Variant(self.voices, shift) for shift in self.transpose)
 
-    @property
-    def rewrites(self) -> bool:
-        """Whether ABC tunes must be read and written again (for other voices or keys)."""
-        return self.voices != "all" or self.transpose != (0,)
+    def rewrites(self, voices: int) -> bool:
+        """Whether an ABC tune of this many voices must be read and written again (for other voices, keys or layout)."""
+        return self.voices != "all" or self.transpose != (0,) or (self.layout != "blocks" and voices > 1)
+
+    def laid_out(self, text: str) -> str:
+        """A tune as the writer wrote it (blocks of bars), in this layout; a tune of one voice as it is."""
+        tune = None if self.layout == "blocks" else split_voices(text)
+        return text if tune is None or len(tune.voices) < 2 else write_layout(tune, self.layout)
+
+
+def _layout(options: Mapping[str, str], voices: str) -> str:
+    """The layout asked for: blocks or bars (voices taking turns bar by bar), bars only for tunes of all voices."""
+    if voices != "all":
+        if options.get("layout", "blocks") != "blocks":
+            raise ConfigError(f"--option layout={options['layout']}: the voices take turns only in tunes of all voices; "
+                              "drop it, or use voices=all")
+        return "blocks"
+    layout = options.get("layout", DEFAULT_LAYOUT)
+    if layout not in LAYOUTS:
+        raise ConfigError(f"--option layout={layout}: choose one of {', '.join(LAYOUTS)}")
+    return layout
 
 
 def _shifts(text: str) -> tuple[int, ...]:
@@ -80,12 +102,12 @@ def abc_file_documents(path: Path, options: BachOptions) -> Iterator[Document]:
         if tune is None:
             continue
         group = tune.title or f"{path}:{piece.line}"
-        if not options.rewrites:
+        if not options.rewrites(len(tune.voices)):
             yield Document(renumber(piece.text, 1), path, group=group)
             continue
         try:
             score = tune_to_score(tune)
-            texts = [write_variant(score, variant, tune.title or path.stem) for variant in options.variants]
+            texts = [options.laid_out(write_variant(score, variant, tune.title or path.stem)) for variant in options.variants]
         except CharmonyError as error:
             skip(f"{path}:{piece.line}: the tune cannot be rewritten ({error}); skipped")
             continue
@@ -114,7 +136,7 @@ def score_file_documents(path: Path, options: BachOptions) -> Iterator[Document]
     for number, score in enumerate(score_file_scores(path), start=1):
         title = (score.metadata.title if score.metadata else None) or path.stem + (f" {number}" if number > 1 else "")
         try:
-            texts = [write_variant(score, variant, title) for variant in options.variants]
+            texts = [options.laid_out(write_variant(score, variant, title)) for variant in options.variants]
         except CharmonyError as error:
             skip(f"{path}: cannot be written as ABC ({error}); skipped")
             continue
@@ -139,7 +161,19 @@ class BachCorpus(AbcCorpus):
         "instances": "draw this many tunes at random, with replacement, from the sources (for small collections)",
         "seed": "seed of the instances draw (default 0)",
         "glob": "which files to read in a --source folder (default *)",
+        "layout": "with voices=all: bars (default: the voices take turns bar by bar, a line each) or blocks (each voice "
+                  "a line of four bars in turn); samples are saved in blocks either way",
     }
+
+    def layout(self, options: Mapping[str, str]) -> str:
+        """How a run prepared with `options` lays out its tunes' voices: blocks or bars."""
+        return BachOptions.parse(options).layout
+
+    def finish(self, text: str, sample: SampleInfo) -> str:
+        """Number, title and credit the sampled tune, written in the usual layout (blocks of bars) whatever the run's."""
+        if sample.layout not in (None, WRITER_LAYOUT):
+            text = relayout(text, WRITER_LAYOUT)
+        return super().finish(text, sample)
 
     def documents(self, sources: list[Path], options: Mapping[str, str]) -> Iterator[Document]:
         """Yield each tune (each variant of it) as a document, grouped by its title, so that a tune's variants,
@@ -152,7 +186,7 @@ class BachCorpus(AbcCorpus):
 
             variants, _ = chorale_tunes(settings.variants)
             documents = [
-                Document(tune["abc"], Path(tune["source"]), group=tune["name"])
+                Document(settings.laid_out(tune["abc"]), Path(tune["source"]), group=tune["name"])
                 for variant in settings.variants for tune in variants[variant]
             ]
         if settings.instances is not None:

@@ -35,6 +35,8 @@ class SeriesCorpus(SeriesCorpusBase):
     }
     options = {
         "column": "the CSV column(s) to read, comma-separated (default: the first numeric column)",
+        "time": "the CSV's time column, whose times must increase; it is left out of the values "
+                "(default: a column named time, date, datetime, timestamp or ds)",
         "scale": "mean (default: divide each window by its context's mean absolute value) or minmax (map its "
                  "context's minimum..maximum to 0..1)",
         "bins": "how many value tokens, spread over the scaled training windows' range and a quarter of it each side "
@@ -63,8 +65,8 @@ class SeriesCorpus(SeriesCorpusBase):
             raise CorpusError("--option days and seed shape the generated series; leave them out with --source")
         if not sources:
             return [Series("household load (kW)", household_load(settings.days, settings.seed))]
-        return [Series(column.name, column.values, path) for path in expand(sources, "*")
-                for column in read_columns(path, settings.columns or None)]
+        return [Series(column.name, column.values, path, column.missing) for path in expand(sources, "*")
+                for column in read_columns(path, settings.columns or None, settings.time)]
 
 
 @hookimpl

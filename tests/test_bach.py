@@ -16,6 +16,9 @@ from charmony.corpora import chorales
 from charmony.corpora.bach import BachCorpus
 from charmony.corpora.chorales import ORIGINAL, Variant, chorale_tunes, convert_chorale
 from charmony.pipeline.abc.check import check_abc
+from charmony.pipeline.abc.features import tune_features
+from charmony.pipeline.abc.layout import relayout, split_voices
+from charmony.pipeline.abc.parser import parse_tune
 from charmony.pipeline.data.prepare import prepare
 from charmony.pipeline.evaluation.evaluate import evaluate_texts
 from charmony.pipeline.evaluation.references import documents
@@ -24,6 +27,7 @@ from charmony.pipeline.plugin.corpus import CorpusWarning
 from charmony.pipeline.run.folder import Run
 
 from assertions import assert_user_error
+from test_abc_layout import BARS, BLOCKS
 
 # BWV 846 is the C major prelude, not a chorale; nine chorales have bars that do not add up in music21's edition.
 MOST_LEFT_OUT = 10
@@ -242,12 +246,51 @@ def test_samples_are_renumbered_and_credited_to_charmony_not_to_bach():
     ("voices=alto", "voices=alto"),
     ("instances=0", "instances=0"),
     ("seed=x", "seed=x"),
+    ("layout=rows", "layout=rows: choose one of blocks, bars"),
 ])
 def test_bad_option_values_are_one_line_errors(tmp_path, invoke, runs_dir, option, fragment):
     source = tmp_path / "tunes.abc"
     source.write_text(TWO_TUNES, encoding="utf-8")
     result = invoke("prepare", "bach", "--source", source, "--option", option, "--runs-dir", runs_dir)
     assert_user_error(result, fragment)
+    assert not (runs_dir / "bach").exists()
+
+
+def test_a_layout_for_a_melody_is_one_line(tmp_path, invoke, runs_dir):
+    source = tmp_path / "tunes.abc"
+    source.write_text(TWO_TUNES, encoding="utf-8")
+    result = invoke("prepare", "bach", "--source", source, "--option", "voices=soprano", "--option", "layout=bars",
+                    "--runs-dir", runs_dir)
+    assert_user_error(result, "layout=bars", "only in tunes of all voices")
+    assert not (runs_dir / "bach").exists()
+
+
+def test_in_the_bars_layout_the_voices_take_turns_bar_by_bar_and_samples_are_saved_in_blocks(tmp_path):
+    source = tmp_path / "tunes.abc"
+    source.write_text(BLOCKS, encoding="utf-8")
+    corpus = BachCorpus()
+    assert corpus.layout({}) == "bars" and corpus.layout({"voices": "soprano"}) == "blocks"
+    assert corpus.layout({"layout": "blocks"}) == "blocks"
+    (blocks,) = [d.text for d in corpus.documents([source], {"layout": "blocks"})]
+    (bars,) = [d.text for d in corpus.documents([source], {})]
+    body = bars.split("\nK:C\n")[1].splitlines()
+    assert len(body) == 16 and [line[:6] for line in body[:4]] == ["[V:1] ", "[V:2] ", "[V:1] ", "[V:2] "]
+    assert all(line.endswith(("|", "|]")) and line.count("|") == 1 for line in body)
+    assert tune_features(parse_tune(bars)) == tune_features(parse_tune(blocks))
+    assert split_voices(bars).voices == split_voices(BARS).voices  # the music as written, laid out anew
+    sample = SampleInfo(3, "chorales", 800, 5, layout="bars")
+    saved = corpus.finish(BARS, sample)
+    assert saved == corpus.finish(BLOCKS, SampleInfo(3, "chorales", 800, 5, layout="blocks"))
+    assert saved.startswith("X:3\nT:chorales sample 3 (step 800, seed 5)\n") and saved.endswith(BLOCKS.split("K:C\n")[1])
+    assert corpus.finish(BARS, SampleInfo(3, "chorales", 800, 5)).endswith(BARS.split("K:C\n")[1])  # older runs: as sampled
+
+
+@pytest.mark.slow
+def test_every_chorale_in_the_bars_layout_is_rewritten_as_the_corpus_has_it(chorale_cache):
+    usual = [d.text for d in BachCorpus().documents([], {"layout": "blocks"})]
+    bars = [d.text for d in BachCorpus().documents([], {})]
+    assert len(bars) == len(usual) >= 390
+    assert all(relayout(laid, "blocks") == text != laid for laid, text in zip(bars, usual))
 
 
 def test_a_score_music21_cannot_read_is_one_line(tmp_path, invoke, runs_dir):
@@ -268,15 +311,16 @@ def test_an_empty_collection_is_one_line(tmp_path, invoke, runs_dir):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("variant", [ORIGINAL, SOPRANO], ids=["all voices", "soprano"])
-def test_the_constraint_writes_nearly_every_chorale_as_the_corpus_has_it(chorale_cache, variant, capsys):
+@pytest.mark.parametrize(("variant", "layout"), [(ORIGINAL, "blocks"), (ORIGINAL, "bars"), (SOPRANO, "blocks")],
+                         ids=["all voices", "all voices in bars", "soprano"])
+def test_the_constraint_writes_nearly_every_chorale_as_the_corpus_has_it(chorale_cache, variant, layout, capsys):
     """The constraint built from the chorales themselves accepts, character by character, almost all of them:
     it is no narrower than the corpus (the few it refuses use endings, rarer repeat idioms or constructs it does not write)."""
     from charmony.pipeline.abc.grammar.constraint import AbcConstraint
     from charmony.pipeline.abc.profile import abc_profile
     from charmony.pipeline.abc.sample_options import AbcOptions
 
-    tunes = [tune["abc"] for tune in chorale_tunes((variant,))[0][variant]]
+    tunes = [relayout(tune["abc"], layout) for tune in chorale_tunes((variant,))[0][variant]]
     constraint = AbcConstraint(abc_profile(tunes), AbcOptions())
     accepted = 0
     for tune in tunes:
@@ -287,7 +331,7 @@ def test_the_constraint_writes_nearly_every_chorale_as_the_corpus_has_it(chorale
                 break
         accepted += state is not None and constraint.complete(state)
     with capsys.disabled():
-        print(f"\nthe ABC constraint accepts {accepted}/{len(tunes)} chorales ({variant.voices} voices)")
+        print(f"\nthe ABC constraint accepts {accepted}/{len(tunes)} chorales ({variant.voices} voices, {layout})")
     assert accepted >= 0.95 * len(tunes)
 
 

@@ -183,6 +183,55 @@ def test_checkpoint_with_another_vocabulary(invoke, trained_run, copy_of, tmp_pa
     assert_user_error(invoke("sample", run.name, "--runs-dir", run.dir.parent), "different vocabulary")
 
 
+class LaidOutText(TextCorpus):
+    """Text a run may name a layout of (the same documents either way, so that only the layout tells runs apart)."""
+
+    name = "laid-out"
+    options = {**TextCorpus.options, "layout": "lines or verses"}
+
+    def documents(self, sources, options):
+        return super().documents(sources, {key: value for key, value in options.items() if key != "layout"})
+
+    def layout(self, options):
+        return options.get("layout", "lines")
+
+    def finish(self, text, sample):
+        return f"layout {sample.layout}\n{text}"
+
+
+class LaidOutPlugin:
+    @hookimpl
+    def register_corpora(self, register):
+        register(LaidOutText())
+
+
+def test_a_checkpoint_is_refused_for_a_run_prepared_in_another_layout(invoke, register_plugin, rhymes_file, runs_dir, tmp_path):
+    register_plugin(LaidOutPlugin(), "laid-out-plugin")
+
+    def prepare_run(name: str, layout: str, *more: str):
+        return invoke("prepare", "laid-out", "--source", rhymes_file, "--option", "split=blank", "--option", f"layout={layout}",
+                      "--run", name, "--runs-dir", runs_dir, *more)
+
+    assert prepare_run("lines", "lines").exit_code == 0 and prepare_run("verses", "verses").exit_code == 0
+    trained = invoke("train", "lines", "--runs-dir", runs_dir, "--max-steps", "20", *TINY)
+    assert trained.exit_code == 0, trained.output
+    lines, verses = runs_dir / "lines", runs_dir / "verses"
+    assert json.loads((lines / "manifest.json").read_text())["layout"] == "lines"
+    assert json.loads((verses / "manifest.json").read_text())["vocab_sha256"] == json.loads((lines / "manifest.json").read_text())["vocab_sha256"]
+    out = tmp_path / "samples"
+    refused = invoke("sample", "verses", "--runs-dir", runs_dir, "--checkpoint", lines / "best.pt", "--out", out)
+    assert_user_error(refused, "best.pt was trained on documents in layout 'lines'", "prepared in layout 'verses'")
+    assert not out.exists() and not (verses / "samples").exists()
+    sampled = invoke("sample", "lines", "--runs-dir", runs_dir, "--num-samples", "2", "--max-length", "20", "--out", out)
+    assert sampled.exit_code == 0, sampled.output
+    assert (out / "sample_001.txt").read_text().startswith("layout lines\n")
+    assert_user_error(prepare_run("lines", "verses"), "checkpoints trained on data prepared with other options, layout")
+    assert prepare_run("lines", "verses", "--force").exit_code == 0
+    resumed = invoke("train", "lines", "--runs-dir", runs_dir, "--resume", "--max-steps", "30", *TINY)
+    assert_user_error(resumed, "checkpoint.pt was trained on documents in layout 'lines'", "prepared in layout 'verses'")
+    assert json.loads((lines / "metrics.jsonl").read_text().splitlines()[-1])["step"] == 20
+
+
 def test_truncated_checkpoint(invoke, trained_run, copy_of):
     run = copy_of(trained_run)
     data = run.best_path.read_bytes()
@@ -235,7 +284,7 @@ BIG = str(2**63)
     ("train", "--embedding", BIG, "0<=x<=65536"), ("train", "--seq-len", BIG, "1<=x<=100000"),
     ("train", "--batch-size", BIG, "1<=x<=100000"), ("train", "--max-steps", BIG, "1<=x<=1000000000"),
     ("train", "--warmup-steps", BIG, "0<=x<=1000000000"), ("train", "--log-every", BIG, "1<=x<=1000000000"),
-    ("train", "--lr", "1e300", "0<x<=10.0"), ("train", "--max-minutes", "inf", "0<x<=1000000.0"),
+    ("train", "--lr", "1e300", "0<x<=100.0"), ("train", "--max-minutes", "inf", "0<x<=1000000.0"),
     ("train", "--grad-clip", "1e300", "0<x<=1000000.0"), ("train", "--init-scale", "1e300", "0<x<=10.0"),
     ("sample", "--num-samples", BIG, "1<=x<=100000"), ("sample", "--max-length", BIG, "1<=x<=10000000"),
     ("sample", "--top-k", BIG, "1<=x<=10000000"), ("sample", "--temperature", "1e300", "0<=x<=100.0"),
@@ -401,10 +450,10 @@ def test_choices_and_ranges_are_checked_by_the_command_line_and_shown_in_help(in
 
 
 def test_defaults_in_help_come_from_the_config_dataclasses(invoke):
-    from charmony.pipeline.run.config import PrepareConfig, TrainConfig
+    from charmony.pipeline.run.config import DEFAULT_VAL_FRACTION, PrepareConfig, TrainConfig
 
     prepare_help = " ".join(invoke("prepare", "-h").output.split())
-    assert f"validation. [default: {PrepareConfig('x').val_fraction};" in prepare_help
+    assert f"instead). [default: {DEFAULT_VAL_FRACTION};" in prepare_help
     assert f"split. [default: {PrepareConfig('x').seed};" in prepare_help
     train_help = " ".join(invoke("train", "-h").output.split())
     assert f"Stacked recurrent layers. [default: {TrainConfig().model.layers};" in train_help
@@ -434,13 +483,15 @@ def test_only_errors_a_user_can_act_on_become_one_line():
 
     assert user_message(RunError("no run 'x'")) == "no run 'x'"
     assert user_message(PermissionError(13, "Permission denied", "/out")) == "/out: Permission denied"
+    assert user_message(OSError(28, "No space left on device")) == (
+        "No space left on device; free some space, or write elsewhere (--runs-dir, --out), and run it again")
     assert user_message(RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")).startswith("out of memory (tried to allocate 2.00 GiB)")
     assert user_message(RuntimeError("a bug")) is None
     assert user_message(BrokenPipeError()) is None
     assert user_message(ValueError("a bug")) is None
 
 
-def test_the_resume_hint_repeats_what_it_takes_to_find_the_same_run(tmp_path):
+def test_the_resume_hint_repeats_what_it_takes_to_find_the_same_run(tmp_path, monkeypatch):
     from charmony.pipeline.run.folder import DEFAULT_RUNS_DIR, Run
     from charmony.pipeline.training.launch import resume_command
 
@@ -448,4 +499,8 @@ def test_the_resume_hint_repeats_what_it_takes_to_find_the_same_run(tmp_path):
     assert resume_command(Run(elsewhere / "poems"), elsewhere) == f"charmony train poems --resume --runs-dir '{elsewhere}'"
     assert resume_command(Run(elsewhere / "poems"), elsewhere, 2) == (
         f"charmony train poems --resume --nproc 2 --runs-dir '{elsewhere}'")
+    monkeypatch.delenv("CHARMONY_RUNS", raising=False)
     assert resume_command(Run(DEFAULT_RUNS_DIR / "poems"), DEFAULT_RUNS_DIR) == "charmony train poems --resume"
+    monkeypatch.setenv("CHARMONY_RUNS", str(elsewhere))  # then `--runs-dir runs` given is needed to find ./runs again
+    assert resume_command(Run(DEFAULT_RUNS_DIR / "poems"), DEFAULT_RUNS_DIR) == "charmony train poems --resume --runs-dir runs"
+    assert resume_command(Run(elsewhere / "poems"), elsewhere) == f"charmony train poems --resume --runs-dir '{elsewhere}'"

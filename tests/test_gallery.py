@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import errno
+import html
 import json
+import os
 import re
 import shutil
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 
@@ -13,7 +17,7 @@ from assertions import assert_user_error
 from charmony.pipeline.audio import ogg
 from charmony.pipeline.training.checkpoint import Checkpoint
 from charmony.pipeline.run.config import GalleryConfig
-from charmony.pipeline.gallery.build import build_gallery
+from charmony.pipeline.gallery.build import RENDERED, build_gallery
 from charmony.pipeline.plugin.cards import CardPart, highlighted, marked_text
 from charmony.pipeline.gallery.curve import curve_svg, nice_ticks
 from charmony.pipeline.training.log import Metrics, read_metrics
@@ -169,6 +173,28 @@ def test_the_gallery_is_self_contained_and_asks_nothing_of_the_network(gallery):
         assert not re.search(r"https?://|url\(|@import|fetch\(", text.replace('xmlns="http://www.w3.org/2000/svg"', "")), name
 
 
+def test_a_copy_of_the_gallery_works_without_the_run_and_shares_no_file_with_it(run, gallery, tmp_path):
+    made, _ = gallery
+    root = made.index.parent
+    samples = {(found.stat().st_dev, found.stat().st_ino) for found in run.samples_dir.rglob("*") if found.is_file()}
+    published = [found for found in root.rglob("*") if found.is_file()]
+    assert any(found.suffix == ".mid" for found in published) and any(RENDERED in found.parts for found in published)
+    for found in published:
+        assert found.stat().st_nlink == 1 and (found.stat().st_dev, found.stat().st_ino) not in samples, found
+    copy = tmp_path / "elsewhere" / "gallery"
+    shutil.copytree(root, copy)
+    shutil.rmtree(run.samples_dir)
+    shutil.rmtree(root)
+    page = (copy / "index.html").read_text(encoding="utf-8")
+    addresses = [unquote(html.unescape(a)) for a in re.findall(r'(?:src|href)="([^"#][^"]*)"', page)]
+    assert any(a.startswith("files/") for a in addresses) and any(a.startswith(f"{RENDERED}/") for a in addresses)
+    assert any(a.endswith((".ogg", ".wav")) for a in addresses) and any(a.endswith(".svg") for a in addresses)
+    for address in addresses:
+        assert "://" not in address and not Path(address).is_absolute() and "samples/" not in address, address
+        target = (copy / address).resolve()
+        assert target.is_relative_to(copy.resolve()) and target.is_file() and target.stat().st_size > 0, address
+
+
 def test_set_and_sample_evaluation_mode_and_options_are_shown_by_name(run):
     folder = write_set(run, "judged", [REEL], ".abc", ["abc"], mode="constrained", options={"meter": "3/4"})
     report = json.loads((folder / "samples.json").read_text())
@@ -288,6 +314,19 @@ def test_building_again_replaces_an_earlier_gallery(run, gallery):
     assert again.index == made.index and not stale.exists()
     assert again.index.read_text().count('<article class="card"') == 2
     assert not [p for p in again.index.parent.parent.iterdir() if p.name.startswith(".gallery.")]
+
+
+def test_a_full_disk_fails_the_build_and_keeps_the_earlier_gallery(run, gallery, monkeypatch):
+    made, page = gallery
+
+    def disk_full(descriptor, offset, length):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "posix_fallocate", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        build_gallery(run, GalleryConfig(samples=[run.samples_dir / "c-code"]))
+    assert made.index.read_text(encoding="utf-8") == page
+    assert not [p for p in made.index.parent.parent.iterdir() if p.name.startswith(".gallery.")]
 
 
 def test_a_run_without_samples_says_to_sample_first(run, invoke):

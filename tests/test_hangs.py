@@ -7,8 +7,9 @@ from contextlib import contextmanager
 
 import pytest
 
+from charmony.pipeline.abc.worker import worker
 from charmony.pipeline.evaluation.evaluate import texts_valid
-from charmony.pipeline.outputs import checks
+from charmony.pipeline.outputs import checks, renders
 from charmony.pipeline.outputs.checks import CheckFailure, Checks
 from charmony.pipeline.outputs.runner import OutputRunner
 from charmony.pipeline.plugin.hookspecs import hookimpl
@@ -17,6 +18,7 @@ from charmony.pipeline.plugin.output import OutputPlugin
 from charmony.pipeline.plugin.verdict import Problem, Verdict
 from charmony.pipeline.system.errors import CorpusError
 from charmony.pipeline.system.sources import read_text
+from charmony.plugins.midi import MidiRenderer
 
 from assertions import assert_user_error
 
@@ -142,3 +144,89 @@ def test_a_fifo_is_refused_by_check_render_and_evaluate_instead_of_waited_on(inv
     assert checked.exit_code == 1 and checked.output == f"{fifo}: not a regular file (a FIFO); give a file of text\n"
     assert rendered.exit_code == 1 and rendered.output == f"{fifo}: not a regular file (a FIFO); give a file of text\n"
     assert_user_error(evaluated, f"{fifo}: not a regular file (a FIFO)")
+
+
+class SleepyRenderer(OutputPlugin):
+    """A renderer that writes half a file and then sleeps, unless the text says to wake."""
+
+    name = "sleepyrender"
+    extensions = (".txt",)
+
+    def render(self, path, out_dir):
+        target = out_dir / f"{path.stem}.out"
+        target.write_text("half")
+        if "wake" not in path.read_text():
+            time.sleep(3600)
+        target.write_text("whole")
+        return [target]
+
+
+class VanishingRenderer(OutputPlugin):
+    name = "vanishingrender"
+    extensions = (".txt",)
+
+    def render(self, path, out_dir):
+        os._exit(7)
+
+
+class SlowRenders:
+    @hookimpl
+    def register_outputs(self, register):
+        for plugin in (SleepyRenderer(), VanishingRenderer()):
+            register(plugin)
+
+
+@pytest.fixture
+def slow_renders(register_plugin, monkeypatch):
+    register_plugin(SlowRenders(), "slow-render-plugin")
+    monkeypatch.setattr(renders, "RENDER_SECONDS", LIMIT)
+
+
+def test_a_render_that_hangs_is_stopped_in_one_line_naming_the_plugin_and_leaves_nothing_behind(slow_renders, invoke, tmp_path):
+    asleep, awake, out = tmp_path / "a.txt", tmp_path / "b.txt", tmp_path / "out"
+    asleep.write_text("zzz")
+    awake.write_text("wake up")
+    started = time.monotonic()
+    with deadline(30):
+        result = invoke("render", asleep, awake, "--to", "sleepyrender", "--out", out)
+    assert time.monotonic() - started < 10 * LIMIT + 5
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [f"{asleep}: sleepyrender failed: it took more than {LIMIT:g} s and was stopped",
+                                          f"{awake} -> {out / 'b.out'}"]
+    assert sorted(p.name for p in out.iterdir()) == ["b.out"], "no half-written a.out, no scratch folder"
+    assert (out / "b.out").read_text() == "whole", "the next file's render ran in a fresh child and finished"
+
+
+def test_a_third_party_render_runs_in_a_child_and_one_that_ends_it_is_warned_about(slow_renders, tmp_path):
+    path = tmp_path / "wake.txt"
+    path.write_text("wake")
+    with OutputRunner(get_outputs(["vanishingrender", "sleepyrender"])) as runner, pytest.warns(PluginWarning) as caught:
+        outputs = runner.run(path, tmp_path / "out")
+    assert outputs.results["vanishingrender"] == {"error": "its render ended the process it ran in (exit status 7)"}
+    assert outputs.results["sleepyrender"] == {"files": ["wake.out"]}, "the process running the tests survived os._exit"
+    assert [str(w.message) for w in caught] == ["output plugin 'vanishingrender' from slow-render-plugin failed in render: "
+                                                "its render ended the process it ran in (exit status 7)"]
+
+
+class BorrowedMidi(MidiRenderer):
+    """A third party's renderer built on charmony's own, which renders in charmony's render worker."""
+
+    name = "borrowedmidi"
+
+
+class BorrowsTheWorker:
+    @hookimpl
+    def register_outputs(self, register):
+        register(BorrowedMidi())
+
+
+def test_a_third_party_renderer_on_charmonys_render_worker_renders_from_its_child(register_plugin, tmp_path):
+    register_plugin(BorrowsTheWorker(), "borrowing-plugin")
+    path = tmp_path / "tune.abc"
+    path.write_text("X:1\nT:Tune\nM:4/4\nL:1/4\nK:C\nC D E F|G4|]\n")
+    with OutputRunner(get_outputs(["abc", "midi", "borrowedmidi"])) as runner:
+        outputs = runner.run(path, tmp_path / "out")  # midi starts this process' worker before borrowedmidi forks
+    assert outputs.results["midi"].get("files") == ["tune.mid"], outputs.results["midi"]
+    assert outputs.results["borrowedmidi"].get("files") == ["tune.mid"], outputs.results["borrowedmidi"]
+    assert (tmp_path / "out" / "tune.mid").read_bytes()[:4] == b"MThd"
+    assert worker().process is not None and worker().process.is_alive(), "the parent's worker is still its own"

@@ -83,19 +83,20 @@ def uci_file(path, rows):
 
 def test_the_uci_layout_reads_with_decimal_commas(tmp_path):
     path = uci_file(tmp_path / "LD2011_2014.txt", [("0", "2,5"), ("1,25", "3"), ("2", "")])
-    with pytest.warns(CorpusWarning, match=r"skipped 1 empty or NaN cells of column 'MT_002'"):
+    with pytest.warns(CorpusWarning, match=r"column 'MT_002' misses 1 of its 3 values"):
         first, second = read_columns(path, ("MT_001", "MT_002"))
-    assert first.values.tolist() == [0.0, 1.25, 2.0]
-    assert second.values.tolist() == [2.5, 3.0] and second.skipped == 1
+    assert first.values.tolist() == [0.0, 1.25, 2.0] and first.missing is None
+    assert second.values.tolist() == [2.5, 3.0, 3.0] and second.missing.tolist() == [False, False, True]
     assert read_columns(path, None)[0].name == "MT_001", "the first numeric column by default"
 
 
-def test_nan_and_empty_cells_are_skipped_and_counted(tmp_path):
+def test_nan_and_empty_cells_are_filled_at_their_place_and_counted(tmp_path):
     path = tmp_path / "load.csv"
-    path.write_text("time,load\nmon,0.5\ntue,\nwed,NaN\nthu,0.7\nfri,nan\n")
-    with pytest.warns(CorpusWarning, match="skipped 3 empty or NaN cells of column 'load'"):
+    path.write_text("time,load\n1,0.5\n2,\n3,NaN\n4,0.8\n5,nan\n")
+    with pytest.warns(CorpusWarning, match="column 'load' misses 3 of its 5 values"):
         (column,) = read_columns(path, None)
-    assert column.values.tolist() == [0.5, 0.7]
+    assert column.values.tolist() == pytest.approx([0.5, 0.6, 0.7, 0.8, 0.8])
+    assert column.missing.tolist() == [False, True, True, False, True]
 
 
 @pytest.mark.parametrize(("cell", "shown"), [
@@ -129,11 +130,45 @@ def test_prepare_refuses_an_infinite_cell_and_leaves_no_run(tmp_path, invoke):
     assert "Warning" not in result.output and not (runs / "inf").exists()
 
 
+@pytest.mark.parametrize(("scale", "position"), [("mean", 1499), ("minmax", 1499), ("standard", 999), ("mean", 1899)],
+                         ids=["mean, validation part", "minmax, validation part", "standard, training part",
+                              "mean, held-out part"])
+def test_one_value_that_dwarfs_the_rest_is_refused_rather_than_collapsing_them_into_one_bin(tmp_path, invoke, scale,
+                                                                                            position):
+    path = tmp_path / "load.csv"
+    rows = [f"{hour},{10 + hour % 24 / 4}" for hour in range(2000)]
+    rows[position] = f"{position},1e99"  # within VALUE_LIMIT, yet it would make every other value the same token
+    path.write_text("hour,load\n" + "\n".join(rows) + "\n")
+    runs = tmp_path / "runs"
+    result = invoke("prepare", "series", "--source", path, "--option", "column=load", "--option", f"scale={scale}",
+                    "--run", "r", "--runs-dir", runs)
+    assert_user_error(result, "the middle half of its scaled values (", "spans less than one of the 256 bins",
+                      f"such as value {position + 1:,} (1e+99)")
+    assert result.output.count("\n") == 1 and not (runs / "r").exists()
+    # Bins span the scaled training values, so an outlier of 1e3 among values near 12 would leave the rest about
+    # one bin wide and is refused as well; one of 100 leaves them dozens of bins.
+    rows[position] = f"{position},100"
+    path.write_text("hour,load\n" + "\n".join(rows) + "\n")
+    result = invoke("prepare", "series", "--source", path, "--option", "column=load", "--option", f"scale={scale}",
+                    "--run", "r", "--runs-dir", runs)
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(("values", "tokens"), [([5.0] * 30 + [7.0], 1), ([1000 + hour % 24 * 10 for hour in range(48)], 24)],
+                         ids=["nearly constant", "far from zero"])
+def test_series_whose_middle_half_is_one_value_or_spread_over_bins_are_prepared(tmp_path, values, tokens):
+    path = tmp_path / "load.csv"
+    path.write_text("load\n" + "".join(f"{value}\n" for value in values))
+    documents = list(SeriesCorpus().documents([path], {}))
+    used = {token for document in documents for token in document.text.split()}
+    assert len(used) == tokens if tokens == 1 else len(used) >= tokens, "constant: one token; else spread over bins"
+
+
 def test_an_all_missing_column_is_one_line(tmp_path, invoke):
     path = tmp_path / "load.csv"
     path.write_text("hour,load\n1,\n2,NaN\n3,n/a\n")
     result = invoke("prepare", "series", "--source", path, "--option", "column=load", "--runs-dir", tmp_path / "runs")
-    assert_user_error(result, "column 'load' holds no numbers")
+    assert_user_error(result, "column 'load' holds no numbers, only missing values")
     assert result.output.count("\n") == 1, result.output
 
 
@@ -409,7 +444,7 @@ def test_a_csv_run_finds_its_source_from_another_folder(tmp_path, monkeypatch):
     (tmp_path / "data" / "load.csv").write_text("v\n" + "\n".join(str(1 + (i % 24) / 10) for i in range(300)) + "\n")
     monkeypatch.chdir(tmp_path / "data")
     run = Run(tmp_path / "runs" / "csv")
-    manifest = prepare(run, PrepareConfig("series", [Path("load.csv")], val_fraction=0.2, options={"period": "24,48"}))
+    manifest = prepare(run, PrepareConfig("series", [Path("load.csv")], options={"period": "24,48"}))
     assert manifest.sources[0].path == str(tmp_path / "data" / "load.csv"), "recorded by its absolute path"
     monkeypatch.chdir(tmp_path)
     values, origin = context_values(run, series_corpus(run), None)
@@ -495,3 +530,16 @@ def test_contexts_of_several_lengths_read_together_as_each_alone(load_run):
         alone = read_contexts(model, [row], torch.device("cpu"))
         assert torch.allclose(together.logits[index], alone.logits[0], atol=1e-5)
         assert all(torch.allclose(a[:, index], b[:, 0], atol=1e-5) for a, b in zip(together.state, alone.state))
+
+
+def test_val_fraction_given_for_a_series_run_is_refused_in_one_line_naming_holdout(tmp_path, invoke):
+    path = tmp_path / "load.csv"
+    path.write_text("load\n" + "".join(f"{1 + hour % 24 / 10}\n" for hour in range(300)))
+    runs = tmp_path / "runs"
+    result = invoke("prepare", "series", "--source", path, "--val-fraction", "0.1", "--run", "r", "--runs-dir", runs)
+    assert_user_error(result, "--val-fraction does not apply to corpus 'series'", "--option holdout=SHARE")
+    assert result.output.count("\n") == 1 and not (runs / "r").exists()
+    with pytest.raises(ConfigError, match="--val-fraction does not apply"):
+        prepare(Run(runs / "api"), PrepareConfig("series", [path], val_fraction=0.2))
+    manifest = prepare(Run(runs / "api"), PrepareConfig("series", [path], options={"holdout": "0.3"}))
+    assert manifest.split == "corpus" and manifest.documents["val"] > 0

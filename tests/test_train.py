@@ -129,6 +129,20 @@ def test_resume_refuses_to_change_the_model_shape(prepared):
         train(run, TINY_TRAIN.with_settings(batch_size=4, max_steps=6), resume=True)
 
 
+def test_plain_sgd_trains_resumes_as_sgd_and_refuses_a_change_of_optimizer(prepared):
+    run = prepared("sgd")
+    sgd = TINY_TRAIN.with_settings(optimizer="sgd", lr=1.0, weight_decay=0.0, max_steps=3)
+    first = train(run, sgd)
+    saved = Checkpoint.load(run.checkpoint_path)
+    assert saved.train_config.optimizer == "sgd"
+    assert "exp_avg" not in str(saved.optimizer["state"]), "no Adam moments: the steps were plain SGD"
+    with pytest.raises(ConfigError, match="--resume cannot change --optimizer"):
+        train(run, TINY_TRAIN.with_settings(max_steps=6), resume=True)
+    assert train(run, sgd.with_settings(max_steps=6), resume=True).step == 6 > first.step
+    with pytest.raises(ConfigError, match="--optimizer must be one of adamw, sgd, not 'adam'"):
+        TrainConfig(optimizer="adam")
+
+
 def test_truncated_checkpoint_is_reported(prepared):
     run = prepared("truncated")
     train(run, TINY_TRAIN.with_settings(max_steps=3))
@@ -150,7 +164,7 @@ def test_checkpoint_from_another_vocabulary_is_refused(prepared, tmp_path):
 
 @pytest.mark.parametrize("option,value", [("lr", float("nan")), ("lr", -1.0), ("max_minutes", float("inf")), ("batch_size", 0),
                                           ("batch_size", 100_001), ("seq_len", 2**63), ("max_steps", 10**9 + 1),
-                                          ("eval_batches", 2**63), ("lr", 11.0), ("grad_clip", 1e7)])
+                                          ("eval_batches", 2**63), ("lr", 101.0), ("grad_clip", 1e7)])
 def test_nonsense_settings_are_refused(option, value):
     with pytest.raises(ConfigError, match=f"--{option.replace('_', '-')} must be"):
         TINY_TRAIN.with_settings(**{option: value})

@@ -1,6 +1,7 @@
 import json
 import math
 import random
+import re
 
 import numpy as np
 import pytest
@@ -80,6 +81,24 @@ def test_wikitext_names_are_recognised(tmp_path, runs_dir):
     assert manifest.split == "corpus" and manifest.documents == {"train": 1, "val": 1}
 
 
+def test_the_bare_train_valid_test_names_keep_their_split_and_a_vocabulary_past_the_default(tmp_path, runs_dir):
+    # The layout of PyTorch's word_language_model example: train.txt, valid.txt, test.txt, tokenised, one line a sentence.
+    words = [f"w{index}" for index in range(10_500)]  # more than the corpus' default max-vocab of 10,000
+    (tmp_path / "train.txt").write_text("".join(f" {' '.join(words[i:i + 15])} \n" for i in range(0, len(words), 15)))
+    (tmp_path / "valid.txt").write_text(" w7 w10499 w3 \n \n w42 \n")
+    (tmp_path / "test.txt").write_text(" only in test \n")
+    run = Run(runs_dir / "example")
+    manifest = prepare(run, PrepareConfig("words", [tmp_path], max_vocab=1_000_000, val_fraction=0.5))
+    assert manifest.split == "corpus"
+    assert sorted(s.path.rsplit("/", 1)[1] for s in manifest.sources) == ["train.txt", "valid.txt"]
+    vocab = run.vocabulary()
+    assert " w10499" in vocab.tokens and " test" not in vocab.tokens, "every train word kept; the test part left out"
+    # the valid part is the file's own: its 4 words and 3 line breaks, and the end of the document
+    assert vocab.decode(run.tokens("val")[:-1].tolist()) == " w7 w10499 w3 \n \n w42 \n"
+    assert manifest.tokens["val"] == 4 + 3 + 1
+    assert not np.isin(run.tokens("train"), [vocab.unk_id]).any(), "no train word is cut from the vocabulary"
+
+
 def test_a_word_model_learns_to_a_perplexity_an_untrained_one_cannot_reach(ptb, runs_dir, invoke):
     run = Run(runs_dir / "ptb")
     prepare(run, PrepareConfig("words", [ptb]))
@@ -120,7 +139,7 @@ def test_an_unknown_recipe_is_one_line_listing_the_recipes(ptb, runs_dir, invoke
     prepare(Run(runs_dir / "ptb"), PrepareConfig("words", [ptb]))
     result = invoke("train", "ptb", "--recipe", "huge", "--runs-dir", runs_dir)
     assert result.exit_code == 1
-    assert result.output == "Error: corpus 'words' has no recipe 'huge'; its recipes: small, medium, large\n"
+    assert result.output == "Error: corpus 'words' has no recipe 'huge'; its recipes: small, medium, large, quick\n"
     with pytest.raises(ConfigError, match="corpus 'text' has no recipe 'small-ish'; its recipes: char-rnn, small"):
         corpora()["text"].recipe("small-ish")
 
@@ -210,3 +229,47 @@ def test_a_vocabulary_larger_than_the_default_keeps_every_word_and_a_literal_unk
     assert int((ids == vocab.eod_id).sum()) == 1, "one file, one document: a literal <eod> in it is no boundary"
     default = prepare(Run(runs_dir / "default"), PrepareConfig("words", [tmp_path / "text"]))
     assert default.vocab_size == 10_002 and large.vocab_size > 12_000
+
+
+STAND_IN_EXAMPLE = '''
+import argparse, pathlib, time
+parser = argparse.ArgumentParser()
+parser.add_argument("--data")
+args, _ = parser.parse_known_args()
+words = set()
+for part in ("train", "valid", "test"):
+    words.update(pathlib.Path(args.data, part + ".txt").read_text().split())
+print(f"dictionary {len(words | {'<eos>'})}", flush=True)
+for epoch in range(1, 100000):
+    time.sleep(0.5)
+    print(f"| end of epoch {epoch:3d} | time:  0.50s | valid loss  5.00 | valid ppl {1000 / epoch:8.2f}", flush=True)
+'''
+
+
+def test_the_side_by_side_benchmark_runs_both_on_one_vocabulary_and_stops_the_example(tmp_path, monkeypatch, capsys):
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parent.parent / "benchmarks"))
+    import bench_words_vs_example
+
+    example = tmp_path / "word_language_model"
+    (example / "data" / "wikitext-2").mkdir(parents=True)
+    (example / "main.py").write_text(STAND_IN_EXAMPLE)  # stands in for pytorch/examples' main.py: prints an epoch a 0.5 s
+    (example / "data" / "wikitext-2" / "train.txt").write_text(sentences(600, 1) + " a rare word \n")
+    (example / "data" / "wikitext-2" / "valid.txt").write_text(sentences(60, 2) + " unseen words here \n")
+    figures = bench_words_vs_example.main(["--example", str(example), "--minutes", "0.1", "--hidden", "16",
+                                           "--set", "seq_len=10", "batch_size=4", "--keep", str(tmp_path / "work")])
+    output = capsys.readouterr().out
+    example_log = (tmp_path / "work" / "example.log").read_text()
+    charmony_log = (tmp_path / "work" / "charmony.log").read_text()
+    words = set(sentences(600, 1).split()) | {"a", "rare", "word", "<unk>"}
+    # the example's dictionary (every word of the files, and <eos>) and charmony's (the same, and <eod>)
+    assert f"dictionary {len(words) + 1}" in example_log
+    assert f"charmony: vocabulary {len(words) + 2:,}," in charmony_log
+    # valid words the training text lacks are <unk> in both sides' valid.txt (and the example's test.txt, a copy)
+    assert (tmp_path / "work" / "data" / "valid.txt").read_text().endswith(" <unk> <unk> <unk> \n")
+    assert (tmp_path / "work" / "data" / "test.txt").read_text() == (tmp_path / "work" / "data" / "valid.txt").read_text()
+    assert figures["points"]["charmony"] and figures["points"]["example"]
+    assert figures["best"]["example"] == min(ppl for at, _, ppl in figures["points"]["example"] if at <= figures["minutes"] * 60)
+    assert 0.09 < figures["minutes"] < 2, "the example, which would run for ever, was stopped when charmony's training ended"
+    assert re.search(r"example +1 +1000.00", output) and "ratio" in output

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import json
 import multiprocessing
+import multiprocessing.util
 import signal
 import threading
 from collections.abc import Iterator
@@ -37,6 +38,14 @@ class RenderWorker:
         self.process: multiprocessing.process.BaseProcess | None = None
         self.connection: Connection | None = None
         self.loaded: set[str] = set()
+        # A process forked to run a third party's check or render starts a worker of its own if it needs one.
+        multiprocessing.util.register_after_fork(self, RenderWorker._forget_parents)
+
+    def _forget_parents(self) -> None:
+        """In a forked child: let go of the parent's worker, which only the parent may stop or ask."""
+        if self.connection is not None:
+            self.connection.close()  # this process' copy of the pipe; the parent's end stays open
+        self.process, self.connection, self.loaded = None, None, set()
 
     def load(self, modules: tuple[str, ...]) -> None:
         """Start the worker if it is not running, and have it import `modules` before any tune's time starts."""

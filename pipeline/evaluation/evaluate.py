@@ -37,7 +37,7 @@ from charmony.pipeline.abc.profile import required_fields
 from charmony.pipeline.abc.tune import Tune
 from charmony.pipeline.evaluation.copying import longest_copies
 from charmony.pipeline.evaluation.histograms import overlap
-from charmony.pipeline.evaluation.musical import musical_evaluation, musical_table
+from charmony.pipeline.evaluation.musical import harmony_summary, musical_evaluation, musical_table
 from charmony.pipeline.data.encoding import code_points
 from charmony.pipeline.outputs.checks import CheckFailure, Checks
 from charmony.pipeline.plugin.output import OutputPlugin
@@ -206,6 +206,9 @@ def _evaluate_music(run: Run, texts: Sequence[str], copying: bool) -> Evaluation
         del own["bars"]  # one file's tunes make no histogram of bars per tune worth comparing
         entry = {"tunes": len(file), "valid_tunes": sum(valid for _, valid in file), "notes": combined.notes,
                  "bars": sum(combined.bar_counts), "overlap": {name: _rounded(value) for name, value in own.items()}}
+        harmony = [figures for features, _ in file for figures in features.harmony_figures]
+        if harmony:  # four-part tunes: their harmony figures, for the gallery's card and for `harmonize`
+            entry["harmony"] = {name: _rounded(value) for name, value in harmony_summary(harmony).items() if name != "tunes"}
         if copying:
             entry["longest_copy"] = max(tune_longest[first:first + len(file)], default=0)
             entry["copied"] = round(max(tune_shares[first:first + len(file)], default=0.0), 4)

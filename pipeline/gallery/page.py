@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 SETTINGS = {
     "checkpoint": "checkpoint", "step": "step", "seed": "seed", "temperature": "temperature", "top_k": "top-k",
     "top_p": "top-p", "prime": "prime", "max_length": "max length", "mode": "mode", "options": "options", "outputs": "outputs",
+    "melody": "melody",
 }
 NOT_SETTINGS = {"run", "corpus", "samples", "summary", "evaluation"}
 

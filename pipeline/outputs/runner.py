@@ -3,12 +3,12 @@
 A plugin that misbehaves (raises, calls `sys.exit()`, returns something other than a `Verdict`)
 is reported for that file, with a warning naming it and its distribution, and the other plugins
 and files go on. Renderers write into a private folder first and their files are then moved into
-place, so that a symbolic link planted where a file goes is replaced, never followed.
+place, so that a symbolic link planted where a file goes is replaced, never followed. Third parties'
+checks and renders run in child processes under a time limit (checks.py, renders.py).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -19,7 +19,8 @@ from pathlib import Path
 
 from charmony.pipeline.system.errors import CharmonyError
 from charmony.pipeline.outputs.checks import CheckFailure, Checks
-from charmony.pipeline.plugin.output import OutputPlugin, Rendered
+from charmony.pipeline.outputs.renders import RenderFailure, render
+from charmony.pipeline.plugin.output import OutputPlugin
 from charmony.pipeline.plugin.verdict import Verdict
 from charmony.pipeline.plugin.manager import PluginWarning, describe_error, plugin_failure, plugin_origin
 from charmony.pipeline.run.folder import RENDER_SCRATCH
@@ -98,10 +99,10 @@ class OutputRunner:
         if self.render and out_dir is not None:
             try:
                 written, skipped, details = self._render(plugin, path, out_dir, verdicts)
-            except (Exception, SystemExit) as error:
-                result["error"] = describe_error(error)
-                if isinstance(error, SystemExit):
-                    _misbehaved(plugin, "render", error)
+            except RenderFailure as failure:
+                result["error"] = failure.message
+                if failure.misbehaved:
+                    _misbehaved(plugin, "render", failure.message)
                 return result
             if skipped:
                 result["skipped"] = skipped
@@ -117,45 +118,23 @@ class OutputRunner:
         out_dir.mkdir(parents=True, exist_ok=True)
         scratch = Path(tempfile.mkdtemp(prefix=RENDER_SCRATCH, dir=out_dir))
         try:
-            rendered = plugin.render_checked(path, scratch, dict(verdicts))
-            details: dict = {}
-            if isinstance(rendered, Rendered):
-                files, skipped = rendered.files, list(rendered.skipped)
-                details = _json_details(plugin, rendered.details)
-            elif isinstance(rendered, (list, tuple)):
-                files, skipped = rendered, []
-            else:
-                raise TypeError(f"render returned {type(rendered).__name__}, not a list of paths or a Rendered")
+            outcome = render(plugin, path, scratch, verdicts)
+            if outcome.details_problem is not None:
+                _misbehaved(plugin, "render", f"its details are not JSON ({outcome.details_problem}) and are left out")
             names = []
-            for written in map(Path, files):
+            for written in map(Path, outcome.files):
                 if written.parent.resolve() == scratch.resolve():
                     os.replace(written, out_dir / written.name)  # replaces a link there rather than writing through it
                     names.append(written.name)
                 else:
                     names.append(str(written))
-            return names, [str(reason) for reason in skipped], details
+            return names, outcome.skipped, outcome.details
         finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+            shutil.rmtree(scratch, ignore_errors=True)  # with whatever a render stopped half-way had written
 
     def summary(self) -> dict:
         """Per plugin, the counts over every file run so far, as `summarise` gives them."""
         return summarise(self.per_file, self.plugins)
-
-
-def _json_details(plugin: OutputPlugin, details) -> dict:
-    """A renderer's `Rendered.details` as samples.json keeps them; details that are not a JSON object are left out with a warning."""
-    if not isinstance(details, dict):
-        problem = f"they are a {type(details).__name__}, not a dict"
-    elif not all(isinstance(key, str) for key in details):
-        problem = "their keys are not all strings"
-    else:
-        try:
-            json.dumps(details, allow_nan=False)
-            return details
-        except (TypeError, ValueError) as error:
-            problem = str(error)
-    _misbehaved(plugin, "render", f"its details are not JSON ({problem}) and are left out")
-    return {}
 
 
 def summarise(per_file: list[dict], plugins: Sequence[OutputPlugin] = ()) -> dict:

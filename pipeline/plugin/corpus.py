@@ -44,6 +44,7 @@ class SampleInfo:
     run: str  # the run's name
     step: int  # the training step of the checkpoint it was drawn from
     seed: int  # the sampling seed
+    layout: str | None = None  # the run's layout, as `CorpusPlugin.layout` named it when the run was prepared
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,9 @@ class CorpusPlugin:
     # What one token is: "character" text is measured in bits per character; for "word" (or any other
     # unit, such as a series' "value") bpc means nothing, and training reports perplexity instead.
     token_unit: str = "character"
+    # The --option that decides what the corpus holds out, where it splits its documents itself and
+    # --val-fraction does not apply ("holdout" for the series corpora); empty: --val-fraction decides.
+    held_out_option: str = ""
     # Recipe name -> Recipe: named training settings for `charmony train RUN --recipe NAME`.
     recipes: Mapping[str, Recipe] = {}
     # Sample-time option name -> one-line help, for `charmony sample --option KEY=VALUE`.
@@ -109,8 +113,17 @@ class CorpusPlugin:
         """The extension of sample files for a run prepared with `options`; `extension` unless overridden."""
         return self.extension
 
+    def layout(self, options: Mapping[str, str]) -> str | None:
+        """The name of the way a run prepared with `options` writes its documents, when the corpus can write them in
+        more than one (as `bach`'s voices taking turns by blocks of bars or bar by bar); None when it has one way.
+
+        It is kept in the run's manifest and its checkpoints: a checkpoint is refused for a run of another layout.
+        """
+        return None
+
     def finish(self, text: str, sample: SampleInfo) -> str:
-        """Turn a sample's text, prime included, into the text written to its file (e.g. to number and title a tune)."""
+        """Turn a sample's text, prime included, into the text written to its file (e.g. to number and title a tune,
+        or to write it in the usual layout when the run's `sample.layout` is another)."""
         return text
 
     def profile(self, documents: Iterator[str]) -> dict | None:

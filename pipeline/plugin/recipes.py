@@ -25,6 +25,7 @@ class Recipe:
     seq_len: int | None = None
     batch_size: int | None = None
     lr: float | None = None
+    optimizer: str | None = None
     warmup_steps: int | None = None
     weight_decay: float | None = None
     grad_clip: float | None = None

@@ -26,6 +26,9 @@ CELL_NAMES = ("lstm", "gru", "rnn", "lnlstm")
 CELL_OPTIONS = {"recurrent_dropout": ("lnlstm",)}
 
 
+DEFAULT_VAL_FRACTION = 0.1
+
+
 @dataclass
 class PrepareConfig:
     """What to prepare and how."""
@@ -33,17 +36,24 @@ class PrepareConfig:
     corpus: str
     sources: list[Path] = field(default_factory=list)
     max_vocab: int | None = None  # keep this many most frequent tokens, the rest become <unk>
-    val_fraction: float = 0.1  # share of documents (or of the text, for one document) held out
+    # Share of documents (or of the text, for one document) held out; None: DEFAULT_VAL_FRACTION. A corpus
+    # that holds out its own part (`CorpusPlugin.held_out_option`) refuses one given here.
+    val_fraction: float | None = None
     seed: int = 1337  # decides which documents are held out
     options: dict[str, str] = field(default_factory=dict)  # the corpus plugin's --option KEY=VALUE
     force: bool = False  # replace a trained run's data even when vocabulary, seed, split or options change
 
     def __post_init__(self) -> None:
-        if not 0 <= self.val_fraction <= 0.5:
+        if self.val_fraction is not None and not 0 <= self.val_fraction <= 0.5:
             raise ConfigError(f"--val-fraction must be from 0 to 0.5, not {self.val_fraction}")
         if self.max_vocab is not None:
             check_whole("--max-vocab", self.max_vocab, 1, VOCAB_LIMIT)
         check_seed(self.seed)
+
+    @property
+    def held_out_share(self) -> float:
+        """The share to hold out: --val-fraction, or its default when none was given."""
+        return DEFAULT_VAL_FRACTION if self.val_fraction is None else self.val_fraction
 
 
 # The embedding width when the corpus recommends a learned embedding and none is given.
@@ -109,6 +119,9 @@ class ModelConfig:
 MODEL_FIELDS = tuple(f.name for f in fields(ModelConfig) if f.name != "vocab_size")
 
 
+OPTIMIZERS = ("adamw", "sgd")
+
+
 @dataclass
 class TrainConfig:
     """Model shape and training settings; saved in each checkpoint."""
@@ -117,6 +130,7 @@ class TrainConfig:
     seq_len: int = 100  # time steps per batch (truncated BPTT length)
     batch_size: int = 32  # parallel streams per process
     lr: float = 5e-3  # peak learning rate (Adam); 2e-3, char-rnn's, learns about half as fast here
+    optimizer: str = "adamw"  # adamw, or sgd: plain SGD, as the PTB tutorial and PyTorch's word_language_model train words
     weight_decay: float = 0.01  # AdamW, on weight matrices only
     grad_clip: float = 1.0  # max global gradient norm
     warmup_steps: int = 100  # linear warm-up (at most a tenth of max_steps), then cosine decay to lr / 10 at max_steps
@@ -140,6 +154,8 @@ class TrainConfig:
         for name in ("max_steps", "eval_every", "eval_batches", "save_every", "log_every"):
             check_whole(f"--{name.replace('_', '-')}", getattr(self, name), 1, STEPS_LIMIT)
         check_seed(self.seed)
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigError(f"--optimizer must be one of {', '.join(OPTIMIZERS)}, not {self.optimizer!r}")
         for name, limit in (("lr", LR_LIMIT), ("grad_clip", GRAD_CLIP_LIMIT), ("max_minutes", MINUTES_LIMIT)):
             value = getattr(self, name)
             if value is not None:
@@ -201,6 +217,31 @@ class SampleConfig:
             check_whole("--top-k", self.top_k, 1, VOCAB_LIMIT)
         if self.top_p is not None and not 0 < self.top_p <= 1:  # also refuses NaN
             raise ConfigError(f"--top-p must be above 0 and at most 1, not {self.top_p}")
+        if self.threads is not None and self.threads < 1:
+            raise ConfigError(f"--threads must be at least 1, not {self.threads}")
+
+
+@dataclass
+class HarmonizeConfig:
+    """Which melody to harmonise in four parts, how many harmonisations to draw and how."""
+
+    melody: Path  # an ABC file of one tune, one voice
+    num_samples: int = 4
+    max_length: int = 8000  # tokens of a whole harmonisation, header and melody included, at most
+    temperature: float = 1.0  # 0 (or below GREEDY_BELOW) always picks the most likely token
+    seed: int | None = None  # None draws one, which samples.json records
+    checkpoint: str = "best"  # best, latest, or a path
+    device: str = "auto"
+    render: list[str] = field(default_factory=list)  # output plugins to run on each harmonisation, besides the corpus' checks
+    threads: int | None = None  # CPU threads; None: CHARMONY_THREADS, else a default for this machine
+    evaluate: bool = True  # score the harmonisations against the run, as `sample` does
+
+    def __post_init__(self) -> None:
+        _check_batch("--max-length", self.num_samples, self.max_length)
+        if not (math.isfinite(self.temperature) and 0 <= self.temperature <= TEMPERATURE_LIMIT):
+            raise ConfigError(f"--temperature must be from 0 to {TEMPERATURE_LIMIT:g}, not {self.temperature}")
+        if self.seed is not None:
+            check_seed(self.seed)
         if self.threads is not None and self.threads < 1:
             raise ConfigError(f"--threads must be at least 1, not {self.threads}")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,8 +136,12 @@ def pick_run(runs_dir: Path, name: str | None) -> Run:
 
 
 def runs_dir_arguments(runs_dir: Path) -> list[str]:
-    """`--runs-dir DIR` for a command to suggest that must find the runs this one found; none for the default."""
-    return [] if runs_dir == DEFAULT_RUNS_DIR else ["--runs-dir", str(runs_dir)]
+    """`--runs-dir DIR` for a command to suggest that must find the runs this one found.
+
+    None only for the default folder while $CHARMONY_RUNS is unset: with it set, `--runs-dir runs` finds
+    other runs than no option does, and a hint read in another shell should not depend on it.
+    """
+    return [] if runs_dir == DEFAULT_RUNS_DIR and not os.environ.get(RUNS_ENV) else ["--runs-dir", str(runs_dir)]
 
 
 def known_run(runs_dir: Path, name: str | None) -> str | None:

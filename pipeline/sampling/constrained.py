@@ -160,6 +160,14 @@ class ConstrainedBatch:
                 chosen[index] = torch.multinomial(again.softmax(dim=-1), 1, generator=generator).squeeze(1)
         return chosen
 
+    def force(self, sample: int, token: int) -> bool:
+        """Move a sample's state past a token it must take, not drawn; False (the state kept) where the grammar refuses it."""
+        after = self.constraint.feed(self.states[sample], self.tokens[token])
+        if after is None:
+            return False
+        self.states[sample] = after
+        return True
+
     def advance(self, chosen: Sequence[int], samples: Sequence[int] | None = None) -> None:
         """Move each sample's state past the token it took (`chosen[i]` is sample `samples[i]`'s); a sample
         that took `<eod>` is finished."""

@@ -165,6 +165,7 @@ def load_model(run: Run, which: str, device: torch.device) -> tuple[CharModel, C
     """The run's model from its best or latest checkpoint (or a path), on `device`."""
     path = run.checkpoint_for(which)
     checkpoint = Checkpoint.load(path)
+    checkpoint.check_layout(run.manifest().layout, path)  # first: another layout has another vocabulary, as a rule
     checkpoint.check_vocabulary(run.vocabulary(), path)
     return checkpoint.build_model(path).to(device), checkpoint, path
 
@@ -212,7 +213,7 @@ def sample(run: Run, config: SampleConfig) -> tuple[list[Sample], dict]:
                             banned, constrained)
     samples = []
     for number, (row, length) in enumerate(zip(out.cpu(), lengths.cpu().tolist()), start=1):
-        info = SampleInfo(number=number, run=run.name, step=checkpoint.step, seed=seed)
+        info = SampleInfo(number=number, run=run.name, step=checkpoint.step, seed=seed, layout=manifest.layout)
         written = prime + vocab.decode(row[:length].tolist())
         with corpus_call(corpus, f"to finish sample {number}"):
             text = corpus.finish(written, info)

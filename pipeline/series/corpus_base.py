@@ -31,6 +31,7 @@ class SeriesCorpusBase(CorpusPlugin):
 
     material = "series"
     token_unit = "value"
+    held_out_option = "holdout"
     plan: WindowPlan | None = None  # the windows of the documents read last, which `profile` keeps with the run
 
     def settings(self, options: Mapping[str, str]) -> SeriesOptions:

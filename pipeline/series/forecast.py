@@ -58,10 +58,10 @@ def context_values(run: Run, corpus: SeriesCorpusBase, context: Path | None) -> 
     """
     settings = corpus.settings(run.manifest().options)
     if context is not None:
-        column = read_columns(context, settings.columns[:1] or None)[0]
+        column = read_columns(context, settings.columns[:1] or None, settings.time)[0]
         return column.values, f"{context} column {column.name!r}"
-    name, values = run_documents(run, corpus, "give --context FILE.csv")[-1]
-    return values, f"the end of run {run.name!r}'s series {name!r}"
+    last = run_documents(run, corpus, "give --context FILE.csv")[-1]
+    return last.values, f"the end of run {run.name!r}'s series {last.name!r}"
 
 
 def forecast(run: Run, config: ForecastConfig) -> list[Forecast]:

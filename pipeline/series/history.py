@@ -6,7 +6,7 @@ again from the run's options; the token files only hold quantised windows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,8 +23,14 @@ class Document:
     """One series of a run in its own units."""
 
     name: str
-    values: np.ndarray
+    values: np.ndarray  # missing values filled in
     held_out: int  # the index of its first held-out value; len(values) when none was held out
+    missing: np.ndarray | None = None  # True where a value was missing (no forecast is scored against it); None: none
+
+    def truth(self, start: int, end: int) -> np.ndarray:
+        """Values start..end-1 to score forecasts against, NaN where a value was missing."""
+        values = np.asarray(self.values[start:end], dtype=np.float64)
+        return values if self.missing is None else np.where(self.missing[start:end], np.nan, values)
 
 
 def window_plan(run: Run) -> WindowPlan:
@@ -32,8 +38,8 @@ def window_plan(run: Run) -> WindowPlan:
     return WindowPlan.of_profile(run.profile(), run.name)
 
 
-def run_documents(run: Run, corpus: SeriesCorpusBase, advice: str) -> list[tuple[str, np.ndarray]]:
-    """The run's series as `prepare` read them: (series name, values), from the recorded sources.
+def run_documents(run: Run, corpus: SeriesCorpusBase, advice: str) -> list[Document]:
+    """The run's series as `prepare` read them, from the recorded sources, none of them held out yet.
 
     A ConfigError ending in `advice` when a source is no longer where the manifest says: runs prepared
     before sources were recorded with absolute paths name them relative to the folder prepare ran in.
@@ -44,12 +50,13 @@ def run_documents(run: Run, corpus: SeriesCorpusBase, advice: str) -> list[tuple
         if not path.is_file():
             raise ConfigError(f"run {run.name!r} was prepared from {path}, which is not there from {Path.cwd()}; {advice}")
     check_sources(manifest.sources, f"prepare run {run.name!r} again, or {advice}")
-    return [(series.name, series.values) for series in corpus.series(sources, manifest.options)]
+    return [Document(series.name, series.values, len(series.values), series.missing)
+            for series in corpus.series(sources, manifest.options)]
 
 
 def held_out_documents(run: Run, corpus: SeriesCorpusBase, advice: str) -> list[Document]:
     """The run's series, each with where its held-out part starts: the values no training or validation read."""
     holdout = corpus.settings(run.manifest().options).holdout
     window_plan(run)
-    return [Document(name, values, Parts.of(len(values), holdout).held_out)
-            for name, values in run_documents(run, corpus, advice)]
+    return [replace(document, held_out=Parts.of(len(document.values), holdout).held_out)
+            for document in run_documents(run, corpus, advice)]

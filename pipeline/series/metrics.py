@@ -45,17 +45,24 @@ class Figures:
 
     @classmethod
     def of(cls, point: np.ndarray, truth: np.ndarray, scales: np.ndarray, samples: np.ndarray | None = None) -> Figures:
-        """The figures of point forecasts (windows, horizon) against `truth`, MASE scaled by each window's `scales`."""
-        errors = np.asarray(point, dtype=np.float64) - np.asarray(truth, dtype=np.float64)
-        window_mae = np.abs(errors).mean(axis=1)
-        usable = scales > 0
+        """The figures of point forecasts (windows, horizon) against `truth`, MASE scaled by each window's `scales`.
+
+        A NaN in `truth` is a missing value: no figure counts the forecast of it. Some value must be there.
+        """
+        truth = np.asarray(truth, dtype=np.float64)
+        scored = ~np.isnan(truth)
+        errors = np.where(scored, np.asarray(point, dtype=np.float64) - np.where(scored, truth, 0.0), 0.0)
+        counts = scored.sum(axis=1)
+        window_mae = np.abs(errors).sum(axis=1) / np.maximum(counts, 1)
+        usable = (scales > 0) & (counts > 0)
         mase = float(np.mean(window_mae[usable] / scales[usable])) if usable.any() else None
+        mae, mse = float(np.abs(errors[scored]).mean()), float(np.mean(errors[scored] ** 2))
         if samples is None:
-            return cls(float(np.abs(errors).mean()), float(np.mean(errors**2)), mase, float(np.abs(errors).mean()))
+            return cls(mae, mse, mase, mae)
         low, high = np.percentile(samples, INTERVAL, axis=1)
         inside = (low <= truth) & (truth <= high)
-        return cls(float(np.abs(errors).mean()), float(np.mean(errors**2)), mase,
-                   float(sample_crps(samples, truth).mean()), float(inside.mean()))
+        return cls(mae, mse, mase, float(sample_crps(samples, np.where(scored, truth, 0.0))[scored].mean()),
+                   float(inside[scored].mean()))
 
     def cells(self) -> str:
         """The figures as a short phrase."""

@@ -93,7 +93,7 @@ def score_forecasts(run: Run, config: ForecastScoreConfig) -> ForecastScore:
     documents = held_out_documents(run, corpus, "the series' own values are needed to score forecasts in their units")
     held = [document for document in documents if document.held_out < len(document.values)]
     if not held:
-        raise ConfigError(f"run {run.name!r} holds out no values to score; prepare it again with --val-fraction above 0")
+        raise ConfigError(f"run {run.name!r} holds out no values to score; prepare it again")
     longest, length = max(settings.periods), max(len(document.values) for document in documents)
     if longest >= length:
         raise ConfigError(f"--option period={longest} is longer than the series ({length:,} values); give a shorter period")
@@ -102,6 +102,10 @@ def score_forecasts(run: Run, config: ForecastScoreConfig) -> ForecastScore:
         count = sum(len(document.values) - document.held_out for document in held)
         raise ConfigError(f"run {run.name!r} holds out {count:,} values, too few for one window of {horizon} steps "
                           f"after {longest + 1} values of history; give a smaller --horizon")
+    truth = np.stack([documents[index].truth(origin, origin + horizon) for index, origin in origins])  # NaN: missing
+    if np.isnan(truth).all():
+        raise ConfigError(f"run {run.name!r}: every value its {len(origins)} forecasts would be scored against is missing; "
+                          "nothing to score")
 
     device = resolve_device(config.device)
     if device.type == "cpu":
@@ -124,7 +128,6 @@ def score_forecasts(run: Run, config: ForecastScoreConfig) -> ForecastScore:
         samples += [dequantise(paths, scaling, bins) for paths, scaling in zip(drawn, scalings[first:])]
 
     histories = [documents[index].values[:origin] for index, origin in origins]
-    truth = np.stack([documents[index].values[origin:origin + horizon] for index, origin in origins])
     scales = np.array([seasonal_scale(history, settings.period) for history in histories])
     paths = np.stack(samples)
     figures = {MODEL: Figures.of(np.median(paths, axis=1), truth, scales, paths)}

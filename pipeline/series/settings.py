@@ -30,6 +30,7 @@ class SeriesOptions:
     stretch: float = 0.2  # training windows' swings stretched or shrunk by up to this share
     days: int = 1461  # of the generated series: four years, as the UCI load data
     seed: int = 0  # of the generated series
+    time: str = ""  # the CSV's time column; empty: one named like a time, if any
 
     @classmethod
     def parse(cls, options: Mapping[str, str]) -> SeriesOptions:
@@ -40,7 +41,7 @@ class SeriesOptions:
                    share_option(options, "holdout", 0.2, 0.01, 0.5), share_option(options, "jitter", 0.05, 0.0, 1.0),
                    share_option(options, "stretch", 0.2, 0.0, 0.9),
                    int_option(options, "days", 1461, minimum=1, maximum=DAYS_LIMIT),
-                   int_option(options, "seed", 0, maximum=SEED_LIMIT - 1))
+                   int_option(options, "seed", 0, maximum=SEED_LIMIT - 1), options.get("time", "").strip())
 
     @property
     def period(self) -> int:

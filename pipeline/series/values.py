@@ -52,6 +52,7 @@ class Series:
     name: str
     values: np.ndarray
     source: Path | None = None
+    missing: np.ndarray | None = None  # True where a value was missing and is filled in; None: none was
 
 
 @dataclass(frozen=True)
@@ -141,4 +142,3 @@ def mse(forecast: np.ndarray, actual: np.ndarray) -> float:
 def mae(forecast: np.ndarray, actual: np.ndarray) -> float:
     """Mean absolute error."""
     return float(np.mean(np.abs(np.asarray(forecast, dtype=np.float64) - np.asarray(actual, dtype=np.float64))))
-

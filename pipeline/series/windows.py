@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from charmony.pipeline.series.settings import SeriesOptions
+from charmony.pipeline.series.spread import ScaledSpread
 from charmony.pipeline.series.values import Bins, Scaling, Series
 from charmony.pipeline.system.errors import CorpusError, RunError
 
@@ -28,6 +29,8 @@ VALIDATION_TOKENS = 2048  # ... and at least this many tokens, repeating windows
 MARGIN = 0.25  # the bins reach this share of the scaled training values' range beyond it, on each side
 SHORTEST_CONTEXT = 8
 WINDOW_SEED = 0  # window starts and augmentation: the same every time the documents are read
+SCALED_UNITS = {"mean": "times a context's mean absolute value", "minmax": "of a context's range",
+                "standard": "mean absolute deviations from a context's mean"}
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,8 @@ class Window:
     scaled: np.ndarray
     split: str
     source: Path | None
+    series: int = 0  # the index of its series
+    start: int = 0  # where in its series its first value is
 
 
 def windows(all_series: list[Series], settings: SeriesOptions, context: int, horizon: int) -> Iterator[Window]:
@@ -140,12 +145,22 @@ def windows(all_series: list[Series], settings: SeriesOptions, context: int, hor
     for position in random.permutation(len(drawn)):
         index, start = drawn[position]
         values = augment(all_series[index].values[start:start + window], context, settings, random)
-        yield Window(Scaling.fit(values[:context], settings.scale).apply(values), "train", all_series[index].source)
-    for series in all_series:
+        yield Window(Scaling.fit(values[:context], settings.scale).apply(values), "train", all_series[index].source,
+                     int(index), int(start))
+    for index, series in enumerate(all_series):
         starts, length = validation_starts(Parts.of(len(series.values), settings.holdout), window)
         for start in starts:
             scaling = Scaling.fit(series.values[max(0, start - context):start], settings.scale)
-            yield Window(scaling.apply(series.values[start:start + length]), "val", series.source)
+            yield Window(scaling.apply(series.values[start:start + length]), "val", series.source, index, int(start))
+
+
+def later_windows(all_series: list[Series], settings: SeriesOptions, context: int, horizon: int) -> Iterator[Window]:
+    """Each series' validation and held-out values, `horizon` at a time, each scaled by the `context` values before
+    them as `evaluate` scales a forecast's context: every value after the training part exactly once."""
+    for index, series in enumerate(all_series):
+        for start in range(Parts.of(len(series.values), settings.holdout).validation, len(series.values), horizon):
+            scaling = Scaling.fit(series.values[max(0, start - context):start], settings.scale)
+            yield Window(scaling.apply(series.values[start:start + horizon]), "later", series.source, index, start)
 
 
 def plan_windows(all_series: list[Series], settings: SeriesOptions) -> WindowPlan:
@@ -153,13 +168,18 @@ def plan_windows(all_series: list[Series], settings: SeriesOptions) -> WindowPla
     shortest = min(Parts.of(len(series.values), settings.holdout).validation for series in all_series)
     context, horizon = choose_context(settings, shortest)
     low, high, count = math.inf, -math.inf, 0
+    spread = ScaledSpread()
     for window in windows(all_series, settings, context, horizon):
         if window.split == "train":
             low, high, count = min(low, float(window.scaled.min())), max(high, float(window.scaled.max())), count + 1
+            spread.add(window.scaled, window.series, window.start, sample=True)
+    for window in later_windows(all_series, settings, context, horizon):
+        spread.add(window.scaled, window.series, window.start, sample=False)
     reach = MARGIN * ((high - low) or 1.0)
+    unit = SCALED_UNITS[settings.scale]
+    spread.check(all_series, settings.bins, 1 + 2 * MARGIN, unit)
     longest = max(len(series.values) for series in all_series)
     parts = Parts.of(longest, settings.holdout)
-    unit = "times a context's mean absolute value" if settings.scale == "mean" else "of a context's range"
     note = (f"series: windows of {context:,} values of context and {horizon:,} ahead, each scaled by its own context; "
             f"{count:,} training windows at random starts; validation on the {parts.held_out - parts.validation:,} "
             f"values before the last {longest - parts.held_out:,} (held out for evaluate) of the longest series; "

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import re
 
 from charmony.pipeline.system.errors import CharmonyError
 
+# A full disk, a full quota, a file beyond `ulimit -f`.
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 ALLOCATION = re.compile(r"allocate (\d+) bytes|[Tt]ried to allocate ([\d.]+ [KMGTP]i?B)")
 
 
@@ -19,7 +22,8 @@ def user_message(error: BaseException) -> str | None:
         return out_of_memory(error)
     if isinstance(error, OSError):  # an unwritable --out, a full disk: the system's own words say it best
         where = f"{error.filename}: " if error.filename else ""
-        return f"{where}{error.strerror or error}"
+        advice = "; free some space, or write elsewhere (--runs-dir, --out), and run it again" if error.errno in NO_SPACE else ""
+        return f"{where}{error.strerror or error}{advice}"
     # torch.OutOfMemoryError is a RuntimeError, and the CPU allocator raises a plain one
     if isinstance(error, RuntimeError) and ("allocate" in str(error) or "out of memory" in str(error)):
         return out_of_memory(error)

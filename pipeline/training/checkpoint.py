@@ -41,7 +41,7 @@ class Checkpoint:
 
     step: int  # training steps done
     model: dict[str, torch.Tensor]  # the model's state dict
-    optimizer: dict[str, Any]  # AdamW's state dict
+    optimizer: dict[str, Any]  # the optimizer's state dict (AdamW's, or SGD's with --optimizer sgd)
     schedule: Schedule
     rng: list[RandomState]  # per process, in rank order
     state: list[torch.Tensor]  # the carried hidden state of every stream, (layers, streams, hidden) each
@@ -53,6 +53,7 @@ class Checkpoint:
     vocab_sha256: str
     best_val_bpc: float | None = None
     world_size: int = 1  # training processes that shared the streams
+    layout: str | None = None  # the run's layout (Manifest.layout) it was trained on; None: the corpus' one way, or unknown
     charmony_version: str = __version__
     format: int = CHECKPOINT_FORMAT
 
@@ -80,6 +81,7 @@ class Checkpoint:
             "model_config": asdict(self.model_config),
             "train_config": self.train_config.to_json(),
             "world_size": self.world_size,
+            "layout": self.layout,
         }
 
     @classmethod
@@ -118,6 +120,9 @@ class Checkpoint:
         numbers = [*log[:1], *log[2:], *(value for value in (best, best_bpc) if value is not None)]
         if len(log) not in (2, 3) or not _is_int(log[1]) or not all(isinstance(x, (int, float)) for x in numbers):
             raise ValueError("its losses are not numbers")
+        layout = payload.get("layout")
+        if layout is not None and not isinstance(layout, str):
+            raise ValueError("its layout is not a name")
         if "schedule" in payload:
             schedule = Schedule.from_json(payload["schedule"])
         else:  # format 1: the schedule follows from the settings
@@ -127,7 +132,7 @@ class Checkpoint:
             log=log, best_val_loss=best, best_val_bpc=best_bpc, model_config=model_config, train_config=train_config,
             corpus=str(payload.get("corpus", "")), vocab_sha256=str(payload.get("vocab_sha256", "")),
             world_size=world_size, charmony_version=str(payload.get("charmony_version", "unknown")),
-            format=payload.get("format", 1),
+            format=payload.get("format", 1), layout=layout,
         )
 
     def save(self, path: Path) -> None:
@@ -184,6 +189,14 @@ class Checkpoint:
             raise CheckpointError(
                 f"{path} was trained on a different vocabulary than this run's vocab.json "
                 "(was the run prepared again?); train again with --restart, or prepare the original corpus"
+            )
+
+    def check_layout(self, layout: str | None, path: Path) -> None:
+        """Refuse a checkpoint trained on documents written in another layout than the run's (see CorpusPlugin.layout)."""
+        if self.layout is not None and layout is not None and self.layout != layout:
+            raise CheckpointError(
+                f"{path} was trained on documents in layout {self.layout!r}, but this run is prepared in layout {layout!r}; "
+                f"use a checkpoint trained in layout {layout!r}, or prepare the run again in layout {self.layout!r}"
             )
 
 

@@ -1,0 +1,163 @@
+"""`charmony harmonize`: the soprano is the melody exactly, the voices are aligned and valid, bad melodies are one line."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from charmony.pipeline.abc.check import check_abc
+from charmony.pipeline.abc.four_parts import melody_bars, read_melody, soprano_lines, soprano_tune
+from charmony.pipeline.abc.parser import parse_tune
+from charmony.pipeline.data.prepare import prepare
+from charmony.pipeline.evaluation.references import documents
+from charmony.pipeline.run.config import HarmonizeConfig, PrepareConfig
+from charmony.pipeline.run.folder import Run
+from charmony.pipeline.sampling.harmonize import harmonize
+from charmony.pipeline.system.errors import ConfigError
+from charmony.pipeline.training.train import train
+
+from assertions import assert_user_error
+from second_opinion import assert_abc2midi_accepts
+from tiny import TINY_TRAIN
+
+HEADER = ('X:1\nT:Hymn {number}\nC:J.S. Bach\nM:4/4\nL:1/4\nV:1 name="Soprano" clef=treble\nV:2 name="Alto" clef=treble\n'
+          'V:3 name="Tenor" clef=bass\nV:4 name="Bass" clef=bass\nK:C\n')
+CHORDS = {"C": "CEG", "F": "FAC", "G": "GBD", "A": "ACE"}  # I, IV, V, vi in C major
+# The notes each voice may take, low to high, as ABC writes them.
+RANGES = {
+    "soprano": ["e", "f", "g", "a", "b", "c'"], "alto": ["G", "A", "B", "c", "d", "e"],
+    "tenor": ["C", "D", "E", "F", "G", "A"], "bass": ["C,", "D,", "E,", "F,", "G,", "A,"],
+}
+
+
+def hymn(number: int, draw: random.Random) -> str:
+    """A made-up four-part hymn of 8 bars in C: a chord on each beat, each voice on one of its tones, ending on C
+    (the bass with a rest, which the grammar needs to see)."""
+    bars: dict[str, list[str]] = {part: [] for part in RANGES}
+    for bar in range(8):
+        beats = ["C"] * 4 if bar == 7 else [draw.choice("CFGA") for _ in range(4)]
+        for part, notes in RANGES.items():
+            if bar == 7:
+                bars[part].append({"soprano": "c'4", "alto": "G4", "tenor": "E4", "bass": "C,3 z"}[part])
+                continue
+            written = []
+            for chord in beats:
+                tones = [n for n in notes if n[0].upper() in CHORDS[chord]]
+                written.append(draw.choice(tones))
+            bars[part].append(" ".join(written))
+    lines = []
+    for start in (0, 4):
+        for voice, part in enumerate(RANGES, start=1):
+            closing = [" |"] * 3 + [" |]" if start == 4 else " |"]
+            lines.append(f"[V:{voice}] " + " ".join(b + c for b, c in zip(bars[part][start:start + 4], closing)))
+    return HEADER.format(number=number) + "\n".join(lines) + "\n"
+
+
+@pytest.fixture(scope="module")
+def four_part_run(tmp_path_factory) -> Run:
+    """A tiny model of 40 made-up four-part hymns, prepared as the bach corpus prepares ABC files."""
+    root = tmp_path_factory.mktemp("hymns")
+    draw = random.Random(7)
+    source = root / "hymns.abc"
+    source.write_text("\n".join(hymn(number, draw) for number in range(1, 41)), encoding="utf-8")
+    run = Run(root / "runs" / "hymns")
+    prepare(run, PrepareConfig("bach", [source], val_fraction=0.2))
+    train(run, TINY_TRAIN.with_settings(max_steps=60))
+    return run
+
+
+@pytest.fixture(scope="module")
+def held_out_melody(four_part_run, tmp_path_factory) -> Path:
+    """The soprano of one of the run's held-out hymns, as an ABC file."""
+    tune = next(documents(four_part_run.tokens("val"), four_part_run.vocabulary()))
+    path = tmp_path_factory.mktemp("melody") / "melody.abc"
+    path.write_text(soprano_tune(tune), encoding="utf-8")
+    return path
+
+
+def voice_lines(text: str, voice: int) -> list[str]:
+    return [line + "\n" for line in text.splitlines() if line.startswith(f"[V:{voice}] ")]
+
+
+def test_the_soprano_is_the_melody_and_the_voices_are_aligned_and_valid(four_part_run, held_out_melody, invoke, tmp_path):
+    out = tmp_path / "harmonized"
+    result = invoke("harmonize", held_out_melody, "--run", "hymns", "--runs-dir", four_part_run.dir.parent,
+                    "--num-samples", "3", "--seed", "5", "--out", out)
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "samples.json").read_text())
+    assert report["mode"] == "harmonized" and report["melody"] == str(held_out_melody)
+    melody = read_melody(held_out_melody.read_text(), "melody.abc")
+    texts = [(out / entry["file"]).read_text() for entry in report["samples"]]
+    assert len(texts) == 3 and all(entry["finished"] for entry in report["samples"])
+    assert four_part_run.manifest().layout == "bars"  # the model wrote bar by bar; the files are in blocks
+    for entry in report["samples"]:
+        assert voice_lines(entry["raw"], 1) == soprano_lines(melody, "bars")
+    for text in texts:
+        assert voice_lines(text, 1) == soprano_lines(melody, "blocks")  # the melody exactly, line for line
+        assert check_abc(text).valid, check_abc(text).problems[:2]
+        voices = list(parse_tune(text).voices.values())
+        assert len(voices) == 4
+        soprano_bars = [(bar.duration(), bar.barline) for bar in voices[0].bars]
+        assert len(soprano_bars) == len(melody.bars)
+        for voice in voices[1:]:
+            assert [(bar.duration(), bar.barline) for bar in voice.bars] == soprano_bars
+    for entry in report["samples"]:  # each harmonisation's own harmony figures, for the gallery's card
+        assert set(entry["evaluation"]["harmony"]) >= {"chords", "parallels", "crossing", "spacing", "bass_cadence"}
+    assert_abc2midi_accepts(texts)
+
+
+def test_the_same_seed_gives_the_same_harmonisations(four_part_run, held_out_melody):
+    def texts(seed: int) -> list[str]:
+        samples, _ = harmonize(four_part_run, HarmonizeConfig(melody=held_out_melody, num_samples=2, seed=seed, device="cpu"))
+        return [sample.text for sample in samples]
+
+    first = texts(11)
+    assert texts(11) == first
+    assert texts(12) != first
+
+
+def test_the_gallery_card_shows_each_harmonisations_figures(four_part_run, held_out_melody, invoke, tmp_path):
+    out = tmp_path / "harmonized"
+    result = invoke("harmonize", held_out_melody, "--run", "hymns", "--runs-dir", four_part_run.dir.parent,
+                    "--num-samples", "1", "--seed", "1", "--out", out, "--render", "html")
+    assert result.exit_code == 0, result.output
+    page = (out / "gallery" / "index.html").read_text()
+    assert "parallels" in page and "bass_cadence" in page and str(held_out_melody) in page
+
+
+MULTI_VOICE = 'X:1\nT:Two\nM:4/4\nL:1/4\nV:1\nV:2\nK:C\n[V:1] c d e f |]\n[V:2] C D E F |]\n'
+
+
+@pytest.mark.parametrize("make, fragment", [
+    (lambda melody: melody + "\n" + melody, "holds 2 tunes"),
+    (lambda melody: MULTI_VOICE, "has 2 voices"),
+    (lambda melody: melody.replace("M:4/4", "M:5/4"), "never saw the meter M:5/4"),
+    (lambda melody: melody.replace("K:C", "K:F#"), "never saw the key K:F#"),
+    (lambda melody: melody.replace("c'4", "c''4"), "grammar cannot take this melody"),
+])
+def test_a_melody_the_run_cannot_take_is_one_line_and_writes_nothing(four_part_run, held_out_melody, invoke, tmp_path,
+                                                                      make, fragment):
+    bad = tmp_path / "bad.abc"
+    bad.write_text(make(held_out_melody.read_text()), encoding="utf-8")
+    out = tmp_path / "harmonized"
+    result = invoke("harmonize", bad, "--run", "hymns", "--runs-dir", four_part_run.dir.parent, "--out", out)
+    assert_user_error(result, fragment)
+    assert not out.exists()
+
+
+def test_a_run_without_four_part_tunes_cannot_harmonise(trained_run, held_out_melody):
+    with pytest.raises(ConfigError, match="no four-part tunes"):
+        harmonize(trained_run, HarmonizeConfig(melody=held_out_melody))
+
+
+def test_the_melody_splits_into_bars_and_lines_as_the_corpus_lays_them_out():
+    bars = melody_bars(["[V:1] c | |: d e f g | a4 :|", "[V:1] [M:3/4] b3 | c'3 |]"])
+    assert bars == ["c |", "|: d e f g |", "a4 :|", "[M:3/4] b3 |", "c'3 |]"]
+    melody = read_melody("X:1\nT:t\nM:4/4\nL:1/4\nK:C\nc | d e f g | a4 | g4 | f4 | e4 |]\n", "t.abc")
+    assert melody.pickup
+    assert soprano_lines(melody, "blocks") == ["[V:1] c | d e f g | a4 | g4 | f4 |\n", "[V:1] e4 |]\n"]
+    assert soprano_lines(melody, "bars") == ["[V:1] c |\n", "[V:1] d e f g |\n", "[V:1] a4 |\n", "[V:1] g4 |\n",
+                                             "[V:1] f4 |\n", "[V:1] e4 |]\n"]

@@ -1,0 +1,236 @@
+"""Series input and output: missing values kept at their time, the time column, bad input in one line, the chart."""
+
+import re
+from pathlib import Path
+import warnings
+import xml.etree.ElementTree as ElementTree
+
+import numpy as np
+import pytest
+from assertions import assert_user_error
+
+from charmony.corpora.series import SeriesCorpus
+from charmony.pipeline.data.prepare import prepare
+from charmony.pipeline.plugin.corpus import CorpusWarning
+from charmony.pipeline.run.config import ForecastScoreConfig, PrepareConfig, TrainConfig
+from charmony.pipeline.run.folder import Run
+from charmony.pipeline.series.csv_columns import read_columns
+from charmony.pipeline.series.gaps import fill_gaps
+from charmony.pipeline.series.history import Document
+from charmony.pipeline.series.metrics import Figures
+from charmony.pipeline.series.score import score_forecasts
+from charmony.pipeline.series.svg import forecast_svg
+from charmony.pipeline.series.ticks import round_ticks
+from charmony.pipeline.system.errors import CorpusError
+from charmony.pipeline.training.train import train
+
+SEASON = [10.0, 20.0, 30.0, 40.0]
+
+
+def test_gaps_are_filled_linearly_between_neighbours_and_by_the_nearest_value_at_the_ends():
+    filled, missing = fill_gaps(np.array([np.nan, 1.0, np.nan, np.nan, 4.0, np.nan]))
+    assert filled.tolist() == [1.0, 1.0, 2.0, 3.0, 4.0, 4.0]
+    assert missing.tolist() == [True, False, True, True, False, True]
+
+
+def test_a_gap_keeps_every_later_value_in_its_place_in_the_season(tmp_path):
+    rows = [str(SEASON[i % 4]) for i in range(40)]
+    rows[5], rows[6], rows[13], rows[22] = "", "NaN", "n/a", ""  # two blank lines in a one-column file
+    path = tmp_path / "load.csv"
+    path.write_text("\n\nload\n" + "\n".join(rows) + "\n\n\n")  # blank lines before the header and at the end are no rows
+    with pytest.warns(CorpusWarning) as caught:
+        (column,) = read_columns(path, None)
+    assert len(column.values) == 40 and np.flatnonzero(column.missing).tolist() == [5, 6, 13, 22]
+    kept = ~column.missing
+    assert np.array_equal(column.values[kept], np.array([SEASON[i % 4] for i in range(40)])[kept]), "each at its time"
+    assert column.values[[5, 6, 13]] == pytest.approx([20.0, 30.0, 20.0]), "between the neighbours 10 and 40, 10 and 30"
+    (message,) = [str(w.message) for w in caught]
+    assert "column 'load' misses 4 of its 40 values" in message and "linear interpolation" in message
+    assert "never scored" in message
+
+
+def test_the_corpus_keeps_missing_values_in_its_series_and_tokens(tmp_path):
+    path = tmp_path / "load.csv"
+    path.write_text("hour,load\n" + "\n".join(f"{hour},{'' if hour in (3, 50) else SEASON[hour % 4]}" for hour in range(60)) + "\n")
+    corpus = SeriesCorpus()
+    with pytest.warns(CorpusWarning, match="misses 2 of its 60 values"):
+        (series,) = corpus.series([path], {"column": "load"})
+    assert np.flatnonzero(series.missing).tolist() == [3, 50]
+    assert series.values[[3, 50]].tolist() == [20.0, 30.0] and len(series.values) == 60, "filled at their time"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        documents = list(corpus.documents([path], {"column": "load", "period": "4"}))
+    assert [str(w.message).split(": ", 1)[1][:32] for w in caught] == ["column 'load' misses 2 of its 60"], "once, exact"
+    assert documents and all(re.fullmatch(r"(\d+ )+", document.text) for document in documents)
+
+
+def test_a_row_too_short_and_a_missing_cell_both_count(tmp_path):
+    path = tmp_path / "two.csv"
+    path.write_text("a;b\n1;2\n3\n;4\n5;6\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        first, second = read_columns(path, ("a", "b"))
+    assert first.missing.tolist() == [False, False, True, False] and second.missing.tolist() == [False, True, False, False]
+    assert sorted(str(w.message).split(": ", 1)[1][:30] for w in caught) == ["column 'a' misses 1 of its 4 v",
+                                                                          "column 'b' misses 1 of its 4 v"]
+
+
+def test_figures_never_count_a_forecast_of_a_missing_value():
+    truth = np.array([[1.0, np.nan, 3.0], [np.nan, np.nan, np.nan], [2.0, 2.0, np.nan]])
+    point = np.array([[2.0, 100.0, 3.0], [50.0, 50.0, 50.0], [1.0, 4.0, -99.0]])
+    samples = point[:, None, :] + np.linspace(-1, 1, 5)[None, :, None]
+    figures = Figures.of(point, truth, np.array([1.0, 1.0, 2.0]), samples)
+    errors = np.array([1.0, 0.0, 1.0, 2.0])  # the four values that are there
+    assert figures.mae == pytest.approx(errors.mean()) and figures.mse == pytest.approx((errors**2).mean())
+    assert figures.mase == pytest.approx((0.5 / 1 + 1.5 / 2) / 2), "a window with nothing to score is left out"
+    assert figures.coverage == pytest.approx(1 / 4), "the band is each point +-0.8: only the exact 3.0 lies inside"
+    assert np.isfinite(figures.crps)
+    document = Document("a", np.array([1.0, 2.0, 3.0]), 1, np.array([False, True, False]))
+    assert np.isnan(document.truth(0, 3)).tolist() == [False, True, False]
+
+
+def test_evaluate_scores_nothing_against_missing_held_out_values(tmp_path):
+    values = [SEASON[i % 4] + i / 100 for i in range(200)]
+    cells = [str(v) for v in values]
+    for gap in (170, 171, 185):
+        cells[gap] = ""
+    cells[199] = "NaN"  # a blank last line would be no row at all
+    path = tmp_path / "load.csv"
+    path.write_text("load\n" + "\n".join(cells) + "\n")
+    run = Run(tmp_path / "runs" / "gaps")
+    with pytest.warns(CorpusWarning, match="misses 4 of its 200"):
+        prepare(run, PrepareConfig("series", [path], options={"period": "4", "bins": "16"}))
+        train(run, TrainConfig().with_settings(layers=1, hidden=8, embedding=4, seq_len=8, batch_size=2, max_steps=1,
+                                               eval_every=1, save_every=1, log_every=1, warmup_steps=0, device="cpu"))
+        score = score_forecasts(run, ForecastScoreConfig(num_samples=2, horizon=4, device="cpu"))
+    origins = range(160, 197, 4)  # the held-out part: the last 20% (--option holdout), from value 160
+    missing = {170, 171, 185, 199}
+    filled = np.array(values)
+    filled[170], filled[171] = np.interp([170, 171], [169, 172], [values[169], values[172]])
+    filled[185], filled[199] = (values[184] + values[186]) / 2, values[198]
+    errors = [abs(filled[o - 1] - values[o + k]) for o in origins for k in range(4) if o + k not in missing]
+    assert score.windows == len(origins)
+    assert score.figures["persistence"].mae == pytest.approx(np.mean(errors)), "the filled history, only real truth"
+
+
+def prepared(invoke, tmp_path, text, *options):
+    path = tmp_path / "load.csv"
+    path.write_text(text)
+    runs = tmp_path / "runs"
+    args = [arg for option in options for arg in ("--option", option)]
+    return invoke("prepare", "series", "--source", path, *args, "--run", "r", "--runs-dir", runs), runs / "r"
+
+
+@pytest.mark.parametrize(("times", "message"), [
+    ([f"2020-01-01 {h:02d}:00" for h in range(20)][:16] + ["2020-01-01 03:00"] + [f"2020-01-02 {h:02d}:00" for h in range(3)],
+     "the time column 'date' goes backwards at data row 17 ('2020-01-01 03:00' after '2020-01-01 15:00'): "
+     "sort the file by time"),
+    ([str(h) for h in range(10)] + ["9"] + [str(h) for h in range(11, 20)],
+     "the time column 'date' repeats '9' at data row 11 (first at data row 10); keep one row per time"),
+])
+def test_a_time_column_that_does_not_increase_is_one_line_and_nothing_is_written(invoke, tmp_path, times, message):
+    text = "date,load\n" + "\n".join(f"{time},{i % 4}" for i, time in enumerate(times)) + "\n"
+    result, run = prepared(invoke, tmp_path, text)
+    assert_user_error(result, message)
+    assert result.output.count("\n") == 1 and not run.exists()
+
+
+def test_the_time_column_is_found_by_name_or_option_and_left_out_of_the_values(tmp_path):
+    path = tmp_path / "load.csv"
+    path.write_text("ds,load,stamp\n" + "\n".join(f"{i},{i % 4 + 10},{100 - i}" for i in range(12)) + "\n")
+    (column,) = read_columns(path, None)
+    assert column.name == "load", "ds is the time column, not the first numeric one"
+    with pytest.raises(CorpusError, match="the time column 'stamp' goes backwards at data row 2 "):
+        read_columns(path, None, time="stamp")
+    assert read_columns(path, ("ds",))[0].values.tolist() == list(range(12)), "asked for as values, it is not the time"
+    with pytest.raises(CorpusError, match=r"--option time=when: the file has no such column; its columns: ds, load, stamp$"):
+        read_columns(path, None, time="when")
+    with pytest.raises(CorpusError, match=r"--option time=load is also a value column"):
+        read_columns(path, ("load",), time="load")
+
+
+def test_a_time_column_of_words_is_left_out_with_a_warning_that_its_order_is_unchecked(tmp_path):
+    path = tmp_path / "load.csv"
+    path.write_text("time,load\nmon,0.5\ntue,0.6\nwed,0.7\n")
+    with pytest.warns(CorpusWarning, match="the time column 'time' holds 'mon' at data row 1, neither a number nor an ISO date"):
+        assert read_columns(path, None)[0].values.tolist() == [0.5, 0.6, 0.7]
+
+
+def test_iso_times_with_a_blank_row_read_in_order(tmp_path):
+    path = tmp_path / "load.csv"
+    path.write_text("Date;kW\n2011-01-01 00:15:00;1,5\n\n2011-01-01 00:45:00;2,5\n2011-01-01T01:00:00;3\n")
+    with pytest.warns(CorpusWarning, match="misses 1 of its 4 values"):
+        (column,) = read_columns(path, None)
+    assert column.values.tolist() == [1.5, 2.0, 2.5, 3.0]
+
+
+@pytest.mark.parametrize(("text", "options", "message"), [
+    ("hour,load,kw\n1,,1\n2,NaN,2\n3,n/a,3\n\n", ("column=kw,load",),
+     "column 'load' holds no numbers, only missing values"),
+    ("load\n" + "1\n" * 30, ("period=30",), "--option period=30 is not shorter than series 'load' (30 values)"),
+])
+def test_bad_input_is_one_line_and_nothing_is_written(invoke, tmp_path, text, options, message):
+    result, run = prepared(invoke, tmp_path, text, *options)
+    assert_user_error(result, message)
+    assert result.output.count("\n") == 1 and not run.exists()
+
+
+@pytest.mark.parametrize(("low", "high"), [(0.13, 0.87), (-3.2, 41.0), (998.0, 1003.0), (1.2e6, 9.9e6), (5.0, 5.0), (-0.004, 0.0)])
+def test_ticks_are_round_and_cover_the_range(low, high):
+    ticks = round_ticks(low, high)
+    values = ticks.values()
+    assert values[0] <= low and values[-1] >= high and 3 <= len(values) <= 12
+    assert ticks.mantissa in (1, 2, 5)
+    for value, label in zip(values, ticks.labels()):
+        assert float(label) == pytest.approx(value, abs=ticks.step * 1e-6)
+        assert abs(float(label) / ticks.step - round(float(label) / ticks.step)) < 1e-6, "a whole number of round steps"
+    assert ticks.labels()[:3] != [ticks.labels()[0]] * 3
+
+
+def _texts(root, group_class):
+    (group,) = [g for g in root.iter("{http://www.w3.org/2000/svg}g") if g.get("class") == group_class]
+    return [t.text for t in group.iter("{http://www.w3.org/2000/svg}text")]
+
+
+def test_the_chart_has_round_ticks_on_both_axes_and_a_legend():
+    history = 100 + 37 * np.sin(np.arange(200) / 4)
+    median = np.linspace(90, 120, 24)
+    truth = median + 3
+    truth[5] = np.nan
+    root = ElementTree.fromstring(forecast_svg(history, median, median - 9.3, median + 11.7, "load.csv", truth=truth))
+    y_labels = [float(text) for text in _texts(root, "y-ticks")]
+    step = y_labels[1] - y_labels[0]
+    mantissa = step / 10 ** np.floor(np.log10(step))
+    assert round(mantissa, 9) in (1, 2, 5) and np.allclose(np.diff(y_labels), step)
+    shown = np.concatenate([history[-96:], median - 9.3, median + 11.7])
+    assert y_labels[0] <= shown.min() and y_labels[-1] >= shown.max(), "the ticks cover the data"
+    x_labels = [int(text) for text in _texts(root, "x-ticks")]
+    assert 0 in x_labels and x_labels[0] >= -95 and x_labels[-1] <= 24
+    assert len(set(np.diff(x_labels))) == 1 and np.diff(x_labels)[0] in (10, 20, 50)
+    assert _texts(root, "legend") == ["history", "median forecast", "80% band (10th to 90th percentile)", "truth"]
+    (line,) = [p for p in root.iter("{http://www.w3.org/2000/svg}polyline") if p.get("class") == "truth"]
+    assert len(line.get("points").split()) == 23, "no point where the truth is missing"
+    without = ElementTree.fromstring(forecast_svg(history, median, median - 1, median + 1))
+    assert "truth" not in _texts(without, "legend")
+    assert re.fullmatch(r"-?\d+", _texts(without, "x-ticks")[0])
+
+
+def test_forecast_finds_a_csv_runs_source_from_another_folder_or_asks_for_a_context(tmp_path, monkeypatch, invoke):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "data" / "load.csv").write_text("load\n" + "\n".join(str(SEASON[i % 4]) for i in range(120)) + "\n")
+    monkeypatch.chdir(tmp_path / "data")
+    run = Run(tmp_path / "runs" / "csv")
+    prepare(run, PrepareConfig("series", [Path("load.csv")], options={"period": "4", "bins": "16"}))
+    train(run, TrainConfig().with_settings(layers=1, hidden=8, embedding=4, seq_len=8, batch_size=2, max_steps=1,
+                                           eval_every=1, save_every=1, log_every=1, warmup_steps=0, device="cpu"))
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    args = ("forecast", "csv", "--horizon", "4", "--num-samples", "3", "--device", "cpu", "--runs-dir", tmp_path / "runs")
+    result = invoke(*args, "--out", "fc")
+    assert result.exit_code == 0, result.output
+    assert "the end of run 'csv''s series 'load' (120 values)" in result.output and (tmp_path / "elsewhere" / "fc").is_dir()
+    (tmp_path / "data" / "load.csv").unlink()
+    gone = invoke(*args, "--out", "fc2")
+    assert_user_error(gone, f"was prepared from {tmp_path / 'data' / 'load.csv'}, which is not there from "
+                            f"{tmp_path / 'elsewhere'}; give --context FILE.csv")
+    assert not (tmp_path / "elsewhere" / "fc2").exists()
