@@ -37,8 +37,9 @@ class SeriesCorpus(SeriesCorpusBase):
         "column": "the CSV column(s) to read, comma-separated (default: the first numeric column)",
         "time": "the CSV's time column, whose times must increase; it is left out of the values "
                 "(default: a column named time, date, datetime, timestamp or ds)",
-        "scale": "mean (default: divide each window by its context's mean absolute value) or minmax (map its "
-                 "context's minimum..maximum to 0..1)",
+        "scale": "mean (default: divide each window by its context's mean absolute value), minmax (map its "
+                 "context's minimum..maximum to 0..1) or standard (subtract its context's mean, divide by the mean "
+                 "absolute deviation from it)",
         "bins": "how many value tokens, spread over the scaled training windows' range and a quarter of it each side "
                 "(default 256)",
         "context": "values the model reads before it forecasts; each window is scaled by them (default 0: four of "
