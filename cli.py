@@ -21,7 +21,7 @@ from charmony.cli_options import (
 )
 from charmony.pipeline.run.limits import LENGTH_LIMIT, SAMPLES_LIMIT, TEMPERATURE_LIMIT, VOCAB_LIMIT, WINDOWS_LIMIT
 from charmony.pipeline.run.config import (
-    ForecastConfig, ForecastScoreConfig, GalleryConfig, HarmonizeConfig, PrepareConfig, SampleConfig,
+    DEFAULT_VAL_FRACTION, ForecastConfig, ForecastScoreConfig, GalleryConfig, HarmonizeConfig, PrepareConfig, SampleConfig,
 )
 from charmony.pipeline.system.errors import CharmonyError, ConfigError
 from charmony.pipeline.system.interrupt import INTERRUPTED_EXIT
@@ -97,8 +97,8 @@ def cli():
 @option("--run", "run_name", metavar="NAME", show_default="the corpus name", help="Run name.")
 @option("--max-vocab", type=click.IntRange(1, VOCAB_LIMIT), metavar="N", show_default="the corpus' advice, else all",
               help="Keep the N most frequent tokens (besides <eod>); the rest become <unk>.")
-@option("--val-fraction", type=click.FloatRange(0, 0.5), default=field_default(PrepareConfig, "val_fraction"),
-              show_default=True, help="Share held out for validation.")
+@option("--val-fraction", type=click.FloatRange(0, 0.5), show_default=str(DEFAULT_VAL_FRACTION),
+              help="Share held out for validation (series corpora: see --option holdout instead).")
 @seed_option("Decides the train/validation split.", default=field_default(PrepareConfig, "seed"), show_default=True)
 @corpus_option("A corpus plugin option; repeatable.")
 @option("--force", is_flag=True, help="Replace a trained run's data even when its vocabulary, seed, split or options change.")
@@ -258,7 +258,7 @@ def harmonize_command(melody, run_name, out_dir, runs_dir, **settings):
 @corpus_option("Series runs: period=24,168 sets the seasonal naive baselines (MASE is scaled by the first).")
 @option("--baseline", "baselines", callback=parse_names, metavar="NAME,...", expose_value=True,
         help="Series runs: statsforecast methods to score too (ets, arima, theta, ces, mstl), if it is installed.")
-@checkpoint_option(field_default(ForecastScoreConfig, "checkpoint"), "Series runs: which checkpoint; best was chosen on the held-out values.")
+@checkpoint_option(field_default(ForecastScoreConfig, "checkpoint"), "Series runs: which checkpoint; best was chosen on the validation part before the held-out values.")
 @option("--json", "as_json", is_flag=True, help="Series runs: print the figures as JSON.")
 @seed_option("Series runs: same seed, same figures.", show_default=str(field_default(ForecastScoreConfig, "seed")))
 @device_option("Series runs: where to sample.", show_default=field_default(ForecastScoreConfig, "device"))
@@ -268,7 +268,7 @@ def evaluate_command(paths, run_name, runs_dir, options, baselines, as_json, che
 
     Each folder is scored on its own, and its samples.json gets the figures; files given alone are scored together.
     Without DIR_OR_FILES, the run's newest folder of samples is scored. A series run without DIR_OR_FILES is
-    scored by rolling-origin forecasts over its held-out values, each after all the history before it: MAE,
+    scored by rolling-origin forecasts over its held-out values, each after the context the model was trained to read: MAE,
     MSE, MASE, the 80% interval's coverage and CRPS, in the series' own units, beside persistence and the
     seasonal naive forecast at each period (see docs/corpora.md, "Time series and forecast").
 

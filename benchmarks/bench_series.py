@@ -2,10 +2,10 @@
 
     python benchmarks/bench_series.py [--minutes 10] [--steps 600] [--threads 1] [--device cpu]
 
-Prepares the `series` corpus' generated household load (hourly, four years, its last tenth held
-out), trains the `load` recipe, and scores its latest checkpoint as `charmony evaluate --run RUN
---option period=24,168` does: rolling origins a day apart over the held-out values, each after all
-the history before it, the median of 20 samples against persistence and the seasonal naive
+Prepares the `series` corpus' generated household load (hourly, four years; its last fifth held
+out for scoring, the tenth before it the validation part that picks best.pt), trains the `load`
+recipe, and scores best.pt as `charmony evaluate --run RUN --option period=24,168` does: rolling
+origins a day apart over the held-out values, each after the context the model reads, the median of 20 samples against persistence and the seasonal naive
 forecasts at a day and a week. Prints MAE, MSE, MASE, CRPS and the 80% interval's coverage in kW,
 and the model's MAE as a share of each baseline's (goal: below 1 for all).
 """
@@ -56,8 +56,8 @@ def main(argv: list[str] | None = None) -> dict:
         scored = time.perf_counter() - started
         figures = {"steps": result.step, "train_minutes": trained / 60, "score_s": scored, **score.to_json()}
         print(f"{platform.processor() or platform.machine()}, {args.threads} thread(s), torch {torch.__version__}, device {args.device}")
-        print(f"series: {manifest.tokens['train']:,} train / {manifest.tokens['val']:,} held-out values; "
-              f"recipe load: {result.step:,} steps in {trained / 60:.1f} min")
+        print(f"{(run.profile() or {}).get('note', '')}; {manifest.tokens['train']:,} train / "
+              f"{manifest.tokens['val']:,} validation tokens; recipe load: {result.step:,} steps in {trained / 60:.1f} min")
         print(f"scoring: {scored:.1f} s")
         print(score.text())
         print("model MAE / baseline MAE: " + ", ".join(f"{name} {ratio:.2f}" for name, ratio in figures["mae_vs"].items())

@@ -25,18 +25,29 @@ class SeriesCorpus(SeriesCorpusBase):
     description = "Time series from CSV columns as value tokens (scaled, quantised into bins), for `charmony forecast`."
     default_source = "a generated household electricity load: hourly, four years, daily and weekly pattern plus noise"
     recipes = {
-        "load": Recipe("the electricity-load forecaster: 2 x 128 LSTM over a week of hourly values, dropout 0.3",
-                       layers=2, hidden=128, seq_len=168, batch_size=16, dropout=0.3, weight_decay=0.1,
-                       max_steps=600, eval_every=100, save_every=100),
+        "forecast": Recipe("the forecaster for series of 2,000 values and more: 2 x 64 LSTM, dropout 0.2, evaluated "
+                           "every 25 steps so best.pt catches the best step; five minutes, the schedule fitted to them",
+                           layers=2, hidden=64, seq_len=64, batch_size=16, dropout=0.2, weight_decay=0.1,
+                           warmup_steps=50, max_steps=20000, max_minutes=5, eval_every=25, save_every=250),
+        "load": Recipe("the electricity-load forecaster: the forecast recipe reading a week of hourly values per step",
+                       layers=2, hidden=64, seq_len=168, batch_size=16, dropout=0.2, weight_decay=0.1,
+                       warmup_steps=50, max_steps=20000, max_minutes=5, eval_every=25, save_every=250),
     }
     options = {
         "column": "the CSV column(s) to read, comma-separated (default: the first numeric column)",
         "time": "the CSV's time column, whose times must increase; it is left out of the values "
                 "(default: a column named time, date, datetime, timestamp or ds)",
-        "scale": "mean (default: divide by the mean absolute value) or minmax (map the minimum..maximum to 0..1)",
-        "bins": "how many value tokens (default 256)",
-        "limit": "with scale=mean, the bins span -limit..limit times the mean absolute value (default 4)",
-        "window": "values per document: each series cut into windows of this many (default 0: a series is one document)",
+        "scale": "mean (default: divide each window by its context's mean absolute value), minmax (map its "
+                 "context's minimum..maximum to 0..1) or standard (subtract its context's mean, divide by the mean "
+                 "absolute deviation from it)",
+        "bins": "how many value tokens, spread over the scaled training windows' range and a quarter of it each side "
+                "(default 256)",
+        "context": "values the model reads before it forecasts; each window is scaled by them (default 0: four of "
+                   "the longest periods, at least 128, or two when that is over 512; shorter for a short series)",
+        "holdout": "the share of each series' end held out for evaluate; half as much before it is the validation "
+                   "part that picks best.pt (default 0.2)",
+        "jitter": "noise added to half the training windows, as a share of each one's spread (default 0.05)",
+        "stretch": "half the training windows' swings stretched or shrunk by up to this share (default 0.2)",
         "period": "steps in one season, or several comma-separated (24,168), for the seasonal-naive baselines; "
                   "MASE is scaled by the first (default 24: a day of hourly values)",
         "days": "days of the generated series (default 1461: four years)",

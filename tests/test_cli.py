@@ -450,10 +450,10 @@ def test_choices_and_ranges_are_checked_by_the_command_line_and_shown_in_help(in
 
 
 def test_defaults_in_help_come_from_the_config_dataclasses(invoke):
-    from charmony.pipeline.run.config import PrepareConfig, TrainConfig
+    from charmony.pipeline.run.config import DEFAULT_VAL_FRACTION, PrepareConfig, TrainConfig
 
     prepare_help = " ".join(invoke("prepare", "-h").output.split())
-    assert f"validation. [default: {PrepareConfig('x').val_fraction};" in prepare_help
+    assert f"instead). [default: {DEFAULT_VAL_FRACTION};" in prepare_help
     assert f"split. [default: {PrepareConfig('x').seed};" in prepare_help
     train_help = " ".join(invoke("train", "-h").output.split())
     assert f"Stacked recurrent layers. [default: {TrainConfig().model.layers};" in train_help

@@ -55,8 +55,13 @@ def test_the_corpus_keeps_missing_values_in_its_series_and_tokens(tmp_path):
     corpus = SeriesCorpus()
     with pytest.warns(CorpusWarning, match="misses 2 of its 60 values"):
         (series,) = corpus.series([path], {"column": "load"})
-        (document,) = corpus.documents([path], {"column": "load", "period": "4"})
-    assert np.flatnonzero(series.missing).tolist() == [3, 50] and len(corpus.tokenize(document.text)) == 60
+    assert np.flatnonzero(series.missing).tolist() == [3, 50]
+    assert series.values[[3, 50]].tolist() == [20.0, 30.0] and len(series.values) == 60, "filled at their time"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        documents = list(corpus.documents([path], {"column": "load", "period": "4"}))
+    assert [str(w.message).split(": ", 1)[1][:32] for w in caught] == ["column 'load' misses 2 of its 60"], "once, exact"
+    assert documents and all(re.fullmatch(r"(\d+ )+", document.text) for document in documents)
 
 
 def test_a_row_too_short_and_a_missing_cell_both_count(tmp_path):
@@ -94,11 +99,11 @@ def test_evaluate_scores_nothing_against_missing_held_out_values(tmp_path):
     path.write_text("load\n" + "\n".join(cells) + "\n")
     run = Run(tmp_path / "runs" / "gaps")
     with pytest.warns(CorpusWarning, match="misses 4 of its 200"):
-        prepare(run, PrepareConfig("series", [path], val_fraction=0.2, options={"period": "4", "bins": "16"}))
+        prepare(run, PrepareConfig("series", [path], options={"period": "4", "bins": "16"}))
         train(run, TrainConfig().with_settings(layers=1, hidden=8, embedding=4, seq_len=8, batch_size=2, max_steps=1,
                                                eval_every=1, save_every=1, log_every=1, warmup_steps=0, device="cpu"))
         score = score_forecasts(run, ForecastScoreConfig(num_samples=2, horizon=4, device="cpu"))
-    origins = range(161, 197, 4)
+    origins = range(160, 197, 4)  # the held-out part: the last 20% (--option holdout), from value 160
     missing = {170, 171, 185, 199}
     filled = np.array(values)
     filled[170], filled[171] = np.interp([170, 171], [169, 172], [values[169], values[172]])
@@ -216,7 +221,7 @@ def test_forecast_finds_a_csv_runs_source_from_another_folder_or_asks_for_a_cont
     (tmp_path / "data" / "load.csv").write_text("load\n" + "\n".join(str(SEASON[i % 4]) for i in range(120)) + "\n")
     monkeypatch.chdir(tmp_path / "data")
     run = Run(tmp_path / "runs" / "csv")
-    prepare(run, PrepareConfig("series", [Path("load.csv")], val_fraction=0.2, options={"period": "4", "bins": "16"}))
+    prepare(run, PrepareConfig("series", [Path("load.csv")], options={"period": "4", "bins": "16"}))
     train(run, TrainConfig().with_settings(layers=1, hidden=8, embedding=4, seq_len=8, batch_size=2, max_steps=1,
                                            eval_every=1, save_every=1, log_every=1, warmup_steps=0, device="cpu"))
     monkeypatch.chdir(tmp_path / "elsewhere")

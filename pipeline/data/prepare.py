@@ -85,11 +85,14 @@ def _survey(plugin: CorpusPlugin, config: PrepareConfig, counter: TokenCounter) 
 
 
 def prepared_line(run: Run, manifest: Manifest) -> str:
-    """What `charmony prepare` says it made: the run, its documents and tokens per split, and its vocabulary."""
+    """What `charmony prepare` says it made: the run, its documents and tokens per split, and its vocabulary;
+    then the `note` of the corpus' profile, where it keeps one line on what it chose (as the series corpus does)."""
     docs, tokens = manifest.documents, manifest.tokens
-    return (f"prepared run {run.name!r} in {run.dir}: corpus {manifest.corpus}, "
+    line = (f"prepared run {run.name!r} in {run.dir}: corpus {manifest.corpus}, "
             f"{docs['train']:,} train / {docs['val']:,} val documents (split by {manifest.split}), "
             f"{tokens['train']:,} train / {tokens['val']:,} val tokens, vocabulary of {manifest.vocab_size} tokens")
+    note = (run.profile() or {}).get("note")
+    return f"{line}\n{note}" if isinstance(note, str) and note else line
 
 
 def prepare(run: Run, config: PrepareConfig) -> Manifest:
@@ -106,6 +109,9 @@ def prepare(run: Run, config: PrepareConfig) -> Manifest:
 def _prepare(run: Run, config: PrepareConfig) -> Manifest:
     plugin = get_corpus(config.corpus)
     check_options(plugin, config.options)
+    if config.val_fraction is not None and plugin.held_out_option:
+        raise ConfigError(f"--val-fraction does not apply to corpus {plugin.name!r}, which holds out part of each document "
+                          f"itself: leave it out, and give --option {plugin.held_out_option}=SHARE instead")
     if config.max_vocab is None and plugin.max_vocab is not None:
         config = dataclasses.replace(config, max_vocab=plugin.max_vocab)
 
@@ -115,14 +121,14 @@ def _prepare(run: Run, config: PrepareConfig) -> Manifest:
         where = ", ".join(map(str, config.sources)) or plugin.default_source
         raise CorpusError(f"corpus {plugin.name!r} found no text in {where}")
     vocab = Vocabulary.from_counts(counter.counts(), config.max_vocab)
-    split_kind, split_at = split_plan(survey, config.val_fraction)
+    split_kind, split_at = split_plan(survey, config.held_out_share)
     if split_kind == "corpus" and "train" not in survey.given:
         raise CorpusError(f"corpus {plugin.name!r} gave no training documents; give it the training text too")
     if split_kind == "contiguous":
         if split_at == 0:
-            raise ConfigError(f"--val-fraction {config.val_fraction} leaves no training text in this corpus; lower it")
-        if config.val_fraction > 0 and split_at == survey.tokens:
-            raise ConfigError(f"--val-fraction {config.val_fraction} holds out no text of this corpus; raise it, or use 0")
+            raise ConfigError(f"--val-fraction {config.held_out_share} leaves no training text in this corpus; lower it")
+        if config.held_out_share > 0 and split_at == survey.tokens:
+            raise ConfigError(f"--val-fraction {config.held_out_share} holds out no text of this corpus; raise it, or use 0")
     with corpus_call(plugin, "to name its layout"):
         layout = plugin.layout(config.options)
     _protect_checkpoints(run, vocab, config, split_kind, layout)
@@ -151,7 +157,7 @@ def _prepare(run: Run, config: PrepareConfig) -> Manifest:
             unk=vocab.unk_id is not None,
             dtype=vocab.dtype.name,
             seed=config.seed,
-            val_fraction=config.val_fraction,
+            val_fraction=config.held_out_share,
             max_vocab=config.max_vocab,
             options=dict(config.options),
             prime=plugin.prime,
@@ -271,7 +277,7 @@ def _protect_checkpoints(run: Run, vocab: Vocabulary, config: PrepareConfig, spl
         raise RunError(f"run {run.name!r} has checkpoints but a damaged manifest; {advice}") from None
     if old.vocab_sha256 != vocab.sha256:
         raise RunError(f"run {run.name!r} has checkpoints trained on another vocabulary than this corpus gives; {advice}")
-    same = {"format": MANIFEST_FORMAT, "corpus": config.corpus, "seed": config.seed, "val_fraction": config.val_fraction,
+    same = {"format": MANIFEST_FORMAT, "corpus": config.corpus, "seed": config.seed, "val_fraction": config.held_out_share,
             "max_vocab": config.max_vocab, "options": dict(config.options), "split": split_kind, "layout": layout}
     changed = [key for key, value in same.items() if getattr(old, key) != value]
     if changed:

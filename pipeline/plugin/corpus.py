@@ -89,6 +89,9 @@ class CorpusPlugin:
     # What one token is: "character" text is measured in bits per character; for "word" (or any other
     # unit, such as a series' "value") bpc means nothing, and training reports perplexity instead.
     token_unit: str = "character"
+    # The --option that decides what the corpus holds out, where it splits its documents itself and
+    # --val-fraction does not apply ("holdout" for the series corpora); empty: --val-fraction decides.
+    held_out_option: str = ""
     # Recipe name -> Recipe: named training settings for `charmony train RUN --recipe NAME`.
     recipes: Mapping[str, Recipe] = {}
     # Sample-time option name -> one-line help, for `charmony sample --option KEY=VALUE`.

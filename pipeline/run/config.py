@@ -26,6 +26,9 @@ CELL_NAMES = ("lstm", "gru", "rnn", "lnlstm")
 CELL_OPTIONS = {"recurrent_dropout": ("lnlstm",)}
 
 
+DEFAULT_VAL_FRACTION = 0.1
+
+
 @dataclass
 class PrepareConfig:
     """What to prepare and how."""
@@ -33,17 +36,24 @@ class PrepareConfig:
     corpus: str
     sources: list[Path] = field(default_factory=list)
     max_vocab: int | None = None  # keep this many most frequent tokens, the rest become <unk>
-    val_fraction: float = 0.1  # share of documents (or of the text, for one document) held out
+    # Share of documents (or of the text, for one document) held out; None: DEFAULT_VAL_FRACTION. A corpus
+    # that holds out its own part (`CorpusPlugin.held_out_option`) refuses one given here.
+    val_fraction: float | None = None
     seed: int = 1337  # decides which documents are held out
     options: dict[str, str] = field(default_factory=dict)  # the corpus plugin's --option KEY=VALUE
     force: bool = False  # replace a trained run's data even when vocabulary, seed, split or options change
 
     def __post_init__(self) -> None:
-        if not 0 <= self.val_fraction <= 0.5:
+        if self.val_fraction is not None and not 0 <= self.val_fraction <= 0.5:
             raise ConfigError(f"--val-fraction must be from 0 to 0.5, not {self.val_fraction}")
         if self.max_vocab is not None:
             check_whole("--max-vocab", self.max_vocab, 1, VOCAB_LIMIT)
         check_seed(self.seed)
+
+    @property
+    def held_out_share(self) -> float:
+        """The share to hold out: --val-fraction, or its default when none was given."""
+        return DEFAULT_VAL_FRACTION if self.val_fraction is None else self.val_fraction
 
 
 # The embedding width when the corpus recommends a learned embedding and none is given.
@@ -274,7 +284,7 @@ class ForecastScoreConfig:
     baselines: tuple[str, ...] = ()  # statsforecast methods, such as ets and mstl
     temperature: float = 1.0
     seed: int = 0
-    checkpoint: str = "latest"  # best was chosen on the held-out values that are scored
+    checkpoint: str = "best"  # chosen on the validation part, which lies before the held-out values scored
     device: str = "auto"
     threads: int | None = None  # CPU threads; None: CHARMONY_THREADS, else a default for this machine
 

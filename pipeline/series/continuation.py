@@ -64,21 +64,27 @@ class Readings:
 
 
 @torch.no_grad()
-def read_to(model, ids: list[int], cuts: list[int], device: torch.device) -> Readings:
-    """The readings after ids[:cut] for each cut (ascending, at least 1), in one pass over `ids`."""
+def read_contexts(model, rows: list[list[int]], device: torch.device, batch: int = 64) -> Readings:
+    """The readings after each row of ids, rows of the same length read together in batches of `batch`."""
     model.eval()
-    state, done, logits, states = None, 0, [], []
-    last = None
-    for cut in cuts:
-        if cut > done:
+    logits: dict[int, torch.Tensor] = {}
+    states: dict[int, tuple[torch.Tensor, ...]] = {}
+    by_length: dict[int, list[int]] = {}
+    for index, row in enumerate(rows):
+        if not row:
+            raise ValueError("every context must hold at least one token")
+        by_length.setdefault(len(row), []).append(index)
+    for indices in by_length.values():
+        for first in range(0, len(indices), batch):
+            chosen = indices[first:first + batch]
             with autocast(device):
-                out, state = model(torch.tensor([ids[done:cut]], device=device), state)
-            last, done = out[0, -1].float(), cut
-        if last is None or state is None:
-            raise ValueError("the first cut must be at least 1")
-        logits.append(last)
-        states.append(state)
-    return Readings(torch.stack(logits), tuple(torch.cat([s[k] for s in states], dim=1) for k in range(len(states[0]))))
+                out, state = model(torch.tensor([rows[i] for i in chosen], device=device), None)
+            for k, index in enumerate(chosen):
+                logits[index] = out[k, -1].float()
+                states[index] = tuple(part[:, k:k + 1] for part in state)
+    order = range(len(rows))
+    return Readings(torch.stack([logits[i] for i in order]),
+                    tuple(torch.cat([states[i][k] for i in order], dim=1) for k in range(len(states[0]))))
 
 
 @torch.no_grad()

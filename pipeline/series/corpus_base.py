@@ -1,28 +1,29 @@
-"""What every series corpus shares: series scaled and quantised into value tokens, the way Chronos does it.
+"""What every series corpus shares: series cut into windows, each scaled by its context's level and quantised
+into value tokens, the way Chronos does it.
 
-Each series (or window of one) is scaled by its mean absolute value (or by its minimum and maximum) and
-quantised into `bins` equal bins; bin i is the token `"i "`. A corpus built on this class says where its
-series come from (`series`); `charmony forecast` and `evaluate` find such a run by its material, "series".
-numpy is imported only when documents are read, so that listing the plugins stays fast.
+Each window is scaled by the mean absolute value (or the minimum and range) of its first `context` values
+and quantised into bins over the scaled training values; bin i is the token `"i "`. Training windows start
+at random places before each series' validation part, half of them stretched and jittered; validation
+windows come from that part; the end of each series is held out for `evaluate` (series/windows.py). A
+corpus built on this class says where its series come from (`series`). numpy is imported only when
+documents are read, so that listing the plugins stays fast.
 """
 
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from charmony.pipeline.plugin.corpus import CorpusPlugin, CorpusWarning, Document
+from charmony.pipeline.plugin.corpus import CorpusPlugin, Document
 from charmony.pipeline.series.settings import SeriesOptions
 
 if TYPE_CHECKING:
     from charmony.pipeline.series.values import Series
+    from charmony.pipeline.series.windows import WindowPlan
 
 TOKEN = re.compile(r"\S+\s*|\s+")
-# Values per part of a document: a long series is handed on in parts, its text and tokens never held whole.
-PART_VALUES = 1 << 16
 
 
 class SeriesCorpusBase(CorpusPlugin):
@@ -30,6 +31,8 @@ class SeriesCorpusBase(CorpusPlugin):
 
     material = "series"
     token_unit = "value"
+    held_out_option = "holdout"
+    plan: WindowPlan | None = None  # the windows of the documents read last, which `profile` keeps with the run
 
     def settings(self, options: Mapping[str, str]) -> SeriesOptions:
         """The run's options, checked."""
@@ -40,27 +43,25 @@ class SeriesCorpusBase(CorpusPlugin):
         raise NotImplementedError
 
     def documents(self, sources: list[Path], options: Mapping[str, str]) -> Iterator[Document]:
-        """Yield each series, or each window of one, scaled and quantised, as a document."""
-        from charmony.pipeline.series.values import (Bins, check_periods, checked_scaling, check_values, tokens_text,
-                                                     window_spans)
+        """Yield every training window of every series, then every validation window, scaled and quantised."""
+        from charmony.pipeline.series.values import check_periods, check_values, tokens_text
+        from charmony.pipeline.series.windows import plan_windows, windows
 
         settings = self.settings(options)
-        bins = Bins.for_options(settings)
-        clipped = 0
-        for series in self.series(sources, options):
+        all_series = self.series(sources, options)
+        for series in all_series:
             check_values(series)
             if "period" in options:  # the default period need not fit a short series that is never evaluated
                 check_periods(series, settings)
-            for span in window_spans(series, settings.window):
-                values = series.values[span]
-                scaling = checked_scaling(series, values, span.start, settings.scale, bins)
-                for start in range(0, len(values), PART_VALUES):
-                    scaled = scaling.apply(values[start:start + PART_VALUES])
-                    clipped += bins.outside(scaled)
-                    yield Document(tokens_text(bins.quantise(scaled)), series.source, start + PART_VALUES < len(values))
-        if clipped:
-            warnings.warn(f"{clipped:,} values beyond {settings.limit:g} times the mean absolute value went to the outer bins; "
-                          "raise --option limit to keep them apart", CorpusWarning, stacklevel=2)
+        plan = plan_windows(all_series, settings)
+        self.plan = plan
+        bins = plan.value_bins()
+        for window in windows(all_series, settings, plan.context, plan.horizon):
+            yield Document(tokens_text(bins.quantise(window.scaled)), window.source, split=window.split)
+
+    def profile(self, documents: Iterator[str]) -> dict | None:
+        """The window plan the documents were cut by, which `forecast` and `evaluate` read contexts by."""
+        return self.plan.to_json() if self.plan is not None else None
 
     def tokenize(self, text: str) -> list[str]:
         """One token per value: its bin number and the space after it."""

@@ -14,12 +14,12 @@ from charmony.pipeline.run.config import ForecastConfig
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.run.manifest import get_run_corpus
 from charmony.pipeline.sampling.sample import load_model
-from charmony.pipeline.series.continuation import Continuation, Readings, ValueTokens, read_to, sample_after
+from charmony.pipeline.series.continuation import Continuation, ValueTokens, read_contexts, sample_after
 from charmony.pipeline.series.corpus_base import SeriesCorpusBase
 from charmony.pipeline.series.csv_columns import read_columns
-from charmony.pipeline.series.history import run_documents
+from charmony.pipeline.series.history import run_documents, window_plan
 from charmony.pipeline.series.svg import forecast_svg
-from charmony.pipeline.series.values import Bins, Scaling, dequantise
+from charmony.pipeline.series.values import dequantise
 from charmony.pipeline.system.atomic import atomic_path, write_json
 from charmony.pipeline.system.device import resolve_device
 from charmony.pipeline.system.errors import ConfigError
@@ -54,8 +54,7 @@ def series_corpus(run: Run) -> SeriesCorpusBase:
 def context_values(run: Run, corpus: SeriesCorpusBase, context: Path | None) -> tuple[np.ndarray, str]:
     """The values to start from, and where they came from.
 
-    Without a context file, the end of the run's last document (its last series, or window of one with
-    --option window), whose end `prepare` holds out for validation.
+    Without a context file, the run's last series, whose end `prepare` held out for evaluate.
     """
     settings = corpus.settings(run.manifest().options)
     if context is not None:
@@ -68,30 +67,28 @@ def context_values(run: Run, corpus: SeriesCorpusBase, context: Path | None) -> 
 def forecast(run: Run, config: ForecastConfig) -> list[Forecast]:
     """Forecast `horizon` steps after each context, `num_samples` times each, all in one batch."""
     corpus = series_corpus(run)
-    settings = corpus.settings(run.manifest().options)
     contexts = [context_values(run, corpus, context) for context in (config.contexts or (None,))]
-    bins, vocab = Bins.for_options(settings), run.vocabulary()
-    values = ValueTokens(vocab.tokens)
+    plan, vocab = window_plan(run), run.vocabulary()
+    bins, values = plan.value_bins(), ValueTokens(vocab.tokens)
     device = resolve_device(config.device)
     if device.type == "cpu":
         use_threads(config.threads)
     model, checkpoint, path = load_model(run, config.checkpoint, device)
     seed = config.seed if config.seed is not None else secrets.randbelow(2**31)
     generator = torch.Generator(device=device).manual_seed(seed)
-    scalings = [Scaling.fit(history, settings.scale) for history, _ in contexts]
-    readings = []
-    for (history, _), scaling in zip(contexts, scalings):
-        prefix = [vocab.eod_id] + values.encode(bins.quantise(scaling.apply(history)))
-        readings.append(read_to(model, prefix, [len(prefix)], device))
+    scalings = [plan.scaling(history) for history, _ in contexts]
+    rows = [[vocab.eod_id] + values.encode(bins.quantise(scaling.apply(history[-plan.context:])))
+            for (history, _), scaling in zip(contexts, scalings)]
     how = Continuation(config.num_samples, config.horizon, config.temperature, values.ids.tolist(), len(vocab))
-    ids = sample_after(model, Readings.join(readings), how, generator, device).cpu().numpy()
+    ids = sample_after(model, read_contexts(model, rows, device), how, generator, device).cpu().numpy()
     ids = ids.reshape(len(contexts), config.num_samples, config.horizon)
     results = []
     for (history, origin), scaling, drawn in zip(contexts, scalings, ids):
         metadata = {
             "run": run.name, "checkpoint": str(path), "step": checkpoint.step, "context": origin,
             "context_values": len(history), "horizon": config.horizon, "num_samples": config.num_samples,
-            "temperature": config.temperature, "seed": seed, "scale": settings.scale, "bins": settings.bins,
+            "temperature": config.temperature, "seed": seed, "scale": plan.scale, "bins": plan.bins,
+            "context_read": min(len(history), plan.context),
         }
         results.append(Forecast(history, dequantise(values.bin_of_id[drawn], scaling, bins), metadata))
     return results

@@ -1,7 +1,7 @@
-"""A series run's own values in their own units, and which of them `prepare` held out.
+"""A series run's own values in their own units, which of them `prepare` held out, and how it cut windows.
 
 The raw series are read again from the sources the manifest records (absolute paths), or generated
-again from the run's options; the token files only hold quantised values.
+again from the run's options; the token files only hold quantised windows.
 """
 
 from __future__ import annotations
@@ -11,17 +11,16 @@ from pathlib import Path
 
 import numpy as np
 
-from charmony.pipeline.evaluation.references import document_spans
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.run.manifest import check_sources
 from charmony.pipeline.series.corpus_base import SeriesCorpusBase
-from charmony.pipeline.series.values import Bins, Scaling, tokens_text, window_spans
-from charmony.pipeline.system.errors import ConfigError, RunError
+from charmony.pipeline.series.windows import Parts, WindowPlan
+from charmony.pipeline.system.errors import ConfigError
 
 
 @dataclass(frozen=True)
 class Document:
-    """One document of a series run (a series, or a window of one) in the series' own units."""
+    """One series of a run in its own units."""
 
     name: str
     values: np.ndarray  # missing values filled in
@@ -34,48 +33,30 @@ class Document:
         return values if self.missing is None else np.where(self.missing[start:end], np.nan, values)
 
 
+def window_plan(run: Run) -> WindowPlan:
+    """How `prepare` cut the run's windows (a RunError for a run prepared before windows were)."""
+    return WindowPlan.of_profile(run.profile(), run.name)
+
+
 def run_documents(run: Run, corpus: SeriesCorpusBase, advice: str) -> list[Document]:
-    """The run's documents as `prepare` read them, from the recorded sources, none of them held out yet.
+    """The run's series as `prepare` read them, from the recorded sources, none of them held out yet.
 
     A ConfigError ending in `advice` when a source is no longer where the manifest says: runs prepared
     before sources were recorded with absolute paths name them relative to the folder prepare ran in.
     """
     manifest = run.manifest()
-    settings = corpus.settings(manifest.options)
     sources = [Path(record.path) for record in manifest.sources]
     for path in sources:
         if not path.is_file():
             raise ConfigError(f"run {run.name!r} was prepared from {path}, which is not there from {Path.cwd()}; {advice}")
     check_sources(manifest.sources, f"prepare run {run.name!r} again, or {advice}")
-    return [Document(series.name, series.values[span], span.stop - span.start,
-                     None if series.missing is None else series.missing[span])
-            for series in corpus.series(sources, manifest.options) for span in window_spans(series, settings.window)]
+    return [Document(series.name, series.values, len(series.values), series.missing)
+            for series in corpus.series(sources, manifest.options)]
 
 
 def held_out_documents(run: Run, corpus: SeriesCorpusBase, advice: str) -> list[Document]:
-    """The run's documents, each with where its held-out part starts.
-
-    With a contiguous split the end of the last document(s) is held out; otherwise whole documents
-    are, found by their tokens in val.bin.
-    """
-    manifest = run.manifest()
-    documents = run_documents(run, corpus, advice)
-    if manifest.split == "contiguous":
-        split_at, position, found = manifest.tokens["train"], 0, []
-        for document in documents:
-            found.append(replace(document, held_out=int(np.clip(split_at - position, 0, len(document.values)))))
-            position += len(document.values) + 1  # and its <eod>
-        return found
-    settings = corpus.settings(manifest.options)
-    bins, vocab = Bins.for_options(settings), run.vocabulary()
-    val = np.asarray(run.tokens("val"), dtype=np.int64)
-    held = {val[start:end].tobytes() for start, end in document_spans(val, vocab.eod_id)}
-    found = []
-    for document in documents:
-        values = document.values
-        text = tokens_text(bins.quantise(Scaling.fit(values, settings.scale).apply(values)))
-        ids = np.array(vocab.encode(corpus.tokenize(text)), dtype=np.int64)
-        found.append(replace(document, held_out=0 if ids.tobytes() in held else len(values)))
-    if sum(document.held_out < len(document.values) for document in found) != manifest.documents["val"]:
-        raise RunError(f"run {run.name!r}'s held-out documents no longer match its series; prepare it again")
-    return found
+    """The run's series, each with where its held-out part starts: the values no training or validation read."""
+    holdout = corpus.settings(run.manifest().options).holdout
+    window_plan(run)
+    return [replace(document, held_out=Parts.of(len(document.values), holdout).held_out)
+            for document in run_documents(run, corpus, advice)]

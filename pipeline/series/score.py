@@ -1,9 +1,9 @@
 """`evaluate` on a series run: rolling-origin forecasts over the held-out values, scored beside free baselines.
 
-Each origin's context is all of its series before it; the model reads each series once, keeping its
-state at every origin, and the samples of all origins are drawn in batches. Everything is measured in
-the series' own units. The checkpoint is `latest` unless asked otherwise: training chose best.pt by
-its loss on these same held-out values, so scoring it there would flatter it.
+Each origin's context is the window of values before it that training windows had, scaled by its own
+level; the model reads all contexts in batches, and the samples of all origins are drawn in batches.
+Everything is measured in the series' own units. The checkpoint is best.pt unless asked otherwise:
+training chose it on the validation part, which lies before the held-out values scored here.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from charmony.pipeline.run.config import ForecastScoreConfig
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.sampling.sample import load_model
 from charmony.pipeline.series.baselines import check_baseline_names, free_baselines, statsforecast_baselines
-from charmony.pipeline.series.continuation import Continuation, Readings, ValueTokens, read_to, sample_after
+from charmony.pipeline.series.continuation import Continuation, ValueTokens, read_contexts, sample_after
 from charmony.pipeline.series.forecast import series_corpus
-from charmony.pipeline.series.history import Document, held_out_documents
+from charmony.pipeline.series.history import Document, held_out_documents, window_plan
 from charmony.pipeline.series.metrics import Figures, seasonal_scale
 from charmony.pipeline.series.settings import SeriesOptions
-from charmony.pipeline.series.values import Bins, Scaling, dequantise
+from charmony.pipeline.series.values import dequantise
 from charmony.pipeline.system.device import resolve_device
 from charmony.pipeline.system.errors import ConfigError
 from charmony.pipeline.system.threads import use_threads
@@ -31,8 +31,6 @@ __all__ = ["ForecastScoreConfig", "ForecastScore", "rolling_origins", "score_for
 
 BATCH_WINDOWS = 64  # origins whose samples are drawn in one batch
 MODEL = "model"
-BEST_NOTE = ("note: best.pt was chosen by its loss on these same held-out values, so these figures flatter it; "
-             "--checkpoint latest was chosen on none of them")
 
 
 @dataclass(frozen=True)
@@ -52,20 +50,16 @@ class ForecastScore:
         data = asdict(self)
         model = self.figures[MODEL]
         data["mae_vs"] = {name: _ratio(model.mae, figures.mae) for name, figures in self.figures.items() if name != MODEL}
-        if self.checkpoint == "best":
-            data["note"] = BEST_NOTE.removeprefix("note: ")
         return data
 
     def text(self) -> str:
-        """A header line, a line per method, and a note when the checkpoint was chosen on the scored values."""
-        lines = [f"evaluate: {self.windows} rolling origins over the held-out values, each after all of its series "
+        """A header line and a line per method."""
+        lines = [f"evaluate: {self.windows} rolling origins over the held-out values, each after the values "
                  f"before it; {self.horizon} steps ahead; the model's median of {self.num_samples} samples "
                  f"(checkpoint {self.checkpoint}, step {self.step}); in the series' own units, MASE scaled by "
                  f"the seasonal naive forecast at {self.periods[0]} steps"]
         width = max(map(len, self.figures))
         lines += [f"  {name:<{width}}  {figures.cells()}" for name, figures in self.figures.items()]
-        if self.checkpoint == "best":
-            lines.append(BEST_NOTE)
         return "\n".join(lines)
 
 
@@ -99,7 +93,7 @@ def score_forecasts(run: Run, config: ForecastScoreConfig) -> ForecastScore:
     documents = held_out_documents(run, corpus, "the series' own values are needed to score forecasts in their units")
     held = [document for document in documents if document.held_out < len(document.values)]
     if not held:
-        raise ConfigError(f"run {run.name!r} holds out no values to score; prepare it again with --val-fraction above 0")
+        raise ConfigError(f"run {run.name!r} holds out no values to score; prepare it again")
     longest, length = max(settings.periods), max(len(document.values) for document in documents)
     if longest >= length:
         raise ConfigError(f"--option period={longest} is longer than the series ({length:,} values); give a shorter period")
@@ -117,18 +111,13 @@ def score_forecasts(run: Run, config: ForecastScoreConfig) -> ForecastScore:
     if device.type == "cpu":
         use_threads(config.threads)
     model, checkpoint, _ = load_model(run, config.checkpoint, device)
-    vocab, bins = run.vocabulary(), Bins.for_options(settings)
-    values = ValueTokens(vocab.tokens)
-    readings, scalings = [], []
-    for index, document in enumerate(documents):
-        cuts = [origin for which, origin in origins if which == index]
-        if not cuts:
-            continue
-        scaling = Scaling.fit(document.values[:max(document.held_out, longest + 1)], settings.scale)
-        ids = [vocab.eod_id] + values.encode(bins.quantise(scaling.apply(document.values[:cuts[-1]])))
-        readings.append(read_to(model, ids, [1 + cut for cut in cuts], device))
-        scalings += [scaling] * len(cuts)
-    joined = Readings.join(readings)
+    plan, vocab = window_plan(run), run.vocabulary()
+    bins, values = plan.value_bins(), ValueTokens(vocab.tokens)
+    contexts = [documents[index].values[max(0, origin - plan.context):origin] for index, origin in origins]
+    scalings = [plan.scaling(context) for context in contexts]
+    rows = [[vocab.eod_id] + values.encode(bins.quantise(scaling.apply(context)))
+            for context, scaling in zip(contexts, scalings)]
+    joined = read_contexts(model, rows, device)
     generator = torch.Generator(device=device).manual_seed(config.seed)
     how = Continuation(config.num_samples, horizon, config.temperature, values.ids.tolist(), len(vocab))
     samples = []

@@ -20,8 +20,6 @@ if TYPE_CHECKING:
 
 # The largest size of a value: sums, ranges and squares of such values stay finite in float64.
 VALUE_LIMIT = 1e100
-# The most values whose quartiles checked_scaling computes; a longer window is sampled evenly.
-QUARTILE_SAMPLE = 1 << 20
 
 
 def out_of_range(value: float) -> bool:
@@ -39,33 +37,12 @@ def check_values(series: Series) -> None:
                           f"every value must be a finite number of at most {VALUE_LIMIT:g} in size")
 
 
-def checked_scaling(series: Series, values: np.ndarray, first: int, method: str, bins: Bins) -> Scaling:
-    """The Scaling of a window of `series` (starting at value `first`) by `method`.
-
-    A CorpusError when the middle half of its values, not all equal, spans less than one bin: they would be one token.
-    """
-    scaling = Scaling.fit(values, method)
-    sample = values[::max(1, len(values) // QUARTILE_SAMPLE)]  # a view: quartiles of a long series without a copy of it
-    low, high = (float(quartile) for quartile in np.percentile(sample, [25, 75]))
-    width = scaling.scale * (bins.high - bins.low) / bins.count
-    if not 0 < high - low < width:
-        return scaling
-    farthest = int(np.argmax(np.abs(values - (low + high) / 2)))
-    where = f" of {series.source}" if series.source is not None else ""
-    outlier = f"correct or remove values far from the rest, such as value {first + farthest + 1:,} ({values[farthest]:g})"
-    advice = f"try --option scale=minmax, or {outlier}" if method == "mean" else outlier
-    raise CorpusError(f"series {series.name!r}{where}: the middle half of its values ({low:g} to {high:g}) spans less than "
-                      f"one of the {bins.count} bins, each {width:g} wide; {advice}")
-
-
 def check_periods(series: Series, settings: SeriesOptions) -> None:
-    """A CorpusError when a period is as long as the series (or its windows): no season of it could be repeated."""
-    length = min(len(series.values), settings.window or len(series.values))
+    """A CorpusError when a period is as long as the series: no season of it could be repeated."""
     longest = max(settings.periods)
-    if longest >= length:
-        what = f"--option window={settings.window}" if settings.window and settings.window < len(series.values) else \
-            f"series {series.name!r} ({length:,} values)"
-        raise CorpusError(f"--option period={longest} is not shorter than {what}; give a shorter period")
+    if longest >= len(series.values):
+        raise CorpusError(f"--option period={longest} is not shorter than series {series.name!r} "
+                          f"({len(series.values):,} values); give a shorter period")
 
 
 @dataclass(frozen=True)
@@ -87,10 +64,14 @@ class Scaling:
 
     @classmethod
     def fit(cls, values: np.ndarray, method: str) -> Scaling:
-        """The mean absolute value (method "mean") or the minimum and range ("minmax") of `values`."""
+        """The mean absolute value (method "mean"), the minimum and range ("minmax"), or the mean and the mean
+        absolute deviation from it ("standard") of `values`."""
         if method == "minmax":
             low, high = float(np.min(values)), float(np.max(values))
             return cls(low, high - low or 1.0)
+        if method == "standard":
+            middle = float(np.mean(values))
+            return cls(middle, float(np.mean(np.abs(values - middle))) or 1.0)
         return cls(0.0, float(np.mean(np.abs(values))) or 1.0)
 
     def apply(self, values: np.ndarray) -> np.ndarray:
@@ -104,18 +85,11 @@ class Scaling:
 
 @dataclass(frozen=True)
 class Bins:
-    """`count` equal bins from `low` to `high` in scaled units."""
+    """`count` equal bins from `low` to `high` in scaled units (series/windows.py chooses them)."""
 
     count: int
     low: float
     high: float
-
-    @classmethod
-    def for_options(cls, options: SeriesOptions) -> Bins:
-        """-limit..limit for mean scaling, 0..1 for min/max scaling."""
-        if options.scale == "minmax":
-            return cls(options.bins, 0.0, 1.0)
-        return cls(options.bins, -options.limit, options.limit)
 
     def quantise(self, scaled: np.ndarray) -> np.ndarray:
         """The bin of each scaled value; values beyond the range go to the outer bins."""
@@ -168,12 +142,3 @@ def mse(forecast: np.ndarray, actual: np.ndarray) -> float:
 def mae(forecast: np.ndarray, actual: np.ndarray) -> float:
     """Mean absolute error."""
     return float(np.mean(np.abs(np.asarray(forecast, dtype=np.float64) - np.asarray(actual, dtype=np.float64))))
-
-
-def window_spans(series: Series, window: int) -> list[slice]:
-    """Where the series is cut into consecutive windows of `window` values (0: the whole series), a short rest left out."""
-    if window == 0:
-        return [slice(0, len(series.values))]
-    if len(series.values) < window:
-        raise CorpusError(f"series {series.name!r} has {len(series.values):,} values, fewer than --option window={window}")
-    return [slice(start, start + window) for start in range(0, len(series.values) - window + 1, window)]

@@ -31,6 +31,7 @@ from charmony.pipeline.training.resume import check_resumable, random_states, re
 from charmony.pipeline.run.lock import run_lock
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.run.previous import PreviousTraining
+from charmony.pipeline.training.budget import TimeBudget
 from charmony.pipeline.training.schedule import Schedule
 from charmony.pipeline.system.threads import use_threads
 from charmony.pipeline.run.config import TrainConfig
@@ -237,6 +238,8 @@ def _train(run: Run, config: TrainConfig, plan: Plan, world: World, device: torc
                 previous.drop()
 
     deadline = time.monotonic() + config.max_minutes * 60 if config.max_minutes else math.inf
+    # One process fits its schedule to the time; several would each fit their own and disagree.
+    budget = TimeBudget(time.monotonic(), step, deadline) if config.max_minutes and world.size == 1 else None
     interrupted = False
     with stop_on_interrupt() as stop_requested, \
             TrainLog(run.metrics_path, run.name, step, config.max_steps, deadline, world, terminal) as log:
@@ -252,6 +255,8 @@ def _train(run: Run, config: TrainConfig, plan: Plan, world: World, device: torc
             running.add(loss, chars_per_token[y].sum())
             step += 1
             log.advance()
+            if budget is not None:
+                schedule = budget.fitted(schedule, step, config.max_steps, time.monotonic())
             if on_step is not None:
                 on_step(step)
             # Processes agree on stopping where they meet anyway, at log lines; one process every step.

@@ -1,0 +1,137 @@
+"""The forecaster on real series that ship inside installed packages, beside every seasonal naive forecast and MSTL.
+
+    python benchmarks/bench_forecast_real.py [--minutes 5] [--seeds 0,1,2] [--series co2,elnino,sunspots,generated]
+
+For each series: write it as a CSV, `prepare` it (its last 20% held out for evaluate, the validation part
+before that), train the `forecast` recipe for at most --minutes on one thread, and score best.pt as
+`charmony evaluate --run RUN --origins 16` does, with statsforecast's MSTL where it is installed. Prints,
+per series and seed, the model's MASE, CRPS and 80% coverage beside each seasonal naive's MASE, then the
+seeds' spread of the model's MAE and the time of one rolling evaluation. The real series come from
+statsmodels' datasets (installed, never downloaded); a series whose package is missing is skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from charmony.corpora.household_load import household_load
+from charmony.pipeline.data.prepare import prepare
+from charmony.pipeline.plugin.manager import get_corpus
+from charmony.pipeline.plugin.recipes import apply_recipe
+from charmony.pipeline.run.config import ForecastScoreConfig, PrepareConfig, TrainConfig
+from charmony.pipeline.run.folder import Run
+from charmony.pipeline.series.score import score_forecasts
+from charmony.pipeline.training.train import train
+
+ORIGINS = 16
+
+
+@dataclass(frozen=True)
+class RealSeries:
+    """A named series, its seasons, and how to load its values."""
+
+    name: str
+    periods: tuple[int, ...]
+    load: Callable[[], np.ndarray]
+    package: str = "statsmodels"
+
+
+def _co2() -> np.ndarray:
+    from statsmodels.datasets import co2
+    return co2.load_pandas().data["co2"].interpolate().bfill().to_numpy()  # weekly Mauna Loa CO2, 1958-2001
+
+
+def _elnino() -> np.ndarray:
+    from statsmodels.datasets import elnino
+    return elnino.load_pandas().data.drop(columns="YEAR").to_numpy().ravel()  # monthly sea temperature, 1950-2010
+
+
+def _sunspots() -> np.ndarray:
+    from statsmodels.datasets import sunspots
+    return sunspots.load_pandas().data["SUNACTIVITY"].to_numpy()  # yearly, 1700-2008
+
+
+SERIES = {
+    "co2": RealSeries("co2", (52,), _co2),
+    "elnino": RealSeries("elnino", (12,), _elnino),
+    "sunspots": RealSeries("sunspots", (11,), _sunspots),
+    "generated": RealSeries("generated", (24, 168), lambda: household_load(1461), package="numpy"),
+}
+
+
+def run_one(folder: Path, series: RealSeries, values: np.ndarray, seed: int, minutes: float, mstl: bool,
+            changes: dict, options: dict) -> dict:
+    """Prepare, train and score one series for one seed; its figures."""
+    source = folder / f"{series.name}.csv"
+    source.write_text("value\n" + "\n".join(f"{value:.6g}" for value in values) + "\n")
+    run = Run(folder / "runs" / f"{series.name}-{seed}")
+    periods = ",".join(map(str, series.periods))
+    prepare(run, PrepareConfig("series", (source,), options={"period": periods, **options}))
+    settings = apply_recipe(get_corpus("series").recipe("forecast"), changes)
+    config = TrainConfig().with_settings(**settings).with_settings(max_minutes=minutes, device="cpu", threads=1, seed=seed)
+    started = time.perf_counter()
+    result = train(run, config)
+    trained = time.perf_counter() - started
+    started = time.perf_counter()
+    score = score_forecasts(run, ForecastScoreConfig(origins=ORIGINS, device="cpu", threads=1))
+    scored = time.perf_counter() - started
+    if mstl:  # scored again with MSTL beside: the same seed draws the same samples
+        score = score_forecasts(run, ForecastScoreConfig(origins=ORIGINS, device="cpu", threads=1, baselines=("mstl",)))
+    return {"steps": result.step, "train_s": trained, "score_s": scored, "score": score}
+
+
+def _number(text: str) -> int | float:
+    return float(text) if "." in text or "e" in text else int(text)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=5.0, help="training budget per run (wall clock, one thread)")
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--series", default=",".join(SERIES))
+    parser.add_argument("--no-mstl", action="store_true", help="leave statsforecast's MSTL out even where installed")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="a training setting over the recipe's, such as hidden=64 (repeatable)")
+    parser.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
+                        help="a series corpus option for prepare, such as scale=standard (repeatable)")
+    args = parser.parse_args(argv)
+    mstl = not args.no_mstl and importlib.util.find_spec("statsforecast") is not None
+    seeds = [int(seed) for seed in args.seeds.split(",")]
+    changes = {name: _number(value) for name, _, value in (item.partition("=") for item in args.set)}
+    options = dict(item.partition("=")[::2] for item in args.option)
+    folder = Path(tempfile.mkdtemp(prefix="bench-forecast-real-"))
+    try:
+        for name in args.series.split(","):
+            series = SERIES[name]
+            if importlib.util.find_spec(series.package) is None:
+                print(f"{name}: skipped, {series.package} is not installed")
+                continue
+            values = series.load()
+            maes = []
+            for seed in seeds:
+                found = run_one(folder, series, values, seed, args.minutes, mstl, changes, options)
+                figures = found["score"].figures
+                model = figures["model"]
+                maes.append(model.mae)
+                others = ", ".join(f"{key} {value.mase:.3f}" for key, value in figures.items() if key != "model" and value.mase is not None)
+                print(f"{name} ({len(values):,} values, periods {series.periods}) seed {seed}: {found['steps']} steps in "
+                      f"{found['train_s'] / 60:.1f} min; step {found['score'].step} chosen; model MASE {model.mase:.3f}, "
+                      f"CRPS {model.crps:.4g}, 80% coverage {model.coverage:.0%}; {others}; "
+                      f"model's evaluation of {found['score'].windows} origins {found['score_s']:.1f} s", flush=True)
+            spread = (max(maes) - min(maes)) / np.mean(maes) if len(maes) > 1 else 0.0
+            print(f"{name}: model MAE over seeds {min(maes):.4g}..{max(maes):.4g}, spread {spread:.0%} of the mean", flush=True)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

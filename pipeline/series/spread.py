@@ -1,0 +1,62 @@
+"""The check that no value of a series run dwarfs the rest: bins stretched to reach it would put the rest in one.
+
+Each window is scaled by its own context, so the check is on the scaled values: the middle half of the
+scaled training values must span at least one bin of bins reaching every scaled value, training or later
+(a value such as 1e99 among values near 10 fails it, wherever it is; so does a context of near-zero values
+before ordinary ones).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from charmony.pipeline.series.values import Series
+from charmony.pipeline.system.errors import CorpusError
+
+QUARTILE_SAMPLE = 1 << 20  # training values whose quartiles are computed; windows come in random order
+
+
+@dataclass
+class ScaledSpread:
+    """The lowest and highest scaled values seen and where they are, and a sample of the scaled training values."""
+
+    lowest: float = math.inf
+    lowest_at: tuple[int, int] = (0, 0)  # (series index, value index)
+    highest: float = -math.inf
+    highest_at: tuple[int, int] = (0, 0)
+    sample: list[np.ndarray] = field(default_factory=list)
+    sampled: int = 0
+
+    def add(self, scaled: np.ndarray, series: int, start: int, sample: bool) -> None:
+        """Take in a window's scaled values, whose first is value `start` of series `series`."""
+        if not len(scaled):
+            return
+        low, high = int(np.argmin(scaled)), int(np.argmax(scaled))
+        if scaled[low] < self.lowest:
+            self.lowest, self.lowest_at = float(scaled[low]), (series, start + low)
+        if scaled[high] > self.highest:
+            self.highest, self.highest_at = float(scaled[high]), (series, start + high)
+        if sample and self.sampled < QUARTILE_SAMPLE:
+            self.sample.append(scaled)
+            self.sampled += len(scaled)
+
+    def check(self, all_series: list[Series], bins: int, stretch: float, unit: str) -> None:
+        """A CorpusError naming the value farthest from the rest when the middle half of the sampled training values,
+        not all equal, spans less than one of `bins` bins over `stretch` times the range of every value seen."""
+        if not self.sample:
+            return
+        first, third = (float(quartile) for quartile in np.percentile(np.concatenate(self.sample), [25, 75]))
+        width = (self.highest - self.lowest) * stretch / bins
+        if not 0 < third - first < width:
+            return
+        middle = (first + third) / 2
+        index, position = self.highest_at if self.highest - middle >= middle - self.lowest else self.lowest_at
+        series = all_series[index]
+        where = f" of {series.source}" if series.source is not None else ""
+        raise CorpusError(
+            f"series {series.name!r}{where}: the middle half of its scaled values ({first:.3g} to {third:.3g} {unit}) "
+            f"spans less than one of the {bins} bins that would reach its farthest value, each {width:.3g} wide; "
+            f"correct or remove values far from the rest, such as value {position + 1:,} ({series.values[position]:g})")

@@ -1,0 +1,187 @@
+"""How a series run is cut into windows: each series' training, validation and held-out parts, the windows
+drawn from them, each scaled by its own context's level, and the bins over those scaled values.
+
+The plan `prepare` chose is kept in the run's profile.json (`WindowPlan.to_json`), so that `forecast` and
+`evaluate` read contexts as training did. The held-out part of each series is in no token file: training
+reads windows before its validation part, and best.pt is chosen on the validation part alone.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from charmony.pipeline.series.settings import SeriesOptions
+from charmony.pipeline.series.spread import ScaledSpread
+from charmony.pipeline.series.values import Bins, Scaling, Series
+from charmony.pipeline.system.errors import CorpusError, RunError
+
+FORMAT = 2  # of the plan in profile.json; runs prepared before windows were scaled one by one have none
+COVERAGE = 4  # each training value is drawn about this often, in windows at random starts ...
+COVERED_VALUES = 1_000_000  # ... up to this many training values; beyond it, about once
+MIN_TOKENS = 150_000  # of each series' training windows, however short: the same values in many windows and forms
+VALIDATION_WINDOWS = 64  # at most, evenly spaced over each validation part ...
+VALIDATION_TOKENS = 2048  # ... and at least this many tokens, repeating windows where the part is short
+MARGIN = 0.25  # the bins reach this share of the scaled training values' range beyond it, on each side
+SHORTEST_CONTEXT = 8
+WINDOW_SEED = 0  # window starts and augmentation: the same every time the documents are read
+SCALED_UNITS = {"mean": "times a context's mean absolute value", "minmax": "of a context's range",
+                "standard": "mean absolute deviations from a context's mean"}
+
+
+@dataclass(frozen=True)
+class Parts:
+    """Where a series' validation part and its held-out part start; training reads only before the first."""
+
+    validation: int
+    held_out: int
+
+    @classmethod
+    def of(cls, length: int, holdout: float) -> Parts:
+        """The last `holdout` share held out for evaluate, and half as much before it for validation."""
+        held = max(1, round(length * holdout))
+        return cls(length - held - max(1, round(held / 2)), length - held)
+
+
+@dataclass(frozen=True)
+class WindowPlan:
+    """What every window of a run is: `context` values read, then `horizon` more; bins over the scaled values."""
+
+    context: int
+    horizon: int
+    scale: str
+    bins: int
+    low: float  # the bins' range, in units of a window's context level
+    high: float
+    note: str = ""
+
+    def value_bins(self) -> Bins:
+        """The bins every window is quantised by."""
+        return Bins(self.bins, self.low, self.high)
+
+    def to_json(self) -> dict:
+        """The plan as profile.json keeps it."""
+        return {"series_format": FORMAT, **asdict(self)}
+
+    @classmethod
+    def of_profile(cls, profile: dict | None, run_name: str) -> WindowPlan:
+        """The plan of a run's profile, or a RunError asking to prepare a run from before plans again."""
+        if not profile or profile.get("series_format") != FORMAT:
+            raise RunError(f"run {run_name!r} was prepared before series windows were scaled by their own level "
+                           f"(series format {FORMAT}); prepare it again")
+        try:
+            return cls(int(profile["context"]), int(profile["horizon"]), str(profile["scale"]), int(profile["bins"]),
+                       float(profile["low"]), float(profile["high"]), str(profile.get("note", "")))
+        except (KeyError, TypeError, ValueError):
+            raise RunError(f"run {run_name!r}'s profile.json is damaged; prepare it again") from None
+
+    def scaling(self, context: np.ndarray) -> Scaling:
+        """The scaling of a window whose context is the last `self.context` values of `context`."""
+        return Scaling.fit(np.asarray(context)[-self.context:], self.scale)
+
+
+def choose_context(settings: SeriesOptions, training: int) -> tuple[int, int]:
+    """(context, horizon) of the windows for series whose shortest training part has `training` values.
+
+    The context is four of the longest seasons (at least 128 values), or two when that is over 512; the
+    horizon the first period; both shortened where the training part would hold too few windows.
+    """
+    longest = max(settings.periods)
+    context = settings.context or min(max(4 * longest, 128), max(2 * longest, 512))
+    horizon = min(settings.period, max(1, training // 4))
+    context = min(context, (training - horizon) * 2 // 3)
+    if context < SHORTEST_CONTEXT:
+        raise CorpusError(f"the shortest series has {training:,} values before its validation and held-out parts, "
+                          f"too few for windows of {SHORTEST_CONTEXT} values and more; give a longer series or a "
+                          "smaller --option holdout")
+    return context, horizon
+
+
+def training_starts(length: int, window: int, random: np.random.Generator) -> np.ndarray:
+    """Random starts of windows of `window` values within the first `length` values."""
+    drawn = math.ceil(max(MIN_TOKENS, min(COVERAGE * length, max(length, COVERED_VALUES))) / window)
+    return random.integers(0, length - window + 1, drawn)
+
+
+def validation_starts(parts: Parts, window: int) -> tuple[np.ndarray, int]:
+    """Evenly spaced starts of windows within the validation part, and their length (the part's, if shorter)."""
+    length = min(window, parts.held_out - parts.validation)
+    distinct = parts.held_out - parts.validation - length + 1
+    count = max(min(distinct, VALIDATION_WINDOWS), math.ceil(VALIDATION_TOKENS / (length + 1)))
+    return np.linspace(parts.validation, parts.validation + distinct - 1, count).round().astype(np.int64), length
+
+
+def augment(values: np.ndarray, context: int, settings: SeriesOptions, random: np.random.Generator) -> np.ndarray:
+    """Half the windows as they are; the others' swings about their context's mean stretched or shrunk, and jittered."""
+    if random.random() < 0.5:
+        return values
+    middle = float(np.mean(values[:context]))
+    spread = float(np.mean(np.abs(values[:context] - middle)))
+    factor = math.exp(random.uniform(-1, 1) * math.log1p(settings.stretch))
+    return middle + (values - middle) * factor + random.normal(0.0, settings.jitter * spread, len(values))
+
+
+@dataclass(frozen=True)
+class Window:
+    """A window's values, scaled by its context's level, and the split it is for."""
+
+    scaled: np.ndarray
+    split: str
+    source: Path | None
+    series: int = 0  # the index of its series
+    start: int = 0  # where in its series its first value is
+
+
+def windows(all_series: list[Series], settings: SeriesOptions, context: int, horizon: int) -> Iterator[Window]:
+    """Every training window of every series in random order, then every validation window."""
+    random = np.random.default_rng(WINDOW_SEED)
+    window = context + horizon
+    drawn = [(index, start) for index, series in enumerate(all_series)
+             for start in training_starts(Parts.of(len(series.values), settings.holdout).validation, window, random)]
+    for position in random.permutation(len(drawn)):
+        index, start = drawn[position]
+        values = augment(all_series[index].values[start:start + window], context, settings, random)
+        yield Window(Scaling.fit(values[:context], settings.scale).apply(values), "train", all_series[index].source,
+                     int(index), int(start))
+    for index, series in enumerate(all_series):
+        starts, length = validation_starts(Parts.of(len(series.values), settings.holdout), window)
+        for start in starts:
+            scaling = Scaling.fit(series.values[max(0, start - context):start], settings.scale)
+            yield Window(scaling.apply(series.values[start:start + length]), "val", series.source, index, int(start))
+
+
+def later_windows(all_series: list[Series], settings: SeriesOptions, context: int, horizon: int) -> Iterator[Window]:
+    """Each series' validation and held-out values, `horizon` at a time, each scaled by the `context` values before
+    them as `evaluate` scales a forecast's context: every value after the training part exactly once."""
+    for index, series in enumerate(all_series):
+        for start in range(Parts.of(len(series.values), settings.holdout).validation, len(series.values), horizon):
+            scaling = Scaling.fit(series.values[max(0, start - context):start], settings.scale)
+            yield Window(scaling.apply(series.values[start:start + horizon]), "later", series.source, index, start)
+
+
+def plan_windows(all_series: list[Series], settings: SeriesOptions) -> WindowPlan:
+    """The windows' context and horizon from the series' lengths, and bins over the scaled training windows."""
+    shortest = min(Parts.of(len(series.values), settings.holdout).validation for series in all_series)
+    context, horizon = choose_context(settings, shortest)
+    low, high, count = math.inf, -math.inf, 0
+    spread = ScaledSpread()
+    for window in windows(all_series, settings, context, horizon):
+        if window.split == "train":
+            low, high, count = min(low, float(window.scaled.min())), max(high, float(window.scaled.max())), count + 1
+            spread.add(window.scaled, window.series, window.start, sample=True)
+    for window in later_windows(all_series, settings, context, horizon):
+        spread.add(window.scaled, window.series, window.start, sample=False)
+    reach = MARGIN * ((high - low) or 1.0)
+    unit = SCALED_UNITS[settings.scale]
+    spread.check(all_series, settings.bins, 1 + 2 * MARGIN, unit)
+    longest = max(len(series.values) for series in all_series)
+    parts = Parts.of(longest, settings.holdout)
+    note = (f"series: windows of {context:,} values of context and {horizon:,} ahead, each scaled by its own context; "
+            f"{count:,} training windows at random starts; validation on the {parts.held_out - parts.validation:,} "
+            f"values before the last {longest - parts.held_out:,} (held out for evaluate) of the longest series; "
+            f"{settings.bins} bins over {low - reach:.3g}..{high + reach:.3g} {unit}")
+    return WindowPlan(context, horizon, settings.scale, settings.bins, low - reach, high + reach, note)
