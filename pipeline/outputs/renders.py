@@ -103,6 +103,7 @@ def _render_and_answer(connection: Connection, plugin: OutputPlugin, path: Path,
                        verdicts: Mapping[str, Verdict]) -> None:
     """The child: render, and send back the outcome or how the render failed."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it stops the child
+    answer: dict[str, object]
     try:
         answer = {"outcome": vars(run_render(plugin, path, out_dir, verdicts))}
     except RenderFailure as failure:

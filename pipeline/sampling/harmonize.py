@@ -42,10 +42,11 @@ REFUSED = "the run's grammar cannot take this melody"
 
 @dataclass(frozen=True)
 class Segment:
-    """A stretch of a harmonisation: tokens every sample takes, or (`tokens` None) a line each sample draws."""
+    """A stretch of a harmonisation: tokens every sample takes, or (`drawn`) a line each sample draws."""
 
-    tokens: tuple[int, ...] | None
+    tokens: tuple[int, ...]  # empty for a drawn line
     label: str  # what it is, for an error: "the header", "soprano line 3"...
+    drawn: bool = False
 
 
 def plan(melody: Melody, layout: str, header: str, encode, eod_id: int) -> list[Segment]:
@@ -59,8 +60,8 @@ def plan(melody: Melody, layout: str, header: str, encode, eod_id: int) -> list[
         else:
             segments.append(Segment(encode(line + LOWER_PREFIXES[0]), label))
         for prefix in LOWER_PREFIXES[1:]:
-            segments += [Segment(None, "a lower voice"), Segment(encode(prefix), label)]
-        segments.append(Segment(None, "the bass"))
+            segments += [Segment((), "a lower voice", drawn=True), Segment(encode(prefix), label)]
+        segments.append(Segment((), "the bass", drawn=True))
     segments.append(Segment((eod_id,), "the end of the tune"))
     return segments
 
@@ -109,7 +110,7 @@ class Harmonizer:
              generator: torch.Generator) -> list[int]:
         """Each sample's next token: its forced one, or one drawn from `logits` under the grammar (<eod> once done)."""
         chosen = [self.eod_id] * len(self.done)
-        drawing = [i for i, done in enumerate(self.done) if not done and self.segments[self.segment[i]].tokens is None]
+        drawing = [i for i, done in enumerate(self.done) if not done and self.segments[self.segment[i]].drawn]
         if drawing:
             greedy = temperature < GREEDY_BELOW
             rows = logits[drawing].float()
