@@ -363,3 +363,11 @@ def test_abcm2ps_draws_a_voice_in_an_octave_clef_where_its_clef_puts_its_pitches
     assert len(plain) == 4 and heads(clef_properties(name)) == plain
     if name == "treble-8":  # with octave=-1 alone, abcm2ps draws the tenor an octave low: middle= is needed
         assert heads(f"clef={name} octave={clef_octave(name)}") != plain
+
+
+def test_the_worker_reads_relative_paths_from_the_folder_of_its_parent(tmp_path, monkeypatch):
+    from charmony.pipeline.abc.worker import worker
+
+    worker().load(())  # started here, in whatever folder the tests run from
+    monkeypatch.chdir(tmp_path)
+    assert worker().run("os.path:abspath", {"path": "tunes.abc"}, 30, "a test job") == str(tmp_path / "tunes.abc")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import multiprocessing
 import multiprocessing.util
 import signal
@@ -68,7 +69,8 @@ class RenderWorker:
         RenderTimeout after `seconds`; `what` names the job in messages.
         """
         self.load(())
-        return self._ask({"job": job, "arguments": arguments}, seconds, what)
+        # relative paths in `arguments` mean what they mean here, though the worker started in another folder
+        return self._ask({"job": job, "arguments": arguments, "cwd": os.getcwd()}, seconds, what)
 
     def _ask(self, message: dict, seconds: float, what: str) -> dict:
         try:
@@ -128,6 +130,7 @@ def serve(connection: Connection) -> None:
                     importlib.import_module(module)
                 answer = {"result": {}}
             else:
+                os.chdir(message["cwd"])
                 module, _, function = message["job"].partition(":")
                 answer = {"result": getattr(importlib.import_module(module), function)(**message["arguments"])}
         except CharmonyError as error:
