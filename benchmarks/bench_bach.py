@@ -24,11 +24,15 @@ import argparse
 import dataclasses
 import math
 import platform
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # abc2midi as the second opinion
+from second_opinion import ABC2MIDI, abc2midi_complaints  # noqa: E402
 
 from charmony.pipeline.abc.check import check_abc
 from charmony.pipeline.abc.four_parts import soprano_tune
@@ -71,7 +75,14 @@ def trained(folder: Path, name: str, options: dict, minutes: float, threads: int
     return run, result.best_val_loss / math.log(2)
 
 
-def row(label: str, evaluation: Evaluation, seconds: float | None) -> str:
+def abc2midi_clean(texts: list[str]) -> str:
+    """The share of tunes abc2midi plays with no error and no bar of the wrong length ("-" where it is not installed)."""
+    if ABC2MIDI is None or not texts:
+        return "-"
+    return f"{sum(not abc2midi_complaints(text) for text in texts) / len(texts):.0%}"
+
+
+def row(label: str, evaluation: Evaluation, seconds: float | None, texts: list[str]) -> str:
     """One line of the table."""
     overlap = {name: "   -" if value is None else f"{value:.2f}" for name, value in evaluation.overlap.items()}
     copying = evaluation.copying
@@ -79,7 +90,8 @@ def row(label: str, evaluation: Evaluation, seconds: float | None) -> str:
     bars = "-" if evaluation.bars_median is None else f"{evaluation.bars_median:g}"
     return (f"{label:<18} {evaluation.valid:>6.0%}  {overlap['pitch']}  {overlap['interval']}     "
             f"{overlap['duration']}  {overlap['bars']}  {bars:>5} / {evaluation.reference_bars_median:<5g}"
-            f"  {copying.longest_median:>6g} / {copying.longest_max:<4g} {copying.more_than_half_copied:>8.0%}  {rate}")
+            f"  {copying.longest_median:>6g} / {copying.longest_max:<4g} {copying.more_than_half_copied:>8.0%}  {rate}"
+            f"  {abc2midi_clean(texts):>8}")
 
 
 def musical_table(columns: dict[str, Evaluation]) -> list[str]:
@@ -137,7 +149,7 @@ def harmonize_held_out(run: Run, melodies: int, temperature: float, threads: int
     ours = (evaluate_texts(run, texts, copying=False).music or {}).get("harmony", {})
     bach = harmony_summary([f for f in map(harmony_figures, map(parse_tune, originals)) if f is not None])
     lines = [f"  {len(texts)} held-out soprano lines harmonised at T {temperature}, checkpoint step {step} ({seconds / len(texts):.1f} s each; "
-             f"{len(refused)} melodies refused{': ' + refused[0] if refused else ''})",
+             f"{len(refused)} melodies refused{': ' + refused[0] if refused else ''}; abc2midi clean {abc2midi_clean(texts)})",
              f"    {'goal':<34} {'reached':>8} {'missed by':>10} {'Bach, same melodies':>20}"]
     for key, sense, bound, words in HARMONY_GOALS:
         value = (ours.get(key) or {}).get("samples")
@@ -191,8 +203,9 @@ def soprano_part(args, folder: Path) -> None:
     print(f"{args.samples} tunes per line, at most {args.max_length} characters, seed 1. Overlaps with the held-out tunes; "
           "bars: median of the samples / of the held-out tunes; copying: longest run shared with a training tune, "
           "median / max, in notes, and the share of tunes more than half copied")
-    print(f"{'':<18} {'valid':>6}  pitch  interval  dur.  bars  {'bars':>13}  {'copy median/max':>15} {'>half':>6}  tunes/s")
-    print(row("held-out tunes", evaluate_texts(run, list(documents(run.tokens("val"), run.vocabulary()))[:args.samples]), None))
+    print(f"{'':<18} {'valid':>6}  pitch  interval  dur.  bars  {'bars':>13}  {'copy median/max':>15} {'>half':>6}  tunes/s  abc2midi")
+    held_out = list(documents(run.tokens("val"), run.vocabulary()))[:args.samples]
+    print(row("held-out tunes", evaluate_texts(run, held_out), None, held_out))
     evaluations: dict[str, Evaluation] = {}
     for temperature in TEMPERATURES:
         for free in (True, False):
@@ -203,7 +216,7 @@ def soprano_part(args, folder: Path) -> None:
             seconds = time.perf_counter() - started
             label = f"T {temperature} {'free' if free else 'constrained'}"
             evaluations[label] = evaluate_texts(run, [s.text for s in samples])
-            print(row(label, evaluations[label], seconds), flush=True)
+            print(row(label, evaluations[label], seconds, [s.text for s in samples]), flush=True)
     print("musical figures, the samples' beside the held-out tunes' (all of them):")
     print("\n".join(musical_table({label.replace("constrained", "constr."): e for label, e in evaluations.items()})))
 
@@ -221,7 +234,7 @@ def four_voice_part(args, folder: Path) -> Run:
             samples, _ = sample(chorales, config)
             valid = [s.text for s in samples if check_abc(s.text, required).valid]
             print(f"  T {temperature} {'free' if free else 'constrained':<11}: {len(valid)}/{len(samples)} strictly valid, "
-                  f"{sum(map(aligned, valid))} of them with every voice's bars aligned; "
+                  f"{sum(map(aligned, valid))} of them with every voice's bars aligned; abc2midi clean {abc2midi_clean([s.text for s in samples])}; "
                   f"{sum(s.finished for s in samples)} ended by themselves")
             label = f"T {temperature} {'free' if free else 'constr.'}"
             four_part[label] = evaluate_texts(chorales, [s.text for s in samples], copying=False)
