@@ -208,17 +208,11 @@ class SampleConfig:
     options: dict[str, str] = field(default_factory=dict)  # the corpus' sample-time options (--option KEY=VALUE)
 
     def __post_init__(self) -> None:
-        _check_batch("--max-length", self.num_samples, self.max_length)
-        if not (math.isfinite(self.temperature) and 0 <= self.temperature <= TEMPERATURE_LIMIT):
-            raise ConfigError(f"--temperature must be from 0 to {TEMPERATURE_LIMIT:g}, not {self.temperature}")
-        if self.seed is not None:
-            check_seed(self.seed)
+        _check_drawing(self.num_samples, self.max_length, self.temperature, self.seed, self.threads)
         if self.top_k is not None:
             check_whole("--top-k", self.top_k, 1, VOCAB_LIMIT)
         if self.top_p is not None and not 0 < self.top_p <= 1:  # also refuses NaN
             raise ConfigError(f"--top-p must be above 0 and at most 1, not {self.top_p}")
-        if self.threads is not None and self.threads < 1:
-            raise ConfigError(f"--threads must be at least 1, not {self.threads}")
 
 
 @dataclass
@@ -237,13 +231,18 @@ class HarmonizeConfig:
     evaluate: bool = True  # score the harmonisations against the run, as `sample` does
 
     def __post_init__(self) -> None:
-        _check_batch("--max-length", self.num_samples, self.max_length)
-        if not (math.isfinite(self.temperature) and 0 <= self.temperature <= TEMPERATURE_LIMIT):
-            raise ConfigError(f"--temperature must be from 0 to {TEMPERATURE_LIMIT:g}, not {self.temperature}")
-        if self.seed is not None:
-            check_seed(self.seed)
-        if self.threads is not None and self.threads < 1:
-            raise ConfigError(f"--threads must be at least 1, not {self.threads}")
+        _check_drawing(self.num_samples, self.max_length, self.temperature, self.seed, self.threads)
+
+
+def _check_drawing(num_samples: int, max_length: int, temperature: float, seed: int | None, threads: int | None) -> None:
+    """The settings `sample` and `harmonize` share, each in its range, or a ConfigError naming the flag."""
+    _check_batch("--max-length", num_samples, max_length)
+    if not (math.isfinite(temperature) and 0 <= temperature <= TEMPERATURE_LIMIT):
+        raise ConfigError(f"--temperature must be from 0 to {TEMPERATURE_LIMIT:g}, not {temperature}")
+    if seed is not None:
+        check_seed(seed)
+    if threads is not None and threads < 1:
+        raise ConfigError(f"--threads must be at least 1, not {threads}")
 
 
 @dataclass

@@ -19,19 +19,16 @@ import torch
 
 from charmony.pipeline.abc.layout import WRITER_LAYOUT
 from charmony.pipeline.abc.four_parts import LOWER_PREFIXES, Melody, check_known, four_part_header, read_melody, soprano_lines
-from charmony.pipeline.evaluation.sets import evaluate_written
 from charmony.pipeline.model.charmodel import CharModel
 from charmony.pipeline.plugin.corpus import CorpusPlugin, SampleContext, SampleInfo
 from charmony.pipeline.plugin.manager import corpus_call, get_outputs
 from charmony.pipeline.run.config import GREEDY_BELOW, HarmonizeConfig
 from charmony.pipeline.run.folder import Run
-from charmony.pipeline.run.lock import folder_lock, run_lock
 from charmony.pipeline.run.manifest import get_run_corpus, run_checks
-from charmony.pipeline.run.samples_file import SampleSet
 from charmony.pipeline.run.vocabulary import Vocabulary
 from charmony.pipeline.sampling.constrained import ConstrainedBatch
-from charmony.pipeline.sampling.folder import new_samples_dir, write_samples
 from charmony.pipeline.sampling.sample import Sample, filter_logits, load_model
+from charmony.pipeline.sampling.stage import draw_to_folder
 from charmony.pipeline.system.device import autocast, resolve_device
 from charmony.pipeline.system.errors import ConfigError
 from charmony.pipeline.system.sources import read_text
@@ -231,11 +228,5 @@ def harmonize(run: Run, config: HarmonizeConfig) -> tuple[list[Sample], dict]:
 
 def harmonize_to_folder(run: Run, config: HarmonizeConfig, out_dir: Path | None = None) -> tuple[list[Sample], dict, Path]:
     """Draw harmonisations and write them as a sample set (samples.json and all) into `out_dir` or a new folder
-    under the run, as `sampling.stage.sample_to_folder` writes samples; scored against the run with `config.evaluate`."""
-    with run_lock(run, "harmonize") if out_dir is None else folder_lock(out_dir, "harmonize"):
-        samples, metadata = harmonize(run, config)
-        target = out_dir or new_samples_dir(run, metadata["step"], metadata["seed"])
-        report = write_samples(samples, metadata, target, run.manifest().extension, metadata["outputs"], run.profile())
-        if config.evaluate:
-            evaluate_written(run, SampleSet(target, report))
-    return samples, report, target
+    under the run, as `sample` writes samples; scored against the run with `config.evaluate`."""
+    return draw_to_folder(run, "harmonize", lambda: harmonize(run, config), config.evaluate, out_dir)

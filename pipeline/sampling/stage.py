@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from charmony.pipeline.evaluation.sets import evaluate_written
@@ -21,10 +22,17 @@ def sample_to_folder(run: Run, config: SampleConfig, out_dir: Path | None = None
     and the report holds the figures as "evaluation".
     Returns the samples, the report written to samples.json, and the folder.
     """
-    with run_lock(run, "sample") if out_dir is None else folder_lock(out_dir, "sample"):
-        samples, metadata = sample(run, config)
+    return draw_to_folder(run, "sample", lambda: sample(run, config), config.evaluate, out_dir)
+
+
+def draw_to_folder(run: Run, command: str, draw: Callable[[], tuple[list[Sample], dict]], evaluate: bool,
+                   out_dir: Path | None) -> tuple[list[Sample], dict, Path]:
+    """Under the lock of the run (or of `out_dir`), `draw` samples and write them as a sample set; score them with
+    `evaluate`. `command` names who holds the lock."""
+    with run_lock(run, command) if out_dir is None else folder_lock(out_dir, command):
+        samples, metadata = draw()
         target = out_dir or new_samples_dir(run, metadata["step"], metadata["seed"])
         report = write_samples(samples, metadata, target, run.manifest().extension, metadata["outputs"], run.profile())
-        if config.evaluate:
+        if evaluate:
             evaluate_written(run, SampleSet(target, report))
     return samples, report, target
