@@ -99,6 +99,7 @@ class TuneRenderer(OutputPlugin):
         if tunes:
             worker().load(self.modules)
         for item in tunes:
+            before = tune_files(out_dir, item.stem)
             try:
                 files.extend(self.render_tune(item, out_dir, time.monotonic() + RENDER_SECONDS))
             except RenderTimeout:
@@ -106,6 +107,10 @@ class TuneRenderer(OutputPlugin):
                                "the time limit of a tune, and was stopped")
             except RenderError as error:
                 skipped.append(f"{item.label} is not rendered: {error}")
+            else:
+                continue
+            for left in tune_files(out_dir, item.stem) - before:  # a tune not rendered leaves none of its files
+                left.unlink(missing_ok=True)
         return Rendered(files, skipped)
 
     def ready(self) -> None:
@@ -114,6 +119,13 @@ class TuneRenderer(OutputPlugin):
     def render_tune(self, item: TuneToRender, out_dir: Path, deadline: float) -> list[Path]:
         """Write the files of one checked tune, named after `item.stem`, by `deadline` (time.monotonic()); return them."""
         raise NotImplementedError
+
+
+def tune_files(out_dir: Path, stem: str) -> set[Path]:
+    """The files in `out_dir` of the tune named `stem`: STEM.ext, and STEM-N.ext for a score's later pages."""
+    if not out_dir.is_dir():
+        return set()
+    return {path for path in out_dir.iterdir() if path.name.startswith((f"{stem}.", f"{stem}-"))}
 
 
 def seconds_left(deadline: float) -> float:
