@@ -20,6 +20,7 @@ from charmony.pipeline.system.sources import expand, read_text
 # music21 takes a second to import, so it (and what needs it) is imported only when documents are read.
 VOICE_CHOICES = ("all", "soprano")
 ALL_SHIFTS = tuple(range(-5, 7))  # the twelve keys, moving no voice more than half an octave
+TO_TONIC = "tonic"  # transpose=tonic: each tune moved to the tonic C
 LARGEST_SHIFT = 12
 # Of tunes of all voices (a melody's is blocks): bars, which benchmarks/README.md found to give better harmony.
 DEFAULT_LAYOUT = "bars"
@@ -31,6 +32,7 @@ class BachOptions:
 
     voices: str = "all"
     transpose: tuple[int, ...] = (0,)
+    to_c: bool = False  # transpose=tonic: each tune moved by the shift that takes its tonic to C
     instances: int | None = None  # draw this many tunes, with replacement
     seed: int = 0  # for the draw
     glob: str = "*"
@@ -40,20 +42,24 @@ class BachOptions:
     def parse(cls, options: Mapping[str, str]) -> BachOptions:
         """The options from their text, or a ConfigError saying which value is wrong and what would do."""
         voices = choice_option(options, "voices", VOICE_CHOICES)
-        return cls(voices, _shifts(options.get("transpose", "0")),
+        transpose = options.get("transpose", "0")
+        to_c = transpose == TO_TONIC
+        return cls(voices, (0,) if to_c else _shifts(transpose), to_c,
                    int_option(options, "instances", None, minimum=1), int_option(options, "seed", 0),
                    options.get("glob", "*") or "*", _layout(options, voices))
 
     @property
     def variants(self):
-        """One chorales.Variant per shift."""
+        """One chorales.Variant per shift, or the one of each tune moved to C."""
         from charmony.corpora.chorales import Variant
 
+        if self.to_c:
+            return (Variant(self.voices, to_c=True),)
         return tuple(Variant(self.voices, shift) for shift in self.transpose)
 
     def rewrites(self, voices: int) -> bool:
         """Whether an ABC tune of this many voices must be read and written again (for other voices, keys or layout)."""
-        return self.voices != "all" or self.transpose != (0,) or (self.layout != "blocks" and voices > 1)
+        return self.voices != "all" or self.transpose != (0,) or self.to_c or (self.layout != "blocks" and voices > 1)
 
     def laid_out(self, text: str) -> str:
         """A tune as the writer wrote it (blocks of bars), in this layout; a tune of one voice as it is."""
@@ -84,7 +90,7 @@ def _shifts(text: str) -> tuple[int, ...]:
         shifts = []
     if not shifts or any(abs(s) > LARGEST_SHIFT for s in shifts):
         raise ConfigError(
-            f"--option transpose={text}: give all, or semitones from -{LARGEST_SHIFT} to {LARGEST_SHIFT} separated by commas, e.g. -2,0,3"
+            f"--option transpose={text}: give all, {TO_TONIC}, or semitones from -{LARGEST_SHIFT} to {LARGEST_SHIFT} separated by commas, e.g. -2,0,3"
         )
     return tuple(dict.fromkeys(shifts))
 
@@ -157,7 +163,8 @@ class BachCorpus(AbcCorpus):
     }
     options = {
         "voices": "all (default) or soprano (the melody: the part named Soprano, else the top part)",
-        "transpose": "semitones to move every tune by, e.g. -2,0,3, or all (the twelve keys, -5 to +6); default 0",
+        "transpose": "semitones to move every tune by, e.g. -2,0,3; all (the twelve keys, -5 to +6); or tonic (each "
+                     "tune by -5 to +6 so its tonic is C: major keys to C major, minor keys to C minor); default 0",
         "instances": "draw this many tunes at random, with replacement, from the sources (for small collections)",
         "seed": "seed of the instances draw (default 0)",
         "glob": "which files to read in a --source folder (default *)",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import multiprocessing
 import os
@@ -18,7 +19,9 @@ from tqdm import tqdm
 
 from charmony.pipeline.abc.check import check_abc
 from charmony.pipeline.abc.compare import differences
+from charmony.pipeline.abc.fields import FieldError, parse_key
 from charmony.pipeline.abc.score import abc_to_score
+from charmony.pipeline.abc.sounds import tonic_class
 from charmony.pipeline.abc.writer import WRITER_VERSION, WriterOptions, score_to_abc
 from charmony.pipeline.system.atomic import write_json
 from charmony.pipeline.system.errors import CorpusError
@@ -30,15 +33,16 @@ COMPOSER = "J.S. Bach"
 
 @dataclass(frozen=True, order=True)
 class Variant:
-    """Which voices, moved by how many semitones."""
+    """Which voices, moved by how many semitones, or (`to_c`) each tune by the shift that takes its tonic to C."""
 
     voices: str = "all"
     transpose: int = 0
+    to_c: bool = False  # then `transpose` is 0: the shift is each tune's own (shift_to_c)
 
     @property
     def file_name(self) -> str:
         """The name of this variant's cache file."""
-        return f"{self.voices}{self.transpose:+d}.json"
+        return f"{self.voices}-to-C.json" if self.to_c else f"{self.voices}{self.transpose:+d}.json"
 
 
 ORIGINAL = Variant()
@@ -99,10 +103,27 @@ def _take_tempo_and_key(first: stream.Part, part: stream.Part) -> None:
         ours.activeSite.replace(ours, copy.deepcopy(theirs))
 
 
+def shift_to_c(text: str) -> int:
+    """The semitones (-5 to +6) that move a tune's key, its first K: field, to the tonic C; 0 when it names none.
+
+    A major key goes to C major, a minor key to C minor (not A minor), so that every tune ends on the same note.
+    """
+    value = next((line[2:] for line in text.splitlines() if line.startswith("K:")), "")
+    try:
+        tonic = tonic_class(parse_key(value).key)
+    except FieldError:
+        tonic = None
+    shift = -(tonic or 0) % 12
+    return shift - 12 if shift > 6 else shift
+
+
 def write_variant(score: stream.Score, variant: Variant, title: str, composer: str | None = None) -> str:
-    """The ABC of one variant of a score."""
-    options = WriterOptions(title=title, composer=composer, transpose=variant.transpose)
-    return score_to_abc(select_voices(score, variant.voices), options)
+    """The ABC of one variant of a score (moved to C: written in its own key, then by the shift that key needs)."""
+    selected = select_voices(score, variant.voices)
+    text = score_to_abc(selected, WriterOptions(title=title, composer=composer, transpose=variant.transpose))
+    if variant.to_c and shift_to_c(text):
+        text = score_to_abc(selected, WriterOptions(title=title, composer=composer, transpose=shift_to_c(text)))
+    return text
 
 
 def not_a_chorale(score: stream.Score) -> str | None:
@@ -114,12 +135,32 @@ def not_a_chorale(score: stream.Score) -> str | None:
 
 
 def derive_variant(text: str, variant: Variant, title: str, composer: str | None = None) -> str:
-    """A voices variant written from the ABC of all voices in the same key: read by charmony's reader, written again.
+    """A voices variant written from the ABC of all voices in the same key (or also moved to C): read by charmony's
+    reader, written again.
 
     This is what direct conversion from music21's score gives (tests/test_bach.py checks every chorale), at a
     fraction of the cost: the score need not be parsed from music21's corpus again.
     """
     return write_variant(abc_to_score(text), Variant(variant.voices), title, composer)
+
+
+def _picked_to_c(variant: Variant) -> dict | None:
+    """A variant moved to C picked tune by tune from the cached variants of its voices in the shift each key needs;
+    None unless all those variants are cached."""
+    folder = cache_dir()
+    original = _load(folder / Variant(variant.voices).file_name)
+    if original is None:
+        return None
+    shifts = [shift_to_c(tune["abc"]) for tune in original["tunes"]]
+    moved = {shift: _load(folder / Variant(variant.voices, shift).file_name) for shift in set(shifts)}
+    if any(data is None for data in moved.values()):
+        return None
+    by_source = {shift: {tune["source"]: tune for tune in data["tunes"]} for shift, data in moved.items() if data}
+    try:
+        tunes = [by_source[shift][tune["source"]] for tune, shift in zip(original["tunes"], shifts)]
+    except KeyError:
+        return None
+    return {"tunes": tunes, "left_out": original["left_out"]}
 
 
 def convert_chorale(path: str, variants: tuple[Variant, ...], verify: bool = False) -> dict:
@@ -156,7 +197,8 @@ def _convert_all(variants: tuple[Variant, ...], verify: bool) -> list[dict]:
     workers = max(1, min(os.cpu_count() or 1, 8))
     shifts = sorted({v.transpose for v in variants})
     what = " and ".join(sorted({v.voices for v in variants})) + " voices" + (
-        f", moved by {', '.join(f'{s:+d}' for s in shifts)} semitones" if shifts != [0] else "")
+        f", moved by {', '.join(f'{s:+d}' for s in shifts)} semitones" if shifts != [0] else "") + (
+        ", moved to the tonic C" if any(v.to_c for v in variants) else "")
     print(f"bach: writing music21's {len(paths)} Bach chorale scores as ABC ({what}) on {workers} cores, once; "
           f"cached in {cache_dir()}", file=sys.stderr)
     results = []
@@ -194,7 +236,8 @@ def _load(path: Path) -> dict | None:
 def _save(variant: Variant, tunes: list[dict], left_out: list[dict]) -> None:
     write_json(cache_dir() / variant.file_name, {
         "format": CACHE_FORMAT, "music21": music21.__version__, "writer": WRITER_VERSION,
-        "voices": variant.voices, "transpose": variant.transpose, "tunes": tunes, "left_out": left_out,
+        "voices": variant.voices, "transpose": "to C" if variant.to_c else variant.transpose, "tunes": tunes,
+        "left_out": left_out,
     })
 
 
@@ -208,8 +251,15 @@ def chorale_tunes(variants: tuple[Variant, ...], verify: bool = False) -> tuple[
     folder = cache_dir()
     found = {} if verify else {v: _load(folder / v.file_name) for v in variants}
     missing = [v for v in variants if found.get(v) is None]
+    for variant in [v for v in missing if v.to_c and not verify]:
+        picked = _picked_to_c(variant)
+        if picked is not None:
+            _save(variant, picked["tunes"], picked["left_out"])
+            found[variant] = picked
+            missing.remove(variant)
     for variant in [v for v in missing if v.voices != "all"]:
-        whole = found.get(Variant("all", variant.transpose)) or _load(folder / Variant("all", variant.transpose).file_name)
+        same_keys = dataclasses.replace(variant, voices="all")
+        whole = found.get(same_keys) or _load(folder / same_keys.file_name)
         if whole is not None and not verify:
             print(f"bach: writing the {variant.voices} voices {variant.file_name.removesuffix('.json')} from the "
                   f"cached chorales of all voices", file=sys.stderr)

@@ -218,6 +218,78 @@ def test_abc_tunes_are_transposed_with_key_and_accidentals_right(tmp_path):
     assert kept[1].text.startswith("X:1\nT:Second\n")  # renumbered, otherwise as written
 
 
+KEYS_TO_MOVE = """X:1
+T:D major
+M:4/4
+L:1/4
+K:D
+D F A d | c B A2 |]
+
+X:2
+T:E minor in two voices
+M:3/4
+L:1/4
+V:1
+V:2 clef=bass
+K:Em
+[V:1] E ^D E | B3 |]
+[V:2] E,, G,, B,, | E,3 |]
+
+X:3
+T:G major
+M:4/4
+L:1/4
+K:G
+G A B d | g4 |]
+"""
+
+
+def test_transpose_tonic_moves_each_abc_tune_to_c_by_the_smallest_shift_of_its_own_key(tmp_path):
+    source = tmp_path / "keys.abc"
+    source.write_text(KEYS_TO_MOVE, encoding="utf-8")
+    texts = {d.group: d.text for d in BachCorpus().documents([source], {"transpose": "tonic"})}
+    # D major a tone down; E minor down a major third to C minor, each voice alike (the D sharp is a B natural);
+    # G major up a fourth, not down a fifth.
+    assert texts["D major"].endswith("K:C\n[V:1] C E G c | B A G2 |]\n"), texts["D major"]
+    assert texts["E minor in two voices"].endswith(
+        "K:Cm\n[V:1] C =B, C |\n[V:2] C,, E,, G,, |\n[V:1] G3 |]\n[V:2] C,3 |]\n"), texts["E minor in two voices"]
+    assert texts["G major"].endswith("K:C\n[V:1] c d e g | c'4 |]\n"), texts["G major"]
+
+
+@pytest.mark.parametrize(("written", "shift"), [
+    ("K:C", 0), ("K:D", -2), ("K:Gm", 5), ("K:F#m", 6), ("K:F", -5), ("K:Bb", 2), ("K:B", 1), ("K:none", 0),
+])
+def test_the_shift_to_c_is_the_smallest_that_takes_the_tonic_there(written, shift):
+    assert chorales.shift_to_c(f"X:1\nT:t\n{written}\nC|]\n") == shift
+
+
+def test_a_chorale_moved_to_c_is_written_from_its_score_in_c_or_c_minor():
+    path = next(p for p in chorales.chorale_paths() if p.stem == "bwv10.7")  # G minor: up a fourth
+    variants = (Variant("all", 5), Variant("all", to_c=True), Variant("soprano", to_c=True))
+    result = convert_chorale(str(path), variants)
+    assert result["abc"]["all-to-C.json"] == result["abc"]["all+5.json"] and "\nK:Cm\n" in result["abc"]["all+5.json"]
+    assert "\nK:Cm\n" in result["abc"]["soprano-to-C.json"] and "[V:2]" not in result["abc"]["soprano-to-C.json"]
+
+
+def test_the_default_corpus_moved_to_c_is_picked_from_the_cached_keys(tmp_path, monkeypatch, capsys):
+    """With every shift of the soprano cached (as transpose=all leaves it), each chorale is taken from the one its
+    key needs, and no chorale is converted again; two chorales of one name (two editions) each keep their own."""
+    monkeypatch.setenv(chorales.CACHE_ENV, str(tmp_path))
+    few = [p for p in chorales.chorale_paths() if p.stem in ("bwv1.6", "bwv10.7", "bwv366")]
+    monkeypatch.setattr(chorales, "chorale_paths", lambda: few)
+    shifts = tuple(Variant("soprano", shift) for shift in range(-5, 7))
+    written, _ = chorale_tunes(shifts)
+    monkeypatch.setattr(chorales, "_convert_all", None)  # picking must not convert anything
+    to_c = Variant("soprano", to_c=True)
+    picked, _ = chorale_tunes((to_c,))
+    keys = [re.search(r"^K:(.*)$", tune["abc"], re.M).group(1) for tune in picked[to_c]]
+    assert keys == ["C", "Cm", "C", "Cm"], keys  # BWV 366 in two editions: one major, one in D minor
+    assert picked[to_c][1] == written[Variant("soprano", 5)][1]  # G minor up a fourth
+    assert (chorales.cache_dir() / to_c.file_name).is_file()
+    assert [d.text for d in BachCorpus().documents([], {"voices": "soprano", "transpose": "tonic"})] == [
+        tune["abc"] for tune in picked[to_c]]
+
+
 def test_instances_are_drawn_with_replacement_reproducibly(tmp_path):
     source = tmp_path / "tunes.abc"
     source.write_text(TWO_TUNES.replace("X:6\nT:No key\nM:4/4\nC D E F |]\n\n", ""), encoding="utf-8")
@@ -243,6 +315,7 @@ def test_samples_are_renumbered_and_credited_to_charmony_not_to_bach():
 @pytest.mark.parametrize(("option", "fragment"), [
     ("transpose=13", "transpose=13"),
     ("transpose=up", "transpose=up"),
+    ("transpose=tonic,2", "give all, tonic, or semitones"),
     ("voices=alto", "voices=alto"),
     ("instances=0", "instances=0"),
     ("seed=x", "seed=x"),
