@@ -20,14 +20,14 @@ import torch
 from charmony.pipeline.abc.layout import WRITER_LAYOUT
 from charmony.pipeline.abc.four_parts import LOWER_PREFIXES, Melody, check_known, four_part_header, read_melody, soprano_lines
 from charmony.pipeline.model.charmodel import CharModel
-from charmony.pipeline.plugin.corpus import CorpusPlugin, SampleContext, SampleInfo
+from charmony.pipeline.plugin.corpus import CorpusPlugin, SampleInfo
 from charmony.pipeline.plugin.manager import corpus_call, get_outputs
 from charmony.pipeline.run.config import GREEDY_BELOW, HarmonizeConfig
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.run.manifest import get_run_corpus, run_checks
 from charmony.pipeline.run.vocabulary import Vocabulary
 from charmony.pipeline.sampling.constrained import ConstrainedBatch
-from charmony.pipeline.sampling.sample import Sample, filter_logits, load_model
+from charmony.pipeline.sampling.sample import Sample, filter_logits, load_model, run_constraint
 from charmony.pipeline.sampling.stage import draw_to_folder
 from charmony.pipeline.system.device import autocast, resolve_device
 from charmony.pipeline.system.errors import ConfigError
@@ -145,9 +145,7 @@ class Harmonizer:
 
 def constraint_of(run: Run, corpus: CorpusPlugin, vocab: Vocabulary):
     """The corpus' grammar constraint for this run, or a ConfigError when it has none."""
-    context = SampleContext(list(vocab.tokens), run.profile(), {}, dict(run.manifest().options))
-    with corpus_call(corpus, "to make its constraint"):
-        constraint = corpus.constraint(context)
+    constraint = run_constraint(run, corpus, vocab, {})
     if constraint is None:
         raise ConfigError(f"run {run.name!r} has no grammar constraint, which harmonising needs; prepare it again")
     return constraint

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +12,7 @@ import torch
 from charmony.pipeline.training.checkpoint import Checkpoint
 from charmony.pipeline.run.config import GREEDY_BELOW, SampleConfig
 from charmony.pipeline.system.device import autocast, resolve_device
+from charmony.pipeline.plugin.constraint import Constraint
 from charmony.pipeline.sampling.constrained import ConstrainedBatch
 from charmony.pipeline.plugin.corpus import CorpusPlugin, SampleContext, SampleInfo, check_options
 from charmony.pipeline.system.errors import ConfigError
@@ -141,6 +142,13 @@ def _generate_checked(model: CharModel, logits: torch.Tensor, state, out: torch.
     return out, lengths
 
 
+def run_constraint(run: Run, corpus: CorpusPlugin, vocab: Vocabulary, options: Mapping[str, str]) -> Constraint | None:
+    """The corpus' grammar constraint for this run and these sample options; None where the corpus has none."""
+    context = SampleContext(list(vocab.tokens), run.profile(), dict(options), dict(run.manifest().options))
+    with corpus_call(corpus, "to make its constraint"):
+        return corpus.constraint(context)
+
+
 def constrained_batch(run: Run, corpus: CorpusPlugin, vocab: Vocabulary, config: SampleConfig, prime: str,
                       device: torch.device) -> ConstrainedBatch | None:
     """The grammar states of a batch sampled under the corpus' constraint; None for free sampling."""
@@ -149,9 +157,7 @@ def constrained_batch(run: Run, corpus: CorpusPlugin, vocab: Vocabulary, config:
         if config.options:
             raise ConfigError("sample options work through the corpus' constraint; drop --free, or drop the --option")
         return None
-    context = SampleContext(list(vocab.tokens), run.profile(), dict(config.options), dict(run.manifest().options))
-    with corpus_call(corpus, "to make its constraint"):
-        constraint = corpus.constraint(context)
+    constraint = run_constraint(run, corpus, vocab, config.options)
     if constraint is None:
         if config.options:
             raise ConfigError(f"this run of corpus {corpus.name!r} has no constraint, so its sample options cannot apply; "
