@@ -9,6 +9,7 @@ import pytest
 
 from abc_tunes import FOLK, FOUR_VOICES, SOPRANO
 from second_opinion import ABC2MIDI, abc2midi_complaints
+from charmony.pipeline.abc.check import check_abc
 from charmony.pipeline.abc.grammar.constraint import AbcConstraint
 from charmony.pipeline.abc.profile import abc_profile
 from charmony.pipeline.abc.sample_options import AbcOptions
@@ -92,6 +93,76 @@ def test_a_short_bar_closed_by_a_double_bar_is_completed_by_the_next():
     assert writes(constraint, written) and not writes(constraint, PICKUP.format(close="||"))
     if ABC2MIDI is not None:
         assert abc2midi_complaints(written) == [] and abc2midi_complaints(PICKUP.format(close="||")) != []
+
+
+# Short bars as abc2midi counts them (pipeline/abc/grammar/count.py): it carries a short bar closed by `||`, `|:`,
+# `:|` or `::` into the next, and on its first pass warns of a sum that is not a bar. Each pair: a tune the old
+# grammar wrote (pairing short bars as the checker did) that abc2midi flags, and the nearest it writes instead.
+COUNTED = {
+    # bench_bach's tune: the bar after `:|` completes the one before it and is closed by `|:`; the bar after
+    # that is counted alone, so it must be whole
+    "a bar completing the short bar before `:|` and closed by `|:` is followed by a whole bar": (
+        [],
+        HEAD + "D | G A B c | d2 Hd :| B |: c B A | G A B c | A G F A :| HG4 |]\n",
+        HEAD + "D | G A B c | d2 Hd :| B |: c B A G | G A B c | A G F A :| HG4 |]\n", True),
+    "a bar completing the short bar before `||` and closed by `||` is followed by a whole bar": (
+        [HEAD + "D | G A B c | d2 Hd || c || B A G A | d2 d2 | e d c B | A G F A | HG4 |]\n"] * 2,
+        HEAD + "D | G A B c | d2 Hd || c || B A G | A2 A2 | B c d B | A G F A | HG4 |]\n",
+        HEAD + "D | G A B c | d2 Hd || c || B A G A | d2 d2 | e d c B | A G F A | HG4 |]\n", True),
+    # abc2midi plays the section again from `|:` with the short bar carried, so `::` comes at another sum
+    "a short bar closed by `::` comes after a whole bar of its section": (
+        [HEAD + "D |: G A B c | d2 Hd :: B | c B A G | d2 d2 | e d c B | A G F A :| HG4 |]\n"],
+        HEAD + "D |: d2 Hd :: B | c B A G | d2 d2 | e d c B | A G F A :| HG4 |]\n",
+        HEAD + "D |: G A B c | d2 Hd :: B | c B A G | d2 d2 | e d c B | A G F A :| HG4 |]\n", False),
+    # without a `|:` before it, abc2midi repeats a `::` (or `:|`) from the last `||`, not from the start
+    "a section repeated from `||` holds a whole bar before its short `::` bar": (
+        [HEAD + "D |: G A B c | d2 Hd :: B | c B A G | d2 d2 | e d c B | A G F A :| HG4 |]\n",
+         HEAD + "D || G A B c | d2 Hd :: B | c B A G | A G F A :| HG4 |]\n"],
+        HEAD + "D || d2 Hd :: B | c B A G | G A B c | A G F A :| HG4 |]\n",
+        HEAD + "D || G A B c | d2 Hd :: B | c B A G | A G F A :| HG4 |]\n", False),
+}
+
+
+@pytest.mark.parametrize("corpus, refused, written, checker_agrees", COUNTED.values(), ids=COUNTED.keys())
+def test_short_bars_are_counted_as_abc2midi_counts_them(corpus, refused, written, checker_agrees):
+    """The checker refuses the chains too (three short bars paired in a row); the `::` forms it passes, as a
+    reader of the notation would: only abc2midi's way of repeating the section makes them wrong."""
+    constraint = AbcConstraint(abc_profile([*SOPRANO, DOUBLE, *corpus]), AbcOptions())
+    assert writes(constraint, written), written
+    assert not writes(constraint, refused), refused
+    assert check_abc(written).valid and check_abc(refused).valid != checker_agrees
+    if ABC2MIDI is not None:
+        assert abc2midi_complaints(written) == []
+        assert any("time units" in line for line in abc2midi_complaints(refused))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(ABC2MIDI is None, reason="abc2midi is not installed")
+def test_every_short_bar_pattern_the_grammar_writes_passes_abc2midi():
+    """Every tune of up to four bars of 1, 3 or 4 beats, each closed by any barline, and a last bar: what the
+    grammar writes of them, abc2midi plays without a warning on its first pass (and it writes thousands)."""
+    corpus = [HEAD + "D | G A B || c | d e d c :: B A G A | G A B :| c | G4 |]\n",
+              HEAD + "G A B c |: d2 d2 :| e d c B || A2 A2 | G4 |]\n"] * 2
+    profile = abc_profile([*SOPRANO, *corpus])
+    profile["form"].update(bars_fewest=1, double_bars_most=99, short_double_bars=99)
+    constraint = AbcConstraint(profile, AbcOptions())
+    start = fed(constraint, HEAD)
+    written = []
+
+    def extend(state, body: str, bars: int) -> None:
+        for beats in (1, 3, 4):
+            music = " ".join("G" * beats)
+            end = constraint.follow(state, music + " |]\n")
+            if end is not None and constraint.complete(end):
+                written.append(body + music + " |]\n")
+            for barline in ("|", "||", "|:", ":|", "::") if bars < 4 else ():
+                after = constraint.feed(state, f"{music} {barline} ")
+                if after is not None:
+                    extend(after, f"{body}{music} {barline} ", bars + 1)
+
+    extend(start, HEAD, 0)
+    assert len(written) > 3000
+    assert {text: found for text in written if (found := abc2midi_complaints(text))} == {}
 
 
 def test_no_tie_goes_round_a_repeat(soprano):

@@ -151,6 +151,11 @@ def _short_bars_accepted(bars: list[Bar], durations: list[Fraction]) -> set[int]
     def completes(a: int, b: int) -> bool:
         return bars_complete(durations[a], bars[a].meter, durations[b], bars[b].meter)
 
+    def neighbours(a: int, b: int) -> bool:
+        """Whether the short bars `a` and `b` = a + 1 make one bar, `a` not already making one with the bar
+        before it (abc2midi counts the three apart, and so do players: the beat would drift)."""
+        return completes(a, b) and not completes_before[a]
+
     last = len(bars) - 1
     closes = [bar.section_end or (i < last and bars[i + 1].start_repeat) for i, bar in enumerate(bars)]
     accepted = {0, last}
@@ -160,13 +165,15 @@ def _short_bars_accepted(bars: list[Bar], durations: list[Fraction]) -> set[int]
         openers.append(opener)
         if closes[index]:
             opener = index + 1
+    # a section's short opening bar that completes the short bar before it (a pickup may complete many)
+    completes_before = [i > 1 and i == openers[i] and completes(i, i - 1) for i in range(len(bars))]
     for index in range(1, last):
         if not is_short(index):
             continue
         section_opener = openers[index]
-        if closes[index] and (completes(index, section_opener) or completes(index, 0) or completes(index, index + 1)):
+        if closes[index] and (completes(index, section_opener) or completes(index, 0) or neighbours(index, index + 1)):
             accepted.add(index)
-        elif index == section_opener and (completes(index, index - 1) or any(
+        elif index == section_opener and (neighbours(index - 1, index) or any(
             completes(index, later) for later in range(index + 1, last + 1) if closes[later] and openers[later] == index
         )):
             accepted.add(index)

@@ -21,8 +21,9 @@ degree they end on, until their median length (past it, on any note).
 
 What it writes, abc2midi plays without an error or a bar of the wrong length (the "second opinion" of the
 tests): a tie joins two notes of one pitch as abc2midi hears them (it holds a bar's accidental in every
-octave), never round a repeat, and goes on in its voice's next line; a short bar closed by `||`, `|:` or `::`
-is completed by the next bar (abc2midi counts the two as one); a second repeated section opens with `|:`; no
+octave), never round a repeat, and goes on in its voice's next line; bars are counted as abc2midi counts them
+(`count`: it carries a short bar closed by `||`, `|:`, `:|` or `::` into the next, which must then complete it,
+and follows the repeats), so none draws a warning on its first pass; a second repeated section opens with `|:`; no
 meter change inside a repeated section; a key change holds for its voice only; a one-character decoration
 comes straight before its note; no roll or trill on a chord, a rest or a tied note; two groups of grace notes
 have a note between them; a broken rhythm joins notes written equally long; no tune is called a hornpipe
@@ -36,16 +37,17 @@ The package, each module importing only those listed before it:
 1. `symbols`: the header phases, the lexer's positions, the character sets;
 2. `words`: `Words`, a set of strings looked up by prefix;
 3. `lengths`: tuplet signs, and the fewest characters of notes and rests for a duration;
-4. `state`: `AbcState` and what it holds (`Frame`, `Target`, `Block`);
-5. `pitch`: a note's pitch from its text, the key signature and the bar's accidentals;
-6. `compiled`: `CompiledGrammar`, made once from the run's profile and the sample options, with the `Form`
+4. `count`: abc2midi's count of the bars, what it carries from one bar to the next;
+5. `state`: `AbcState` and what it holds (`Frame`, `Target`, `Block`);
+6. `pitch`: a note's pitch from its text, the key signature and the bar's accidentals;
+7. `compiled`: `CompiledGrammar`, made once from the run's profile and the sample options, with the `Form`
    the corpus' tunes keep (their bar range, final degrees, most `||` and bars of rests);
-7. `cache`: `Memo`, every memo table the constraint fills;
-8. `measure`: bars and lengths in ticks, memoised;
-9. `keys`: the cache key of a state;
-10. `bars`: where a bar may close, and what a line's end starts;
-11. `header`: the header automaton and its cost;
-12. `lexer`: the body's characters;
-13. `cost`: the body's shortest completion;
-14. `constraint`: `AbcConstraint`, the `Constraint` the ABC corpora give.
+8. `cache`: `Memo`, every memo table the constraint fills;
+9. `measure`: bars and lengths in ticks, memoised;
+10. `keys`: the cache key of a state;
+11. `bars`: where a bar may close, and what a line's end starts;
+12. `header`: the header automaton and its cost;
+13. `lexer`: the body's characters;
+14. `cost`: the body's shortest completion;
+15. `constraint`: `AbcConstraint`, the `Constraint` the ABC corpora give.
 """

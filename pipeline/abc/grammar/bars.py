@@ -8,12 +8,12 @@ from charmony.pipeline.abc.bars import closes_section, completes
 from charmony.pipeline.abc.fields import Meter
 from charmony.pipeline.abc.grammar.cache import Memo
 from charmony.pipeline.abc.grammar.compiled import CompiledGrammar
+from charmony.pipeline.abc.grammar.count import Count, after_bar, owes
 from charmony.pipeline.abc.grammar.measure import Measure
 from charmony.pipeline.abc.grammar.state import AbcState, Block, Target, target_of
 from charmony.pipeline.abc.grammar.symbols import DONE, EMPTY_BARLINES, END, ITEM, ONE
 
-# abc2midi counts a short bar closed by one of these (after the first bar) with the next, and warns unless the two
-# make one bar; after `:|` it warns only "in repeat", as for the pickups repeats complete, which players accept.
+# abc2midi takes a first bar closed by one of these for a pickup, and wants whole bars after it.
 JOINING = ("||", "|:", "::")
 
 
@@ -25,7 +25,7 @@ def fresh_bar(meter: Meter) -> dict:
 
 def voice_zero(s: AbcState) -> tuple:
     """What the first voice carries from one block to the next."""
-    return (s.bar_index, s.pickup, s.first_meter, s.short_close, s.joined, s.repeat, s.repeated, s.meter)
+    return (s.bar_index, s.pickup, s.first_meter, s.short_close, s.count, s.repeat, s.repeated, s.meter)
 
 
 class Bars:
@@ -70,7 +70,9 @@ class Bars:
         still to be written in the bar (notes, which may end the tune on a degree it ends on)."""
         if duration <= 0 or not self.keeps_form(s, duration, barline, filled):
             return False
-        if s.joined and not self._completes(duration, s.bar_meter, *s.short_close):
+        if owes(s.count) and not self._completes(duration, s.bar_meter, *s.short_close):
+            return False
+        if self.abc2midi_after(s, duration, barline) is None:
             return False
         if ":" in barline and s.tied is not None and not filled:
             return False  # abc2midi cannot follow a tie round a repeat
@@ -102,7 +104,17 @@ class Bars:
     def joins(self, s: AbcState, duration: int, barline: str) -> bool:
         """Whether closing the first voice's bar at `duration` with `barline` leaves a short bar that the next
         must complete (abc2midi counts the two as one)."""
-        return barline in JOINING and s.bar_index > 0 and not s.joined and self.short(s.bar_meter, duration)
+        count = self.abc2midi_after(s, duration, barline)
+        return count is not None and owes(count)
+
+    def abc2midi_after(self, s: AbcState, duration: int, barline: str) -> Count | None:
+        """abc2midi's count once the first voice's open bar, lasting `duration` (0: none, a barline opening a
+        line), is closed by `barline`; None where it would warn. A sum it carries into a first pass is one short
+        bar, which the next completes, as the checker pairs them."""
+        count = after_bar(s.count, duration, self.measure.bar(s.bar_meter), barline, s.bar_index > 0, s.repeat)
+        if count is None or not owes(count) or count.carry == duration:
+            return count
+        return count if duration == 0 and s.short_close is not None and s.short_close[0] == count.carry else None
 
     @staticmethod
     def repeated_after(s: AbcState, barline: str) -> bool:
@@ -154,13 +166,13 @@ class Bars:
         short_close = (duration, s.bar_meter) if short and closes_section(barline) else None
         if s.bar_index == 0 and barline in JOINING:
             short_close = None  # abc2midi takes a pickup so closed for bar 0, and wants whole bars after it
-        joined = short_close is not None and self.joins(s, duration, barline)
         repeat = barline in ("|:", "::") or (s.repeat and not barline.startswith(":"))
         cost = self.mirror_cost(s.unit, duration, barline, s.bar_field)
         built = s.built + (Target(duration, barline, s.bar_field, s.bar_meter, cost),)
         return s.but(pos=DONE if barline == "|]" else ITEM, buf="", bar_index=s.bar_index + 1, pickup=pickup,
                      doubles=s.doubles + (barline == "||"), rest_bars=s.rest_bars + s.rests_only,
-                     first_meter=first_meter, short_close=short_close, joined=joined, repeat=repeat, built=built,
+                     first_meter=first_meter, short_close=short_close, count=self.abc2midi_after(s, duration, barline),
+                     repeat=repeat, built=built,
                      repeated=self.repeated_after(s, barline),
                      section_meter=s.meter if ":" in barline else s.section_meter,
                      block_cost=s.block_cost + cost, **{**fresh, "can_end": self.may_end(s, duration, barline)},
@@ -204,13 +216,15 @@ class Bars:
             return False
         return self.number(s, duration) >= grammar.fewest
 
-    @staticmethod
-    def empty_bar(s: AbcState, barline: str) -> AbcState | None:
+    def empty_bar(self, s: AbcState, barline: str) -> AbcState | None:
         """The state after a barline that opens a line with no music before it: it ends no bar (the checker passes
         an empty bar's repeat sign on), so a line may start `|:` after one that ended `:|`."""
         if barline not in EMPTY_BARLINES or (barline == "|:" and s.repeat) or (":" in barline and s.tied is not None):
             return None
-        return s.but(pos=ITEM, buf="", repeat=s.repeat or barline == "|:", repeated=s.repeated and barline != "|:",
+        count = self.abc2midi_after(s, 0, barline)
+        if count is None:
+            return None
+        return s.but(pos=ITEM, count=count, buf="", repeat=s.repeat or barline == "|:", repeated=s.repeated and barline != "|:",
                      section_meter=s.meter if barline == "|:" else s.section_meter,
                      space=False, after_bar=False, opening=False)
 
@@ -245,9 +259,9 @@ class Bars:
 
     def next_block(self, s: AbcState, block: Block) -> AbcState:
         """The first voice's line after `block`."""
-        bar_index, pickup, first_meter, short_close, joined, repeat, repeated, meter = block.resume
+        bar_index, pickup, first_meter, short_close, count, repeat, repeated, meter = block.resume
         s = s.but(block=None, built=(), block_cost=0, bar_index=bar_index, pickup=pickup, first_meter=first_meter,
-                  short_close=short_close, joined=joined, repeat=repeat, repeated=repeated, meter=meter, line_meter=meter)
+                  short_close=short_close, count=count, repeat=repeat, repeated=repeated, meter=meter, line_meter=meter)
         return self.new_line(s, 0)
 
     @staticmethod

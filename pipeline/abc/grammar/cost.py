@@ -7,6 +7,7 @@ from charmony.pipeline.abc.fields import Meter
 from charmony.pipeline.abc.grammar.bars import Bars
 from charmony.pipeline.abc.grammar.cache import Memo
 from charmony.pipeline.abc.grammar.compiled import CompiledGrammar
+from charmony.pipeline.abc.grammar.count import owes
 from charmony.pipeline.abc.grammar.keys import bars_key, form_key, state_key
 from charmony.pipeline.abc.grammar.lengths import tuplet_notes
 from charmony.pipeline.abc.grammar.lexer import Lexer, needs_field
@@ -213,7 +214,7 @@ class Cost:
             return field + fill + len(target.barline)
         key = (s.frame, elapsed, music, deco, s.bar_meter.text, s.meter.text, s.bar_field, s.pickup,
                s.first_meter.text if s.first_meter else None, (s.short_close[0], s.short_close[1].text) if s.short_close else None,
-               s.joined, s.repeat, s.repeated, s.section_meter.text if s.section_meter else None, bars_key(self.grammar, s), form_key(self.grammar, s), s.tied is not None)
+               s.count, s.repeat, s.repeated, s.section_meter.text if s.section_meter else None, bars_key(self.grammar, s), form_key(self.grammar, s), s.tied is not None)
         best = self.memo.boundaries.get(key)
         if best is None:
             best = INF
@@ -269,12 +270,12 @@ class Cost:
         return max(1, self.grammar.fewest - number)
 
     def _next_block_least(self, s: AbcState, block: Block) -> int:
-        bar_index, pickup, _, short_close, joined, repeat, _, meter = block.resume
+        bar_index, pickup, _, short_close, abc2midi, repeat, _, meter = block.resume
         frame = s.frame
         n = frame.voices
         last = bar_index - 1 if pickup is not None else bar_index  # the number of the block's last bar
         count = self._bars_after(last)
-        if joined:
+        if owes(abc2midi):
             more = self.measure.bars_after_short(short_close[0], count, repeat, meter, s.unit)
         else:
             more = self.measure.more_bars(count, repeat, meter, s.unit)

@@ -67,7 +67,7 @@ def state_key(grammar: CompiledGrammar, s: AbcState) -> Hashable:
     if s.voice == 0:
         first = (bars_key(grammar, s), s.pickup,
                  s.first_meter.text if s.first_meter else None,
-                 (s.short_close[0], s.short_close[1].text) if s.short_close else None, s.joined, s.repeat, s.repeated,
+                 (s.short_close[0], s.short_close[1].text) if s.short_close else None, s.count, s.repeat, s.repeated,
                  s.section_meter.text if s.section_meter else None)
     return (BODY, s.frame, later, first, s.pending, s.pos, s.buf, s.kind, s.note_letter.isupper(), s.marks,
             s.chord_notes, s.elapsed, s.music, s.bar_meter.text, s.bar_field is not None, s.meter.text, s.deco,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from charmony.pipeline.abc.fields import Meter
+from charmony.pipeline.abc.grammar.count import Count
 from charmony.pipeline.abc.grammar.symbols import H_LETTER, ITEM, ONE
 
 
@@ -86,7 +87,7 @@ class AbcState:
     pickup: int | None = None  # the first bar's duration in ticks, when it was short
     first_meter: Meter | None = None  # the first bar's meter
     short_close: tuple[int, Meter] | None = None  # the last bar, when it was short and closed a section
-    joined: bool = False  # ... by `||`, `|:` or `::` after the first bar: abc2midi counts it with the next, which must complete it
+    count: Count = Count()  # abc2midi's count of its bars (a short bar it carries into the next must be completed there)
     repeat: bool = False  # a |: is open
     section_meter: Meter | None = None  # in force where the open section began: abc2midi plays its repeat in it
     repeated: bool = False  # a :| closed a section and no |: opened one since (abc2midi would repeat from that :|)
