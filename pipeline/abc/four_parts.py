@@ -7,17 +7,15 @@ from dataclasses import dataclass
 
 from charmony.pipeline.abc.bars import is_short
 from charmony.pipeline.abc.collection import split_tunes
-from charmony.pipeline.abc.layout import line_spans
+from charmony.pipeline.abc.layout import line_spans, music_bars
 from charmony.pipeline.abc.parser import parse_tune
 from charmony.pipeline.abc.profile import split_header
-from charmony.pipeline.abc.tokens import tokens
 from charmony.pipeline.system.errors import ConfigError
 
 # The voices of a four-part chorale as the corpus writes them (the commonest header of Bach's four-part chorales).
 FOUR_VOICES = ('1 name="Soprano" clef=treble', '2 name="Alto" clef=treble', '3 name="Tenor" clef=bass', '4 name="Bass" clef=bass')
 SOPRANO_PREFIX = "[V:1] "
 LOWER_PREFIXES = ("[V:2] ", "[V:3] ", "[V:4] ")
-MUSIC_KINDS = {"note", "rest", "bar_rest", "chord_open"}
 
 
 @dataclass(frozen=True)
@@ -65,17 +63,8 @@ def read_melody(text: str, name: str) -> Melody:
 def melody_bars(body: list[str]) -> list[str]:
     """Each bar of a melody's body lines (a `[V:1] ` prefix dropped), as written; a barline before any music
     (such as `|:`) starts the bar after it."""
-    text = " ".join(line.removeprefix(SOPRANO_PREFIX).strip() for line in body if line.strip() and not line.startswith("%"))
-    bars, start, music = [], 0, False
-    for token in tokens(text):
-        if token.lastgroup == "bar" and music:
-            bars.append(text[start:token.end()].strip())
-            start, music = token.end(), False
-        elif token.lastgroup in MUSIC_KINDS:
-            music = True
-    if text[start:].strip():
-        bars.append(text[start:].strip())
-    return bars
+    return music_bars(" ".join(line.removeprefix(SOPRANO_PREFIX).strip() for line in body
+                               if line.strip() and not line.startswith("%")))
 
 
 def soprano_tune(tune: str) -> str:

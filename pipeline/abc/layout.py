@@ -20,6 +20,7 @@ from charmony.pipeline.abc.tokens import tokens
 LAYOUTS = ("blocks", "bars")
 WRITER_LAYOUT = "blocks"  # the layout the writer writes, and a run prepared before layouts were recorded
 BLOCK_BARS = 4  # bars of one voice per line in the blocks layout, a pickup not counted
+MUSIC_KINDS = frozenset(["note", "rest", "bar_rest", "chord_open"])  # the tokens that make a bar of its text
 
 
 @dataclass(frozen=True)
@@ -42,22 +43,25 @@ def split_voices(text: str) -> VoicedTune | None:
         prefix = VOICE_PREFIX.match(line)
         if prefix is None:
             return None
-        voices.setdefault(prefix.group(1), []).extend(_bars(line[prefix.end():]))
+        voices.setdefault(prefix.group(1), []).extend(music_bars(line[prefix.end():]))
     if not voices:
         return None
     header = [f"{letter}:{value}" for letter, value in fields]
     return VoicedTune(header, voices, _starts_with_pickup(text))
 
 
-def _bars(music: str) -> list[str]:
-    """The bars of one line's music, each closed by its barline; a barline opening the line (`|:`) starts the
-    first bar, and music after the last barline (an unfinished sample's) is a bar of its own."""
+def music_bars(music: str) -> list[str]:
+    """The bars of a voice's music, as written, each closed by its barline: a barline closes a bar once a note,
+    rest or chord has come since the last; one before any (`|:` opening a line) starts the bar after it, and
+    text after the last barline (an unfinished sample's) is a bar of its own."""
     bars: list[str] = []
-    start = 0
+    start, music_seen = 0, False
     for match in tokens(music):
-        if match.lastgroup == "bar" and music[start:match.start()].strip():
+        if match.lastgroup == "bar" and music_seen:
             bars.append(music[start:match.end()].strip())
-            start = match.end()
+            start, music_seen = match.end(), False
+        elif match.lastgroup in MUSIC_KINDS:
+            music_seen = True
     if music[start:].strip():
         bars.append(music[start:].strip())
     return bars
