@@ -17,7 +17,7 @@ from charmony.pipeline.abc.grammar.constraint import AbcConstraint
 from charmony.pipeline.abc.parser import parse_tune
 from charmony.pipeline.abc.profile import required_fields
 from charmony.pipeline.abc.sample_options import AbcOptions
-from charmony.pipeline.sampling.constrained import ConstrainedBatch
+from charmony.pipeline.sampling.constrained import ConstrainedBatch, primed
 from charmony.pipeline.plugin.manager import get_outputs
 from charmony.pipeline.run.config import PrepareConfig
 from charmony.pipeline.data.prepare import prepare
@@ -152,7 +152,8 @@ def random_walk(constraint, tokens: list[str], samples: int, max_length: int, se
                 draw: bool = False):
     """Tokens drawn at random among those the constraint allows, through the masks (or, with `draw`, drawn from
     all tokens and checked, as `ConstrainedBatch.draw` does); returns the texts and the batch."""
-    batch = ConstrainedBatch(constraint, tokens, 0, samples, max_length, list("X:"), torch.device("cpu"), verify=verify)
+    batch = ConstrainedBatch(constraint, tokens, 0, samples, max_length, primed(constraint, "X:"), torch.device("cpu"),
+                             verify=verify)
     generator = torch.Generator().manual_seed(seed)
     texts = ["X:"] * samples
     for step in range(max_length):
@@ -366,7 +367,8 @@ def test_the_plugin_guide_example_constraint_keeps_every_sample_valid():
     namespace: dict = {}
     exec(code, namespace)
     tokens = ["<eod>", " ", ".", "\n", *"abcdefghijklmnopqrstuvwxyz", "A", "!"]
-    batch = ConstrainedBatch(namespace["Lines"](), tokens, 0, 64, 60, [], torch.device("cpu"), verify=True)
+    lines = namespace["Lines"]()
+    batch = ConstrainedBatch(lines, tokens, 0, 64, 60, lines.start(), torch.device("cpu"), verify=True)
     generator = torch.Generator().manual_seed(1)
     texts = [""] * 64
     for step in range(60):

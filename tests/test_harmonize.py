@@ -15,7 +15,9 @@ from charmony.pipeline.data.prepare import prepare
 from charmony.pipeline.evaluation.references import documents
 from charmony.pipeline.run.config import HarmonizeConfig, PrepareConfig
 from charmony.pipeline.run.folder import Run
-from charmony.pipeline.sampling.harmonize import harmonize
+from charmony.pipeline.run.manifest import get_run_corpus
+from charmony.pipeline.sampling.constrained import ConstrainedBatch
+from charmony.pipeline.sampling.harmonize import constraint_of, harmonize, melody_plan
 from charmony.pipeline.system.errors import ConfigError
 from charmony.pipeline.training.train import train
 
@@ -117,6 +119,43 @@ def test_the_same_seed_gives_the_same_harmonisations(four_part_run, held_out_mel
     first = texts(11)
     assert texts(11) == first
     assert texts(12) != first
+
+
+def test_the_header_and_first_line_are_fed_to_the_grammar_once(four_part_run, held_out_melody, monkeypatch):
+    """The prime (header, first soprano line, `[V:2] `) goes through the grammar once, checked and then shared by
+    the batch: the grammar starts once, and when the batch is made it has been fed the prime's tokens, no more."""
+    from charmony.pipeline.sampling import harmonize as stage
+
+    calls = {"start": 0, "feed": 0}
+    fed_by_batch = []
+
+    def counted(run, corpus, vocab):
+        constraint = constraint_of(run, corpus, vocab)
+        start, feed = constraint.start, constraint.feed
+
+        def count_start():
+            calls["start"] += 1
+            return start()
+
+        def count_feed(state, token):
+            calls["feed"] += 1
+            return feed(state, token)
+
+        constraint.start, constraint.feed = count_start, count_feed
+        return constraint
+
+    def batch(*args, **kwargs):
+        made = ConstrainedBatch(*args, **kwargs)
+        fed_by_batch.append(calls["feed"])
+        return made
+
+    monkeypatch.setattr(stage, "constraint_of", counted)
+    monkeypatch.setattr(stage, "ConstrainedBatch", batch)
+    melody, segments = melody_plan(four_part_run, get_run_corpus(four_part_run.manifest()),
+                                   four_part_run.vocabulary(), held_out_melody)
+    harmonize(four_part_run, HarmonizeConfig(melody=held_out_melody, num_samples=2, seed=3, device="cpu"))
+    assert calls["start"] == 1
+    assert fed_by_batch == [len(segments[0].tokens)]
 
 
 def test_the_gallery_card_shows_each_harmonisations_figures(four_part_run, held_out_melody, invoke, tmp_path):

@@ -21,21 +21,27 @@ from charmony.pipeline.plugin.constraint import UNREACHABLE, Constraint
 from charmony.pipeline.system.errors import ConfigError
 
 
+def primed(constraint: Constraint[Any], prime: Sequence[str]) -> Any:
+    """The grammar's state after the prime's tokens, or a one-line ConfigError at the first it refuses."""
+    state = constraint.start()
+    for token in prime:
+        state = constraint.feed(state, token)
+        if state is None:
+            raise ConfigError(f"the prime cannot begin a valid document at {token!r}; change --prime, or sample with --free")
+    return state
+
+
 class ConstrainedBatch:
     """One grammar state per sample of a batch, and the mask of the tokens each may take next."""
 
     def __init__(self, constraint: Constraint[Any], tokens: Sequence[str], eod_id: int, num_samples: int,
-                 max_length: int, prime: Sequence[str], device: torch.device, verify: bool = False):
+                 max_length: int, state: Any, device: torch.device, verify: bool = False):
+        """`state`: the grammar's state after the prime every sample starts from (see `primed`)."""
         self.constraint = constraint
         self.tokens = list(tokens)
         self.eod_id = eod_id
         self.max_length = max_length
         self.device = device
-        state = constraint.start()
-        for token in prime:
-            state = constraint.feed(state, token)
-            if state is None:
-                raise ConfigError(f"the prime cannot begin a valid document at {token!r}; change --prime, or sample with --free")
         needed = constraint.cost(state)
         if needed >= UNREACHABLE:
             raise ConfigError("no valid document can follow this prime; change --prime, or sample with --free")

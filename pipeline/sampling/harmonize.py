@@ -197,12 +197,12 @@ def harmonize(run: Run, config: HarmonizeConfig) -> tuple[list[Sample], dict]:
     if len(segments[0].tokens) >= config.max_length:
         raise ConfigError(f"--max-length {config.max_length} is shorter than the melody's header and first line")
     constraint = constraint_of(run, corpus, vocab)
-    start_state(constraint, segments[0], vocab.tokens)
+    state = start_state(constraint, segments[0], vocab.tokens)
     device = resolve_device(config.device)
     if device.type == "cpu":
         use_threads(config.threads)
     constrained = ConstrainedBatch(constraint, vocab.tokens, vocab.eod_id, config.num_samples, config.max_length,
-                                   [vocab.tokens[token] for token in segments[0].tokens], device)
+                                   state, device)
     model, checkpoint, path = load_model(run, config.checkpoint, device)
     seed = config.seed if config.seed is not None else secrets.randbelow(2**31)
     generator = torch.Generator(device=device).manual_seed(seed)

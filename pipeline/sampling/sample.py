@@ -13,7 +13,7 @@ from charmony.pipeline.training.checkpoint import Checkpoint
 from charmony.pipeline.run.config import GREEDY_BELOW, SampleConfig
 from charmony.pipeline.system.device import autocast, resolve_device
 from charmony.pipeline.plugin.constraint import Constraint
-from charmony.pipeline.sampling.constrained import ConstrainedBatch
+from charmony.pipeline.sampling.constrained import ConstrainedBatch, primed
 from charmony.pipeline.plugin.corpus import CorpusPlugin, SampleContext, SampleInfo, check_options
 from charmony.pipeline.system.errors import ConfigError
 from charmony.pipeline.model.charmodel import CharModel
@@ -164,7 +164,8 @@ def constrained_batch(run: Run, corpus: CorpusPlugin, vocab: Vocabulary, config:
                               "prepare the run again with this version of charmony")
         return None
     tokens = prime_tokens(corpus, prime)
-    return ConstrainedBatch(constraint, vocab.tokens, vocab.eod_id, config.num_samples, config.max_length, tokens, device)
+    return ConstrainedBatch(constraint, vocab.tokens, vocab.eod_id, config.num_samples, config.max_length,
+                            primed(constraint, tokens), device)
 
 
 def load_model(run: Run, which: str, device: torch.device) -> tuple[CharModel, Checkpoint, Path]:
