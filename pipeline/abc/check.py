@@ -153,8 +153,9 @@ def _short_bars_accepted(bars: list[Bar], durations: list[Fraction]) -> set[int]
 
     def neighbours(a: int, b: int) -> bool:
         """Whether the short bars `a` and `b` = a + 1 make one bar, `a` not already making one with the bar
-        before it (abc2midi counts the three apart, and so do players: the beat would drift)."""
-        return completes(a, b) and not completes_before[a]
+        before it (abc2midi counts the three apart, and so do players: the beat would drift), unless `a` ends a
+        repeat, which it plays twice: once after the bar before it, then before `b`."""
+        return completes(a, b) and (not completes_before[a] or bars[a].end_repeat)
 
     last = len(bars) - 1
     closes = [bar.section_end or (i < last and bars[i + 1].start_repeat) for i, bar in enumerate(bars)]

@@ -101,6 +101,18 @@ class Bars:
             return True
         return s.short_close is not None and self._completes(duration, meter, *s.short_close)
 
+    def short_close_after(self, s: AbcState, duration: int, barline: str) -> tuple[int, Meter] | None:
+        """The first voice's open bar, lasting `duration` and closed by `barline`, as a short bar closing a section
+        that the next bar may complete; None where it is none."""
+        if not self.short(s.bar_meter, duration) or not closes_section(barline):
+            return None
+        if s.bar_index == 0 and barline in JOINING:
+            return None  # abc2midi takes a pickup so closed for bar 0, and wants whole bars after it
+        if (s.bar_index > 1 and s.short_close is not None and self._completes(duration, s.bar_meter, *s.short_close)
+                and not barline.startswith(":")):
+            return None  # it completed the short bar before it, and only a repeat's end is heard next to both
+        return (duration, s.bar_meter)
+
     def joins(self, s: AbcState, duration: int, barline: str) -> bool:
         """Whether closing the first voice's bar at `duration` with `barline` leaves a short bar that the next
         must complete (abc2midi counts the two as one)."""
@@ -112,9 +124,11 @@ class Bars:
         line), is closed by `barline`; None where it would warn. A sum it carries into a first pass is one short
         bar, which the next completes, as the checker pairs them."""
         count = after_bar(s.count, duration, self.measure.bar(s.bar_meter), barline, s.bar_index > 0, s.repeat)
-        if count is None or not owes(count) or count.carry == duration:
+        if count is None or not owes(count):
             return count
-        return count if duration == 0 and s.short_close is not None and s.short_close[0] == count.carry else None
+        if duration == 0:
+            return count if s.short_close is not None and s.short_close[0] == count.carry else None
+        return count if count.carry == duration and self.short_close_after(s, duration, barline) else None
 
     @staticmethod
     def repeated_after(s: AbcState, barline: str) -> bool:
@@ -163,9 +177,7 @@ class Bars:
         short = self.short(s.bar_meter, duration)
         pickup = duration if s.bar_index == 0 and short else s.pickup
         first_meter = s.bar_meter if s.bar_index == 0 else s.first_meter
-        short_close = (duration, s.bar_meter) if short and closes_section(barline) else None
-        if s.bar_index == 0 and barline in JOINING:
-            short_close = None  # abc2midi takes a pickup so closed for bar 0, and wants whole bars after it
+        short_close = self.short_close_after(s, duration, barline)
         repeat = barline in ("|:", "::") or (s.repeat and not barline.startswith(":"))
         cost = self.mirror_cost(s.unit, duration, barline, s.bar_field)
         built = s.built + (Target(duration, barline, s.bar_field, s.bar_meter, cost),)
