@@ -27,7 +27,7 @@ and follows the repeats), so none draws a warning on its first pass; a second re
 meter change inside a repeated section; a key change holds for its voice only; a one-character decoration
 comes straight before its note; no roll or trill on a chord, a rest or a tied note; two groups of grace notes
 have a note between them; a broken rhythm joins notes written equally long; no tune is called a hornpipe
-(abc2midi then plays eighths in pairs, long-short, and refuses bars the checker takes).
+(abc2midi refuses one outside 2/4 and 4/4, and swings its eighths, which a broken rhythm off the beat breaks).
 
 The folk idioms (tuplets, broken rhythm, slurs, grace notes, lines broken inside a bar or continued with
 a backslash, tunes ending `|` or `:|`) come in only where the run's profile shows the corpus uses them.

@@ -16,8 +16,9 @@ from charmony.pipeline.abc.profile import slot_name
 
 Ways = list[tuple[int, str | None]]  # (characters still to write, value) for the ways to finish a field
 def hornpipe(rhythm: str | None) -> bool:
-    """Whether an R: value calls the tune a hornpipe, which the constraint does not write: abc2midi then plays
-    each pair of eighths long-short and refuses bars the checker takes (in 6/8, or with `>` or tuplets off the beat)."""
+    """Whether an R: value calls the tune a hornpipe, which the constraint does not write: abc2midi refuses a
+    hornpipe in any meter but 2/4 and 4/4 (`C|` included), and in those it swings eighths long-short, so that
+    a written broken rhythm off the beat stops it (see docs/outputs.md)."""
     return "hornpipe" in (rhythm or "").lower()
 
 
