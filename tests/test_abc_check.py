@@ -108,6 +108,15 @@ def test_bars_are_counted_from_zero_after_a_pickup():
     assert [p.message for p in reports[0].problems] == ["voice 1, bar 2 lasts 2/4 but M:3/4 needs 3/4"]
 
 
+def test_a_short_bar_makes_a_bar_with_one_neighbour_unless_it_ends_a_repeat():
+    head = "X:1\nM:4/4\nL:1/4\nK:C\nD | G A B c | d2 d "
+    chain = head + "|| c || B A G | A4 | G4 |]\n"  # c completes d2 d, so B A G is left short
+    pairs = head + "|| c || B A G || c | A4 | G4 |]\n"  # then B A G completes the pickup, and c completes it
+    repeat = head + "|: c :| B A G | A4 | G4 |]\n"  # c is played after d2 d, then again before B A G
+    assert [p.message for p in check_tunes(chain)[0].problems] == ["voice 1, bar 4 lasts 3/4 but M:4/4 needs 4/4"]
+    assert check_tunes(pairs)[0].problems == [] and check_tunes(repeat)[0].problems == []
+
+
 # ----- agreement with abc2midi -c on bar lengths
 
 ABC2MIDI_SET = {

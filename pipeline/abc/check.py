@@ -166,8 +166,10 @@ def _short_bars_accepted(bars: list[Bar], durations: list[Fraction]) -> set[int]
         openers.append(opener)
         if closes[index]:
             opener = index + 1
-    # a section's short opening bar that completes the short bar before it (a pickup may complete many)
-    completes_before = [i > 1 and i == openers[i] and completes(i, i - 1) for i in range(len(bars))]
+    # a section's short opening bar that makes a bar with the short bar before it (a pickup may make many)
+    completes_before = [False] * len(bars)
+    for index in range(2, len(bars)):
+        completes_before[index] = index == openers[index] and neighbours(index - 1, index)
     for index in range(1, last):
         if not is_short(index):
             continue
