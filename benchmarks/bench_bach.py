@@ -1,8 +1,8 @@
 """How good is the default Bach model after a fixed training budget, sampled free and constrained?
 
 Trains the default Bach model (the chorales' soprano lines each moved to the tonic C, the bach corpus' `bench`
-recipe: 2 x 256 LSTM, dropout 0.3) for --minutes of wall time, then samples --samples tunes at temperatures 0.5, 0.8 and 1.0, free and
-constrained, and prints for each: strict validity (the `abc` checker and the header fields every training
+recipe: 2 x 256 LSTM, dropout 0.3) for --minutes of wall time, then samples --samples tunes at temperatures
+0.5, 0.8 and 1.0, free and constrained, and prints for each: strict validity (the `abc` checker and the header fields every training
 tune has), the style overlaps with the held-out tunes (pitch classes, intervals, durations, bars per tune),
 median bars against the held-out tunes', copying from the training tunes, and samples per second. The held-out
 tunes themselves are scored too, as the baseline the figures are read against. A second table gives the
