@@ -21,11 +21,11 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@
 
-# The Bach path: the chorales' soprano lines as ABC (written from music21's corpus on first use, about
-# two minutes on two cores, then cached), a small model trained for a few minutes, tunes sampled as ABC and MIDI,
+# The Bach path: the chorales' soprano lines as ABC, each moved to C major or C minor (written from music21's corpus
+# on first use, about two minutes on two cores, then cached), a small model trained for a few minutes, tunes sampled as ABC and MIDI,
 # and last the gallery of the tunes (scores and audio rendered into demo-gallery/), opened where a browser is.
 demo: install
-	$(BIN)/charmony prepare bach --run bach-demo --option voices=soprano
+	$(BIN)/charmony prepare bach --run bach-demo --option voices=soprano --option transpose=tonic
 	$(BIN)/charmony train bach-demo --restart --recipe demo --max-steps $(DEMO_STEPS) --max-minutes $(DEMO_MINUTES)
 	$(BIN)/charmony sample bach-demo --num-samples 8 --max-length 1500 --temperature 0.8 --seed 1 --out demo-samples --render midi
 	@echo "tunes: demo-samples/sample_001.abc ... sample_008.abc; MIDI: demo-samples/sample_NNN.mid for each tune that passed the abc check"

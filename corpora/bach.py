@@ -156,10 +156,11 @@ class BachCorpus(AbcCorpus):
     description = "Bach's chorales (music21's corpus) or your .abc and score files, written as ABC; one tune per document."
     default_source = "the Bach chorales in music21's corpus, written as ABC on first use and cached"
     recipes = {
-        "demo": Recipe("`make demo`'s model: 2 x 256 LSTM, dropout 0.1, at most 1,000 steps or 4 minutes (with --option voices=soprano)",
-                       layers=2, hidden=256, dropout=0.1, max_steps=1000, max_minutes=4.0),
-        "bench": Recipe("bench_bach.py's model: 2 x 256 LSTM, dropout 0.1, 10 minutes (with voices=soprano, transpose=all)",
-                        layers=2, hidden=256, dropout=0.1, max_steps=100_000, max_minutes=10.0),
+        "demo": Recipe("`make demo`'s model: 2 x 256 LSTM, dropout 0.3, at most 1,000 steps or 4 minutes (with --option "
+                       "voices=soprano --option transpose=tonic)",
+                       layers=2, hidden=256, dropout=0.3, max_steps=1000, max_minutes=4.0),
+        "bench": Recipe("bench_bach.py's model: 2 x 256 LSTM, dropout 0.3, 10 minutes (with voices=soprano, transpose=tonic)",
+                        layers=2, hidden=256, dropout=0.3, max_steps=100_000, max_minutes=10.0),
     }
     options = {
         "voices": "all (default) or soprano (the melody: the part named Soprano, else the top part)",

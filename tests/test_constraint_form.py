@@ -82,14 +82,14 @@ def test_the_constraint_refuses_what_the_corpus_and_abc2midi_do_not_take(soprano
 
 def test_the_form_comes_from_the_profile(soprano):
     form = soprano.grammar.form
-    assert (soprano.grammar.fewest, form.most_double_bars, form.most_rest_bars, form.short_double_bars) == (7, 1, 0, False)
+    assert (soprano.grammar.fewest, form.most_double_bars, form.most_rest_bars, form.short_closes) == (7, 1, 0, {":|"})
 
 
 def test_a_short_bar_closed_by_a_double_bar_is_completed_by_the_next():
     """Where the corpus closes short bars with `||`, abc2midi counts the next bar with it: it must complete it."""
     written = PICKUP.format(close="||").replace("|| c B A G |", "|| c | B A G A |")
     constraint = AbcConstraint(abc_profile([*SOPRANO, written, written]), AbcOptions())
-    assert constraint.grammar.form.short_double_bars
+    assert "||" in constraint.grammar.form.short_closes
     assert writes(constraint, written) and not writes(constraint, PICKUP.format(close="||"))
     if ABC2MIDI is not None:
         assert abc2midi_complaints(written) == [] and abc2midi_complaints(PICKUP.format(close="||")) != []
@@ -102,7 +102,7 @@ COUNTED = {
     # bench_bach's tune: the bar after `:|` completes the one before it and is closed by `|:`; the bar after
     # that is counted alone, so it must be whole
     "a bar completing the short bar before `:|` and closed by `|:` is followed by a whole bar": (
-        [],
+        [HEAD + "D | G A B c | d2 Hd :| B |: c B A G | G A B c | A G F A :| HG4 |]\n"] * 2,
         HEAD + "D | G A B c | d2 Hd :| B |: c B A | G A B c | A G F A :| HG4 |]\n",
         HEAD + "D | G A B c | d2 Hd :| B |: c B A G | G A B c | A G F A :| HG4 |]\n", True),
     "a bar completing the short bar before `||` and closed by `||` is followed by a whole bar": (
@@ -145,7 +145,7 @@ def test_every_short_bar_pattern_the_grammar_writes_passes_abc2midi():
     corpus = [HEAD + "D | G A B || c | d e d c :: B A G A | G A B :| c | G4 |]\n",
               HEAD + "G A B c |: d2 d2 :| e d c B || A2 A2 | G4 |]\n"] * 2
     profile = abc_profile([*SOPRANO, *corpus])
-    profile["form"].update(bars_fewest=1, double_bars_most=99, short_double_bars=99)
+    profile["form"].update(bars_fewest=1, bars_low=1, double_bars_most=99, short_closes=dict.fromkeys(("||", "|:", "::", ":|"), 99))
     constraint = AbcConstraint(profile, AbcOptions())
     start = fed(constraint, HEAD)
     written = []
@@ -165,6 +165,42 @@ def test_every_short_bar_pattern_the_grammar_writes_passes_abc2midi():
     assert len(written) > 3000
     assert [text for text in written if not check_abc(text).valid] == []
     assert {text: found for text in written if (found := abc2midi_complaints(text))} == {}
+
+
+def test_a_short_bar_opens_a_repeat_only_where_the_corpus_does(soprano):
+    """A model that closes a short bar where the corpus closes none was steered to `|:`, and then could not end the
+    tune before a `:|`: constrained tunes ran on (issue 17). Only a sign the corpus closes short bars with may."""
+    opened = PICKUP.format(close="|:").replace("|: c B A G |", "|: c | B A G A |").replace("A G F A |", "A G F A :|")
+    bar = opened.split(" c |")[0]
+    assert fed(soprano, bar + " :|") is not None and fed(soprano, bar + " |:") is None and not writes(soprano, opened)
+    constraint = AbcConstraint(abc_profile([*SOPRANO, opened, opened]), AbcOptions())
+    assert constraint.grammar.form.short_closes == {"|:", ":|"} and writes(constraint, opened)
+    if ABC2MIDI is not None:
+        assert abc2midi_complaints(opened) == []
+
+
+def test_a_repeat_closing_a_line_before_one_that_opens_with_a_repeat_counts_as_written(folk):
+    """The parser reads `:|` at a line's end and `|:` opening the next as `::`: the profile counts both signs."""
+    assert ":|" in folk.grammar.form.short_closes
+
+
+def test_a_tune_has_at_least_the_bars_of_all_but_the_shortest_twentieth_of_the_corpus():
+    """A model refused an ending after a phrase or two, by the shortest tune's bars alone, ran on long."""
+    short = HEAD + "G A B c | d2 d2 | e d c B | HG4 |]\n"  # 4 bars, where the other tunes have 7 or 8
+    six = HEAD + "G A B c | d2 d2 | e d c B | A2 A2 | B c d B | HG4 |]\n"
+    constraint = AbcConstraint(abc_profile([short, *SOPRANO * 4]), AbcOptions())
+    assert constraint.grammar.fewest == 7
+    assert not writes(constraint, short) and not writes(constraint, six)
+    assert writes(constraint, six.replace("| HG4 |]", "| A G F A | HG4 |]"))
+    assert AbcConstraint(abc_profile([short, *SOPRANO]), AbcOptions()).grammar.fewest == 4, "under 20 tunes: the shortest"
+
+
+def test_no_meter_change_inside_a_section_opened_with_a_repeat(soprano):
+    """Its `:|` may not follow a meter change, and the tune may not end before it: the sample was left with no
+    character to write."""
+    assert fed(soprano, HEAD + "G A B c |: d2 d2 | [M:3/4]") is None
+    assert fed(soprano, HEAD + "G A B c | d2 d2 | [M:3/4]") is not None
+    assert fed(soprano, HEAD + "G A B c |: d2 d2 :| [M:3/4]") is not None
 
 
 def test_no_tie_goes_round_a_repeat(soprano):

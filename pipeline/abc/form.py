@@ -1,5 +1,6 @@
 """The form of a training tune as the ABC constraint keeps it: its length in bars, the scale degree it ends on,
-and how often it writes `||` and bars of rests; and the bounds a run's profile records from them."""
+how often it writes `||` and bars of rests, and which section signs close a short bar in it; and the bounds a
+run's profile records from them."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ from charmony.pipeline.abc.check import bar_numbers
 from charmony.pipeline.abc.melody import is_rest_bar
 from charmony.pipeline.abc.sounds import last_note, melody
 from charmony.pipeline.abc.bars import is_short as bar_is_short
-from charmony.pipeline.abc.tune import Tune
+from charmony.pipeline.abc.tune import Bar, Tune
 
-# A constrained tune has at least as many bars as the shortest training tune, and at most as many bars, `||` and
-# bars of rests as the training tune with the most: a rule narrower than that would refuse the corpus' own tunes.
-COMMON = 0.05  # a tune may end on a degree, or close a short bar with `||`, where this share of the training tunes do
+# A constrained tune has at most as many bars, `||` and bars of rests as the training tune with the most: a rule
+# narrower than that would refuse the corpus' own tunes. It ends no earlier than most of them (the SHORT_TAIL share
+# of the training tunes is shorter): a model that stops after a phrase or two, refused, would otherwise run on.
+COMMON = 0.05  # a tune may end on a degree, or close a short bar with a section sign, where this share of the training tunes do
+SHORT_TAIL = 0.05  # the share of training tunes a constrained tune may be shorter than: their 5th percentile of bars
+SECTION_SIGNS = ("||", "|:", "::", ":|")  # the barlines whose short bars the profile counts (see `closing_signs`)
 
 
 @dataclass(frozen=True)
@@ -24,7 +28,7 @@ class TuneForm:
     final_degree: int | None  # semitones from the key's tonic up to the last note, 0-11; None without either
     double_bars: int  # bars closed by `||`
     rest_bars: int  # bars of rests only
-    short_double_bar: bool  # a short bar closed by `||` before the last bar
+    short_closes: frozenset[str]  # the section signs (SECTION_SIGNS) that close a short bar, the first and last aside
 
 
 def tune_form(tune: Tune) -> TuneForm | None:
@@ -35,9 +39,18 @@ def tune_form(tune: Tune) -> TuneForm | None:
     last = last_note(melody(voice))
     degree = None if last is None or last.tonic is None else (last.midi - last.tonic) % 12
     bars = voice.bars
-    short_double = any(bar.barline == "||" and bar_is_short(bar.duration(), bar.meter) for bar in bars[:-1])
+    short_closes = frozenset(sign for bar, after in zip(bars[1:-1], bars[2:]) if bar_is_short(bar.duration(), bar.meter)
+                             for sign in closing_signs(bar, after)) & frozenset(SECTION_SIGNS)
     return TuneForm(bar_numbers(voice)[-1], degree, sum(bar.barline == "||" for bar in bars),
-                    sum(map(is_rest_bar, bars)), short_double)
+                    sum(map(is_rest_bar, bars)), short_closes)
+
+
+def closing_signs(bar: Bar, after: Bar) -> set[str]:
+    """The barlines that may have closed `bar` as written: the parser keeps a repeat's dots on the bars either side,
+    so a line ending `:|` (or `|`) before one opening `|:` reads as `::` (or `|:`): both count."""
+    if bar.end_repeat:
+        return {"::", ":|"} if after.start_repeat else {":|"}
+    return {"|:", bar.barline} if after.start_repeat else {bar.barline}
 
 
 def form_summary(forms: list[TuneForm]) -> dict:
@@ -52,11 +65,12 @@ def form_summary(forms: list[TuneForm]) -> dict:
     return {
         "tunes": len(forms),
         "bars_fewest": bars[0],
+        "bars_low": bars[int(len(bars) * SHORT_TAIL)],
         "bars_median": bars[len(bars) // 2],
         "bars_most": bars[-1],
         "final_degrees": {str(degree): count for degree, count in sorted(degrees.items())},
         "unknown_finals": sum(form.final_degree is None for form in forms),
         "double_bars_most": max(form.double_bars for form in forms),
         "rest_bars_most": max(form.rest_bars for form in forms),
-        "short_double_bars": sum(form.short_double_bar for form in forms),
+        "short_closes": {sign: sum(sign in form.short_closes for form in forms) for sign in SECTION_SIGNS},
     }

@@ -14,9 +14,10 @@ tune finish before `--max-length`; where a later bar could be cut short to compl
 section's end, it counts that bar whole, so it may be a few characters more than the shortest, never
 less than one the constraint can write.
 
-Where the profile records the form of the corpus' tunes, a tune has no fewer bars than the shortest of them
-and no more than the longest, and writes `||` and bars of rests no more often than the one with the most,
-never `||` after a short bar unless they do; with `--option final=corpus` its first voice ends on a scale
+Where the profile records the form of the corpus' tunes, a tune has no fewer bars than all but the shortest
+twentieth of them (their 5th percentile) and no more than the longest, and writes `||` and bars of rests no
+more often than the one with the most; a short bar closes with `||`, `|:`, `::` or `:|` only where one in
+twenty of them closes a short bar with that sign; with `--option final=corpus` its first voice ends on a scale
 degree they end on, until their median length (past it, on any note).
 
 What it writes, abc2midi plays without an error or a bar of the wrong length (the "second opinion" of the

@@ -6,6 +6,7 @@ from fractions import Fraction
 
 from charmony.pipeline.abc.bars import closes_section, completes
 from charmony.pipeline.abc.fields import Meter
+from charmony.pipeline.abc.form import SECTION_SIGNS
 from charmony.pipeline.abc.grammar.cache import Memo
 from charmony.pipeline.abc.grammar.compiled import CompiledGrammar
 from charmony.pipeline.abc.grammar.count import Count, after_bar, owes
@@ -140,11 +141,10 @@ class Bars:
     def keeps_form(self, s: AbcState, duration: int, barline: str, filled: bool) -> bool:
         """Whether closing the bar keeps the form of the corpus' tunes (see `compiled.Form`)."""
         form = self.grammar.form
-        if barline == "||":
-            if form.most_double_bars is not None and s.doubles >= form.most_double_bars:
-                return False
-            if not form.short_double_bars and s.bar_index > 0 and self.short(s.bar_meter, duration):
-                return False
+        if barline == "||" and form.most_double_bars is not None and s.doubles >= form.most_double_bars:
+            return False
+        if barline not in form.short_closes and barline in SECTION_SIGNS and s.bar_index > 0 and self.short(s.bar_meter, duration):
+            return False
         if s.rests_only and not filled and form.most_rest_bars is not None and s.rest_bars >= form.most_rest_bars:
             return False
         if barline == "|]" and not self.finishes(s, filled, self.number(s, duration)):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from math import lcm
 
-from charmony.pipeline.abc.form import COMMON
+from charmony.pipeline.abc.form import COMMON, SECTION_SIGNS
 from charmony.pipeline.abc.fields import FREE_METER, Meter, default_unit, parse_key, parse_meter, parse_unit
 from charmony.pipeline.abc.grammar.lengths import FillLengths, fewest_tokens, tuplet_notes
 from charmony.pipeline.abc.grammar.symbols import BROKEN, INF, NOTE_LETTERS, STANDARD_ORDER, TEXT_MARGIN
@@ -47,7 +47,7 @@ class CompiledGrammar:
     key_fields: Words  # inline fields `[K:...]`
     fields: Words  # both
     whole: int  # ticks to a whole note
-    fewest: int  # the fewest bars a tune has
+    fewest: int  # the fewest bars a tune has: the training tunes' 5th percentile (see `form.SHORT_TAIL`)
     form: Form  # the bars, endings and furniture of the corpus' tunes
     max_jump: int  # see Constraint.max_jump
 
@@ -68,7 +68,7 @@ class Form:
     median_bars: int | None = None  # ... up to this bar; past it, the last note may be any
     most_double_bars: int | None = None  # `||` per tune
     most_rest_bars: int | None = None  # bars of rests only, per tune
-    short_double_bars: bool = True  # a short bar may be closed by `||` before the end
+    short_closes: frozenset[str] = frozenset(SECTION_SIGNS)  # the section signs that may close a short bar (not the first)
 
 
 def tune_form(profile: dict, options: AbcOptions) -> Form:
@@ -85,8 +85,22 @@ def tune_form(profile: dict, options: AbcOptions) -> Form:
         median_bars=form["bars_median"],
         most_double_bars=form["double_bars_most"],
         most_rest_bars=form["rest_bars_most"],
-        short_double_bars=form["short_double_bars"] >= common,
+        short_closes=short_closes(form, common),
     )
+
+
+def short_closes(form: dict, common: float) -> frozenset[str]:
+    """The section signs that close a short bar in at least `common` training tunes (a profile written before it
+    counted them all counted only `||`)."""
+    counts = form.get("short_closes") or {**dict.fromkeys(SECTION_SIGNS, common), "||": form["short_double_bars"]}
+    return frozenset(sign for sign, count in counts.items() if count >= common)
+
+
+def fewest_bars(profile: dict) -> int:
+    """The fewest bars a constrained tune has: the training tunes' 5th percentile, or in a profile written before
+    it was recorded, the shortest tune's bars."""
+    form = profile.get("form") or {}
+    return max(1, form.get("bars_low", form.get("bars_fewest", profile.get("fewest_bars", 1))))
 
 
 def compile_grammar(profile: dict, options: AbcOptions) -> CompiledGrammar:
@@ -117,7 +131,7 @@ def compile_grammar(profile: dict, options: AbcOptions) -> CompiledGrammar:
     meters, units = meters_and_units(header, forced, meter_fields)
     fill_lengths = tuple(sorted((length_factor(text), 1 + len(text)) for text in fill if length_factor(text)))
     whole = ticks_per_whole(meters, units, music, broken, tuplets)
-    fewest = 1 if options.bars is not None else max(1, (profile.get("form") or {}).get("bars_fewest", profile.get("fewest_bars", 1)))
+    fewest = 1 if options.bars is not None else fewest_bars(profile)
     return CompiledGrammar(
         options=options,
         forced=forced,

@@ -317,6 +317,8 @@ class Lexer:
             keysig, tonic = signature(parse_key(text[3:-1]).key)  # for this voice only, as abc2midi plays it
             return s.but(pos=ITEM, buf="", space=False, keysig=keysig, tonic=s.tonic if s.voice else tonic)
         meter = parse_meter(text[3:-1])
+        if s.voice == 0 and s.repeat and s.section_meter is not None and meter != s.section_meter:
+            return None  # a section opened with |: must close with :|, which no meter change may come before
         return s.but(pos=ITEM, buf="", space=False, meter=meter, bar_meter=meter, bar_field=text)
 
 
