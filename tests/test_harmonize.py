@@ -11,6 +11,7 @@ import pytest
 from charmony.pipeline.abc.check import check_abc
 from charmony.pipeline.abc.four_parts import melody_bars, read_melody, soprano_lines, soprano_tune
 from charmony.pipeline.abc.parser import parse_tune
+from charmony.pipeline.abc.tonic import moved
 from charmony.pipeline.data.prepare import prepare
 from charmony.pipeline.evaluation.references import documents
 from charmony.pipeline.run.config import HarmonizeConfig, PrepareConfig
@@ -78,6 +79,19 @@ def held_out_melody(four_part_run, tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def tonic_run(tmp_path_factory) -> Run:
+    """A tiny model of 40 made-up hymns, half of them written in D, prepared with transpose=tonic: all in C."""
+    root = tmp_path_factory.mktemp("tonic-hymns")
+    draw = random.Random(7)
+    source = root / "hymns.abc"
+    source.write_text("\n".join(moved(hymn(number, draw), 2 * (number % 2), "1/4") for number in range(1, 41)), encoding="utf-8")
+    run = Run(root / "runs" / "tonic")
+    prepare(run, PrepareConfig("bach", [source], val_fraction=0.2, options={"transpose": "tonic"}))
+    train(run, TINY_TRAIN.with_settings(max_steps=60))
+    return run
+
+
 def voice_lines(text: str, voice: int) -> list[str]:
     return [line + "\n" for line in text.splitlines() if line.startswith(f"[V:{voice}] ")]
 
@@ -107,6 +121,40 @@ def test_the_soprano_is_the_melody_and_the_voices_are_aligned_and_valid(four_par
     for entry in report["samples"]:  # each harmonisation's own harmony figures, for the gallery's card
         assert set(entry["evaluation"]["harmony"]) >= {"chords", "parallels", "crossing", "spacing", "bass_cadence"}
     assert_abc2midi_accepts(texts)
+
+
+def test_a_tonic_run_harmonises_a_melody_in_d_in_c_and_gives_it_back_in_d(tonic_run, held_out_melody, tmp_path):
+    assert parse_tune(next(documents(tonic_run.tokens("train"), tonic_run.vocabulary()))).key.tonic == "C"
+    in_d = tmp_path / "in_d.abc"
+    in_d.write_text(moved(held_out_melody.read_text(), 2, "1/4"), encoding="utf-8")
+    assert "\nK:D\n" in in_d.read_text()
+    melody = read_melody(in_d.read_text(), "in_d.abc")
+    samples, metadata = harmonize(tonic_run, HarmonizeConfig(melody=in_d, num_samples=3, seed=5, device="cpu"))
+    assert metadata["moved_by"] == -2 and "left_in_c" not in metadata
+    texts = [sample.text for sample in samples]
+    for sample in samples:
+        assert "\nK:C\n" in sample.raw and voice_lines(sample.raw, 1) != soprano_lines(melody, "bars")  # drawn in C
+    for text in texts:
+        assert "\nK:D\n" in text and text.startswith("X:")
+        assert voice_lines(text, 1) == soprano_lines(melody, "blocks")  # the melody exactly, in its own key
+        assert check_abc(text).valid, check_abc(text).problems[:2]
+        voices = list(parse_tune(text).voices.values())
+        assert len(voices) == 4 and all(voice.key.tonic == "D" for voice in voices)
+        assert all(len(voice.bars) == len(melody.bars) for voice in voices)
+    assert_abc2midi_accepts(texts)
+
+
+def test_a_tonic_run_harmonises_a_melody_in_c_as_it_is(tonic_run, held_out_melody):
+    samples, metadata = harmonize(tonic_run, HarmonizeConfig(melody=held_out_melody, num_samples=1, seed=5, device="cpu"))
+    assert "moved_by" not in metadata
+    assert voice_lines(samples[0].text, 1) == soprano_lines(read_melody(held_out_melody.read_text(), "m"), "blocks")
+
+
+def test_a_run_that_keeps_its_keys_does_not_move_a_melody_in_d(four_part_run, held_out_melody, tmp_path):
+    in_d = tmp_path / "in_d.abc"
+    in_d.write_text(moved(held_out_melody.read_text(), 2, "1/4"), encoding="utf-8")
+    with pytest.raises(ConfigError, match="never saw the key K:D"):
+        harmonize(four_part_run, HarmonizeConfig(melody=in_d, num_samples=1, seed=5, device="cpu"))
 
 
 def test_the_same_seed_gives_the_same_harmonisations(four_part_run, held_out_melody):
