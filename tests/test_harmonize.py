@@ -23,6 +23,7 @@ from charmony.pipeline.training.train import train
 from assertions import assert_user_error
 from second_opinion import assert_abc2midi_accepts
 from tiny import TINY_TRAIN
+from voice_crossing import crossings
 
 HEADER = ('X:1\nT:Hymn {number}\nC:J.S. Bach\nM:4/4\nL:1/4\nV:1 name="Soprano" clef=treble\nV:2 name="Alto" clef=treble\n'
           'V:3 name="Tenor" clef=bass\nV:4 name="Bass" clef=bass\nK:C\n')
@@ -155,6 +156,25 @@ def test_a_run_that_keeps_its_keys_does_not_move_a_melody_in_d(four_part_run, he
     in_d.write_text(moved(held_out_melody.read_text(), 2, "1/4"), encoding="utf-8")
     with pytest.raises(ConfigError, match="never saw the key K:D"):
         harmonize(four_part_run, HarmonizeConfig(melody=in_d, num_samples=1, seed=5, device="cpu"))
+
+
+def test_with_crossing_no_no_lower_voice_starts_above_the_voice_before_it(four_part_run, held_out_melody, invoke, tmp_path):
+    out = tmp_path / "harmonized"
+    result = invoke("harmonize", held_out_melody, "--run", "hymns", "--runs-dir", four_part_run.dir.parent,
+                    "--num-samples", "4", "--seed", "5", "--temperature", "1.5", "--option", "crossing=no", "--out", out)
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "samples.json").read_text())
+    assert report["options"] == {"crossing": "no"}
+    melody = read_melody(held_out_melody.read_text(), "melody.abc")
+    texts = [(out / entry["file"]).read_text() for entry in report["samples"]]
+    for text in texts:
+        assert voice_lines(text, 1) == soprano_lines(melody, "blocks") and check_abc(text).valid
+    assert [crossings(text) for text in texts] == [0] * 4
+    free, _ = harmonize(four_part_run, HarmonizeConfig(melody=held_out_melody, num_samples=4, seed=5, temperature=1.5, device="cpu"))
+    assert sum(crossings(sample.text) for sample in free) > 0, "without the option, the tiny model's voices cross"
+    bad = invoke("harmonize", held_out_melody, "--run", "hymns", "--runs-dir", four_part_run.dir.parent,
+                 "--option", "crossing=sometimes", "--out", tmp_path / "bad")
+    assert_user_error(bad, "--option crossing=sometimes")
 
 
 def test_the_same_seed_gives_the_same_harmonisations(four_part_run, held_out_melody):

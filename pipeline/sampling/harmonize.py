@@ -22,7 +22,7 @@ from charmony.pipeline.abc.layout import WRITER_LAYOUT
 from charmony.pipeline.abc.four_parts import LOWER_PREFIXES, Melody, check_known, four_part_header, read_melody, soprano_lines
 from charmony.pipeline.abc.tonic import moved, shift_to_c
 from charmony.pipeline.model.charmodel import CharModel
-from charmony.pipeline.plugin.corpus import CorpusPlugin, SampleInfo
+from charmony.pipeline.plugin.corpus import CorpusPlugin, SampleInfo, check_options
 from charmony.pipeline.plugin.manager import corpus_call, get_outputs
 from charmony.pipeline.run.config import GREEDY_BELOW, HarmonizeConfig
 from charmony.pipeline.run.folder import Run
@@ -161,9 +161,10 @@ class Harmonizer:
         return token
 
 
-def constraint_of(run: Run, corpus: CorpusPlugin, vocab: Vocabulary):
-    """The corpus' grammar constraint for this run, or a ConfigError when it has none."""
-    constraint = run_constraint(run, corpus, vocab, {})
+def constraint_of(run: Run, corpus: CorpusPlugin, vocab: Vocabulary, options: dict[str, str]):
+    """The corpus' grammar constraint for this run and sample options, or a ConfigError when it has none."""
+    check_options(corpus, options, sample=True)
+    constraint = run_constraint(run, corpus, vocab, options)
     if constraint is None:
         raise ConfigError(f"run {run.name!r} has no grammar constraint, which harmonising needs; prepare it again")
     return constraint
@@ -215,7 +216,7 @@ def harmonize(run: Run, config: HarmonizeConfig) -> tuple[list[Sample], dict]:
     segments = melody_plan(run, corpus, vocab, melody)
     if len(segments[0].tokens) >= config.max_length:
         raise ConfigError(f"--max-length {config.max_length} is shorter than the melody's header and first line")
-    constraint = constraint_of(run, corpus, vocab)
+    constraint = constraint_of(run, corpus, vocab, config.options)
     start_state(constraint, segments[0], vocab.tokens)
     device = resolve_device(config.device)
     if device.type == "cpu":
@@ -242,6 +243,8 @@ def harmonize(run: Run, config: HarmonizeConfig) -> tuple[list[Sample], dict]:
         "temperature": config.temperature, "max_length": config.max_length, "mode": "harmonized",
         "melody": str(config.melody), "melody_title": melody.title, "outputs": outputs,
     }
+    if config.options:
+        metadata["options"] = dict(config.options)
     if shift:
         metadata["moved_by"] = shift  # semitones the melody was moved to the run's tonic C, and the harmonisations back
         if left_in_c:
