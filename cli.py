@@ -221,6 +221,7 @@ def sample_command(run_name, out_dir, runs_dir, **settings):
 @option("--evaluate/--no-evaluate", default=field_default(HarmonizeConfig, "evaluate"),
         show_default=shown(field_default(HarmonizeConfig, "evaluate")),
         help="Score the harmonisations as `charmony evaluate` does, into samples.json and one line.")
+@corpus_option("A corpus sample option, such as crossing=no (no voice above the one before it); repeatable.")
 @runs_dir_option
 def harmonize_command(melody, run_name, out_dir, runs_dir, **settings):
     """Write four-part harmonisations of MELODY (an ABC file of one tune): the soprano is the melody, and the

@@ -177,6 +177,10 @@ class BachCorpus(AbcCorpus):
         """How a run prepared with `options` lays out its tunes' voices: blocks or bars."""
         return BachOptions.parse(options).layout
 
+    def moves_to_c(self, options: Mapping[str, str]) -> bool:
+        """Whether a run prepared with `options` has its tunes moved to the tonic C (transpose=tonic)."""
+        return BachOptions.parse(options).to_c
+
     def finish(self, text: str, sample: SampleInfo) -> str:
         """Number, title and credit the sampled tune, written in the usual layout (blocks of bars) whatever the run's."""
         if sample.layout not in (None, WRITER_LAYOUT):

@@ -19,9 +19,8 @@ from tqdm import tqdm
 
 from charmony.pipeline.abc.check import check_abc
 from charmony.pipeline.abc.compare import differences
-from charmony.pipeline.abc.fields import FieldError, parse_key
 from charmony.pipeline.abc.score import abc_to_score
-from charmony.pipeline.abc.sounds import tonic_class
+from charmony.pipeline.abc.tonic import shift_to_c
 from charmony.pipeline.abc.writer import WRITER_VERSION, WriterOptions, score_to_abc
 from charmony.pipeline.system.atomic import write_json
 from charmony.pipeline.system.errors import CorpusError
@@ -101,20 +100,6 @@ def _take_tempo_and_key(first: stream.Part, part: stream.Part) -> None:
     ours = part.recurse().getElementsByClass(key.KeySignature).first()
     if theirs is not None and ours is not None and theirs.sharps == ours.sharps and type(theirs) is not type(ours):
         ours.activeSite.replace(ours, copy.deepcopy(theirs))
-
-
-def shift_to_c(text: str) -> int:
-    """The semitones (-5 to +6) that move a tune's key, its first K: field, to the tonic C; 0 when it names none.
-
-    A major key goes to C major, a minor key to C minor (not A minor), so that every tune ends on the same note.
-    """
-    value = next((line[2:] for line in text.splitlines() if line.startswith("K:")), "")
-    try:
-        tonic = tonic_class(parse_key(value).key)
-    except FieldError:
-        tonic = None
-    shift = -(tonic or 0) % 12
-    return shift - 12 if shift > 6 else shift
 
 
 def write_variant(score: stream.Score, variant: Variant, title: str, composer: str | None = None) -> str:

@@ -256,13 +256,6 @@ def test_transpose_tonic_moves_each_abc_tune_to_c_by_the_smallest_shift_of_its_o
     assert texts["G major"].endswith("K:C\n[V:1] c d e g | c'4 |]\n"), texts["G major"]
 
 
-@pytest.mark.parametrize(("written", "shift"), [
-    ("K:C", 0), ("K:D", -2), ("K:Gm", 5), ("K:F#m", 6), ("K:F", -5), ("K:Bb", 2), ("K:B", 1), ("K:none", 0),
-])
-def test_the_shift_to_c_is_the_smallest_that_takes_the_tonic_there(written, shift):
-    assert chorales.shift_to_c(f"X:1\nT:t\n{written}\nC|]\n") == shift
-
-
 def test_a_chorale_moved_to_c_is_written_from_its_score_in_c_or_c_minor():
     path = next(p for p in chorales.chorale_paths() if p.stem == "bwv10.7")  # G minor: up a fourth
     variants = (Variant("all", 5), Variant("all", to_c=True), Variant("soprano", to_c=True))

@@ -15,6 +15,8 @@ from charmony.pipeline.abc.check import bar_numbers, check_abc
 from charmony.pipeline.abc.collection import split_tunes
 from charmony.pipeline.abc.grammar.constraint import AbcConstraint
 from charmony.pipeline.abc.parser import parse_tune
+from charmony.pipeline.abc.profile import abc_profile
+from charmony.pipeline.abc.theory import STEP_SEMITONES
 from charmony.pipeline.abc.profile import required_fields
 from charmony.pipeline.abc.sample_options import AbcOptions
 from charmony.pipeline.sampling.constrained import ConstrainedBatch, primed
@@ -28,6 +30,7 @@ from charmony.pipeline.sampling.sample import load_model, sample
 from charmony.pipeline.training.train import train
 from charmony.plugins.poem import PoemChecker
 from tiny import TINY_TRAIN
+from voice_crossing import crossings
 
 UNTRAINED = dataclasses.replace(TINY_TRAIN, max_steps=1, eval_every=1, save_every=1, log_every=1)
 POEMS = [
@@ -254,6 +257,46 @@ def test_each_cached_mask_holds_for_every_state_of_its_key(runs, name):
     assert_abc2midi_accepts(texts)
 
 
+def test_with_crossing_no_no_voice_starts_a_note_above_the_voice_before_it(runs):
+    run = runs["chorales"]
+    tokens = run.vocabulary().tokens
+    crossed, _ = random_walk(AbcConstraint(run.profile()["abc"], AbcOptions()), tokens, 24, 1600, seed=2)
+    assert sum(map(crossings, crossed)) > 20, "random notes cross often without the option"
+    constraint = AbcConstraint(run.profile()["abc"], AbcOptions(no_crossing=True))
+    texts, batch = random_walk(constraint, tokens, 24, 1600, seed=2)  # verify raises where a cached mask is wrong
+    assert batch.dead_ends == 0 and all(state is None for state in batch.states)
+    assert all(check_abc(t, required_fields(run.profile())).valid for t in texts)
+    assert [crossings(text) for text in texts] == [0] * 24
+    assert_abc2midi_accepts(texts)
+
+
+def alto_start(constraint: AbcConstraint):
+    """The state of `constraint` where the first chorale's alto begins."""
+    state = constraint.start()
+    for char in FOUR_VOICES[0].split("[V:2]")[0] + "[V:2] ":
+        state = constraint.feed(state, char)
+    return state
+
+
+def test_with_crossing_no_the_alto_starts_no_note_above_the_sopranos():
+    constraint = AbcConstraint(abc_profile(FOUR_VOICES), AbcOptions(no_crossing=True))
+    state = alto_start(constraint)
+    first = parse_tune(FOUR_VOICES[0]).voices["1"].bars[0].events[0]  # the alto's first note sounds below it
+    limit = 12 * (first.octave + 1) + STEP_SEMITONES[first.step] + first.alter
+    names = {"C": 60, "D": 62, "E": 64, "F": 65, "G": 67, "A": 69, "B": 71, "c": 72, "d": 74, "e": 76}
+    for letter, pitch in names.items():
+        fed = constraint.feed(state, letter)
+        if letter.islower():
+            assert (fed is not None) == (pitch <= limit), letter
+        else:  # a capital may go down an octave with `,`
+            assert fed is not None or pitch - 12 > limit, letter
+    assert limit == 67 and constraint.feed(state, "A ") is None and constraint.feed(state, "A, ") is not None
+    tenor = parse_tune(FOUR_VOICES[0]).voices["3"]
+    assert tenor.octave == -1, "the tenor's written c sounds c below the alto's E, as the grammar reads it"
+    plain = AbcConstraint(abc_profile(FOUR_VOICES), AbcOptions())
+    assert all(plain.feed(alto_start(plain), letter) is not None for letter in names)
+
+
 @pytest.mark.parametrize("name, bars, exact", [("chorales", 2, True), ("folk", 3, False)])
 def test_the_cost_is_the_length_of_a_shortest_completion(runs, name, bars, exact):
     """The cost is the length of a completion the constraint can write, one character nearer at each step of it.
@@ -328,7 +371,8 @@ def test_samples_json_records_the_mode_and_options(runs, invoke, tmp_path):
 
 
 @pytest.mark.parametrize("args, fragments", [
-    (["--option", "metre=3/4"], ["no sample option 'metre'", "bars, final, key, meter, tempo"]),
+    (["--option", "metre=3/4"], ["no sample option 'metre'", "bars, crossing, final, key, meter, tempo"]),
+    (["--option", "crossing=never"], ["--option crossing=never", "give no"]),
     (["--option", "meter=7/0"], ["--option meter=7/0", "such as 3/4"]),
     (["--option", "key=H"], ["--option key=H", "such as G, Dm"]),
     (["--option", "bars=0"], ["--option bars=0", "from 1 to"]),

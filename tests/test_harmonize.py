@@ -11,6 +11,7 @@ import pytest
 from charmony.pipeline.abc.check import check_abc
 from charmony.pipeline.abc.four_parts import melody_bars, read_melody, soprano_lines, soprano_tune
 from charmony.pipeline.abc.parser import parse_tune
+from charmony.pipeline.abc.tonic import moved
 from charmony.pipeline.data.prepare import prepare
 from charmony.pipeline.evaluation.references import documents
 from charmony.pipeline.run.config import HarmonizeConfig, PrepareConfig
@@ -24,6 +25,7 @@ from charmony.pipeline.training.train import train
 from assertions import assert_user_error
 from second_opinion import assert_abc2midi_accepts
 from tiny import TINY_TRAIN
+from voice_crossing import crossings
 
 HEADER = ('X:1\nT:Hymn {number}\nC:J.S. Bach\nM:4/4\nL:1/4\nV:1 name="Soprano" clef=treble\nV:2 name="Alto" clef=treble\n'
           'V:3 name="Tenor" clef=bass\nV:4 name="Bass" clef=bass\nK:C\n')
@@ -80,6 +82,19 @@ def held_out_melody(four_part_run, tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def tonic_run(tmp_path_factory) -> Run:
+    """A tiny model of 40 made-up hymns, half of them written in D, prepared with transpose=tonic: all in C."""
+    root = tmp_path_factory.mktemp("tonic-hymns")
+    draw = random.Random(7)
+    source = root / "hymns.abc"
+    source.write_text("\n".join(moved(hymn(number, draw), 2 * (number % 2), "1/4") for number in range(1, 41)), encoding="utf-8")
+    run = Run(root / "runs" / "tonic")
+    prepare(run, PrepareConfig("bach", [source], val_fraction=0.2, options={"transpose": "tonic"}))
+    train(run, TINY_TRAIN.with_settings(max_steps=60))
+    return run
+
+
 def voice_lines(text: str, voice: int) -> list[str]:
     return [line + "\n" for line in text.splitlines() if line.startswith(f"[V:{voice}] ")]
 
@@ -109,6 +124,59 @@ def test_the_soprano_is_the_melody_and_the_voices_are_aligned_and_valid(four_par
     for entry in report["samples"]:  # each harmonisation's own harmony figures, for the gallery's card
         assert set(entry["evaluation"]["harmony"]) >= {"chords", "parallels", "crossing", "spacing", "bass_cadence"}
     assert_abc2midi_accepts(texts)
+
+
+def test_a_tonic_run_harmonises_a_melody_in_d_in_c_and_gives_it_back_in_d(tonic_run, held_out_melody, tmp_path):
+    assert parse_tune(next(documents(tonic_run.tokens("train"), tonic_run.vocabulary()))).key.tonic == "C"
+    in_d = tmp_path / "in_d.abc"
+    in_d.write_text(moved(held_out_melody.read_text(), 2, "1/4"), encoding="utf-8")
+    assert "\nK:D\n" in in_d.read_text()
+    melody = read_melody(in_d.read_text(), "in_d.abc")
+    samples, metadata = harmonize(tonic_run, HarmonizeConfig(melody=in_d, num_samples=3, seed=5, device="cpu"))
+    assert metadata["moved_by"] == -2 and "left_in_c" not in metadata
+    texts = [sample.text for sample in samples]
+    for sample in samples:
+        assert "\nK:C\n" in sample.raw and voice_lines(sample.raw, 1) != soprano_lines(melody, "bars")  # drawn in C
+    for text in texts:
+        assert "\nK:D\n" in text and text.startswith("X:")
+        assert voice_lines(text, 1) == soprano_lines(melody, "blocks")  # the melody exactly, in its own key
+        assert check_abc(text).valid, check_abc(text).problems[:2]
+        voices = list(parse_tune(text).voices.values())
+        assert len(voices) == 4 and all(voice.key.tonic == "D" for voice in voices)
+        assert all(len(voice.bars) == len(melody.bars) for voice in voices)
+    assert_abc2midi_accepts(texts)
+
+
+def test_a_tonic_run_harmonises_a_melody_in_c_as_it_is(tonic_run, held_out_melody):
+    samples, metadata = harmonize(tonic_run, HarmonizeConfig(melody=held_out_melody, num_samples=1, seed=5, device="cpu"))
+    assert "moved_by" not in metadata
+    assert voice_lines(samples[0].text, 1) == soprano_lines(read_melody(held_out_melody.read_text(), "m"), "blocks")
+
+
+def test_a_run_that_keeps_its_keys_does_not_move_a_melody_in_d(four_part_run, held_out_melody, tmp_path):
+    in_d = tmp_path / "in_d.abc"
+    in_d.write_text(moved(held_out_melody.read_text(), 2, "1/4"), encoding="utf-8")
+    with pytest.raises(ConfigError, match="never saw the key K:D"):
+        harmonize(four_part_run, HarmonizeConfig(melody=in_d, num_samples=1, seed=5, device="cpu"))
+
+
+def test_with_crossing_no_no_lower_voice_starts_above_the_voice_before_it(four_part_run, held_out_melody, invoke, tmp_path):
+    out = tmp_path / "harmonized"
+    result = invoke("harmonize", held_out_melody, "--run", "hymns", "--runs-dir", four_part_run.dir.parent,
+                    "--num-samples", "4", "--seed", "5", "--temperature", "1.5", "--option", "crossing=no", "--out", out)
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "samples.json").read_text())
+    assert report["options"] == {"crossing": "no"}
+    melody = read_melody(held_out_melody.read_text(), "melody.abc")
+    texts = [(out / entry["file"]).read_text() for entry in report["samples"]]
+    for text in texts:
+        assert voice_lines(text, 1) == soprano_lines(melody, "blocks") and check_abc(text).valid
+    assert [crossings(text) for text in texts] == [0] * 4
+    free, _ = harmonize(four_part_run, HarmonizeConfig(melody=held_out_melody, num_samples=4, seed=5, temperature=1.5, device="cpu"))
+    assert sum(crossings(sample.text) for sample in free) > 0, "without the option, the tiny model's voices cross"
+    bad = invoke("harmonize", held_out_melody, "--run", "hymns", "--runs-dir", four_part_run.dir.parent,
+                 "--option", "crossing=sometimes", "--out", tmp_path / "bad")
+    assert_user_error(bad, "--option crossing=sometimes")
 
 
 def test_the_same_seed_gives_the_same_harmonisations(four_part_run, held_out_melody):

@@ -18,6 +18,7 @@ class AbcOptions:
     tempo: str | None = None
     bars: int | None = None
     corpus_finals: bool = False  # the first voice's last note only on a degree the corpus' tunes end on
+    no_crossing: bool = False  # a voice starts no note above the one the voice before it sounds then
 
 
 MOST_BARS = 500
@@ -27,6 +28,7 @@ ABC_SAMPLE_OPTIONS = {
     "tempo": "the tempo of every tune, as Q: writes it: 1/4=96, 3/8=60, or beats per minute such as 96 (default: as the model writes it)",
     "bars": f"how many bars every voice has, the pickup (bar 0) not counted, from 1 to {MOST_BARS} (default: as the model writes it)",
     "final": "corpus: end each tune on a scale degree at least 5% of the training tunes end on, up to their median length; any: on any note (default: any)",
+    "crossing": "no: in tunes of several voices, no voice starts a note above the note the voice written before it sounds at that moment; any (default)",
 }
 
 
@@ -68,7 +70,10 @@ def abc_sample_options(options: Mapping[str, str], tokens: list[str]) -> AbcOpti
     final = options.get("final", "any").strip()
     if final not in ("any", "corpus"):
         raise ConfigError(f"--option final={options['final']}: give corpus (end on a degree the corpus' tunes end on) or any")
-    chosen = AbcOptions(meter, key, tempo, bars, corpus_finals=final == "corpus")
+    crossing = options.get("crossing", "any").strip()
+    if crossing not in ("any", "no"):
+        raise ConfigError(f"--option crossing={options['crossing']}: give no (no voice above the one written before it) or any")
+    chosen = AbcOptions(meter, key, tempo, bars, corpus_finals=final == "corpus", no_crossing=crossing == "no")
     for name, value in (("meter", meter), ("key", key), ("tempo", tempo)):
         missing = sorted(set(value or "") - set(tokens))
         if missing:

@@ -121,6 +121,11 @@ class CorpusPlugin:
         """
         return None
 
+    def moves_to_c(self, options: Mapping[str, str]) -> bool:
+        """Whether a run prepared with `options` has every tune moved so that its tonic is C (as `bach`'s
+        transpose=tonic); `harmonize` then moves a melody there, and its harmonisations back to the melody's key."""
+        return False
+
     def finish(self, text: str, sample: SampleInfo) -> str:
         """Turn a sample's text, prime included, into the text written to its file (e.g. to number and title a tune,
         or to write it in the usual layout when the run's `sample.layout` is another)."""

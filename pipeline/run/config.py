@@ -229,6 +229,7 @@ class HarmonizeConfig:
     render: list[str] = field(default_factory=list)  # output plugins to run on each harmonisation, besides the corpus' checks
     threads: int | None = None  # CPU threads; None: CHARMONY_THREADS, else a default for this machine
     evaluate: bool = True  # score the harmonisations against the run, as `sample` does
+    options: dict[str, str] = field(default_factory=dict)  # the corpus' sample-time options, such as crossing=no
 
     def __post_init__(self) -> None:
         _check_drawing(self.num_samples, self.max_length, self.temperature, self.seed, self.threads)

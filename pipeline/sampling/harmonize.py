@@ -5,7 +5,8 @@ the soprano's bars (`[V:1] ...`), then the alto's, tenor's and bass's lines for 
 of the batch goes through the same plan of segments at its own pace: a forced segment (the header, a soprano
 line, the `[V:2] ` prefix) is fed to the model and the grammar a token a step; a sampled segment (a lower
 voice's bars) is drawn under the grammar until its line ends, which the grammar allows only where the
-soprano's line ended, so the voices stay aligned bar by bar.
+soprano's line ended, so the voices stay aligned bar by bar. A run whose tunes were all moved to the tonic C
+(bach's transpose=tonic) harmonises the melody moved there, and its harmonisations are moved back to the melody's key.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ import torch
 
 from charmony.pipeline.abc.layout import WRITER_LAYOUT
 from charmony.pipeline.abc.four_parts import LOWER_PREFIXES, Melody, check_known, four_part_header, read_melody, soprano_lines
+from charmony.pipeline.abc.tonic import moved, shift_to_c
 from charmony.pipeline.model.charmodel import CharModel
-from charmony.pipeline.plugin.corpus import CorpusPlugin, SampleInfo
+from charmony.pipeline.plugin.corpus import CorpusPlugin, SampleInfo, check_options
 from charmony.pipeline.plugin.manager import corpus_call, get_outputs
 from charmony.pipeline.run.config import GREEDY_BELOW, HarmonizeConfig
 from charmony.pipeline.run.folder import Run
@@ -30,7 +32,7 @@ from charmony.pipeline.sampling.constrained import ConstrainedBatch
 from charmony.pipeline.sampling.sample import Sample, filter_logits, load_model, run_constraint
 from charmony.pipeline.sampling.stage import draw_to_folder
 from charmony.pipeline.system.device import autocast, resolve_device
-from charmony.pipeline.system.errors import ConfigError
+from charmony.pipeline.system.errors import CharmonyError, ConfigError
 from charmony.pipeline.system.sources import read_text
 from charmony.pipeline.system.threads import use_threads
 
@@ -63,9 +65,25 @@ def plan(melody: Melody, layout: str, header: str, encode, eod_id: int) -> list[
     return segments
 
 
-def melody_plan(run: Run, corpus: CorpusPlugin, vocab: Vocabulary, path: Path) -> tuple[Melody, list[Segment]]:
-    """The melody of `path` and its plan, or a one-line ConfigError when the run cannot harmonise it."""
-    melody = read_melody(read_text(path), path.name)
+def run_melody(run: Run, corpus: CorpusPlugin, path: Path) -> tuple[Melody, int]:
+    """The melody of `path` in the run's keys, and the semitones it was moved by to get there: to the tonic C when
+    the run's tunes were all moved there (as bach's transpose=tonic), else none."""
+    text = read_text(path)
+    melody = read_melody(text, path.name)
+    with corpus_call(corpus, "to say whether its tunes were moved to C"):
+        to_c = corpus.moves_to_c(run.manifest().options)
+    shift = shift_to_c(text) if to_c else 0
+    if shift == 0:
+        return melody, 0
+    try:
+        text = moved(text, shift, melody.unit)
+    except CharmonyError as error:
+        raise ConfigError(f"{path.name} cannot be moved to C, where the run's tunes are: {error}") from None
+    return read_melody(text, path.name), shift
+
+
+def melody_plan(run: Run, corpus: CorpusPlugin, vocab: Vocabulary, melody: Melody) -> list[Segment]:
+    """The plan of a harmonisation of `melody`, or a one-line ConfigError when the run cannot harmonise it."""
     profile = (run.profile() or {}).get("abc")
     if not profile or not any(sequence.count("V") == 4 for sequence in profile["header"]["sequences"]):
         raise ConfigError(f"run {run.name!r} has no four-part tunes to harmonise with; "
@@ -81,7 +99,7 @@ def melody_plan(run: Run, corpus: CorpusPlugin, vocab: Vocabulary, path: Path) -
         return tuple(vocab.encode(tokens))
 
     layout = run.manifest().layout or WRITER_LAYOUT
-    return melody, plan(melody, layout, four_part_header(melody, profile), encode, vocab.eod_id)
+    return plan(melody, layout, four_part_header(melody, profile), encode, vocab.eod_id)
 
 
 def last_line(text: str) -> str:
@@ -143,9 +161,10 @@ class Harmonizer:
         return token
 
 
-def constraint_of(run: Run, corpus: CorpusPlugin, vocab: Vocabulary):
-    """The corpus' grammar constraint for this run, or a ConfigError when it has none."""
-    constraint = run_constraint(run, corpus, vocab, {})
+def constraint_of(run: Run, corpus: CorpusPlugin, vocab: Vocabulary, options: dict[str, str]):
+    """The corpus' grammar constraint for this run and sample options, or a ConfigError when it has none."""
+    check_options(corpus, options, sample=True)
+    constraint = run_constraint(run, corpus, vocab, options)
     if constraint is None:
         raise ConfigError(f"run {run.name!r} has no grammar constraint, which harmonising needs; prepare it again")
     return constraint
@@ -193,10 +212,11 @@ def harmonize(run: Run, config: HarmonizeConfig) -> tuple[list[Sample], dict]:
     corpus = get_run_corpus(manifest)
     outputs = list(dict.fromkeys([*run_checks(manifest), *config.render]))
     get_outputs(outputs)  # unknown names fail before any work
-    melody, segments = melody_plan(run, corpus, vocab, config.melody)
+    melody, shift = run_melody(run, corpus, config.melody)
+    segments = melody_plan(run, corpus, vocab, melody)
     if len(segments[0].tokens) >= config.max_length:
         raise ConfigError(f"--max-length {config.max_length} is shorter than the melody's header and first line")
-    constraint = constraint_of(run, corpus, vocab)
+    constraint = constraint_of(run, corpus, vocab, config.options)
     state = start_state(constraint, segments[0], vocab.tokens)
     device = resolve_device(config.device)
     if device.type == "cpu":
@@ -207,18 +227,28 @@ def harmonize(run: Run, config: HarmonizeConfig) -> tuple[list[Sample], dict]:
     seed = config.seed if config.seed is not None else secrets.randbelow(2**31)
     generator = torch.Generator(device=device).manual_seed(seed)
     written, complete = draw_harmonizations(model, segments, constrained, vocab, config, generator, device)
-    samples = []
+    samples, left_in_c = [], []
     for number, (ids, ended) in enumerate(zip(written, complete), start=1):
         raw = vocab.decode(ids)
         with corpus_call(corpus, f"to finish harmonisation {number}"):
             text = corpus.finish(raw, SampleInfo(number=number, run=run.name, step=checkpoint.step, seed=seed,
                                                    layout=manifest.layout))
+        try:
+            text = moved(text, -shift, melody.unit)
+        except CharmonyError:  # an unfinished harmonisation the writer cannot read: kept as drawn, in C
+            left_in_c.append(number)
         samples.append(Sample(text, finished=ended, raw=raw if raw != text else None))
     metadata = {
         "run": run.name, "corpus": manifest.corpus, "checkpoint": str(path), "step": checkpoint.step, "seed": seed,
         "temperature": config.temperature, "max_length": config.max_length, "mode": "harmonized",
         "melody": str(config.melody), "melody_title": melody.title, "outputs": outputs,
     }
+    if config.options:
+        metadata["options"] = dict(config.options)
+    if shift:
+        metadata["moved_by"] = shift  # semitones the melody was moved to the run's tonic C, and the harmonisations back
+        if left_in_c:
+            metadata["left_in_c"] = left_in_c
     if constrained.dead_ends:
         metadata["constraint_dead_ends"] = constrained.dead_ends
     return samples, metadata

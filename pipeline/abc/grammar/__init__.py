@@ -18,7 +18,9 @@ Where the profile records the form of the corpus' tunes, a tune has no fewer bar
 twentieth of them (their 5th percentile) and no more than the longest, and writes `||` and bars of rests no
 more often than the one with the most; a short bar closes with `||`, `|:`, `::` or `:|` only where one in
 twenty of them closes a short bar with that sign; with `--option final=corpus` its first voice ends on a scale
-degree they end on, until their median length (past it, on any note).
+degree they end on, until their median length (past it, on any note). With `--option crossing=no`, in a
+tune of several voices, a voice starts a note only at or below the note the voice written before it sounds at
+that moment (its `octave=` counted; a rest, a chord or a tie's continuation sets no bound).
 
 What it writes, abc2midi plays without an error or a bar of the wrong length (the "second opinion" of the
 tests): a tie joins two notes of one pitch as abc2midi hears them (it holds a bar's accidental in every

@@ -282,6 +282,7 @@ class Bars:
         frame = s.frame
         meter = s.meter if voice == 0 else s.block.meter
         return s.but(voice=voice, pending=frame.prefixes[voice], pos=ITEM, buf="", meter=meter, j=0,
+                     upper=s.sounding if voice else (), sounding=(),
                      **fresh_bar(meter), space=True, after_bar=False, line_start=frame.voices == 1, opening=False,
                      tied=s.held[voice] if s.held else None, last_pitch=None,
                      keysig=s.keys[voice] if s.keys else s.keysig)

@@ -65,7 +65,7 @@ class AbcConstraint(Constraint[AbcState]):
         ends = self._after_event(state, tokens) if budget is None and state.pos in (OCT, LEN) else None
         # where the last note's degree counts, each letter goes its own way
         degrees = self.grammar.form.final_degrees is not None and state.voice == 0 and state.tonic is not None
-        letters = frozenset() if degrees or state.tied is not None else self.grammar.letters
+        letters = frozenset() if degrees or state.tied is not None or state.upper else self.grammar.letters
         result: list[bool] = []
         seen: dict[bool, bool] = {}
         for index, token in enumerate(tokens):

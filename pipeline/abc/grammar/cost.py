@@ -100,11 +100,11 @@ class Cost:
 
     def _note_cost(self, s: AbcState) -> int:
         """The fewest characters to end the tune from a note whose letter is written (`s` at OCT): where a tie
-        holds a pitch, octave marks may still be needed to sound it."""
+        holds a pitch, or (crossing=no) the voice before sounds lower, octave marks may still be needed."""
         grammar = self.grammar
         mark, most = ("," , grammar.low) if s.note_letter.isupper() else ("'", grammar.high)
         best = INF
-        for more in range(1 + (most - s.marks if s.tied is not None else 0)):
+        for more in range(1 + (most - s.marks if s.tied is not None or s.upper else 0)):
             ended = self.lexer.end_note(s.but(marks=s.marks + more, buf=s.buf + mark * more))
             if ended is not None:
                 best = min(best, more + self._event_cost(ended, "note", ""))

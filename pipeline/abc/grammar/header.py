@@ -65,11 +65,12 @@ class Header:
         fields = dict(values)
         meter = parse_meter(fields["M"]) if "M" in fields else FREE_METER
         unit = self.grammar.ticks(parse_unit(fields["L"]) if "L" in fields else default_unit(meter))
-        voices = [parse_voice(value).id for letter, value in values if letter == "V"]
-        prefixes = tuple(f"[V:{voice}] " for voice in voices) or ("",)
-        key = (meter, unit, prefixes)
+        voices = [parse_voice(value) for letter, value in values if letter == "V"]
+        prefixes = tuple(f"[V:{voice.id}] " for voice in voices) or ("",)
+        octaves = tuple(12 * voice.octave for voice in voices) or (0,)
+        key = (meter, unit, prefixes, octaves)
         if key not in self.memo.frames:
-            self.memo.frames[key] = Frame(meter, unit, prefixes)
+            self.memo.frames[key] = Frame(meter, unit, prefixes, octaves)
         return self.memo.frames[key]
 
     def _begin_body(self, values: tuple) -> AbcState:

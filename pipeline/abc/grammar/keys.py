@@ -74,4 +74,17 @@ def state_key(grammar: CompiledGrammar, s: AbcState) -> Hashable:
             s.tie_ok, s.space, s.after_bar, s.owed, s.factor, s.slur, s.line_start, s.opening, s.can_end,
             s.bare_deco, s.ornament, s.grace, s.paired, s.last_pitch is None,
             heard_alike(s.buf, s.keysig, s.bar_accidentals) if s.pos == OCT else None,
-            form_key(grammar, s), (s.tied, s.keysig, s.bar_accidentals) if s.tied is not None else None)
+            form_key(grammar, s), (s.tied, s.keysig, s.bar_accidentals) if s.tied is not None else None,
+            crossing_key(s))
+
+
+def crossing_key(s: AbcState) -> tuple | None:
+    """With --option crossing=no, the voice before's notes that the next character may start a note under: the rest of
+    this bar (a note may end and the next begin) and the next bar's (a barline may end this one), and what gives a note's
+    pitch: the voice's octave=, the key and the bar's accidentals."""
+    if not s.upper:
+        return None
+    bar = s.j if s.voice > 0 else len(s.built)
+    ahead = tuple((j - bar, start, end, midi) for j, start, end, midi in s.upper
+                  if (j == bar and end > s.elapsed) or j == bar + 1)
+    return ahead, s.frame.octaves[s.voice], s.keysig, s.bar_accidentals

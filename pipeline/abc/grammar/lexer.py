@@ -10,7 +10,7 @@ from charmony.pipeline.abc.grammar.compiled import CompiledGrammar
 from charmony.pipeline.abc.grammar.lengths import tuplet_notes
 from charmony.pipeline.abc.grammar.measure import Measure
 from charmony.pipeline.abc.grammar.pitch import heard_alike, note_pitch, signature
-from charmony.pipeline.abc.grammar.state import AbcState, next_factor, target_of
+from charmony.pipeline.abc.grammar.state import AbcState, ceiling, next_factor, target_of
 from charmony.pipeline.abc.grammar.symbols import (
     ACC, ACCIDENTAL_STARTS, AFTER_BARLINE, BAR, BRACKET, BROKEN, C_ACC, C_OCT, CHORD, CONT, DECO, DONE, FIELD,
     G_ACC, G_OCT, GRACE, ITEM, LEN, LENGTH_CHARS, MOST_CHORD_NOTES, MOST_DECORATIONS, MOST_GRACE_NOTES, NOTE_LETTERS,
@@ -33,6 +33,8 @@ class Lexer:
     def body(self, s: AbcState, c: str) -> AbcState | None:
         """The state after one character of the body."""
         after = self._lex(s, c)
+        if after is not None and after.pos == OCT and after.upper and after.tied is None and self._above(after, lowest=True):
+            return None
         if after is not None and (after.line_start or after.can_end) and c != "\n":
             after = after.but(line_start=False, can_end=False)
         return after
@@ -195,6 +197,17 @@ class Lexer:
         placed = self.place(s, duration)
         return None if placed is None else self._item(placed, c)
 
+    def _above(self, s: AbcState, lowest: bool = False) -> bool:
+        """Whether the note being written (`s` at OCT) sounds above the voice written before it (with `lowest`: even
+        with every `,` it may still take)."""
+        limit = ceiling(s)
+        if limit is None:
+            return False
+        pitch = note_pitch(s.buf, s.keysig, s.bar_accidentals)[0] + s.frame.octaves[s.voice]
+        if lowest and s.note_letter.isupper():
+            pitch -= 12 * (self.grammar.low - s.marks)
+        return pitch > limit
+
     def end_note(self, s: AbcState) -> AbcState | None:
         """The state once a note's letter and octave marks are written (`s` at OCT): its length comes next;
         None where a tie holds another pitch.
@@ -204,6 +217,10 @@ class Lexer:
         alike = heard_alike(s.buf, s.keysig, s.bar_accidentals)
         if s.tied is not None and (pitch != s.tied or not alike):
             return None
+        if s.upper and s.tied is None and self._above(s):
+            return None
+        if self.grammar.options.no_crossing:
+            s = s.but(pitch=pitch + s.frame.octaves[s.voice])
         # a tie may follow only a note abc2midi hears as charmony does
         after = s.but(pos=LEN, kind="note", buf="", bar_accidentals=written, last_pitch=pitch if alike else None, tied=None)
         degrees = self.grammar.form.final_degrees
@@ -218,6 +235,10 @@ class Lexer:
         if most is not None and elapsed > most:
             return None
         rests_only = s.kind == "rest" and (s.rests_only or not s.music)
+        if self.grammar.options.no_crossing and s.frame.voices > 1:
+            bar = s.j if s.voice > 0 else len(s.built)
+            midi = s.pitch if s.kind == "note" else None
+            s = s.but(sounding=s.sounding + ((bar, s.elapsed, elapsed, midi),))
         return s.but(pos=ITEM, buf="", elapsed=elapsed, music=True, deco=0, bare_deco=False, ornament=False, grace=False, paired=None,
                      tie_ok=s.kind == "note" and not s.ornament, rests_only=rests_only,
                      space=False, after_bar=False, owed=max(0, s.owed - 1), slur=2 if s.slur else 0)

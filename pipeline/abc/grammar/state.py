@@ -20,6 +20,7 @@ class Frame:
     meter: Meter
     unit: int  # in ticks
     prefixes: tuple[str, ...]  # "[V:1] ", "[V:2] "... or ("",) for a tune without V: lines
+    octaves: tuple[int, ...] = (0,)  # by voice, the semitones it sounds from its written pitch (V:... octave=-1: -12)
 
     @property
     def voices(self) -> int:
@@ -101,6 +102,10 @@ class AbcState:
     keys: tuple[tuple[int, ...], ...] = ()  # ... by voice, as each voice's last line left it
     tonic: int | None = None  # K:'s tonic as a pitch class; None for K:none
     bar_accidentals: tuple[tuple[str, int, int], ...] = ()  # (step, octave, alteration) written in the open bar
+    # with --option crossing=no: the notes of a block's line as (bar, start, end, MIDI key sounded or None for a rest or chord)
+    upper: tuple[tuple[int, int, int, int | None], ...] = ()  # ... of the voice written before this one
+    sounding: tuple[tuple[int, int, int, int | None], ...] = ()  # ... of this voice so far
+    pitch: int | None = None  # ... and the MIDI key of the note being written, as the standard reads it
     # ties, in the voice being written
     last_pitch: int | None = None  # the MIDI key of its last note
     tied: int | None = None  # the MIDI key a tie holds: the next note must sound it
@@ -148,6 +153,13 @@ def target_of(s: AbcState) -> Target | None:
     if s.voice == 0 or s.block is None or s.j >= len(s.block.targets):
         return None
     return s.block.targets[s.j]
+
+
+def ceiling(s: AbcState) -> int | None:
+    """The MIDI key the voice written before this one sounds where this voice's next note starts (see `upper`);
+    None where it rests, holds a chord, or is not recorded."""
+    bar = s.j if s.voice > 0 else len(s.built)
+    return next((midi for j, start, end, midi in s.upper if j == bar and start <= s.elapsed < end), None)
 
 
 def line_end_cost(s: AbcState) -> int:

@@ -1,0 +1,38 @@
+"""Moving a tune so that its tonic is C (as the `bach` corpus' transpose=tonic moves every chorale), and back."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from charmony.pipeline.abc.fields import FieldError, parse_key
+from charmony.pipeline.abc.score import abc_to_score
+from charmony.pipeline.abc.sounds import tonic_class
+from charmony.pipeline.abc.writer import WriterOptions, score_to_abc
+
+
+def shift_to_c(text: str) -> int:
+    """The semitones (-5 to +6) that move a tune's key, its first K: field, to the tonic C; 0 when it names none.
+
+    A major key goes to C major, a minor key to C minor (not A minor), so that every tune ends on the same note.
+    """
+    value = next((line[2:] for line in text.splitlines() if line.startswith("K:")), "")
+    try:
+        tonic = tonic_class(parse_key(value).key)
+    except FieldError:
+        tonic = None
+    shift = -(tonic or 0) % 12
+    return shift - 12 if shift > 6 else shift
+
+
+def moved(text: str, semitones: int, unit: str | None = None) -> str:
+    """One ABC tune moved by `semitones`, read and written again by charmony's writer (`unit`, such as "1/8", kept
+    as its L:); the text itself when the shift is 0. Its X:, T: and C: stay, and every voice with its name and clef."""
+    if semitones == 0:
+        return text
+    score = abc_to_score(text)
+    title = score.metadata.title or None
+    composer = score.metadata.composer or None
+    number = next((line[2:].strip() for line in text.splitlines() if line.startswith("X:")), "1")
+    options = WriterOptions(number=int(number) if number.isdigit() else 1, title=title, composer=composer,
+                            transpose=semitones, unit=Fraction(unit) if unit else None)
+    return score_to_abc(score, options)
