@@ -18,7 +18,7 @@ from charmony.pipeline.run.config import HarmonizeConfig, PrepareConfig
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.run.manifest import get_run_corpus
 from charmony.pipeline.sampling.constrained import ConstrainedBatch
-from charmony.pipeline.sampling.harmonize import constraint_of, harmonize, melody_plan
+from charmony.pipeline.sampling.harmonize import constraint_of, harmonize, melody_plan, run_melody
 from charmony.pipeline.system.errors import ConfigError
 from charmony.pipeline.training.train import train
 
@@ -197,8 +197,8 @@ def test_the_header_and_first_line_are_fed_to_the_grammar_once(four_part_run, he
     calls = {"start": 0, "feed": 0}
     fed_by_batch = []
 
-    def counted(run, corpus, vocab):
-        constraint = constraint_of(run, corpus, vocab)
+    def counted(run, corpus, vocab, options):
+        constraint = constraint_of(run, corpus, vocab, options)
         start, feed = constraint.start, constraint.feed
 
         def count_start():
@@ -219,8 +219,9 @@ def test_the_header_and_first_line_are_fed_to_the_grammar_once(four_part_run, he
 
     monkeypatch.setattr(stage, "constraint_of", counted)
     monkeypatch.setattr(stage, "ConstrainedBatch", batch)
-    melody, segments = melody_plan(four_part_run, get_run_corpus(four_part_run.manifest()),
-                                   four_part_run.vocabulary(), held_out_melody)
+    corpus = get_run_corpus(four_part_run.manifest())
+    melody, _ = run_melody(four_part_run, corpus, held_out_melody)
+    segments = melody_plan(four_part_run, corpus, four_part_run.vocabulary(), melody)
     harmonize(four_part_run, HarmonizeConfig(melody=held_out_melody, num_samples=2, seed=3, device="cpu"))
     assert calls["start"] == 1
     assert fed_by_batch == [len(segments[0].tokens)]
