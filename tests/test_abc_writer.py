@@ -212,6 +212,19 @@ def test_transposition_keeps_the_key_signature_simple(semitones, sharps, expecte
     assert key.KeySignature(sharps).transpose(shift).sharps == expected
 
 
+def test_a_transposition_spells_every_key_of_the_piece_writably():
+    """Up a whole tone from E major, flats win the tie (Gb major), but a later D major would become Ebb major
+    (8 flats, which ABC cannot write): the shift is spelt F# major, and the D major E major."""
+    assert key.KeySignature(4).transpose(simplest_shift(2, 4)).sharps == -6
+    shift = simplest_shift(2, 4, [4, 2])
+    assert shift.semitones == 2
+    assert [key.KeySignature(sharps).transpose(shift).sharps for sharps in (4, 2)] == [6, 4]
+    modulating = make_score([make_measure(1, make_note("E4", 4), time="4/4", signature=key.KeySignature(4)),
+                             make_measure(2, make_note("D4", 4), signature=key.KeySignature(2))])
+    written = score_to_abc(modulating, WriterOptions(transpose=2))
+    assert "K:F#" in written and "[K:E]" in written
+
+
 def test_transposing_while_writing_matches_music21s_transposition():
     chorale = converter.parse(corpus.getWork("bach/bwv1.6"), forceSource=True)
     for semitones in (-5, 1, 3, 6):

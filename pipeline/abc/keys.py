@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from music21 import interval, key, pitch
 
 from charmony.pipeline.abc.theory import mode_named, name_at_fifths
@@ -20,15 +22,19 @@ def abc_key(signature: key.KeySignature | None) -> str:
     return tonic.replace("-", "b") + mode.suffix
 
 
-def simplest_shift(semitones: int, sharps: int) -> interval.Interval:
-    """The spelling of a shift by `semitones` that leaves a key of `sharps` with the fewest sharps or flats.
+def simplest_shift(semitones: int, sharps: int, later: Iterable[int] = ()) -> interval.Interval:
+    """The spelling of a shift by `semitones` that leaves a key of `sharps` with the fewest sharps or flats, and
+    every `later` key signature of the piece writable (seven sharps or flats at most).
 
     Moving a key by d fifths moves it by 7*d semitones, so each shift has two spellings 12 fifths apart
     (+1 semitone is a minor second, -5 fifths, or an augmented unison, +7). Of two equally simple keys
-    (F# and Gb major) the flat one wins.
+    (F# and Gb major) the flat one wins, unless it would spell a later key with more than seven flats
+    (BWV 244.15 modulates from E to D major: up a whole tone, Gb major would make its D major Ebb).
     """
     near = (7 * semitones) % 12
-    fifths = min((near, near - 12), key=lambda d: (abs(sharps + d), sharps + d > 0))
+    keys = [sharps, *later]
+    fifths = min((near, near - 12),
+                 key=lambda d: (any(abs(k + d) > 7 for k in keys), abs(sharps + d), sharps + d > 0))
     target = pitch.Pitch(name_at_fifths(fifths) + "4")
     target.octave += round((60 + semitones - target.ps) / 12)
     return interval.Interval(pitch.Pitch("C4"), target)
