@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, astuple, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from charmony.pipeline.series.settings import SeriesOptions
 from charmony.pipeline.series.spread import ScaledSpread
+from charmony.pipeline.series.target import choose_target, difference_lag, from_target, target_context, to_target
 from charmony.pipeline.series.values import Bins, Scaling, Series
 from charmony.pipeline.system.errors import CorpusError, RunError
 
@@ -46,6 +47,13 @@ class Parts:
         held = max(1, round(length * holdout))
         return cls(length - held - max(1, round(held / 2)), length - held)
 
+    @classmethod
+    def of_target(cls, length: int, holdout: float, lag: int) -> Parts:
+        """The parts of a series of `length` target values, each the difference over `lag` steps of the series'
+        own values (`lag` more of them): the same values of the series as `Parts.of` holds out."""
+        parts = cls.of(length + lag, holdout)
+        return cls(parts.validation - lag, parts.held_out - lag)
+
 
 @dataclass(frozen=True)
 class WindowPlan:
@@ -58,6 +66,8 @@ class WindowPlan:
     low: float  # the bins' range, in units of a window's context level
     high: float
     note: str = ""
+    target: str = "level"  # what the model forecasts: the values, or their differences over `lag` steps
+    lag: int = 0
 
     def value_bins(self) -> Bins:
         """The bins every window is quantised by."""
@@ -75,13 +85,22 @@ class WindowPlan:
                            f"(series format {FORMAT}); prepare it again")
         try:
             return cls(int(profile["context"]), int(profile["horizon"]), str(profile["scale"]), int(profile["bins"]),
-                       float(profile["low"]), float(profile["high"]), str(profile.get("note", "")))
+                       float(profile["low"]), float(profile["high"]), str(profile.get("note", "")),
+                       str(profile.get("target", "level")), int(profile.get("lag", 0)))
         except (KeyError, TypeError, ValueError):
             raise RunError(f"run {run_name!r}'s profile.json is damaged; prepare it again") from None
 
     def scaling(self, context: np.ndarray) -> Scaling:
         """The scaling of a window whose context is the last `self.context` values of `context`."""
         return Scaling.fit(np.asarray(context)[-self.context:], self.scale)
+
+    def model_context(self, history: np.ndarray) -> np.ndarray:
+        """The target values the model reads after `history`: its last `context` (differenced) values."""
+        return target_context(history, self.context, self.lag)
+
+    def restore(self, history: np.ndarray, paths: np.ndarray) -> np.ndarray:
+        """Sampled target paths after `history` in the series' own units."""
+        return from_target(history, paths, self.lag)
 
 
 def choose_context(settings: SeriesOptions, training: int) -> tuple[int, int]:
@@ -136,52 +155,88 @@ class Window:
     start: int = 0  # where in its series its first value is
 
 
-def windows(all_series: list[Series], settings: SeriesOptions, context: int, horizon: int) -> Iterator[Window]:
-    """Every training window of every series in random order, then every validation window."""
+def target_series(all_series: list[Series], lag: int) -> list[Series]:
+    """The series as the model reads them: differenced over `lag` steps (`lag` values shorter), or as they are."""
+    return [replace(series, values=to_target(series.values, lag), missing=None) for series in all_series] if lag else all_series
+
+
+def windows(all_series: list[Series], settings: SeriesOptions, context: int, horizon: int, lag: int = 0) -> Iterator[Window]:
+    """Every training window of every (target) series in random order, then every validation window."""
     random = np.random.default_rng(WINDOW_SEED)
     window = context + horizon
     drawn = [(index, start) for index, series in enumerate(all_series)
-             for start in training_starts(Parts.of(len(series.values), settings.holdout).validation, window, random)]
+             for start in training_starts(Parts.of_target(len(series.values), settings.holdout, lag).validation,
+                                          window, random)]
     for position in random.permutation(len(drawn)):
         index, start = drawn[position]
         values = augment(all_series[index].values[start:start + window], context, settings, random)
         yield Window(Scaling.fit(values[:context], settings.scale).apply(values), "train", all_series[index].source,
                      int(index), int(start))
     for index, series in enumerate(all_series):
-        starts, length = validation_starts(Parts.of(len(series.values), settings.holdout), window)
+        starts, length = validation_starts(Parts.of_target(len(series.values), settings.holdout, lag), window)
         for start in starts:
             scaling = Scaling.fit(series.values[max(0, start - context):start], settings.scale)
             yield Window(scaling.apply(series.values[start:start + length]), "val", series.source, index, int(start))
 
 
-def later_windows(all_series: list[Series], settings: SeriesOptions, context: int, horizon: int) -> Iterator[Window]:
+def later_windows(all_series: list[Series], settings: SeriesOptions, context: int, horizon: int,
+                  lag: int = 0) -> Iterator[Window]:
     """Each series' validation and held-out values, `horizon` at a time, each scaled by the `context` values before
     them as `evaluate` scales a forecast's context: every value after the training part exactly once."""
     for index, series in enumerate(all_series):
-        for start in range(Parts.of(len(series.values), settings.holdout).validation, len(series.values), horizon):
+        for start in range(Parts.of_target(len(series.values), settings.holdout, lag).validation, len(series.values), horizon):
             scaling = Scaling.fit(series.values[max(0, start - context):start], settings.scale)
             yield Window(scaling.apply(series.values[start:start + horizon]), "later", series.source, index, start)
 
 
+def choose_target_windows(all_series: list[Series], settings: SeriesOptions) -> tuple[int, int, int, str]:
+    """(context, horizon, lag, why): the windows, and the season the model's target is differenced over (0: none),
+    with why `auto` chose it.
+
+    A differenced series is a season shorter, so its windows are chosen for a training part shorter by the
+    longest period; `auto` takes the values themselves where that leaves too few.
+    """
+    shortest = min(Parts.of(len(series.values), settings.holdout).validation for series in all_series)
+    if settings.target == "level":
+        return *choose_context(settings, shortest), 0, ""
+    try:
+        context, horizon = choose_context(settings, shortest - max(settings.periods))
+    except CorpusError:
+        if settings.target == "seasonal-difference":
+            raise
+        return *choose_context(settings, shortest), 0, ""
+    lag = difference_lag("seasonal-difference", settings.periods, context)
+    if settings.target == "auto":
+        parts = [(series.values, *astuple(Parts.of(len(series.values), settings.holdout))) for series in all_series]
+        target, why = choose_target(parts, horizon, lag, context // lag if lag else 0)
+        if target == "level":
+            return *choose_context(settings, shortest), 0, why
+        return context, horizon, lag, why
+    return context, horizon, lag, ""
+
+
 def plan_windows(all_series: list[Series], settings: SeriesOptions) -> WindowPlan:
     """The windows' context and horizon from the series' lengths, and bins over the scaled training windows."""
-    shortest = min(Parts.of(len(series.values), settings.holdout).validation for series in all_series)
-    context, horizon = choose_context(settings, shortest)
+    context, horizon, lag, why = choose_target_windows(all_series, settings)
+    targets = target_series(all_series, lag)
     low, high, count = math.inf, -math.inf, 0
     spread = ScaledSpread()
-    for window in windows(all_series, settings, context, horizon):
+    for window in windows(targets, settings, context, horizon, lag):
         if window.split == "train":
             low, high, count = min(low, float(window.scaled.min())), max(high, float(window.scaled.max())), count + 1
             spread.add(window.scaled, window.series, window.start, sample=True)
-    for window in later_windows(all_series, settings, context, horizon):
+    for window in later_windows(targets, settings, context, horizon, lag):
         spread.add(window.scaled, window.series, window.start, sample=False)
     reach = MARGIN * ((high - low) or 1.0)
     unit = SCALED_UNITS[settings.scale]
-    spread.check(all_series, settings.bins, 1 + 2 * MARGIN, unit)
+    spread.check(all_series, settings.bins, 1 + 2 * MARGIN, unit, lag)
     longest = max(len(series.values) for series in all_series)
     parts = Parts.of(longest, settings.holdout)
     note = (f"series: windows of {context:,} values of context and {horizon:,} ahead, each scaled by its own context; "
             f"{count:,} training windows at random starts; validation on the {parts.held_out - parts.validation:,} "
             f"values before the last {longest - parts.held_out:,} (held out for evaluate) of the longest series; "
-            f"{settings.bins} bins over {low - reach:.3g}..{high + reach:.3g} {unit}")
-    return WindowPlan(context, horizon, settings.scale, settings.bins, low - reach, high + reach, note)
+            f"{settings.bins} bins over {low - reach:.3g}..{high + reach:.3g} {unit}"
+            + (f"; the model forecasts each value less the one {lag:,} steps before" if lag else "")
+            + (f" ({why})" if why else ""))
+    return WindowPlan(context, horizon, settings.scale, settings.bins, low - reach, high + reach, note,
+                      "seasonal-difference" if lag else "level", lag)
