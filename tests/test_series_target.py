@@ -100,7 +100,7 @@ def test_calibration_widens_a_band_too_narrow_for_its_truth():
     assert 0.78 <= np.mean((low <= truth) & (truth <= high)) <= 0.82
     np.testing.assert_allclose(np.median(widen(narrow, factor), axis=1), np.median(narrow, axis=1))
     wide = random.normal(0, 3, (200, 50, 12))
-    assert spread_factor(wide, truth) < 0.6, "a band too wide is narrowed"
+    assert spread_factor(wide, truth) == 1.0, "a band too wide is kept: validation errors flatter the chosen checkpoint"
 
 
 def test_evaluate_and_forecast_apply_the_factor_kept_in_the_run(tmp_path):

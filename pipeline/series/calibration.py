@@ -3,8 +3,8 @@
 Forecasts from origins in the validation part (which lies before the held-out part `evaluate` scores) show
 how far the truth falls from the samples' median, in units of the band's own half-width; the factor that
 brings 80% of those values inside the band scales every sample's deviation from its median in `forecast`
-and `evaluate`. The factor is kept in the run's calibration.json, for the checkpoint, temperature and
-horizon it was found for.
+and `evaluate`; it only ever widens the band. The factor is kept in the run's calibration.json, for the
+checkpoint, temperature and horizon it was found for.
 """
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ from charmony.pipeline.system.atomic import write_json
 
 FILE = "calibration.json"
 NOMINAL = (INTERVAL[1] - INTERVAL[0]) / 100  # the share of values the band should hold
-LOWEST, HIGHEST = 0.25, 10.0  # the factor is kept within these
+# The factor is kept within these: never below 1, since best.pt was chosen on the validation part, whose errors
+# are therefore smaller than those of forecasts after it.
+LOWEST, HIGHEST = 1.0, 10.0
 ORIGINS = 64  # at most, spread evenly over the validation part
 SAMPLES = 50
 SEED = 0  # calibration draws from a generator of its own: the forecasts' seeded draws stay as they were
