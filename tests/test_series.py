@@ -241,21 +241,22 @@ def test_windows_never_read_the_validation_or_held_out_part():
     assert long == 150 and wide.min() == 7000 and wide.max() + 150 == 8000 and len(set(wide.tolist())) > 20
 
 
-def test_the_held_out_part_reaches_no_token_file(tmp_path):
+@pytest.mark.parametrize(("target", "factor"), [("level", 50), ("auto", 1.02)])
+def test_the_held_out_part_reaches_no_token_file(tmp_path, target, factor):
     values = 2 + np.sin(np.arange(1200) * 2 * np.pi / 24) + 0.1 * np.random.default_rng(1).normal(size=1200)
     changed = values.copy()
-    changed[Parts.of(1200, 0.2).held_out:] *= 50  # what evaluate scores may be anything
+    changed[Parts.of(1200, 0.2).held_out:] *= factor  # what evaluate scores may be anything (within what bins reach)
     runs = []
     for name, series in (("a", values), ("b", changed)):
         path = tmp_path / f"{name}.csv"
         path.write_text("v\n" + "\n".join(map(str, series)) + "\n")
         runs.append(Run(tmp_path / "runs" / name))
-        prepare(runs[-1], PrepareConfig("series", [path], options={"period": "24"}))
+        prepare(runs[-1], PrepareConfig("series", [path], options={"period": "24", "target": target}))
     for split in ("train.bin", "val.bin", "vocab.json", "profile.json"):
         assert (runs[0].dir / split).read_bytes() == (runs[1].dir / split).read_bytes(), split
-    changed[Parts.of(1200, 0.2).held_out - 1] *= 50
+    changed[Parts.of(1200, 0.2).held_out - 1] *= factor
     (tmp_path / "b.csv").write_text("v\n" + "\n".join(map(str, changed)) + "\n")
-    prepare(runs[1], PrepareConfig("series", [tmp_path / "b.csv"], options={"period": "24"}))
+    prepare(runs[1], PrepareConfig("series", [tmp_path / "b.csv"], options={"period": "24", "target": target}))
     assert (runs[0].dir / "val.bin").read_bytes() != (runs[1].dir / "val.bin").read_bytes(), "the value before it is validation's"
 
 

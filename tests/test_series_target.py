@@ -39,14 +39,29 @@ def test_the_target_is_the_seasonal_difference_and_samples_are_added_back_path_b
     np.testing.assert_allclose(restored[0], future, atol=1e-9)
     np.testing.assert_allclose(restored[1], np.resize(history[-24:], 50), atol=1e-9)  # zeros: the seasonal naive
     np.testing.assert_allclose(target_context(history, 100, 24), differenced[26:126])
-    with pytest.raises(ConfigError, match="the context has 24 values; .* over 24 steps, so give at least 25"):
+    with pytest.raises(ConfigError, match="the context has 24 values; the run forecasts each value less the one 24 steps before it, so give at least 25"):
         target_context(values[:24], 100, 24)
 
 
-def test_auto_differences_a_drifting_season_and_keeps_the_values_of_a_steady_one():
+def test_the_seasonal_mean_target_is_each_value_less_the_mean_of_its_seasons_and_comes_back():
+    values = 5 + np.tile(np.arange(12.0), 20) + np.random.default_rng(1).normal(0, 1, 240)
+    residual = to_target(values, 12, 3)
+    assert len(residual) == 240 - 36
+    assert residual[0] == pytest.approx(values[36] - (values[24] + values[12] + values[0]) / 3)
+    history, future = values[:200], values[200:240]
+    paths = np.stack([residual[164:204], np.zeros(40)])
+    restored = from_target(history, paths, 12, 3)
+    np.testing.assert_allclose(restored[0], future, atol=1e-9)
+    np.testing.assert_allclose(restored[1][:12], history[-36:].reshape(3, 12).mean(axis=0), atol=1e-9)  # zeros: the mean
+    assert restored[1][12] == pytest.approx((restored[1][0] + history[-12] + history[-24]) / 3), "its own forecast, a season on"
+    with pytest.raises(ConfigError, match="so give at least 37"):
+        target_context(values[:36], 50, 12, 3)
+
+
+def test_auto_differences_a_drifting_season_and_averages_a_steady_one():
     drifting = trending_season()
     steady = 5 + np.tile(np.arange(24.0), 100) % 7 + np.random.default_rng(0).normal(0, 1, 2400)
-    for values, wanted in ((drifting, "seasonal-difference"), (steady, "level")):
+    for values, wanted in ((drifting, "seasonal-difference"), (steady, "seasonal-mean")):
         parts = Parts.of(len(values), 0.2)
         target, why = choose_target([(values, parts.validation, parts.held_out)], 24, 24, 5)
         assert target == wanted and why.startswith(f"{wanted} chosen on the validation part")
@@ -60,7 +75,7 @@ def test_auto_differences_a_drifting_season_and_keeps_the_values_of_a_steady_one
 
 def test_a_bad_target_is_one_line(tmp_path, invoke):
     result = invoke("prepare", "series", "--option", "target=trend", "--run", "r", "--runs-dir", tmp_path / "runs")
-    assert_user_error(result, "--option target=trend: choose one of auto, level, seasonal-difference")
+    assert_user_error(result, "--option target=trend: choose one of level, auto, seasonal-difference, seasonal-mean")
     assert result.output.count("\n") == 1 and not (tmp_path / "runs" / "r").exists()
     with pytest.raises(CorpusError, match="too few for windows"):
         list(SeriesCorpus().documents([], {"days": "2", "holdout": "0.5", "target": "seasonal-difference"}))

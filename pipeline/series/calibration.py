@@ -100,7 +100,7 @@ def validation_origins(documents: list[Document], holdout: float, horizon: int, 
 def calibrate(model, plan: WindowPlan, vocab: Vocabulary, documents: list[Document], holdout: float,
               horizon: int, temperature: float, device: torch.device) -> tuple[float, int, float | None]:
     """(factor, windows, coverage before) from forecasts over the validation part of `documents`."""
-    origins = validation_origins(documents, holdout, horizon, max(plan.lag + 1, plan.context // 2))
+    origins = validation_origins(documents, holdout, horizon, max(plan.reach + 1, plan.context // 2))
     if not origins:
         return 1.0, 0, None
     histories = [documents[index].values[:origin] for index, origin in origins]

@@ -88,7 +88,8 @@ def forecast(run: Run, config: ForecastConfig) -> list[Forecast]:
             "run": run.name, "checkpoint": str(path), "step": checkpoint.step, "context": origin,
             "context_values": len(history), "horizon": config.horizon, "num_samples": config.num_samples,
             "temperature": config.temperature, "seed": seed, "scale": plan.scale, "bins": plan.bins,
-            "context_read": min(len(history), plan.context + plan.lag), "target": plan.target, "lag": plan.lag,
+            "context_read": min(len(history), plan.context + plan.reach), "target": plan.target, "lag": plan.lag,
+            "seasons": plan.seasons,
             "interval_factor": calibration.factor, "calibration_windows": calibration.windows,
         }
         results.append(Forecast(history, widen(paths, calibration.factor), metadata))

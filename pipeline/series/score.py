@@ -103,11 +103,12 @@ def score_forecasts(run: Run, config: ForecastScoreConfig) -> ForecastScore:
     longest, length = max(settings.periods), max(len(document.values) for document in documents)
     if longest >= length:
         raise ConfigError(f"--option period={longest} is longer than the series ({length:,} values); give a shorter period")
-    origins = rolling_origins(documents, horizon, longest + 1, config.origins, config.max_windows)
+    plan = window_plan(run)
+    origins = rolling_origins(documents, horizon, max(longest, plan.reach) + 1, config.origins, config.max_windows)
     if not origins:
         count = sum(len(document.values) - document.held_out for document in held)
         raise ConfigError(f"run {run.name!r} holds out {count:,} values, too few for one window of {horizon} steps "
-                          f"after {longest + 1} values of history; give a smaller --horizon")
+                          f"after {max(longest, plan.reach) + 1} values of history; give a smaller --horizon")
     truth = np.stack([documents[index].truth(origin, origin + horizon) for index, origin in origins])  # NaN: missing
     if np.isnan(truth).all():
         raise ConfigError(f"run {run.name!r}: every value its {len(origins)} forecasts would be scored against is missing; "
@@ -117,7 +118,6 @@ def score_forecasts(run: Run, config: ForecastScoreConfig) -> ForecastScore:
     if device.type == "cpu":
         use_threads(config.threads)
     model, checkpoint, path = load_model(run, config.checkpoint, device)
-    plan = window_plan(run)
     histories = [documents[index].values[:origin] for index, origin in origins]
     how = Drawing(config.num_samples, horizon, config.temperature, torch.Generator(device=device).manual_seed(config.seed), device)
     drawn = draw_paths(model, plan, run.vocabulary(), histories, how)
