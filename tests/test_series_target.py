@@ -8,7 +8,7 @@ from charmony.corpora.series import SeriesCorpus
 from charmony.pipeline.data.prepare import prepare
 from charmony.pipeline.run.config import ForecastConfig, ForecastScoreConfig, PrepareConfig, TrainConfig
 from charmony.pipeline.run.folder import Run
-from charmony.pipeline.series.calibration import FILE, needed_factors, spread_factor, widen
+from charmony.pipeline.series.calibration import FILE, needed_factors, shrunk, spread_factor, widen
 from charmony.pipeline.series.forecast import forecast
 from charmony.pipeline.series.score import score_forecasts
 from charmony.pipeline.series.target import choose_target, difference_lag, from_target, target_context, to_target
@@ -116,6 +116,7 @@ def test_calibration_widens_a_band_too_narrow_for_its_truth():
     np.testing.assert_allclose(np.median(widen(narrow, factor), axis=1), np.median(narrow, axis=1))
     wide = random.normal(0, 3, (200, 50, 12))
     assert spread_factor(wide, truth) == 1.0, "a band too wide is kept: validation errors flatter the chosen checkpoint"
+    assert shrunk(3.0, 10) == 2.0 and shrunk(3.0, 1000) > 2.9, "few validation horizons: half way to 1"
 
 
 def test_evaluate_and_forecast_apply_the_factor_kept_in_the_run(tmp_path):

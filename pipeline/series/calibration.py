@@ -2,8 +2,8 @@
 
 Forecasts from origins in the validation part (which lies before the held-out part `evaluate` scores) show
 how far the truth falls from the samples' median, in units of the band's own half-width; the factor that
-brings 80% of those values inside the band scales every sample's deviation from its median in `forecast`
-and `evaluate`; it only ever widens the band. The factor is kept in the run's calibration.json, for the
+brings 80% of those values inside the band, drawn towards 1 where the part holds few horizons, scales every
+sample's deviation from its median in `forecast` and `evaluate`; it only ever widens the band. The factor is kept in the run's calibration.json, for the
 checkpoint, temperature and horizon it was found for.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, astuple, dataclass
 
 import numpy as np
 import torch
@@ -30,6 +30,9 @@ NOMINAL = (INTERVAL[1] - INTERVAL[0]) / 100  # the share of values the band shou
 # are therefore smaller than those of forecasts after it.
 LOWEST, HIGHEST = 1.0, 10.0
 ORIGINS = 64  # at most, spread evenly over the validation part
+# The factor is drawn towards 1 as if this many windows had shown the band right: a validation part of few
+# horizons gives a noisy factor (overlapping origins are not independent).
+PRIOR_WINDOWS = 10
 SAMPLES = 50
 SEED = 0  # calibration draws from a generator of its own: the forecasts' seeded draws stay as they were
 
@@ -86,6 +89,11 @@ def widen(paths: np.ndarray, factor: float) -> np.ndarray:
     return median + (paths - median) * factor
 
 
+def shrunk(factor: float, horizons: float) -> float:
+    """`factor` drawn towards 1 by PRIOR_WINDOWS against the validation part's `horizons` (its length over the horizon)."""
+    return 1 + (factor - 1) * horizons / (horizons + PRIOR_WINDOWS)
+
+
 def validation_origins(documents: list[Document], holdout: float, horizon: int, history: int) -> list[tuple[int, int]]:
     """(document, origin) pairs whose `horizon` values lie in the validation part, after `history` values."""
     found = []
@@ -108,7 +116,8 @@ def calibrate(model, plan: WindowPlan, vocab: Vocabulary, documents: list[Docume
     how = Drawing(SAMPLES, horizon, temperature, torch.Generator(device=device).manual_seed(SEED), device)
     paths = draw_paths(model, plan, vocab, histories, how)
     needed = needed_factors(paths, truth)
-    return spread_factor(paths, truth), len(origins), float(np.mean(needed <= 1)) if len(needed) else None
+    horizons = sum(np.diff(astuple(Parts.of(len(document.values), holdout)))[0] for document in documents) / horizon
+    return shrunk(spread_factor(paths, truth), horizons), len(origins), float(np.mean(needed <= 1)) if len(needed) else None
 
 
 def run_calibration(run: Run, model, plan: WindowPlan, forecasts: Forecasts, documents: Callable[[], list[Document]],
