@@ -102,13 +102,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="a training setting over the recipe's, such as hidden=64 (repeatable)")
     parser.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
-                        help="a series corpus option for prepare, such as scale=standard (repeatable)")
+                        help="a series corpus option for prepare, such as target=level (repeatable)")
+    parser.add_argument("--keep", type=Path, metavar="DIR", help="keep the runs in DIR instead of a temporary folder")
     args = parser.parse_args(argv)
     mstl = not args.no_mstl and importlib.util.find_spec("statsforecast") is not None
     seeds = [int(seed) for seed in args.seeds.split(",")]
     changes = {name: _number(value) for name, _, value in (item.partition("=") for item in args.set)}
     options = dict(item.partition("=")[::2] for item in args.option)
-    folder = Path(tempfile.mkdtemp(prefix="bench-forecast-real-"))
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="bench-forecast-real-"))
+    folder.mkdir(parents=True, exist_ok=True)
     try:
         for name in args.series.split(","):
             series = SERIES[name]
@@ -123,14 +125,18 @@ def main(argv: list[str] | None = None) -> None:
                 model = figures["model"]
                 maes.append(model.mae)
                 others = ", ".join(f"{key} {value.mase:.3f}" for key, value in figures.items() if key != "model" and value.mase is not None)
+                score = found["score"]
+                before = "n/a" if score.uncalibrated_coverage is None else f"{score.uncalibrated_coverage:.0%}"
                 print(f"{name} ({len(values):,} values, periods {series.periods}) seed {seed}: {found['steps']} steps in "
-                      f"{found['train_s'] / 60:.1f} min; step {found['score'].step} chosen; model MASE {model.mase:.3f}, "
-                      f"CRPS {model.crps:.4g}, 80% coverage {model.coverage:.0%}; {others}; "
-                      f"model's evaluation of {found['score'].windows} origins {found['score_s']:.1f} s", flush=True)
+                      f"{found['train_s'] / 60:.1f} min; step {score.step} chosen; model MASE {model.mase:.3f}, "
+                      f"CRPS {model.crps:.4g}, 80% coverage {model.coverage:.0%} (spread x{score.interval_factor:.2f} "
+                      f"from {score.calibration_windows} validation origins; {before} before); {others}; "
+                      f"model's evaluation of {score.windows} origins {found['score_s']:.1f} s", flush=True)
             spread = (max(maes) - min(maes)) / np.mean(maes) if len(maes) > 1 else 0.0
             print(f"{name}: model MAE over seeds {min(maes):.4g}..{max(maes):.4g}, spread {spread:.0%} of the mean", flush=True)
     finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

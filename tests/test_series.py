@@ -241,21 +241,22 @@ def test_windows_never_read_the_validation_or_held_out_part():
     assert long == 150 and wide.min() == 7000 and wide.max() + 150 == 8000 and len(set(wide.tolist())) > 20
 
 
-def test_the_held_out_part_reaches_no_token_file(tmp_path):
+@pytest.mark.parametrize(("target", "factor"), [("level", 50), ("auto", 1.02)])
+def test_the_held_out_part_reaches_no_token_file(tmp_path, target, factor):
     values = 2 + np.sin(np.arange(1200) * 2 * np.pi / 24) + 0.1 * np.random.default_rng(1).normal(size=1200)
     changed = values.copy()
-    changed[Parts.of(1200, 0.2).held_out:] *= 50  # what evaluate scores may be anything
+    changed[Parts.of(1200, 0.2).held_out:] *= factor  # what evaluate scores may be anything (within what bins reach)
     runs = []
     for name, series in (("a", values), ("b", changed)):
         path = tmp_path / f"{name}.csv"
         path.write_text("v\n" + "\n".join(map(str, series)) + "\n")
         runs.append(Run(tmp_path / "runs" / name))
-        prepare(runs[-1], PrepareConfig("series", [path], options={"period": "24"}))
+        prepare(runs[-1], PrepareConfig("series", [path], options={"period": "24", "target": target}))
     for split in ("train.bin", "val.bin", "vocab.json", "profile.json"):
         assert (runs[0].dir / split).read_bytes() == (runs[1].dir / split).read_bytes(), split
-    changed[Parts.of(1200, 0.2).held_out - 1] *= 50
+    changed[Parts.of(1200, 0.2).held_out - 1] *= factor
     (tmp_path / "b.csv").write_text("v\n" + "\n".join(map(str, changed)) + "\n")
-    prepare(runs[1], PrepareConfig("series", [tmp_path / "b.csv"], options={"period": "24"}))
+    prepare(runs[1], PrepareConfig("series", [tmp_path / "b.csv"], options={"period": "24", "target": target}))
     assert (runs[0].dir / "val.bin").read_bytes() != (runs[1].dir / "val.bin").read_bytes(), "the value before it is validation's"
 
 
@@ -394,8 +395,10 @@ def test_evaluate_command_on_a_series_run_and_its_bad_input(load_run, trained_ru
     assert result.exit_code == 0, result.output
     lines = result.output.strip().splitlines()
     assert lines[0].startswith("evaluate: 40 rolling origins over the held-out values") and "checkpoint best" in lines[0]
-    assert [line.split()[0] for line in lines[1:]] == ["model", "persistence", "seasonal", "seasonal"]
+    assert [line.split()[0] for line in lines[1:5]] == ["model", "persistence", "seasonal", "seasonal"]
     assert re.search(r"model +MAE [\d.e-]+, MSE [\d.e-]+, MASE [\d.]+, CRPS [\d.e-]+, 80% coverage \d+%", lines[1])
+    assert re.fullmatch(r"the model's samples spread x[\d.]+ about their median, as forecasts from \d+ origins in the "
+                        r"validation part needed; 80% coverage before it \d+%", lines[5])
     latest = invoke("evaluate", "--run", "load", "--num-samples", "2", "--origins", "2", "--checkpoint", "latest", "--json",
                     "--device", "cpu", "--runs-dir", runs)
     data = json.loads(latest.output)

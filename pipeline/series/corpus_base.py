@@ -45,7 +45,7 @@ class SeriesCorpusBase(CorpusPlugin):
     def documents(self, sources: list[Path], options: Mapping[str, str]) -> Iterator[Document]:
         """Yield every training window of every series, then every validation window, scaled and quantised."""
         from charmony.pipeline.series.values import check_periods, check_values, tokens_text
-        from charmony.pipeline.series.windows import plan_windows, windows
+        from charmony.pipeline.series.windows import plan_windows, target_series, windows
 
         settings = self.settings(options)
         all_series = self.series(sources, options)
@@ -56,7 +56,8 @@ class SeriesCorpusBase(CorpusPlugin):
         plan = plan_windows(all_series, settings)
         self.plan = plan
         bins = plan.value_bins()
-        for window in windows(all_series, settings, plan.context, plan.horizon):
+        for window in windows(target_series(all_series, plan.lag, plan.seasons), settings, plan.context, plan.horizon,
+                              plan.reach):
             yield Document(tokens_text(bins.quantise(window.scaled)), window.source, split=window.split)
 
     def profile(self, documents: Iterator[str]) -> dict | None:

@@ -14,12 +14,12 @@ from charmony.pipeline.run.config import ForecastConfig
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.run.manifest import get_run_corpus
 from charmony.pipeline.sampling.sample import load_model
-from charmony.pipeline.series.continuation import Continuation, ValueTokens, read_contexts, sample_after
+from charmony.pipeline.series.calibration import Calibration, Forecasts, run_calibration, widen
 from charmony.pipeline.series.corpus_base import SeriesCorpusBase
 from charmony.pipeline.series.csv_columns import read_columns
 from charmony.pipeline.series.history import run_documents, window_plan
+from charmony.pipeline.series.paths import Drawing, draw_paths
 from charmony.pipeline.series.svg import forecast_svg
-from charmony.pipeline.series.values import dequantise
 from charmony.pipeline.system.atomic import atomic_path, write_json
 from charmony.pipeline.system.device import resolve_device
 from charmony.pipeline.system.errors import ConfigError
@@ -68,29 +68,31 @@ def forecast(run: Run, config: ForecastConfig) -> list[Forecast]:
     """Forecast `horizon` steps after each context, `num_samples` times each, all in one batch."""
     corpus = series_corpus(run)
     contexts = [context_values(run, corpus, context) for context in (config.contexts or (None,))]
-    plan, vocab = window_plan(run), run.vocabulary()
-    bins, values = plan.value_bins(), ValueTokens(vocab.tokens)
+    plan = window_plan(run)
     device = resolve_device(config.device)
     if device.type == "cpu":
         use_threads(config.threads)
     model, checkpoint, path = load_model(run, config.checkpoint, device)
     seed = config.seed if config.seed is not None else secrets.randbelow(2**31)
-    generator = torch.Generator(device=device).manual_seed(seed)
-    scalings = [plan.scaling(history) for history, _ in contexts]
-    rows = [[vocab.eod_id] + values.encode(bins.quantise(scaling.apply(history[-plan.context:])))
-            for (history, _), scaling in zip(contexts, scalings)]
-    how = Continuation(config.num_samples, config.horizon, config.temperature, values.ids.tolist(), len(vocab))
-    ids = sample_after(model, read_contexts(model, rows, device), how, generator, device).cpu().numpy()
-    ids = ids.reshape(len(contexts), config.num_samples, config.horizon)
+    how = Drawing(config.num_samples, config.horizon, config.temperature, torch.Generator(device=device).manual_seed(seed), device)
+    drawn = draw_paths(model, plan, run.vocabulary(), [history for history, _ in contexts], how)
+    forecasts = Forecasts(path.name, checkpoint.step, config.temperature, config.horizon)
+    try:
+        calibration = run_calibration(run, model, plan, forecasts, lambda: run_documents(run, corpus, "prepare it again"),
+                                      corpus.settings(run.manifest().options).holdout, device)
+    except ConfigError:  # the run's own series are gone: the band as drawn, which forecast.json says
+        calibration = Calibration(1.0, 0, None, forecasts)
     results = []
-    for (history, origin), scaling, drawn in zip(contexts, scalings, ids):
+    for (history, origin), paths in zip(contexts, drawn):
         metadata = {
             "run": run.name, "checkpoint": str(path), "step": checkpoint.step, "context": origin,
             "context_values": len(history), "horizon": config.horizon, "num_samples": config.num_samples,
             "temperature": config.temperature, "seed": seed, "scale": plan.scale, "bins": plan.bins,
-            "context_read": min(len(history), plan.context),
+            "context_read": min(len(history), plan.context + plan.reach), "target": plan.target, "lag": plan.lag,
+            "seasons": plan.seasons,
+            "interval_factor": calibration.factor, "calibration_windows": calibration.windows,
         }
-        results.append(Forecast(history, dequantise(values.bin_of_id[drawn], scaling, bins), metadata))
+        results.append(Forecast(history, widen(paths, calibration.factor), metadata))
     return results
 
 

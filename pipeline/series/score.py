@@ -17,19 +17,18 @@ from charmony.pipeline.run.config import ForecastScoreConfig
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.sampling.sample import load_model
 from charmony.pipeline.series.baselines import check_baseline_names, free_baselines, statsforecast_baselines
-from charmony.pipeline.series.continuation import Continuation, ValueTokens, read_contexts, sample_after
+from charmony.pipeline.series.calibration import Forecasts, run_calibration, widen
 from charmony.pipeline.series.forecast import series_corpus
 from charmony.pipeline.series.history import Document, held_out_documents, window_plan
 from charmony.pipeline.series.metrics import Figures, seasonal_scale
+from charmony.pipeline.series.paths import Drawing, draw_paths
 from charmony.pipeline.series.settings import SeriesOptions
-from charmony.pipeline.series.values import dequantise
 from charmony.pipeline.system.device import resolve_device
 from charmony.pipeline.system.errors import ConfigError
 from charmony.pipeline.system.threads import use_threads
 
 __all__ = ["ForecastScoreConfig", "ForecastScore", "rolling_origins", "score_forecasts"]
 
-BATCH_WINDOWS = 64  # origins whose samples are drawn in one batch
 MODEL = "model"
 
 
@@ -44,6 +43,9 @@ class ForecastScore:
     checkpoint: str
     step: int  # of the checkpoint scored
     figures: dict[str, Figures]  # the model's first, then each baseline's
+    interval_factor: float = 1.0  # the samples' deviations from their median scaled by it, found on the validation part
+    calibration_windows: int = 0  # validation origins the factor was found on
+    uncalibrated_coverage: float | None = None  # of the model's 80% band on the held-out windows before scaling
 
     def to_json(self) -> dict:
         """The figures as plain JSON, with the model's MAE and MASE as a share of each baseline's."""
@@ -60,6 +62,10 @@ class ForecastScore:
                  f"the seasonal naive forecast at {self.periods[0]} steps"]
         width = max(map(len, self.figures))
         lines += [f"  {name:<{width}}  {figures.cells()}" for name, figures in self.figures.items()]
+        if self.calibration_windows:
+            before = "" if self.uncalibrated_coverage is None else f"; 80% coverage before it {self.uncalibrated_coverage:.0%}"
+            lines.append(f"the model's samples spread x{self.interval_factor:.2f} about their median, as forecasts from "
+                         f"{self.calibration_windows} origins in the validation part needed{before}")
         return "\n".join(lines)
 
 
@@ -97,11 +103,12 @@ def score_forecasts(run: Run, config: ForecastScoreConfig) -> ForecastScore:
     longest, length = max(settings.periods), max(len(document.values) for document in documents)
     if longest >= length:
         raise ConfigError(f"--option period={longest} is longer than the series ({length:,} values); give a shorter period")
-    origins = rolling_origins(documents, horizon, longest + 1, config.origins, config.max_windows)
+    plan = window_plan(run)
+    origins = rolling_origins(documents, horizon, max(longest, plan.reach) + 1, config.origins, config.max_windows)
     if not origins:
         count = sum(len(document.values) - document.held_out for document in held)
         raise ConfigError(f"run {run.name!r} holds out {count:,} values, too few for one window of {horizon} steps "
-                          f"after {longest + 1} values of history; give a smaller --horizon")
+                          f"after {max(longest, plan.reach) + 1} values of history; give a smaller --horizon")
     truth = np.stack([documents[index].truth(origin, origin + horizon) for index, origin in origins])  # NaN: missing
     if np.isnan(truth).all():
         raise ConfigError(f"run {run.name!r}: every value its {len(origins)} forecasts would be scored against is missing; "
@@ -110,29 +117,20 @@ def score_forecasts(run: Run, config: ForecastScoreConfig) -> ForecastScore:
     device = resolve_device(config.device)
     if device.type == "cpu":
         use_threads(config.threads)
-    model, checkpoint, _ = load_model(run, config.checkpoint, device)
-    plan, vocab = window_plan(run), run.vocabulary()
-    bins, values = plan.value_bins(), ValueTokens(vocab.tokens)
-    contexts = [documents[index].values[max(0, origin - plan.context):origin] for index, origin in origins]
-    scalings = [plan.scaling(context) for context in contexts]
-    rows = [[vocab.eod_id] + values.encode(bins.quantise(scaling.apply(context)))
-            for context, scaling in zip(contexts, scalings)]
-    joined = read_contexts(model, rows, device)
-    generator = torch.Generator(device=device).manual_seed(config.seed)
-    how = Continuation(config.num_samples, horizon, config.temperature, values.ids.tolist(), len(vocab))
-    samples = []
-    for first in range(0, len(origins), BATCH_WINDOWS):
-        batch = joined.rows(first, first + BATCH_WINDOWS)
-        drawn = values.bin_of_id[sample_after(model, batch, how, generator, device).cpu().numpy()]
-        drawn = drawn.reshape(len(batch.logits), config.num_samples, horizon)
-        samples += [dequantise(paths, scaling, bins) for paths, scaling in zip(drawn, scalings[first:])]
-
+    model, checkpoint, path = load_model(run, config.checkpoint, device)
     histories = [documents[index].values[:origin] for index, origin in origins]
+    how = Drawing(config.num_samples, horizon, config.temperature, torch.Generator(device=device).manual_seed(config.seed), device)
+    drawn = draw_paths(model, plan, run.vocabulary(), histories, how)
+    calibration = run_calibration(run, model, plan, Forecasts(path.name, checkpoint.step, config.temperature, horizon),
+                                  lambda: documents, settings.holdout, device)
+    paths = widen(drawn, calibration.factor)
     scales = np.array([seasonal_scale(history, settings.period) for history in histories])
-    paths = np.stack(samples)
     figures = {MODEL: Figures.of(np.median(paths, axis=1), truth, scales, paths)}
+    uncalibrated = Figures.of(np.median(drawn, axis=1), truth, scales, drawn).coverage
     for baseline in baselines:
         point = np.stack([baseline.forecast(history, horizon) for history in histories])
         figures[baseline.name] = Figures.of(point, truth, scales)
     return ForecastScore(windows=len(origins), horizon=horizon, periods=settings.periods, num_samples=config.num_samples,
-                         checkpoint=config.checkpoint, step=checkpoint.step, figures=figures)
+                         checkpoint=config.checkpoint, step=checkpoint.step, figures=figures,
+                         interval_factor=calibration.factor, calibration_windows=calibration.windows,
+                         uncalibrated_coverage=uncalibrated)

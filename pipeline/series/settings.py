@@ -11,6 +11,7 @@ from charmony.pipeline.run.limits import LENGTH_LIMIT
 from charmony.pipeline.system.errors import SEED_LIMIT, CorpusError
 
 SCALES = ("mean", "minmax", "standard")
+TARGETS = ("level", "auto", "seasonal-difference", "seasonal-mean")  # what the model forecasts (series/target.py); the first is the default
 BINS_LIMIT = 100_000  # value tokens
 DAYS_LIMIT = 36_525  # of the generated series: a century of hourly values
 CONTEXT_LIMIT = 1 << 16  # values the model reads before it forecasts
@@ -31,6 +32,7 @@ class SeriesOptions:
     days: int = 1461  # of the generated series: four years, as the UCI load data
     seed: int = 0  # of the generated series
     time: str = ""  # the CSV's time column; empty: one named like a time, if any
+    target: str = TARGETS[0]  # the values themselves, each less the value a season before, or chosen by prepare
 
     @classmethod
     def parse(cls, options: Mapping[str, str]) -> SeriesOptions:
@@ -41,7 +43,8 @@ class SeriesOptions:
                    share_option(options, "holdout", 0.2, 0.01, 0.5), share_option(options, "jitter", 0.05, 0.0, 1.0),
                    share_option(options, "stretch", 0.2, 0.0, 0.9),
                    int_option(options, "days", 1461, minimum=1, maximum=DAYS_LIMIT),
-                   int_option(options, "seed", 0, maximum=SEED_LIMIT - 1), options.get("time", "").strip())
+                   int_option(options, "seed", 0, maximum=SEED_LIMIT - 1), options.get("time", "").strip(),
+                   choice_option(options, "target", TARGETS))
 
     @property
     def period(self) -> int:

@@ -43,9 +43,19 @@ class ScaledSpread:
             self.sample.append(scaled)
             self.sampled += len(scaled)
 
-    def check(self, all_series: list[Series], bins: int, stretch: float, unit: str) -> None:
+    def flat(self) -> bool:
+        """Whether the middle half of the sampled training values is one value."""
+        if not self.sample:
+            return True
+        first, third = np.percentile(np.concatenate(self.sample), [25, 75])
+        return bool(first == third)
+
+    def check(self, all_series: list[Series], bins: int, stretch: float, unit: str, reach: int = 0) -> None:
         """A CorpusError naming the value farthest from the rest when the middle half of the sampled training values,
-        not all equal, spans less than one of `bins` bins over `stretch` times the range of every value seen."""
+        not all equal, spans less than one of `bins` bins over `stretch` times the range of every value seen.
+
+        `all_series` are the series' own values; each scaled value was read from one and the `reach` before it.
+        """
         if not self.sample:
             return
         first, third = (float(quartile) for quartile in np.percentile(np.concatenate(self.sample), [25, 75]))
@@ -54,7 +64,7 @@ class ScaledSpread:
             return
         middle = (first + third) / 2
         index, position = self.highest_at if self.highest - middle >= middle - self.lowest else self.lowest_at
-        series = all_series[index]
+        series, position = all_series[index], position + reach
         where = f" of {series.source}" if series.source is not None else ""
         raise CorpusError(
             f"series {series.name!r}{where}: the middle half of its scaled values ({first:.3g} to {third:.3g} {unit}) "

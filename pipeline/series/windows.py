@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, astuple, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from charmony.pipeline.series.settings import SeriesOptions
 from charmony.pipeline.series.spread import ScaledSpread
+from charmony.pipeline.series.target import choose_target, difference_lag, from_target, target_context, to_target
 from charmony.pipeline.series.values import Bins, Scaling, Series
 from charmony.pipeline.system.errors import CorpusError, RunError
 
@@ -46,6 +47,13 @@ class Parts:
         held = max(1, round(length * holdout))
         return cls(length - held - max(1, round(held / 2)), length - held)
 
+    @classmethod
+    def of_target(cls, length: int, holdout: float, reach: int) -> Parts:
+        """The parts of a series of `length` target values, each read from the series' own value and those up to
+        `reach` steps before it (`reach` more values): the same values of the series as `Parts.of` holds out."""
+        parts = cls.of(length + reach, holdout)
+        return cls(parts.validation - reach, parts.held_out - reach)
+
 
 @dataclass(frozen=True)
 class WindowPlan:
@@ -58,6 +66,14 @@ class WindowPlan:
     low: float  # the bins' range, in units of a window's context level
     high: float
     note: str = ""
+    target: str = "level"  # what the model forecasts (series/target.py)
+    lag: int = 0  # the season it is differenced over; 0: the values themselves
+    seasons: int = 1  # each value less the mean of the values 1..seasons times `lag` steps before it
+
+    @property
+    def reach(self) -> int:
+        """How many values before a target value it is read from."""
+        return self.lag * self.seasons
 
     def value_bins(self) -> Bins:
         """The bins every window is quantised by."""
@@ -75,13 +91,22 @@ class WindowPlan:
                            f"(series format {FORMAT}); prepare it again")
         try:
             return cls(int(profile["context"]), int(profile["horizon"]), str(profile["scale"]), int(profile["bins"]),
-                       float(profile["low"]), float(profile["high"]), str(profile.get("note", "")))
+                       float(profile["low"]), float(profile["high"]), str(profile.get("note", "")),
+                       str(profile.get("target", "level")), int(profile.get("lag", 0)), int(profile.get("seasons", 1)))
         except (KeyError, TypeError, ValueError):
             raise RunError(f"run {run_name!r}'s profile.json is damaged; prepare it again") from None
 
     def scaling(self, context: np.ndarray) -> Scaling:
         """The scaling of a window whose context is the last `self.context` values of `context`."""
         return Scaling.fit(np.asarray(context)[-self.context:], self.scale)
+
+    def model_context(self, history: np.ndarray) -> np.ndarray:
+        """The target values the model reads after `history`: its last `context` (differenced) values."""
+        return target_context(history, self.context, self.lag, self.seasons)
+
+    def restore(self, history: np.ndarray, paths: np.ndarray) -> np.ndarray:
+        """Sampled target paths after `history` in the series' own units."""
+        return from_target(history, paths, self.lag, self.seasons)
 
 
 def choose_context(settings: SeriesOptions, training: int) -> tuple[int, int]:
@@ -136,52 +161,121 @@ class Window:
     start: int = 0  # where in its series its first value is
 
 
-def windows(all_series: list[Series], settings: SeriesOptions, context: int, horizon: int) -> Iterator[Window]:
-    """Every training window of every series in random order, then every validation window."""
+def target_series(all_series: list[Series], lag: int, seasons: int) -> list[Series]:
+    """The series as the model reads them: less the mean of `seasons` seasons of `lag` steps before (that many
+    values shorter), or as they are."""
+    if not lag:
+        return all_series
+    return [replace(series, values=to_target(series.values, lag, seasons), missing=None) for series in all_series]
+
+
+def windows(all_series: list[Series], settings: SeriesOptions, context: int, horizon: int, reach: int = 0) -> Iterator[Window]:
+    """Every training window of every (target) series in random order, then every validation window."""
     random = np.random.default_rng(WINDOW_SEED)
     window = context + horizon
     drawn = [(index, start) for index, series in enumerate(all_series)
-             for start in training_starts(Parts.of(len(series.values), settings.holdout).validation, window, random)]
+             for start in training_starts(Parts.of_target(len(series.values), settings.holdout, reach).validation,
+                                          window, random)]
     for position in random.permutation(len(drawn)):
         index, start = drawn[position]
         values = augment(all_series[index].values[start:start + window], context, settings, random)
         yield Window(Scaling.fit(values[:context], settings.scale).apply(values), "train", all_series[index].source,
                      int(index), int(start))
     for index, series in enumerate(all_series):
-        starts, length = validation_starts(Parts.of(len(series.values), settings.holdout), window)
+        starts, length = validation_starts(Parts.of_target(len(series.values), settings.holdout, reach), window)
         for start in starts:
             scaling = Scaling.fit(series.values[max(0, start - context):start], settings.scale)
             yield Window(scaling.apply(series.values[start:start + length]), "val", series.source, index, int(start))
 
 
-def later_windows(all_series: list[Series], settings: SeriesOptions, context: int, horizon: int) -> Iterator[Window]:
+def later_windows(all_series: list[Series], settings: SeriesOptions, context: int, horizon: int,
+                  reach: int = 0) -> Iterator[Window]:
     """Each series' validation and held-out values, `horizon` at a time, each scaled by the `context` values before
     them as `evaluate` scales a forecast's context: every value after the training part exactly once."""
     for index, series in enumerate(all_series):
-        for start in range(Parts.of(len(series.values), settings.holdout).validation, len(series.values), horizon):
+        for start in range(Parts.of_target(len(series.values), settings.holdout, reach).validation, len(series.values), horizon):
             scaling = Scaling.fit(series.values[max(0, start - context):start], settings.scale)
             yield Window(scaling.apply(series.values[start:start + horizon]), "later", series.source, index, start)
 
 
-def plan_windows(all_series: list[Series], settings: SeriesOptions) -> WindowPlan:
-    """The windows' context and horizon from the series' lengths, and bins over the scaled training windows."""
+def choose_target_windows(all_series: list[Series], settings: SeriesOptions) -> tuple[int, int, int, int, str]:
+    """(context, horizon, lag, seasons, why): the windows; the season the model's target is differenced over (0:
+    none) and over how many seasons; and why `auto` chose it.
+
+    A differenced series is shorter by the seasons it reads, so its windows are chosen for a training part
+    shorter by as much; `auto` takes the values themselves where that leaves too few.
+    """
     shortest = min(Parts.of(len(series.values), settings.holdout).validation for series in all_series)
-    context, horizon = choose_context(settings, shortest)
+    if settings.target == "level":
+        return *choose_context(settings, shortest), 0, 1, ""
+    try:
+        context, horizon = choose_context(settings, shortest - max(settings.periods))
+    except CorpusError:
+        if settings.target != "auto":
+            raise
+        return *choose_context(settings, shortest), 0, 1, ""
+    lag = difference_lag(settings.target, settings.periods, context)
+    target, why = settings.target, ""
+    if target == "auto":
+        parts = [(series.values, *astuple(Parts.of(len(series.values), settings.holdout))) for series in all_series]
+        target, why = choose_target(parts, horizon, lag, context // lag if lag else 0)
+    if target != "seasonal-mean" or not lag:
+        return context, horizon, lag, 1, why
+    seasons = max(2, context // lag)
+    try:
+        return *choose_context(settings, shortest - lag * seasons), lag, seasons, why
+    except CorpusError:
+        if settings.target != "auto":
+            raise
+        return context, horizon, lag, 1, why + f"; too short for {seasons} seasons, so seasonal-difference"
+
+
+class FlatTarget(Exception):
+    """The middle half of a differenced target's scaled training values is one value."""
+
+
+def plan_windows(all_series: list[Series], settings: SeriesOptions) -> WindowPlan:
+    """The windows' context and horizon from the series' lengths, and bins over the scaled training windows.
+
+    `auto` takes the values themselves where the middle half of the differenced target's training values is
+    one value (a season repeated exactly), which would leave nothing to learn and no bins to tell values apart.
+    """
+    context, horizon, lag, seasons, why = choose_target_windows(all_series, settings)
+    if settings.target != "auto" or not lag:
+        return _plan(all_series, settings, context, horizon, lag, seasons, why)
+    try:
+        return _plan(all_series, settings, context, horizon, lag, seasons, why, refuse_flat=True)
+    except FlatTarget:
+        level = replace(settings, target="level")
+        return _plan(all_series, level, *choose_target_windows(all_series, level)[:2], 0, 1,
+                     "level chosen: the series repeats its season exactly")
+
+
+def _plan(all_series: list[Series], settings: SeriesOptions, context: int, horizon: int, lag: int, seasons: int,
+          why: str, refuse_flat: bool = False) -> WindowPlan:
+    targets, lookback = target_series(all_series, lag, seasons), lag * seasons
     low, high, count = math.inf, -math.inf, 0
     spread = ScaledSpread()
-    for window in windows(all_series, settings, context, horizon):
+    for window in windows(targets, settings, context, horizon, lookback):
         if window.split == "train":
             low, high, count = min(low, float(window.scaled.min())), max(high, float(window.scaled.max())), count + 1
             spread.add(window.scaled, window.series, window.start, sample=True)
-    for window in later_windows(all_series, settings, context, horizon):
+    for window in later_windows(targets, settings, context, horizon, lookback):
         spread.add(window.scaled, window.series, window.start, sample=False)
     reach = MARGIN * ((high - low) or 1.0)
     unit = SCALED_UNITS[settings.scale]
-    spread.check(all_series, settings.bins, 1 + 2 * MARGIN, unit)
+    if refuse_flat and spread.flat():
+        raise FlatTarget()
+    spread.check(all_series, settings.bins, 1 + 2 * MARGIN, unit, lookback)
     longest = max(len(series.values) for series in all_series)
     parts = Parts.of(longest, settings.holdout)
     note = (f"series: windows of {context:,} values of context and {horizon:,} ahead, each scaled by its own context; "
             f"{count:,} training windows at random starts; validation on the {parts.held_out - parts.validation:,} "
             f"values before the last {longest - parts.held_out:,} (held out for evaluate) of the longest series; "
-            f"{settings.bins} bins over {low - reach:.3g}..{high + reach:.3g} {unit}")
-    return WindowPlan(context, horizon, settings.scale, settings.bins, low - reach, high + reach, note)
+            f"{settings.bins} bins over {low - reach:.3g}..{high + reach:.3g} {unit}"
+            + (f"; the model forecasts each value less the one {lag:,} steps before" if lag and seasons == 1 else "")
+            + (f"; the model forecasts each value less the mean of the {seasons} values {lag:,} steps apart before it"
+               if seasons > 1 else "")
+            + (f" ({why})" if why else ""))
+    return WindowPlan(context, horizon, settings.scale, settings.bins, low - reach, high + reach, note,
+                      "level" if not lag else "seasonal-difference" if seasons == 1 else "seasonal-mean", lag, seasons)

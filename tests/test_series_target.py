@@ -1,0 +1,135 @@
+import json
+
+import numpy as np
+import pytest
+from assertions import assert_user_error
+
+from charmony.corpora.series import SeriesCorpus
+from charmony.pipeline.data.prepare import prepare
+from charmony.pipeline.run.config import ForecastConfig, ForecastScoreConfig, PrepareConfig, TrainConfig
+from charmony.pipeline.run.folder import Run
+from charmony.pipeline.series.calibration import FILE, needed_factors, shrunk, spread_factor, widen
+from charmony.pipeline.series.forecast import forecast
+from charmony.pipeline.series.score import score_forecasts
+from charmony.pipeline.series.target import choose_target, difference_lag, from_target, target_context, to_target
+from charmony.pipeline.series.windows import Parts
+from charmony.pipeline.system.errors import ConfigError, CorpusError
+from charmony.pipeline.training.train import train
+
+QUICK = TrainConfig().with_settings(layers=1, hidden=48, embedding=16, seq_len=48, batch_size=8, lr=1e-2, max_steps=300,
+                                    eval_every=100, save_every=300, log_every=100, warmup_steps=10, device="cpu")
+
+
+def trending_season(length: int = 2400, seed: int = 3) -> np.ndarray:
+    """A daily season on a trend that steepens, so that the held-out part rises faster than any training window."""
+    steps = np.arange(length)
+    pattern = np.array([0, 0, 1, 2, 4, 5, 4, 2, 1, 1, 2, 3, 4, 4, 3, 2, 1, 0, 0, 0, 0, 0, 0, 0], dtype=float)
+    return 50 + (steps / 300) ** 2 + pattern[steps % 24] + np.random.default_rng(seed).normal(0, 0.1, length)
+
+
+def test_the_target_is_the_seasonal_difference_and_samples_are_added_back_path_by_path():
+    values = trending_season(200)
+    assert difference_lag("seasonal-difference", (24, 168), 128) == 24, "the longest period that fits the context"
+    assert difference_lag("seasonal-difference", (24, 168), 512) == 168 and difference_lag("level", (24,), 512) == 0
+    differenced = to_target(values, 24)
+    assert len(differenced) == 176 and differenced[0] == values[24] - values[0]
+    history, future = values[:150], values[150:200]
+    paths = np.stack([differenced[126:176], np.zeros(50)])  # the true differences, and an untrained model's zeros
+    restored = from_target(history, paths, 24)
+    np.testing.assert_allclose(restored[0], future, atol=1e-9)
+    np.testing.assert_allclose(restored[1], np.resize(history[-24:], 50), atol=1e-9)  # zeros: the seasonal naive
+    np.testing.assert_allclose(target_context(history, 100, 24), differenced[26:126])
+    with pytest.raises(ConfigError, match="the context has 24 values; the run forecasts each value less the one 24 steps before it, so give at least 25"):
+        target_context(values[:24], 100, 24)
+
+
+def test_the_seasonal_mean_target_is_each_value_less_the_mean_of_its_seasons_and_comes_back():
+    values = 5 + np.tile(np.arange(12.0), 20) + np.random.default_rng(1).normal(0, 1, 240)
+    residual = to_target(values, 12, 3)
+    assert len(residual) == 240 - 36
+    assert residual[0] == pytest.approx(values[36] - (values[24] + values[12] + values[0]) / 3)
+    history, future = values[:200], values[200:240]
+    paths = np.stack([residual[164:204], np.zeros(40)])
+    restored = from_target(history, paths, 12, 3)
+    np.testing.assert_allclose(restored[0], future, atol=1e-9)
+    np.testing.assert_allclose(restored[1][:12], history[-36:].reshape(3, 12).mean(axis=0), atol=1e-9)  # zeros: the mean
+    assert restored[1][12] == pytest.approx((restored[1][0] + history[-12] + history[-24]) / 3), "its own forecast, a season on"
+    with pytest.raises(ConfigError, match="so give at least 37"):
+        target_context(values[:36], 50, 12, 3)
+
+
+def test_auto_differences_a_drifting_season_and_averages_a_steady_one():
+    drifting = trending_season()
+    steady = 5 + np.tile(np.arange(24.0), 100) % 7 + np.random.default_rng(0).normal(0, 1, 2400)
+    for values, wanted in ((drifting, "seasonal-difference"), (steady, "seasonal-mean")):
+        parts = Parts.of(len(values), 0.2)
+        target, why = choose_target([(values, parts.validation, parts.held_out)], 24, 24, 5)
+        assert target == wanted and why.startswith(f"{wanted} chosen on the validation part")
+    corpus = SeriesCorpus()
+    list(corpus.documents([], {"days": "40", "bins": "64", "target": "seasonal-difference"}))
+    assert (corpus.plan.target, corpus.plan.lag) == ("seasonal-difference", 24)
+    assert corpus.plan.to_json()["lag"] == 24 and "less the one 24 steps before" in corpus.plan.note
+    list(corpus.documents([], {"days": "40", "bins": "16", "target": "level"}))
+    assert (corpus.plan.target, corpus.plan.lag) == ("level", 0)
+
+
+def test_a_bad_target_is_one_line(tmp_path, invoke):
+    result = invoke("prepare", "series", "--option", "target=trend", "--run", "r", "--runs-dir", tmp_path / "runs")
+    assert_user_error(result, "--option target=trend: choose one of level, auto, seasonal-difference, seasonal-mean")
+    assert result.output.count("\n") == 1 and not (tmp_path / "runs" / "r").exists()
+    with pytest.raises(CorpusError, match="too few for windows"):
+        list(SeriesCorpus().documents([], {"days": "2", "holdout": "0.5", "target": "seasonal-difference"}))
+
+
+def _trained(tmp_path, values: np.ndarray, target: str) -> Run:
+    path = tmp_path / "trend.csv"
+    path.write_text("v\n" + "\n".join(f"{value:.6g}" for value in values) + "\n")
+    run = Run(tmp_path / "runs" / target)
+    prepare(run, PrepareConfig("series", [path], options={"period": "24", "bins": "64", "target": target}))
+    train(run, QUICK)
+    return run
+
+
+def test_the_seasonal_difference_beats_the_level_on_a_steepening_trend(tmp_path):
+    values = trending_season()
+    scores = {target: score_forecasts(_trained(tmp_path, values, target),
+                                      ForecastScoreConfig(num_samples=20, origins=16, device="cpu", checkpoint="latest"))
+              for target in ("level", "seasonal-difference")}
+    level, difference = (scores[target].figures["model"] for target in ("level", "seasonal-difference"))
+    naive = scores["level"].figures["seasonal naive 24"]
+    assert difference.mae < 0.5 * level.mae, "the level model cannot follow a rate it never saw"
+    assert difference.mase < 0.3 * naive.mase, "it learns the drift, not only the season before (untrained: 0.8x)"
+    [result] = forecast(Run(tmp_path / "runs" / "seasonal-difference"), ForecastConfig(horizon=60, num_samples=10, seed=0, device="cpu"))
+    assert result.metadata["target"] == "seasonal-difference" and result.metadata["lag"] == 24
+    assert result.quantile(50)[-24:].mean() > values[-24:].mean(), "beyond a season each path goes on from its own forecast"
+
+
+def test_calibration_widens_a_band_too_narrow_for_its_truth():
+    random = np.random.default_rng(0)
+    truth = random.normal(0, 1, (200, 12))
+    narrow = random.normal(0, 0.4, (200, 50, 12))  # the samples spread half as far as the truth does
+    assert np.mean(needed_factors(narrow, truth) <= 1) < 0.5, "the band as drawn holds too few"
+    factor = spread_factor(narrow, truth)
+    assert 2 < factor < 3.5
+    low, high = np.percentile(widen(narrow, factor), (10, 90), axis=1)
+    assert 0.78 <= np.mean((low <= truth) & (truth <= high)) <= 0.82
+    np.testing.assert_allclose(np.median(widen(narrow, factor), axis=1), np.median(narrow, axis=1))
+    wide = random.normal(0, 3, (200, 50, 12))
+    assert spread_factor(wide, truth) == 1.0, "a band too wide is kept: validation errors flatter the chosen checkpoint"
+    assert shrunk(3.0, 10) == 2.0 and shrunk(3.0, 1000) > 2.9, "few validation horizons: half way to 1"
+
+
+def test_evaluate_and_forecast_apply_the_factor_kept_in_the_run(tmp_path):
+    run = _trained(tmp_path, trending_season(seed=4), "seasonal-difference")
+    score = score_forecasts(run, ForecastScoreConfig(num_samples=20, origins=8, device="cpu"))
+    kept = json.loads((run.dir / FILE).read_text())
+    assert kept["factor"] == score.interval_factor and kept["windows"] == score.calibration_windows > 0
+    assert kept["forecasts"]["horizon"] == 24 and kept["forecasts"]["checkpoint"] == "best.pt"
+    kept["factor"] = 5.0
+    (run.dir / FILE).write_text(json.dumps(kept))
+    [wide] = forecast(run, ForecastConfig(horizon=24, num_samples=40, seed=0, device="cpu"))
+    kept["factor"] = 1.0
+    (run.dir / FILE).write_text(json.dumps(kept))
+    [drawn] = forecast(run, ForecastConfig(horizon=24, num_samples=40, seed=0, device="cpu"))
+    assert wide.metadata["interval_factor"] == 5.0 and drawn.metadata["interval_factor"] == 1.0
+    np.testing.assert_allclose(wide.quantile(90) - wide.quantile(10), 5 * (drawn.quantile(90) - drawn.quantile(10)), rtol=1e-6)
