@@ -107,6 +107,20 @@ def test_the_folk_constraint_refuses_what_abc2midi_and_the_corpus_do_not_take(re
         assert bool(abc2midi_complaints(refused)) == abc2midi_rule
 
 
+def test_a_broken_rhythm_only_where_its_second_note_as_written_can_complete_the_bar():
+    """After a short bar closed by `||` the next bar must complete it (2 eighths here). After `A/4B>` only a note
+    written like `B` may come, which overruns it; a shorter note would fit, and the cost counted those: the sample
+    was left with no character to write."""
+    closed = REEL + "D2|G>AB>c d>Bg>d|e>cA>F G2||B2|G/4G/4G/4G/4 A/8A/8A/8A/8A/8A/8A/8A/8 B2c2d/2d/2d|G>AB>c d>Bg>d|e>cA>F G2|]\n"
+    constraint = AbcConstraint(abc_profile([*FOLK, closed, closed]), AbcOptions())
+    assert writes(constraint, closed)
+    bar = closed.split("||")[0] + "||"
+    assert fed(constraint, bar + "A/4B") is not None and fed(constraint, bar + "A/4B>") is None
+    assert fed(constraint, bar + "A>B|") is not None
+    if ABC2MIDI is not None:
+        assert abc2midi_complaints(closed) == []
+
+
 def test_the_form_comes_from_the_profile(soprano):
     form = soprano.grammar.form
     assert (soprano.grammar.fewest, form.most_double_bars, form.most_rest_bars, form.short_closes) == (7, 1, 0, {":|"})
