@@ -43,6 +43,22 @@ PAIRS = {
 }
 
 
+# abc2midi plays a staccato note as a shorter note and a rest: a tie after it finds no note ("Cannot find note before
+# tie"), and a broken rhythm compares its shortened first part with the next note ("Notes not equal durations").
+STACCATO = FOLK[1].replace("T:Test Reel", "T:Test Staccato").replace(
+    "(3DEF|G>AB>c d>Bg>d|(ef)g>e d2 (3BcA|\n", "(3DEF|G>AB>c .d2 d2-|d>B.g.e d2 (3BcA|\\\n")
+STACCATO_REEL = STACCATO.split("(3DEF")[0] + "G>AB>c d2 {bar}|d>Bg>d e2 d2|{line}\n G>AB>c d>Bg>d|e>cA>F G2 z2:|\n"
+FOLK_PAIRS = {
+    "a staccato note is not tied": (
+        STACCATO_REEL.format(bar=".d2-", line=""), STACCATO_REEL.format(bar="d2-", line=""), True),
+    "a staccato note starts no broken rhythm": (
+        STACCATO_REEL.format(bar=".d>B", line=""), STACCATO_REEL.format(bar="d>B", line=""), True),
+    # abc2midi plays it; the corpus never continues a line holding nothing (the model wrote 250 in a row)
+    "no line continued with `\\` holds only spaces": (
+        STACCATO_REEL.format(bar="d>B", line="\\\n \\"), STACCATO_REEL.format(bar="d>B", line="\\"), False),
+}
+
+
 def writes(constraint: AbcConstraint, text: str) -> bool:
     """Whether the constraint writes `text` whole, character by character."""
     state = constraint.start()
@@ -78,6 +94,31 @@ def test_the_constraint_refuses_what_the_corpus_and_abc2midi_do_not_take(soprano
     if ABC2MIDI is not None:
         assert abc2midi_complaints(written) == []
         assert bool(abc2midi_complaints(refused)) == abc2midi_rule
+
+
+@pytest.mark.parametrize("refused, written, abc2midi_rule", FOLK_PAIRS.values(), ids=FOLK_PAIRS.keys())
+def test_the_folk_constraint_refuses_what_abc2midi_and_the_corpus_do_not_take(refused, written, abc2midi_rule):
+    constraint = AbcConstraint(abc_profile([*FOLK, STACCATO]), AbcOptions())
+    assert writes(constraint, STACCATO.replace(".d2 d2-", "d2 d2-")), "the corpus tune, its tie off a staccato note aside"
+    assert writes(constraint, written), written
+    assert not writes(constraint, refused), refused
+    if ABC2MIDI is not None:
+        assert abc2midi_complaints(written) == []
+        assert bool(abc2midi_complaints(refused)) == abc2midi_rule
+
+
+def test_a_broken_rhythm_only_where_its_second_note_as_written_can_complete_the_bar():
+    """After a short bar closed by `||` the next bar must complete it (2 eighths here). After `A/4B>` only a note
+    written like `B` may come, which overruns it; a shorter note would fit, and the cost counted those: the sample
+    was left with no character to write."""
+    closed = REEL + "D2|G>AB>c d>Bg>d|e>cA>F G2||B2|G/4G/4G/4G/4 A/8A/8A/8A/8A/8A/8A/8A/8 B2c2d/2d/2d|G>AB>c d>Bg>d|e>cA>F G2|]\n"
+    constraint = AbcConstraint(abc_profile([*FOLK, closed, closed]), AbcOptions())
+    assert writes(constraint, closed)
+    bar = closed.split("||")[0] + "||"
+    assert fed(constraint, bar + "A/4B") is not None and fed(constraint, bar + "A/4B>") is None
+    assert fed(constraint, bar + "A>B|") is not None
+    if ABC2MIDI is not None:
+        assert abc2midi_complaints(closed) == []
 
 
 def test_the_form_comes_from_the_profile(soprano):

@@ -21,7 +21,7 @@ JOINING = ("||", "|:", "::")
 def fresh_bar(meter: Meter) -> dict:
     """The state fields of a bar not yet begun, in `meter`."""
     return {"elapsed": 0, "music": False, "bar_meter": meter, "bar_field": None, "deco": 0, "tie_ok": False,
-            "owed": 0, "factor": ONE, "bare_deco": False, "ornament": False, "grace": False, "paired": None, "slur": 0, "can_end": False, "rests_only": False, "bar_accidentals": ()}
+            "owed": 0, "factor": ONE, "bare_deco": False, "ornament": False, "staccato": False, "grace": False, "paired": None, "slur": 0, "can_end": False, "rests_only": False, "bar_accidentals": ()}
 
 
 def voice_zero(s: AbcState) -> tuple:
@@ -283,6 +283,7 @@ class Bars:
         meter = s.meter if voice == 0 else s.block.meter
         return s.but(voice=voice, pending=frame.prefixes[voice], pos=ITEM, buf="", meter=meter, j=0,
                      upper=s.sounding if voice else (), sounding=(),
-                     **fresh_bar(meter), space=True, after_bar=False, line_start=frame.voices == 1, opening=False,
+                     **fresh_bar(meter), space=True, after_bar=False, line_start=frame.voices == 1,
+                     blank_line=frame.voices == 1, opening=False,
                      tied=s.held[voice] if s.held else None, last_pitch=None,
                      keysig=s.keys[voice] if s.keys else s.keysig)

@@ -196,7 +196,10 @@ class Cost:
         if found is None:
             found = INF
             most = self.bars.most(s)
-            for ticks, chars in self.measure.owed_tokens(s.unit, s.factor):
+            tokens = self.measure.owed_tokens(s.unit, s.factor)
+            if s.paired is not None:  # the note after a broken rhythm is written as long as the one before it
+                tokens = ((self.measure.length_of(s.unit, s.paired, s.factor), 1 + len(s.paired)),)
+            for ticks, chars in tokens:
                 after = elapsed + ticks
                 if most is None or after <= most:
                     found = min(found, chars + self._boundary(s, after, True, deco=False, owed=owed - 1))

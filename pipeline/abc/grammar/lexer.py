@@ -35,8 +35,8 @@ class Lexer:
         after = self._lex(s, c)
         if after is not None and after.pos == OCT and after.upper and after.tied is None and self._above(after, lowest=True):
             return None
-        if after is not None and (after.line_start or after.can_end) and c != "\n":
-            after = after.but(line_start=False, can_end=False)
+        if after is not None and (after.line_start or after.can_end or after.blank_line) and c != "\n":
+            after = after.but(line_start=False, can_end=False, blank_line=after.blank_line and c == " ")
         return after
 
     def _lex(self, s: AbcState, c: str) -> AbcState | None:
@@ -94,7 +94,9 @@ class Lexer:
                 return None
             return self._item(s.but(pos=ITEM, buf="", slur=1), c)
         if pos == CONT:
-            return s.but(pos=ITEM, space=True, after_bar=False, tie_ok=False, line_start=True) if c == "\n" else None
+            if c != "\n":
+                return None
+            return s.but(pos=ITEM, space=True, after_bar=False, tie_ok=False, line_start=True, blank_line=True)
         if pos in (GRACE, G_ACC, G_OCT):
             return self._grace(s, c)
         if pos == TUPLE:
@@ -125,10 +127,11 @@ class Lexer:
                 return self.bars.line_end(s) if not s.space else None
             if grammar.mid_bar_lines and s.frame.voices == 1 and not s.space and not s.deco:
                 # the line breaks inside a bar, as the corpus' do; it may end the tune there
-                return s.but(space=True, tie_ok=False, line_start=True, can_end=self.bars.may_end_unbarred(s))
+                return s.but(space=True, tie_ok=False, line_start=True, blank_line=True,
+                             can_end=self.bars.may_end_unbarred(s))
             return None
         if c == "\\":
-            if not grammar.continuations or s.frame.voices > 1 or s.line_start or s.deco:
+            if not grammar.continuations or s.frame.voices > 1 or s.blank_line or s.deco:
                 return None
             return s.but(pos=CONT, space=False)  # a line continued: `\` ends it, and the music goes on
         if (s.bare_deco and c in "!({") or (s.tied is not None and c in "({"):
@@ -170,8 +173,8 @@ class Lexer:
         if c in grammar.short_decorations:
             if s.deco >= MOST_DECORATIONS or (c in ORNAMENTS and s.tied is not None):
                 return None
-            return s.but(deco=s.deco + 1, bare_deco=True, ornament=s.ornament or c in ORNAMENTS, space=False,
-                         after_bar=False, tie_ok=False)
+            return s.but(deco=s.deco + 1, bare_deco=True, ornament=s.ornament or c in ORNAMENTS,
+                         staccato=s.staccato or c == ".", space=False, after_bar=False, tie_ok=False)
         if c == "!" and s.deco < MOST_DECORATIONS and self._decoration_starts(s, "!"):
             return s.but(pos=DECO, buf="!", space=False, after_bar=False, tie_ok=False)
         return None
@@ -239,14 +242,14 @@ class Lexer:
             bar = s.j if s.voice > 0 else len(s.built)
             midi = s.pitch if s.kind == "note" else None
             s = s.but(sounding=s.sounding + ((bar, s.elapsed, elapsed, midi),))
-        return s.but(pos=ITEM, buf="", elapsed=elapsed, music=True, deco=0, bare_deco=False, ornament=False, grace=False, paired=None,
-                     tie_ok=s.kind == "note" and not s.ornament, rests_only=rests_only,
+        return s.but(pos=ITEM, buf="", elapsed=elapsed, music=True, deco=0, bare_deco=False, ornament=False, staccato=False,
+                     grace=False, paired=None, tie_ok=s.kind == "note" and not s.ornament and not s.staccato, rests_only=rests_only,
                      space=False, after_bar=False, owed=max(0, s.owed - 1), slur=2 if s.slur else 0)
 
     def _broken(self, s: AbcState, duration: int, sign: str) -> AbcState | None:
         """A note or chord of `duration` followed by `>` (it lasts half as long again, the next note half as long) or `<`."""
-        if sign not in self.grammar.broken or s.owed or s.kind == "rest":
-            return None
+        if sign not in self.grammar.broken or s.owed or s.kind == "rest" or s.staccato:
+            return None  # abc2midi pairs a staccato note's shortened first part with the next note's whole length
         first, second = theory.BROKEN_RHYTHM[1] if sign == ">" else theory.BROKEN_RHYTHM[1][::-1]
         placed = self.place(s, duration * first.numerator // first.denominator)
         if placed is None:

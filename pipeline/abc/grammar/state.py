@@ -122,12 +122,14 @@ class AbcState:
     deco: int = 0  # decorations waiting for their note
     bare_deco: bool = False  # ... the last a one-character decoration: abc2midi reads only notes and rests after it
     ornament: bool = False  # ... among them a roll or trill (see lexer.ORNAMENTS)
+    staccato: bool = False  # ... among them `.`: abc2midi plays a shorter note and a rest, so no tie or `>` follows
     grace: bool = False  # grace notes waiting for their note (abc2midi wants a note between two groups)
     paired: str | None = None  # after a broken rhythm, the first note's length as written: the second's must match it
     owed: int = 0  # notes still to come of an open tuplet, or the one after a broken rhythm
     factor: tuple[int, int] = ONE  # what their lengths are multiplied by, as (numerator, denominator)
     slur: int = 0  # 0: no slur open; 1: one opened, without a note yet; 2: one open over a note
     line_start: bool = False  # nothing written yet on this line of a one-voice tune
+    blank_line: bool = False  # ... or nothing but spaces: no `\` may continue it (the corpus continues none)
     opening: bool = False  # the barline being written comes first on its line, with no music before it
     can_end: bool = False  # the tune may end here: a one-voice line just ended after a barline the corpus ends tunes with
     tie_ok: bool = False  # a tie may follow
