@@ -6,7 +6,7 @@ import pytest
 
 from charmony.corpora.bach import BachCorpus
 from charmony.pipeline.abc.parser import parse_tune
-from charmony.pipeline.abc.tonic import moved, shift_to_c
+from charmony.pipeline.abc.tonic import key_sharps, moved, shift_to_c
 
 TWO_VOICES = ('X:3\nT:Song\nC:Someone\nM:3/4\nL:1/8\nQ:1/4=80\nV:1 name="Soprano" clef=treble\nV:2 name="Bass" clef=bass\n'
               'K:D\n[V:1] d2 f2 a2 | ^g2 a4 |]\n[V:2] D,4 F,2 | E,2 A,4 |]\n')
@@ -29,6 +29,20 @@ def test_a_tune_moved_to_c_sounds_a_tone_lower_and_comes_back_as_written():
         assert new_notes == [midi - 2 for midi in old_notes] and len(new_notes) >= 4
     assert "^f" in in_c  # the G sharp of D major is an F sharp in C
     assert moved(in_c, 2, "1/8") == TWO_VOICES
+
+
+@pytest.mark.parametrize(("home", "sharps"), [("F#", 6), ("C#", 7), ("Gb", -6), ("Ebm", -6)])
+def test_a_tune_moved_back_keeps_its_own_spelling(home, sharps):
+    """From C, six semitones up is Gb major by the simpler spelling (flats win the tie), and seven is Db, not C#:
+    a melody moved to C and back comes back in the key it was written in."""
+    written = TWO_VOICES.replace("K:D", f"K:{home}")
+    assert key_sharps(written) == sharps
+    in_c = moved(written, shift_to_c(written), "1/8")
+    assert "\nK:C\n" in in_c or "\nK:Cm\n" in in_c
+    back = moved(in_c, -shift_to_c(written), "1/8", sharps)
+    assert f"\nK:{home}\n" in back and key_sharps(back) == sharps
+    assert [e.midi for e in parse_tune(back).voices["1"].bars[0].events if hasattr(e, "midi")] == \
+        [e.midi for e in parse_tune(written).voices["1"].bars[0].events if hasattr(e, "midi")]
 
 
 def test_moving_by_nothing_leaves_the_text_alone():

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+from music21 import key
+
 from charmony.pipeline.abc.fields import FieldError, parse_key
 from charmony.pipeline.abc.score import abc_to_score
 from charmony.pipeline.abc.sounds import tonic_class
@@ -24,9 +26,16 @@ def shift_to_c(text: str) -> int:
     return shift - 12 if shift > 6 else shift
 
 
-def moved(text: str, semitones: int, unit: str | None = None) -> str:
+def key_sharps(text: str) -> int | None:
+    """The sharps (negative: flats) of a tune's first key signature, as music21 reads it; None without one."""
+    found = abc_to_score(text).recurse().getElementsByClass(key.KeySignature).first()
+    return None if found is None else found.sharps
+
+
+def moved(text: str, semitones: int, unit: str | None = None, sharps: int | None = None) -> str:
     """One ABC tune moved by `semitones`, read and written again by charmony's writer (`unit`, such as "1/8", kept
-    as its L:); the text itself when the shift is 0. Its X:, T: and C: stay, and every voice with its name and clef."""
+    as its L:; `sharps`, the key signature to spell it in where the shift allows, such as F# rather than Gb major);
+    the text itself when the shift is 0. Its X:, T: and C: stay, and every voice with its name and clef."""
     if semitones == 0:
         return text
     score = abc_to_score(text)
@@ -34,5 +43,5 @@ def moved(text: str, semitones: int, unit: str | None = None) -> str:
     composer = score.metadata.composer or None
     number = next((line[2:].strip() for line in text.splitlines() if line.startswith("X:")), "1")
     options = WriterOptions(number=int(number) if number.isdigit() else 1, title=title, composer=composer,
-                            transpose=semitones, unit=Fraction(unit) if unit else None)
+                            transpose=semitones, unit=Fraction(unit) if unit else None, key_sharps=sharps)
     return score_to_abc(score, options)

@@ -33,6 +33,7 @@ class WriterOptions:
     title: str | None = None  # T:, else the score's title or movement name
     composer: str | None = None  # C:, else the score's composer, if any
     transpose: int = 0  # semitones, spelt so that the first key signature stays simple (see keys.simplest_shift)
+    key_sharps: int | None = None  # with transpose: the first key signature wanted, where a spelling gives it
     unit: Fraction | None = None  # L:, else the one giving the shortest lengths
     bars_per_line: int = 4  # bars of one voice per line, the pickup bar not counted
 
@@ -45,7 +46,8 @@ def score_to_abc(score: stream.Stream, options: WriterOptions = WriterOptions())
     unit = options.unit or choose_unit(parts, first_meter)
     signature = _first(parts[0], key.KeySignature)
     later = [found.sharps for part in parts for found in part.recurse().getElementsByClass(key.KeySignature)]
-    shift = simplest_shift(options.transpose, signature.sharps if signature else 0, later) if options.transpose else None
+    shift = simplest_shift(options.transpose, signature.sharps if signature else 0, later,
+                           options.key_sharps) if options.transpose else None
     signature = transposed_key(signature, shift)
     clefs = [clef_name(_first(part, clef.Clef)) for part in parts]
     lines = _header(score, parts, clefs, options, first_meter, unit, signature)

@@ -20,7 +20,7 @@ import torch
 
 from charmony.pipeline.abc.layout import WRITER_LAYOUT
 from charmony.pipeline.abc.four_parts import LOWER_PREFIXES, Melody, check_known, four_part_header, read_melody, soprano_lines
-from charmony.pipeline.abc.tonic import moved, shift_to_c
+from charmony.pipeline.abc.tonic import key_sharps, moved, shift_to_c
 from charmony.pipeline.model.charmodel import CharModel
 from charmony.pipeline.plugin.corpus import CorpusPlugin, SampleInfo, check_options
 from charmony.pipeline.plugin.manager import corpus_call, get_outputs
@@ -213,6 +213,7 @@ def harmonize(run: Run, config: HarmonizeConfig) -> tuple[list[Sample], dict]:
     outputs = list(dict.fromkeys([*run_checks(manifest), *config.render]))
     get_outputs(outputs)  # unknown names fail before any work
     melody, shift = run_melody(run, corpus, config.melody)
+    home_sharps = key_sharps(read_text(config.melody)) if shift else None  # moved back, spelt as the melody was
     segments = melody_plan(run, corpus, vocab, melody)
     if len(segments[0].tokens) >= config.max_length:
         raise ConfigError(f"--max-length {config.max_length} is shorter than the melody's header and first line")
@@ -234,7 +235,7 @@ def harmonize(run: Run, config: HarmonizeConfig) -> tuple[list[Sample], dict]:
             text = corpus.finish(raw, SampleInfo(number=number, run=run.name, step=checkpoint.step, seed=seed,
                                                    layout=manifest.layout))
         try:
-            text = moved(text, -shift, melody.unit)
+            text = moved(text, -shift, melody.unit, home_sharps)
         except CharmonyError:  # an unfinished harmonisation the writer cannot read: kept as drawn, in C
             left_in_c.append(number)
         samples.append(Sample(text, finished=ended, raw=raw if raw != text else None))
