@@ -208,6 +208,17 @@ def test_every_short_bar_pattern_the_grammar_writes_passes_abc2midi():
     assert {text: found for text in written if (found := abc2midi_complaints(text))} == {}
 
 
+def test_a_short_last_bar_closed_by_a_repeat_is_written_where_the_corpus_ends_so():
+    """The profile counts the last bar's sign too: a corpus of tunes whose short last bar completes the pickup and
+    closes with `:|` is written as it is (the count left the last bar out, and the constraint refused the `:`)."""
+    tune = HEAD + "D | G A B c | d2 d B | c B A G | A3 :|\n"
+    constraint = AbcConstraint(abc_profile([tune] * 3), AbcOptions())
+    assert ":|" in constraint.grammar.form.short_closes
+    assert writes(constraint, tune)
+    if ABC2MIDI is not None:
+        assert abc2midi_complaints(tune) == []
+
+
 def test_a_short_bar_opens_a_repeat_only_where_the_corpus_does(soprano):
     """A model that closes a short bar where the corpus closes none was steered to `|:`, and then could not end the
     tune before a `:|`: constrained tunes ran on (issue 17). Only a sign the corpus closes short bars with may."""

@@ -39,18 +39,21 @@ def tune_form(tune: Tune) -> TuneForm | None:
     last = last_note(melody(voice))
     degree = None if last is None or last.tonic is None else (last.midi - last.tonic) % 12
     bars = voice.bars
-    short_closes = frozenset(sign for bar, after in zip(bars[1:-1], bars[2:]) if bar_is_short(bar.duration(), bar.meter)
+    short_closes = frozenset(sign for bar, after in zip(bars[1:], [*bars[2:], None])
+                             if bar_is_short(bar.duration(), bar.meter)
                              for sign in closing_signs(bar, after)) & frozenset(SECTION_SIGNS)
     return TuneForm(bar_numbers(voice)[-1], degree, sum(bar.barline == "||" for bar in bars),
                     sum(map(is_rest_bar, bars)), short_closes)
 
 
-def closing_signs(bar: Bar, after: Bar) -> set[str]:
-    """The barlines that may have closed `bar` as written: the parser keeps a repeat's dots on the bars either side,
-    so a line ending `:|` (or `|`) before one opening `|:` reads as `::` (or `|:`): both count."""
+def closing_signs(bar: Bar, after: Bar | None) -> set[str]:
+    """The barlines that may have closed `bar` as written (`after`: the next bar, None after the last): the parser
+    keeps a repeat's dots on the bars either side, so a line ending `:|` (or `|`) before one opening `|:` reads as
+    `::` (or `|:`): both count."""
+    opens = after is not None and after.start_repeat
     if bar.end_repeat:
-        return {"::", ":|"} if after.start_repeat else {":|"}
-    return {"|:", bar.barline} if after.start_repeat else {bar.barline}
+        return {"::", ":|"} if opens else {":|"}
+    return {"|:", bar.barline} if opens else {bar.barline}
 
 
 def form_summary(forms: list[TuneForm]) -> dict:
