@@ -147,6 +147,18 @@ def test_a_tonic_run_harmonises_a_melody_in_d_in_c_and_gives_it_back_in_d(tonic_
     assert_abc2midi_accepts(texts)
 
 
+def test_a_cut_off_harmonisation_of_a_moved_melody_is_kept_as_drawn_in_c(tonic_run, held_out_melody, tmp_path):
+    """The writer would pad a cut-off tune's voices with rests and close it: moved back, it would look whole."""
+    in_d = tmp_path / "in_d.abc"
+    in_d.write_text(moved(held_out_melody.read_text(), 2, "1/4"), encoding="utf-8")
+    corpus = get_run_corpus(tonic_run.manifest())
+    prime = melody_plan(tonic_run, corpus, tonic_run.vocabulary(), run_melody(tonic_run, corpus, in_d)[0])[0].tokens
+    samples, metadata = harmonize(tonic_run, HarmonizeConfig(melody=in_d, num_samples=2, seed=5, device="cpu",
+                                                             max_length=len(prime) + 40))
+    assert metadata["left_in_c"] == [1, 2] and not any(sample.finished for sample in samples)
+    assert all("\nK:C\n" in sample.text and "|]" not in sample.text for sample in samples)
+
+
 def test_a_tonic_run_harmonises_a_melody_in_c_as_it_is(tonic_run, held_out_melody):
     samples, metadata = harmonize(tonic_run, HarmonizeConfig(melody=held_out_melody, num_samples=1, seed=5, device="cpu"))
     assert "moved_by" not in metadata

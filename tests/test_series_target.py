@@ -1,4 +1,8 @@
+"""The series targets (the values, their seasonal difference, their residual from the seasons' mean) and the 80%
+band calibrated on the validation part."""
+
 import json
+import os
 
 import numpy as np
 import pytest
@@ -79,6 +83,9 @@ def test_a_bad_target_is_one_line(tmp_path, invoke):
     assert result.output.count("\n") == 1 and not (tmp_path / "runs" / "r").exists()
     with pytest.raises(CorpusError, match="too few for windows"):
         list(SeriesCorpus().documents([], {"days": "2", "holdout": "0.5", "target": "seasonal-difference"}))
+    for target in ("seasonal-difference", "seasonal-mean"):  # no period fits the context: said, not a level model
+        with pytest.raises(CorpusError, match=f"target={target} needs a period no longer than the context"):
+            list(SeriesCorpus().documents([], {"days": "60", "period": "168", "context": "100", "target": target}))
 
 
 def _trained(tmp_path, values: np.ndarray, target: str) -> Run:
@@ -133,3 +140,9 @@ def test_evaluate_and_forecast_apply_the_factor_kept_in_the_run(tmp_path):
     [drawn] = forecast(run, ForecastConfig(horizon=24, num_samples=40, seed=0, device="cpu"))
     assert wide.metadata["interval_factor"] == 5.0 and drawn.metadata["interval_factor"] == 1.0
     np.testing.assert_allclose(wide.quantile(90) - wide.quantile(10), 5 * (drawn.quantile(90) - drawn.quantile(10)), rtol=1e-6)
+    kept["factor"] = 5.0
+    (run.dir / FILE).write_text(json.dumps(kept))
+    best = run.dir / "best.pt"
+    os.utime(best, ns=(best.stat().st_atime_ns, best.stat().st_mtime_ns + 10**9))  # as if trained again, same step
+    [again] = forecast(run, ForecastConfig(horizon=24, num_samples=40, seed=0, device="cpu"))
+    assert again.metadata["interval_factor"] == score.interval_factor != 5.0, "a stale factor was reused"

@@ -234,10 +234,13 @@ def harmonize(run: Run, config: HarmonizeConfig) -> tuple[list[Sample], dict]:
         with corpus_call(corpus, f"to finish harmonisation {number}"):
             text = corpus.finish(raw, SampleInfo(number=number, run=run.name, step=checkpoint.step, seed=seed,
                                                    layout=manifest.layout))
-        try:
-            text = moved(text, -shift, melody.unit, home_sharps)
-        except CharmonyError:  # an unfinished harmonisation the writer cannot read: kept as drawn, in C
+        if shift and not ended:  # cut off: the writer would pad its voices and close it, so it is kept as drawn, in C
             left_in_c.append(number)
+        elif shift:
+            try:
+                text = moved(text, -shift, melody.unit, home_sharps)
+            except CharmonyError:  # one the writer cannot read: kept as drawn, in C
+                left_in_c.append(number)
         samples.append(Sample(text, finished=ended, raw=raw if raw != text else None))
     metadata = {
         "run": run.name, "corpus": manifest.corpus, "checkpoint": str(path), "step": checkpoint.step, "seed": seed,

@@ -43,6 +43,7 @@ class Forecasts:
 
     checkpoint: str  # the checkpoint file's name
     step: int
+    written: int  # the checkpoint file's modification time in ns: a run trained again from scratch is another model
     temperature: float
     horizon: int
 
@@ -134,5 +135,8 @@ def run_calibration(run: Run, model, plan: WindowPlan, forecasts: Forecasts, doc
     factor, windows, coverage = calibrate(model, plan, run.vocabulary(), documents(), holdout, forecasts.horizon,
                                           forecasts.temperature, device)
     found = Calibration(factor, windows, coverage, forecasts)
-    write_json(path, asdict(found))
+    try:
+        write_json(path, asdict(found))
+    except OSError:  # a run folder that cannot be written to: found again next time
+        pass
     return found

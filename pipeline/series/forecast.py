@@ -76,7 +76,7 @@ def forecast(run: Run, config: ForecastConfig) -> list[Forecast]:
     seed = config.seed if config.seed is not None else secrets.randbelow(2**31)
     how = Drawing(config.num_samples, config.horizon, config.temperature, torch.Generator(device=device).manual_seed(seed), device)
     drawn = draw_paths(model, plan, run.vocabulary(), [history for history, _ in contexts], how)
-    forecasts = Forecasts(path.name, checkpoint.step, config.temperature, config.horizon)
+    forecasts = Forecasts(path.name, checkpoint.step, path.stat().st_mtime_ns, config.temperature, config.horizon)
     try:
         calibration = run_calibration(run, model, plan, forecasts, lambda: run_documents(run, corpus, "prepare it again"),
                                       corpus.settings(run.manifest().options).holdout, device)

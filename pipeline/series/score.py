@@ -121,7 +121,7 @@ def score_forecasts(run: Run, config: ForecastScoreConfig) -> ForecastScore:
     histories = [documents[index].values[:origin] for index, origin in origins]
     how = Drawing(config.num_samples, horizon, config.temperature, torch.Generator(device=device).manual_seed(config.seed), device)
     drawn = draw_paths(model, plan, run.vocabulary(), histories, how)
-    calibration = run_calibration(run, model, plan, Forecasts(path.name, checkpoint.step, config.temperature, horizon),
+    calibration = run_calibration(run, model, plan, Forecasts(path.name, checkpoint.step, path.stat().st_mtime_ns, config.temperature, horizon),
                                   lambda: documents, settings.holdout, device)
     paths = widen(drawn, calibration.factor)
     scales = np.array([seasonal_scale(history, settings.period) for history in histories])

@@ -215,6 +215,9 @@ def choose_target_windows(all_series: list[Series], settings: SeriesOptions) -> 
             raise
         return *choose_context(settings, shortest), 0, 1, ""
     lag = difference_lag(settings.target, settings.periods, context)
+    if not lag and settings.target != "auto":
+        raise CorpusError(f"--option target={settings.target} needs a period no longer than the context ({context} "
+                          "values); give a shorter --option period or a longer --option context")
     target, why = settings.target, ""
     if target == "auto":
         parts = [(series.values, *astuple(Parts.of(len(series.values), settings.holdout))) for series in all_series]
