@@ -232,7 +232,7 @@ def test_the_header_and_first_line_are_fed_to_the_grammar_once(four_part_run, he
     monkeypatch.setattr(stage, "constraint_of", counted)
     monkeypatch.setattr(stage, "ConstrainedBatch", batch)
     corpus = get_run_corpus(four_part_run.manifest())
-    melody, _ = run_melody(four_part_run, corpus, held_out_melody)
+    melody, _, _ = run_melody(four_part_run, corpus, held_out_melody)
     segments = melody_plan(four_part_run, corpus, four_part_run.vocabulary(), melody)
     harmonize(four_part_run, HarmonizeConfig(melody=held_out_melody, num_samples=2, seed=3, device="cpu"))
     assert calls["start"] == 1

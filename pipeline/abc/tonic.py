@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from music21 import key
-
-from charmony.pipeline.abc.fields import FieldError, parse_key
+from charmony.pipeline.abc.fields import FieldError, Key, parse_key
 from charmony.pipeline.abc.score import abc_to_score
 from charmony.pipeline.abc.sounds import tonic_class
 from charmony.pipeline.abc.writer import WriterOptions, score_to_abc
+
+
+def first_key(text: str) -> Key | None:
+    """The key a tune's first K: field names; None when it names none or cannot be read."""
+    value = next((line[2:] for line in text.splitlines() if line.startswith("K:")), "")
+    try:
+        return parse_key(value).key
+    except FieldError:
+        return None
 
 
 def shift_to_c(text: str) -> int:
@@ -17,18 +24,13 @@ def shift_to_c(text: str) -> int:
 
     A major key goes to C major, a minor key to C minor (not A minor), so that every tune ends on the same note.
     """
-    value = next((line[2:] for line in text.splitlines() if line.startswith("K:")), "")
-    try:
-        tonic = tonic_class(parse_key(value).key)
-    except FieldError:
-        tonic = None
-    shift = -(tonic or 0) % 12
+    shift = -(tonic_class(first_key(text)) or 0) % 12
     return shift - 12 if shift > 6 else shift
 
 
 def key_sharps(text: str) -> int | None:
-    """The sharps (negative: flats) of a tune's first key signature, as music21 reads it; None without one."""
-    found = abc_to_score(text).recurse().getElementsByClass(key.KeySignature).first()
+    """The sharps (negative: flats) of a tune's first key signature, its first K: field; None when it names none."""
+    found = first_key(text)
     return None if found is None else found.sharps
 
 

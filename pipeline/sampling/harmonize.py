@@ -65,21 +65,22 @@ def plan(melody: Melody, layout: str, header: str, encode, eod_id: int) -> list[
     return segments
 
 
-def run_melody(run: Run, corpus: CorpusPlugin, path: Path) -> tuple[Melody, int]:
-    """The melody of `path` in the run's keys, and the semitones it was moved by to get there: to the tonic C when
-    the run's tunes were all moved there (as bach's transpose=tonic), else none."""
+def run_melody(run: Run, corpus: CorpusPlugin, path: Path) -> tuple[Melody, int, int | None]:
+    """The melody of `path` in the run's keys, the semitones it was moved by to get there (to the tonic C when the
+    run's tunes were all moved there, as bach's transpose=tonic, else none), and its own key signature's sharps, to
+    spell its harmonisations in when they are moved back."""
     text = read_text(path)
     melody = read_melody(text, path.name)
     with corpus_call(corpus, "to say whether its tunes were moved to C"):
         to_c = corpus.moves_to_c(run.manifest().options)
     shift = shift_to_c(text) if to_c else 0
     if shift == 0:
-        return melody, 0
+        return melody, 0, None
     try:
-        text = moved(text, shift, melody.unit)
+        moved_text = moved(text, shift, melody.unit)
     except CharmonyError as error:
         raise ConfigError(f"{path.name} cannot be moved to C, where the run's tunes are: {error}") from None
-    return read_melody(text, path.name), shift
+    return read_melody(moved_text, path.name), shift, key_sharps(text)
 
 
 def melody_plan(run: Run, corpus: CorpusPlugin, vocab: Vocabulary, melody: Melody) -> list[Segment]:
@@ -212,8 +213,7 @@ def harmonize(run: Run, config: HarmonizeConfig) -> tuple[list[Sample], dict]:
     corpus = get_run_corpus(manifest)
     outputs = list(dict.fromkeys([*run_checks(manifest), *config.render]))
     get_outputs(outputs)  # unknown names fail before any work
-    melody, shift = run_melody(run, corpus, config.melody)
-    home_sharps = key_sharps(read_text(config.melody)) if shift else None  # moved back, spelt as the melody was
+    melody, shift, home_sharps = run_melody(run, corpus, config.melody)
     segments = melody_plan(run, corpus, vocab, melody)
     if len(segments[0].tokens) >= config.max_length:
         raise ConfigError(f"--max-length {config.max_length} is shorter than the melody's header and first line")
