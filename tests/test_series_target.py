@@ -116,13 +116,13 @@ def test_calibration_widens_a_band_too_narrow_for_its_truth():
     truth = random.normal(0, 1, (200, 12))
     narrow = random.normal(0, 0.4, (200, 50, 12))  # the samples spread half as far as the truth does
     assert np.mean(needed_factors(narrow, truth) <= 1) < 0.5, "the band as drawn holds too few"
-    factor = spread_factor(narrow, truth)
+    factor = spread_factor(needed_factors(narrow, truth))
     assert 2 < factor < 3.5
     low, high = np.percentile(widen(narrow, factor), (10, 90), axis=1)
     assert 0.78 <= np.mean((low <= truth) & (truth <= high)) <= 0.82
     np.testing.assert_allclose(np.median(widen(narrow, factor), axis=1), np.median(narrow, axis=1))
     wide = random.normal(0, 3, (200, 50, 12))
-    assert spread_factor(wide, truth) == 1.0, "a band too wide is kept: validation errors flatter the chosen checkpoint"
+    assert spread_factor(needed_factors(wide, truth)) == 1.0, "a band too wide is kept: validation errors flatter the chosen checkpoint"
     assert shrunk(3.0, 10) == 2.0 and shrunk(3.0, 1000) > 2.9, "few validation horizons: half way to 1"
 
 

@@ -76,9 +76,8 @@ def needed_factors(paths: np.ndarray, truth: np.ndarray) -> np.ndarray:
     return needed[known]
 
 
-def spread_factor(paths: np.ndarray, truth: np.ndarray) -> float:
-    """The factor that makes the band of `paths` (windows, samples, horizon) hold 80% of `truth` (windows, horizon)."""
-    needed = needed_factors(paths, truth)
+def spread_factor(needed: np.ndarray) -> float:
+    """The factor that makes a band hold 80% of the true values, from each one's `needed_factors`."""
     if not len(needed):
         return 1.0
     return float(np.clip(np.quantile(needed, NOMINAL, method="higher"), LOWEST, HIGHEST))
@@ -118,7 +117,7 @@ def calibrate(model, plan: WindowPlan, vocab: Vocabulary, documents: list[Docume
     paths = draw_paths(model, plan, vocab, histories, how)
     needed = needed_factors(paths, truth)
     horizons = sum(np.diff(astuple(Parts.of(len(document.values), holdout)))[0] for document in documents) / horizon
-    return shrunk(spread_factor(paths, truth), horizons), len(origins), float(np.mean(needed <= 1)) if len(needed) else None
+    return shrunk(spread_factor(needed), horizons), len(origins), float(np.mean(needed <= 1)) if len(needed) else None
 
 
 def run_calibration(run: Run, model, plan: WindowPlan, forecasts: Forecasts, documents: Callable[[], list[Document]],
