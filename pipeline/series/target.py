@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from charmony.pipeline.series.values import seasonal_persistence
 from charmony.pipeline.system.errors import ConfigError
 
 
@@ -39,7 +40,7 @@ def choose_target(parts: list[tuple[np.ndarray, int, int]], horizon: int, lag: i
         for origin in range(max(validation, lag * seasons), held_out - horizon + 1, max(1, (held_out - validation) // 256)):
             before = values[origin - lag * seasons:origin].reshape(seasons, lag)
             truth = values[origin:origin + horizon]
-            last += float(np.abs(np.resize(before[-1], horizon) - truth).sum())
+            last += float(np.abs(seasonal_persistence(before[-1], horizon, lag) - truth).sum())
             mean += float(np.abs(np.resize(before.mean(axis=0), horizon) - truth).sum())
     if not last + mean:
         return "seasonal-difference", ""
