@@ -5,7 +5,6 @@ from __future__ import annotations
 from fractions import Fraction
 
 from charmony.pipeline.abc.parser import parse_tune
-from charmony.pipeline.abc.theory import STEP_SEMITONES
 from charmony.pipeline.abc.tune import Change, Note
 
 
@@ -19,7 +18,7 @@ def crossings(text: str) -> int:
             start = Fraction(0)
             for event in (event for event in bar.events if not isinstance(event, Change)):
                 length = event.length
-                written = 12 * (event.octave + 1) + STEP_SEMITONES[event.step] + event.alter if isinstance(event, Note) else None
+                written = event.midi if isinstance(event, Note) else None
                 notes.append((number, start, start + length, written, tied))
                 tied = isinstance(event, Note) and event.tie_start
                 start += length
