@@ -107,6 +107,18 @@ def test_the_folk_constraint_refuses_what_abc2midi_and_the_corpus_do_not_take(re
         assert bool(abc2midi_complaints(refused)) == abc2midi_rule
 
 
+def test_a_staccato_note_with_a_roll_or_trill_starts_a_broken_rhythm_as_abc2midi_plays_it_whole():
+    trilled = STACCATO.replace("T:Test Staccato", "T:Test Trill").replace("(3BcA|", "(3B~cA|").replace("d>B.g", "d>BTg")
+    constraint = AbcConstraint(abc_profile([*FOLK, STACCATO, trilled]), AbcOptions())
+    for sign in ("~", "T"):
+        for written in (f"{sign}.d>B", f".{sign}d>B"):
+            tune = STACCATO_REEL.format(bar=written, line="")
+            assert writes(constraint, tune), tune
+            if ABC2MIDI is not None:
+                assert abc2midi_complaints(tune) == []
+    assert not writes(constraint, STACCATO_REEL.format(bar=".d>B", line=""))
+
+
 def test_a_broken_rhythm_only_where_its_second_note_as_written_can_complete_the_bar():
     """After a short bar closed by `||` the next bar must complete it (2 eighths here). After `A/4B>` only a note
     written like `B` may come, which overruns it; a shorter note would fit, and the cost counted those: the sample

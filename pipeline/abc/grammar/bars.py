@@ -21,7 +21,7 @@ JOINING = ("||", "|:", "::")
 def fresh_bar(meter: Meter) -> dict:
     """The state fields of a bar not yet begun, in `meter`."""
     return {"elapsed": 0, "music": False, "bar_meter": meter, "bar_field": None, "deco": 0, "tie_ok": False,
-            "owed": 0, "factor": ONE, "bare_deco": False, "ornament": False, "staccato": False, "grace": False, "paired": None, "slur": 0, "can_end": False, "rests_only": False, "bar_accidentals": ()}
+            "owed": 0, "factor": ONE, "bare_deco": False, "ornament": False, "staccato": False, "played": False, "grace": False, "paired": None, "slur": 0, "can_end": False, "rests_only": False, "bar_accidentals": ()}
 
 
 def voice_zero(s: AbcState) -> tuple:

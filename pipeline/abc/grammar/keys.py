@@ -72,7 +72,7 @@ def state_key(grammar: CompiledGrammar, s: AbcState) -> Hashable:
     return (BODY, s.frame, later, first, s.pending, s.pos, s.buf, s.kind, s.note_letter.isupper(), s.marks,
             s.chord_notes, s.elapsed, s.music, s.bar_meter.text, s.bar_field is not None, s.meter.text, s.deco,
             s.tie_ok, s.space, s.after_bar, s.owed, s.factor, s.slur, s.line_start, s.blank_line, s.opening, s.can_end,
-            s.bare_deco, s.ornament, s.staccato, s.grace, s.paired, s.last_pitch is None,
+            s.bare_deco, s.ornament, s.played, s.staccato, s.grace, s.paired, s.last_pitch is None,
             heard_alike(s.buf, s.keysig, s.bar_accidentals) if s.pos == OCT else None,
             form_key(grammar, s), (s.tied, s.keysig, s.bar_accidentals) if s.tied is not None else None,
             crossing_key(s))

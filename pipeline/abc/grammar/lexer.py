@@ -21,6 +21,8 @@ from charmony.pipeline.abc.grammar.words import Words
 # Decorations abc2midi plays as several notes: not on a chord, a rest (it carries them to the next chord) or a
 # note a tie leads to (the notes it plays overrun the bar).
 ORNAMENTS = frozenset({"T", "~", "!trill!", "!roll!", "!trill(!", "!trill)!"})
+# abc2midi plays these in a note's place, at its whole length: a `.` on the same note then shortens nothing
+PLAYED_ORNAMENTS = frozenset({"T", "~", "!trill!"})
 
 class Lexer:
     """The body's characters for one grammar: each state's next, or None where the character is refused."""
@@ -83,7 +85,9 @@ class Lexer:
             if text in grammar.decorations and text.endswith("!") and len(text) > 1:
                 if s.deco >= MOST_DECORATIONS or (text in ORNAMENTS and s.tied is not None):
                     return None
-                return s.but(pos=ITEM, buf="", deco=s.deco + 1, ornament=s.ornament or text in ORNAMENTS)
+                played = s.played or text in PLAYED_ORNAMENTS
+                return s.but(pos=ITEM, buf="", deco=s.deco + 1, ornament=s.ornament or text in ORNAMENTS, played=played,
+                             staccato=s.staccato and not played)
             return s.but(buf=text)
         if pos == DONE:
             return self.bars.line_end(s) if c == "\n" else None
@@ -173,8 +177,9 @@ class Lexer:
         if c in grammar.short_decorations:
             if s.deco >= MOST_DECORATIONS or (c in ORNAMENTS and s.tied is not None):
                 return None
-            return s.but(deco=s.deco + 1, bare_deco=True, ornament=s.ornament or c in ORNAMENTS,
-                         staccato=s.staccato or c == ".", space=False, after_bar=False, tie_ok=False)
+            played = s.played or c in PLAYED_ORNAMENTS
+            return s.but(deco=s.deco + 1, bare_deco=True, ornament=s.ornament or c in ORNAMENTS, played=played,
+                         staccato=(s.staccato or c == ".") and not played, space=False, after_bar=False, tie_ok=False)
         if c == "!" and s.deco < MOST_DECORATIONS and self._decoration_starts(s, "!"):
             return s.but(pos=DECO, buf="!", space=False, after_bar=False, tie_ok=False)
         return None
@@ -243,7 +248,7 @@ class Lexer:
             midi = s.pitch if s.kind == "note" else None
             s = s.but(sounding=s.sounding + ((bar, s.elapsed, elapsed, midi),))
         return s.but(pos=ITEM, buf="", elapsed=elapsed, music=True, deco=0, bare_deco=False, ornament=False, staccato=False,
-                     grace=False, paired=None, tie_ok=s.kind == "note" and not s.ornament and not s.staccato, rests_only=rests_only,
+                     played=False, grace=False, paired=None, tie_ok=s.kind == "note" and not s.ornament and not s.staccato, rests_only=rests_only,
                      space=False, after_bar=False, owed=max(0, s.owed - 1), slur=2 if s.slur else 0)
 
     def _broken(self, s: AbcState, duration: int, sign: str) -> AbcState | None:

@@ -122,7 +122,8 @@ class AbcState:
     deco: int = 0  # decorations waiting for their note
     bare_deco: bool = False  # ... the last a one-character decoration: abc2midi reads only notes and rests after it
     ornament: bool = False  # ... among them a roll or trill (see lexer.ORNAMENTS)
-    staccato: bool = False  # ... among them `.`: abc2midi plays a shorter note and a rest, so no tie or `>` follows
+    played: bool = False  # ... among them one abc2midi plays for the whole note (lexer.PLAYED_ORNAMENTS)
+    staccato: bool = False  # ... among them `.` and none played: abc2midi plays a shorter note and a rest, so no tie or `>` follows
     grace: bool = False  # grace notes waiting for their note (abc2midi wants a note between two groups)
     paired: str | None = None  # after a broken rhythm, the first note's length as written: the second's must match it
     owed: int = 0  # notes still to come of an open tuplet, or the one after a broken rhythm
