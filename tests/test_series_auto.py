@@ -7,7 +7,7 @@ import pytest
 from charmony.pipeline.series.settings import SeriesOptions
 from charmony.pipeline.series.target import choose_target
 from charmony.pipeline.series.values import Series
-from charmony.pipeline.series.windows import Parts, plan_windows
+from charmony.pipeline.series.windows import Parts, WindowPlan, plan_windows
 from charmony.pipeline.system.errors import CorpusError
 
 
@@ -70,3 +70,15 @@ def test_auto_chooses_among_level_and_each_number_of_seasons_before_the_held_out
     assert choose_target([(later, parts.held_out)], 24, 24, 8) == choose_target([(changing, parts.held_out)], 24, 24, 8)
     plan = plan_windows([Series("changing", changing)], SeriesOptions(target="auto"))
     assert (plan.target, plan.seasons, plan.reach) == ("seasonal-mean", seasons, 24 * seasons)
+
+
+def test_auto_is_the_default_and_a_run_prepared_before_it_reads_as_recorded():
+    assert SeriesOptions().target == SeriesOptions.parse({}).target == "auto"
+    plan = plan_windows([Series("load", season(2400))], SeriesOptions.parse({}))
+    assert plan.target == "seasonal-mean" and plan.lag == 24 and "chosen on the training and validation parts" in plan.note
+    recorded = plan.to_json()
+    for key in ("target", "lag", "seasons"):  # a profile.json from before targets: the values themselves
+        del recorded[key]
+    old = WindowPlan.of_profile(recorded, "old")
+    assert (old.target, old.lag, old.reach) == ("level", 0, 0)
+    assert WindowPlan.of_profile(plan.to_json(), "new") == plan

@@ -78,7 +78,7 @@ def test_auto_differences_a_drifting_season_and_averages_a_steady_one():
 
 def test_a_bad_target_is_one_line(tmp_path, invoke):
     result = invoke("prepare", "series", "--option", "target=trend", "--run", "r", "--runs-dir", tmp_path / "runs")
-    assert_user_error(result, "--option target=trend: choose one of level, auto, seasonal-difference, seasonal-mean")
+    assert_user_error(result, "--option target=trend: choose one of auto, level, seasonal-difference, seasonal-mean")
     assert result.output.count("\n") == 1 and not (tmp_path / "runs" / "r").exists()
     with pytest.raises(CorpusError, match="too few for windows"):
         list(SeriesCorpus().documents([], {"days": "2", "holdout": "0.5", "target": "seasonal-difference"}))
