@@ -19,7 +19,7 @@ from charmony.pipeline.series.values import Series
 from charmony.pipeline.system.errors import CorpusError
 
 QUARTILE_SAMPLE = 1 << 20  # training values whose quartiles are computed; windows come in random order
-SPANNED = 4  # bins the middle half of a differenced target's values spans where its rare spikes are clipped
+SPANNED = 16  # bins the middle half of a differenced target's values spans where its rare spikes are clipped
 
 
 @dataclass
