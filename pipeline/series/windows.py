@@ -3,7 +3,8 @@ drawn from them, each scaled by its own context's level, and the bins over those
 
 The plan `prepare` chose is kept in the run's profile.json (`WindowPlan.to_json`), so that `forecast` and
 `evaluate` read contexts as training did. The held-out part of each series is in no token file: training
-reads windows before its validation part, and best.pt is chosen on the validation part alone.
+reads windows before its validation part, and best.pt is chosen on the validation part alone; the plan
+itself (the target `auto` chooses, the bins and their check) reads no held-out value either.
 """
 
 from __future__ import annotations
