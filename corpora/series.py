@@ -46,10 +46,10 @@ class SeriesCorpus(SeriesCorpusBase):
                    "the longest periods, at least 128, or two when that is over 512; shorter for a short series)",
         "holdout": "the share of each series' end held out for evaluate; half as much before it is the validation "
                    "part that picks best.pt (default 0.2)",
-        "target": "what the model forecasts: level (default: the values), seasonal-difference (each value less the one "
-                  "a season before), seasonal-mean (less the mean of the context's seasons at its place), or auto "
-                  "(prepare chooses between the two on the validation part); the season is the longest period that "
-                  "fits the context",
+        "target": "what the model forecasts: auto (default: prepare chooses one of the others on the values before "
+                  "the held-out part), level (the values), seasonal-difference (each value less the one a season "
+                  "before), or seasonal-mean (less the mean of the seasons at its place); the season is the longest "
+                  "period that fits the context",
         "jitter": "noise added to half the training windows, as a share of each one's spread (default 0.05)",
         "stretch": "half the training windows' swings stretched or shrunk by up to this share (default 0.2)",
         "period": "steps in one season, or several comma-separated (24,168), for the seasonal-naive baselines; "

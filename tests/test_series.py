@@ -130,9 +130,8 @@ def test_prepare_refuses_an_infinite_cell_and_leaves_no_run(tmp_path, invoke):
     assert "Warning" not in result.output and not (runs / "inf").exists()
 
 
-@pytest.mark.parametrize(("scale", "position"), [("mean", 1499), ("minmax", 1499), ("standard", 999), ("mean", 1899)],
-                         ids=["mean, validation part", "minmax, validation part", "standard, training part",
-                              "mean, held-out part"])
+@pytest.mark.parametrize(("scale", "position"), [("mean", 1499), ("minmax", 1499), ("standard", 999)],
+                         ids=["mean, validation part", "minmax, validation part", "standard, training part"])
 def test_one_value_that_dwarfs_the_rest_is_refused_rather_than_collapsing_them_into_one_bin(tmp_path, invoke, scale,
                                                                                             position):
     path = tmp_path / "load.csv"

@@ -15,7 +15,7 @@ from charmony.pipeline.run.folder import Run
 from charmony.pipeline.series.calibration import FILE, needed_factors, shrunk, spread_factor, widen
 from charmony.pipeline.series.forecast import forecast
 from charmony.pipeline.series.score import score_forecasts
-from charmony.pipeline.series.target import choose_target, difference_lag, from_target, target_context, to_target
+from charmony.pipeline.series.target import choose_target, from_target, target_context, to_target
 from charmony.pipeline.series.windows import Parts
 from charmony.pipeline.system.errors import ConfigError, CorpusError
 from charmony.pipeline.training.train import train
@@ -33,8 +33,6 @@ def trending_season(length: int = 2400, seed: int = 3) -> np.ndarray:
 
 def test_the_target_is_the_seasonal_difference_and_samples_are_added_back_path_by_path():
     values = trending_season(200)
-    assert difference_lag("seasonal-difference", (24, 168), 128) == 24, "the longest period that fits the context"
-    assert difference_lag("seasonal-difference", (24, 168), 512) == 168 and difference_lag("level", (24,), 512) == 0
     differenced = to_target(values, 24)
     assert len(differenced) == 176 and differenced[0] == values[24] - values[0]
     history, future = values[:150], values[150:200]
@@ -67,8 +65,9 @@ def test_auto_differences_a_drifting_season_and_averages_a_steady_one():
     steady = 5 + np.tile(np.arange(24.0), 100) % 7 + np.random.default_rng(0).normal(0, 1, 2400)
     for values, wanted in ((drifting, "seasonal-difference"), (steady, "seasonal-mean")):
         parts = Parts.of(len(values), 0.2)
-        target, why = choose_target([(values, parts.validation, parts.held_out)], 24, 24, 5)
-        assert target == wanted and why.startswith(f"{wanted} chosen on the validation part")
+        target, seasons, why = choose_target([(values, parts.held_out)], 24, 24, 5)
+        assert target == wanted and why.startswith(wanted) and "chosen on the training and validation parts" in why
+        assert seasons == (1 if wanted == "seasonal-difference" else 5), "noise around a steady season: averaged over all"
     corpus = SeriesCorpus()
     list(corpus.documents([], {"days": "40", "bins": "64", "target": "seasonal-difference"}))
     assert (corpus.plan.target, corpus.plan.lag) == ("seasonal-difference", 24)
@@ -79,7 +78,7 @@ def test_auto_differences_a_drifting_season_and_averages_a_steady_one():
 
 def test_a_bad_target_is_one_line(tmp_path, invoke):
     result = invoke("prepare", "series", "--option", "target=trend", "--run", "r", "--runs-dir", tmp_path / "runs")
-    assert_user_error(result, "--option target=trend: choose one of level, auto, seasonal-difference, seasonal-mean")
+    assert_user_error(result, "--option target=trend: choose one of auto, level, seasonal-difference, seasonal-mean")
     assert result.output.count("\n") == 1 and not (tmp_path / "runs" / "r").exists()
     with pytest.raises(CorpusError, match="too few for windows"):
         list(SeriesCorpus().documents([], {"days": "2", "holdout": "0.5", "target": "seasonal-difference"}))

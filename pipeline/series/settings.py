@@ -11,7 +11,7 @@ from charmony.pipeline.run.limits import LENGTH_LIMIT
 from charmony.pipeline.system.errors import SEED_LIMIT, CorpusError
 
 SCALES = ("mean", "minmax", "standard")
-TARGETS = ("level", "auto", "seasonal-difference", "seasonal-mean")  # what the model forecasts (series/target.py); the first is the default
+TARGETS = ("auto", "level", "seasonal-difference", "seasonal-mean")  # what the model forecasts (series/target.py); the first is the default
 BINS_LIMIT = 100_000  # value tokens
 DAYS_LIMIT = 36_525  # of the generated series: a century of hourly values
 CONTEXT_LIMIT = 1 << 16  # values the model reads before it forecasts
@@ -32,7 +32,7 @@ class SeriesOptions:
     days: int = 1461  # of the generated series: four years, as the UCI load data
     seed: int = 0  # of the generated series
     time: str = ""  # the CSV's time column; empty: one named like a time, if any
-    target: str = TARGETS[0]  # the values themselves, each less the value a season before, or chosen by prepare
+    target: str = TARGETS[0]  # chosen by prepare, the values themselves, or each less the value(s) seasons before
 
     @classmethod
     def parse(cls, options: Mapping[str, str]) -> SeriesOptions:

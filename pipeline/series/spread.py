@@ -1,9 +1,11 @@
 """The check that no value of a series run dwarfs the rest: bins stretched to reach it would put the rest in one.
 
 Each window is scaled by its own context, so the check is on the scaled values: the middle half of the
-scaled training values must span at least one bin of bins reaching every scaled value, training or later
-(a value such as 1e99 among values near 10 fails it, wherever it is; so does a context of near-zero values
-before ordinary ones).
+scaled training values must span at least one bin of bins reaching every scaled value of the training and
+validation parts; the held-out part, which training may not read, is never read here (a value such as 1e99
+among values near 10 fails it; so does a context of near-zero values before ordinary ones). A differenced
+target (series/target.py) is spikier than its series and is not refused: its bins are narrowed to where the
+middle half spans a few of them, and the rare values beyond are clipped to the outer bins.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from charmony.pipeline.series.values import Series
 from charmony.pipeline.system.errors import CorpusError
 
 QUARTILE_SAMPLE = 1 << 20  # training values whose quartiles are computed; windows come in random order
+SPANNED = 16  # bins the middle half of a differenced target's values spans where its rare spikes are clipped
 
 
 @dataclass
@@ -50,23 +53,50 @@ class ScaledSpread:
         first, third = np.percentile(np.concatenate(self.sample), [25, 75])
         return bool(first == third)
 
-    def check(self, all_series: list[Series], bins: int, stretch: float, unit: str, reach: int = 0) -> None:
-        """A CorpusError naming the value farthest from the rest when the middle half of the sampled training values,
-        not all equal, spans less than one of `bins` bins over `stretch` times the range of every value seen.
+    def quartiles(self) -> tuple[float, float]:
+        """The first and third quartiles of the sampled training values."""
+        first, third = np.percentile(np.concatenate(self.sample), [25, 75])
+        return float(first), float(third)
 
-        `all_series` are the series' own values; each scaled value was read from one and the `reach` before it.
-        """
+    def too_wide(self, bins: int, stretch: float) -> bool:
+        """Whether the middle half of the sampled training values, not all equal, spans less than one of `bins` bins
+        over `stretch` times the range of every value seen."""
         if not self.sample:
-            return
-        first, third = (float(quartile) for quartile in np.percentile(np.concatenate(self.sample), [25, 75]))
-        width = (self.highest - self.lowest) * stretch / bins
-        if not 0 < third - first < width:
-            return
+            return False
+        first, third = self.quartiles()
+        return 0 < third - first < (self.highest - self.lowest) * stretch / bins
+
+    def farthest(self, all_series: list[Series], reach: int = 0) -> tuple[str, str]:
+        """(its series, 'value N (V)'): the value farthest from the middle half; each scaled value was read from one
+        of `all_series` and the `reach` before it."""
+        first, third = self.quartiles()
         middle = (first + third) / 2
         index, position = self.highest_at if self.highest - middle >= middle - self.lowest else self.lowest_at
         series, position = all_series[index], position + reach
         where = f" of {series.source}" if series.source is not None else ""
+        return f"series {series.name!r}{where}", f"value {position + 1:,} ({series.values[position]:g})"
+
+    def check(self, all_series: list[Series], bins: int, stretch: float, unit: str, reach: int = 0) -> None:
+        """A CorpusError naming the value farthest from the rest when the middle half of the sampled training values
+        spans less than one bin (`too_wide`).
+
+        `all_series` are the series' own values; each scaled value was read from one and the `reach` before it.
+        """
+        if not self.too_wide(bins, stretch):
+            return
+        first, third = self.quartiles()
+        width = (self.highest - self.lowest) * stretch / bins
+        series, value = self.farthest(all_series, reach)
         raise CorpusError(
-            f"series {series.name!r}{where}: the middle half of its scaled values ({first:.3g} to {third:.3g} {unit}) "
+            f"{series}: the middle half of its scaled values ({first:.3g} to {third:.3g} {unit}) "
             f"spans less than one of the {bins} bins that would reach its farthest value, each {width:.3g} wide; "
-            f"correct or remove values far from the rest, such as value {position + 1:,} ({series.values[position]:g})")
+            f"correct or remove values far from the rest, such as {value}")
+
+    def clipped(self, bins: int, stretch: float) -> tuple[float, float, float]:
+        """(low, high, share): the range over which `bins` bins give the middle half of the sampled training values
+        SPANNED bins, and the share of those values beyond it, which quantising clips to the outer bins."""
+        first, third = self.quartiles()
+        half = bins * (third - first) / (SPANNED * stretch) / 2
+        low, high = (first + third) / 2 - half, (first + third) / 2 + half
+        sample = np.concatenate(self.sample)
+        return low, high, float(np.mean((sample < low) | (sample > high)))

@@ -15,38 +15,39 @@ import numpy as np
 from charmony.pipeline.series.values import seasonal_persistence
 from charmony.pipeline.system.errors import ConfigError
 
-
-def difference_lag(target: str, periods: tuple[int, ...], context: int) -> int:
-    """The season the target is differenced over: the longest period no longer than the context; 0 for `level`
-    or when no period fits."""
-    fitting = [period for period in periods if period <= context]
-    return max(fitting) if target != "level" and fitting else 0
+CHOSEN_ON = 256  # origins at most, evenly spaced, on which `auto` scores its candidates in each series
 
 
-def choose_target(parts: list[tuple[np.ndarray, int, int]], horizon: int, lag: int, seasons: int) -> tuple[str, str]:
-    """The target `auto` takes, and why, from each series' validation part alone (`parts`: each series' values,
-    and where its validation and held-out parts start).
+def choose_target(parts: list[tuple[np.ndarray, int]], horizon: int, lag: int, most_seasons: int) -> tuple[str, int, str]:
+    """(target, seasons, why): what `auto` takes, from the values before each series' held-out part alone (`parts`:
+    each series' values, and where its held-out part starts).
 
-    Forecasts of the validation values from origins in it: the last season repeated (what an untrained
-    seasonal-difference model gives) against the mean of the `seasons` seasons before (what an untrained
-    seasonal-mean model gives: a steady season, its noise averaged out). The model starts from the better.
+    Forecasts from origins over the training and validation parts by what each target gives untrained: the last
+    value (`level`), the last season repeated (`seasonal-difference`) and the mean of the last 2..`most_seasons`
+    seasons (`seasonal-mean`: a steady season, its noise averaged out). None of them is fitted, so the training
+    part scores them out of sample as the validation part does; the model starts from the best.
     """
-    if not lag:
-        return "level", ""
-    if seasons < 2:
-        return "seasonal-difference", ""
-    last = mean = 0.0
-    for values, validation, held_out in parts:
-        for origin in range(max(validation, lag * seasons), held_out - horizon + 1, max(1, (held_out - validation) // 256)):
-            before = values[origin - lag * seasons:origin].reshape(seasons, lag)
+    counts = range(1, max(1, most_seasons) + 1)
+    errors = dict.fromkeys(["level", *counts], 0.0)
+    for values, held_out in parts:
+        first = lag * counts[-1]
+        for origin in range(first, held_out - horizon + 1, max(1, (held_out - horizon + 1 - first) // CHOSEN_ON)):
             truth = values[origin:origin + horizon]
-            last += float(np.abs(seasonal_persistence(before[-1], horizon, lag) - truth).sum())
-            mean += float(np.abs(np.resize(before.mean(axis=0), horizon) - truth).sum())
-    if not last + mean:
-        return "seasonal-difference", ""
-    target = "seasonal-difference" if last <= mean else "seasonal-mean"
-    return target, (f"{target} chosen on the validation part: the last season's values forecast it with "
-                    f"{last / mean:.2f}x the error of the mean of the {seasons} seasons before")
+            errors["level"] += float(np.abs(values[origin - 1] - truth).sum())
+            for seasons in counts:
+                before = values[origin - lag * seasons:origin].reshape(seasons, lag)
+                forecast = seasonal_persistence(before.mean(axis=0), horizon, lag)
+                errors[seasons] += float(np.abs(forecast - truth).sum())
+    best = min(errors, key=lambda name: errors[name])  # the first of equals: level, then the fewest seasons
+    if not errors[best]:  # a season repeated exactly: plan_windows takes the level where nothing is left to learn
+        return "seasonal-difference", 1, ""
+    target = "level" if best == "level" else "seasonal-difference" if best == 1 else "seasonal-mean"
+    name = {"level": "the last value", 1: "the last season"}
+    others = ", ".join(f"{name.get(key, f'the mean of {key} seasons')} {errors[key] / errors[best]:.2f}x"
+                       for key in sorted(errors, key=lambda key: errors[key])[1:3])
+    chosen = target if best in ("level", 1) else f"{target} over {best} seasons"
+    return target, 1 if best == "level" else best, (f"{chosen} chosen on the training and validation parts: the next "
+                                                    f"best forecast them with {others} its error")
 
 
 def to_target(values: np.ndarray, lag: int, seasons: int = 1) -> np.ndarray:

@@ -3,21 +3,22 @@ drawn from them, each scaled by its own context's level, and the bins over those
 
 The plan `prepare` chose is kept in the run's profile.json (`WindowPlan.to_json`), so that `forecast` and
 `evaluate` read contexts as training did. The held-out part of each series is in no token file: training
-reads windows before its validation part, and best.pt is chosen on the validation part alone.
+reads windows before its validation part, and best.pt is chosen on the validation part alone; the plan
+itself (the target `auto` chooses, the bins and their check) reads no held-out value either.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import asdict, astuple, dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from charmony.pipeline.series.settings import SeriesOptions
 from charmony.pipeline.series.spread import ScaledSpread
-from charmony.pipeline.series.target import choose_target, difference_lag, from_target, target_context, to_target
+from charmony.pipeline.series.target import choose_target, from_target, target_context, to_target
 from charmony.pipeline.series.values import Bins, Scaling, Series
 from charmony.pipeline.system.errors import CorpusError, RunError
 
@@ -188,14 +189,35 @@ def windows(all_series: list[Series], settings: SeriesOptions, context: int, hor
             yield Window(scaling.apply(series.values[start:start + length]), "val", series.source, index, int(start))
 
 
-def later_windows(all_series: list[Series], settings: SeriesOptions, context: int, horizon: int,
-                  reach: int = 0) -> Iterator[Window]:
-    """Each series' validation and held-out values, `horizon` at a time, each scaled by the `context` values before
-    them as `evaluate` scales a forecast's context: every value after the training part exactly once."""
+def validation_values(all_series: list[Series], settings: SeriesOptions, context: int, horizon: int,
+                      reach: int = 0) -> Iterator[Window]:
+    """Each series' validation values, `horizon` at a time, each scaled by the `context` values before them as
+    `evaluate` scales a forecast's context: every value of the part exactly once. The held-out part is never read."""
     for index, series in enumerate(all_series):
-        for start in range(Parts.of_target(len(series.values), settings.holdout, reach).validation, len(series.values), horizon):
+        parts = Parts.of_target(len(series.values), settings.holdout, reach)
+        for start in range(parts.validation, parts.held_out, horizon):
             scaling = Scaling.fit(series.values[max(0, start - context):start], settings.scale)
-            yield Window(scaling.apply(series.values[start:start + horizon]), "later", series.source, index, start)
+            end = min(start + horizon, parts.held_out)
+            yield Window(scaling.apply(series.values[start:end]), "later", series.source, index, start)
+
+
+def differenced_windows(settings: SeriesOptions, shortest: int) -> tuple[int, int, int]:
+    """(context, horizon, lag) of windows of a target differenced over the longest period that fits the context
+    chosen for a training part of `shortest` values less that period; lag 0 when none fits. The CorpusError of
+    the longest period when the part is too short for any."""
+    error, fitting = None, (0, 0, 0)
+    for lag in sorted(settings.periods, reverse=True):
+        try:
+            context, horizon = choose_context(settings, shortest - lag)
+        except CorpusError as refused:
+            error = error or refused
+            continue
+        if lag <= context:
+            return context, horizon, lag
+        fitting = (context, horizon, 0)
+    if fitting[0]:
+        return fitting
+    raise error
 
 
 def choose_target_windows(all_series: list[Series], settings: SeriesOptions) -> tuple[int, int, int, int, str]:
@@ -209,22 +231,24 @@ def choose_target_windows(all_series: list[Series], settings: SeriesOptions) -> 
     if settings.target == "level":
         return *choose_context(settings, shortest), 0, 1, ""
     try:
-        context, horizon = choose_context(settings, shortest - max(settings.periods))
+        context, horizon, lag = differenced_windows(settings, shortest)
     except CorpusError:
         if settings.target != "auto":
             raise
+        lag = 0
+    if not lag:
+        if settings.target != "auto":
+            raise CorpusError(f"--option target={settings.target} needs a period no longer than the context "
+                              f"({context} values); give a shorter --option period or a longer --option context")
         return *choose_context(settings, shortest), 0, 1, ""
-    lag = difference_lag(settings.target, settings.periods, context)
-    if not lag and settings.target != "auto":
-        raise CorpusError(f"--option target={settings.target} needs a period no longer than the context ({context} "
-                          "values); give a shorter --option period or a longer --option context")
-    target, why = settings.target, ""
+    target, seasons, why = settings.target, max(2, context // lag), ""
     if target == "auto":
-        parts = [(series.values, *astuple(Parts.of(len(series.values), settings.holdout))) for series in all_series]
-        target, why = choose_target(parts, horizon, lag, context // lag if lag else 0)
-    if target != "seasonal-mean" or not lag:
+        parts = [(series.values, Parts.of(len(series.values), settings.holdout).held_out) for series in all_series]
+        target, seasons, why = choose_target(parts, horizon, lag, context // lag)
+        if target == "level":
+            return *choose_context(settings, shortest), 0, 1, why
+    if target != "seasonal-mean":
         return context, horizon, lag, 1, why
-    seasons = max(2, context // lag)
     try:
         return *choose_context(settings, shortest - lag * seasons), lag, seasons, why
     except CorpusError:
@@ -263,13 +287,21 @@ def _plan(all_series: list[Series], settings: SeriesOptions, context: int, horiz
         if window.split == "train":
             low, high, count = min(low, float(window.scaled.min())), max(high, float(window.scaled.max())), count + 1
             spread.add(window.scaled, window.series, window.start, sample=True)
-    for window in later_windows(targets, settings, context, horizon, lookback):
+    for window in validation_values(targets, settings, context, horizon, lookback):
         spread.add(window.scaled, window.series, window.start, sample=False)
-    reach = MARGIN * ((high - low) or 1.0)
     unit = SCALED_UNITS[settings.scale]
     if refuse_flat and spread.flat():
         raise FlatTarget()
-    spread.check(all_series, settings.bins, 1 + 2 * MARGIN, unit, lookback)
+    clipped = ""
+    if not lag or not spread.too_wide(settings.bins, 1 + 2 * MARGIN):
+        spread.check(all_series, settings.bins, 1 + 2 * MARGIN, unit, lookback)
+    else:  # a differenced target's rare spikes: clipped, not refused
+        series, value = spread.farthest(all_series, lookback)
+        clip_low, clip_high, share = spread.clipped(settings.bins, 1 + 2 * MARGIN)
+        low, high = max(low, clip_low), min(high, clip_high)
+        clipped = (f"; {share:.2%} of the training values, spikes of the differenced {series} such as {value}, lie "
+                   f"beyond the bins and are clipped to the outer ones")
+    reach = MARGIN * ((high - low) or 1.0)
     longest = max(len(series.values) for series in all_series)
     parts = Parts.of(longest, settings.holdout)
     note = (f"series: windows of {context:,} values of context and {horizon:,} ahead, each scaled by its own context; "
@@ -279,6 +311,6 @@ def _plan(all_series: list[Series], settings: SeriesOptions, context: int, horiz
             + (f"; the model forecasts each value less the one {lag:,} steps before" if lag and seasons == 1 else "")
             + (f"; the model forecasts each value less the mean of the {seasons} values {lag:,} steps apart before it"
                if seasons > 1 else "")
-            + (f" ({why})" if why else ""))
+            + (f" ({why})" if why else "") + clipped)
     return WindowPlan(context, horizon, settings.scale, settings.bins, low - reach, high + reach, note,
                       "level" if not lag else "seasonal-difference" if seasons == 1 else "seasonal-mean", lag, seasons)
