@@ -215,7 +215,7 @@ def differenced_windows(settings: SeriesOptions, shortest: int) -> tuple[int, in
         if lag <= context:
             return context, horizon, lag
         fitting = (context, horizon, 0)
-    if fitting[0]:
+    if fitting[0] or error is None:  # periods are never empty (parse_periods), so error is None only with a fit
         return fitting
     raise error
 
