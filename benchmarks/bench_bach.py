@@ -127,9 +127,10 @@ def aligned(text: str) -> bool:
     return all([bar.duration() for bar in voice.bars] == first for voice in voices[1:])
 
 
-def harmonize_held_out(run: Run, melodies: int, temperature: float, threads: int, device: str, folder: Path) -> list[str]:
+def harmonize_held_out(run: Run, melodies: int, temperature: float, threads: int, device: str, folder: Path,
+                       options: dict[str, str] | None = None) -> list[str]:
     """Harmonise the soprano lines of the first `melodies` held-out chorales the run can take (one harmonisation
-    each, seed 1); the lines of the table of goals."""
+    each, seed 1, under the sample `options`); the lines of the table of goals."""
     folder.mkdir(parents=True, exist_ok=True)
     texts, originals, refused, seconds, step = [], [], [], 0.0, None
     for tune in documents(run.tokens("val"), run.vocabulary()):
@@ -140,7 +141,7 @@ def harmonize_held_out(run: Run, melodies: int, temperature: float, threads: int
         path = folder / f"melody_{len(texts) + len(refused) + 1:03d}.abc"
         path.write_text(soprano_tune(tune), encoding="utf-8")
         config = HarmonizeConfig(melody=path, num_samples=1, temperature=temperature, seed=1, device=device,
-                                 threads=threads, evaluate=False)
+                                 threads=threads, evaluate=False, options=dict(options or {}))
         started = time.perf_counter()
         try:
             samples, metadata = harmonize(run, config)
@@ -155,7 +156,8 @@ def harmonize_held_out(run: Run, melodies: int, temperature: float, threads: int
         return [f"  no held-out chorale could be harmonised: {refused[:1]}"]
     ours = (evaluate_texts(run, texts, copying=False).music or {}).get("harmony", {})
     bach = harmony_summary([f for f in map(harmony_figures, map(parse_tune, originals)) if f is not None])
-    lines = [f"  {len(texts)} held-out soprano lines harmonised at T {temperature}, checkpoint step {step} ({seconds / len(texts):.1f} s each; "
+    shown_options = " ".join(f"--option {name}={value}" for name, value in (options or {}).items()) or "no options"
+    lines = [f"  {len(texts)} held-out soprano lines harmonised at T {temperature}, {shown_options}, checkpoint step {step} ({seconds / len(texts):.1f} s each; "
              f"{len(refused)} melodies refused{': ' + refused[0] if refused else ''}; abc2midi clean {abc2midi_clean(texts)})",
              f"    {'goal':<34} {'reached':>8} {'missed by':>10} {'Bach, same melodies':>20}"]
     for key, sense, bound, words in HARMONY_GOALS:

@@ -105,7 +105,13 @@ class AbcState:
     # with --option crossing=no: the notes of a block's line as (bar, start, end, MIDI key sounded or None for a rest or chord)
     upper: tuple[tuple[int, int, int, int | None], ...] = ()  # ... of the voice written before this one
     sounding: tuple[tuple[int, int, int, int | None], ...] = ()  # ... of this voice so far
-    pitch: int | None = None  # ... and the MIDI key of the note being written, as the standard reads it
+    pitch: int | None = None  # ... and the MIDI key of the note being written, as the standard reads it (also with --option harmony)
+    # with --option harmony: where the beats fall, and what each voice sounds (see `voicing`)
+    clock: int = 0  # the first voice's ticks from the tune's start to its open bar
+    beat_offset: int | None = None  # the first bar's duration modulo a quarter note: the beats fall on it, once known
+    heard: tuple[tuple[tuple[int, int, int | None], ...], ...] = ()  # by voice, its notes (start, end in ticks from the
+    # tune's start, MIDI key or None for a rest or chord) from the beat before the block's first on
+    continues: bool = False  # the note being written continues a tie
     # ties, in the voice being written
     last_pitch: int | None = None  # the MIDI key of its last note
     tied: int | None = None  # the MIDI key a tie holds: the next note must sound it
