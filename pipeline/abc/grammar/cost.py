@@ -163,6 +163,7 @@ class Cost:
         most = self.bars.most(s)
         factor, owed = next_factor(s), max(0, s.owed - 1)
         s = s.but(rests_only=kind == "rest" and (s.rests_only or not s.music))
+        latest = self.lexer.latest_end(s) if kind == "note" else None  # the harmony rules' (see Lexer.harmonious)
         for text in self.grammar.lengths[kind].extending(prefix):
             if s.paired is not None and text != s.paired:
                 continue
@@ -170,7 +171,10 @@ class Cost:
                 continue
             duration = self.measure.length_of(s.unit, text, factor)
             elapsed = s.elapsed + duration
-            if (most is None or elapsed <= most) and (kind != "note" or self.lexer.harmonious(s, duration)):
+            if latest is not None and elapsed > latest and not (self.lexer.ends_last_voice(s, duration)
+                                                                and self.lexer.harmonious(s, duration)):
+                continue
+            if most is None or elapsed <= most:
                 best = min(best, len(text) - len(prefix) + self._boundary(s, elapsed, True, deco=False, owed=owed))
         return best
 

@@ -246,18 +246,27 @@ class Lexer:
         """Whether a note, rest or chord of `duration` (`s` at LEN) keeps the harmony rules: only a note that
         continues no tie can break them (see `voicing`). The last voice's last note, on a degree it may end on, need
         only make chords, and not even that where no such degree would."""
-        if s.kind != "note" or s.continues or not self.voicing.applies(s):
+        latest = self.latest_end(s)
+        if latest is None or s.elapsed + duration <= latest:
             return True
+        if not self.ends_last_voice(s, duration):
+            return False
         start = bar_start(s) + s.elapsed
-        if self._ends_last_voice(s, duration):
-            degrees = self.grammar.form.last_voice_degrees
-            if not any(self.voicing.allows(s.but(pitch=s.tonic + degree), start, start + duration, parallels=False)
-                       for degree in degrees):
-                return True
-            return self.voicing.allows(s, start, start + duration, parallels=False)
-        return self.voicing.allows(s, start, start + duration)
+        if not any(self.voicing.allows(s.but(pitch=s.tonic + degree), start, start + duration, parallels=False)
+                   for degree in self.grammar.form.last_voice_degrees):
+            return True
+        return self.voicing.allows(s, start, start + duration, parallels=False)
 
-    def _ends_last_voice(self, s: AbcState, duration: int) -> bool:
+    def latest_end(self, s: AbcState) -> int | None:
+        """The latest the note being written (`s` at LEN) may end under the harmony rules, in ticks into its bar;
+        None for any time (a rest, a chord, a tie's continuation, or no rules)."""
+        if s.kind != "note" or s.continues or not self.voicing.applies(s):
+            return None
+        start = bar_start(s)
+        latest = self.voicing.latest_end(s, start + s.elapsed)
+        return None if latest is None else latest - start
+
+    def ends_last_voice(self, s: AbcState, duration: int) -> bool:
         """Whether a note of `duration` (`s` at LEN) ends the last voice's last bar on a degree it may end on."""
         if not last_voice_ending(self.grammar, s) or s.tonic is None or s.j + 1 != len(s.block.targets):
             return False

@@ -93,20 +93,22 @@ class Voicing:
         return tuple(tuple(note for note in notes if note[1] > since) for notes in s.heard)
 
     def allows(self, s: AbcState, start: int, end: int, parallels: bool = True) -> bool:
-        """Whether a note of the voice being written sounding `s.pitch` from `start` to `end` keeps the rules: on each
-        beat it sounds, the pitch classes of the voices before it and its own fit a chord (unless theirs fit none
-        already, which no note could mend); with `strict` (and `parallels`), on the first, no parallel fifth or octave
-        with any of them (the beat before to this one, both moving)."""
+        """Whether a note of the voice being written sounding `s.pitch` from `start` to `end` keeps the rules (see
+        `latest_end`)."""
+        latest = self.latest_end(s, start, parallels)
+        return latest is None or end <= latest
+
+    def latest_end(self, s: AbcState, start: int, parallels: bool = True) -> int | None:
+        """The latest a note of the voice being written sounding `s.pitch` from `start` may end (None: any time in the
+        bar): on each beat it sounds, the pitch classes of the voices before it and its own fit a chord (unless theirs
+        fit none already, which no note could mend); with `strict` (and `parallels`), on the first, no parallel fifth
+        or octave with any of them (the beat before to this one, both moving). A note ending on a beat does not sound
+        on it."""
         beats, own, pairs = self._view(s, start)
         pitch = s.pitch
-        for beat, classes in beats:
-            if beat >= end:
-                break
-            if pitch % 12 not in classes:
-                return False
-        if self.parallels and parallels and own is not None and beats and beats[0][0] < end:
-            return not any(is_parallel((then, now), (own, pitch)) for then, now in pairs)
-        return True
+        if self.parallels and parallels and own is not None and any(is_parallel((then, now), (own, pitch)) for then, now in pairs):
+            return beats[0][0]
+        return next((beat for beat, classes in beats if pitch % 12 not in classes), None)
 
     def _view(self, s: AbcState, start: int) -> tuple:
         """From `start` to the open bar's end: each beat and the pitch classes a note may add there, and for the first,
