@@ -11,6 +11,7 @@ from abc_tunes import FOUR_VOICES
 from second_opinion import assert_abc2midi_accepts
 from test_constraint import make_run, random_walk
 from charmony.pipeline.abc.check import check_abc
+from charmony.pipeline.abc.grammar.compiled import last_voice_after
 from charmony.pipeline.abc.grammar.constraint import AbcConstraint
 from charmony.pipeline.abc.harmony import beat_times, fits_chord, four_parts, harmony_figures, note_spans, pitches_on_beats
 from charmony.pipeline.abc.parser import parse_tune
@@ -99,9 +100,16 @@ def test_the_last_voice_ends_on_a_degree_the_corpus_last_voices_end_on():
     assert fed(constraint, "E,3 |]", state) is None, "E fits the chord C E G, but the corpus' basses end on the tonic"
     plain, free = primed(AbcOptions(), "4", music)
     assert fed(plain, "E,3 |]", free) is not None
+    assert profile["form"]["final_degree_pairs"] == {"0 0": len(FOUR_VOICES)}
     old = {**profile, "form": {key: value for key, value in profile["form"].items()
-                               if key not in ("voiced_tunes", "last_voice_final_degrees")}}
+                               if key not in ("voiced_tunes", "last_voice_final_degrees", "final_degree_pairs")}}
     assert AbcConstraint(old, CHORDS).grammar.form.last_voice_degrees is None, "a profile written before still works"
+
+
+def test_the_last_voice_ends_as_the_corpus_last_voices_end_after_a_first_voice_ending_so():
+    pairs = {"0 0": 40, "0 7": 1, "7 7": 3, "7 0": 2, "4 9": 1}  # first voice's final degree, last voice's
+    assert last_voice_after({"final_degree_pairs": pairs}) == {0: {0}, 7: {0, 7}, 4: {9}}
+    assert last_voice_after({}) is None
 
 
 def test_the_option_is_checked():

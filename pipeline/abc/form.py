@@ -70,11 +70,15 @@ def form_summary(forms: list[TuneForm]) -> dict:
     bars = sorted(form.bars for form in forms)
     degrees: dict[int, int] = {}
     last_voice_degrees: dict[int, int] = {}
+    degree_pairs: dict[str, int] = {}  # "first last": the first and the last voice's final degrees
     for form in forms:
         if form.final_degree is not None:
             degrees[form.final_degree] = degrees.get(form.final_degree, 0) + 1
         if form.last_voice_degree is not None:
             last_voice_degrees[form.last_voice_degree] = last_voice_degrees.get(form.last_voice_degree, 0) + 1
+            if form.final_degree is not None:
+                pair = f"{form.final_degree} {form.last_voice_degree}"
+                degree_pairs[pair] = degree_pairs.get(pair, 0) + 1
     return {
         "tunes": len(forms),
         "bars_fewest": bars[0],
@@ -85,6 +89,7 @@ def form_summary(forms: list[TuneForm]) -> dict:
         "unknown_finals": sum(form.final_degree is None for form in forms),
         "voiced_tunes": sum(form.last_voice_degree is not None for form in forms),  # tunes of several voices with a last note
         "last_voice_final_degrees": {str(degree): count for degree, count in sorted(last_voice_degrees.items())},
+        "final_degree_pairs": dict(sorted(degree_pairs.items())),
         "double_bars_most": max(form.double_bars for form in forms),
         "rest_bars_most": max(form.rest_bars for form in forms),
         "short_closes": {sign: sum(sign in form.short_closes for form in forms) for sign in SECTION_SIGNS},

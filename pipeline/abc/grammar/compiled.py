@@ -70,6 +70,7 @@ class Form:
     most_rest_bars: int | None = None  # bars of rests only, per tune
     short_closes: frozenset[str] = frozenset(SECTION_SIGNS)  # the section signs that may close a short bar (not the first)
     last_voice_degrees: frozenset[int] | None = None  # in a tune of several voices, the degrees its last voice may end on
+    last_voice_after: dict[int, frozenset[int]] | None = None  # ... by the degree the first voice ended on, where known
 
 
 def tune_form(profile: dict, options: AbcOptions) -> Form:
@@ -89,6 +90,7 @@ def tune_form(profile: dict, options: AbcOptions) -> Form:
         most_rest_bars=form["rest_bars_most"],
         short_closes=short_closes(form, common),
         last_voice_degrees=last_voice_degrees(form) if options.chords_on_beats else None,
+        last_voice_after=last_voice_after(form) if options.chords_on_beats else None,
     )
 
 
@@ -107,6 +109,20 @@ def short_closes(form: dict, common: float) -> frozenset[str]:
     counted them all counted only `||`)."""
     counts = form.get("short_closes") or {**dict.fromkeys(SECTION_SIGNS, common), "||": form["short_double_bars"]}
     return frozenset(sign for sign, count in counts.items() if count >= common)
+
+
+def last_voice_after(form: dict) -> dict[int, frozenset[int]] | None:
+    """For each degree the training tunes of several voices end their first voice on, the degrees at least COMMON of
+    them end their last voice on; None where the profile does not record the pairs."""
+    pairs = form.get("final_degree_pairs")
+    if not pairs:
+        return None
+    counts: dict[int, dict[int, int]] = {}
+    for pair, count in pairs.items():
+        first, last = map(int, pair.split())
+        counts.setdefault(first, {})[last] = count
+    return {first: frozenset(last for last, count in lasts.items() if count >= COMMON * sum(lasts.values()))
+            for first, lasts in counts.items()}
 
 
 def fewest_bars(profile: dict) -> int:

@@ -11,7 +11,7 @@ from charmony.pipeline.abc.grammar.lengths import tuplet_notes
 from charmony.pipeline.abc.grammar.measure import Measure
 from charmony.pipeline.abc.grammar.pitch import heard_alike, note_pitch, signature
 from charmony.pipeline.abc.grammar.state import AbcState, ceiling, next_factor, target_of
-from charmony.pipeline.abc.grammar.voicing import Voicing, bar_start, last_voice_ending
+from charmony.pipeline.abc.grammar.voicing import Voicing, bar_start, last_degrees, last_voice_ending
 from charmony.pipeline.abc.grammar.symbols import (
     ACC, ACCIDENTAL_STARTS, AFTER_BARLINE, BAR, BRACKET, BROKEN, C_ACC, C_OCT, CHORD, CONT, DECO, DONE, FIELD,
     G_ACC, G_OCT, GRACE, ITEM, LEN, LENGTH_CHARS, MOST_CHORD_NOTES, MOST_DECORATIONS, MOST_GRACE_NOTES, NOTE_LETTERS,
@@ -230,7 +230,9 @@ class Lexer:
         # a tie may follow only a note abc2midi hears as charmony does
         after = s.but(pos=LEN, kind="note", buf="", bar_accidentals=written, last_pitch=pitch if alike else None, tied=None)
         form = self.grammar.form
-        degrees = form.final_degrees if s.voice == 0 else form.last_voice_degrees if last_voice_ending(self.grammar, s) else None
+        if s.voice == 0 and form.last_voice_degrees is not None and s.tonic is not None:
+            after = after.but(first_degree=(pitch - s.tonic) % 12)
+        degrees = form.final_degrees if s.voice == 0 else last_degrees(self.grammar, s) if last_voice_ending(self.grammar, s) else None
         if degrees is None or s.tonic is None:
             return after
         return after.but(last_ok=(pitch - s.tonic) % 12 in degrees)
@@ -240,7 +242,7 @@ class Lexer:
         (the tie's second note, not being one, could leave no room for one)."""
         if not last_voice_ending(self.grammar, s) or s.tonic is None:
             return True
-        return (s.last_pitch - s.tonic) % 12 in self.grammar.form.last_voice_degrees
+        return (s.last_pitch - s.tonic) % 12 in last_degrees(self.grammar, s)
 
     def harmonious(self, s: AbcState, duration: int) -> bool:
         """Whether a note, rest or chord of `duration` (`s` at LEN) keeps the harmony rules: only a note that
@@ -253,7 +255,7 @@ class Lexer:
             return False
         start = bar_start(s) + s.elapsed
         if not any(self.voicing.allows(s.but(pitch=s.tonic + degree), start, start + duration, parallels=False)
-                   for degree in self.grammar.form.last_voice_degrees):
+                   for degree in last_degrees(self.grammar, s)):
             return True
         return self.voicing.allows(s, start, start + duration, parallels=False)
 
@@ -271,7 +273,7 @@ class Lexer:
         if not last_voice_ending(self.grammar, s) or s.tonic is None or s.j + 1 != len(s.block.targets):
             return False
         return (s.elapsed + duration == s.block.targets[s.j].duration
-                and (s.pitch - s.tonic) % 12 in self.grammar.form.last_voice_degrees)
+                and (s.pitch - s.tonic) % 12 in last_degrees(self.grammar, s))
 
     def place(self, s: AbcState, duration: int) -> AbcState | None:
         """A note, rest or chord of `duration` added to the bar; refused when it would overrun it."""

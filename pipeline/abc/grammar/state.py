@@ -97,6 +97,7 @@ class AbcState:
     doubles: int = 0  # the first voice's bars closed by `||`
     rest_bars: int = 0  # ... and its bars of rests only
     last_ok: bool = True  # its last note is on a degree the corpus' tunes end on (or it need not be)
+    first_degree: int | None = None  # with --option harmony: the degree of the first voice's last note, so far
     # pitches, for the first voice's last note
     keysig: tuple[int, ...] = (0,) * 7  # K:'s alteration of each step, C to B, in the voice being written
     keys: tuple[tuple[int, ...], ...] = ()  # ... by voice, as each voice's last line left it

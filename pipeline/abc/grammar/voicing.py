@@ -24,9 +24,17 @@ def sounds_at(notes: Heard, time: int) -> int | None:
     return next((midi for start, end, midi in notes if start <= time < end), None)
 
 
+def last_degrees(grammar: CompiledGrammar, s: AbcState) -> frozenset[int]:
+    """The degrees the last voice may end on: those the corpus' last voices end on after a first voice ending as this
+    one did, else those they end on at all."""
+    form = grammar.form
+    after = form.last_voice_after or {}
+    return after.get(s.first_degree, form.last_voice_degrees)
+
+
 def last_voice_ending(grammar: CompiledGrammar, s: AbcState) -> bool:
     """Whether `s` writes the last voice's last line, whose last note must be on a degree the corpus' last voices
-    end on (`Form.last_voice_degrees`)."""
+    end on (`last_degrees`)."""
     return (grammar.form.last_voice_degrees is not None and s.voice > 0 and s.voice + 1 == s.frame.voices
             and s.block is not None and s.block.final)
 
