@@ -38,7 +38,7 @@ ABC_SAMPLE_OPTIONS = {
                "triad or seventh chord (or part of one) with the notes the voices written before it sound there; strict: "
                "that, and no parallel fifths or octaves with them from the beat before; ties, chords, rests and notes "
                "between beats are free; with either, the last voice ends on a degree at least 5% of the training tunes' "
-               "last voices end on; any (default)",
+               "last voices end on after a first voice ending on the same degree; any (default)",
 }
 
 
