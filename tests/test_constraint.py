@@ -297,15 +297,17 @@ def test_with_crossing_no_the_alto_starts_no_note_above_the_sopranos():
     assert all(plain.feed(alto_start(plain), letter) is not None for letter in names)
 
 
-@pytest.mark.parametrize("name, bars, exact", [("chorales", 2, True), ("folk", 3, False)])
-def test_the_cost_is_the_length_of_a_shortest_completion(runs, name, bars, exact):
+@pytest.mark.parametrize("name, bars, exact, harmony", [("chorales", 2, True, False), ("chorales", 2, True, True),
+                                                     ("folk", 3, False, False)])
+def test_the_cost_is_the_length_of_a_shortest_completion(runs, name, bars, exact, harmony):
     """The cost is the length of a completion the constraint can write, one character nearer at each step of it.
 
     For the chorales it is the shortest. For folk tunes, whose bars may be cut short to complete a pickup at a
     section's end, the bars still to come are counted whole, so it may be a few characters above the shortest.
+    With --option harmony=strict, a rest is always allowed where a note would break the rules: the cost is unchanged.
     """
     run = runs[name]
-    constraint = AbcConstraint(run.profile()["abc"], AbcOptions(bars=bars))
+    constraint = AbcConstraint(run.profile()["abc"], AbcOptions(bars=bars, chords_on_beats=harmony, no_parallels=harmony))
     tokens = run.vocabulary().tokens
     texts, _ = random_walk(constraint, tokens, 12, 1200, seed=3, verify=False)
     assert_abc2midi_accepts(texts)
@@ -371,8 +373,9 @@ def test_samples_json_records_the_mode_and_options(runs, invoke, tmp_path):
 
 
 @pytest.mark.parametrize("args, fragments", [
-    (["--option", "metre=3/4"], ["no sample option 'metre'", "bars, crossing, final, key, meter, tempo"]),
+    (["--option", "metre=3/4"], ["no sample option 'metre'", "bars, crossing, final, harmony, key, meter, tempo"]),
     (["--option", "crossing=never"], ["--option crossing=never", "give no"]),
+    (["--option", "harmony=yes"], ["--option harmony=yes", "give chords"]),
     (["--option", "meter=7/0"], ["--option meter=7/0", "such as 3/4"]),
     (["--option", "key=H"], ["--option key=H", "such as G, Dm"]),
     (["--option", "bars=0"], ["--option bars=0", "from 1 to"]),

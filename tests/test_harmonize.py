@@ -24,6 +24,7 @@ from charmony.pipeline.training.train import train
 
 from assertions import assert_user_error
 from second_opinion import assert_abc2midi_accepts
+from test_voicing import judged
 from tiny import TINY_TRAIN
 from voice_crossing import crossings
 
@@ -189,6 +190,20 @@ def test_with_crossing_no_no_lower_voice_starts_above_the_voice_before_it(four_p
     bad = invoke("harmonize", held_out_melody, "--run", "hymns", "--runs-dir", four_part_run.dir.parent,
                  "--option", "crossing=sometimes", "--out", tmp_path / "bad")
     assert_user_error(bad, "--option crossing=sometimes")
+
+
+def test_with_harmony_strict_each_beat_makes_a_chord_without_parallels(four_part_run, held_out_melody):
+    config = HarmonizeConfig(melody=held_out_melody, num_samples=4, seed=5, temperature=1.5, device="cpu",
+                             options={"harmony": "strict"})
+    samples, metadata = harmonize(four_part_run, config)
+    texts = [sample.text for sample in samples]
+    melody = read_melody(held_out_melody.read_text(), "melody.abc")
+    assert all(voice_lines(text, 1) == soprano_lines(melody, "blocks") and check_abc(text).valid for text in texts)
+    assert "constraint_dead_ends" not in metadata
+    figures = [judged(text) for text in texts]  # harmony.py's reading, on the beats the rule covers
+    assert [chords for _, chords, _ in figures] == [beats for beats, _, _ in figures] and sum(b for b, _, _ in figures) > 40
+    assert [parallels for _, _, parallels in figures] == [0] * 4
+    assert_abc2midi_accepts(texts)
 
 
 def test_the_same_seed_gives_the_same_harmonisations(four_part_run, held_out_melody):

@@ -10,7 +10,7 @@ from charmony.pipeline.abc.check import bar_numbers
 from charmony.pipeline.abc.melody import is_rest_bar
 from charmony.pipeline.abc.sounds import last_note, melody
 from charmony.pipeline.abc.bars import is_short as bar_is_short
-from charmony.pipeline.abc.tune import Bar, Tune
+from charmony.pipeline.abc.tune import Bar, Tune, Voice
 
 # A constrained tune has at most as many bars, `||` and bars of rests as the training tune with the most: a rule
 # narrower than that would refuse the corpus' own tunes. It ends no earlier than most of them (the SHORT_TAIL share
@@ -29,6 +29,7 @@ class TuneForm:
     double_bars: int  # bars closed by `||`
     rest_bars: int  # bars of rests only
     short_closes: frozenset[str]  # the section signs (SECTION_SIGNS) that close a short bar, the first and last aside
+    last_voice_degree: int | None = None  # in a tune of several voices, the last voice's final degree, as final_degree
 
 
 def tune_form(tune: Tune) -> TuneForm | None:
@@ -36,14 +37,20 @@ def tune_form(tune: Tune) -> TuneForm | None:
     voice = next(iter(tune.voices.values()), None)
     if voice is None or not voice.bars:
         return None
-    last = last_note(melody(voice))
-    degree = None if last is None or last.tonic is None else (last.midi - last.tonic) % 12
+    degree = final_degree(voice)
     bars = voice.bars
     short_closes = frozenset(sign for bar, after in zip(bars[1:], [*bars[2:], None])
                              if bar_is_short(bar.duration(), bar.meter)
                              for sign in closing_signs(bar, after)) & frozenset(SECTION_SIGNS)
+    voices = list(tune.voices.values())
     return TuneForm(bar_numbers(voice)[-1], degree, sum(bar.barline == "||" for bar in bars),
-                    sum(map(is_rest_bar, bars)), short_closes)
+                    sum(map(is_rest_bar, bars)), short_closes, final_degree(voices[-1]) if len(voices) > 1 else None)
+
+
+def final_degree(voice: Voice) -> int | None:
+    """Semitones from the key's tonic up to a voice's last note, 0-11; None without either."""
+    last = last_note(melody(voice))
+    return None if last is None or last.tonic is None else (last.midi - last.tonic) % 12
 
 
 def closing_signs(bar: Bar, after: Bar | None) -> set[str]:
@@ -62,9 +69,16 @@ def form_summary(forms: list[TuneForm]) -> dict:
         return {}
     bars = sorted(form.bars for form in forms)
     degrees: dict[int, int] = {}
+    last_voice_degrees: dict[int, int] = {}
+    degree_pairs: dict[str, int] = {}  # "first last": the first and the last voice's final degrees
     for form in forms:
         if form.final_degree is not None:
             degrees[form.final_degree] = degrees.get(form.final_degree, 0) + 1
+        if form.last_voice_degree is not None:
+            last_voice_degrees[form.last_voice_degree] = last_voice_degrees.get(form.last_voice_degree, 0) + 1
+            if form.final_degree is not None:
+                pair = f"{form.final_degree} {form.last_voice_degree}"
+                degree_pairs[pair] = degree_pairs.get(pair, 0) + 1
     return {
         "tunes": len(forms),
         "bars_fewest": bars[0],
@@ -73,6 +87,9 @@ def form_summary(forms: list[TuneForm]) -> dict:
         "bars_most": bars[-1],
         "final_degrees": {str(degree): count for degree, count in sorted(degrees.items())},
         "unknown_finals": sum(form.final_degree is None for form in forms),
+        "voiced_tunes": sum(form.last_voice_degree is not None for form in forms),  # tunes of several voices with a last note
+        "last_voice_final_degrees": {str(degree): count for degree, count in sorted(last_voice_degrees.items())},
+        "final_degree_pairs": dict(sorted(degree_pairs.items())),
         "double_bars_most": max(form.double_bars for form in forms),
         "rest_bars_most": max(form.rest_bars for form in forms),
         "short_closes": {sign: sum(sign in form.short_closes for form in forms) for sign in SECTION_SIGNS},

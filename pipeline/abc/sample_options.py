@@ -1,4 +1,5 @@
-"""The sample-time options of the ABC corpora: the meter, key, tempo and length of every sampled tune."""
+"""The sample-time options of the ABC corpora: the meter, key, tempo and length of every sampled tune, and the rules
+its voices keep (ending, crossing, harmony)."""
 
 from __future__ import annotations
 
@@ -19,9 +20,13 @@ class AbcOptions:
     bars: int | None = None
     corpus_finals: bool = False  # the first voice's last note only on a degree the corpus' tunes end on
     no_crossing: bool = False  # a voice starts no note above the one the voice before it sounds then
+    chords_on_beats: bool = False  # a later voice's note on a beat makes a chord with the voices written before it,
+    # and the last voice ends on a degree the corpus' last voices end on
+    no_parallels: bool = False  # ... and moves in no parallel fifth or octave with any of them
 
 
 MOST_BARS = 500
+HARMONY_CHOICES = ("any", "chords", "strict")
 ABC_SAMPLE_OPTIONS = {
     "meter": "the meter of every tune, as M: writes it: 3/4, 6/8, C, C| (default: as the model writes it)",
     "key": "the key of every tune, as K: writes it: G, Dm, F#m, Bbdor, Ador (default: as the model writes it)",
@@ -29,6 +34,11 @@ ABC_SAMPLE_OPTIONS = {
     "bars": f"how many bars every voice has, the pickup (bar 0) not counted, from 1 to {MOST_BARS} (default: as the model writes it)",
     "final": "corpus: end each tune on a scale degree at least 5% of the training tunes end on, up to their median length; any: on any note (default: any)",
     "crossing": "no: in tunes of several voices, no voice starts a note above the note the voice written before it sounds at that moment; any (default)",
+    "harmony": "chords: in tunes of several voices, a note of a voice after the first that sounds on a quarter-note beat makes a "
+               "triad or seventh chord (or part of one) with the notes the voices written before it sound there; strict: "
+               "that, and no parallel fifths or octaves with them from the beat before; ties, chords, rests and notes "
+               "between beats are free; with either, the last voice ends on a degree at least 5% of the training tunes' "
+               "last voices end on after a first voice ending on the same degree; any (default)",
 }
 
 
@@ -73,7 +83,12 @@ def abc_sample_options(options: Mapping[str, str], tokens: list[str]) -> AbcOpti
     crossing = options.get("crossing", "any").strip()
     if crossing not in ("any", "no"):
         raise ConfigError(f"--option crossing={options['crossing']}: give no (no voice above the one written before it) or any")
-    chosen = AbcOptions(meter, key, tempo, bars, corpus_finals=final == "corpus", no_crossing=crossing == "no")
+    harmony = options.get("harmony", "any").strip()
+    if harmony not in HARMONY_CHOICES:
+        raise ConfigError(f"--option harmony={options['harmony']}: give chords (notes on beats make chords), strict "
+                          "(chords, and no parallel fifths or octaves) or any")
+    chosen = AbcOptions(meter, key, tempo, bars, corpus_finals=final == "corpus", no_crossing=crossing == "no",
+                        chords_on_beats=harmony != "any", no_parallels=harmony == "strict")
     for name, value in (("meter", meter), ("key", key), ("tempo", tempo)):
         missing = sorted(set(value or "") - set(tokens))
         if missing:

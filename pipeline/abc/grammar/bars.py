@@ -13,6 +13,7 @@ from charmony.pipeline.abc.grammar.count import Count, after_bar, owes
 from charmony.pipeline.abc.grammar.measure import Measure
 from charmony.pipeline.abc.grammar.state import AbcState, Block, Target, target_of
 from charmony.pipeline.abc.grammar.symbols import DONE, EMPTY_BARLINES, END, ITEM, ONE
+from charmony.pipeline.abc.grammar.voicing import Voicing, last_voice_ending
 
 # abc2midi takes a first bar closed by one of these for a pickup, and wants whole bars after it.
 JOINING = ("||", "|:", "::")
@@ -36,6 +37,7 @@ class Bars:
         self.grammar = grammar
         self.memo = memo
         self.measure = measure
+        self.voicing = Voicing(grammar)
 
     def most(self, s: AbcState) -> int | None:
         """The longest the open bar may last: its meter's bar, or for later voices the first voice's bar."""
@@ -171,6 +173,8 @@ class Bars:
         if s.voice > 0:
             if target is None or duration != target.duration or barline != target.barline:
                 return None
+            if barline == "|]" and not s.last_ok and last_voice_ending(self.grammar, s):
+                return None  # the last voice ends on a degree the corpus' last voices end on
             return s.but(pos=DONE if barline == "|]" else ITEM, buf="", j=s.j + 1, **fresh, space=False, after_bar=True)
         if not self.accepts(s, duration, barline):
             return None
@@ -181,6 +185,9 @@ class Bars:
         repeat = barline in ("|:", "::") or (s.repeat and not barline.startswith(":"))
         cost = self.mirror_cost(s.unit, duration, barline, s.bar_field)
         built = s.built + (Target(duration, barline, s.bar_field, s.bar_meter, cost),)
+        if self.voicing.records(s):  # where the beats fall
+            quarter = self.voicing.quarter
+            s = s.but(clock=s.clock + duration, beat_offset=duration % quarter if s.bar_index == 0 else s.beat_offset)
         return s.but(pos=DONE if barline == "|]" else ITEM, buf="", bar_index=s.bar_index + 1, pickup=pickup,
                      doubles=s.doubles + (barline == "||"), rest_bars=s.rest_bars + s.rests_only,
                      first_meter=first_meter, short_close=short_close, count=self.abc2midi_after(s, duration, barline),
@@ -262,18 +269,25 @@ class Bars:
             block = Block(s.built, tuple(reversed(suffix)), s.pos == DONE, s.line_meter, voice_zero(s))
             if frame.voices == 1:
                 return s.but(phase=END) if block.final else self.next_block(s, block).but(can_end=s.can_end)
-            return self.new_line(s.but(block=block), 1)
+            return self.later_line(s.but(block=block), 1)
         if s.j != len(s.block.targets):
             return None
         if s.voice + 1 < frame.voices:
-            return self.new_line(s, s.voice + 1)
+            return self.later_line(s, s.voice + 1)
         return s.but(phase=END) if s.block.final else self.next_block(s, s.block)
+
+    def later_line(self, s: AbcState, voice: int) -> AbcState:
+        """The state at the start of a later voice's line (the last voice's last line: not yet on a final degree)."""
+        following = self.new_line(s, voice)
+        return following.but(last_ok=False) if last_voice_ending(self.grammar, following) else following
 
     def next_block(self, s: AbcState, block: Block) -> AbcState:
         """The first voice's line after `block`."""
         bar_index, pickup, first_meter, short_close, count, repeat, repeated, meter = block.resume
         s = s.but(block=None, built=(), block_cost=0, bar_index=bar_index, pickup=pickup, first_meter=first_meter,
                   short_close=short_close, count=count, repeat=repeat, repeated=repeated, meter=meter, line_meter=meter)
+        if s.heard:
+            s = s.but(heard=self.voicing.trimmed(s))
         return self.new_line(s, 0)
 
     @staticmethod

@@ -69,11 +69,14 @@ class Form:
     most_double_bars: int | None = None  # `||` per tune
     most_rest_bars: int | None = None  # bars of rests only, per tune
     short_closes: frozenset[str] = frozenset(SECTION_SIGNS)  # the section signs that may close a short bar (not the first)
+    last_voice_degrees: frozenset[int] | None = None  # in a tune of several voices, the degrees its last voice may end on
+    last_voice_after: dict[int, frozenset[int]] | None = None  # ... by the degree the first voice ended on, where known
 
 
 def tune_form(profile: dict, options: AbcOptions) -> Form:
     """The form a run's profile records, as limits; the bar range gives way to `--option bars`, and the final
-    degrees apply only with `--option final=corpus`."""
+    degrees apply only with `--option final=corpus` (the first voice's) and `--option harmony` (the last voice's,
+    where the profile records them)."""
     form = profile.get("form") or {}
     if not form.get("tunes"):
         return Form()
@@ -86,7 +89,19 @@ def tune_form(profile: dict, options: AbcOptions) -> Form:
         most_double_bars=form["double_bars_most"],
         most_rest_bars=form["rest_bars_most"],
         short_closes=short_closes(form, common),
+        last_voice_degrees=last_voice_degrees(form) if options.chords_on_beats else None,
+        last_voice_after=last_voice_after(form) if options.chords_on_beats else None,
     )
+
+
+def last_voice_degrees(form: dict) -> frozenset[int] | None:
+    """The degrees at least COMMON of the training tunes of several voices end their last voice on; None where the
+    profile does not record them (written before it did) or has no such tunes."""
+    voiced = form.get("voiced_tunes")
+    if not voiced:
+        return None
+    return frozenset(int(degree) for degree, count in form["last_voice_final_degrees"].items()
+                     if count >= COMMON * voiced) or None
 
 
 def short_closes(form: dict, common: float) -> frozenset[str]:
@@ -94,6 +109,20 @@ def short_closes(form: dict, common: float) -> frozenset[str]:
     counted them all counted only `||`)."""
     counts = form.get("short_closes") or {**dict.fromkeys(SECTION_SIGNS, common), "||": form["short_double_bars"]}
     return frozenset(sign for sign, count in counts.items() if count >= common)
+
+
+def last_voice_after(form: dict) -> dict[int, frozenset[int]] | None:
+    """For each degree the training tunes of several voices end their first voice on, the degrees at least COMMON of
+    them end their last voice on; None where the profile does not record the pairs."""
+    pairs = form.get("final_degree_pairs")
+    if not pairs:
+        return None
+    counts: dict[int, dict[int, int]] = {}
+    for pair, count in pairs.items():
+        first, last = map(int, pair.split())
+        counts.setdefault(first, {})[last] = count
+    return {first: frozenset(last for last, count in lasts.items() if count >= COMMON * sum(lasts.values()))
+            for first, lasts in counts.items()}
 
 
 def fewest_bars(profile: dict) -> int:
@@ -130,7 +159,7 @@ def compile_grammar(profile: dict, options: AbcOptions) -> CompiledGrammar:
     key_fields = Words(f for f in inline if f[1] == "K")
     meters, units = meters_and_units(header, forced, meter_fields)
     fill_lengths = tuple(sorted((length_factor(text), 1 + len(text)) for text in fill if length_factor(text)))
-    whole = ticks_per_whole(meters, units, music, broken, tuplets)
+    whole = ticks_per_whole(meters, units, music, broken, tuplets, beats=options.chords_on_beats)
     fewest = 1 if options.bars is not None else fewest_bars(profile)
     return CompiledGrammar(
         options=options,
@@ -233,8 +262,10 @@ def meters_and_units(header: dict, forced: dict[str, str], meter_fields: Words) 
     return meters, units
 
 
-def ticks_per_whole(meters: set[Meter], units: set[Fraction], music: dict, broken: frozenset[str], tuplets: Words) -> int:
-    """Durations are counted in ticks, whole numbers: this many to a whole note (exact for every length)."""
+def ticks_per_whole(meters: set[Meter], units: set[Fraction], music: dict, broken: frozenset[str], tuplets: Words,
+                    beats: bool = False) -> int:
+    """Durations are counted in ticks, whole numbers: this many to a whole note (exact for every length, and with
+    `beats` for the quarter note, the harmony rules' beat)."""
     factors = {length_factor(text) for name in ("note_lengths", "rest_lengths", "chord_lengths")
                for text in music.get(name, [""]) if length_factor(text)}
     extra = {Fraction(1)}
@@ -244,6 +275,8 @@ def ticks_per_whole(meters: set[Meter], units: set[Fraction], music: dict, broke
         extra |= {Fraction(*tuplet_notes(text, compound)[1]) for compound in (False, True)}
     values = [unit * factor * more for unit in units for factor in factors | {Fraction(1)} for more in extra]
     values += [m.length for m in meters if m.length is not None]
+    if beats:
+        values.append(Fraction(1, 4))
     return lcm(*(value.denominator for value in values))
 
 

@@ -14,6 +14,7 @@ from charmony.pipeline.abc.grammar.lexer import Lexer
 from charmony.pipeline.abc.grammar.measure import Measure
 from charmony.pipeline.abc.grammar.state import AbcState, next_factor
 from charmony.pipeline.abc.grammar.symbols import BODY, DECO, END, EVENT_TAIL, FIELD, INF, LEN, NOTE_LETTERS, OCT
+from charmony.pipeline.abc.grammar.voicing import last_voice_ending
 from charmony.pipeline.abc.sample_options import AbcOptions
 from charmony.pipeline.plugin.constraint import Constraint
 
@@ -64,8 +65,11 @@ class AbcConstraint(Constraint[AbcState]):
             return super().allowed(state, tokens, budget)
         ends = self._after_event(state, tokens) if budget is None and state.pos in (OCT, LEN) else None
         # where the last note's degree counts, each letter goes its own way
-        degrees = self.grammar.form.final_degrees is not None and state.voice == 0 and state.tonic is not None
-        letters = frozenset() if degrees or state.tied is not None or state.upper else self.grammar.letters
+        form = self.grammar.form
+        degrees = state.tonic is not None and ((form.final_degrees is not None and state.voice == 0)
+                                               or last_voice_ending(self.grammar, state))
+        separate = degrees or state.tied is not None or state.upper or self.lexer.voicing.applies(state)
+        letters = frozenset() if separate else self.grammar.letters
         result: list[bool] = []
         seen: dict[bool, bool] = {}
         for index, token in enumerate(tokens):

@@ -14,6 +14,7 @@ from charmony.pipeline.abc.grammar.lexer import Lexer, needs_field
 from charmony.pipeline.abc.grammar.measure import Measure
 from charmony.pipeline.abc.grammar.pitch import fewest_characters
 from charmony.pipeline.abc.grammar.state import AbcState, Block, line_end_cost, next_factor, target_of
+from charmony.pipeline.abc.grammar.voicing import last_voice_ending
 from charmony.pipeline.abc.grammar.symbols import (
     ACC, BAR, BRACKET, C_ACC, C_OCT, CHORD, CONT, DECO, DONE, FIELD, G_ACC, G_OCT, GRACE, INF, ITEM, LEN, OCT, PAREN,
     TUPLE,
@@ -100,11 +101,12 @@ class Cost:
 
     def _note_cost(self, s: AbcState) -> int:
         """The fewest characters to end the tune from a note whose letter is written (`s` at OCT): where a tie
-        holds a pitch, or (crossing=no) the voice before sounds lower, octave marks may still be needed."""
+        holds a pitch, (crossing=no) the voice before sounds lower, or (harmony=strict) a parallel is near, octave marks
+        may still be needed."""
         grammar = self.grammar
         mark, most = ("," , grammar.low) if s.note_letter.isupper() else ("'", grammar.high)
         best = INF
-        for more in range(1 + (most - s.marks if s.tied is not None or s.upper else 0)):
+        for more in range(1 + (most - s.marks if s.tied is not None or s.upper or self.lexer.voicing.strict(s) else 0)):
             ended = self.lexer.end_note(s.but(marks=s.marks + more, buf=s.buf + mark * more))
             if ended is not None:
                 best = min(best, more + self._event_cost(ended, "note", ""))
@@ -136,6 +138,7 @@ class Cost:
         if s.voice > 0:
             target = target_of(s)
             fits = target is not None and target.barline.startswith(s.buf) and s.elapsed == target.duration and s.music
+            fits = fits and (target.barline != "|]" or s.last_ok or not last_voice_ending(self.grammar, s))
             return len(target.barline) - len(s.buf) if fits else INF
         barlines = self.grammar.barlines.extending(s.buf)
         closing = min((self._closing(s, s.elapsed, b) - len(s.buf) for b in barlines), default=INF) + line_end_cost(s)
@@ -160,10 +163,17 @@ class Cost:
         most = self.bars.most(s)
         factor, owed = next_factor(s), max(0, s.owed - 1)
         s = s.but(rests_only=kind == "rest" and (s.rests_only or not s.music))
+        latest = self.lexer.latest_end(s) if kind == "note" else None  # the harmony rules' (see Lexer.harmonious)
         for text in self.grammar.lengths[kind].extending(prefix):
             if s.paired is not None and text != s.paired:
                 continue
-            elapsed = s.elapsed + self.measure.length_of(s.unit, text, factor)
+            if len(text) - len(prefix) >= best:
+                continue
+            duration = self.measure.length_of(s.unit, text, factor)
+            elapsed = s.elapsed + duration
+            if latest is not None and elapsed > latest and not (self.lexer.ends_last_voice(s, duration)
+                                                                and self.lexer.harmonious(s, duration)):
+                continue
             if most is None or elapsed <= most:
                 best = min(best, len(text) - len(prefix) + self._boundary(s, elapsed, True, deco=False, owed=owed))
         return best
@@ -214,6 +224,8 @@ class Cost:
             field = len(target.field) if needs_field(s) else 0
             rest = target.duration - elapsed
             fill = self.measure.fill(s.unit, rest) if rest > 0 else (0 if music and not deco else INF)
+            if rest <= 0 and target.barline == "|]" and not s.last_ok and last_voice_ending(self.grammar, s):
+                return INF  # the last voice's last note is not on a degree the corpus' last voices end on
             return field + fill + len(target.barline)
         key = (s.frame, elapsed, music, deco, s.bar_meter.text, s.meter.text, s.bar_field, s.pickup,
                s.first_meter.text if s.first_meter else None, (s.short_close[0], s.short_close[1].text) if s.short_close else None,

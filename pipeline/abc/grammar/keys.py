@@ -9,6 +9,7 @@ from charmony.pipeline.abc.grammar.compiled import CompiledGrammar
 from charmony.pipeline.abc.grammar.pitch import Accidentals, heard_alike, note_pitch
 from charmony.pipeline.abc.grammar.state import AbcState, target_of
 from charmony.pipeline.abc.grammar.symbols import BODY, END, H_VALUE, OCT
+from charmony.pipeline.abc.grammar.voicing import last_degrees, last_voice_ending, voicing_key
 from charmony.pipeline.abc.grammar.words import Words
 
 
@@ -29,9 +30,11 @@ def form_key(grammar: CompiledGrammar, s: AbcState) -> tuple:
     doubles_left = form.most_double_bars is None or s.doubles < form.most_double_bars
     rests_left = form.most_rest_bars is None or s.rest_bars < form.most_rest_bars
     view = None
-    if form.final_degrees is not None and s.voice == 0 and s.tonic is not None:
-        view = (s.tonic, final_spellings(grammar.letters, grammar.low, grammar.high, form.final_degrees, s.keysig,
-                                         s.tonic, s.bar_accidentals))
+    degrees = form.final_degrees if s.voice == 0 else last_degrees(grammar, s) if last_voice_ending(grammar, s) else None
+    if degrees is not None and s.tonic is not None:
+        ties = s.voice > 0 and s.last_pitch is not None and (s.last_pitch - s.tonic) % 12 in degrees  # see Lexer._may_tie_at_end
+        view = (s.tonic, degrees, final_spellings(grammar.letters, grammar.low, grammar.high, degrees, s.keysig,
+                                                  s.tonic, s.bar_accidentals), ties)
     return doubles_left, rests_left, s.last_ok, s.rests_only, view
 
 
@@ -75,7 +78,7 @@ def state_key(grammar: CompiledGrammar, s: AbcState) -> Hashable:
             s.bare_deco, s.ornament, s.played, s.staccato, s.grace, s.paired, s.last_pitch is None,
             heard_alike(s.buf, s.keysig, s.bar_accidentals) if s.pos == OCT else None,
             form_key(grammar, s), (s.tied, s.keysig, s.bar_accidentals) if s.tied is not None else None,
-            crossing_key(s))
+            crossing_key(s), voicing_key(grammar, s))
 
 
 def crossing_key(s: AbcState) -> tuple | None:

@@ -11,6 +11,7 @@ from charmony.pipeline.abc.grammar.lengths import tuplet_notes
 from charmony.pipeline.abc.grammar.measure import Measure
 from charmony.pipeline.abc.grammar.pitch import heard_alike, note_pitch, signature
 from charmony.pipeline.abc.grammar.state import AbcState, ceiling, next_factor, target_of
+from charmony.pipeline.abc.grammar.voicing import Voicing, bar_start, last_degrees, last_voice_ending
 from charmony.pipeline.abc.grammar.symbols import (
     ACC, ACCIDENTAL_STARTS, AFTER_BARLINE, BAR, BRACKET, BROKEN, C_ACC, C_OCT, CHORD, CONT, DECO, DONE, FIELD,
     G_ACC, G_OCT, GRACE, ITEM, LEN, LENGTH_CHARS, MOST_CHORD_NOTES, MOST_DECORATIONS, MOST_GRACE_NOTES, NOTE_LETTERS,
@@ -31,6 +32,7 @@ class Lexer:
         self.grammar = grammar
         self.measure = measure
         self.bars = bars
+        self.voicing = Voicing(grammar)
 
     def body(self, s: AbcState, c: str) -> AbcState | None:
         """The state after one character of the body."""
@@ -171,7 +173,7 @@ class Lexer:
         if c == ")":
             return s.but(slur=0, space=False, after_bar=False) if s.slur == 2 else None
         if c == "-":
-            if not s.tie_ok or s.last_pitch is None:
+            if not s.tie_ok or s.last_pitch is None or not self._may_tie_at_end(s):
                 return None
             return s.but(tie_ok=False, space=False, after_bar=False, tied=s.last_pitch if s.kind == "note" else None)
         if c in grammar.short_decorations:
@@ -220,21 +222,63 @@ class Lexer:
         """The state once a note's letter and octave marks are written (`s` at OCT): its length comes next;
         None where a tie holds another pitch.
 
-        In the first voice, where the corpus' tunes end on some degrees only, it notes whether this note is on one."""
+        In the first voice, where the corpus' tunes end on some degrees only, it notes whether this note is on one
+        (and so in the last voice's last line, with --option harmony)."""
         pitch, written = note_pitch(s.buf, s.keysig, s.bar_accidentals)
         alike = heard_alike(s.buf, s.keysig, s.bar_accidentals)
         if s.tied is not None and (pitch != s.tied or not alike):
             return None
         if s.upper and s.tied is None and self._above(s):
             return None
-        if self.grammar.options.no_crossing:
-            s = s.but(pitch=pitch + s.frame.octaves[s.voice])
+        if self.grammar.options.no_crossing or self.voicing.records(s):
+            s = s.but(pitch=pitch + s.frame.octaves[s.voice], continues=s.tied is not None)
         # a tie may follow only a note abc2midi hears as charmony does
         after = s.but(pos=LEN, kind="note", buf="", bar_accidentals=written, last_pitch=pitch if alike else None, tied=None)
-        degrees = self.grammar.form.final_degrees
-        if s.voice or degrees is None or s.tonic is None:
+        form = self.grammar.form
+        if s.voice == 0 and form.last_voice_degrees is not None and s.tonic is not None:
+            after = after.but(first_degree=(pitch - s.tonic) % 12)
+        degrees = form.final_degrees if s.voice == 0 else last_degrees(self.grammar, s) if last_voice_ending(self.grammar, s) else None
+        if degrees is None or s.tonic is None:
             return after
         return after.but(last_ok=(pitch - s.tonic) % 12 in degrees)
+
+    def _may_tie_at_end(self, s: AbcState) -> bool:
+        """Whether the last note may be tied: in the last voice's last line, only a note on a degree it may end on
+        (the tie's second note, not being one, could leave no room for one)."""
+        if not last_voice_ending(self.grammar, s) or s.tonic is None:
+            return True
+        return (s.last_pitch - s.tonic) % 12 in last_degrees(self.grammar, s)
+
+    def harmonious(self, s: AbcState, duration: int) -> bool:
+        """Whether a note, rest or chord of `duration` (`s` at LEN) keeps the harmony rules: only a note that
+        continues no tie can break them (see `voicing`). The last voice's last note, on a degree it may end on, need
+        only make chords, and not even that where no such degree would."""
+        latest = self.latest_end(s)
+        if latest is None or s.elapsed + duration <= latest:
+            return True
+        if not self.ends_last_voice(s, duration):
+            return False
+        start = bar_start(s) + s.elapsed
+        if not any(self.voicing.allows(s.but(pitch=s.tonic + degree), start, start + duration, parallels=False)
+                   for degree in last_degrees(self.grammar, s)):
+            return True
+        return self.voicing.allows(s, start, start + duration, parallels=False)
+
+    def latest_end(self, s: AbcState) -> int | None:
+        """The latest the note being written (`s` at LEN) may end under the harmony rules, in ticks into its bar;
+        None for any time (a rest, a chord, a tie's continuation, or no rules)."""
+        if s.kind != "note" or s.continues or not self.voicing.applies(s):
+            return None
+        start = bar_start(s)
+        latest = self.voicing.latest_end(s, start + s.elapsed)
+        return None if latest is None else latest - start
+
+    def ends_last_voice(self, s: AbcState, duration: int) -> bool:
+        """Whether a note of `duration` (`s` at LEN) ends the last voice's last bar on a degree it may end on."""
+        if not last_voice_ending(self.grammar, s) or s.tonic is None or s.j + 1 != len(s.block.targets):
+            return False
+        return (s.elapsed + duration == s.block.targets[s.j].duration
+                and (s.pitch - s.tonic) % 12 in last_degrees(self.grammar, s))
 
     def place(self, s: AbcState, duration: int) -> AbcState | None:
         """A note, rest or chord of `duration` added to the bar; refused when it would overrun it."""
@@ -243,6 +287,11 @@ class Lexer:
         if most is not None and elapsed > most:
             return None
         rests_only = s.kind == "rest" and (s.rests_only or not s.music)
+        if self.voicing.records(s):
+            if not self.harmonious(s, duration):
+                return None
+            start = bar_start(s) + s.elapsed
+            s = s.but(heard=self.voicing.heard_with(s, start, start + duration, s.pitch if s.kind == "note" else None))
         if self.grammar.options.no_crossing and s.frame.voices > 1:
             bar = s.j if s.voice > 0 else len(s.built)
             midi = s.pitch if s.kind == "note" else None

@@ -97,6 +97,7 @@ class AbcState:
     doubles: int = 0  # the first voice's bars closed by `||`
     rest_bars: int = 0  # ... and its bars of rests only
     last_ok: bool = True  # its last note is on a degree the corpus' tunes end on (or it need not be)
+    first_degree: int | None = None  # with --option harmony: the degree of the first voice's last note, so far
     # pitches, for the first voice's last note
     keysig: tuple[int, ...] = (0,) * 7  # K:'s alteration of each step, C to B, in the voice being written
     keys: tuple[tuple[int, ...], ...] = ()  # ... by voice, as each voice's last line left it
@@ -105,7 +106,13 @@ class AbcState:
     # with --option crossing=no: the notes of a block's line as (bar, start, end, MIDI key sounded or None for a rest or chord)
     upper: tuple[tuple[int, int, int, int | None], ...] = ()  # ... of the voice written before this one
     sounding: tuple[tuple[int, int, int, int | None], ...] = ()  # ... of this voice so far
-    pitch: int | None = None  # ... and the MIDI key of the note being written, as the standard reads it
+    pitch: int | None = None  # ... and the MIDI key of the note being written, as the standard reads it (also with --option harmony)
+    # with --option harmony: where the beats fall, and what each voice sounds (see `voicing`)
+    clock: int = 0  # the first voice's ticks from the tune's start to its open bar
+    beat_offset: int | None = None  # the first bar's duration modulo a quarter note: the beats fall on it, once known
+    heard: tuple[tuple[tuple[int, int, int | None], ...], ...] = ()  # by voice, its notes (start, end in ticks from the
+    # tune's start, MIDI key or None for a rest or chord) from the beat before the block's first on
+    continues: bool = False  # the note being written continues a tie
     # ties, in the voice being written
     last_pitch: int | None = None  # the MIDI key of its last note
     tied: int | None = None  # the MIDI key a tie holds: the next note must sound it
