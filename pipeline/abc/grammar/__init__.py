@@ -29,10 +29,9 @@ earlier voices already fit no chord. `harmony=strict` adds: no parallel fifth or
 from the beat before, across barlines and lines) with any voice written before it. With either, where the profile
 records them, the last voice ends on a degree one in twenty of the training tunes' last voices end on after a first
 voice ending on the same degree (else on one they end on at all); its last note, so placed, need only make a chord, and
-not even that where no such degree would. A rest is always allowed where a note would break these rules, so the
-shortest completion is unchanged, but for one gap: the cost counts the last voice's last note as one character where a
-final degree under the voice above may need an octave mark, so a tune that reaches `--max-length` there can end short
-of its `|]` (a dead end; 1 of the 300 bench tunes sampled with the option).
+not even that where no such degree would. A rest is always allowed where a note would break these rules; until
+the last voice's last note is on its degree, the cost adds what that note may need beyond a rest's one character (an
+accidental and octave marks), so that a tune cut short by `--max-length` still reaches its `|]`.
 
 What it writes, abc2midi plays without an error or a bar of the wrong length (the "second opinion" of the
 tests): a tie joins two notes of one pitch as abc2midi hears them (it holds a bar's accidental in every

@@ -55,6 +55,13 @@ class CompiledGrammar:
         """A duration in whole notes as ticks."""
         return int(value * self.whole)
 
+    def final_note_pad(self) -> int:
+        """What the last voice's last note, on a degree it must end on, may need beyond a rest's one character (an
+        accidental and octave marks); 0 where no degree is asked of it."""
+        if self.form.last_voice_degrees is None:
+            return 0
+        return max(map(len, self.accidentals), default=0) + max(self.low, self.high)
+
 
 @dataclass(frozen=True)
 class Form:

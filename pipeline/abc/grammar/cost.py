@@ -31,6 +31,7 @@ class Cost:
         self.measure = measure
         self.bars = bars
         self.lexer = lexer
+        self._final_note_pad = grammar.final_note_pad()
 
     def body(self, s: AbcState) -> int:
         """The cost of a state in the body (not yet complete); INF where the tune cannot be finished."""
@@ -43,7 +44,16 @@ class Cost:
             total += self._tie_cost(s)
         if s.held:
             total += self._held_cost(s)
+        if s.pos not in (OCT, ACC) and self._owes_final_note(s):
+            total += self._final_note_pad  # the rests counted may have to give way to a note on a final degree
         return total if total < INF // 2 else INF  # sums and differences of INF stay far above INF // 2
+
+    def _owes_final_note(self, s: AbcState) -> bool:
+        """Whether the last voice's last note, on a degree the corpus' last voices end on, is still to be written
+        (then every state counts `_final_note_pad`, so that the cost never rises on the way to it)."""
+        if not self._final_note_pad or s.frame.voices < 2 or s.tonic is None:
+            return False
+        return not (s.last_ok and last_voice_ending(self.grammar, s))
 
     def _tail(self, s: AbcState) -> int:
         frame = s.frame
@@ -109,7 +119,8 @@ class Cost:
         for more in range(1 + (most - s.marks if s.tied is not None or s.upper or self.lexer.voicing.strict(s) else 0)):
             ended = self.lexer.end_note(s.but(marks=s.marks + more, buf=s.buf + mark * more))
             if ended is not None:
-                best = min(best, more + self._event_cost(ended, "note", ""))
+                owed = self._final_note_pad if self._owes_final_note(ended) else 0
+                best = min(best, more + self._event_cost(ended, "note", "") + owed)
         return best
 
     def _tie_cost(self, s: AbcState) -> int:

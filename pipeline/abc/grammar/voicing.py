@@ -137,7 +137,8 @@ class Voicing:
             free = others and others not in FITTING  # no note could mend it
             beats.append((beat, ALL_CLASSES if free else frozenset(c for c in ALL_CLASSES if others | {c} in FITTING)))
             beat += quarter
-        own, pairs = None, ()
+        own: int | None = None
+        pairs: tuple[tuple[int, int], ...] = ()
         if beats:
             first = beats[0][0]
             own = sounds_at(s.heard[s.voice], first - quarter)
