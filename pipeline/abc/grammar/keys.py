@@ -7,9 +7,9 @@ from functools import lru_cache
 
 from charmony.pipeline.abc.grammar.compiled import CompiledGrammar
 from charmony.pipeline.abc.grammar.pitch import Accidentals, heard_alike, note_pitch
-from charmony.pipeline.abc.grammar.state import AbcState, target_of
+from charmony.pipeline.abc.grammar.state import AbcState, open_bar, target_of
 from charmony.pipeline.abc.grammar.symbols import BODY, END, H_VALUE, OCT
-from charmony.pipeline.abc.grammar.voicing import last_degrees, last_voice_ending, voicing_key
+from charmony.pipeline.abc.grammar.voicing import ending_degrees, voicing_key
 from charmony.pipeline.abc.grammar.words import Words
 
 
@@ -30,7 +30,7 @@ def form_key(grammar: CompiledGrammar, s: AbcState) -> tuple:
     doubles_left = form.most_double_bars is None or s.doubles < form.most_double_bars
     rests_left = form.most_rest_bars is None or s.rest_bars < form.most_rest_bars
     view = None
-    degrees = form.final_degrees if s.voice == 0 else last_degrees(grammar, s) if last_voice_ending(grammar, s) else None
+    degrees = ending_degrees(grammar, s)
     if degrees is not None and s.tonic is not None:
         ties = s.voice > 0 and s.last_pitch is not None and (s.last_pitch - s.tonic) % 12 in degrees  # see Lexer._may_tie_at_end
         view = (s.tonic, degrees, final_spellings(grammar.letters, grammar.low, grammar.high, degrees, s.keysig,
@@ -87,7 +87,7 @@ def crossing_key(s: AbcState) -> tuple | None:
     pitch: the voice's octave=, the key and the bar's accidentals."""
     if not s.upper:
         return None
-    bar = s.j if s.voice > 0 else len(s.built)
+    bar = open_bar(s)
     ahead = tuple((j - bar, start, end, midi) for j, start, end, midi in s.upper
                   if (j == bar and end > s.elapsed) or j == bar + 1)
     return ahead, s.frame.octaves[s.voice], s.keysig, s.bar_accidentals

@@ -10,8 +10,8 @@ from charmony.pipeline.abc.grammar.compiled import CompiledGrammar
 from charmony.pipeline.abc.grammar.lengths import tuplet_notes
 from charmony.pipeline.abc.grammar.measure import Measure
 from charmony.pipeline.abc.grammar.pitch import heard_alike, note_pitch, signature
-from charmony.pipeline.abc.grammar.state import AbcState, ceiling, next_factor, target_of
-from charmony.pipeline.abc.grammar.voicing import Voicing, bar_start, last_degrees, last_voice_ending
+from charmony.pipeline.abc.grammar.state import AbcState, ceiling, next_factor, open_bar, target_of
+from charmony.pipeline.abc.grammar.voicing import bar_start, ending_degrees, last_degrees, last_voice_ending
 from charmony.pipeline.abc.grammar.symbols import (
     ACC, ACCIDENTAL_STARTS, AFTER_BARLINE, BAR, BRACKET, BROKEN, C_ACC, C_OCT, CHORD, CONT, DECO, DONE, FIELD,
     G_ACC, G_OCT, GRACE, ITEM, LEN, LENGTH_CHARS, MOST_CHORD_NOTES, MOST_DECORATIONS, MOST_GRACE_NOTES, NOTE_LETTERS,
@@ -32,7 +32,7 @@ class Lexer:
         self.grammar = grammar
         self.measure = measure
         self.bars = bars
-        self.voicing = Voicing(grammar)
+        self.voicing = bars.voicing
 
     def body(self, s: AbcState, c: str) -> AbcState | None:
         """The state after one character of the body."""
@@ -237,7 +237,7 @@ class Lexer:
         form = self.grammar.form
         if s.voice == 0 and form.last_voice_degrees is not None and s.tonic is not None:
             after = after.but(first_degree=(pitch - s.tonic) % 12)
-        degrees = form.final_degrees if s.voice == 0 else last_degrees(self.grammar, s) if last_voice_ending(self.grammar, s) else None
+        degrees = ending_degrees(self.grammar, s)
         if degrees is None or s.tonic is None:
             return after
         return after.but(last_ok=(pitch - s.tonic) % 12 in degrees)
@@ -293,9 +293,8 @@ class Lexer:
             start = bar_start(s) + s.elapsed
             s = s.but(heard=self.voicing.heard_with(s, start, start + duration, s.pitch if s.kind == "note" else None))
         if self.grammar.options.no_crossing and s.frame.voices > 1:
-            bar = s.j if s.voice > 0 else len(s.built)
             midi = s.pitch if s.kind == "note" else None
-            s = s.but(sounding=s.sounding + ((bar, s.elapsed, elapsed, midi),))
+            s = s.but(sounding=s.sounding + ((open_bar(s), s.elapsed, elapsed, midi),))
         return s.but(pos=ITEM, buf="", elapsed=elapsed, music=True, deco=0, bare_deco=False, ornament=False, staccato=False,
                      played=False, grace=False, paired=None, tie_ok=s.kind == "note" and not s.ornament and not s.staccato, rests_only=rests_only,
                      space=False, after_bar=False, owed=max(0, s.owed - 1), slur=2 if s.slur else 0)

@@ -165,10 +165,15 @@ def target_of(s: AbcState) -> Target | None:
     return s.block.targets[s.j]
 
 
+def open_bar(s: AbcState) -> int:
+    """The index of the open bar among its block's (the first voice's: the bars it has closed in the block)."""
+    return s.j if s.voice > 0 else len(s.built)
+
+
 def ceiling(s: AbcState) -> int | None:
     """The MIDI key the voice written before this one sounds where this voice's next note starts (see `upper`);
     None where it rests, holds a chord, or is not recorded."""
-    bar = s.j if s.voice > 0 else len(s.built)
+    bar = open_bar(s)
     return next((midi for j, start, end, midi in s.upper if j == bar and start <= s.elapsed < end), None)
 
 

@@ -32,6 +32,14 @@ def last_degrees(grammar: CompiledGrammar, s: AbcState) -> frozenset[int]:
     return after.get(s.first_degree, form.last_voice_degrees)
 
 
+def ending_degrees(grammar: CompiledGrammar, s: AbcState) -> frozenset[int] | None:
+    """The degrees the note being written counts towards ending on: the first voice's where `--option final=corpus`
+    asks for them, the last voice's in its last line (`last_degrees`); None elsewhere."""
+    if s.voice == 0:
+        return grammar.form.final_degrees
+    return last_degrees(grammar, s) if last_voice_ending(grammar, s) else None
+
+
 def last_voice_ending(grammar: CompiledGrammar, s: AbcState) -> bool:
     """Whether `s` writes the last voice's last line, whose last note must be on a degree the corpus' last voices
     end on (`last_degrees`)."""
