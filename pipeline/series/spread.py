@@ -32,6 +32,7 @@ class ScaledSpread:
     highest_at: tuple[int, int] = (0, 0)
     sample: list[np.ndarray] = field(default_factory=list)
     sampled: int = 0
+    _quartiles: tuple[float, float] | None = field(default=None, repr=False)  # of `sample`, once asked for
 
     def add(self, scaled: np.ndarray, series: int, start: int, sample: bool) -> None:
         """Take in a window's scaled values, whose first is value `start` of series `series`."""
@@ -45,18 +46,25 @@ class ScaledSpread:
         if sample and self.sampled < QUARTILE_SAMPLE:
             self.sample.append(scaled)
             self.sampled += len(scaled)
+            self._quartiles = None
 
     def flat(self) -> bool:
         """Whether the middle half of the sampled training values is one value."""
         if not self.sample:
             return True
-        first, third = np.percentile(np.concatenate(self.sample), [25, 75])
-        return bool(first == third)
+        first, third = self.quartiles()
+        return first == third
 
     def quartiles(self) -> tuple[float, float]:
         """The first and third quartiles of the sampled training values."""
-        first, third = np.percentile(np.concatenate(self.sample), [25, 75])
-        return float(first), float(third)
+        if self._quartiles is None:
+            first, third = np.percentile(np.concatenate(self.sample), [25, 75])
+            self._quartiles = float(first), float(third)
+        return self._quartiles
+
+    def bin_width(self, bins: int, stretch: float) -> float:
+        """The width of each of `bins` bins over `stretch` times the range of every value seen."""
+        return (self.highest - self.lowest) * stretch / bins
 
     def too_wide(self, bins: int, stretch: float) -> bool:
         """Whether the middle half of the sampled training values, not all equal, spans less than one of `bins` bins
@@ -64,7 +72,7 @@ class ScaledSpread:
         if not self.sample:
             return False
         first, third = self.quartiles()
-        return 0 < third - first < (self.highest - self.lowest) * stretch / bins
+        return 0 < third - first < self.bin_width(bins, stretch)
 
     def farthest(self, all_series: list[Series], reach: int = 0) -> tuple[str, str]:
         """(its series, 'value N (V)'): the value farthest from the middle half; each scaled value was read from one
@@ -85,7 +93,7 @@ class ScaledSpread:
         if not self.too_wide(bins, stretch):
             return
         first, third = self.quartiles()
-        width = (self.highest - self.lowest) * stretch / bins
+        width = self.bin_width(bins, stretch)
         series, value = self.farthest(all_series, reach)
         raise CorpusError(
             f"{series}: the middle half of its scaled values ({first:.3g} to {third:.3g} {unit}) "
