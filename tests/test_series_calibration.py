@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from charmony.pipeline.series.calibration import (ORIGINS, band_floor, calibration_origins, history_scale, needed_floors,
+from charmony.pipeline.series.calibration import (HIGHEST, ORIGINS, band_floor, calibration_origins, history_scale, needed_floors,
                                                   widen)
 from charmony.pipeline.series.history import Document
 from charmony.pipeline.series.windows import Parts
@@ -50,6 +50,9 @@ def test_values_missing_or_after_a_flat_history_count_for_nothing():
     truth = np.array([[5.0, np.nan], [0.0, -1.6], [9.0, 9.0]])
     needed = needed_floors(paths, truth, np.array([1.0, 2.0, 0.0]))
     np.testing.assert_allclose(needed, [5.0, 0.0, 0.8], err_msg="a symmetric band: the distance from the median, in scales")
+    flat = np.ones((2, 20, 1))  # no spread: no floor reaches a value off it, and none is NaN
+    unreachable = needed_floors(flat, np.array([[3.0], [1.0]]), np.ones(2))
+    assert unreachable[0] == np.inf and unreachable[1] == 0.0 and band_floor(unreachable) == HIGHEST
     assert history_scale(np.arange(10.0), 3) == 3.0 and history_scale(np.arange(3.0), 3) == 0.0
 
 

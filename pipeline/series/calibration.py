@@ -92,8 +92,8 @@ def needed_floors(paths: np.ndarray, truth: np.ndarray, scales: np.ndarray) -> n
     gap = np.where(counted, truth, median) - median
     reach = np.where(gap >= 0, up, down)
     with np.errstate(divide="ignore", invalid="ignore"):
-        stretch = np.where(reach > 0, np.abs(gap) / reach, np.inf)  # the factor the value's side needs
-        needed = np.where(stretch <= 1, 0.0, stretch * narrower / scales)
+        stretch = np.where(np.abs(gap) <= reach, 1.0, np.where(reach > 0, np.abs(gap) / reach, np.inf))  # its side needs
+        needed = np.where(stretch <= 1, 0.0, np.where(np.isfinite(stretch) & (narrower > 0), stretch * narrower / scales, np.inf))
     return needed[counted]
 
 
