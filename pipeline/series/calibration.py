@@ -3,12 +3,14 @@
 The model's band (the samples' 10th to 90th percentile) is kept where it is wide enough and widened where
 it is not: at each step, the samples' deviations from their median are scaled so that the band's narrower
 side reaches at least `floor` times the history's seasonal scale (MASE's denominator, the in-sample error
-of the seasonal naive forecast); the median and the band's skew are kept.
+of the seasonal naive forecast); the median and the band's skew are kept, and it only ever widens.
+
 The floor is the least that puts 80% of the true values inside, over forecasts from origins spread across
-the training and validation parts (both lie before the held-out part `evaluate` scores). A band found
-relative to the model's own width alone did not hold where the errors outgrow it (real series whose
-held-out part swings wider than any before); one in the series' own scale does. It only ever widens. The
-floor is kept in the run's calibration.json, for the checkpoint, temperature and horizon it was found for.
+the training and validation parts (both lie before the held-out part `evaluate` scores). A factor on the
+model's own width, found on the validation part, did not hold where the errors outgrow that width (real
+series whose held-out part swings wider than any before); a floor in the series' own scale did better
+(benchmarks/README.md). The floor is kept in the run's calibration.json, for the checkpoint, temperature
+and horizon it was found for.
 """
 
 from __future__ import annotations
@@ -93,7 +95,8 @@ def needed_floors(paths: np.ndarray, truth: np.ndarray, scales: np.ndarray) -> n
     reach = np.where(gap >= 0, up, down)
     with np.errstate(divide="ignore", invalid="ignore"):
         stretch = np.where(np.abs(gap) <= reach, 1.0, np.where(reach > 0, np.abs(gap) / reach, np.inf))  # its side needs
-        needed = np.where(stretch <= 1, 0.0, np.where(np.isfinite(stretch) & (narrower > 0), stretch * narrower / scales, np.inf))
+        reachable = np.isfinite(stretch) & (narrower > 0)
+        needed = np.where(stretch <= 1, 0.0, np.where(reachable, stretch * narrower / scales, np.inf))
     return needed[counted]
 
 
