@@ -129,8 +129,9 @@ def main(argv: list[str] | None = None) -> None:
                 before = "n/a" if score.uncalibrated_coverage is None else f"{score.uncalibrated_coverage:.0%}"
                 print(f"{name} ({len(values):,} values, periods {series.periods}) seed {seed}: {found['steps']} steps in "
                       f"{found['train_s'] / 60:.1f} min; step {score.step} chosen; model MASE {model.mase:.3f}, "
-                      f"CRPS {model.crps:.4g}, 80% coverage {model.coverage:.0%} (spread x{score.interval_factor:.2f} "
-                      f"from {score.calibration_windows} validation origins; {before} before); {others}; "
+                      f"CRPS {model.crps:.4g}, 80% coverage {model.coverage:.0%} (band at least {score.interval_floor:.2f} "
+                      f"seasonal scales, from {score.calibration_windows} training and validation origins; {before} "
+                      f"before); {others}; "
                       f"model's evaluation of {score.windows} origins {found['score_s']:.1f} s", flush=True)
             spread = (max(maes) - min(maes)) / np.mean(maes) if len(maes) > 1 else 0.0
             print(f"{name}: model MAE over seeds {min(maes):.4g}..{max(maes):.4g}, spread {spread:.0%} of the mean", flush=True)

@@ -396,8 +396,9 @@ def test_evaluate_command_on_a_series_run_and_its_bad_input(load_run, trained_ru
     assert lines[0].startswith("evaluate: 40 rolling origins over the held-out values") and "checkpoint best" in lines[0]
     assert [line.split()[0] for line in lines[1:5]] == ["model", "persistence", "seasonal", "seasonal"]
     assert re.search(r"model +MAE [\d.e-]+, MSE [\d.e-]+, MASE [\d.]+, CRPS [\d.e-]+, 80% coverage \d+%", lines[1])
-    assert re.fullmatch(r"the model's samples spread x[\d.]+ about their median, as forecasts from \d+ origins in the "
-                        r"validation part needed; 80% coverage before it \d+%", lines[5])
+    assert re.fullmatch(r"the model's 80% band widened to reach at least [\d.]+ seasonal scales \(MASE's denominator\) "
+                        r"from its median, as forecasts from \d+ origins in the training and validation parts needed; "
+                        r"80% coverage before it \d+%", lines[5])
     latest = invoke("evaluate", "--run", "load", "--num-samples", "2", "--origins", "2", "--checkpoint", "latest", "--json",
                     "--device", "cpu", "--runs-dir", runs)
     data = json.loads(latest.output)

@@ -1,5 +1,5 @@
 """The series targets (the values, their seasonal difference, their residual from the seasons' mean) and the 80%
-band calibrated on the validation part."""
+band's floor kept in the run and applied alike by evaluate and forecast."""
 
 import json
 import os
@@ -12,7 +12,7 @@ from charmony.corpora.series import SeriesCorpus
 from charmony.pipeline.data.prepare import prepare
 from charmony.pipeline.run.config import ForecastConfig, ForecastScoreConfig, PrepareConfig, TrainConfig
 from charmony.pipeline.run.folder import Run
-from charmony.pipeline.series.calibration import FILE, needed_factors, shrunk, spread_factor, widen
+from charmony.pipeline.series.calibration import FILE
 from charmony.pipeline.series.forecast import forecast
 from charmony.pipeline.series.score import score_forecasts
 from charmony.pipeline.series.target import choose_target, from_target, target_context, to_target
@@ -110,38 +110,29 @@ def test_the_seasonal_difference_beats_the_level_on_a_steepening_trend(tmp_path)
     assert result.quantile(50)[-24:].mean() > values[-24:].mean(), "beyond a season each path goes on from its own forecast"
 
 
-def test_calibration_widens_a_band_too_narrow_for_its_truth():
-    random = np.random.default_rng(0)
-    truth = random.normal(0, 1, (200, 12))
-    narrow = random.normal(0, 0.4, (200, 50, 12))  # the samples spread half as far as the truth does
-    assert np.mean(needed_factors(narrow, truth) <= 1) < 0.5, "the band as drawn holds too few"
-    factor = spread_factor(needed_factors(narrow, truth))
-    assert 2 < factor < 3.5
-    low, high = np.percentile(widen(narrow, factor), (10, 90), axis=1)
-    assert 0.78 <= np.mean((low <= truth) & (truth <= high)) <= 0.82
-    np.testing.assert_allclose(np.median(widen(narrow, factor), axis=1), np.median(narrow, axis=1))
-    wide = random.normal(0, 3, (200, 50, 12))
-    assert spread_factor(needed_factors(wide, truth)) == 1.0, "a band too wide is kept: validation errors flatter the chosen checkpoint"
-    assert shrunk(3.0, 10) == 2.0 and shrunk(3.0, 1000) > 2.9, "few validation horizons: half way to 1"
-
-
-def test_evaluate_and_forecast_apply_the_factor_kept_in_the_run(tmp_path):
+def test_evaluate_and_forecast_apply_the_floor_kept_in_the_run(tmp_path):
     run = _trained(tmp_path, trending_season(seed=4), "seasonal-difference")
+    (run.dir / FILE).write_text(json.dumps({"factor": 5.0, "windows": 3, "coverage": 0.5, "forecasts": {}}))  # before the floor
     score = score_forecasts(run, ForecastScoreConfig(num_samples=20, origins=8, device="cpu"))
     kept = json.loads((run.dir / FILE).read_text())
-    assert kept["factor"] == score.interval_factor and kept["windows"] == score.calibration_windows > 0
+    assert kept["floor"] == score.interval_floor and kept["windows"] == score.calibration_windows > 0
     assert kept["forecasts"]["horizon"] == 24 and kept["forecasts"]["checkpoint"] == "best.pt"
-    kept["factor"] = 5.0
+    kept["floor"] = 5.0
     (run.dir / FILE).write_text(json.dumps(kept))
     [wide] = forecast(run, ForecastConfig(horizon=24, num_samples=40, seed=0, device="cpu"))
-    kept["factor"] = 1.0
+    kept["floor"] = 0.0
     (run.dir / FILE).write_text(json.dumps(kept))
     [drawn] = forecast(run, ForecastConfig(horizon=24, num_samples=40, seed=0, device="cpu"))
-    assert wide.metadata["interval_factor"] == 5.0 and drawn.metadata["interval_factor"] == 1.0
-    np.testing.assert_allclose(wide.quantile(90) - wide.quantile(10), 5 * (drawn.quantile(90) - drawn.quantile(10)), rtol=1e-6)
-    kept["factor"] = 5.0
+    assert wide.metadata["interval_floor"] == 5.0 and drawn.metadata["interval_floor"] == 0.0
+    scale = wide.metadata["seasonal_scale"]
+    assert scale == pytest.approx(np.mean(np.abs(np.diff(wide.history.reshape(-1, 24), axis=0)))) and scale > 0
+    median, reaches = wide.quantile(50), np.stack([wide.quantile(50) - wide.quantile(10), wide.quantile(90) - wide.quantile(50)])
+    np.testing.assert_allclose(median, drawn.quantile(50))
+    np.testing.assert_allclose(reaches.min(axis=0), np.maximum(5 * scale, np.stack([drawn.quantile(50) - drawn.quantile(10),
+                               drawn.quantile(90) - drawn.quantile(50)]).min(axis=0)), rtol=1e-6)
+    kept["floor"] = 5.0
     (run.dir / FILE).write_text(json.dumps(kept))
     best = run.dir / "best.pt"
     os.utime(best, ns=(best.stat().st_atime_ns, best.stat().st_mtime_ns + 10**9))  # as if trained again, same step
     [again] = forecast(run, ForecastConfig(horizon=24, num_samples=40, seed=0, device="cpu"))
-    assert again.metadata["interval_factor"] == score.interval_factor != 5.0, "a stale factor was reused"
+    assert again.metadata["interval_floor"] == score.interval_floor != 5.0, "a stale floor was reused"

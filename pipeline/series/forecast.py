@@ -14,7 +14,7 @@ from charmony.pipeline.run.config import ForecastConfig
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.run.manifest import get_run_corpus
 from charmony.pipeline.sampling.sample import load_model
-from charmony.pipeline.series.calibration import Calibration, Forecasts, run_calibration, widen
+from charmony.pipeline.series.calibration import Calibration, Forecasts, history_scale, run_calibration, widen
 from charmony.pipeline.series.corpus_base import SeriesCorpusBase
 from charmony.pipeline.series.csv_columns import read_columns
 from charmony.pipeline.series.history import run_documents, window_plan
@@ -77,22 +77,24 @@ def forecast(run: Run, config: ForecastConfig) -> list[Forecast]:
     how = Drawing(config.num_samples, config.horizon, config.temperature, torch.Generator(device=device).manual_seed(seed), device)
     drawn = draw_paths(model, plan, run.vocabulary(), [history for history, _ in contexts], how)
     forecasts = Forecasts(path.name, checkpoint.step, path.stat().st_mtime_ns, config.temperature, config.horizon)
+    settings = corpus.settings(run.manifest().options)
     try:
         calibration = run_calibration(run, model, plan, forecasts, lambda: run_documents(run, corpus, "prepare it again"),
-                                      corpus.settings(run.manifest().options).holdout, device)
+                                      settings.holdout, settings.period, device)
     except ConfigError:  # the run's own series are gone: the band as drawn, which forecast.json says
-        calibration = Calibration(1.0, 0, None, forecasts)
+        calibration = Calibration(0.0, 0, None, forecasts)
     results = []
     for (history, origin), paths in zip(contexts, drawn):
+        scale = history_scale(history, settings.period)
         metadata = {
             "run": run.name, "checkpoint": str(path), "step": checkpoint.step, "context": origin,
             "context_values": len(history), "horizon": config.horizon, "num_samples": config.num_samples,
             "temperature": config.temperature, "seed": seed, "scale": plan.scale, "bins": plan.bins,
             "context_read": min(len(history), plan.context + plan.reach), "target": plan.target, "lag": plan.lag,
             "seasons": plan.seasons,
-            "interval_factor": calibration.factor, "calibration_windows": calibration.windows,
+            "interval_floor": calibration.floor, "seasonal_scale": scale, "calibration_windows": calibration.windows,
         }
-        results.append(Forecast(history, widen(paths, calibration.factor), metadata))
+        results.append(Forecast(history, widen(paths, calibration.floor * scale), metadata))
     return results
 
 

@@ -17,7 +17,7 @@ from charmony.pipeline.run.config import ForecastScoreConfig
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.sampling.sample import load_model
 from charmony.pipeline.series.baselines import check_baseline_names, free_baselines, statsforecast_baselines
-from charmony.pipeline.series.calibration import Forecasts, run_calibration, widen
+from charmony.pipeline.series.calibration import Forecasts, history_scale, run_calibration, widen
 from charmony.pipeline.series.forecast import series_corpus
 from charmony.pipeline.series.history import Document, held_out_documents, window_plan
 from charmony.pipeline.series.metrics import Figures, seasonal_scale
@@ -43,8 +43,8 @@ class ForecastScore:
     checkpoint: str
     step: int  # of the checkpoint scored
     figures: dict[str, Figures]  # the model's first, then each baseline's
-    interval_factor: float = 1.0  # the samples' deviations from their median scaled by it, found on the validation part
-    calibration_windows: int = 0  # validation origins the factor was found on
+    interval_floor: float = 0.0  # the band widened to reach at least this many seasonal scales from the median
+    calibration_windows: int = 0  # origins in the training and validation parts the floor was found on
     uncalibrated_coverage: float | None = None  # of the model's 80% band on the held-out windows before scaling
 
     def to_json(self) -> dict:
@@ -64,8 +64,9 @@ class ForecastScore:
         lines += [f"  {name:<{width}}  {figures.cells()}" for name, figures in self.figures.items()]
         if self.calibration_windows:
             before = "" if self.uncalibrated_coverage is None else f"; 80% coverage before it {self.uncalibrated_coverage:.0%}"
-            lines.append(f"the model's samples spread x{self.interval_factor:.2f} about their median, as forecasts from "
-                         f"{self.calibration_windows} origins in the validation part needed{before}")
+            lines.append(f"the model's 80% band widened to reach at least {self.interval_floor:.2f} seasonal scales (MASE's "
+                         f"denominator) from its median, as forecasts from {self.calibration_windows} origins in the "
+                         f"training and validation parts needed{before}")
         return "\n".join(lines)
 
 
@@ -122,9 +123,9 @@ def score_forecasts(run: Run, config: ForecastScoreConfig) -> ForecastScore:
     how = Drawing(config.num_samples, horizon, config.temperature, torch.Generator(device=device).manual_seed(config.seed), device)
     drawn = draw_paths(model, plan, run.vocabulary(), histories, how)
     calibration = run_calibration(run, model, plan, Forecasts(path.name, checkpoint.step, path.stat().st_mtime_ns, config.temperature, horizon),
-                                  lambda: documents, settings.holdout, device)
-    paths = widen(drawn, calibration.factor)
+                                  lambda: documents, settings.holdout, settings.period, device)
     scales = np.array([seasonal_scale(history, settings.period) for history in histories])
+    paths = widen(drawn, calibration.floor * np.array([history_scale(history, settings.period) for history in histories]))
     figures = {MODEL: Figures.of(np.median(paths, axis=1), truth, scales, paths)}
     uncalibrated = Figures.of(np.median(drawn, axis=1), truth, scales, drawn).coverage
     for baseline in baselines:
@@ -132,5 +133,5 @@ def score_forecasts(run: Run, config: ForecastScoreConfig) -> ForecastScore:
         figures[baseline.name] = Figures.of(point, truth, scales)
     return ForecastScore(windows=len(origins), horizon=horizon, periods=settings.periods, num_samples=config.num_samples,
                          checkpoint=config.checkpoint, step=checkpoint.step, figures=figures,
-                         interval_factor=calibration.factor, calibration_windows=calibration.windows,
+                         interval_floor=calibration.floor, calibration_windows=calibration.windows,
                          uncalibrated_coverage=uncalibrated)

@@ -1,0 +1,67 @@
+"""The 80% band's floor: found on forecasts before the held-out part, in seasonal scales of each history."""
+
+import numpy as np
+
+from charmony.pipeline.series.calibration import (HIGHEST, ORIGINS, band_floor, calibration_origins, history_scale, needed_floors,
+                                                  widen)
+from charmony.pipeline.series.history import Document
+from charmony.pipeline.series.windows import Parts
+
+
+def _inside(paths: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    low, high = np.percentile(paths, (10, 90), axis=1)
+    return (low <= truth) & (truth <= high)
+
+
+def test_the_floor_follows_each_historys_scale_where_the_models_band_does_not():
+    random = np.random.default_rng(0)
+    scales = np.repeat([0.5, 4.0], 100)  # calm and wild histories; the model draws the same narrow band for both
+    truth = random.normal(0, 1, (200, 12)) * scales[:, None]
+    narrow = random.normal(0, 0.4, (200, 51, 12)) + random.normal(0, 0.1, (200, 1, 1))
+    needed = needed_floors(narrow, truth, scales)
+    assert np.mean(needed == 0) < 0.5 and np.all(needed >= 0), "the band as drawn holds too few; held values need none"
+    floor = band_floor(needed)
+    wide = widen(narrow, floor * scales)
+    assert 0.77 <= np.mean(_inside(wide, truth)) <= 0.83
+    assert np.mean(_inside(wide[100:], truth[100:])) > 0.7, "the wild histories' band grew with their scale"
+    np.testing.assert_array_equal(np.median(wide, axis=1), np.median(narrow, axis=1))
+    assert np.all(np.argsort(wide, axis=1) == np.argsort(narrow, axis=1)), "each step's samples keep their order"
+
+
+def test_a_band_wide_enough_is_kept_as_drawn_and_a_skewed_one_keeps_its_skew():
+    random = np.random.default_rng(1)
+    truth = random.normal(0, 1, (100, 6))
+    wide = random.normal(0, 3, (100, 50, 6))
+    assert band_floor(needed_floors(wide, truth, np.ones(100))) == 0.0
+    np.testing.assert_array_equal(widen(wide, 0.0), wide)
+    skewed = np.exp(random.normal(0, 0.3, (1, 50, 6)))  # mostly reaches farther above its median than below
+    median = np.median(skewed, axis=1)
+    low, high = np.percentile(widen(skewed, 2.0), (10, 90), axis=1)
+    np.testing.assert_allclose(np.minimum(median - low, high - median), 2.0, rtol=1e-9,
+                               err_msg="the narrower side reaches the floor")
+    old_low, old_high = np.percentile(skewed, (10, 90), axis=1)
+    np.testing.assert_allclose((high - median) / (median - low), (old_high - median) / (median - old_low), rtol=1e-9)
+    flat = np.ones((1, 50, 6))
+    np.testing.assert_array_equal(widen(flat, 2.0), flat, err_msg="no spread to stretch: as drawn")
+
+
+def test_values_missing_or_after_a_flat_history_count_for_nothing():
+    paths = np.tile(np.linspace(-1, 1, 21)[None, :, None], (3, 1, 2))
+    truth = np.array([[5.0, np.nan], [0.0, -1.6], [9.0, 9.0]])
+    needed = needed_floors(paths, truth, np.array([1.0, 2.0, 0.0]))
+    np.testing.assert_allclose(needed, [5.0, 0.0, 0.8], err_msg="a symmetric band: the distance from the median, in scales")
+    flat = np.ones((2, 20, 1))  # no spread: no floor reaches a value off it, and none is NaN
+    unreachable = needed_floors(flat, np.array([[3.0], [1.0]]), np.ones(2))
+    assert unreachable[0] == np.inf and unreachable[1] == 0.0 and band_floor(unreachable) == HIGHEST
+    assert history_scale(np.arange(10.0), 3) == 3.0 and history_scale(np.arange(3.0), 3) == 0.0
+
+
+def test_calibration_reads_origins_over_the_training_and_validation_parts_never_the_held_out_one():
+    documents = [Document("a", np.arange(1000.0), 1000), Document("b", np.arange(300.0), 300)]
+    origins = calibration_origins(documents, 0.2, 24, 50)
+    assert len(origins) == ORIGINS
+    for index, origin in origins:
+        parts = Parts.of(len(documents[index].values), 0.2)
+        assert 50 <= origin and origin + 24 <= parts.held_out
+    assert origins[0] == (0, 50) and origins[-1] == (1, Parts.of(300, 0.2).held_out - 24)
+    assert any(origin + 24 <= Parts.of(1000, 0.2).validation for _, origin in origins), "the training part is read too"
