@@ -384,7 +384,8 @@ def test_an_untrained_model_scores_far_worse(load_run, tmp_path):
     untrained = score_forecasts(run, ForecastScoreConfig(num_samples=20, device="cpu"))
     trained = score_forecasts(load_run, ForecastScoreConfig(num_samples=20, device="cpu"))
     assert untrained.figures["persistence"] == trained.figures["persistence"], "the same held-out windows"
-    assert untrained.figures["model"].mae > 2 * trained.figures["model"].mae
+    # untrained, the model's residuals are noise about the target's reference (here the seasons' mean shape)
+    assert untrained.figures["model"].mae > 1.5 * trained.figures["model"].mae
 
 
 def test_evaluate_command_on_a_series_run_and_its_bad_input(load_run, trained_run, invoke):

@@ -60,6 +60,42 @@ def test_the_seasonal_mean_target_is_each_value_less_the_mean_of_its_seasons_and
         target_context(values[:36], 50, 12, 3)
 
 
+def test_the_seasonal_shape_target_is_the_seasons_mean_at_the_last_ones_level_and_comes_back():
+    values = 5 + np.tile(np.arange(12.0), 20) + np.random.default_rng(1).normal(0, 1, 240)
+    values[120:] += 30  # the level steps up: the mean of three seasons lags it, their shape at the last level does not
+    residual = to_target(values, 12, 3, "seasonal-shape")
+    seasons = values[0:36].reshape(3, 12)
+    assert residual[0] == pytest.approx(values[36] - (seasons[:, 0].mean() + seasons[2].mean() - seasons.mean()))
+    history, future = values[:200], values[200:240]
+    paths = np.stack([residual[164:204], np.zeros(40)])
+    restored = from_target(history, paths, 12, 3, "seasonal-shape")
+    np.testing.assert_allclose(restored[0], future, atol=1e-9)
+    written = list(history)  # zeros: each step the seasons' mean at the last season's level, its own forecasts read
+    for _ in range(40):
+        written.append(np.mean(written[-36::12]) + np.mean(written[-12:]) - np.mean(written[-36:]))
+    np.testing.assert_allclose(restored[1], written[200:], atol=1e-9)
+    np.testing.assert_allclose(target_context(history, 50, 12, 3, "seasonal-shape"), residual[114:164], atol=1e-9)
+    straddling = values[108:144]  # three seasons, the step after the first: the next value's level is 5.5 + 35
+    shape = from_target(straddling, np.zeros(12), 12, 3, "seasonal-shape")
+    mean = from_target(straddling, np.zeros(12), 12, 3)
+    assert abs(shape[0] - values[144]) < 3 < 8 < abs(mean[0] - values[144]), "the shape follows the new level, the mean lags"
+
+
+def test_auto_takes_the_seasons_shape_where_the_level_wanders_under_a_noisy_season():
+    steps = np.arange(2400)
+    noise = np.random.default_rng(4).normal(0, 2, 2400)
+    level = np.cumsum(np.random.default_rng(5).normal(0, 0.2, 2400))  # a random walk under the season
+    values = 20 + level + 5 * np.sin(2 * np.pi * steps / 24) + noise
+    parts = Parts.of(len(values), 0.2)
+    target, seasons, why = choose_target([(values, parts.held_out)], 24, 24, 8)
+    assert (target, seasons) == ("seasonal-shape", 8) and why.startswith("seasonal-shape over 8 seasons")
+    assert choose_target([(values - level, parts.held_out)], 24, 24, 8)[0] == "seasonal-mean", "a steady level: the mean"
+    corpus = SeriesCorpus()
+    list(corpus.documents([], {"days": "60", "bins": "64", "target": "seasonal-shape"}))
+    assert (corpus.plan.target, corpus.plan.lag, corpus.plan.seasons) == ("seasonal-shape", 24, 5)
+    assert "moved to the level of the last season" in corpus.plan.note
+
+
 def test_auto_differences_a_drifting_season_and_averages_a_steady_one():
     drifting = trending_season()
     steady = 5 + np.tile(np.arange(24.0), 100) % 7 + np.random.default_rng(0).normal(0, 1, 2400)
@@ -78,11 +114,11 @@ def test_auto_differences_a_drifting_season_and_averages_a_steady_one():
 
 def test_a_bad_target_is_one_line(tmp_path, invoke):
     result = invoke("prepare", "series", "--option", "target=trend", "--run", "r", "--runs-dir", tmp_path / "runs")
-    assert_user_error(result, "--option target=trend: choose one of auto, level, seasonal-difference, seasonal-mean")
+    assert_user_error(result, "--option target=trend: choose one of auto, level, seasonal-difference, seasonal-mean, seasonal-shape")
     assert result.output.count("\n") == 1 and not (tmp_path / "runs" / "r").exists()
     with pytest.raises(CorpusError, match="too few for windows"):
         list(SeriesCorpus().documents([], {"days": "2", "holdout": "0.5", "target": "seasonal-difference"}))
-    for target in ("seasonal-difference", "seasonal-mean"):  # no period fits the context: said, not a level model
+    for target in ("seasonal-difference", "seasonal-mean", "seasonal-shape"):  # no period fits the context: said, not a level model
         with pytest.raises(CorpusError, match=f"target={target} needs a period no longer than the context"):
             list(SeriesCorpus().documents([], {"days": "60", "period": "168", "context": "100", "target": target}))
 

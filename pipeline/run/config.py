@@ -278,7 +278,7 @@ class ForecastScoreConfig:
 
     horizon: int | None = None  # steps forecast from each origin; None: the run's first period (a day)
     origins: int | None = None  # spread evenly over every step; None: an origin every `horizon` steps
-    num_samples: int = 20  # continuations per origin, whose median is the point forecast
+    num_samples: int = 100  # continuations per origin, whose median is the point forecast: as many as `forecast` draws
     max_windows: int = 500  # origins, when there is room for more and --origins is not given
     periods: tuple[int, ...] = ()  # of the seasonal naive baselines; empty: the run's --option period
     baselines: tuple[str, ...] = ()  # statsforecast methods, such as ets and mstl

@@ -25,7 +25,7 @@ import torch
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.run.vocabulary import Vocabulary
 from charmony.pipeline.series.history import Document
-from charmony.pipeline.series.metrics import INTERVAL
+from charmony.pipeline.series.metrics import INTERVAL, seasonal_scale
 from charmony.pipeline.series.paths import Drawing, draw_paths
 from charmony.pipeline.series.windows import Parts, WindowPlan
 from charmony.pipeline.system.atomic import write_json
@@ -65,12 +65,11 @@ class Calibration:
 
 
 def history_scale(history: np.ndarray, period: int) -> float:
-    """The in-sample MAE of the seasonal naive forecast at `period` over `history` (MASE's denominator); 0 when the
-    history holds no full season to compare with, or is missing some (NaN)."""
-    history = np.asarray(history, dtype=np.float64)
+    """MASE's denominator over `history` (`seasonal_scale`); 0 when the history holds no full season to compare
+    with, or is missing some (NaN)."""
     if len(history) <= period:
         return 0.0
-    scale = float(np.mean(np.abs(history[period:] - history[:-period])))
+    scale = seasonal_scale(history, period)
     return scale if np.isfinite(scale) else 0.0
 
 

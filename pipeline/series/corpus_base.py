@@ -56,8 +56,8 @@ class SeriesCorpusBase(CorpusPlugin):
         plan = plan_windows(all_series, settings)
         self.plan = plan
         bins = plan.value_bins()
-        for window in windows(target_series(all_series, plan.lag, plan.seasons), settings, plan.context, plan.horizon,
-                              plan.reach):
+        targets = target_series(all_series, plan.lag, plan.seasons, plan.target)
+        for window in windows(targets, settings, plan.context, plan.horizon, plan.reach):
             yield Document(tokens_text(bins.quantise(window.scaled)), window.source, split=window.split)
 
     def profile(self, documents: Iterator[str]) -> dict | None:

@@ -17,7 +17,7 @@ from charmony.pipeline.run.config import ForecastScoreConfig
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.sampling.sample import load_model
 from charmony.pipeline.series.baselines import check_baseline_names, free_baselines, statsforecast_baselines
-from charmony.pipeline.series.calibration import Forecasts, history_scale, run_calibration, widen
+from charmony.pipeline.series.calibration import Forecasts, run_calibration, widen
 from charmony.pipeline.series.forecast import series_corpus
 from charmony.pipeline.series.history import Document, held_out_documents, window_plan
 from charmony.pipeline.series.metrics import Figures, seasonal_scale
@@ -125,7 +125,7 @@ def score_forecasts(run: Run, config: ForecastScoreConfig) -> ForecastScore:
     calibration = run_calibration(run, model, plan, Forecasts(path.name, checkpoint.step, path.stat().st_mtime_ns, config.temperature, horizon),
                                   lambda: documents, settings.holdout, settings.period, device)
     scales = np.array([seasonal_scale(history, settings.period) for history in histories])
-    paths = widen(drawn, calibration.floor * np.array([history_scale(history, settings.period) for history in histories]))
+    paths = widen(drawn, calibration.floor * np.nan_to_num(scales))
     figures = {MODEL: Figures.of(np.median(paths, axis=1), truth, scales, paths)}
     uncalibrated = Figures.of(np.median(drawn, axis=1), truth, scales, drawn).coverage
     for baseline in baselines:

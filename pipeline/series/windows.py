@@ -30,6 +30,7 @@ VALIDATION_WINDOWS = 64  # at most, evenly spaced over each validation part ...
 VALIDATION_TOKENS = 2048  # ... and at least this many tokens, repeating windows where the part is short
 MARGIN = 0.25  # the bins reach this share of the scaled training values' range beyond it, on each side
 SHORTEST_CONTEXT = 8
+REFERENCE_SHARE = 8  # `auto` weighs as many seasons as fit in the training part over this, where more than the context holds
 WINDOW_SEED = 0  # window starts and augmentation: the same every time the documents are read
 SCALED_UNITS = {"mean": "times a context's mean absolute value", "minmax": "of a context's range",
                 "standard": "mean absolute deviations from a context's mean"}
@@ -69,7 +70,7 @@ class WindowPlan:
     note: str = ""
     target: str = "level"  # what the model forecasts (series/target.py)
     lag: int = 0  # the season it is differenced over; 0: the values themselves
-    seasons: int = 1  # each value less the mean of the values 1..seasons times `lag` steps before it
+    seasons: int = 1  # the target's reference reads the values 1..seasons times `lag` steps before each value
 
     @property
     def reach(self) -> int:
@@ -103,11 +104,11 @@ class WindowPlan:
 
     def model_context(self, history: np.ndarray) -> np.ndarray:
         """The target values the model reads after `history`: its last `context` (differenced) values."""
-        return target_context(history, self.context, self.lag, self.seasons)
+        return target_context(history, self.context, self.lag, self.seasons, self.target)
 
     def restore(self, history: np.ndarray, paths: np.ndarray) -> np.ndarray:
         """Sampled target paths after `history` in the series' own units."""
-        return from_target(history, paths, self.lag, self.seasons)
+        return from_target(history, paths, self.lag, self.seasons, self.target)
 
 
 def choose_context(settings: SeriesOptions, training: int) -> tuple[int, int]:
@@ -162,12 +163,12 @@ class Window:
     start: int = 0  # where in its series its first value is
 
 
-def target_series(all_series: list[Series], lag: int, seasons: int) -> list[Series]:
-    """The series as the model reads them: less the mean of `seasons` seasons of `lag` steps before (that many
-    values shorter), or as they are."""
+def target_series(all_series: list[Series], lag: int, seasons: int, target: str) -> list[Series]:
+    """The series as the model reads them: less their reference over `seasons` seasons of `lag` steps before (that
+    many values shorter), or as they are."""
     if not lag:
         return all_series
-    return [replace(series, values=to_target(series.values, lag, seasons), missing=None) for series in all_series]
+    return [replace(series, values=to_target(series.values, lag, seasons, target), missing=None) for series in all_series]
 
 
 def windows(all_series: list[Series], settings: SeriesOptions, context: int, horizon: int, reach: int = 0) -> Iterator[Window]:
@@ -220,16 +221,29 @@ def differenced_windows(settings: SeriesOptions, shortest: int) -> tuple[int, in
     raise error
 
 
-def choose_target_windows(all_series: list[Series], settings: SeriesOptions) -> tuple[int, int, int, int, str]:
-    """(context, horizon, lag, seasons, why): the windows; the season the model's target is differenced over (0:
-    none) and over how many seasons; and why `auto` chose it.
+@dataclass(frozen=True)
+class TargetWindows:
+    """The windows' context and horizon, and the target read from them: what `target` takes, differenced over
+    `seasons` seasons of `lag` steps (0: the values themselves), and why `auto` chose it."""
+
+    context: int
+    horizon: int
+    lag: int = 0
+    seasons: int = 1
+    target: str = "level"
+    why: str = ""
+
+
+def choose_target_windows(all_series: list[Series], settings: SeriesOptions) -> TargetWindows:
+    """The windows, and the target `settings` ask for or `auto` chooses.
 
     A differenced series is shorter by the seasons it reads, so its windows are chosen for a training part
-    shorter by as much; `auto` takes the values themselves where that leaves too few.
+    shorter by as much; `auto` takes the values themselves where that leaves too few. `auto` weighs as many
+    seasons as the context holds, or as fit in an eighth of the shortest training part where that is more.
     """
     shortest = min(Parts.of(len(series.values), settings.holdout).validation for series in all_series)
     if settings.target == "level":
-        return *choose_context(settings, shortest), 0, 1, ""
+        return TargetWindows(*choose_context(settings, shortest))
     try:
         context, horizon, lag = differenced_windows(settings, shortest)
     except CorpusError:
@@ -240,21 +254,23 @@ def choose_target_windows(all_series: list[Series], settings: SeriesOptions) -> 
         if settings.target != "auto":
             raise CorpusError(f"--option target={settings.target} needs a period no longer than the context "
                               f"({context} values); give a shorter --option period or a longer --option context")
-        return *choose_context(settings, shortest), 0, 1, ""
+        return TargetWindows(*choose_context(settings, shortest))
     target, seasons, why = settings.target, max(2, context // lag), ""
     if target == "auto":
         parts = [(series.values, Parts.of(len(series.values), settings.holdout).held_out) for series in all_series]
-        target, seasons, why = choose_target(parts, horizon, lag, context // lag)
+        most = max(context // lag, shortest // (REFERENCE_SHARE * lag))
+        target, seasons, why = choose_target(parts, horizon, lag, most)
         if target == "level":
-            return *choose_context(settings, shortest), 0, 1, why
-    if target != "seasonal-mean":
-        return context, horizon, lag, 1, why
+            return TargetWindows(*choose_context(settings, shortest), why=why)
+    if target == "seasonal-difference":
+        return TargetWindows(context, horizon, lag, 1, target, why)
     try:
-        return *choose_context(settings, shortest - lag * seasons), lag, seasons, why
+        return TargetWindows(*choose_context(settings, shortest - lag * seasons), lag, seasons, target, why)
     except CorpusError:
         if settings.target != "auto":
             raise
-        return context, horizon, lag, 1, why + f"; too short for {seasons} seasons, so seasonal-difference"
+        return TargetWindows(context, horizon, lag, 1, "seasonal-difference",
+                             why + f"; too short for {seasons} seasons, so seasonal-difference")
 
 
 class FlatTarget(Exception):
@@ -267,20 +283,20 @@ def plan_windows(all_series: list[Series], settings: SeriesOptions) -> WindowPla
     `auto` takes the values themselves where the middle half of the differenced target's training values is
     one value (a season repeated exactly), which would leave nothing to learn and no bins to tell values apart.
     """
-    context, horizon, lag, seasons, why = choose_target_windows(all_series, settings)
-    if settings.target != "auto" or not lag:
-        return _plan(all_series, settings, context, horizon, lag, seasons, why)
+    chosen = choose_target_windows(all_series, settings)
+    if settings.target != "auto" or not chosen.lag:
+        return _plan(all_series, settings, chosen)
     try:
-        return _plan(all_series, settings, context, horizon, lag, seasons, why, refuse_flat=True)
+        return _plan(all_series, settings, chosen, refuse_flat=True)
     except FlatTarget:
         level = replace(settings, target="level")
-        return _plan(all_series, level, *choose_target_windows(all_series, level)[:2], 0, 1,
-                     "level chosen: the series repeats its season exactly")
+        return _plan(all_series, level, replace(choose_target_windows(all_series, level),
+                                                why="level chosen: the series repeats its season exactly"))
 
 
-def _plan(all_series: list[Series], settings: SeriesOptions, context: int, horizon: int, lag: int, seasons: int,
-          why: str, refuse_flat: bool = False) -> WindowPlan:
-    targets, lookback = target_series(all_series, lag, seasons), lag * seasons
+def _plan(all_series: list[Series], settings: SeriesOptions, chosen: TargetWindows, refuse_flat: bool = False) -> WindowPlan:
+    context, horizon, lag, seasons = chosen.context, chosen.horizon, chosen.lag, chosen.seasons
+    targets, lookback = target_series(all_series, lag, seasons, chosen.target), lag * seasons
     low, high, count = math.inf, -math.inf, 0
     spread = ScaledSpread()
     for window in windows(targets, settings, context, horizon, lookback):
@@ -311,6 +327,7 @@ def _plan(all_series: list[Series], settings: SeriesOptions, context: int, horiz
             + (f"; the model forecasts each value less the one {lag:,} steps before" if lag and seasons == 1 else "")
             + (f"; the model forecasts each value less the mean of the {seasons} values {lag:,} steps apart before it"
                if seasons > 1 else "")
-            + (f" ({why})" if why else "") + clipped)
+            + (", moved to the level of the last season" if chosen.target == "seasonal-shape" else "")
+            + (f" ({chosen.why})" if chosen.why else "") + clipped)
     return WindowPlan(context, horizon, settings.scale, settings.bins, low - reach, high + reach, note,
-                      "level" if not lag else "seasonal-difference" if seasons == 1 else "seasonal-mean", lag, seasons)
+                      chosen.target, lag, seasons)
