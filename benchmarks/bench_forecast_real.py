@@ -1,13 +1,13 @@
 """The forecaster on real series that ship inside installed packages, beside every seasonal naive forecast and MSTL.
 
-    python benchmarks/bench_forecast_real.py [--minutes 5] [--seeds 0,1,2] [--series co2,elnino,sunspots,generated]
+    python benchmarks/bench_forecast_real.py [--minutes 5] [--seeds 0,1,2] [--series co2,elnino,sunspots,generated,airpassengers]
 
 For each series: write it as a CSV, `prepare` it (its last 20% held out for evaluate, the validation part
 before that), train the `forecast` recipe for at most --minutes on one thread, and score best.pt as
 `charmony evaluate --run RUN --origins 16` does, with statsforecast's MSTL where it is installed. Prints,
 per series and seed, the model's MASE, CRPS and 80% coverage beside each seasonal naive's MASE, then the
 seeds' spread of the model's MAE and the time of one rolling evaluation. The real series come from
-statsmodels' datasets (installed, never downloaded); a series whose package is missing is skipped.
+statsmodels' datasets and statsforecast's AirPassengers (installed, never downloaded); a series whose package is missing is skipped.
 """
 
 from __future__ import annotations
@@ -60,11 +60,17 @@ def _sunspots() -> np.ndarray:
     return sunspots.load_pandas().data["SUNACTIVITY"].to_numpy()  # yearly, 1700-2008
 
 
+def _air_passengers() -> np.ndarray:
+    from statsforecast.utils import AirPassengers
+    return np.asarray(AirPassengers, dtype=float)  # monthly airline passengers in thousands, 1949-1960
+
+
 SERIES = {
     "co2": RealSeries("co2", (52,), _co2),
     "elnino": RealSeries("elnino", (12,), _elnino),
     "sunspots": RealSeries("sunspots", (11,), _sunspots),
     "generated": RealSeries("generated", (24, 168), lambda: household_load(1461), package="numpy"),
+    "airpassengers": RealSeries("airpassengers", (12,), _air_passengers, package="statsforecast"),
 }
 
 
