@@ -35,10 +35,12 @@ class Sample:
 
 def filter_logits(logits: torch.Tensor, temperature: float, top_k: int | None, top_p: float | None) -> torch.Tensor:
     """Scale by temperature and mask everything outside the top-k and the top-p nucleus with -inf."""
-    logits = logits.float() / temperature
+    logits = logits.float()
     if top_k is not None and top_k < logits.size(-1):
+        # chosen before scaling, which keeps the order but can round distinct logits into ties
         keep = torch.zeros_like(logits, dtype=torch.bool).scatter(-1, torch.topk(logits, top_k, dim=-1).indices, True)
         logits = logits.masked_fill(~keep, float("-inf"))
+    logits = logits / temperature
     if top_p is not None and top_p < 1:
         ordered, order = torch.sort(logits, dim=-1, descending=True)
         probs = ordered.softmax(dim=-1)
