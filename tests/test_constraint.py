@@ -270,6 +270,17 @@ def test_with_crossing_no_no_voice_starts_a_note_above_the_voice_before_it(runs)
     assert_abc2midi_accepts(texts)
 
 
+def test_with_crossing_no_a_tight_max_length_leaves_no_tune_unfinished(runs):
+    """Under a low voice above, a later voice's bar may need octave marks or rests: the cost counts it in rests, never
+    below what the constraint can write, so no walk reaches a state where every character overruns --max-length."""
+    run = runs["chorales"]
+    constraint = AbcConstraint(run.profile()["abc"], AbcOptions(no_crossing=True))
+    texts, batch = random_walk(constraint, run.vocabulary().tokens, 16, 450, seed=0, verify=False)
+    assert batch.dead_ends == 0 and all(state is None for state in batch.states)  # counting notes: 8 of 16 ended so
+    assert all(check_abc(t, required_fields(run.profile())).valid for t in texts)
+    assert [crossings(text) for text in texts] == [0] * 16
+
+
 def alto_start(constraint: AbcConstraint):
     """The state of `constraint` where the first chorale's alto begins."""
     state = constraint.start()
@@ -297,19 +308,22 @@ def test_with_crossing_no_the_alto_starts_no_note_above_the_sopranos():
     assert all(plain.feed(alto_start(plain), letter) is not None for letter in names)
 
 
-@pytest.mark.parametrize("name, bars, exact, harmony", [("chorales", 2, True, False), ("chorales", 2, False, True),
-                                                     ("folk", 3, False, False)])
-def test_the_cost_is_the_length_of_a_shortest_completion(runs, name, bars, exact, harmony):
+@pytest.mark.parametrize("name, bars, exact, harmony, crossing", [
+    ("chorales", 2, True, False, False), ("chorales", 2, False, True, False), ("chorales", 2, False, False, True),
+    ("folk", 3, False, False, False)])
+def test_the_cost_is_the_length_of_a_shortest_completion(runs, name, bars, exact, harmony, crossing):
     """The cost is the length of a completion the constraint can write, one character nearer at each step of it.
 
     For the chorales it is the shortest. For folk tunes, whose bars may be cut short to complete a pickup at a
     section's end, the bars still to come are counted whole, so it may be a few characters above the shortest.
     With --option harmony=strict, a rest is always allowed where a note would break the rules, but the last voice's
     last note, on a degree it may end on, is counted with the accidental and octave marks it may need, so the cost may
-    be a few characters above the shortest.
+    be a few characters above the shortest. With --option crossing=no, the later voices' bars are counted in rests (a
+    note may have to wait under the voice above, a rest never does), so the cost may be well above the shortest.
     """
     run = runs[name]
-    constraint = AbcConstraint(run.profile()["abc"], AbcOptions(bars=bars, chords_on_beats=harmony, no_parallels=harmony))
+    options = AbcOptions(bars=bars, chords_on_beats=harmony, no_parallels=harmony, no_crossing=crossing)
+    constraint = AbcConstraint(run.profile()["abc"], options)
     tokens = run.vocabulary().tokens
     texts, _ = random_walk(constraint, tokens, 12, 1200, seed=3, verify=False)
     assert_abc2midi_accepts(texts)

@@ -20,7 +20,10 @@ more often than the one with the most; a short bar closes with `||`, `|:`, `::` 
 twenty of them closes a short bar with that sign; with `--option final=corpus` its first voice ends on a scale
 degree they end on, until their median length (past it, on any note). With `--option crossing=no`, in a
 tune of several voices, a voice starts a note only at or below the note the voice written before it sounds at
-that moment (its `octave=` counted; a rest, a chord or a tie's continuation sets no bound). With `--option
+that moment (its `octave=` counted; a rest, a chord or a tie's continuation sets no bound); the cost then counts
+the bars of every voice after the first in rests (a note may need octave marks, or give way to a rest, under the voice
+above; a rest never does), so it may be well above the shortest completion, never below one the constraint can write
+(where the corpus' rest lengths cannot fill a bar, it counts notes, and may be low). With `--option
 harmony=chords`, in a tune of several voices, a note of a voice after the first that sounds on a quarter-note beat
 (beats counted as `pipeline/abc/harmony.py` counts them, from the end of the first voice's first bar) makes, with the
 pitch classes the voices written before it sound on that beat, one of harmony.py's FITTING sets (a triad or seventh

@@ -249,7 +249,7 @@ class Bars:
 
     def mirror_cost(self, unit: int, duration: int, barline: str, field: str | None) -> int:
         """The fewest characters another voice needs to copy a bar: its meter change, music and barline."""
-        return len(field or "") + self.measure.fill(unit, duration) + len(barline)
+        return len(field or "") + self.measure.later_fill(unit, duration) + len(barline)
 
     def line_end(self, s: AbcState) -> AbcState | None:
         """The state after a voice's line ends: the next voice's line, the next block, or the tune's end."""

@@ -15,9 +15,10 @@ class Memo:
     bars_of: dict = field(default_factory=dict)  # meter text -> its bar in ticks (None: free meter)
     length_ticks: dict = field(default_factory=dict)  # (unit, length text, factor) -> ticks
     fills: dict = field(default_factory=dict)  # (unit, duration) -> fewest characters of notes and rests
+    later_fills: dict = field(default_factory=dict)  # (unit, duration) -> ... for a voice after the first (Measure.later_fill)
     tokens: dict = field(default_factory=dict)  # (unit, most) -> the single notes and rests that fit
     owed_lengths: dict = field(default_factory=dict)  # (unit, factor) -> the notes and rests of a tuplet
-    more_bars: dict = field(default_factory=dict)  # (count, repeat, meter, unit) -> characters of that many bars
+    more_bars: dict = field(default_factory=dict)  # (count, repeat, meter, unit, voices) -> characters of that many bars
     # bars.Bars
     completing: dict = field(default_factory=dict)  # (durations, meter texts) -> bars.completes
     # header.Header

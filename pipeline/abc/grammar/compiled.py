@@ -31,6 +31,7 @@ class CompiledGrammar:
     high: int
     lengths: dict[str, Words]  # the lengths written after a note, a rest and a chord
     fill_lengths: FillLengths  # (length factor, characters) of the notes and rests that fill a bar
+    rest_lengths: FillLengths  # ... of the rests alone
     barlines: Words
     short_decorations: frozenset[str]
     broken: frozenset[str]  # the broken-rhythm signs
@@ -166,6 +167,8 @@ def compile_grammar(profile: dict, options: AbcOptions) -> CompiledGrammar:
     key_fields = Words(f for f in inline if f[1] == "K")
     meters, units = meters_and_units(header, forced, meter_fields)
     fill_lengths = tuple(sorted((length_factor(text), 1 + len(text)) for text in fill if length_factor(text)))
+    rest_lengths = tuple(sorted((length_factor(text), 1 + len(text)) for text in set(music.get("rest_lengths", []))
+                                if length_factor(text)))
     whole = ticks_per_whole(meters, units, music, broken, tuplets, beats=options.chords_on_beats)
     fewest = 1 if options.bars is not None else fewest_bars(profile)
     return CompiledGrammar(
@@ -180,6 +183,7 @@ def compile_grammar(profile: dict, options: AbcOptions) -> CompiledGrammar:
         lengths={"note": Words(note_lengths), "rest": Words(music.get("rest_lengths", [])),
                  "chord": Words(music.get("chord_lengths", []))},
         fill_lengths=fill_lengths,
+        rest_lengths=rest_lengths,
         barlines=barlines,
         short_decorations=frozenset(music.get("short_decorations", [])) & frozenset("HTPM.~uvLOS"),
         broken=broken,
@@ -201,7 +205,8 @@ def compile_grammar(profile: dict, options: AbcOptions) -> CompiledGrammar:
         whole=whole,
         fewest=fewest,
         form=tune_form(profile, options),
-        max_jump=largest_jump(sequences, meters, units, fill_lengths, whole, options.bars or fewest),
+        max_jump=largest_jump(sequences, meters, units, fill_lengths, whole, options.bars or fewest,
+                              rest_lengths if options.no_crossing else None),
     )
 
 
@@ -288,17 +293,21 @@ def ticks_per_whole(meters: set[Meter], units: set[Fraction], music: dict, broke
 
 
 def largest_jump(sequences: Words, meters: set[Meter], units: set[Fraction], fill_lengths: FillLengths,
-                 whole: int, bars: int) -> int:
+                 whole: int, bars: int, rest_lengths: FillLengths | None = None) -> int:
     """An upper bound on how much one character can lengthen the shortest completion, for tunes of `bars` bars.
 
     A character can commit the tune to one more bar (a barline), a longer bar (a meter change) or one
     more voice (a V: line); each costs at most a whole bar of rests and a barline per voice per bar asked for.
+    `rest_lengths`: with crossing=no, the later voices' bars are counted in rests where these can fill them.
     """
     voices = max((sequence.count("V") for sequence in sequences.words), default=1) or 1
     if any(m.length is None for m in meters if m != FREE_METER) or not meters:
         return INF
-    widest = max((fewest_tokens(fill_lengths, int(u * whole), int(m.length * whole)) for u in units for m in meters
-                  if m.length is not None), default=16)
+    whole_bars = [(int(u * whole), int(m.length * whole)) for u in units for m in meters if m.length is not None]
+    widest = max((fewest_tokens(fill_lengths, unit, bar) for unit, bar in whole_bars), default=16)
+    if rest_lengths is not None:
+        in_rests = (fewest_tokens(rest_lengths, unit, bar) for unit, bar in whole_bars)
+        widest = max([widest, *(chars for chars in in_rests if chars < INF)])
     if widest >= INF:
         return INF
     return voices * (bars + 1) * (min(widest, 64) + 12) + 32

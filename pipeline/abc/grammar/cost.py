@@ -234,7 +234,7 @@ class Cost:
             target = s.block.targets[s.j]
             field = len(target.field) if needs_field(s) else 0
             rest = target.duration - elapsed
-            fill = self.measure.fill(s.unit, rest) if rest > 0 else (0 if music and not deco else INF)
+            fill = self.measure.later_fill(s.unit, rest) if rest > 0 else (0 if music and not deco else INF)
             if rest <= 0 and target.barline == "|]" and not s.last_ok and last_voice_ending(self.grammar, s):
                 return INF  # the last voice's last note is not on a degree the corpus' last voices end on
             return field + fill + len(target.barline)
@@ -284,9 +284,9 @@ class Cost:
             count = self._bars_after(self.bars.number(s, duration))
             repeat = barline in ("|:", "::") or (s.repeat and not barline.startswith(":"))
             if self.bars.joins(s, duration, barline):
-                more = n * self.measure.bars_after_short(duration, count, repeat, s.meter, s.unit)
+                more = self.measure.bars_after_short(duration, count, repeat, s.meter, s.unit, n)
             else:
-                more = n * self.measure.more_bars(count, repeat, s.meter, s.unit)
+                more = self.measure.more_bars(count, repeat, s.meter, s.unit, n)
         return len(barline) + mirrored + more
 
     def _bars_after(self, number: int) -> int:
@@ -302,7 +302,7 @@ class Cost:
         last = bar_index - 1 if pickup is not None else bar_index  # the number of the block's last bar
         count = self._bars_after(last)
         if owes(abc2midi):
-            more = self.measure.bars_after_short(short_close[0], count, repeat, meter, s.unit)
+            more = self.measure.bars_after_short(short_close[0], count, repeat, meter, s.unit, n)
         else:
-            more = self.measure.more_bars(count, repeat, meter, s.unit)
-        return len(frame.prefixes[0]) + n * more + 1 + frame.after(0) + (n - 1)
+            more = self.measure.more_bars(count, repeat, meter, s.unit, n)
+        return len(frame.prefixes[0]) + more + 1 + frame.after(0) + (n - 1)

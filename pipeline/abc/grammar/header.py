@@ -145,7 +145,7 @@ class Header:
                 meter = parse_meter(meter_way[1]) if meter_way[1] is not None else FREE_METER
                 unit = self.grammar.ticks(parse_unit(unit_way[1]) if unit_way[1] is not None else default_unit(meter))
                 count = self.grammar.options.bars or self.grammar.fewest
-                body = voice_chars + n * self.measure.more_bars(count, False, meter, unit) + n
+                body = voice_chars + self.measure.more_bars(count, False, meter, unit, n) + n
                 body += self.grammar.final_note_pad() if n > 1 else 0  # as Cost counts it in the body
                 best = min(best, meter_way[0] + unit_way[0] + body)
         return chars + best

@@ -43,6 +43,19 @@ class Measure:
             found = self.memo.fills[key] = fewest_tokens(self.grammar.fill_lengths, unit, duration)
         return found
 
+    def later_fill(self, unit: int, duration: int) -> int:
+        """The fewest characters with which a voice after the first fills `duration`. With crossing=no, rests, where
+        the corpus' rest lengths can: a note may have to be written lower (octave marks) or give way to a rest under
+        the voice above, a rest never; else as `fill`."""
+        if not self.grammar.options.no_crossing:
+            return self.fill(unit, duration)
+        key = (unit, duration)
+        found = self.memo.later_fills.get(key)
+        if found is None:
+            found = fewest_tokens(self.grammar.rest_lengths, unit, duration)
+            found = self.memo.later_fills[key] = found if found < INF else self.fill(unit, duration)
+        return found
+
     def one_token(self, unit: int, most: int | None) -> tuple[tuple[int, int], ...]:
         """The single notes or rests (ticks, characters) that last at most `most` ticks."""
         key = (unit, most)
@@ -60,34 +73,42 @@ class Measure:
                                                         for length, chars in self.grammar.fill_lengths)
         return found
 
-    def more_bars(self, count: int, repeat: bool, meter: Meter, unit: int) -> int:
-        """One voice's fewest characters for `count` more bars (at least one), the last closed by |]."""
-        key = (count, repeat, meter, unit)
+    def more_bars(self, count: int, repeat: bool, meter: Meter, unit: int, voices: int) -> int:
+        """The fewest characters `voices` voices need for `count` more bars (at least one), the last closed by |]."""
+        key = (count, repeat, meter, unit, voices)
         found = self.memo.more_bars.get(key)
         if found is None:
-            found = self.memo.more_bars[key] = self._count_bars(count, repeat, meter, unit)
+            found = self.memo.more_bars[key] = self._count_bars(count, repeat, meter, unit, voices)
         return found
 
-    def bars_after_short(self, short: int, count: int, repeat: bool, meter: Meter, unit: int) -> int:
+    def bars_after_short(self, short: int, count: int, repeat: bool, meter: Meter, unit: int, voices: int) -> int:
         """As `more_bars`, after a short bar that the next must complete (see `Bars.joins`): that bar first."""
         bar = self.bar(meter)
         if bar is None or not 0 < short < bar:
             return INF
-        first = self.fill(unit, bar - short)
+        first = self._voices_fill(unit, bar - short, voices)
         if count <= 1 and not repeat:
-            return first + 2
+            return first + 2 * voices
         rest = max(1, count - 1)
-        closed = 2 + self.more_bars(rest, False, meter, unit) if repeat and ":|" in self.grammar.barlines else INF
-        return first + min(closed, 1 + self.more_bars(rest, repeat, meter, unit))
+        closed = INF
+        if repeat and ":|" in self.grammar.barlines:
+            closed = 2 * voices + self.more_bars(rest, False, meter, unit, voices)
+        return first + min(closed, voices + self.more_bars(rest, repeat, meter, unit, voices))
 
-    def _count_bars(self, count: int, repeat: bool, meter: Meter, unit: int) -> int:
+    def _voices_fill(self, unit: int, duration: int, voices: int) -> int:
+        """The fewest characters with which the first voice and `voices` - 1 more fill `duration`."""
+        return self.fill(unit, duration) + (voices - 1) * self.later_fill(unit, duration)
+
+    def _count_bars(self, count: int, repeat: bool, meter: Meter, unit: int, voices: int) -> int:
         if count < 1:
             return INF
         bar = self.bar(meter)
-        final = min((chars for _, chars in self.one_token(unit, bar)), default=INF) + 2
-        full = (self.fill(unit, bar) if bar is not None else final - 2) + 1
+        tokens = self.one_token(unit, bar)  # the last bar may be one note or rest long
+        final = min((chars + (voices - 1) * self.later_fill(unit, ticks) for ticks, chars in tokens), default=INF)
+        final += 2 * voices
+        full = (self._voices_fill(unit, bar, voices) if bar is not None else final - 2 * voices) + voices
         if not repeat:
             return (count - 1) * full + final
         if ":|" not in self.grammar.barlines or (self.grammar.options.bars is not None and count < 2):
             return INF
-        return (max(count, 2) - 1) * full + 1 + final
+        return (max(count, 2) - 1) * full + voices + final
