@@ -377,6 +377,16 @@ def test_evaluate_scores_rolling_origins_in_the_series_own_units(load_run):
     assert two.windows == 3 and list(two.figures) == ["model", "persistence", "seasonal naive 24", "seasonal naive 48"]
 
 
+def test_evaluate_with_other_periods_keeps_the_band_of_the_prepared_one(load_run):
+    prepared = score_forecasts(load_run, ForecastScoreConfig(num_samples=20, device="cpu"))
+    other = score_forecasts(load_run, ForecastScoreConfig(num_samples=20, periods=(48,), horizon=24, device="cpu"))
+    assert prepared.interval_floor > 0, "a band widened somewhere, so that a floor in other units would show"
+    assert other.interval_floor == prepared.interval_floor
+    assert other.figures["model"].coverage == prepared.figures["model"].coverage, "the same band: in the prepared scales"
+    assert other.figures["model"].mase != prepared.figures["model"].mase, "MASE is scaled by the period asked for"
+    assert score_forecasts(load_run, ForecastScoreConfig(num_samples=20, device="cpu")) == prepared
+
+
 def test_an_untrained_model_scores_far_worse(load_run, tmp_path):
     run = Run(tmp_path / "runs" / "untrained")
     prepare(run, PrepareConfig("series", options={"days": "100", "bins": "64"}))

@@ -17,7 +17,7 @@ from charmony.pipeline.run.config import ForecastScoreConfig
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.sampling.sample import load_model
 from charmony.pipeline.series.baselines import check_baseline_names, free_baselines, statsforecast_baselines
-from charmony.pipeline.series.calibration import Forecasts, run_calibration, widen
+from charmony.pipeline.series.calibration import Forecasts, history_scale, run_calibration, widen
 from charmony.pipeline.series.forecast import series_corpus
 from charmony.pipeline.series.history import Document, held_out_documents, window_plan
 from charmony.pipeline.series.metrics import Figures, seasonal_scale
@@ -94,6 +94,7 @@ def score_forecasts(run: Run, config: ForecastScoreConfig) -> ForecastScore:
     if config.periods:
         options["period"] = ",".join(map(str, config.periods))
     settings = SeriesOptions.parse(options)
+    prepared = SeriesOptions.parse(run.manifest().options).period  # the band's floor is in its seasonal scales
     horizon = config.horizon or settings.period
     check_baseline_names(config.baselines)
     baselines = free_baselines(settings.periods) + statsforecast_baselines(config.baselines, settings.periods)
@@ -123,9 +124,9 @@ def score_forecasts(run: Run, config: ForecastScoreConfig) -> ForecastScore:
     how = Drawing(config.num_samples, horizon, config.temperature, torch.Generator(device=device).manual_seed(config.seed), device)
     drawn = draw_paths(model, plan, run.vocabulary(), histories, how)
     calibration = run_calibration(run, model, plan, Forecasts(path.name, checkpoint.step, path.stat().st_mtime_ns, config.temperature, horizon),
-                                  lambda: documents, settings.holdout, settings.period, device)
+                                  lambda: documents, settings.holdout, prepared, device)
+    paths = widen(drawn, calibration.floor * np.array([history_scale(history, prepared) for history in histories]))
     scales = np.array([seasonal_scale(history, settings.period) for history in histories])
-    paths = widen(drawn, calibration.floor * np.nan_to_num(scales))
     figures = {MODEL: Figures.of(np.median(paths, axis=1), truth, scales, paths)}
     uncalibrated = Figures.of(np.median(drawn, axis=1), truth, scales, drawn).coverage
     for baseline in baselines:

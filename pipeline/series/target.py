@@ -121,6 +121,7 @@ def target_context(history: np.ndarray, context: int, lag: int, seasons: int = 1
     reach = lag * seasons
     if len(history) <= reach:
         before = f"the one {lag} steps" if seasons == 1 else f"the mean of the {seasons} values {lag} steps apart"
+        before += ", moved to the level of the last season," if target == "seasonal-shape" and seasons > 1 else ""
         raise ConfigError(f"the context has {len(history)} values; the run forecasts each value less {before} before it, "
                           f"so give at least {reach + 1}")
     return to_target(np.asarray(history)[-(context + reach):], lag, seasons, target)

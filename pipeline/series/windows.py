@@ -30,7 +30,9 @@ VALIDATION_WINDOWS = 64  # at most, evenly spaced over each validation part ...
 VALIDATION_TOKENS = 2048  # ... and at least this many tokens, repeating windows where the part is short
 MARGIN = 0.25  # the bins reach this share of the scaled training values' range beyond it, on each side
 SHORTEST_CONTEXT = 8
-REFERENCE_SHARE = 8  # `auto` weighs as many seasons as fit in the training part over this, where more than the context holds
+# `auto` weighs as many seasons as the context holds or, where more, as fit in twice the context and in an eighth of
+# the shortest training part: a forecast's --context must hold them too
+REFERENCE_CONTEXTS, REFERENCE_SHARE = 2, 8
 WINDOW_SEED = 0  # window starts and augmentation: the same every time the documents are read
 SCALED_UNITS = {"mean": "times a context's mean absolute value", "minmax": "of a context's range",
                 "standard": "mean absolute deviations from a context's mean"}
@@ -239,7 +241,8 @@ def choose_target_windows(all_series: list[Series], settings: SeriesOptions) -> 
 
     A differenced series is shorter by the seasons it reads, so its windows are chosen for a training part
     shorter by as much; `auto` takes the values themselves where that leaves too few. `auto` weighs as many
-    seasons as the context holds, or as fit in an eighth of the shortest training part where that is more.
+    seasons as the context holds or, where more, as fit in twice the context and in an eighth of the shortest
+    training part.
     """
     shortest = min(Parts.of(len(series.values), settings.holdout).validation for series in all_series)
     if settings.target == "level":
@@ -258,7 +261,7 @@ def choose_target_windows(all_series: list[Series], settings: SeriesOptions) -> 
     target, seasons, why = settings.target, max(2, context // lag), ""
     if target == "auto":
         parts = [(series.values, Parts.of(len(series.values), settings.holdout).held_out) for series in all_series]
-        most = max(context // lag, shortest // (REFERENCE_SHARE * lag))
+        most = max(context // lag, min(REFERENCE_CONTEXTS * context, shortest // REFERENCE_SHARE) // lag)
         target, seasons, why = choose_target(parts, horizon, lag, most)
         if target == "level":
             return TargetWindows(*choose_context(settings, shortest), why=why)
