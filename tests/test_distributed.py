@@ -193,9 +193,12 @@ def test_ctrl_c_stops_every_process_at_a_saved_step_and_resume_goes_on(prepared)
 
 
 def test_a_process_whose_partner_died_waits_to_be_stopped_quietly_and_else_goes_on_to_tell_its_error():
-    waiting = ("import signal, sys; from charmony.pipeline.training import distributed as d; "
+    # 'waiting' is printed when the wait begins, after await_launcher set SIGTERM back: printed before the call,
+    # a SIGTERM sent on a busy machine could reach the handler that ignores it first
+    waiting = ("import signal, sys, time; from charmony.pipeline.training import distributed as d; "
                "signal.signal(signal.SIGTERM, lambda *a: None); d.PARTNER_GRACE_SECONDS = float(sys.argv[1]); "
-               "print('waiting', flush=True); d.await_launcher(); print('telling its error')")
+               "sleep = time.sleep; time.sleep = lambda s: (print('waiting', flush=True), sleep(s)); "
+               "d.await_launcher(); print('telling its error')")
     stopped = subprocess.Popen([sys.executable, "-c", waiting, "60"], stdout=subprocess.PIPE, text=True)
     try:
         assert stopped.stdout.readline() == "waiting\n"
