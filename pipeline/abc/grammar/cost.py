@@ -8,6 +8,7 @@ from charmony.pipeline.abc.grammar.bars import Bars
 from charmony.pipeline.abc.grammar.cache import Memo
 from charmony.pipeline.abc.grammar.compiled import CompiledGrammar
 from charmony.pipeline.abc.grammar.count import owes
+from charmony.pipeline.abc.grammar.ending import LastNote
 from charmony.pipeline.abc.grammar.keys import bars_key, form_key, state_key
 from charmony.pipeline.abc.grammar.lengths import tuplet_notes
 from charmony.pipeline.abc.grammar.lexer import Lexer, needs_field
@@ -32,6 +33,7 @@ class Cost:
         self.bars = bars
         self.lexer = lexer
         self._final_note_pad = grammar.final_note_pad()
+        self.last_note: LastNote = lexer.last_note
 
     def body(self, s: AbcState) -> int:
         """The cost of a state in the body (not yet complete); INF where the tune cannot be finished."""
@@ -46,6 +48,8 @@ class Cost:
             total += self._held_cost(s)
         if s.pos not in (OCT, ACC) and self._owes_final_note(s):
             total += self._final_note_pad  # the rests counted may have to give way to a note on a final degree
+        if self.last_note.on:
+            total += self._last_bar_extra(s)
         return total if total < INF // 2 else INF  # sums and differences of INF stay far above INF // 2
 
     def _owes_final_note(self, s: AbcState) -> bool:
@@ -54,6 +58,27 @@ class Cost:
         if not self._final_note_pad or s.frame.voices < 2 or s.tonic is None:
             return False
         return not (s.last_ok and last_voice_ending(self.grammar, s))
+
+    def _last_bar_extra(self, s: AbcState) -> int:
+        """With crossing=no, what the last voice's last bar needs beyond the rests the tail counts, once the voice above
+        has begun it or the last voice is on its way to it: rests, then a note on a final degree under the voice above
+        (`ending`); INF where none fits. In the last bar itself `_plain_boundary` counts it."""
+        frame, block = s.frame, s.block
+        if s.voice == 0 or block is None or not block.final or s.tonic is None or not block.targets:
+            return 0
+        last = len(block.targets) - 1
+        duration = block.targets[last].duration
+        if s.voice + 1 == frame.voices and s.j < last:
+            sounds = tuple((start, end, midi) for bar, start, end, midi in s.upper if bar == last)
+            lowest = self.last_note.lowest(s, s.keysig, (), frame.octaves[s.voice])
+        elif s.voice + 2 == frame.voices and s.j >= last:
+            keysig = s.keys[-1] if s.keys else s.keysig
+            sounds = self.last_note.above_last(s)
+            lowest = self.last_note.lowest(s, keysig, (), frame.octaves[-1])
+        else:
+            return 0
+        needed = self.last_note.last_bar(s.unit, duration, 0, lowest, sounds)
+        return max(0, needed - self.measure.later_fill(s.unit, duration)) if needed < INF else INF
 
     def _tail(self, s: AbcState) -> int:
         frame = s.frame
@@ -237,6 +262,11 @@ class Cost:
             fill = self.measure.later_fill(s.unit, rest) if rest > 0 else (0 if music and not deco else INF)
             if rest <= 0 and target.barline == "|]" and not s.last_ok and last_voice_ending(self.grammar, s):
                 return INF  # the last voice's last note is not on a degree the corpus' last voices end on
+            if (rest > 0 and self.last_note.on and s.j + 1 == len(s.block.targets) and s.tied is None and not s.last_ok
+                    and s.tonic is not None and last_voice_ending(self.grammar, s)):
+                sounds = tuple((start, end, midi) for bar, start, end, midi in s.upper if bar == s.j)
+                lowest = self.last_note.lowest(s, s.keysig, s.bar_accidentals, s.frame.octaves[s.voice])
+                fill = self.last_note.last_bar(s.unit, target.duration, elapsed, lowest, sounds)
             return field + fill + len(target.barline)
         key = (s.frame, elapsed, music, deco, s.bar_meter.text, s.meter.text, s.bar_field, s.pickup,
                s.first_meter.text if s.first_meter else None, (s.short_close[0], s.short_close[1].text) if s.short_close else None,
