@@ -92,6 +92,24 @@ class LastNote:
             self.memo.last_bars[key] = found
         return found
 
+    def tied_last_bar(self, unit: int, duration: int, elapsed: int, ends_well: bool, lowest: int | None,
+                      sounds: Sounds) -> int:
+        """As `last_bar`, where a tie holds the note that comes next (its continuation sets no bound): that note, and
+        after it rests and a last note, unless it lasts to the bar's end on a final degree (`ends_well`)."""
+        best = INF
+        for start, chars in self._note_starts(unit, duration):
+            end = elapsed + duration - start  # a note as long as one from `start` to the bar's end
+            if end < duration:
+                best = min(best, chars + self.last_bar(unit, duration, end, lowest, sounds))
+            elif end == duration and ends_well:
+                best = min(best, chars)
+        return best
+
+    def held_sound(self, unit: int, midi: int) -> Sounds:
+        """A tie's note that starts the voice above's line: from the bar's start, for at least the shortest note."""
+        shortest = min((self.measure.length_of(unit, text) for text in self.grammar.lengths["note"].words), default=1)
+        return ((0, max(1, shortest), midi),)
+
     def _note_starts(self, unit: int, duration: int) -> tuple[tuple[int, int], ...]:
         """Where a note lasting to the end of a bar of `duration` can start, and its fewest characters (letter, length)."""
         key = (unit, duration)
