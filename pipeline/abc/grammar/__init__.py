@@ -34,7 +34,12 @@ records them, the last voice ends on a degree one in twenty of the training tune
 voice ending on the same degree (else on one they end on at all); its last note, so placed, need only make a chord, and
 not even that where no such degree would. A rest is always allowed where a note would break these rules; until
 the last voice's last note is on its degree, the cost adds what that note may need beyond a rest's one character (an
-accidental and octave marks), so that a tune cut short by `--max-length` still reaches its `|]`.
+accidental and octave marks), so that a tune cut short by `--max-length` still reaches its `|]`. With crossing=no too,
+that note must also start at or under the note the voice above sounds then: the cost counts the last voice's last bar
+as rests and then such a note lasting to the bar's end (`ending`), and calls impossible a state that leaves none room,
+from the voice above's notes in that bar (its last note too low for any such degree under it) and through the last
+voice's last line, and from the first voice's `|]` where a one-bar last line starts with a tie's note held from the
+line before (a longer way, notes before that note or a tie into it within the line, is not counted).
 
 What it writes, abc2midi plays without an error or a bar of the wrong length (the "second opinion" of the
 tests): a tie joins two notes of one pitch as abc2midi hears them (it holds a bar's accidental in every
@@ -62,10 +67,11 @@ The package, each module importing only those listed before it:
 8. `cache`: `Memo`, every memo table the constraint fills;
 9. `measure`: bars and lengths in ticks, memoised;
 10. `voicing`: the harmony rules: where the beats fall, what the voices before sound there, the last voice's ending;
-11. `keys`: the cache key of a state;
-12. `bars`: where a bar may close, and what a line's end starts;
-13. `header`: the header automaton and its cost;
-14. `lexer`: the body's characters;
-15. `cost`: the body's shortest completion;
-16. `constraint`: `AbcConstraint`, the `Constraint` the ABC corpora give.
+11. `ending`: with crossing=no and harmony=, where the last voice's last note can go under the voice above;
+12. `keys`: the cache key of a state;
+13. `bars`: where a bar may close, and what a line's end starts;
+14. `header`: the header automaton and its cost;
+15. `lexer`: the body's characters;
+16. `cost`: the body's shortest completion;
+17. `constraint`: `AbcConstraint`, the `Constraint` the ABC corpora give.
 """

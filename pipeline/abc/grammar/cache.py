@@ -19,6 +19,9 @@ class Memo:
     tokens: dict = field(default_factory=dict)  # (unit, most) -> the single notes and rests that fit
     owed_lengths: dict = field(default_factory=dict)  # (unit, factor) -> the notes and rests of a tuplet
     more_bars: dict = field(default_factory=dict)  # (count, repeat, meter, unit, voices) -> characters of that many bars
+    # ending.LastNote
+    last_note_starts: dict = field(default_factory=dict)  # (unit, bar) -> where a note to the bar's end starts, its characters
+    last_bars: dict = field(default_factory=dict)  # (unit, bar, elapsed, lowest, voice above's notes) -> the last bar's characters
     # bars.Bars
     completing: dict = field(default_factory=dict)  # (durations, meter texts) -> bars.completes
     # header.Header

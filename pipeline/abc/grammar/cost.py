@@ -8,13 +8,14 @@ from charmony.pipeline.abc.grammar.bars import Bars
 from charmony.pipeline.abc.grammar.cache import Memo
 from charmony.pipeline.abc.grammar.compiled import CompiledGrammar
 from charmony.pipeline.abc.grammar.count import owes
+from charmony.pipeline.abc.grammar.ending import LastNote
 from charmony.pipeline.abc.grammar.keys import bars_key, form_key, state_key
 from charmony.pipeline.abc.grammar.lengths import tuplet_notes
 from charmony.pipeline.abc.grammar.lexer import Lexer, needs_field
 from charmony.pipeline.abc.grammar.measure import Measure
 from charmony.pipeline.abc.grammar.pitch import fewest_characters
 from charmony.pipeline.abc.grammar.state import AbcState, Block, line_end_cost, next_factor, target_of
-from charmony.pipeline.abc.grammar.voicing import last_voice_ending
+from charmony.pipeline.abc.grammar.voicing import last_degrees, last_voice_ending
 from charmony.pipeline.abc.grammar.symbols import (
     ACC, BAR, BRACKET, C_ACC, C_OCT, CHORD, CONT, DECO, DONE, FIELD, G_ACC, G_OCT, GRACE, INF, ITEM, LEN, OCT, PAREN,
     TUPLE,
@@ -32,6 +33,7 @@ class Cost:
         self.bars = bars
         self.lexer = lexer
         self._final_note_pad = grammar.final_note_pad()
+        self.last_note: LastNote = lexer.last_note
 
     def body(self, s: AbcState) -> int:
         """The cost of a state in the body (not yet complete); INF where the tune cannot be finished."""
@@ -46,6 +48,8 @@ class Cost:
             total += self._held_cost(s)
         if s.pos not in (OCT, ACC) and self._owes_final_note(s):
             total += self._final_note_pad  # the rests counted may have to give way to a note on a final degree
+        if self.last_note.on:
+            total += self._last_bar_extra(s)
         return total if total < INF // 2 else INF  # sums and differences of INF stay far above INF // 2
 
     def _owes_final_note(self, s: AbcState) -> bool:
@@ -54,6 +58,45 @@ class Cost:
         if not self._final_note_pad or s.frame.voices < 2 or s.tonic is None:
             return False
         return not (s.last_ok and last_voice_ending(self.grammar, s))
+
+    def _last_bar_extra(self, s: AbcState) -> int:
+        """With crossing=no, what the last voice's last bar needs beyond the rests the tail counts: rests, then a note on
+        a final degree under the voice above (`ending`); INF where none fits. Counted once the first voice has ended a
+        one-bar last line (then the ties held into it count), in the voices' last lines, and in the voice above the
+        last's last bar; in the last bar itself `_plain_boundary` counts it."""
+        frame, block, last_note = s.frame, s.block, self.last_note
+        if s.tonic is None or frame.voices < 2:
+            return 0
+        if s.voice == 0:
+            if s.pos != DONE or len(s.built) != 1:
+                return 0
+            last, duration = 0, s.built[0].duration
+        elif block is None or not block.final or not block.targets:
+            return 0
+        else:
+            last, duration = len(block.targets) - 1, block.targets[-1].duration
+        keysig = s.keys[-1] if s.keys else s.keysig
+        held = s.held[-1] if s.held and s.voice + 1 < frame.voices else None  # the last voice's line starts with a tie's note
+        if s.voice + 1 == frame.voices:
+            if s.j >= last:
+                return 0
+            sounds = tuple((start, end, midi) for bar, start, end, midi in s.upper if bar == last)
+            keysig = s.keysig
+        elif s.voice + 2 == frame.voices:
+            if s.j < last:
+                return 0
+            sounds = last_note.above_last(s)
+        elif last == 0 and s.held and s.held[-2] is not None:  # the voice above the last starts its line with a tie's note
+            sounds = last_note.held_sound(s.unit, s.held[-2] + frame.octaves[-2])
+        else:
+            sounds = ()
+        lowest = last_note.lowest(s, keysig, (), frame.octaves[-1])
+        if last == 0 and held is not None:
+            needed = last_note.tied_last_bar(s.unit, duration, 0, (held - s.tonic) % 12 in last_degrees(self.grammar, s),
+                                             lowest, sounds)
+        else:
+            needed = last_note.last_bar(s.unit, duration, 0, lowest, sounds)
+        return max(0, needed - self.measure.later_fill(s.unit, duration)) if needed < INF else INF
 
     def _tail(self, s: AbcState) -> int:
         frame = s.frame
@@ -237,6 +280,15 @@ class Cost:
             fill = self.measure.later_fill(s.unit, rest) if rest > 0 else (0 if music and not deco else INF)
             if rest <= 0 and target.barline == "|]" and not s.last_ok and last_voice_ending(self.grammar, s):
                 return INF  # the last voice's last note is not on a degree the corpus' last voices end on
+            if (rest > 0 and self.last_note.on and s.j + 1 == len(s.block.targets) and not s.last_ok
+                    and s.tonic is not None and last_voice_ending(self.grammar, s)):
+                sounds = tuple((start, end, midi) for bar, start, end, midi in s.upper if bar == s.j)
+                lowest = self.last_note.lowest(s, s.keysig, s.bar_accidentals, s.frame.octaves[s.voice])
+                if s.tied is None:
+                    fill = self.last_note.last_bar(s.unit, target.duration, elapsed, lowest, sounds)
+                else:  # the tie's note comes next (`_tie_cost` counts its spelling)
+                    ends_well = (s.tied - s.tonic) % 12 in last_degrees(self.grammar, s)
+                    fill = self.last_note.tied_last_bar(s.unit, target.duration, elapsed, ends_well, lowest, sounds)
             return field + fill + len(target.barline)
         key = (s.frame, elapsed, music, deco, s.bar_meter.text, s.meter.text, s.bar_field, s.pickup,
                s.first_meter.text if s.first_meter else None, (s.short_close[0], s.short_close[1].text) if s.short_close else None,

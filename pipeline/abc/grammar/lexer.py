@@ -7,6 +7,7 @@ from charmony.pipeline.abc import theory
 from charmony.pipeline.abc.fields import parse_key, parse_meter
 from charmony.pipeline.abc.grammar.bars import Bars
 from charmony.pipeline.abc.grammar.compiled import CompiledGrammar
+from charmony.pipeline.abc.grammar.ending import LastNote
 from charmony.pipeline.abc.grammar.lengths import tuplet_notes
 from charmony.pipeline.abc.grammar.measure import Measure
 from charmony.pipeline.abc.grammar.pitch import heard_alike, note_pitch, signature
@@ -33,6 +34,7 @@ class Lexer:
         self.measure = measure
         self.bars = bars
         self.voicing = bars.voicing
+        self.last_note = LastNote(grammar, measure)
 
     def body(self, s: AbcState, c: str) -> AbcState | None:
         """The state after one character of the body."""
@@ -213,10 +215,9 @@ class Lexer:
         limit = ceiling(s)
         if limit is None:
             return False
-        pitch = note_pitch(s.buf, s.keysig, s.bar_accidentals)[0] + s.frame.octaves[s.voice]
-        if lowest and s.note_letter.isupper():
-            pitch -= 12 * (self.grammar.low - s.marks)
-        return pitch > limit
+        text = s.buf + "," * (self.grammar.low - s.marks) if lowest and s.note_letter.isupper() else s.buf
+        # the marks' octave counts: an accidental written earlier in the bar holds in its own octave only
+        return note_pitch(text, s.keysig, s.bar_accidentals)[0] + s.frame.octaves[s.voice] > limit
 
     def end_note(self, s: AbcState) -> AbcState | None:
         """The state once a note's letter and octave marks are written (`s` at OCT): its length comes next;
@@ -252,15 +253,19 @@ class Lexer:
     def harmonious(self, s: AbcState, duration: int) -> bool:
         """Whether a note, rest or chord of `duration` (`s` at LEN) keeps the harmony rules: only a note that
         continues no tie can break them (see `voicing`). The last voice's last note, on a degree it may end on, need
-        only make chords, and not even that where no such degree would."""
+        only make chords, and not even that where no such degree would (with crossing=no: no such degree at or under
+        the voice above)."""
         latest = self.latest_end(s)
         if latest is None or s.elapsed + duration <= latest:
             return True
         if not self.ends_last_voice(s, duration):
             return False
         start = bar_start(s) + s.elapsed
+        degrees = last_degrees(self.grammar, s)
+        if self.last_note.on:
+            degrees = self.last_note.under(s, degrees)
         if not any(self.voicing.allows(s.but(pitch=s.tonic + degree), start, start + duration, parallels=False)
-                   for degree in last_degrees(self.grammar, s)):
+                   for degree in degrees):
             return True
         return self.voicing.allows(s, start, start + duration, parallels=False)
 
