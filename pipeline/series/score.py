@@ -91,10 +91,10 @@ def score_forecasts(run: Run, config: ForecastScoreConfig) -> ForecastScore:
     """Forecast from each rolling origin of the run's held-out values; score the model and the baselines there."""
     corpus = series_corpus(run)
     options = dict(run.manifest().options)
+    prepared = SeriesOptions.parse(options).period  # the band's floor is in its seasonal scales
     if config.periods:
         options["period"] = ",".join(map(str, config.periods))
     settings = SeriesOptions.parse(options)
-    prepared = SeriesOptions.parse(run.manifest().options).period  # the band's floor is in its seasonal scales
     horizon = config.horizon or settings.period
     check_baseline_names(config.baselines)
     baselines = free_baselines(settings.periods) + statsforecast_baselines(config.baselines, settings.periods)

@@ -115,13 +115,19 @@ def from_target(history: np.ndarray, paths: np.ndarray, lag: int, seasons: int =
     return integrate(np.asarray(history, dtype=np.float64)[-len(weights):], paths, weights)
 
 
+def reference_text(lag: int, seasons: int = 1, target: str = "seasonal-mean") -> str:
+    """What each value is less of, in words: 'the one 24 steps before it', 'the mean of the 3 values ...'."""
+    if seasons == 1:
+        return f"the one {lag:,} steps before it"
+    moved = ", moved to the level of the last season" if target == "seasonal-shape" else ""
+    return f"the mean of the {seasons} values {lag:,} steps apart before it{moved}"
+
+
 def target_context(history: np.ndarray, context: int, lag: int, seasons: int = 1,
                    target: str = "seasonal-mean") -> np.ndarray:
     """The last `context` target values of `history`, or a ConfigError when it is too short for one."""
     reach = lag * seasons
     if len(history) <= reach:
-        before = f"the one {lag} steps" if seasons == 1 else f"the mean of the {seasons} values {lag} steps apart"
-        before += ", moved to the level of the last season," if target == "seasonal-shape" and seasons > 1 else ""
-        raise ConfigError(f"the context has {len(history)} values; the run forecasts each value less {before} before it, "
-                          f"so give at least {reach + 1}")
+        raise ConfigError(f"the context has {len(history)} values; the run forecasts each value less "
+                          f"{reference_text(lag, seasons, target)}, so give at least {reach + 1}")
     return to_target(np.asarray(history)[-(context + reach):], lag, seasons, target)

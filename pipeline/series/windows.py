@@ -18,7 +18,7 @@ import numpy as np
 
 from charmony.pipeline.series.settings import SeriesOptions
 from charmony.pipeline.series.spread import ScaledSpread
-from charmony.pipeline.series.target import choose_target, from_target, target_context, to_target
+from charmony.pipeline.series.target import choose_target, from_target, reference_text, target_context, to_target
 from charmony.pipeline.series.values import Bins, Scaling, Series
 from charmony.pipeline.system.errors import CorpusError, RunError
 
@@ -327,10 +327,7 @@ def _plan(all_series: list[Series], settings: SeriesOptions, chosen: TargetWindo
             f"{count:,} training windows at random starts; validation on the {parts.held_out - parts.validation:,} "
             f"values before the last {longest - parts.held_out:,} (held out for evaluate) of the longest series; "
             f"{settings.bins} bins over {low - reach:.3g}..{high + reach:.3g} {unit}"
-            + (f"; the model forecasts each value less the one {lag:,} steps before" if lag and seasons == 1 else "")
-            + (f"; the model forecasts each value less the mean of the {seasons} values {lag:,} steps apart before it"
-               if seasons > 1 else "")
-            + (", moved to the level of the last season" if chosen.target == "seasonal-shape" else "")
+            + (f"; the model forecasts each value less {reference_text(lag, seasons, chosen.target)}" if lag else "")
             + (f" ({chosen.why})" if chosen.why else "") + clipped)
     return WindowPlan(context, horizon, settings.scale, settings.bins, low - reach, high + reach, note,
                       chosen.target, lag, seasons)
