@@ -8,7 +8,7 @@ from charmony.pipeline.abc.grammar.bars import Bars
 from charmony.pipeline.abc.grammar.cache import Memo
 from charmony.pipeline.abc.grammar.compiled import CompiledGrammar
 from charmony.pipeline.abc.grammar.count import owes
-from charmony.pipeline.abc.grammar.ending import LastNote
+from charmony.pipeline.abc.grammar.ending import LastNote, in_bar
 from charmony.pipeline.abc.grammar.keys import bars_key, form_key, state_key
 from charmony.pipeline.abc.grammar.lengths import tuplet_notes
 from charmony.pipeline.abc.grammar.lexer import Lexer, needs_field
@@ -80,7 +80,7 @@ class Cost:
         if s.voice + 1 == frame.voices:
             if s.j >= last:
                 return 0
-            sounds = tuple((start, end, midi) for bar, start, end, midi in s.upper if bar == last)
+            sounds = in_bar(s.upper, last)
             keysig = s.keysig
         elif s.voice + 2 == frame.voices:
             if s.j < last:
@@ -282,7 +282,7 @@ class Cost:
                 return INF  # the last voice's last note is not on a degree the corpus' last voices end on
             if (rest > 0 and self.last_note.on and s.j + 1 == len(s.block.targets) and not s.last_ok
                     and s.tonic is not None and last_voice_ending(self.grammar, s)):
-                sounds = tuple((start, end, midi) for bar, start, end, midi in s.upper if bar == s.j)
+                sounds = in_bar(s.upper, s.j)
                 lowest = self.last_note.lowest(s, s.keysig, s.bar_accidentals, s.frame.octaves[s.voice])
                 if s.tied is None:
                     fill = self.last_note.last_bar(s.unit, target.duration, elapsed, lowest, sounds)

@@ -36,6 +36,11 @@ def lowest_by_class(letters: frozenset[str], signs: frozenset[str], low: int, hi
     return tuple(lowest)
 
 
+def in_bar(recorded: tuple[tuple[int, int, int, int | None], ...], bar: int) -> Sounds:
+    """The notes a voice sounds in bar `bar` of the line, from its (bar, start, end, MIDI key) records."""
+    return tuple((start, end, midi) for at, start, end, midi in recorded if at == bar)
+
+
 def sounds_at(sounds: Sounds, time: int) -> int | None:
     """The MIDI key the voice above sounds at `time` (None where it rests, holds a chord or is not yet written)."""
     return next((midi for start, end, midi in sounds if start <= time < end), None)
@@ -128,7 +133,7 @@ class LastNote:
         """What the voice above the last sounds in its last bar so far (`s` in that bar), with the note being written
         or that a tie holds (at its start, for as long as its shortest length: at least that, at its highest)."""
         last = len(s.block.targets) - 1
-        sounds = tuple((start, end, midi) for bar, start, end, midi in s.sounding if bar == last)
+        sounds = in_bar(s.sounding, last)
         if s.j != last:
             return sounds
         octave = s.frame.octaves[s.voice]
