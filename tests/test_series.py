@@ -26,7 +26,9 @@ from charmony.pipeline.data.prepare import prepare, prepared_line
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.run.config import TrainConfig
 from charmony.pipeline.training.train import train
-from charmony.pipeline.series.windows import MIN_TOKENS, Parts, augment, training_starts, validation_starts
+from charmony.pipeline.series.windows import (
+    MIN_TOKENS, VALIDATION_WINDOWS, Parts, augment, training_starts, validation_origins,
+)
 
 FORECAST_TRAIN = TrainConfig().with_settings(layers=1, hidden=48, embedding=16, seq_len=48, batch_size=8, lr=1e-2, max_steps=200,
                                             eval_every=100, save_every=200, log_every=50, warmup_steps=10, device="cpu")
@@ -214,6 +216,7 @@ def test_documents_are_windows_of_value_tokens_before_the_held_out_part():
     train_docs = [d for d in documents if d.split == "train"]
     val_docs = [d for d in documents if d.split == "val"]
     assert documents == train_docs + val_docs and len(train_docs) == -(-MIN_TOKENS // 152)
+    assert not any(d.continues for d in train_docs) and all(d.scored for d in train_docs)
     for document in documents:
         tokens = corpus.tokenize(document.text)
         assert "".join(tokens) == document.text
@@ -221,7 +224,12 @@ def test_documents_are_windows_of_value_tokens_before_the_held_out_part():
     assert {len(corpus.tokenize(d.text)) for d in train_docs} == {152}
     parts = Parts.of(960, 0.2)
     assert (parts.validation, parts.held_out) == (672, 768), "the last 20% held out, 10% before it for validation"
-    assert {len(corpus.tokenize(d.text)) for d in val_docs} == {96}, "the validation part, shorter than a window"
+    contexts, forecasts = val_docs[::2], val_docs[1::2]
+    assert all(d.continues and not d.scored for d in contexts) and all(not d.continues and d.scored for d in forecasts)
+    assert {len(corpus.tokenize(d.text)) for d in contexts} == {128}, "each origin's context, read and not scored"
+    scored = [len(corpus.tokenize(d.text)) for d in forecasts]
+    assert max(scored) == 24 and min(scored) == 1, "a day ahead, cut at the held-out part"
+    assert len(forecasts) == VALIDATION_WINDOWS, "at most 64 origins, evenly spaced over the 96 validation values"
     assert documents == list(corpus.documents([], {"days": "40", "bins": "16"})), "the same windows every reading"
     with pytest.raises(CorpusError, match="--option scale=log: choose one of mean, minmax"):
         list(corpus.documents([], {"scale": "log"}))
@@ -234,10 +242,10 @@ def test_windows_never_read_the_validation_or_held_out_part():
     parts = Parts.of(1000, 0.2)
     starts = training_starts(parts.validation, 150, random)
     assert starts.min() >= 0 and starts.max() + 150 <= parts.validation and len(set(starts.tolist())) > 50
-    val, length = validation_starts(parts, 150)
-    assert length == 100 and val.min() == parts.validation and val.max() + length == parts.held_out
-    wide, long = validation_starts(Parts.of(10_000, 0.2), 150)
-    assert long == 150 and wide.min() == 7000 and wide.max() + 150 == 8000 and len(set(wide.tolist())) > 20
+    val = validation_origins(parts, 150)
+    assert val.min() == parts.validation and val.max() == parts.held_out - 1 and len(set(val.tolist())) == 64
+    wide = validation_origins(Parts.of(10_000, 0.2), 150)
+    assert wide.min() == 7000 and wide.max() == 7999 and len(wide) == 64 and np.all(np.diff(wide) > 10)
 
 
 @pytest.mark.parametrize(("target", "factor"), [("level", 50), ("auto", 1.02)])

@@ -22,7 +22,7 @@ from charmony.pipeline.system.errors import ConfigError, CorpusError, PluginErro
 from charmony.pipeline.run.manifest import MANIFEST_FORMAT, SPLITS, Manifest, SourceRecord
 from charmony.pipeline.plugin.manager import corpus_call, corpus_origin, get_corpus
 from charmony.pipeline.run.lock import run_lock
-from charmony.pipeline.run.folder import Run
+from charmony.pipeline.run.folder import SCORED_NAME, Run
 from charmony.pipeline.run.vocabulary import Vocabulary
 
 
@@ -54,6 +54,7 @@ class Part:
     ends: bool  # whether it ends its document (the corpus' last part always does)
     split: str | None  # the split the corpus gave its document, if any
     group: str | None  # its document's group: that of the document's first part
+    scored: bool = True  # False: its tokens are left out of the validation loss
 
 
 def _parts(plugin: CorpusPlugin, config: PrepareConfig) -> Iterator[Part]:
@@ -66,7 +67,8 @@ def _parts(plugin: CorpusPlugin, config: PrepareConfig) -> Iterator[Part]:
             raise PluginError(f"corpus plugin {plugin.name!r} gave a document the split {document.split!r}; use 'train', 'val' or None")
         if starts:
             group = document.group
-        held, starts = Part(tokens, document.source, not document.continues, document.split, group), not document.continues
+        held = Part(tokens, document.source, not document.continues, document.split, group, document.scored)
+        starts = not document.continues
     if held is not None:
         yield dataclasses.replace(held, ends=True)
 
@@ -75,7 +77,9 @@ def _survey(plugin: CorpusPlugin, config: PrepareConfig, counter: TokenCounter) 
     """First pass: count the tokens, documents and groups, streaming."""
     survey, length = Survey(), 0
     for part in _parts(plugin, config):
-        length += counter.add(part.tokens)
+        count = counter.add(part.tokens)
+        length += count
+        survey.unscored += 0 if part.scored else count
         if part.ends:
             survey.add(length, part.source, part.split, part.group)
             length = 0
@@ -136,7 +140,7 @@ def _prepare(run: Run, config: PrepareConfig) -> Manifest:
     run.dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{run.name}.prepare-", dir=run.dir.parent))
     try:
-        sizes, documents, groups = _encode(plugin, config, Encoder(vocab), survey, split_kind, split_at, staging)
+        sizes, documents, groups, unscored = _encode(plugin, config, Encoder(vocab), survey, split_kind, split_at, staging)
         vocab.save(staging / "vocab.json")
         profile = _profile(plugin, staging, vocab)
         with corpus_call(plugin, "to name its sample files"):
@@ -166,17 +170,20 @@ def _prepare(run: Run, config: PrepareConfig) -> Manifest:
             extension=extension,
             checks=list(plugin.checks),
             layout=layout,
+            unscored=unscored,
         )
         manifest.save(staging / "manifest.json")
         run.dir.mkdir(parents=True, exist_ok=True)
         # The manifest goes last, so a run is never left claiming data it does not have.
         if profile is not None:
             write_json(staging / "profile.json", profile)
-        for name in ("vocab.json", "train.bin", "val.bin", "profile.json"):
+        for name in ("vocab.json", "train.bin", "val.bin", "profile.json", SCORED_NAME):
             if (staging / name).exists():
                 (staging / name).replace(run.dir / name)
         if profile is None:
             run.profile_path.unlink(missing_ok=True)
+        if not unscored:
+            run.scored_path.unlink(missing_ok=True)
         (staging / "manifest.json").replace(run.manifest_path)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -204,8 +211,11 @@ def _profile(plugin: CorpusPlugin, staging: Path, vocab: Vocabulary) -> dict | N
 
 
 def _encode(plugin, config, encoder: Encoder, survey: Survey, split_kind: str, split_at: int, staging: Path):
-    """Second pass: append each part's token ids to its split's file; return tokens and documents per split, and
-    groups per split when whole groups were held out (else None)."""
+    """Second pass: append each part's token ids to its split's file; return tokens and documents per split,
+    groups per split when whole groups were held out (else None), and the validation tokens left unscored.
+
+    Where the corpus marked parts unscored, val.scored.bin holds a weight per validation token: 0 for those
+    parts and for the <eod> of a document with one, 1 for the others; it is removed when every token is scored."""
     different = PluginError(f"corpus plugin {plugin.name!r} gave different documents when read a second time")
     eod = np.array([encoder.vocab.eod_id], dtype=encoder.vocab.dtype)
     sides = GroupSides(HeldOut(survey.units, split_at, config.seed)) if split_kind in ("groups", "documents") else None
@@ -213,12 +223,16 @@ def _encode(plugin, config, encoder: Encoder, survey: Survey, split_kind: str, s
     documents = dict.fromkeys(SPLITS, 0)
     again = Survey()
     length = 0  # tokens of the current document so far
+    reads_only = False  # whether the current document has a part left unscored
+    unscored = 0
     split: str | None = None  # of the current document, when split by groups, documents or the corpus
     with ExitStack() as stack:
         files = {name: stack.enter_context((staging / f"{name}.bin").open("wb")) for name in SPLITS}
+        weights = stack.enter_context((staging / SCORED_NAME).open("wb")) if survey.unscored else None
 
-        def write(ids: np.ndarray) -> None:
-            """Write ids that start at corpus position sizes[train] + sizes[val]."""
+        def write(ids: np.ndarray, scored: bool = True) -> None:
+            """Write ids that start at corpus position sizes[train] + sizes[val], scored in validation or not."""
+            nonlocal unscored
             if split is not None:  # split by documents
                 pieces = [(split, ids)]
             else:
@@ -228,6 +242,9 @@ def _encode(plugin, config, encoder: Encoder, survey: Survey, split_kind: str, s
                 if len(piece):
                     files[name].write(piece.tobytes())
                     sizes[name] += len(piece)
+                    if weights is not None and name == "val":
+                        weights.write(np.full(len(piece), scored, dtype=np.uint8).tobytes())
+                        unscored += 0 if scored else len(piece)
 
         start = 0
         for part in _parts(plugin, config):
@@ -239,17 +256,23 @@ def _encode(plugin, config, encoder: Encoder, survey: Survey, split_kind: str, s
                 start = sizes["train"] + sizes["val"]
                 split = part.split if split_kind == "corpus" else sides.side(part.group) if sides else None
             length += len(ids)
-            write(ids)
+            reads_only = reads_only or not part.scored
+            write(ids, part.scored)
             if part.ends:
                 if length:
-                    write(eod)
+                    write(eod, not reads_only)
                     _count_document(documents, split_kind, split, start, sizes, split_at)
                 again.add(length, part.source, part.split, part.group)
-                length = 0
+                length, reads_only = 0, False
     if (again.documents, again.units, again.tokens, again.lengths.digest()) != (
             survey.documents, survey.units, survey.tokens, survey.lengths.digest()):
         raise different
-    return sizes, documents, sides.units if sides is not None and split_kind == "groups" else None
+    groups = sides.units if sides is not None and split_kind == "groups" else None
+    if unscored and unscored == sizes["val"]:
+        raise PluginError(f"corpus plugin {plugin.name!r} marked every validation token unscored; leave some scored")
+    if weights is not None and not unscored:
+        (staging / SCORED_NAME).unlink()
+    return sizes, documents, groups, unscored
 
 
 def _count_document(documents: dict, split_kind: str, split: str | None, start: int, sizes: dict, split_at: int) -> None:

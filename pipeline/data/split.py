@@ -28,6 +28,7 @@ class Survey:
     given: dict = field(default_factory=dict)  # documents with tokens by the split their corpus gave them (None: none)
     groups: set = field(default_factory=set)  # the groups of documents with tokens
     ungrouped: int = 0  # documents with tokens and no group
+    unscored: int = 0  # tokens of parts the corpus marked for reading only (Document.scored False)
 
     def add(self, length: int, source: Path | None, split: str | None = None, group: str | None = None) -> None:
         """Count a document of `length` tokens (without its <eod>) read from `source`, of the corpus' `split` and `group`."""

@@ -34,6 +34,9 @@ class Document:
     # documents from one piece (its transpositions, its voices, repeated draws) names the piece here.
     # None: the document is its own group.
     group: str | None = None
+    # False: in validation, the model reads this part but the validation loss leaves its tokens out, as a
+    # series window's context before the values it forecasts (yield it with continues=True, then the scored part).
+    scored: bool = True
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 # The prefix of the private folder a renderer writes into, inside the folder its files go to.
 RENDER_SCRATCH = ".charmony-render-"
 SAMPLE_STAGING = ".charmony-sample-"  # a set of samples being written, before it is moved into place
+SCORED_NAME = "val.scored.bin"  # a weight per validation token where the corpus left some out of the loss
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class Run:
     metrics_path = property(lambda self: self.dir / "metrics.jsonl")
     samples_dir = property(lambda self: self.dir / "samples")
     profile_path = property(lambda self: self.dir / "profile.json")
+    scored_path = property(lambda self: self.dir / SCORED_NAME)
 
     def split_path(self, split: str) -> Path:
         """The token file of the `train` or `val` split."""
@@ -104,6 +106,18 @@ class Run:
         if expected == 0:
             return np.zeros(0, dtype=dtype)
         return np.memmap(path, dtype=dtype, mode="r")
+
+    def scored(self) -> np.ndarray | None:
+        """The validation tokens' weights in the loss (1 scored, 0 read only), memory-mapped; None when all count."""
+        import numpy as np
+
+        manifest = self.manifest()
+        if not manifest.unscored:
+            return None
+        size = self.scored_path.stat().st_size if self.scored_path.exists() else -1
+        if size != manifest.tokens["val"]:
+            raise RunError(f"{self.scored_path} is missing or has the wrong size; run `charmony prepare` again")
+        return np.memmap(self.scored_path, dtype=np.uint8, mode="r")
 
 
 def named_run(runs_dir: Path, name: str) -> Run:

@@ -76,7 +76,7 @@ _TYPES: dict[str, type | tuple[type, ...]] = {
     "split": str, "plugin_version": str, "plugin_distribution": (str, type(None)), "charmony_version": str,
     "unk": bool, "seed": (int, type(None)), "val_fraction": (float, int, type(None)), "max_vocab": (int, type(None)),
     "options": dict, "prime": str, "embedding": bool, "checks": (list, type(None)), "token_unit": str,
-    "layout": (str, type(None)),
+    "layout": (str, type(None)), "unscored": int,
 }
 _REQUIRED = ("corpus", "dtype", "tokens", "vocab_size", "vocab_sha256", "extension")
 
@@ -111,6 +111,7 @@ class Manifest:
     checks: list[str] | None = None  # output plugins that check every sample; None (older runs): the plugin's own
     token_unit: str = "character"  # what one token is; runs of any unit but "character" report perplexity, not bpc
     layout: str | None = None  # how the documents are written, as the corpus' `layout` named it; None: its one way
+    unscored: int = 0  # validation tokens read but left out of the validation loss (val.scored.bin); 0: none
 
     @property
     def word_level(self) -> bool:

@@ -4,7 +4,7 @@ into value tokens, the way Chronos does it.
 Each window is scaled by the mean absolute value (or the minimum and range) of its first `context` values
 and quantised into bins over the scaled training values; bin i is the token `"i "`. Training windows start
 at random places before each series' validation part, half of them stretched and jittered; validation
-windows come from that part; the end of each series is held out for `evaluate` (series/windows.py). A
+windows are forecasts from origins in that part, their contexts read but left out of the validation loss; the end of each series is held out for `evaluate` (series/windows.py). A
 corpus built on this class says where its series come from (`series`). numpy is imported only when
 documents are read, so that listing the plugins stays fast.
 """
@@ -58,7 +58,11 @@ class SeriesCorpusBase(CorpusPlugin):
         bins = plan.value_bins()
         targets = target_series(all_series, plan.lag, plan.seasons, plan.target)
         for window in windows(targets, settings, plan.context, plan.horizon, plan.reach):
-            yield Document(tokens_text(bins.quantise(window.scaled)), window.source, split=window.split)
+            tokens = bins.quantise(window.scaled)
+            if window.context:
+                yield Document(tokens_text(tokens[:window.context]), window.source, continues=True, split=window.split,
+                               scored=False)
+            yield Document(tokens_text(tokens[window.context:]), window.source, split=window.split)
 
     def profile(self, documents: Iterator[str]) -> dict | None:
         """The window plan the documents were cut by, which `forecast` and `evaluate` read contexts by."""

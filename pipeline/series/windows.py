@@ -26,8 +26,8 @@ FORMAT = 2  # of the plan in profile.json; runs prepared before windows were sca
 COVERAGE = 4  # each training value is drawn about this often, in windows at random starts ...
 COVERED_VALUES = 1_000_000  # ... up to this many training values; beyond it, about once
 MIN_TOKENS = 150_000  # of each series' training windows, however short: the same values in many windows and forms
-VALIDATION_WINDOWS = 64  # at most, evenly spaced over each validation part ...
-VALIDATION_TOKENS = 2048  # ... and at least this many tokens, repeating windows where the part is short
+VALIDATION_WINDOWS = 64  # forecast origins at most, evenly spaced over each validation part ...
+VALIDATION_TOKENS = 2048  # ... and windows of at least this many tokens, repeating origins where the part is short
 MARGIN = 0.25  # the bins reach this share of the scaled training values' range beyond it, on each side
 SHORTEST_CONTEXT = 8
 # `auto` weighs as many seasons as the context holds or, where more, as fit in twice the context and in an eighth of
@@ -136,12 +136,12 @@ def training_starts(length: int, window: int, random: np.random.Generator) -> np
     return random.integers(0, length - window + 1, drawn)
 
 
-def validation_starts(parts: Parts, window: int) -> tuple[np.ndarray, int]:
-    """Evenly spaced starts of windows within the validation part, and their length (the part's, if shorter)."""
-    length = min(window, parts.held_out - parts.validation)
-    distinct = parts.held_out - parts.validation - length + 1
-    count = max(min(distinct, VALIDATION_WINDOWS), math.ceil(VALIDATION_TOKENS / (length + 1)))
-    return np.linspace(parts.validation, parts.validation + distinct - 1, count).round().astype(np.int64), length
+def validation_origins(parts: Parts, window: int) -> np.ndarray:
+    """Evenly spaced forecast origins within the validation part: every value of it where there are few, some
+    repeated so that windows of `window` values hold VALIDATION_TOKENS tokens in all."""
+    distinct = parts.held_out - parts.validation
+    count = max(min(distinct, VALIDATION_WINDOWS), math.ceil(VALIDATION_TOKENS / (window + 1)))
+    return np.linspace(parts.validation, parts.held_out - 1, count).round().astype(np.int64)
 
 
 def augment(values: np.ndarray, context: int, settings: SeriesOptions, random: np.random.Generator) -> np.ndarray:
@@ -163,6 +163,7 @@ class Window:
     source: Path | None
     series: int = 0  # the index of its series
     start: int = 0  # where in its series its first value is
+    context: int = 0  # leading values read but not scored: a validation window's context before its origin
 
 
 def target_series(all_series: list[Series], lag: int, seasons: int, target: str) -> list[Series]:
@@ -174,7 +175,11 @@ def target_series(all_series: list[Series], lag: int, seasons: int, target: str)
 
 
 def windows(all_series: list[Series], settings: SeriesOptions, context: int, horizon: int, reach: int = 0) -> Iterator[Window]:
-    """Every training window of every (target) series in random order, then every validation window."""
+    """Every training window of every (target) series in random order, then every validation window.
+
+    A validation window is a forecast from an origin in the validation part, as `evaluate` makes one: the
+    `context` values before the origin (read, not scored, and reaching back into the training part), then up to
+    `horizon` values of the validation part, all scaled by that context."""
     random = np.random.default_rng(WINDOW_SEED)
     window = context + horizon
     drawn = [(index, start) for index, series in enumerate(all_series)
@@ -186,10 +191,11 @@ def windows(all_series: list[Series], settings: SeriesOptions, context: int, hor
         yield Window(Scaling.fit(values[:context], settings.scale).apply(values), "train", all_series[index].source,
                      int(index), int(start))
     for index, series in enumerate(all_series):
-        starts, length = validation_starts(Parts.of_target(len(series.values), settings.holdout, reach), window)
-        for start in starts:
-            scaling = Scaling.fit(series.values[max(0, start - context):start], settings.scale)
-            yield Window(scaling.apply(series.values[start:start + length]), "val", series.source, index, int(start))
+        parts = Parts.of_target(len(series.values), settings.holdout, reach)
+        for origin in validation_origins(parts, window):
+            first, end = origin - context, min(origin + horizon, parts.held_out)
+            scaling = Scaling.fit(series.values[first:origin], settings.scale)
+            yield Window(scaling.apply(series.values[first:end]), "val", series.source, index, int(first), context)
 
 
 def validation_values(all_series: list[Series], settings: SeriesOptions, context: int, horizon: int,

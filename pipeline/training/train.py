@@ -21,7 +21,7 @@ from charmony.pipeline.data.batching import (
 from charmony.pipeline.training.checkpoint import Checkpoint
 from charmony.pipeline.system.device import autocast, resolve_device
 from charmony.pipeline.system.world import World, process_group
-from charmony.pipeline.system.errors import CheckpointError, ConfigError
+from charmony.pipeline.system.errors import CheckpointError, ConfigError, RunError
 from charmony.pipeline.system.interrupt import stop_on_interrupt
 from charmony.pipeline.run.manifest import Manifest, check_sources
 from charmony.pipeline.model.charmodel import CharModel, State, detach
@@ -90,8 +90,9 @@ def train_step(model, optimizer, x, y, state: State, grad_clip: float, device) -
 
 @torch.no_grad()
 def evaluate(model: CharModel, batches: DeviceBatches, max_batches: int, chars_per_token: torch.Tensor, device,
-             world: World = World()) -> tuple[float, float]:
-    """Mean validation loss in nats per token, and bits per character, over the first batches of every process' streams."""
+             world: World = World(), weights: DeviceBatches | None = None) -> tuple[float, float]:
+    """Mean validation loss in nats per token, and bits per character, over the first batches of every process' streams;
+    with `weights` (each token's 1 or 0, cut as the tokens are), over the tokens weighted 1 alone."""
     model.eval()
     state = model.initial_state(batches.batches.batch_size, device)
     totals = torch.zeros(3, device=device, dtype=torch.float64)  # loss, tokens, characters
@@ -99,21 +100,29 @@ def evaluate(model: CharModel, batches: DeviceBatches, max_batches: int, chars_p
         x, y = batches.get(index)
         with autocast(device):
             logits, state = model(x, state)
-        totals[0] += F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), y.reshape(-1), reduction="sum")
-        totals[1] += y.numel()
-        totals[2] += chars_per_token[y].sum()
+        losses = F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), y.reshape(-1), reduction="none")
+        weight = weights.get(index)[1].reshape(-1).double() if weights is not None else torch.ones_like(losses, dtype=torch.float64)
+        totals[0] += (losses * weight).sum()
+        totals[1] += weight.sum()
+        totals[2] += (chars_per_token[y].reshape(-1) * weight).sum()
     model.train()
     loss, tokens, chars = world.sum(totals).tolist()
+    if not tokens:
+        raise RunError(f"the first {max_batches} validation batches hold no token the corpus scores, so there is no "
+                       "validation loss; prepare the run again with more validation text")
     return loss / tokens, bits_per_character(loss / tokens, tokens, chars)
 
 
-def _validation_batches(run: Run, config: TrainConfig, world: World) -> StreamBatches | None:
-    """Each process' share of the validation streams, or None when the run holds nothing out."""
+def _validation_batches(run: Run, config: TrainConfig, world: World) -> tuple[StreamBatches, StreamBatches | None] | None:
+    """Each process' share of the validation streams and, where the corpus left some tokens out of the loss, of
+    their weights; None when the run holds nothing out."""
     tokens = run.tokens("val")
     if len(tokens) == 0:
         return None
     batch_size = validation_batch_size(len(tokens), config.batch_size, config.seq_len, world.size)
-    return StreamBatches(tokens, batch_size, config.seq_len, "val", world.rank, world.size)
+    scored = run.scored()
+    return (StreamBatches(tokens, batch_size, config.seq_len, "val", world.rank, world.size),
+            None if scored is None else StreamBatches(scored, batch_size, config.seq_len, "val", world.rank, world.size))
 
 
 @dataclass
@@ -195,7 +204,8 @@ def _train(run: Run, config: TrainConfig, plan: Plan, world: World, device: torc
     vocab = run.vocabulary()
     batches = DeviceBatches(StreamBatches(run.tokens("train"), config.batch_size, config.seq_len, "train", world.rank, world.size), device)
     val_streams = _validation_batches(run, config, world)
-    val_batches = DeviceBatches(val_streams, device) if val_streams is not None else None
+    val_batches = DeviceBatches(val_streams[0], device) if val_streams is not None else None
+    val_weights = DeviceBatches(val_streams[1], device) if val_streams is not None and val_streams[1] is not None else None
     chars_per_token = torch.from_numpy(vocab.token_lengths()).to(device)
 
     torch.manual_seed(config.seed)
@@ -278,7 +288,8 @@ def _train(run: Run, config: TrainConfig, plan: Plan, world: World, device: torc
                     "tokens_per_sec": steps_per_sec * tokens_per_step * world.size,
                 }
                 if val_batches is not None and evaluate_now:
-                    record["val_loss"], record["val_bpc"] = evaluate(raw, val_batches, config.eval_batches, chars_per_token, device, world)
+                    record["val_loss"], record["val_bpc"] = evaluate(raw, val_batches, config.eval_batches, chars_per_token, device, world,
+                                                                        val_weights)
                     if not math.isfinite(record["val_loss"]):
                         raise Diverged(f"validation loss is {record['val_loss']} at step {step}; {DIVERGED_ADVICE}")
                     if best[0] is None or record["val_loss"] < best[0]:

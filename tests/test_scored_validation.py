@@ -1,0 +1,109 @@
+"""Validation documents may lead with parts the model reads but the validation loss leaves out (Document.scored)."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from charmony.pipeline.data.batching import DeviceBatches, StreamBatches
+from charmony.pipeline.data.prepare import prepare
+from charmony.pipeline.model.charmodel import CharModel
+from charmony.pipeline.plugin.corpus import CorpusPlugin, Document
+from charmony.pipeline.plugin.hookspecs import hookimpl
+from charmony.pipeline.run.config import ModelConfig, PrepareConfig
+from charmony.pipeline.run.folder import Run
+from charmony.pipeline.system.errors import PluginError
+from charmony.pipeline.training.train import evaluate
+
+
+class CuedCorpus(CorpusPlugin):
+    """Training lines of a cue and an answer; validation lines whose cue is read only (unless `options` say)."""
+
+    name = "cued"
+    description = "Cues and answers."
+    options = {"scored": "which validation parts are scored: answers (default), all or none"}
+
+    def documents(self, sources, options):
+        random = np.random.default_rng(0)
+        scored = options.get("scored", "answers")
+        for number in range(60):
+            cue = "".join(random.choice(list("0123456789"), 12)) + "|"
+            split = "val" if number % 4 == 0 else "train"
+            if split == "val":
+                yield Document(cue, split=split, continues=True, scored=scored == "all")
+                yield Document("abab", split=split, scored=scored != "none")
+            else:
+                yield Document(cue + "abab", split=split)
+
+
+class CuedPlugin:
+    @hookimpl
+    def register_corpora(self, register):
+        register(CuedCorpus())
+
+
+@pytest.fixture
+def cued(register_plugin, runs_dir):
+    register_plugin(CuedPlugin(), "cued-plugin")
+
+    def run_and_config(name: str, **options: str) -> tuple[Run, PrepareConfig]:
+        return Run(runs_dir / name), PrepareConfig("cued", options=options)
+
+    return run_and_config
+
+
+def test_prepare_weighs_each_validation_token_and_drops_the_weights_when_all_count(cued):
+    runs = {}
+    for name, option in (("answers", "answers"), ("all", "all")):
+        run, config = cued(name, scored=option)
+        prepare(run, config)
+        runs[name] = run
+    manifest = runs["answers"].manifest()
+    weights = runs["answers"].scored()
+    ids = runs["answers"].tokens("val")
+    vocab = runs["answers"].vocabulary()
+    assert manifest.unscored == 15 * (13 + 1), "each of 15 cues and its document's <eod>"
+    assert weights is not None and len(weights) == len(ids) == 15 * (13 + 4 + 1)
+    text = "".join("#" if t == vocab.eod_id else vocab.decode([t]) for t in ids.tolist())
+    marked = "".join(ch if weight else "_" for ch, weight in zip(text, weights.tolist()))
+    assert marked == ("_" * 13 + "abab" + "_") * 15, "the cue and the <eod> read only, the answer scored"
+    assert runs["all"].manifest().unscored == 0 and runs["all"].scored() is None
+    assert not runs["all"].scored_path.exists()
+    run, config = cued("answers", scored="all")  # prepared again over the run that had weights
+    prepare(run, config)
+    assert not run.scored_path.exists() and run.scored() is None
+
+
+def test_prepare_refuses_validation_with_nothing_scored(cued):
+    run, config = cued("none", scored="none")
+    with pytest.raises(PluginError, match="marked every validation token unscored"):
+        prepare(run, config)
+    assert not run.dir.exists() or not run.is_prepared()
+
+
+def test_the_validation_loss_counts_the_scored_tokens_alone(cued):
+    run, config = cued("answers")
+    prepare(run, config)
+    ids, weights = run.tokens("val"), run.scored()
+    torch.manual_seed(0)
+    model = CharModel(ModelConfig(layers=1, hidden=16, embedding=8, vocab_size=len(run.vocabulary())))
+    chars = torch.from_numpy(run.vocabulary().token_lengths())
+    streams, cpu = StreamBatches(ids, 4, 8, "val"), torch.device("cpu")
+    weighted, _ = evaluate(model, DeviceBatches(streams, cpu), 100, chars, cpu,
+                           weights=DeviceBatches(StreamBatches(weights, 4, 8, "val"), cpu))
+    plain, _ = evaluate(model, DeviceBatches(streams, cpu), 100, chars, cpu)
+    # the same streams read whole, in one call each, and the answers' losses picked out
+    length = len(streams) * streams.seq_len + 1
+    rows = torch.stack([torch.from_numpy(np.asarray(ids[start:start + length], dtype=np.int64)) for start in streams.starts])
+    keep = torch.stack([torch.from_numpy(np.asarray(weights[start:start + length], dtype=np.int64)) for start in streams.starts])
+    model.eval()
+    with torch.no_grad():
+        logits, _ = model(rows[:, :-1], model.initial_state(len(rows), cpu))
+    losses = F.cross_entropy(logits.reshape(-1, logits.size(-1)), rows[:, 1:].reshape(-1), reduction="none")
+    scored = keep[:, 1:].reshape(-1).bool()
+    assert 0 < scored.sum() < len(scored)
+    assert math.isclose(weighted, losses[scored].mean().item(), rel_tol=1e-5)
+    assert math.isclose(plain, losses.mean().item(), rel_tol=1e-5)
+    assert not math.isclose(weighted, plain, rel_tol=1e-3)
