@@ -16,7 +16,8 @@ from charmony.pipeline.system.errors import CheckpointError, ConfigError, RunErr
 from charmony.pipeline.run.config import PrepareConfig
 from charmony.pipeline.data.prepare import prepare
 from charmony.pipeline.run.folder import Run
-from charmony.pipeline.training.train import Diverged, train
+from charmony.pipeline.data.batching import DeviceBatches, StreamBatches, validation_batch_size
+from charmony.pipeline.training.train import Diverged, evaluate, train
 from charmony.pipeline.run.config import TrainConfig
 
 RESUMABLE = TINY_TRAIN.with_settings(layers=2, dropout=0.2, max_steps=24, eval_every=6, save_every=8, log_every=4)
@@ -376,3 +377,26 @@ def test_old_checkpoints_flat_settings_read_into_the_nested_model():
     config = TrainConfig.from_json(old)
     assert (config.model.layers, config.model.hidden, config.model.cell, config.seq_len) == (3, 64, "gru", 50)
     assert TrainConfig.from_json(config.to_json()) == config
+
+
+def test_a_weight_average_is_what_validation_scores_and_best_pt_keeps_and_it_resumes_exactly(prepared):
+    averaging = RESUMABLE.with_settings(ema_decay=0.9)
+    straight, crashed = prepared("averaged"), prepared("averaged-crash")
+    train(straight, averaging)
+    latest, best = Checkpoint.load(straight.checkpoint_path), Checkpoint.load(straight.best_path)
+    assert latest.step == 24 and latest.averaged is not None and best.averaged is not None
+    for name, tensor in best.averaged.items():
+        assert torch.equal(best.model[name], tensor), "best.pt holds the average"
+    assert any(not torch.equal(latest.model[name], tensor) for name, tensor in latest.averaged.items())
+    tokens, cpu = straight.tokens("val"), torch.device("cpu")
+    streams = StreamBatches(tokens, validation_batch_size(len(tokens), 8, 16), 16, "val")
+    chars = torch.from_numpy(straight.vocabulary().token_lengths())
+    scored, _ = evaluate(best.build_model(straight.best_path), DeviceBatches(streams, cpu), 50, chars, cpu)
+    assert scored == pytest.approx(best.best_val_loss, rel=1e-6), "validation scored the average"
+    with pytest.raises(MemoryError):
+        train(crashed, averaging, on_step=crash_at(13))
+    train(crashed, averaging, resume=True)
+    assert_same_training(straight, crashed)
+    resumed = Checkpoint.load(crashed.checkpoint_path)
+    for name, tensor in latest.averaged.items():
+        assert torch.equal(resumed.averaged[name], tensor), "the average resumes where it stood"

@@ -29,6 +29,7 @@ class Recipe:
     warmup_steps: int | None = None
     weight_decay: float | None = None
     grad_clip: float | None = None
+    ema_decay: float | None = None
     max_steps: int | None = None
     max_minutes: float | None = None
     eval_every: int | None = None

@@ -133,6 +133,7 @@ class TrainConfig:
     optimizer: str = "adamw"  # adamw, or sgd: plain SGD, as the PTB tutorial and PyTorch's word_language_model train words
     weight_decay: float = 0.01  # AdamW, on weight matrices only
     grad_clip: float = 1.0  # max global gradient norm
+    ema_decay: float = 0.0  # validation scores, and best.pt keeps, an average of the weights, each step's weight 1 - this; 0: none
     warmup_steps: int = 100  # linear warm-up (at most a tenth of max_steps), then cosine decay to lr / 10 at max_steps
     max_steps: int = 2000
     max_minutes: float | None = None  # stop early after this much wall time
@@ -148,6 +149,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if not 0 <= self.weight_decay < 1:
             raise ConfigError(f"--weight-decay must be from 0 to below 1, not {self.weight_decay}")
+        if not 0 <= self.ema_decay < 1:
+            raise ConfigError(f"--ema-decay must be from 0 to below 1, not {self.ema_decay}")
         check_whole("--warmup-steps", self.warmup_steps, 0, STEPS_LIMIT)
         check_whole("--seq-len", self.seq_len, 1, SEQ_LEN_LIMIT)
         check_whole("--batch-size", self.batch_size, 1, BATCH_LIMIT)

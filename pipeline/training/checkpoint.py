@@ -54,6 +54,7 @@ class Checkpoint:
     best_val_bpc: float | None = None
     world_size: int = 1  # training processes that shared the streams
     layout: str | None = None  # the run's layout (Manifest.layout) it was trained on; None: the corpus' one way, or unknown
+    averaged: dict[str, torch.Tensor] | None = None  # the weight average (--ema-decay) by parameter name; None: none kept
     charmony_version: str = __version__
     format: int = CHECKPOINT_FORMAT
 
@@ -82,6 +83,7 @@ class Checkpoint:
             "train_config": self.train_config.to_json(),
             "world_size": self.world_size,
             "layout": self.layout,
+            "averaged": self.averaged,
         }
 
     @classmethod
@@ -123,6 +125,10 @@ class Checkpoint:
         layout = payload.get("layout")
         if layout is not None and not isinstance(layout, str):
             raise ValueError("its layout is not a name")
+        averaged = payload.get("averaged")
+        if averaged is not None and (not isinstance(averaged, dict) or set(averaged) - set(model)
+                                     or not all(isinstance(v, torch.Tensor) for v in averaged.values())):
+            raise ValueError("its weight average is not the model's tensors")
         if "schedule" in payload:
             schedule = Schedule.from_json(payload["schedule"])
         else:  # format 1: the schedule follows from the settings
@@ -132,7 +138,7 @@ class Checkpoint:
             log=log, best_val_loss=best, best_val_bpc=best_bpc, model_config=model_config, train_config=train_config,
             corpus=str(payload.get("corpus", "")), vocab_sha256=str(payload.get("vocab_sha256", "")),
             world_size=world_size, charmony_version=str(payload.get("charmony_version", "unknown")),
-            format=payload.get("format", 1), layout=layout,
+            format=payload.get("format", 1), layout=layout, averaged=averaged,
         )
 
     def save(self, path: Path) -> None:

@@ -7,6 +7,7 @@ is in `resume.py`; the learning-rate schedule in `schedule.py`; logging in `trai
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -31,6 +32,7 @@ from charmony.pipeline.training.resume import check_resumable, random_states, re
 from charmony.pipeline.run.lock import run_lock
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.run.previous import PreviousTraining
+from charmony.pipeline.training.averaging import WeightAverage
 from charmony.pipeline.training.budget import TimeBudget
 from charmony.pipeline.training.schedule import Schedule
 from charmony.pipeline.system.threads import use_threads
@@ -232,6 +234,18 @@ def _train(run: Run, config: TrainConfig, plan: Plan, world: World, device: torc
     if config.compile:
         model = torch.compile(model)  # type: ignore[assignment]  # a compiled module, called as the module is
 
+    average = None
+    if config.ema_decay:
+        try:
+            average = WeightAverage(raw, config.ema_decay, checkpoint.averaged if checkpoint is not None else None)
+        except (KeyError, RuntimeError):
+            raise CheckpointError(f"{run.checkpoint_path} is damaged: its weight average does not fit its model; "
+                                  "use another checkpoint or start over with --restart") from None
+
+    def averaged():
+        """Inside it, the model holds the weight average where there is one (--ema-decay)."""
+        return average.applied() if average is not None else contextlib.nullcontext()
+
     def save(path) -> None:
         """Write a checkpoint from rank 0; every process must call it, for the gathers."""
         hidden = [torch.cat(world.gather(part.detach(), device), dim=1) for part in state]
@@ -242,7 +256,7 @@ def _train(run: Run, config: TrainConfig, plan: Plan, world: World, device: torc
                 step=step, model=raw.state_dict(), optimizer=optimizer.state_dict(), schedule=schedule, rng=rng,
                 state=hidden, log=log, best_val_loss=best[0], best_val_bpc=best[1], model_config=plan.model_config,
                 train_config=config, corpus=manifest.corpus, vocab_sha256=vocab.sha256, world_size=world.size,
-                layout=manifest.layout,
+                layout=manifest.layout, averaged=average.state_dict() if average is not None else None,
             ).save(path)
             if previous is not None:
                 previous.drop()
@@ -262,6 +276,8 @@ def _train(run: Run, config: TrainConfig, plan: Plan, world: World, device: torc
             lr = config.lr * schedule.factor(step)
             set_lr(optimizer, lr)
             loss, state = train_step(model, optimizer, x, y, state, config.grad_clip, device)
+            if average is not None:
+                average.update()
             running.add(loss, chars_per_token[y].sum())
             step += 1
             log.advance()
@@ -288,13 +304,14 @@ def _train(run: Run, config: TrainConfig, plan: Plan, world: World, device: torc
                     "tokens_per_sec": steps_per_sec * tokens_per_step * world.size,
                 }
                 if val_batches is not None and evaluate_now:
-                    record["val_loss"], record["val_bpc"] = evaluate(raw, val_batches, config.eval_batches, chars_per_token, device, world,
-                                                                        val_weights)
-                    if not math.isfinite(record["val_loss"]):
-                        raise Diverged(f"validation loss is {record['val_loss']} at step {step}; {DIVERGED_ADVICE}")
-                    if best[0] is None or record["val_loss"] < best[0]:
-                        best = (record["val_loss"], None if manifest.word_level else record["val_bpc"])
-                        save(run.best_path)
+                    with averaged():
+                        record["val_loss"], record["val_bpc"] = evaluate(raw, val_batches, config.eval_batches, chars_per_token,
+                                                                            device, world, val_weights)
+                        if not math.isfinite(record["val_loss"]):
+                            raise Diverged(f"validation loss is {record['val_loss']} at step {step}; {DIVERGED_ADVICE}")
+                        if best[0] is None or record["val_loss"] < best[0]:
+                            best = (record["val_loss"], None if manifest.word_level else record["val_bpc"])
+                            save(run.best_path)
                     running.restart_clock()
                 log.record(in_perplexity(record) if manifest.word_level else record)
             if stop:
@@ -306,5 +323,6 @@ def _train(run: Run, config: TrainConfig, plan: Plan, world: World, device: torc
                 save(run.checkpoint_path)
         save(run.checkpoint_path)
         if val_batches is None:
-            save(run.best_path)
+            with averaged():
+                save(run.best_path)
     return TrainResult(step, best[0], best[1], interrupted, str(run.checkpoint_path))
