@@ -1,13 +1,14 @@
 """The forecaster on real series that ship inside installed packages, beside every seasonal naive forecast and MSTL.
 
-    python benchmarks/bench_forecast_real.py [--minutes 5] [--seeds 0,1,2] [--series co2,elnino,sunspots,generated,airpassengers]
+    python benchmarks/bench_forecast_real.py [--minutes 5] [--seeds 0,1,2] [--series co2,elnino,...]
 
 For each series: write it as a CSV, `prepare` it (its last 20% held out for evaluate, the validation part
 before that), train the `forecast` recipe for at most --minutes on one thread, and score best.pt as
 `charmony evaluate --run RUN --origins 16` does, with statsforecast's MSTL where it is installed. Prints,
 per series and seed, the model's MASE, CRPS and 80% coverage beside each seasonal naive's MASE, then the
 seeds' spread of the model's MAE and the time of one rolling evaluation. The real series come from
-statsmodels' datasets and statsforecast's AirPassengers (installed, never downloaded); a series whose package is missing is skipped.
+statsmodels' datasets, statsforecast's AirPassengers and pmdarima's bundled series (installed, never
+downloaded); a series whose package is missing is skipped.
 """
 
 from __future__ import annotations
@@ -65,12 +66,26 @@ def _air_passengers() -> np.ndarray:
     return np.asarray(AirPassengers, dtype=float)  # monthly airline passengers in thousands, 1949-1960
 
 
+def _pmdarima(name: str) -> Callable[[], np.ndarray]:
+    """A series pmdarima ships inside its package (its loaders that download are not used)."""
+    def load() -> np.ndarray:
+        from pmdarima import datasets
+        return np.asarray(getattr(datasets, f"load_{name}")(), dtype=float)
+    return load
+
+
 SERIES = {
     "co2": RealSeries("co2", (52,), _co2),
     "elnino": RealSeries("elnino", (12,), _elnino),
     "sunspots": RealSeries("sunspots", (11,), _sunspots),
     "generated": RealSeries("generated", (24, 168), lambda: household_load(1461), package="numpy"),
     "airpassengers": RealSeries("airpassengers", (12,), _air_passengers, package="statsforecast"),
+    # half-hourly electricity demand in England and Wales, 12 weeks of 2000 (Taylor, 2003)
+    "taylor": RealSeries("taylor", (48, 336), _pmdarima("taylor"), package="pmdarima"),
+    "wineind": RealSeries("wineind", (12,), _pmdarima("wineind"), package="pmdarima"),  # monthly wine sales, 1980-1994
+    "ausbeer": RealSeries("ausbeer", (4,), _pmdarima("ausbeer"), package="pmdarima"),  # quarterly beer production
+    # monthly sunspot numbers, 1749-1983: a cycle of about 11 years (132 months), not a fixed season
+    "sunspots-monthly": RealSeries("sunspots-monthly", (132,), _pmdarima("sunspots"), package="pmdarima"),
 }
 
 
