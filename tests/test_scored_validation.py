@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from charmony.pipeline.data.batching import DeviceBatches, StreamBatches
+from charmony.pipeline.data.batching import DeviceBatches, DocumentRows, StreamBatches
 from charmony.pipeline.data.prepare import prepare
 from charmony.pipeline.model.charmodel import CharModel
 from charmony.pipeline.plugin.corpus import CorpusPlugin, Document
@@ -83,27 +83,37 @@ def test_prepare_refuses_validation_with_nothing_scored(cued):
     assert not run.dir.exists() or not run.is_prepared()
 
 
-def test_the_validation_loss_counts_the_scored_tokens_alone(cued):
+def test_the_validation_loss_reads_each_document_whole_and_counts_its_scored_tokens_alone(cued):
     run, config = cued("answers")
     prepare(run, config)
-    ids, weights = run.tokens("val"), run.scored()
+    ids, weights, vocab = run.tokens("val"), run.scored(), run.vocabulary()
     torch.manual_seed(0)
-    model = CharModel(ModelConfig(layers=1, hidden=16, embedding=8, vocab_size=len(run.vocabulary())))
-    chars = torch.from_numpy(run.vocabulary().token_lengths())
-    streams, cpu = StreamBatches(ids, 4, 8, "val"), torch.device("cpu")
-    weighted, _ = evaluate(model, DeviceBatches(streams, cpu), 100, chars, cpu,
-                           weights=DeviceBatches(StreamBatches(weights, 4, 8, "val"), cpu))
-    plain, _ = evaluate(model, DeviceBatches(streams, cpu), 100, chars, cpu)
-    # the same streams read whole, in one call each, and the answers' losses picked out
-    length = len(streams) * streams.seq_len + 1
-    rows = torch.stack([torch.from_numpy(np.asarray(ids[start:start + length], dtype=np.int64)) for start in streams.starts])
-    keep = torch.stack([torch.from_numpy(np.asarray(weights[start:start + length], dtype=np.int64)) for start in streams.starts])
+    model = CharModel(ModelConfig(layers=1, hidden=16, embedding=8, vocab_size=len(vocab)))
+    chars, cpu = torch.from_numpy(vocab.token_lengths()), torch.device("cpu")
+    rows = DocumentRows(ids, weights, vocab.eod_id, 4, 5, 10_000)  # chunks of 5 tokens: a cue (13) spans three
+    weighted, _ = evaluate(model, rows, 100, chars, cpu)
+    plain, _ = evaluate(model, DeviceBatches(StreamBatches(ids, 4, 5, "val"), cpu), 100, chars, cpu)
+    # each document read on its own from a fresh state, in one call, and its answer's losses picked out
+    losses, kept = [], []
     model.eval()
+    ends = np.flatnonzero(np.asarray(ids) == vocab.eod_id) + 1
     with torch.no_grad():
-        logits, _ = model(rows[:, :-1], model.initial_state(len(rows), cpu))
-    losses = F.cross_entropy(logits.reshape(-1, logits.size(-1)), rows[:, 1:].reshape(-1), reduction="none")
-    scored = keep[:, 1:].reshape(-1).bool()
-    assert 0 < scored.sum() < len(scored)
-    assert math.isclose(weighted, losses[scored].mean().item(), rel_tol=1e-5)
-    assert math.isclose(plain, losses.mean().item(), rel_tol=1e-5)
+        for start, end in zip([0, *ends[:-1]], ends):
+            document = torch.from_numpy(np.asarray(ids[start:end], dtype=np.int64))[None]
+            logits, _ = model(document[:, :-1], model.initial_state(1, cpu))
+            losses.append(F.cross_entropy(logits[0], document[0, 1:], reduction="none"))
+            kept.append(torch.from_numpy(np.asarray(weights[start + 1:end], dtype=bool)))
+    scored = torch.cat(losses)[torch.cat(kept)]
+    assert len(scored) == 15 * 4, "each answer's four tokens; the first answer token is read after its whole cue"
+    assert math.isclose(weighted, scored.mean().item(), rel_tol=1e-5)
     assert not math.isclose(weighted, plain, rel_tol=1e-3)
+
+
+def test_a_process_reads_its_share_of_the_documents_within_the_budget(cued):
+    run, config = cued("answers")
+    prepare(run, config)
+    ids, weights, eod = run.tokens("val"), run.scored(), run.vocabulary().eod_id
+    both = [DocumentRows(ids, weights, eod, 4, 8, 10_000, rank, 2) for rank in (0, 1)]
+    assert [len(rows.rows) for rows in both] == [8, 7], "every other document of 15"
+    assert len(DocumentRows(ids, weights, eod, 4, 8, 18 * 3).rows) == 3, "documents of 18 tokens within 54"
+    assert len(DocumentRows(ids, weights, eod, 4, 8, 5).rows[0][0]) == 5, "the first document, cut to the budget"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import torch
 
@@ -147,3 +149,42 @@ class DeviceBatches:
             x, y = self.batches.get(index)
             return x.to(self.device), y.to(self.device)
         return window[:, :-1], window[:, 1:]
+
+
+class DocumentRows:
+    """Validation documents each read in a row of its own from a fresh hidden state, with a weight per token.
+
+    For a run whose corpus marked parts of its validation documents unscored (val.scored.bin): a scored
+    token is then always read after all the text its document puts before it, which streams cut at any
+    token would not ensure. Rows are padded with `<eod>` at weight 0. Each process reads every
+    `world_size`-th document from its `rank`-th, as many as fit in `budget` tokens (the first at least).
+    """
+
+    def __init__(self, tokens: np.ndarray, weights: np.ndarray, eod_id: int, batch_size: int, seq_len: int,
+                 budget: int, rank: int = 0, world_size: int = 1):
+        ends = np.flatnonzero(np.asarray(tokens) == eod_id) + 1
+        starts = np.concatenate([[0], ends[:-1]])
+        self.eod_id, self.batch_size, self.seq_len = eod_id, batch_size, seq_len
+        self.rows: list[tuple[np.ndarray, np.ndarray]] = []
+        used = 0
+        for start, end in list(zip(starts.tolist(), ends.tolist()))[rank::world_size]:
+            if self.rows and used + end - start > budget:
+                break
+            end = min(end, start + budget)
+            self.rows.append((np.asarray(tokens[start:end], dtype=np.int64), np.asarray(weights[start:end], dtype=np.float64)))
+            used += end - start
+
+    def chunks(self, device: torch.device) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor, bool]]:
+        """(inputs, targets, the targets' weights, whether the hidden state starts afresh) of each `seq_len` of each
+        batch of rows, on `device`."""
+        for first in range(0, len(self.rows), self.batch_size):
+            group = self.rows[first:first + self.batch_size]
+            width = max(len(ids) for ids, _ in group)
+            ids = np.full((len(group), width), self.eod_id, dtype=np.int64)
+            weights = np.zeros((len(group), width), dtype=np.float64)
+            for row, (row_ids, row_weights) in enumerate(group):
+                ids[row, :len(row_ids)], weights[row, :len(row_weights)] = row_ids, row_weights
+            ids_t, weights_t = torch.from_numpy(ids).to(device), torch.from_numpy(weights).to(device)
+            for start in range(0, width - 1, self.seq_len):
+                end = min(start + self.seq_len, width - 1)
+                yield ids_t[:, start:end], ids_t[:, start + 1:end + 1], weights_t[:, start + 1:end + 1], start == 0

@@ -135,7 +135,7 @@ def _prepare(run: Run, config: PrepareConfig) -> Manifest:
             raise ConfigError(f"--val-fraction {config.held_out_share} holds out no text of this corpus; raise it, or use 0")
     with corpus_call(plugin, "to name its layout"):
         layout = plugin.layout(config.options)
-    _protect_checkpoints(run, vocab, config, split_kind, layout)
+    _protect_checkpoints(run, vocab, config, split_kind, layout, survey.unscored > 0)
 
     run.dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{run.name}.prepare-", dir=run.dir.parent))
@@ -269,7 +269,9 @@ def _encode(plugin, config, encoder: Encoder, survey: Survey, split_kind: str, s
         raise different
     groups = sides.units if sides is not None and split_kind == "groups" else None
     if unscored and unscored == sizes["val"]:
-        raise PluginError(f"corpus plugin {plugin.name!r} marked every validation token unscored; leave some scored")
+        if split_kind == "corpus":
+            raise PluginError(f"corpus plugin {plugin.name!r} marked every validation token unscored; leave some scored")
+        raise ConfigError(f"--val-fraction {config.held_out_share} holds out only text the corpus marks unscored; raise it")
     if weights is not None and not unscored:
         (staging / SCORED_NAME).unlink()
     return sizes, documents, groups, unscored
@@ -285,7 +287,8 @@ def _count_document(documents: dict, split_kind: str, split: str | None, start: 
     documents["val"] += end > split_at
 
 
-def _protect_checkpoints(run: Run, vocab: Vocabulary, config: PrepareConfig, split_kind: str, layout: str | None) -> None:
+def _protect_checkpoints(run: Run, vocab: Vocabulary, config: PrepareConfig, split_kind: str, layout: str | None,
+                         weighted: bool) -> None:
     """Refuse to change the data under a trained run's checkpoints unless forced.
 
     Preparing the same corpus the same way again is harmless; a new vocabulary would orphan the
@@ -303,5 +306,7 @@ def _protect_checkpoints(run: Run, vocab: Vocabulary, config: PrepareConfig, spl
     same = {"format": MANIFEST_FORMAT, "corpus": config.corpus, "seed": config.seed, "val_fraction": config.held_out_share,
             "max_vocab": config.max_vocab, "options": dict(config.options), "split": split_kind, "layout": layout}
     changed = [key for key, value in same.items() if getattr(old, key) != value]
+    if bool(old.unscored) != weighted:  # what the validation loss counts: a run prepared before Document.scored
+        changed.append("validation weights")
     if changed:
         raise RunError(f"run {run.name!r} has checkpoints trained on data prepared with other {', '.join(changed)}; {advice}")

@@ -20,6 +20,8 @@ class WeightAverage:
         self.parameters = dict(model.named_parameters())
         self.averaged = {name: parameter.detach().clone() for name, parameter in self.parameters.items()}
         if saved is not None:
+            if set(saved) != set(self.averaged) or any(saved[name].shape != tensor.shape for name, tensor in self.averaged.items()):
+                raise KeyError("the saved average does not fit the model")
             for name, tensor in saved.items():
                 self.averaged[name].copy_(tensor)
 

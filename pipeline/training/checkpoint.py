@@ -126,8 +126,8 @@ class Checkpoint:
         if layout is not None and not isinstance(layout, str):
             raise ValueError("its layout is not a name")
         averaged = payload.get("averaged")
-        if averaged is not None and (not isinstance(averaged, dict) or set(averaged) - set(model)
-                                     or not all(isinstance(v, torch.Tensor) for v in averaged.values())):
+        if averaged is not None and not (isinstance(averaged, dict) and set(averaged) <= set(model) and all(
+                isinstance(value, torch.Tensor) and value.shape == model[name].shape for name, value in averaged.items())):
             raise ValueError("its weight average is not the model's tensors")
         if "schedule" in payload:
             schedule = Schedule.from_json(payload["schedule"])

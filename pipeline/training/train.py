@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from charmony.pipeline.data.batching import (
-    DeviceBatches, StreamBatches, check_streams, check_token_ids, validation_batch_size,
+    DeviceBatches, DocumentRows, StreamBatches, check_streams, check_token_ids, validation_batch_size,
 )
 from charmony.pipeline.training.checkpoint import Checkpoint
 from charmony.pipeline.system.device import autocast, resolve_device
@@ -91,40 +91,57 @@ def train_step(model, optimizer, x, y, state: State, grad_clip: float, device) -
 
 
 @torch.no_grad()
-def evaluate(model: CharModel, batches: DeviceBatches, max_batches: int, chars_per_token: torch.Tensor, device,
-             world: World = World(), weights: DeviceBatches | None = None) -> tuple[float, float]:
+def evaluate(model: CharModel, batches: DeviceBatches | DocumentRows, max_batches: int, chars_per_token: torch.Tensor,
+             device, world: World = World()) -> tuple[float, float]:
     """Mean validation loss in nats per token, and bits per character, over the first batches of every process' streams;
-    with `weights` (each token's 1 or 0, cut as the tokens are), over the tokens weighted 1 alone."""
+    or, over `DocumentRows`, over the tokens of each document the corpus scores."""
     model.eval()
-    state = model.initial_state(batches.batches.batch_size, device)
     totals = torch.zeros(3, device=device, dtype=torch.float64)  # loss, tokens, characters
-    for index in range(min(len(batches), max_batches)):
-        x, y = batches.get(index)
+    for x, y, weight, fresh in _validation_chunks(batches, max_batches, device):
+        if fresh:
+            state = model.initial_state(x.size(0), device)
         with autocast(device):
             logits, state = model(x, state)
         losses = F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), y.reshape(-1), reduction="none")
-        weight = weights.get(index)[1].reshape(-1).double() if weights is not None else torch.ones_like(losses, dtype=torch.float64)
+        weight = weight.reshape(-1) if weight is not None else torch.ones_like(losses, dtype=torch.float64)
         totals[0] += (losses * weight).sum()
         totals[1] += weight.sum()
         totals[2] += (chars_per_token[y].reshape(-1) * weight).sum()
     model.train()
     loss, tokens, chars = world.sum(totals).tolist()
-    if not tokens:
-        raise RunError(f"the first {max_batches} validation batches hold no token the corpus scores, so there is no "
-                       "validation loss; prepare the run again with more validation text")
+    if not tokens:  # every process meets it at once
+        raise RunError("the validation documents read hold no token the corpus scores, so there is no validation loss; "
+                       "prepare the run again with more validation text")
     return loss / tokens, bits_per_character(loss / tokens, tokens, chars)
 
 
-def _validation_batches(run: Run, config: TrainConfig, world: World) -> tuple[StreamBatches, StreamBatches | None] | None:
-    """Each process' share of the validation streams and, where the corpus left some tokens out of the loss, of
-    their weights; None when the run holds nothing out."""
+def _validation_chunks(batches: DeviceBatches | DocumentRows, max_batches: int, device):
+    """(inputs, targets, their weights or None, whether the state starts afresh) of each validation batch."""
+    if isinstance(batches, DocumentRows):
+        yield from batches.chunks(device)
+        return
+    for index in range(min(len(batches), max_batches)):
+        x, y = batches.get(index)
+        yield x, y, None, index == 0
+
+
+def _validation_batches(run: Run, config: TrainConfig, world: World, device: torch.device) -> DeviceBatches | DocumentRows | None:
+    """Each process' share of the validation streams or, where the corpus left some tokens out of the loss, of its
+    validation documents; None when the run holds nothing out."""
     tokens = run.tokens("val")
     if len(tokens) == 0:
         return None
     batch_size = validation_batch_size(len(tokens), config.batch_size, config.seq_len, world.size)
     scored = run.scored()
-    return (StreamBatches(tokens, batch_size, config.seq_len, "val", world.rank, world.size),
-            None if scored is None else StreamBatches(scored, batch_size, config.seq_len, "val", world.rank, world.size))
+    if scored is None:
+        return DeviceBatches(StreamBatches(tokens, batch_size, config.seq_len, "val", world.rank, world.size), device)
+    budget = config.eval_batches * config.batch_size * config.seq_len
+    rows = DocumentRows(tokens, scored, run.vocabulary().eod_id, config.batch_size, config.seq_len, budget,
+                        world.rank, world.size)
+    if world.size == 1 and not any(weights.any() for _, weights in rows.rows):  # before training, not at its first evaluation
+        raise RunError(f"run {run.name!r}: the validation documents read in {config.eval_batches} batches hold no token "
+                       "the corpus scores, so there is no validation loss; prepare the run again with more validation text")
+    return rows
 
 
 @dataclass
@@ -205,9 +222,7 @@ def _train(run: Run, config: TrainConfig, plan: Plan, world: World, device: torc
     manifest, checkpoint, schedule = plan.manifest, plan.checkpoint, plan.schedule
     vocab = run.vocabulary()
     batches = DeviceBatches(StreamBatches(run.tokens("train"), config.batch_size, config.seq_len, "train", world.rank, world.size), device)
-    val_streams = _validation_batches(run, config, world)
-    val_batches = DeviceBatches(val_streams[0], device) if val_streams is not None else None
-    val_weights = DeviceBatches(val_streams[1], device) if val_streams is not None and val_streams[1] is not None else None
+    val_batches = _validation_batches(run, config, world, device)
     chars_per_token = torch.from_numpy(vocab.token_lengths()).to(device)
 
     torch.manual_seed(config.seed)
@@ -306,7 +321,7 @@ def _train(run: Run, config: TrainConfig, plan: Plan, world: World, device: torc
                 if val_batches is not None and evaluate_now:
                     with averaged():
                         record["val_loss"], record["val_bpc"] = evaluate(raw, val_batches, config.eval_batches, chars_per_token,
-                                                                            device, world, val_weights)
+                                                                            device, world)
                         if not math.isfinite(record["val_loss"]):
                             raise Diverged(f"validation loss is {record['val_loss']} at step {step}; {DIVERGED_ADVICE}")
                         if best[0] is None or record["val_loss"] < best[0]:
