@@ -152,7 +152,7 @@ def test_a_wrong_registration_is_skipped_with_a_warning(register_plugin):
 def test_broken_or_clashing_plugin_commands_leave_the_cli_working(register_plugin, tmp_path):
     register_plugin(BrokenCommands(), "broken-commands")
     register_plugin(Hijacker(), "hijacker")
-    group = CharmonyGroup(name="charmony", commands=dict(cli.commands))
+    group = CharmonyGroup(name="charmony", commands=dict(cli.commands), context_settings=cli.context_settings)
     with pytest.warns(PluginWarning) as caught:
         result = CliRunner().invoke(group, ["train", "--help"])
     assert result.exit_code == 0 and "Train the model of RUN" in result.output
@@ -246,7 +246,7 @@ class CommandPlugin:
 
 def test_register_commands_adds_a_cli_command(register_plugin):
     register_plugin(CommandPlugin(), "greeter")
-    group = CharmonyGroup(name="charmony", commands=dict(cli.commands))
+    group = CharmonyGroup(name="charmony", commands=dict(cli.commands), context_settings=cli.context_settings)
     result = CliRunner().invoke(group, ["greet", "Bach"])
     assert result.exit_code == 0 and result.output == "hello Bach\n"
     assert "greet" in CliRunner().invoke(group, ["--help"]).output
