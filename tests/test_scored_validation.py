@@ -115,5 +115,9 @@ def test_a_process_reads_its_share_of_the_documents_within_the_budget(cued):
     ids, weights, eod = run.tokens("val"), run.scored(), run.vocabulary().eod_id
     both = [DocumentRows(ids, weights, eod, 4, 8, 10_000, rank, 2) for rank in (0, 1)]
     assert [len(rows.rows) for rows in both] == [8, 7], "every other document of 15"
-    assert len(DocumentRows(ids, weights, eod, 4, 8, 18 * 3).rows) == 3, "documents of 18 tokens within 54"
+    spread = DocumentRows(ids, weights, eod, 4, 8, 18 * 3)
+    assert [len(ids_) for ids_, _ in spread.rows] == [18, 18, 18], "three documents of 18 tokens within 54"
+    assert [int(w.sum()) for _, w in spread.rows] == [4, 4, 4]
+    first, last = ids[:18].tolist(), ids[-18:].tolist()
+    assert spread.rows[0][0].tolist() == first and spread.rows[-1][0].tolist() == last, "the first and the last"
     assert len(DocumentRows(ids, weights, eod, 4, 8, 5).rows[0][0]) == 5, "the first document, cut to the budget"

@@ -157,7 +157,8 @@ class DocumentRows:
     For a run whose corpus marked parts of its validation documents unscored (val.scored.bin): a scored
     token is then always read after all the text its document puts before it, which streams cut at any
     token would not ensure. Rows are padded with `<eod>` at weight 0. Each process reads every
-    `world_size`-th document from its `rank`-th, as many as fit in `budget` tokens (the first at least).
+    `world_size`-th document from its `rank`-th: all of them, or as many as fit in about `budget` tokens,
+    evenly spaced (one at least, cut to the budget).
     """
 
     def __init__(self, tokens: np.ndarray, weights: np.ndarray, eod_id: int, batch_size: int, seq_len: int,
@@ -165,14 +166,15 @@ class DocumentRows:
         ends = np.flatnonzero(np.asarray(tokens) == eod_id) + 1
         starts = np.concatenate([[0], ends[:-1]])
         self.eod_id, self.batch_size, self.seq_len = eod_id, batch_size, seq_len
+        documents = list(zip(starts.tolist(), ends.tolist()))[rank::world_size]
+        if documents and sum(end - start for start, end in documents) > budget:
+            mean = sum(end - start for start, end in documents) / len(documents)
+            kept = max(1, min(len(documents), int(budget // mean)))
+            documents = [documents[i] for i in np.unique(np.linspace(0, len(documents) - 1, kept).round().astype(int))]
         self.rows: list[tuple[np.ndarray, np.ndarray]] = []
-        used = 0
-        for start, end in list(zip(starts.tolist(), ends.tolist()))[rank::world_size]:
-            if self.rows and used + end - start > budget:
-                break
+        for start, end in documents:
             end = min(end, start + budget)
             self.rows.append((np.asarray(tokens[start:end], dtype=np.int64), np.asarray(weights[start:end], dtype=np.float64)))
-            used += end - start
 
     def chunks(self, device: torch.device) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor, bool]]:
         """(inputs, targets, the targets' weights, whether the hidden state starts afresh) of each `seq_len` of each
