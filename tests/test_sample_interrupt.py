@@ -33,6 +33,13 @@ def bach_run(tmp_path_factory) -> Run:
     return run
 
 
+def as_from_a_terminal() -> None:
+    """In the child before it starts: Ctrl-C acted on, as a terminal starts a command, even where this test runs with it
+    ignored (a job put in the background by a shell without job control ignores SIGINT, and its children inherit that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
 def interrupted_sample(run: Run, out: Path, delay: float = 0.3) -> tuple[int, str, float] | None:
     """Start `charmony sample` rendering scores and audio, press Ctrl-C `delay` s after it begins writing its set; exit
     status, stderr, seconds waited; None when the command was done before the Ctrl-C could reach it (a machine too quick,
@@ -40,7 +47,8 @@ def interrupted_sample(run: Run, out: Path, delay: float = 0.3) -> tuple[int, st
     command = [sys.executable, "-m", "charmony", "sample", run.name, "--runs-dir", str(run.dir.parent), "--num-samples", "8",
                "--max-length", "300", "--seed", "1", "--out", str(out), "--render", "midi,score,audio", "--no-evaluate"]
     environment = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment, start_new_session=True)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment, start_new_session=True,
+                               preexec_fn=as_from_a_terminal)
     started = time.monotonic()
     def staging() -> bool:  # a set is staged beside a new folder, or inside one that is there (or locked) already
         try:
