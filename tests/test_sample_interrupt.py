@@ -40,10 +40,9 @@ def as_from_a_terminal() -> None:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
-def interrupted_sample(run: Run, out: Path, delay: float = 0.3) -> tuple[int, str, float] | None:
-    """Start `charmony sample` rendering scores and audio, press Ctrl-C `delay` s after it begins writing its set; exit
-    status, stderr, seconds waited; None when the command was done before the Ctrl-C could reach it (a machine too quick,
-    or too loaded, to catch it): it had exited, or it was past its work, shutting down, and exited 0 with nothing said."""
+def interrupted_sample(run: Run, out: Path) -> tuple[int, str, float] | None:
+    """Start `charmony sample` rendering scores and audio, press Ctrl-C once it writes its set; exit status, stderr, seconds
+    waited; None when the command was done before the Ctrl-C could be sent (a machine too quick, or too loaded, to catch it)."""
     command = [sys.executable, "-m", "charmony", "sample", run.name, "--runs-dir", str(run.dir.parent), "--num-samples", "8",
                "--max-length", "300", "--seed", "1", "--out", str(out), "--render", "midi,score,audio", "--no-evaluate"]
     environment = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
@@ -61,14 +60,12 @@ def interrupted_sample(run: Run, out: Path, delay: float = 0.3) -> tuple[int, st
         assert time.monotonic() - started < 120, "sample never began writing its set"
         time.sleep(0.02)
     waited = time.monotonic() - started
-    time.sleep(delay)  # into the rendering
+    time.sleep(0.3)  # into the rendering
     if process.poll() is not None:
         process.communicate()
         return None
     os.killpg(process.pid, signal.SIGINT)  # as Ctrl-C in a terminal: to the whole process group
     _, stderr = process.communicate(timeout=60)
-    if process.returncode == 0 and not stderr.strip():
-        return None
     return process.returncode, stderr.decode(), waited
 
 
@@ -78,8 +75,8 @@ def test_ctrl_c_while_rendering_exits_130_with_one_line_and_keeps_nothing_half_w
     if existing:
         out.mkdir()
         (out / "notes.txt").write_text("mine", encoding="utf-8")
-    for delay in (0.3, 0.1, 0.0):  # sooner each time, for a machine that renders faster
-        result = interrupted_sample(bach_run, out, delay)
+    for _ in range(3):
+        result = interrupted_sample(bach_run, out)
         if result is not None:
             break
         shutil.rmtree(out, ignore_errors=True)
