@@ -167,9 +167,9 @@ class DocumentRows:
         starts = np.concatenate([[0], ends[:-1]])
         self.eod_id, self.batch_size, self.seq_len = eod_id, batch_size, seq_len
         documents = list(zip(starts.tolist(), ends.tolist()))[rank::world_size]
-        if documents and sum(end - start for start, end in documents) > budget:
-            mean = sum(end - start for start, end in documents) / len(documents)
-            kept = max(1, min(len(documents), int(budget // mean)))
+        total = sum(end - start for start, end in documents)
+        if total > budget:
+            kept = max(1, min(len(documents), int(budget // (total / len(documents)))))
             documents = [documents[i] for i in np.unique(np.linspace(0, len(documents) - 1, kept).round().astype(int))]
         self.rows: list[tuple[np.ndarray, np.ndarray]] = []
         for start, end in documents:

@@ -4,9 +4,10 @@ into value tokens, the way Chronos does it.
 Each window is scaled by the mean absolute value (or the minimum and range) of its first `context` values
 and quantised into bins over the scaled training values; bin i is the token `"i "`. Training windows start
 at random places before each series' validation part, half of them stretched and jittered; validation
-windows are forecasts from origins in that part, their contexts read but left out of the validation loss; the end of each series is held out for `evaluate` (series/windows.py). A
-corpus built on this class says where its series come from (`series`). numpy is imported only when
-documents are read, so that listing the plugins stays fast.
+windows are forecasts from origins in that part, their contexts read but left out of the validation
+loss; the end of each series is held out for `evaluate` (series/windows.py). A corpus built on this
+class says where its series come from (`series`). numpy is imported only when documents are read, so
+that listing the plugins stays fast.
 """
 
 from __future__ import annotations

@@ -19,6 +19,8 @@ class WeightAverage:
         self.decay = decay
         self.parameters = dict(model.named_parameters())
         self.averaged = {name: parameter.detach().clone() for name, parameter in self.parameters.items()}
+        # the same tensors in one order, for the update every step
+        self._pairs = ([self.averaged[name] for name in self.parameters], [p.detach() for p in self.parameters.values()])
         if saved is not None:
             if set(saved) != set(self.averaged) or any(saved[name].shape != tensor.shape for name, tensor in self.averaged.items()):
                 raise KeyError("the saved average does not fit the model")
@@ -28,13 +30,11 @@ class WeightAverage:
     def update(self) -> None:
         """Move the average towards the weights after a step."""
         with torch.no_grad():
-            names = list(self.parameters)
-            torch._foreach_lerp_([self.averaged[n] for n in names], [self.parameters[n].detach() for n in names],
-                                 1 - self.decay)
+            torch._foreach_lerp_(*self._pairs, 1 - self.decay)
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         """The averaged weights by parameter name, for a checkpoint (on the CPU)."""
-        return {name: tensor.detach().cpu().clone() for name, tensor in self.averaged.items()}
+        return {name: tensor.detach().to("cpu", copy=True) for name, tensor in self.averaged.items()}
 
     @contextmanager
     def applied(self) -> Iterator[None]:

@@ -90,6 +90,9 @@ def train_step(model, optimizer, x, y, state: State, grad_clip: float, device) -
     return loss.detach(), detach(state)
 
 
+NOTHING_SCORED = ("the validation documents read hold no token the corpus scores, so there is no validation loss; "
+                  "prepare the run again with more validation text")
+
 @torch.no_grad()
 def evaluate(model: CharModel, batches: DeviceBatches | DocumentRows, max_batches: int, chars_per_token: torch.Tensor,
              device, world: World = World()) -> tuple[float, float]:
@@ -110,8 +113,7 @@ def evaluate(model: CharModel, batches: DeviceBatches | DocumentRows, max_batche
     model.train()
     loss, tokens, chars = world.sum(totals).tolist()
     if not tokens:  # every process meets it at once
-        raise RunError("the validation documents read hold no token the corpus scores, so there is no validation loss; "
-                       "prepare the run again with more validation text")
+        raise RunError(NOTHING_SCORED)
     return loss / tokens, bits_per_character(loss / tokens, tokens, chars)
 
 
@@ -139,8 +141,7 @@ def _validation_batches(run: Run, config: TrainConfig, world: World, device: tor
     rows = DocumentRows(tokens, scored, run.vocabulary().eod_id, config.batch_size, config.seq_len, budget,
                         world.rank, world.size)
     if world.size == 1 and not any(weights.any() for _, weights in rows.rows):  # before training, not at its first evaluation
-        raise RunError(f"run {run.name!r}: the validation documents read in {config.eval_batches} batches hold no token "
-                       "the corpus scores, so there is no validation loss; prepare the run again with more validation text")
+        raise RunError(f"run {run.name!r}: {NOTHING_SCORED}")
     return rows
 
 
