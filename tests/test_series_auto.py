@@ -57,20 +57,20 @@ def test_windows_are_shortened_by_the_season_differenced_over_not_the_longest_pe
 def test_auto_chooses_among_level_and_each_number_of_seasons_before_the_held_out_part_only():
     walk = 100 + np.cumsum(np.random.default_rng(2).normal(0, 1, 2400))  # no season: the last value forecasts best
     parts = Parts.of(len(walk), 0.2)
-    target, seasons, why = choose_target([(walk, parts.held_out)], 24, 24, 5)
-    assert (target, seasons) == ("level", 1) and why.startswith("level chosen on the training and validation parts")
+    chosen, why = choose_target([(walk, parts.held_out)], 24, 24, 5)
+    assert (chosen.target, chosen.lag) == ("level", 0) and why.startswith("level chosen on the training and validation parts")
     plan = plan_windows([Series("walk", walk)], SeriesOptions(target="auto"))
     assert (plan.target, plan.lag) == ("level", 0) and "level chosen" in plan.note
     steps = np.arange(2400)
     changing = season(2400, noise=2) + 5 * 0.8 * np.sin(steps / 100) * np.sin(2 * np.pi * steps / 24)  # its size drifts
-    target, seasons, _ = choose_target([(changing, parts.held_out)], 24, 24, 8)
-    assert target in ("seasonal-mean", "seasonal-shape") and seasons == 3, \
+    chosen, _ = choose_target([(changing, parts.held_out)], 24, 24, 8)
+    assert chosen.target in ("seasonal-mean", "seasonal-shape") and chosen.seasons == 3, \
         "few seasons: enough to average the noise, few to follow the drift"
     later = changing.copy()
     later[parts.held_out:] = walk[parts.held_out:]
     assert choose_target([(later, parts.held_out)], 24, 24, 8) == choose_target([(changing, parts.held_out)], 24, 24, 8)
     plan = plan_windows([Series("changing", changing)], SeriesOptions(target="auto"))
-    assert (plan.target, plan.seasons, plan.reach) == (target, seasons, 24 * seasons)
+    assert plan.reference == chosen and plan.reach == 24 * chosen.seasons
 
 
 def test_auto_is_the_default_and_a_run_prepared_before_it_reads_as_recorded():

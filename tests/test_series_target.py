@@ -15,11 +15,14 @@ from charmony.pipeline.run.folder import Run
 from charmony.pipeline.series.calibration import FILE
 from charmony.pipeline.series.forecast import forecast
 from charmony.pipeline.series.score import score_forecasts
-from charmony.pipeline.series.target import choose_target, from_target, target_context, to_target
+from charmony.pipeline.series.target import Reference, choose_target, from_target, target_context, to_target
 from charmony.pipeline.series.windows import Parts
 from charmony.pipeline.system.errors import ConfigError, CorpusError
 from charmony.pipeline.training.train import train
 
+LAST_DAY = Reference("seasonal-difference", 24)
+MEAN = Reference("seasonal-mean", 12, 3)
+SHAPE = Reference("seasonal-shape", 12, 3)
 QUICK = TrainConfig().with_settings(layers=1, hidden=48, embedding=16, seq_len=48, batch_size=8, lr=1e-2, max_steps=300,
                                     eval_every=100, save_every=300, log_every=100, warmup_steps=10, device="cpu")
 
@@ -33,51 +36,51 @@ def trending_season(length: int = 2400, seed: int = 3) -> np.ndarray:
 
 def test_the_target_is_the_seasonal_difference_and_samples_are_added_back_path_by_path():
     values = trending_season(200)
-    differenced = to_target(values, 24)
+    differenced = to_target(values, LAST_DAY)
     assert len(differenced) == 176 and differenced[0] == values[24] - values[0]
     history, future = values[:150], values[150:200]
     paths = np.stack([differenced[126:176], np.zeros(50)])  # the true differences, and an untrained model's zeros
-    restored = from_target(history, paths, 24)
+    restored = from_target(history, paths, LAST_DAY)
     np.testing.assert_allclose(restored[0], future, atol=1e-9)
     np.testing.assert_allclose(restored[1], np.resize(history[-24:], 50), atol=1e-9)  # zeros: the seasonal naive
-    np.testing.assert_allclose(target_context(history, 100, 24), differenced[26:126])
+    np.testing.assert_allclose(target_context(history, 100, LAST_DAY), differenced[26:126])
     with pytest.raises(ConfigError, match="the context has 24 values; the run forecasts each value less the one 24 steps before it, so give at least 25"):
-        target_context(values[:24], 100, 24)
+        target_context(values[:24], 100, LAST_DAY)
 
 
 def test_the_seasonal_mean_target_is_each_value_less_the_mean_of_its_seasons_and_comes_back():
     values = 5 + np.tile(np.arange(12.0), 20) + np.random.default_rng(1).normal(0, 1, 240)
-    residual = to_target(values, 12, 3)
+    residual = to_target(values, MEAN)
     assert len(residual) == 240 - 36
     assert residual[0] == pytest.approx(values[36] - (values[24] + values[12] + values[0]) / 3)
     history, future = values[:200], values[200:240]
     paths = np.stack([residual[164:204], np.zeros(40)])
-    restored = from_target(history, paths, 12, 3)
+    restored = from_target(history, paths, MEAN)
     np.testing.assert_allclose(restored[0], future, atol=1e-9)
     np.testing.assert_allclose(restored[1][:12], history[-36:].reshape(3, 12).mean(axis=0), atol=1e-9)  # zeros: the mean
     assert restored[1][12] == pytest.approx((restored[1][0] + history[-12] + history[-24]) / 3), "its own forecast, a season on"
     with pytest.raises(ConfigError, match="so give at least 37"):
-        target_context(values[:36], 50, 12, 3)
+        target_context(values[:36], 50, MEAN)
 
 
 def test_the_seasonal_shape_target_is_the_seasons_mean_at_the_last_ones_level_and_comes_back():
     values = 5 + np.tile(np.arange(12.0), 20) + np.random.default_rng(1).normal(0, 1, 240)
     values[120:] += 30  # the level steps up: the mean of three seasons lags it, their shape at the last level does not
-    residual = to_target(values, 12, 3, "seasonal-shape")
+    residual = to_target(values, SHAPE)
     seasons = values[0:36].reshape(3, 12)
     assert residual[0] == pytest.approx(values[36] - (seasons[:, 0].mean() + seasons[2].mean() - seasons.mean()))
     history, future = values[:200], values[200:240]
     paths = np.stack([residual[164:204], np.zeros(40)])
-    restored = from_target(history, paths, 12, 3, "seasonal-shape")
+    restored = from_target(history, paths, SHAPE)
     np.testing.assert_allclose(restored[0], future, atol=1e-9)
     written = list(history)  # zeros: each step the seasons' mean at the last season's level, its own forecasts read
     for _ in range(40):
         written.append(np.mean(written[-36::12]) + np.mean(written[-12:]) - np.mean(written[-36:]))
     np.testing.assert_allclose(restored[1], written[200:], atol=1e-9)
-    np.testing.assert_allclose(target_context(history, 50, 12, 3, "seasonal-shape"), residual[114:164], atol=1e-9)
+    np.testing.assert_allclose(target_context(history, 50, SHAPE), residual[114:164], atol=1e-9)
     straddling = values[108:144]  # three seasons, the step after the first: the next value's level is 5.5 + 35
-    shape = from_target(straddling, np.zeros(12), 12, 3, "seasonal-shape")
-    mean = from_target(straddling, np.zeros(12), 12, 3)
+    shape = from_target(straddling, np.zeros(12), SHAPE)
+    mean = from_target(straddling, np.zeros(12), MEAN)
     assert abs(shape[0] - values[144]) < 3 < 8 < abs(mean[0] - values[144]), "the shape follows the new level, the mean lags"
 
 
@@ -87,38 +90,68 @@ def test_auto_takes_the_seasons_shape_where_the_level_wanders_under_a_noisy_seas
     level = np.cumsum(np.random.default_rng(5).normal(0, 0.2, 2400))  # a random walk under the season
     values = 20 + level + 5 * np.sin(2 * np.pi * steps / 24) + noise
     parts = Parts.of(len(values), 0.2)
-    target, seasons, why = choose_target([(values, parts.held_out)], 24, 24, 8)
-    assert (target, seasons) == ("seasonal-shape", 8) and why.startswith("seasonal-shape over 8 seasons")
-    assert choose_target([(values - level, parts.held_out)], 24, 24, 8)[0] == "seasonal-mean", "a steady level: the mean"
+    chosen, why = choose_target([(values, parts.held_out)], 24, 24, 8)
+    assert (chosen.target, chosen.seasons) == ("seasonal-shape", 8) and why.startswith("seasonal-shape over 8 seasons")
+    assert choose_target([(values - level, parts.held_out)], 24, 24, 8)[0].target == "seasonal-mean", "a steady level: the mean"
     corpus = SeriesCorpus()
     list(corpus.documents([], {"days": "60", "bins": "64", "target": "seasonal-shape"}))
     assert (corpus.plan.target, corpus.plan.lag, corpus.plan.seasons) == ("seasonal-shape", 24, 5)
     assert "moved to the level of the last season" in corpus.plan.note
 
 
-def test_auto_differences_a_drifting_season_and_averages_a_steady_one():
+def test_the_seasonal_change_target_moves_the_last_level_as_the_seasons_before_moved_and_comes_back():
+    steps = np.arange(240)
+    values = 3 + 0.5 * steps + np.tile(np.arange(12.0), 20) ** 1.5 + np.random.default_rng(1).normal(0, 1, 240)
+    change = Reference("seasonal-change", 12, 2, 3)
+    residual = to_target(values, change)
+    assert change.reach == 27 and len(residual) == 240 - 27
+    moved = np.mean([values[27 - 12 * k] - values[27 - 12 * k - 3:27 - 12 * k].mean() for k in (1, 2)])
+    assert residual[0] == pytest.approx(values[27] - (values[24:27].mean() + moved))
+    history, future = values[:200], values[200:240]
+    paths = np.stack([residual[173:213], np.zeros(40)])
+    restored = from_target(history, paths, change)
+    np.testing.assert_allclose(restored[0], future, atol=1e-9)
+    written = list(history)  # zeros: each step the last 3 values' mean moved as in the two seasons before
+    for _ in range(40):
+        at = len(written)
+        written.append(np.mean(written[-3:]) + np.mean([written[at - 12 * k] - np.mean(written[at - 12 * k - 3:at - 12 * k])
+                                                        for k in (1, 2)]))
+    np.testing.assert_allclose(restored[1], written[200:], atol=1e-9)
+    straight = 3 + 0.5 * steps + np.tile(np.arange(12.0), 20) ** 1.5  # a trend under an exact season
+    trend = from_target(straight[:200], np.zeros(40), Reference("seasonal-change", 12, 1, 1))
+    last_season = from_target(straight[:200], np.zeros(40), Reference("seasonal-difference", 12))
+    np.testing.assert_allclose(trend, straight[200:], atol=1e-9)
+    assert np.abs(last_season - straight[200:]).min() >= 6 - 1e-9, "the last season lags the trend by 12 steps of it"
+    with pytest.raises(ConfigError, match="less the mean of the 3 values before it plus the mean change in the 2 seasons"):
+        target_context(values[:27], 50, change)
+
+
+def test_auto_moves_a_trend_as_the_seasons_before_moved_and_averages_a_steady_season():
     drifting = trending_season()
     steady = 5 + np.tile(np.arange(24.0), 100) % 7 + np.random.default_rng(0).normal(0, 1, 2400)
-    for values, wanted in ((drifting, "seasonal-difference"), (steady, "seasonal-mean")):
+    for values, wanted in ((drifting, "seasonal-change"), (steady, "seasonal-mean")):
         parts = Parts.of(len(values), 0.2)
-        target, seasons, why = choose_target([(values, parts.held_out)], 24, 24, 5)
-        assert target == wanted and why.startswith(wanted) and "chosen on the training and validation parts" in why
-        assert seasons == (1 if wanted == "seasonal-difference" else 5), "noise around a steady season: averaged over all"
+        chosen, why = choose_target([(values, parts.held_out)], 24, 24, 5)
+        assert chosen.target == wanted and why.startswith(wanted) and "chosen on the training and validation parts" in why
+        assert chosen.seasons == 5, "the noise averaged over every season"
     corpus = SeriesCorpus()
     list(corpus.documents([], {"days": "40", "bins": "64", "target": "seasonal-difference"}))
     assert (corpus.plan.target, corpus.plan.lag) == ("seasonal-difference", 24)
     assert corpus.plan.to_json()["lag"] == 24 and "less the one 24 steps before" in corpus.plan.note
+    list(corpus.documents([], {"days": "40", "bins": "64", "target": "seasonal-change"}))
+    assert (corpus.plan.reference, corpus.plan.to_json()["recent"]) == (Reference("seasonal-change", 24, 1, 1), 1)
+    assert "less the value before it plus the change over the same steps 24 steps apart" in corpus.plan.note
     list(corpus.documents([], {"days": "40", "bins": "16", "target": "level"}))
     assert (corpus.plan.target, corpus.plan.lag) == ("level", 0)
 
 
 def test_a_bad_target_is_one_line(tmp_path, invoke):
     result = invoke("prepare", "series", "--option", "target=trend", "--run", "r", "--runs-dir", tmp_path / "runs")
-    assert_user_error(result, "--option target=trend: choose one of auto, level, seasonal-difference, seasonal-mean, seasonal-shape")
+    assert_user_error(result, "--option target=trend: choose one of auto, level, seasonal-difference, seasonal-mean, seasonal-shape, seasonal-change")
     assert result.output.count("\n") == 1 and not (tmp_path / "runs" / "r").exists()
     with pytest.raises(CorpusError, match="too few for windows"):
         list(SeriesCorpus().documents([], {"days": "2", "holdout": "0.5", "target": "seasonal-difference"}))
-    for target in ("seasonal-difference", "seasonal-mean", "seasonal-shape"):  # no period fits the context: said, not a level model
+    for target in ("seasonal-difference", "seasonal-mean", "seasonal-shape", "seasonal-change"):  # no period fits the context: said, not a level model
         with pytest.raises(CorpusError, match=f"target={target} needs a period no longer than the context"):
             list(SeriesCorpus().documents([], {"days": "60", "period": "168", "context": "100", "target": target}))
 

@@ -57,7 +57,7 @@ class SeriesCorpusBase(CorpusPlugin):
         plan = plan_windows(all_series, settings)
         self.plan = plan
         bins = plan.value_bins()
-        targets = target_series(all_series, plan.lag, plan.seasons, plan.target)
+        targets = target_series(all_series, plan.reference)
         for window in windows(targets, settings, plan.context, plan.horizon, plan.reach):
             tokens = bins.quantise(window.scaled)
             if window.context:

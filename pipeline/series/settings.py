@@ -11,7 +11,7 @@ from charmony.pipeline.run.limits import LENGTH_LIMIT
 from charmony.pipeline.system.errors import SEED_LIMIT, CorpusError
 
 SCALES = ("mean", "minmax", "standard")
-TARGETS = ("auto", "level", "seasonal-difference", "seasonal-mean", "seasonal-shape")  # what the model forecasts (series/target.py); the first is the default
+TARGETS = ("auto", "level", "seasonal-difference", "seasonal-mean", "seasonal-shape", "seasonal-change")  # what the model forecasts (series/target.py); the first is the default
 BINS_LIMIT = 100_000  # value tokens
 DAYS_LIMIT = 36_525  # of the generated series: a century of hourly values
 CONTEXT_LIMIT = 1 << 16  # values the model reads before it forecasts

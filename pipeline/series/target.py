@@ -1,16 +1,20 @@
 """What a series model is trained to forecast: the values themselves (`level`), each value less the one a
 season before it (`seasonal-difference`, as SARIMA differences), less the mean of the values at its place in
-several seasons before (`seasonal-mean`), or less that mean moved to the level of the last season
-(`seasonal-shape`); what it forecasts is added back onto the history after sampling.
+several seasons before (`seasonal-mean`), less that mean moved to the level of the last season
+(`seasonal-shape`), or less the mean of the last few values plus the mean change over the same steps in the
+seasons before (`seasonal-change`); what it forecasts is added back onto the history after sampling.
 
 Each target but the level is the value less a reference: a fixed weighting of the values before it. An
 untrained model that forecasts zeros is then the reference itself (the seasonal naive forecast, the mean of
-the last seasons, or their mean shape at the last season's level); a trained one learns the drift and the
-deviations from it. With the seasonal difference a trend faster than any training window's is carried by
-the season before it.
+the last seasons, their mean shape at the last season's level, or the recent level moved as the seasons
+before moved); a trained one learns the drift and the deviations from it. With the seasonal difference a
+trend faster than any training window's is carried by the season before it; with the seasonal change the
+level follows the last values, as a day's demand follows the day before while its shape is the week's.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -19,18 +23,63 @@ from charmony.pipeline.system.errors import ConfigError
 CHOSEN_ON = 256  # origins at most, evenly spaced, on which `auto` scores its candidates in each series
 
 
-def reference_weights(lag: int, seasons: int = 1, target: str = "seasonal-mean") -> np.ndarray:
-    """The weights of the values 1, 2, ... `lag * seasons` steps before a value that make its reference.
+@dataclass(frozen=True)
+class Reference:
+    """What each target value is less of: the values 1..`seasons` times `lag` steps before it, weighted as `target`
+    says, and for `seasonal-change` the last `recent` values' mean; lag 0: nothing (the values themselves)."""
 
-    The mean of the values `lag`, 2 `lag`, ... steps before; for `seasonal-shape` plus the last season's mean
-    less the mean of all `seasons` seasons, so that the mean shape of the seasons stands at the last one's level.
-    """
-    weights = np.zeros(lag * seasons)
-    weights[lag - 1::lag] = 1 / seasons
-    if target == "seasonal-shape" and seasons > 1:
-        weights[:lag] += 1 / lag
-        weights -= 1 / (lag * seasons)
-    return weights
+    target: str = "level"
+    lag: int = 0
+    seasons: int = 1
+    recent: int = 0  # seasonal-change alone: how many of the last values set the level
+
+    @property
+    def reach(self) -> int:
+        """How many values before a target value it is read from."""
+        return self.lag * self.seasons + (self.recent if self.target == "seasonal-change" else 0) if self.lag else 0
+
+    def weights(self) -> np.ndarray:
+        """The weights of the values 1, 2, ... `reach` steps before a value that make its reference.
+
+        The mean of the values `lag`, 2 `lag`, ... steps before; for `seasonal-shape` plus the last season's mean
+        less the mean of all `seasons` seasons, so that the mean shape of the seasons stands at the last one's
+        level; for `seasonal-change` less the mean of the `recent` values before each of those, plus the mean of
+        the last `recent` values: the recent level, moved as it moved over the same steps in each season before.
+        """
+        lag, seasons = self.lag, self.seasons
+        weights = np.zeros(self.reach)
+        weights[lag - 1:lag * seasons:lag] = 1 / seasons
+        if self.target == "seasonal-shape" and seasons > 1:
+            weights[:lag] += 1 / lag
+            weights -= 1 / (lag * seasons)
+        if self.target == "seasonal-change":
+            recent = self.recent
+            weights[:recent] += 1 / recent
+            for season in range(1, seasons + 1):
+                weights[season * lag:season * lag + recent] -= 1 / (seasons * recent)
+        return weights
+
+    def text(self) -> str:
+        """What each value is less of, in words: 'the one 24 steps before it', 'the mean of the 3 values ...'."""
+        if self.target == "seasonal-change":
+            change = "the change" if self.seasons == 1 else f"the mean change in the {self.seasons} seasons"
+            last = "the value before it" if self.recent == 1 else f"the mean of the {self.recent:,} values before it"
+            return f"{last} plus {change} over the same steps {self.lag:,} steps apart before it"
+        if self.seasons == 1:
+            return f"the one {self.lag:,} steps before it"
+        moved = ", moved to the level of the last season" if self.target == "seasonal-shape" else ""
+        return f"the mean of the {self.seasons} values {self.lag:,} steps apart before it{moved}"
+
+    def name(self) -> str:
+        """The reference as `auto`'s note names it."""
+        if self.target == "level":
+            return "the last value"
+        if self.target == "seasonal-change":
+            last = "the last value" if self.recent == 1 else f"the last {self.recent:,} values' mean"
+            return f"{last} moved as in {self.seasons} season{'s' if self.seasons > 1 else ''}"
+        if self.seasons == 1:
+            return "the last season"
+        return f"the mean of {self.seasons} seasons" + (" at the last one's level" if self.target == "seasonal-shape" else "")
 
 
 def integrate(before: np.ndarray, paths: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -46,88 +95,86 @@ def integrate(before: np.ndarray, paths: np.ndarray, weights: np.ndarray) -> np.
     return values[..., reach:]
 
 
-def choose_target(parts: list[tuple[np.ndarray, int]], horizon: int, lag: int, most_seasons: int) -> tuple[str, int, str]:
-    """(target, seasons, why): what `auto` takes, from the values before each series' held-out part alone (`parts`:
+def recent_levels(lag: int, periods: tuple[int, ...]) -> list[int]:
+    """How many last values may set `seasonal-change`'s level: one, a quarter and a half of the season, and each
+    shorter period (a day within a week)."""
+    return sorted({1, max(1, lag // 4), max(1, lag // 2), *(period for period in periods if period < lag)})
+
+
+def candidates(lag: int, most_seasons: int, periods: tuple[int, ...] = ()) -> list[Reference]:
+    """The references `auto` weighs, the simplest first: the last value, the mean of 1..`most_seasons` seasons,
+    their shape at the last season's level, and the recent level moved as in 1..`most_seasons` seasons."""
+    counts = range(1, max(1, most_seasons) + 1)
+    found = [Reference()] + [Reference("seasonal-mean", lag, seasons) for seasons in counts]
+    found += [Reference("seasonal-shape", lag, seasons) for seasons in counts[1:]]
+    return found + [Reference("seasonal-change", lag, seasons, recent)
+                    for seasons in counts for recent in recent_levels(lag, periods)]
+
+
+def choose_target(parts: list[tuple[np.ndarray, int]], horizon: int, lag: int, most_seasons: int,
+                  periods: tuple[int, ...] = ()) -> tuple[Reference, str]:
+    """(reference, why): what `auto` takes, from the values before each series' held-out part alone (`parts`:
     each series' values, and where its held-out part starts).
 
-    Forecasts from origins over the training and validation parts by what each target gives untrained: the last
-    value (`level`), the last season repeated (`seasonal-difference`), the mean of the last 2..`most_seasons`
-    seasons (`seasonal-mean`: a steady season, its noise averaged out) and that mean at the last season's level
-    (`seasonal-shape`: the noise averaged out, the level followed). None of them is fitted, so the training part
-    scores them out of sample as the validation part does; the model starts from the best.
+    Forecasts from origins over the training and validation parts by what each candidate gives untrained: the
+    last value (`level`), the last season repeated (`seasonal-difference`), the mean of the last
+    2..`most_seasons` seasons (`seasonal-mean`: a steady season, its noise averaged out), that mean at the last
+    season's level (`seasonal-shape`: the noise averaged out, the level followed) and the last values' level moved
+    as in the seasons before (`seasonal-change`: a trend, or a level that changes within a season). None of them
+    is fitted, so the training part scores them out of sample as the validation part does; the model starts from
+    the best.
     """
-    counts = range(1, max(1, most_seasons) + 1)
-    candidates = [("level", 1)] + [("seasonal-mean", seasons) for seasons in counts]
-    candidates += [("seasonal-shape", seasons) for seasons in counts[1:]]
-    errors = dict.fromkeys(candidates, 0.0)
-    first = lag * counts[-1]
+    references = candidates(lag, most_seasons, periods)
+    errors = dict.fromkeys(references, 0.0)
+    first = max(reference.reach for reference in references)
     for values, held_out in parts:
         origins = np.arange(first, held_out - horizon + 1, max(1, (held_out - horizon + 1 - first) // CHOSEN_ON))
         if not len(origins):
             continue
         truth = np.stack([values[origin:origin + horizon] for origin in origins])
         before = np.stack([values[origin - first:origin] for origin in origins])
-        errors["level", 1] += float(np.abs(before[:, -1:] - truth).sum())
+        errors[references[0]] += float(np.abs(before[:, -1:] - truth).sum())
         zeros = np.zeros_like(truth)
-        for target, seasons in candidates[1:]:
-            weights = reference_weights(lag, seasons, target)
-            forecast = integrate(before[:, first - len(weights):], zeros, weights)
-            errors[target, seasons] += float(np.abs(forecast - truth).sum())
-    best = min(errors, key=lambda key: errors[key])  # the first of equals: level, then the fewest seasons
+        for reference in references[1:]:
+            forecast = integrate(before[:, first - reference.reach:], zeros, reference.weights())
+            errors[reference] += float(np.abs(forecast - truth).sum())
+    best = min(errors, key=lambda key: errors[key])  # the first of equals: the simplest
     if not errors[best]:  # a season repeated exactly: plan_windows takes the level where nothing is left to learn
-        return "seasonal-difference", 1, ""
-    others = ", ".join(f"{_name(*key)} {errors[key] / errors[best]:.2f}x"
+        return Reference("seasonal-difference", lag), ""
+    others = ", ".join(f"{key.name()} {errors[key] / errors[best]:.2f}x"
                        for key in sorted(errors, key=lambda key: errors[key])[1:3])
-    target, seasons = ("seasonal-difference", 1) if best == ("seasonal-mean", 1) else best
-    chosen = target if seasons == 1 else f"{target} over {seasons} seasons"
-    return target, seasons, (f"{chosen} chosen on the training and validation parts: the next best forecast them "
-                             f"with {others} its error")
+    if best == Reference("seasonal-mean", lag, 1):
+        best = Reference("seasonal-difference", lag)
+    chosen = best.target if best.seasons == 1 else f"{best.target} over {best.seasons} seasons"
+    if best.target == "seasonal-change":
+        chosen += f" from the last {best.recent:,} value{'s' if best.recent > 1 else ''}"
+    return best, f"{chosen} chosen on the training and validation parts: the next best forecast them with {others} its error"
 
 
-def _name(target: str, seasons: int) -> str:
-    if target == "level":
-        return "the last value"
-    if seasons == 1:
-        return "the last season"
-    return f"the mean of {seasons} seasons" + (" at the last one's level" if target == "seasonal-shape" else "")
-
-
-def to_target(values: np.ndarray, lag: int, seasons: int = 1, target: str = "seasonal-mean") -> np.ndarray:
-    """The values the model reads for `values`: each less its reference (`lag * seasons` shorter), or as they are
-    for lag 0."""
+def to_target(values: np.ndarray, reference: Reference) -> np.ndarray:
+    """The values the model reads for `values`: each less its reference (`reference.reach` shorter), or as they
+    are for lag 0."""
     values = np.asarray(values, dtype=np.float64)
-    if not lag:
+    if not reference.lag:
         return values
-    weights = reference_weights(lag, seasons, target)
-    reach = len(weights)
+    reach = reference.reach
     if len(values) <= reach:
         return values[:0]
-    return values[reach:] - np.convolve(values, np.concatenate(([0.0], weights)))[reach:len(values)]
+    return values[reach:] - np.convolve(values, np.concatenate(([0.0], reference.weights())))[reach:len(values)]
 
 
-def from_target(history: np.ndarray, paths: np.ndarray, lag: int, seasons: int = 1,
-                target: str = "seasonal-mean") -> np.ndarray:
+def from_target(history: np.ndarray, paths: np.ndarray, reference: Reference) -> np.ndarray:
     """Sampled target paths (samples, horizon) after `history` back in the series' own units."""
     paths = np.asarray(paths, dtype=np.float64)
-    if not lag:
+    if not reference.lag:
         return paths
-    weights = reference_weights(lag, seasons, target)
-    return integrate(np.asarray(history, dtype=np.float64)[-len(weights):], paths, weights)
+    return integrate(np.asarray(history, dtype=np.float64)[-reference.reach:], paths, reference.weights())
 
 
-def reference_text(lag: int, seasons: int = 1, target: str = "seasonal-mean") -> str:
-    """What each value is less of, in words: 'the one 24 steps before it', 'the mean of the 3 values ...'."""
-    if seasons == 1:
-        return f"the one {lag:,} steps before it"
-    moved = ", moved to the level of the last season" if target == "seasonal-shape" else ""
-    return f"the mean of the {seasons} values {lag:,} steps apart before it{moved}"
-
-
-def target_context(history: np.ndarray, context: int, lag: int, seasons: int = 1,
-                   target: str = "seasonal-mean") -> np.ndarray:
+def target_context(history: np.ndarray, context: int, reference: Reference) -> np.ndarray:
     """The last `context` target values of `history`, or a ConfigError when it is too short for one."""
-    reach = lag * seasons
+    reach = reference.reach
     if len(history) <= reach:
         raise ConfigError(f"the context has {len(history)} values; the run forecasts each value less "
-                          f"{reference_text(lag, seasons, target)}, so give at least {reach + 1}")
-    return to_target(np.asarray(history)[-(context + reach):], lag, seasons, target)
+                          f"{reference.text()}, so give at least {reach + 1}")
+    return to_target(np.asarray(history)[-(context + reach):], reference)

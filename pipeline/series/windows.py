@@ -18,7 +18,7 @@ import numpy as np
 
 from charmony.pipeline.series.settings import SeriesOptions
 from charmony.pipeline.series.spread import ScaledSpread
-from charmony.pipeline.series.target import choose_target, from_target, reference_text, target_context, to_target
+from charmony.pipeline.series.target import Reference, choose_target, from_target, target_context, to_target
 from charmony.pipeline.series.values import Bins, Scaling, Series
 from charmony.pipeline.system.errors import CorpusError, RunError
 
@@ -73,11 +73,17 @@ class WindowPlan:
     target: str = "level"  # what the model forecasts (series/target.py)
     lag: int = 0  # the season it is differenced over; 0: the values themselves
     seasons: int = 1  # the target's reference reads the values 1..seasons times `lag` steps before each value
+    recent: int = 0  # ... and for seasonal-change the last `recent` values before it
+
+    @property
+    def reference(self) -> Reference:
+        """What each target value is less of."""
+        return Reference(self.target, self.lag, self.seasons, self.recent)
 
     @property
     def reach(self) -> int:
         """How many values before a target value it is read from."""
-        return self.lag * self.seasons
+        return self.reference.reach
 
     def value_bins(self) -> Bins:
         """The bins every window is quantised by."""
@@ -96,7 +102,8 @@ class WindowPlan:
         try:
             return cls(int(profile["context"]), int(profile["horizon"]), str(profile["scale"]), int(profile["bins"]),
                        float(profile["low"]), float(profile["high"]), str(profile.get("note", "")),
-                       str(profile.get("target", "level")), int(profile.get("lag", 0)), int(profile.get("seasons", 1)))
+                       str(profile.get("target", "level")), int(profile.get("lag", 0)), int(profile.get("seasons", 1)),
+                       int(profile.get("recent", 0)))
         except (KeyError, TypeError, ValueError):
             raise RunError(f"run {run_name!r}'s profile.json is damaged; prepare it again") from None
 
@@ -106,11 +113,11 @@ class WindowPlan:
 
     def model_context(self, history: np.ndarray) -> np.ndarray:
         """The target values the model reads after `history`: its last `context` (differenced) values."""
-        return target_context(history, self.context, self.lag, self.seasons, self.target)
+        return target_context(history, self.context, self.reference)
 
     def restore(self, history: np.ndarray, paths: np.ndarray) -> np.ndarray:
         """Sampled target paths after `history` in the series' own units."""
-        return from_target(history, paths, self.lag, self.seasons, self.target)
+        return from_target(history, paths, self.reference)
 
 
 def choose_context(settings: SeriesOptions, training: int) -> tuple[int, int]:
@@ -166,12 +173,11 @@ class Window:
     context: int = 0  # leading values read but not scored: a validation window's context before its origin
 
 
-def target_series(all_series: list[Series], lag: int, seasons: int, target: str) -> list[Series]:
-    """The series as the model reads them: less their reference over `seasons` seasons of `lag` steps before (that
-    many values shorter), or as they are."""
-    if not lag:
+def target_series(all_series: list[Series], reference: Reference) -> list[Series]:
+    """The series as the model reads them: less their reference (its reach values shorter), or as they are."""
+    if not reference.lag:
         return all_series
-    return [replace(series, values=to_target(series.values, lag, seasons, target), missing=None) for series in all_series]
+    return [replace(series, values=to_target(series.values, reference), missing=None) for series in all_series]
 
 
 def windows(all_series: list[Series], settings: SeriesOptions, context: int, horizon: int, reach: int = 0) -> Iterator[Window]:
@@ -231,14 +237,12 @@ def differenced_windows(settings: SeriesOptions, shortest: int) -> tuple[int, in
 
 @dataclass(frozen=True)
 class TargetWindows:
-    """The windows' context and horizon, and the target read from them: what `target` takes, differenced over
-    `seasons` seasons of `lag` steps (0: the values themselves), and why `auto` chose it."""
+    """The windows' context and horizon, and the target read from them: each value less `reference` (lag 0: the
+    values themselves), and why `auto` chose it."""
 
     context: int
     horizon: int
-    lag: int = 0
-    seasons: int = 1
-    target: str = "level"
+    reference: Reference = Reference()
     why: str = ""
 
 
@@ -264,22 +268,24 @@ def choose_target_windows(all_series: list[Series], settings: SeriesOptions) -> 
             raise CorpusError(f"--option target={settings.target} needs a period no longer than the context "
                               f"({context} values); give a shorter --option period or a longer --option context")
         return TargetWindows(*choose_context(settings, shortest))
-    target, seasons, why = settings.target, max(2, context // lag), ""
-    if target == "auto":
+    reference, why = Reference(settings.target, lag, max(2, context // lag)), ""
+    if settings.target == "seasonal-change":
+        reference = Reference(settings.target, lag, 1, 1)
+    if settings.target == "auto":
         parts = [(series.values, Parts.of(len(series.values), settings.holdout).held_out) for series in all_series]
         most = max(context // lag, min(REFERENCE_CONTEXTS * context, shortest // REFERENCE_SHARE) // lag)
-        target, seasons, why = choose_target(parts, horizon, lag, most)
-        if target == "level":
+        reference, why = choose_target(parts, horizon, lag, most, settings.periods)
+        if reference.target == "level":
             return TargetWindows(*choose_context(settings, shortest), why=why)
-    if target == "seasonal-difference":
-        return TargetWindows(context, horizon, lag, 1, target, why)
+    if reference.target == "seasonal-difference":
+        return TargetWindows(context, horizon, Reference(reference.target, lag), why)
     try:
-        return TargetWindows(*choose_context(settings, shortest - lag * seasons), lag, seasons, target, why)
+        return TargetWindows(*choose_context(settings, shortest - reference.reach), reference, why)
     except CorpusError:
         if settings.target != "auto":
             raise
-        return TargetWindows(context, horizon, lag, 1, "seasonal-difference",
-                             why + f"; too short for {seasons} seasons, so seasonal-difference")
+        return TargetWindows(context, horizon, Reference("seasonal-difference", lag),
+                             why + f"; too short for {reference.seasons} seasons, so seasonal-difference")
 
 
 class FlatTarget(Exception):
@@ -293,7 +299,7 @@ def plan_windows(all_series: list[Series], settings: SeriesOptions) -> WindowPla
     one value (a season repeated exactly), which would leave nothing to learn and no bins to tell values apart.
     """
     chosen = choose_target_windows(all_series, settings)
-    if settings.target != "auto" or not chosen.lag:
+    if settings.target != "auto" or not chosen.reference.lag:
         return _plan(all_series, settings, chosen)
     try:
         return _plan(all_series, settings, chosen, refuse_flat=True)
@@ -304,8 +310,8 @@ def plan_windows(all_series: list[Series], settings: SeriesOptions) -> WindowPla
 
 
 def _plan(all_series: list[Series], settings: SeriesOptions, chosen: TargetWindows, refuse_flat: bool = False) -> WindowPlan:
-    context, horizon, lag, seasons = chosen.context, chosen.horizon, chosen.lag, chosen.seasons
-    targets, lookback = target_series(all_series, lag, seasons, chosen.target), lag * seasons
+    context, horizon, reference = chosen.context, chosen.horizon, chosen.reference
+    targets, lookback = target_series(all_series, reference), reference.reach
     low, high, count = math.inf, -math.inf, 0
     spread = ScaledSpread()
     for window in windows(targets, settings, context, horizon, lookback):
@@ -318,7 +324,7 @@ def _plan(all_series: list[Series], settings: SeriesOptions, chosen: TargetWindo
     if refuse_flat and spread.flat():
         raise FlatTarget()
     clipped = ""
-    if not lag or not spread.too_wide(settings.bins, 1 + 2 * MARGIN):
+    if not reference.lag or not spread.too_wide(settings.bins, 1 + 2 * MARGIN):
         spread.check(all_series, settings.bins, 1 + 2 * MARGIN, unit, lookback)
     else:  # a differenced target's rare spikes: clipped, not refused
         series, value = spread.farthest(all_series, lookback)
@@ -333,7 +339,7 @@ def _plan(all_series: list[Series], settings: SeriesOptions, chosen: TargetWindo
             f"{count:,} training windows at random starts; validation on the {parts.held_out - parts.validation:,} "
             f"values before the last {longest - parts.held_out:,} (held out for evaluate) of the longest series; "
             f"{settings.bins} bins over {low - reach:.3g}..{high + reach:.3g} {unit}"
-            + (f"; the model forecasts each value less {reference_text(lag, seasons, chosen.target)}" if lag else "")
+            + (f"; the model forecasts each value less {reference.text()}" if reference.lag else "")
             + (f" ({chosen.why})" if chosen.why else "") + clipped)
     return WindowPlan(context, horizon, settings.scale, settings.bins, low - reach, high + reach, note,
-                      chosen.target, lag, seasons)
+                      reference.target, reference.lag, reference.seasons, reference.recent)
