@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from charmony.pipeline.series.settings import SeriesOptions
-from charmony.pipeline.series.target import choose_target
+from charmony.pipeline.series.target import Reference, choose_target, from_target
 from charmony.pipeline.series.values import Series
 from charmony.pipeline.series.windows import Parts, WindowPlan, plan_windows
 from charmony.pipeline.system.errors import CorpusError
@@ -83,3 +83,22 @@ def test_auto_is_the_default_and_a_run_prepared_before_it_reads_as_recorded():
     old = WindowPlan.of_profile(recorded, "old")
     assert (old.target, old.lag, old.reach) == ("level", 0, 0)
     assert WindowPlan.of_profile(plan.to_json(), "new") == plan
+
+
+def test_auto_follows_yesterdays_level_under_last_weeks_shape_where_each_day_moves_it():
+    days = 8 * 7 * 4
+    steps = np.arange(days * 24)
+    week = 5 * np.sin(2 * np.pi * steps / 24) + 3 * (steps // 24 % 7 >= 5)  # a daily shape, lower at weekends
+    level = np.repeat(np.cumsum(np.random.default_rng(6).normal(0, 2, days)), 24)  # each day's level moves
+    values = 100 + level + week + np.random.default_rng(7).normal(0, 3, len(steps))
+    plan = plan_windows([Series("load", values)], SeriesOptions(periods=(24, 168), target="auto"))
+    assert (plan.target, plan.lag, plan.recent) == ("seasonal-change", 168, 24), plan.note
+    assert "from the last 24 values chosen on the training and validation parts" in plan.note
+    untrained = {}
+    parts = Parts.of(len(values), 0.2)
+    for name, reference in (("change", plan.reference), ("week", Reference("seasonal-difference", 168))):
+        origins = range(parts.validation, parts.held_out - 24, 24)
+        errors = [np.abs(from_target(values[:origin], np.zeros(24), reference) - values[origin:origin + 24]).mean()
+                  for origin in origins]
+        untrained[name] = np.mean(errors)
+    assert untrained["change"] < untrained["week"] / 1.5, "last week's values miss the week's moves of the level"

@@ -125,8 +125,10 @@ def score_forecasts(run: Run, config: ForecastScoreConfig) -> ForecastScore:
     drawn = draw_paths(model, plan, run.vocabulary(), histories, how)
     calibration = run_calibration(run, model, plan, Forecasts(path.name, checkpoint.step, path.stat().st_mtime_ns, config.temperature, horizon),
                                   lambda: documents, settings.holdout, prepared, device)
-    paths = widen(drawn, calibration.floor * np.array([history_scale(history, prepared) for history in histories]))
     scales = np.array([seasonal_scale(history, settings.period) for history in histories])
+    floor_scales = (np.where(np.isfinite(scales), scales, 0.0) if prepared == settings.period
+                    else np.array([history_scale(history, prepared) for history in histories]))
+    paths = widen(drawn, calibration.floor * floor_scales)
     figures = {MODEL: Figures.of(np.median(paths, axis=1), truth, scales, paths)}
     uncalibrated = Figures.of(np.median(drawn, axis=1), truth, scales, drawn).coverage
     for baseline in baselines:
