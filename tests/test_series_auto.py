@@ -8,7 +8,7 @@ from charmony.pipeline.series.settings import SeriesOptions
 from charmony.pipeline.series.target import Reference, choose_target, from_target
 from charmony.pipeline.series.values import Series
 from charmony.pipeline.series.windows import Parts, WindowPlan, plan_windows
-from charmony.pipeline.system.errors import CorpusError
+from charmony.pipeline.system.errors import CorpusError, RunError
 
 
 def season(length: int, period: int = 24, noise: float = 1.0, seed: int = 0) -> np.ndarray:
@@ -83,6 +83,9 @@ def test_auto_is_the_default_and_a_run_prepared_before_it_reads_as_recorded():
     old = WindowPlan.of_profile(recorded, "old")
     assert (old.target, old.lag, old.reach) == ("level", 0, 0)
     assert WindowPlan.of_profile(plan.to_json(), "new") == plan
+    for damage in ({"seasons": 0}, {"target": "seasonal-change", "recent": 0}, {"lag": -24}):
+        with pytest.raises(RunError, match="run 'bad''s profile.json is damaged; prepare it again"):
+            WindowPlan.of_profile({**plan.to_json(), **damage}, "bad")
 
 
 def test_auto_follows_yesterdays_level_under_last_weeks_shape_where_each_day_moves_it():

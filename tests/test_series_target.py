@@ -165,18 +165,22 @@ def _trained(tmp_path, values: np.ndarray, target: str) -> Run:
     return run
 
 
-def test_the_seasonal_difference_beats_the_level_on_a_steepening_trend(tmp_path):
+def test_the_seasonal_difference_and_change_beat_the_level_on_a_steepening_trend(tmp_path):
     values = trending_season()
     scores = {target: score_forecasts(_trained(tmp_path, values, target),
                                       ForecastScoreConfig(num_samples=20, origins=16, device="cpu", checkpoint="latest"))
-              for target in ("level", "seasonal-difference")}
-    level, difference = (scores[target].figures["model"] for target in ("level", "seasonal-difference"))
+              for target in ("level", "seasonal-difference", "seasonal-change")}
+    level, difference, change = (scores[target].figures["model"] for target in ("level", "seasonal-difference", "seasonal-change"))
     naive = scores["level"].figures["seasonal naive 24"]
     assert difference.mae < 0.5 * level.mae, "the level model cannot follow a rate it never saw"
     assert difference.mase < 0.3 * naive.mase, "it learns the drift, not only the season before (untrained: 0.8x)"
     [result] = forecast(Run(tmp_path / "runs" / "seasonal-difference"), ForecastConfig(horizon=60, num_samples=10, seed=0, device="cpu"))
     assert result.metadata["target"] == "seasonal-difference" and result.metadata["lag"] == 24
     assert result.quantile(50)[-24:].mean() > values[-24:].mean(), "beyond a season each path goes on from its own forecast"
+    assert change.mase < 0.3 * naive.mase, "the last value moved as the day before moved carries the trend (untrained: 0.12x)"
+    [moved] = forecast(Run(tmp_path / "runs" / "seasonal-change"), ForecastConfig(horizon=60, num_samples=10, seed=0, device="cpu"))
+    assert (moved.metadata["target"], moved.metadata["lag"], moved.metadata["recent"]) == ("seasonal-change", 24, 1)
+    assert moved.quantile(50)[-24:].mean() > values[-24:].mean() + 1, "two days on, the trend is carried"
 
 
 def test_evaluate_and_forecast_apply_the_floor_kept_in_the_run(tmp_path):

@@ -100,10 +100,13 @@ class WindowPlan:
             raise RunError(f"run {run_name!r} was prepared before series windows were scaled by their own level "
                            f"(series format {FORMAT}); prepare it again")
         try:
-            return cls(int(profile["context"]), int(profile["horizon"]), str(profile["scale"]), int(profile["bins"]),
+            plan = cls(int(profile["context"]), int(profile["horizon"]), str(profile["scale"]), int(profile["bins"]),
                        float(profile["low"]), float(profile["high"]), str(profile.get("note", "")),
                        str(profile.get("target", "level")), int(profile.get("lag", 0)), int(profile.get("seasons", 1)),
                        int(profile.get("recent", 0)))
+            if plan.lag < 0 or plan.seasons < 1 or (plan.lag and plan.target == "seasonal-change" and plan.recent < 1):
+                raise ValueError("a reference that reads no values")
+            return plan
         except (KeyError, TypeError, ValueError):
             raise RunError(f"run {run_name!r}'s profile.json is damaged; prepare it again") from None
 
