@@ -7,7 +7,7 @@ import pytest
 from charmony.pipeline.series.settings import SeriesOptions
 from charmony.pipeline.series.target import Reference, choose_target, from_target
 from charmony.pipeline.series.values import Series
-from charmony.pipeline.series.windows import Parts, WindowPlan, plan_windows
+from charmony.pipeline.series.windows import Parts, WindowPlan, choose_context, longest_reach, plan_windows
 from charmony.pipeline.system.errors import CorpusError, RunError
 
 
@@ -105,3 +105,21 @@ def test_auto_follows_yesterdays_level_under_last_weeks_shape_where_each_day_mov
                   for origin in origins]
         untrained[name] = np.mean(errors)
     assert untrained["change"] < untrained["week"] / 1.5, "last week's values miss the week's moves of the level"
+
+
+def test_auto_weighs_only_references_whose_reach_leaves_room_for_windows_and_says_why_a_straight_line_is_the_level():
+    steps = np.arange(51)
+    values = 3 + 0.8 * steps + 5 * np.sin(2 * np.pi * steps / 12) + 3 * np.sin(2 * np.pi * steps / 11) \
+        + np.random.default_rng(51).normal(0, 0.3, 51)
+    settings = SeriesOptions(periods=(11, 12), target="auto")
+    shortest = Parts.of(51, 0.2).validation
+    room = longest_reach(settings, shortest)
+    assert 12 < room < 12 + 11, "the last 11 values moved as in a season reach too far for this series' windows"
+    with pytest.raises(CorpusError):
+        choose_context(settings, shortest - room - 1)
+    plan = plan_windows([Series("short", values)], settings)
+    assert plan.target == "seasonal-change" and plan.reach <= room, plan.note
+    assert "too short" not in plan.note, "a reference that fits is taken, not the last season in its place"
+    line = plan_windows([Series("line", np.arange(2400.0))], SeriesOptions(target="auto"))
+    assert line.target == "level" and "a reference forecasts the values before the held-out part exactly (a season " \
+        "repeated, or a straight line)" in line.note

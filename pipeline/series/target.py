@@ -112,9 +112,10 @@ def candidates(lag: int, most_seasons: int, periods: tuple[int, ...] = ()) -> li
 
 
 def choose_target(parts: list[tuple[np.ndarray, int]], horizon: int, lag: int, most_seasons: int,
-                  periods: tuple[int, ...] = ()) -> tuple[Reference, str]:
+                  periods: tuple[int, ...] = (), longest_reach: int | None = None) -> tuple[Reference, str]:
     """(reference, why): what `auto` takes, from the values before each series' held-out part alone (`parts`:
-    each series' values, and where its held-out part starts).
+    each series' values, and where its held-out part starts), among the candidates that read at most
+    `longest_reach` values before each value (None: any).
 
     Forecasts from origins over the training and validation parts by what each candidate gives untrained: the
     last value (`level`), the last season repeated (`seasonal-difference`), the mean of the last
@@ -124,7 +125,8 @@ def choose_target(parts: list[tuple[np.ndarray, int]], horizon: int, lag: int, m
     is fitted, so the training part scores them out of sample as the validation part does; the model starts from
     the best.
     """
-    references = candidates(lag, most_seasons, periods)
+    references = [reference for reference in candidates(lag, most_seasons, periods)
+                  if longest_reach is None or reference.reach <= longest_reach]
     errors = dict.fromkeys(references, 0.0)
     first = max(reference.reach for reference in references)
     for values, held_out in parts:
@@ -139,8 +141,8 @@ def choose_target(parts: list[tuple[np.ndarray, int]], horizon: int, lag: int, m
             forecast = integrate(before[:, first - reference.reach:], zeros, reference.weights())
             errors[reference] += float(np.abs(forecast - truth).sum())
     best = min(errors, key=lambda key: errors[key])  # the first of equals: the simplest
-    if not errors[best]:  # a season repeated exactly: plan_windows takes the level where nothing is left to learn
-        return Reference("seasonal-difference", lag), ""
+    if not errors[best]:  # forecast exactly (a season repeated, a straight line): plan_windows takes the level
+        return best, ""
     others = ", ".join(f"{key.name()} {errors[key] / errors[best]:.2f}x"
                        for key in sorted(errors, key=lambda key: errors[key])[1:3])
     if best == Reference("seasonal-mean", lag, 1):

@@ -277,7 +277,7 @@ def choose_target_windows(all_series: list[Series], settings: SeriesOptions) -> 
     if settings.target == "auto":
         parts = [(series.values, Parts.of(len(series.values), settings.holdout).held_out) for series in all_series]
         most = max(context // lag, min(REFERENCE_CONTEXTS * context, shortest // REFERENCE_SHARE) // lag)
-        reference, why = choose_target(parts, horizon, lag, most, settings.periods)
+        reference, why = choose_target(parts, horizon, lag, most, settings.periods, longest_reach(settings, shortest))
         if reference.target == "level":
             return TargetWindows(*choose_context(settings, shortest), why=why)
     if reference.target == "seasonal-difference":
@@ -291,6 +291,20 @@ def choose_target_windows(all_series: list[Series], settings: SeriesOptions) -> 
                              why + f"; too short for {reference.seasons} seasons, so seasonal-difference")
 
 
+def longest_reach(settings: SeriesOptions, shortest: int) -> int:
+    """The most values a target may read before each value and still leave a training part of `shortest` values
+    room for windows (`choose_context`); -1 where none does."""
+    low, high = -1, shortest
+    while low < high:
+        middle = (low + high + 1) // 2
+        try:
+            choose_context(settings, shortest - middle)
+            low = middle
+        except CorpusError:
+            high = middle - 1
+    return low
+
+
 class FlatTarget(Exception):
     """The middle half of a differenced target's scaled training values is one value."""
 
@@ -299,7 +313,7 @@ def plan_windows(all_series: list[Series], settings: SeriesOptions) -> WindowPla
     """The windows' context and horizon from the series' lengths, and bins over the scaled training windows.
 
     `auto` takes the values themselves where the middle half of the differenced target's training values is
-    one value (a season repeated exactly), which would leave nothing to learn and no bins to tell values apart.
+    one value (a season repeated exactly, or a straight line), which would leave nothing to learn and no bins to tell values apart.
     """
     chosen = choose_target_windows(all_series, settings)
     if settings.target != "auto" or not chosen.reference.lag:
@@ -309,7 +323,9 @@ def plan_windows(all_series: list[Series], settings: SeriesOptions) -> WindowPla
     except FlatTarget:
         level = replace(settings, target="level")
         return _plan(all_series, level, replace(choose_target_windows(all_series, level),
-                                                why="level chosen: the series repeats its season exactly"))
+                                                why="level chosen: a reference forecasts the values before the "
+                                                    "held-out part exactly (a season repeated, or a straight line), "
+                                                    "which leaves nothing to learn"))
 
 
 def _plan(all_series: list[Series], settings: SeriesOptions, chosen: TargetWindows, refuse_flat: bool = False) -> WindowPlan:
