@@ -20,7 +20,7 @@ from charmony.pipeline.series.baselines import check_baseline_names, free_baseli
 from charmony.pipeline.series.calibration import Forecasts, history_scale, run_calibration, widen
 from charmony.pipeline.series.forecast import series_corpus
 from charmony.pipeline.series.history import Document, held_out_documents, window_plan
-from charmony.pipeline.series.metrics import Figures, seasonal_scale
+from charmony.pipeline.series.metrics import Figures
 from charmony.pipeline.series.paths import Drawing, draw_paths
 from charmony.pipeline.series.settings import SeriesOptions
 from charmony.pipeline.system.device import resolve_device
@@ -125,9 +125,8 @@ def score_forecasts(run: Run, config: ForecastScoreConfig) -> ForecastScore:
     drawn = draw_paths(model, plan, run.vocabulary(), histories, how)
     calibration = run_calibration(run, model, plan, Forecasts(path.name, checkpoint.step, path.stat().st_mtime_ns, config.temperature, horizon),
                                   lambda: documents, settings.holdout, prepared, device)
-    scales = np.array([seasonal_scale(history, settings.period) for history in histories])
-    floor_scales = (np.where(np.isfinite(scales), scales, 0.0) if prepared == settings.period
-                    else np.array([history_scale(history, prepared) for history in histories]))
+    scales = np.array([history_scale(history, settings.period) for history in histories])  # 0: no MASE for it
+    floor_scales = scales if prepared == settings.period else np.array([history_scale(history, prepared) for history in histories])
     paths = widen(drawn, calibration.floor * floor_scales)
     figures = {MODEL: Figures.of(np.median(paths, axis=1), truth, scales, paths)}
     uncalibrated = Figures.of(np.median(drawn, axis=1), truth, scales, drawn).coverage

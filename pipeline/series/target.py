@@ -128,6 +128,7 @@ def choose_target(parts: list[tuple[np.ndarray, int]], horizon: int, lag: int, m
     references = [reference for reference in candidates(lag, most_seasons, periods)
                   if longest_reach is None or reference.reach <= longest_reach]
     errors = dict.fromkeys(references, 0.0)
+    weights = {reference: reference.weights() for reference in references[1:]}
     first = max(reference.reach for reference in references)
     for values, held_out in parts:
         origins = np.arange(first, held_out - horizon + 1, max(1, (held_out - horizon + 1 - first) // CHOSEN_ON))
@@ -138,7 +139,7 @@ def choose_target(parts: list[tuple[np.ndarray, int]], horizon: int, lag: int, m
         errors[references[0]] += float(np.abs(before[:, -1:] - truth).sum())
         zeros = np.zeros_like(truth)
         for reference in references[1:]:
-            forecast = integrate(before[:, first - reference.reach:], zeros, reference.weights())
+            forecast = integrate(before[:, first - reference.reach:], zeros, weights[reference])
             errors[reference] += float(np.abs(forecast - truth).sum())
     best = min(errors, key=lambda key: errors[key])  # the first of equals: the simplest
     if not errors[best]:  # forecast exactly (a season repeated, a straight line): plan_windows takes the level
