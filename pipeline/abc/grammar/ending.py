@@ -15,7 +15,7 @@ from charmony.pipeline.abc.grammar.compiled import CompiledGrammar
 from charmony.pipeline.abc.grammar.measure import Measure
 from charmony.pipeline.abc.grammar.pitch import Accidentals, note_pitch
 from charmony.pipeline.abc.grammar.state import AbcState, ceiling, next_factor
-from charmony.pipeline.abc.grammar.symbols import INF, LEN, OCT
+from charmony.pipeline.abc.grammar.symbols import INF, LEN, OCT, ONE
 from charmony.pipeline.abc.grammar.voicing import last_degrees
 
 Sounds = tuple[tuple[int, int, int | None], ...]  # the voice above's last bar: (start, end, MIDI key or None)
@@ -112,8 +112,7 @@ class LastNote:
 
     def held_sound(self, unit: int, midi: int) -> Sounds:
         """A tie's note that starts the voice above's line: from the bar's start, for at least the shortest note."""
-        shortest = min((self.measure.length_of(unit, text) for text in self.grammar.lengths["note"].words), default=1)
-        return ((0, max(1, shortest), midi),)
+        return ((0, self._shortest(unit), midi),)
 
     def _note_starts(self, unit: int, duration: int) -> tuple[tuple[int, int], ...]:
         """Where a note lasting to the end of a bar of `duration` can start, and its fewest characters (letter, length)."""
@@ -146,7 +145,8 @@ class LastNote:
             midi = self._highest(s)
         if midi is None:
             return sounds
-        return sounds + ((s.elapsed, s.elapsed + self._shortest(s), midi),)
+        prefix = s.buf if s.pos == LEN else ""  # the note's length as written so far
+        return sounds + ((s.elapsed, s.elapsed + self._shortest(s.unit, prefix, next_factor(s)), midi),)
 
     def _highest(self, s: AbcState) -> int:
         """The highest the note whose letter is written (`s` at OCT) can sound: its octave marks can still take it
@@ -158,9 +158,7 @@ class LastNote:
         allowed = [pitch for pitch in reachable if limit is None or pitch <= limit]
         return max(allowed) if allowed else min(reachable)
 
-    def _shortest(self, s: AbcState) -> int:
-        """The fewest ticks the note being written can last (its length as written so far, at LEN)."""
-        prefix = s.buf if s.pos == LEN else ""
-        factor = next_factor(s)
-        ticks = [self.measure.length_of(s.unit, text, factor) for text in self.grammar.lengths["note"].extending(prefix)]
+    def _shortest(self, unit: int, prefix: str = "", factor: tuple[int, int] = ONE) -> int:
+        """The fewest ticks (at least 1) a note whose length starts with `prefix` can last, times `factor`."""
+        ticks = [self.measure.length_of(unit, text, factor) for text in self.grammar.lengths["note"].extending(prefix)]
         return max(1, min(ticks, default=1))
