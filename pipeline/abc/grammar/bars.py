@@ -296,7 +296,6 @@ class Bars:
         frame = s.frame
         meter = s.meter if voice == 0 else s.block.meter
         return s.but(voice=voice, pending=frame.prefixes[voice], pos=ITEM, buf="", meter=meter, j=0,
-                     upper=s.sounding if voice else (), sounding=(),
                      **fresh_bar(meter), space=True, after_bar=False, line_start=frame.voices == 1,
                      blank_line=frame.voices == 1, opening=False,
                      tied=s.held[voice] if s.held else None, last_pitch=None,

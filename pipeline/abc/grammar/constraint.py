@@ -68,7 +68,7 @@ class AbcConstraint(Constraint[AbcState]):
         form = self.grammar.form
         degrees = state.tonic is not None and ((form.final_degrees is not None and state.voice == 0)
                                                or last_voice_ending(self.grammar, state))
-        separate = degrees or state.tied is not None or state.upper or self.lexer.voicing.applies(state)
+        separate = degrees or state.tied is not None or self.lexer.crossing(state) or self.lexer.voicing.applies(state)
         letters = frozenset() if separate else self.grammar.letters
         result: list[bool] = []
         seen: dict[bool, bool] = {}

@@ -8,13 +8,13 @@ from charmony.pipeline.abc.grammar.bars import Bars
 from charmony.pipeline.abc.grammar.cache import Memo
 from charmony.pipeline.abc.grammar.compiled import CompiledGrammar
 from charmony.pipeline.abc.grammar.count import owes
-from charmony.pipeline.abc.grammar.ending import LastNote, in_bar
+from charmony.pipeline.abc.grammar.ending import LastNote
 from charmony.pipeline.abc.grammar.keys import bars_key, form_key, state_key
 from charmony.pipeline.abc.grammar.lengths import tuplet_notes
 from charmony.pipeline.abc.grammar.lexer import Lexer, needs_field
 from charmony.pipeline.abc.grammar.measure import Measure
 from charmony.pipeline.abc.grammar.pitch import fewest_characters
-from charmony.pipeline.abc.grammar.state import AbcState, Block, line_end_cost, next_factor, target_of
+from charmony.pipeline.abc.grammar.state import AbcState, Block, in_bar, line_end_cost, next_factor, target_of
 from charmony.pipeline.abc.grammar.voicing import last_degrees, last_voice_ending
 from charmony.pipeline.abc.grammar.symbols import (
     ACC, BAR, BRACKET, C_ACC, C_OCT, CHORD, CONT, DECO, DONE, FIELD, G_ACC, G_OCT, GRACE, INF, ITEM, LEN, OCT, PAREN,
@@ -80,7 +80,7 @@ class Cost:
         if s.voice + 1 == frame.voices:
             if s.j >= last:
                 return 0
-            sounds = in_bar(s.upper, last)
+            sounds = in_bar(s, s.voice - 1, last)
             keysig = s.keysig
         elif s.voice + 2 == frame.voices:
             if s.j < last:
@@ -159,7 +159,7 @@ class Cost:
         grammar = self.grammar
         mark, most = ("," , grammar.low) if s.note_letter.isupper() else ("'", grammar.high)
         best = INF
-        for more in range(1 + (most - s.marks if s.tied is not None or s.upper or self.lexer.voicing.strict(s) else 0)):
+        for more in range(1 + (most - s.marks if s.tied is not None or self.lexer.crossing(s) or self.lexer.voicing.strict(s) else 0)):
             ended = self.lexer.end_note(s.but(marks=s.marks + more, buf=s.buf + mark * more))
             if ended is not None:
                 owed = self._final_note_pad if self._owes_final_note(ended) else 0
@@ -282,7 +282,7 @@ class Cost:
                 return INF  # the last voice's last note is not on a degree the corpus' last voices end on
             if (rest > 0 and self.last_note.on and s.j + 1 == len(s.block.targets) and not s.last_ok
                     and s.tonic is not None and last_voice_ending(self.grammar, s)):
-                sounds = in_bar(s.upper, s.j)
+                sounds = in_bar(s, s.voice - 1, s.j)
                 lowest = self.last_note.lowest(s, s.keysig, s.bar_accidentals, s.frame.octaves[s.voice])
                 if s.tied is None:
                     fill = self.last_note.last_bar(s.unit, target.duration, elapsed, lowest, sounds)

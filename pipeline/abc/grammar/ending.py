@@ -14,11 +14,11 @@ from functools import lru_cache
 from charmony.pipeline.abc.grammar.compiled import CompiledGrammar
 from charmony.pipeline.abc.grammar.measure import Measure
 from charmony.pipeline.abc.grammar.pitch import Accidentals, note_pitch
-from charmony.pipeline.abc.grammar.state import AbcState, ceiling, next_factor
+from charmony.pipeline.abc.grammar.state import AbcState, Heard, ceiling, in_bar, next_factor, sounds_at
 from charmony.pipeline.abc.grammar.symbols import INF, LEN, OCT, ONE
 from charmony.pipeline.abc.grammar.voicing import last_degrees
 
-Sounds = tuple[tuple[int, int, int | None], ...]  # the voice above's last bar: (start, end, MIDI key or None)
+Sounds = Heard  # the voice above's last bar, in ticks from its start
 
 
 @lru_cache(maxsize=4096)
@@ -34,16 +34,6 @@ def lowest_by_class(letters: frozenset[str], signs: frozenset[str], low: int, hi
                 found = lowest[pitch % 12]
                 lowest[pitch % 12] = pitch if found is None else min(found, pitch)
     return tuple(lowest)
-
-
-def in_bar(recorded: tuple[tuple[int, int, int, int | None], ...], bar: int) -> Sounds:
-    """The notes a voice sounds in bar `bar` of the line, from its (bar, start, end, MIDI key) records."""
-    return tuple((start, end, midi) for at, start, end, midi in recorded if at == bar)
-
-
-def sounds_at(sounds: Sounds, time: int) -> int | None:
-    """The MIDI key the voice above sounds at `time` (None where it rests, holds a chord or is not yet written)."""
-    return next((midi for start, end, midi in sounds if start <= time < end), None)
 
 
 class LastNote:
@@ -132,7 +122,7 @@ class LastNote:
         """What the voice above the last sounds in its last bar so far (`s` in that bar), with the note being written
         or that a tie holds (at its start, for as long as its shortest length: at least that, at its highest)."""
         last = len(s.block.targets) - 1
-        sounds = in_bar(s.sounding, last)
+        sounds = in_bar(s, s.voice, last)
         if s.j != last:
             return sounds
         octave = s.frame.octaves[s.voice]

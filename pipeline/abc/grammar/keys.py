@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from charmony.pipeline.abc.grammar.compiled import CompiledGrammar
 from charmony.pipeline.abc.grammar.pitch import Accidentals, heard_alike, note_pitch
-from charmony.pipeline.abc.grammar.state import AbcState, open_bar, target_of
+from charmony.pipeline.abc.grammar.state import AbcState, bar_start, target_of
 from charmony.pipeline.abc.grammar.symbols import BODY, END, H_VALUE, OCT
 from charmony.pipeline.abc.grammar.voicing import ending_degrees, voicing_key
 from charmony.pipeline.abc.grammar.words import Words
@@ -78,16 +78,17 @@ def state_key(grammar: CompiledGrammar, s: AbcState) -> Hashable:
             s.bare_deco, s.ornament, s.played, s.staccato, s.grace, s.paired, s.last_pitch is None,
             heard_alike(s.buf, s.keysig, s.bar_accidentals) if s.pos == OCT else None,
             form_key(grammar, s), (s.tied, s.keysig, s.bar_accidentals) if s.tied is not None else None,
-            crossing_key(s), voicing_key(grammar, s))
+            crossing_key(grammar, s), voicing_key(grammar, s))
 
 
-def crossing_key(s: AbcState) -> tuple | None:
+def crossing_key(grammar: CompiledGrammar, s: AbcState) -> tuple | None:
     """With --option crossing=no, the voice before's notes that the next character may start a note under: the rest of
-    this bar (a note may end and the next begin) and the next bar's (a barline may end this one), and what gives a note's
-    pitch: the voice's octave=, the key and the bar's accidentals."""
-    if not s.upper:
+    this bar (a note may end and the next begin) and the next bar's (a barline may end this one), times from now, and
+    what gives a note's pitch: the voice's octave=, the key and the bar's accidentals."""
+    if not grammar.options.no_crossing or s.voice == 0 or not s.heard:
         return None
-    bar = open_bar(s)
-    ahead = tuple((j - bar, start, end, midi) for j, start, end, midi in s.upper
-                  if (j == bar and end > s.elapsed) or j == bar + 1)
+    start = bar_start(s)
+    now = start + s.elapsed
+    horizon = start + sum(target.duration for target in s.block.targets[s.j:s.j + 2])
+    ahead = tuple((a - now, b - now, midi) for a, b, midi in s.heard[s.voice - 1] if b > now and a < horizon)
     return ahead, s.frame.octaves[s.voice], s.keysig, s.bar_accidentals

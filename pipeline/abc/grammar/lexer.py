@@ -11,8 +11,8 @@ from charmony.pipeline.abc.grammar.ending import LastNote
 from charmony.pipeline.abc.grammar.lengths import tuplet_notes
 from charmony.pipeline.abc.grammar.measure import Measure
 from charmony.pipeline.abc.grammar.pitch import heard_alike, note_pitch, signature
-from charmony.pipeline.abc.grammar.state import AbcState, ceiling, next_factor, open_bar, target_of
-from charmony.pipeline.abc.grammar.voicing import bar_start, ending_degrees, last_degrees, last_voice_ending
+from charmony.pipeline.abc.grammar.state import AbcState, bar_start, ceiling, next_factor, target_of
+from charmony.pipeline.abc.grammar.voicing import ending_degrees, last_degrees, last_voice_ending
 from charmony.pipeline.abc.grammar.symbols import (
     ACC, ACCIDENTAL_STARTS, AFTER_BARLINE, BAR, BRACKET, BROKEN, C_ACC, C_OCT, CHORD, CONT, DECO, DONE, FIELD,
     G_ACC, G_OCT, GRACE, ITEM, LEN, LENGTH_CHARS, MOST_CHORD_NOTES, MOST_DECORATIONS, MOST_GRACE_NOTES, NOTE_LETTERS,
@@ -35,11 +35,16 @@ class Lexer:
         self.bars = bars
         self.voicing = bars.voicing
         self.last_note = LastNote(grammar, measure)
+        self.no_crossing = grammar.options.no_crossing
+
+    def crossing(self, s: AbcState) -> bool:
+        """Whether the voice being written starts no note above the voice written before it (crossing=no)."""
+        return self.no_crossing and s.voice > 0
 
     def body(self, s: AbcState, c: str) -> AbcState | None:
         """The state after one character of the body."""
         after = self._lex(s, c)
-        if after is not None and after.pos == OCT and after.upper and after.tied is None and self._above(after, lowest=True):
+        if after is not None and after.pos == OCT and self.crossing(after) and after.tied is None and self._above(after, lowest=True):
             return None
         if after is not None and (after.line_start or after.can_end or after.blank_line) and c != "\n":
             after = after.but(line_start=False, can_end=False, blank_line=after.blank_line and c == " ")
@@ -229,9 +234,9 @@ class Lexer:
         alike = heard_alike(s.buf, s.keysig, s.bar_accidentals)
         if s.tied is not None and (pitch != s.tied or not alike):
             return None
-        if s.upper and s.tied is None and self._above(s):
+        if self.crossing(s) and s.tied is None and self._above(s):
             return None
-        if self.grammar.options.no_crossing or self.voicing.records(s):
+        if self.voicing.records(s):
             s = s.but(pitch=pitch + s.frame.octaves[s.voice], continues=s.tied is not None)
         # a tie may follow only a note abc2midi hears as charmony does
         after = s.but(pos=LEN, kind="note", buf="", bar_accidentals=written, last_pitch=pitch if alike else None, tied=None)
@@ -297,9 +302,6 @@ class Lexer:
                 return None
             start = bar_start(s) + s.elapsed
             s = s.but(heard=self.voicing.heard_with(s, start, start + duration, s.pitch if s.kind == "note" else None))
-        if self.grammar.options.no_crossing and s.frame.voices > 1:
-            midi = s.pitch if s.kind == "note" else None
-            s = s.but(sounding=s.sounding + ((open_bar(s), s.elapsed, elapsed, midi),))
         return s.but(pos=ITEM, buf="", elapsed=elapsed, music=True, deco=0, bare_deco=False, ornament=False, staccato=False,
                      played=False, grace=False, paired=None, tie_ok=s.kind == "note" and not s.ornament and not s.staccato, rests_only=rests_only,
                      space=False, after_bar=False, owed=max(0, s.owed - 1), slur=2 if s.slur else 0)

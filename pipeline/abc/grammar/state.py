@@ -9,6 +9,8 @@ from charmony.pipeline.abc.fields import Meter
 from charmony.pipeline.abc.grammar.count import Count
 from charmony.pipeline.abc.grammar.symbols import H_LETTER, ITEM, ONE
 
+Heard = tuple[tuple[int, int, int | None], ...]  # a voice's notes: (start, end in ticks, MIDI key or None for a rest or chord)
+
 
 @dataclass(frozen=True, eq=False)
 class Frame:
@@ -103,15 +105,11 @@ class AbcState:
     keys: tuple[tuple[int, ...], ...] = ()  # ... by voice, as each voice's last line left it
     tonic: int | None = None  # K:'s tonic as a pitch class; None for K:none
     bar_accidentals: tuple[tuple[str, int, int], ...] = ()  # (step, octave, alteration) written in the open bar
-    # with --option crossing=no: the notes of a block's line as (bar, start, end, MIDI key sounded or None for a rest or chord)
-    upper: tuple[tuple[int, int, int, int | None], ...] = ()  # ... of the voice written before this one
-    sounding: tuple[tuple[int, int, int, int | None], ...] = ()  # ... of this voice so far
-    pitch: int | None = None  # ... and the MIDI key of the note being written, as the standard reads it (also with --option harmony)
-    # with --option harmony: where the beats fall, and what each voice sounds (see `voicing`)
+    # with --option harmony or crossing=no, in a tune of several voices: what each voice sounds (see `voicing`, `ceiling`)
+    pitch: int | None = None  # the MIDI key of the note being written, as the standard reads it
     clock: int = 0  # the first voice's ticks from the tune's start to its open bar
     beat_offset: int | None = None  # the first bar's duration modulo a quarter note: the beats fall on it, once known
-    heard: tuple[tuple[tuple[int, int, int | None], ...], ...] = ()  # by voice, its notes (start, end in ticks from the
-    # tune's start, MIDI key or None for a rest or chord) from the beat before the block's first on
+    heard: tuple[Heard, ...] = ()  # by voice, its notes from the beat before the block's first on
     continues: bool = False  # the note being written continues a tie
     # ties, in the voice being written
     last_pitch: int | None = None  # the MIDI key of its last note
@@ -165,16 +163,31 @@ def target_of(s: AbcState) -> Target | None:
     return s.block.targets[s.j]
 
 
-def open_bar(s: AbcState) -> int:
-    """The index of the open bar among its block's (the first voice's: the bars it has closed in the block)."""
-    return s.j if s.voice > 0 else len(s.built)
+def sounds_at(notes: Heard, time: int) -> int | None:
+    """The MIDI key a voice sounds at `time`; None where it rests, holds a chord or has no note."""
+    return next((midi for start, end, midi in notes if start <= time < end), None)
+
+
+def bar_start(s: AbcState) -> int:
+    """Ticks from the tune's start to the open bar of the voice being written."""
+    if s.voice == 0 or s.block is None:
+        return s.clock
+    return s.clock - sum(target.duration for target in s.block.targets[s.j:])
 
 
 def ceiling(s: AbcState) -> int | None:
-    """The MIDI key the voice written before this one sounds where this voice's next note starts (see `upper`);
-    None where it rests, holds a chord, or is not recorded."""
-    bar = open_bar(s)
-    return next((midi for j, start, end, midi in s.upper if j == bar and start <= s.elapsed < end), None)
+    """The MIDI key the voice written before this one sounds where this voice's next note starts (see `heard`);
+    None where it rests, holds a chord, or nothing is recorded."""
+    if s.voice == 0 or not s.heard:
+        return None
+    return sounds_at(s.heard[s.voice - 1], bar_start(s) + s.elapsed)
+
+
+def in_bar(s: AbcState, voice: int, bar: int) -> Heard:
+    """The notes `voice` sounds in bar `bar` of the block a later voice writes (`s`), in ticks from the bar's start."""
+    start = s.clock - sum(target.duration for target in s.block.targets[bar:])
+    end = start + s.block.targets[bar].duration
+    return tuple((a - start, b - start, midi) for a, b, midi in s.heard[voice] if start <= a < end)
 
 
 def line_end_cost(s: AbcState) -> int:

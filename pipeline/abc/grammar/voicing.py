@@ -10,18 +10,12 @@ from __future__ import annotations
 from collections.abc import Hashable
 
 from charmony.pipeline.abc.grammar.compiled import CompiledGrammar
-from charmony.pipeline.abc.grammar.state import AbcState
+from charmony.pipeline.abc.grammar.state import AbcState, Heard, bar_start, sounds_at
 from charmony.pipeline.abc.grammar.symbols import LEN
 from charmony.pipeline.abc.harmony import FITTING, is_parallel
 
-Heard = tuple[tuple[int, int, int | None], ...]  # a voice's notes: (start, end, MIDI key or None)
 ALL_CLASSES = frozenset(range(12))
 MOST_VIEWS = 100_000  # memoised beat views kept before the memo starts again
-
-
-def sounds_at(notes: Heard, time: int) -> int | None:
-    """The MIDI key a voice sounds at `time`; None where it rests, holds a chord or has no note."""
-    return next((midi for start, end, midi in notes if start <= time < end), None)
 
 
 def last_degrees(grammar: CompiledGrammar, s: AbcState) -> frozenset[int]:
@@ -53,13 +47,6 @@ def applies(s: AbcState) -> bool:
     return s.voice > 0 and s.frame.voices > 1 and s.beat_offset is not None
 
 
-def bar_start(s: AbcState) -> int:
-    """Ticks from the tune's start to the open bar of the voice being written."""
-    if s.voice == 0 or s.block is None:
-        return s.clock
-    return s.clock - sum(target.duration for target in s.block.targets[s.j:])
-
-
 def voicing_key(grammar: CompiledGrammar, s: AbcState) -> Hashable:
     """What of the harmony rules the next characters depend on: the voices' notes from the beat before now to the end
     of the next bar (times from now), where the beats fall, and what gives the pitch of the note being written."""
@@ -81,13 +68,14 @@ class Voicing:
 
     def __init__(self, grammar: CompiledGrammar) -> None:
         self.on = grammar.options.chords_on_beats
+        self.keeps = self.on or grammar.options.no_crossing  # crossing=no reads the voices' notes too (`ceiling`)
         self.parallels = grammar.options.no_parallels
         self.quarter = grammar.whole // 4
         self._views: dict[tuple, tuple] = {}  # see `_view`
 
     def records(self, s: AbcState) -> bool:
-        """Whether the voices' notes are kept: with the option, in a tune of several voices."""
-        return self.on and s.frame.voices > 1
+        """Whether the voices' notes are kept: with --option harmony or crossing=no, in a tune of several voices."""
+        return self.keeps and s.frame.voices > 1
 
     def applies(self, s: AbcState) -> bool:
         """Whether the voice being written keeps the rules (see `applies`)."""
