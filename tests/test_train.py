@@ -400,3 +400,21 @@ def test_a_weight_average_is_what_validation_scores_and_best_pt_keeps_and_it_res
     resumed = Checkpoint.load(crashed.checkpoint_path)
     for name, tensor in latest.averaged.items():
         assert torch.equal(resumed.averaged[name], tensor), "the average resumes where it stood"
+
+
+def test_a_weight_average_missing_a_parameter_is_one_line(prepared, invoke):
+    """An average that lacks one of the model's parameters is damaged, not an average of the rest; a tied head's weight
+    is the embedding's, which the average keeps under one name."""
+    tied = prepared("tied-average")
+    train(tied, TINY_TRAIN.with_settings(max_steps=3, ema_decay=0.9, hidden=16, tie_weights=True))
+    assert Checkpoint.load(tied.checkpoint_path).averaged is not None
+    run = prepared("partial-average")
+    train(run, TINY_TRAIN.with_settings(max_steps=3, ema_decay=0.9))
+    payload = torch.load(run.checkpoint_path, weights_only=True)
+    del payload["averaged"]["rnn.weight_hh_l0"]
+    torch.save(payload, run.checkpoint_path)
+    with pytest.raises(CheckpointError, match="checkpoint.pt is damaged: its weight average lacks rnn.weight_hh_l0"):
+        Checkpoint.load(run.checkpoint_path)
+    run.best_path.unlink()
+    sampled = invoke("sample", run.name, "--runs-dir", run.dir.parent, "--max-length", 5)
+    assert_user_error(sampled, "checkpoint.pt is damaged: its weight average lacks rnn.weight_hh_l0")

@@ -126,9 +126,8 @@ class Checkpoint:
         if layout is not None and not isinstance(layout, str):
             raise ValueError("its layout is not a name")
         averaged = payload.get("averaged")
-        if averaged is not None and not (isinstance(averaged, dict) and set(averaged) <= set(model) and all(
-                isinstance(value, torch.Tensor) and value.shape == model[name].shape for name, value in averaged.items())):
-            raise ValueError("its weight average is not the model's tensors")
+        if averaged is not None:
+            _check_average(averaged, model_config)
         if "schedule" in payload:
             schedule = Schedule.from_json(payload["schedule"])
         else:  # format 1: the schedule follows from the settings
@@ -204,6 +203,21 @@ class Checkpoint:
                 f"{path} was trained on documents in layout {self.layout!r}, but this run is prepared in layout {layout!r}; "
                 f"use a checkpoint trained in layout {layout!r}, or prepare the run again in layout {self.layout!r}"
             )
+
+
+def _check_average(averaged: Any, config: ModelConfig) -> None:
+    """A ValueError unless `averaged` holds a tensor of the right shape for every parameter of the model `config`
+    builds, and nothing else (a tied head's weight is the embedding's: one parameter, one name)."""
+    if not isinstance(averaged, dict) or not all(isinstance(value, torch.Tensor) for value in averaged.values()):
+        raise ValueError("its weight average is not the model's tensors")
+    with torch.device("meta"):  # the parameters' names and shapes, without their memory
+        shapes = {name: parameter.shape for name, parameter in CharModel(config).named_parameters()}
+    missing = next((name for name in shapes if name not in averaged), None)
+    if missing is not None:
+        raise ValueError(f"its weight average lacks {missing}")
+    wrong = next((name for name, value in averaged.items() if shapes.get(name) != value.shape), None)
+    if wrong is not None:
+        raise ValueError(f"its weight average's {wrong} is not a parameter of the model's shape")
 
 
 def _is_int(value) -> bool:
