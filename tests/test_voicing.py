@@ -3,6 +3,7 @@ fifths or octaves, the last voice ends on a degree the corpus' last voices end o
 
 from __future__ import annotations
 
+import dataclasses
 from fractions import Fraction
 
 import pytest
@@ -104,6 +105,31 @@ def test_the_last_voice_ends_on_a_degree_the_corpus_last_voices_end_on():
     old = {**profile, "form": {key: value for key, value in profile["form"].items()
                                if key not in ("voiced_tunes", "last_voice_final_degrees", "final_degree_pairs")}}
     assert AbcConstraint(old, CHORDS).grammar.form.last_voice_degrees is None, "a profile written before still works"
+
+
+def two_voices(text: str) -> str:
+    """A test chorale's soprano and bass, as a tune of two voices."""
+    lines = [line for line in text.splitlines() if not line.startswith(("V:2", "V:3", "[V:2]", "[V:3]"))]
+    return "\n".join(lines).replace("V:4", "V:2") + "\n"
+
+
+@pytest.mark.parametrize("options", [CHORDS, STRICT])
+@pytest.mark.parametrize("before", ["", "A2 B | "])
+def test_in_two_voices_the_first_voice_ends_only_where_the_last_can_end_under_it(options, before):
+    # with crossing=no the bass's last note, on G (the corpus' basses end on the tonic), starts at or under the
+    # soprano's; the grammar's lowest G is G,,, so a soprano ending on D,, leaves it none: that `|]` is refused at once,
+    # not at the newline after it, where nothing could follow
+    tunes = [two_voices(tune) for tune in FOUR_VOICES]
+    constraint = AbcConstraint(abc_profile(tunes), dataclasses.replace(options, no_crossing=True))
+    bass = "D,2 D, | " if before else ""
+    head = tunes[1].split("[V:1]")[0] + ("[V:1] B A G | A2 B | c B A | HG3 |\n"
+                                          "[V:2] G, D, E, | D,2 G, | C, D, D, | HG,,3 |\n[V:1] " + before)
+    assert constraint.complete(fed(constraint, head + f"HG3 |]\n[V:2] {bass}HG,,3 |]\n"))
+    low = fed(constraint, head + "HD,,3 |")
+    assert fed(constraint, "]", low) is None
+    room = fed(constraint, head + "HA,,3 |")  # A,, is above G,,
+    assert fed(constraint, "]", room) is not None and constraint.key(room) != constraint.key(low), "masks cached by key"
+    assert constraint.complete(fed(constraint, f" HG3 |]\n[V:2] {bass}z z z | HG,,3 |]\n", low)), "another bar may end it"
 
 
 def test_the_last_voice_ends_as_the_corpus_last_voices_end_after_a_first_voice_ending_so():

@@ -61,16 +61,17 @@ class Cost:
 
     def _last_bar_extra(self, s: AbcState) -> int:
         """With crossing=no, what the last voice's last bar needs beyond the rests the tail counts: rests, then a note on
-        a final degree under the voice above (`ending`); INF where none fits. Counted once the first voice has ended a
-        one-bar last line (then the ties held into it count), in the voices' last lines, and in the voice above the
-        last's last bar; in the last bar itself `_plain_boundary` counts it."""
+        a final degree under the voice above (`ending`); INF where none fits. Counted once the first voice has written
+        the `|]` that ends its last line (a barline closes its bar on the next character, the newline; then the ties
+        held into a one-bar line count, and in a tune of two voices the first voice's notes in that bar), in the voices'
+        last lines, and in the voice above the last's last bar; in the last bar itself `_plain_boundary` counts it."""
         frame, block, last_note = s.frame, s.block, self.last_note
         if s.tonic is None or frame.voices < 2:
             return 0
         if s.voice == 0:
-            if s.pos != DONE or len(s.built) != 1:
+            if s.pos != BAR or s.buf != "|]":
                 return 0
-            last, duration = 0, s.built[0].duration
+            last, duration = len(s.built), s.elapsed  # the bar `|]` closes, not yet among those built
         elif block is None or not block.final or not block.targets:
             return 0
         else:
@@ -83,7 +84,7 @@ class Cost:
             sounds = in_bar(s, s.voice - 1, last)
             keysig = s.keysig
         elif s.voice + 2 == frame.voices:
-            if s.j < last:
+            if s.voice > 0 and s.j < last:
                 return 0
             sounds = last_note.above_last(s)
         elif last == 0 and s.held and s.held[-2] is not None:  # the voice above the last starts its line with a tie's note

@@ -14,7 +14,7 @@ from functools import lru_cache
 from charmony.pipeline.abc.grammar.compiled import CompiledGrammar
 from charmony.pipeline.abc.grammar.measure import Measure
 from charmony.pipeline.abc.grammar.pitch import Accidentals, note_pitch
-from charmony.pipeline.abc.grammar.state import AbcState, Heard, ceiling, in_bar, next_factor, sounds_at
+from charmony.pipeline.abc.grammar.state import AbcState, Heard, ceiling, first_voice_bar, in_bar, next_factor, sounds_at
 from charmony.pipeline.abc.grammar.symbols import INF, LEN, OCT, ONE
 from charmony.pipeline.abc.grammar.voicing import last_degrees
 
@@ -120,7 +120,10 @@ class LastNote:
 
     def above_last(self, s: AbcState) -> Sounds:
         """What the voice above the last sounds in its last bar so far (`s` in that bar), with the note being written
-        or that a tie holds (at its start, for as long as its shortest length: at least that, at its highest)."""
+        or that a tie holds (at its start, for as long as its shortest length: at least that, at its highest). In a tune
+        of two voices the voice above the last is the first, and `s` is at the `|]` that closes its bar."""
+        if s.voice == 0:
+            return first_voice_bar(s)
         last = len(s.block.targets) - 1
         sounds = in_bar(s, s.voice, last)
         if s.j != last:

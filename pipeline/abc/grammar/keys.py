@@ -7,8 +7,8 @@ from functools import lru_cache
 
 from charmony.pipeline.abc.grammar.compiled import CompiledGrammar
 from charmony.pipeline.abc.grammar.pitch import Accidentals, heard_alike, note_pitch
-from charmony.pipeline.abc.grammar.state import AbcState, bar_start, target_of
-from charmony.pipeline.abc.grammar.symbols import BODY, END, H_VALUE, OCT
+from charmony.pipeline.abc.grammar.state import AbcState, bar_start, first_voice_bar, target_of
+from charmony.pipeline.abc.grammar.symbols import BAR, BODY, END, H_VALUE, OCT
 from charmony.pipeline.abc.grammar.voicing import ending_degrees, voicing_key
 from charmony.pipeline.abc.grammar.words import Words
 
@@ -78,7 +78,7 @@ def state_key(grammar: CompiledGrammar, s: AbcState) -> Hashable:
             s.bare_deco, s.ornament, s.played, s.staccato, s.grace, s.paired, s.last_pitch is None,
             heard_alike(s.buf, s.keysig, s.bar_accidentals) if s.pos == OCT else None,
             form_key(grammar, s), (s.tied, s.keysig, s.bar_accidentals) if s.tied is not None else None,
-            crossing_key(grammar, s), voicing_key(grammar, s))
+            crossing_key(grammar, s), voicing_key(grammar, s), last_bar_key(grammar, s))
 
 
 def crossing_key(grammar: CompiledGrammar, s: AbcState) -> tuple | None:
@@ -92,3 +92,15 @@ def crossing_key(grammar: CompiledGrammar, s: AbcState) -> tuple | None:
     horizon = start + sum(target.duration for target in s.block.targets[s.j:s.j + 2])
     ahead = tuple((a - now, b - now, midi) for a, b, midi in s.heard[s.voice - 1] if b > now and a < horizon)
     return ahead, s.frame.octaves[s.voice], s.keysig, s.bar_accidentals
+
+
+def last_bar_key(grammar: CompiledGrammar, s: AbcState) -> tuple | None:
+    """With --option crossing=no and harmony=, in the first voice's barline: what decides whether a `|]` leaves the last
+    voice's last bar room for its last note (see `Cost._last_bar_extra`): the degrees and key it ends in, the ties held
+    into a one-bar line and, in a tune of two voices, the first voice's notes in the bar."""
+    if (s.voice != 0 or s.pos != BAR or not grammar.options.no_crossing or grammar.form.last_voice_degrees is None
+            or s.frame.voices < 2):
+        return None
+    held = s.held[-2:] if s.held and not s.built else None
+    sounds = first_voice_bar(s) if s.frame.voices == 2 else None
+    return s.tonic, s.first_degree, s.unit, s.keys[-1] if s.keys else s.keysig, held, sounds

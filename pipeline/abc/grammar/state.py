@@ -190,6 +190,11 @@ def in_bar(s: AbcState, voice: int, bar: int) -> Heard:
     return tuple((a - start, b - start, midi) for a, b, midi in s.heard[voice] if start <= a < end)
 
 
+def first_voice_bar(s: AbcState) -> Heard:
+    """The notes the first voice sounds in its open bar (`s` in its line), in ticks from the bar's start."""
+    return tuple((a - s.clock, b - s.clock, midi) for a, b, midi in (s.heard[0] if s.heard else ()) if a >= s.clock)
+
+
 def line_end_cost(s: AbcState) -> int:
     """The first voice's newline, the other voices' prefixes and newlines."""
     return 1 + s.frame.after(0) + (s.frame.voices - 1)
