@@ -51,8 +51,9 @@ class SeriesCorpus(SeriesCorpusBase):
                   "the held-out part), level (the values), seasonal-difference (each value less the one a season "
                   "before), seasonal-mean (less the mean of the seasons at its place), seasonal-shape (less that mean "
                   "moved to the last season's level) or seasonal-change (less the value before it plus its change over "
-                  "the same step a season before; auto may weigh more seasons and more last values); the season is "
-                  "the longest period that fits the context",
+                  "the same step a season before; auto may weigh more seasons and more last values, and takes the "
+                  "mean of up to five of these that forecast about as well); the season is the longest period that "
+                  "fits the context",
         "jitter": "noise added to half the training windows, as a share of each one's spread (default 0.05)",
         "stretch": "half the training windows' swings stretched or shrunk by up to this share (default 0.2)",
         "period": "steps in one season, or several comma-separated (24,168), for the seasonal-naive baselines; "

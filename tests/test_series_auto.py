@@ -63,27 +63,32 @@ def test_auto_chooses_among_level_and_each_number_of_seasons_before_the_held_out
     assert (plan.target, plan.lag) == ("level", 0) and "level chosen" in plan.note
     steps = np.arange(2400)
     changing = season(2400, noise=2) + 5 * 0.8 * np.sin(steps / 100) * np.sin(2 * np.pi * steps / 24)  # its size drifts
-    chosen, _ = choose_target([(changing, parts.held_out)], 24, 24, 8)
+    chosen, _ = choose_target([(changing, parts.held_out)], 24, 24, 8, combined=1)
     assert chosen.target in ("seasonal-mean", "seasonal-shape") and chosen.seasons == 3, \
         "few seasons: enough to average the noise, few to follow the drift"
     later = changing.copy()
     later[parts.held_out:] = walk[parts.held_out:]
     assert choose_target([(later, parts.held_out)], 24, 24, 8) == choose_target([(changing, parts.held_out)], 24, 24, 8)
     plan = plan_windows([Series("changing", changing)], SeriesOptions(target="auto"))
-    assert plan.reference == chosen and plan.reach == 24 * chosen.seasons
+    assert plan.reference == choose_target([(changing, parts.held_out)], 24, 24, 8)[0]
+    assert plan.target == "combined" and plan.parts[0] == chosen and plan.reach == max(part.reach for part in plan.parts)
 
 
 def test_auto_is_the_default_and_a_run_prepared_before_it_reads_as_recorded():
     assert SeriesOptions().target == SeriesOptions.parse({}).target == "auto"
     plan = plan_windows([Series("load", season(2400))], SeriesOptions.parse({}))
-    assert plan.target == "seasonal-mean" and plan.lag == 24 and "chosen on the training and validation parts" in plan.note
+    assert plan.target == "combined" and plan.lag == 24 and {part.target for part in plan.parts} <= {"seasonal-mean", "seasonal-shape"}
+    assert "references that forecast the training and validation parts best" in plan.note
     recorded = plan.to_json()
-    for key in ("target", "lag", "seasons"):  # a profile.json from before targets: the values themselves
+    for key in ("target", "lag", "seasons", "parts"):  # a profile.json from before targets: the values themselves
         del recorded[key]
     old = WindowPlan.of_profile(recorded, "old")
     assert (old.target, old.lag, old.reach) == ("level", 0, 0)
     assert WindowPlan.of_profile(plan.to_json(), "new") == plan
-    for damage in ({"seasons": 0}, {"target": "seasonal-change", "recent": 0}, {"lag": -24}):
+    one = plan.to_json()["parts"][0]
+    for damage in ({"target": "seasonal-change", "recent": 0, "parts": []}, {"lag": -24}, {"parts": []},
+                   {"parts": [{**one, "lag": 12}]}, {"parts": [{**one, "seasons": 0}]}, {"parts": [{"target": "level"}]},
+                   {"target": "seasonal-mean"}):
         with pytest.raises(RunError, match="run 'bad''s profile.json is damaged; prepare it again"):
             WindowPlan.of_profile({**plan.to_json(), **damage}, "bad")
 
@@ -95,8 +100,8 @@ def test_auto_follows_yesterdays_level_under_last_weeks_shape_where_each_day_mov
     level = np.repeat(np.cumsum(np.random.default_rng(6).normal(0, 2, days)), 24)  # each day's level moves
     values = 100 + level + week + np.random.default_rng(7).normal(0, 3, len(steps))
     plan = plan_windows([Series("load", values)], SeriesOptions(periods=(24, 168), target="auto"))
-    assert (plan.target, plan.lag, plan.recent) == ("seasonal-change", 168, 24), plan.note
-    assert "from the last 24 values chosen on the training and validation parts" in plan.note
+    assert plan.parts[0] == Reference("seasonal-change", 168, plan.parts[0].seasons, 24), plan.note
+    assert "the last 24 values' mean moved as in" in plan.note
     untrained = {}
     parts = Parts.of(len(values), 0.2)
     for name, reference in (("change", plan.reference), ("week", Reference("seasonal-difference", 168))):
@@ -118,7 +123,7 @@ def test_auto_weighs_only_references_whose_reach_leaves_room_for_windows_and_say
     with pytest.raises(CorpusError):
         choose_context(settings, shortest - room - 1)
     plan = plan_windows([Series("short", values)], settings)
-    assert plan.target == "seasonal-change" and plan.reach <= room, plan.note
+    assert plan.parts and all(part.reach <= room for part in plan.parts) and plan.reach <= room, plan.note
     assert "too short" not in plan.note, "a reference that fits is taken, not the last season in its place"
     line = plan_windows([Series("line", np.arange(2400.0))], SeriesOptions(target="auto"))
     assert line.target == "level" and "a reference forecasts the values before the held-out part exactly (a season " \

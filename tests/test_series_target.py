@@ -15,7 +15,8 @@ from charmony.pipeline.run.folder import Run
 from charmony.pipeline.series.calibration import FILE
 from charmony.pipeline.series.forecast import forecast
 from charmony.pipeline.series.score import score_forecasts
-from charmony.pipeline.series.target import Reference, choose_target, from_target, target_context, to_target
+from charmony.pipeline.series.target import (COMBINED, NEAR, Reference, choose_target, from_target, rank_references,
+                                             target_context, to_target)
 from charmony.pipeline.series.windows import Parts
 from charmony.pipeline.system.errors import ConfigError, CorpusError
 from charmony.pipeline.training.train import train
@@ -90,9 +91,10 @@ def test_auto_takes_the_seasons_shape_where_the_level_wanders_under_a_noisy_seas
     level = np.cumsum(np.random.default_rng(5).normal(0, 0.2, 2400))  # a random walk under the season
     values = 20 + level + 5 * np.sin(2 * np.pi * steps / 24) + noise
     parts = Parts.of(len(values), 0.2)
-    chosen, why = choose_target([(values, parts.held_out)], 24, 24, 8)
+    chosen, why = choose_target([(values, parts.held_out)], 24, 24, 8, combined=1)
     assert (chosen.target, chosen.seasons) == ("seasonal-shape", 8) and why.startswith("seasonal-shape over 8 seasons")
-    assert choose_target([(values - level, parts.held_out)], 24, 24, 8)[0].target == "seasonal-mean", "a steady level: the mean"
+    steady = choose_target([(values - level, parts.held_out)], 24, 24, 8, combined=1)[0]
+    assert steady.target == "seasonal-mean", "a steady level: the mean"
     corpus = SeriesCorpus()
     list(corpus.documents([], {"days": "60", "bins": "64", "target": "seasonal-shape"}))
     assert (corpus.plan.target, corpus.plan.lag, corpus.plan.seasons) == ("seasonal-shape", 24, 5)
@@ -126,12 +128,48 @@ def test_the_seasonal_change_target_moves_the_last_level_as_the_seasons_before_m
         target_context(values[:27], 50, change)
 
 
+def test_a_combined_reference_is_the_mean_of_its_parts_and_comes_back():
+    combined = Reference("combined", 12, parts=(Reference(), Reference("seasonal-mean", 12, 1), MEAN))
+    weights = np.zeros(36)
+    weights[0] += 1 / 3  # the last value
+    weights[11] += 1 / 3  # the last season
+    weights[[11, 23, 35]] += 1 / 9  # the mean of 3 seasons
+    np.testing.assert_allclose(combined.weights(), weights)
+    assert combined.reach == 36 and combined.name() == "the mean of 3 references"
+    values = 10 + np.sin(np.arange(200) / 3) + np.random.default_rng(8).normal(0, 0.5, 200)
+    residual = to_target(values, combined)
+    assert residual[12] == pytest.approx(values[48] - (values[47] + values[36] + values[[36, 24, 12]].mean()) / 3)
+    paths = np.stack([residual[164 - 36:164 - 36 + 30], np.zeros(30)])
+    restored = from_target(values[:164], paths, combined)
+    np.testing.assert_allclose(restored[0], values[164:194], atol=1e-9)
+    first = np.mean([values[163], values[152], values[[152, 140, 128]].mean()])
+    assert restored[1, 0] == pytest.approx(first), "untrained, its first step is the mean of the parts' forecasts"
+    with pytest.raises(ConfigError, match="less the mean of 3 references: the last value; the last season; the mean of 3"):
+        target_context(values[:36], 50, combined)
+
+
+def test_auto_takes_the_mean_of_the_references_within_near_of_the_best_and_the_last_value_alone():
+    values = trending_season(seed=9) + np.random.default_rng(10).normal(0, 2, 2400)
+    parts = Parts.of(len(values), 0.2)
+    ranked = rank_references([(values, parts.held_out)], 24, 24, 6)
+    mean, why = choose_target([(values, parts.held_out)], 24, 24, 6)
+    near = tuple(reference for reference, error in ranked[:COMBINED] if error <= ranked[0][1] * NEAR)
+    assert mean == Reference("combined", 24, parts=near) and 1 < len(near) <= COMBINED, why
+    assert ranked[len(near)][1] > ranked[0][1] * NEAR or len(near) == COMBINED
+    assert why.startswith(f"combined: the mean of the {len(near)} references") and f"{near[0].name()} 1.00x" in why
+    assert choose_target([(values, parts.held_out)], 24, 24, 6, combined=1)[0] == near[0]
+    walk = 100 + np.cumsum(np.random.default_rng(2).normal(0, 1, 2400))
+    level = rank_references([(walk, parts.held_out)], 24, 24, 5)
+    assert level[0][0] == Reference() and level[1][1] <= level[0][1] * NEAR, "a season near the last value ..."
+    assert choose_target([(walk, parts.held_out)], 24, 24, 5)[0] == Reference(), "... is left out: it adds only noise"
+
+
 def test_auto_moves_a_trend_as_the_seasons_before_moved_and_averages_a_steady_season():
     drifting = trending_season()
     steady = 5 + np.tile(np.arange(24.0), 100) % 7 + np.random.default_rng(0).normal(0, 1, 2400)
     for values, wanted in ((drifting, "seasonal-change"), (steady, "seasonal-mean")):
         parts = Parts.of(len(values), 0.2)
-        chosen, why = choose_target([(values, parts.held_out)], 24, 24, 5)
+        chosen, why = choose_target([(values, parts.held_out)], 24, 24, 5, combined=1)
         assert chosen.target == wanted and why.startswith(wanted) and "chosen on the training and validation parts" in why
         assert chosen.seasons == 5, "the noise averaged over every season"
     corpus = SeriesCorpus()
@@ -169,7 +207,7 @@ def test_the_seasonal_difference_and_change_beat_the_level_on_a_steepening_trend
     values = trending_season()
     scores = {target: score_forecasts(_trained(tmp_path, values, target),
                                       ForecastScoreConfig(num_samples=20, origins=16, device="cpu", checkpoint="latest"))
-              for target in ("level", "seasonal-difference", "seasonal-change")}
+              for target in ("level", "seasonal-difference", "seasonal-change", "auto")}
     level, difference, change = (scores[target].figures["model"] for target in ("level", "seasonal-difference", "seasonal-change"))
     naive = scores["level"].figures["seasonal naive 24"]
     assert difference.mae < 0.5 * level.mae, "the level model cannot follow a rate it never saw"
@@ -181,6 +219,9 @@ def test_the_seasonal_difference_and_change_beat_the_level_on_a_steepening_trend
     [moved] = forecast(Run(tmp_path / "runs" / "seasonal-change"), ForecastConfig(horizon=60, num_samples=10, seed=0, device="cpu"))
     assert (moved.metadata["target"], moved.metadata["lag"], moved.metadata["recent"]) == ("seasonal-change", 24, 1)
     assert moved.quantile(50)[-24:].mean() > values[-24:].mean() + 1, "two days on, the trend is carried"
+    assert scores["auto"].figures["model"].mase < 0.3 * naive.mase, "the mean of the references carries the trend too"
+    [mean] = forecast(Run(tmp_path / "runs" / "auto"), ForecastConfig(horizon=24, num_samples=10, seed=0, device="cpu"))
+    assert mean.metadata["target"] == "combined" and mean.metadata["reference"].startswith("the mean of 5 references: the last 12")
 
 
 def test_evaluate_and_forecast_apply_the_floor_kept_in_the_run(tmp_path):

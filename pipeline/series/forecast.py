@@ -91,7 +91,7 @@ def forecast(run: Run, config: ForecastConfig) -> list[Forecast]:
             "context_values": len(history), "horizon": config.horizon, "num_samples": config.num_samples,
             "temperature": config.temperature, "seed": seed, "scale": plan.scale, "bins": plan.bins,
             "context_read": min(len(history), plan.context + plan.reach), "target": plan.target, "lag": plan.lag,
-            "seasons": plan.seasons, "recent": plan.recent,
+            "seasons": plan.seasons, "recent": plan.recent, "reference": plan.reference.text() if plan.lag else "",
             "interval_floor": calibration.floor, "seasonal_scale": scale, "calibration_windows": calibration.windows,
         }
         results.append(Forecast(history, widen(paths, calibration.floor * scale), metadata))

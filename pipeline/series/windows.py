@@ -74,11 +74,12 @@ class WindowPlan:
     lag: int = 0  # the season it is differenced over; 0: the values themselves
     seasons: int = 1  # the target's reference reads the values 1..seasons times `lag` steps before each value
     recent: int = 0  # ... and for seasonal-change the last `recent` values before it
+    parts: tuple[Reference, ...] = ()  # for combined: the references whose mean it is
 
     @property
     def reference(self) -> Reference:
         """What each target value is less of."""
-        return Reference(self.target, self.lag, self.seasons, self.recent)
+        return Reference(self.target, self.lag, self.seasons, self.recent, self.parts)
 
     @property
     def reach(self) -> int:
@@ -100,11 +101,13 @@ class WindowPlan:
             raise RunError(f"run {run_name!r} was prepared before series windows were scaled by their own level "
                            f"(series format {FORMAT}); prepare it again")
         try:
+            parts = tuple(_reference(part) for part in profile.get("parts", ()))
             plan = cls(int(profile["context"]), int(profile["horizon"]), str(profile["scale"]), int(profile["bins"]),
                        float(profile["low"]), float(profile["high"]), str(profile.get("note", "")),
                        str(profile.get("target", "level")), int(profile.get("lag", 0)), int(profile.get("seasons", 1)),
-                       int(profile.get("recent", 0)))
-            if plan.lag < 0 or plan.seasons < 1 or (plan.lag and plan.target == "seasonal-change" and plan.recent < 1):
+                       int(profile.get("recent", 0)), parts)
+            if not _reads_values(plan.reference) or (plan.target == "combined") != bool(parts) or \
+                    any(part.target == "combined" or not _reads_values(part) or part.lag not in (0, plan.lag) for part in parts):
                 raise ValueError("a reference that reads no values")
             return plan
         except (KeyError, TypeError, ValueError):
@@ -121,6 +124,17 @@ class WindowPlan:
     def restore(self, history: np.ndarray, paths: np.ndarray) -> np.ndarray:
         """Sampled target paths after `history` in the series' own units."""
         return from_target(history, paths, self.reference)
+
+
+def _reference(part: dict) -> Reference:
+    """One part of a combined reference as profile.json keeps it."""
+    return Reference(str(part["target"]), int(part["lag"]), int(part["seasons"]), int(part["recent"]))
+
+
+def _reads_values(reference: Reference) -> bool:
+    """Whether a reference as profile.json described it reads the values before each value (lag 0: none needed)."""
+    return reference.lag >= 0 and reference.seasons >= 1 and not (
+        reference.lag and reference.target == "seasonal-change" and reference.recent < 1)
 
 
 def choose_context(settings: SeriesOptions, training: int) -> tuple[int, int]:
@@ -288,7 +302,7 @@ def choose_target_windows(all_series: list[Series], settings: SeriesOptions) -> 
         if settings.target != "auto":
             raise
         return TargetWindows(context, horizon, Reference("seasonal-difference", lag),
-                             why + f"; too short for {reference.seasons} seasons, so seasonal-difference")
+                             why + f"; too short for a reference that reads {reference.reach:,} values, so seasonal-difference")
 
 
 def longest_reach(settings: SeriesOptions, shortest: int) -> int:
@@ -361,4 +375,4 @@ def _plan(all_series: list[Series], settings: SeriesOptions, chosen: TargetWindo
             + (f"; the model forecasts each value less {reference.text()}" if reference.lag else "")
             + (f" ({chosen.why})" if chosen.why else "") + clipped)
     return WindowPlan(context, horizon, settings.scale, settings.bins, low - reach, high + reach, note,
-                      reference.target, reference.lag, reference.seasons, reference.recent)
+                      reference.target, reference.lag, reference.seasons, reference.recent, reference.parts)
