@@ -249,14 +249,14 @@ def test_a_tune_the_checker_passes_renders(tmp_path):
 
 
 def many_notes(count: int) -> str:
-    """A tune of `count` eighth notes, slow for music21 to write as MusicXML (several seconds for 6,000)."""
+    """A tune of `count` eighth notes, slow for music21 to write as MusicXML (about 20 s for 24,000 here)."""
     return "X:9\nT:Long\nM:4/4\nL:1/8\nK:C\n" + "\n".join("CDEF GABc|" * 4 for _ in range(count // 32)) + "\n"
 
 
 def test_a_tune_that_runs_out_of_time_gives_one_line_and_the_others_render(tmp_path, monkeypatch):
     monkeypatch.setattr(render, "RENDER_SECONDS", 4.0)
     source = tmp_path / "book.abc"
-    source.write_text(REEL + "\n" + many_notes(6000) + "\n" + CHORALE)
+    source.write_text(REEL + "\n" + many_notes(24000) + "\n" + CHORALE)  # about 20 s to write here
     result = get_outputs(["score"])[0].render(source, tmp_path)
     assert [path.name for path in result.files] == ["book-1.musicxml", "book-1.svg", "book-2.musicxml", "book-2.svg"]
     assert len(result.skipped) == 1 and result.skipped[0].startswith("tune 2 (line 9) is not rendered: ")
@@ -270,7 +270,7 @@ def test_a_renderer_that_dies_costs_only_its_tune(tmp_path):
     from charmony.pipeline.abc.worker import worker
 
     source = tmp_path / "book.abc"
-    source.write_text(many_notes(6000) + "\n" + REEL.replace("X:1", "X:2"))
+    source.write_text(many_notes(24000) + "\n" + REEL.replace("X:1", "X:2"))  # still writing tune 1 when killed
     worker().load(render.MUSIC21)
     threading.Timer(1.0, worker().process.kill).start()  # as a crash in music21 or a C library would
     result = get_outputs(["score"])[0].render(source, tmp_path)
