@@ -47,12 +47,12 @@ class SeriesCorpus(SeriesCorpusBase):
                    "the longest periods, at least 128, or two when that is over 512; shorter for a short series)",
         "holdout": "the share of each series' end held out for evaluate; half as much before it is the validation "
                    "part that picks best.pt (default 0.2)",
-        "target": "what the model forecasts: auto (default: prepare chooses one of the others on the values before "
-                  "the held-out part), level (the values), seasonal-difference (each value less the one a season "
+        "target": "what the model forecasts: auto (default: prepare chooses one of the others, or the mean of "
+                  "several, on the values before the held-out part), level (the values), seasonal-difference (each value less the one a season "
                   "before), seasonal-mean (less the mean of the seasons at its place), seasonal-shape (less that mean "
                   "moved to the last season's level) or seasonal-change (less the value before it plus its change over "
-                  "the same step a season before; auto may weigh more seasons and more last values, and takes the "
-                  "mean of up to five of these that forecast about as well); the season is the longest period that "
+                  "the same step a season before; auto may weigh more seasons and more last values, and may take "
+                  "the mean of up to five of these references that forecast about as well); the season is the longest period that "
                   "fits the context",
         "jitter": "noise added to half the training windows, as a share of each one's spread (default 0.05)",
         "stretch": "half the training windows' swings stretched or shrunk by up to this share (default 0.2)",

@@ -88,7 +88,9 @@ def test_auto_is_the_default_and_a_run_prepared_before_it_reads_as_recorded():
     one = plan.to_json()["parts"][0]
     for damage in ({"target": "seasonal-change", "recent": 0, "parts": []}, {"lag": -24}, {"parts": []},
                    {"parts": [{**one, "lag": 12}]}, {"parts": [{**one, "seasons": 0}]}, {"parts": [{"target": "level"}]},
-                   {"target": "seasonal-mean"}):
+                   {"target": "seasonal-mean"}, {"parts": [one]}, {"lag": 0}, {"target": "trend"},
+                   {"parts": [one, {**one, "target": "level"}]}, {"parts": [one, {**one, "target": "bogus"}]},
+                   {"parts": [one, {**one, "parts": [one, one]}]}, {"parts": [one, {**one, "target": "combined"}]}):
         with pytest.raises(RunError, match="run 'bad''s profile.json is damaged; prepare it again"):
             WindowPlan.of_profile({**plan.to_json(), **damage}, "bad")
 

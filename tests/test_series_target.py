@@ -222,6 +222,7 @@ def test_the_seasonal_difference_and_change_beat_the_level_on_a_steepening_trend
     assert scores["auto"].figures["model"].mase < 0.3 * naive.mase, "the mean of the references carries the trend too"
     [mean] = forecast(Run(tmp_path / "runs" / "auto"), ForecastConfig(horizon=24, num_samples=10, seed=0, device="cpu"))
     assert mean.metadata["target"] == "combined" and mean.metadata["reference"].startswith("the mean of 5 references: the last 12")
+    assert [part["lag"] for part in mean.metadata["parts"]] == [24] * 5 and mean.metadata["parts"][0]["recent"] == 12
 
 
 def test_evaluate_and_forecast_apply_the_floor_kept_in_the_run(tmp_path):

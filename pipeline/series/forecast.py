@@ -92,6 +92,7 @@ def forecast(run: Run, config: ForecastConfig) -> list[Forecast]:
             "temperature": config.temperature, "seed": seed, "scale": plan.scale, "bins": plan.bins,
             "context_read": min(len(history), plan.context + plan.reach), "target": plan.target, "lag": plan.lag,
             "seasons": plan.seasons, "recent": plan.recent, "reference": plan.reference.text() if plan.lag else "",
+            "parts": plan.to_json()["parts"],
             "interval_floor": calibration.floor, "seasonal_scale": scale, "calibration_windows": calibration.windows,
         }
         results.append(Forecast(history, widen(paths, calibration.floor * scale), metadata))

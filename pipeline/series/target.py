@@ -8,7 +8,7 @@ what it forecasts is added back onto the history after sampling.
 Each target but the level is the value less a reference: a fixed weighting of the values before it. An
 untrained model that forecasts zeros is then the reference itself (the seasonal naive forecast, the mean of
 the last seasons, their mean shape at the last season's level, the recent level moved as the seasons before
-moved, or the mean of such forecasts); a trained one learns the drift and the deviations from it. With the
+moved, or, one step ahead, the mean of such forecasts); a trained one learns the drift and the deviations from it. With the
 seasonal difference a trend faster than any training window's is carried by the season before it; with the
 seasonal change the level follows the last values, as a day's demand follows the day before while its shape
 is the week's. Where several references forecast the values before the held-out part about as well, their

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from charmony.pipeline.series.settings import SeriesOptions
+from charmony.pipeline.series.settings import TARGETS, SeriesOptions
 from charmony.pipeline.series.spread import ScaledSpread
 from charmony.pipeline.series.target import Reference, choose_target, from_target, target_context, to_target
 from charmony.pipeline.series.values import Bins, Scaling, Series
@@ -34,6 +34,7 @@ SHORTEST_CONTEXT = 8
 # the shortest training part: a forecast's --context must hold them too
 REFERENCE_CONTEXTS, REFERENCE_SHARE = 2, 8
 WINDOW_SEED = 0  # window starts and augmentation: the same every time the documents are read
+KNOWN_TARGETS = (*TARGETS[1:], "combined")  # what a plan in profile.json may hold: auto has chosen
 SCALED_UNITS = {"mean": "times a context's mean absolute value", "minmax": "of a context's range",
                 "standard": "mean absolute deviations from a context's mean"}
 
@@ -106,8 +107,7 @@ class WindowPlan:
                        float(profile["low"]), float(profile["high"]), str(profile.get("note", "")),
                        str(profile.get("target", "level")), int(profile.get("lag", 0)), int(profile.get("seasons", 1)),
                        int(profile.get("recent", 0)), parts)
-            if not _reads_values(plan.reference) or (plan.target == "combined") != bool(parts) or \
-                    any(part.target == "combined" or not _reads_values(part) or part.lag not in (0, plan.lag) for part in parts):
+            if not _reads_values(plan.reference):
                 raise ValueError("a reference that reads no values")
             return plan
         except (KeyError, TypeError, ValueError):
@@ -128,13 +128,20 @@ class WindowPlan:
 
 def _reference(part: dict) -> Reference:
     """One part of a combined reference as profile.json keeps it."""
+    if part.get("parts"):
+        raise ValueError("a combined reference inside another")
     return Reference(str(part["target"]), int(part["lag"]), int(part["seasons"]), int(part["recent"]))
 
 
 def _reads_values(reference: Reference) -> bool:
-    """Whether a reference as profile.json described it reads the values before each value (lag 0: none needed)."""
-    return reference.lag >= 0 and reference.seasons >= 1 and not (
-        reference.lag and reference.target == "seasonal-change" and reference.recent < 1)
+    """Whether a reference as profile.json described it is one `prepare` writes and reads the values before each
+    value: a known target, a lag exactly where it is not the level, and a combined one of two parts or more."""
+    if reference.target not in KNOWN_TARGETS or reference.lag < 0 or (reference.target == "level") != (reference.lag == 0):
+        return False
+    if reference.target == "combined":
+        return len(reference.parts) > 1 and all(part.target != "combined" and _reads_values(part) and
+                                                part.lag in (0, reference.lag) for part in reference.parts)
+    return not reference.parts and reference.seasons >= 1 and not (reference.target == "seasonal-change" and reference.recent < 1)
 
 
 def choose_context(settings: SeriesOptions, training: int) -> tuple[int, int]:
