@@ -12,6 +12,16 @@ from contextlib import contextmanager
 import torch
 
 
+def misfit(averaged: dict[str, torch.Tensor], shapes: dict[str, torch.Size]) -> str | None:
+    """Why a saved average does not fit parameters of these names and `shapes` ("lacks NAME", "holds NAME, which
+    is no parameter of the model's shape"); None where it holds exactly one tensor of the right shape for each."""
+    missing = next((name for name in shapes if name not in averaged), None)
+    if missing is not None:
+        return f"lacks {missing}"
+    wrong = next((name for name, value in averaged.items() if shapes.get(name) != value.shape), None)
+    return None if wrong is None else f"holds {wrong}, which is no parameter of the model's shape"
+
+
 class WeightAverage:
     """The average of a model's weights over its last steps, each step's weight `1 - decay`."""
 
@@ -22,7 +32,7 @@ class WeightAverage:
         # the same tensors in one order, for the update every step
         self._pairs = ([self.averaged[name] for name in self.parameters], [p.detach() for p in self.parameters.values()])
         if saved is not None:
-            if set(saved) != set(self.averaged) or any(saved[name].shape != tensor.shape for name, tensor in self.averaged.items()):
+            if misfit(saved, {name: tensor.shape for name, tensor in self.averaged.items()}) is not None:
                 raise KeyError("the saved average does not fit the model")
             for name, tensor in saved.items():
                 self.averaged[name].copy_(tensor)

@@ -18,6 +18,7 @@ from charmony.pipeline.system.atomic import atomic_path
 from charmony.pipeline.system.errors import CheckpointError
 from charmony.pipeline.model.charmodel import CharModel
 from charmony.pipeline.run.config import ModelConfig
+from charmony.pipeline.training.averaging import misfit
 from charmony.pipeline.training.schedule import Schedule
 from charmony.pipeline.run.config import TrainConfig
 from charmony.pipeline.run.vocabulary import Vocabulary
@@ -212,12 +213,9 @@ def _check_average(averaged: Any, config: ModelConfig) -> None:
         raise ValueError("its weight average is not the model's tensors")
     with torch.device("meta"):  # the parameters' names and shapes, without their memory
         shapes = {name: parameter.shape for name, parameter in CharModel(config).named_parameters()}
-    missing = next((name for name in shapes if name not in averaged), None)
-    if missing is not None:
-        raise ValueError(f"its weight average lacks {missing}")
-    wrong = next((name for name, value in averaged.items() if shapes.get(name) != value.shape), None)
-    if wrong is not None:
-        raise ValueError(f"its weight average's {wrong} is not a parameter of the model's shape")
+    why = misfit(averaged, shapes)
+    if why is not None:
+        raise ValueError(f"its weight average {why}")
 
 
 def _is_int(value) -> bool:
