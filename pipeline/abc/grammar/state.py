@@ -3,6 +3,7 @@ block (`Target`, `Block`) and the state itself (`AbcState`), values the grammar 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from charmony.pipeline.abc.fields import Meter
@@ -172,7 +173,17 @@ def bar_start(s: AbcState) -> int:
     """Ticks from the tune's start to the open bar of the voice being written."""
     if s.voice == 0 or s.block is None:
         return s.clock
-    return s.clock - sum(target.duration for target in s.block.targets[s.j:])
+    return _block_bar_start(s, s.j)
+
+
+def _block_bar_start(s: AbcState, bar: int) -> int:
+    """Ticks from the tune's start to bar `bar` of the block a later voice writes (`s`)."""
+    return s.clock - sum(target.duration for target in s.block.targets[bar:])
+
+
+def _notes_from(notes: Heard, start: int, end: float) -> Heard:
+    """The `notes` that start from `start` and before `end`, in ticks from `start`."""
+    return tuple((a - start, b - start, midi) for a, b, midi in notes if start <= a < end)
 
 
 def ceiling(s: AbcState) -> int | None:
@@ -185,14 +196,13 @@ def ceiling(s: AbcState) -> int | None:
 
 def in_bar(s: AbcState, voice: int, bar: int) -> Heard:
     """The notes `voice` sounds in bar `bar` of the block a later voice writes (`s`), in ticks from the bar's start."""
-    start = s.clock - sum(target.duration for target in s.block.targets[bar:])
-    end = start + s.block.targets[bar].duration
-    return tuple((a - start, b - start, midi) for a, b, midi in s.heard[voice] if start <= a < end)
+    start = _block_bar_start(s, bar)
+    return _notes_from(s.heard[voice], start, start + s.block.targets[bar].duration)
 
 
 def first_voice_bar(s: AbcState) -> Heard:
     """The notes the first voice sounds in its open bar (`s` in its line), in ticks from the bar's start."""
-    return tuple((a - s.clock, b - s.clock, midi) for a, b, midi in (s.heard[0] if s.heard else ()) if a >= s.clock)
+    return _notes_from(s.heard[0] if s.heard else (), s.clock, math.inf)
 
 
 def line_end_cost(s: AbcState) -> int:
