@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import cast
 
@@ -83,16 +83,17 @@ def forecast(run: Run, config: ForecastConfig) -> list[Forecast]:
                                       settings.holdout, settings.period, device)
     except ConfigError:  # the run's own series are gone: the band as drawn, which forecast.json says
         calibration = Calibration(0.0, 0, None, forecasts)
+    planned = {"scale": plan.scale, "bins": plan.bins, "target": plan.target, "lag": plan.lag, "seasons": plan.seasons,
+               "recent": plan.recent, "reference": plan.reference.text() if plan.lag else "",
+               "parts": [asdict(part) for part in plan.parts]}
     results = []
     for (history, origin), paths in zip(contexts, drawn):
         scale = history_scale(history, settings.period)
         metadata = {
             "run": run.name, "checkpoint": str(path), "step": checkpoint.step, "context": origin,
             "context_values": len(history), "horizon": config.horizon, "num_samples": config.num_samples,
-            "temperature": config.temperature, "seed": seed, "scale": plan.scale, "bins": plan.bins,
-            "context_read": min(len(history), plan.context + plan.reach), "target": plan.target, "lag": plan.lag,
-            "seasons": plan.seasons, "recent": plan.recent, "reference": plan.reference.text() if plan.lag else "",
-            "parts": plan.to_json()["parts"],
+            "temperature": config.temperature, "seed": seed, **planned,
+            "context_read": min(len(history), plan.context + plan.reach),
             "interval_floor": calibration.floor, "seasonal_scale": scale, "calibration_windows": calibration.windows,
         }
         results.append(Forecast(history, widen(paths, calibration.floor * scale), metadata))

@@ -107,7 +107,7 @@ class WindowPlan:
                        float(profile["low"]), float(profile["high"]), str(profile.get("note", "")),
                        str(profile.get("target", "level")), int(profile.get("lag", 0)), int(profile.get("seasons", 1)),
                        int(profile.get("recent", 0)), parts)
-            if not _reads_values(plan.reference):
+            if not _prepare_could_write(plan.reference):
                 raise ValueError("a reference that reads no values")
             return plan
         except (KeyError, TypeError, ValueError):
@@ -133,14 +133,14 @@ def _reference(part: dict) -> Reference:
     return Reference(str(part["target"]), int(part["lag"]), int(part["seasons"]), int(part["recent"]))
 
 
-def _reads_values(reference: Reference) -> bool:
+def _prepare_could_write(reference: Reference) -> bool:
     """Whether a reference as profile.json described it is one `prepare` writes and reads the values before each
     value: a known target, a lag exactly where it is not the level, and a combined one of two parts or more."""
     if reference.target not in KNOWN_TARGETS or reference.lag < 0 or (reference.target == "level") != (reference.lag == 0):
         return False
     if reference.target == "combined":
-        return len(reference.parts) > 1 and all(part.target != "combined" and _reads_values(part) and
-                                                part.lag in (0, reference.lag) for part in reference.parts)
+        return len(reference.parts) > 1 and all(_prepare_could_write(part) and part.lag in (0, reference.lag)
+                                                for part in reference.parts)  # a part read as combined has no parts
     return not reference.parts and reference.seasons >= 1 and not (reference.target == "seasonal-change" and reference.recent < 1)
 
 
