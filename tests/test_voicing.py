@@ -132,6 +132,31 @@ def test_in_two_voices_the_first_voice_ends_only_where_the_last_can_end_under_it
     assert constraint.complete(fed(constraint, f" HG3 |]\n[V:2] {bass}z z z | HG,,3 |]\n", low)), "another bar may end it"
 
 
+# the corpus' most bars is 9: a middle block of bars 5 to 8 leaves the last line one bar
+MIDDLE = "d c B | A G A | B A2 | HG3 |\n[V:2] G, A, G, | D, E, D, | G,, D,2 | HG,,3 |\n[V:1] "
+
+
+@pytest.mark.parametrize("options", [CHORDS, STRICT])
+@pytest.mark.parametrize("before, bass, bars", [("", "", 5), ("A2 B | ", "D,2 D, | ", 6), (MIDDLE, "", None)],
+                         ids=["bars=5", "bars=6", "most bars"])
+def test_where_only_its_end_may_close_the_first_voices_last_bar_a_note_too_low_is_refused(options, before, bass, bars):
+    # the tunes of the test before at --option bars=N or the corpus' most bars, where only `|]` may close the first
+    # voice's last bar: a soprano D,, filling it is refused at the length that fills it, not at the `|` after it, where
+    # nothing could follow
+    tunes = [two_voices(tune) for tune in FOUR_VOICES]
+    constraint = AbcConstraint(abc_profile(tunes), dataclasses.replace(options, no_crossing=True, bars=bars))
+    head = tunes[1].split("[V:1]")[0] + ("[V:1] B A G | A2 B | c B A | HG3 |\n"
+                                          "[V:2] G, D, E, | D,2 G, | C, D, D, | HG,,3 |\n[V:1] " + before)
+    assert constraint.complete(fed(constraint, head + f"HG3 |]\n[V:2] {bass}HG,,3 |]\n"))
+    low = fed(constraint, head + "HD,,")
+    assert low is not None and fed(constraint, "3", low) is None
+    short, room = fed(constraint, "2", low), fed(constraint, head + "HA,,2")
+    assert fed(constraint, "|", short) is None and fed(constraint, "|", room) is not None, "a short last bar as well"
+    assert constraint.key(short) != constraint.key(room), "masks cached by key"
+    assert constraint.complete(fed(constraint, f" z |]\n[V:2] {bass}z z HG,, |]\n", short)), "a rest after it leaves room"
+    assert constraint.complete(fed(constraint, head + f"HA,,3 |]\n[V:2] {bass}HG,,3 |]\n"))
+
+
 def test_the_last_voice_ends_as_the_corpus_last_voices_end_after_a_first_voice_ending_so():
     pairs = {"0 0": 40, "0 7": 1, "7 7": 3, "7 0": 2, "4 9": 1}  # first voice's final degree, last voice's
     assert last_voice_after({"final_degree_pairs": pairs}) == {0: {0}, 7: {0, 7}, 4: {9}}

@@ -38,10 +38,12 @@ accidental and octave marks), so that a tune cut short by `--max-length` still r
 that note must also start at or under the note the voice above sounds then: the cost counts the last voice's last bar
 as rests and then such a note lasting to the bar's end (`ending`), and calls impossible a state that leaves none room,
 from the voice above's notes in that bar (its last note too low for any such degree under it) and through the last
-voice's last line, and from the first voice's `|]`: where a one-bar last line starts with a tie's note held from the
-line before (a longer way, notes before that note or a tie into it within the line, is not counted) and, in a tune of
-two voices, where the first voice's own last bar is the voice above's (not before its `|]`, so where only `|]` may
-close that bar, at `--option bars=N` or the corpus' most bars, a note too low there is not refused).
+voice's last line, and from the first voice's `|]` (its `|` where only `|]` may close the bar: at `--option bars=N` or
+the corpus' most bars): where a one-bar last line starts with a tie's note held from the line before (a longer way,
+notes before that note or a tie into it within the line, is not counted) and, in a tune of two voices, where the first
+voice's own last bar is the voice above's; there, where only `|]` may close that bar, from the note too low (its
+shortest length counted, the rest of the bar as rests, ending there, at a whole bar, or where it completes a pickup or
+a short bar).
 
 What it writes, abc2midi plays without an error or a bar of the wrong length (the "second opinion" of the
 tests): a tie joins two notes of one pitch as abc2midi hears them (it holds a bar's accidental in every

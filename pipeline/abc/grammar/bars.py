@@ -51,6 +51,11 @@ class Bars:
         pickup = s.pickup is not None or (s.bar_index == 0 and self.short(s.bar_meter, duration))
         return s.bar_index if pickup else s.bar_index + 1
 
+    def ends_tune(self, s: AbcState, duration: int) -> bool:
+        """Whether only `|]` may close the first voice's open bar, were it to last `duration`: in a tune of several
+        voices, the bar it ends with (`CompiledGrammar.last_bar_number`)."""
+        return s.frame.voices > 1 and self.number(s, duration) == self.grammar.last_bar_number()
+
     def short(self, meter: Meter, duration: int) -> bool:
         """Whether a bar of `duration` falls short of `meter`'s bar."""
         bar = self.measure.bar(meter)

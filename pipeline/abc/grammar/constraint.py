@@ -9,7 +9,7 @@ from charmony.pipeline.abc.grammar.cache import Memo
 from charmony.pipeline.abc.grammar.compiled import compile_grammar
 from charmony.pipeline.abc.grammar.cost import Cost
 from charmony.pipeline.abc.grammar.header import Header
-from charmony.pipeline.abc.grammar.keys import state_key
+from charmony.pipeline.abc.grammar.keys import state_key, writes_last_bar
 from charmony.pipeline.abc.grammar.lexer import Lexer
 from charmony.pipeline.abc.grammar.measure import Measure
 from charmony.pipeline.abc.grammar.state import AbcState, next_factor
@@ -56,7 +56,7 @@ class AbcConstraint(Constraint[AbcState]):
     def allowed(self, state: AbcState, tokens: Sequence[str], budget: int | None = None) -> list[bool]:
         """As `Constraint.allowed`; where a letter starts or continues a note, the capital note letters go the
         same way, and the small ones (not in an inline field or a decoration, which spell words), unless the
-        first voice's last note must be on a degree the corpus' tunes end on.
+        first voice's last note must be on a degree the corpus' tunes end on, or leave the last voice's room under it.
 
         After a note, rest or chord, a character that ends it and starts the next token is allowed where it
         would be allowed after the finished note: that row is worked out once and shared.
@@ -68,7 +68,8 @@ class AbcConstraint(Constraint[AbcState]):
         form = self.grammar.form
         degrees = state.tonic is not None and ((form.final_degrees is not None and state.voice == 0)
                                                or last_voice_ending(self.grammar, state))
-        separate = degrees or state.tied is not None or self.lexer.crossing(state) or self.lexer.voicing.applies(state)
+        separate = (degrees or state.tied is not None or self.lexer.crossing(state) or self.lexer.voicing.applies(state)
+                    or writes_last_bar(self.grammar, state))
         letters = frozenset() if separate else self.grammar.letters
         result: list[bool] = []
         seen: dict[bool, bool] = {}

@@ -9,7 +9,7 @@ from charmony.pipeline.abc.grammar.cache import Memo
 from charmony.pipeline.abc.grammar.compiled import CompiledGrammar
 from charmony.pipeline.abc.grammar.count import owes
 from charmony.pipeline.abc.grammar.ending import LastNote
-from charmony.pipeline.abc.grammar.keys import bars_key, form_key, state_key
+from charmony.pipeline.abc.grammar.keys import bars_key, form_key, state_key, writes_last_bar
 from charmony.pipeline.abc.grammar.lengths import tuplet_notes
 from charmony.pipeline.abc.grammar.lexer import Lexer, needs_field
 from charmony.pipeline.abc.grammar.measure import Measure
@@ -61,21 +61,23 @@ class Cost:
 
     def _last_bar_extra(self, s: AbcState) -> int:
         """With crossing=no, what the last voice's last bar needs beyond the rests the tail counts: rests, then a note on
-        a final degree under the voice above (`ending`); INF where none fits. Counted once the first voice has written
-        the `|]` that ends its last line (a barline closes its bar on the next character, the newline; then the ties
-        held into a one-bar line count, and in a tune of two voices the first voice's notes in that bar), in the voices'
-        last lines, and in the voice above the last's last bar; in the last bar itself `_plain_boundary` counts it."""
+        a final degree under the voice above (`ending`); INF where none fits. Counted once the first voice writes the
+        `|]` that ends its last line (a barline closes its bar on the next character, the newline; then the ties held
+        into a one-bar line count, and in a tune of two voices the first voice's notes in that bar) or, in a bar only
+        `|]` may close, its barline and (in a tune of two voices) its notes, for each duration the bar may still end
+        with (`_last_durations`); in the voices' last lines, and in the voice above the last's last bar; in the last
+        bar itself `_plain_boundary` counts it."""
         frame, block, last_note = s.frame, s.block, self.last_note
         if s.tonic is None or frame.voices < 2:
             return 0
         if s.voice == 0:
-            if s.pos != BAR or s.buf != "|]":
+            last, durations = len(s.built), self._last_durations(s)  # the bar `|]` closes, not yet among those built
+            if not durations:
                 return 0
-            last, duration = len(s.built), s.elapsed  # the bar `|]` closes, not yet among those built
         elif block is None or not block.final or not block.targets:
             return 0
         else:
-            last, duration = len(block.targets) - 1, block.targets[-1].duration
+            last, durations = len(block.targets) - 1, (block.targets[-1].duration,)
         keysig = s.keys[-1] if s.keys else s.keysig
         held = s.held[-1] if s.held and s.voice + 1 < frame.voices else None  # the last voice's line starts with a tie's note
         if s.voice + 1 == frame.voices:
@@ -92,12 +94,37 @@ class Cost:
         else:
             sounds = ()
         lowest = last_note.lowest(s, keysig, (), frame.octaves[-1])
-        if last == 0 and held is not None:
-            needed = last_note.tied_last_bar(s.unit, duration, 0, (held - s.tonic) % 12 in last_degrees(self.grammar, s),
-                                             lowest, sounds)
-        else:
-            needed = last_note.last_bar(s.unit, duration, 0, lowest, sounds)
-        return max(0, needed - self.measure.later_fill(s.unit, duration)) if needed < INF else INF
+        best = INF
+        for duration in durations:
+            if last == 0 and held is not None:
+                ends_well = (held - s.tonic) % 12 in last_degrees(self.grammar, s)
+                needed = last_note.tied_last_bar(s.unit, duration, 0, ends_well, lowest, sounds)
+            else:
+                needed = last_note.last_bar(s.unit, duration, 0, lowest, sounds)
+            if needed < INF:
+                best = min(best, max(0, needed - self.measure.later_fill(s.unit, duration)))
+        return best
+
+    def _last_durations(self, s: AbcState) -> tuple[int, ...]:
+        """The durations with which the first voice's open bar may still end the tune, where `_last_bar_extra` counts
+        them: at the `|]` that closes it, the bar's; at a barline only `|]` may complete, the bar's if it may end the
+        tune so; in a tune of two voices, at any point of a bar only `|]` may close, those it may end with after the
+        note being written (`LastNote.writing`): there, or filled (the first voice's rests set no bound) to a whole
+        bar, or to one that completes a pickup or a short bar before it, as `_ends` counts them."""
+        if s.pos == BAR:
+            if s.buf == "|]" or ("|]".startswith(s.buf) and self.bars.ends_tune(s, s.elapsed)
+                                 and self.bars.accepts(s, s.elapsed, "|]")):
+                return (s.elapsed,)
+            return ()
+        if not writes_last_bar(self.grammar, s):
+            return ()
+        start = max((end for _, end, _ in self.last_note.writing(s)), default=s.elapsed)
+        wanted = {start}
+        bar = self.measure.bar(s.bar_meter)
+        if bar is not None:
+            wanted |= {bar, bar - (s.pickup or 0), bar - (s.short_close[0] if s.short_close else 0)}
+        return tuple(sorted(duration for duration in wanted if duration >= start and self.bars.ends_tune(s, duration)
+                            and self.bars.accepts(s, duration, "|]", filled=duration > s.elapsed)))
 
     def _tail(self, s: AbcState) -> int:
         frame = s.frame

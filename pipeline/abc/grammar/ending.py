@@ -120,14 +120,17 @@ class LastNote:
 
     def above_last(self, s: AbcState) -> Sounds:
         """What the voice above the last sounds in its last bar so far (`s` in that bar), with the note being written
-        or that a tie holds (at its start, for as long as its shortest length: at least that, at its highest). In a tune
-        of two voices the voice above the last is the first, and `s` is at the `|]` that closes its bar."""
+        (`writing`). In a tune of two voices the voice above the last is the first, and `s` is in the bar that may be
+        its last."""
         if s.voice == 0:
-            return first_voice_bar(s)
+            return first_voice_bar(s) + self.writing(s)
         last = len(s.block.targets) - 1
         sounds = in_bar(s, s.voice, last)
-        if s.j != last:
-            return sounds
+        return sounds + self.writing(s) if s.j == last else sounds
+
+    def writing(self, s: AbcState) -> Sounds:
+        """The note being written, or that a tie holds, in ticks from its bar's start: at its start, for as long as its
+        shortest length (at least that), at its highest; none where no note is on its way."""
         octave = s.frame.octaves[s.voice]
         midi = None
         if s.pos == LEN and s.kind == "note":
@@ -137,9 +140,9 @@ class LastNote:
         elif s.pos == OCT:
             midi = self._highest(s)
         if midi is None:
-            return sounds
+            return ()
         prefix = s.buf if s.pos == LEN else ""  # the note's length as written so far
-        return sounds + ((s.elapsed, s.elapsed + self._shortest(s.unit, prefix, next_factor(s)), midi),)
+        return ((s.elapsed, s.elapsed + self._shortest(s.unit, prefix, next_factor(s)), midi),)
 
     def _highest(self, s: AbcState) -> int:
         """The highest the note whose letter is written (`s` at OCT) can sound: its octave marks can still take it
