@@ -4,6 +4,7 @@ fifths or octaves, the last voice ends on a degree the corpus' last voices end o
 from __future__ import annotations
 
 import dataclasses
+import re
 from fractions import Fraction
 
 import pytest
@@ -155,6 +156,32 @@ def test_where_only_its_end_may_close_the_first_voices_last_bar_a_note_too_low_i
     assert constraint.key(short) != constraint.key(room), "masks cached by key"
     assert constraint.complete(fed(constraint, f" z |]\n[V:2] {bass}z z HG,, |]\n", short)), "a rest after it leaves room"
     assert constraint.complete(fed(constraint, head + f"HA,,3 |]\n[V:2] {bass}HG,,3 |]\n"))
+
+
+def three_voices(text: str) -> str:
+    """A test chorale's soprano, bass an octave up (as a tenor) and bass, as a tune of three voices."""
+    lines = []
+    for line in text.splitlines():
+        if line.startswith(("V:2", "[V:2]", "[V:3]")):
+            continue
+        if line.startswith("[V:4]"):
+            lines.append(re.sub(r"([A-Ga-g]),", r"\1", line).replace("[V:4]", "[V:2]"))
+        lines.append(line)
+    return "\n".join(lines).replace("V:3 name", "V:2 name").replace("V:4", "V:3") + "\n"
+
+
+def test_in_three_voices_a_first_voice_bar_only_its_end_may_close_is_cached_by_what_its_barline_needs():
+    # in the one-bar last line, whether the first voice's `|` (where only `|]` may follow) leaves the bass room depends
+    # on the note the bass's line before holds into it: two states differing only there must not share a mask
+    tunes = [three_voices(tune) for tune in FOUR_VOICES]
+    constraint = AbcConstraint(abc_profile(tunes), dataclasses.replace(CHORDS, no_crossing=True, bars=9))
+    head = tunes[1].split("[V:1]")[0] + ("[V:1] B A G | A2 B | c B A | HG3 |\n[V:2] G D E | D2 G | C D D | HG,3 |\n"
+                                          "[V:3] G, D, E, | D,2 G, | C, D, D, | HG,,3 |\n"
+                                          "[V:1] d c B | A G A | B A2 | HG3 |\n[V:2] G A G | D E D | G, D2 | ")
+    low = fed(constraint, head + "HG,3 |\n[V:3] G, A, G, | D, E, D, | G,, D,2 | HG,,3- |\n[V:1] G ")
+    high = fed(constraint, head + "HD3 |\n[V:3] G, A, G, | D, E, D, | G,, D,2 | HD,3- |\n[V:1] G ")
+    assert (fed(constraint, "|", low) is None) != (fed(constraint, "|", high) is None)
+    assert constraint.key(low) != constraint.key(high)
 
 
 def test_the_last_voice_ends_as_the_corpus_last_voices_end_after_a_first_voice_ending_so():

@@ -64,8 +64,8 @@ class CompiledGrammar:
         return max(map(len, self.accidentals), default=0) + max(self.low, self.high)
 
     def last_bar_number(self) -> int | None:
-        """The number of the bar a tune of several voices ends with, which only `|]` may close: `--option bars=N`'s,
-        else the corpus' most bars; None where neither is known."""
+        """The number of the latest bar a tune of several voices may end with, which only `|]` may close: `--option
+        bars=N`'s, else the corpus' most bars; None where neither is known."""
         return self.options.bars if self.options.bars is not None else self.form.most_bars
 
 

@@ -56,7 +56,7 @@ class AbcConstraint(Constraint[AbcState]):
     def allowed(self, state: AbcState, tokens: Sequence[str], budget: int | None = None) -> list[bool]:
         """As `Constraint.allowed`; where a letter starts or continues a note, the capital note letters go the
         same way, and the small ones (not in an inline field or a decoration, which spell words), unless the
-        first voice's last note must be on a degree the corpus' tunes end on, or leave the last voice's room under it.
+        first voice's last note must be on a degree the corpus' tunes end on, or leave the last voice room under it.
 
         After a note, rest or chord, a character that ends it and starts the next token is allowed where it
         would be allowed after the finished note: that row is worked out once and shared.

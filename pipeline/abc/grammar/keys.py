@@ -94,25 +94,30 @@ def crossing_key(grammar: CompiledGrammar, s: AbcState) -> tuple | None:
     return ahead, s.frame.octaves[s.voice], s.keysig, s.bar_accidentals
 
 
-def writes_last_bar(grammar: CompiledGrammar, s: AbcState) -> bool:
-    """With --option crossing=no and harmony=, in a tune of two voices: whether the first voice may be writing the bar
-    its tune ends with (`CompiledGrammar.last_bar_number`), whose notes decide whether the last voice's last bar has
-    room for its last note (see `Cost._last_bar_extra`)."""
+def in_last_bar(grammar: CompiledGrammar, s: AbcState) -> bool:
+    """With --option crossing=no and harmony=, in a tune of several voices: whether the first voice may be in the latest
+    bar its tune may end with (`CompiledGrammar.last_bar_number`), where only `|]` may close it, so that its `|` is
+    checked as its `|]` is (see `Cost._last_bar_extra`)."""
     last = grammar.last_bar_number()
-    return (s.voice == 0 and s.frame.voices == 2 and last is not None and s.bar_index + 1 >= last
+    return (s.voice == 0 and s.frame.voices > 1 and last is not None and s.bar_index + 1 >= last
             and grammar.options.no_crossing and grammar.form.last_voice_degrees is not None)
+
+
+def writes_last_bar(grammar: CompiledGrammar, s: AbcState) -> bool:
+    """`in_last_bar`, in a tune of two voices: there the first voice's notes in that bar also decide whether the last
+    voice's last bar has room for its last note, from the note being written on."""
+    return s.frame.voices == 2 and in_last_bar(grammar, s)
 
 
 def last_bar_key(grammar: CompiledGrammar, s: AbcState) -> tuple | None:
     """With --option crossing=no and harmony=, in the first voice's barline or the bar its tune may end with
-    (`writes_last_bar`): what decides whether the last voice's last bar keeps room for its last note (see
+    (`in_last_bar`): what decides whether the last voice's last bar keeps room for its last note (see
     `Cost._last_bar_extra`): the degrees and key it ends in, the ties held into a one-bar line and, in a tune of two
     voices, the first voice's notes in the bar, with what gives the pitch of the note being written."""
-    writing = writes_last_bar(grammar, s)
-    if (s.voice != 0 or (s.pos != BAR and not writing) or not grammar.options.no_crossing
+    if (s.voice != 0 or (s.pos != BAR and not in_last_bar(grammar, s)) or not grammar.options.no_crossing
             or grammar.form.last_voice_degrees is None or s.frame.voices < 2):
         return None
     held = s.held[-2:] if s.held and not s.built else None
     sounds = first_voice_bar(s) if s.frame.voices == 2 else None
-    pitch = (s.keysig, s.bar_accidentals, s.pitch if s.pos == LEN else None) if writing else None
+    pitch = (s.keysig, s.bar_accidentals, s.pitch if s.pos == LEN else None) if writes_last_bar(grammar, s) else None
     return s.tonic, s.first_degree, s.unit, s.keys[-1] if s.keys else s.keysig, held, sounds, pitch
