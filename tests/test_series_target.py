@@ -164,6 +164,14 @@ def test_auto_takes_the_mean_of_the_references_within_near_of_the_best_and_the_l
     assert choose_target([(walk, parts.held_out)], 24, 24, 5)[0] == Reference(), "... is left out: it adds only noise"
 
 
+def test_the_last_value_is_scored_as_a_forecast_where_it_is_the_only_candidate_that_fits():
+    walk = 100 + np.cumsum(np.random.default_rng(3).normal(0, 1, 300))
+    (only, error), = rank_references([(walk, 240)], 1, 12, 4, longest_reach=5)  # no seasonal reference reads so few
+    assert only == Reference() and error == pytest.approx(float(np.abs(np.diff(walk[:240])).sum()), rel=1e-9)
+    (only, ahead), = rank_references([(walk, 240)], 12, 12, 4, longest_reach=5)  # the last value held 12 steps
+    assert only == Reference() and ahead > error
+
+
 def test_auto_moves_a_trend_as_the_seasons_before_moved_and_averages_a_steady_season():
     drifting = trending_season()
     steady = 5 + np.tile(np.arange(24.0), 100) % 7 + np.random.default_rng(0).normal(0, 1, 2400)

@@ -61,7 +61,7 @@ class Reference:
         weights = np.zeros(self.reach)
         if self.target == "combined":
             for part in self.parts:
-                own = part.weights() if part.lag else np.ones(1)  # the level's reference: the last value
+                own = part.forecast_weights()
                 weights[:len(own)] += own / len(self.parts)
             return weights
         weights[lag - 1:lag * seasons:lag] = 1 / seasons
@@ -74,6 +74,11 @@ class Reference:
             for season in range(1, seasons + 1):
                 weights[season * lag:season * lag + recent] -= 1 / (seasons * recent)
         return weights
+
+    def forecast_weights(self) -> np.ndarray:
+        """The weights of the values 1, 2, ... steps before a value that make its forecast untrained: its `weights`,
+        or for the level (which reads no reference) the last value."""
+        return self.weights() if self.lag else np.ones(1)
 
     def text(self) -> str:
         """What each value is less of, in words: 'the one 24 steps before it', 'the mean of the 3 values ...'."""
@@ -147,18 +152,17 @@ def rank_references(parts: list[tuple[np.ndarray, int]], horizon: int, lag: int,
     references = [reference for reference in candidates(lag, most_seasons, periods)
                   if longest_reach is None or reference.reach <= longest_reach]
     errors = dict.fromkeys(references, 0.0)
-    weights = {reference: reference.weights() for reference in references[1:]}
-    first = max(reference.reach for reference in references)
+    weights = {reference: reference.forecast_weights() for reference in references}
+    first = max(len(own) for own in weights.values())
     for values, held_out in parts:
         origins = np.arange(first, held_out - horizon + 1, max(1, (held_out - horizon + 1 - first) // CHOSEN_ON))
         if not len(origins):
             continue
         truth = np.stack([values[origin:origin + horizon] for origin in origins])
         before = np.stack([values[origin - first:origin] for origin in origins])
-        errors[references[0]] += float(np.abs(before[:, -1:] - truth).sum())
         zeros = np.zeros_like(truth)
-        for reference in references[1:]:
-            forecast = integrate(before[:, first - reference.reach:], zeros, weights[reference])
+        for reference, own in weights.items():
+            forecast = integrate(before[:, first - len(own):], zeros, own)
             errors[reference] += float(np.abs(forecast - truth).sum())
     return sorted(errors.items(), key=lambda item: item[1])  # a stable sort: the simplest first of equals
 
