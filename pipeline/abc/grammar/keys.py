@@ -94,13 +94,19 @@ def crossing_key(grammar: CompiledGrammar, s: AbcState) -> tuple | None:
     return ahead, s.frame.octaves[s.voice], s.keysig, s.bar_accidentals
 
 
+def _ends_under(grammar: CompiledGrammar, s: AbcState) -> bool:
+    """With --option crossing=no and harmony=, in a tune of several voices: whether `s` is in the first voice, whose
+    end decides whether the last voice's last note has room under it."""
+    return (s.voice == 0 and s.frame.voices > 1 and grammar.options.no_crossing
+            and grammar.form.last_voice_degrees is not None)
+
+
 def in_last_bar(grammar: CompiledGrammar, s: AbcState) -> bool:
     """With --option crossing=no and harmony=, in a tune of several voices: whether the first voice may be in the latest
     bar its tune may end with (`CompiledGrammar.last_bar_number`), where only `|]` may close it, so that its `|` is
     checked as its `|]` is (see `Cost._last_bar_extra`)."""
     last = grammar.last_bar_number()
-    return (s.voice == 0 and s.frame.voices > 1 and last is not None and s.bar_index + 1 >= last
-            and grammar.options.no_crossing and grammar.form.last_voice_degrees is not None)
+    return _ends_under(grammar, s) and last is not None and s.bar_index + 1 >= last
 
 
 def writes_last_bar(grammar: CompiledGrammar, s: AbcState) -> bool:
@@ -114,8 +120,7 @@ def last_bar_key(grammar: CompiledGrammar, s: AbcState) -> tuple | None:
     (`in_last_bar`): what decides whether the last voice's last bar keeps room for its last note (see
     `Cost._last_bar_extra`): the degrees and key it ends in, the ties held into a one-bar line and, in a tune of two
     voices, the first voice's notes in the bar, with what gives the pitch of the note being written."""
-    if (s.voice != 0 or (s.pos != BAR and not in_last_bar(grammar, s)) or not grammar.options.no_crossing
-            or grammar.form.last_voice_degrees is None or s.frame.voices < 2):
+    if not _ends_under(grammar, s) or (s.pos != BAR and not in_last_bar(grammar, s)):
         return None
     held = s.held[-2:] if s.held and not s.built else None
     sounds = first_voice_bar(s) if s.frame.voices == 2 else None
