@@ -61,6 +61,11 @@ def _sunspots() -> np.ndarray:
     return sunspots.load_pandas().data["SUNACTIVITY"].to_numpy()  # yearly, 1700-2008
 
 
+def _elec_equip() -> np.ndarray:
+    from statsmodels.datasets import elec_equip
+    return elec_equip.load_pandas().data.iloc[:, 0].to_numpy()  # monthly euro-area electrical equipment orders, 1995-2016
+
+
 def _air_passengers() -> np.ndarray:
     from statsforecast.utils import AirPassengers
     return np.asarray(AirPassengers, dtype=float)  # monthly airline passengers in thousands, 1949-1960
@@ -86,6 +91,11 @@ SERIES = {
     "ausbeer": RealSeries("ausbeer", (4,), _pmdarima("ausbeer"), package="pmdarima"),  # quarterly beer production
     # monthly sunspot numbers, 1749-1983: a cycle of about 11 years (132 months), not a fixed season
     "sunspots-monthly": RealSeries("sunspots-monthly", (132,), _pmdarima("sunspots"), package="pmdarima"),
+    # added after every choice above was made, and scored once: series no setting was chosen on
+    "elec-equip": RealSeries("elec-equip", (12,), _elec_equip),
+    "woolyrnq": RealSeries("woolyrnq", (4,), _pmdarima("woolyrnq"), package="pmdarima"),  # quarterly wool production
+    # yearly lynx trappings on the Mackenzie River, 1821-1934: a cycle of about 10 years, not a fixed season
+    "lynx": RealSeries("lynx", (10,), _pmdarima("lynx"), package="pmdarima"),
 }
 
 
@@ -148,10 +158,12 @@ def main(argv: list[str] | None = None) -> None:
                 others = ", ".join(f"{key} {value.mase:.3f}" for key, value in figures.items() if key != "model" and value.mase is not None)
                 score = found["score"]
                 before = "n/a" if score.uncalibrated_coverage is None else f"{score.uncalibrated_coverage:.0%}"
+                band = (f"band narrowed to {score.interval_shrink:.2f} of its width" if score.interval_shrink < 1
+                        else f"band at least {score.interval_floor:.2f} seasonal scales")
                 print(f"{name} ({len(values):,} values, periods {series.periods}) seed {seed}: {found['steps']} steps in "
                       f"{found['train_s'] / 60:.1f} min; step {score.step} chosen; model MASE {model.mase:.3f}, "
-                      f"CRPS {model.crps:.4g}, 80% coverage {model.coverage:.0%} (band at least {score.interval_floor:.2f} "
-                      f"seasonal scales, from {score.calibration_windows} training and validation origins; {before} "
+                      f"CRPS {model.crps:.4g}, 80% coverage {model.coverage:.0%} ({band}, "
+                      f"from {score.calibration_windows} training and validation origins; {before} "
                       f"before); {others}; "
                       f"model's evaluation of {score.windows} origins {found['score_s']:.1f} s", flush=True)
             spread = (max(maes) - min(maes)) / np.mean(maes) if len(maes) > 1 else 0.0

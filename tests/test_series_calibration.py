@@ -1,9 +1,9 @@
-"""The 80% band's floor: found on forecasts before the held-out part, in seasonal scales of each history."""
+"""The 80% band's floor, in seasonal scales of each history, or its shrink: found on forecasts before the held-out part."""
 
 import numpy as np
 
-from charmony.pipeline.series.calibration import (HIGHEST, ORIGINS, band_floor, calibration_origins, history_scale, needed_floors,
-                                                  widen)
+from charmony.pipeline.series.calibration import (HIGHEST, LOWEST, ORIGINS, Calibration, Forecasts, band_floor, band_shrink,
+                                                  calibration_origins, history_scale, needed, widen)
 from charmony.pipeline.series.history import Document
 from charmony.pipeline.series.windows import Parts
 
@@ -18,9 +18,10 @@ def test_the_floor_follows_each_historys_scale_where_the_models_band_does_not():
     scales = np.repeat([0.5, 4.0], 100)  # calm and wild histories; the model draws the same narrow band for both
     truth = random.normal(0, 1, (200, 12)) * scales[:, None]
     narrow = random.normal(0, 0.4, (200, 51, 12)) + random.normal(0, 0.1, (200, 1, 1))
-    needed = needed_floors(narrow, truth, scales)
-    assert np.mean(needed == 0) < 0.5 and np.all(needed >= 0), "the band as drawn holds too few; held values need none"
-    floor = band_floor(needed)
+    floors, stretches = needed(narrow, truth, scales)
+    assert np.mean(floors == 0) < 0.5 and np.all(floors >= 0), "the band as drawn holds too few; held values need none"
+    assert band_shrink(stretches) == 1.0, "a band that holds too few is never narrowed"
+    floor = band_floor(floors)
     wide = widen(narrow, floor * scales)
     assert 0.77 <= np.mean(_inside(wide, truth)) <= 0.83
     assert np.mean(_inside(wide[100:], truth[100:])) > 0.7, "the wild histories' band grew with their scale"
@@ -32,7 +33,7 @@ def test_a_band_wide_enough_is_kept_as_drawn_and_a_skewed_one_keeps_its_skew():
     random = np.random.default_rng(1)
     truth = random.normal(0, 1, (100, 6))
     wide = random.normal(0, 3, (100, 50, 6))
-    assert band_floor(needed_floors(wide, truth, np.ones(100))) == 0.0
+    assert band_floor(needed(wide, truth, np.ones(100))[0]) == 0.0
     np.testing.assert_array_equal(widen(wide, 0.0), wide)
     skewed = np.exp(random.normal(0, 0.3, (1, 50, 6)))  # mostly reaches farther above its median than below
     median = np.median(skewed, axis=1)
@@ -45,13 +46,35 @@ def test_a_band_wide_enough_is_kept_as_drawn_and_a_skewed_one_keeps_its_skew():
     np.testing.assert_array_equal(widen(flat, 2.0), flat, err_msg="no spread to stretch: as drawn")
 
 
+def test_a_band_that_holds_too_many_is_narrowed_to_hold_80_percent_keeping_its_median_and_skew():
+    random = np.random.default_rng(2)
+    truth = random.normal(0, 1, (300, 6))
+    skewed = np.exp(random.normal(0, 0.5, (300, 60, 6))) * 3 - 3  # reaches farther above its median than below
+    floors, stretches = needed(skewed, truth, np.ones(300))
+    assert np.mean(floors == 0) > 0.85, "the band as drawn holds too many values"
+    shrink = band_shrink(stretches)
+    assert LOWEST < shrink < 1
+    calibration = Calibration(band_floor(floors), 300, float(np.mean(floors == 0)), Forecasts("best.pt", 1, 1, 1.0, 6), shrink)
+    narrowed = calibration.apply(skewed, np.ones(300))
+    assert 0.79 <= np.mean(_inside(narrowed, truth)) <= 0.82
+    median = np.median(skewed, axis=1)
+    np.testing.assert_allclose(np.median(narrowed, axis=1), median, atol=1e-12)
+    low, high = np.percentile(skewed, (10, 90), axis=1)
+    new_low, new_high = np.percentile(narrowed, (10, 90), axis=1)
+    np.testing.assert_allclose(new_high - median, shrink * (high - median), rtol=1e-9)
+    np.testing.assert_allclose(new_low - median, shrink * (low - median), rtol=1e-9)
+    assert band_shrink(np.zeros(10)) == LOWEST, "values all on the median: narrowed no further than LOWEST"
+    assert band_shrink(np.array([0.5] * 8 + [2.0] * 2)) == 1.0, "80% held exactly: as drawn"
+
+
 def test_values_missing_or_after_a_flat_history_count_for_nothing():
     paths = np.tile(np.linspace(-1, 1, 21)[None, :, None], (3, 1, 2))
     truth = np.array([[5.0, np.nan], [0.0, -1.6], [9.0, 9.0]])
-    needed = needed_floors(paths, truth, np.array([1.0, 2.0, 0.0]))
-    np.testing.assert_allclose(needed, [5.0, 0.0, 0.8], err_msg="a symmetric band: the distance from the median, in scales")
+    floors, stretches = needed(paths, truth, np.array([1.0, 2.0, 0.0]))
+    np.testing.assert_allclose(floors, [5.0, 0.0, 0.8], err_msg="a symmetric band: the distance from the median, in scales")
+    np.testing.assert_allclose(stretches, [6.25, 0.0, 2.0], err_msg="... and in the reach of its side of the band")
     flat = np.ones((2, 20, 1))  # no spread: no floor reaches a value off it, and none is NaN
-    unreachable = needed_floors(flat, np.array([[3.0], [1.0]]), np.ones(2))
+    unreachable, _ = needed(flat, np.array([[3.0], [1.0]]), np.ones(2))
     assert unreachable[0] == np.inf and unreachable[1] == 0.0 and band_floor(unreachable) == HIGHEST
     assert history_scale(np.arange(10.0), 3) == 3.0 and history_scale(np.arange(3.0), 3) == 0.0
 

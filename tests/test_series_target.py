@@ -259,3 +259,13 @@ def test_evaluate_and_forecast_apply_the_floor_kept_in_the_run(tmp_path):
     os.utime(best, ns=(best.stat().st_atime_ns, best.stat().st_mtime_ns + 10**9))  # as if trained again, same step
     [again] = forecast(run, ForecastConfig(horizon=24, num_samples=40, seed=0, device="cpu"))
     assert again.metadata["interval_floor"] == score.interval_floor != 5.0, "a stale floor was reused"
+    kept = json.loads((run.dir / FILE).read_text())
+    (run.dir / FILE).write_text(json.dumps({**kept, "floor": 0.0, "shrink": 0.5}))
+    [half] = forecast(run, ForecastConfig(horizon=24, num_samples=40, seed=0, device="cpu"))
+    assert half.metadata["interval_shrink"] == 0.5 and half.metadata["interval_floor"] == 0.0
+    np.testing.assert_allclose(half.quantile(50), drawn.quantile(50))
+    np.testing.assert_allclose(half.quantile(90) - half.quantile(10), (drawn.quantile(90) - drawn.quantile(10)) / 2, rtol=1e-6)
+    del kept["shrink"]  # from before the band could be narrowed: found again
+    (run.dir / FILE).write_text(json.dumps(kept))
+    [found] = forecast(run, ForecastConfig(horizon=24, num_samples=40, seed=0, device="cpu"))
+    assert found.metadata["interval_shrink"] == json.loads((run.dir / FILE).read_text())["shrink"]

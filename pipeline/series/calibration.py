@@ -1,12 +1,13 @@
 """The 80% interval calibrated on a series run's values before its held-out part, conformal-style.
 
-The model's band (the samples' 10th to 90th percentile) is kept where it is wide enough and widened where
-it is not: at each step, the samples' deviations from their median are scaled so that the band's narrower
-side reaches at least `floor` times the history's seasonal scale (MASE's denominator, the in-sample error
-of the seasonal naive forecast); the median and the band's skew are kept, and it only ever widens.
+The model's band (the samples' 10th to 90th percentile) is widened where it is too narrow: at each step, the
+samples' deviations from their median are scaled so that the band's narrower side reaches at least `floor`
+times the history's seasonal scale (MASE's denominator, the in-sample error of the seasonal naive forecast).
+Where it holds more than 80% of the true values as drawn, it is narrowed instead: every deviation from the
+median is scaled by one `shrink` below 1. The median and the band's skew are always kept.
 
-The floor is the least that puts 80% of the true values inside, over forecasts from origins spread across
-the training and validation parts (both lie before the held-out part `evaluate` scores). A factor on the
+The floor is the least, and the shrink the most, that puts 80% of the true values inside, over forecasts from
+origins spread across the training and validation parts (both lie before the held-out part `evaluate` scores). A factor on the
 model's own width, found on the validation part, did not hold where the errors outgrow that width (real
 series whose held-out part swings wider than any before); a floor in the series' own scale did better
 (benchmarks/README.md). The floor is kept in the run's calibration.json, for the checkpoint, temperature
@@ -33,6 +34,7 @@ from charmony.pipeline.system.atomic import write_json
 FILE = "calibration.json"
 NOMINAL = (INTERVAL[1] - INTERVAL[0]) / 100  # the share of values the band should hold
 HIGHEST = 10.0  # the floor at most, in seasonal scales
+LOWEST = 0.25  # the shrink at least: a band that held every value is narrowed to no less than this share of its width
 ORIGINS = 128  # at most, spread evenly over the training and validation parts
 SAMPLES = 50
 SEED = 0  # calibration draws from a generator of its own: the forecasts' seeded draws stay as they were
@@ -51,17 +53,27 @@ class Forecasts:
 
 @dataclass(frozen=True)
 class Calibration:
-    """The floor found for some forecasts, and how their band did before it."""
+    """The floor or shrink found for some forecasts, and how their band did before it."""
 
     floor: float  # in seasonal scales of each forecast's history; 0: the band as drawn
     windows: int  # origins it was found on; 0: none fitted
-    coverage: float | None  # of the band before widening, on those windows
+    coverage: float | None  # of the band as drawn, on those windows
     forecasts: Forecasts
+    shrink: float = 1.0  # every deviation from the median scaled by this, where the band as drawn held too many
 
     @classmethod
     def of_json(cls, data: dict) -> Calibration:
         """The calibration calibration.json holds (a KeyError, TypeError or ValueError when it is damaged or older)."""
-        return cls(float(data["floor"]), int(data["windows"]), data["coverage"], Forecasts(**data["forecasts"]))
+        return cls(float(data["floor"]), int(data["windows"]), data["coverage"], Forecasts(**data["forecasts"]),
+                   float(data["shrink"]))
+
+    def apply(self, paths: np.ndarray, scales: np.ndarray | float) -> np.ndarray:
+        """`paths` (..., samples, horizon) after histories of seasonal `scales` (one per leading index, or one for
+        all) with the band narrowed by the shrink or widened to the floor."""
+        if self.shrink < 1:
+            median = np.median(paths, axis=-2, keepdims=True)
+            return median + (paths - median) * self.shrink
+        return widen(paths, self.floor * np.asarray(scales, dtype=np.float64))
 
 
 def history_scale(history: np.ndarray, period: int) -> float:
@@ -83,27 +95,36 @@ def _band(paths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
     return median, up, down, np.where(np.isfinite(narrower), narrower, 0.0)
 
 
-def needed_floors(paths: np.ndarray, truth: np.ndarray, scales: np.ndarray) -> np.ndarray:
-    """For each known true value after a history of positive scale, the least floor (in `scales`, one per history)
-    that puts it inside the band `widen` makes: 0 when the samples' band already holds it; inf when its side has
-    no spread to stretch."""
+def needed(paths: np.ndarray, truth: np.ndarray, scales: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(floors, stretches) for each known true value after a history of positive scale: the least floor (in
+    `scales`, one per history) that puts it inside the band `widen` makes, 0 when the samples' band already holds
+    it; and the factor on its side's deviations from the median that puts it on the band's edge, below 1 where
+    the band holds it with room. Both are inf where its side has no spread to stretch."""
     median, up, down, narrower = _band(paths)
     scales = np.asarray(scales, dtype=np.float64)[:, None]
     counted = ~np.isnan(truth) & (scales > 0)
-    gap = np.where(counted, truth, median) - median
-    reach = np.where(gap >= 0, up, down)
+    gap = np.abs(np.where(counted, truth, median) - median)
+    reach = np.where(truth >= median, up, down)
     with np.errstate(divide="ignore", invalid="ignore"):
-        stretch = np.where(np.abs(gap) <= reach, 1.0, np.where(reach > 0, np.abs(gap) / reach, np.inf))  # its side needs
+        stretch = np.where(gap == 0, 0.0, np.where(reach > 0, gap / reach, np.inf))  # what its side needs
         reachable = np.isfinite(stretch) & (narrower > 0)
-        needed = np.where(stretch <= 1, 0.0, np.where(reachable, stretch * narrower / scales, np.inf))
-    return needed[counted]
+        floors = np.where(stretch <= 1, 0.0, np.where(reachable, stretch * narrower / scales, np.inf))
+    return floors[counted], stretch[counted]
 
 
-def band_floor(needed: np.ndarray) -> float:
-    """The floor that makes a band hold 80% of the true values, from each one's `needed_floors`."""
-    if not len(needed):
+def band_floor(floors: np.ndarray) -> float:
+    """The floor that makes a band hold 80% of the true values, from each one's floor (`needed`)."""
+    if not len(floors):
         return 0.0
-    return float(np.clip(np.quantile(needed, NOMINAL, method="higher"), 0.0, HIGHEST))
+    return float(np.clip(np.quantile(floors, NOMINAL, method="higher"), 0.0, HIGHEST))
+
+
+def band_shrink(stretches: np.ndarray) -> float:
+    """The shrink that makes a band that holds more than 80% of the true values hold 80%, from each one's stretch
+    (`needed`); 1 where it holds 80% or fewer."""
+    if not len(stretches) or np.mean(stretches <= 1) <= NOMINAL:
+        return 1.0
+    return float(np.clip(np.quantile(stretches, NOMINAL, method="higher"), LOWEST, 1.0))
 
 
 def widen(paths: np.ndarray, least: np.ndarray | float) -> np.ndarray:
@@ -130,17 +151,20 @@ def calibration_origins(documents: list[Document], holdout: float, horizon: int,
 
 
 def calibrate(model, plan: WindowPlan, vocab: Vocabulary, documents: list[Document], holdout: float, period: int,
-              horizon: int, temperature: float, device: torch.device) -> tuple[float, int, float | None]:
-    """(floor, windows, coverage before) from forecasts over the training and validation parts of `documents`."""
+              horizon: int, temperature: float, device: torch.device) -> tuple[float, float, int, float | None]:
+    """(floor, shrink, windows, coverage before) from forecasts over the training and validation parts of
+    `documents`: a floor where the band as drawn holds 80% of the true values or fewer, else a shrink."""
     origins = calibration_origins(documents, holdout, horizon, max(plan.reach + 1, plan.context // 2, period + 1))
     if not origins:
-        return 0.0, 0, None
+        return 0.0, 1.0, 0, None
     histories = [documents[index].values[:origin] for index, origin in origins]
     truth = np.stack([documents[index].truth(origin, origin + horizon) for index, origin in origins])
     how = Drawing(SAMPLES, horizon, temperature, torch.Generator(device=device).manual_seed(SEED), device)
     paths = draw_paths(model, plan, vocab, histories, how)
-    needed = needed_floors(paths, truth, np.array([history_scale(history, period) for history in histories]))
-    return band_floor(needed), len(origins), float(np.mean(needed == 0)) if len(needed) else None
+    floors, stretches = needed(paths, truth, np.array([history_scale(history, period) for history in histories]))
+    shrink = band_shrink(stretches)
+    return (band_floor(floors) if shrink == 1 else 0.0, shrink, len(origins),
+            float(np.mean(floors == 0)) if len(floors) else None)
 
 
 def run_calibration(run: Run, model, plan: WindowPlan, forecasts: Forecasts, documents: Callable[[], list[Document]],
@@ -154,9 +178,9 @@ def run_calibration(run: Run, model, plan: WindowPlan, forecasts: Forecasts, doc
         kept = None
     if kept is not None and kept.forecasts == forecasts:
         return kept
-    floor, windows, coverage = calibrate(model, plan, run.vocabulary(), documents(), holdout, period, forecasts.horizon,
-                                         forecasts.temperature, device)
-    found = Calibration(floor, windows, coverage, forecasts)
+    floor, shrink, windows, coverage = calibrate(model, plan, run.vocabulary(), documents(), holdout, period,
+                                                 forecasts.horizon, forecasts.temperature, device)
+    found = Calibration(floor, windows, coverage, forecasts, shrink)
     try:
         write_json(path, asdict(found))
     except OSError:  # a run folder that cannot be written to: found again next time

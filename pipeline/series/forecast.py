@@ -14,7 +14,7 @@ from charmony.pipeline.run.config import ForecastConfig
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.run.manifest import get_run_corpus
 from charmony.pipeline.sampling.sample import load_model
-from charmony.pipeline.series.calibration import Calibration, Forecasts, history_scale, run_calibration, widen
+from charmony.pipeline.series.calibration import Calibration, Forecasts, history_scale, run_calibration
 from charmony.pipeline.series.corpus_base import SeriesCorpusBase
 from charmony.pipeline.series.csv_columns import read_columns
 from charmony.pipeline.series.history import run_documents, window_plan
@@ -94,9 +94,10 @@ def forecast(run: Run, config: ForecastConfig) -> list[Forecast]:
             "context_values": len(history), "horizon": config.horizon, "num_samples": config.num_samples,
             "temperature": config.temperature, "seed": seed, **planned,
             "context_read": min(len(history), plan.context + plan.reach),
-            "interval_floor": calibration.floor, "seasonal_scale": scale, "calibration_windows": calibration.windows,
+            "interval_floor": calibration.floor, "interval_shrink": calibration.shrink, "seasonal_scale": scale,
+            "calibration_windows": calibration.windows,
         }
-        results.append(Forecast(history, widen(paths, calibration.floor * scale), metadata))
+        results.append(Forecast(history, calibration.apply(paths, scale), metadata))
     return results
 
 

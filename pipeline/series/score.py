@@ -17,7 +17,7 @@ from charmony.pipeline.run.config import ForecastScoreConfig
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.sampling.sample import load_model
 from charmony.pipeline.series.baselines import check_baseline_names, free_baselines, statsforecast_baselines
-from charmony.pipeline.series.calibration import Forecasts, history_scale, run_calibration, widen
+from charmony.pipeline.series.calibration import Forecasts, history_scale, run_calibration
 from charmony.pipeline.series.forecast import series_corpus
 from charmony.pipeline.series.history import Document, held_out_documents, window_plan
 from charmony.pipeline.series.metrics import Figures
@@ -45,6 +45,7 @@ class ForecastScore:
     figures: dict[str, Figures]  # the model's first, then each baseline's
     interval_floor: float = 0.0  # the band widened to reach at least this many seasonal scales from the median
     calibration_windows: int = 0  # origins in the training and validation parts the floor was found on
+    interval_shrink: float = 1.0  # or the band narrowed: its deviations from the median scaled by this
     uncalibrated_coverage: float | None = None  # of the model's 80% band on the held-out windows before scaling
 
     def to_json(self) -> dict:
@@ -64,8 +65,9 @@ class ForecastScore:
         lines += [f"  {name:<{width}}  {figures.cells()}" for name, figures in self.figures.items()]
         if self.calibration_windows:
             before = "" if self.uncalibrated_coverage is None else f"; 80% coverage before it {self.uncalibrated_coverage:.0%}"
-            lines.append(f"the model's 80% band widened to reach at least {self.interval_floor:.2f} seasonal scales (MASE's "
-                         f"denominator) from its median, as forecasts from {self.calibration_windows} origins in the "
+            how = (f"narrowed to {self.interval_shrink:.2f} of its width about its median" if self.interval_shrink < 1 else
+                   f"widened to reach at least {self.interval_floor:.2f} seasonal scales (MASE's denominator) from its median")
+            lines.append(f"the model's 80% band {how}, as forecasts from {self.calibration_windows} origins in the "
                          f"training and validation parts needed{before}")
         return "\n".join(lines)
 
@@ -127,7 +129,7 @@ def score_forecasts(run: Run, config: ForecastScoreConfig) -> ForecastScore:
                                   lambda: documents, settings.holdout, prepared, device)
     scales = np.array([history_scale(history, settings.period) for history in histories])  # 0: no MASE for it
     floor_scales = scales if prepared == settings.period else np.array([history_scale(history, prepared) for history in histories])
-    paths = widen(drawn, calibration.floor * floor_scales)
+    paths = calibration.apply(drawn, floor_scales)
     figures = {MODEL: Figures.of(np.median(paths, axis=1), truth, scales, paths)}
     uncalibrated = Figures.of(np.median(drawn, axis=1), truth, scales, drawn).coverage
     for baseline in baselines:
@@ -136,4 +138,5 @@ def score_forecasts(run: Run, config: ForecastScoreConfig) -> ForecastScore:
     return ForecastScore(windows=len(origins), horizon=horizon, periods=settings.periods, num_samples=config.num_samples,
                          checkpoint=config.checkpoint, step=checkpoint.step, figures=figures,
                          interval_floor=calibration.floor, calibration_windows=calibration.windows,
+                         interval_shrink=calibration.shrink,
                          uncalibrated_coverage=uncalibrated)
