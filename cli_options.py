@@ -214,6 +214,9 @@ schedule_options = options_group(  # how long and how fast to train: TrainConfig
     option("--grad-clip", type=positive(GRAD_CLIP_LIMIT), show_default=shown(TRAIN.grad_clip), help="Largest global gradient norm."),
     option("--ema-decay", type=click.FloatRange(0, 1, max_open=True), show_default=shown(TRAIN.ema_decay), metavar="D",
            help="Validate, and keep in best.pt, an average of the weights in which each step weighs 1 - D (0: none)."),
+    option("--output-prior/--no-output-prior", default=None, show_default=shown(TRAIN.output_prior),
+           help="Start the output layer's bias at the log of the training tokens' frequencies, so that the untrained "
+                "model draws tokens as often as the training text holds them."),
     option("--max-steps", type=steps(), show_default=shown(TRAIN.max_steps), help="Steps to train to."),
     option("--max-minutes", type=positive(MINUTES_LIMIT), show_default="no limit", help="Stop after this many minutes of wall time."),
     option("--eval-every", type=steps(), show_default=shown(TRAIN.eval_every), help="Steps between validations."),

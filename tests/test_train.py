@@ -5,6 +5,7 @@ import re
 import resource
 import signal
 
+import numpy as np
 import pytest
 import torch
 from tiny import TINY_TRAIN
@@ -418,3 +419,21 @@ def test_a_weight_average_missing_a_parameter_is_one_line(prepared, invoke):
     run.best_path.unlink()
     sampled = invoke("sample", run.name, "--runs-dir", run.dir.parent, "--max-length", 5)
     assert_user_error(sampled, "checkpoint.pt is damaged: its weight average lacks rnn.weight_hh_l0")
+
+
+def test_the_output_prior_starts_the_model_at_the_training_tokens_frequencies(prepared):
+    """With --output-prior an untrained model scores the validation text as the training tokens' add-one-smoothed
+    frequencies do, well under the log of the vocabulary, where PyTorch's initialisation leaves it."""
+    run = prepared("prior")
+    vocab = len(run.vocabulary())
+    counts = np.bincount(np.asarray(run.tokens("train")), minlength=vocab)
+    val = np.asarray(run.tokens("val"))
+    unigram = float(-np.log(((counts + 1) / (counts.sum() + vocab))[val]).mean())
+    assert unigram < math.log(vocab) - 0.25, "the rhymes' letters are far from equally common"
+    untrained = TINY_TRAIN.with_settings(max_steps=1, eval_every=1, save_every=1, eval_batches=1000, lr=1e-9, warmup_steps=0)
+    losses = {}
+    for prior in (True, False):
+        train(run, untrained.with_settings(output_prior=prior), restart=True)
+        losses[prior] = metrics(run)[-1]["val_loss"]
+    assert losses[True] == pytest.approx(unigram, rel=0.03)
+    assert losses[False] > unigram + 0.25 and losses[False] == pytest.approx(math.log(vocab), rel=0.1)

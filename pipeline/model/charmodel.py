@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -49,6 +50,13 @@ class CharModel(nn.Module):
         for name, parameter in self.named_parameters():
             if not name.endswith(("_gain", "_shift")):
                 nn.init.uniform_(parameter, -scale, scale)
+
+    def start_at_prior(self, counts: np.ndarray) -> None:
+        """Set the output bias to the log of each token's share of `counts` (add-one smoothed), so that the untrained
+        model draws each token about as often as the training tokens hold it, not all alike."""
+        shares = torch.as_tensor(counts + 1.0, dtype=torch.float32) / float(counts.sum() + len(counts))
+        with torch.no_grad():
+            self.head.bias.copy_(torch.log(shares))
 
     def forward(self, ids: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
         """Logits of shape (batch, time, vocab) for ids of shape (batch, time), and the new state."""

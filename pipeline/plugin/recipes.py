@@ -30,6 +30,7 @@ class Recipe:
     weight_decay: float | None = None
     grad_clip: float | None = None
     ema_decay: float | None = None
+    output_prior: bool | None = None
     max_steps: int | None = None
     max_minutes: float | None = None
     eval_every: int | None = None

@@ -134,6 +134,7 @@ class TrainConfig:
     weight_decay: float = 0.01  # AdamW, on weight matrices only
     grad_clip: float = 1.0  # max global gradient norm
     ema_decay: float = 0.0  # validation scores, and best.pt keeps, an average of the weights, each step's weight 1 - this; 0: none
+    output_prior: bool = False  # a new model's output bias starts at the log of the training tokens' frequencies
     warmup_steps: int = 100  # linear warm-up (at most a tenth of max_steps), then cosine decay to lr / 10 at max_steps
     max_steps: int = 2000
     max_minutes: float | None = None  # stop early after this much wall time

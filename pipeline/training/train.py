@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -228,6 +229,8 @@ def _train(run: Run, config: TrainConfig, plan: Plan, world: World, device: torc
 
     torch.manual_seed(config.seed)
     raw = CharModel(plan.model_config).to(device)
+    if config.output_prior and checkpoint is None:
+        raw.start_at_prior(np.bincount(run.tokens("train"), minlength=raw.head.out_features).astype(np.float64))
     if world.rank:
         torch.manual_seed(config.seed + world.rank)  # the same initial weights, but each process its own dropout
     optimizer = make_optimizer(raw, config)
