@@ -153,7 +153,9 @@ def given_options(ctx: click.Context, leave_out: tuple[str, ...]) -> list[str]:
     args = []
     for param in ctx.command.params:
         value = ctx.params.get(param.name)
-        if not isinstance(param, click.Option) or param.name in leave_out or value is None or value is False:
+        if not isinstance(param, click.Option) or param.name in leave_out or value is None:
+            continue
+        if value is False and not param.secondary_opts:  # a plain flag left off; --no-X is given as such
             continue
         if param.is_flag:
             args.append(param.opts[0] if value else param.secondary_opts[0])

@@ -504,3 +504,18 @@ def test_the_resume_hint_repeats_what_it_takes_to_find_the_same_run(tmp_path, mo
     monkeypatch.setenv("CHARMONY_RUNS", str(elsewhere))  # then `--runs-dir runs` given is needed to find ./runs again
     assert resume_command(Run(DEFAULT_RUNS_DIR / "poems"), DEFAULT_RUNS_DIR) == "charmony train poems --resume --runs-dir runs"
     assert resume_command(Run(elsewhere / "poems"), elsewhere) == f"charmony train poems --resume --runs-dir '{elsewhere}'"
+
+
+def test_processes_started_with_nproc_get_every_option_given_a_no_flag_too():
+    """`train --nproc N` starts its processes with the options it was given: `--no-X` among them, since a recipe's X
+    would win in them otherwise; a plain flag left off, and the options named, stay out."""
+    from charmony.cli import cli
+    from charmony.cli_options import given_options
+
+    command = cli.commands["train"]
+    given = ["r", "--recipe", "forecast", "--no-tie-weights", "--no-output-prior", "--layers", "3", "--nproc", "2"]
+    with command.make_context("train", given) as ctx:
+        forwarded = given_options(ctx, ("nproc", "runs_dir"))
+    assert forwarded[forwarded.index("--layers") + 1] == "3"
+    assert {"--no-tie-weights", "--no-output-prior", "--recipe"} <= set(forwarded)
+    assert not {"--nproc", "--resume", "--restart", "--compile", "--output-prior"} & set(forwarded)

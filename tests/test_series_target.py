@@ -269,3 +269,9 @@ def test_evaluate_and_forecast_apply_the_floor_kept_in_the_run(tmp_path):
     (run.dir / FILE).write_text(json.dumps(kept))
     [found] = forecast(run, ForecastConfig(horizon=24, num_samples=40, seed=0, device="cpu"))
     assert found.metadata["interval_shrink"] == json.loads((run.dir / FILE).read_text())["shrink"]
+    kept = json.loads((run.dir / FILE).read_text())
+    (run.dir / FILE).write_text(json.dumps({**kept, "floor": 0.0, "shrink": 0.25}))
+    narrow = score_forecasts(run, ForecastScoreConfig(num_samples=20, origins=8, device="cpu"))
+    assert narrow.interval_shrink == 0.25 and narrow.figures["model"].mase == pytest.approx(score.figures["model"].mase, rel=1e-12)
+    assert narrow.figures["model"].coverage < narrow.uncalibrated_coverage, "evaluate scores the narrowed band"
+    assert "band narrowed to 0.25 of its width about its median" in narrow.text()

@@ -437,3 +437,5 @@ def test_the_output_prior_starts_the_model_at_the_training_tokens_frequencies(pr
         losses[prior] = metrics(run)[-1]["val_loss"]
     assert losses[True] == pytest.approx(unigram, rel=0.03)
     assert losses[False] > unigram + 0.25 and losses[False] == pytest.approx(math.log(vocab), rel=0.1)
+    with pytest.raises(ConfigError, match="--resume cannot change --output-prior"):
+        train(run, untrained.with_settings(max_steps=2, output_prior=True), resume=True)  # trained without it last

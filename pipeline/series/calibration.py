@@ -10,8 +10,8 @@ The floor is the least, and the shrink the most, that puts 80% of the true value
 origins spread across the training and validation parts (both lie before the held-out part `evaluate` scores). A factor on the
 model's own width, found on the validation part, did not hold where the errors outgrow that width (real
 series whose held-out part swings wider than any before); a floor in the series' own scale did better
-(benchmarks/README.md). The floor is kept in the run's calibration.json, for the checkpoint, temperature
-and horizon it was found for.
+(benchmarks/README.md). The floor or shrink is kept in the run's calibration.json, for the checkpoint,
+temperature and horizon it was found for.
 """
 
 from __future__ import annotations
@@ -70,10 +70,11 @@ class Calibration:
     def apply(self, paths: np.ndarray, scales: np.ndarray | float) -> np.ndarray:
         """`paths` (..., samples, horizon) after histories of seasonal `scales` (one per leading index, or one for
         all) with the band narrowed by the shrink or widened to the floor."""
-        if self.shrink < 1:
+        scales = np.asarray(scales, dtype=np.float64)
+        if self.shrink < 1:  # not after a history with no seasonal scale: none was found on such histories
             median = np.median(paths, axis=-2, keepdims=True)
-            return median + (paths - median) * self.shrink
-        return widen(paths, self.floor * np.asarray(scales, dtype=np.float64))
+            return median + (paths - median) * np.where(scales > 0, self.shrink, 1.0).reshape(scales.shape + (1, 1))
+        return widen(paths, self.floor * scales)
 
 
 def history_scale(history: np.ndarray, period: int) -> float:

@@ -22,7 +22,7 @@ from charmony.pipeline.run.config import MODEL_FIELDS, TrainConfig
 # The carried hidden state and the position in the streams depend on these (and on the number of
 # streams, --batch-size x processes); the seed only matters at step 0, after which the saved
 # random-number state takes over; the warm-up is part of the saved schedule.
-FIXED_ON_RESUME = ("seq_len", "seed", "warmup_steps", "optimizer")
+FIXED_ON_RESUME = ("seq_len", "seed", "warmup_steps", "optimizer", "output_prior")
 
 
 def resumable_checkpoint(run: Run) -> Checkpoint:
