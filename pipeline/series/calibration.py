@@ -72,8 +72,8 @@ class Calibration:
         all) with the band narrowed by the shrink or widened to the floor."""
         scales = np.asarray(scales, dtype=np.float64)
         if self.shrink < 1:  # not after a history with no seasonal scale: none was found on such histories
-            median = np.median(paths, axis=-2, keepdims=True)
-            return median + (paths - median) * np.where(scales > 0, self.shrink, 1.0).reshape(scales.shape + (1, 1))
+            factor = np.where(scales > 0, self.shrink, 1.0).reshape(scales.shape + (1,))
+            return _scaled(paths, np.median(paths, axis=-2), factor)
         return widen(paths, self.floor * scales)
 
 
@@ -136,7 +136,13 @@ def widen(paths: np.ndarray, least: np.ndarray | float) -> np.ndarray:
     least = np.asarray(least, dtype=np.float64).reshape(np.shape(least) + (1,))
     with np.errstate(divide="ignore", invalid="ignore"):
         factor = np.where(narrower > 0, np.maximum(1.0, least / narrower), 1.0)
-    return paths + (paths - median[..., None, :]) * (factor[..., None, :] - 1)  # exactly as drawn where the band holds
+    return _scaled(paths, median, factor)
+
+
+def _scaled(paths: np.ndarray, median: np.ndarray, factor: np.ndarray) -> np.ndarray:
+    """`paths` (..., samples, horizon) with each step's deviations from its `median` (..., horizon) scaled by
+    `factor` (broadcast against the median); exactly as drawn where the factor is 1."""
+    return paths + (paths - median[..., None, :]) * (factor[..., None, :] - 1)
 
 
 def calibration_origins(documents: list[Document], holdout: float, horizon: int, history: int) -> list[tuple[int, int]]:
