@@ -66,6 +66,11 @@ def _elec_equip() -> np.ndarray:
     return elec_equip.load_pandas().data.iloc[:, 0].to_numpy()  # monthly euro-area electrical equipment orders, 1995-2016
 
 
+def _unemployment() -> np.ndarray:
+    from statsmodels.datasets import macrodata
+    return macrodata.load_pandas().data["unemp"].to_numpy()  # quarterly US unemployment rate (%), 1959-2009
+
+
 def _air_passengers() -> np.ndarray:
     from statsforecast.utils import AirPassengers
     return np.asarray(AirPassengers, dtype=float)  # monthly airline passengers in thousands, 1949-1960
@@ -96,6 +101,9 @@ SERIES = {
     "woolyrnq": RealSeries("woolyrnq", (4,), _pmdarima("woolyrnq"), package="pmdarima"),  # quarterly wool production
     # yearly lynx trappings on the Mackenzie River, 1821-1934: a cycle of about 10 years, not a fixed season
     "lynx": RealSeries("lynx", (10,), _pmdarima("lynx"), package="pmdarima"),
+    # added in the tenth round, scored once: quarterly, with little season (unemployment is seasonally adjusted)
+    "austres": RealSeries("austres", (4,), _pmdarima("austres"), package="pmdarima"),  # Australian residents, 1971-1993
+    "unemployment": RealSeries("unemployment", (4,), _unemployment),
 }
 
 

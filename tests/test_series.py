@@ -396,15 +396,20 @@ def test_evaluate_with_other_periods_keeps_the_band_of_the_prepared_one(load_run
     assert score_forecasts(load_run, ForecastScoreConfig(num_samples=20, device="cpu")) == prepared
 
 
-def test_an_untrained_model_scores_far_worse(load_run, tmp_path):
+def test_an_untrained_model_forecasts_far_worse_and_its_median_is_moved_to_its_reference(load_run, tmp_path):
     run = Run(tmp_path / "runs" / "untrained")
     prepare(run, PrepareConfig("series", options={"days": "100", "bins": "64"}))
     train(run, FORECAST_TRAIN.with_settings(max_steps=1, lr=1e-9, warmup_steps=0))
     untrained = score_forecasts(run, ForecastScoreConfig(num_samples=20, device="cpu"))
     trained = score_forecasts(load_run, ForecastScoreConfig(num_samples=20, device="cpu"))
     assert untrained.figures["persistence"] == trained.figures["persistence"], "the same held-out windows"
-    # untrained, the model's residuals are noise about the target's reference (here the seasons' mean shape)
-    assert untrained.figures["model"].mae > 1.5 * trained.figures["model"].mae
+    # untrained, the model's residuals are noise about the target's reference (here the seasons' mean shape), whose
+    # median drifts as each step is added onto the last: the validation part sees it and moves it to the reference
+    as_trained, reference = untrained.validation_errors[0], untrained.validation_errors[-1]
+    assert as_trained > 1.5 * trained.validation_errors[0] and untrained.toward_reference == 1.0
+    assert trained.validation_errors[0] < reference == pytest.approx(trained.validation_errors[-1]), "learned: beats it"
+    assert trained.toward_reference == 0.0 and "kept as trained" in trained.text()
+    assert "moved 100% of the way to its reference" in untrained.text()
 
 
 def test_evaluate_command_on_a_series_run_and_its_bad_input(load_run, trained_run, invoke):

@@ -5,6 +5,8 @@ import numpy as np
 from charmony.pipeline.series.calibration import (HIGHEST, LOWEST, ORIGINS, Calibration, Forecasts, band_floor, band_shrink,
                                                   calibration_origins, history_scale, needed, widen)
 from charmony.pipeline.series.history import Document
+from charmony.pipeline.series.reference_share import (ORIGINS as CHOSEN_ON, SHARES, best_share, errors_by_share, toward,
+                                                      validation_origins)
 from charmony.pipeline.series.windows import Parts
 
 
@@ -55,7 +57,7 @@ def test_a_band_that_holds_too_many_is_narrowed_to_hold_80_percent_keeping_its_m
     shrink = band_shrink(stretches)
     assert LOWEST < shrink < 1
     calibration = Calibration(band_floor(floors), 300, float(np.mean(floors == 0)), Forecasts("best.pt", 1, 1, 1.0, 6), shrink)
-    narrowed = calibration.apply(skewed, np.ones(300))
+    narrowed = calibration.apply(skewed, np.ones(300), np.zeros((300, 6)))
     assert 0.79 <= np.mean(_inside(narrowed, truth)) <= 0.82
     median = np.median(skewed, axis=1)
     np.testing.assert_allclose(np.median(narrowed, axis=1), median, atol=1e-12)
@@ -88,3 +90,42 @@ def test_calibration_reads_origins_over_the_training_and_validation_parts_never_
         assert 50 <= origin and origin + 24 <= parts.held_out
     assert origins[0] == (0, 50) and origins[-1] == (1, Parts.of(300, 0.2).held_out - 24)
     assert any(origin + 24 <= Parts.of(1000, 0.2).validation for _, origin in origins), "the training part is read too"
+
+
+def test_the_share_toward_the_reference_is_the_one_that_forecast_the_validation_part_best():
+    random = np.random.default_rng(5)
+    truth = random.normal(0, 1, (40, 12))
+    references, scales = truth + random.normal(0, 0.3, (40, 12)), np.full(40, 2.0)
+    drifting = truth + 0.5 * np.arange(12)  # a median that moves away step by step
+    errors = errors_by_share(drifting, references, truth, scales)
+    assert best_share(errors) == 1.0 and errors[0] > 2 * errors[-1]
+    assert best_share(errors_by_share(truth, references, truth, scales)) == 0.0, "a model better than its reference is kept"
+    off = references - truth
+    assert best_share(errors_by_share(truth - 3 * off, references, truth, scales)) == 0.75, "the truth lies 3/4 of the way"
+    assert best_share(errors_by_share(truth, truth, truth, scales)) == 0.0, "the model's own on a tie"
+    unknown = errors_by_share(drifting, references, np.full((40, 12), np.nan), scales)
+    assert np.isnan(unknown).all() and best_share(unknown) == 0.0
+    flat = errors_by_share(drifting, references, truth, np.zeros(40))
+    assert np.isnan(flat).all(), "no history with a seasonal scale: nothing scored"
+    assert len(SHARES) == len(errors) and SHARES[0] == 0.0 and SHARES[-1] == 1.0
+
+
+def test_moving_toward_the_reference_moves_every_sample_of_a_step_alike():
+    random = np.random.default_rng(6)
+    paths, references = random.normal(0, 1, (3, 50, 6)), random.normal(5, 1, (3, 6))
+    np.testing.assert_array_equal(toward(paths, references, 0.0), paths)
+    moved = toward(paths, references, 1.0)
+    np.testing.assert_allclose(np.median(moved, axis=1), references)
+    np.testing.assert_allclose(np.ptp(moved, axis=1), np.ptp(paths, axis=1), err_msg="the band keeps its width")
+    half = toward(paths, references, 0.5)
+    np.testing.assert_allclose(np.median(half, axis=1), (np.median(paths, axis=1) + references) / 2)
+
+
+def test_the_share_is_chosen_on_origins_whose_values_all_lie_in_the_validation_part():
+    documents = [Document("a", np.arange(1000.0), 1000), Document("b", np.arange(300.0), 300)]
+    origins = validation_origins(documents, 0.2, 24, 50)
+    assert len(origins) == CHOSEN_ON and {index for index, _ in origins} == {0, 1}
+    for index, origin in origins:
+        parts = Parts.of(len(documents[index].values), 0.2)
+        assert parts.validation <= origin and origin + 24 <= parts.held_out
+    assert validation_origins([Document("c", np.arange(40.0), 40)], 0.2, 24, 10) == [], "too short a validation part"

@@ -14,6 +14,8 @@ from charmony.pipeline.run.config import ForecastConfig, ForecastScoreConfig, Pr
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.series.calibration import FILE
 from charmony.pipeline.series.forecast import forecast
+from charmony.pipeline.series.history import window_plan
+from charmony.pipeline.series.reference_share import SHARES, reference_forecasts
 from charmony.pipeline.series.score import score_forecasts
 from charmony.pipeline.series.target import (COMBINED, NEAR, Reference, choose_target, from_target, rank_references,
                                              target_context, to_target)
@@ -275,3 +277,15 @@ def test_evaluate_and_forecast_apply_the_floor_kept_in_the_run(tmp_path):
     assert narrow.interval_shrink == 0.25 and narrow.figures["model"].mase == pytest.approx(score.figures["model"].mase, rel=1e-12)
     assert narrow.figures["model"].coverage < narrow.uncalibrated_coverage, "evaluate scores the narrowed band"
     assert "band narrowed to 0.25 of its width about its median" in narrow.text()
+    assert narrow.reference_windows > 0 and len(narrow.validation_errors) == 5 and "validation part best" in narrow.text()
+    (run.dir / FILE).write_text(json.dumps({**kept, "floor": 0.0, "shrink": 1.0, "toward_reference": 1.0}))
+    [pulled] = forecast(run, ForecastConfig(horizon=24, num_samples=40, seed=0, device="cpu"))
+    assert pulled.metadata["toward_reference"] == 1.0
+    np.testing.assert_allclose(pulled.quantile(50), reference_forecasts(window_plan(run), [pulled.history], 24)[0])
+    (run.dir / FILE).write_text(json.dumps({**kept, "floor": 0.0, "shrink": 1.0, "toward_reference": 0.0}))
+    [own] = forecast(run, ForecastConfig(horizon=24, num_samples=40, seed=0, device="cpu"))
+    assert not np.allclose(own.quantile(50), pulled.quantile(50)), "the model's own median is not its reference"
+    np.testing.assert_allclose(pulled.quantile(90) - pulled.quantile(10), own.quantile(90) - own.quantile(10), rtol=1e-6)
+    (run.dir / FILE).write_text(json.dumps({**kept, "toward_reference": 0.3}))  # no share calibration chooses: found again
+    [found] = forecast(run, ForecastConfig(horizon=24, num_samples=40, seed=0, device="cpu"))
+    assert found.metadata["toward_reference"] in SHARES and json.loads((run.dir / FILE).read_text())["toward_reference"] != 0.3

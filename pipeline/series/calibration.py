@@ -1,4 +1,5 @@
-"""The 80% interval calibrated on a series run's values before its held-out part, conformal-style.
+"""Series forecasts calibrated on a run's values before its held-out part: the median moved toward the reference
+by the share the validation part chose (`reference_share`), then the 80% interval, conformal-style.
 
 The model's band (the samples' 10th to 90th percentile) is widened where it is too narrow: at each step, the
 samples' deviations from their median are scaled so that the band's narrower side reaches at least `floor`
@@ -10,7 +11,7 @@ The floor is the least, and the shrink the most, that puts 80% of the true value
 origins spread across the training and validation parts (both lie before the held-out part `evaluate` scores). A factor on the
 model's own width, found on the validation part, did not hold where the errors outgrow that width (real
 series whose held-out part swings wider than any before); a floor in the series' own scale did better
-(benchmarks/README.md). The floor or shrink is kept in the run's calibration.json, for the checkpoint,
+(benchmarks/README.md). The share and the floor or shrink are kept in the run's calibration.json, for the checkpoint,
 temperature and horizon it was found for.
 """
 
@@ -28,6 +29,8 @@ from charmony.pipeline.run.vocabulary import Vocabulary
 from charmony.pipeline.series.history import Document
 from charmony.pipeline.series.metrics import INTERVAL, seasonal_scale
 from charmony.pipeline.series.paths import Drawing, draw_paths
+from charmony.pipeline.series.reference_share import (SHARES, best_share, errors_by_share, reference_forecasts, toward,
+                                                      validation_origins)
 from charmony.pipeline.series.windows import Parts, WindowPlan
 from charmony.pipeline.system.atomic import write_json
 
@@ -53,23 +56,31 @@ class Forecasts:
 
 @dataclass(frozen=True)
 class Calibration:
-    """The floor or shrink found for some forecasts, and how their band did before it."""
+    """The share toward the reference, and the floor or shrink, found for some forecasts; how they did before."""
 
     floor: float  # in seasonal scales of each forecast's history; 0: the band as drawn
     windows: int  # origins it was found on; 0: none fitted
-    coverage: float | None  # of the band as drawn, on those windows
+    coverage: float | None  # of the band as drawn (its median moved), on those windows
     forecasts: Forecasts
     shrink: float = 1.0  # every deviation from the median scaled by this, where the band as drawn held too many
+    toward_reference: float = 0.0  # the share of the way each step's median moves to the reference (reference_share)
+    reference_windows: int = 0  # validation origins the share was chosen on; 0: none (the model's median kept)
+    validation_errors: tuple[float, ...] = ()  # there, in seasonal scales, for each of SHARES
 
     @classmethod
     def of_json(cls, data: dict) -> Calibration:
         """The calibration calibration.json holds (a KeyError, TypeError or ValueError when it is damaged or older)."""
+        share, errors = float(data["toward_reference"]), tuple(float(error) for error in data["validation_errors"])
+        if share not in SHARES or len(errors) not in (0, len(SHARES)):
+            raise ValueError("a share toward the reference that calibration does not choose")
         return cls(float(data["floor"]), int(data["windows"]), data["coverage"], Forecasts(**data["forecasts"]),
-                   float(data["shrink"]))
+                   float(data["shrink"]), share, int(data["reference_windows"]), errors)
 
-    def apply(self, paths: np.ndarray, scales: np.ndarray | float) -> np.ndarray:
+    def apply(self, paths: np.ndarray, scales: np.ndarray | float, references: np.ndarray) -> np.ndarray:
         """`paths` (..., samples, horizon) after histories of seasonal `scales` (one per leading index, or one for
-        all) with the band narrowed by the shrink or widened to the floor."""
+        all) and with these `references` (..., horizon): the median moved toward the references, then the band
+        narrowed by the shrink or widened to the floor."""
+        paths = toward(paths, references, self.toward_reference)
         scales = np.asarray(scales, dtype=np.float64)
         if self.shrink < 1:  # not after a history with no seasonal scale: none was found on such histories
             factor = np.where(scales > 0, self.shrink, 1.0).reshape(scales.shape + (1,))
@@ -158,20 +169,38 @@ def calibration_origins(documents: list[Document], holdout: float, horizon: int,
 
 
 def calibrate(model, plan: WindowPlan, vocab: Vocabulary, documents: list[Document], holdout: float, period: int,
-              horizon: int, temperature: float, device: torch.device) -> tuple[float, float, int, float | None]:
-    """(floor, shrink, windows, coverage before) from forecasts over the training and validation parts of
-    `documents`: a floor where the band as drawn holds 80% of the true values or fewer, else a shrink."""
-    origins = calibration_origins(documents, holdout, horizon, max(plan.reach + 1, plan.context // 2, period + 1))
+              forecasts: Forecasts, device: torch.device) -> Calibration:
+    """The calibration of `forecasts` on `documents`: the share toward the reference from forecasts over the
+    validation part; then, with the medians so moved, from forecasts over the training and validation parts, a
+    floor where the band as drawn holds 80% of the true values or fewer, else a shrink."""
+    history = max(plan.reach + 1, plan.context // 2, period + 1)
+    origins = calibration_origins(documents, holdout, forecasts.horizon, history)
     if not origins:
-        return 0.0, 1.0, 0, None
-    histories = [documents[index].values[:origin] for index, origin in origins]
-    truth = np.stack([documents[index].truth(origin, origin + horizon) for index, origin in origins])
-    how = Drawing(SAMPLES, horizon, temperature, torch.Generator(device=device).manual_seed(SEED), device)
-    paths = draw_paths(model, plan, vocab, histories, how)
-    floors, stretches = needed(paths, truth, np.array([history_scale(history, period) for history in histories]))
+        return Calibration(0.0, 0, None, forecasts)
+    share, errors, unread = 0.0, tuple[float, ...](), validation_origins(documents, holdout, forecasts.horizon, history)
+    if unread and plan.lag:  # a level target has no reference to move toward
+        paths, truth, scales, references = _forecasts(model, plan, vocab, documents, unread, period, forecasts, device)
+        found = errors_by_share(np.median(paths, axis=1), references, truth, scales)
+        if not np.isnan(found).all():
+            share, errors = best_share(found), tuple(float(error) for error in found)
+    paths, truth, scales, references = _forecasts(model, plan, vocab, documents, origins, period, forecasts, device)
+    floors, stretches = needed(toward(paths, references, share), truth, scales)
     shrink = band_shrink(stretches)
-    return (band_floor(floors) if shrink == 1 else 0.0, shrink, len(origins),
-            float(np.mean(floors == 0)) if len(floors) else None)
+    return Calibration(band_floor(floors) if shrink == 1 else 0.0, len(origins),
+                       float(np.mean(floors == 0)) if len(floors) else None, forecasts, shrink,
+                       share, len(unread) if errors else 0, errors)
+
+
+def _forecasts(model, plan: WindowPlan, vocab: Vocabulary, documents: list[Document], origins: list[tuple[int, int]],
+               period: int, forecasts: Forecasts, device: torch.device) -> tuple[np.ndarray, ...]:
+    """(paths, truth, seasonal scales, references) of forecasts from `origins`, drawn from calibration's own
+    generator."""
+    histories = [documents[index].values[:origin] for index, origin in origins]
+    truth = np.stack([documents[index].truth(origin, origin + forecasts.horizon) for index, origin in origins])
+    how = Drawing(SAMPLES, forecasts.horizon, forecasts.temperature, torch.Generator(device=device).manual_seed(SEED), device)
+    return (draw_paths(model, plan, vocab, histories, how), truth,
+            np.array([history_scale(history, period) for history in histories]),
+            reference_forecasts(plan, histories, forecasts.horizon))
 
 
 def run_calibration(run: Run, model, plan: WindowPlan, forecasts: Forecasts, documents: Callable[[], list[Document]],
@@ -185,9 +214,7 @@ def run_calibration(run: Run, model, plan: WindowPlan, forecasts: Forecasts, doc
         kept = None
     if kept is not None and kept.forecasts == forecasts:
         return kept
-    floor, shrink, windows, coverage = calibrate(model, plan, run.vocabulary(), documents(), holdout, period,
-                                                 forecasts.horizon, forecasts.temperature, device)
-    found = Calibration(floor, windows, coverage, forecasts, shrink)
+    found = calibrate(model, plan, run.vocabulary(), documents(), holdout, period, forecasts, device)
     try:
         write_json(path, asdict(found))
     except OSError:  # a run folder that cannot be written to: found again next time

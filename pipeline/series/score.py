@@ -22,6 +22,7 @@ from charmony.pipeline.series.forecast import series_corpus
 from charmony.pipeline.series.history import Document, held_out_documents, window_plan
 from charmony.pipeline.series.metrics import Figures
 from charmony.pipeline.series.paths import Drawing, draw_paths
+from charmony.pipeline.series.reference_share import SHARES, reference_forecasts, toward
 from charmony.pipeline.series.settings import SeriesOptions
 from charmony.pipeline.system.device import resolve_device
 from charmony.pipeline.system.errors import ConfigError
@@ -47,6 +48,10 @@ class ForecastScore:
     calibration_windows: int = 0  # origins in the training and validation parts the floor was found on
     interval_shrink: float = 1.0  # or the band narrowed: its deviations from the median scaled by this
     uncalibrated_coverage: float | None = None  # of the model's 80% band on the held-out windows before scaling
+    toward_reference: float = 0.0  # the share of the way the model's median was moved to its reference
+    reference_windows: int = 0  # validation origins that share was chosen on
+    validation_errors: tuple[float, ...] = ()  # there, in seasonal scales, for each share of reference_share.SHARES
+    reference: str = ""  # the reference, named
 
     def to_json(self) -> dict:
         """The figures as plain JSON, with the model's MAE and MASE as a share of each baseline's."""
@@ -69,6 +74,13 @@ class ForecastScore:
                    f"widened to reach at least {self.interval_floor:.2f} seasonal scales (MASE's denominator) from its median")
             lines.append(f"the model's 80% band {how}, as forecasts from {self.calibration_windows} origins in the "
                          f"training and validation parts needed{before}")
+        if self.validation_errors:
+            chosen = self.validation_errors[SHARES.index(self.toward_reference)]
+            moved = ("kept as trained" if not self.toward_reference else
+                     f"moved {self.toward_reference:.0%} of the way to its reference ({self.reference})")
+            lines.append(f"the model's median {moved}, which forecast the {self.reference_windows} origins in the validation "
+                         f"part best: {chosen:.3f} seasonal scales off there, against {self.validation_errors[0]:.3f} as "
+                         f"trained and {self.validation_errors[-1]:.3f} for the reference alone")
         return "\n".join(lines)
 
 
@@ -129,14 +141,17 @@ def score_forecasts(run: Run, config: ForecastScoreConfig) -> ForecastScore:
                                   lambda: documents, settings.holdout, prepared, device)
     scales = np.array([history_scale(history, settings.period) for history in histories])  # 0: no MASE for it
     floor_scales = scales if prepared == settings.period else np.array([history_scale(history, prepared) for history in histories])
-    paths = calibration.apply(drawn, floor_scales)
+    references = reference_forecasts(plan, histories, horizon)
+    paths = calibration.apply(drawn, floor_scales, references)
     figures = {MODEL: Figures.of(np.median(paths, axis=1), truth, scales, paths)}
-    uncalibrated = Figures.of(np.median(drawn, axis=1), truth, scales, drawn).coverage
+    moved = toward(drawn, references, calibration.toward_reference)
+    uncalibrated = Figures.of(np.median(moved, axis=1), truth, scales, moved).coverage
     for baseline in baselines:
         point = np.stack([baseline.forecast(history, horizon) for history in histories])
         figures[baseline.name] = Figures.of(point, truth, scales)
     return ForecastScore(windows=len(origins), horizon=horizon, periods=settings.periods, num_samples=config.num_samples,
                          checkpoint=config.checkpoint, step=checkpoint.step, figures=figures,
                          interval_floor=calibration.floor, calibration_windows=calibration.windows,
-                         interval_shrink=calibration.shrink,
-                         uncalibrated_coverage=uncalibrated)
+                         interval_shrink=calibration.shrink, uncalibrated_coverage=uncalibrated,
+                         toward_reference=calibration.toward_reference, reference_windows=calibration.reference_windows,
+                         validation_errors=calibration.validation_errors, reference=plan.reference.name())
