@@ -169,7 +169,8 @@ def main(argv: list[str] | None = None) -> None:
                 band = (f"band narrowed to {score.interval_shrink:.2f} of its width" if score.interval_shrink < 1
                         else f"band at least {score.interval_floor:.2f} seasonal scales")
                 print(f"{name} ({len(values):,} values, periods {series.periods}) seed {seed}: {found['steps']} steps in "
-                      f"{found['train_s'] / 60:.1f} min; step {score.step} chosen; model MASE {model.mase:.3f}, "
+                      f"{found['train_s'] / 60:.1f} min; step {score.step} chosen; median moved {score.toward_reference:.0%} "
+                      f"toward its reference; model MASE {model.mase:.3f}, "
                       f"CRPS {model.crps:.4g}, 80% coverage {model.coverage:.0%} ({band}, "
                       f"from {score.calibration_windows} training and validation origins; {before} "
                       f"before); {others}; "
