@@ -5,8 +5,9 @@ import numpy as np
 from charmony.pipeline.series.calibration import (HIGHEST, LOWEST, ORIGINS, Calibration, Forecasts, band_floor, band_shrink,
                                                   calibration_origins, history_scale, needed, widen)
 from charmony.pipeline.series.history import Document
-from charmony.pipeline.series.reference_share import (ORIGINS as CHOSEN_ON, SHARES, best_share, errors_by_share, toward,
-                                                      validation_origins)
+from charmony.pipeline.series.reference_share import (SHARE_ORIGINS, SHARES, best_share, errors_by_share, reference_forecasts,
+                                                      share_origins, toward, validation_truth)
+from charmony.pipeline.series.target import Reference, from_target
 from charmony.pipeline.series.windows import Parts
 
 
@@ -121,11 +122,29 @@ def test_moving_toward_the_reference_moves_every_sample_of_a_step_alike():
     np.testing.assert_allclose(np.median(half, axis=1), (np.median(paths, axis=1) + references) / 2)
 
 
-def test_the_share_is_chosen_on_origins_whose_values_all_lie_in_the_validation_part():
+def test_the_share_is_chosen_on_the_validation_parts_values_alone():
     documents = [Document("a", np.arange(1000.0), 1000), Document("b", np.arange(300.0), 300)]
-    origins = validation_origins(documents, 0.2, 24, 50)
-    assert len(origins) == CHOSEN_ON and {index for index, _ in origins} == {0, 1}
-    for index, origin in origins:
+    origins = share_origins(documents, 0.2, 50)
+    assert len(origins) == SHARE_ORIGINS and {index for index, _ in origins} == {0, 1}
+    truth = validation_truth(documents, origins, 24, 0.2)
+    for (index, origin), values in zip(origins, truth):
         parts = Parts.of(len(documents[index].values), 0.2)
-        assert parts.validation <= origin and origin + 24 <= parts.held_out
-    assert validation_origins([Document("c", np.arange(40.0), 40)], 0.2, 24, 10) == [], "too short a validation part"
+        assert parts.validation <= origin < parts.held_out
+        known = ~np.isnan(values)
+        assert known[0] and known.sum() == min(24, parts.held_out - origin), "no held-out value is read"
+        np.testing.assert_array_equal(values[known], documents[index].values[origin:origin + known.sum()])
+    short = [Document("c", np.arange(60.0), 60)]  # a validation part of 6 values: every origin in it, a 24-step horizon
+    assert share_origins(short, 0.2, 10) == [(0, origin) for origin in range(Parts.of(60, 0.2).validation, 48)]
+    assert share_origins(short, 0.2, 50) == [], "no origin before `history` values"
+
+
+def test_the_reference_forecast_is_a_forecast_of_zero_residuals():
+    random = np.random.default_rng(7)
+    history = np.cumsum(random.normal(0, 1, 200)) + np.tile(np.sin(np.arange(12) / 2), 17)[:200]
+    for reference in (Reference("seasonal-difference", 12), Reference("seasonal-mean", 12, 3),
+                      Reference("seasonal-shape", 12, 3), Reference("seasonal-change", 12, 2, 3),
+                      Reference("combined", 12, parts=(Reference(), Reference("seasonal-change", 12, 1, 6)))):
+        [forecast] = reference_forecasts(reference, [history], 30)
+        np.testing.assert_allclose(forecast, from_target(history, np.zeros((1, 30)), reference)[0], err_msg=reference.name())
+    [naive] = reference_forecasts(Reference("seasonal-difference", 12), [history], 12)
+    np.testing.assert_array_equal(naive, history[-12:])

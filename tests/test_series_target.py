@@ -14,8 +14,6 @@ from charmony.pipeline.run.config import ForecastConfig, ForecastScoreConfig, Pr
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.series.calibration import FILE
 from charmony.pipeline.series.forecast import forecast
-from charmony.pipeline.series.history import window_plan
-from charmony.pipeline.series.reference_share import SHARES, reference_forecasts
 from charmony.pipeline.series.score import score_forecasts
 from charmony.pipeline.series.target import (COMBINED, NEAR, Reference, choose_target, from_target, rank_references,
                                              target_context, to_target)
@@ -281,11 +279,25 @@ def test_evaluate_and_forecast_apply_the_floor_kept_in_the_run(tmp_path):
     (run.dir / FILE).write_text(json.dumps({**kept, "floor": 0.0, "shrink": 1.0, "toward_reference": 1.0}))
     [pulled] = forecast(run, ForecastConfig(horizon=24, num_samples=40, seed=0, device="cpu"))
     assert pulled.metadata["toward_reference"] == 1.0
-    np.testing.assert_allclose(pulled.quantile(50), reference_forecasts(window_plan(run), [pulled.history], 24)[0])
+    np.testing.assert_allclose(pulled.quantile(50), pulled.history[-24:], err_msg="the seasonal difference's reference")
+    naive = score_forecasts(run, ForecastScoreConfig(num_samples=20, origins=8, device="cpu"))
+    assert naive.figures["model"].mase == pytest.approx(naive.figures["seasonal naive 24"].mase, rel=1e-9)
+    assert "moved 100% of the way to its reference (the last season)" in naive.text()
     (run.dir / FILE).write_text(json.dumps({**kept, "floor": 0.0, "shrink": 1.0, "toward_reference": 0.0}))
     [own] = forecast(run, ForecastConfig(horizon=24, num_samples=40, seed=0, device="cpu"))
     assert not np.allclose(own.quantile(50), pulled.quantile(50)), "the model's own median is not its reference"
     np.testing.assert_allclose(pulled.quantile(90) - pulled.quantile(10), own.quantile(90) - own.quantile(10), rtol=1e-6)
     (run.dir / FILE).write_text(json.dumps({**kept, "toward_reference": 0.3}))  # no share calibration chooses: found again
     [found] = forecast(run, ForecastConfig(horizon=24, num_samples=40, seed=0, device="cpu"))
-    assert found.metadata["toward_reference"] in SHARES and json.loads((run.dir / FILE).read_text())["toward_reference"] != 0.3
+    assert json.loads((run.dir / FILE).read_text())["toward_reference"] == found.metadata["toward_reference"] != 0.3
+    older = {key: value for key, value in kept.items() if key not in ("toward_reference", "reference_windows", "validation_errors")}
+    (run.dir / FILE).write_text(json.dumps({**older, "floor": 3.0}))  # from before the share: found again
+    [again] = forecast(run, ForecastConfig(horizon=24, num_samples=40, seed=0, device="cpu"))
+    assert again.metadata["interval_floor"] != 3.0 and "toward_reference" in json.loads((run.dir / FILE).read_text())
+    (run.dir / FILE).write_text(json.dumps({**older, "floor": 3.0, "shrink": 1.0}))
+    source, context = tmp_path / "trend.csv", tmp_path / "context.csv"
+    context.write_text("v\n" + "\n".join(f"{value:.6g}" for value in own.history) + "\n")
+    source.rename(tmp_path / "moved.csv")  # its sources gone: a calibration from before the share still holds
+    [kept_older] = forecast(run, ForecastConfig(contexts=(context,), horizon=24, num_samples=40, seed=0, device="cpu"))
+    assert kept_older.metadata["interval_floor"] == 3.0 and kept_older.metadata["toward_reference"] == 0.0
+    (tmp_path / "moved.csv").rename(source)

@@ -29,10 +29,11 @@ from charmony.pipeline.run.vocabulary import Vocabulary
 from charmony.pipeline.series.history import Document
 from charmony.pipeline.series.metrics import INTERVAL, seasonal_scale
 from charmony.pipeline.series.paths import Drawing, draw_paths
-from charmony.pipeline.series.reference_share import (SHARES, best_share, errors_by_share, reference_forecasts, toward,
-                                                      validation_origins)
-from charmony.pipeline.series.windows import Parts, WindowPlan
+from charmony.pipeline.series.reference_share import (SHARES, best_share, errors_by_share, reference_forecasts,
+                                                      share_origins, toward, validation_truth)
+from charmony.pipeline.series.windows import Parts, WindowPlan, spread_evenly
 from charmony.pipeline.system.atomic import write_json
+from charmony.pipeline.system.errors import ConfigError
 
 FILE = "calibration.json"
 NOMINAL = (INTERVAL[1] - INTERVAL[0]) / 100  # the share of values the band should hold
@@ -163,9 +164,7 @@ def calibration_origins(documents: list[Document], holdout: float, horizon: int,
     for index, document in enumerate(documents):
         parts = Parts.of(len(document.values), holdout)
         found += [(index, origin) for origin in range(history, parts.held_out - horizon + 1)]
-    if len(found) > ORIGINS:
-        found = [found[i] for i in np.linspace(0, len(found) - 1, ORIGINS).round().astype(int)]
-    return found
+    return spread_evenly(found, ORIGINS)
 
 
 def calibrate(model, plan: WindowPlan, vocab: Vocabulary, documents: list[Document], holdout: float, period: int,
@@ -173,50 +172,70 @@ def calibrate(model, plan: WindowPlan, vocab: Vocabulary, documents: list[Docume
     """The calibration of `forecasts` on `documents`: the share toward the reference from forecasts over the
     validation part; then, with the medians so moved, from forecasts over the training and validation parts, a
     floor where the band as drawn holds 80% of the true values or fewer, else a shrink."""
-    history = max(plan.reach + 1, plan.context // 2, period + 1)
-    origins = calibration_origins(documents, holdout, forecasts.horizon, history)
+    history, horizon = max(plan.reach + 1, plan.context // 2, period + 1), forecasts.horizon
+    origins = calibration_origins(documents, holdout, horizon, history)
     if not origins:
         return Calibration(0.0, 0, None, forecasts)
-    share, errors, unread = 0.0, tuple[float, ...](), validation_origins(documents, holdout, forecasts.horizon, history)
-    if unread and plan.lag:  # a level target has no reference to move toward
-        paths, truth, scales, references = _forecasts(model, plan, vocab, documents, unread, period, forecasts, device)
-        found = errors_by_share(np.median(paths, axis=1), references, truth, scales)
+    share: float = 0.0
+    errors: tuple[float, ...] = ()
+    chosen_on = share_origins(documents, holdout, history) if plan.lag else []  # a level target has no reference
+    if chosen_on:
+        paths, scales, references = _forecasts(model, plan, vocab, documents, chosen_on, period, forecasts, device)
+        found = errors_by_share(np.median(paths, axis=1), references, validation_truth(documents, chosen_on, horizon, holdout),
+                                scales)
         if not np.isnan(found).all():
             share, errors = best_share(found), tuple(float(error) for error in found)
-    paths, truth, scales, references = _forecasts(model, plan, vocab, documents, origins, period, forecasts, device)
+    paths, scales, references = _forecasts(model, plan, vocab, documents, origins, period, forecasts, device)
+    truth = np.stack([documents[index].truth(origin, origin + horizon) for index, origin in origins])
     floors, stretches = needed(toward(paths, references, share), truth, scales)
     shrink = band_shrink(stretches)
     return Calibration(band_floor(floors) if shrink == 1 else 0.0, len(origins),
                        float(np.mean(floors == 0)) if len(floors) else None, forecasts, shrink,
-                       share, len(unread) if errors else 0, errors)
+                       share, len(chosen_on) if errors else 0, errors)
 
 
 def _forecasts(model, plan: WindowPlan, vocab: Vocabulary, documents: list[Document], origins: list[tuple[int, int]],
-               period: int, forecasts: Forecasts, device: torch.device) -> tuple[np.ndarray, ...]:
-    """(paths, truth, seasonal scales, references) of forecasts from `origins`, drawn from calibration's own
-    generator."""
+               period: int, forecasts: Forecasts, device: torch.device) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(paths, seasonal scales, references) of forecasts from `origins`, drawn from calibration's own generator."""
     histories = [documents[index].values[:origin] for index, origin in origins]
-    truth = np.stack([documents[index].truth(origin, origin + forecasts.horizon) for index, origin in origins])
     how = Drawing(SAMPLES, forecasts.horizon, forecasts.temperature, torch.Generator(device=device).manual_seed(SEED), device)
-    return (draw_paths(model, plan, vocab, histories, how), truth,
-            np.array([history_scale(history, period) for history in histories]),
-            reference_forecasts(plan, histories, forecasts.horizon))
+    return (draw_paths(model, plan, vocab, histories, how), np.array([history_scale(history, period) for history in histories]),
+            reference_forecasts(plan.reference, histories, forecasts.horizon))
 
 
 def run_calibration(run: Run, model, plan: WindowPlan, forecasts: Forecasts, documents: Callable[[], list[Document]],
                     holdout: float, period: int, device: torch.device) -> Calibration:
     """The run's calibration for `forecasts`: kept in calibration.json, or found now on the run's `documents` and
-    kept there."""
+    kept there (a ConfigError when they cannot be read, unless a calibration from before the share holds)."""
     path = run.dir / FILE
     try:
-        kept = Calibration.of_json(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, KeyError, TypeError, ValueError):  # none yet, damaged, or a factor from before the floor: found again
-        kept = None
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # none yet, or damaged: found again
+        data = None
+    kept = _kept(data)
     if kept is not None and kept.forecasts == forecasts:
         return kept
-    found = calibrate(model, plan, run.vocabulary(), documents(), holdout, period, forecasts, device)
+    try:
+        read = documents()
+    except ConfigError:
+        older = _kept(data, before_share=True)
+        if older is not None and older.forecasts == forecasts:  # its band was found on medians as drawn
+            return older
+        raise
+    found = calibrate(model, plan, run.vocabulary(), read, holdout, period, forecasts, device)
     try:
         write_json(path, asdict(found))
     except OSError:  # a run folder that cannot be written to: found again next time
         pass
     return found
+
+
+def _kept(data, before_share: bool = False) -> Calibration | None:
+    """The calibration `data` holds, or None where it is damaged, or from before the floor (or, unless
+    `before_share`, the share)."""
+    try:
+        if before_share and isinstance(data, dict):
+            data = {"toward_reference": 0.0, "reference_windows": 0, "validation_errors": [], **data}
+        return Calibration.of_json(data)
+    except (KeyError, TypeError, ValueError):
+        return None

@@ -99,7 +99,7 @@ def forecast(run: Run, config: ForecastConfig) -> list[Forecast]:
             "calibration_windows": calibration.windows, "toward_reference": calibration.toward_reference,
             "reference_windows": calibration.reference_windows,
         }
-        references = reference_forecasts(plan, [history], config.horizon)[0]
+        references = reference_forecasts(plan.reference, [history], config.horizon)[0]
         results.append(Forecast(history, calibration.apply(paths, scale, references), metadata))
     return results
 

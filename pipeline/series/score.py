@@ -141,7 +141,7 @@ def score_forecasts(run: Run, config: ForecastScoreConfig) -> ForecastScore:
                                   lambda: documents, settings.holdout, prepared, device)
     scales = np.array([history_scale(history, settings.period) for history in histories])  # 0: no MASE for it
     floor_scales = scales if prepared == settings.period else np.array([history_scale(history, prepared) for history in histories])
-    references = reference_forecasts(plan, histories, horizon)
+    references = reference_forecasts(plan.reference, histories, horizon)
     paths = calibration.apply(drawn, floor_scales, references)
     figures = {MODEL: Figures.of(np.median(paths, axis=1), truth, scales, paths)}
     moved = toward(drawn, references, calibration.toward_reference)

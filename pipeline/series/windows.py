@@ -60,6 +60,13 @@ class Parts:
         return cls(parts.validation - reach, parts.held_out - reach)
 
 
+def spread_evenly(found: list, most: int) -> list:
+    """`found` where it holds at most `most` items, else `most` of them spread evenly from the first to the last."""
+    if len(found) <= most:
+        return found
+    return [found[i] for i in np.linspace(0, len(found) - 1, most).round().astype(int)]
+
+
 @dataclass(frozen=True)
 class WindowPlan:
     """What every window of a run is: `context` values read, then `horizon` more; bins over the scaled values."""
