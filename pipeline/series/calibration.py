@@ -81,7 +81,11 @@ class Calibration:
         """`paths` (..., samples, horizon) after histories of seasonal `scales` (one per leading index, or one for
         all) and with these `references` (..., horizon): the median moved toward the references, then the band
         narrowed by the shrink or widened to the floor."""
-        paths = toward(paths, references, self.toward_reference)
+        return self.fit_band(toward(paths, references, self.toward_reference), scales)
+
+    def fit_band(self, paths: np.ndarray, scales: np.ndarray | float) -> np.ndarray:
+        """`paths` whose median was already moved (`apply`'s second half): the band narrowed by the shrink or
+        widened to the floor."""
         scales = np.asarray(scales, dtype=np.float64)
         if self.shrink < 1:  # not after a history with no seasonal scale: none was found on such histories
             factor = np.where(scales > 0, self.shrink, 1.0).reshape(scales.shape + (1,))

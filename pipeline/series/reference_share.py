@@ -26,8 +26,8 @@ SHARE_ORIGINS = 32  # at most, spread evenly over the validation part
 def reference_forecasts(reference: Reference, histories: list[np.ndarray], horizon: int) -> np.ndarray:
     """(histories, horizon): the reference's forecast after each history, each step read from the steps before."""
     weights = reference.forecast_weights()
-    return np.stack([integrate(np.asarray(history[-len(weights):], dtype=np.float64), np.zeros(horizon), weights)
-                     for history in histories])
+    before = np.stack([np.asarray(history[-len(weights):], dtype=np.float64) for history in histories])
+    return integrate(before, np.zeros((len(histories), horizon)), weights)
 
 
 def toward(paths: np.ndarray, references: np.ndarray, share: float) -> np.ndarray:

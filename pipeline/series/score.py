@@ -141,10 +141,9 @@ def score_forecasts(run: Run, config: ForecastScoreConfig) -> ForecastScore:
                                   lambda: documents, settings.holdout, prepared, device)
     scales = np.array([history_scale(history, settings.period) for history in histories])  # 0: no MASE for it
     floor_scales = scales if prepared == settings.period else np.array([history_scale(history, prepared) for history in histories])
-    references = reference_forecasts(plan.reference, histories, horizon)
-    paths = calibration.apply(drawn, floor_scales, references)
+    moved = toward(drawn, reference_forecasts(plan.reference, histories, horizon), calibration.toward_reference)
+    paths = calibration.fit_band(moved, floor_scales)
     figures = {MODEL: Figures.of(np.median(paths, axis=1), truth, scales, paths)}
-    moved = toward(drawn, references, calibration.toward_reference)
     uncalibrated = Figures.of(np.median(moved, axis=1), truth, scales, moved).coverage
     for baseline in baselines:
         point = np.stack([baseline.forecast(history, horizon) for history in histories])
