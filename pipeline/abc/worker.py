@@ -83,6 +83,9 @@ class RenderWorker:
             code = self.process.exitcode if self.process is not None else None
             self.stop()
             raise RenderError(f"the renderer stopped (exit status {code}) during {what}") from None
+        except BaseException:  # Ctrl-C while the job runs: it would go on writing into a folder its caller then
+            self.stop()        # removes, and its late answer would be read as the next job's
+            raise
         if "error" in answer:
             raise RenderError(answer["error"])
         return answer["result"]
