@@ -209,3 +209,15 @@ def test_a_process_whose_partner_died_waits_to_be_stopped_quietly_and_else_goes_
         stopped.kill()
     alone = subprocess.run([sys.executable, "-c", waiting, "0.1"], capture_output=True, text=True, timeout=60)
     assert alone.returncode == 0 and alone.stdout == "waiting\ntelling its error\n"
+
+
+def test_a_process_the_launcher_stopped_while_it_worked_ends_by_that_signal_when_its_work_then_fails():
+    # the launcher's one SIGTERM reached the training loop's handler (a request to stop after the step); the step's
+    # collectives then failed, as the partner is gone, and no second SIGTERM comes: it must not wait to tell its error
+    stopped_at_work = ("import os, signal; from charmony.pipeline.system.interrupt import stop_on_interrupt; "
+                       "from charmony.pipeline.training import distributed as d; d.PARTNER_GRACE_SECONDS = 60\n"
+                       "with stop_on_interrupt() as requested:\n    os.kill(os.getpid(), signal.SIGTERM)\n"
+                       "    assert requested.wait(10)\n"
+                       "d.await_launcher(); print('telling its error')")
+    done = subprocess.run([sys.executable, "-c", stopped_at_work], capture_output=True, text=True, timeout=30)
+    assert done.returncode == -signal.SIGTERM and done.stdout == "" and done.stderr == ""

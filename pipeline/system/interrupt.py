@@ -11,6 +11,9 @@ from contextlib import contextmanager
 
 INTERRUPTED_EXIT = 130  # 128 + SIGINT: the exit status a shell expects of a program Ctrl-C stopped
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+# Every stop signal a handler below took in this process: a training process whose work then failed needs to
+# know whether its launcher had already asked it to stop.
+RECEIVED: set[int] = set()
 AGAIN = b"already stopping: the checkpoint is being saved (kill -9 stops at once, keeping the last periodic checkpoint)\n"
 
 
@@ -27,6 +30,7 @@ def stop_on_interrupt() -> Iterator[threading.Event]:
         return
 
     def handler(signum, frame):
+        RECEIVED.add(signum)
         if requested.is_set():
             os.write(2, AGAIN)
         requested.set()

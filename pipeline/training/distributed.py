@@ -9,6 +9,7 @@ below does nothing, so the training loop has a single path.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import time
@@ -17,11 +18,13 @@ import uuid
 import torch
 
 from charmony.pipeline.system.errors import CharmonyError, ConfigError
-from charmony.pipeline.system.interrupt import INTERRUPTED_EXIT
+from charmony.pipeline.system.interrupt import INTERRUPTED_EXIT, RECEIVED
 
 # How long a training process whose work failed waits to be stopped by its launcher, as it is when a partner died
 # first and took the collectives down with it: that failure is the partner's, and the partner's alone is told.
-PARTNER_GRACE_SECONDS = 5.0
+# Generous, since a launcher on a busy machine can take seconds to notice a death; only an error that is the
+# process' own (a bug, not a user's mistake) waits it out.
+PARTNER_GRACE_SECONDS = 10.0
 # The launcher's own log lines (which process it stops, which failed) say again what its one error line says.
 LAUNCHER_LOGGERS = ("torch.distributed.elastic", "torch.distributed.launcher")
 
@@ -92,7 +95,11 @@ def await_launcher() -> None:
 
     When a partner process dies, this one's collectives fail too, and the launcher stops it with SIGTERM
     as soon as it sees the partner gone: ended so, it prints nothing, and the launcher names the partner
-    alone. An error that is this process' own is still told, after the wait.
+    alone. An error that is this process' own is still told, after the wait. The launcher sends SIGTERM once:
+    where it came while this process was still at work (taken as a request to stop after the step, whose
+    collectives then failed), the process ends by it now, as it would have.
     """
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if signal.SIGTERM in RECEIVED:
+        os.kill(os.getpid(), signal.SIGTERM)
     time.sleep(PARTNER_GRACE_SECONDS)
