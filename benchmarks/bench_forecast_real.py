@@ -71,6 +71,16 @@ def _unemployment() -> np.ndarray:
     return macrodata.load_pandas().data["unemp"].to_numpy()  # quarterly US unemployment rate (%), 1959-2009
 
 
+def _german_inflation() -> np.ndarray:
+    from statsmodels.datasets import interest_inflation
+    return interest_inflation.load_pandas().data["Dp"].to_numpy()  # quarterly German inflation, 1972-1998
+
+
+def _cpi() -> np.ndarray:
+    from statsmodels.datasets import macrodata
+    return macrodata.load_pandas().data["cpi"].to_numpy()  # quarterly US consumer price index, 1959-2009
+
+
 def _air_passengers() -> np.ndarray:
     from statsforecast.utils import AirPassengers
     return np.asarray(AirPassengers, dtype=float)  # monthly airline passengers in thousands, 1949-1960
@@ -104,6 +114,9 @@ SERIES = {
     # added in the tenth round, scored once: quarterly, with little season (unemployment is seasonally adjusted)
     "austres": RealSeries("austres", (4,), _pmdarima("austres"), package="pmdarima"),  # Australian residents, 1971-1993
     "unemployment": RealSeries("unemployment", (4,), _unemployment),
+    # added in the eleventh round, after its rule was written, and scored once
+    "inflation-de": RealSeries("inflation-de", (4,), _german_inflation),
+    "cpi": RealSeries("cpi", (4,), _cpi),
 }
 
 
@@ -170,7 +183,7 @@ def main(argv: list[str] | None = None) -> None:
                         else f"band at least {score.interval_floor:.2f} seasonal scales")
                 print(f"{name} ({len(values):,} values, periods {series.periods}) seed {seed}: {found['steps']} steps in "
                       f"{found['train_s'] / 60:.1f} min; step {score.step} chosen; median moved {score.toward_reference:.0%} "
-                      f"toward its reference; model MASE {model.mase:.3f}, "
+                      f"toward {'Holt-Winters' if score.anchor == 'smoothing' else 'its reference'}; model MASE {model.mase:.3f}, "
                       f"CRPS {model.crps:.4g}, 80% coverage {model.coverage:.0%} ({band}, "
                       f"from {score.calibration_windows} training and validation origins; {before} "
                       f"before); {others}; "

@@ -5,7 +5,7 @@ import numpy as np
 from charmony.pipeline.series.calibration import (HIGHEST, LOWEST, ORIGINS, Calibration, Forecasts, band_floor, band_shrink,
                                                   calibration_origins, history_scale, needed, widen)
 from charmony.pipeline.series.history import Document
-from charmony.pipeline.series.reference_share import (SHARE_ORIGINS, SHARES, best_share, errors_by_share, reference_forecasts,
+from charmony.pipeline.series.reference_share import (SHARE_ORIGINS, SHARES, best_anchor, errors_by_share, reference_forecasts,
                                                       share_origins, toward, validation_truth)
 from charmony.pipeline.series.target import Reference, from_target
 from charmony.pipeline.series.windows import Parts
@@ -99,13 +99,20 @@ def test_the_share_toward_the_reference_is_the_one_that_forecast_the_validation_
     references, scales = truth + random.normal(0, 0.3, (40, 12)), np.full(40, 2.0)
     drifting = truth + 0.5 * np.arange(12)  # a median that moves away step by step
     errors = errors_by_share(drifting, references, truth, scales)
-    assert best_share(errors) == 1.0 and errors[0] > 2 * errors[-1]
-    assert best_share(errors_by_share(truth, references, truth, scales)) == 0.0, "a model better than its reference is kept"
+    assert best_anchor({"reference": errors}) == ("reference", 1.0) and errors[0] > 2 * errors[-1]
+    kept = errors_by_share(truth, references, truth, scales)
+    assert best_anchor({"reference": kept}) == ("reference", 0.0), "a model better than its reference is kept"
     off = references - truth
-    assert best_share(errors_by_share(truth - 3 * off, references, truth, scales)) == 0.75, "the truth lies 3/4 of the way"
-    assert best_share(errors_by_share(truth, truth, truth, scales)) == 0.0, "the model's own on a tie"
+    three_quarters = errors_by_share(truth - 3 * off, references, truth, scales)
+    assert best_anchor({"reference": three_quarters}) == ("reference", 0.75), "the truth lies 3/4 of the way"
+    assert best_anchor({"reference": errors_by_share(truth, truth, truth, scales)}) == ("reference", 0.0), "the model's own on a tie"
     unknown = errors_by_share(drifting, references, np.full((40, 12), np.nan), scales)
-    assert np.isnan(unknown).all() and best_share(unknown) == 0.0
+    assert np.isnan(unknown).all() and best_anchor({"reference": unknown}) == ("reference", 0.0)
+    # a second anchor wins only where it erred less; on a tie the reference does
+    smoother = errors_by_share(drifting, truth + random.normal(0, 0.1, (40, 12)), truth, scales)
+    assert best_anchor({"reference": errors, "smoothing": smoother}) == ("smoothing", 1.0)
+    assert best_anchor({"reference": errors, "smoothing": errors}) == ("reference", 1.0)
+    assert best_anchor({"reference": kept, "smoothing": smoother}) == ("reference", 0.0), "the model's own before either"
     flat = errors_by_share(drifting, references, truth, np.zeros(40))
     assert np.isnan(flat).all(), "no history with a seasonal scale: nothing scored"
     assert len(SHARES) == len(errors) and SHARES[0] == 0.0 and SHARES[-1] == 1.0

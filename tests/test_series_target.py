@@ -15,6 +15,7 @@ from charmony.pipeline.run.folder import Run
 from charmony.pipeline.series.calibration import FILE
 from charmony.pipeline.series.forecast import forecast
 from charmony.pipeline.series.score import score_forecasts
+from charmony.pipeline.series.smoothing import Smoothing
 from charmony.pipeline.series.target import (COMBINED, NEAR, Reference, choose_target, from_target, rank_references,
                                              target_context, to_target)
 from charmony.pipeline.series.windows import Parts
@@ -240,7 +241,7 @@ def test_evaluate_and_forecast_apply_the_floor_kept_in_the_run(tmp_path):
     kept = json.loads((run.dir / FILE).read_text())
     assert kept["floor"] == score.interval_floor and kept["windows"] == score.calibration_windows > 0
     assert kept["forecasts"]["horizon"] == 24 and kept["forecasts"]["checkpoint"] == "best.pt"
-    kept["floor"] = 5.0
+    kept["floor"], kept["shrink"] = 5.0, 1.0  # a band widened, not narrowed
     (run.dir / FILE).write_text(json.dumps(kept))
     [wide] = forecast(run, ForecastConfig(horizon=24, num_samples=40, seed=0, device="cpu"))
     kept["floor"] = 0.0
@@ -276,13 +277,21 @@ def test_evaluate_and_forecast_apply_the_floor_kept_in_the_run(tmp_path):
     assert narrow.figures["model"].coverage < narrow.uncalibrated_coverage, "evaluate scores the narrowed band"
     assert "band narrowed to 0.25 of its width about its median" in narrow.text()
     assert narrow.reference_windows > 0 and len(narrow.validation_errors) == 5 and "validation part best" in narrow.text()
-    (run.dir / FILE).write_text(json.dumps({**kept, "floor": 0.0, "shrink": 1.0, "toward_reference": 1.0}))
+    assert kept["smoothing"]["period"] == 24 and len(kept["smoothing_errors"]) == 5, "Holt-Winters was weighed too"
+    (run.dir / FILE).write_text(json.dumps({**kept, "floor": 0.0, "shrink": 1.0, "toward_reference": 1.0, "anchor": "reference"}))
     [pulled] = forecast(run, ForecastConfig(horizon=24, num_samples=40, seed=0, device="cpu"))
-    assert pulled.metadata["toward_reference"] == 1.0
+    assert pulled.metadata["toward_reference"] == 1.0 and pulled.metadata["anchor"] == "reference"
     np.testing.assert_allclose(pulled.quantile(50), pulled.history[-24:], err_msg="the seasonal difference's reference")
     naive = score_forecasts(run, ForecastScoreConfig(num_samples=20, origins=8, device="cpu"))
     assert naive.figures["model"].mase == pytest.approx(naive.figures["seasonal naive 24"].mase, rel=1e-9)
     assert "moved 100% of the way to its reference (the last season)" in naive.text()
+    (run.dir / FILE).write_text(json.dumps({**kept, "floor": 0.0, "shrink": 1.0, "toward_reference": 1.0, "anchor": "smoothing"}))
+    [smoothed] = forecast(run, ForecastConfig(horizon=24, num_samples=40, seed=0, device="cpu"))
+    fitted = Smoothing(**kept["smoothing"])
+    np.testing.assert_allclose(smoothed.quantile(50), fitted.forecast([smoothed.history], 24)[0], err_msg="Holt-Winters' forecast")
+    assert smoothed.metadata["smoothing"] == kept["smoothing"]
+    assert "moved 100% of the way to Holt-Winters' forecast (level" in score_forecasts(
+        run, ForecastScoreConfig(num_samples=20, origins=8, device="cpu")).text()
     (run.dir / FILE).write_text(json.dumps({**kept, "floor": 0.0, "shrink": 1.0, "toward_reference": 0.0}))
     [own] = forecast(run, ForecastConfig(horizon=24, num_samples=40, seed=0, device="cpu"))
     assert not np.allclose(own.quantile(50), pulled.quantile(50)), "the model's own median is not its reference"
@@ -290,7 +299,11 @@ def test_evaluate_and_forecast_apply_the_floor_kept_in_the_run(tmp_path):
     (run.dir / FILE).write_text(json.dumps({**kept, "toward_reference": 0.3}))  # no share calibration chooses: found again
     [found] = forecast(run, ForecastConfig(horizon=24, num_samples=40, seed=0, device="cpu"))
     assert json.loads((run.dir / FILE).read_text())["toward_reference"] == found.metadata["toward_reference"] != 0.3
-    older = {key: value for key, value in kept.items() if key not in ("toward_reference", "reference_windows", "validation_errors")}
+    tenth = {key: value for key, value in kept.items() if key not in ("anchor", "smoothing", "smoothing_errors")}
+    (run.dir / FILE).write_text(json.dumps({**tenth, "floor": 3.0}))  # from before Holt-Winters: found again
+    [again] = forecast(run, ForecastConfig(horizon=24, num_samples=40, seed=0, device="cpu"))
+    assert again.metadata["interval_floor"] != 3.0 and "anchor" in json.loads((run.dir / FILE).read_text())
+    older = {key: value for key, value in tenth.items() if key not in ("toward_reference", "reference_windows", "validation_errors")}
     (run.dir / FILE).write_text(json.dumps({**older, "floor": 3.0}))  # from before the share: found again
     [again] = forecast(run, ForecastConfig(horizon=24, num_samples=40, seed=0, device="cpu"))
     assert again.metadata["interval_floor"] != 3.0 and "toward_reference" in json.loads((run.dir / FILE).read_text())

@@ -1,5 +1,6 @@
-"""Series forecasts calibrated on a run's values before its held-out part: the median moved toward the reference
-by the share the validation part chose (`reference_share`), then the 80% interval, conformal-style.
+"""Series forecasts calibrated on a run's values before its held-out part: the median moved toward the reference,
+or toward Holt-Winters fitted on the training part, by the share the validation part chose (`reference_share`),
+then the 80% interval, conformal-style.
 
 The model's band (the samples' 10th to 90th percentile) is widened where it is too narrow: at each step, the
 samples' deviations from their median are scaled so that the band's narrower side reaches at least `floor`
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import torch
@@ -29,8 +30,10 @@ from charmony.pipeline.run.vocabulary import Vocabulary
 from charmony.pipeline.series.history import Document
 from charmony.pipeline.series.metrics import INTERVAL, seasonal_scale
 from charmony.pipeline.series.paths import Drawing, draw_paths
-from charmony.pipeline.series.reference_share import (SHARES, best_share, errors_by_share, reference_forecasts,
+from charmony.pipeline.series.reference_share import (ANCHORS, SHARES, best_anchor, errors_by_share, reference_forecasts,
                                                       share_origins, toward, validation_truth)
+from charmony.pipeline.series.smoothing import Smoothing, fit_smoothing
+from charmony.pipeline.series.target import Reference
 from charmony.pipeline.series.windows import Parts, WindowPlan, spread_evenly
 from charmony.pipeline.system.atomic import write_json
 from charmony.pipeline.system.errors import ConfigError
@@ -57,31 +60,45 @@ class Forecasts:
 
 @dataclass(frozen=True)
 class Calibration:
-    """The share toward the reference, and the floor or shrink, found for some forecasts; how they did before."""
+    """The share toward the reference or Holt-Winters, and the floor or shrink, found for some forecasts; how they
+    did before."""
 
     floor: float  # in seasonal scales of each forecast's history; 0: the band as drawn
     windows: int  # origins it was found on; 0: none fitted
     coverage: float | None  # of the band as drawn (its median moved), on those windows
     forecasts: Forecasts
     shrink: float = 1.0  # every deviation from the median scaled by this, where the band as drawn held too many
-    toward_reference: float = 0.0  # the share of the way each step's median moves to the reference (reference_share)
+    toward_reference: float = 0.0  # the share of the way each step's median moves to the anchor (reference_share)
     reference_windows: int = 0  # validation origins the share was chosen on; 0: none (the model's median kept)
-    validation_errors: tuple[float, ...] = ()  # there, in seasonal scales, for each of SHARES
+    validation_errors: tuple[float, ...] = ()  # there, in seasonal scales, for each of SHARES toward the reference
+    anchor: str = "reference"  # or "smoothing": what the median moves toward
+    smoothing: Smoothing | None = None  # Holt-Winters as fitted on the training part; None: no series long enough
+    smoothing_errors: tuple[float, ...] = ()  # on the validation origins, for each of SHARES toward it
 
     @classmethod
     def of_json(cls, data: dict) -> Calibration:
         """The calibration calibration.json holds (a KeyError, TypeError or ValueError when it is damaged or older)."""
         share, errors = float(data["toward_reference"]), tuple(float(error) for error in data["validation_errors"])
-        if share not in SHARES or len(errors) not in (0, len(SHARES)):
+        smoothed = tuple(float(error) for error in data["smoothing_errors"])
+        smoothing = _smoothing_of(data["smoothing"])
+        if (share not in SHARES or len(errors) not in (0, len(SHARES)) or len(smoothed) not in (0, len(SHARES))
+                or data["anchor"] not in ANCHORS or (data["anchor"] == "smoothing" and (smoothing is None or not smoothed))):
             raise ValueError("a share toward the reference that calibration does not choose")
         return cls(float(data["floor"]), int(data["windows"]), data["coverage"], Forecasts(**data["forecasts"]),
-                   float(data["shrink"]), share, int(data["reference_windows"]), errors)
+                   float(data["shrink"]), share, int(data["reference_windows"]), errors, str(data["anchor"]),
+                   smoothing, smoothed)
 
-    def apply(self, paths: np.ndarray, scales: np.ndarray | float, references: np.ndarray) -> np.ndarray:
+    def anchor_forecasts(self, reference: Reference, histories: list[np.ndarray], horizon: int) -> np.ndarray:
+        """(histories, horizon): what the median moves toward after each history, the reference's or Holt-Winters'."""
+        if self.anchor == "smoothing" and self.smoothing is not None:
+            return self.smoothing.forecast(histories, horizon)
+        return reference_forecasts(reference, histories, horizon)
+
+    def apply(self, paths: np.ndarray, scales: np.ndarray | float, anchors: np.ndarray) -> np.ndarray:
         """`paths` (..., samples, horizon) after histories of seasonal `scales` (one per leading index, or one for
-        all) and with these `references` (..., horizon): the median moved toward the references, then the band
-        narrowed by the shrink or widened to the floor."""
-        return self.fit_band(toward(paths, references, self.toward_reference), scales)
+        all) and with these `anchors` (..., horizon; `anchor_forecasts`): the median moved toward the anchors,
+        then the band narrowed by the shrink or widened to the floor."""
+        return self.fit_band(toward(paths, anchors, self.toward_reference), scales)
 
     def fit_band(self, paths: np.ndarray, scales: np.ndarray | float) -> np.ndarray:
         """`paths` whose median was already moved (`apply`'s second half): the band narrowed by the shrink or
@@ -91,6 +108,16 @@ class Calibration:
             factor = np.where(scales > 0, self.shrink, 1.0).reshape(scales.shape + (1,))
             return _scaled(paths, np.median(paths, axis=-2), factor)
         return widen(paths, self.floor * scales)
+
+
+def _smoothing_of(data) -> Smoothing | None:
+    """The Holt-Winters fit calibration.json holds (None: none was fitted), or a ValueError where it is damaged."""
+    if data is None:
+        return None
+    level, trend, season, damping = (float(data[name]) for name in ("level", "trend", "season", "damping"))
+    if not np.isfinite([level, trend, season, damping]).all() or not isinstance(data["period"], int) or data["period"] < 1:
+        raise ValueError("a Holt-Winters fit that calibration does not make")
+    return Smoothing(level, trend, season, damping, data["period"])
 
 
 def history_scale(history: np.ndarray, period: int) -> float:
@@ -173,29 +200,46 @@ def calibration_origins(documents: list[Document], holdout: float, horizon: int,
 
 def calibrate(model, plan: WindowPlan, vocab: Vocabulary, documents: list[Document], holdout: float, period: int,
               forecasts: Forecasts, device: torch.device) -> Calibration:
-    """The calibration of `forecasts` on `documents`: the share toward the reference from forecasts over the
-    validation part; then, with the medians so moved, from forecasts over the training and validation parts, a
-    floor where the band as drawn holds 80% of the true values or fewer, else a shrink."""
+    """The calibration of `forecasts` on `documents`: the share toward the reference or Holt-Winters (fitted on the
+    training parts) from forecasts over the validation part; then, with the medians so moved, from forecasts over
+    the training and validation parts, a floor where the band as drawn holds 80% of the true values or fewer,
+    else a shrink."""
     history, horizon = max(plan.reach + 1, plan.context // 2, period + 1), forecasts.horizon
     origins = calibration_origins(documents, holdout, horizon, history)
     if not origins:
         return Calibration(0.0, 0, None, forecasts)
-    share: float = 0.0
-    errors: tuple[float, ...] = ()
+    chosen = Calibration(0.0, 0, None, forecasts)
     chosen_on = share_origins(documents, holdout, history) if plan.lag else []  # a level target has no reference
     if chosen_on:
-        paths, scales, references = _forecasts(model, plan, vocab, documents, chosen_on, period, forecasts, device)
-        found = errors_by_share(np.median(paths, axis=1), references, validation_truth(documents, chosen_on, horizon, holdout),
-                                scales)
-        if not np.isnan(found).all():
-            share, errors = best_share(found), tuple(float(error) for error in found)
-    paths, scales, references = _forecasts(model, plan, vocab, documents, origins, period, forecasts, device)
+        smoothing = fit_smoothing([document.truth(0, Parts.of(len(document.values), holdout).validation)
+                                   for document in documents], period)  # missing values NaN, not filled
+        chosen = _chosen_anchor(model, plan, vocab, documents, chosen_on, holdout, period, forecasts, smoothing, device)
+    paths, scales, _ = _forecasts(model, plan, vocab, documents, origins, period, forecasts, device)
+    anchors = chosen.anchor_forecasts(plan.reference, [documents[index].values[:origin] for index, origin in origins], horizon)
     truth = np.stack([documents[index].truth(origin, origin + horizon) for index, origin in origins])
-    floors, stretches = needed(toward(paths, references, share), truth, scales)
+    floors, stretches = needed(toward(paths, anchors, chosen.toward_reference), truth, scales)
     shrink = band_shrink(stretches)
-    return Calibration(band_floor(floors) if shrink == 1 else 0.0, len(origins),
-                       float(np.mean(floors == 0)) if len(floors) else None, forecasts, shrink,
-                       share, len(chosen_on) if errors else 0, errors)
+    return replace(chosen, floor=band_floor(floors) if shrink == 1 else 0.0, windows=len(origins),
+                   coverage=float(np.mean(floors == 0)) if len(floors) else None, shrink=shrink)
+
+
+def _chosen_anchor(model, plan: WindowPlan, vocab: Vocabulary, documents: list[Document], chosen_on: list[tuple[int, int]],
+                   holdout: float, period: int, forecasts: Forecasts, smoothing: Smoothing | None,
+                   device: torch.device) -> Calibration:
+    """A calibration with no band yet: the anchor and share that forecast the validation origins `chosen_on` best."""
+    paths, scales, references = _forecasts(model, plan, vocab, documents, chosen_on, period, forecasts, device)
+    medians, truth = np.median(paths, axis=1), validation_truth(documents, chosen_on, forecasts.horizon, holdout)
+    errors = {"reference": errors_by_share(medians, references, truth, scales)}
+    if smoothing is not None:
+        histories = [documents[index].values[:origin] for index, origin in chosen_on]
+        errors["smoothing"] = errors_by_share(medians, smoothing.forecast(histories, forecasts.horizon), truth, scales)
+    if np.isnan(errors["reference"]).all():
+        return Calibration(0.0, 0, None, forecasts)
+    anchor, share = best_anchor(errors)
+    listed = {name: tuple(float(error) for error in found) for name, found in errors.items()}
+    return Calibration(0.0, 0, None, forecasts, toward_reference=share, reference_windows=len(chosen_on),
+                       validation_errors=listed["reference"], anchor=anchor, smoothing=smoothing,
+                       smoothing_errors=listed.get("smoothing", ()))
 
 
 def _forecasts(model, plan: WindowPlan, vocab: Vocabulary, documents: list[Document], origins: list[tuple[int, int]],
@@ -236,10 +280,11 @@ def run_calibration(run: Run, model, plan: WindowPlan, forecasts: Forecasts, doc
 
 def _kept(data, before_share: bool = False) -> Calibration | None:
     """The calibration `data` holds, or None where it is damaged, or from before the floor (or, unless
-    `before_share`, the share)."""
+    `before_share`, the share and its anchor)."""
     try:
         if before_share and isinstance(data, dict):
-            data = {"toward_reference": 0.0, "reference_windows": 0, "validation_errors": [], **data}
+            data = {"toward_reference": 0.0, "reference_windows": 0, "validation_errors": [], "anchor": "reference",
+                    "smoothing": None, "smoothing_errors": [], **data}
         return Calibration.of_json(data)
     except (KeyError, TypeError, ValueError):
         return None

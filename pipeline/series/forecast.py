@@ -19,7 +19,6 @@ from charmony.pipeline.series.corpus_base import SeriesCorpusBase
 from charmony.pipeline.series.csv_columns import read_columns
 from charmony.pipeline.series.history import run_documents, window_plan
 from charmony.pipeline.series.paths import Drawing, draw_paths
-from charmony.pipeline.series.reference_share import reference_forecasts
 from charmony.pipeline.series.svg import forecast_svg
 from charmony.pipeline.system.atomic import atomic_path, write_json
 from charmony.pipeline.system.device import resolve_device
@@ -97,10 +96,11 @@ def forecast(run: Run, config: ForecastConfig) -> list[Forecast]:
             "context_read": min(len(history), plan.context + plan.reach),
             "interval_floor": calibration.floor, "interval_shrink": calibration.shrink, "seasonal_scale": scale,
             "calibration_windows": calibration.windows, "toward_reference": calibration.toward_reference,
-            "reference_windows": calibration.reference_windows,
+            "reference_windows": calibration.reference_windows, "anchor": calibration.anchor,
+            "smoothing": asdict(calibration.smoothing) if calibration.smoothing else None,
         }
-        references = reference_forecasts(plan.reference, [history], config.horizon)[0]
-        results.append(Forecast(history, calibration.apply(paths, scale, references), metadata))
+        anchors = calibration.anchor_forecasts(plan.reference, [history], config.horizon)[0]
+        results.append(Forecast(history, calibration.apply(paths, scale, anchors), metadata))
     return results
 
 

@@ -7,8 +7,9 @@ little of the series and whose median drifts away from the reference as each sam
 last. So forecasts from origins in the validation part, scored on its values alone (after training's values,
 and before the held-out ones `evaluate` scores; best.pt was chosen on the same part), choose one share of the
 way from the model's median to the reference: none, a quarter, a half, three quarters or all of it, whichever
-erred least there (as trained on a tie). Every sample of a step moves by the same amount, so the band keeps
-its width and skew.
+erred least there (as trained on a tie). The same origins weigh a second forecast to move toward: additive
+Holt-Winters, fitted on the training part (`smoothing`), where a share of the way to it erred less still (the
+reference wins a tie). Every sample of a step moves by the same amount, so the band keeps its width and skew.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from charmony.pipeline.series.target import Reference, integrate
 from charmony.pipeline.series.windows import Parts, spread_evenly
 
 SHARES = (0.0, 0.25, 0.5, 0.75, 1.0)
+ANCHORS = ("reference", "smoothing")  # what the median may move toward, the first of equals first
 SHARE_ORIGINS = 32  # at most, spread evenly over the validation part
 
 
@@ -64,8 +66,12 @@ def errors_by_share(medians: np.ndarray, references: np.ndarray, truth: np.ndarr
                      for share in SHARES])
 
 
-def best_share(errors: np.ndarray) -> float:
-    """The share whose forecasts erred least, the model's own (0) first of equals; 0 where none was scored."""
-    if np.isnan(errors).all():
-        return 0.0
-    return SHARES[int(np.nanargmin(errors))]
+def best_anchor(errors: dict[str, np.ndarray]) -> tuple[str, float]:
+    """The anchor and share whose forecasts erred least (`errors`: each anchor's errors by share), the model's own
+    (share 0) first of equals, then the anchors in ANCHORS' order; the reference's 0 where none was scored."""
+    best, chosen = np.inf, ("reference", 0.0)
+    for anchor in ANCHORS:
+        for share, error in zip(SHARES, errors.get(anchor, ())):
+            if error < best:  # NaN never is
+                best, chosen = error, (anchor, share)
+    return chosen

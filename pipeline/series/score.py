@@ -22,7 +22,7 @@ from charmony.pipeline.series.forecast import series_corpus
 from charmony.pipeline.series.history import Document, held_out_documents, window_plan
 from charmony.pipeline.series.metrics import Figures
 from charmony.pipeline.series.paths import Drawing, draw_paths
-from charmony.pipeline.series.reference_share import SHARES, reference_forecasts, toward
+from charmony.pipeline.series.reference_share import SHARES, toward
 from charmony.pipeline.series.settings import SeriesOptions
 from charmony.pipeline.system.device import resolve_device
 from charmony.pipeline.system.errors import ConfigError
@@ -48,10 +48,13 @@ class ForecastScore:
     calibration_windows: int = 0  # origins in the training and validation parts the floor was found on
     interval_shrink: float = 1.0  # or the band narrowed: its deviations from the median scaled by this
     uncalibrated_coverage: float | None = None  # of the model's 80% band on the held-out windows before scaling
-    toward_reference: float = 0.0  # the share of the way the model's median was moved to its reference
+    toward_reference: float = 0.0  # the share of the way the model's median was moved to its anchor
     reference_windows: int = 0  # validation origins that share was chosen on
     validation_errors: tuple[float, ...] = ()  # there, in seasonal scales, for each share of reference_share.SHARES
     reference: str = ""  # the reference, named
+    anchor: str = "reference"  # or "smoothing": what the median moved toward
+    smoothing: str = ""  # Holt-Winters' fit, in words; "" where none was fitted
+    smoothing_errors: tuple[float, ...] = ()  # on the validation origins, for each share toward Holt-Winters
 
     def to_json(self) -> dict:
         """The figures as plain JSON, with the model's MAE and MASE as a share of each baseline's."""
@@ -75,13 +78,21 @@ class ForecastScore:
             lines.append(f"the model's 80% band {how}, as forecasts from {self.calibration_windows} origins in the "
                          f"training and validation parts needed{before}")
         if self.validation_errors:
-            chosen = self.validation_errors[SHARES.index(self.toward_reference)]
-            moved = ("kept as trained" if not self.toward_reference else
-                     f"moved {self.toward_reference:.0%} of the way to its reference ({self.reference})")
-            lines.append(f"the model's median {moved}, which forecast the {self.reference_windows} origins in the validation "
-                         f"part best: {chosen:.3f} seasonal scales off there, against {self.validation_errors[0]:.3f} as "
-                         f"trained and {self.validation_errors[-1]:.3f} for the reference alone")
+            lines.append(self._share_line())
         return "\n".join(lines)
+
+    def _share_line(self) -> str:
+        """Where the median moved, and how each choice forecast the validation origins."""
+        smoothed = self.anchor == "smoothing"
+        chosen = (self.smoothing_errors if smoothed else self.validation_errors)[SHARES.index(self.toward_reference)]
+        target = self.smoothing if smoothed else f"its reference ({self.reference})"
+        moved = "kept as trained" if not self.toward_reference else f"moved {self.toward_reference:.0%} of the way to {target}"
+        alone = f"{self.validation_errors[-1]:.3f} for the reference alone"
+        if self.smoothing_errors:
+            alone += f" and {self.smoothing_errors[-1]:.3f} for Holt-Winters alone"
+        return (f"the model's median {moved}, which forecast the {self.reference_windows} origins in the validation "
+                f"part best: {chosen:.3f} seasonal scales off there, against {self.validation_errors[0]:.3f} as "
+                f"trained, {alone}")
 
 
 def _ratio(value: float, baseline: float) -> float:
@@ -141,7 +152,7 @@ def score_forecasts(run: Run, config: ForecastScoreConfig) -> ForecastScore:
                                   lambda: documents, settings.holdout, prepared, device)
     scales = np.array([history_scale(history, settings.period) for history in histories])  # 0: no MASE for it
     floor_scales = scales if prepared == settings.period else np.array([history_scale(history, prepared) for history in histories])
-    moved = toward(drawn, reference_forecasts(plan.reference, histories, horizon), calibration.toward_reference)
+    moved = toward(drawn, calibration.anchor_forecasts(plan.reference, histories, horizon), calibration.toward_reference)
     paths = calibration.fit_band(moved, floor_scales)
     figures = {MODEL: Figures.of(np.median(paths, axis=1), truth, scales, paths)}
     uncalibrated = Figures.of(np.median(moved, axis=1), truth, scales, moved).coverage
@@ -153,4 +164,6 @@ def score_forecasts(run: Run, config: ForecastScoreConfig) -> ForecastScore:
                          interval_floor=calibration.floor, calibration_windows=calibration.windows,
                          interval_shrink=calibration.shrink, uncalibrated_coverage=uncalibrated,
                          toward_reference=calibration.toward_reference, reference_windows=calibration.reference_windows,
-                         validation_errors=calibration.validation_errors, reference=plan.reference.name())
+                         validation_errors=calibration.validation_errors, reference=plan.reference.name(),
+                         anchor=calibration.anchor, smoothing=calibration.smoothing.text() if calibration.smoothing else "",
+                         smoothing_errors=calibration.smoothing_errors)
