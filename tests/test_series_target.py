@@ -290,7 +290,7 @@ def test_evaluate_and_forecast_apply_the_floor_kept_in_the_run(tmp_path):
     fitted = Smoothing(**kept["smoothing"])
     np.testing.assert_allclose(smoothed.quantile(50), fitted.forecast([smoothed.history], 24)[0], err_msg="Holt-Winters' forecast")
     assert smoothed.metadata["smoothing"] == kept["smoothing"]
-    assert "moved 100% of the way to Holt-Winters' forecast (level" in score_forecasts(
+    assert "moved 100% of the way to Holt-Winters' forecast (smoothing weights: level" in score_forecasts(
         run, ForecastScoreConfig(num_samples=20, origins=8, device="cpu")).text()
     (run.dir / FILE).write_text(json.dumps({**kept, "floor": 0.0, "shrink": 1.0, "toward_reference": 0.0}))
     [own] = forecast(run, ForecastConfig(horizon=24, num_samples=40, seed=0, device="cpu"))

@@ -60,15 +60,16 @@ class Forecasts:
 
 @dataclass(frozen=True)
 class Calibration:
-    """The share toward the reference or Holt-Winters, and the floor or shrink, found for some forecasts; how they
-    did before."""
+    """The median's anchor and share, and the band's floor or shrink, found for some forecasts; how they did."""
 
     floor: float  # in seasonal scales of each forecast's history; 0: the band as drawn
     windows: int  # origins it was found on; 0: none fitted
     coverage: float | None  # of the band as drawn (its median moved), on those windows
     forecasts: Forecasts
     shrink: float = 1.0  # every deviation from the median scaled by this, where the band as drawn held too many
-    toward_reference: float = 0.0  # the share of the way each step's median moves to the anchor (reference_share)
+    # the share of the way each step's median moves to its anchor, the reference or Holt-Winters (reference_share);
+    # named when the reference was the only anchor, as calibration.json and forecast.json still call it
+    toward_reference: float = 0.0
     reference_windows: int = 0  # validation origins the share was chosen on; 0: none (the model's median kept)
     validation_errors: tuple[float, ...] = ()  # there, in seasonal scales, for each of SHARES toward the reference
     anchor: str = "reference"  # or "smoothing": what the median moves toward
@@ -83,7 +84,7 @@ class Calibration:
         smoothing = _smoothing_of(data["smoothing"])
         if (share not in SHARES or len(errors) not in (0, len(SHARES)) or len(smoothed) not in (0, len(SHARES))
                 or data["anchor"] not in ANCHORS or (data["anchor"] == "smoothing" and (smoothing is None or not smoothed))):
-            raise ValueError("a share toward the reference that calibration does not choose")
+            raise ValueError("a share or anchor that calibration does not choose")
         return cls(float(data["floor"]), int(data["windows"]), data["coverage"], Forecasts(**data["forecasts"]),
                    float(data["shrink"]), share, int(data["reference_windows"]), errors, str(data["anchor"]),
                    smoothing, smoothed)

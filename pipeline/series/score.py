@@ -23,6 +23,7 @@ from charmony.pipeline.series.history import Document, held_out_documents, windo
 from charmony.pipeline.series.metrics import Figures
 from charmony.pipeline.series.paths import Drawing, draw_paths
 from charmony.pipeline.series.reference_share import SHARES, toward
+from charmony.pipeline.series.smoothing import Smoothing
 from charmony.pipeline.series.settings import SeriesOptions
 from charmony.pipeline.system.device import resolve_device
 from charmony.pipeline.system.errors import ConfigError
@@ -53,7 +54,7 @@ class ForecastScore:
     validation_errors: tuple[float, ...] = ()  # there, in seasonal scales, for each share of reference_share.SHARES
     reference: str = ""  # the reference, named
     anchor: str = "reference"  # or "smoothing": what the median moved toward
-    smoothing: str = ""  # Holt-Winters' fit, in words; "" where none was fitted
+    smoothing: dict | None = None  # Holt-Winters' fitted weights (smoothing.Smoothing); None where none was fitted
     smoothing_errors: tuple[float, ...] = ()  # on the validation origins, for each share toward Holt-Winters
 
     def to_json(self) -> dict:
@@ -85,14 +86,13 @@ class ForecastScore:
         """Where the median moved, and how each choice forecast the validation origins."""
         smoothed = self.anchor == "smoothing"
         chosen = (self.smoothing_errors if smoothed else self.validation_errors)[SHARES.index(self.toward_reference)]
-        target = self.smoothing if smoothed else f"its reference ({self.reference})"
+        target = Smoothing(**self.smoothing).text() if smoothed and self.smoothing else f"its reference ({self.reference})"
         moved = "kept as trained" if not self.toward_reference else f"moved {self.toward_reference:.0%} of the way to {target}"
-        alone = f"{self.validation_errors[-1]:.3f} for the reference alone"
+        others = [f"{self.validation_errors[0]:.3f} as trained", f"{self.validation_errors[-1]:.3f} for the reference alone"]
         if self.smoothing_errors:
-            alone += f" and {self.smoothing_errors[-1]:.3f} for Holt-Winters alone"
-        return (f"the model's median {moved}, which forecast the {self.reference_windows} origins in the validation "
-                f"part best: {chosen:.3f} seasonal scales off there, against {self.validation_errors[0]:.3f} as "
-                f"trained, {alone}")
+            others.append(f"{self.smoothing_errors[-1]:.3f} for Holt-Winters alone")
+        return (f"the model's median {moved}; that forecast the {self.reference_windows} origins in the validation "
+                f"part best: {chosen:.3f} seasonal scales off there, against {', '.join(others[:-1])} and {others[-1]}")
 
 
 def _ratio(value: float, baseline: float) -> float:
@@ -165,5 +165,5 @@ def score_forecasts(run: Run, config: ForecastScoreConfig) -> ForecastScore:
                          interval_shrink=calibration.shrink, uncalibrated_coverage=uncalibrated,
                          toward_reference=calibration.toward_reference, reference_windows=calibration.reference_windows,
                          validation_errors=calibration.validation_errors, reference=plan.reference.name(),
-                         anchor=calibration.anchor, smoothing=calibration.smoothing.text() if calibration.smoothing else "",
+                         anchor=calibration.anchor, smoothing=asdict(calibration.smoothing) if calibration.smoothing else None,
                          smoothing_errors=calibration.smoothing_errors)

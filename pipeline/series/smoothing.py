@@ -46,8 +46,8 @@ class Smoothing:
 
     def text(self) -> str:
         """The fit in words, as `evaluate` prints it."""
-        return (f"Holt-Winters' forecast (level {self.level:g}, trend {self.trend:g}, season {self.season:g}, "
-                f"damping {self.damping:g}, fitted on the training part)")
+        return (f"Holt-Winters' forecast (smoothing weights: level {self.level:g}, trend {self.trend:g}, "
+                f"season {self.season:g}; damping {self.damping:g}; fitted on the training part)")
 
 
 @dataclass

@@ -11,8 +11,9 @@ from contextlib import contextmanager
 
 INTERRUPTED_EXIT = 130  # 128 + SIGINT: the exit status a shell expects of a program Ctrl-C stopped
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-# Every stop signal a handler below took in this process: a training process whose work then failed needs to
-# know whether its launcher had already asked it to stop.
+# Every stop signal the handler below took since training began: a training process whose work then failed needs
+# to know whether its launcher had already asked it to stop (a user's SIGTERM counts the same: the process then
+# ends by that signal even if its failure was its own).
 RECEIVED: set[int] = set()
 AGAIN = b"already stopping: the checkpoint is being saved (kill -9 stops at once, keeping the last periodic checkpoint)\n"
 
@@ -35,6 +36,7 @@ def stop_on_interrupt() -> Iterator[threading.Event]:
             os.write(2, AGAIN)
         requested.set()
 
+    RECEIVED.clear()
     previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
     try:
         yield requested
