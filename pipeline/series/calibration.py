@@ -206,17 +206,18 @@ def calibrate(model, plan: WindowPlan, vocab: Vocabulary, documents: list[Docume
     the training and validation parts, a floor where the band as drawn holds 80% of the true values or fewer,
     else a shrink."""
     history, horizon = max(plan.reach + 1, plan.context // 2, period + 1), forecasts.horizon
+    chosen = Calibration(0.0, 0, None, forecasts)
     origins = calibration_origins(documents, holdout, horizon, history)
     if not origins:
-        return Calibration(0.0, 0, None, forecasts)
-    chosen = Calibration(0.0, 0, None, forecasts)
+        return chosen
     chosen_on = share_origins(documents, holdout, history) if plan.lag else []  # a level target has no reference
     if chosen_on:
         smoothing = fit_smoothing([document.truth(0, Parts.of(len(document.values), holdout).validation)
                                    for document in documents], period)  # missing values NaN, not filled
-        chosen = _chosen_anchor(model, plan, vocab, documents, chosen_on, holdout, period, forecasts, smoothing, device)
-    paths, scales, _ = _forecasts(model, plan, vocab, documents, origins, period, forecasts, device)
-    anchors = chosen.anchor_forecasts(plan.reference, [documents[index].values[:origin] for index, origin in origins], horizon)
+        chosen = _chosen_anchor(model, plan, vocab, documents, chosen_on, holdout, period, chosen, smoothing, device)
+    histories = _histories(documents, origins)
+    paths, scales = _forecasts(model, plan, vocab, histories, period, forecasts, device)
+    anchors = chosen.anchor_forecasts(plan.reference, histories, horizon)
     truth = np.stack([documents[index].truth(origin, origin + horizon) for index, origin in origins])
     floors, stretches = needed(toward(paths, anchors, chosen.toward_reference), truth, scales)
     shrink = band_shrink(stretches)
@@ -225,31 +226,34 @@ def calibrate(model, plan: WindowPlan, vocab: Vocabulary, documents: list[Docume
 
 
 def _chosen_anchor(model, plan: WindowPlan, vocab: Vocabulary, documents: list[Document], chosen_on: list[tuple[int, int]],
-                   holdout: float, period: int, forecasts: Forecasts, smoothing: Smoothing | None,
+                   holdout: float, period: int, unfitted: Calibration, smoothing: Smoothing | None,
                    device: torch.device) -> Calibration:
-    """A calibration with no band yet: the anchor and share that forecast the validation origins `chosen_on` best."""
-    paths, scales, references = _forecasts(model, plan, vocab, documents, chosen_on, period, forecasts, device)
-    medians, truth = np.median(paths, axis=1), validation_truth(documents, chosen_on, forecasts.horizon, holdout)
-    errors = {"reference": errors_by_share(medians, references, truth, scales)}
+    """`unfitted` (no band yet) with the anchor and share that forecast the validation origins `chosen_on` best."""
+    horizon = unfitted.forecasts.horizon
+    histories = _histories(documents, chosen_on)
+    paths, scales = _forecasts(model, plan, vocab, histories, period, unfitted.forecasts, device)
+    medians, truth = np.median(paths, axis=1), validation_truth(documents, chosen_on, horizon, holdout)
+    errors = {"reference": errors_by_share(medians, reference_forecasts(plan.reference, histories, horizon), truth, scales)}
     if smoothing is not None:
-        histories = [documents[index].values[:origin] for index, origin in chosen_on]
-        errors["smoothing"] = errors_by_share(medians, smoothing.forecast(histories, forecasts.horizon), truth, scales)
+        errors["smoothing"] = errors_by_share(medians, smoothing.forecast(histories, horizon), truth, scales)
     if np.isnan(errors["reference"]).all():
-        return Calibration(0.0, 0, None, forecasts)
+        return unfitted
     anchor, share = best_anchor(errors)
     listed = {name: tuple(float(error) for error in found) for name, found in errors.items()}
-    return Calibration(0.0, 0, None, forecasts, toward_reference=share, reference_windows=len(chosen_on),
-                       validation_errors=listed["reference"], anchor=anchor, smoothing=smoothing,
-                       smoothing_errors=listed.get("smoothing", ()))
+    return replace(unfitted, toward_reference=share, reference_windows=len(chosen_on), validation_errors=listed["reference"],
+                   anchor=anchor, smoothing=smoothing, smoothing_errors=listed.get("smoothing", ()))
 
 
-def _forecasts(model, plan: WindowPlan, vocab: Vocabulary, documents: list[Document], origins: list[tuple[int, int]],
-               period: int, forecasts: Forecasts, device: torch.device) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(paths, seasonal scales, references) of forecasts from `origins`, drawn from calibration's own generator."""
-    histories = [documents[index].values[:origin] for index, origin in origins]
+def _histories(documents: list[Document], origins: list[tuple[int, int]]) -> list[np.ndarray]:
+    """The values before each (document, origin)."""
+    return [documents[index].values[:origin] for index, origin in origins]
+
+
+def _forecasts(model, plan: WindowPlan, vocab: Vocabulary, histories: list[np.ndarray], period: int, forecasts: Forecasts,
+               device: torch.device) -> tuple[np.ndarray, np.ndarray]:
+    """(paths, seasonal scales) of forecasts after `histories`, drawn from calibration's own generator."""
     how = Drawing(SAMPLES, forecasts.horizon, forecasts.temperature, torch.Generator(device=device).manual_seed(SEED), device)
-    return (draw_paths(model, plan, vocab, histories, how), np.array([history_scale(history, period) for history in histories]),
-            reference_forecasts(plan.reference, histories, forecasts.horizon))
+    return draw_paths(model, plan, vocab, histories, how), np.array([history_scale(history, period) for history in histories])
 
 
 def run_calibration(run: Run, model, plan: WindowPlan, forecasts: Forecasts, documents: Callable[[], list[Document]],

@@ -86,8 +86,9 @@ def forecast(run: Run, config: ForecastConfig) -> list[Forecast]:
     planned = {"scale": plan.scale, "bins": plan.bins, "target": plan.target, "lag": plan.lag, "seasons": plan.seasons,
                "recent": plan.recent, "reference": plan.reference.text() if plan.lag else "",
                "parts": [asdict(part) for part in plan.parts]}
+    anchors = calibration.anchor_forecasts(plan.reference, [history for history, _ in contexts], config.horizon)
     results = []
-    for (history, origin), paths in zip(contexts, drawn):
+    for (history, origin), paths, anchor in zip(contexts, drawn, anchors):
         scale = history_scale(history, settings.period)
         metadata = {
             "run": run.name, "checkpoint": str(path), "step": checkpoint.step, "context": origin,
@@ -99,8 +100,7 @@ def forecast(run: Run, config: ForecastConfig) -> list[Forecast]:
             "reference_windows": calibration.reference_windows, "anchor": calibration.anchor,
             "smoothing": asdict(calibration.smoothing) if calibration.smoothing else None,
         }
-        anchors = calibration.anchor_forecasts(plan.reference, [history], config.horizon)[0]
-        results.append(Forecast(history, calibration.apply(paths, scale, anchors), metadata))
+        results.append(Forecast(history, calibration.apply(paths, scale, anchor), metadata))
     return results
 
 
