@@ -2,7 +2,7 @@
 
 The level, the trend and each place in the season are smoothed by their own weights, and the trend is
 damped further ahead (ETS(A,Ad,A), as forecasting textbooks and statsforecast's AutoETS call it). The
-weights are fitted once per run on the training part of each series, by the least one-step squared error
+weights are fitted on the training part of each series (with each calibration, always to the same weights), by the least one-step squared error
 (in each series' own seasonal scale) over a fixed grid, so the fit is quick, the same on every machine, and
 never reads a validation or held-out value. Validation origins then choose whether the model's median moves
 toward this forecast or toward the target's reference (`reference_share`).
