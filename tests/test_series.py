@@ -256,7 +256,8 @@ def test_the_held_out_part_reaches_no_token_file(tmp_path, target, factor):
     changed[Parts.of(1200, 0.2).held_out:] *= factor  # what evaluate scores may be anything (within what bins reach)
     runs = []
     for name, series in (("a", values), ("b", changed)):
-        path = tmp_path / f"{name}.csv"
+        (tmp_path / name).mkdir()
+        path = tmp_path / name / "series.csv"  # one name: prepare's note names the file
         path.write_text("v\n" + "\n".join(map(str, series)) + "\n")
         runs.append(Run(tmp_path / "runs" / name))
         prepare(runs[-1], PrepareConfig("series", [path], options={"period": "24", "target": target}))
@@ -541,7 +542,8 @@ def test_a_run_prepared_before_windows_were_scaled_one_by_one_asks_to_prepare_ag
 
 def test_prepare_says_in_one_line_how_it_cut_the_windows(load_run):
     line = prepared_line(load_run, load_run.manifest()).splitlines()[1]
-    assert line.startswith("series: windows of 128 values of context and 24 ahead, each scaled by its own context; 987 training windows")
+    assert line.startswith("series: 'household load (kW)' (2,400 values), a season of 24 steps; windows of 128 values of "
+                           "context and 24 ahead, each scaled by its own context; 987 training windows")
     assert "validation on the 240 values before the last 480 (held out for evaluate)" in line
 
 

@@ -1,9 +1,9 @@
-"""The 80% band's floor, in seasonal scales of each history, or its shrink: found on forecasts before the held-out part."""
+"""The 80% band's floor or ceiling, in seasonal scales of each history: found on forecasts before the held-out part."""
 
 import numpy as np
 
-from charmony.pipeline.series.calibration import (HIGHEST, LOWEST, ORIGINS, Calibration, Forecasts, band_floor, band_shrink,
-                                                  calibration_origins, history_scale, needed, widen)
+from charmony.pipeline.series.calibration import (HIGHEST, LOWEST, ORIGINS, Calibration, Forecasts, band_ceiling, band_floor,
+                                                  calibration_origins, history_scale, narrow, needed, widen)
 from charmony.pipeline.series.history import Document
 from charmony.pipeline.series.reference_share import (SHARE_ORIGINS, SHARES, best_anchor, errors_by_share, reference_forecasts,
                                                       share_origins, toward, validation_truth)
@@ -20,23 +20,24 @@ def test_the_floor_follows_each_historys_scale_where_the_models_band_does_not():
     random = np.random.default_rng(0)
     scales = np.repeat([0.5, 4.0], 100)  # calm and wild histories; the model draws the same narrow band for both
     truth = random.normal(0, 1, (200, 12)) * scales[:, None]
-    narrow = random.normal(0, 0.4, (200, 51, 12)) + random.normal(0, 0.1, (200, 1, 1))
-    floors, stretches = needed(narrow, truth, scales)
+    drawn = random.normal(0, 0.4, (200, 51, 12)) + random.normal(0, 0.1, (200, 1, 1))
+    needs = needed(drawn, truth, scales)
+    floors = needs.floors
     assert np.mean(floors == 0) < 0.5 and np.all(floors >= 0), "the band as drawn holds too few; held values need none"
-    assert band_shrink(stretches) == 1.0, "a band that holds too few is never narrowed"
+    assert band_ceiling(needs.ceilings) is None, "a band that holds too few is never narrowed"
     floor = band_floor(floors)
-    wide = widen(narrow, floor * scales)
+    wide = widen(drawn, floor * scales)
     assert 0.77 <= np.mean(_inside(wide, truth)) <= 0.83
     assert np.mean(_inside(wide[100:], truth[100:])) > 0.7, "the wild histories' band grew with their scale"
-    np.testing.assert_array_equal(np.median(wide, axis=1), np.median(narrow, axis=1))
-    assert np.all(np.argsort(wide, axis=1) == np.argsort(narrow, axis=1)), "each step's samples keep their order"
+    np.testing.assert_array_equal(np.median(wide, axis=1), np.median(drawn, axis=1))
+    assert np.all(np.argsort(wide, axis=1) == np.argsort(drawn, axis=1)), "each step's samples keep their order"
 
 
 def test_a_band_wide_enough_is_kept_as_drawn_and_a_skewed_one_keeps_its_skew():
     random = np.random.default_rng(1)
     truth = random.normal(0, 1, (100, 6))
     wide = random.normal(0, 3, (100, 50, 6))
-    assert band_floor(needed(wide, truth, np.ones(100))[0]) == 0.0
+    assert band_floor(needed(wide, truth, np.ones(100)).floors) == 0.0
     np.testing.assert_array_equal(widen(wide, 0.0), wide)
     skewed = np.exp(random.normal(0, 0.3, (1, 50, 6)))  # mostly reaches farther above its median than below
     median = np.median(skewed, axis=1)
@@ -49,35 +50,48 @@ def test_a_band_wide_enough_is_kept_as_drawn_and_a_skewed_one_keeps_its_skew():
     np.testing.assert_array_equal(widen(flat, 2.0), flat, err_msg="no spread to stretch: as drawn")
 
 
-def test_a_band_that_holds_too_many_is_narrowed_to_hold_80_percent_keeping_its_median_and_skew():
+def test_a_band_that_holds_too_many_is_narrowed_where_it_is_wide_keeping_its_median_and_skew():
     random = np.random.default_rng(2)
     truth = random.normal(0, 1, (300, 6))
-    skewed = np.exp(random.normal(0, 0.5, (300, 60, 6))) * 3 - 3  # reaches farther above its median than below
-    floors, stretches = needed(skewed, truth, np.ones(300))
-    assert np.mean(floors == 0) > 0.85, "the band as drawn holds too many values"
-    shrink = band_shrink(stretches)
-    assert LOWEST < shrink < 1
-    calibration = Calibration(band_floor(floors), 300, float(np.mean(floors == 0)), Forecasts("best.pt", 1, 1, 1.0, 6), shrink)
+    # the model's band is wide after some histories and about right after others, all of one seasonal scale
+    sizes = np.where(np.arange(300) < 150, 4.0, 1.8)[:, None, None]
+    skewed = (np.exp(random.normal(0, 0.5, (300, 60, 6))) - 1) * sizes  # reaches farther above its median than below
+    needs = needed(skewed, truth, np.ones(300))
+    assert needs.held() > 0.82, "the band as drawn holds too many values"
+    ceiling = band_ceiling(needs.ceilings)
+    assert ceiling is not None and 0 < ceiling < 10
+    calibration = Calibration(0.0, 300, needs.held(), Forecasts("best.pt", 1, 1, 1.0, 6), ceiling)
     narrowed = calibration.apply(skewed, np.ones(300), np.zeros((300, 6)))
     assert 0.79 <= np.mean(_inside(narrowed, truth)) <= 0.82
     median = np.median(skewed, axis=1)
     np.testing.assert_allclose(np.median(narrowed, axis=1), median, atol=1e-12)
     low, high = np.percentile(skewed, (10, 90), axis=1)
     new_low, new_high = np.percentile(narrowed, (10, 90), axis=1)
-    np.testing.assert_allclose(new_high - median, shrink * (high - median), rtol=1e-9)
-    np.testing.assert_allclose(new_low - median, shrink * (low - median), rtol=1e-9)
-    assert band_shrink(np.zeros(10)) == LOWEST, "values all on the median: narrowed no further than LOWEST"
-    assert band_shrink(np.array([0.5] * 8 + [2.0] * 2)) == 1.0, "80% held exactly: as drawn"
+    wider = np.maximum(high - median, median - low)
+    cut = wider > ceiling
+    assert cut[:150].mean() > 0.9 and cut[150:].mean() < 0.1, "the wide bands are the ones narrowed"
+    np.testing.assert_allclose(np.maximum(new_high - median, median - new_low)[cut], ceiling, rtol=1e-9)
+    steps, drawn_steps = narrowed.transpose(0, 2, 1), skewed.transpose(0, 2, 1)  # (history, step, sample)
+    np.testing.assert_array_equal(steps[~cut], drawn_steps[~cut], "a band already narrower than the ceiling: as drawn")
+    np.testing.assert_allclose(((new_high - median) / (median - new_low))[cut], ((high - median) / (median - low))[cut], rtol=1e-9)
+    assert band_ceiling(np.zeros(10)) == 0.0 and band_ceiling(np.array([0.5] * 8 + [np.inf] * 2)) is None, "80% held: as drawn"
+    np.testing.assert_allclose(np.percentile(narrow(skewed[:1], 0.0), (10, 90), axis=1) - median[:1],
+                               LOWEST * (np.stack([low, high])[:, :1] - median[:1]), rtol=1e-9,
+                               err_msg="values all on the median: narrowed no further than LOWEST of its width")
+    np.testing.assert_array_equal(calibration.apply(skewed, np.zeros(300), np.zeros((300, 6))), skewed,
+                                  err_msg="after a history with no seasonal scale: as drawn")
 
 
 def test_values_missing_or_after_a_flat_history_count_for_nothing():
     paths = np.tile(np.linspace(-1, 1, 21)[None, :, None], (3, 1, 2))
     truth = np.array([[5.0, np.nan], [0.0, -1.6], [9.0, 9.0]])
-    floors, stretches = needed(paths, truth, np.array([1.0, 2.0, 0.0]))
-    np.testing.assert_allclose(floors, [5.0, 0.0, 0.8], err_msg="a symmetric band: the distance from the median, in scales")
-    np.testing.assert_allclose(stretches, [6.25, 0.0, 2.0], err_msg="... and in the reach of its side of the band")
+    needs = needed(paths, truth, np.array([1.0, 2.0, 0.0]))
+    np.testing.assert_allclose(needs.floors, [5.0, 0.0, 0.8], err_msg="a symmetric band: the distance from the median, in scales")
+    np.testing.assert_allclose(needs.ceilings, [np.inf, 0.0, np.inf], err_msg="only a value inside as drawn is held narrowed")
+    held = needed(paths[:1, :, :1], np.array([[0.6]]), np.array([2.0]))
+    np.testing.assert_allclose(held.ceilings, [0.3], err_msg="at 3/4 of the band's reach: 3/4 of its 0.8, in scales of 2")
     flat = np.ones((2, 20, 1))  # no spread: no floor reaches a value off it, and none is NaN
-    unreachable, _ = needed(flat, np.array([[3.0], [1.0]]), np.ones(2))
+    unreachable = needed(flat, np.array([[3.0], [1.0]]), np.ones(2)).floors
     assert unreachable[0] == np.inf and unreachable[1] == 0.0 and band_floor(unreachable) == HIGHEST
     assert history_scale(np.arange(10.0), 3) == 3.0 and history_scale(np.arange(3.0), 3) == 0.0
 

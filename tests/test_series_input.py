@@ -156,6 +156,53 @@ def test_a_time_column_of_words_is_left_out_with_a_warning_that_its_order_is_unc
         assert read_columns(path, None)[0].values.tolist() == [0.5, 0.6, 0.7]
 
 
+@pytest.mark.parametrize(("header", "rows", "expected"), [
+    ("year,volume", [f"{1871 + i},{1000 + i % 7}" for i in range(12)], "volume"),  # statsmodels' Nile, as a user writes it
+    (",value", [f"{i},{5 + i % 3}" for i in range(12)], "value"),  # pandas' to_csv with its index
+    ("Year;Month;kWh", [f"{1990 + i // 12};{i % 12 + 1};{i % 5},5" for i in range(24)], "kWh"),  # neither increases
+])
+def test_label_columns_are_not_taken_for_the_values(tmp_path, header, rows, expected):
+    path = tmp_path / "series.csv"
+    path.write_text(header + "\n" + "\n".join(rows) + "\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a month that starts again each year is no time going backwards
+        (column,) = read_columns(path, None)
+    assert column.name == expected
+    assert column.values.tolist() == [float(row.split(header[-len(expected) - 1])[-1].replace(",", ".")) for row in rows]
+
+
+def test_a_lone_column_named_like_a_calendar_is_still_the_values(tmp_path):
+    path = tmp_path / "series.csv"
+    path.write_text("day\n3\n1\n2\n")
+    assert read_columns(path, None)[0].values.tolist() == [3.0, 1.0, 2.0]
+
+
+@pytest.mark.parametrize(("times", "options", "advice"), [
+    ([f"{1871 + i}" for i in range(40)], {}, re.escape("its rows are a year apart, but the season is 24 steps (the default: "
+                                                    "a day of hourly values); prepare it with --option period=1 (no season)")),
+    ([f"{1990 + i // 12}-{i % 12 + 1:02d}-01" for i in range(40)], {}, "a month apart, [^;]*; prepare it with --option period=12 "
+                                                                       r"\(a season of a year\)"),
+    ([f"2000-{1 + 3 * (i % 4):02d}-01" if i < 4 else f"{2000 + i // 4}-{1 + 3 * (i % 4):02d}-01" for i in range(40)], {},
+     r"a quarter apart, .*period=4 \(a season of a year\)"),
+    ([f"2020-01-01T00:{2 * i:02d}:00" if i < 30 else f"2020-01-01T01:{2 * i - 60:02d}:00" for i in range(40)], {},
+     r"2 minutes apart, .*period=720 \(a season of a day\)"),
+    ([f"{1990 + i // 12}-{i % 12 + 1:02d}-01" for i in range(40)], {"period": "12"}, None),  # given: no advice
+    ([f"2020-01-{1 + i // 24:02d} {i % 24:02d}:00" for i in range(40)], {}, None),  # hourly: the default fits
+])
+def test_prepare_says_which_season_the_rows_spacing_suggests(tmp_path, times, options, advice):
+    path = tmp_path / "series.csv"
+    path.write_text(("year" if len(times[0]) == 4 else "date") + ",load\n"
+                    + "\n".join(f"{time},{i % 4 + 1}" for i, time in enumerate(times)) + "\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        SeriesCorpus().series([path], options)
+    said = [str(warning.message) for warning in caught if issubclass(warning.category, CorpusWarning)]
+    if advice is None:
+        assert not said
+    else:
+        assert len(said) == 1 and re.search(advice, said[0]), said
+
+
 def test_iso_times_with_a_blank_row_read_in_order(tmp_path):
     path = tmp_path / "load.csv"
     path.write_text("Date;kW\n2011-01-01 00:15:00;1,5\n\n2011-01-01 00:45:00;2,5\n2011-01-01T01:00:00;3\n")

@@ -241,7 +241,7 @@ def test_evaluate_and_forecast_apply_the_floor_kept_in_the_run(tmp_path):
     kept = json.loads((run.dir / FILE).read_text())
     assert kept["floor"] == score.interval_floor and kept["windows"] == score.calibration_windows > 0
     assert kept["forecasts"]["horizon"] == 24 and kept["forecasts"]["checkpoint"] == "best.pt"
-    kept["floor"], kept["shrink"] = 5.0, 1.0  # a band widened, not narrowed
+    kept["floor"], kept["ceiling"] = 5.0, None  # a band widened, not narrowed
     (run.dir / FILE).write_text(json.dumps(kept))
     [wide] = forecast(run, ForecastConfig(horizon=24, num_samples=40, seed=0, device="cpu"))
     kept["floor"] = 0.0
@@ -261,38 +261,42 @@ def test_evaluate_and_forecast_apply_the_floor_kept_in_the_run(tmp_path):
     [again] = forecast(run, ForecastConfig(horizon=24, num_samples=40, seed=0, device="cpu"))
     assert again.metadata["interval_floor"] == score.interval_floor != 5.0, "a stale floor was reused"
     kept = json.loads((run.dir / FILE).read_text())
-    (run.dir / FILE).write_text(json.dumps({**kept, "floor": 0.0, "shrink": 0.5}))
-    [half] = forecast(run, ForecastConfig(horizon=24, num_samples=40, seed=0, device="cpu"))
-    assert half.metadata["interval_shrink"] == 0.5 and half.metadata["interval_floor"] == 0.0
-    np.testing.assert_allclose(half.quantile(50), drawn.quantile(50))
-    np.testing.assert_allclose(half.quantile(90) - half.quantile(10), (drawn.quantile(90) - drawn.quantile(10)) / 2, rtol=1e-6)
-    del kept["shrink"]  # from before the band could be narrowed: found again
+    drawn_reach = np.maximum(drawn.quantile(90) - drawn.quantile(50), drawn.quantile(50) - drawn.quantile(10))
+    ceiling = float(np.median(drawn_reach)) / scale  # in seasonal scales: about half the steps' bands reach farther
+    (run.dir / FILE).write_text(json.dumps({**kept, "floor": 0.0, "ceiling": ceiling}))
+    [capped] = forecast(run, ForecastConfig(horizon=24, num_samples=40, seed=0, device="cpu"))
+    assert capped.metadata["interval_ceiling"] == ceiling and capped.metadata["interval_floor"] == 0.0
+    np.testing.assert_allclose(capped.quantile(50), drawn.quantile(50))
+    reach = np.maximum(capped.quantile(90) - capped.quantile(50), capped.quantile(50) - capped.quantile(10))
+    np.testing.assert_allclose(reach, np.minimum(drawn_reach, np.maximum(ceiling * scale, 0.25 * drawn_reach)), rtol=1e-6)
+    assert (reach < drawn_reach - 1e-9).any() and (reach == drawn_reach).any(), "only the wider bands narrowed"
+    del kept["ceiling"]  # from before the band was narrowed to a ceiling: found again
     (run.dir / FILE).write_text(json.dumps(kept))
     [found] = forecast(run, ForecastConfig(horizon=24, num_samples=40, seed=0, device="cpu"))
-    assert found.metadata["interval_shrink"] == json.loads((run.dir / FILE).read_text())["shrink"]
+    assert found.metadata["interval_ceiling"] == json.loads((run.dir / FILE).read_text())["ceiling"]
     kept = json.loads((run.dir / FILE).read_text())
-    (run.dir / FILE).write_text(json.dumps({**kept, "floor": 0.0, "shrink": 0.25}))
+    (run.dir / FILE).write_text(json.dumps({**kept, "floor": 0.0, "ceiling": 0.01}))
     narrow = score_forecasts(run, ForecastScoreConfig(num_samples=20, origins=8, device="cpu"))
-    assert narrow.interval_shrink == 0.25 and narrow.figures["model"].mase == pytest.approx(score.figures["model"].mase, rel=1e-12)
+    assert narrow.interval_ceiling == 0.01 and narrow.figures["model"].mase == pytest.approx(score.figures["model"].mase, rel=1e-12)
     assert narrow.figures["model"].coverage < narrow.uncalibrated_coverage, "evaluate scores the narrowed band"
-    assert "band narrowed to 0.25 of its width about its median" in narrow.text()
+    assert "band narrowed to reach at most 0.01 seasonal scales (MASE's denominator) from its median" in narrow.text()
     assert narrow.reference_windows > 0 and len(narrow.validation_errors) == 5 and "validation part best" in narrow.text()
     assert kept["smoothing"]["period"] == 24 and len(kept["smoothing_errors"]) == 5, "Holt-Winters was weighed too"
-    (run.dir / FILE).write_text(json.dumps({**kept, "floor": 0.0, "shrink": 1.0, "toward_reference": 1.0, "anchor": "reference"}))
+    (run.dir / FILE).write_text(json.dumps({**kept, "floor": 0.0, "ceiling": None, "toward_reference": 1.0, "anchor": "reference"}))
     [pulled] = forecast(run, ForecastConfig(horizon=24, num_samples=40, seed=0, device="cpu"))
     assert pulled.metadata["toward_reference"] == 1.0 and pulled.metadata["anchor"] == "reference"
     np.testing.assert_allclose(pulled.quantile(50), pulled.history[-24:], err_msg="the seasonal difference's reference")
     naive = score_forecasts(run, ForecastScoreConfig(num_samples=20, origins=8, device="cpu"))
     assert naive.figures["model"].mase == pytest.approx(naive.figures["seasonal naive 24"].mase, rel=1e-9)
     assert "moved 100% of the way to its reference (the last season)" in naive.text()
-    (run.dir / FILE).write_text(json.dumps({**kept, "floor": 0.0, "shrink": 1.0, "toward_reference": 1.0, "anchor": "smoothing"}))
+    (run.dir / FILE).write_text(json.dumps({**kept, "floor": 0.0, "ceiling": None, "toward_reference": 1.0, "anchor": "smoothing"}))
     [smoothed] = forecast(run, ForecastConfig(horizon=24, num_samples=40, seed=0, device="cpu"))
     fitted = Smoothing(**kept["smoothing"])
     np.testing.assert_allclose(smoothed.quantile(50), fitted.forecast([smoothed.history], 24)[0], err_msg="Holt-Winters' forecast")
     assert smoothed.metadata["smoothing"] == kept["smoothing"]
     assert "moved 100% of the way to Holt-Winters' forecast (smoothing weights: level" in score_forecasts(
         run, ForecastScoreConfig(num_samples=20, origins=8, device="cpu")).text()
-    (run.dir / FILE).write_text(json.dumps({**kept, "floor": 0.0, "shrink": 1.0, "toward_reference": 0.0}))
+    (run.dir / FILE).write_text(json.dumps({**kept, "floor": 0.0, "ceiling": None, "toward_reference": 0.0}))
     [own] = forecast(run, ForecastConfig(horizon=24, num_samples=40, seed=0, device="cpu"))
     assert not np.allclose(own.quantile(50), pulled.quantile(50)), "the model's own median is not its reference"
     np.testing.assert_allclose(pulled.quantile(90) - pulled.quantile(10), own.quantile(90) - own.quantile(10), rtol=1e-6)
@@ -313,4 +317,7 @@ def test_evaluate_and_forecast_apply_the_floor_kept_in_the_run(tmp_path):
     source.rename(tmp_path / "moved.csv")  # its sources gone: a calibration from before the share still holds
     [kept_older] = forecast(run, ForecastConfig(contexts=(context,), horizon=24, num_samples=40, seed=0, device="cpu"))
     assert kept_older.metadata["interval_floor"] == 3.0 and kept_older.metadata["toward_reference"] == 0.0
+    (run.dir / FILE).write_text(json.dumps({**older, "floor": 0.0, "shrink": 0.5}))  # a band narrowed as no longer done
+    [as_drawn] = forecast(run, ForecastConfig(contexts=(context,), horizon=24, num_samples=40, seed=0, device="cpu"))
+    assert as_drawn.metadata["calibration_windows"] == 0 and as_drawn.metadata["interval_ceiling"] is None
     (tmp_path / "moved.csv").rename(source)

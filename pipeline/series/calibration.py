@@ -5,15 +5,18 @@ then the 80% interval, conformal-style.
 The model's band (the samples' 10th to 90th percentile) is widened where it is too narrow: at each step, the
 samples' deviations from their median are scaled so that the band's narrower side reaches at least `floor`
 times the history's seasonal scale (MASE's denominator, the in-sample error of the seasonal naive forecast).
-Where it holds more than 80% of the true values as drawn, it is narrowed instead: every deviation from the
-median is scaled by one `shrink` below 1. The median and the band's skew are always kept.
+Where it holds more than 80% of the true values as drawn, it is narrowed instead, where it is wide: at each
+step, the deviations are scaled so that the band's wider side reaches at most `ceiling` seasonal scales
+from the median (never below LOWEST of its width). The median and the band's skew are always kept.
 
-The floor is the least, and the shrink the most, that puts 80% of the true values inside, over forecasts from
-origins spread across the training and validation parts (both lie before the held-out part `evaluate` scores). A factor on the
-model's own width, found on the validation part, did not hold where the errors outgrow that width (real
-series whose held-out part swings wider than any before); a floor in the series' own scale did better
-(benchmarks/README.md). The share and the floor or shrink are kept in the run's calibration.json, for the checkpoint,
-temperature and horizon it was found for.
+The floor is the least, and the ceiling the most, that puts 80% of the true values inside, over forecasts from
+origins spread across the training and validation parts (both lie before the held-out part `evaluate` scores).
+Both are in the series' own scale, not factors on the model's width: the model's width is not the same
+from one part of a series to the next, and a factor found where it was wide (or narrow) did not hold where
+it was not. A factor found on the validation part left the band at 58-67% where the held-out part swung
+wider than any before; one found on the training and validation parts narrowed bands that were already
+narrow on the held-out part, to 31-61% on four series (benchmarks/README.md). The share and the floor or
+ceiling are kept in the run's calibration.json, for the checkpoint, temperature and horizon it was found for.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from charmony.pipeline.system.errors import ConfigError
 FILE = "calibration.json"
 NOMINAL = (INTERVAL[1] - INTERVAL[0]) / 100  # the share of values the band should hold
 HIGHEST = 10.0  # the floor at most, in seasonal scales
-LOWEST = 0.25  # the shrink at least: a band that held every value is narrowed to no less than this share of its width
+LOWEST = 0.25  # a band is narrowed to no less than this share of its width
 ORIGINS = 128  # at most, spread evenly over the training and validation parts
 SAMPLES = 50
 SEED = 0  # calibration draws from a generator of its own: the forecasts' seeded draws stay as they were
@@ -60,13 +63,13 @@ class Forecasts:
 
 @dataclass(frozen=True)
 class Calibration:
-    """The median's anchor and share, and the band's floor or shrink, found for some forecasts; how they did."""
+    """The median's anchor and share, and the band's floor or ceiling, found for some forecasts; how they did."""
 
     floor: float  # in seasonal scales of each forecast's history; 0: the band as drawn
     windows: int  # origins it was found on; 0: none fitted
     coverage: float | None  # of the band as drawn (its median moved), on those windows
     forecasts: Forecasts
-    shrink: float = 1.0  # every deviation from the median scaled by this, where the band as drawn held too many
+    ceiling: float | None = None  # in seasonal scales, where the band as drawn held too many; None: not narrowed
     # the share of the way each step's median moves to its anchor, the reference or Holt-Winters (reference_share);
     # named when the reference was the only anchor, as calibration.json and forecast.json still call it
     toward_reference: float = 0.0
@@ -85,8 +88,11 @@ class Calibration:
         if (share not in SHARES or len(errors) not in (0, len(SHARES)) or len(smoothed) not in (0, len(SHARES))
                 or data["anchor"] not in ANCHORS or (data["anchor"] == "smoothing" and (smoothing is None or not smoothed))):
             raise ValueError("a share or anchor that calibration does not choose")
+        ceiling = None if data["ceiling"] is None else float(data["ceiling"])
+        if ceiling is not None and not ceiling >= 0:
+            raise ValueError("a ceiling that calibration does not find")
         return cls(float(data["floor"]), int(data["windows"]), data["coverage"], Forecasts(**data["forecasts"]),
-                   float(data["shrink"]), share, int(data["reference_windows"]), errors, str(data["anchor"]),
+                   ceiling, share, int(data["reference_windows"]), errors, str(data["anchor"]),
                    smoothing, smoothed)
 
     def anchor_forecasts(self, reference: Reference, histories: list[np.ndarray], horizon: int) -> np.ndarray:
@@ -98,16 +104,15 @@ class Calibration:
     def apply(self, paths: np.ndarray, scales: np.ndarray | float, anchors: np.ndarray) -> np.ndarray:
         """`paths` (..., samples, horizon) after histories of seasonal `scales` (one per leading index, or one for
         all) and with these `anchors` (..., horizon; `anchor_forecasts`): the median moved toward the anchors,
-        then the band narrowed by the shrink or widened to the floor."""
+        then the band narrowed to the ceiling or widened to the floor."""
         return self.fit_band(toward(paths, anchors, self.toward_reference), scales)
 
     def fit_band(self, paths: np.ndarray, scales: np.ndarray | float) -> np.ndarray:
-        """`paths` whose median was already moved (`apply`'s second half): the band narrowed by the shrink or
+        """`paths` whose median was already moved (`apply`'s second half): the band narrowed to the ceiling or
         widened to the floor."""
         scales = np.asarray(scales, dtype=np.float64)
-        if self.shrink < 1:  # not after a history with no seasonal scale: none was found on such histories
-            factor = np.where(scales > 0, self.shrink, 1.0).reshape(scales.shape + (1,))
-            return _scaled(paths, np.median(paths, axis=-2), factor)
+        if self.ceiling is not None:  # not after a history with no seasonal scale: none was found on such histories
+            return narrow(paths, np.where(scales > 0, self.ceiling * scales, np.inf))
         return widen(paths, self.floor * scales)
 
 
@@ -140,21 +145,32 @@ def _band(paths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nda
     return median, up, down, np.where(np.isfinite(narrower), narrower, 0.0)
 
 
-def needed(paths: np.ndarray, truth: np.ndarray, scales: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(floors, stretches) for each known true value after a history of positive scale: the least floor (in
-    `scales`, one per history) that puts it inside the band `widen` makes, 0 when the samples' band already holds
-    it; and the factor on its side's deviations from the median that puts it on the band's edge, below 1 where
-    the band holds it with room. Both are inf where its side has no spread to stretch."""
+@dataclass(frozen=True)
+class Needs:
+    """What each known true value after a history of positive scale needs of the band (`needed`), flat."""
+
+    floors: np.ndarray  # the least floor (in seasonal scales) that puts it inside the band `widen` makes; 0: held as drawn
+    ceilings: np.ndarray  # the least ceiling that keeps it inside the band `narrow` makes; inf: not held as drawn
+
+    def held(self) -> float | None:
+        """The share of the values the band as drawn holds; None where there are none."""
+        return float(np.mean(self.floors == 0)) if len(self.floors) else None
+
+
+def needed(paths: np.ndarray, truth: np.ndarray, scales: np.ndarray) -> Needs:
+    """What each known true value (`truth`, NaN where missing) needs of the band of `paths` after histories of
+    these seasonal `scales` (one per history) to be inside it; inf where its side of the band has no spread."""
     median, up, down, narrower = _band(paths)
     scales = np.asarray(scales, dtype=np.float64)[:, None]
     counted = ~np.isnan(truth) & (scales > 0)
     gap = np.abs(np.where(counted, truth, median) - median)
     reach = np.where(truth >= median, up, down)
     with np.errstate(divide="ignore", invalid="ignore"):
-        stretch = np.where(gap == 0, 0.0, np.where(reach > 0, gap / reach, np.inf))  # what its side needs
+        stretch = np.where(gap == 0, 0.0, np.where(reach > 0, gap / reach, np.inf))  # on its side's deviations
         reachable = np.isfinite(stretch) & (narrower > 0)
         floors = np.where(stretch <= 1, 0.0, np.where(reachable, stretch * narrower / scales, np.inf))
-    return floors[counted], stretch[counted]
+        ceilings = np.where(stretch <= LOWEST, 0.0, np.where(stretch <= 1, stretch * np.maximum(up, down) / scales, np.inf))
+    return Needs(floors[counted], ceilings[counted])
 
 
 def band_floor(floors: np.ndarray) -> float:
@@ -164,12 +180,12 @@ def band_floor(floors: np.ndarray) -> float:
     return float(np.clip(np.quantile(floors, NOMINAL, method="higher"), 0.0, HIGHEST))
 
 
-def band_shrink(stretches: np.ndarray) -> float:
-    """The shrink that makes a band that holds more than 80% of the true values hold 80%, from each one's stretch
-    (`needed`); 1 where it holds 80% or fewer."""
-    if not len(stretches) or np.mean(stretches <= 1) <= NOMINAL:
-        return 1.0
-    return float(np.clip(np.quantile(stretches, NOMINAL, method="higher"), LOWEST, 1.0))
+def band_ceiling(ceilings: np.ndarray) -> float | None:
+    """The ceiling that makes a band that holds more than 80% of the true values hold 80%, from each one's ceiling
+    (`needed`); None where it holds 80% or fewer."""
+    if not len(ceilings) or np.mean(np.isfinite(ceilings)) <= NOMINAL:
+        return None
+    return float(np.quantile(ceilings, NOMINAL, method="higher"))
 
 
 def widen(paths: np.ndarray, least: np.ndarray | float) -> np.ndarray:
@@ -180,6 +196,19 @@ def widen(paths: np.ndarray, least: np.ndarray | float) -> np.ndarray:
     least = np.asarray(least, dtype=np.float64).reshape(np.shape(least) + (1,))
     with np.errstate(divide="ignore", invalid="ignore"):
         factor = np.where(narrower > 0, np.maximum(1.0, least / narrower), 1.0)
+    return _scaled(paths, median, factor)
+
+
+def narrow(paths: np.ndarray, most: np.ndarray | float) -> np.ndarray:
+    """`paths` (..., samples, horizon) with each step's deviations from the median scaled by the factor (at most 1,
+    at least LOWEST) that makes the band's wider side reach at most `most` from the median (series' units; one
+    per leading index, or one for all; inf: as drawn). Each step's median, the order of its samples and the
+    band's skew are kept."""
+    median, up, down, _ = _band(paths)
+    wider = np.maximum(up, down)
+    most = np.asarray(most, dtype=np.float64).reshape(np.shape(most) + (1,))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(wider > 0, np.clip(most / wider, LOWEST, 1.0), 1.0)
     return _scaled(paths, median, factor)
 
 
@@ -204,7 +233,7 @@ def calibrate(model, plan: WindowPlan, vocab: Vocabulary, documents: list[Docume
     """The calibration of `forecasts` on `documents`: the share toward the reference or Holt-Winters (fitted on the
     training parts) from forecasts over the validation part; then, with the medians so moved, from forecasts over
     the training and validation parts, a floor where the band as drawn holds 80% of the true values or fewer,
-    else a shrink."""
+    else a ceiling."""
     history, horizon = max(plan.reach + 1, plan.context // 2, period + 1), forecasts.horizon
     chosen = Calibration(0.0, 0, None, forecasts)
     origins = calibration_origins(documents, holdout, horizon, history)
@@ -219,10 +248,10 @@ def calibrate(model, plan: WindowPlan, vocab: Vocabulary, documents: list[Docume
     paths, scales = _forecasts(model, plan, vocab, histories, period, forecasts, device)
     anchors = chosen.anchor_forecasts(plan.reference, histories, horizon)
     truth = np.stack([documents[index].truth(origin, origin + horizon) for index, origin in origins])
-    floors, stretches = needed(toward(paths, anchors, chosen.toward_reference), truth, scales)
-    shrink = band_shrink(stretches)
-    return replace(chosen, floor=band_floor(floors) if shrink == 1 else 0.0, windows=len(origins),
-                   coverage=float(np.mean(floors == 0)) if len(floors) else None, shrink=shrink)
+    needs = needed(toward(paths, anchors, chosen.toward_reference), truth, scales)
+    ceiling = band_ceiling(needs.ceilings)
+    return replace(chosen, floor=band_floor(needs.floors) if ceiling is None else 0.0, windows=len(origins),
+                   coverage=needs.held(), ceiling=ceiling)
 
 
 def _chosen_anchor(model, plan: WindowPlan, vocab: Vocabulary, documents: list[Document], chosen_on: list[tuple[int, int]],
@@ -285,11 +314,11 @@ def run_calibration(run: Run, model, plan: WindowPlan, forecasts: Forecasts, doc
 
 def _kept(data, before_share: bool = False) -> Calibration | None:
     """The calibration `data` holds, or None where it is damaged, or from before the floor (or, unless
-    `before_share`, the share and its anchor)."""
+    `before_share`, the share and its anchor, or the ceiling; one that narrowed the band otherwise is not kept)."""
     try:
-        if before_share and isinstance(data, dict):
+        if before_share and isinstance(data, dict) and data.get("shrink", 1.0) == 1.0:
             data = {"toward_reference": 0.0, "reference_windows": 0, "validation_errors": [], "anchor": "reference",
-                    "smoothing": None, "smoothing_errors": [], **data}
+                    "smoothing": None, "smoothing_errors": [], "ceiling": None, **data}
         return Calibration.of_json(data)
     except (KeyError, TypeError, ValueError):
         return None

@@ -21,7 +21,7 @@ import numpy as np
 from charmony.pipeline.plugin.corpus import CorpusWarning
 from charmony.pipeline.series.csv_cells import cell_number, shortened
 from charmony.pipeline.series.gaps import FILLING, fill_gaps
-from charmony.pipeline.series.time_column import TimeOrder, find_time_column
+from charmony.pipeline.series.time_column import Spacing, TimeOrder, find_time_column, label_columns
 from charmony.pipeline.series.values import VALUE_LIMIT, out_of_range
 from charmony.pipeline.system.errors import CorpusError
 from charmony.pipeline.system.sources import read_pieces
@@ -37,6 +37,7 @@ class Column:
     values: np.ndarray
     source: Path
     missing: np.ndarray | None = None  # True where the row had no value (filled in `values`); None: none had
+    spacing: Spacing | None = None  # how far apart the rows are, by the time column, where that suggests a season
 
 
 def _lines(path: Path) -> Iterator[str]:
@@ -65,7 +66,8 @@ def _row_lines(path: Path) -> Iterator[str]:
 
 
 def read_columns(path: Path, wanted: tuple[str, ...] | None, time: str = "") -> list[Column]:
-    """The columns named `wanted` (default: the first numeric one that is not the time column) of a CSV file.
+    """The columns named `wanted` (default: the first numeric one that is not a label: the time column, one named
+    like a part of a calendar, or an unnamed first column) of a CSV file.
 
     A CorpusError, naming the file's columns, for a name it lacks, a column that is not numeric or holds
     no number, or a file without a numeric column; a CorpusError naming the data row for an infinite cell or
@@ -81,25 +83,28 @@ def read_columns(path: Path, wanted: tuple[str, ...] | None, time: str = "") -> 
     rows = csv.reader(lines, delimiter=delimiter)
     header = next(csv.reader([first], delimiter=delimiter))
     names = [name.strip().strip('"') or f"column {index + 1}" for index, name in enumerate(header)]
+    unnamed_first = not header[0].strip().strip('"')  # the index pandas writes
     data: Iterator[list[str]] = rows
     if all(cell_number(cell, decimal_comma) is not None for cell in header):  # no header: the first line is data
-        names, data = [str(index + 1) for index in range(len(header))], chain([header], rows)
+        names, data, unnamed_first = [str(index + 1) for index in range(len(header))], chain([header], rows), False
     first_row = next(data, None)
     if first_row is None:
         raise CorpusError(f"{path} holds a header but no data rows; give a CSV file with numbers")
-    time_index = find_time_column(names, time, list(wanted or ()))
+    found = find_time_column(names, time, list(wanted or ()), unnamed_first)
+    time_index = found.index if found else None
     numeric = [name for index, name in enumerate(names) if index != time_index
                and cell_number(first_row[index] if index < len(first_row) else "", decimal_comma) is not None]
     listing = ", ".join(names)
     if not numeric:
         raise CorpusError(f"{path} has no numeric column; its columns: {listing}")
-    chosen = list(wanted) if wanted else numeric[:1]
+    labels = {names[index] for index in label_columns(names, unnamed_first)}
+    chosen = list(wanted) if wanted else [name for name in numeric if name not in labels][:1] or numeric[:1]
     for name in chosen:
         if name not in names:
             raise CorpusError(f"{path} has no column {name!r}; its columns: {listing}")
     indices = [names.index(name) for name in chosen]
     values = [array("d") for _ in chosen]  # 8 bytes a value, where a list of floats takes 32
-    order = TimeOrder(path, names[time_index], decimal_comma) if time_index is not None else None
+    order = TimeOrder(path, names[found.index], decimal_comma, found.strict) if found else None
     time_at = time_index or 0
 
     def add(row: list[str], line: int) -> None:
@@ -134,5 +139,5 @@ def read_columns(path: Path, wanted: tuple[str, ...] | None, time: str = "") -> 
         if missing.any():
             warnings.warn(f"{path}: column {name!r} misses {int(missing.sum()):,} of its {len(column):,} values "
                           f"(empty or NaN cells, blank lines); {FILLING}", CorpusWarning, stacklevel=2)
-        columns.append(Column(name, filled, path, missing if missing.any() else None))
+        columns.append(Column(name, filled, path, missing if missing.any() else None, order.spacing() if order else None))
     return columns

@@ -95,7 +95,7 @@ def forecast(run: Run, config: ForecastConfig) -> list[Forecast]:
             "context_values": len(history), "horizon": config.horizon, "num_samples": config.num_samples,
             "temperature": config.temperature, "seed": seed, **planned,
             "context_read": min(len(history), plan.context + plan.reach),
-            "interval_floor": calibration.floor, "interval_shrink": calibration.shrink, "seasonal_scale": scale,
+            "interval_floor": calibration.floor, "interval_ceiling": calibration.ceiling, "seasonal_scale": scale,
             "calibration_windows": calibration.windows, "toward_reference": calibration.toward_reference,
             "reference_windows": calibration.reference_windows, "anchor": calibration.anchor,
             "smoothing": asdict(calibration.smoothing) if calibration.smoothing else None,

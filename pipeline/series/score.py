@@ -47,7 +47,7 @@ class ForecastScore:
     figures: dict[str, Figures]  # the model's first, then each baseline's
     interval_floor: float = 0.0  # the band widened to reach at least this many seasonal scales from the median
     calibration_windows: int = 0  # origins in the training and validation parts the floor was found on
-    interval_shrink: float = 1.0  # or the band narrowed: its deviations from the median scaled by this
+    interval_ceiling: float | None = None  # or the band narrowed to reach at most this many seasonal scales
     uncalibrated_coverage: float | None = None  # of the model's 80% band on the held-out windows before scaling
     toward_reference: float = 0.0  # the share of the way the model's median was moved to its anchor
     reference_windows: int = 0  # validation origins that share was chosen on
@@ -74,7 +74,8 @@ class ForecastScore:
         lines += [f"  {name:<{width}}  {figures.cells()}" for name, figures in self.figures.items()]
         if self.calibration_windows:
             before = "" if self.uncalibrated_coverage is None else f"; 80% coverage before it {self.uncalibrated_coverage:.0%}"
-            how = (f"narrowed to {self.interval_shrink:.2f} of its width about its median" if self.interval_shrink < 1 else
+            how = (f"narrowed to reach at most {self.interval_ceiling:.2f} seasonal scales (MASE's denominator) from its "
+                   "median" if self.interval_ceiling is not None else
                    f"widened to reach at least {self.interval_floor:.2f} seasonal scales (MASE's denominator) from its median")
             lines.append(f"the model's 80% band {how}, as forecasts from {self.calibration_windows} origins in the "
                          f"training and validation parts needed{before}")
@@ -162,7 +163,7 @@ def score_forecasts(run: Run, config: ForecastScoreConfig) -> ForecastScore:
     return ForecastScore(windows=len(origins), horizon=horizon, periods=settings.periods, num_samples=config.num_samples,
                          checkpoint=config.checkpoint, step=checkpoint.step, figures=figures,
                          interval_floor=calibration.floor, calibration_windows=calibration.windows,
-                         interval_shrink=calibration.shrink, uncalibrated_coverage=uncalibrated,
+                         interval_ceiling=calibration.ceiling, uncalibrated_coverage=uncalibrated,
                          toward_reference=calibration.toward_reference, reference_windows=calibration.reference_windows,
                          validation_errors=calibration.validation_errors, reference=plan.reference.name(),
                          anchor=calibration.anchor, smoothing=asdict(calibration.smoothing) if calibration.smoothing else None,

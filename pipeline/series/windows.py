@@ -333,6 +333,15 @@ def longest_reach(settings: SeriesOptions, shortest: int) -> int:
     return low
 
 
+def _what_was_read(all_series: list[Series]) -> str:
+    """The series read, in a few words: one by its name and file, several by their count."""
+    if len(all_series) > 1:
+        return f"{len(all_series):,} series of {sum(len(series.values) for series in all_series):,} values"
+    (series,) = all_series
+    where = f" of {series.source.name}" if series.source is not None else ""
+    return f"{series.name!r}{where} ({len(series.values):,} values)"
+
+
 class FlatTarget(Exception):
     """The middle half of a differenced target's scaled training values is one value."""
 
@@ -382,7 +391,7 @@ def _plan(all_series: list[Series], settings: SeriesOptions, chosen: TargetWindo
     reach = MARGIN * ((high - low) or 1.0)
     longest = max(len(series.values) for series in all_series)
     parts = Parts.of(longest, settings.holdout)
-    note = (f"series: windows of {context:,} values of context and {horizon:,} ahead, each scaled by its own context; "
+    note = (f"series: {_what_was_read(all_series)}, a season of {settings.period:,} steps; windows of {context:,} values of context and {horizon:,} ahead, each scaled by its own context; "
             f"{count:,} training windows at random starts; validation on the {parts.held_out - parts.validation:,} "
             f"values before the last {longest - parts.held_out:,} (held out for evaluate) of the longest series; "
             f"{settings.bins} bins over {low - reach:.3g}..{high + reach:.3g} {unit}"
