@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> None:
             values = series.load()
             maes = []
             for seed in seeds:
-                found = run_one(folder, series, values, seed, args.minutes, mstl, changes, options)
+                found = run_one(folder, series, values, seed, args.minutes, mstl and max(series.periods) > 1, changes, options)
                 figures = found["score"].figures
                 model = figures["model"]
                 maes.append(model.mae)

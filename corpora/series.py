@@ -38,7 +38,8 @@ class SeriesCorpus(SeriesCorpusBase):
                        ema_decay=0.99, warmup_steps=50, max_steps=20000, max_minutes=5, eval_every=25, save_every=250),
     }
     options = {
-        "column": "the CSV column(s) to read, comma-separated (default: the first numeric column)",
+        "column": "the CSV column(s) to read, comma-separated (default: the first numeric column that is not a label: "
+                  "not the time column, one named year, month, day, ..., or an unnamed first column)",
         "time": "the CSV's time column, whose times must increase; it is left out of the values "
                 "(default: a column named time, date, datetime, timestamp or ds)",
         "scale": "mean (default: divide each window by its context's mean absolute value), minmax (map its "
@@ -60,7 +61,8 @@ class SeriesCorpus(SeriesCorpusBase):
         "jitter": "noise added to half the training windows, as a share of each one's spread (default 0.05)",
         "stretch": "half the training windows' swings stretched or shrunk by up to this share (default 0.2)",
         "period": "steps in one season, or several comma-separated (24,168), for the seasonal-naive baselines; "
-                  "MASE is scaled by the first (default 24: a day of hourly values)",
+                  "MASE is scaled by the first (default 24: a day of hourly values; prepare warns where the time "
+                  "column's spacing suggests another)",
         "days": "days of the generated series (default 1461: four years)",
         "seed": "seed of the generated series (default 0)",
     }

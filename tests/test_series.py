@@ -464,6 +464,11 @@ def test_statsforecast_baselines_go_through_the_library_when_it_is_there(monkeyp
     assert ets.name == "ets" and ets.forecast(np.array([1.0, 3.0]), 3).tolist() == [2.0, 2.0, 2.0] and fitted == [24]
     with pytest.raises(ConfigError, match="this statsforecast has no MSTL"):
         statsforecast_baselines(("mstl",), (24,))
+    models.MSTL = AutoETS
+    statsforecast_baselines(("mstl",), (1, 7, 365))[0].forecast(np.ones(3), 1)
+    assert fitted[-1] == [7, 365], "MSTL's seasons are the periods longer than one step"
+    with pytest.raises(ConfigError, match="--baseline mstl needs a season longer than one step; this evaluation's periods are 1: "):
+        statsforecast_baselines(("mstl",), (1,))
 
 
 def test_a_csv_run_finds_its_source_from_another_folder(tmp_path, monkeypatch):

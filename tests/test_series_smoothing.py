@@ -33,6 +33,11 @@ def test_the_fit_weighs_the_level_by_how_much_it_wanders():
     steady = fit_smoothing([random.normal(0, 1, 400)], 4)
     assert wandering is not None and steady is not None
     assert wandering.level >= 0.7, "a random walk's best forecast is its last value"
+    walk = np.cumsum(random.normal(0, 1, 3000))
+    fitted = fit_smoothing([walk], 1)
+    assert fitted is not None and fitted.level == 1.0, "a long random walk, no season: its last value as the level"
+    ahead = fitted.forecast([walk], 5)[0]
+    assert np.abs(ahead - walk[-1]).max() < 0.2 * np.mean(np.abs(np.diff(walk))), "... carried on with little drift"
     assert steady.level <= 0.1 and steady.trend == 0.0, "noise about a constant is best averaged"
 
 

@@ -66,9 +66,18 @@ def statsforecast_baselines(names: tuple[str, ...], periods: tuple[int, ...]) ->
         if model_class is None:
             raise ConfigError(f"--baseline {name}: this statsforecast has no {STATSFORECAST_METHODS[name]}; "
                               "upgrade statsforecast, or leave it out")
-        season = list(periods) if name == "mstl" else periods[0]
-        baselines.append(Baseline(name, _statsforecast_forecaster(model_class, season)))
+        baselines.append(Baseline(name, _statsforecast_forecaster(model_class, _mstl_seasons(periods) if name == "mstl" else periods[0])))
     return baselines
+
+
+def _mstl_seasons(periods: tuple[int, ...]) -> list[int]:
+    """MSTL's seasons: the periods longer than one step, or a ConfigError in one line where there are none (MSTL
+    without a season needs a package statsforecast does not install, and is a trend smoother, not MSTL)."""
+    seasons = [period for period in periods if period > 1]
+    if not seasons:
+        raise ConfigError(f"--baseline mstl needs a season longer than one step; this evaluation's periods are "
+                          f"{','.join(map(str, periods))}: give --option period=N, or leave mstl out")
+    return seasons
 
 
 def _statsforecast_forecaster(model_class, season) -> Forecaster:

@@ -239,7 +239,7 @@ def calibrate(model, plan: WindowPlan, vocab: Vocabulary, documents: list[Docume
     origins = calibration_origins(documents, holdout, horizon, history)
     if not origins:
         return chosen
-    chosen_on = share_origins(documents, holdout, history) if plan.lag else []  # a level target has no reference
+    chosen_on = share_origins(documents, holdout, history)
     if chosen_on:
         smoothing = fit_smoothing([document.truth(0, Parts.of(len(document.values), holdout).validation)
                                    for document in documents], period)  # missing values NaN, not filled
@@ -257,19 +257,24 @@ def calibrate(model, plan: WindowPlan, vocab: Vocabulary, documents: list[Docume
 def _chosen_anchor(model, plan: WindowPlan, vocab: Vocabulary, documents: list[Document], chosen_on: list[tuple[int, int]],
                    holdout: float, period: int, unfitted: Calibration, smoothing: Smoothing | None,
                    device: torch.device) -> Calibration:
-    """`unfitted` (no band yet) with the anchor and share that forecast the validation origins `chosen_on` best."""
+    """`unfitted` (no band yet) with the anchor and share that forecast the validation origins `chosen_on` best: the
+    reference's (a level target has none) or Holt-Winters'."""
     horizon = unfitted.forecasts.horizon
+    if not plan.lag and smoothing is None:
+        return unfitted
     histories = _histories(documents, chosen_on)
     paths, scales = _forecasts(model, plan, vocab, histories, period, unfitted.forecasts, device)
     medians, truth = np.median(paths, axis=1), validation_truth(documents, chosen_on, horizon, holdout)
-    errors = {"reference": errors_by_share(medians, reference_forecasts(plan.reference, histories, horizon), truth, scales)}
+    errors = {}
+    if plan.lag:
+        errors["reference"] = errors_by_share(medians, reference_forecasts(plan.reference, histories, horizon), truth, scales)
     if smoothing is not None:
         errors["smoothing"] = errors_by_share(medians, smoothing.forecast(histories, horizon), truth, scales)
-    if np.isnan(errors["reference"]).all():
+    if all(np.isnan(found).all() for found in errors.values()):
         return unfitted
     anchor, share = best_anchor(errors)
     listed = {name: tuple(float(error) for error in found) for name, found in errors.items()}
-    return replace(unfitted, toward_reference=share, reference_windows=len(chosen_on), validation_errors=listed["reference"],
+    return replace(unfitted, toward_reference=share, reference_windows=len(chosen_on), validation_errors=listed.get("reference", ()),
                    anchor=anchor, smoothing=smoothing, smoothing_errors=listed.get("smoothing", ()))
 
 

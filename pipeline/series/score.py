@@ -67,9 +67,9 @@ class ForecastScore:
     def text(self) -> str:
         """A header line and a line per method."""
         lines = [f"evaluate: {self.windows} rolling origins over the held-out values, each after the values "
-                 f"before it; {self.horizon} steps ahead; the model's median of {self.num_samples} samples "
+                 f"before it; {_steps(self.horizon)} ahead; the model's median of {self.num_samples} samples "
                  f"(checkpoint {self.checkpoint}, step {self.step}); in the series' own units, MASE scaled by "
-                 f"the seasonal naive forecast at {self.periods[0]} steps"]
+                 f"the seasonal naive forecast at {_steps(self.periods[0])}"]
         width = max(map(len, self.figures))
         lines += [f"  {name:<{width}}  {figures.cells()}" for name, figures in self.figures.items()]
         if self.calibration_windows:
@@ -79,21 +79,28 @@ class ForecastScore:
                    f"widened to reach at least {self.interval_floor:.2f} seasonal scales (MASE's denominator) from its median")
             lines.append(f"the model's 80% band {how}, as forecasts from {self.calibration_windows} origins in the "
                          f"training and validation parts needed{before}")
-        if self.validation_errors:
+        if self.validation_errors or self.smoothing_errors:
             lines.append(self._share_line())
         return "\n".join(lines)
 
     def _share_line(self) -> str:
         """Where the median moved, and how each choice forecast the validation origins."""
         smoothed = self.anchor == "smoothing"
-        chosen = (self.smoothing_errors if smoothed else self.validation_errors)[SHARES.index(self.toward_reference)]
+        weighed = self.validation_errors or self.smoothing_errors  # a level target weighs Holt-Winters alone
+        chosen = (self.smoothing_errors if smoothed else weighed)[SHARES.index(self.toward_reference)]
         target = Smoothing(**self.smoothing).text() if smoothed and self.smoothing else f"its reference ({self.reference})"
         moved = "kept as trained" if not self.toward_reference else f"moved {self.toward_reference:.0%} of the way to {target}"
-        others = [f"{self.validation_errors[0]:.3f} as trained", f"{self.validation_errors[-1]:.3f} for the reference alone"]
+        others = [f"{weighed[0]:.3f} as trained"]
+        if self.validation_errors:
+            others.append(f"{self.validation_errors[-1]:.3f} for the reference alone")
         if self.smoothing_errors:
             others.append(f"{self.smoothing_errors[-1]:.3f} for Holt-Winters alone")
         return (f"the model's median {moved}; that forecast the {self.reference_windows} origins in the validation "
                 f"part best: {chosen:.3f} seasonal scales off there, against {', '.join(others[:-1])} and {others[-1]}")
+
+
+def _steps(count: int) -> str:
+    return f"{count} step" if count == 1 else f"{count} steps"
 
 
 def _ratio(value: float, baseline: float) -> float:

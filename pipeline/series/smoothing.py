@@ -17,7 +17,7 @@ import numpy as np
 
 from charmony.pipeline.series.windows import spread_evenly
 
-LEVEL = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)
+LEVEL = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1.0)  # 1: the last value as the level, as for a random walk
 TREND = (0.0, 0.02, 0.05, 0.1, 0.2)
 SEASON = (0.0, 0.05, 0.1, 0.2, 0.4)
 DAMPING = (0.8, 0.9, 0.98, 1.0)
