@@ -5,19 +5,16 @@ How series become tokens, and back, is shared by every series corpus (pipeline/s
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from charmony.pipeline.plugin.corpus import CorpusWarning
 from charmony.pipeline.plugin.hookspecs import hookimpl
 from charmony.pipeline.plugin.recipes import Recipe
 from charmony.pipeline.series.corpus_base import SeriesCorpusBase
 from charmony.pipeline.system.errors import CorpusError
 
 if TYPE_CHECKING:
-    from charmony.pipeline.series.time_column import Spacing
     from charmony.pipeline.series.values import Series
 
 
@@ -79,21 +76,8 @@ class SeriesCorpus(SeriesCorpusBase):
             raise CorpusError("--option days and seed shape the generated series; leave them out with --source")
         if not sources:
             return [Series("household load (kW)", household_load(settings.days, settings.seed))]
-        found = []
-        for path in expand(sources, "*"):
-            columns = read_columns(path, settings.columns or None, settings.time)
-            if "period" not in options:
-                _warn_of_season(path, columns[0].spacing, settings.period)
-            found += [Series(column.name, column.values, path, column.missing) for column in columns]
-        return found
-
-
-def _warn_of_season(path: Path, spacing: Spacing | None, period: int) -> None:
-    """Warn where a file's rows are spaced for another season than the default `period`."""
-    if spacing is not None and spacing.period != period:
-        warnings.warn(f"{path}: its rows are {spacing.words} apart, but the season is {period} steps (the default: a day "
-                      f"of hourly values); prepare it with --option period={spacing.period} ({spacing.season})",
-                      CorpusWarning, stacklevel=3)
+        return [Series(column.name, column.values, path, column.missing, column.spacing) for path in expand(sources, "*")
+                for column in read_columns(path, settings.columns or None, settings.time)]
 
 
 @hookimpl

@@ -1,6 +1,7 @@
 """Series input and output: missing values kept at their time, the time column, bad input in one line, the chart."""
 
 import re
+from datetime import datetime, timedelta
 from pathlib import Path
 import warnings
 import xml.etree.ElementTree as ElementTree
@@ -171,36 +172,58 @@ def test_label_columns_are_not_taken_for_the_values(tmp_path, header, rows, expe
     assert column.values.tolist() == [float(row.split(header[-len(expected) - 1])[-1].replace(",", ".")) for row in rows]
 
 
-def test_a_lone_column_named_like_a_calendar_is_still_the_values(tmp_path):
+@pytest.mark.parametrize(("text", "name"), [
+    ("day\n3\n1\n2\n", "day"),
+    (",name\n3,a\n1,b\n2,c\n", "column 1"),  # an unnamed first column of numbers beside one of words
+    ("Year,Country\n3,a\n1,b\n2,c\n", "Year"),
+])
+def test_a_label_that_is_the_only_number_is_still_the_values(tmp_path, text, name):
     path = tmp_path / "series.csv"
-    path.write_text("day\n3\n1\n2\n")
-    assert read_columns(path, None)[0].values.tolist() == [3.0, 1.0, 2.0]
+    path.write_text(text)
+    (column,) = read_columns(path, None)
+    assert column.name == name and column.values.tolist() == [3.0, 1.0, 2.0]
+
+
+def test_a_named_calendar_column_tells_the_spacing_before_pandas_index(tmp_path):
+    path = tmp_path / "air.csv"
+    path.write_text(",Month,Passengers\n" + "\n".join(f"{i},{1949 + i // 12}-{i % 12 + 1:02d},{100 + i}" for i in range(36)) + "\n")
+    (column,) = read_columns(path, None)
+    assert column.name == "Passengers" and column.spacing is not None and column.spacing.period == 12
+
+
+def _spaced(start: str, step: timedelta, count: int) -> list[str]:
+    first = datetime.fromisoformat(start)
+    return [(first + step * index).isoformat(sep=" ") for index in range(count)]
 
 
 @pytest.mark.parametrize(("times", "options", "advice"), [
-    ([f"{1871 + i}" for i in range(40)], {}, re.escape("its rows are a year apart, but the season is 24 steps (the default: "
-                                                    "a day of hourly values); prepare it with --option period=1 (no season)")),
-    ([f"{1990 + i // 12}-{i % 12 + 1:02d}-01" for i in range(40)], {}, "a month apart, [^;]*; prepare it with --option period=12 "
-                                                                       r"\(a season of a year\)"),
-    ([f"2000-{1 + 3 * (i % 4):02d}-01" if i < 4 else f"{2000 + i // 4}-{1 + 3 * (i % 4):02d}-01" for i in range(40)], {},
-     r"a quarter apart, .*period=4 \(a season of a year\)"),
-    ([f"2020-01-01T00:{2 * i:02d}:00" if i < 30 else f"2020-01-01T01:{2 * i - 60:02d}:00" for i in range(40)], {},
-     r"2 minutes apart, .*period=720 \(a season of a day\)"),
-    ([f"{1990 + i // 12}-{i % 12 + 1:02d}-01" for i in range(40)], {"period": "12"}, None),  # given: no advice
-    ([f"2020-01-{1 + i // 24:02d} {i % 24:02d}:00" for i in range(40)], {}, None),  # hourly: the default fits
+    ([f"{1871 + i}" for i in range(120)], {}, re.escape("its rows are a year apart, but the season is 24 steps (the default: "
+                                                     "a day of hourly values); prepare it with --option period=1 (no season)")),
+    ([f"{1990 + i // 12}-{i % 12 + 1:02d}-01" for i in range(120)], {}, "a month apart, [^;]*; prepare it with --option period=12 "
+                                                                        r"\(a season of a year\)"),
+    ([f"{2000 + i // 4}-{1 + 3 * (i % 4):02d}-01" for i in range(120)], {}, r"a quarter apart, .*period=4 \(a season of a year\)"),
+    (_spaced("2020-01-01", timedelta(minutes=2), 2000), {}, r"2 minutes apart, .*period=720 \(a season of a day\)"),
+    (_spaced("2020-01-01", timedelta(seconds=10), 2000), {}, None),  # a day of rows 10 s apart fits no twice: nothing to name
+    ([f"{1990 + i // 12}-{i % 12 + 1:02d}-01" for i in range(120)], {"period": "12"}, None),  # given: no advice
+    (_spaced("2020-01-01", timedelta(hours=1), 120), {}, None),  # hourly: the default fits
 ])
 def test_prepare_says_which_season_the_rows_spacing_suggests(tmp_path, times, options, advice):
     path = tmp_path / "series.csv"
     path.write_text(("year" if len(times[0]) == 4 else "date") + ",load\n"
-                    + "\n".join(f"{time},{i % 4 + 1}" for i, time in enumerate(times)) + "\n")
+                    + "\n".join(f"{time},{i % 4 + 1 + i / 100}" for i, time in enumerate(times)) + "\n")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        SeriesCorpus().series([path], options)
+        series = SeriesCorpus().series([path], options)
+    assert not caught, "read again by evaluate or forecast, the file says nothing more"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        list(SeriesCorpus().documents([path], {"bins": "16", **options}))  # as prepare reads it
     said = [str(warning.message) for warning in caught if issubclass(warning.category, CorpusWarning)]
     if advice is None:
         assert not said
     else:
         assert len(said) == 1 and re.search(advice, said[0]), said
+        assert series[0].spacing is not None and f"period={series[0].spacing.period} " in said[0]
 
 
 def test_iso_times_with_a_blank_row_read_in_order(tmp_path):

@@ -45,7 +45,7 @@ class SeriesCorpusBase(CorpusPlugin):
 
     def documents(self, sources: list[Path], options: Mapping[str, str]) -> Iterator[Document]:
         """Yield every training window of every series, then every validation window, scaled and quantised."""
-        from charmony.pipeline.series.values import check_periods, check_values, tokens_text
+        from charmony.pipeline.series.values import check_periods, check_values, tokens_text, warn_of_season
         from charmony.pipeline.series.windows import plan_windows, target_series, windows
 
         settings = self.settings(options)
@@ -54,6 +54,8 @@ class SeriesCorpusBase(CorpusPlugin):
             check_values(series)
             if "period" in options:  # the default period need not fit a short series that is never evaluated
                 check_periods(series, settings)
+        if "period" not in options:
+            warn_of_season(all_series, settings.period)
         plan = plan_windows(all_series, settings)
         self.plan = plan
         bins = plan.value_bins()

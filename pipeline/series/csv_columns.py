@@ -21,7 +21,7 @@ import numpy as np
 from charmony.pipeline.plugin.corpus import CorpusWarning
 from charmony.pipeline.series.csv_cells import cell_number, shortened
 from charmony.pipeline.series.gaps import FILLING, fill_gaps
-from charmony.pipeline.series.time_column import Spacing, TimeOrder, find_time_column, label_columns
+from charmony.pipeline.series.time_column import Spacing, TimeColumn, TimeOrder, find_time_column, label_columns
 from charmony.pipeline.series.values import VALUE_LIMIT, out_of_range
 from charmony.pipeline.system.errors import CorpusError
 from charmony.pipeline.system.sources import read_pieces
@@ -65,6 +65,12 @@ def _row_lines(path: Path) -> Iterator[str]:
         yield line
 
 
+def _numeric(names: list[str], first_row: list[str], decimal_comma: bool, time: TimeColumn | None) -> list[str]:
+    """The columns whose first data row holds a number, but the time column."""
+    return [name for index, name in enumerate(names) if (time is None or index != time.index)
+            and cell_number(first_row[index] if index < len(first_row) else "", decimal_comma) is not None]
+
+
 def read_columns(path: Path, wanted: tuple[str, ...] | None, time: str = "") -> list[Column]:
     """The columns named `wanted` (default: the first numeric one that is not a label: the time column, one named
     like a part of a calendar, or an unnamed first column) of a CSV file.
@@ -91,9 +97,11 @@ def read_columns(path: Path, wanted: tuple[str, ...] | None, time: str = "") -> 
     if first_row is None:
         raise CorpusError(f"{path} holds a header but no data rows; give a CSV file with numbers")
     found = find_time_column(names, time, list(wanted or ()), unnamed_first)
+    numeric = _numeric(names, first_row, decimal_comma, found)
+    if not numeric and found is not None and not found.strict:  # a label is the only number: it is the values
+        found = None
+        numeric = _numeric(names, first_row, decimal_comma, found)
     time_index = found.index if found else None
-    numeric = [name for index, name in enumerate(names) if index != time_index
-               and cell_number(first_row[index] if index < len(first_row) else "", decimal_comma) is not None]
     listing = ", ".join(names)
     if not numeric:
         raise CorpusError(f"{path} has no numeric column; its columns: {listing}")

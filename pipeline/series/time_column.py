@@ -26,12 +26,14 @@ from charmony.pipeline.system.errors import CorpusError
 
 TIME_NAMES = re.compile(r"time|date|timestamp|datetime|date[ _-]?time|ds", re.IGNORECASE)
 CALENDAR_NAMES = re.compile(r"years?|quarters?|months?|weeks?|days?|hours?|minutes?|period|index|unnamed: ?0", re.IGNORECASE)
+MONTH = re.compile(r"\d{4}-\d{2}")  # 1949-01: a month, as AirPassengers' CSV writes it
 DAY = 86_400  # seconds
 # (the shortest step, the longest, in seconds; the steps of a season; the spacing and the season in words)
 WEEKLY, YEARLY, NONE = "a season of a week", "a season of a year", "no season"
 DATED = ((DAY, DAY, 7, "a day", WEEKLY), (7 * DAY, 7 * DAY, 52, "a week", YEARLY), (28 * DAY, 31 * DAY, 12, "a month", YEARLY),
          (89 * DAY, 92 * DAY, 4, "a quarter", YEARLY), (365 * DAY, 366 * DAY, 1, "a year", NONE))
 STEADY = 0.9  # the share of a file's steps that must be of one spacing for it to suggest a season
+SPACED_ROWS = 10_000  # the spacing is read from the steps between the first rows
 
 
 @dataclass(frozen=True)
@@ -73,8 +75,9 @@ def label_columns(names: list[str], unnamed_first: bool) -> set[int]:
 
 def find_time_column(names: list[str], named: str, values: list[str], unnamed_first: bool = False) -> TimeColumn | None:
     """The time column: the one `named` (by --option time), else the first named like a time that is not among
-    `values`, else (its order unchecked) the first other label (`label_columns`); None when there is none. A
-    CorpusError when `named` is missing or is also a value column."""
+    `values`, else (its order unchecked) the first other label (`label_columns`: one named like a part of a calendar
+    before an unnamed first column); None when there is none. A CorpusError when `named` is missing or is also a
+    value column."""
     if named:
         if named not in names:
             raise CorpusError(f"--option time={named}: the file has no such column; its columns: {', '.join(names)}")
@@ -88,7 +91,8 @@ def find_time_column(names: list[str], named: str, values: list[str], unnamed_fi
     labels = label_columns(names, unnamed_first)
     if len(labels) == len(names):  # nothing else to read: the values are among them
         return None
-    return next((TimeColumn(index, False) for index in free if index in labels), None)
+    calendar = [index for index in free if index in labels and CALENDAR_NAMES.fullmatch(names[index])]
+    return next((TimeColumn(index, False) for index in calendar + [index for index in free if index in labels]), None)
 
 
 def time_key(text: str, decimal_comma: bool) -> tuple[str, float] | None:
@@ -97,7 +101,7 @@ def time_key(text: str, decimal_comma: bool) -> tuple[str, float] | None:
     if number is not None:
         return "number", number
     try:
-        moment = datetime.fromisoformat(text)
+        moment = datetime.fromisoformat(f"{text}-01" if MONTH.fullmatch(text) else text)
     except ValueError:
         return None
     if moment.tzinfo is None:
@@ -108,13 +112,13 @@ def time_key(text: str, decimal_comma: bool) -> tuple[str, float] | None:
 class TimeOrder:
     """Checks, row by row, that a time column's times increase; a CorpusError in one line where one does not
     (only where `strict`: a label column that does not increase is left unchecked). It also counts the steps
-    between the times, for `spacing`."""
+    between the first SPACED_ROWS times, for `spacing`."""
 
     def __init__(self, path: Path, name: str, decimal_comma: bool, strict: bool = True):
         self.path, self.name, self.decimal_comma, self.strict = path, name, decimal_comma, strict
         self.last: tuple[tuple[str, float], str, int] | None = None  # key, cell, data row
         self.unordered: tuple[str, int] | None = None  # the first cell that is not a time, and its data row
-        self.steps: Counter[Spacing | None] = Counter()
+        self.steps: Counter[float] = Counter()  # each step between two times, and how often it was taken
 
     def check(self, cell: str, row: int) -> None:
         """Check the time of data row `row` against the last one seen; a blank time is skipped."""
@@ -137,15 +141,20 @@ class TimeOrder:
             if key[1] < last_key[1]:
                 raise CorpusError(f"{where} goes backwards at data row {row:,} ({shortened(text)} after "
                                   f"{shortened(last_text)}): sort the file by time")
-            self.steps[spacing_of(key[1] - last_key[1], key[0], self.name)] += 1
+            if row <= SPACED_ROWS:
+                self.steps[key[1] - last_key[1]] += 1
         self.last = key, text, row
 
     def spacing(self) -> Spacing | None:
         """The spacing of nearly all (STEADY) of the rows, where it suggests a season; None otherwise."""
-        if not self.steps or self.unordered is not None:
+        if not self.steps or self.unordered is not None or self.last is None:
             return None
-        spacing, count = self.steps.most_common(1)[0]
-        return spacing if count >= STEADY * sum(self.steps.values()) else None
+        kind = self.last[0][0]
+        found: Counter[Spacing | None] = Counter()
+        for step, count in self.steps.items():
+            found[spacing_of(step, kind, self.name)] += count
+        spacing, count = found.most_common(1)[0]
+        return spacing if count >= STEADY * sum(found.values()) else None
 
     def finish(self) -> None:
         """Warn once when the time column held a cell that is not a time, so its order went unchecked."""

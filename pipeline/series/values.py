@@ -6,16 +6,19 @@ they read documents, so that listing the plugins stays fast.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from charmony.pipeline.plugin.corpus import CorpusWarning
 from charmony.pipeline.system.errors import CorpusError
 
 if TYPE_CHECKING:
     from charmony.pipeline.series.settings import SeriesOptions
+    from charmony.pipeline.series.time_column import Spacing
 
 
 # The largest size of a value: sums, ranges and squares of such values stay finite in float64.
@@ -45,6 +48,20 @@ def check_periods(series: Series, settings: SeriesOptions) -> None:
                           f"({len(series.values):,} values); give a shorter period")
 
 
+def warn_of_season(all_series: list[Series], period: int) -> None:
+    """Warn, once a file, where its rows are spaced for another season than the default `period` (one that fits
+    twice into the series: no season is named where none could be seen)."""
+    warned: set[Path | None] = set()
+    for series in all_series:
+        spacing = series.spacing
+        if spacing is None or spacing.period == period or 2 * spacing.period > len(series.values) or series.source in warned:
+            continue
+        warned.add(series.source)
+        warnings.warn(f"{series.source}: its rows are {spacing.words} apart, but the season is {period} steps (the default: "
+                      f"a day of hourly values); prepare it with --option period={spacing.period} ({spacing.season})",
+                      CorpusWarning, stacklevel=3)
+
+
 @dataclass(frozen=True)
 class Series:
     """One series of values and where it came from."""
@@ -53,6 +70,7 @@ class Series:
     values: np.ndarray
     source: Path | None = None
     missing: np.ndarray | None = None  # True where a value was missing and is filled in; None: none was
+    spacing: Spacing | None = None  # how far apart its rows are, where its file's time column says so
 
 
 @dataclass(frozen=True)

@@ -391,7 +391,7 @@ def _plan(all_series: list[Series], settings: SeriesOptions, chosen: TargetWindo
     reach = MARGIN * ((high - low) or 1.0)
     longest = max(len(series.values) for series in all_series)
     parts = Parts.of(longest, settings.holdout)
-    note = (f"series: {_what_was_read(all_series)}, a season of {settings.period:,} steps; windows of {context:,} values of context and {horizon:,} ahead, each scaled by its own context; "
+    note = (f"series: {_what_was_read(all_series)}, a season of {settings.period:,} step{'s' if settings.period > 1 else ''}; windows of {context:,} values of context and {horizon:,} ahead, each scaled by its own context; "
             f"{count:,} training windows at random starts; validation on the {parts.held_out - parts.validation:,} "
             f"values before the last {longest - parts.held_out:,} (held out for evaluate) of the longest series; "
             f"{settings.bins} bins over {low - reach:.3g}..{high + reach:.3g} {unit}"
