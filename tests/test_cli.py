@@ -268,6 +268,10 @@ def test_run_names_cannot_escape_the_runs_dir(invoke, rhymes_file, runs_dir):
     assert_user_error(invoke("prepare", "text", "--source", rhymes_file, "--run", "../outside", "--runs-dir", runs_dir),
                       "run name '../outside' is not allowed")
     assert not (runs_dir.parent / "outside").exists()
+    assert invoke("prepare", "text", "--source", rhymes_file, "--runs-dir", runs_dir).exit_code == 0
+    assert_user_error(invoke("train", str(runs_dir / "text"), "--runs-dir", runs_dir),
+                      f"run name '{runs_dir / 'text'}' is a path; give the folder that holds it and its name: "
+                      f"--runs-dir {runs_dir} and the run text")
 
 
 def test_an_empty_run_name_is_refused_by_prepare_as_by_train(invoke, rhymes_file, runs_dir):

@@ -123,6 +123,10 @@ class Run:
 def named_run(runs_dir: Path, name: str) -> Run:
     """The run called `name` in `runs_dir`; names are single folder names, not paths."""
     if not RUN_NAME.fullmatch(name):
+        path = Path(name)
+        if (path / "manifest.json").is_file() and RUN_NAME.fullmatch(path.name):  # a run folder given by its path
+            raise RunError(f"run name {name!r} is a path; give the folder that holds it and its name: "
+                           f"--runs-dir {path.parent} and the run {path.name}")
         raise RunError(f"run name {name!r} is not allowed; use letters, digits, '.', '_' and '-', starting with a letter or digit")
     return Run(runs_dir / name)
 
