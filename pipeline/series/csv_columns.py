@@ -96,24 +96,24 @@ def read_columns(path: Path, wanted: tuple[str, ...] | None, time: str = "") -> 
     first_row = next(data, None)
     if first_row is None:
         raise CorpusError(f"{path} holds a header but no data rows; give a CSV file with numbers")
-    found = find_time_column(names, time, list(wanted or ()), unnamed_first)
+    labels = label_columns(names, unnamed_first)
+    found = find_time_column(names, time, list(wanted or ()), labels)
     numeric = _numeric(names, first_row, decimal_comma, found)
     if not numeric and found is not None and not found.strict:  # a label is the only number: it is the values
         found = None
         numeric = _numeric(names, first_row, decimal_comma, found)
-    time_index = found.index if found else None
     listing = ", ".join(names)
     if not numeric:
         raise CorpusError(f"{path} has no numeric column; its columns: {listing}")
-    labels = {names[index] for index in label_columns(names, unnamed_first)}
-    chosen = list(wanted) if wanted else [name for name in numeric if name not in labels][:1] or numeric[:1]
+    unlabelled = [name for name in numeric if names.index(name) not in labels]
+    chosen = list(wanted) if wanted else unlabelled[:1] or numeric[:1]
     for name in chosen:
         if name not in names:
             raise CorpusError(f"{path} has no column {name!r}; its columns: {listing}")
     indices = [names.index(name) for name in chosen]
     values = [array("d") for _ in chosen]  # 8 bytes a value, where a list of floats takes 32
     order = TimeOrder(path, names[found.index], decimal_comma, found.strict) if found else None
-    time_at = time_index or 0
+    time_at = found.index if found else 0
 
     def add(row: list[str], line: int) -> None:
         if order is not None:

@@ -73,11 +73,11 @@ def label_columns(names: list[str], unnamed_first: bool) -> set[int]:
     return found | ({0} if unnamed_first and len(names) > 1 else set())
 
 
-def find_time_column(names: list[str], named: str, values: list[str], unnamed_first: bool = False) -> TimeColumn | None:
+def find_time_column(names: list[str], named: str, values: list[str], labels: set[int]) -> TimeColumn | None:
     """The time column: the one `named` (by --option time), else the first named like a time that is not among
-    `values`, else (its order unchecked) the first other label (`label_columns`: one named like a part of a calendar
-    before an unnamed first column); None when there is none. A CorpusError when `named` is missing or is also a
-    value column."""
+    `values`, else (its order unchecked) the first other of the `labels` (`label_columns`: one named like a part of
+    a calendar before an unnamed first column); None when there is none. A CorpusError when `named` is missing or
+    is also a value column."""
     if named:
         if named not in names:
             raise CorpusError(f"--option time={named}: the file has no such column; its columns: {', '.join(names)}")
@@ -88,7 +88,6 @@ def find_time_column(names: list[str], named: str, values: list[str], unnamed_fi
     timed = next((index for index in free if TIME_NAMES.fullmatch(names[index])), None)
     if timed is not None:
         return TimeColumn(timed, True)
-    labels = label_columns(names, unnamed_first)
     if len(labels) == len(names):  # nothing else to read: the values are among them
         return None
     calendar = [index for index in free if index in labels and CALENDAR_NAMES.fullmatch(names[index])]
