@@ -66,24 +66,20 @@ def _elec_equip() -> np.ndarray:
     return elec_equip.load_pandas().data.iloc[:, 0].to_numpy()  # monthly euro-area electrical equipment orders, 1995-2016
 
 
-def _unemployment() -> np.ndarray:
-    from statsmodels.datasets import macrodata
-    return macrodata.load_pandas().data["unemp"].to_numpy()  # quarterly US unemployment rate (%), 1959-2009
+def _german(column: str) -> Callable[[], np.ndarray]:
+    """A column of statsmodels' quarterly German inflation (Dp) and interest rate (R), 1972-1998."""
+    def load() -> np.ndarray:
+        from statsmodels.datasets import interest_inflation
+        return interest_inflation.load_pandas().data[column].to_numpy()
+    return load
 
 
-def _german_inflation() -> np.ndarray:
-    from statsmodels.datasets import interest_inflation
-    return interest_inflation.load_pandas().data["Dp"].to_numpy()  # quarterly German inflation, 1972-1998
-
-
-def _cpi() -> np.ndarray:
-    from statsmodels.datasets import macrodata
-    return macrodata.load_pandas().data["cpi"].to_numpy()  # quarterly US consumer price index, 1959-2009
-
-
-def _real_gdp() -> np.ndarray:
-    from statsmodels.datasets import macrodata
-    return macrodata.load_pandas().data["realgdp"].to_numpy()  # quarterly US real GDP, 1959-2009
+def _macrodata(column: str) -> Callable[[], np.ndarray]:
+    """A column of statsmodels' quarterly US macroeconomic data, 1959-2009 (seasonally adjusted)."""
+    def load() -> np.ndarray:
+        from statsmodels.datasets import macrodata
+        return macrodata.load_pandas().data[column].to_numpy(dtype=float)
+    return load
 
 
 def _nile() -> np.ndarray:
@@ -128,16 +124,21 @@ SERIES = {
     "lynx": RealSeries("lynx", (10,), _pmdarima("lynx"), package="pmdarima"),
     # added in the tenth round, scored once: quarterly, with little season (unemployment is seasonally adjusted)
     "austres": RealSeries("austres", (4,), _pmdarima("austres"), package="pmdarima"),  # Australian residents, 1971-1993
-    "unemployment": RealSeries("unemployment", (4,), _unemployment),
+    "unemployment": RealSeries("unemployment", (4,), _macrodata("unemp")),  # the rate (%)
     # added in the eleventh round, after its rule was written, and scored once
-    "inflation-de": RealSeries("inflation-de", (4,), _german_inflation),
-    "cpi": RealSeries("cpi", (4,), _cpi),
+    "inflation-de": RealSeries("inflation-de", (4,), _german("Dp")),
+    "cpi": RealSeries("cpi", (4,), _macrodata("cpi")),  # the consumer price index
     # twelfth round: the Nile (no season) was tried as a user would, and its band led to the round's rule
     "nile": RealSeries("nile", (1,), _nile),
     # added after the twelfth round's rule was written, and scored once
-    "realgdp": RealSeries("realgdp", (4,), _real_gdp),
+    "realgdp": RealSeries("realgdp", (4,), _macrodata("realgdp")),
     "heartrate": RealSeries("heartrate", (1,), _pmdarima("heartrate"), package="pmdarima"),  # 150 beats, no season
     "msft": RealSeries("msft", (5,), _msft, package="pmdarima"),  # trading days: a week of 5
+    # added after the thirteenth round's anchor (an autoregression) was written, and scored once
+    "tbilrate": RealSeries("tbilrate", (4,), _macrodata("tbilrate")),  # the 3-month Treasury bill rate (%)
+    "realinv": RealSeries("realinv", (4,), _macrodata("realinv")),  # real private investment
+    "infl": RealSeries("infl", (4,), _macrodata("infl")),  # inflation (%), annualised quarter by quarter
+    "interest-de": RealSeries("interest-de", (4,), _german("R")),  # Germany's interest rate
 }
 
 

@@ -15,6 +15,7 @@ from charmony.pipeline.run.folder import Run
 from charmony.pipeline.series.calibration import FILE
 from charmony.pipeline.series.forecast import forecast
 from charmony.pipeline.series.score import score_forecasts
+from charmony.pipeline.series.autoregression import Autoregression
 from charmony.pipeline.series.smoothing import Smoothing
 from charmony.pipeline.series.target import (COMBINED, NEAR, Reference, choose_target, from_target, rank_references,
                                              target_context, to_target)
@@ -300,6 +301,18 @@ def test_evaluate_and_forecast_apply_the_floor_kept_in_the_run(tmp_path):
     assert smoothed.metadata["smoothing"] == kept["smoothing"]
     assert "moved 100% of the way to Holt-Winters' forecast (smoothing weights: level" in score_forecasts(
         run, ForecastScoreConfig(num_samples=20, origins=8, device="cpu")).text()
+    assert kept["autoregression"]["period"] == 24 and len(kept["autoregression_errors"]) == 5, "the autoregression too"
+    (run.dir / FILE).write_text(json.dumps({**kept, "floor": 0.0, "ceiling": None, "toward_reference": 1.0, "anchor": "autoregression"}))
+    [regressed] = forecast(run, ForecastConfig(horizon=24, num_samples=40, seed=0, device="cpu"))
+    fitted = Autoregression(**{**kept["autoregression"], "weights": tuple(kept["autoregression"]["weights"])})
+    np.testing.assert_allclose(regressed.quantile(50), fitted.forecast([regressed.history], 24)[0], err_msg="the autoregression's forecast")
+    assert regressed.metadata["autoregression"]["weights"] == fitted.weights and regressed.metadata["anchor"] == "autoregression"
+    assert f"moved 100% of the way to an autoregression on the last {len(fitted.weights)} steps with a drift" in score_forecasts(
+        run, ForecastScoreConfig(num_samples=20, origins=8, device="cpu")).text()
+    twelfth = {key: value for key, value in kept.items() if key not in ("autoregression", "autoregression_errors")}
+    (run.dir / FILE).write_text(json.dumps({**twelfth, "floor": 3.0, "ceiling": None}))  # from before the autoregression
+    [again] = forecast(run, ForecastConfig(horizon=24, num_samples=40, seed=0, device="cpu"))
+    assert again.metadata["interval_floor"] != 3.0 and "autoregression" in json.loads((run.dir / FILE).read_text()), "found again"
     (run.dir / FILE).write_text(json.dumps({**kept, "floor": 0.0, "ceiling": None, "toward_reference": 0.0}))
     [own] = forecast(run, ForecastConfig(horizon=24, num_samples=40, seed=0, device="cpu"))
     assert not np.allclose(own.quantile(50), pulled.quantile(50)), "the model's own median is not its reference"
@@ -307,7 +320,7 @@ def test_evaluate_and_forecast_apply_the_floor_kept_in_the_run(tmp_path):
     (run.dir / FILE).write_text(json.dumps({**kept, "toward_reference": 0.3}))  # no share calibration chooses: found again
     [found] = forecast(run, ForecastConfig(horizon=24, num_samples=40, seed=0, device="cpu"))
     assert json.loads((run.dir / FILE).read_text())["toward_reference"] == found.metadata["toward_reference"] != 0.3
-    tenth = {key: value for key, value in kept.items() if key not in ("anchor", "smoothing", "smoothing_errors")}
+    tenth = {key: value for key, value in twelfth.items() if key not in ("anchor", "smoothing", "smoothing_errors")}
     (run.dir / FILE).write_text(json.dumps({**tenth, "floor": 3.0}))  # from before Holt-Winters: found again
     [again] = forecast(run, ForecastConfig(horizon=24, num_samples=40, seed=0, device="cpu"))
     assert again.metadata["interval_floor"] != 3.0 and "anchor" in json.loads((run.dir / FILE).read_text())

@@ -1,5 +1,6 @@
 """Series forecasts calibrated on a run's values before its held-out part: the median moved toward the reference,
-or toward Holt-Winters fitted on the training part, by the share the validation part chose (`reference_share`),
+or toward Holt-Winters or an autoregression fitted on the training part, by the share the validation part chose
+(`reference_share`),
 then the 80% interval, conformal-style.
 
 The model's band (the samples' 10th to 90th percentile) is widened where it is too narrow: at each step, the
@@ -30,6 +31,7 @@ import torch
 
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.run.vocabulary import Vocabulary
+from charmony.pipeline.series.autoregression import Autoregression, fit_autoregression
 from charmony.pipeline.series.history import Document
 from charmony.pipeline.series.metrics import INTERVAL, seasonal_scale
 from charmony.pipeline.series.paths import Drawing, draw_paths
@@ -62,6 +64,14 @@ class Forecasts:
 
 
 @dataclass(frozen=True)
+class Fits:
+    """The forecasts fitted on the training part that a median may move toward; None where a series is too short."""
+
+    smoothing: Smoothing | None
+    autoregression: Autoregression | None
+
+
+@dataclass(frozen=True)
 class Calibration:
     """The median's anchor and share, and the band's floor or ceiling, found for some forecasts; how they did."""
 
@@ -70,35 +80,43 @@ class Calibration:
     coverage: float | None  # of the band as drawn (its median moved), on those windows
     forecasts: Forecasts
     ceiling: float | None = None  # in seasonal scales, where the band as drawn held too many; None: not narrowed
-    # the share of the way each step's median moves to its anchor, the reference or Holt-Winters (reference_share);
+    # the share of the way each step's median moves to its anchor (reference_share): the reference, Holt-Winters or
+    # the autoregression;
     # named when the reference was the only anchor, as calibration.json and forecast.json still call it
     toward_reference: float = 0.0
     reference_windows: int = 0  # validation origins the share was chosen on; 0: none (the model's median kept)
     validation_errors: tuple[float, ...] = ()  # there, in seasonal scales, for each of SHARES toward the reference
-    anchor: str = "reference"  # or "smoothing": what the median moves toward
+    anchor: str = "reference"  # or "smoothing" or "autoregression": what the median moves toward
     smoothing: Smoothing | None = None  # Holt-Winters as fitted on the training part; None: no series long enough
     smoothing_errors: tuple[float, ...] = ()  # on the validation origins, for each of SHARES toward it
+    autoregression: Autoregression | None = None  # as fitted on the training part; None: no series long enough
+    autoregression_errors: tuple[float, ...] = ()  # on the validation origins, for each of SHARES toward it
 
     @classmethod
     def of_json(cls, data: dict) -> Calibration:
         """The calibration calibration.json holds (a KeyError, TypeError or ValueError when it is damaged or older)."""
         share, errors = float(data["toward_reference"]), tuple(float(error) for error in data["validation_errors"])
         smoothed = tuple(float(error) for error in data["smoothing_errors"])
-        smoothing = _smoothing_of(data["smoothing"])
-        if (share not in SHARES or len(errors) not in (0, len(SHARES)) or len(smoothed) not in (0, len(SHARES))
-                or data["anchor"] not in ANCHORS or (data["anchor"] == "smoothing" and (smoothing is None or not smoothed))):
+        regressed = tuple(float(error) for error in data["autoregression_errors"])
+        smoothing, autoregression = _smoothing_of(data["smoothing"]), _autoregression_of(data["autoregression"])
+        fitted = {"smoothing": (smoothing, smoothed), "autoregression": (autoregression, regressed)}.get(data["anchor"])
+        if (share not in SHARES or any(len(found) not in (0, len(SHARES)) for found in (errors, smoothed, regressed))
+                or data["anchor"] not in ANCHORS or (fitted and (fitted[0] is None or not fitted[1]))):
             raise ValueError("a share or anchor that calibration does not choose")
         ceiling = None if data["ceiling"] is None else float(data["ceiling"])
         if ceiling is not None and not ceiling >= 0:
             raise ValueError("a ceiling that calibration does not find")
         return cls(float(data["floor"]), int(data["windows"]), data["coverage"], Forecasts(**data["forecasts"]),
                    ceiling, share, int(data["reference_windows"]), errors, str(data["anchor"]),
-                   smoothing, smoothed)
+                   smoothing, smoothed, autoregression, regressed)
 
     def anchor_forecasts(self, reference: Reference, histories: list[np.ndarray], horizon: int) -> np.ndarray:
-        """(histories, horizon): what the median moves toward after each history, the reference's or Holt-Winters'."""
+        """(histories, horizon): what the median moves toward after each history: the reference's, Holt-Winters' or
+        the autoregression's forecast."""
         if self.anchor == "smoothing" and self.smoothing is not None:
             return self.smoothing.forecast(histories, horizon)
+        if self.anchor == "autoregression" and self.autoregression is not None:
+            return self.autoregression.forecast(histories, horizon)
         return reference_forecasts(reference, histories, horizon)
 
     def apply(self, paths: np.ndarray, scales: np.ndarray | float, anchors: np.ndarray) -> np.ndarray:
@@ -124,6 +142,16 @@ def _smoothing_of(data) -> Smoothing | None:
     if not np.isfinite([level, trend, season, damping]).all() or not isinstance(data["period"], int) or data["period"] < 1:
         raise ValueError("a Holt-Winters fit that calibration does not make")
     return Smoothing(level, trend, season, damping, data["period"])
+
+
+def _autoregression_of(data) -> Autoregression | None:
+    """The autoregression calibration.json holds (None: none was fitted), or a ValueError where it is damaged."""
+    if data is None:
+        return None
+    drift, weights = float(data["drift"]), tuple(float(weight) for weight in data["weights"])
+    if not np.isfinite([drift, *weights]).all() or not isinstance(data["period"], int) or data["period"] < 1:
+        raise ValueError("an autoregression that calibration does not fit")
+    return Autoregression(drift, weights, data["period"])
 
 
 def history_scale(history: np.ndarray, period: int) -> float:
@@ -230,8 +258,8 @@ def calibration_origins(documents: list[Document], holdout: float, horizon: int,
 
 def calibrate(model, plan: WindowPlan, vocab: Vocabulary, documents: list[Document], holdout: float, period: int,
               forecasts: Forecasts, device: torch.device) -> Calibration:
-    """The calibration of `forecasts` on `documents`: the share toward the reference or Holt-Winters (fitted on the
-    training parts) from forecasts over the validation part; then, with the medians so moved, from forecasts over
+    """The calibration of `forecasts` on `documents`: the share toward the reference, Holt-Winters or the
+    autoregression (both fitted on the training parts) from forecasts over the validation part; then, with the medians so moved, from forecasts over
     the training and validation parts, a floor where the band as drawn holds 80% of the true values or fewer,
     else a ceiling."""
     history, horizon = max(plan.reach + 1, plan.context // 2, period + 1), forecasts.horizon
@@ -241,9 +269,10 @@ def calibrate(model, plan: WindowPlan, vocab: Vocabulary, documents: list[Docume
         return chosen
     chosen_on = share_origins(documents, holdout, history)
     if chosen_on:
-        smoothing = fit_smoothing([document.truth(0, Parts.of(len(document.values), holdout).validation)
-                                   for document in documents], period)  # missing values NaN, not filled
-        chosen = _chosen_anchor(model, plan, vocab, documents, chosen_on, holdout, period, chosen, smoothing, device)
+        training = [document.truth(0, Parts.of(len(document.values), holdout).validation)
+                    for document in documents]  # missing values NaN, not filled
+        fits = Fits(fit_smoothing(training, period), fit_autoregression(training, period))
+        chosen = _chosen_anchor(model, plan, vocab, documents, chosen_on, holdout, period, chosen, fits, device)
     histories = _histories(documents, origins)
     paths, scales = _forecasts(model, plan, vocab, histories, period, forecasts, device)
     anchors = chosen.anchor_forecasts(plan.reference, histories, horizon)
@@ -255,12 +284,11 @@ def calibrate(model, plan: WindowPlan, vocab: Vocabulary, documents: list[Docume
 
 
 def _chosen_anchor(model, plan: WindowPlan, vocab: Vocabulary, documents: list[Document], chosen_on: list[tuple[int, int]],
-                   holdout: float, period: int, unfitted: Calibration, smoothing: Smoothing | None,
-                   device: torch.device) -> Calibration:
+                   holdout: float, period: int, unfitted: Calibration, fits: Fits, device: torch.device) -> Calibration:
     """`unfitted` (no band yet) with the anchor and share that forecast the validation origins `chosen_on` best: the
-    reference's (a level target has none) or Holt-Winters'."""
+    reference's (a level target has none), Holt-Winters' or the autoregression's."""
     horizon = unfitted.forecasts.horizon
-    if not plan.lag and smoothing is None:
+    if not plan.lag and fits.smoothing is None and fits.autoregression is None:
         return unfitted
     histories = _histories(documents, chosen_on)
     paths, scales = _forecasts(model, plan, vocab, histories, period, unfitted.forecasts, device)
@@ -268,14 +296,17 @@ def _chosen_anchor(model, plan: WindowPlan, vocab: Vocabulary, documents: list[D
     errors = {}
     if plan.lag:
         errors["reference"] = errors_by_share(medians, reference_forecasts(plan.reference, histories, horizon), truth, scales)
-    if smoothing is not None:
-        errors["smoothing"] = errors_by_share(medians, smoothing.forecast(histories, horizon), truth, scales)
+    if fits.smoothing is not None:
+        errors["smoothing"] = errors_by_share(medians, fits.smoothing.forecast(histories, horizon), truth, scales)
+    if fits.autoregression is not None:
+        errors["autoregression"] = errors_by_share(medians, fits.autoregression.forecast(histories, horizon), truth, scales)
     if all(np.isnan(found).all() for found in errors.values()):
         return unfitted
     anchor, share = best_anchor(errors)
     listed = {name: tuple(float(error) for error in found) for name, found in errors.items()}
     return replace(unfitted, toward_reference=share, reference_windows=len(chosen_on), validation_errors=listed.get("reference", ()),
-                   anchor=anchor, smoothing=smoothing, smoothing_errors=listed.get("smoothing", ()))
+                   anchor=anchor, smoothing=fits.smoothing, smoothing_errors=listed.get("smoothing", ()),
+                   autoregression=fits.autoregression, autoregression_errors=listed.get("autoregression", ()))
 
 
 def _histories(documents: list[Document], origins: list[tuple[int, int]]) -> list[np.ndarray]:
@@ -324,6 +355,8 @@ def _kept(data, before_share: bool = False) -> Calibration | None:
         if before_share and isinstance(data, dict) and data.get("shrink", 1.0) == 1.0:
             data = {"toward_reference": 0.0, "reference_windows": 0, "validation_errors": [], "anchor": "reference",
                     "smoothing": None, "smoothing_errors": [], "ceiling": None, **data}
+        if before_share and isinstance(data, dict):  # from before the autoregression: it was not weighed
+            data = {"autoregression": None, "autoregression_errors": [], **data}
         return Calibration.of_json(data)
     except (KeyError, TypeError, ValueError):
         return None

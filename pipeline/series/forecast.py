@@ -99,6 +99,7 @@ def forecast(run: Run, config: ForecastConfig) -> list[Forecast]:
             "calibration_windows": calibration.windows, "toward_reference": calibration.toward_reference,
             "reference_windows": calibration.reference_windows, "anchor": calibration.anchor,
             "smoothing": asdict(calibration.smoothing) if calibration.smoothing else None,
+            "autoregression": asdict(calibration.autoregression) if calibration.autoregression else None,
         }
         results.append(Forecast(history, calibration.apply(paths, scale, anchor), metadata))
     return results

@@ -7,9 +7,10 @@ little of the series and whose median drifts away from the reference as each sam
 last. So forecasts from origins in the validation part, scored on its values alone (after training's values,
 and before the held-out ones `evaluate` scores; best.pt was chosen on the same part), choose one share of the
 way from the model's median to the reference: none, a quarter, a half, three quarters or all of it, whichever
-erred least there (as trained on a tie). The same origins weigh a second forecast to move toward: additive
-Holt-Winters, fitted on the training part (`smoothing`), where a share of the way to it erred less still (the
-reference wins a tie). Every sample of a step moves by the same amount, so the band keeps its width and skew.
+erred least there (as trained on a tie). The same origins weigh two more forecasts to move toward, both fitted
+on the training part: additive Holt-Winters (`smoothing`) and an autoregression on the series' steps
+(`autoregression`), where a share of the way to one erred less still (the reference, then Holt-Winters, wins a
+tie). Every sample of a step moves by the same amount, so the band keeps its width and skew.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from charmony.pipeline.series.target import Reference, integrate
 from charmony.pipeline.series.windows import Parts, spread_evenly
 
 SHARES = (0.0, 0.25, 0.5, 0.75, 1.0)
-ANCHORS = ("reference", "smoothing")  # what the median may move toward, the first of equals first
+ANCHORS = ("reference", "smoothing", "autoregression")  # what the median may move toward, the first of equals first
 SHARE_ORIGINS = 32  # at most, spread evenly over the validation part
 
 

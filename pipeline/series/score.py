@@ -23,6 +23,7 @@ from charmony.pipeline.series.history import Document, held_out_documents, windo
 from charmony.pipeline.series.metrics import Figures
 from charmony.pipeline.series.paths import Drawing, draw_paths
 from charmony.pipeline.series.reference_share import SHARES, toward
+from charmony.pipeline.series.autoregression import Autoregression
 from charmony.pipeline.series.smoothing import Smoothing
 from charmony.pipeline.series.settings import SeriesOptions
 from charmony.pipeline.system.device import resolve_device
@@ -53,9 +54,11 @@ class ForecastScore:
     reference_windows: int = 0  # validation origins that share was chosen on
     validation_errors: tuple[float, ...] = ()  # there, in seasonal scales, for each share of reference_share.SHARES
     reference: str = ""  # the reference, named
-    anchor: str = "reference"  # or "smoothing": what the median moved toward
+    anchor: str = "reference"  # or "smoothing" or "autoregression": what the median moved toward
     smoothing: dict | None = None  # Holt-Winters' fitted weights (smoothing.Smoothing); None where none was fitted
     smoothing_errors: tuple[float, ...] = ()  # on the validation origins, for each share toward Holt-Winters
+    autoregression: dict | None = None  # the autoregression's drift and weights; None where none was fitted
+    autoregression_errors: tuple[float, ...] = ()  # on the validation origins, for each share toward it
 
     def to_json(self) -> dict:
         """The figures as plain JSON, with the model's MAE and MASE as a share of each baseline's."""
@@ -79,22 +82,23 @@ class ForecastScore:
                    f"widened to reach at least {self.interval_floor:.2f} seasonal scales (MASE's denominator) from its median")
             lines.append(f"the model's 80% band {how}, as forecasts from {self.calibration_windows} origins in the "
                          f"training and validation parts needed{before}")
-        if self.validation_errors or self.smoothing_errors:
+        if self.validation_errors or self.smoothing_errors or self.autoregression_errors:
             lines.append(self._share_line())
         return "\n".join(lines)
 
     def _share_line(self) -> str:
         """Where the median moved, and how each choice forecast the validation origins."""
-        smoothed = self.anchor == "smoothing"
-        weighed = self.validation_errors or self.smoothing_errors  # a level target weighs Holt-Winters alone
-        chosen = (self.smoothing_errors if smoothed else weighed)[SHARES.index(self.toward_reference)]
-        target = Smoothing(**self.smoothing).text() if smoothed and self.smoothing else f"its reference ({self.reference})"
+        weighed = {"reference": self.validation_errors, "smoothing": self.smoothing_errors,
+                   "autoregression": self.autoregression_errors}  # a level target has no reference
+        first = next(errors for errors in weighed.values() if errors)
+        chosen = (weighed[self.anchor] or first)[SHARES.index(self.toward_reference)]
+        targets = {"smoothing": Smoothing(**self.smoothing).text() if self.smoothing else "",
+                   "autoregression": Autoregression(**self.autoregression).text() if self.autoregression else ""}
+        target = targets.get(self.anchor) or f"its reference ({self.reference})"
         moved = "kept as trained" if not self.toward_reference else f"moved {self.toward_reference:.0%} of the way to {target}"
-        others = [f"{weighed[0]:.3f} as trained"]
-        if self.validation_errors:
-            others.append(f"{self.validation_errors[-1]:.3f} for the reference alone")
-        if self.smoothing_errors:
-            others.append(f"{self.smoothing_errors[-1]:.3f} for Holt-Winters alone")
+        others = [f"{first[0]:.3f} as trained"]
+        named = {"reference": "the reference", "smoothing": "Holt-Winters", "autoregression": "the autoregression"}
+        others += [f"{errors[-1]:.3f} for {named[anchor]} alone" for anchor, errors in weighed.items() if errors]
         return (f"the model's median {moved}; that forecast the {self.reference_windows} origins in the validation "
                 f"part best: {chosen:.3f} seasonal scales off there, against {', '.join(others[:-1])} and {others[-1]}")
 
@@ -174,4 +178,6 @@ def score_forecasts(run: Run, config: ForecastScoreConfig) -> ForecastScore:
                          toward_reference=calibration.toward_reference, reference_windows=calibration.reference_windows,
                          validation_errors=calibration.validation_errors, reference=plan.reference.name(),
                          anchor=calibration.anchor, smoothing=asdict(calibration.smoothing) if calibration.smoothing else None,
-                         smoothing_errors=calibration.smoothing_errors)
+                         smoothing_errors=calibration.smoothing_errors,
+                         autoregression=asdict(calibration.autoregression) if calibration.autoregression else None,
+                         autoregression_errors=calibration.autoregression_errors)
