@@ -1,5 +1,6 @@
 """The autoregression on a series' steps: its fit, its forecast, and how calibration.json keeps it."""
 
+import json
 from dataclasses import asdict
 
 import numpy as np
@@ -9,7 +10,7 @@ from charmony.pipeline.series.autoregression import GROWTH, Autoregression, fit_
 from charmony.pipeline.data.prepare import prepare
 from charmony.pipeline.run.config import ForecastScoreConfig, PrepareConfig, TrainConfig
 from charmony.pipeline.run.folder import Run
-from charmony.pipeline.series.calibration import Calibration, Forecasts
+from charmony.pipeline.series.calibration import FILE, Calibration, Forecasts
 from charmony.pipeline.series.score import score_forecasts
 from charmony.pipeline.training.train import train
 
@@ -97,6 +98,12 @@ def test_on_a_wandering_series_the_median_moves_to_the_autoregression_and_beats_
     assert score.anchor == "autoregression" and score.toward_reference >= 0.5, score.text()
     assert score.figures["model"].mae < 0.9 * score.figures["persistence"].mae, score.text()
     assert "for the autoregression alone" in score.text()
+    assert len(score.validation_errors) == 5 and score.validation_errors[-1] > score.autoregression_errors[-1], "the last value lost"
+    kept = json.loads((run.dir / FILE).read_text())
+    (run.dir / FILE).write_text(json.dumps({**kept, "anchor": "reference", "toward_reference": 1.0}))
+    persisted = score_forecasts(run, ForecastScoreConfig(num_samples=20, origins=16, device="cpu"))
+    assert persisted.figures["model"].mae == pytest.approx(persisted.figures["persistence"].mae, rel=1e-9), "a level's reference"
+    assert "moved 100% of the way to its reference (the last value)" in persisted.text()
 
 
 def growth(weights: tuple[float, ...]) -> float:

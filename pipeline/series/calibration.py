@@ -286,16 +286,12 @@ def calibrate(model, plan: WindowPlan, vocab: Vocabulary, documents: list[Docume
 def _chosen_anchor(model, plan: WindowPlan, vocab: Vocabulary, documents: list[Document], chosen_on: list[tuple[int, int]],
                    holdout: float, period: int, unfitted: Calibration, fits: Fits, device: torch.device) -> Calibration:
     """`unfitted` (no band yet) with the anchor and share that forecast the validation origins `chosen_on` best: the
-    reference's (a level target has none), Holt-Winters' or the autoregression's."""
+    reference's (a level target's: the last value), Holt-Winters' or the autoregression's."""
     horizon = unfitted.forecasts.horizon
-    if not plan.lag and fits.smoothing is None and fits.autoregression is None:
-        return unfitted
     histories = _histories(documents, chosen_on)
     paths, scales = _forecasts(model, plan, vocab, histories, period, unfitted.forecasts, device)
     medians, truth = np.median(paths, axis=1), validation_truth(documents, chosen_on, horizon, holdout)
-    errors = {}
-    if plan.lag:
-        errors["reference"] = errors_by_share(medians, reference_forecasts(plan.reference, histories, horizon), truth, scales)
+    errors = {"reference": errors_by_share(medians, reference_forecasts(plan.reference, histories, horizon), truth, scales)}
     if fits.smoothing is not None:
         errors["smoothing"] = errors_by_share(medians, fits.smoothing.forecast(histories, horizon), truth, scales)
     if fits.autoregression is not None:

@@ -1,7 +1,8 @@
 """How far a series forecast's median moves toward the target's reference, chosen on the validation part.
 
 Every target but the level is the value less a reference (the last season, the mean of several, the recent
-level moved as the seasons before moved): a forecast of zero residuals is the reference itself. On a short
+level moved as the seasons before moved): a forecast of zero residuals is the reference itself. The level's
+reference is its last value (persistence), the forecast it is judged against. On a short
 series the best validation loss can come a few dozen steps into training, from a model that has learned
 little of the series and whose median drifts away from the reference as each sampled step is added onto the
 last. So forecasts from origins in the validation part, scored on its values alone (after training's values,

@@ -89,7 +89,7 @@ class ForecastScore:
     def _share_line(self) -> str:
         """Where the median moved, and how each choice forecast the validation origins."""
         weighed = {"reference": self.validation_errors, "smoothing": self.smoothing_errors,
-                   "autoregression": self.autoregression_errors}  # a level target has no reference
+                   "autoregression": self.autoregression_errors}  # from before the level's reference: none
         first = next(errors for errors in weighed.values() if errors)
         chosen = (weighed[self.anchor] or first)[SHARES.index(self.toward_reference)]
         targets = {"smoothing": Smoothing(**self.smoothing).text() if self.smoothing else "",
