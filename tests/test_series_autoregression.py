@@ -27,9 +27,10 @@ def wandering(length: int, seed: int = 0, drift: float = 0.3) -> np.ndarray:
 def test_the_fit_finds_the_steps_weights_and_drift_and_forecasts_better_than_the_last_value():
     values = wandering(3000)
     fitted = fit_autoregression([values[:2500]], 1)
-    assert fitted is not None and len(fitted.weights) >= 2
-    np.testing.assert_allclose(fitted.weights[:2], (0.6, -0.3), atol=0.06)
-    assert np.abs(fitted.weights[2:]).max(initial=0) < 0.08, "no weight on steps that do not matter"
+    assert fitted is not None and len(fitted.weights) == 2, "AICc weighs the orders: no weight on steps that do not matter"
+    np.testing.assert_allclose(fitted.weights, (0.6, -0.3), atol=0.06)
+    noise = fit_autoregression([np.cumsum(np.random.default_rng(7).normal(0.5, 1, 2000))], 1)
+    assert noise is not None and noise.weights == () and "with no weight on the steps before" in noise.text()
     scale = np.mean(np.abs(np.diff(values[:2500])))
     assert fitted.drift * scale == pytest.approx(0.3, abs=0.08), "the drift, in the series' own units"
     origins = range(2500, 2990, 10)
@@ -55,6 +56,10 @@ def test_histories_forecast_together_as_each_alone_and_missing_values_count_as_n
     together = fitted.forecast(histories, 5)
     for row, history in enumerate(histories):
         np.testing.assert_allclose(together[row], fitted.forecast([history], 5)[0])
+    np.testing.assert_allclose(fitted.forecast([1000 * values[:300]], 5), 1000 * together[:1], err_msg="each in its own units")
+    walk = 1000 * np.cumsum(np.random.default_rng(6).normal(0, 1, 400))  # steps that follow nothing, 1000 times larger
+    pooled = fit_autoregression([values, walk], 1)
+    assert pooled is not None and len(pooled.weights) and 0.15 < pooled.weights[0] < 0.45, "each series weighs alike"
     gapped = values[:300].copy()
     gapped[-1] = np.nan
     after_gap = fitted.forecast([gapped], 1)[0, 0]

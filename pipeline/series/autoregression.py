@@ -5,7 +5,9 @@ does. The weights are fitted on the training part of at most FIT_SERIES series a
 seasonal scale (so the drift is in seasonal scales, and a forecast moves by its history's own), by least
 squares; the order p is the one of least AICc over the same rows, so orders are weighed on equal terms, of
 those whose forecast steps do not grow by more than GROWTH a step (a season carried on, a root of about 1, is
-allowed: a seasonal series' steps repeat; a fit whose steps would soon swamp the forecast is not). Where
+allowed: a seasonal series' steps repeat; a fit whose steps would soon swamp the forecast is not). A row with a
+missing step is left out of the fit (every order is fitted on the same rows), so a series missing many values
+may give too few rows, and no fit. Where
 a series has no season the model may learn, Holt-Winters forecasts a smoothed level; on a short series whose
 level wanders (beats of a heart), the last few steps say more of the next than any level does.
 """
@@ -54,8 +56,9 @@ class Autoregression:
 
     def text(self) -> str:
         """The fit in words, as `evaluate` prints it."""
-        return (f"an autoregression on the last {len(self.weights)} steps with a drift of {self.drift:.3g} seasonal "
-                "scales (fitted on the training part)")
+        drift = f"a drift of {self.drift:.3g} seasonal scales"
+        on = f"on the last {len(self.weights)} steps with {drift}" if self.weights else f"with no weight on the steps before: {drift}"
+        return f"an autoregression {on} (fitted on the training part)"
 
 
 def _scale(values: np.ndarray, period: int) -> float:
