@@ -68,6 +68,18 @@ def test_histories_forecast_together_as_each_alone_and_missing_values_count_as_n
     assert after_gap == pytest.approx(gapped[-2] + fitted.drift * scale + steps @ np.array(fitted.weights))
 
 
+def test_a_series_with_a_gap_every_week_is_still_fitted_and_forecasts_better_than_its_last_value():
+    values = wandering(3000, seed=8)
+    gapped = values.copy()
+    gapped[::7] = np.nan  # two of every seven steps missing: no row of nine steps is whole
+    fitted = fit_autoregression([gapped[:2500]], 1)
+    assert fitted is not None and fitted.weights[0] > 0.3, "the steps before still carry the next"
+    origins = [origin for origin in range(2500, 2990, 5) if origin % 7 > 1]  # after two known values
+    forecast = fitted.forecast([gapped[:origin] for origin in origins], 1)[:, 0]
+    truth, last = values[origins], values[np.array(origins) - 1]
+    assert np.abs(forecast - truth).mean() < 0.95 * np.abs(last - truth).mean()
+
+
 def test_a_short_series_is_not_fitted_and_the_order_follows_the_season():
     values = wandering(400, seed=2)
     assert fit_autoregression([values[:40]], 1) is None, "too few steps for the highest order's weights"

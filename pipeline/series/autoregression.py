@@ -5,9 +5,9 @@ does. The weights are fitted on the training part of at most FIT_SERIES series a
 seasonal scale (so the drift is in seasonal scales, and a forecast moves by its history's own), by least
 squares; the order p is the one of least AICc over the same rows, so orders are weighed on equal terms, of
 those whose forecast steps do not grow by more than GROWTH a step (a season carried on, a root of about 1, is
-allowed: a seasonal series' steps repeat; a fit whose steps would soon swamp the forecast is not). A row with a
-missing step is left out of the fit (every order is fitted on the same rows), so a series missing many values
-may give too few rows, and no fit. Where
+allowed: a seasonal series' steps repeat; a fit whose steps would soon swamp the forecast is not). A missing
+step is left out of the fit where it is the one forecast, and counts as none where it is read, as a forecast
+reads it, so every order is fitted on the same rows and a series with gaps is still fitted. Where
 a series has no season the model may learn, Holt-Winters forecasts a smoothed level; on a short series whose
 level wanders (beats of a heart), the last few steps say more of the next than any level does.
 """
@@ -95,7 +95,7 @@ def fit_autoregression(series: list[np.ndarray], period: int) -> Autoregression 
         scale = _scale(values, period)
         if scale:
             rows = sliding_window_view(np.diff(values) / scale, most + 1)[:, ::-1]  # the step, then the steps before it
-            lagged.append(rows[~np.isnan(rows).any(axis=1)])
+            lagged.append(np.nan_to_num(rows[~np.isnan(rows[:, 0])]))
     rows = np.concatenate(lagged) if lagged else np.empty((0, most + 1))
     if len(rows) <= ROWS_PER_WEIGHT * (most + 1):
         return None
