@@ -139,6 +139,9 @@ SERIES = {
     "realinv": RealSeries("realinv", (4,), _macrodata("realinv")),  # real private investment
     "infl": RealSeries("infl", (4,), _macrodata("infl")),  # inflation (%), annualised quarter by quarter
     "interest-de": RealSeries("interest-de", (4,), _german("R")),  # Germany's interest rate
+    # added after the level target's reference (its last value) was written, and scored once
+    "m1": RealSeries("m1", (4,), _macrodata("m1")),  # the US money stock M1
+    "realint": RealSeries("realint", (4,), _macrodata("realint")),  # the real interest rate (%)
 }
 
 
