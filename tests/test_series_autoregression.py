@@ -141,3 +141,6 @@ def test_a_fit_whose_steps_would_swamp_the_forecast_is_never_taken_but_a_season_
     assert carried is not None and growth(carried.weights) > 0.97, "the season's unit roots are allowed"
     forecast = carried.forecast([season[:396]], 4)[0]
     assert np.abs(forecast - season[396:]).mean() < 0.3, "the season goes on"
+    rising = Autoregression(0.0, (0.0, 0.0, 0.0, 1.015), 4)  # a season whose steps grow 1.5% a season: root 1.0037
+    assert rising.holds_for(12) and not rising.holds_for(400), "weighed for three seasons, not for a hundred"
+    assert Autoregression(0.1, (), 1).holds_for(10_000)

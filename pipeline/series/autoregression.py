@@ -26,6 +26,7 @@ FEWEST_LAGS = 8  # the highest order tried: at least this, else the season and o
 MOST_LAGS = 24  # ... but never more than this
 ROWS_PER_WEIGHT = 4  # a series joins the fit only where it gives this many rows for each weight of the highest order
 GROWTH = 1.02  # the most a fit's forecast steps may grow by in one step (its largest root)
+HORIZON_GROWTH = 2.0  # ... and over a forecast's whole horizon, for the fit to be weighed for it
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,12 @@ class Autoregression:
             forecast[:, step] = drifts + steps @ weights
             steps = np.concatenate([forecast[:, step:step + 1], steps], axis=1)[:, :order]
         return starts[:, None] + np.cumsum(forecast, axis=1)
+
+    def holds_for(self, horizon: int) -> bool:
+        """Whether its forecast steps grow at most HORIZON_GROWTH times over `horizon` steps: a root a little above
+        1 carries a season on for a year but would swamp a forecast of years, further than a validation part
+        could show."""
+        return _growth(np.array(self.weights, dtype=np.float64)) ** horizon <= HORIZON_GROWTH
 
     def text(self) -> str:
         """The fit in words, as `evaluate` prints it."""

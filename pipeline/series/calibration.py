@@ -294,7 +294,7 @@ def _chosen_anchor(model, plan: WindowPlan, vocab: Vocabulary, documents: list[D
     errors = {"reference": errors_by_share(medians, reference_forecasts(plan.reference, histories, horizon), truth, scales)}
     if fits.smoothing is not None:
         errors["smoothing"] = errors_by_share(medians, fits.smoothing.forecast(histories, horizon), truth, scales)
-    if fits.autoregression is not None:
+    if fits.autoregression is not None and fits.autoregression.holds_for(horizon):
         errors["autoregression"] = errors_by_share(medians, fits.autoregression.forecast(histories, horizon), truth, scales)
     if all(np.isnan(found).all() for found in errors.values()):
         return unfitted
