@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from charmony.pipeline.series.metrics import known_scale
 from charmony.pipeline.series.smoothing import FIT_SERIES, FIT_VALUES
 from charmony.pipeline.series.windows import spread_evenly
 
@@ -45,7 +46,7 @@ class Autoregression:
             values = np.asarray(history, dtype=np.float64)
             known = values[~np.isnan(values)]
             starts[row] = known[-1] if len(known) else 0.0
-            drifts[row] = self.drift * _scale(values, self.period)
+            drifts[row] = self.drift * known_scale(values, self.period)
             recent = np.nan_to_num(np.diff(values)[::-1][:order])  # a step next to a missing value counts as none
             steps[row, :len(recent)] = recent
         weights = np.array(self.weights, dtype=np.float64)
@@ -66,15 +67,6 @@ class Autoregression:
         drift = f"a drift of {self.drift:.3g} seasonal scales"
         on = f"on the last {len(self.weights)} steps with {drift}" if self.weights else f"with no weight on the steps before: {drift}"
         return f"an autoregression {on} (fitted on the training part)"
-
-
-def _scale(values: np.ndarray, period: int) -> float:
-    """The mean absolute change over `period` steps (NaN-aware); 0 where there is none to measure."""
-    if len(values) <= period:
-        return 0.0
-    changes = np.abs(values[period:] - values[:-period])
-    found = float(np.nanmean(changes)) if (~np.isnan(changes)).any() else 0.0
-    return found if found > 0 else 0.0
 
 
 def _growth(weights: np.ndarray) -> float:
@@ -99,7 +91,7 @@ def fit_autoregression(series: list[np.ndarray], period: int) -> Autoregression 
     lagged = []
     for values in spread_evenly([np.asarray(one, dtype=np.float64)[-FIT_VALUES:] for one in series
                                  if len(one) > ROWS_PER_WEIGHT * (most + 1) + most], FIT_SERIES):
-        scale = _scale(values, period)
+        scale = known_scale(values, period)
         if scale:
             rows = sliding_window_view(np.diff(values) / scale, most + 1)[:, ::-1]  # the step, then the steps before it
             lagged.append(np.nan_to_num(rows[~np.isnan(rows[:, 0])]))

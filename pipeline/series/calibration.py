@@ -348,11 +348,10 @@ def _kept(data, before_share: bool = False) -> Calibration | None:
     """The calibration `data` holds, or None where it is damaged, or from before the floor (or, unless
     `before_share`, the share and its anchor, or the ceiling; one that narrowed the band otherwise is not kept)."""
     try:
-        if before_share and isinstance(data, dict) and data.get("shrink", 1.0) == 1.0:
-            data = {"toward_reference": 0.0, "reference_windows": 0, "validation_errors": [], "anchor": "reference",
-                    "smoothing": None, "smoothing_errors": [], "ceiling": None, **data}
-        if before_share and isinstance(data, dict):  # from before the autoregression: it was not weighed
-            data = {"autoregression": None, "autoregression_errors": [], **data}
+        if before_share and isinstance(data, dict):  # the share, its anchors and the ceiling were not found then
+            older = ({"toward_reference": 0.0, "reference_windows": 0, "validation_errors": [], "anchor": "reference",
+                      "smoothing": None, "smoothing_errors": [], "ceiling": None} if data.get("shrink", 1.0) == 1.0 else {})
+            data = {**older, "autoregression": None, "autoregression_errors": [], **data}
         return Calibration.of_json(data)
     except (KeyError, TypeError, ValueError):
         return None

@@ -18,6 +18,15 @@ def seasonal_scale(history: np.ndarray, period: int) -> float:
     return float(np.mean(np.abs(history[period:] - history[:-period])))
 
 
+def known_scale(values: np.ndarray, period: int) -> float:
+    """`seasonal_scale` over the known values (NaN: missing); 0 where there is no change to measure."""
+    if len(values) <= period:
+        return 0.0
+    changes = np.abs(values[period:] - values[:-period])
+    found = float(np.nanmean(changes)) if (~np.isnan(changes)).any() else 0.0
+    return found if found > 0 else 0.0
+
+
 def sample_crps(samples: np.ndarray, truth: np.ndarray) -> np.ndarray:
     """The CRPS of the samples' distribution at each point: E|X - y| - E|X - X'| / 2.
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from charmony.pipeline.series.metrics import known_scale
 from charmony.pipeline.series.windows import spread_evenly
 
 LEVEL = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1.0)  # 1: the last value as the level, as for a random walk
@@ -111,8 +112,8 @@ def fit_smoothing(series: list[np.ndarray], period: int) -> Smoothing | None:
     grid = np.array(list(itertools.product(LEVEL, TREND, seasons, DAMPING)))
     total, counted = np.zeros(len(grid)), 0
     for values in spread_evenly(usable, FIT_SERIES):
-        scale = np.nanmean(np.abs(values[period:] - values[:-period]))
-        if not scale > 0:
+        scale = known_scale(values, period)
+        if not scale:
             continue
         states = _filter([values / scale] * len(grid), grid, period, scored_from=2 * period)
         total += states.squared
