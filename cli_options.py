@@ -222,6 +222,8 @@ schedule_options = options_group(  # how long and how fast to train: TrainConfig
     option("--max-steps", type=steps(), show_default=shown(TRAIN.max_steps), help="Steps to train to."),
     option("--max-minutes", type=positive(MINUTES_LIMIT), show_default="no limit", help="Stop after this many minutes of wall time."),
     option("--eval-every", type=steps(), show_default=shown(TRAIN.eval_every), help="Steps between validations."),
+    option("--patience", type=steps(), show_default="never", metavar="N",
+           help="Stop once N validations in a row have not bettered the best validation loss (best.pt keeps the best)."),
     option("--save-every", type=steps(), show_default=shown(TRAIN.save_every), help="Steps between checkpoints."),
     option("--log-every", type=steps(), show_default=shown(TRAIN.log_every),
            help="Steps between metrics lines (and, without a terminal, log lines)."),

@@ -20,6 +20,23 @@ TINY = ["--layers", "1", "--hidden", "32", "--embedding", "16", "--seq-len", "16
         "--lr", "0.01", "--eval-every", "20", "--device", "cpu"]
 
 
+def test_train_with_patience_says_where_and_why_it_stopped(invoke, rhymes_file, runs_dir):
+    assert invoke("prepare", "text", "--source", rhymes_file, "--option", "split=blank", "--run", "rhymes",
+                  "--runs-dir", runs_dir).exit_code == 0
+    refused = invoke("train", "rhymes", "--runs-dir", runs_dir, "--patience", "0", *TINY)
+    assert refused.exit_code != 0 and "--patience" in refused.output and "Traceback" not in refused.output
+    assert not (runs_dir / "rhymes" / "checkpoint.pt").exists()
+    trained = invoke("train", "rhymes", "--runs-dir", runs_dir, "--max-steps", "600", *TINY, "--eval-every", "5",
+                     "--patience", "3")
+    assert trained.exit_code == 0, trained.output
+    step = int(re.search(r"to step (\d+) \(stopped early: the last 3 validations bettered no best, --patience\)",
+                         trained.output).group(1))
+    metrics = [json.loads(line) for line in (runs_dir / "rhymes" / "metrics.jsonl").read_text().splitlines()]
+    validated = [line["val_loss"] for line in metrics if "val_loss" in line]
+    assert step < 600 and metrics[-1]["step"] == step
+    assert min(validated[-3:]) >= min(validated[:-3]), "the last three bettered no best"
+
+
 def test_prepare_train_sample_end_to_end(invoke, rhymes_file, runs_dir, tmp_path):
     prepared = invoke("prepare", "text", "--source", rhymes_file, "--option", "split=blank",
                       "--run", "rhymes", "--runs-dir", runs_dir)

@@ -100,6 +100,29 @@ def test_metrics_lines_hold_the_promised_fields(prepared):
     assert Checkpoint.load(run.best_path).best_val_loss == result.best_val_loss
 
 
+def test_patience_stops_where_that_many_validations_in_a_row_bettered_no_best(prepared):
+    settings = TINY_TRAIN.with_settings(max_steps=600, eval_every=5, log_every=5)
+    patient, straight = prepared("patient"), prepared("straight")
+    stopped = train(patient, settings.with_settings(patience=3))
+    full = train(straight, settings)
+    assert full.step == 600 and full.stopped_early is None
+    assert stopped.stopped_early == 3 and stopped.step < 600
+    # the first step at which three validations in a row had bettered no best, read from the uninterrupted run
+    best, stale, expected = math.inf, 0, None
+    for line in (m for m in metrics(straight) if "val_loss" in m):
+        best, stale = (line["val_loss"], 0) if line["val_loss"] < best else (best, stale + 1)
+        if stale == 3:
+            expected = line["step"]
+            break
+    assert stopped.step == expected
+    kept = metrics(patient)
+    assert [m["step"] for m in kept] == [m["step"] for m in metrics(straight)][:len(kept)], "nothing else changed before it"
+    assert all(m.get("val_loss") == pytest.approx(n.get("val_loss"), rel=1e-6) for m, n in zip(kept, metrics(straight)))
+    assert stopped.best_val_loss == min(m["val_loss"] for m in kept if "val_loss" in m) == Checkpoint.load(patient.best_path).best_val_loss
+    assert full.best_val_loss <= stopped.best_val_loss
+    assert Checkpoint.load(patient.checkpoint_path).step == stopped.step
+
+
 def test_checkpoint_is_plain_data_loaded_without_unpickling_code(prepared):
     run = prepared("plain")
     train(run, TINY_TRAIN.with_settings(max_steps=5))
@@ -166,7 +189,8 @@ def test_checkpoint_from_another_vocabulary_is_refused(prepared, tmp_path):
 
 @pytest.mark.parametrize("option,value", [("lr", float("nan")), ("lr", -1.0), ("max_minutes", float("inf")), ("batch_size", 0),
                                           ("batch_size", 100_001), ("seq_len", 2**63), ("max_steps", 10**9 + 1),
-                                          ("eval_batches", 2**63), ("lr", 101.0), ("grad_clip", 1e7)])
+                                          ("eval_batches", 2**63), ("lr", 101.0), ("grad_clip", 1e7),
+                                          ("patience", 0)])
 def test_nonsense_settings_are_refused(option, value):
     with pytest.raises(ConfigError, match=f"--{option.replace('_', '-')} must be"):
         TINY_TRAIN.with_settings(**{option: value})

@@ -34,6 +34,7 @@ class Recipe:
     max_steps: int | None = None
     max_minutes: float | None = None
     eval_every: int | None = None
+    patience: int | None = None
     save_every: int | None = None
 
     def settings(self) -> dict[str, object]:

@@ -139,6 +139,7 @@ class TrainConfig:
     max_steps: int = 2000
     max_minutes: float | None = None  # stop early after this much wall time
     eval_every: int = 200
+    patience: int | None = None  # stop once this many validations in a row have not bettered the best; None: never
     eval_batches: int = 50  # at most this many validation batches per evaluation
     save_every: int = 500
     log_every: int = 10
@@ -157,6 +158,8 @@ class TrainConfig:
         check_whole("--batch-size", self.batch_size, 1, BATCH_LIMIT)
         for name in ("max_steps", "eval_every", "eval_batches", "save_every", "log_every"):
             check_whole(f"--{name.replace('_', '-')}", getattr(self, name), 1, STEPS_LIMIT)
+        if self.patience is not None:
+            check_whole("--patience", self.patience, 1, STEPS_LIMIT)
         check_seed(self.seed)
         if self.optimizer not in OPTIMIZERS:
             raise ConfigError(f"--optimizer must be one of {', '.join(OPTIMIZERS)}, not {self.optimizer!r}")

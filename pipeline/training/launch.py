@@ -116,5 +116,7 @@ def trained_line(run: Run, result: TrainResult) -> str:
         measure = f" (perplexity {perplexity(result.best_val_loss):.2f})"
     else:
         measure = f" ({result.best_val_bpc:.3f} bpc)" if result.best_val_bpc is not None else ""
-    return (f"trained run {run.name!r} to step {result.step}; best validation loss "
+    stopped = (f" (stopped early: the last {result.stopped_early} validations bettered no best, --patience)"
+               if result.stopped_early is not None else "")
+    return (f"trained run {run.name!r} to step {result.step}{stopped}; best validation loss "
             f"{result.best_val_loss:.4f} nats/token{measure}, checkpoint {run.best_path}")

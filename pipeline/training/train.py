@@ -58,6 +58,7 @@ class TrainResult:
     best_val_bpc: float | None
     interrupted: bool
     checkpoint: str
+    stopped_early: int | None = None  # --patience, where it stopped training: that many validations in a row bettered no best
 
 
 def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
@@ -283,7 +284,7 @@ def _train(run: Run, config: TrainConfig, plan: Plan, world: World, device: torc
     deadline = time.monotonic() + config.max_minutes * 60 if config.max_minutes else math.inf
     # One process fits its schedule to the time; several would each fit their own and disagree.
     budget = TimeBudget(time.monotonic(), step, deadline) if config.max_minutes and world.size == 1 else None
-    interrupted = False
+    interrupted, stale = False, 0  # stale: validations in a row that bettered no best, counted from this session's start
     with stop_on_interrupt() as stop_requested, \
             TrainLog(run.metrics_path, run.name, step, config.max_steps, deadline, world, terminal) as log:
         model.train()
@@ -329,14 +330,16 @@ def _train(run: Run, config: TrainConfig, plan: Plan, world: World, device: torc
                         if not math.isfinite(record["val_loss"]):
                             raise Diverged(f"validation loss is {record['val_loss']} at step {step}; {DIVERGED_ADVICE}")
                         if best[0] is None or record["val_loss"] < best[0]:
-                            best = (record["val_loss"], None if manifest.word_level else record["val_bpc"])
+                            best, stale = (record["val_loss"], None if manifest.word_level else record["val_bpc"]), 0
                             save(run.best_path)
+                        else:
+                            stale += 1
                     running.restart_clock()
                 log.record(in_perplexity(record) if manifest.word_level else record)
             if stop:
                 interrupted = True
                 break
-            if final:
+            if final or (config.patience is not None and stale >= config.patience):
                 break
             if step % config.save_every == 0:
                 save(run.checkpoint_path)
@@ -344,4 +347,5 @@ def _train(run: Run, config: TrainConfig, plan: Plan, world: World, device: torc
         if val_batches is None:
             with averaged():
                 save(run.best_path)
-    return TrainResult(step, best[0], best[1], interrupted, str(run.checkpoint_path))
+    stopped_early = config.patience if config.patience is not None and stale >= config.patience and not interrupted else None
+    return TrainResult(step, best[0], best[1], interrupted, str(run.checkpoint_path), stopped_early)
