@@ -30,10 +30,9 @@ class SeriesCorpus(SeriesCorpusBase):
                            "the schedule fitted to them, stopping once 80 validations (2,000 steps) better no best",
                            layers=2, hidden=64, seq_len=64, batch_size=16, dropout=0.2, weight_decay=0.1, lr=2e-3,
                            ema_decay=0.99, warmup_steps=50, max_steps=20000, max_minutes=5, eval_every=25, patience=80, save_every=250),
-        "load": Recipe("the electricity-load forecaster: the forecast recipe reading a week of hourly values per step, "
-                       "for its five minutes (no --patience)",
+        "load": Recipe("the electricity-load forecaster: the forecast recipe reading a week of hourly values per step",
                        layers=2, hidden=64, seq_len=168, batch_size=16, dropout=0.2, weight_decay=0.1, lr=2e-3,
-                       ema_decay=0.99, warmup_steps=50, max_steps=20000, max_minutes=5, eval_every=25, save_every=250),
+                       ema_decay=0.99, warmup_steps=50, max_steps=20000, max_minutes=5, eval_every=25, patience=80, save_every=250),
     }
     options = {
         "column": "the CSV column(s) to read, comma-separated (default: the first numeric column that is not a label: "
