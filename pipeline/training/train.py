@@ -284,7 +284,8 @@ def _train(run: Run, config: TrainConfig, plan: Plan, world: World, device: torc
     deadline = time.monotonic() + config.max_minutes * 60 if config.max_minutes else math.inf
     # One process fits its schedule to the time; several would each fit their own and disagree.
     budget = TimeBudget(time.monotonic(), step, deadline) if config.max_minutes and world.size == 1 else None
-    interrupted, stale = False, 0  # stale: validations in a row that bettered no best, counted from this session's start
+    # stale: validations in a row that bettered no best, counted from this session's start; out of patience: --patience of them
+    interrupted, stale, out_of_patience = False, 0, False
     with stop_on_interrupt() as stop_requested, \
             TrainLog(run.metrics_path, run.name, step, config.max_steps, deadline, world, terminal) as log:
         model.train()
@@ -339,7 +340,8 @@ def _train(run: Run, config: TrainConfig, plan: Plan, world: World, device: torc
             if stop:
                 interrupted = True
                 break
-            if final or (config.patience is not None and stale >= config.patience):
+            out_of_patience = config.patience is not None and stale >= config.patience
+            if final or out_of_patience:
                 break
             if step % config.save_every == 0:
                 save(run.checkpoint_path)
@@ -347,5 +349,4 @@ def _train(run: Run, config: TrainConfig, plan: Plan, world: World, device: torc
         if val_batches is None:
             with averaged():
                 save(run.best_path)
-    stopped_early = config.patience if config.patience is not None and stale >= config.patience and not interrupted else None
-    return TrainResult(step, best[0], best[1], interrupted, str(run.checkpoint_path), stopped_early)
+    return TrainResult(step, best[0], best[1], interrupted, str(run.checkpoint_path), config.patience if out_of_patience else None)
