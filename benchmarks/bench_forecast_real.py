@@ -14,6 +14,7 @@ downloaded); a series whose package is missing is skipped.
 from __future__ import annotations
 
 import argparse
+import csv
 import importlib.util
 import shutil
 import tempfile
@@ -74,6 +75,14 @@ def _german(column: str) -> Callable[[], np.ndarray]:
     return load
 
 
+def _danish(column: str) -> Callable[[], np.ndarray]:
+    """A column of statsmodels' `danish_data` (Johansen and Juselius' money demand, quarterly, 1974-1987)."""
+    def load() -> np.ndarray:
+        from statsmodels.datasets import danish_data
+        return np.asarray(danish_data.load_pandas().data[column], dtype=float)
+    return load
+
+
 def _macrodata(column: str) -> Callable[[], np.ndarray]:
     """A column of statsmodels' quarterly US macroeconomic data, 1959-2009 (seasonally adjusted)."""
     def load() -> np.ndarray:
@@ -97,6 +106,23 @@ def _air_passengers() -> np.ndarray:
     return np.asarray(AirPassengers, dtype=float)  # monthly airline passengers in thousands, 1949-1960
 
 
+def _stock(column: str) -> Callable[[], np.ndarray]:
+    """A monthly closing price (the first of each month, 1990-2022) from the sample data matplotlib ships."""
+    def load() -> np.ndarray:
+        from matplotlib import cbook
+        with open(cbook.get_sample_data("Stocks.csv", asfileobj=False), newline="") as file:
+            rows = [row for row in csv.reader(file) if row and not row[0].startswith("#")]
+        index = rows[0].index(column)
+        return np.array([float(row[index]) for row in rows[1:] if row[0].endswith("-01") and row[index]])
+    return load
+
+
+def _google() -> np.ndarray:
+    """Google's daily adjusted close, 2004-2008, from the sample data matplotlib ships."""
+    from matplotlib import cbook
+    return np.asarray(np.load(cbook.get_sample_data("goog.npz", asfileobj=False))["price_data"]["adj_close"], dtype=float)
+
+
 def _pmdarima(name: str) -> Callable[[], np.ndarray]:
     """A series pmdarima ships inside its package (its loaders that download are not used)."""
     def load() -> np.ndarray:
@@ -105,6 +131,7 @@ def _pmdarima(name: str) -> Callable[[], np.ndarray]:
     return load
 
 
+ANCHOR_NAMES = {"reference": "its reference", "smoothing": "Holt-Winters", "autoregression": "the autoregression"}
 SERIES = {
     "co2": RealSeries("co2", (52,), _co2),
     "elnino": RealSeries("elnino", (12,), _elnino),
@@ -142,6 +169,16 @@ SERIES = {
     # added after the level target's reference (its last value) was written, and scored once
     "m1": RealSeries("m1", (4,), _macrodata("m1")),  # the US money stock M1
     "realint": RealSeries("realint", (4,), _macrodata("realint")),  # the real interest rate (%)
+    # added in the fifteenth round, before any change of that round, and scored once
+    "realcons": RealSeries("realcons", (4,), _macrodata("realcons")),  # real personal consumption
+    "realdpi": RealSeries("realdpi", (4,), _macrodata("realdpi")),  # real disposable personal income
+    "realgovt": RealSeries("realgovt", (4,), _macrodata("realgovt")),  # real government spending
+    "pop": RealSeries("pop", (4,), _macrodata("pop")),  # the US population
+    # added in the fifteenth round after its rule (the anchor chosen on the training and validation parts) was written
+    "sp500": RealSeries("sp500", (12,), _stock("^GSPC"), package="matplotlib"),  # the S&P 500 index, monthly
+    "ibm": RealSeries("ibm", (12,), _stock("IBM"), package="matplotlib"),  # IBM's share price, monthly
+    "goog": RealSeries("goog", (5,), _google, package="matplotlib"),  # trading days: a week of 5
+    "money-dk": RealSeries("money-dk", (4,), _danish("lrm")),  # Denmark's real money (log), quarterly, 55 values
 }
 
 
@@ -203,13 +240,14 @@ def main(argv: list[str] | None = None) -> None:
                 maes.append(model.mae)
                 others = ", ".join(f"{key} {value.mase:.3f}" for key, value in figures.items() if key != "model" and value.mase is not None)
                 score = found["score"]
+                likely = "{:.0%}-{:.0%} over resampled origins".format(*model.coverage_range) if model.coverage_range else "one origin"
                 before = "n/a" if score.uncalibrated_coverage is None else f"{score.uncalibrated_coverage:.0%}"
                 band = (f"band at most {score.interval_ceiling:.2f} seasonal scales" if score.interval_ceiling is not None
                         else f"band at least {score.interval_floor:.2f} seasonal scales")
                 print(f"{name} ({len(values):,} values, periods {series.periods}) seed {seed}: {found['steps']} steps in "
                       f"{found['train_s'] / 60:.1f} min; step {score.step} chosen; median moved {score.toward_reference:.0%} "
-                      f"toward {'Holt-Winters' if score.anchor == 'smoothing' else 'its reference'}; model MASE {model.mase:.3f}, "
-                      f"CRPS {model.crps:.4g}, 80% coverage {model.coverage:.0%} ({band}, "
+                      f"toward {ANCHOR_NAMES[score.anchor]}; model MASE {model.mase:.3f}, "
+                      f"CRPS {model.crps:.4g}, 80% coverage {model.coverage:.0%} ({likely}; {band}, "
                       f"from {score.calibration_windows} training and validation origins; {before} "
                       f"before); {others}; "
                       f"model's evaluation of {score.windows} origins {found['score_s']:.1f} s", flush=True)

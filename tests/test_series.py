@@ -19,7 +19,7 @@ from charmony.pipeline.series.forecast import forecast, write_forecast
 from charmony.pipeline.run.config import ForecastScoreConfig
 from charmony.pipeline.series.score import rolling_origins, score_forecasts
 from charmony.pipeline.series.history import Document
-from charmony.pipeline.series.metrics import Figures, sample_crps, seasonal_scale
+from charmony.pipeline.series.metrics import Figures, coverage_range, sample_crps, seasonal_scale
 from charmony.pipeline.series.baselines import statsforecast_baselines
 from charmony.pipeline.run.config import PrepareConfig
 from charmony.pipeline.data.prepare import prepare, prepared_line
@@ -366,7 +366,21 @@ def test_crps_from_samples_matches_its_definition_and_a_point_forecast_gives_its
     figures = Figures.of(truth + 1, truth, np.array([2.0, 0.0, 4.0]), samples=truth[:, None] + np.linspace(-2, 2, 11)[None, :, None])
     assert figures.mae == pytest.approx(1) and figures.mse == pytest.approx(1)
     assert figures.mase == pytest.approx((1 / 2 + 1 / 4) / 2), "a window whose history never varies is left out"
-    assert figures.coverage == 1.0
+    assert figures.coverage == 1.0 and figures.coverage_range == (1.0, 1.0), "every redraw of the windows holds all"
+
+
+def test_the_coverage_range_redraws_whole_windows():
+    counts = np.full(20, 10)
+    inside = np.where(np.arange(20) % 2 == 0, 10, 0)  # half the windows held every value, half none
+    low, high = coverage_range(inside, counts)
+    # 20 windows drawn whole: a standard error of sqrt(0.5 * 0.5 / 20), so a 95% range about 0.44 wide; 200 steps
+    # drawn one by one would give one about 0.14 wide
+    assert low < 0.5 < high and high - low == pytest.approx(3.92 * np.sqrt(0.25 / 20), abs=0.08)
+    assert coverage_range(np.full(20, 7), counts) == pytest.approx((0.7, 0.7)), "every window alike: no spread"
+    assert coverage_range(inside, counts) == (low, high), "the same redraws each time"
+    assert coverage_range(np.array([3]), np.array([4])) is None, "one window cannot be redrawn"
+    uneven = coverage_range(np.array([0, 10, 10, 10]), np.array([0, 10, 10, 10]))
+    assert uneven == (1.0, 1.0), "a window with no known values counts for nothing"
 
 
 def test_evaluate_scores_rolling_origins_in_the_series_own_units(load_run):
@@ -421,7 +435,7 @@ def test_evaluate_command_on_a_series_run_and_its_bad_input(load_run, trained_ru
     lines = result.output.strip().splitlines()
     assert lines[0].startswith("evaluate: 40 rolling origins over the held-out values") and "checkpoint best" in lines[0]
     assert [line.split()[0] for line in lines[1:5]] == ["model", "persistence", "seasonal", "seasonal"]
-    assert re.search(r"model +MAE [\d.e-]+, MSE [\d.e-]+, MASE [\d.]+, CRPS [\d.e-]+, 80% coverage \d+%", lines[1])
+    assert re.search(r"model +MAE [\d.e-]+, MSE [\d.e-]+, MASE [\d.]+, CRPS [\d.e-]+, 80% coverage \d+% \(\d+%-\d+% over resampled origins\)", lines[1])
     assert re.fullmatch(r"the model's 80% band widened to reach at least [\d.]+ seasonal scales \(MASE's denominator\) "
                         r"from its median, as forecasts from \d+ origins in the training and validation parts needed; "
                         r"80% coverage before it \d+%", lines[5])

@@ -1,12 +1,14 @@
 """The 80% band's floor or ceiling, in seasonal scales of each history: found on forecasts before the held-out part."""
 
 import numpy as np
+import pytest
 
 from charmony.pipeline.series.calibration import (HIGHEST, LOWEST, ORIGINS, Calibration, Forecasts, band_ceiling, band_floor,
                                                   calibration_origins, history_scale, narrow, needed, widen)
 from charmony.pipeline.series.history import Document
-from charmony.pipeline.series.reference_share import (SHARE_ORIGINS, SHARES, best_anchor, errors_by_share, reference_forecasts,
-                                                      share_origins, toward, validation_truth)
+from charmony.pipeline.series.reference_share import (SHARE_ORIGINS, SHARES, best_anchor, best_share, errors_by_share,
+                                                      reference_forecasts, scaled_error, share_origins, toward,
+                                                      validation_truth)
 from charmony.pipeline.series.target import Reference, from_target
 from charmony.pipeline.series.windows import Parts
 
@@ -107,29 +109,42 @@ def test_calibration_reads_origins_over_the_training_and_validation_parts_never_
     assert any(origin + 24 <= Parts.of(1000, 0.2).validation for _, origin in origins), "the training part is read too"
 
 
-def test_the_share_toward_the_reference_is_the_one_that_forecast_the_validation_part_best():
+def test_the_share_toward_the_anchor_is_the_one_that_forecast_the_validation_part_best():
     random = np.random.default_rng(5)
     truth = random.normal(0, 1, (40, 12))
     references, scales = truth + random.normal(0, 0.3, (40, 12)), np.full(40, 2.0)
     drifting = truth + 0.5 * np.arange(12)  # a median that moves away step by step
     errors = errors_by_share(drifting, references, truth, scales)
-    assert best_anchor({"reference": errors}) == ("reference", 1.0) and errors[0] > 2 * errors[-1]
+    full = SHARE_ORIGINS  # as many validation origins as are ever read: any share may be chosen
+    assert best_share(errors, full) == 1.0 and errors[0] > 2 * errors[-1]
+    assert errors[-1] == pytest.approx(np.abs(references - truth).mean() / 2), "in seasonal scales"
     kept = errors_by_share(truth, references, truth, scales)
-    assert best_anchor({"reference": kept}) == ("reference", 0.0), "a model better than its reference is kept"
+    assert best_share(kept, full) == 0.0, "a model better than its anchor is kept"
+    assert best_share(kept, full - 1) == 0.5, "on fewer origins, no less than the mean of the model's and the anchor's"
+    assert best_share(errors, full - 1) == 1.0
     off = references - truth
-    three_quarters = errors_by_share(truth - 3 * off, references, truth, scales)
-    assert best_anchor({"reference": three_quarters}) == ("reference", 0.75), "the truth lies 3/4 of the way"
-    assert best_anchor({"reference": errors_by_share(truth, truth, truth, scales)}) == ("reference", 0.0), "the model's own on a tie"
+    assert best_share(errors_by_share(truth - 3 * off, references, truth, scales), 3) == 0.75, "the truth lies 3/4 of the way"
+    assert best_share(errors_by_share(truth, truth, truth, scales), full) == 0.0, "the model's own on a tie"
+    assert best_share(errors_by_share(truth, truth, truth, scales), 3) == 0.5
     unknown = errors_by_share(drifting, references, np.full((40, 12), np.nan), scales)
-    assert np.isnan(unknown).all() and best_anchor({"reference": unknown}) == ("reference", 0.0)
-    # a second anchor wins only where it erred less; on a tie the reference does
-    smoother = errors_by_share(drifting, truth + random.normal(0, 0.1, (40, 12)), truth, scales)
-    assert best_anchor({"reference": errors, "smoothing": smoother}) == ("smoothing", 1.0)
-    assert best_anchor({"reference": errors, "smoothing": errors}) == ("reference", 1.0)
-    assert best_anchor({"reference": kept, "smoothing": smoother}) == ("reference", 0.0), "the model's own before either"
+    assert np.isnan(unknown).all() and best_share(unknown, full) == 0.0 and best_share(unknown, 3) == 0.0
     flat = errors_by_share(drifting, references, truth, np.zeros(40))
     assert np.isnan(flat).all(), "no history with a seasonal scale: nothing scored"
     assert len(SHARES) == len(errors) and SHARES[0] == 0.0 and SHARES[-1] == 1.0
+
+
+def test_the_anchor_is_the_one_whose_own_forecasts_erred_least():
+    random = np.random.default_rng(7)
+    truth, scales = random.normal(0, 1, (40, 12)), np.where(np.arange(40) < 30, 2.0, 0.0)
+    closer, farther = truth + random.normal(0, 0.1, (40, 12)), truth + random.normal(0, 0.5, (40, 12))
+    assert scaled_error(closer, truth, scales) == pytest.approx(np.abs(closer - truth)[:30].mean() / 2), "scale 0: left out"
+    errors = {"reference": scaled_error(farther, truth, scales), "smoothing": scaled_error(closer, truth, scales)}
+    assert best_anchor(errors) == "smoothing"
+    assert best_anchor({**errors, "autoregression": errors["smoothing"] / 2}) == "autoregression"
+    assert best_anchor({"reference": 0.5, "smoothing": 0.5, "autoregression": 0.5}) == "reference", "ANCHORS' order on a tie"
+    assert best_anchor({"smoothing": 0.5, "autoregression": 0.5}) == "smoothing"
+    assert best_anchor({"reference": float("nan"), "autoregression": 0.9}) == "autoregression", "NaN: not scored"
+    assert best_anchor({"reference": float("nan")}) == "reference" and best_anchor({}) == "reference"
 
 
 def test_moving_toward_the_reference_moves_every_sample_of_a_step_alike():

@@ -310,6 +310,15 @@ def test_evaluate_and_forecast_apply_the_floor_kept_in_the_run(tmp_path):
     assert regressed.metadata["autoregression"]["weights"] == fitted.weights and regressed.metadata["anchor"] == "autoregression"
     assert f"moved 100% of the way to an autoregression on the last {len(fitted.weights)} steps with a drift" in score_forecasts(
         run, ForecastScoreConfig(num_samples=20, origins=8, device="cpu")).text()
+    weighed = kept["anchor_errors"]
+    assert set(weighed) == {"reference", "smoothing", "autoregression"} and kept["anchor_windows"] > kept["reference_windows"]
+    assert kept["anchor"] == min(weighed, key=weighed.get), "the anchor that erred least over the training and validation parts"
+    assert (f"was chosen as the one that forecast the {kept['anchor_windows']} origins in the training and validation parts "
+            "best, alone: ") in narrow.text()
+    fourteenth = {key: value for key, value in kept.items() if key not in ("anchor_errors", "anchor_windows")}
+    (run.dir / FILE).write_text(json.dumps({**fourteenth, "floor": 3.0, "ceiling": None}))  # anchor chosen on validation
+    [again] = forecast(run, ForecastConfig(horizon=24, num_samples=40, seed=0, device="cpu"))
+    assert again.metadata["interval_floor"] != 3.0 and again.metadata["anchor_errors"] == weighed, "found again"
     twelfth = {key: value for key, value in kept.items() if key not in ("autoregression", "autoregression_errors")}
     (run.dir / FILE).write_text(json.dumps({**twelfth, "floor": 3.0, "ceiling": None}))  # from before the autoregression
     [again] = forecast(run, ForecastConfig(horizon=24, num_samples=40, seed=0, device="cpu"))

@@ -1,7 +1,7 @@
 """Series forecasts calibrated on a run's values before its held-out part: the median moved toward the reference,
-or toward Holt-Winters or an autoregression fitted on the training part, by the share the validation part chose
-(`reference_share`),
-then the 80% interval, conformal-style.
+or toward Holt-Winters or an autoregression fitted on the training part, whichever forecast the training and
+validation parts best, by the share the validation part chose (`reference_share`), then the 80% interval,
+conformal-style.
 
 The model's band (the samples' 10th to 90th percentile) is widened where it is too narrow: at each step, the
 samples' deviations from their median are scaled so that the band's narrower side reaches at least `floor`
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 import torch
@@ -35,8 +35,9 @@ from charmony.pipeline.series.autoregression import Autoregression, fit_autoregr
 from charmony.pipeline.series.history import Document
 from charmony.pipeline.series.metrics import INTERVAL, seasonal_scale
 from charmony.pipeline.series.paths import Drawing, draw_paths
-from charmony.pipeline.series.reference_share import (ANCHORS, SHARES, best_anchor, errors_by_share, reference_forecasts,
-                                                      share_origins, toward, validation_truth)
+from charmony.pipeline.series.reference_share import (ANCHORS, SHARES, best_anchor, best_share, errors_by_share,
+                                                      reference_forecasts, scaled_error, share_origins, toward,
+                                                      validation_truth)
 from charmony.pipeline.series.smoothing import Smoothing, fit_smoothing
 from charmony.pipeline.series.target import Reference
 from charmony.pipeline.series.windows import Parts, WindowPlan, spread_evenly
@@ -91,6 +92,9 @@ class Calibration:
     smoothing_errors: tuple[float, ...] = ()  # on the validation origins, for each of SHARES toward it
     autoregression: Autoregression | None = None  # as fitted on the training part; None: no series long enough
     autoregression_errors: tuple[float, ...] = ()  # on the validation origins, for each of SHARES toward it
+    # each anchor's own error (in seasonal scales) on the `anchor_windows` training and validation origins that chose it
+    anchor_errors: dict[str, float] = field(default_factory=dict)
+    anchor_windows: int = 0
 
     @classmethod
     def of_json(cls, data: dict) -> Calibration:
@@ -106,9 +110,12 @@ class Calibration:
         ceiling = None if data["ceiling"] is None else float(data["ceiling"])
         if ceiling is not None and not ceiling >= 0:
             raise ValueError("a ceiling that calibration does not find")
+        chosen_by = {str(anchor): float(error) for anchor, error in data["anchor_errors"].items()}
+        if not set(chosen_by) <= set(ANCHORS):
+            raise ValueError("an anchor that calibration does not weigh")
         return cls(float(data["floor"]), int(data["windows"]), data["coverage"], Forecasts(**data["forecasts"]),
                    ceiling, share, int(data["reference_windows"]), errors, str(data["anchor"]),
-                   smoothing, smoothed, autoregression, regressed)
+                   smoothing, smoothed, autoregression, regressed, chosen_by, int(data["anchor_windows"]))
 
     def anchor_forecasts(self, reference: Reference, histories: list[np.ndarray], horizon: int) -> np.ndarray:
         """(histories, horizon): what the median moves toward after each history: the reference's, Holt-Winters' or
@@ -258,50 +265,64 @@ def calibration_origins(documents: list[Document], holdout: float, horizon: int,
 
 def calibrate(model, plan: WindowPlan, vocab: Vocabulary, documents: list[Document], holdout: float, period: int,
               forecasts: Forecasts, device: torch.device) -> Calibration:
-    """The calibration of `forecasts` on `documents`: the share toward the reference, Holt-Winters or the
-    autoregression (both fitted on the training parts) from forecasts over the validation part; then, with the medians so moved, from forecasts over
-    the training and validation parts, a floor where the band as drawn holds 80% of the true values or fewer,
-    else a ceiling."""
+    """The calibration of `forecasts` on `documents`: the anchor (the reference, or Holt-Winters or the
+    autoregression, both fitted on the training parts) that forecast the training and validation parts best, and
+    the share of the way toward it from forecasts over the validation part; then, with the medians so moved, from
+    forecasts over the training and validation parts, a floor where the band as drawn holds 80% of the true values
+    or fewer, else a ceiling."""
     history, horizon = max(plan.reach + 1, plan.context // 2, period + 1), forecasts.horizon
     chosen = Calibration(0.0, 0, None, forecasts)
     origins = calibration_origins(documents, holdout, horizon, history)
     if not origins:
         return chosen
+    histories = _histories(documents, origins)
+    truth = np.stack([documents[index].truth(origin, origin + horizon) for index, origin in origins])
     chosen_on = share_origins(documents, holdout, history)
     if chosen_on:
         training = [document.truth(0, Parts.of(len(document.values), holdout).validation)
                     for document in documents]  # missing values NaN, not filled
         fits = Fits(fit_smoothing(training, period), fit_autoregression(training, period))
-        chosen = _chosen_anchor(model, plan, vocab, documents, chosen_on, holdout, period, chosen, fits, device)
-    histories = _histories(documents, origins)
+        scales = np.array([history_scale(history, period) for history in histories])
+        weighed = {anchor: scaled_error(found, truth, scales)
+                   for anchor, found in _anchors(plan.reference, fits, histories, horizon).items()}
+        chosen = _chosen_share(model, plan, vocab, documents, chosen_on, holdout, period,
+                               replace(chosen, anchor_errors=weighed, anchor_windows=len(origins)), fits, device)
     paths, scales = _forecasts(model, plan, vocab, histories, period, forecasts, device)
     anchors = chosen.anchor_forecasts(plan.reference, histories, horizon)
-    truth = np.stack([documents[index].truth(origin, origin + horizon) for index, origin in origins])
     needs = needed(toward(paths, anchors, chosen.toward_reference), truth, scales)
     ceiling = band_ceiling(needs.ceilings)
     return replace(chosen, floor=band_floor(needs.floors) if ceiling is None else 0.0, windows=len(origins),
                    coverage=needs.held(), ceiling=ceiling)
 
 
-def _chosen_anchor(model, plan: WindowPlan, vocab: Vocabulary, documents: list[Document], chosen_on: list[tuple[int, int]],
-                   holdout: float, period: int, unfitted: Calibration, fits: Fits, device: torch.device) -> Calibration:
-    """`unfitted` (no band yet) with the anchor and share that forecast the validation origins `chosen_on` best: the
-    reference's (a level target's: the last value), Holt-Winters' or the autoregression's."""
+def _anchors(reference: Reference, fits: Fits, histories: list[np.ndarray], horizon: int) -> dict[str, np.ndarray]:
+    """Each anchor's forecasts (histories, horizon) after `histories`: the reference's, and Holt-Winters' and the
+    autoregression's where they were fitted (the autoregression only for a horizon it holds for)."""
+    found = {"reference": reference_forecasts(reference, histories, horizon)}
+    if fits.smoothing is not None:
+        found["smoothing"] = fits.smoothing.forecast(histories, horizon)
+    if fits.autoregression is not None and fits.autoregression.holds_for(horizon):
+        found["autoregression"] = fits.autoregression.forecast(histories, horizon)
+    return found
+
+
+def _chosen_share(model, plan: WindowPlan, vocab: Vocabulary, documents: list[Document], chosen_on: list[tuple[int, int]],
+                  holdout: float, period: int, unfitted: Calibration, fits: Fits, device: torch.device) -> Calibration:
+    """`unfitted` (no band yet; its `anchor_errors` weighed) with the anchor that erred least there, and the share of
+    the way toward it that forecast the validation origins `chosen_on` best; each anchor's errors by share kept."""
     horizon = unfitted.forecasts.horizon
     histories = _histories(documents, chosen_on)
     paths, scales = _forecasts(model, plan, vocab, histories, period, unfitted.forecasts, device)
     medians, truth = np.median(paths, axis=1), validation_truth(documents, chosen_on, horizon, holdout)
-    errors = {"reference": errors_by_share(medians, reference_forecasts(plan.reference, histories, horizon), truth, scales)}
-    if fits.smoothing is not None:
-        errors["smoothing"] = errors_by_share(medians, fits.smoothing.forecast(histories, horizon), truth, scales)
-    if fits.autoregression is not None and fits.autoregression.holds_for(horizon):
-        errors["autoregression"] = errors_by_share(medians, fits.autoregression.forecast(histories, horizon), truth, scales)
+    errors = {anchor: errors_by_share(medians, found, truth, scales)
+              for anchor, found in _anchors(plan.reference, fits, histories, horizon).items()}
     if all(np.isnan(found).all() for found in errors.values()):
         return unfitted
-    anchor, share = best_anchor(errors)
+    anchor = best_anchor(unfitted.anchor_errors)
     listed = {name: tuple(float(error) for error in found) for name, found in errors.items()}
-    return replace(unfitted, toward_reference=share, reference_windows=len(chosen_on), validation_errors=listed.get("reference", ()),
-                   anchor=anchor, smoothing=fits.smoothing, smoothing_errors=listed.get("smoothing", ()),
+    return replace(unfitted, toward_reference=best_share(errors[anchor], len(chosen_on)), reference_windows=len(chosen_on),
+                   validation_errors=listed["reference"], anchor=anchor,
+                   smoothing=fits.smoothing, smoothing_errors=listed.get("smoothing", ()),
                    autoregression=fits.autoregression, autoregression_errors=listed.get("autoregression", ()))
 
 
@@ -351,7 +372,8 @@ def _kept(data, before_share: bool = False) -> Calibration | None:
         if before_share and isinstance(data, dict):  # the share, its anchors and the ceiling were not found then
             older = ({"toward_reference": 0.0, "reference_windows": 0, "validation_errors": [], "anchor": "reference",
                       "smoothing": None, "smoothing_errors": [], "ceiling": None} if data.get("shrink", 1.0) == 1.0 else {})
-            data = {**older, "autoregression": None, "autoregression_errors": [], **data}
+            data = {**older, "autoregression": None, "autoregression_errors": [], "anchor_errors": {}, "anchor_windows": 0,
+                    **data}
         return Calibration.of_json(data)
     except (KeyError, TypeError, ValueError):
         return None

@@ -98,6 +98,7 @@ def forecast(run: Run, config: ForecastConfig) -> list[Forecast]:
             "interval_floor": calibration.floor, "interval_ceiling": calibration.ceiling, "seasonal_scale": scale,
             "calibration_windows": calibration.windows, "toward_reference": calibration.toward_reference,
             "reference_windows": calibration.reference_windows, "anchor": calibration.anchor,
+            "anchor_errors": calibration.anchor_errors,
             "smoothing": asdict(calibration.smoothing) if calibration.smoothing else None,
             "autoregression": asdict(calibration.autoregression) if calibration.autoregression else None,
         }

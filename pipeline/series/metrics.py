@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 
 INTERVAL = (10, 90)  # percentiles of the central 80% interval
+RESAMPLES = 1000  # draws of the windows, with replacement, for the coverage's range
+RANGE = (2.5, 97.5)  # percentiles of the resampled coverages that bound its range
 
 
 def seasonal_scale(history: np.ndarray, period: int) -> float:
@@ -51,6 +53,7 @@ class Figures:
     mase: float | None  # None when no window's history varies at its period
     crps: float  # for a point forecast, its MAE
     coverage: float | None = None  # of the 80% interval
+    coverage_range: tuple[float, float] | None = None  # the coverage's 95% range over resampled windows (`coverage_range`)
 
     @classmethod
     def of(cls, point: np.ndarray, truth: np.ndarray, scales: np.ndarray, samples: np.ndarray | None = None) -> Figures:
@@ -71,14 +74,32 @@ class Figures:
         low, high = np.percentile(samples, INTERVAL, axis=1)
         inside = (low <= truth) & (truth <= high)
         return cls(mae, mse, mase, float(sample_crps(samples, np.where(scored, truth, 0.0))[scored].mean()),
-                   float(inside[scored].mean()))
+                   float(inside[scored].mean()), coverage_range((inside & scored).sum(axis=1), counts))
 
     def cells(self) -> str:
         """The figures as a short phrase."""
         parts = [f"MAE {self.mae:.4g}", f"MSE {self.mse:.4g}", f"MASE {_number(self.mase)}", f"CRPS {self.crps:.4g}"]
         if self.coverage is not None:
-            parts.append(f"80% coverage {self.coverage:.0%}")
+            spread = "" if self.coverage_range is None else " ({:.0%}-{:.0%} over resampled origins)".format(*self.coverage_range)
+            parts.append(f"80% coverage {self.coverage:.0%}{spread}")
         return ", ".join(parts)
+
+
+def coverage_range(inside: np.ndarray, counts: np.ndarray, seed: int = 0) -> tuple[float, float] | None:
+    """The range within which the coverage of 95% of RESAMPLES redraws of the windows lies: each redraw takes as
+    many windows as there are, with replacement, and its coverage is the share of their values inside the
+    interval (`inside` and `counts`: per window, the values inside and the values scored). Windows are drawn
+    whole, as the steps of one window err together; the range says how far the coverage of so few windows can
+    stray by chance (neighbouring windows overlap, so it is, if anything, too narrow). None for one window."""
+    if len(counts) < 2:
+        return None
+    drawn = np.random.default_rng(seed).integers(0, len(counts), size=(RESAMPLES, len(counts)))
+    totals = counts[drawn].sum(axis=1)
+    shares = inside[drawn].sum(axis=1) / np.where(totals > 0, totals, 1)
+    if not (totals > 0).any():
+        return None
+    low, high = np.percentile(shares[totals > 0], RANGE)
+    return float(low), float(high)
 
 
 def _number(value: float | None) -> str:

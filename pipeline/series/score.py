@@ -8,7 +8,7 @@ training chose it on the validation part, which lies before the held-out values 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
@@ -59,6 +59,8 @@ class ForecastScore:
     smoothing_errors: tuple[float, ...] = ()  # on the validation origins, for each share toward Holt-Winters
     autoregression: dict | None = None  # the autoregression's drift and weights; None where none was fitted
     autoregression_errors: tuple[float, ...] = ()  # on the validation origins, for each share toward it
+    anchor_errors: dict[str, float] = field(default_factory=dict)  # each anchor's own, in seasonal scales, ...
+    anchor_windows: int = 0  # ... on these training and validation origins, which chose the anchor
 
     def to_json(self) -> dict:
         """The figures as plain JSON, with the model's MAE and MASE as a share of each baseline's."""
@@ -99,8 +101,13 @@ class ForecastScore:
         others = [f"{first[0]:.3f} as trained"]
         named = {"reference": "the reference", "smoothing": "Holt-Winters", "autoregression": "the autoregression"}
         others += [f"{errors[-1]:.3f} for {named[anchor]} alone" for anchor, errors in weighed.items() if errors]
-        return (f"the model's median {moved}; that forecast the {self.reference_windows} origins in the validation "
+        line = (f"the model's median {moved}; that forecast the {self.reference_windows} origins in the validation "
                 f"part best: {chosen:.3f} seasonal scales off there, against {', '.join(others[:-1])} and {others[-1]}")
+        if not self.anchor_errors:  # chosen on the validation origins alone, before the fifteenth round
+            return line
+        weights = [f"{error:.3f} for {named[anchor]}" for anchor, error in self.anchor_errors.items()]
+        return (f"{line}; {named[self.anchor]} was chosen as the one that forecast the {self.anchor_windows} origins in "
+                f"the training and validation parts best, alone: {', '.join(weights)} seasonal scales off there")
 
 
 def _steps(count: int) -> str:
@@ -180,4 +187,5 @@ def score_forecasts(run: Run, config: ForecastScoreConfig) -> ForecastScore:
                          anchor=calibration.anchor, smoothing=asdict(calibration.smoothing) if calibration.smoothing else None,
                          smoothing_errors=calibration.smoothing_errors,
                          autoregression=asdict(calibration.autoregression) if calibration.autoregression else None,
-                         autoregression_errors=calibration.autoregression_errors)
+                         autoregression_errors=calibration.autoregression_errors,
+                         anchor_errors=calibration.anchor_errors, anchor_windows=calibration.anchor_windows)
