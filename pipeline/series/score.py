@@ -22,7 +22,7 @@ from charmony.pipeline.series.forecast import series_corpus
 from charmony.pipeline.series.history import Document, held_out_documents, window_plan
 from charmony.pipeline.series.metrics import Figures
 from charmony.pipeline.series.paths import Drawing, draw_paths
-from charmony.pipeline.series.reference_share import SHARES, toward
+from charmony.pipeline.series.reference_share import SHARE_ORIGINS, SHARES, toward
 from charmony.pipeline.series.autoregression import Autoregression
 from charmony.pipeline.series.smoothing import Smoothing
 from charmony.pipeline.series.settings import SeriesOptions
@@ -89,7 +89,7 @@ class ForecastScore:
         return "\n".join(lines)
 
     def _share_line(self) -> str:
-        """Where the median moved, and how each choice forecast the validation origins."""
+        """Where the median moved, and how each choice forecast the origins that chose it."""
         weighed = {"reference": self.validation_errors, "smoothing": self.smoothing_errors,
                    "autoregression": self.autoregression_errors}  # from before the level's reference: none
         first = next(errors for errors in weighed.values() if errors)
@@ -98,16 +98,14 @@ class ForecastScore:
                    "autoregression": Autoregression(**self.autoregression).text() if self.autoregression else ""}
         target = targets.get(self.anchor) or f"its reference ({self.reference})"
         moved = "kept as trained" if not self.toward_reference else f"moved {self.toward_reference:.0%} of the way to {target}"
-        others = [f"{first[0]:.3f} as trained"]
         named = {"reference": "the reference", "smoothing": "Holt-Winters", "autoregression": "the autoregression"}
-        others += [f"{errors[-1]:.3f} for {named[anchor]} alone" for anchor, errors in weighed.items() if errors]
-        line = (f"the model's median {moved}; that forecast the {self.reference_windows} origins in the validation "
-                f"part best: {chosen:.3f} seasonal scales off there, against {', '.join(others[:-1])} and {others[-1]}")
-        if not self.anchor_errors:  # chosen on the validation origins alone, before the fifteenth round
-            return line
-        weights = [f"{error:.3f} for {named[anchor]}" for anchor, error in self.anchor_errors.items()]
-        return (f"{line}; {named[self.anchor]} was chosen as the one that forecast the {self.anchor_windows} origins in "
-                f"the training and validation parts best, alone: {', '.join(weights)} seasonal scales off there")
+        alone = [f"{errors[-1]:.3f} for {named[anchor]}" for anchor, errors in weighed.items() if errors]
+        chose = ", ".join(f"{error:.3f} for {named[anchor]}" for anchor, error in self.anchor_errors.items())
+        among = "" if self.reference_windows >= SHARE_ORIGINS else f" of the shares from a half (fewer than {SHARE_ORIGINS})"
+        return (f"the model's median {moved}: {named[self.anchor]} forecast the {self.anchor_windows} origins in the "
+                f"training and validation parts best ({chose} seasonal scales off there), and that share of the way to "
+                f"it forecast the {self.reference_windows} origins in the validation part best{among} ({chosen:.3f} off "
+                f"there, against {first[0]:.3f} as trained; each alone there: {', '.join(alone)})")
 
 
 def _steps(count: int) -> str:
