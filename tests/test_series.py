@@ -379,8 +379,8 @@ def test_the_coverage_range_redraws_whole_windows():
     assert coverage_range(np.full(20, 7), counts) == pytest.approx((0.7, 0.7)), "every window alike: no spread"
     assert coverage_range(inside, counts) == (low, high), "the same redraws each time"
     assert coverage_range(np.array([3]), np.array([4])) is None, "one window cannot be redrawn"
-    uneven = coverage_range(np.array([0, 10, 10, 10]), np.array([0, 10, 10, 10]))
-    assert uneven == (1.0, 1.0), "a window with no known values counts for nothing"
+    assert coverage_range(np.array([0, 5]), np.array([0, 10])) is None, "nor one window with values scored"
+    assert coverage_range(np.array([0, 5, 5]), np.array([0, 10, 10])) == (0.5, 0.5), "a window with none counts for nothing"
 
 
 def test_evaluate_scores_rolling_origins_in_the_series_own_units(load_run):

@@ -6,7 +6,7 @@ import pytest
 from charmony.pipeline.series.calibration import (HIGHEST, LOWEST, ORIGINS, Calibration, Forecasts, band_ceiling, band_floor,
                                                   calibration_origins, history_scale, narrow, needed, widen)
 from charmony.pipeline.series.history import Document
-from charmony.pipeline.series.reference_share import (SHARE_ORIGINS, SHARES, best_anchor, best_share, errors_by_share,
+from charmony.pipeline.series.reference_share import (SHARE_ORIGINS, SHARES, best_anchor, best_share, choose, errors_by_share,
                                                       reference_forecasts, scaled_error, share_origins, toward,
                                                       validation_truth)
 from charmony.pipeline.series.target import Reference, from_target
@@ -145,6 +145,11 @@ def test_the_anchor_is_the_one_whose_own_forecasts_erred_least():
     assert best_anchor({"smoothing": 0.5, "autoregression": 0.5}) == "smoothing"
     assert best_anchor({"reference": float("nan"), "autoregression": 0.9}) == "autoregression", "NaN: not scored"
     assert best_anchor({"reference": float("nan")}) == "reference" and best_anchor({}) == "reference"
+    # the anchor is the one the training and validation parts chose, though the validation part alone prefers another
+    by_share = {"reference": np.array([1.0, 0.8, 0.6, 0.4, 0.3]), "smoothing": np.array([1.0, 0.9, 0.8, 0.85, 0.9])}
+    assert choose({"reference": 0.7, "smoothing": 0.5}, by_share, SHARE_ORIGINS) == ("smoothing", 0.5)
+    assert choose({"reference": 0.5, "smoothing": 0.7}, by_share, SHARE_ORIGINS) == ("reference", 1.0)
+    assert choose({"reference": 0.5}, {"reference": np.array([0.2, 0.3, 0.4, 0.5, 0.6])}, 9) == ("reference", 0.5)
 
 
 def test_moving_toward_the_reference_moves_every_sample_of_a_step_alike():

@@ -3,6 +3,7 @@ band's floor kept in the run and applied alike by evaluate and forecast."""
 
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -12,8 +13,9 @@ from charmony.corpora.series import SeriesCorpus
 from charmony.pipeline.data.prepare import prepare
 from charmony.pipeline.run.config import ForecastConfig, ForecastScoreConfig, PrepareConfig, TrainConfig
 from charmony.pipeline.run.folder import Run
-from charmony.pipeline.series.calibration import FILE
-from charmony.pipeline.series.forecast import forecast
+from charmony.pipeline.series.calibration import FILE, Fits, calibration_origins, weigh_anchors
+from charmony.pipeline.series.forecast import forecast, series_corpus
+from charmony.pipeline.series.history import held_out_documents, window_plan
 from charmony.pipeline.series.score import score_forecasts
 from charmony.pipeline.series.autoregression import Autoregression
 from charmony.pipeline.series.smoothing import Smoothing
@@ -225,7 +227,8 @@ def test_the_seasonal_difference_and_change_beat_the_level_on_a_steepening_trend
     assert scores["level"].anchor == "smoothing" and scores["level"].toward_reference >= 0.5, "Holt-Winters carries it instead"
     persisted = scores["level"].validation_errors
     assert len(persisted) == 5 and persisted[-1] > min(scores["level"].smoothing_errors), "the last value, weighed and beaten"
-    assert level.mae < 0.5 * scores["level"].figures["persistence"].mae and "alone there: " in scores["level"].text() and "for Holt-Winters" in scores["level"].text()
+    assert level.mae < 0.5 * scores["level"].figures["persistence"].mae
+    assert re.search(r"each alone there: [^)]*for Holt-Winters", scores["level"].text())
     assert difference.mase < 0.3 * naive.mase, "it learns the drift, not only the season before (untrained: 0.8x)"
     [result] = forecast(Run(tmp_path / "runs" / "seasonal-difference"), ForecastConfig(horizon=60, num_samples=10, seed=0, device="cpu"))
     assert result.metadata["target"] == "seasonal-difference" and result.metadata["lag"] == 24
@@ -311,15 +314,22 @@ def test_evaluate_and_forecast_apply_the_floor_kept_in_the_run(tmp_path):
     assert f"moved 100% of the way to an autoregression on the last {len(fitted.weights)} steps with a drift" in score_forecasts(
         run, ForecastScoreConfig(num_samples=20, origins=8, device="cpu")).text()
     weighed = kept["anchor_errors"]
-    assert set(weighed) == {"reference", "smoothing", "autoregression"} and kept["anchor_windows"] > kept["reference_windows"]
+    documents, plan = held_out_documents(run, series_corpus(run), ""), window_plan(run)
+    origins = calibration_origins(documents, 0.2, 24, max(plan.reach + 1, plan.context // 2, 25))
+    histories = [documents[index].values[:origin] for index, origin in origins]
+    truth = np.stack([documents[index].truth(origin, origin + 24) for index, origin in origins])
+    fits = Fits(Smoothing(**kept["smoothing"]), Autoregression(**{**kept["autoregression"], "weights": tuple(kept["autoregression"]["weights"])}))
+    training = Parts.of(len(documents[0].values), 0.2).validation
+    assert len(origins) == kept["windows"] and sum(origin + 24 <= training for _, origin in origins) > kept["reference_windows"]
+    assert weighed == pytest.approx(weigh_anchors(plan.reference, fits, histories, truth, 24)), "each anchor alone, on those origins"
     assert kept["anchor"] == min(weighed, key=weighed.get), "the anchor that erred least over the training and validation parts"
-    assert (f"forecast the {kept['anchor_windows']} origins in the training and validation parts best ({weighed['reference']:.3f} "
-            "for the reference, ") in narrow.text()
-    fourteenth = {key: value for key, value in kept.items() if key not in ("anchor_errors", "anchor_windows")}
+    assert (f"forecast the {kept['windows']} origins in the training and validation parts best (in seasonal scales: "
+            f"{weighed['reference']:.3f} for the reference, ") in narrow.text()
+    fourteenth = {key: value for key, value in kept.items() if key != "anchor_errors"}
     (run.dir / FILE).write_text(json.dumps({**fourteenth, "floor": 3.0, "ceiling": None}))  # anchor chosen on validation
     [again] = forecast(run, ForecastConfig(horizon=24, num_samples=40, seed=0, device="cpu"))
     assert again.metadata["interval_floor"] != 3.0 and again.metadata["anchor_errors"] == weighed, "found again"
-    twelfth = {key: value for key, value in kept.items() if key not in ("autoregression", "autoregression_errors")}
+    twelfth = {key: value for key, value in fourteenth.items() if key not in ("autoregression", "autoregression_errors")}
     (run.dir / FILE).write_text(json.dumps({**twelfth, "floor": 3.0, "ceiling": None}))  # from before the autoregression
     [again] = forecast(run, ForecastConfig(horizon=24, num_samples=40, seed=0, device="cpu"))
     assert again.metadata["interval_floor"] != 3.0 and "autoregression" in json.loads((run.dir / FILE).read_text()), "found again"
@@ -344,6 +354,10 @@ def test_evaluate_and_forecast_apply_the_floor_kept_in_the_run(tmp_path):
     source.rename(tmp_path / "moved.csv")  # its sources gone: a calibration from before the share still holds
     [kept_older] = forecast(run, ForecastConfig(contexts=(context,), horizon=24, num_samples=40, seed=0, device="cpu"))
     assert kept_older.metadata["interval_floor"] == 3.0 and kept_older.metadata["toward_reference"] == 0.0
+    (run.dir / FILE).write_text(json.dumps({**fourteenth, "floor": 3.0, "ceiling": None, "toward_reference": 0.75}))
+    [kept_fourteenth] = forecast(run, ForecastConfig(contexts=(context,), horizon=24, num_samples=40, seed=0, device="cpu"))
+    assert kept_fourteenth.metadata["interval_floor"] == 3.0 and kept_fourteenth.metadata["toward_reference"] == 0.75
+    assert kept_fourteenth.metadata["anchor_errors"] == {}, "its anchor chosen on the validation part, and kept"
     (run.dir / FILE).write_text(json.dumps({**older, "floor": 0.0, "shrink": 0.5}))  # a band narrowed as no longer done
     [as_drawn] = forecast(run, ForecastConfig(contexts=(context,), horizon=24, num_samples=40, seed=0, device="cpu"))
     assert as_drawn.metadata["calibration_windows"] == 0 and as_drawn.metadata["interval_ceiling"] is None

@@ -35,9 +35,8 @@ from charmony.pipeline.series.autoregression import Autoregression, fit_autoregr
 from charmony.pipeline.series.history import Document
 from charmony.pipeline.series.metrics import INTERVAL, seasonal_scale
 from charmony.pipeline.series.paths import Drawing, draw_paths
-from charmony.pipeline.series.reference_share import (ANCHORS, SHARES, best_anchor, best_share, errors_by_share,
-                                                      reference_forecasts, scaled_error, share_origins, toward,
-                                                      validation_truth)
+from charmony.pipeline.series.reference_share import (ANCHORS, SHARES, choose, errors_by_share, reference_forecasts,
+                                                      scaled_error, share_origins, toward, validation_truth)
 from charmony.pipeline.series.smoothing import Smoothing, fit_smoothing
 from charmony.pipeline.series.target import Reference
 from charmony.pipeline.series.windows import Parts, WindowPlan, spread_evenly
@@ -92,9 +91,8 @@ class Calibration:
     smoothing_errors: tuple[float, ...] = ()  # on the validation origins, for each of SHARES toward it
     autoregression: Autoregression | None = None  # as fitted on the training part; None: no series long enough
     autoregression_errors: tuple[float, ...] = ()  # on the validation origins, for each of SHARES toward it
-    # each anchor's own error (in seasonal scales) on the `anchor_windows` training and validation origins that chose it
+    # each anchor's own error (in seasonal scales) on the `windows` training and validation origins, which chose it
     anchor_errors: dict[str, float] = field(default_factory=dict)
-    anchor_windows: int = 0
 
     @classmethod
     def of_json(cls, data: dict) -> Calibration:
@@ -110,12 +108,15 @@ class Calibration:
         ceiling = None if data["ceiling"] is None else float(data["ceiling"])
         if ceiling is not None and not ceiling >= 0:
             raise ValueError("a ceiling that calibration does not find")
+        if not isinstance(data["anchor_errors"], dict):
+            raise TypeError("anchor errors that are not a mapping")
         chosen_by = {str(anchor): float(error) for anchor, error in data["anchor_errors"].items()}
-        if not set(chosen_by) <= set(ANCHORS):
-            raise ValueError("an anchor that calibration does not weigh")
+        if (not set(chosen_by) <= set(ANCHORS) or not np.isfinite(list(chosen_by.values())).all()
+                or (chosen_by and data["anchor"] not in chosen_by)):
+            raise ValueError("anchor errors that calibration does not weigh")
         return cls(float(data["floor"]), int(data["windows"]), data["coverage"], Forecasts(**data["forecasts"]),
                    ceiling, share, int(data["reference_windows"]), errors, str(data["anchor"]),
-                   smoothing, smoothed, autoregression, regressed, chosen_by, int(data["anchor_windows"]))
+                   smoothing, smoothed, autoregression, regressed, chosen_by)
 
     def anchor_forecasts(self, reference: Reference, histories: list[np.ndarray], horizon: int) -> np.ndarray:
         """(histories, horizon): what the median moves toward after each history: the reference's, Holt-Winters' or
@@ -282,17 +283,24 @@ def calibrate(model, plan: WindowPlan, vocab: Vocabulary, documents: list[Docume
         training = [document.truth(0, Parts.of(len(document.values), holdout).validation)
                     for document in documents]  # missing values NaN, not filled
         fits = Fits(fit_smoothing(training, period), fit_autoregression(training, period))
-        scales = np.array([history_scale(history, period) for history in histories])
-        weighed = {anchor: scaled_error(found, truth, scales)
-                   for anchor, found in _anchors(plan.reference, fits, histories, horizon).items()}
-        chosen = _chosen_share(model, plan, vocab, documents, chosen_on, holdout, period,
-                               replace(chosen, anchor_errors=weighed, anchor_windows=len(origins)), fits, device)
+        weighed = weigh_anchors(plan.reference, fits, histories, truth, period)
+        chosen = _chosen_share(model, plan, vocab, documents, chosen_on, holdout, period, chosen, fits, weighed, device)
     paths, scales = _forecasts(model, plan, vocab, histories, period, forecasts, device)
     anchors = chosen.anchor_forecasts(plan.reference, histories, horizon)
     needs = needed(toward(paths, anchors, chosen.toward_reference), truth, scales)
     ceiling = band_ceiling(needs.ceilings)
     return replace(chosen, floor=band_floor(needs.floors) if ceiling is None else 0.0, windows=len(origins),
                    coverage=needs.held(), ceiling=ceiling)
+
+
+def weigh_anchors(reference: Reference, fits: Fits, histories: list[np.ndarray], truth: np.ndarray,
+                  period: int) -> dict[str, float]:
+    """Each anchor's own mean absolute error, in seasonal scales of each history, over the known values of `truth`
+    (histories, horizon) after `histories`; only those it could be scored on (`scaled_error`)."""
+    scales = np.array([history_scale(history, period) for history in histories])
+    found = {anchor: scaled_error(forecasts, truth, scales)
+             for anchor, forecasts in _anchors(reference, fits, histories, truth.shape[1]).items()}
+    return {anchor: error for anchor, error in found.items() if np.isfinite(error)}
 
 
 def _anchors(reference: Reference, fits: Fits, histories: list[np.ndarray], horizon: int) -> dict[str, np.ndarray]:
@@ -307,9 +315,10 @@ def _anchors(reference: Reference, fits: Fits, histories: list[np.ndarray], hori
 
 
 def _chosen_share(model, plan: WindowPlan, vocab: Vocabulary, documents: list[Document], chosen_on: list[tuple[int, int]],
-                  holdout: float, period: int, unfitted: Calibration, fits: Fits, device: torch.device) -> Calibration:
-    """`unfitted` (no band yet; its `anchor_errors` weighed) with the anchor that erred least there, and the share of
-    the way toward it that forecast the validation origins `chosen_on` best; each anchor's errors by share kept."""
+                  holdout: float, period: int, unfitted: Calibration, fits: Fits, weighed: dict[str, float],
+                  device: torch.device) -> Calibration:
+    """`unfitted` (no band yet) with the anchor that erred least as `weighed` (`weigh_anchors`), and the share of the
+    way toward it that forecast the validation origins `chosen_on` best; each anchor's errors by share kept."""
     horizon = unfitted.forecasts.horizon
     histories = _histories(documents, chosen_on)
     paths, scales = _forecasts(model, plan, vocab, histories, period, unfitted.forecasts, device)
@@ -318,12 +327,13 @@ def _chosen_share(model, plan: WindowPlan, vocab: Vocabulary, documents: list[Do
               for anchor, found in _anchors(plan.reference, fits, histories, horizon).items()}
     if all(np.isnan(found).all() for found in errors.values()):
         return unfitted
-    anchor = best_anchor(unfitted.anchor_errors)
+    anchor, share = choose(weighed, errors, len(chosen_on))
     listed = {name: tuple(float(error) for error in found) for name, found in errors.items()}
-    return replace(unfitted, toward_reference=best_share(errors[anchor], len(chosen_on)), reference_windows=len(chosen_on),
+    return replace(unfitted, toward_reference=share, reference_windows=len(chosen_on),
                    validation_errors=listed["reference"], anchor=anchor,
                    smoothing=fits.smoothing, smoothing_errors=listed.get("smoothing", ()),
-                   autoregression=fits.autoregression, autoregression_errors=listed.get("autoregression", ()))
+                   autoregression=fits.autoregression, autoregression_errors=listed.get("autoregression", ()),
+                   anchor_errors=weighed)
 
 
 def _histories(documents: list[Document], origins: list[tuple[int, int]]) -> list[np.ndarray]:
@@ -372,8 +382,7 @@ def _kept(data, before_share: bool = False) -> Calibration | None:
         if before_share and isinstance(data, dict):  # the share, its anchors and the ceiling were not found then
             older = ({"toward_reference": 0.0, "reference_windows": 0, "validation_errors": [], "anchor": "reference",
                       "smoothing": None, "smoothing_errors": [], "ceiling": None} if data.get("shrink", 1.0) == 1.0 else {})
-            data = {**older, "autoregression": None, "autoregression_errors": [], "anchor_errors": {}, "anchor_windows": 0,
-                    **data}
+            data = {**older, "autoregression": None, "autoregression_errors": [], "anchor_errors": {}, **data}
         return Calibration.of_json(data)
     except (KeyError, TypeError, ValueError):
         return None

@@ -90,15 +90,14 @@ def coverage_range(inside: np.ndarray, counts: np.ndarray, seed: int = 0) -> tup
     many windows as there are, with replacement, and its coverage is the share of their values inside the
     interval (`inside` and `counts`: per window, the values inside and the values scored). Windows are drawn
     whole, as the steps of one window err together; the range says how far the coverage of so few windows can
-    stray by chance (neighbouring windows overlap, so it is, if anything, too narrow). None for one window."""
-    if len(counts) < 2:
+    stray by chance (neighbouring windows overlap, so it is, if anything, too narrow). None where fewer than two
+    windows have a value scored."""
+    if (counts > 0).sum() < 2:
         return None
     drawn = np.random.default_rng(seed).integers(0, len(counts), size=(RESAMPLES, len(counts)))
     totals = counts[drawn].sum(axis=1)
-    shares = inside[drawn].sum(axis=1) / np.where(totals > 0, totals, 1)
-    if not (totals > 0).any():
-        return None
-    low, high = np.percentile(shares[totals > 0], RANGE)
+    scored = totals > 0  # a redraw of windows with no value scored has no coverage
+    low, high = np.percentile(inside[drawn].sum(axis=1)[scored] / totals[scored], RANGE)
     return float(low), float(high)
 
 

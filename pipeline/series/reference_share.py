@@ -11,7 +11,8 @@ training part, are two more forecasts the median may move toward. Which of the t
 depend on the model, so it is chosen on forecasts from up to 128 origins over the training and validation parts
 (the origins the band is calibrated on): the one that erred least there (the reference, then Holt-Winters, wins
 a tie); a choice made on the validation part alone rested on a few dozen origins (benchmarks/README.md, the
-fifteenth round). How far the median moves toward it does depend on the model, which has learned the training part: so forecasts from
+fifteenth round). Most of those origins lie in the training part, where Holt-Winters and the autoregression were
+fitted, so they are scored partly in-sample; the later half of the origins alone did no better there. How far the median moves toward it does depend on the model, which has learned the training part: so forecasts from
 origins in the validation part alone, scored on its values (after training's values, and before the held-out
 ones `evaluate` scores; best.pt was chosen on the same part), choose the share of the way: none, a quarter, a
 half, three quarters or all of it, whichever erred least there (the least share on a tie). A short series has
@@ -92,3 +93,11 @@ def best_share(errors: np.ndarray, origins: int) -> float:
     allowed = np.array(SHARES) >= (0.0 if origins >= SHARE_ORIGINS else HALF)
     found = np.where(np.isnan(errors) | ~allowed, np.inf, errors)
     return SHARES[int(np.argmin(found))] if np.isfinite(found).any() else 0.0
+
+
+def choose(weighed: dict[str, float], by_share: dict[str, np.ndarray], origins: int) -> tuple[str, float]:
+    """The anchor whose own forecasts erred least over the training and validation parts (`weighed`), and the share of
+    the way toward it whose forecasts erred least on the `origins` validation origins (`by_share`: each anchor's
+    `errors_by_share` there)."""
+    anchor = best_anchor(weighed)
+    return anchor, best_share(by_share[anchor], origins)

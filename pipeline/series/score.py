@@ -59,8 +59,8 @@ class ForecastScore:
     smoothing_errors: tuple[float, ...] = ()  # on the validation origins, for each share toward Holt-Winters
     autoregression: dict | None = None  # the autoregression's drift and weights; None where none was fitted
     autoregression_errors: tuple[float, ...] = ()  # on the validation origins, for each share toward it
-    anchor_errors: dict[str, float] = field(default_factory=dict)  # each anchor's own, in seasonal scales, ...
-    anchor_windows: int = 0  # ... on these training and validation origins, which chose the anchor
+    # each anchor's own error, in seasonal scales, on the calibration_windows origins, which chose the anchor
+    anchor_errors: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         """The figures as plain JSON, with the model's MAE and MASE as a share of each baseline's."""
@@ -97,15 +97,18 @@ class ForecastScore:
         targets = {"smoothing": Smoothing(**self.smoothing).text() if self.smoothing else "",
                    "autoregression": Autoregression(**self.autoregression).text() if self.autoregression else ""}
         target = targets.get(self.anchor) or f"its reference ({self.reference})"
-        moved = "kept as trained" if not self.toward_reference else f"moved {self.toward_reference:.0%} of the way to {target}"
         named = {"reference": "the reference", "smoothing": "Holt-Winters", "autoregression": "the autoregression"}
-        alone = [f"{errors[-1]:.3f} for {named[anchor]}" for anchor, errors in weighed.items() if errors]
+        moved = (f"kept as trained (none of the way to {named[self.anchor]})" if not self.toward_reference
+                 else f"moved {self.toward_reference:.0%} of the way to {target}")
+        alone = ", ".join(f"{errors[-1]:.3f} for {named[anchor]}" for anchor, errors in weighed.items() if errors)
+        among = "" if self.reference_windows >= SHARE_ORIGINS else f" of a half or more (fewer than {SHARE_ORIGINS} origins)"
+        share = (f"that share of the way forecast the {self.reference_windows} origins in the validation part best{among}: "
+                 f"{chosen:.3f} seasonal scales off there, against {first[0]:.3f} as trained (each alone there: {alone})")
+        if not self.anchor_errors:  # none could be scored
+            return f"the model's median {moved}; {share}"
         chose = ", ".join(f"{error:.3f} for {named[anchor]}" for anchor, error in self.anchor_errors.items())
-        among = "" if self.reference_windows >= SHARE_ORIGINS else f" of the shares from a half (fewer than {SHARE_ORIGINS})"
-        return (f"the model's median {moved}: {named[self.anchor]} forecast the {self.anchor_windows} origins in the "
-                f"training and validation parts best ({chose} seasonal scales off there), and that share of the way to "
-                f"it forecast the {self.reference_windows} origins in the validation part best{among} ({chosen:.3f} off "
-                f"there, against {first[0]:.3f} as trained; each alone there: {', '.join(alone)})")
+        return (f"the model's median {moved}: {named[self.anchor]} forecast the {self.calibration_windows} origins in "
+                f"the training and validation parts best (in seasonal scales: {chose}), and {share}")
 
 
 def _steps(count: int) -> str:
@@ -186,4 +189,4 @@ def score_forecasts(run: Run, config: ForecastScoreConfig) -> ForecastScore:
                          smoothing_errors=calibration.smoothing_errors,
                          autoregression=asdict(calibration.autoregression) if calibration.autoregression else None,
                          autoregression_errors=calibration.autoregression_errors,
-                         anchor_errors=calibration.anchor_errors, anchor_windows=calibration.anchor_windows)
+                         anchor_errors=calibration.anchor_errors)

@@ -4,8 +4,9 @@ The level, the trend and each place in the season are smoothed by their own weig
 damped further ahead (ETS(A,Ad,A), as forecasting textbooks and statsforecast's AutoETS call it). The
 weights are fitted on the training part of each series (with each calibration, always to the same weights), by the least one-step squared error
 (in each series' own seasonal scale) over a fixed grid, so the fit is quick, the same on every machine, and
-never reads a validation or held-out value. Validation origins then choose whether the model's median moves
-toward this forecast or toward the target's reference (`reference_share`).
+never reads a validation or held-out value. The training and validation parts then choose whether the model's
+median moves toward this forecast, the target's reference or an autoregression, and the validation part how far
+(`reference_share`).
 """
 
 from __future__ import annotations
