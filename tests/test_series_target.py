@@ -13,7 +13,7 @@ from charmony.corpora.series import SeriesCorpus
 from charmony.pipeline.data.prepare import prepare
 from charmony.pipeline.run.config import ForecastConfig, ForecastScoreConfig, PrepareConfig, TrainConfig
 from charmony.pipeline.run.folder import Run
-from charmony.pipeline.series.calibration import FILE, Fits, calibration_origins, weigh_anchors
+from charmony.pipeline.series.calibration import FILE, Fits, anchor_candidates, calibration_origins, history_scale, weigh_anchors
 from charmony.pipeline.series.forecast import forecast, series_corpus
 from charmony.pipeline.series.history import held_out_documents, window_plan
 from charmony.pipeline.series.score import score_forecasts
@@ -321,7 +321,9 @@ def test_evaluate_and_forecast_apply_the_floor_kept_in_the_run(tmp_path):
     fits = Fits(Smoothing(**kept["smoothing"]), Autoregression(**{**kept["autoregression"], "weights": tuple(kept["autoregression"]["weights"])}))
     training = Parts.of(len(documents[0].values), 0.2).validation
     assert len(origins) == kept["windows"] and sum(origin + 24 <= training for _, origin in origins) > kept["reference_windows"]
-    assert weighed == pytest.approx(weigh_anchors(plan.reference, fits, histories, truth, 24)), "each anchor alone, on those origins"
+    scales = np.array([history_scale(history, 24) for history in histories])
+    candidates = anchor_candidates(plan.reference, fits, histories, 24)
+    assert weighed == pytest.approx(weigh_anchors(candidates, truth, scales)), "each anchor alone, on those origins"
     assert kept["anchor"] == min(weighed, key=weighed.get), "the anchor that erred least over the training and validation parts"
     assert (f"forecast the {kept['windows']} origins in the training and validation parts best (in seasonal scales: "
             f"{weighed['reference']:.3f} for the reference, ") in narrow.text()

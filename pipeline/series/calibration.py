@@ -276,34 +276,38 @@ def calibrate(model, plan: WindowPlan, vocab: Vocabulary, documents: list[Docume
     origins = calibration_origins(documents, holdout, horizon, history)
     if not origins:
         return chosen
-    histories = _histories(documents, origins)
+    histories, chosen_on = _histories(documents, origins), share_origins(documents, holdout, history)
     truth = np.stack([documents[index].truth(origin, origin + horizon) for index, origin in origins])
-    chosen_on = share_origins(documents, holdout, history)
+    scales = _scales(histories, period)
+    fits = _fitted(documents, holdout, period) if chosen_on else Fits(None, None)
+    candidates = anchor_candidates(plan.reference, fits, histories, horizon)
     if chosen_on:
-        training = [document.truth(0, Parts.of(len(document.values), holdout).validation)
-                    for document in documents]  # missing values NaN, not filled
-        fits = Fits(fit_smoothing(training, period), fit_autoregression(training, period))
-        weighed = weigh_anchors(plan.reference, fits, histories, truth, period)
+        weighed = weigh_anchors(candidates, truth, scales)
         chosen = _chosen_share(model, plan, vocab, documents, chosen_on, holdout, period, chosen, fits, weighed, device)
-    paths, scales = _forecasts(model, plan, vocab, histories, period, forecasts, device)
-    anchors = chosen.anchor_forecasts(plan.reference, histories, horizon)
+    paths = _forecasts(model, plan, vocab, histories, forecasts, device)
+    anchors = candidates[chosen.anchor]  # the anchor's forecasts, as `Calibration.anchor_forecasts` makes them
     needs = needed(toward(paths, anchors, chosen.toward_reference), truth, scales)
     ceiling = band_ceiling(needs.ceilings)
     return replace(chosen, floor=band_floor(needs.floors) if ceiling is None else 0.0, windows=len(origins),
                    coverage=needs.held(), ceiling=ceiling)
 
 
-def weigh_anchors(reference: Reference, fits: Fits, histories: list[np.ndarray], truth: np.ndarray,
-                  period: int) -> dict[str, float]:
-    """Each anchor's own mean absolute error, in seasonal scales of each history, over the known values of `truth`
-    (histories, horizon) after `histories`; only those it could be scored on (`scaled_error`)."""
-    scales = np.array([history_scale(history, period) for history in histories])
-    found = {anchor: scaled_error(forecasts, truth, scales)
-             for anchor, forecasts in _anchors(reference, fits, histories, truth.shape[1]).items()}
+def _fitted(documents: list[Document], holdout: float, period: int) -> Fits:
+    """Holt-Winters and the autoregression fitted on the training parts of `documents` (missing values NaN, not
+    filled)."""
+    training = [document.truth(0, Parts.of(len(document.values), holdout).validation) for document in documents]
+    return Fits(fit_smoothing(training, period), fit_autoregression(training, period))
+
+
+def weigh_anchors(candidates: dict[str, np.ndarray], truth: np.ndarray, scales: np.ndarray) -> dict[str, float]:
+    """Each anchor's own mean absolute error (`candidates`: its forecasts, `anchor_candidates`) against `truth`
+    (histories, horizon), in the seasonal `scales` of each history; only those it could be scored on
+    (`scaled_error`)."""
+    found = {anchor: scaled_error(forecasts, truth, scales) for anchor, forecasts in candidates.items()}
     return {anchor: error for anchor, error in found.items() if np.isfinite(error)}
 
 
-def _anchors(reference: Reference, fits: Fits, histories: list[np.ndarray], horizon: int) -> dict[str, np.ndarray]:
+def anchor_candidates(reference: Reference, fits: Fits, histories: list[np.ndarray], horizon: int) -> dict[str, np.ndarray]:
     """Each anchor's forecasts (histories, horizon) after `histories`: the reference's, and Holt-Winters' and the
     autoregression's where they were fitted (the autoregression only for a horizon it holds for)."""
     found = {"reference": reference_forecasts(reference, histories, horizon)}
@@ -321,10 +325,10 @@ def _chosen_share(model, plan: WindowPlan, vocab: Vocabulary, documents: list[Do
     way toward it that forecast the validation origins `chosen_on` best; each anchor's errors by share kept."""
     horizon = unfitted.forecasts.horizon
     histories = _histories(documents, chosen_on)
-    paths, scales = _forecasts(model, plan, vocab, histories, period, unfitted.forecasts, device)
+    paths, scales = _forecasts(model, plan, vocab, histories, unfitted.forecasts, device), _scales(histories, period)
     medians, truth = np.median(paths, axis=1), validation_truth(documents, chosen_on, horizon, holdout)
     errors = {anchor: errors_by_share(medians, found, truth, scales)
-              for anchor, found in _anchors(plan.reference, fits, histories, horizon).items()}
+              for anchor, found in anchor_candidates(plan.reference, fits, histories, horizon).items()}
     if all(np.isnan(found).all() for found in errors.values()):
         return unfitted
     anchor, share = choose(weighed, errors, len(chosen_on))
@@ -341,11 +345,16 @@ def _histories(documents: list[Document], origins: list[tuple[int, int]]) -> lis
     return [documents[index].values[:origin] for index, origin in origins]
 
 
-def _forecasts(model, plan: WindowPlan, vocab: Vocabulary, histories: list[np.ndarray], period: int, forecasts: Forecasts,
-               device: torch.device) -> tuple[np.ndarray, np.ndarray]:
-    """(paths, seasonal scales) of forecasts after `histories`, drawn from calibration's own generator."""
+def _forecasts(model, plan: WindowPlan, vocab: Vocabulary, histories: list[np.ndarray], forecasts: Forecasts,
+               device: torch.device) -> np.ndarray:
+    """Paths (histories, samples, horizon) of forecasts after `histories`, drawn from calibration's own generator."""
     how = Drawing(SAMPLES, forecasts.horizon, forecasts.temperature, torch.Generator(device=device).manual_seed(SEED), device)
-    return draw_paths(model, plan, vocab, histories, how), np.array([history_scale(history, period) for history in histories])
+    return draw_paths(model, plan, vocab, histories, how)
+
+
+def _scales(histories: list[np.ndarray], period: int) -> np.ndarray:
+    """The seasonal scale of each history (`history_scale`)."""
+    return np.array([history_scale(history, period) for history in histories])
 
 
 def run_calibration(run: Run, model, plan: WindowPlan, forecasts: Forecasts, documents: Callable[[], list[Document]],

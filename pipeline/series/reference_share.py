@@ -12,8 +12,9 @@ depend on the model, so it is chosen on forecasts from up to 128 origins over th
 (the origins the band is calibrated on): the one that erred least there (the reference, then Holt-Winters, wins
 a tie); a choice made on the validation part alone rested on a few dozen origins (benchmarks/README.md, the
 fifteenth round). Most of those origins lie in the training part, where Holt-Winters and the autoregression were
-fitted, so they are scored partly in-sample; the later half of the origins alone did no better there. How far the median moves toward it does depend on the model, which has learned the training part: so forecasts from
-origins in the validation part alone, scored on its values (after training's values, and before the held-out
+fitted, so they are scored partly in-sample; the later half of the origins alone did no better there. How far the
+median moves toward it does depend on the model, which has learned the training part: so forecasts from origins
+in the validation part alone, scored on its values (after training's values, and before the held-out
 ones `evaluate` scores; best.pt was chosen on the same part), choose the share of the way: none, a quarter, a
 half, three quarters or all of it, whichever erred least there (the least share on a tie). A short series has
 only a few validation origins, too few to trust the model's median over the anchor's: there the share is at least
