@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> None:
                 maes.append(model.mae)
                 others = ", ".join(f"{key} {value.mase:.3f}" for key, value in figures.items() if key != "model" and value.mase is not None)
                 score = found["score"]
-                likely = "{:.0%}-{:.0%} over resampled origins".format(*model.coverage_range) if model.coverage_range else "one origin"
+                likely = "{:.0%}-{:.0%} over resampled origins".format(*model.coverage_range) if model.coverage_range else "too few origins for a range"
                 before = "n/a" if score.uncalibrated_coverage is None else f"{score.uncalibrated_coverage:.0%}"
                 band = (f"band at most {score.interval_ceiling:.2f} seasonal scales" if score.interval_ceiling is not None
                         else f"band at least {score.interval_floor:.2f} seasonal scales")
