@@ -8,7 +8,8 @@ before that), train the `forecast` recipe for at most --minutes on one thread, a
 per series and seed, the model's MASE, CRPS and 80% coverage beside each seasonal naive's MASE, then the
 seeds' spread of the model's MAE and the time of one rolling evaluation. The real series come from
 statsmodels' datasets, statsforecast's AirPassengers and pmdarima's bundled series (installed, never
-downloaded); a series whose package is missing is skipped.
+downloaded); a series whose package is missing is skipped. `fertility` is one file of 192 yearly series, read
+and trained together as one run, scored over all of their held-out parts.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import csv
 import importlib.util
+import io
 import shutil
 import tempfile
 import time
@@ -43,7 +45,7 @@ class RealSeries:
 
     name: str
     periods: tuple[int, ...]
-    load: Callable[[], np.ndarray]
+    load: Callable[[], np.ndarray | dict[str, np.ndarray]]  # one series, or several as named columns of one file
     package: str = "statsmodels"
 
 
@@ -123,6 +125,15 @@ def _google() -> np.ndarray:
     return np.asarray(np.load(cbook.get_sample_data("goog.npz", asfileobj=False))["price_data"]["adj_close"], dtype=float)
 
 
+def _fertility() -> dict[str, np.ndarray]:
+    """Births per woman, yearly 1960-2013, in each of the 192 countries of statsmodels' `fertility` (World Bank) known
+    every year to 2011: one column a country, whose last two years (2012 and 2013) are empty, as the file has them."""
+    from statsmodels.datasets import fertility
+    data = fertility.load_pandas().data.set_index("Country Name").loc[:, "1960":"2013"]
+    known = data.loc[:, "1960":"2011"].notna().all(axis=1)
+    return {str(country): row.to_numpy(dtype=float) for country, row in data[known].iterrows()}
+
+
 def _pmdarima(name: str) -> Callable[[], np.ndarray]:
     """A series pmdarima ships inside its package (its loaders that download are not used)."""
     def load() -> np.ndarray:
@@ -179,17 +190,31 @@ SERIES = {
     "ibm": RealSeries("ibm", (12,), _stock("IBM"), package="matplotlib"),  # IBM's share price, monthly
     "goog": RealSeries("goog", (5,), _google, package="matplotlib"),  # trading days: a week of 5
     "money-dk": RealSeries("money-dk", (4,), _danish("lrm")),  # Denmark's real money (log), quarterly, 55 values
+    # added in the sixteenth round, tried as a user would, and scored once: 192 short series read together
+    "fertility": RealSeries("fertility", (1,), _fertility),
 }
 
 
-def run_one(folder: Path, series: RealSeries, values: np.ndarray, seed: int, minutes: float, mstl: bool,
-            changes: dict, options: dict) -> dict:
-    """Prepare, train and score one series for one seed; its figures."""
+def write_csv(path: Path, values: np.ndarray | dict[str, np.ndarray]) -> dict[str, str]:
+    """The series as a CSV file (a missing value an empty cell), and the `--option column=` that reads every column."""
+    columns = values if isinstance(values, dict) else {"value": values}
+    with path.open("w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(columns)
+        writer.writerows(zip(*(["" if np.isnan(value) else f"{value:.6g}" for value in column] for column in columns.values())))
+    named = io.StringIO()
+    csv.writer(named).writerow(columns)
+    return {"column": named.getvalue().strip()}
+
+
+def run_one(folder: Path, series: RealSeries, values: np.ndarray | dict[str, np.ndarray], seed: int, minutes: float,
+            mstl: bool, changes: dict, options: dict) -> dict:
+    """Prepare, train and score one series (or one file of several) for one seed; its figures."""
     source = folder / f"{series.name}.csv"
-    source.write_text("value\n" + "\n".join(f"{value:.6g}" for value in values) + "\n")
+    columns = write_csv(source, values)
     run = Run(folder / "runs" / f"{series.name}-{seed}")
     periods = ",".join(map(str, series.periods))
-    prepare(run, PrepareConfig("series", (source,), options={"period": periods, **options}))
+    prepare(run, PrepareConfig("series", (source,), options={"period": periods, **columns, **options}))
     settings = apply_recipe(get_corpus("series").recipe("forecast"), changes)
     config = TrainConfig().with_settings(**settings).with_settings(max_minutes=minutes, device="cpu", threads=1, seed=seed)
     started = time.perf_counter()
@@ -232,6 +257,8 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"{name}: skipped, {series.package} is not installed")
                 continue
             values = series.load()
+            size = (f"{len(values):,} series of {len(next(iter(values.values()))):,} values" if isinstance(values, dict)
+                    else f"{len(values):,} values")
             maes = []
             for seed in seeds:
                 found = run_one(folder, series, values, seed, args.minutes, mstl and max(series.periods) > 1, changes, options)
@@ -244,7 +271,7 @@ def main(argv: list[str] | None = None) -> None:
                 before = "n/a" if score.uncalibrated_coverage is None else f"{score.uncalibrated_coverage:.0%}"
                 band = (f"band at most {score.interval_ceiling:.2f} seasonal scales" if score.interval_ceiling is not None
                         else f"band at least {score.interval_floor:.2f} seasonal scales")
-                print(f"{name} ({len(values):,} values, periods {series.periods}) seed {seed}: {found['steps']} steps in "
+                print(f"{name} ({size}, periods {series.periods}) seed {seed}: {found['steps']} steps in "
                       f"{found['train_s'] / 60:.1f} min; step {score.step} chosen; median moved {score.toward_reference:.0%} "
                       f"toward {ANCHOR_NAMES[score.anchor]}; model MASE {model.mase:.3f}, "
                       f"CRPS {model.crps:.4g}, 80% coverage {model.coverage:.0%} ({likely}; {band}, "

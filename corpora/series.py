@@ -35,8 +35,9 @@ class SeriesCorpus(SeriesCorpusBase):
                        ema_decay=0.99, warmup_steps=50, max_steps=20000, max_minutes=5, eval_every=25, patience=80, save_every=250),
     }
     options = {
-        "column": "the CSV column(s) to read, comma-separated (default: the first numeric column that is not a label: "
-                  "not the time column, one named year, month, day, ..., or an unnamed first column)",
+        "column": "the CSV column(s) to read, comma-separated, a name with a comma in double quotes (default: the "
+                  "first numeric column that is not a label: not the time column, one named year, month, day, ..., or "
+                  "an unnamed first column)",
         "time": "the CSV's time column, whose times must increase; it is left out of the values "
                 "(default: a column named time, date, datetime, timestamp or ds)",
         "scale": "mean (default: divide each window by its context's mean absolute value), minmax (map its "
@@ -76,7 +77,8 @@ class SeriesCorpus(SeriesCorpusBase):
             raise CorpusError("--option days and seed shape the generated series; leave them out with --source")
         if not sources:
             return [Series("household load (kW)", household_load(settings.days, settings.seed))]
-        return [Series(column.name, column.values, path, column.missing, column.spacing) for path in expand(sources, "*")
+        return [Series(column.name, column.values, path, column.missing, column.spacing, column.trimmed)
+                for path in expand(sources, "*")
                 for column in read_columns(path, settings.columns or None, settings.time)]
 
 

@@ -1,4 +1,5 @@
 import csv
+from collections import Counter
 import json
 import re
 from pathlib import Path
@@ -11,7 +12,7 @@ from charmony.corpora.household_load import household_load
 from charmony.corpora.series import SeriesCorpus
 from charmony.pipeline.series.settings import SeriesOptions
 from charmony.pipeline.series.csv_columns import read_columns
-from charmony.pipeline.series.values import Bins, Scaling, dequantise, mae, mse, persistence, seasonal_persistence
+from charmony.pipeline.series.values import Bins, Scaling, Series, dequantise, mae, mse, persistence, seasonal_persistence
 from charmony.pipeline.plugin.corpus import CorpusWarning
 from charmony.pipeline.system.errors import ConfigError, CorpusError, RunError
 from charmony.pipeline.run.config import ForecastConfig
@@ -27,7 +28,7 @@ from charmony.pipeline.run.folder import Run
 from charmony.pipeline.run.config import TrainConfig
 from charmony.pipeline.training.train import train
 from charmony.pipeline.series.windows import (
-    MIN_TOKENS, VALIDATION_WINDOWS, Parts, augment, training_starts, validation_origins,
+    MIN_TOKENS, VALIDATION_WINDOWS, Parts, augment, training_starts, validation_origins, windows,
 )
 
 FORECAST_TRAIN = TrainConfig().with_settings(layers=1, hidden=48, embedding=16, seq_len=48, batch_size=8, lr=1e-2, max_steps=200,
@@ -88,7 +89,7 @@ def test_the_uci_layout_reads_with_decimal_commas(tmp_path):
     with pytest.warns(CorpusWarning, match=r"column 'MT_002' misses 1 of its 3 values"):
         first, second = read_columns(path, ("MT_001", "MT_002"))
     assert first.values.tolist() == [0.0, 1.25, 2.0] and first.missing is None
-    assert second.values.tolist() == [2.5, 3.0, 3.0] and second.missing.tolist() == [False, False, True]
+    assert second.values.tolist() == [2.5, 3.0] and second.missing is None, "its missing last value left out"
     assert read_columns(path, None)[0].name == "MT_001", "the first numeric column by default"
 
 
@@ -97,8 +98,8 @@ def test_nan_and_empty_cells_are_filled_at_their_place_and_counted(tmp_path):
     path.write_text("time,load\n1,0.5\n2,\n3,NaN\n4,0.8\n5,nan\n")
     with pytest.warns(CorpusWarning, match="column 'load' misses 3 of its 5 values"):
         (column,) = read_columns(path, None)
-    assert column.values.tolist() == pytest.approx([0.5, 0.6, 0.7, 0.8, 0.8])
-    assert column.missing.tolist() == [False, True, True, False, True]
+    assert column.values.tolist() == pytest.approx([0.5, 0.6, 0.7, 0.8]), "the last, missing, left out"
+    assert column.missing.tolist() == [False, True, True, False]
 
 
 @pytest.mark.parametrize(("cell", "shown"), [
@@ -236,6 +237,26 @@ def test_documents_are_windows_of_value_tokens_before_the_held_out_part():
         list(corpus.documents([], {"scale": "log"}))
     with pytest.raises(CorpusError, match="too few for windows"):
         list(corpus.documents([], {"days": "1", "holdout": "0.5"}))
+
+
+def test_short_series_share_the_corpus_minimum_of_training_windows():
+    settings, random = SeriesOptions.parse({"period": "4"}), np.random.default_rng(0)
+    short = [Series(f"s{index}", 10 + random.normal(size=60), None) for index in range(8)]
+    long = Series("long", 10 + random.normal(size=60_000), None)
+
+    def drawn(all_series):
+        return Counter(window.series for window in windows(all_series, settings, 20, 4) if window.split == "train")
+
+    def training(series):
+        return Parts.of(len(series.values), settings.holdout).validation
+
+    alone, together = drawn(short[:1]), drawn(short)
+    assert sum(alone.values()) == -(-MIN_TOKENS // 24), "one short series: the minimum, in windows of 24 values"
+    assert sorted(together) == list(range(8)) and abs(sum(together.values()) - sum(alone.values())) <= 8, \
+        "eight share it: as many windows in all, not eight times as many"
+    mixed = drawn([short[0], long])
+    assert mixed[1] == -(-4 * training(long) // 24), "a long series: its training values four times over, beyond its share"
+    assert mixed[0] == -(-4 * training(short[0]) // 24) < alone[0] / 100, "a short one beside it: its small share"
 
 
 def test_windows_never_read_the_validation_or_held_out_part():

@@ -1,5 +1,6 @@
 """Series input and output: missing values kept at their time, the time column, bad input in one line, the chart."""
 
+import json
 import re
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -13,6 +14,7 @@ from assertions import assert_user_error
 from charmony.corpora.series import SeriesCorpus
 from charmony.pipeline.data.prepare import prepare
 from charmony.pipeline.plugin.corpus import CorpusWarning
+from charmony.pipeline.plugin.options import list_option
 from charmony.pipeline.run.config import ForecastScoreConfig, PrepareConfig, TrainConfig
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.series.csv_columns import read_columns
@@ -22,7 +24,7 @@ from charmony.pipeline.series.metrics import Figures
 from charmony.pipeline.series.score import score_forecasts
 from charmony.pipeline.series.svg import forecast_svg
 from charmony.pipeline.series.ticks import round_ticks
-from charmony.pipeline.system.errors import CorpusError
+from charmony.pipeline.system.errors import ConfigError, CorpusError
 from charmony.pipeline.training.train import train
 
 SEASON = [10.0, 20.0, 30.0, 40.0]
@@ -72,8 +74,51 @@ def test_a_row_too_short_and_a_missing_cell_both_count(tmp_path):
         warnings.simplefilter("always")
         first, second = read_columns(path, ("a", "b"))
     assert first.missing.tolist() == [False, False, True, False] and second.missing.tolist() == [False, True, False, False]
-    assert sorted(str(w.message).split(": ", 1)[1][:30] for w in caught) == ["column 'a' misses 1 of its 4 v",
-                                                                          "column 'b' misses 1 of its 4 v"]
+    (message,) = [str(w.message) for w in caught]
+    assert message.split(": ", 1)[1].startswith("columns 'a' and 'b' each miss 1 of their 4 values"), "one warning a file"
+
+
+def test_missing_values_at_the_ends_are_left_out_so_a_series_ends_with_its_last_number(tmp_path):
+    path = tmp_path / "rates.csv"
+    rows = [("", "1"), ("NaN", "2"), ("3", "3"), ("", "4"), ("5", "5"), ("6", ""), ("", ""), ("", "8")]
+    path.write_text("year,a,b\n" + "".join(f"{1990 + i},{x},{y}\n" for i, (x, y) in enumerate(rows)))
+    with pytest.warns(CorpusWarning) as caught:
+        first, second = read_columns(path, ("a", "b"))
+    assert first.values.tolist() == [3.0, 4.0, 5.0, 6.0] and first.missing.tolist() == [False, True, False, False]
+    assert second.values.tolist() == [1, 2, 3, 4, 5, 6, 7, 8] and second.missing.tolist() == [False] * 5 + [True] * 2 + [False]
+    (message,) = [str(w.message) for w in caught]
+    assert ("column 'a' misses 5 of its 8 values (empty or NaN cells, blank lines): 1 between numbers filled in by linear "
+            "interpolation between their neighbours and never scored; 4 before the first number or after the last left "
+            "out") in message
+    assert "column 'b' misses 2 of its 8 values (empty or NaN cells, blank lines): 2 between numbers filled" in message
+
+
+def test_columns_missing_alike_share_one_clause_of_one_warning(tmp_path):
+    path = tmp_path / "wide.csv"
+    names = [f"c{i}" for i in range(6)]
+    lines = [",".join(names)] + [",".join("" if row == 9 or (name == "c5" and row == 3) else str(row + 1) for name in names)
+                                 for row in range(10)]
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.warns(CorpusWarning) as caught:
+        columns = read_columns(path, tuple(names))
+    (message,) = [str(w.message) for w in caught]
+    assert "columns 'c0', 'c1', 'c2' and 2 more each miss 1 of their 10 values" in message, message
+    assert "column 'c5' misses 2 of its 10 values" in message
+    assert [len(column.values) for column in columns] == [9] * 6
+
+
+def test_a_column_whose_name_holds_a_comma_is_named_in_double_quotes(invoke, tmp_path):
+    text = 'year,"Bahamas, The",Chile\n' + "".join(f"{1960 + i},{i % 3 + 1},{i % 4 + 2}\n" for i in range(40))
+    path = tmp_path / "load.csv"
+    path.write_text(text)
+    (column, other) = read_columns(path, list_option({"column": '"Bahamas, The", Chile'}, "column"))
+    assert column.name == "Bahamas, The" and column.values[:4].tolist() == [1, 2, 3, 1] and other.name == "Chile"
+    result, run = prepared(invoke, tmp_path, text, "column=Bahamas")
+    assert_user_error(result, "has no column 'Bahamas'; its columns: year, \"Bahamas, The\", Chile; a name with a comma "
+                              "goes in double quotes: --option 'column=\"Bahamas, The\"'")
+    result, run = prepared(invoke, tmp_path, text, 'column="Bahamas, The')
+    assert_user_error(result, "double quotes must enclose a whole name")
+    assert not run.exists()
 
 
 def test_figures_never_count_a_forecast_of_a_missing_value():
@@ -95,7 +140,7 @@ def test_evaluate_scores_nothing_against_missing_held_out_values(tmp_path):
     cells = [str(v) for v in values]
     for gap in (170, 171, 185):
         cells[gap] = ""
-    cells[199] = "NaN"  # a blank last line would be no row at all
+    cells[198] = "NaN"
     path = tmp_path / "load.csv"
     path.write_text("load\n" + "\n".join(cells) + "\n")
     run = Run(tmp_path / "runs" / "gaps")
@@ -105,13 +150,34 @@ def test_evaluate_scores_nothing_against_missing_held_out_values(tmp_path):
                                                eval_every=1, save_every=1, log_every=1, warmup_steps=0, device="cpu"))
         score = score_forecasts(run, ForecastScoreConfig(num_samples=2, horizon=4, device="cpu"))
     origins = range(160, 197, 4)  # the held-out part: the last 20% (--option holdout), from value 160
-    missing = {170, 171, 185, 199}
+    missing = {170, 171, 185, 198}
     filled = np.array(values)
     filled[170], filled[171] = np.interp([170, 171], [169, 172], [values[169], values[172]])
-    filled[185], filled[199] = (values[184] + values[186]) / 2, values[198]
+    filled[185], filled[198] = (values[184] + values[186]) / 2, (values[197] + values[199]) / 2
     errors = [abs(filled[o - 1] - values[o + k]) for o in origins for k in range(4) if o + k not in missing]
     assert score.windows == len(origins)
     assert score.figures["persistence"].mae == pytest.approx(np.mean(errors)), "the filled history, only real truth"
+
+
+def test_a_run_whose_series_would_read_another_length_is_prepared_again(tmp_path):
+    cells = [str(SEASON[i % 4] + i / 100) for i in range(120)] + ["", "NaN"]
+    path = tmp_path / "load.csv"
+    path.write_text("load\n" + "\n".join(cells) + "\n")
+    run = Run(tmp_path / "runs" / "ends")
+    how = ForecastScoreConfig(num_samples=2, horizon=4, device="cpu")
+    with pytest.warns(CorpusWarning, match="2 before the first number or after the last left out"):
+        prepare(run, PrepareConfig("series", [path], options={"period": "4", "bins": "16"}))
+        train(run, TrainConfig().with_settings(layers=1, hidden=8, embedding=4, seq_len=8, batch_size=2, max_steps=1,
+                                               eval_every=1, save_every=1, log_every=1, warmup_steps=0, device="cpu"))
+        assert score_forecasts(run, how).windows == 6, "a run prepared now scores"
+    profile = json.loads(run.profile_path.read_text())
+    assert profile["lengths"] == [120]
+    for lengths, message in ((None, "was prepared when missing values at a series' ends were filled in"),
+                             ([122], "read 1 series of 120 values, where prepare read 1 series of 122 values")):
+        run.profile_path.write_text(json.dumps({**{k: v for k, v in profile.items() if k != "lengths"},
+                                                **({"lengths": lengths} if lengths else {})}))
+        with pytest.warns(CorpusWarning), pytest.raises(ConfigError, match=message):
+            score_forecasts(run, how)
 
 
 def prepared(invoke, tmp_path, text, *options):

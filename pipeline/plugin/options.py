@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Mapping
 from typing import overload
 
@@ -40,7 +41,13 @@ def choice_option(options: Mapping[str, str], key: str, choices: tuple[str, ...]
 
 
 def list_option(options: Mapping[str, str], key: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
-    """The comma-separated names given as `key`, or `default` when it is not given."""
+    """The comma-separated names given as `key`, a name that holds a comma in double quotes (as in a CSV row), or
+    `default` when it is not given."""
     if key not in options:
         return default
-    return tuple(part.strip() for part in options[key].split(",") if part.strip())
+    try:
+        parts = next(csv.reader([options[key]], skipinitialspace=True, strict=True))
+    except (csv.Error, StopIteration):
+        raise CorpusError(f"--option {key}={options[key]}: double quotes must enclose a whole name; put a name "
+                          'that holds a comma in them, as "like, this"') from None
+    return tuple(part.strip() for part in parts if part.strip())

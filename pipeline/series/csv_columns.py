@@ -2,7 +2,8 @@
 
 The UCI ElectricityLoadDiagrams20112014 file reads as it is: `;`-separated, decimal commas, a
 timestamp column and one column per client. A missing value (an empty or NaN cell, a row too short,
-a blank line between rows) keeps its row's place in time: it is filled in (series/gaps.py) and marked.
+a blank line between rows) keeps its row's place in time: it is filled in (series/gaps.py) and marked;
+those before a column's first number or after its last are left out.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import numpy as np
 
 from charmony.pipeline.plugin.corpus import CorpusWarning
 from charmony.pipeline.series.csv_cells import cell_number, shortened
-from charmony.pipeline.series.gaps import FILLING, fill_gaps
+from charmony.pipeline.series.gaps import fill_gaps, known_span, missing_text
 from charmony.pipeline.series.time_column import Spacing, TimeColumn, TimeOrder, find_time_column, label_columns
 from charmony.pipeline.series.values import VALUE_LIMIT, out_of_range
 from charmony.pipeline.system.errors import CorpusError
@@ -31,13 +32,15 @@ LINES_BYTES = 1 << 20  # read at a time: each line of a piece is a Python string
 
 @dataclass(frozen=True)
 class Column:
-    """One numeric column's values, one per data row in file order, its missing values filled in."""
+    """One numeric column's values, one per data row in file order from its first number to its last, its missing
+    values between them filled in."""
 
     name: str
     values: np.ndarray
     source: Path
     missing: np.ndarray | None = None  # True where the row had no value (filled in `values`); None: none had
     spacing: Spacing | None = None  # how far apart the rows are, by the time column, where that suggests a season
+    trimmed: int = 0  # missing values left out before the first number and after the last
 
 
 def _lines(path: Path) -> Iterator[str]:
@@ -71,6 +74,17 @@ def _numeric(names: list[str], first_row: list[str], decimal_comma: bool, time: 
             and cell_number(first_row[index] if index < len(first_row) else "", decimal_comma) is not None]
 
 
+def listed(names: list[str]) -> str:
+    """Column names as `--option column=` takes them: comma-separated, each with a comma in double quotes."""
+    return ", ".join(f'"{name}"' if "," in name else name for name in names)
+
+
+def _quoting(names: list[str]) -> str:
+    """Where a column's name holds a comma, how to name it."""
+    comma = next((name for name in names if "," in name), None)
+    return f"; a name with a comma goes in double quotes: --option 'column=\"{comma}\"'" if comma else ""
+
+
 def read_columns(path: Path, wanted: tuple[str, ...] | None, time: str = "") -> list[Column]:
     """The columns named `wanted` (default: the first numeric one that is not a label: the time column, one named
     like a part of a calendar, or an unnamed first column) of a CSV file.
@@ -78,7 +92,8 @@ def read_columns(path: Path, wanted: tuple[str, ...] | None, time: str = "") -> 
     A CorpusError, naming the file's columns, for a name it lacks, a column that is not numeric or holds
     no number, or a file without a numeric column; a CorpusError naming the data row for an infinite cell or
     one beyond VALUE_LIMIT (they would swamp the scaling), and for a time column (`time`, or one named like
-    a time) that does not increase. Missing values are filled in, with one warning per column.
+    a time) that does not increase. Missing values between numbers are filled in, those at the ends left out,
+    with one warning for the file.
     """
     lines = _row_lines(path)
     first = next(lines, None)
@@ -102,14 +117,14 @@ def read_columns(path: Path, wanted: tuple[str, ...] | None, time: str = "") -> 
     if not numeric and found is not None and not found.strict:  # a label is the only number: it is the values
         found = None
         numeric = _numeric(names, first_row, decimal_comma, found)
-    listing = ", ".join(names)
+    listing = listed(names)
     if not numeric:
         raise CorpusError(f"{path} has no numeric column; its columns: {listing}")
     unlabelled = [name for name in numeric if names.index(name) not in labels]
     chosen = list(wanted) if wanted else unlabelled[:1] or numeric[:1]
     for name in chosen:
         if name not in names:
-            raise CorpusError(f"{path} has no column {name!r}; its columns: {listing}")
+            raise CorpusError(f"{path} has no column {name!r}; its columns: {listing}{_quoting(names)}")
     indices = [names.index(name) for name in chosen]
     values = [array("d") for _ in chosen]  # 8 bytes a value, where a list of floats takes 32
     order = TimeOrder(path, names[found.index], decimal_comma, found.strict) if found else None
@@ -123,7 +138,7 @@ def read_columns(path: Path, wanted: tuple[str, ...] | None, time: str = "") -> 
             if number is None:
                 raise CorpusError(
                     f"{path}: column {chosen[slot]!r} is not numeric (data row {line}: {shortened(row[index])}); "
-                    f"its numeric columns: {', '.join(numeric)}"
+                    f"its numeric columns: {listed(numeric)}"
                 )
             if out_of_range(number):
                 raise CorpusError(
@@ -140,12 +155,18 @@ def read_columns(path: Path, wanted: tuple[str, ...] | None, time: str = "") -> 
     for name, column in zip(chosen, read):
         if np.isnan(column).all():
             raise CorpusError(f"{path}: column {name!r} holds no numbers, only missing values; "
-                              f"its numeric columns: {', '.join(numeric)}")
+                              f"its numeric columns: {listed(numeric)}")
     columns = []
+    alike: dict[tuple[int, int, int], list[str]] = {}  # (filled, left out, rows): the columns that missed so
     for name, column in zip(chosen, read):
-        filled, missing = fill_gaps(column)
-        if missing.any():
-            warnings.warn(f"{path}: column {name!r} misses {int(missing.sum()):,} of its {len(column):,} values "
-                          f"(empty or NaN cells, blank lines); {FILLING}", CorpusWarning, stacklevel=2)
-        columns.append(Column(name, filled, path, missing if missing.any() else None, order.spacing() if order else None))
+        span = known_span(column)
+        filled, missing = fill_gaps(column[span])
+        trimmed = len(column) - len(filled)
+        if missing.any() or trimmed:
+            alike.setdefault((int(missing.sum()), trimmed, len(column)), []).append(name)
+        columns.append(Column(name, filled, path, missing if missing.any() else None, order.spacing() if order else None,
+                              trimmed))
+    if alike:
+        said = "; ".join(missing_text(names, *counts) for counts, names in alike.items())
+        warnings.warn(f"{path}: {said}", CorpusWarning, stacklevel=2)
     return columns

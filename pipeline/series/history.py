@@ -26,6 +26,7 @@ class Document:
     values: np.ndarray  # missing values filled in
     held_out: int  # the index of its first held-out value; len(values) when none was held out
     missing: np.ndarray | None = None  # True where a value was missing (no forecast is scored against it); None: none
+    trimmed: int = 0  # missing values left out at its ends
 
     def truth(self, start: int, end: int) -> np.ndarray:
         """Values start..end-1 to score forecasts against, NaN where a value was missing."""
@@ -50,13 +51,29 @@ def run_documents(run: Run, corpus: SeriesCorpusBase, advice: str) -> list[Docum
         if not path.is_file():
             raise ConfigError(f"run {run.name!r} was prepared from {path}, which is not there from {Path.cwd()}; {advice}")
     check_sources(manifest.sources, f"prepare run {run.name!r} again, or {advice}")
-    return [Document(series.name, series.values, len(series.values), series.missing)
+    return [Document(series.name, series.values, len(series.values), series.missing, series.trimmed)
             for series in corpus.series(sources, manifest.options)]
 
 
 def held_out_documents(run: Run, corpus: SeriesCorpusBase, advice: str) -> list[Document]:
-    """The run's series, each with where its held-out part starts: the values no training or validation read."""
+    """The run's series, each with where its held-out part starts: the values no training or validation read.
+
+    A ConfigError where they are not as long as `prepare` read them (its parts would fall elsewhere): a run
+    prepared before missing values at a series' ends were left out, from a file with some there."""
     holdout = corpus.settings(run.manifest().options).holdout
-    window_plan(run)
-    return [replace(document, held_out=Parts.of(len(document.values), holdout).held_out)
-            for document in run_documents(run, corpus, advice)]
+    plan = window_plan(run)
+    documents = run_documents(run, corpus, advice)
+    lengths = tuple(len(document.values) for document in documents)
+    if plan.lengths and lengths != plan.lengths:
+        raise ConfigError(f"run {run.name!r}'s series read {_counted(lengths)}, where prepare read {_counted(plan.lengths)}: "
+                          "its held-out part would move; prepare it again")
+    if not plan.lengths and any(document.trimmed for document in documents):
+        raise ConfigError(f"run {run.name!r} was prepared when missing values at a series' ends were filled in; they are "
+                          "now left out, which would move its held-out part; prepare it again")
+    return [replace(document, held_out=Parts.of(len(document.values), holdout).held_out) for document in documents]
+
+
+def _counted(lengths: tuple[int, ...]) -> str:
+    """How many values each series holds, in a few words."""
+    shown = ", ".join(f"{length:,}" for length in lengths[:3]) + (", ..." if len(lengths) > 3 else "")
+    return f"{len(lengths):,} series of {shown} values"

@@ -71,6 +71,7 @@ class Series:
     source: Path | None = None
     missing: np.ndarray | None = None  # True where a value was missing and is filled in; None: none was
     spacing: Spacing | None = None  # how far apart its rows are, where its file's time column says so
+    trimmed: int = 0  # missing values left out before its first number and after its last
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,9 @@ from charmony.pipeline.system.errors import CorpusError, RunError
 FORMAT = 2  # of the plan in profile.json; runs prepared before windows were scaled one by one have none
 COVERAGE = 4  # each training value is drawn about this often, in windows at random starts ...
 COVERED_VALUES = 1_000_000  # ... up to this many training values; beyond it, about once
-MIN_TOKENS = 150_000  # of each series' training windows, however short: the same values in many windows and forms
+# of a corpus' training windows, however short its series: the same values in many windows and forms; its series
+# share them by their training values (a minimum for each series made prepare write 30M tokens for 192 short series)
+MIN_TOKENS = 150_000
 VALIDATION_WINDOWS = 64  # forecast origins at most, evenly spaced over each validation part ...
 VALIDATION_TOKENS = 2048  # ... and windows of at least this many tokens, repeating origins where the part is short
 MARGIN = 0.25  # the bins reach this share of the scaled training values' range beyond it, on each side
@@ -83,6 +85,7 @@ class WindowPlan:
     seasons: int = 1  # the target's reference reads the values 1..seasons times `lag` steps before each value
     recent: int = 0  # ... and for seasonal-change the last `recent` values before it
     parts: tuple[Reference, ...] = ()  # for combined: the references whose mean it is
+    lengths: tuple[int, ...] = ()  # each series' values as prepare read them; (): prepared before they were kept
 
     @property
     def reference(self) -> Reference:
@@ -113,7 +116,7 @@ class WindowPlan:
             plan = cls(int(profile["context"]), int(profile["horizon"]), str(profile["scale"]), int(profile["bins"]),
                        float(profile["low"]), float(profile["high"]), str(profile.get("note", "")),
                        str(profile.get("target", "level")), int(profile.get("lag", 0)), int(profile.get("seasons", 1)),
-                       int(profile.get("recent", 0)), parts)
+                       int(profile.get("recent", 0)), parts, tuple(int(length) for length in profile.get("lengths", ())))
             if not _prepare_could_write(plan.reference):
                 raise ValueError("a reference that reads no values")
             return plan
@@ -168,9 +171,10 @@ def choose_context(settings: SeriesOptions, training: int) -> tuple[int, int]:
     return context, horizon
 
 
-def training_starts(length: int, window: int, random: np.random.Generator) -> np.ndarray:
-    """Random starts of windows of `window` values within the first `length` values."""
-    drawn = math.ceil(max(MIN_TOKENS, min(COVERAGE * length, max(length, COVERED_VALUES))) / window)
+def training_starts(length: int, window: int, random: np.random.Generator, share: float = 1.0) -> np.ndarray:
+    """Random starts of windows of `window` values within the first `length` values, for a series that holds `share`
+    of its corpus' training values."""
+    drawn = math.ceil(max(MIN_TOKENS * share, min(COVERAGE * length, max(length, COVERED_VALUES))) / window)
     return random.integers(0, length - window + 1, drawn)
 
 
@@ -219,9 +223,9 @@ def windows(all_series: list[Series], settings: SeriesOptions, context: int, hor
     `horizon` values of the validation part, all scaled by that context."""
     random = np.random.default_rng(WINDOW_SEED)
     window = context + horizon
-    drawn = [(index, start) for index, series in enumerate(all_series)
-             for start in training_starts(Parts.of_target(len(series.values), settings.holdout, reach).validation,
-                                          window, random)]
+    lengths = [Parts.of_target(len(series.values), settings.holdout, reach).validation for series in all_series]
+    drawn = [(index, start) for index, length in enumerate(lengths)
+             for start in training_starts(length, window, random, length / max(sum(lengths), 1))]
     for position in random.permutation(len(drawn)):
         index, start = drawn[position]
         values = augment(all_series[index].values[start:start + window], context, settings, random)
@@ -336,7 +340,7 @@ def longest_reach(settings: SeriesOptions, shortest: int) -> int:
 def _what_was_read(all_series: list[Series]) -> str:
     """The series read, in a few words: one by its name and file, several by their count."""
     if len(all_series) > 1:
-        return f"{len(all_series):,} series of {sum(len(series.values) for series in all_series):,} values"
+        return f"{len(all_series):,} series, {sum(len(series.values) for series in all_series):,} values in all"
     (series,) = all_series
     where = f" of {series.source.name}" if series.source is not None else ""
     return f"{series.name!r}{where} ({len(series.values):,} values)"
@@ -398,4 +402,5 @@ def _plan(all_series: list[Series], settings: SeriesOptions, chosen: TargetWindo
             + (f"; the model forecasts each value less {reference.text()}" if reference.lag else "")
             + (f" ({chosen.why})" if chosen.why else "") + clipped)
     return WindowPlan(context, horizon, settings.scale, settings.bins, low - reach, high + reach, note,
-                      reference.target, reference.lag, reference.seasons, reference.recent, reference.parts)
+                      reference.target, reference.lag, reference.seasons, reference.recent, reference.parts,
+                      tuple(len(series.values) for series in all_series))
