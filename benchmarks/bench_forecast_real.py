@@ -257,7 +257,7 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"{name}: skipped, {series.package} is not installed")
                 continue
             values = series.load()
-            size = (f"{len(values):,} series of {len(next(iter(values.values()))):,} values" if isinstance(values, dict)
+            size = (f"{len(values):,} series of {len(next(iter(values.values()))):,} rows" if isinstance(values, dict)
                     else f"{len(values):,} values")
             maes = []
             for seed in seeds:

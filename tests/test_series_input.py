@@ -19,7 +19,7 @@ from charmony.pipeline.run.config import ForecastScoreConfig, PrepareConfig, Tra
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.series.csv_columns import read_columns
 from charmony.pipeline.series.gaps import fill_gaps
-from charmony.pipeline.series.history import Document
+from charmony.pipeline.series.history import Document, held_out_documents, run_documents
 from charmony.pipeline.series.metrics import Figures
 from charmony.pipeline.series.score import score_forecasts
 from charmony.pipeline.series.svg import forecast_svg
@@ -105,6 +105,12 @@ def test_columns_missing_alike_share_one_clause_of_one_warning(tmp_path):
     assert "columns 'c0', 'c1', 'c2' and 2 more each miss 1 of their 10 values" in message, message
     assert "column 'c5' misses 2 of its 10 values" in message
     assert [len(column.values) for column in columns] == [9] * 6
+    path.write_text("\n".join([",".join(names)] + [",".join("" if row >= 9 - index else "1" for index in range(6))
+                                                   for row in range(10)]) + "\n")
+    with pytest.warns(CorpusWarning) as caught:
+        read_columns(path, tuple(names))
+    (message,) = [str(w.message) for w in caught]
+    assert message.count("misses") == 4 and message.endswith("; 2 more columns miss values otherwise"), message
 
 
 def test_a_column_whose_name_holds_a_comma_is_named_in_double_quotes(invoke, tmp_path):
@@ -113,6 +119,7 @@ def test_a_column_whose_name_holds_a_comma_is_named_in_double_quotes(invoke, tmp
     path.write_text(text)
     (column, other) = read_columns(path, list_option({"column": '"Bahamas, The", Chile'}, "column"))
     assert column.name == "Bahamas, The" and column.values[:4].tolist() == [1, 2, 3, 1] and other.name == "Chile"
+    assert list_option({"column": 'a, "b, c",d'}, "column") == ("a", "b, c", "d"), "a space before a quote"
     result, run = prepared(invoke, tmp_path, text, "column=Bahamas")
     assert_user_error(result, "has no column 'Bahamas'; its columns: year, \"Bahamas, The\", Chile; a name with a comma "
                               "goes in double quotes: --option 'column=\"Bahamas, The\"'")
@@ -173,11 +180,31 @@ def test_a_run_whose_series_would_read_another_length_is_prepared_again(tmp_path
     profile = json.loads(run.profile_path.read_text())
     assert profile["lengths"] == [120]
     for lengths, message in ((None, "was prepared when missing values at a series' ends were filled in"),
-                             ([122], "read 1 series of 120 values, where prepare read 1 series of 122 values")):
+                             ([122], "series 'load' now reads 120 values, where prepare read 122: its held-out part")):
         run.profile_path.write_text(json.dumps({**{k: v for k, v in profile.items() if k != "lengths"},
                                                 **({"lengths": lengths} if lengths else {})}))
         with pytest.warns(CorpusWarning), pytest.raises(ConfigError, match=message):
             score_forecasts(run, how)
+
+
+def test_each_series_length_is_kept_and_checked(tmp_path):
+    rows = [(str(SEASON[i % 4] + i / 50), "" if i < 6 else str(SEASON[i % 4] - i / 50)) for i in range(150)]
+    path = tmp_path / "two.csv"
+    path.write_text("a,b\n" + "".join(f"{x},{y}\n" for x, y in rows))
+    run = Run(tmp_path / "runs" / "two")
+    with pytest.warns(CorpusWarning, match="column 'b' misses 6 of its 150 values"):
+        prepare(run, PrepareConfig("series", [path], options={"column": "a,b", "period": "4", "bins": "16"}))
+    profile = json.loads(run.profile_path.read_text())
+    assert profile["lengths"] == [150, 144], "each series' own length"
+    corpus = SeriesCorpus()
+    with pytest.warns(CorpusWarning):
+        assert [len(document.values) for document in held_out_documents(run, corpus, "")] == [150, 144]
+    for lengths, message in (([144, 150], "series 'a' now reads 150 values, where prepare read 144"),
+                             ([150, 144, 10], "now reads 2 series, where prepare read 3"),
+                             ([], "was prepared when missing values at a series' ends were filled in")):
+        run.profile_path.write_text(json.dumps({**profile, "lengths": lengths}))
+        with pytest.warns(CorpusWarning), pytest.raises(ConfigError, match=message):
+            run_documents(run, corpus, "")
 
 
 def prepared(invoke, tmp_path, text, *options):

@@ -27,6 +27,7 @@ from charmony.pipeline.series.values import VALUE_LIMIT, out_of_range
 from charmony.pipeline.system.errors import CorpusError
 from charmony.pipeline.system.sources import read_pieces
 
+CLAUSES = 4  # groups of columns that miss values alike, named in the warning
 LINES_BYTES = 1 << 20  # read at a time: each line of a piece is a Python string until it is parsed
 
 
@@ -79,9 +80,10 @@ def listed(names: list[str]) -> str:
     return ", ".join(f'"{name}"' if "," in name else name for name in names)
 
 
-def _quoting(names: list[str]) -> str:
-    """Where a column's name holds a comma, how to name it."""
-    comma = next((name for name in names if "," in name), None)
+def _quoting(names: list[str], wanted: str) -> str:
+    """Where a column's name holds a comma, how to name it: one that holds `wanted` where there is one."""
+    named = [name for name in names if "," in name]
+    comma = next((name for name in named if wanted in name), named[0] if named else None)
     return f"; a name with a comma goes in double quotes: --option 'column=\"{comma}\"'" if comma else ""
 
 
@@ -124,7 +126,7 @@ def read_columns(path: Path, wanted: tuple[str, ...] | None, time: str = "") -> 
     chosen = list(wanted) if wanted else unlabelled[:1] or numeric[:1]
     for name in chosen:
         if name not in names:
-            raise CorpusError(f"{path} has no column {name!r}; its columns: {listing}{_quoting(names)}")
+            raise CorpusError(f"{path} has no column {name!r}; its columns: {listing}{_quoting(names, name)}")
     indices = [names.index(name) for name in chosen]
     values = [array("d") for _ in chosen]  # 8 bytes a value, where a list of floats takes 32
     order = TimeOrder(path, names[found.index], decimal_comma, found.strict) if found else None
@@ -167,6 +169,9 @@ def read_columns(path: Path, wanted: tuple[str, ...] | None, time: str = "") -> 
         columns.append(Column(name, filled, path, missing if missing.any() else None, order.spacing() if order else None,
                               trimmed))
     if alike:
-        said = "; ".join(missing_text(names, *counts) for counts, names in alike.items())
-        warnings.warn(f"{path}: {said}", CorpusWarning, stacklevel=2)
+        groups = list(alike.items())
+        said = "; ".join(missing_text(columns_alike, *counts) for counts, columns_alike in groups[:CLAUSES])
+        rest = sum(len(columns_alike) for _, columns_alike in groups[CLAUSES:])
+        more = f"; {rest:,} more {'column misses' if rest == 1 else 'columns miss'} values otherwise" if rest else ""
+        warnings.warn(f"{path}: {said}{more}", CorpusWarning, stacklevel=2)
     return columns

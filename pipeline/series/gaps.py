@@ -12,7 +12,8 @@ SHOWN = 3  # columns named in a warning before "and N more"
 
 def fill_gaps(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The values with each NaN filled in by linear interpolation between the values either side of its gap
-    (the nearest value for a gap at an end), and where the NaNs were. At least one value must be a number."""
+    (the nearest value for a gap at an end, which a CSV column no longer has: `known_span` leaves its ends out
+    first), and where the NaNs were. At least one value must be a number."""
     values = np.asarray(values, dtype=np.float64)
     missing = np.isnan(values)
     if not missing.any():

@@ -43,37 +43,42 @@ def run_documents(run: Run, corpus: SeriesCorpusBase, advice: str) -> list[Docum
     """The run's series as `prepare` read them, from the recorded sources, none of them held out yet.
 
     A ConfigError ending in `advice` when a source is no longer where the manifest says: runs prepared
-    before sources were recorded with absolute paths name them relative to the folder prepare ran in.
+    before sources were recorded with absolute paths name them relative to the folder prepare ran in. A
+    ConfigError where the series are not as long as `prepare` read them (their parts would fall elsewhere),
+    as a run prepared before missing values at a series' ends were left out, from a file with some there.
     """
+    recorded = window_plan(run).lengths
     manifest = run.manifest()
     sources = [Path(record.path) for record in manifest.sources]
     for path in sources:
         if not path.is_file():
             raise ConfigError(f"run {run.name!r} was prepared from {path}, which is not there from {Path.cwd()}; {advice}")
     check_sources(manifest.sources, f"prepare run {run.name!r} again, or {advice}")
-    return [Document(series.name, series.values, len(series.values), series.missing, series.trimmed)
-            for series in corpus.series(sources, manifest.options)]
+    documents = [Document(series.name, series.values, len(series.values), series.missing, series.trimmed)
+                 for series in corpus.series(sources, manifest.options)]
+    _check_lengths(run, documents, recorded)
+    return documents
+
+
+def _check_lengths(run: Run, documents: list[Document], recorded: tuple[int, ...]) -> None:
+    """A ConfigError where `documents` are not as long as the run's profile.json `recorded` them (() where it did not:
+    a run prepared before missing values at a series' ends were left out)."""
+    if not recorded and any(document.trimmed for document in documents):
+        raise ConfigError(f"run {run.name!r} was prepared when missing values at a series' ends were filled in; they are "
+                          "now left out, which would move its held-out part; prepare it again")
+    if not recorded or recorded == tuple(len(document.values) for document in documents):
+        return
+    if len(recorded) != len(documents):
+        raise ConfigError(f"run {run.name!r} now reads {len(documents):,} series, where prepare read {len(recorded):,}; "
+                          "prepare it again")
+    document, length = next((document, length) for document, length in zip(documents, recorded)
+                            if len(document.values) != length)
+    raise ConfigError(f"run {run.name!r}'s series {document.name!r} now reads {len(document.values):,} values, where "
+                      f"prepare read {length:,}: its held-out part would move; prepare it again")
 
 
 def held_out_documents(run: Run, corpus: SeriesCorpusBase, advice: str) -> list[Document]:
-    """The run's series, each with where its held-out part starts: the values no training or validation read.
-
-    A ConfigError where they are not as long as `prepare` read them (its parts would fall elsewhere): a run
-    prepared before missing values at a series' ends were left out, from a file with some there."""
+    """The run's series, each with where its held-out part starts: the values no training or validation read."""
     holdout = corpus.settings(run.manifest().options).holdout
-    plan = window_plan(run)
-    documents = run_documents(run, corpus, advice)
-    lengths = tuple(len(document.values) for document in documents)
-    if plan.lengths and lengths != plan.lengths:
-        raise ConfigError(f"run {run.name!r}'s series read {_counted(lengths)}, where prepare read {_counted(plan.lengths)}: "
-                          "its held-out part would move; prepare it again")
-    if not plan.lengths and any(document.trimmed for document in documents):
-        raise ConfigError(f"run {run.name!r} was prepared when missing values at a series' ends were filled in; they are "
-                          "now left out, which would move its held-out part; prepare it again")
-    return [replace(document, held_out=Parts.of(len(document.values), holdout).held_out) for document in documents]
-
-
-def _counted(lengths: tuple[int, ...]) -> str:
-    """How many values each series holds, in a few words."""
-    shown = ", ".join(f"{length:,}" for length in lengths[:3]) + (", ..." if len(lengths) > 3 else "")
-    return f"{len(lengths):,} series of {shown} values"
+    return [replace(document, held_out=Parts.of(len(document.values), holdout).held_out)
+            for document in run_documents(run, corpus, advice)]
