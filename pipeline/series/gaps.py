@@ -38,7 +38,7 @@ def missing_text(names: list[str], filled: int, trimmed: int, length: int) -> st
            f"columns {_some(names)} each miss {missed:,} of their {length:,} values")
     done = [f"{count:,} {where} {what}" for count, where, what in
             ((filled, "between numbers", FILLING), (trimmed, "before the first number or after the last", TRIMMING))
-                                       if count]
+            if count]
     return f"{who} (empty or NaN cells, blank lines): {'; '.join(done)}"
 
 

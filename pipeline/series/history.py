@@ -14,6 +14,7 @@ import numpy as np
 from charmony.pipeline.run.folder import Run
 from charmony.pipeline.run.manifest import check_sources
 from charmony.pipeline.series.corpus_base import SeriesCorpusBase
+from charmony.pipeline.series.values import Series
 from charmony.pipeline.series.windows import Parts, WindowPlan
 from charmony.pipeline.system.errors import ConfigError
 
@@ -26,7 +27,6 @@ class Document:
     values: np.ndarray  # missing values filled in
     held_out: int  # the index of its first held-out value; len(values) when none was held out
     missing: np.ndarray | None = None  # True where a value was missing (no forecast is scored against it); None: none
-    trimmed: int = 0  # missing values left out at its ends
 
     def truth(self, start: int, end: int) -> np.ndarray:
         """Values start..end-1 to score forecasts against, NaN where a value was missing."""
@@ -54,26 +54,24 @@ def run_documents(run: Run, corpus: SeriesCorpusBase, advice: str) -> list[Docum
         if not path.is_file():
             raise ConfigError(f"run {run.name!r} was prepared from {path}, which is not there from {Path.cwd()}; {advice}")
     check_sources(manifest.sources, f"prepare run {run.name!r} again, or {advice}")
-    documents = [Document(series.name, series.values, len(series.values), series.missing, series.trimmed)
-                 for series in corpus.series(sources, manifest.options)]
-    _check_lengths(run, documents, recorded)
-    return documents
+    read = corpus.series(sources, manifest.options)
+    _check_lengths(run, read, recorded)
+    return [Document(series.name, series.values, len(series.values), series.missing) for series in read]
 
 
-def _check_lengths(run: Run, documents: list[Document], recorded: tuple[int, ...]) -> None:
-    """A ConfigError where `documents` are not as long as the run's profile.json `recorded` them (() where it did not:
-    a run prepared before missing values at a series' ends were left out)."""
-    if not recorded and any(document.trimmed for document in documents):
+def _check_lengths(run: Run, read: list[Series], recorded: tuple[int, ...]) -> None:
+    """A ConfigError where the series `read` are not as long as the run's profile.json `recorded` them (() where it did
+    not: a run prepared before missing values at a series' ends were left out)."""
+    if not recorded and any(series.trimmed for series in read):
         raise ConfigError(f"run {run.name!r} was prepared when missing values at a series' ends were filled in; they are "
                           "now left out, which would move its held-out part; prepare it again")
-    if not recorded or recorded == tuple(len(document.values) for document in documents):
+    if not recorded or recorded == tuple(len(series.values) for series in read):
         return
-    if len(recorded) != len(documents):
-        raise ConfigError(f"run {run.name!r} now reads {len(documents):,} series, where prepare read {len(recorded):,}; "
+    if len(recorded) != len(read):
+        raise ConfigError(f"run {run.name!r} now reads {len(read):,} series, where prepare read {len(recorded):,}; "
                           "prepare it again")
-    document, length = next((document, length) for document, length in zip(documents, recorded)
-                            if len(document.values) != length)
-    raise ConfigError(f"run {run.name!r}'s series {document.name!r} now reads {len(document.values):,} values, where "
+    series, length = next((series, length) for series, length in zip(read, recorded) if len(series.values) != length)
+    raise ConfigError(f"run {run.name!r}'s series {series.name!r} now reads {len(series.values):,} values, where "
                       f"prepare read {length:,}: its held-out part would move; prepare it again")
 
 

@@ -224,8 +224,9 @@ def windows(all_series: list[Series], settings: SeriesOptions, context: int, hor
     random = np.random.default_rng(WINDOW_SEED)
     window = context + horizon
     lengths = [Parts.of_target(len(series.values), settings.holdout, reach).validation for series in all_series]
+    total = max(sum(lengths), 1)
     drawn = [(index, start) for index, length in enumerate(lengths)
-             for start in training_starts(length, window, random, length / max(sum(lengths), 1))]
+             for start in training_starts(length, window, random, length / total)]
     for position in random.permutation(len(drawn)):
         index, start = drawn[position]
         values = augment(all_series[index].values[start:start + window], context, settings, random)
